@@ -1,0 +1,3 @@
+"""FakeLens: local checks for manipulated faces, AI-generated images and provenance."""
+
+__version__ = "0.1.0"

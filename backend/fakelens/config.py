@@ -1,0 +1,95 @@
+"""Settings: defaults < config file (FAKELENS_HOME/config.toml) < env FAKELENS_* < command-line flags."""
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "fakelens"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = None                  # data folder: token, SQLite, uploads; FAKELENS_HOME
+    models_dir: Path = REPO_MODELS
+    host: str = "127.0.0.1"
+    port: int = 8731
+    workers: int = 2                   # concurrent checks; each ONNX session uses one thread
+    max_queue: int = 200               # queued checks before POST answers 429
+    sync_wait_s: float = 5.0           # POST /checks waits this long for a result before answering 202
+    # netguard: only the tests turn this on, to fetch from their own local servers
+    allow_loopback: bool = False
+    # limits on every download and decode
+    max_image_bytes: int = 50 * 1024 * 1024
+    max_video_bytes: int = 300 * 1024 * 1024
+    max_pixels: int = 60_000_000       # refused before decoding (decompression bombs)
+    max_duration_s: float = 1800.0     # longest video accepted
+    max_video_height: int = 720        # yt-dlp format cap
+    video_frames: int = 16             # frames sampled evenly from a video
+    max_frames: int = 64
+    max_faces: int = 4                 # largest faces analysed per frame
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 15.0       # a server silent this long is given up
+    fetch_wall_s: float = 120.0        # whole download, all hops and fragments
+    decode_wall_s: float = 120.0
+    cache_ttl_s: float = 24 * 3600     # URL cache; the content-hash cache has no expiry
+    cache: bool = True
+    remote_manifests: bool = False     # C2PA remote manifest fetching (through the netguard)
+    trust_anchors: Path = None         # extra PEM trust anchors for C2PA signers
+
+    def __post_init__(self):
+        if self.home is None:
+            object.__setattr__(self, "home", default_home())
+        object.__setattr__(self, "home", Path(self.home))
+        object.__setattr__(self, "models_dir", Path(self.models_dir))
+
+
+def _coerce(name: str, value, current_type):
+    if current_type is bool or isinstance(current_type, bool):
+        if isinstance(value, bool):
+            return value
+        return str(value).strip().lower() in ("1", "true", "yes", "on")
+    if current_type in (int, float):
+        return current_type(value)
+    if name in ("home", "models_dir", "trust_anchors"):
+        return Path(os.path.expanduser(str(value)))
+    return value
+
+
+_TYPES = {"home": Path, "models_dir": Path, "trust_anchors": Path}
+
+
+def _field_type(f):
+    return _TYPES.get(f.name) or type(f.default)
+
+
+def load_settings(**overrides) -> Settings:
+    """Build settings from all layers; `overrides` are command-line flags (None means not given)."""
+    values = {}
+    env = os.environ
+    home = overrides.get("home") or env.get("FAKELENS_HOME") or default_home()
+    config_file = Path(home) / "config.toml"
+    if config_file.is_file():
+        with open(config_file, "rb") as fh:
+            values.update(tomllib.load(fh))
+    for f in fields(Settings):
+        key = "FAKELENS_" + f.name.upper()
+        if key in env:
+            values[f.name] = env[key]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name: f for f in fields(Settings)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    coerced = {k: _coerce(k, v, _field_type(known[k])) for k, v in values.items()}
+    coerced.setdefault("home", Path(home))
+    return Settings(**coerced)
+
+
+def with_changes(settings: Settings, **changes) -> Settings:
+    return replace(settings, **changes)

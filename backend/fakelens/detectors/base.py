@@ -1,0 +1,60 @@
+"""The one small interface every signal implements.
+
+A detector says what it applies to and turns a decoded `Media` into one `Signal`.
+Adding a detector touches one file: subclass `Detector`, decorate it with `@register`.
+"""
+
+from dataclasses import dataclass, field
+
+from ..media.types import Media
+from ..models import ModelSpec, ModelStore
+
+
+@dataclass
+class Signal:
+    detector: str
+    version: str
+    score: float | None            # probability the media is manipulated / AI-made; None = not applicable
+    weight: float = 1.0
+    threshold: float = 0.5         # operating point: score >= threshold flags the media
+    flags: str = "manipulated"     # the label a flag gives: "manipulated" or "ai_generated"
+    detail: dict = field(default_factory=dict)
+    faces: list = field(default_factory=list)    # [{"frame", "t", "box", "score"}]
+    frames: list = field(default_factory=list)   # [{"t", "score"}]
+    provenance: dict | None = None               # only the provenance detector sets this
+
+    def to_dict(self, decisive: bool) -> dict:
+        return {"detector": self.detector, "version": self.version,
+                "score": None if self.score is None else round(float(self.score), 4),
+                "weight": self.weight, "threshold": self.threshold, "decisive": decisive,
+                "detail": self.detail}
+
+
+class Detector:
+    name = ""                      # signal name in the verdict
+    task = None                    # manifest task whose model it runs; None = no model file
+    kinds = ("image", "video")
+    needs_faces = False
+
+    def __init__(self, spec: ModelSpec | None, models: ModelStore, settings):
+        self.spec = spec
+        self.models = models
+        self.settings = settings
+
+    @property
+    def version(self) -> str:
+        return self.spec.version if self.spec else "1"
+
+    def applies_to(self, media: Media) -> bool:
+        return media.kind in self.kinds
+
+    def run(self, media: Media) -> Signal:
+        raise NotImplementedError
+
+
+DETECTORS: dict[str, type[Detector]] = {}
+
+
+def register(cls: type[Detector]) -> type[Detector]:
+    DETECTORS[cls.name] = cls
+    return cls

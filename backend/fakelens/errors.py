@@ -1,0 +1,39 @@
+"""The one error type the backend raises for anything a caller can get wrong.
+
+Each error has a stable `code`, a plain `message` and the HTTP status the API answers with.
+Bad input is always a 4xx; only a bug in FakeLens itself may become a 500.
+"""
+
+STATUS_BY_CODE = {
+    "bad_request": 400,
+    "bad_url": 400,
+    "unauthorized": 401,
+    "forbidden_host": 403,
+    "forbidden_origin": 403,
+    "blocked_address": 403,
+    "not_found": 404,
+    "too_large": 413,
+    "unsupported_media": 415,
+    "undecodable": 422,
+    "fetch_failed": 422,
+    "fetch_timeout": 422,
+    "too_long": 422,
+    "cancelled": 409,
+    "queue_full": 429,
+    "interrupted": 409,
+    "internal": 500,
+}
+
+
+class FakeLensError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code if code in STATUS_BY_CODE else "internal"
+        self.message = message
+
+    @property
+    def status(self) -> int:
+        return STATUS_BY_CODE[self.code]
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message}

@@ -1,0 +1,39 @@
+"""What the media stage hands to the detectors."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Frame:
+    index: int
+    t: float                  # seconds from the start (0 for images)
+    image: np.ndarray         # BGR, uint8, as OpenCV decodes it
+
+
+@dataclass
+class Face:
+    frame: int                # index into Media.frames
+    t: float
+    box: tuple                # (x, y, w, h) in frame pixels
+    score: float              # detector confidence
+    landmarks: np.ndarray     # (5, 2): right eye, left eye, nose, right mouth corner, left mouth corner (image left to right: eye, eye)
+
+
+@dataclass
+class Media:
+    kind: str                 # "image" | "video"
+    path: str                 # the file on disk (provenance reads the bytes)
+    sha256: str
+    width: int
+    height: int
+    duration: float | None = None
+    source_url: str | None = None
+    mime: str | None = None
+    frames: list[Frame] = field(default_factory=list)
+    faces: list[Face] = field(default_factory=list)
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "sha256": self.sha256, "width": self.width, "height": self.height,
+                "duration": self.duration, "source_url": self.source_url}
