@@ -1,0 +1,1 @@
+"""Training and export code. Needs the `[train]` extra; never imported by the server."""
