@@ -18,7 +18,7 @@ class Face:
     t: float
     box: tuple                # (x, y, w, h) in frame pixels
     score: float              # detector confidence
-    landmarks: np.ndarray     # (5, 2): right eye, left eye, nose, right mouth corner, left mouth corner (image left to right: eye, eye)
+    landmarks: np.ndarray     # (5, 2) pixels: eye, eye (image left to right), nose tip, mouth corner, mouth corner
 
 
 @dataclass

@@ -1,0 +1,105 @@
+"""One check, start to end: fetch → decode → faces → detectors → verdict.
+
+Used by the job pool (server) and by `fakelens check` (CLI). Holds the model sessions and detector
+instances for the life of the process.
+"""
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import cv2
+
+from .detectors import Signal, load_detectors
+from .errors import FakeLensError
+from . import fetch as fetching
+from .fetch.sniff import SNIFF_BYTES, sniff
+from .media.faces import detect_faces
+from .media.image import read_image
+from .media.types import Frame, Media
+from .media.video import sample_frames
+from .models import ModelStore, file_sha256
+from .verdict import fuse
+
+THUMB_SIDE = 640
+Progress = Callable[[str, float], None]
+
+# share of the progress bar each stage takes
+STAGES = {"fetch": (0.0, 0.3), "decode": (0.3, 0.5), "faces": (0.5, 0.7), "detect": (0.7, 1.0)}
+
+
+def sniff_file(path: Path) -> tuple[str, str]:
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not head:
+        raise FakeLensError("undecodable", "the file is empty (0 bytes)")
+    found = sniff(head)
+    if found is None:
+        raise FakeLensError("unsupported_media", "this is not an image or video FakeLens can read "
+                            "(supported: JPEG, PNG, GIF, WebP, BMP, TIFF, MP4, MOV, WebM, MKV, AVI)")
+    return found
+
+
+class Analyzer:
+    def __init__(self, settings, models: ModelStore | None = None, thumbs_dir: Path | None = None):
+        self.settings = settings
+        self.thumbs_dir = thumbs_dir   # where the server keeps a small picture of each medium for its report
+        self.models = models or ModelStore(settings.models_dir)
+        self.detectors = load_detectors(self.models, settings)
+
+    def analyze(self, request: dict, workdir: Path, progress: Progress = lambda s, f: None,
+                cancelled: Callable[[], bool] = lambda: False) -> dict:
+        """request: {"path": local file} or {"url", "kind"?}; source_url names where a file came from."""
+        started = time.monotonic()
+
+        def step(stage: str, fraction: float = 0.0):
+            if cancelled():
+                raise FakeLensError("cancelled", "the check was cancelled")
+            lo, hi = STAGES[stage]
+            progress(stage, lo + (hi - lo) * fraction)
+
+        if request.get("path"):
+            path, source_url = Path(request["path"]), request.get("source_url")
+            kind, mime = sniff_file(path)
+        else:
+            step("fetch")
+            fetched = fetching.fetch(request["url"], request.get("kind") or "auto", self.settings, workdir,
+                            progress=lambda f: step("fetch", f), cancelled=cancelled)
+            path, source_url, kind, mime = fetched.path, request["url"], fetched.kind, fetched.mime
+        step("decode")
+        media = self.load(path, kind, mime, source_url, lambda f: step("decode", f), cancelled)
+        self.save_thumbnail(media)
+        for n, frame in enumerate(media.frames):
+            step("faces", n / len(media.frames))
+            media.faces += detect_faces(frame.image, self.models, frame.index, frame.t, self.settings.max_faces)
+        signals = []
+        applicable = [d for d in self.detectors if d.applies_to(media)]
+        for n, detector in enumerate(applicable):
+            step("detect", n / len(applicable))
+            if detector.needs_faces and not media.faces:
+                signals.append(Signal(detector.name, detector.version, None, detail={"reason": "no face found"}))
+            else:
+                signals.append(detector.run(media))
+        return fuse(signals, media, (time.monotonic() - started) * 1000)
+
+    def save_thumbnail(self, media: Media):
+        if self.thumbs_dir is None:
+            return
+        image = media.frames[0].image
+        scale = min(1.0, THUMB_SIDE / max(image.shape[:2]))
+        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+        self.thumbs_dir.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(self.thumbs_dir / f"{media.sha256}.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+
+    def load(self, path: Path, kind: str, mime: str, source_url: str | None,
+             progress=lambda f: None, cancelled=lambda: False) -> Media:
+        sha = file_sha256(path)
+        if kind == "image":
+            pixels = read_image(path, mime, self.settings.max_pixels)
+            h, w = pixels.shape[:2]
+            return Media("image", str(path), sha, w, h, None, source_url, mime, [Frame(0, 0.0, pixels)])
+        frames, info = sample_frames(path, self.settings.video_frames, self.settings, cancelled, progress)
+        return Media("video", str(path), sha, info["width"], info["height"], info["duration"],
+                     source_url, mime, frames)
+
+

@@ -1,0 +1,38 @@
+"""The Flask app factory: settings, token, store, job pool and the v1 blueprints."""
+
+import logging
+
+from flask import Flask
+
+from ..analyze import Analyzer
+from ..config import Settings, load_settings
+from ..jobs import JobPool
+from ..store import Store
+from . import auth, errors
+from .checks import bp as checks_bp
+from .health import bp as health_bp
+from .report import bp as report_bp
+
+
+def create_app(settings: Settings | None = None, start_jobs: bool = True) -> Flask:
+    settings = settings or load_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__)
+    app.config["SETTINGS"] = settings
+    app.config["TOKEN"] = auth.ensure_token(settings.home)
+    # the multipart body may hold a video; anything bigger is refused before it is read
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_video_bytes + (1 << 20)
+    store = Store(settings.home / "fakelens.db")
+    analyzer = Analyzer(settings, thumbs_dir=settings.home / "thumbs")
+    pool = JobPool(settings, store, analyzer)
+    app.extensions["fakelens"] = {"store": store, "pool": pool, "analyzer": analyzer}
+    if start_jobs:
+        pool.start()
+
+    app.before_request(auth.check_request)
+    app.after_request(auth.add_cors)
+    errors.register(app)
+    for bp in (health_bp, checks_bp, report_bp):
+        app.register_blueprint(bp, url_prefix="/api/v1")
+    logging.getLogger("fakelens").setLevel(logging.INFO)
+    return app

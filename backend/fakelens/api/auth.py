@@ -1,0 +1,67 @@
+"""Pairing token, Host-header allowlist and extension-only CORS."""
+
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from flask import current_app, request
+
+from ..errors import FakeLensError
+
+TOKEN_FILE = "token"
+EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://")
+
+
+def token_path(home: Path) -> Path:
+    return Path(home) / TOKEN_FILE
+
+
+def ensure_token(home: Path, rotate: bool = False) -> str:
+    """The pairing token, made on first use; the file is readable by its owner only (0600)."""
+    path = token_path(home)
+    if path.is_file() and not rotate:
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    os.replace(tmp, path)
+    return token
+
+
+def allowed_origin(origin: str | None) -> bool:
+    return origin is None or origin.startswith(EXTENSION_SCHEMES)
+
+
+def check_request():
+    """Runs before every request: Host (DNS rebinding), Origin (only our extension), then the token."""
+    settings = current_app.config["SETTINGS"]
+    hosts = {f"127.0.0.1:{settings.port}", f"localhost:{settings.port}"}
+    if request.host not in hosts:
+        raise FakeLensError("forbidden_host", f"Host '{request.host}' is not allowed; "
+                            f"use http://127.0.0.1:{settings.port}")
+    if not allowed_origin(request.headers.get("Origin")):
+        raise FakeLensError("forbidden_origin", "only the FakeLens extension may call this server from a browser")
+    if request.method == "OPTIONS" or request.endpoint == "health.health":
+        return
+    sent = request.headers.get("Authorization", "")
+    scheme, _, given = sent.partition(" ")
+    expected = current_app.config["TOKEN"]
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        what = "no token was sent" if not sent else "the token is wrong"
+        raise FakeLensError("unauthorized", f"{what}: send 'Authorization: Bearer <token>' "
+                            "with the token that `fakelens token` prints")
+
+
+def add_cors(response):
+    origin = request.headers.get("Origin")
+    if origin and origin.startswith(EXTENSION_SCHEMES):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    response.headers["Vary"] = "Origin"
+    return response

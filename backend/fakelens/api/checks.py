@@ -1,0 +1,183 @@
+"""The checks routes: start (one or a batch), read, cancel, history, clear."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..analyze import sniff_file
+from ..errors import FakeLensError
+from ..fetch.netguard import check_url
+from ..models import file_sha256
+from .errors import error_response
+
+bp = Blueprint("checks", __name__)
+
+KINDS = ("image", "video", "auto")
+MAX_WAIT_S = 30.0
+MAX_BATCH = 100
+MAX_URL_CHARS = 4096
+
+
+def _ctx():
+    return current_app.extensions["fakelens"]
+
+
+def public(check: dict) -> dict:
+    """A check as the API shows it (never the server's file paths)."""
+    req = check["request"]
+    out = {"id": check["id"], "status": check["status"], "created": check["created"],
+           "progress": check["progress"], "cached": check["cached"],
+           "input": {k: req.get(k) for k in ("url", "source_url", "page_url", "kind", "filename")},
+           "media": check["media"], "report_url": f"/api/v1/checks/{check['id']}/report"}
+    if check["result"] is not None:
+        out["result"] = check["result"]
+    if check["error"] is not None:
+        out["error"] = check["error"]
+    return out
+
+
+def _text(value, name: str, required: bool = False) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise FakeLensError("bad_request", f"'{name}' is required")
+        return None
+    if not isinstance(value, str) or len(value) > MAX_URL_CHARS:
+        raise FakeLensError("bad_request", f"'{name}' must be a string of at most {MAX_URL_CHARS} characters")
+    return value
+
+
+def _url_request(item: dict, page_url: str | None) -> dict:
+    url = _text(item.get("url"), "url", required=True).strip()
+    kind = item.get("kind") or "auto"
+    if kind not in KINDS:
+        raise FakeLensError("bad_request", f"'kind' must be one of {', '.join(KINDS)}")
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise FakeLensError("bad_url", "only http and https URLs can be checked")
+    check_url(url, current_app.config["SETTINGS"])   # refuses private addresses before queuing
+    return {"url": url, "kind": kind, "page_url": _text(page_url, "page_url")}
+
+
+def _start(req: dict, sha256: str | None = None) -> dict:
+    """A cached result becomes a finished check at once; otherwise the check is queued."""
+    ctx, settings = _ctx(), current_app.config["SETTINGS"]
+    fingerprint = ctx["analyzer"].models.fingerprint
+    result = None
+    if settings.cache:
+        result = (ctx["store"].cached_by_hash(sha256, fingerprint) if sha256 else
+                  ctx["store"].cached_by_url(req["url"], fingerprint, settings.cache_ttl_s))
+    if result is not None:
+        if req.get("path"):
+            ctx["pool"]._remove_upload({"request": req})
+        check_id = ctx["store"].create({k: v for k, v in req.items() if k != "path"}, status="done",
+                                       result=result, media=result["media"], cached=True)
+    else:
+        check_id = ctx["pool"].submit(req)
+    return ctx["store"].get(check_id)
+
+
+def _answer(check: dict):
+    """Wait up to ?wait= seconds (default sync_wait_s) so quick checks answer in one round trip."""
+    settings = current_app.config["SETTINGS"]
+    try:
+        wait = float(request.args.get("wait", settings.sync_wait_s))
+    except ValueError:
+        raise FakeLensError("bad_request", "'wait' must be a number of seconds") from None
+    wait = max(0.0, min(wait, MAX_WAIT_S))
+    if check["status"] in ("queued", "running") and wait > 0:
+        check = _ctx()["pool"].wait(check["id"], wait)
+    body = public(check)
+    if check["status"] == "done":
+        return jsonify(body), 200
+    if check["status"] == "failed":
+        error = check["error"]
+        status = FakeLensError(error["code"], error["message"]).status
+        return error_response(error["code"], error["message"], status,
+                              **{k: v for k, v in body.items() if k != "error"})
+    return jsonify(body), 202
+
+
+@bp.post("/checks")
+def create_check():
+    if request.files or request.form:
+        upload = request.files.get("media")
+        if upload is None:
+            raise FakeLensError("bad_request", "a multipart check needs a file field named 'media'")
+        settings = current_app.config["SETTINGS"]
+        path = _ctx()["pool"].save_upload(upload.stream, settings.max_video_bytes)
+        try:
+            kind, _ = sniff_file(path)
+            if kind == "image" and path.stat().st_size > settings.max_image_bytes:
+                raise FakeLensError("too_large", f"images are limited to {settings.max_image_bytes >> 20} MB")
+            req = {"path": str(path), "kind": kind, "filename": upload.filename or None,
+                   "source_url": _text(request.form.get("source_url"), "source_url"),
+                   "page_url": _text(request.form.get("page_url"), "page_url")}
+            sha256 = file_sha256(path)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return _answer(_start(req, sha256))
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise FakeLensError("bad_request", "send JSON {\"url\": ...} or a multipart form with a 'media' file")
+    return _answer(_start(_url_request(body, body.get("page_url"))))
+
+
+@bp.post("/checks/batch")
+def create_batch():
+    body = request.get_json(silent=True)
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise FakeLensError("bad_request", "send JSON {\"items\": [{\"url\": ...}, ...]}")
+    if len(items) > MAX_BATCH:
+        raise FakeLensError("bad_request", f"a batch holds at most {MAX_BATCH} items")
+    checks = []
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise FakeLensError("bad_request", "each item must be an object with a 'url'")
+            checks.append(public(_start(_url_request(item, body.get("page_url")))))
+        except FakeLensError as exc:   # one bad item does not sink the page scan
+            checks.append({"id": None, "status": "failed", "input": {"url": item.get("url") if isinstance(item, dict) else None},
+                           "error": exc.to_dict()})
+    return jsonify({"checks": checks}), 202
+
+
+def _check_or_404(check_id: str) -> dict:
+    check = _ctx()["store"].get(check_id)
+    if check is None:
+        raise FakeLensError("not_found", f"no check with id '{check_id}'")
+    return check
+
+
+@bp.get("/checks/<check_id>")
+def get_check(check_id: str):
+    return jsonify(public(_check_or_404(check_id)))
+
+
+@bp.delete("/checks/<check_id>")
+def cancel_check(check_id: str):
+    _check_or_404(check_id)
+    return jsonify(public(_ctx()["pool"].cancel(check_id)))
+
+
+@bp.get("/checks")
+def history():
+    try:
+        limit = int(request.args.get("limit", 50))
+    except ValueError:
+        raise FakeLensError("bad_request", "'limit' must be a whole number") from None
+    limit = max(1, min(limit, 500))
+    checks = _ctx()["store"].history(limit)
+    return jsonify({"checks": [{k: v for k, v in public(c).items() if k in
+                                ("id", "status", "created", "media", "result", "error", "input", "report_url")}
+                               for c in checks]})
+
+
+@bp.delete("/checks")
+def clear():
+    ctx = _ctx()
+    deleted = ctx["store"].clear()
+    thumbs = current_app.config["SETTINGS"].home / "thumbs"
+    for thumb in thumbs.glob("*.jpg"):
+        thumb.unlink(missing_ok=True)
+    return jsonify({"deleted": deleted})

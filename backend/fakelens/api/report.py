@@ -1,0 +1,44 @@
+"""GET /checks/<id>/report: one self-contained HTML page (no outside resources) for a check."""
+
+import base64
+
+from flask import Blueprint, current_app, render_template
+
+from ..errors import FakeLensError
+
+bp = Blueprint("report", __name__, template_folder="templates")
+
+LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
+          "no_evidence": "No signs of manipulation found", "not_applicable": "Not checked"}
+
+
+def _timeline(frames: list[dict], duration: float | None, width: int = 600, height: int = 80) -> list[dict]:
+    """Points of the per-frame score line, in SVG pixels."""
+    if not frames:
+        return []
+    end = duration or max(f["t"] for f in frames) or 1.0
+    return [{"x": round(f["t"] / end * width, 1), "y": round((1 - f["score"]) * height, 1),
+             "t": f["t"], "score": f["score"]} for f in frames]
+
+
+@bp.get("/checks/<check_id>/report")
+def report(check_id: str):
+    store = current_app.extensions["fakelens"]["store"]
+    check = store.get(check_id)
+    if check is None:
+        raise FakeLensError("not_found", f"no check with id '{check_id}'")
+    result = check["result"]
+    thumb = None
+    if result:
+        path = current_app.config["SETTINGS"].home / "thumbs" / f"{result['media']['sha256']}.jpg"
+        if path.is_file():
+            thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+    media = (result or {}).get("media") or {}
+    first_frame_faces = [f for f in (result or {}).get("faces", []) if f["frame"] == 0]
+    html = render_template("report.html", check=check, result=result, thumb=thumb, media=media,
+                           label_text=LABELS.get((result or {}).get("label"), check["status"]),
+                           boxes=first_frame_faces,
+                           timeline=_timeline((result or {}).get("frames", []), media.get("duration")))
+    # the page carries no script and loads nothing: a strict policy keeps it so
+    return html, 200, {"Content-Type": "text/html; charset=utf-8",
+                       "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'"}

@@ -1,0 +1,183 @@
+"""`fakelens serve | check | token | eval | models | train` (DESIGN.md, CLI contract)."""
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .config import load_settings
+from .errors import FakeLensError
+
+LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
+          "no_evidence": "No signs of manipulation found", "not_applicable": "Not checked"}
+
+
+def cmd_serve(args) -> int:
+    from waitress import serve
+
+    from .api import create_app
+    from .api.auth import token_path
+
+    if args.host not in ("127.0.0.1", "localhost"):
+        print("fakelens serve binds 127.0.0.1 only (the API must not be reachable from other machines)",
+              file=sys.stderr)
+        return 2
+    settings = load_settings(home=args.home, port=args.port)
+    app = create_app(settings)
+    print(f"FakeLens backend on http://127.0.0.1:{settings.port}")
+    print(f"data folder: {settings.home}")
+    print(f"pairing token (paste it into the extension's options): {app.config['TOKEN']}")
+    print(f"  (stored in {token_path(settings.home)}; `fakelens token` prints it again)", flush=True)
+    try:
+        serve(app, host="127.0.0.1", port=settings.port, threads=16, ident="fakelens",
+              channel_timeout=60, cleanup_interval=10)
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+    return 0
+
+
+def _progress_bar(name: str):
+    if not sys.stderr.isatty():
+        return lambda stage, fraction: None
+
+    def show(stage: str, fraction: float):
+        filled = int(fraction * 30)
+        sys.stderr.write(f"\r{name[:40]:40} [{'#' * filled}{'.' * (30 - filled)}] {stage:7} {fraction:4.0%}")
+        sys.stderr.flush()
+    return show
+
+
+def _looks_like_url(text: str) -> bool:
+    return "://" in text
+
+
+def cmd_check(args) -> int:
+    from .analyze import Analyzer, sniff_file
+
+    settings = load_settings(home=args.home)
+    analyzer = Analyzer(settings)
+    failed = False
+    for item in args.inputs:
+        workdir = Path(tempfile.mkdtemp(prefix="fakelens-cli-"))
+        try:
+            if _looks_like_url(item):
+                request, is_video = {"url": item, "kind": "auto"}, True
+            else:
+                path = Path(item)
+                if not path.is_file():
+                    raise FakeLensError("not_found", f"no such file: {item}")
+                request = {"path": str(path.resolve())}
+                is_video = sniff_file(path)[0] == "video"
+            bar = _progress_bar(item) if (is_video and not args.json) else (lambda s, f: None)
+            result = analyzer.analyze(request, workdir, bar)
+            if is_video and not args.json and sys.stderr.isatty():
+                sys.stderr.write("\n")
+            if args.json:
+                print(json.dumps({"input": item, **result}), flush=True)
+            else:
+                score = "" if result["score"] is None else f" ({result['score']:.0%})"
+                print(f"{item}: {LABELS[result['label']]}{score}\n  {result['summary']}")
+                for s in result["signals"]:
+                    mark = "*" if s["decisive"] else " "
+                    val = "n/a" if s["score"] is None else f"{s['score']:.3f}"
+                    print(f"  {mark} {s['detector']:12} {val:>6}  (threshold {s['threshold']})")
+        except FakeLensError as exc:
+            failed = True
+            if args.json:
+                print(json.dumps({"input": item, "error": exc.to_dict()}), flush=True)
+            else:
+                print(f"{item}: error: {exc.message} ({exc.code})", file=sys.stderr)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if failed else 0
+
+
+def cmd_token(args) -> int:
+    from .api.auth import ensure_token
+
+    settings = load_settings(home=args.home)
+    print(ensure_token(settings.home, rotate=args.rotate))
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .models import ModelStore
+
+    store = ModelStore(load_settings(home=args.home).models_dir)
+    if args.json:
+        print(json.dumps(store.manifest, indent=2))
+        return 0
+    for spec in store.specs:
+        metrics = spec.extra.get("metrics") or {}
+        shown = ", ".join(f"{k}={v}" for k, v in metrics.items() if not isinstance(v, (dict, list)))
+        print(f"{spec.name:24} v{spec.version:6} {spec.task:14} {spec.file}  {shown}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import run_eval
+
+    settings = load_settings(home=args.home)
+    summary = run_eval(Path(args.real), Path(args.fake), Path(args.out) if args.out else None, settings)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_train(args) -> int:
+    import importlib
+
+    module = importlib.import_module(f"fakelens.train.{args.what.replace('-', '_')}")
+    return module.main(args.rest) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fakelens", description="Local checks for manipulated and AI-made media")
+    parser.add_argument("--home", help="data folder (default $FAKELENS_HOME or ~/.local/share/fakelens)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="start the backend (production WSGI server) on 127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("check", help="check files or URLs in this process")
+    p.add_argument("--json", action="store_true", help="one JSON verdict per input (JSON Lines)")
+    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("token", help="print the pairing token")
+    p.add_argument("--rotate", action="store_true", help="make a new token (the extension must be paired again)")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("models", help="list the installed models and their measured metrics")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("eval", help="AUC, accuracy, FPR, ROC curve and per-file CSV on folders of real and fake media")
+    p.add_argument("--real", required=True)
+    p.add_argument("--fake", required=True)
+    p.add_argument("--out")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train", help="train a model (needs the [train] extra)")
+    p.add_argument("what", choices=["face-swap"])
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FakeLensError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Media download: plain HTTP for direct files, yt-dlp for pages and video; netguard against SSRF.
+
+    fetch(url, kind, settings, workdir) -> Fetched
+
+kind "image": one direct HTTP download; the bytes must be an image.
+kind "video": yt-dlp (pages, direct video files, HLS).
+kind "auto":  a direct HTTP request first; an image is kept, a page or a video goes to yt-dlp.
+What the file is comes from its magic bytes (sniff.py), never from its name or Content-Type.
+Every connection runs under the netguard; on any error the files made here are removed.
+"""
+
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import FakeLensError
+from .http import HttpSource
+from .netguard import check_url, guarded
+from .sniff import SNIFF_BYTES, sniff
+
+__all__ = ["Fetched", "fetch", "sniff", "check_url"]
+
+_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
+        "image/bmp": ".bmp", "image/tiff": ".tif"}
+
+
+@dataclass
+class Fetched:
+    path: Path          # downloaded file inside workdir
+    kind: str           # "image" | "video", sniffed from magic bytes
+    mime: str           # e.g. image/jpeg, video/mp4, video/webm
+    source_url: str     # the URL asked for
+    final_url: str      # after redirects / extraction
+    size: int
+
+
+def fetch(url: str, kind: str, settings, workdir: Path,
+          progress: Callable[[float], None] = lambda f: None,
+          cancelled: Callable[[], bool] = lambda: False) -> Fetched:
+    """Download the media at `url` into a new folder inside `workdir`, within the settings' limits."""
+    if kind not in ("image", "video", "auto"):
+        raise FakeLensError("bad_request", f"kind must be image, video or auto (got {kind!r})")
+    check_url(url, settings)
+    outdir = Path(workdir) / f"fetch-{uuid.uuid4().hex[:12]}"
+    outdir.mkdir(parents=True)
+    try:
+        with guarded(settings, time.monotonic() + settings.fetch_wall_s) as guard:
+            if kind == "video":
+                return _video(url, settings, guard, outdir, progress, cancelled)
+            with HttpSource(url, settings, guard, cancelled) as src:
+                found = sniff(src.head)
+                if found and found[0] == "image":
+                    path = outdir / ("media" + _EXT.get(found[1], ""))
+                    size = src.save(path, settings.max_image_bytes, "image", progress)
+                    return Fetched(path, "image", found[1], url, src.final_url, size)
+                what = _describe(src.head, src.content_type, found)
+                if kind == "image":
+                    raise FakeLensError("unsupported_media", f"{src.final_url} is {what}, not an image")
+                if not (found or _is_html(src.head, src.content_type)):
+                    raise FakeLensError("unsupported_media", f"{src.final_url} is {what}, not an image or a video")
+            # a page or a video: yt-dlp takes it from here (limits, formats, HLS)
+            return _video(url, settings, guard, outdir, progress, cancelled)
+    except BaseException:
+        shutil.rmtree(outdir, ignore_errors=True)
+        raise
+
+
+def _video(url, settings, guard, outdir, progress, cancelled) -> Fetched:
+    from .ytdlp import Download
+
+    path, media_url = Download(url, settings, guard, outdir, progress, cancelled).run()
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    found = sniff(head)
+    if not found:
+        raise FakeLensError("unsupported_media", f"{url} is {_describe(head, '', None)}, not an image or a video")
+    size = path.stat().st_size
+    cap = settings.max_video_bytes if found[0] == "video" else settings.max_image_bytes
+    if size > cap:
+        raise FakeLensError("too_large", f"the {found[0]} is {size / 1e6:.1f} MB, more than the {cap / 1e6:.0f} MB limit")
+    progress(1.0)
+    return Fetched(path, found[0], found[1], url, media_url, size)
+
+
+def _is_html(head: bytes, content_type: str) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<meta", b"<title")):
+        return True
+    return content_type in ("text/html", "application/xhtml+xml") and text.startswith(b"<")
+
+
+def _describe(head: bytes, content_type: str, found) -> str:
+    """A few words on what a download turned out to be, for error messages."""
+    if found:
+        return f"a {found[0]} ({found[1]})"
+    if not head:
+        return "empty (0 bytes)"
+    if _is_html(head, content_type):
+        return "an HTML page"
+    if head.lstrip().startswith(b"#EXTM3U"):
+        return "an HLS playlist"
+    try:
+        head.decode("utf-8")
+        return "a text file"
+    except UnicodeDecodeError:
+        return "not a supported image or video format"

@@ -1,0 +1,151 @@
+"""Direct downloads over plain HTTP(S): redirects followed by hand, each hop checked by the netguard."""
+
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+import requests
+import urllib3
+
+from ..errors import FakeLensError
+from .netguard import Guard, check_url
+from .sniff import SNIFF_BYTES
+
+MAX_REDIRECTS = 5
+CHUNK = 64 * 1024
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+class HttpSource:
+    """An open HTTP response for a media URL, after redirects, with its first bytes read.
+
+    Use as a context manager; call save() to stream the rest to a file under a byte cap.
+    """
+
+    def __init__(self, url: str, settings, guard: Guard, cancelled):
+        self.settings = settings
+        self.guard = guard
+        self.cancelled = cancelled
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or .netrc from the environment
+        self.response = None
+        self.final_url = url
+        self.head = b""
+        self._open(url)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.response is not None:
+            self.response.close()
+        self.session.close()
+
+    def _timeout(self):
+        left = self.guard.remaining()
+        if left is not None and left <= 0:
+            raise FakeLensError("fetch_timeout", f"the download took longer than {self.settings.fetch_wall_s:g} s")
+        read = self.settings.read_timeout_s if left is None else min(self.settings.read_timeout_s, left)
+        return (self.settings.connect_timeout_s, read)
+
+    def _get(self, url: str):
+        try:
+            return self.session.get(url, stream=True, allow_redirects=False, timeout=self._timeout(),
+                                    headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
+        except requests.RequestException as e:
+            raise self.error(e, url) from None
+
+    def error(self, e: Exception, url: str) -> FakeLensError:
+        """Turn a client error into a FakeLensError, preferring what the guard refused."""
+        if self.guard.blocked is not None:
+            return self.guard.blocked
+        if isinstance(e, (requests.Timeout, TimeoutError)) or "timed out" in str(e):
+            return FakeLensError("fetch_timeout", f"the server at {url} did not answer in time")
+        if isinstance(e, urllib3.exceptions.ProtocolError):
+            return FakeLensError("fetch_failed", f"the download of {url} ended early")
+        if isinstance(e, requests.ConnectionError):
+            return FakeLensError("fetch_failed", f"could not download {url}: the connection failed")
+        return FakeLensError("fetch_failed", f"could not download {url}: {type(e).__name__}")
+
+    def _open(self, url: str):
+        for _ in range(MAX_REDIRECTS + 1):
+            check_url(url, self.settings)
+            response = self._get(url)
+            if response.is_redirect:
+                location = response.headers.get("Location", "")
+                response.close()
+                url = urljoin(url, location)
+                continue
+            self.response, self.final_url = response, url
+            if response.status_code != 200:
+                raise FakeLensError("fetch_failed", f"the server answered HTTP {response.status_code} for {url}")
+            self.head = self._read_head()
+            return
+        raise FakeLensError("fetch_failed", f"more than {MAX_REDIRECTS} redirects")
+
+    @property
+    def content_type(self) -> str:
+        return self.response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    @property
+    def content_length(self) -> int | None:
+        try:
+            return int(self.response.headers["Content-Length"])
+        except (KeyError, ValueError):
+            return None
+
+    def _read(self) -> bytes:
+        if self.cancelled():
+            raise FakeLensError("cancelled", "the check was cancelled")
+        self._timeout()  # raises once the wall-time cap is spent
+        try:
+            # read1: whatever has arrived, so a trickling server cannot hold us past the wall cap
+            return self.response.raw.read1(CHUNK, decode_content=True)
+        except Exception as e:  # urllib3 / socket errors, all mapped to a plain message
+            raise self.error(e, self.final_url) from None
+
+    def _read_head(self) -> bytes:
+        head = b""
+        while len(head) < SNIFF_BYTES:
+            chunk = self._read()
+            if not chunk:
+                break
+            head += chunk
+        return head
+
+    def check_size(self, cap: int, what: str):
+        length = self.content_length
+        if length is not None and length > cap:
+            raise FakeLensError("too_large", f"the {what} is {_mb(length)}, more than the {_mb(cap)} limit")
+
+    def save(self, path: Path, cap: int, what: str, progress) -> int:
+        """Write the whole body to `path`; FakeLensError("too_large") past `cap` bytes."""
+        self.check_size(cap, what)
+        total = self.content_length
+        size = len(self.head)
+        with open(path, "wb") as out:
+            out.write(self.head)
+            while True:
+                chunk = self._read()
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise FakeLensError("too_large", f"the {what} is more than the {_mb(cap)} limit")
+                out.write(chunk)
+                if total:
+                    progress(min(size / total, 1.0))
+        if total is not None and size < total:
+            raise FakeLensError("fetch_failed", f"the download ended early ({size} of {total} bytes)")
+        return size
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
+
+
+def wall_deadline(settings) -> float:
+    return time.monotonic() + settings.fetch_wall_s

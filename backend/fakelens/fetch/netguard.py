@@ -1,0 +1,232 @@
+"""SSRF guard: every address a download touches must be public.
+
+Two layers, both checked before any packet leaves:
+- check_url() resolves a URL's host and refuses it if any address is private, loopback,
+  link-local, reserved, multicast or unspecified (IPv4, IPv6, IPv4-mapped IPv6). It runs on
+  the URL asked for, on every redirect hop and on every media URL yt-dlp extracts.
+- Inside `with guarded(settings):` every TCP connection made by *this thread* is checked:
+  urllib3's create_connection (used by requests and by yt-dlp's requests handler) resolves,
+  checks each address and connects only to a checked address (no DNS-rebinding window), and
+  socket.connect() refuses an unchecked address as a backstop for any other client. Other
+  threads (the tests' own clients, the API server) are unaffected.
+
+settings.allow_loopback lets tests fetch from 127.0.0.1 / ::1; every other private range
+stays blocked.
+"""
+
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+from urllib.parse import urlsplit
+
+import urllib3.util.connection
+
+from ..errors import FakeLensError
+
+DNS_TIMEOUT_S = 10.0
+
+
+class BlockedAddress(OSError):
+    """Raised inside a connection attempt; an OSError so HTTP clients treat it as a failed connect."""
+
+
+def _reason(ip: ipaddress._BaseAddress) -> str | None:
+    """Why an address may not be fetched from, or None when it is public."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        mapped = ip.ipv4_mapped or ip.sixtofour
+        if mapped is not None:
+            return _reason(mapped)
+        if ip.teredo is not None:
+            return "reserved"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_reserved:
+        return "reserved"
+    if ip.is_private or not ip.is_global:
+        return "private"
+    return None
+
+
+def blocked_reason(address: str, settings) -> str | None:
+    """None if `address` (an IP literal) may be connected to under these settings."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    except ValueError:
+        return "not an IP address"
+    reason = _reason(ip)
+    if reason == "loopback" and settings.allow_loopback:
+        return None
+    return reason
+
+
+def resolve(host: str, port: int, timeout: float = DNS_TIMEOUT_S) -> list[tuple]:
+    """getaddrinfo with a timeout (getaddrinfo itself has none). Returns (family, sockaddr) pairs."""
+    result: dict = {}
+
+    def run():
+        try:
+            result["infos"] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except OSError as e:
+            result["error"] = e
+
+    worker = threading.Thread(target=run, name="fakelens-dns", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise FakeLensError("fetch_timeout", f"looking up {host} took longer than {timeout:.0f} s")
+    if "error" in result:
+        raise FakeLensError("fetch_failed", f"could not find the server {host} ({result['error']})")
+    return [(family, sockaddr) for family, _, _, _, sockaddr in result["infos"]]
+
+
+def _check_addresses(host: str, addrs: list[tuple], settings) -> None:
+    if not addrs:
+        raise FakeLensError("fetch_failed", f"could not find the server {host}")
+    for _, sockaddr in addrs:
+        reason = blocked_reason(sockaddr[0], settings)
+        if reason:
+            raise FakeLensError(
+                "blocked_address",
+                f"{host} resolves to a private address ({sockaddr[0]}, {reason}); FakeLens only fetches from public addresses")
+
+
+def split_url(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an http(s) URL, or FakeLensError("bad_url")."""
+    if not isinstance(url, str) or not url.strip():
+        raise FakeLensError("bad_url", "no URL given")
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as e:
+        raise FakeLensError("bad_url", f"not a valid URL: {e}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        shown = f"{scheme}:" if scheme else "no scheme"
+        raise FakeLensError("bad_url", f"only http and https URLs can be fetched (got {shown})")
+    host = parts.hostname
+    if not host:
+        raise FakeLensError("bad_url", "the URL has no host name")
+    return scheme, host, port or (443 if scheme == "https" else 80)
+
+
+def check_url(url: str, settings) -> None:
+    """Refuse a URL that is not http(s) or whose host resolves to any non-public address."""
+    _, host, port = split_url(url)
+    _check_addresses(host, resolve(host, port), settings)
+
+
+# --- connection-level guard, active per thread inside guarded() ---
+
+_state = threading.local()
+
+
+def _active():
+    return getattr(_state, "guard", None)
+
+
+class Guard:
+    """What a guarded block allows, and what it refused (clients may wrap our error in their own)."""
+
+    def __init__(self, settings, deadline: float | None):
+        self.settings = settings
+        self.deadline = deadline
+        self.blocked: FakeLensError | None = None
+        self.timed_out = False
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def refuse(self, error: FakeLensError):
+        self.blocked = error
+        raise BlockedAddress(error.message)
+
+
+_original_create_connection = urllib3.util.connection.create_connection
+_original_connect = socket.socket.connect
+_original_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None,
+                               socket_options=None):
+    guard = _active()
+    if guard is None:
+        return _original_create_connection(address, timeout, source_address, socket_options)
+    host, port = address
+    host = host.strip("[]")
+    left = guard.remaining()
+    if left is not None and left <= 0:
+        guard.timed_out = True
+        raise TimeoutError("the download took longer than its time limit")
+    try:
+        addrs = resolve(host, port, min(DNS_TIMEOUT_S, left) if left else DNS_TIMEOUT_S)
+        _check_addresses(host, addrs, guard.settings)
+    except FakeLensError as e:
+        if e.code == "blocked_address":
+            guard.refuse(e)
+        raise OSError(e.message) from None
+    err = None
+    for family, sockaddr in addrs:
+        sock = None
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            if socket_options:
+                for opt in socket_options:
+                    sock.setsockopt(*opt)
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)  # a checked address: no second lookup
+            return sock
+        except OSError as e:
+            err = e
+            if sock is not None:
+                sock.close()
+    raise err
+
+
+def _check_sockaddr(sock, address):
+    guard = _active()
+    if guard is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    host = address[0] if isinstance(address, tuple) else str(address)
+    reason = blocked_reason(host, guard.settings)
+    if reason:
+        guard.refuse(FakeLensError(
+            "blocked_address", f"refused to connect to {host} ({reason}); FakeLens only fetches from public addresses"))
+
+
+def _guarded_connect(self, address):
+    _check_sockaddr(self, address)
+    return _original_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _check_sockaddr(self, address)
+    return _original_connect_ex(self, address)
+
+
+# Installed once at import; without an active guard on the thread they behave as the originals.
+urllib3.util.connection.create_connection = _guarded_create_connection
+socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect_ex
+
+
+@contextlib.contextmanager
+def guarded(settings, deadline: float | None = None):
+    """Check every TCP connection this thread makes until the block ends. Yields the Guard."""
+    previous = _active()
+    guard = Guard(settings, deadline)
+    _state.guard = guard
+    try:
+        yield guard
+    finally:
+        _state.guard = previous

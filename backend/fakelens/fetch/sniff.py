@@ -1,0 +1,72 @@
+"""Tell what a file is from its first bytes, never from its name or Content-Type."""
+
+SNIFF_BYTES = 64
+
+# (prefix, kind, mime), checked in order
+_PREFIXES = [
+    (b"\xff\xd8\xff", "image", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image", "image/png"),
+    (b"GIF87a", "image", "image/gif"),
+    (b"GIF89a", "image", "image/gif"),
+    (b"BM", "image", "image/bmp"),
+    (b"II*\x00", "image", "image/tiff"),
+    (b"MM\x00*", "image", "image/tiff"),
+    (b"\x1a\x45\xdf\xa3", "video", None),  # EBML: WebM or Matroska, told apart below
+]
+
+# ISO base media brands that are images, not video (HEIF/AVIF): unsupported here
+_IMAGE_BRANDS = {b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis", b"heim", b"heis"}
+
+
+def _ebml_mime(head: bytes) -> str:
+    return "video/webm" if b"webm" in head else "video/x-matroska"
+
+
+def _ftyp_mime(brand: bytes) -> str | None:
+    if brand in _IMAGE_BRANDS:
+        return None
+    if brand == b"qt  ":
+        return "video/quicktime"
+    if brand.startswith(b"M4V"):
+        return "video/x-m4v"
+    return "video/mp4"
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    """(kind, mime) from the first bytes of a file; None if it is not a supported image or video."""
+    head = bytes(head[:SNIFF_BYTES])
+    for prefix, kind, mime in _PREFIXES:
+        if head.startswith(prefix):
+            if mime is None:
+                return kind, _ebml_mime(head)
+            # "BM" is two letters: also require the BMP header's reserved zero bytes
+            if mime == "image/bmp" and (len(head) < 10 or head[6:10] != b"\x00\x00\x00\x00"):
+                continue
+            return kind, mime
+    if len(head) >= 12 and head[:4] == b"RIFF":
+        if head[8:12] == b"WEBP":
+            return "image", "image/webp"
+        if head[8:12] == b"AVI ":
+            return "video", "video/x-msvideo"
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        mime = _ftyp_mime(head[8:12])
+        return ("video", mime) if mime else None
+    # QuickTime files may start with other atoms (moov, mdat, wide, free) before ftyp
+    if len(head) >= 8 and head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "video", "video/quicktime"
+    # MPEG-TS: 188-byte packets, each starting with the sync byte 0x47 ("G")
+    if _looks_like_ts(head):
+        return "video", "video/mp2t"
+    return None
+
+
+def _looks_like_ts(head: bytes) -> bool:
+    if len(head) < 4 or head[0] != 0x47:
+        return False
+    if len(head) > 188 and head[188] != 0x47:
+        return False
+    # text that starts with "G" must not pass: a TS header holds control bytes (PID, flags)
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head[1:4]):
+        return False
+    # transport_error_indicator is 0 and adaptation_field_control is never 0 in a real stream
+    return head[1] & 0x80 == 0 and (head[3] >> 4) & 0x3 != 0

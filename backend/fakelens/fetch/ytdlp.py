@@ -1,0 +1,193 @@
+"""Pages and videos through the yt-dlp Python API.
+
+ydl_options() is the one place the download policy lives: a format of at most
+settings.max_video_height that needs no ffmpeg (one file with video, muxed or video-only:
+we only need frames, so nothing is merged or post-processed), one item, no playlists, no
+cookies, no proxies, no retries that would multiply timeouts, fragments on this thread so
+the netguard (thread-local) sees every connection. Byte, wall-time and cancel limits are
+enforced in a progress hook, because yt-dlp's max_filesize ignores responses without a
+Content-Length.
+"""
+
+import re
+from pathlib import Path
+
+from ..errors import FakeLensError
+from .netguard import Guard, check_url
+
+# protocols yt-dlp can only fetch through ffmpeg or other external programs
+_NEEDS_FFMPEG = "[protocol!*=rtmp][protocol!=rtsp][protocol!=mms][protocol!=f4m][protocol!=ism][protocol!*=websocket]"
+
+
+class _Stop(Exception):
+    """Raised from the progress hook to abort a download; the reason is kept on the Download."""
+
+
+class _Logger:
+    """Keeps yt-dlp quiet; remembers its errors and warnings for our messages."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+
+    def debug(self, msg):
+        pass
+
+    def info(self, msg):
+        pass
+
+    def warning(self, msg):
+        self.messages.append(msg)
+
+    def error(self, msg):
+        self.messages.append(msg)
+
+
+def ydl_options(settings, outdir: Path, hook, logger) -> dict:
+    h = int(settings.max_video_height)
+    return {
+        # one file that has video, at most h pixels high (unknown height allowed: direct files),
+        # H.264 preferred (decodes fast everywhere), never two formats merged
+        "format": f"bv*[height<=?{h}]{_NEEDS_FFMPEG}",
+        "format_sort": [f"res:{h}", "vcodec:h264", "proto:https"],
+        "check_formats": False,
+        "outtmpl": {"default": str(outdir / "media.%(ext)s")},
+        "paths": {"home": str(outdir), "temp": str(outdir)},
+        "restrictfilenames": True,
+        "overwrites": True,
+        "updatetime": False,
+        "noplaylist": True,
+        "playlist_items": "1",
+        "cachedir": False,
+        "cookiefile": None,
+        "proxy": "",  # direct connections only: the netguard checks the real peer
+        "socket_timeout": settings.read_timeout_s,
+        "retries": 0,
+        "fragment_retries": 1,
+        "extractor_retries": 0,
+        "file_access_retries": 0,
+        "skip_unavailable_fragments": False,
+        "concurrent_fragment_downloads": 1,  # fragments stay on the guarded thread
+        "hls_prefer_native": True,
+        "external_downloader": {"default": "native"},
+        "fixup": "never",
+        "postprocessors": [],
+        "geo_bypass": False,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "color": "never",
+        "logger": logger,
+        "progress_hooks": [hook],
+    }
+
+
+class Download:
+    """One yt-dlp download into `outdir`, under the settings' limits."""
+
+    def __init__(self, url: str, settings, guard: Guard, outdir: Path, progress, cancelled):
+        self.url, self.settings, self.guard, self.outdir = url, settings, guard, outdir
+        self.progress, self.cancelled = progress, cancelled
+        self.stop_reason: FakeLensError | None = None
+        self.logger = _Logger()
+
+    def _stop(self, error: FakeLensError):
+        self.stop_reason = error
+        raise _Stop(error.message)
+
+    def _hook(self, d: dict):
+        if self.cancelled():
+            self._stop(FakeLensError("cancelled", "the check was cancelled"))
+        left = self.guard.remaining()
+        if left is not None and left <= 0:
+            self._stop(FakeLensError("fetch_timeout", f"the download took longer than {self.settings.fetch_wall_s:g} s"))
+        cap = self.settings.max_video_bytes
+        done = d.get("downloaded_bytes") or 0
+        total = d.get("total_bytes") or d.get("total_bytes_estimate")
+        if done > cap or (d.get("total_bytes") or 0) > cap:
+            self._stop(FakeLensError("too_large", f"the video is more than the {cap / 1e6:.0f} MB limit"))
+        if d.get("status") == "downloading":
+            if d.get("fragment_count"):
+                self.progress(min((d.get("fragment_index") or 0) / d["fragment_count"], 1.0))
+            elif total:
+                self.progress(min(done / total, 1.0))
+
+    def run(self) -> tuple[Path, str]:
+        """Download; returns (file, final media URL)."""
+        import yt_dlp  # slow import, only when a page or video is fetched
+
+        opts = ydl_options(self.settings, self.outdir, self._hook, self.logger)
+        try:
+            with yt_dlp.YoutubeDL(opts) as ydl:
+                info = ydl.extract_info(self.url, download=False)
+                entry = self._check(info)
+                result = ydl.process_ie_result(entry, download=True)
+        except FakeLensError:
+            raise
+        except Exception as e:  # yt-dlp wraps everything in its own errors; ours are kept aside
+            raise self._error(e) from None
+        path = self._output(result)
+        return path, entry.get("url") or self.url
+
+    def _check(self, info: dict) -> dict:
+        """Limits we can judge before downloading, and the guard on every media URL."""
+        entry = info
+        while entry and entry.get("_type") == "playlist":
+            entries = [e for e in entry.get("entries") or [] if e]
+            if not entries:
+                raise FakeLensError("fetch_failed", "no video found on the page")
+            entry = entries[0]
+        if self.cancelled():
+            raise FakeLensError("cancelled", "the check was cancelled")
+        if entry.get("is_live"):
+            raise FakeLensError("fetch_failed", "live streams cannot be checked")
+        duration = entry.get("duration")
+        if duration and duration > self.settings.max_duration_s:
+            raise FakeLensError("too_long", f"the video is {duration / 60:.0f} min long, more than the "
+                                            f"{self.settings.max_duration_s / 60:.0f} min limit")
+        size = entry.get("filesize") or entry.get("filesize_approx")
+        if size and size > self.settings.max_video_bytes:
+            raise FakeLensError("too_large", f"the video is about {size / 1e6:.0f} MB, more than the "
+                                             f"{self.settings.max_video_bytes / 1e6:.0f} MB limit")
+        for fmt in entry.get("requested_formats") or [entry]:
+            for key in ("url", "manifest_url", "fragment_base_url"):
+                if fmt.get(key):
+                    check_url(fmt[key], self.settings)
+        return entry
+
+    def _output(self, result: dict) -> Path:
+        for item in (result or {}).get("requested_downloads") or []:
+            path = Path(item.get("filepath") or "")
+            if path.is_file():
+                return path
+        files = [p for p in self.outdir.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl"))]
+        if not files:
+            raise FakeLensError("fetch_failed", "the video could not be downloaded")
+        return files[0]
+
+    def _error(self, e: Exception) -> FakeLensError:
+        if self.stop_reason is not None:
+            return self.stop_reason
+        if self.guard.blocked is not None:
+            return self.guard.blocked
+        text = " ".join([str(e)] + self.logger.messages)
+        if self.guard.timed_out or re.search(r"timed? ?out", text, re.I):
+            return FakeLensError("fetch_timeout", f"the server at {self.url} did not answer in time")
+        if "No connection adapters were found" in text or "Unsupported url scheme" in text:
+            return FakeLensError("bad_url", "the server redirected to a URL that is not http or https")
+        if "Unsupported URL" in text:
+            return FakeLensError("fetch_failed", "no video found on the page")
+        if "Requested format is not available" in text or "No video formats found" in text:
+            return FakeLensError("fetch_failed", f"no video of at most {self.settings.max_video_height}p "
+                                                 "that can be downloaded without ffmpeg")
+        status = re.search(r"HTTP Error (\d{3})", text)
+        if status:
+            return FakeLensError("fetch_failed", f"the server answered HTTP {status.group(1)} for {self.url}")
+        return FakeLensError("fetch_failed", f"could not download the video: {_plain(str(e))}")
+
+
+def _plain(msg: str) -> str:
+    """yt-dlp's message without its 'ERROR: [generic] id:' prefixes and colour codes."""
+    msg = re.sub(r"\x1b\[[0-9;]*m", "", msg)
+    msg = re.sub(r"^(ERROR:\s*)?(\[[^\]]+\]\s*)?([^\s:]+:\s*)?", "", msg.strip())
+    return msg[:300] or "unknown error"
+

@@ -1,0 +1,176 @@
+"""A bounded pool of worker threads running checks, with progress, cancel and persistence.
+
+Every check is a row in SQLite before it is queued, so none is lost on a restart: queued checks run
+again, and a check that was running when the server stopped is re-queued once (a second interruption
+marks it failed with the reason, so a file that crashes the server cannot loop forever).
+"""
+
+import logging
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from .errors import FakeLensError
+from .store import Store
+
+log = logging.getLogger("fakelens.jobs")
+
+MAX_ATTEMPTS = 2
+PROGRESS_EVERY_S = 0.2   # progress rows are written at most this often
+
+
+class JobPool:
+    def __init__(self, settings, store: Store, analyzer):
+        self.settings = settings
+        self.store = store
+        self.analyzer = analyzer
+        self.uploads = Path(settings.home) / "uploads"
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        self._queue: queue.Queue = queue.Queue()
+        self._cancel: dict[str, threading.Event] = {}
+        self._finished = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+
+    # --- life ------------------------------------------------------------------
+    def start(self):
+        self._recover()
+        for n in range(self.settings.workers):
+            thread = threading.Thread(target=self._work, name=f"fakelens-worker-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0):
+        self._stopping.set()
+        for event in list(self._cancel.values()):
+            event.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _recover(self):
+        for check in self.store.with_status("running"):
+            if check["attempts"] >= MAX_ATTEMPTS:
+                self.store.fail(check["id"], "failed", {
+                    "code": "interrupted",
+                    "message": f"the server stopped {check['attempts']} times while checking this; given up"})
+                self._remove_upload(check)
+            else:
+                self.store.requeue(check["id"])
+        for check in self.store.with_status("queued"):
+            self._enqueue(check["id"])
+
+    # --- requests ----------------------------------------------------------------
+    def save_upload(self, stream, max_bytes: int) -> Path:
+        """Copy an uploaded file into the data folder (it must outlive a restart), capped at max_bytes."""
+        fd, name = tempfile.mkstemp(dir=self.uploads, suffix=".upload")
+        path = Path(name)
+        total = 0
+        try:
+            with open(fd, "wb") as out:
+                while block := stream.read(1 << 20):
+                    total += len(block)
+                    if total > max_bytes:
+                        raise FakeLensError("too_large", f"the upload is larger than the "
+                                            f"{max_bytes // (1 << 20)} MB limit")
+                    out.write(block)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
+    def submit(self, request: dict) -> str:
+        if self.store.count_active() >= self.settings.max_queue:
+            if request.get("path"):
+                Path(request["path"]).unlink(missing_ok=True)
+            raise FakeLensError("queue_full", f"{self.settings.max_queue} checks are already waiting; "
+                                "try again when some have finished")
+        check_id = self.store.create(request)
+        self._enqueue(check_id)
+        return check_id
+
+    def _enqueue(self, check_id: str):
+        self._cancel[check_id] = threading.Event()
+        self._queue.put(check_id)
+
+    def cancel(self, check_id: str) -> dict | None:
+        check = self.store.get(check_id)
+        if check is None:
+            return None
+        if check["status"] in ("queued", "running"):
+            event = self._cancel.get(check_id)
+            if event:
+                event.set()
+            if check["status"] == "queued":
+                self.store.fail(check_id, "cancelled", {"code": "cancelled", "message": "cancelled before it started"})
+                self._remove_upload(check)
+                self._notify()
+        return self.store.get(check_id)
+
+    def wait(self, check_id: str, timeout: float) -> dict | None:
+        """The check once it has finished, or as it stands after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._finished:
+            while True:
+                check = self.store.get(check_id)
+                left = deadline - time.monotonic()
+                if check is None or check["status"] not in ("queued", "running") or left <= 0:
+                    return check
+                self._finished.wait(min(left, 0.5))
+
+    def _notify(self):
+        with self._finished:
+            self._finished.notify_all()
+
+    # --- work ------------------------------------------------------------------
+    def _work(self):
+        while not self._stopping.is_set():
+            check_id = self._queue.get()
+            if check_id is None:
+                return
+            try:
+                self._run(check_id)
+            except Exception:   # never let one check kill the worker
+                log.exception("check %s crashed the worker loop", check_id)
+            finally:
+                self._cancel.pop(check_id, None)
+                self._notify()
+
+    def _run(self, check_id: str):
+        if not self.store.start(check_id):
+            return   # cancelled while queued
+        check = self.store.get(check_id)
+        request = check["request"]
+        event = self._cancel.setdefault(check_id, threading.Event())
+        last = [0.0]
+
+        def progress(stage: str, fraction: float):
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY_S:
+                last[0] = now
+                self.store.progress(check_id, stage, fraction)
+
+        workdir = Path(tempfile.mkdtemp(prefix="fakelens-"))
+        try:
+            result = self.analyzer.analyze(request, workdir, progress, event.is_set)
+            self.store.finish(check_id, result)
+            self.store.remember(result, self.analyzer.models.fingerprint, request.get("url"))
+        except FakeLensError as exc:
+            status = "cancelled" if exc.code == "cancelled" else "failed"
+            self.store.fail(check_id, status, exc.to_dict())
+        except Exception as exc:
+            log.exception("check %s failed unexpectedly", check_id)
+            self.store.fail(check_id, "failed", {"code": "internal",
+                                                 "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"})
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+            self._remove_upload(check)
+
+    def _remove_upload(self, check: dict):
+        path = check["request"].get("path")
+        if path and Path(path).parent == self.uploads:
+            Path(path).unlink(missing_ok=True)

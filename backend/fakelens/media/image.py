@@ -1,0 +1,58 @@
+"""Decode a still image safely: size checked from the header before any pixel is decoded."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from ..errors import FakeLensError
+
+Image.MAX_IMAGE_PIXELS = None   # we enforce our own limit below, before decoding
+
+
+def _truncated(path: Path, mime: str) -> bool:
+    """JPEG and PNG say where they end; a file cut short lacks that end marker."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 4096))
+        tail = fh.read()
+    if mime == "image/jpeg":
+        return b"\xff\xd9" not in tail
+    if mime == "image/png":
+        return b"IEND" not in tail
+    return False
+
+
+def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
+    """BGR uint8 pixels, EXIF orientation applied. Raises FakeLensError for anything unusable."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise FakeLensError("undecodable", "the file is empty (0 bytes)")
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            orientation = im.getexif().get(0x0112, 1)
+    except Exception as exc:  # PIL raises many types for garbage headers
+        raise FakeLensError("undecodable", f"not a readable image ({exc.__class__.__name__})") from None
+    if width * height > max_pixels:
+        raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
+                            f"({width * height / 1e6:.0f} MP); the limit is {max_pixels / 1e6:.0f} MP")
+    if _truncated(path, mime):
+        raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
+    pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
+    # OpenCV applies the EXIF orientation of JPEGs itself; for other formats PIL does it.
+    if pixels is None or (orientation != 1 and mime != "image/jpeg"):
+        pixels = _decode_with_pil(path, mime)
+    return pixels
+
+
+def _decode_with_pil(path: Path, mime: str) -> np.ndarray:
+    """Formats OpenCV lacks (animated GIF, some WebP/TIFF): first frame, orientation applied."""
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            return cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)
+    except Exception as exc:
+        raise FakeLensError("undecodable", f"the {mime} file could not be decoded "
+                            f"({exc.__class__.__name__}: {exc})") from None

@@ -1,0 +1,141 @@
+"""SQLite: checks (the job queue's persistent state and the history), and the result cache
+by content sha256 and by URL. One connection guarded by a lock: the load is a few writes a second."""
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS checks (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,            -- queued | running | done | failed | cancelled
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    request TEXT NOT NULL,           -- JSON: url, kind, page_url, source_url, upload (file path)
+    stage TEXT, fraction REAL DEFAULT 0,
+    result TEXT, error TEXT, media TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    cached INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS checks_created ON checks (created);
+CREATE TABLE IF NOT EXISTS cache_hash (
+    sha256 TEXT NOT NULL, models TEXT NOT NULL, result TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (sha256, models));
+CREATE TABLE IF NOT EXISTS cache_url (
+    url TEXT NOT NULL, models TEXT NOT NULL, sha256 TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (url, models));
+"""
+
+ACTIVE = ("queued", "running")
+
+
+def _loads(text):
+    return None if text is None else json.loads(text)
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+
+    def _run(self, sql: str, args=()):
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # --- checks -------------------------------------------------------------
+    def create(self, request: dict, status="queued", result=None, media=None, cached=False) -> str:
+        check_id = uuid.uuid4().hex[:16]
+        now = time.time()
+        self._run("INSERT INTO checks (id, status, created, updated, request, result, media, cached, "
+                  "stage, fraction) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                  (check_id, status, now, now, json.dumps(request),
+                   None if result is None else json.dumps(result),
+                   None if media is None else json.dumps(media), int(cached),
+                   "done" if status == "done" else "queued", 1.0 if status == "done" else 0.0))
+        return check_id
+
+    def get(self, check_id: str) -> dict | None:
+        rows = self._run("SELECT * FROM checks WHERE id = ?", (check_id,))
+        return self._row(rows[0]) if rows else None
+
+    def _row(self, row) -> dict:
+        return {"id": row["id"], "status": row["status"], "created": row["created"],
+                "updated": row["updated"], "request": json.loads(row["request"]),
+                "progress": {"stage": row["stage"], "fraction": round(row["fraction"] or 0, 3)},
+                "result": _loads(row["result"]), "error": _loads(row["error"]),
+                "media": _loads(row["media"]), "attempts": row["attempts"], "cached": bool(row["cached"])}
+
+    def history(self, limit: int) -> list[dict]:
+        rows = self._run("SELECT * FROM checks ORDER BY created DESC LIMIT ?", (limit,))
+        return [self._row(r) for r in rows]
+
+    def with_status(self, *statuses) -> list[dict]:
+        marks = ",".join("?" * len(statuses))
+        rows = self._run(f"SELECT * FROM checks WHERE status IN ({marks}) ORDER BY created", statuses)
+        return [self._row(r) for r in rows]
+
+    def count_active(self) -> int:
+        return self._run("SELECT COUNT(*) FROM checks WHERE status IN (?, ?)", ACTIVE)[0][0]
+
+    def start(self, check_id: str) -> bool:
+        """queued → running; False if it is no longer queued (cancelled meanwhile)."""
+        with self._lock:
+            cur = self._db.execute("UPDATE checks SET status='running', attempts=attempts+1, updated=?, "
+                                   "stage='starting', fraction=0 WHERE id=? AND status='queued'",
+                                   (time.time(), check_id))
+            return cur.rowcount == 1
+
+    def progress(self, check_id: str, stage: str, fraction: float):
+        self._run("UPDATE checks SET stage=?, fraction=?, updated=? WHERE id=? AND status='running'",
+                  (stage, fraction, time.time(), check_id))
+
+    def finish(self, check_id: str, result: dict):
+        self._run("UPDATE checks SET status='done', stage='done', fraction=1, result=?, media=?, updated=? "
+                  "WHERE id=?", (json.dumps(result), json.dumps(result["media"]), time.time(), check_id))
+
+    def fail(self, check_id: str, status: str, error: dict):
+        """status is 'failed' or 'cancelled'; only an active check changes."""
+        self._run("UPDATE checks SET status=?, error=?, updated=? WHERE id=? AND status IN (?, ?)",
+                  (status, json.dumps(error), time.time(), check_id, *ACTIVE))
+
+    def requeue(self, check_id: str):
+        self._run("UPDATE checks SET status='queued', stage='queued', fraction=0, updated=? WHERE id=?",
+                  (time.time(), check_id))
+
+    def clear(self) -> int:
+        """Delete finished checks and every cached result; active checks stay."""
+        with self._lock:
+            n = self._db.execute("DELETE FROM checks WHERE status NOT IN (?, ?)", ACTIVE).rowcount
+            self._db.execute("DELETE FROM cache_hash")
+            self._db.execute("DELETE FROM cache_url")
+            return n
+
+    # --- cache --------------------------------------------------------------
+    def cached_by_hash(self, sha256: str, models: str) -> dict | None:
+        rows = self._run("SELECT result FROM cache_hash WHERE sha256=? AND models=?", (sha256, models))
+        return json.loads(rows[0][0]) if rows else None
+
+    def cached_by_url(self, url: str, models: str, ttl_s: float) -> dict | None:
+        rows = self._run("SELECT sha256 FROM cache_url WHERE url=? AND models=? AND created>?",
+                         (url, models, time.time() - ttl_s))
+        return self.cached_by_hash(rows[0][0], models) if rows else None
+
+    def remember(self, result: dict, models: str, url: str | None):
+        sha = result["media"]["sha256"]
+        now = time.time()
+        self._run("INSERT OR REPLACE INTO cache_hash VALUES (?,?,?,?)", (sha, models, json.dumps(result), now))
+        if url:
+            self._run("INSERT OR REPLACE INTO cache_url VALUES (?,?,?,?)", (url, models, sha, now))
+
+    def close(self):
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,64 @@
+"""Social-media and video degradations, drawn once and applied alike to a real face and its blend.
+
+Drawing the parameters once per pair (not per image) means the two classes differ in nothing but
+the blend: the model cannot learn JPEG quality or sharpness as a shortcut.
+"""
+
+import cv2
+import numpy as np
+
+
+def draw(rng: np.random.Generator) -> dict:
+    p = {}
+    if rng.random() < 0.5:
+        p["scale"] = float(rng.uniform(0.3, 0.9))        # down- and up-scaling
+    if rng.random() < 0.3:
+        p["blur"] = float(rng.uniform(0.3, 1.5))         # gaussian sigma (focus, video)
+    if rng.random() < 0.15:
+        p["motion"] = int(rng.integers(3, 8))            # motion blur length, pixels
+        p["motion_angle"] = float(rng.uniform(0, 180))
+    if rng.random() < 0.2:
+        p["gamma"] = float(rng.uniform(0.6, 1.6))        # exposure / low light
+    if rng.random() < 0.2:
+        p["noise"] = float(rng.uniform(1, 6))            # sensor noise, grey levels
+    if rng.random() < 0.8:
+        p["jpeg"] = int(rng.integers(40, 101))           # re-encoding
+    p["seed"] = int(rng.integers(1 << 31))
+    return p
+
+
+def apply(image: np.ndarray, p: dict) -> np.ndarray:
+    out = image
+    h, w = out.shape[:2]
+    if "blur" in p:
+        out = cv2.GaussianBlur(out, (0, 0), p["blur"])
+    if "motion" in p:
+        k = np.zeros((p["motion"], p["motion"]), np.float32)
+        k[p["motion"] // 2] = 1
+        rot = cv2.getRotationMatrix2D(((p["motion"] - 1) / 2, (p["motion"] - 1) / 2), p["motion_angle"], 1)
+        k = cv2.warpAffine(k, rot, k.shape)
+        out = cv2.filter2D(out, -1, k / max(k.sum(), 1e-6))
+    if "gamma" in p:
+        lut = (np.linspace(0, 1, 256) ** p["gamma"] * 255).astype(np.uint8)
+        out = cv2.LUT(out, lut)
+    if "noise" in p:
+        noise = np.random.default_rng(p["seed"]).normal(0, p["noise"], out.shape)
+        out = np.clip(out + noise, 0, 255).astype(np.uint8)
+    if "scale" in p:
+        small = cv2.resize(out, (max(16, int(w * p["scale"])), max(16, int(h * p["scale"]))),
+                           interpolation=cv2.INTER_AREA)
+        out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if "jpeg" in p:
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, p["jpeg"]])
+        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return out
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+def half_size(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    return cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)

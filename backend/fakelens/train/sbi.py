@@ -1,0 +1,116 @@
+"""Self-blended images (after Shiohara & Yamasaki, CVPR 2022; written from the paper, not their code).
+
+A fake is made from one real face alone: a copy of the face (the *source*) gets a colour and
+frequency jitter and a small affine misalignment, and is alpha-blended back into the untouched
+original (the *target*) through a soft face mask. What the classifier can learn from the pair is only
+what face swaps share: a blending boundary and a statistical mismatch between the inner face and
+its surroundings. Outside the mask the blend equals the original, pixel for pixel.
+"""
+
+import cv2
+import numpy as np
+
+BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)   # the paper's choice: mostly full blends
+
+
+def five_point_hull(five: np.ndarray) -> np.ndarray:
+    """A face outline from 5 landmarks, for faces the mesh missed: an ellipse around eyes, nose and
+    mouth, reaching the brow above and the chin below."""
+    eyes, mouth = five[:2].mean(0), five[3:].mean(0)
+    down = mouth - eyes
+    height = np.linalg.norm(down) + 1e-6
+    axis = down / height
+    width = np.linalg.norm(five[1] - five[0])
+    centre = eyes + axis * height * 0.3
+    angle = np.degrees(np.arctan2(axis[1], axis[0])) - 90
+    pts = cv2.ellipse2Poly((int(centre[0]), int(centre[1])), (int(width * 0.95), int(height * 1.45)),
+                           int(angle), 0, 360, 10)
+    return pts.astype(np.float32)
+
+
+def face_hull(five: np.ndarray, mesh: np.ndarray | None) -> np.ndarray:
+    """(N, 2) points whose convex hull is the face region."""
+    if mesh is not None and np.isfinite(mesh).all():
+        return cv2.convexHull(mesh.astype(np.float32)).reshape(-1, 2)
+    return five_point_hull(five)
+
+
+def elastic(mask: np.ndarray, rng: np.random.Generator, alpha: float, sigma: float) -> np.ndarray:
+    """Warp the mask by a smooth random displacement field (alpha: pixels, sigma: smoothness)."""
+    h, w = mask.shape
+    dx = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma)
+    dy = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma)
+    dx *= alpha / (np.abs(dx).max() + 1e-6)
+    dy *= alpha / (np.abs(dy).max() + 1e-6)
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(mask, xx + dx, yy + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def make_mask(shape, hull: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Soft float mask in [0, 1]: the (randomly shrunk or grown, deformed, eroded or dilated)
+    convex hull, blurred with a random kernel."""
+    h, w = shape[:2]
+    face = max(np.ptp(hull[:, 0]), np.ptp(hull[:, 1]))
+    centre = hull.mean(0)
+    pts = (hull - centre) * rng.uniform(0.8, 1.05, 2) + centre          # random hull size and aspect
+    if rng.random() < 0.3:                                             # sometimes the lower face only
+        cut = centre[1] - face * rng.uniform(0.0, 0.15)
+        pts[:, 1] = np.maximum(pts[:, 1], cut)
+    mask = np.zeros((h, w), np.float32)
+    cv2.fillConvexPoly(mask, cv2.convexHull(pts.astype(np.int32)), 1.0)
+    mask = elastic(mask, rng, alpha=face * rng.uniform(0.02, 0.06), sigma=face * rng.uniform(0.06, 0.12))
+    k = int(face * rng.uniform(0.0, 0.08)) * 2 + 1
+    if k > 1:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        mask = cv2.erode(mask, kernel) if rng.random() < 0.5 else cv2.dilate(mask, kernel)
+    blur = int(face * rng.uniform(0.04, 0.2)) * 2 + 1
+    mask = cv2.GaussianBlur(mask, (blur, blur), 0)
+    peak = mask.max()
+    # The mask is compared to nothing exactly: a test against == 1 after blurring once emptied every mask.
+    return mask / peak if peak > 0 else mask
+
+
+def jitter_source(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Colour and frequency jitter of the copy that becomes the inner face."""
+    out = image.astype(np.float32)
+    out += rng.uniform(-20, 20, 3).astype(np.float32)                          # per-channel shift
+    if rng.random() < 0.5:                                                     # hue / saturation / value
+        hsv = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_BGR2HSV).astype(np.float32)
+        hsv[..., 0] = (hsv[..., 0] + rng.uniform(-6, 6)) % 180
+        hsv[..., 1] *= rng.uniform(0.8, 1.2)
+        hsv[..., 2] *= rng.uniform(0.85, 1.15)
+        out = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2BGR).astype(np.float32)
+    out = (out - out.mean()) * rng.uniform(0.85, 1.15) + out.mean() * rng.uniform(0.9, 1.1)  # contrast, brightness
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    r = rng.random()
+    h, w = out.shape[:2]
+    if r < 0.4:                                                                # lose detail: down and up
+        f = rng.uniform(0.35, 0.85)
+        small = cv2.resize(out, (max(8, int(w * f)), max(8, int(h * f))), interpolation=cv2.INTER_AREA)
+        out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    elif r < 0.7:                                                              # add detail: sharpen
+        soft = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.8, 2.0))
+        out = cv2.addWeighted(out, 1 + rng.uniform(0.3, 1.0), soft, -rng.uniform(0.3, 1.0), 0)
+    return out
+
+
+def misalign(image: np.ndarray, centre, face: float, rng: np.random.Generator) -> np.ndarray:
+    """A small random shift and scale of the source copy around the face centre."""
+    s = rng.uniform(0.95, 1.05)
+    tx, ty = rng.uniform(-0.03, 0.03, 2) * face
+    m = np.array([[s, 0, (1 - s) * centre[0] + tx], [0, s, (1 - s) * centre[1] + ty]], np.float32)
+    return cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
+def self_blend(image: np.ndarray, five: np.ndarray, mesh: np.ndarray | None,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(blend, mask): a fake made from `image` (BGR uint8) alone; mask is the blend weight per pixel."""
+    hull = face_hull(five, mesh)
+    face = max(np.ptp(hull[:, 0]), np.ptp(hull[:, 1]))
+    source = misalign(jitter_source(image, rng), hull.mean(0), face, rng)
+    mask = make_mask(image.shape, hull, rng) * rng.choice(BLEND_RATIOS)
+    m = mask[..., None]
+    blend = source.astype(np.float32) * m + image.astype(np.float32) * (1 - m)
+    blend = np.where(m > 0, np.clip(np.rint(blend), 0, 255), image).astype(np.uint8)
+    return blend, mask

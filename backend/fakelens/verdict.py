@@ -1,0 +1,90 @@
+"""Fuse the detectors' signals into the verdict of DESIGN.md.
+
+Rules, in order:
+1. A provenance AI marker (Content Credentials, generator metadata, a generator's watermark) → ai_generated.
+2. Any signal at or above its operating threshold → that signal's label (manipulated / ai_generated);
+   the highest such score is the verdict's score.
+3. Any signal within UNCERTAIN_MARGIN below its threshold → uncertain.
+4. Signals that ran and stayed low → no_evidence ("No signs of manipulation found", never "real").
+5. Nothing could run (no face, nothing applicable) → not_applicable, score null.
+Each signal in the result says whether it decided the verdict (`decisive`).
+"""
+
+from .detectors.base import Signal
+from .media.types import Media
+
+UNCERTAIN_MARGIN = 0.1
+
+NO_PROVENANCE = {"status": "none", "trusted": False, "signer": None, "generator": None,
+                 "ai_generated": False, "actions": [], "codes": []}
+
+DETECTOR_NAMES = {"face_swap": "the face-swap detector", "synthetic": "the AI-image detector",
+                  "provenance": "the provenance check"}
+
+
+def _name(signal: Signal) -> str:
+    return DETECTOR_NAMES.get(signal.detector, signal.detector)
+
+
+def _pct(score: float) -> str:
+    return f"{round(score * 100)}%"
+
+
+def _provenance_note(prov: dict) -> str:
+    if prov["status"] == "none":
+        return "No Content Credentials (most sites strip them, so this says nothing either way)."
+    if prov["status"] == "tampered":
+        return "Its Content Credentials do not match the file: it was changed after signing."
+    who = prov.get("signer") or "an unknown signer"
+    trust = "trusted" if prov.get("trusted") else "not on the trust list"
+    return f"Content Credentials intact, signed by {who} ({trust})."
+
+
+def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
+    prov_signal = next((s for s in signals if s.provenance is not None), None)
+    prov = {**NO_PROVENANCE, **(prov_signal.provenance if prov_signal else {})}
+    scored = [s for s in signals if s.score is not None]
+    decisive: list[Signal]
+
+    if prov["ai_generated"] and prov_signal is not None:
+        label, decisive = "ai_generated", [prov_signal]
+        score = max([s.score for s in scored] + [prov_signal.score or 0.99])
+        reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
+        summary = f"AI-generated: {reason}."
+    elif flagged := [s for s in scored if s.score >= s.threshold]:
+        top = max(flagged, key=lambda s: s.score)
+        label, score, decisive = top.flags, top.score, flagged
+        what = "Likely manipulated" if label == "manipulated" else "Likely AI-generated"
+        summary = f"{what} ({_pct(score)}): flagged by " + ", ".join(_name(s) for s in flagged) + "."
+    elif near := [s for s in scored if s.score >= s.threshold - UNCERTAIN_MARGIN]:
+        label, decisive = "uncertain", near
+        score = max(s.score for s in near)
+        summary = (f"Uncertain ({_pct(score)}): " + ", ".join(_name(s) for s in near)
+                   + " scored close to its threshold.")
+    elif scored:
+        label, decisive = "no_evidence", scored
+        score = max(s.score for s in scored)
+        summary = ("No signs of manipulation found by " + ", ".join(_name(s) for s in scored)
+                   + ". " + _provenance_note(prov))
+    else:
+        label, score, decisive = "not_applicable", None, []
+        reasons = sorted({s.detail.get("reason") for s in signals if s.detail.get("reason")})
+        summary = "Not checked: " + ("; ".join(reasons) if reasons else "no detector applies to this media") + "."
+        if prov["status"] != "none":
+            summary += " " + _provenance_note(prov)
+
+    faces = [f for s in signals for f in s.faces]
+    if not faces:
+        faces = [{"frame": f.frame, "t": f.t, "box": list(f.box), "score": None} for f in media.faces]
+    framed = [s for s in decisive if s.frames] or [s for s in scored if s.frames]
+    return {
+        "label": label,
+        "score": None if score is None else round(float(score), 4),
+        "summary": summary,
+        "signals": [s.to_dict(any(s is d for d in decisive)) for s in signals],
+        "faces": faces,
+        "frames": max(framed, key=lambda s: s.score).frames if framed else [],
+        "provenance": prov,
+        "media": media.describe(),
+        "elapsed_ms": int(elapsed_ms),
+    }

@@ -1,0 +1,110 @@
+// How a check reads to the user: one place for every label, icon and tooltip line.
+// Colour never stands alone: every tone comes with an icon and text. Never say "real".
+(() => {
+  "use strict";
+  const root = globalThis.FakeLens || (globalThis.FakeLens = {});
+
+  const pct = (x) => `${Math.round(Math.max(0, Math.min(1, Number(x) || 0)) * 100)}%`;
+
+  function notCheckedReason(result) {
+    const text = `${result.reason || ""} ${result.summary || ""}`.toLowerCase();
+    if (/no face|no faces|without a face/.test(text)) return "no face";
+    if (/too small|small/.test(text)) return "too small";
+    if (/unsupported|not supported/.test(text)) return "unsupported media";
+    if (Array.isArray(result.faces) && result.faces.length === 0) return "no face";
+    return "not applicable";
+  }
+
+  // The headline of a finished verdict.
+  function describeResult(result) {
+    const score = pct(result.score);
+    switch (result.label) {
+      case "manipulated":
+        return { tone: "manipulated", icon: "⚠", text: `Likely manipulated (${score})`, short: `Manipulated ${score}` };
+      case "ai_generated":
+        if (result.provenance && result.provenance.ai_generated) {
+          return { tone: "ai", icon: "✦", text: "AI-generated (Content Credentials)", short: "AI-generated (CR)" };
+        }
+        return { tone: "ai", icon: "✦", text: `Likely AI-generated (${score})`, short: `AI ${score}` };
+      case "no_evidence":
+        return { tone: "clear", icon: "○", text: "No signs of manipulation found", short: "No signs found" };
+      case "uncertain":
+        return { tone: "uncertain", icon: "?", text: "Uncertain", short: `Uncertain ${score}` };
+      case "not_applicable": {
+        const reason = notCheckedReason(result);
+        return { tone: "skipped", icon: "–", text: `Not checked: ${reason}`, short: `Not checked: ${reason}` };
+      }
+      default:
+        return { tone: "uncertain", icon: "?", text: "Uncertain", short: "Uncertain" };
+    }
+  }
+
+  // Any check object from the API (or a local error) -> {tone, icon, text, short, label}.
+  root.describe = (check) => {
+    if (!check) return { tone: "pending", icon: "…", text: "Checking…", short: "Checking…", label: "" };
+    if (check.status === "done" && check.result) {
+      return { ...describeResult(check.result), label: check.result.label };
+    }
+    if (check.status === "failed" || check.error) {
+      const msg = (check.error && check.error.message) || "unknown error";
+      return { tone: "error", icon: "!", text: `Check failed: ${msg}`, short: "Check failed", label: "failed" };
+    }
+    if (check.status === "cancelled") {
+      return { tone: "error", icon: "×", text: "Check cancelled", short: "Cancelled", label: "cancelled" };
+    }
+    const fraction = check.progress && typeof check.progress.fraction === "number" ? check.progress.fraction : null;
+    const text = fraction === null ? "Checking…" : `Checking… ${pct(fraction)}`;
+    return { tone: "pending", icon: "…", text, short: text, label: "" };
+  };
+
+  // Tooltip lines: summary, score, the deciding signals and the provenance.
+  root.detailLines = (check) => {
+    const result = check && check.result;
+    if (!result) return [root.describe(check).text];
+    const lines = [];
+    if (result.summary) lines.push(result.summary);
+    if (result.label !== "not_applicable") {
+      lines.push(`Score: ${pct(result.score)} chance of manipulation or AI generation`);
+    }
+    const signals = Array.isArray(result.signals) ? result.signals : [];
+    let deciding = signals.filter((s) => s.decisive);
+    if (!deciding.length) {
+      deciding = [...signals].sort((a, b) => (b.score * (b.weight ?? 1)) - (a.score * (a.weight ?? 1))).slice(0, 2);
+    }
+    for (const s of deciding) {
+      const threshold = typeof s.threshold === "number" ? ` (threshold ${pct(s.threshold)})` : "";
+      lines.push(`Signal ${s.detector}: ${pct(s.score)}${threshold}${s.decisive ? ", decisive" : ""}`);
+    }
+    const p = result.provenance || {};
+    if (p.status === "intact") {
+      const who = [p.signer && `signed by ${p.signer}`, p.generator && `made with ${p.generator}`].filter(Boolean).join(", ");
+      lines.push(`Content Credentials: intact${who ? `, ${who}` : ""}${p.trusted ? "" : " (signer not trusted)"}`);
+    } else if (p.status === "tampered") {
+      lines.push("Content Credentials: present but tampered");
+    } else {
+      lines.push("Content Credentials: none");
+    }
+    if (Array.isArray(result.faces)) {
+      lines.push(result.faces.length === 1 ? "1 face found" : `${result.faces.length} faces found`);
+    }
+    return lines;
+  };
+
+  // What the toolbar popup and the options page say about the backend, with the one-line fix.
+  root.describeConnection = (state) => {
+    switch (state && state.state) {
+      case "ok":
+        return { tone: "clear", icon: "●", text: `Connected to FakeLens ${state.version || ""}`.trim(), fix: "" };
+      case "unpaired":
+        return { tone: "uncertain", icon: "⚿", text: "Not paired", fix: "Run `fakelens token` and paste the token in Options." };
+      case "unauthorized":
+        return { tone: "error", icon: "⚿", text: "Token rejected", fix: "Run `fakelens token` and paste the token in Options." };
+      case "unreachable":
+        return { tone: "error", icon: "!", text: "Backend not reachable", fix: "Start it with `fakelens serve`, or fix the backend URL in Options." };
+      default:
+        return { tone: "pending", icon: "…", text: "Checking the backend…", fix: "" };
+    }
+  };
+
+  root.percent = pct;
+})();

@@ -1,0 +1,186 @@
+"""API v1 through Flask's test client: auth, Host, CORS, uploads, bad input, history, cache, report."""
+
+import io
+import struct
+import zlib
+
+import pytest
+
+from conftest import BASE_URL
+
+CHECKS = "/api/v1/checks"
+
+
+def post_file(client, auth, data: bytes, name="x.jpg", wait=10, **form):
+    return client.post(f"{CHECKS}?wait={wait}", base_url=BASE_URL, headers=auth,
+                       data={"media": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
+
+
+def test_health_needs_no_token_and_lists_models(client):
+    r = client.get("/api/v1/health", base_url=BASE_URL)
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["status"] == "ok" and "retinaface_mnet025" in [m["name"] for m in body["models"]]
+
+
+@pytest.mark.parametrize("headers, code", [
+    ({}, "unauthorized"),
+    ({"Authorization": "Bearer wrong-token"}, "unauthorized"),
+    ({"Authorization": "Basic abc"}, "unauthorized"),
+])
+def test_token_required(client, headers, code):
+    r = client.get(CHECKS, base_url=BASE_URL, headers=headers)
+    assert r.status_code == 401
+    assert r.get_json()["error"]["code"] == code
+
+
+def test_wrong_host_refused_even_with_token(client, auth):
+    r = client.get(CHECKS, base_url="http://evil.example:8731", headers=auth)
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden_host"
+    r = client.get(CHECKS, base_url="http://127.0.0.1:9999", headers=auth)
+    assert r.status_code == 403
+
+
+def test_foreign_origin_refused_extension_origin_allowed(client, auth):
+    r = client.get(CHECKS, base_url=BASE_URL, headers={**auth, "Origin": "https://evil.example"})
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden_origin"
+    assert "Access-Control-Allow-Origin" not in r.headers
+    origin = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
+    r = client.get(CHECKS, base_url=BASE_URL, headers={**auth, "Origin": origin})
+    assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == origin
+
+
+def test_preflight_without_token(client):
+    origin = "moz-extension://1234-5678"
+    r = client.options(CHECKS, base_url=BASE_URL, headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type"})
+    assert r.status_code == 200
+    assert r.headers["Access-Control-Allow-Origin"] == origin
+    assert "Authorization" in r.headers["Access-Control-Allow-Headers"]
+    assert "POST" in r.headers["Access-Control-Allow-Methods"]
+    r = client.options(CHECKS, base_url=BASE_URL, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+
+
+def test_upload_image_gives_verdict_then_cache(client, auth, plain_jpeg):
+    data = plain_jpeg.read_bytes()
+    r = post_file(client, auth, data, source_url="https://example.com/a.jpg")
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["status"] == "done" and body["cached"] is False
+    result = body["result"]
+    assert result["label"] == "not_applicable" and result["score"] is None
+    assert result["media"]["kind"] == "image" and result["media"]["width"] == 160
+    assert result["provenance"]["status"] in ("none", "intact", "tampered")
+    again = post_file(client, auth, data, wait=0)
+    assert again.status_code == 200 and again.get_json()["cached"] is True
+    assert again.get_json()["result"]["media"]["sha256"] == result["media"]["sha256"]
+    history = client.get(f"{CHECKS}?limit=5", base_url=BASE_URL, headers=auth).get_json()["checks"]
+    assert [c["id"] for c in history] == [again.get_json()["id"], body["id"]]
+    report = client.get(body["report_url"], base_url=BASE_URL, headers=auth)
+    assert report.status_code == 200 and b"FakeLens report" in report.data and b"data:image/jpeg" in report.data
+
+
+def test_upload_face_is_found(client, auth, face_jpeg):
+    r = post_file(client, auth, face_jpeg.read_bytes(), wait=30)
+    assert r.status_code == 200, r.get_json()
+    faces = r.get_json()["result"]["faces"]
+    assert len(faces) == 1
+    x, y, w, h = faces[0]["box"]
+    assert 600 < x + w / 2 < 1320 and 200 < y + h / 2 < 880   # the face sits in the middle
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A decompression bomb: a tiny PNG whose header claims width × height pixels."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
+            + png_chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + png_chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("data, name, status, code", [
+    (b"", "empty.jpg", 422, "undecodable"),
+    (b"<html><body>not an image</body></html>", "page.jpg", 415, "unsupported_media"),
+    (b"just some text, not a video\n" * 10, "clip.mp4", 415, "unsupported_media"),
+    (png_header(30000, 30000), "bomb.png", 413, "too_large"),
+])
+def test_bad_uploads_are_clear_4xx(client, auth, data, name, status, code):
+    r = post_file(client, auth, data, name=name)
+    assert r.status_code == status, r.get_json()
+    assert r.get_json()["error"]["code"] == code
+    assert r.get_json()["error"]["message"]
+
+
+def test_truncated_jpeg_is_4xx(client, auth, plain_jpeg):
+    data = plain_jpeg.read_bytes()
+    r = post_file(client, auth, data[: len(data) // 2])
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "undecodable"
+    assert "truncated" in r.get_json()["error"]["message"]
+
+
+def test_upload_over_limit_is_413(tmp_path):
+    from fakelens.api import create_app
+    from fakelens.config import Settings
+
+    app = create_app(Settings(home=tmp_path / "h", max_video_bytes=1 << 20, max_image_bytes=1 << 20))
+    try:
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {app.config['TOKEN']}"}
+        r = post_file(client, auth, b"\xff\xd8\xff" + b"\0" * (3 << 20))
+        assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large"
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ({"url": "ftp://example.com/a.jpg"}, 400, "bad_url"),
+    ({"url": "file:///etc/passwd"}, 400, "bad_url"),
+    ({"url": "http://10.0.0.1/a.jpg"}, 403, "blocked_address"),
+    ({"url": "http://169.254.169.254/latest/meta-data"}, 403, "blocked_address"),
+    ({"url": "https://example.com/a.jpg", "kind": "sound"}, 400, "bad_request"),
+    ({"nourl": 1}, 400, "bad_request"),
+])
+def test_bad_url_requests(client, auth, body, status, code):
+    r = client.post(CHECKS, base_url=BASE_URL, headers=auth, json=body)
+    assert r.status_code == status
+    assert r.get_json()["error"]["code"] == code
+
+
+def test_not_json_and_unknown_routes(client, auth):
+    r = client.post(CHECKS, base_url=BASE_URL, headers=auth, data="{oops", content_type="application/json")
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request"
+    r = client.get(f"{CHECKS}/nope", base_url=BASE_URL, headers=auth)
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    r = client.get("/api/v1/nothing-here", base_url=BASE_URL, headers=auth)
+    assert r.status_code == 404 and "error" in r.get_json()
+    r = client.get(f"{CHECKS}?limit=abc", base_url=BASE_URL, headers=auth)
+    assert r.status_code == 400
+
+
+def test_batch_reports_each_item(client, auth):
+    r = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=auth, json={
+        "items": [{"url": "http://10.1.2.3/x.jpg"}, {"url": "gopher://x"}], "page_url": "https://example.com/"})
+    assert r.status_code == 202
+    checks = r.get_json()["checks"]
+    assert [c["error"]["code"] for c in checks] == ["blocked_address", "bad_url"]
+    r = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=auth, json={"items": []})
+    assert r.status_code == 400
+
+
+def test_clear_history(client, auth, plain_jpeg):
+    post_file(client, auth, plain_jpeg.read_bytes())
+    r = client.delete(CHECKS, base_url=BASE_URL, headers=auth)
+    assert r.status_code == 200 and r.get_json()["deleted"] >= 1
+    assert client.get(CHECKS, base_url=BASE_URL, headers=auth).get_json()["checks"] == []
+    again = post_file(client, auth, plain_jpeg.read_bytes())
+    assert again.get_json()["cached"] is False   # the cache went with the history
+
+
+def test_models_route(client, auth):
+    r = client.get("/api/v1/models", base_url=BASE_URL, headers=auth)
+    assert r.status_code == 200
+    assert any(m["task"] == "face_detect" for m in r.get_json()["models"])
