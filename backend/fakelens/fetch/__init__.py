@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import FakeLensError
-from .http import HttpSource
+from .http import HttpSource, mb
 from .netguard import check_url, guarded
 from .sniff import SNIFF_BYTES, sniff
 
 __all__ = ["Fetched", "fetch", "sniff", "check_url"]
 
 _EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
-        "image/bmp": ".bmp", "image/tiff": ".tif"}
+        "image/bmp": ".bmp", "image/tiff": ".tif", "video/mp4": ".mp4", "video/quicktime": ".mov",
+        "video/x-m4v": ".m4v", "video/webm": ".webm", "video/x-matroska": ".mkv",
+        "video/x-msvideo": ".avi", "video/mp2t": ".ts"}
 
 
 @dataclass
@@ -50,7 +52,9 @@ def fetch(url: str, kind: str, settings, workdir: Path,
         with guarded(settings, time.monotonic() + settings.fetch_wall_s) as guard:
             if kind == "video":
                 return _video(url, settings, guard, outdir, progress, cancelled)
-            with HttpSource(url, settings, guard, cancelled) as src:
+            cap, what = ((settings.max_image_bytes, "image") if kind == "image"
+                         else (max(settings.max_image_bytes, settings.max_video_bytes), "file"))
+            with HttpSource(url, settings, guard, cancelled, cap, what) as src:
                 found = sniff(src.head)
                 if found and found[0] == "image":
                     path = outdir / ("media" + _EXT.get(found[1], ""))
@@ -59,7 +63,7 @@ def fetch(url: str, kind: str, settings, workdir: Path,
                 what = _describe(src.head, src.content_type, found)
                 if kind == "image":
                     raise FakeLensError("unsupported_media", f"{src.final_url} is {what}, not an image")
-                if not (found or _is_html(src.head, src.content_type)):
+                if not (found or _is_html(src.head, src.content_type) or _is_manifest(src.head)):
                     raise FakeLensError("unsupported_media", f"{src.final_url} is {what}, not an image or a video")
             # a page or a video: yt-dlp takes it from here (limits, formats, HLS)
             return _video(url, settings, guard, outdir, progress, cancelled)
@@ -80,7 +84,10 @@ def _video(url, settings, guard, outdir, progress, cancelled) -> Fetched:
     size = path.stat().st_size
     cap = settings.max_video_bytes if found[0] == "video" else settings.max_image_bytes
     if size > cap:
-        raise FakeLensError("too_large", f"the {found[0]} is {size / 1e6:.1f} MB, more than the {cap / 1e6:.0f} MB limit")
+        raise FakeLensError("too_large", f"the {found[0]} is {mb(size)}, more than the {mb(cap)} limit")
+    named = path.with_name("media" + _EXT.get(found[1], path.suffix))  # the name says what the bytes are
+    if named != path:
+        path = path.rename(named)
     progress(1.0)
     return Fetched(path, found[0], found[1], url, media_url, size)
 
@@ -90,6 +97,12 @@ def _is_html(head: bytes, content_type: str) -> bool:
     if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<meta", b"<title")):
         return True
     return content_type in ("text/html", "application/xhtml+xml") and text.startswith(b"<")
+
+
+def _is_manifest(head: bytes) -> bool:
+    """An HLS playlist or a DASH manifest: yt-dlp's to fetch."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text.startswith(b"#EXTM3U") or (text.startswith(b"<?xml") and b"<MPD" in head) or text.startswith(b"<MPD")
 
 
 def _describe(head: bytes, content_type: str, found) -> str:

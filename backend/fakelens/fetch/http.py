@@ -1,6 +1,5 @@
 """Direct downloads over plain HTTP(S): redirects followed by hand, each hop checked by the netguard."""
 
-import time
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -22,7 +21,7 @@ class HttpSource:
     Use as a context manager; call save() to stream the rest to a file under a byte cap.
     """
 
-    def __init__(self, url: str, settings, guard: Guard, cancelled):
+    def __init__(self, url: str, settings, guard: Guard, cancelled, cap: int, what: str):
         self.settings = settings
         self.guard = guard
         self.cancelled = cancelled
@@ -31,7 +30,11 @@ class HttpSource:
         self.response = None
         self.final_url = url
         self.head = b""
-        self._open(url)
+        try:
+            self._open(url, cap, what)
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self):
         return self
@@ -70,7 +73,7 @@ class HttpSource:
             return FakeLensError("fetch_failed", f"could not download {url}: the connection failed")
         return FakeLensError("fetch_failed", f"could not download {url}: {type(e).__name__}")
 
-    def _open(self, url: str):
+    def _open(self, url: str, cap: int, what: str):
         for _ in range(MAX_REDIRECTS + 1):
             check_url(url, self.settings)
             response = self._get(url)
@@ -82,6 +85,7 @@ class HttpSource:
             self.response, self.final_url = response, url
             if response.status_code != 200:
                 raise FakeLensError("fetch_failed", f"the server answered HTTP {response.status_code} for {url}")
+            self.check_size(cap, what)  # a too-large Content-Length is refused before reading the body
             self.head = self._read_head()
             return
         raise FakeLensError("fetch_failed", f"more than {MAX_REDIRECTS} redirects")
@@ -119,7 +123,7 @@ class HttpSource:
     def check_size(self, cap: int, what: str):
         length = self.content_length
         if length is not None and length > cap:
-            raise FakeLensError("too_large", f"the {what} is {_mb(length)}, more than the {_mb(cap)} limit")
+            raise FakeLensError("too_large", f"the {what} is {mb(length)}, more than the {mb(cap)} limit")
 
     def save(self, path: Path, cap: int, what: str, progress) -> int:
         """Write the whole body to `path`; FakeLensError("too_large") past `cap` bytes."""
@@ -134,7 +138,7 @@ class HttpSource:
                     break
                 size += len(chunk)
                 if size > cap:
-                    raise FakeLensError("too_large", f"the {what} is more than the {_mb(cap)} limit")
+                    raise FakeLensError("too_large", f"the {what} is more than the {mb(cap)} limit")
                 out.write(chunk)
                 if total:
                     progress(min(size / total, 1.0))
@@ -143,9 +147,7 @@ class HttpSource:
         return size
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
+def mb(n: float) -> str:
+    """Bytes in words for messages (binary units, as the settings are written)."""
+    return f"{n / 2**20:.1f} MB".replace(".0 MB", " MB") if n < 2**30 else f"{n / 2**30:.1f} GB"
 
-
-def wall_deadline(settings) -> float:
-    return time.monotonic() + settings.fetch_wall_s

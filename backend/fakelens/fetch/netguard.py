@@ -93,9 +93,9 @@ def _check_addresses(host: str, addrs: list[tuple], settings) -> None:
     for _, sockaddr in addrs:
         reason = blocked_reason(sockaddr[0], settings)
         if reason:
-            raise FakeLensError(
-                "blocked_address",
-                f"{host} resolves to a private address ({sockaddr[0]}, {reason}); FakeLens only fetches from public addresses")
+            where = f"is a private address ({reason})" if host == sockaddr[0] else \
+                f"resolves to a private address ({sockaddr[0]}, {reason})"
+            raise FakeLensError("blocked_address", f"{host} {where}; FakeLens only fetches from public addresses")
 
 
 def split_url(url: str) -> tuple[str, str, int]:
@@ -201,7 +201,7 @@ def _check_sockaddr(sock, address):
     reason = blocked_reason(host, guard.settings)
     if reason:
         guard.refuse(FakeLensError(
-            "blocked_address", f"refused to connect to {host} ({reason}); FakeLens only fetches from public addresses"))
+            "blocked_address", f"{host} is a private address ({reason}); FakeLens only fetches from public addresses"))
 
 
 def _guarded_connect(self, address):

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from ..errors import FakeLensError
+from .http import mb
 from .netguard import Guard, check_url
 
 # protocols yt-dlp can only fetch through ffmpeg or other external programs
@@ -30,7 +31,8 @@ class _Logger:
         self.messages: list[str] = []
 
     def debug(self, msg):
-        pass
+        if "max-filesize" in msg:  # yt-dlp's own Content-Length check skips the file quietly
+            self.messages.append(msg)
 
     def info(self, msg):
         pass
@@ -60,6 +62,7 @@ def ydl_options(settings, outdir: Path, hook, logger) -> dict:
         "cachedir": False,
         "cookiefile": None,
         "proxy": "",  # direct connections only: the netguard checks the real peer
+        "max_filesize": settings.max_video_bytes,  # by Content-Length; the hook counts the rest
         "socket_timeout": settings.read_timeout_s,
         "retries": 0,
         "fragment_retries": 1,
@@ -104,7 +107,7 @@ class Download:
         done = d.get("downloaded_bytes") or 0
         total = d.get("total_bytes") or d.get("total_bytes_estimate")
         if done > cap or (d.get("total_bytes") or 0) > cap:
-            self._stop(FakeLensError("too_large", f"the video is more than the {cap / 1e6:.0f} MB limit"))
+            self._stop(FakeLensError("too_large", f"the video is more than the {mb(cap)} limit"))
         if d.get("status") == "downloading":
             if d.get("fragment_count"):
                 self.progress(min((d.get("fragment_index") or 0) / d["fragment_count"], 1.0))
@@ -146,8 +149,8 @@ class Download:
                                             f"{self.settings.max_duration_s / 60:.0f} min limit")
         size = entry.get("filesize") or entry.get("filesize_approx")
         if size and size > self.settings.max_video_bytes:
-            raise FakeLensError("too_large", f"the video is about {size / 1e6:.0f} MB, more than the "
-                                             f"{self.settings.max_video_bytes / 1e6:.0f} MB limit")
+            raise FakeLensError("too_large", f"the video is about {mb(size)}, more than the "
+                                             f"{mb(self.settings.max_video_bytes)} limit")
         for fmt in entry.get("requested_formats") or [entry]:
             for key in ("url", "manifest_url", "fragment_base_url"):
                 if fmt.get(key):
@@ -161,6 +164,8 @@ class Download:
                 return path
         files = [p for p in self.outdir.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl"))]
         if not files:
+            if any("max-filesize" in m for m in self.logger.messages):
+                raise FakeLensError("too_large", f"the video is more than the {mb(self.settings.max_video_bytes)} limit")
             raise FakeLensError("fetch_failed", "the video could not be downloaded")
         return files[0]
 
@@ -174,6 +179,8 @@ class Download:
             return FakeLensError("fetch_timeout", f"the server at {self.url} did not answer in time")
         if "No connection adapters were found" in text or "Unsupported url scheme" in text:
             return FakeLensError("bad_url", "the server redirected to a URL that is not http or https")
+        if "Did not get any data blocks" in text:
+            return FakeLensError("unsupported_media", f"{self.url} is empty (0 bytes)")
         if "Unsupported URL" in text:
             return FakeLensError("fetch_failed", "no video found on the page")
         if "Requested format is not available" in text or "No video formats found" in text:

@@ -30,14 +30,16 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     if path.stat().st_size == 0:
         raise FakeLensError("undecodable", "the file is empty (0 bytes)")
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as im:   # reads the header only
             width, height = im.size
+            if width * height > max_pixels:
+                raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
+                                    f"({width * height / 1e6:.0f} MP); the limit is {max_pixels / 1e6:.0f} MP")
             orientation = im.getexif().get(0x0112, 1)
+    except FakeLensError:
+        raise
     except Exception as exc:  # PIL raises many types for garbage headers
         raise FakeLensError("undecodable", f"not a readable image ({exc.__class__.__name__})") from None
-    if width * height > max_pixels:
-        raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
-                            f"({width * height / 1e6:.0f} MP); the limit is {max_pixels / 1e6:.0f} MP")
     if _truncated(path, mime):
         raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
     pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)

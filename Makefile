@@ -1,0 +1,29 @@
+# The two commands of the README:
+#   make serve   set up (first time) and start the backend on 127.0.0.1:8731
+#   make test    set up (first time) and run every test, browser tests included
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: setup serve test-setup test bench
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+serve: setup
+	$(BIN)/fakelens serve
+
+test-setup: setup
+	$(BIN)/pip install -q -e '.[test]'
+	bash scripts/setup_browser.sh
+
+test: test-setup
+	$(BIN)/pytest -q -ra
+
+bench: setup
+	$(BIN)/python bench/bench_backend.py

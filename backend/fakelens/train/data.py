@@ -1,0 +1,81 @@
+"""Training pairs: a real UTKFace face and its self-blend, degraded alike, cropped as at inference."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..media.align import align_face
+from . import degrade
+from .sbi import self_blend
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def load_faces(data_dir: Path, landmarks_file: Path):
+    """(names, images, five, mesh) for every face with landmarks, in file-name order."""
+    cache = np.load(landmarks_file)
+    names, five, mesh = list(cache["files"]), cache["five"], cache["mesh"]
+    ok = np.isfinite(five).all((1, 2))
+    keep = np.nonzero(ok)[0]
+    images = [cv2.imread(str(Path(data_dir) / names[i])) for i in keep]
+    mesh = mesh[keep]
+    mesh_or_none = [m if np.isfinite(m).all() else None for m in mesh]
+    return [names[i] for i in keep], images, five[keep], mesh_or_none
+
+
+def to_input(crop_bgr: np.ndarray) -> np.ndarray:
+    """CHW float RGB normalised with ImageNet's mean and std (the manifest's spec for this model)."""
+    rgb = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    return ((rgb - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
+
+
+def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: bool = True,
+              degraded: bool = True):
+    """(real crop, fake crop) as BGR uint8 `size`×`size`, same degradations and crop for both."""
+    fake, _ = self_blend(image, five, mesh, rng)
+    real = image
+    if degraded:
+        p = degrade.draw(rng)
+        real, fake = degrade.apply(real, p), degrade.apply(fake, p)
+    scale, shift = 1.0, (0.0, 0.0)
+    if train:
+        scale = float(rng.uniform(0.92, 1.08))
+        shift = tuple(rng.uniform(-0.03, 0.03, 2))
+    real = align_face(real, five, size, scale, shift)
+    fake = align_face(fake, five, size, scale, shift)
+    if train and rng.random() < 0.5:
+        real, fake = real[:, ::-1].copy(), fake[:, ::-1].copy()
+    return real, fake
+
+
+class PairDataset:
+    """Index i -> (2, 3, S, S) float32 [real, fake]; a fresh blend every time a face is drawn."""
+
+    def __init__(self, images, five, mesh, indices, size: int, seed: int = 0):
+        self.images, self.five, self.mesh = images, five, mesh
+        self.indices = np.asarray(indices)
+        self.size = size
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, k):
+        i = int(self.indices[k])
+        rng = np.random.default_rng([self.seed, self.epoch, i, np.random.randint(1 << 30)])
+        real, fake = make_pair(self.images[i], self.five[i], self.mesh[i], self.size, rng)
+        return np.stack([to_input(real), to_input(fake)])
+
+
+def validation_set(images, five, mesh, indices, size: int, degraded: bool, seed: int = 1):
+    """Fixed (uint8 crops, labels): each held-out face and its blend, same draw on every call."""
+    crops, labels = [], []
+    for i in indices:
+        rng = np.random.default_rng([seed, int(i)])
+        real, fake = make_pair(images[i], five[i], mesh[i], size, rng, train=False, degraded=degraded)
+        crops += [real, fake]
+        labels += [0, 1]
+    return np.stack(crops), np.array(labels)

@@ -1,0 +1,278 @@
+// The only code that talks to the FakeLens backend. Content scripts, the popup and the options
+// page ask it through runtime messages: pages on the web cannot reach 127.0.0.1, the service
+// worker (or Firefox's background script) can, with the token the user pasted in Options.
+import "./lib/settings.js";
+import { showConnection } from "./background/toolbar-state.js";
+import { installContextMenus } from "./background/context-menus.js";
+
+const ext = globalThis.browser ?? globalThis.chrome;
+const FL = globalThis.FakeLens;
+
+const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
+const MAX_UPLOADS = 2; // concurrent uploads; the backend has its own bounded worker pool
+const FINAL = new Set(["done", "failed", "cancelled"]);
+
+class BackendError extends Error {
+  constructor(code, message, status = 0) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+// ---- connection state (shown on the toolbar icon, in the popup and in Options) ----
+
+let connection = { state: "unknown" };
+
+async function setConnection(next) {
+  const changed = next.state !== connection.state;
+  connection = { ...connection, ...next, at: Date.now() };
+  if (changed) await showConnection(connection);
+  return connection;
+}
+
+function baseUrl(settings) {
+  return String(settings.backendUrl || FL.DEFAULT_SETTINGS.backendUrl).trim().replace(/\/+$/, "");
+}
+
+// One HTTP call to the backend; throws BackendError with the API's {code, message}.
+async function backend(path, { method = "GET", json, form, settings } = {}) {
+  const s = settings || (await FL.getSettings());
+  const base = baseUrl(s);
+  const headers = {};
+  if (s.token) headers.Authorization = `Bearer ${s.token.trim()}`;
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  let res;
+  try {
+    res = await fetch(base + path, { method, headers, body, credentials: "omit", cache: "no-store" });
+  } catch {
+    await setConnection({ state: "unreachable", url: base });
+    throw new BackendError("unreachable", `FakeLens backend not reachable at ${base}`);
+  }
+  const isJson = (res.headers.get("content-type") || "").includes("json");
+  const data = isJson ? await res.json().catch(() => null) : await res.text();
+  if (res.status === 401) {
+    const state = s.token ? "unauthorized" : "unpaired";
+    await setConnection({ state, url: base });
+    throw new BackendError(state, state === "unpaired" ? "No pairing token set" : "The backend rejected the token");
+  }
+  if (!res.ok) {
+    const err = (data && data.error) || { code: `http_${res.status}`, message: `The backend answered ${res.status}` };
+    throw new BackendError(err.code, err.message, res.status);
+  }
+  if (connection.state !== "ok") await setConnection({ state: "ok", url: base });
+  return data;
+}
+
+// Health (no token) then an authenticated call: tells "not running" from "wrong token".
+async function checkConnection() {
+  const s = await FL.getSettings();
+  const base = baseUrl(s);
+  let health;
+  try {
+    const res = await fetch(`${base}/api/v1/health`, { credentials: "omit", cache: "no-store" });
+    health = await res.json();
+    if (!res.ok || !health || !health.status) throw new Error("not FakeLens");
+  } catch {
+    return setConnection({ state: "unreachable", url: base, version: null });
+  }
+  const info = { url: base, version: health.version, models: (health.models || []).length };
+  if (!s.token) return setConnection({ ...info, state: "unpaired" });
+  try {
+    await backend("/api/v1/checks?limit=1", { settings: s });
+    return setConnection({ ...info, state: "ok" });
+  } catch (err) {
+    if (err.code === "unauthorized" || err.code === "unreachable") return setConnection({ ...info, state: err.code });
+    return setConnection({ ...info, state: "ok" }); // reachable and authorised; history call itself failed
+  }
+}
+
+// ---- checks ----
+
+let uploads = 0;
+const waiting = [];
+async function withUploadSlot(fn) {
+  if (uploads >= MAX_UPLOADS) await new Promise((resolve) => waiting.push(resolve));
+  uploads += 1;
+  try {
+    return await fn();
+  } finally {
+    uploads -= 1;
+    const next = waiting.shift();
+    if (next) next();
+  }
+}
+
+const isHttp = (url) => /^https?:/i.test(url || "");
+
+// The image bytes as the browser sees them (its cache and cookies), or null when it cannot.
+async function fetchImageBytes(url) {
+  if (!isHttp(url) && !/^data:image\//i.test(url || "")) return null;
+  try {
+    const res = await fetch(url, { credentials: "include", cache: "force-cache" });
+    if (!res.ok) return null;
+    const type = res.headers.get("content-type") || "";
+    if (type && !/^(image\/|application\/octet-stream)/i.test(type)) return null;
+    const blob = await res.blob();
+    if (!blob.size || blob.size > MAX_IMAGE_BYTES) return null;
+    return blob;
+  } catch {
+    return null;
+  }
+}
+
+function fileName(url, blob) {
+  const ext = ((blob.type || "").split("/")[1] || "bin").replace(/[^a-z0-9]/gi, "");
+  try {
+    const last = new URL(url).pathname.split("/").pop();
+    if (last && /\.[a-z0-9]{2,5}$/i.test(last)) return last.slice(-80);
+  } catch {
+    /* data: URL */
+  }
+  return `media.${ext}`;
+}
+
+// Where a video really lives: blob: and MediaSource URLs mean nothing to the backend,
+// so the post's permalink (or the tab's URL) goes instead and yt-dlp resolves it.
+function videoUrl(media) {
+  if (isHttp(media.url)) return media.url;
+  return media.permalink || media.pageUrl;
+}
+
+function uploadImage(media, blob) {
+  return withUploadSlot(() => {
+    const form = new FormData();
+    form.append("media", blob, fileName(media.url, blob));
+    if (isHttp(media.url)) form.append("source_url", media.url);
+    if (isHttp(media.pageUrl)) form.append("page_url", media.pageUrl);
+    return backend("/api/v1/checks?wait=20", { method: "POST", form });
+  });
+}
+
+// Start one check. Images are uploaded as bytes; videos and links go as URLs.
+async function startCheck(media) {
+  const pageUrl = isHttp(media.pageUrl) ? media.pageUrl : undefined;
+  if (media.kind === "image") {
+    const blob = await fetchImageBytes(media.url);
+    if (blob) return uploadImage(media, blob);
+    if (!isHttp(media.url)) throw new BackendError("bad_url", "This image cannot be read (not an http or https address)");
+    return backend("/api/v1/checks?wait=20", { method: "POST", json: { url: media.url, page_url: pageUrl, kind: "image" } });
+  }
+  const url = media.kind === "video" ? videoUrl(media) : media.url;
+  if (!isHttp(url)) throw new BackendError("bad_url", "Only http and https addresses can be checked");
+  const kind = media.kind === "video" ? "video" : "auto";
+  return backend("/api/v1/checks?wait=5", { method: "POST", json: { url, page_url: pageUrl, kind } });
+}
+
+const getCheck = (id) => backend(`/api/v1/checks/${encodeURIComponent(id)}`);
+
+// Poll until the check is final. Each round touches an extension API, which keeps a
+// Chrome service worker alive through a long video check.
+async function untilDone(check, onProgress) {
+  let delay = 400;
+  while (!FINAL.has(check.status)) {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 1.5, 2000);
+    await ext.runtime.getPlatformInfo();
+    check = await getCheck(check.id);
+    if (onProgress) onProgress(check);
+  }
+  return check;
+}
+
+// Page scan from the popup: one message with every item. Images whose bytes the browser
+// can read are uploaded; videos and the rest go to the backend as one batch of URLs.
+async function scan(items, pageUrl) {
+  const checks = new Array(items.length);
+  const batch = [];
+  await Promise.all(
+    items.map(async (item, i) => {
+      if (item.kind === "image") {
+        try {
+          const blob = await fetchImageBytes(item.url);
+          if (blob) {
+            checks[i] = await uploadImage({ ...item, pageUrl }, blob);
+            return;
+          }
+        } catch (err) {
+          checks[i] = { status: "failed", error: { code: err.code || "internal", message: err.message } };
+          return;
+        }
+      }
+      const url = item.kind === "video" ? videoUrl({ ...item, pageUrl }) : item.url;
+      if (!isHttp(url)) {
+        checks[i] = { status: "failed", error: { code: "bad_url", message: "Not an http or https address" } };
+        return;
+      }
+      batch.push({ i, url, kind: item.kind === "video" ? "video" : item.kind === "image" ? "image" : "auto" });
+    }),
+  );
+  if (batch.length) {
+    const answer = await backend("/api/v1/checks/batch", {
+      method: "POST",
+      json: { items: batch.map(({ url, kind }) => ({ url, kind })), page_url: isHttp(pageUrl) ? pageUrl : undefined },
+    });
+    (answer.checks || []).forEach((check, k) => {
+      checks[batch[k].i] = { ...check, sent_url: batch[k].url };
+    });
+  }
+  return checks;
+}
+
+// ---- messages from content scripts, popup, options and report pages ----
+
+const handlers = {
+  async connection({ fresh }) {
+    if (fresh || connection.state === "unknown" || Date.now() - (connection.at || 0) > 5000) await checkConnection();
+    return connection;
+  },
+  async check({ media }) {
+    return startCheck(media);
+  },
+  async "check-status"({ id }) {
+    return getCheck(id);
+  },
+  async scan({ items, pageUrl }) {
+    return { checks: await scan(items || [], pageUrl) };
+  },
+  async report({ id }) {
+    const html = await backend(`/api/v1/checks/${encodeURIComponent(id)}/report`);
+    return { html: typeof html === "string" ? html : JSON.stringify(html) };
+  },
+  async "open-options"() {
+    await ext.runtime.openOptionsPage();
+    return {};
+  },
+};
+
+ext.runtime.onMessage.addListener((message, _sender, sendResponse) => {
+  const handler = message && handlers[message.type];
+  if (!handler) return false;
+  handler(message).then(
+    (answer) => sendResponse(answer),
+    (err) => sendResponse({ error: { code: err.code || "internal", message: err.message || String(err) } }),
+  );
+  return true; // answer asynchronously (works in Chrome and Firefox)
+});
+
+ext.storage.onChanged.addListener((changes, area) => {
+  if (area === "local" && (changes.backendUrl || changes.token)) checkConnection();
+});
+
+ext.alarms.create("fakelens-connection", { periodInMinutes: 1 });
+ext.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === "fakelens-connection") checkConnection();
+});
+
+const menus = installContextMenus({ ext, startCheck, untilDone });
+
+// For the end-to-end tests and for debugging from the service worker console.
+FL.background = { checkConnection, startCheck, untilDone, scan, handleMenuClick: menus.handleClick, connection: () => connection };
+
+checkConnection();

@@ -1,0 +1,73 @@
+// Right-click: "Check this image", "Check this video", "Check this link", and for sites whose
+// overlay swallows the target, "Check the image or video here" (the content script finds the
+// media under the last right-click point with elementsFromPoint).
+const MENUS = [
+  { id: "fakelens-check-image", title: "Check this image", contexts: ["image"] },
+  { id: "fakelens-check-video", title: "Check this video", contexts: ["video"] },
+  { id: "fakelens-check-link", title: "Check this link", contexts: ["link"] },
+  { id: "fakelens-check-here", title: "Check the image or video here", contexts: ["page", "frame"] },
+];
+
+export function installContextMenus({ ext, startCheck, untilDone }) {
+  const menus = ext.contextMenus || ext.menus;
+  Promise.resolve(menus.removeAll()).then(() => {
+    for (const item of MENUS) menus.create(item, () => void ext.runtime.lastError);
+  });
+
+  // Ask the content script of that frame about the right-clicked media (permalink, bytes of blob: images).
+  async function askTab(tab, frameId, message) {
+    if (!tab || tab.id === undefined || tab.id < 0) return null;
+    try {
+      return await ext.tabs.sendMessage(tab.id, message, { frameId: frameId || 0 });
+    } catch {
+      return null; // no content script here (a browser page, or switched off for this site)
+    }
+  }
+
+  async function mediaFor(info, tab) {
+    const pageUrl = info.frameUrl || info.pageUrl || (tab && tab.url);
+    const target = await askTab(tab, info.frameId, { type: "context-target", srcUrl: info.srcUrl || null });
+    switch (info.menuItemId) {
+      case "fakelens-check-image":
+        return { kind: "image", url: (target && target.url) || info.srcUrl, pageUrl, permalink: target && target.permalink };
+      case "fakelens-check-video":
+        return { kind: "video", url: info.srcUrl || (target && target.url), pageUrl, permalink: target && target.permalink };
+      case "fakelens-check-link":
+        return { kind: "auto", url: info.linkUrl, pageUrl };
+      case "fakelens-check-here":
+        return target && target.url ? { ...target, pageUrl } : null;
+      default:
+        return null;
+    }
+  }
+
+  // Runs one check and shows its result where it was asked for; resolves with the final check.
+  async function handleClick(info, tab) {
+    const media = await mediaFor(info, tab);
+    const tell = (check) => askTab(tab, info.frameId, { type: "context-result", check, media });
+    if (!media || !media.url) {
+      const check = { status: "failed", error: { code: "not_found", message: "No image or video found where you clicked" } };
+      await tell(check);
+      return check;
+    }
+    let check;
+    try {
+      check = await startCheck(media);
+      await tell(check);
+      check = await untilDone(check, tell);
+    } catch (err) {
+      check = { status: "failed", error: { code: err.code || "internal", message: err.message } };
+    }
+    const shown = await tell(check);
+    if (!shown && check.id) {
+      // Nowhere on the page to draw it: open the report instead.
+      await ext.tabs.create({ url: ext.runtime.getURL(`report/report.html?id=${encodeURIComponent(check.id)}`) });
+    }
+    return { ...check, media };
+  }
+
+  menus.onClicked.addListener((info, tab) => {
+    handleClick(info, tab);
+  });
+  return { handleClick };
+}

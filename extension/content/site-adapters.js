@@ -1,0 +1,59 @@
+// Site adapters: each file in content/sites/ teaches FakeLens where one site keeps its post
+// permalinks and its full-size media. Every other site gets the generic fallback below.
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+  const adapters = [];
+
+  // closest() that climbs out of shadow roots, for sites built from web components.
+  FL.closestComposed = (el, selector) => {
+    let node = el;
+    while (node) {
+      const hit = node.closest && node.closest(selector);
+      if (hit) return hit;
+      const root = node.getRootNode && node.getRootNode();
+      node = root && root.host ? root.host : null;
+    }
+    return null;
+  };
+
+  // The first link in `container` (light DOM or its shadow root) whose path matches `pattern`.
+  FL.findLink = (container, pattern) => {
+    if (!container) return null;
+    for (const scope of [container, container.shadowRoot].filter(Boolean)) {
+      for (const a of scope.querySelectorAll("a[href]")) {
+        const href = a.href || a.getAttribute("href");
+        try {
+          const url = new URL(href, location.href);
+          if (pattern.test(url.pathname + url.search)) return url.href;
+        } catch {
+          /* not a URL */
+        }
+      }
+    }
+    return null;
+  };
+
+  const generic = {
+    name: "generic",
+    permalink(el) {
+      const post = FL.closestComposed(el, "article, [role=article]");
+      const own = post && (post.querySelector("a[rel~=bookmark]") || post.querySelector("a[href] time")?.closest("a"));
+      if (own) return own.href;
+      return null; // background.js then sends the tab's URL
+    },
+    mediaUrl: (el, url) => url,
+  };
+
+  FL.sites = {
+    add(adapter) {
+      adapters.push(adapter);
+    },
+    // The adapter for this page: matched by hostname, e.g. "x.com" also matches "mobile.x.com".
+    current() {
+      const host = location.hostname.replace(/^www\./, "");
+      const hit = adapters.find((a) => a.hosts.some((h) => host === h || host.endsWith(`.${h}`)));
+      return hit ? { ...generic, ...hit } : generic;
+    },
+  };
+})();

@@ -1,0 +1,168 @@
+"""A small real HTTP server for tests, in a thread on 127.0.0.1.
+
+    with MediaServer(folder) as srv:
+        srv.url("/files/photo.jpg")
+
+Routes:
+  /files/NAME                 a file from `folder` (Content-Type from srv.types, else by extension)
+  /redirect/N/NAME            a chain of N redirects ending at /files/NAME
+  /redirect-to?url=U          one 302 to any URL (private addresses, ftp:, file:, data:)
+  /page/video.html            an HTML page with <video src=/files/clip.mp4>
+  /page/og.html               an HTML page with only an og:video meta tag (clip.webm)
+  /page/none.html             an HTML page without any media
+  /stall                      headers of a JPEG, a few bytes, then silence
+  /silent                     accepts the request and never answers
+  /trickle                    a JPEG a few bytes at a time, slower than any wall limit
+  /huge                       claims Content-Length: 3 GB, sends a JPEG header, then silence
+  /huge-video                 the same as video/mp4
+Every path asked for is kept in srv.seen.
+"""
+
+import mimetypes
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+
+TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".webm": "video/webm",
+         ".mp4": "video/mp4", ".jpg": "image/jpeg", ".png": "image/png", ".html": "text/html"}
+
+PAGES = {
+    "video.html": '<!DOCTYPE html><html><head><title>A clip</title></head><body>'
+                  '<h1>Watch</h1><video controls width="320" src="/files/clip.mp4"></video></body></html>',
+    "og.html": '<!DOCTYPE html><html><head><title>Shared clip</title>'
+               '<meta property="og:title" content="Shared clip">'
+               '<meta property="og:video" content="{base}/files/clip.webm">'
+               '<meta property="og:video:type" content="video/webm"></head>'
+               '<body><p>Nothing else here.</p></body></html>',
+    "none.html": '<!DOCTYPE html><html><head><title>Text only</title></head><body><p>No media.</p></body></html>',
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "_Server"
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        owner = self.server.owner
+        owner.seen.append(self.path)
+        parts = urlsplit(self.path)
+        path = parts.path
+        if path.startswith("/files/"):
+            return self._file(path[len("/files/"):])
+        if path.startswith("/redirect/"):
+            _, _, n, name = path.split("/", 3)
+            n = int(n)
+            return self._redirect(f"/redirect/{n - 1}/{name}" if n > 1 else f"/files/{name}")
+        if path == "/redirect-to":
+            return self._redirect(parse_qs(parts.query)["url"][0])
+        if path.startswith("/page/"):
+            name = path[len("/page/"):]
+            if name in PAGES:
+                return self._send(PAGES[name].replace("{base}", owner.base).encode(), "text/html; charset=utf-8")
+        if path in ("/stall", "/huge", "/huge-video"):
+            length = 3_000_000_000 if path.startswith("/huge") else 100_000
+            ctype = "video/mp4" if path == "/huge-video" else "image/jpeg"
+            head = b"\x00\x00\x00\x1cftypisom\x00\x00\x02\x00" if path == "/huge-video" else JPEG_HEAD
+            self._headers(200, ctype, length)
+            self.wfile.write(head)
+            self.wfile.flush()
+            return self._hold()
+        if path == "/silent":
+            return self._hold()
+        if path == "/trickle":
+            self._headers(200, "image/jpeg", 100_000)
+            self.wfile.write(JPEG_HEAD)
+            for _ in range(2000):
+                if owner.stopping.wait(0.05):
+                    return
+                self.wfile.write(b"\x00" * 8)
+                self.wfile.flush()
+            return
+        self._send(b"not found\n", "text/plain", status=404)
+
+    def _file(self, name: str):
+        file = (self.server.owner.folder / name).resolve()
+        if self.server.owner.folder.resolve() not in file.parents or not file.is_file():
+            return self._send(b"not found\n", "text/plain", status=404)
+        ctype = self.server.owner.types.get(name) or TYPES.get(file.suffix) or \
+            mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        self._send(file.read_bytes(), ctype)
+
+    def _redirect(self, location: str):
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _headers(self, status: int, ctype: str, length: int):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+    def _send(self, body: bytes, ctype: str, status: int = 200):
+        self._headers(status, ctype, len(body))
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _hold(self):
+        # silence until the test server stops (at most a minute): the client must give up first
+        self.server.owner.stopping.wait(60)
+        self.close_connection = True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: "MediaServer"
+
+
+class MediaServer:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.types: dict[str, str] = {}   # file name -> Content-Type to send (to lie about it)
+        self.seen: list[str] = []
+        self.stopping = threading.Event()
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
+        self.httpd.owner = self
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                       name="test-media-server", daemon=True)
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def start(self) -> "MediaServer":
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def wait_until(pred, timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()

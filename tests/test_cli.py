@@ -1,0 +1,55 @@
+"""`fakelens check | token | models` as a user runs them (real subprocesses)."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+
+def fakelens(home, *args, timeout=120):
+    env = {**os.environ, "FAKELENS_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "fakelens.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_check_json_lines_many_inputs(tmp_path, plain_jpeg, face_jpeg):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    r = fakelens(tmp_path / "home", "check", "--json", str(plain_jpeg), str(face_jpeg), str(bad),
+                 str(tmp_path / "missing.jpg"))
+    assert r.returncode == 1, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [line["input"] for line in lines] == [str(plain_jpeg), str(face_jpeg), str(bad),
+                                                 str(tmp_path / "missing.jpg")]
+    assert lines[0]["label"] == "not_applicable" and lines[0]["media"]["kind"] == "image"
+    assert len(lines[1]["faces"]) == 1
+    assert lines[2]["error"]["code"] == "unsupported_media"
+    assert lines[3]["error"]["code"] == "not_found"
+
+
+def test_check_readable_output_exit_zero(tmp_path, plain_jpeg):
+    r = fakelens(tmp_path / "home", "check", str(plain_jpeg))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"{plain_jpeg}: Not checked")
+
+
+def test_token_is_private_and_stable(tmp_path):
+    home = tmp_path / "home"
+    first = fakelens(home, "token").stdout.strip()
+    assert len(first) >= 40 and fakelens(home, "token").stdout.strip() == first
+    assert stat.S_IMODE((home / "token").stat().st_mode) == 0o600
+    rotated = fakelens(home, "token", "--rotate").stdout.strip()
+    assert rotated != first and fakelens(home, "token").stdout.strip() == rotated
+
+
+def test_models_lists_manifest(tmp_path):
+    r = fakelens(tmp_path / "home", "models")
+    assert r.returncode == 0 and "retinaface_mnet025" in r.stdout and "face_detect" in r.stdout
+    manifest = json.loads(fakelens(tmp_path / "home", "models", "--json").stdout)
+    assert manifest["models"]
+
+
+def test_serve_refuses_public_bind(tmp_path):
+    r = fakelens(tmp_path / "home", "serve", "--host", "0.0.0.0", timeout=30)
+    assert r.returncode == 2 and "127.0.0.1 only" in r.stderr

@@ -1,0 +1,87 @@
+"""Decoding: video frames sampled evenly in one pass; image limits; faces on a real photo."""
+
+import cv2
+import numpy as np
+import pytest
+
+from fakelens.config import Settings
+from fakelens.errors import FakeLensError
+from fakelens.media.faces import detect_faces
+from fakelens.media.image import read_image
+from fakelens.media.video import sample_frames
+from fakelens.models import ModelStore
+from fakelens.config import REPO_MODELS
+
+
+def write_video(path, fourcc, frames=60, fps=30, size=(320, 240)):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+    assert writer.isOpened(), f"OpenCV cannot write {fourcc}"
+    for i in range(frames):
+        img = np.full((size[1], size[0], 3), i * 4 % 256, np.uint8)   # frame number encoded in brightness
+        writer.write(img)
+    writer.release()
+    return path
+
+
+@pytest.mark.parametrize("name, fourcc", [("clip.mp4", "mp4v"), ("clip.webm", "VP80")])
+def test_frames_sampled_evenly(tmp_path, name, fourcc):
+    path = write_video(tmp_path / name, fourcc)
+    frames, info = sample_frames(path, 5, Settings(home=tmp_path))
+    assert info["width"] == 320 and info["height"] == 240 and abs(info["duration"] - 2.0) < 0.1
+    assert [f.t for f in frames] == pytest.approx([0.0, 0.5, 0.983, 1.467, 1.967], abs=0.04)
+    brightness = [int(f.image.mean()) for f in frames]
+    assert brightness == sorted(brightness) and brightness[0] < 10 and brightness[-1] > 200
+
+
+def test_frame_count_is_configurable_and_capped(tmp_path):
+    path = write_video(tmp_path / "clip.mp4", "mp4v")
+    assert len(sample_frames(path, 12, Settings(home=tmp_path))[0]) == 12
+    assert len(sample_frames(path, 50, Settings(home=tmp_path, max_frames=8))[0]) == 8
+
+
+def test_video_duration_limit(tmp_path):
+    path = write_video(tmp_path / "clip.mp4", "mp4v")
+    with pytest.raises(FakeLensError) as err:
+        sample_frames(path, 4, Settings(home=tmp_path, max_duration_s=1.0))
+    assert err.value.code == "too_long"
+
+
+def test_broken_video(tmp_path):
+    path = tmp_path / "broken.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200)
+    with pytest.raises(FakeLensError) as err:
+        sample_frames(path, 4, Settings(home=tmp_path))
+    assert err.value.code == "undecodable"
+
+
+def test_image_pixel_limit_before_decoding(tmp_path):
+    path = tmp_path / "big.png"
+    cv2.imwrite(str(path), np.zeros((100, 100, 3), np.uint8))
+    with pytest.raises(FakeLensError) as err:
+        read_image(path, "image/png", max_pixels=5000)
+    assert err.value.code == "too_large" and "100×100" in err.value.message
+
+
+def test_exif_orientation_applied(tmp_path):
+    from PIL import Image
+    exif = Image.Exif()
+    exif[0x0112] = 6   # rotate 90° on display
+    for name in ("o.jpg", "o.png", "o.webp"):
+        Image.new("RGB", (40, 20), (255, 0, 0)).save(tmp_path / name, exif=exif)
+        mime = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[name[2:]]
+        assert read_image(tmp_path / name, mime, 10**8).shape[:2] == (40, 20), name
+
+
+def test_face_found_with_landmarks(face_jpeg):
+    image = cv2.imread(str(face_jpeg))
+    faces = detect_faces(image, ModelStore(REPO_MODELS))
+    assert len(faces) == 1
+    face = faces[0]
+    (lx, ly), (rx, ry), (nx, ny) = face.landmarks[:3]
+    assert lx < nx < rx and ly < ny and ry < ny   # eyes left and right of the nose, above it
+    x, y, w, h = face.box
+    assert x <= nx <= x + w and y <= ny <= y + h
+
+
+def test_no_face_in_plain_image(plain_jpeg):
+    assert detect_faces(cv2.imread(str(plain_jpeg)), ModelStore(REPO_MODELS)) == []

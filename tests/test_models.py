@@ -1,0 +1,59 @@
+"""The model store: sha256 checked before loading, one session per model, real onnxruntime on a tiny
+model built on the fly (no placeholder model ships)."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from fakelens.models import ModelStore, file_sha256
+
+
+def tiny_model(path):
+    """y = sigmoid(mean(x)) for x of shape (1, 3, 8, 8)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])
+    graph = helper.make_graph([
+        helper.make_node("ReduceMean", ["x"], ["m"], keepdims=0),
+        helper.make_node("Reshape", ["m", "shape"], ["r"]),
+        helper.make_node("Sigmoid", ["r"], ["y"]),
+    ], "tiny", [x], [y], [helper.make_tensor("shape", TensorProto.INT64, [2], [1, 1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.save(model, path)
+
+
+def write_manifest(folder, sha):
+    (folder / "manifest.json").write_text(json.dumps({"models": [{
+        "name": "tiny", "task": "test_task", "file": "tiny.onnx", "sha256": sha, "version": "0",
+        "input_size": 8, "threshold": 0.7}]}))
+
+
+def test_session_runs_and_is_reused(tmp_path):
+    tiny_model(tmp_path / "tiny.onnx")
+    write_manifest(tmp_path, file_sha256(tmp_path / "tiny.onnx"))
+    store = ModelStore(tmp_path)
+    spec = store.first("test_task")
+    assert spec.threshold == 0.7 and spec.input_size == 8
+    session = store.session(spec)
+    assert store.session(spec) is session
+    (out,) = session.run(None, {"x": np.zeros((1, 3, 8, 8), np.float32)})
+    assert out.shape == (1, 1) and abs(out[0, 0] - 0.5) < 1e-6
+    assert session.get_session_options().intra_op_num_threads == 1
+
+
+def test_sha_mismatch_refused(tmp_path):
+    tiny_model(tmp_path / "tiny.onnx")
+    write_manifest(tmp_path, "0" * 64)
+    store = ModelStore(tmp_path)
+    with pytest.raises(RuntimeError, match="sha256"):
+        store.session(store.first("test_task"))
+
+
+def test_shipped_models_match_manifest():
+    store = ModelStore(__import__("fakelens.config", fromlist=["REPO_MODELS"]).REPO_MODELS)
+    assert store.specs, "models/manifest.json lists no model"
+    for spec in store.specs:
+        assert file_sha256(store.dir / spec.file) == spec.sha256, spec.name

@@ -1,0 +1,76 @@
+"""A real server killed mid-check loses nothing: queued checks run after the restart, an interrupted one
+runs again, and one interrupted twice is failed with its reason."""
+
+import signal
+import time
+
+import requests
+
+from conftest import need_shared, start_backend
+
+
+def upload(backend, path, **params):
+    with open(path, "rb") as fh:
+        r = requests.post(f"{backend.url}/api/v1/checks", params={"wait": 0, **params},
+                          headers=backend.headers, files={"media": (path.name, fh)}, timeout=30)
+    assert r.status_code in (200, 202), r.text
+    return r.json()["id"]
+
+
+def status(backend, check_id):
+    r = requests.get(f"{backend.url}/api/v1/checks/{check_id}", headers=backend.headers, timeout=10)
+    return r.json()
+
+
+def wait_for(backend, check_id, states, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = status(backend, check_id)
+        if body["status"] in states:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"{check_id} never reached {states}: {body}")
+
+
+def kill(backend):
+    backend.proc.send_signal(signal.SIGKILL)
+    backend.proc.wait(10)
+
+
+def test_restart_keeps_every_check(tmp_path, plain_jpeg):
+    video = need_shared("deepfake-clips", "dfo_fake.mp4")   # 1080p: several seconds of work
+    home = tmp_path / "home"
+    env = {"FAKELENS_VIDEO_FRAMES": 48, "FAKELENS_CACHE": 0}
+    backend = start_backend(home, **env)
+    try:
+        slow = upload(backend, video)
+        queued = [upload(backend, plain_jpeg) for _ in range(2)]
+        wait_for(backend, slow, {"running"})
+        kill(backend)                                   # 1st interruption, others still queued
+        backend = start_backend(home, port=backend.port, **env)
+        wait_for(backend, slow, {"running"})
+        assert status(backend, slow)["progress"]["stage"] is not None
+        kill(backend)                                   # 2nd interruption of the same check
+        backend = start_backend(home, port=backend.port, **env)
+        failed = wait_for(backend, slow, {"failed", "done"})
+        assert failed["status"] == "failed"
+        assert failed["error"]["code"] == "interrupted" and "stopped 2 times" in failed["error"]["message"]
+        for check_id in queued:
+            assert wait_for(backend, check_id, {"done", "failed"})["status"] == "done"
+        assert not list((home / "uploads").iterdir()), "uploaded files must be removed once checked"
+    finally:
+        backend.stop()
+
+
+def test_cancel_running_check(tmp_path):
+    video = need_shared("deepfake-clips", "dfo_fake.mp4")
+    backend = start_backend(tmp_path / "home", FAKELENS_VIDEO_FRAMES=48)
+    try:
+        check_id = upload(backend, video)
+        wait_for(backend, check_id, {"running"})
+        r = requests.delete(f"{backend.url}/api/v1/checks/{check_id}", headers=backend.headers, timeout=10)
+        assert r.status_code == 200
+        body = wait_for(backend, check_id, {"cancelled", "done", "failed"}, timeout=30)
+        assert body["status"] == "cancelled" and body["error"]["code"] == "cancelled"
+    finally:
+        backend.stop()

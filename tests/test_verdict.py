@@ -1,0 +1,59 @@
+"""Fusion rules of verdict.py on hand-made signals."""
+
+import numpy as np
+
+from fakelens.detectors.base import Signal
+from fakelens.media.types import Face, Frame, Media
+from fakelens.verdict import fuse
+
+
+def media(faces=1) -> Media:
+    m = Media("image", "/x.jpg", "ab" * 32, 640, 480, frames=[Frame(0, 0.0, np.zeros((4, 4, 3), np.uint8))])
+    m.faces = [Face(0, 0.0, (10, 10, 100, 100), 0.99, np.zeros((5, 2), np.float32)) for _ in range(faces)]
+    return m
+
+
+def face_swap(score, threshold=0.5):
+    return Signal("face_swap", "1", score, threshold=threshold,
+                  faces=[{"frame": 0, "t": 0.0, "box": [10, 10, 100, 100], "score": score}],
+                  frames=[{"t": 0.0, "score": score}])
+
+
+def provenance(ai=False, status="none", score=None):
+    return Signal("provenance", "1", score, flags="ai_generated",
+                  provenance={"status": status, "ai_generated": ai, "signer": "Adobe" if status != "none" else None},
+                  detail={"reason": "Content Credentials say it was made by Adobe Firefly"} if ai else {})
+
+
+def test_flagged_signal_decides():
+    r = fuse([face_swap(0.87), provenance()], media(), 12)
+    assert r["label"] == "manipulated" and r["score"] == 0.87
+    assert r["summary"].startswith("Likely manipulated (87%)")
+    assert [s["decisive"] for s in r["signals"]] == [True, False]
+    assert r["faces"][0]["score"] == 0.87 and r["frames"] == [{"t": 0.0, "score": 0.87}]
+
+
+def test_low_scores_are_no_evidence_never_real():
+    r = fuse([face_swap(0.1), provenance()], media(), 12)
+    assert r["label"] == "no_evidence"
+    assert r["summary"].startswith("No signs of manipulation found")
+    assert "Content Credentials" in r["summary"] and "real" not in r["summary"].lower()
+
+
+def test_near_threshold_is_uncertain():
+    r = fuse([face_swap(0.45)], media(), 1)
+    assert r["label"] == "uncertain" and r["signals"][0]["decisive"]
+
+
+def test_ai_marker_wins():
+    r = fuse([face_swap(0.1), provenance(ai=True, status="intact", score=0.99)], media(), 1)
+    assert r["label"] == "ai_generated" and "Firefly" in r["summary"]
+    assert r["provenance"]["ai_generated"] and r["provenance"]["trusted"] is False
+    assert [s["decisive"] for s in r["signals"]] == [False, True]
+
+
+def test_no_face_is_not_applicable():
+    r = fuse([Signal("face_swap", "1", None, detail={"reason": "no face found"}), provenance()], media(0), 1)
+    assert r["label"] == "not_applicable" and r["score"] is None
+    assert r["summary"] == "Not checked: no face found."
+    assert not any(s["decisive"] for s in r["signals"])
