@@ -245,6 +245,10 @@ const handlers = {
     const html = await backend(`/api/v1/checks/${encodeURIComponent(id)}/report`);
     return { html: typeof html === "string" ? html : JSON.stringify(html) };
   },
+  async "open-report"({ id }) {
+    await ext.tabs.create({ url: ext.runtime.getURL(`report/report.html?id=${encodeURIComponent(id)}`) });
+    return {};
+  },
   async "open-options"() {
     await ext.runtime.openOptionsPage();
     return {};

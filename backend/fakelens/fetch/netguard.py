@@ -93,8 +93,9 @@ def _check_addresses(host: str, addrs: list[tuple], settings) -> None:
     for _, sockaddr in addrs:
         reason = blocked_reason(sockaddr[0], settings)
         if reason:
-            where = f"is a private address ({reason})" if host == sockaddr[0] else \
-                f"resolves to a private address ({sockaddr[0]}, {reason})"
+            kind = "" if reason == "private" else f", {reason}"
+            where = f"is a private address{f' ({reason})' if kind else ''}" if host == sockaddr[0] else \
+                f"resolves to a private address ({sockaddr[0]}{kind})"
             raise FakeLensError("blocked_address", f"{host} {where}; FakeLens only fetches from public addresses")
 
 

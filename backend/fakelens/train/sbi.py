@@ -52,14 +52,14 @@ def make_mask(shape, hull: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = shape[:2]
     face = max(np.ptp(hull[:, 0]), np.ptp(hull[:, 1]))
     centre = hull.mean(0)
-    pts = (hull - centre) * rng.uniform(0.8, 1.05, 2) + centre          # random hull size and aspect
+    pts = (hull - centre) * rng.uniform(0.8, 1.0, 2) + centre          # random hull size and aspect
     if rng.random() < 0.3:                                             # sometimes the lower face only
         cut = centre[1] - face * rng.uniform(0.0, 0.15)
         pts[:, 1] = np.maximum(pts[:, 1], cut)
     mask = np.zeros((h, w), np.float32)
     cv2.fillConvexPoly(mask, cv2.convexHull(pts.astype(np.int32)), 1.0)
     mask = elastic(mask, rng, alpha=face * rng.uniform(0.02, 0.06), sigma=face * rng.uniform(0.06, 0.12))
-    k = int(face * rng.uniform(0.0, 0.08)) * 2 + 1
+    k = int(face * rng.uniform(0.0, 0.06)) * 2 + 1
     if k > 1:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
         mask = cv2.erode(mask, kernel) if rng.random() < 0.5 else cv2.dilate(mask, kernel)
@@ -73,14 +73,14 @@ def make_mask(shape, hull: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def jitter_source(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Colour and frequency jitter of the copy that becomes the inner face."""
     out = image.astype(np.float32)
-    out += rng.uniform(-20, 20, 3).astype(np.float32)                          # per-channel shift
+    out += rng.uniform(-15, 15, 3).astype(np.float32)                          # per-channel shift
     if rng.random() < 0.5:                                                     # hue / saturation / value
         hsv = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_BGR2HSV).astype(np.float32)
-        hsv[..., 0] = (hsv[..., 0] + rng.uniform(-6, 6)) % 180
-        hsv[..., 1] *= rng.uniform(0.8, 1.2)
-        hsv[..., 2] *= rng.uniform(0.85, 1.15)
+        hsv[..., 0] = (hsv[..., 0] + rng.uniform(-2, 2)) % 180
+        hsv[..., 1] *= rng.uniform(0.9, 1.1)
+        hsv[..., 2] *= rng.uniform(0.9, 1.1)
         out = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2BGR).astype(np.float32)
-    out = (out - out.mean()) * rng.uniform(0.85, 1.15) + out.mean() * rng.uniform(0.9, 1.1)  # contrast, brightness
+    out = (out - out.mean()) * rng.uniform(0.9, 1.1) + out.mean() * rng.uniform(0.9, 1.1)  # contrast, brightness
     out = np.clip(out, 0, 255).astype(np.uint8)
     r = rng.random()
     h, w = out.shape[:2]

@@ -1,0 +1,244 @@
+"""C2PA Content Credentials through c2pa-python: validation, signer, trust, actions, AI markers.
+
+Status: "none" (no manifest), "intact" (validates; the signer may still be unknown) or
+"tampered" (a validation failure other than trust: hashes, signature, missing claims,
+expired credential). "signingCredential.untrusted" alone is never tampering: it only means
+the signer is not on our trust list.
+"""
+
+import base64
+import hashlib
+import io
+import json
+
+import c2pa
+
+from .generators import match_generator
+from .metadata import AI_SOURCE_TYPES, source_type_name
+from .trust import reader_context
+
+# Codes about trust or revocation checks we skip, not about the content or the signature.
+TRUST_CODES = {"signingCredential.untrusted", "timeStamp.untrusted", "signingCredential.ocsp.skipped",
+               "signingCredential.ocsp.inaccessible", "signingCredential.ocsp.unknown"}
+
+PLAIN = {  # failure codes in plain words, for the report
+    "assertion.dataHash.mismatch": "the image data no longer matches the signed hash (edited after signing)",
+    "assertion.bmffHash.mismatch": "the video data no longer matches the signed hash (edited after signing)",
+    "assertion.boxesHash.mismatch": "the file's data no longer matches the signed hash (edited after signing)",
+    "assertion.hashedURI.mismatch": "a statement inside the credentials was changed after signing",
+    "claimSignature.mismatch": "the signature does not match the claim",
+    "claimSignature.missing": "the claim has no signature",
+    "signingCredential.expired": "the signing certificate had expired when it signed",
+    "signingCredential.revoked": "the signing certificate was revoked",
+    "signingCredential.invalid": "the signing certificate is not valid for signing",
+    "claim.missing": "a claim the credentials refer to is missing",
+    "ingredient.manifest.missing": "the credentials of an ingredient are missing",
+    "assertion.missing": "a statement the claim refers to is missing",
+    "timeStamp.mismatch": "the time-stamp does not match the signature",
+}
+
+MAX_REMOTE_BYTES = 16 * 1024 * 1024
+
+
+def _codes(store: dict) -> tuple[list[dict], list[dict]]:
+    """(failures, informational) entries from the whole store: active manifest and ingredients."""
+    failures, seen = [], set()
+
+    def add(entry, where):
+        key = (entry.get("code"), entry.get("url"))
+        if key not in seen:
+            seen.add(key)
+            failures.append({"code": entry.get("code"), "where": where,
+                             "explanation": entry.get("explanation"), "url": entry.get("url")})
+
+    results = store.get("validation_results") or {}
+    active = results.get("activeManifest") or {}
+    for entry in active.get("failure") or []:
+        add(entry, "active manifest")
+    for delta in results.get("ingredientDeltas") or []:
+        for entry in (delta.get("validationDeltas") or {}).get("failure") or []:
+            add(entry, "ingredient")
+    for entry in store.get("validation_status") or []:      # the flat list: anything not seen above
+        add(entry, "manifest store")
+    return failures, active.get("informational") or []
+
+
+def _agent_name(agent) -> str | None:
+    if isinstance(agent, dict):
+        agent = agent.get("name")
+    return str(agent) if agent else None
+
+
+def _generator(manifest: dict) -> str | None:
+    info = manifest.get("claim_generator_info") or []
+    if info and isinstance(info[0], dict) and info[0].get("name"):
+        version = info[0].get("version")
+        return f"{info[0]['name']} {version}".strip() if version else info[0]["name"]
+    return manifest.get("claim_generator")
+
+
+def _actions(manifest: dict) -> list[dict]:
+    out = []
+    for assertion in manifest.get("assertions") or []:
+        if not str(assertion.get("label", "")).startswith("c2pa.actions"):
+            continue
+        for act in (assertion.get("data") or {}).get("actions") or []:
+            params = act.get("parameters") or {}
+            dst = act.get("digitalSourceType") or params.get("digitalSourceType")
+            item = {"action": act.get("action"),
+                    "software_agent": _agent_name(act.get("softwareAgent") or params.get("softwareAgent")),
+                    "digital_source_type": source_type_name(dst)}
+            if act.get("description") or params.get("description"):
+                item["description"] = str(act.get("description") or params.get("description"))[:200]
+            out.append({k: v for k, v in item.items() if v})
+    return out
+
+
+def _ai_markers(manifest: dict, actions: list[dict]) -> list[dict]:
+    """[{"generator", "evidence"}] for each AI marker in one manifest."""
+    generator = _generator(manifest)
+    markers = []
+    for act in actions:
+        dst = act.get("digital_source_type")
+        tool = match_generator(act.get("software_agent")) or match_generator(generator)
+        if dst in AI_SOURCE_TYPES:
+            markers.append({"generator": tool or act.get("software_agent") or generator,
+                            "evidence": f"action {act.get('action')} with digitalSourceType {dst}: {AI_SOURCE_TYPES[dst]}"})
+        elif act.get("action") == "c2pa.created" and tool:
+            markers.append({"generator": tool, "evidence": f"c2pa.created by a generative AI tool ({tool})"})
+    return markers
+
+
+def _verify_wide_exclusion(data: bytes, reader, active_label: str) -> bool:
+    """True when a JPEG's data hash, whose exclusion also covers the header and EXIF (older
+    signers such as Truepic libc2pa 2.5 did this), still matches every byte from the first
+    non-metadata segment on. The current C2PA SDK rejects such exclusions by placement alone
+    ("data hash exclusion does not match the manifest location"), not because bytes changed."""
+    try:
+        detailed = json.loads(reader.detailed_json())
+        binding = detailed["manifests"][active_label]["assertion_store"]["c2pa.hash.data"]
+        algo = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}[binding.get("alg", "sha256")]
+        exclusions = sorted((int(e["start"]), int(e["length"])) for e in binding["exclusions"])
+        expected = base64.b64decode(binding["hash"]) if isinstance(binding["hash"], str) else bytes(binding["hash"])
+    except Exception:
+        return False
+    if not data.startswith(b"\xff\xd8"):
+        return False
+    # where the coded image starts: the first segment that is not APPn (E0-EF) or COM (FE)
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF and (0xE0 <= data[pos + 1] <= 0xEF or data[pos + 1] == 0xFE):
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    if any(start + length > pos for start, length in exclusions):
+        return False                       # an exclusion reaches into the image data: not ours to excuse
+    digest, cursor = algo(), 0
+    for start, length in exclusions:
+        digest.update(data[cursor:start])
+        cursor = max(cursor, start + length)
+    digest.update(data[cursor:])
+    return digest.digest() == expected
+
+
+def _fetch_remote(url: str, settings) -> bytes:
+    """A remote manifest store, fetched only through the netguard (settings.remote_manifests)."""
+    import requests
+
+    from ..errors import FakeLensError
+    from ..fetch import netguard
+
+    netguard.check_url(url, settings)
+    with netguard.guarded(settings):
+        with requests.get(url, timeout=(settings.connect_timeout_s, settings.read_timeout_s),
+                          stream=True, allow_redirects=False) as resp:
+            resp.raise_for_status()
+            body = bytearray()
+            for chunk in resp.iter_content(65536):
+                body += chunk
+                if len(body) > MAX_REMOTE_BYTES:
+                    raise FakeLensError("too_large", "the remote manifest is larger than 16 MB")
+    return bytes(body)
+
+
+def read_c2pa(path: str, mime: str | None, settings) -> dict:
+    """The C2PA part of the provenance block, with plain reasons. Never raises for bad input."""
+    out = {"status": "none", "trusted": False, "signer": None, "issuer": None, "generator": None,
+           "actions": [], "codes": [], "ai": [], "reasons": [], "remote_manifest": None}
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        out["reasons"].append(f"could not read the file for Content Credentials ({exc.__class__.__name__})")
+        return out
+    ctx = reader_context(settings)
+    fmt = mime or None
+    try:
+        reader = c2pa.Reader(fmt, io.BytesIO(data), context=ctx)
+    except c2pa.C2paError.ManifestNotFound:
+        return out
+    except c2pa.C2paError.RemoteManifest as exc:
+        url = str(exc).split("url", 1)[-1].strip() if "url" in str(exc) else None
+        out["remote_manifest"] = url
+        if not getattr(settings, "remote_manifests", False):
+            out["reasons"].append(f"the Content Credentials are stored remotely ({url}); fetching remote "
+                                  "manifests is off (setting remote_manifests)")
+            return out
+        try:
+            manifest_bytes = _fetch_remote(url, settings)
+            reader = c2pa.Reader(fmt, io.BytesIO(data), manifest_data=manifest_bytes, context=ctx)
+        except Exception as exc2:
+            out["reasons"].append(f"the remote Content Credentials at {url} could not be fetched or read "
+                                  f"({getattr(exc2, 'message', None) or exc2.__class__.__name__})")
+            return out
+    except c2pa.C2paError.NotSupported:
+        return out                          # a format C2PA does not cover: no credentials possible
+    except Exception as exc:                # garbled JUMBF, truncated file, ...
+        out["reasons"].append(f"Content Credentials were found but could not be read ({exc})"[:300])
+        out["unreadable"] = True
+        return out
+    with reader:
+        try:
+            store = json.loads(reader.json())
+        except Exception as exc:
+            out["reasons"].append(f"Content Credentials could not be parsed ({exc.__class__.__name__})")
+            out["unreadable"] = True
+            return out
+        label = store.get("active_manifest")
+        manifests = store.get("manifests") or {}
+        active = manifests.get(label) or {}
+        failures, _ = _codes(store)
+        content_failures = [f for f in failures if f["code"] not in TRUST_CODES]
+        excused = [f for f in content_failures if f["code"] == "assertion.dataHash.mismatch"
+                   and "manifest location" in (f.get("explanation") or "")
+                   and f["where"] == "active manifest"]
+        if excused and _verify_wide_exclusion(data, reader, label):
+            content_failures = [f for f in content_failures if f not in excused]
+            out["reasons"].append("the signed hash of this older credential also excludes the file header and "
+                                  "EXIF, which the current C2PA SDK rejects by placement; FakeLens re-hashed "
+                                  "the image data and it matches the signature (EXIF is not covered)")
+            out["wide_exclusion_verified"] = True
+
+    sig = active.get("signature_info") or {}
+    out["signer"] = sig.get("common_name") or sig.get("issuer")
+    out["issuer"] = sig.get("issuer")
+    out["signed_at"] = sig.get("time")
+    out["generator"] = _generator(active)
+    out["actions"] = _actions(active)[:20]
+    out["trusted"] = store.get("validation_state") == "Trusted" or (
+        not content_failures and not any(f["code"] == "signingCredential.untrusted" and f["where"] == "active manifest"
+                                         for f in failures) and bool(sig))
+    out["codes"] = sorted({f["code"] for f in content_failures})
+    out["status"] = "tampered" if content_failures else "intact"
+    out["failures"] = [{k: f[k] for k in ("code", "where", "explanation")} for f in content_failures][:20]
+    if content_failures:
+        words = sorted({PLAIN.get(f["code"], f["code"]) + (" (in an ingredient)" if f["where"] == "ingredient" else "")
+                        for f in content_failures})
+        out["reasons"].append("the Content Credentials do not validate: " + "; ".join(words))
+    who = out["signer"] or "an unknown signer"
+    out["reasons"].append(f"Content Credentials signed by {who}" + (f" (issuer {out['issuer']})" if out["issuer"] and out["issuer"] != who else "")
+                          + (", on FakeLens's trust list" if out["trusted"] else ", not on FakeLens's trust list (unknown signer, not a sign of tampering)"))
+
+    # AI markers: the active manifest first, then any earlier manifest (ingredients) in the store
+    for manifest_label, manifest in [(label, active)] + [(k, v) for k, v in manifests.items() if k != label]:
+        for marker in _ai_markers(manifest, _actions(manifest)):
+            marker["where"] = "active manifest" if manifest_label == label else "ingredient"
+            out["ai"].append(marker)
+    return out

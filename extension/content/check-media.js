@@ -1,0 +1,96 @@
+// Checking one media element: ask background.js, follow the job, draw the badge as it goes.
+// At most a few checks run at once per page; a URL already checked is not sent again.
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+  const MAX_RUNNING = 3;
+  const FINAL = new Set(["done", "failed", "cancelled"]);
+  const CONNECTION_CODES = new Set(["unreachable", "unauthorized", "unpaired"]);
+  const byUrl = new Map(); // media URL -> promise of the final check
+  const started = new WeakSet();
+  let running = 0;
+  const queue = [];
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function slot() {
+    if (running >= MAX_RUNNING) await new Promise((resolve) => queue.push(resolve));
+    running += 1;
+  }
+  function release() {
+    running -= 1;
+    const next = queue.shift();
+    if (next) next();
+  }
+
+  // A blob: image belongs to the page; read its bytes here and hand them over as a data: URL.
+  async function readableUrl(url) {
+    if (!/^blob:/.test(url)) return url;
+    try {
+      const blob = await (await fetch(url)).blob();
+      if (!/^image\//.test(blob.type) || blob.size > 20 * 1024 * 1024) return url;
+      return await new Promise((resolve) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(reader.result);
+        reader.onerror = () => resolve(url);
+        reader.readAsDataURL(blob);
+      });
+    } catch {
+      return url;
+    }
+  }
+
+  async function follow(media, onUpdate) {
+    await slot();
+    try {
+      let check = await FL.ask("check", { media: { ...media, url: await readableUrl(media.url), pageUrl: location.href } });
+      onUpdate(check);
+      let delay = 500;
+      while (!FINAL.has(check.status)) {
+        await sleep(delay);
+        delay = Math.min(delay * 1.5, 2500);
+        check = await FL.ask("check-status", { id: check.id });
+        onUpdate(check);
+      }
+      return check;
+    } finally {
+      release();
+    }
+  }
+
+  FL.connectionTrouble = (err) => CONNECTION_CODES.has(err && err.code);
+
+  // Check `el`; `userAsked` is false for automatic checks, which stay silent about a missing backend.
+  FL.checkElement = async (el, { userAsked = false } = {}) => {
+    const media = FL.describeMedia(el);
+    if (!media || !media.url) return null;
+    if (started.has(el) && !userAsked) return null;
+    started.add(el);
+    const draw = (check, note) => FL.uiAllowed() && FL.badges.show(el, check, note);
+    draw(null);
+    const key = `${media.kind} ${media.url}`;
+    let pending = byUrl.get(key);
+    if (!pending) {
+      pending = follow(media, (check) => draw(check));
+      byUrl.set(key, pending);
+    }
+    try {
+      const check = await pending;
+      draw(check);
+      if (check.status !== "done") byUrl.delete(key); // let a later hover retry
+      return check;
+    } catch (err) {
+      byUrl.delete(key);
+      started.delete(el);
+      if (FL.connectionTrouble(err) && !userAsked) {
+        FL.badges.remove(el);
+        if (FL.autoCheck) FL.autoCheck.pause();
+        return null;
+      }
+      const check = { status: "failed", error: { code: err.code || "internal", message: err.message } };
+      const fix = FL.connectionTrouble(err) ? FL.describeConnection({ state: err.code }).fix : "";
+      draw(check, fix);
+      return check;
+    }
+  };
+})();

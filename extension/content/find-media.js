@@ -1,0 +1,131 @@
+// Finding media: <img> (currentSrc or the largest srcset candidate), <video>, and CSS background
+// images, in the page and in every open shadow root, shown at the minimum size or more.
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+
+  const OWN_TAGS = new Set(["FAKELENS-BADGE", "FAKELENS-PILL"]);
+
+  // Every element matching `selector` under `root`, open shadow roots included.
+  FL.deepQueryAll = (root, selector, out = []) => {
+    if (root.matches && root.matches(selector)) out.push(root);
+    for (const el of root.querySelectorAll(selector)) out.push(el);
+    const hosts = root.shadowRoot ? [root] : [];
+    for (const el of root.querySelectorAll("*")) if (el.shadowRoot) hosts.push(el);
+    for (const host of hosts) FL.deepQueryAll(host.shadowRoot, selector, out);
+    return out;
+  };
+
+  function largestSrcset(srcset, base) {
+    let best = null;
+    let bestSize = -1;
+    for (const part of srcset.split(/,\s+/)) {
+      const [url, descriptor = "1x"] = part.trim().split(/\s+/);
+      if (!url) continue;
+      const size = parseFloat(descriptor) * (descriptor.endsWith("x") ? 10000 : 1);
+      if (size > bestSize) {
+        bestSize = size;
+        best = url;
+      }
+    }
+    try {
+      return best ? new URL(best, base).href : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function backgroundUrl(el) {
+    const bg = getComputedStyle(el).backgroundImage;
+    const m = bg && bg !== "none" && /url\(["']?([^"')]+)["']?\)/.exec(bg);
+    if (!m) return null;
+    try {
+      return new URL(m[1], el.baseURI).href;
+    } catch {
+      return null;
+    }
+  }
+
+  // "image" | "video" | null for one element.
+  FL.mediaKind = (el) => {
+    if (!el || el.nodeType !== 1 || OWN_TAGS.has(el.tagName)) return null;
+    if (el.tagName === "IMG") return "image";
+    if (el.tagName === "VIDEO") return "video";
+    return backgroundUrl(el) ? "image" : null;
+  };
+
+  FL.isBigEnough = (el, minSize) => {
+    const r = el.getBoundingClientRect();
+    return r.width >= minSize && r.height >= minSize;
+  };
+
+  // What FakeLens knows about one media element, for the backend and the popup.
+  FL.describeMedia = (el) => {
+    const kind = FL.mediaKind(el);
+    if (!kind) return null;
+    const site = FL.sites.current();
+    let url = null;
+    let thumb = null;
+    if (el.tagName === "IMG") {
+      const srcset = el.getAttribute("srcset");
+      url = (srcset && largestSrcset(srcset, el.baseURI)) || el.currentSrc || el.src;
+      thumb = el.currentSrc || el.src;
+    } else if (el.tagName === "VIDEO") {
+      const source = el.querySelector("source[src]");
+      url = el.currentSrc || el.src || (source && source.src) || "";
+      thumb = el.poster || null;
+    } else {
+      url = backgroundUrl(el);
+      thumb = url;
+    }
+    if (url && kind === "image") url = site.mediaUrl(el, url);
+    const r = el.getBoundingClientRect();
+    return {
+      kind,
+      url,
+      thumb,
+      permalink: site.permalink(el) || null,
+      width: Math.round(r.width),
+      height: Math.round(r.height),
+      site: site.name,
+    };
+  };
+
+  // All media on the page worth checking (page scan), in document order.
+  FL.findAllMedia = (minSize) => {
+    const found = [];
+    for (const el of FL.deepQueryAll(document, "img, video")) {
+      if (FL.isBigEnough(el, minSize)) found.push(el);
+    }
+    // CSS backgrounds: only elements big enough to matter, then their computed style.
+    for (const el of FL.deepQueryAll(document, "*")) {
+      if (el.tagName === "IMG" || el.tagName === "VIDEO" || OWN_TAGS.has(el.tagName)) continue;
+      if (FL.isBigEnough(el, minSize) && backgroundUrl(el)) found.push(el);
+    }
+    return found;
+  };
+
+  // The media under a viewport point, through overlays and into open shadow roots.
+  FL.mediaAtPoint = (x, y) => {
+    const seen = new Set();
+    const search = (root, depth) => {
+      for (const el of root.elementsFromPoint(x, y)) {
+        if (seen.has(el)) continue;
+        seen.add(el);
+        if (el.shadowRoot && depth < 8) {
+          const inner = search(el.shadowRoot, depth + 1);
+          if (inner) return inner;
+        }
+        if (FL.mediaKind(el)) return el;
+      }
+      return null;
+    };
+    return search(document, 0);
+  };
+
+  // The element showing `url` (e.g. the context menu's srcUrl), if any.
+  FL.findByUrl = (url) => {
+    if (!url) return null;
+    return FL.deepQueryAll(document, "img, video").find((el) => el.currentSrc === url || el.src === url) || null;
+  };
+})();

@@ -1,0 +1,76 @@
+// Hovering an image or video shows a small "Check" pill on its corner; clicking it checks that
+// media. Found through overlays and shadow roots with elementsFromPoint.
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+  let pill = null;
+  let target = null;
+  let frame = 0;
+  let lastPoint = null;
+
+  function makePill() {
+    const host = document.createElement("fakelens-pill");
+    host.style.cssText = "all: initial !important; position: fixed !important; z-index: 2147483647 !important; display: none;";
+    const shadow = host.attachShadow({ mode: "open" });
+    const style = document.createElement("style");
+    style.textContent = `:host { all: initial; }
+      button { font: 600 12px/16px system-ui, sans-serif; padding: 3px 10px; border-radius: 12px; cursor: pointer;
+        color: #fff; background: #263238; border: 1px solid rgba(255,255,255,.7); box-shadow: 0 1px 3px rgba(0,0,0,.45); }
+      button:hover, button:focus { background: #37474f; }`;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "🔍 Check";
+    button.title = "Check this with FakeLens";
+    button.addEventListener("click", (event) => {
+      event.preventDefault();
+      event.stopPropagation();
+      const el = target;
+      hide();
+      if (el) FL.checkElement(el, { userAsked: true });
+    });
+    shadow.append(style, button);
+    document.documentElement.append(host);
+    return host;
+  }
+
+  function hide() {
+    if (pill) pill.style.setProperty("display", "none", "important");
+    target = null;
+  }
+
+  function showFor(el) {
+    pill = pill && pill.isConnected ? pill : makePill();
+    target = el;
+    const r = el.getBoundingClientRect();
+    pill.style.setProperty("left", `${Math.round(r.left + 6)}px`, "important");
+    pill.style.setProperty("top", `${Math.round(r.top + 6)}px`, "important");
+    pill.style.setProperty("display", "block", "important");
+  }
+
+  function update() {
+    frame = 0;
+    if (!lastPoint || !FL.uiAllowed()) return hide();
+    const { x, y } = lastPoint;
+    const el = FL.mediaAtPoint(x, y);
+    if (el && el !== target && !FL.badges.has(el) && FL.isBigEnough(el, FL.settings.minSize)) return showFor(el);
+    if (el && el === target) return;
+    if (!el && pill && pill.style.display !== "none") {
+      // Keep the pill while the pointer is on it.
+      const r = pill.getBoundingClientRect();
+      if (x >= r.left && x <= r.right && y >= r.top && y <= r.bottom) return;
+    }
+    if (!el || FL.badges.has(el)) hide();
+  }
+
+  FL.startHoverCheck = () => {
+    addEventListener(
+      "mousemove",
+      (event) => {
+        lastPoint = { x: event.clientX, y: event.clientY };
+        if (!frame) frame = requestAnimationFrame(update);
+      },
+      { capture: true, passive: true },
+    );
+    addEventListener("scroll", hide, { capture: true, passive: true });
+  };
+})();
