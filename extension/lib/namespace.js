@@ -4,6 +4,7 @@
   "use strict";
   const root = globalThis.FakeLens || (globalThis.FakeLens = {});
   root.ext = globalThis.browser ?? globalThis.chrome;
+  root.contentHandlers = root.contentHandlers || {}; // message type -> handler, in content scripts
 
   // Send a message to background.js; resolves with its answer, rejects on {error}.
   root.ask = async (type, payload = {}) => {

@@ -5,11 +5,13 @@
 
 Routes:
   /files/NAME                 a file from `folder` (Content-Type from srv.types, else by extension)
+  /nolength/NAME              the same file without Content-Length (the body ends when the connection closes)
   /redirect/N/NAME            a chain of N redirects ending at /files/NAME
   /redirect-to?url=U          one 302 to any URL (private addresses, ftp:, file:, data:)
   /page/video.html            an HTML page with <video src=/files/clip.mp4>
   /page/og.html               an HTML page with only an og:video meta tag (clip.webm)
   /page/none.html             an HTML page without any media
+  /page/long.html             a page whose JSON-LD says its video (clip.mp4) lasts two hours
   /stall                      headers of a JPEG, a few bytes, then silence
   /silent                     accepts the request and never answers
   /trickle                    a JPEG a few bytes at a time, slower than any wall limit
@@ -39,6 +41,11 @@ PAGES = {
                '<meta property="og:video" content="{base}/files/clip.webm">'
                '<meta property="og:video:type" content="video/webm"></head>'
                '<body><p>Nothing else here.</p></body></html>',
+    "long.html": '<!DOCTYPE html><html><head><title>Long</title><script type="application/ld+json">'
+                 '{"@context": "https://schema.org", "@type": "VideoObject", "name": "A long film",'
+                 ' "contentUrl": "{base}/files/clip.mp4", "duration": "PT2H0M0S",'
+                 ' "uploadDate": "2024-01-01", "thumbnailUrl": "{base}/files/photo.jpg"}'
+                 '</script></head><body><p>Two hours.</p></body></html>',
     "none.html": '<!DOCTYPE html><html><head><title>Text only</title></head><body><p>No media.</p></body></html>',
 }
 
@@ -60,6 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = parts.path
         if path.startswith("/files/"):
             return self._file(path[len("/files/"):])
+        if path.startswith("/nolength/"):
+            return self._file(path[len("/nolength/"):], length=False)
         if path.startswith("/redirect/"):
             _, _, n, name = path.split("/", 3)
             n = int(n)
@@ -91,12 +100,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(b"not found\n", "text/plain", status=404)
 
-    def _file(self, name: str):
+    def _file(self, name: str, length: bool = True):
         file = (self.server.owner.folder / name).resolve()
         if self.server.owner.folder.resolve() not in file.parents or not file.is_file():
             return self._send(b"not found\n", "text/plain", status=404)
         ctype = self.server.owner.types.get(name) or TYPES.get(file.suffix) or \
             mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if not length:
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(file.read_bytes())
+            self.close_connection = True
+            return
         self._send(file.read_bytes(), ctype)
 
     def _redirect(self, location: str):

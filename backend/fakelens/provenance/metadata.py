@@ -107,12 +107,15 @@ def read_metadata(path: str) -> dict:
     strength: "source_type" (an explicit IPTC AI code), "generator_chunk" (a generator's own
     structured output), "tool_name" (a tool name field), "comment" (free text).
     """
-    out = {"fields": {}, "ai": [], "digital_source_type": None, "remote_manifest": None, "error": None}
+    out = {"fields": {}, "ai": [], "digital_source_type": None, "remote_manifest": None, "error": None,
+           "size": None, "orientation": 1}
     try:
         with Image.open(path) as im:
             info = dict(im.info)
             fmt = im.format
+            out["size"] = im.size
             exif = im.getexif()
+            out["orientation"] = exif.get(0x0112, 1)
             iptc = IptcImagePlugin.getiptcinfo(im) if fmt in ("JPEG", "TIFF") else None
             xmp = info.get("xmp") or info.get("XML:com.adobe.xmp") or ""
     except Exception as exc:  # PIL raises many types on garbage; metadata is best-effort

@@ -1,0 +1,149 @@
+"""Provenance: what the file says about where it came from.
+
+Three independent sources, read locally, nothing sent anywhere:
+- C2PA Content Credentials (signed; c2pa_reader.py, trust list in trust.py),
+- ordinary metadata: EXIF, XMP/IPTC DigitalSourceType, PNG text chunks, JPEG comments (metadata.py),
+- the invisible-watermark DWT-DCT mark of Stable Diffusion's reference scripts (watermark.py),
+with one table of known generator names (generators.py).
+
+check() fuses them into the verdict's `provenance` block, a score and plain reasons.
+"""
+
+import time
+
+import cv2
+import numpy as np
+
+from .c2pa_reader import read_c2pa
+from .metadata import read_metadata
+from .watermark import find_marks
+
+VERSION = "1.0"
+
+# How much each kind of evidence says "AI-generated", as a probability for the verdict.
+# A signed, validating AI marker is as good as provenance gets; an unknown signer could in
+# principle claim anything, but nobody forges "this is AI" onto a real photo, so it stays
+# high. Credentials that no longer validate still record that an AI tool made the original.
+# Unsigned metadata can be copied or forged, so it ranks lower, a generator's own structured
+# output (A1111 settings, a ComfyUI graph) above a bare tool name; a name in free text is
+# only a hint (below the 0.5 threshold). The SD watermark is specific (chance match < 1e-6)
+# but anyone can embed it with the public encoder.
+SCORES = {
+    ("c2pa", "trusted"): 0.99, ("c2pa", "intact"): 0.97, ("c2pa", "ingredient"): 0.95,
+    ("c2pa", "tampered"): 0.90,
+    ("metadata", "source_type"): 0.90, ("metadata", "generator_chunk"): 0.93,
+    ("metadata", "tool_name"): 0.85, ("metadata", "comment"): 0.45,
+    ("watermark", "mark"): 0.95,
+}
+TAMPERED_SCORE = 0.3   # broken credentials alone: worth a look, not a "manipulated" verdict
+NO_EVIDENCE = ("No Content Credentials, AI metadata or known invisible watermark found. Most sites strip "
+               "them, so this says nothing either way.")
+
+
+def _pixels(path: str, meta: dict, frame, settings):
+    """Stored-orientation pixels for the watermark: the decoded frame when it is the file as
+    stored, else a decode of our own (OpenCV, EXIF orientation ignored)."""
+    size = meta.get("size")
+    if size is None:
+        return None
+    w, h = size
+    if frame is not None and meta.get("orientation", 1) in (1, None) and frame.shape[:2] == (h, w):
+        return frame
+    if w * h > getattr(settings, "max_pixels", 60_000_000):
+        return None
+    try:
+        return cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    except Exception:
+        return None
+
+
+def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
+    evidence = []
+    for m in cred.get("ai", []):
+        if cred["status"] == "tampered":
+            key, lead = "tampered", "Content Credentials (which no longer validate) say"
+        elif m["where"] == "ingredient":
+            key, lead = "ingredient", "Content Credentials of an earlier version say"
+        else:
+            key = "trusted" if cred["trusted"] else "intact"
+            lead = "Content Credentials say"
+        tool = f" ({m['generator']})" if m.get("generator") else ""
+        what = ("created by a generative AI tool" if "trainedAlgorithmicMedia" in m["evidence"]
+                and "composite" not in m["evidence"] else
+                "includes AI-generated elements" if "composite" in m["evidence"].lower() else
+                "created by a generative AI tool")
+        evidence.append({"source": "c2pa", "score": SCORES[("c2pa", key)], "generator": m.get("generator"),
+                         "reason": f"{lead}: {what}{tool}", "evidence": m["evidence"]})
+    for m in meta.get("ai", []):
+        evidence.append({"source": "metadata", "score": SCORES[("metadata", m["strength"])],
+                         "generator": m.get("generator"),
+                         "reason": f"{m['evidence']} (metadata: can be copied or forged)", "evidence": m["evidence"]})
+    if mark.get("found"):
+        acc = mark["bit_accuracy"][mark["found"]]
+        evidence.append({"source": "watermark", "score": SCORES[("watermark", "mark")], "generator": "Stable Diffusion",
+                         "reason": f"invisible watermark of Stable Diffusion's reference scripts "
+                                   f"('{mark['found']}', {acc:.0%} of bits; {mark['embedded_by']})",
+                         "evidence": f"imwatermark dwtDct message {mark['found']}"})
+    return sorted(evidence, key=lambda e: -e["score"])
+
+
+def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
+    """{"provenance": block, "score": float|None, "detail": {...}} for one file. Never raises
+    for bad input: whatever cannot be read is said in detail["reasons"]."""
+    t0 = time.perf_counter()
+    cred = read_c2pa(path, mime, settings)
+    t1 = time.perf_counter()
+    meta = read_metadata(path) if kind == "image" else {"fields": {}, "ai": [], "size": None}
+    mark = {"checked": False, "found": None}
+    if kind == "image":
+        pixels = _pixels(path, meta, frame, settings)
+        mark = find_marks(pixels) if pixels is not None else {"checked": False, "found": None,
+                                                               "reason": "pixels unavailable"}
+    t2 = time.perf_counter()
+
+    evidence = _ai_evidence(cred, meta, mark)
+    firm = [e for e in evidence if e["score"] >= 0.5]
+    reasons = list(cred.get("reasons", []))
+    if meta.get("error"):
+        reasons.append(meta["error"])
+    if firm:
+        score, reason = firm[0]["score"], firm[0]["reason"]
+    elif cred["status"] == "tampered":
+        score = TAMPERED_SCORE
+        reason = ("Content Credentials are present but do not validate (" + ", ".join(cred["codes"]) + "): "
+                  "the file changed after signing or the credentials were damaged. That alone does not "
+                  "show the picture was manipulated.")
+    elif evidence:                               # only weak hints
+        score, reason = evidence[0]["score"], evidence[0]["reason"] + " — a hint only"
+    elif cred["status"] == "intact":
+        score = None
+        reason = (f"Content Credentials validate, signed by {cred['signer'] or 'an unknown signer'}"
+                  f"{' (trusted)' if cred['trusted'] else ' (not on the trust list)'}; they carry no AI marker.")
+    else:
+        score, reason = None, NO_EVIDENCE
+    reasons += [e["reason"] for e in evidence if e["reason"] != reason]
+
+    generator = cred.get("generator") or next((e["generator"] for e in evidence if e.get("generator")), None) \
+        or meta.get("fields", {}).get("EXIF Software") or meta.get("fields", {}).get("XMP CreatorTool")
+    block = {
+        "status": cred["status"], "trusted": bool(cred["trusted"]), "signer": cred["signer"],
+        "generator": generator, "ai_generated": bool(firm), "actions": cred["actions"], "codes": cred["codes"],
+        "issuer": cred["issuer"],
+        "ai_tool": firm[0]["generator"] if firm else None,
+        "source": firm[0]["source"] if firm else None,
+        "digital_source_type": next((a.get("digital_source_type") for a in cred["actions"]
+                                     if a.get("digital_source_type")), None) or meta.get("digital_source_type"),
+        "watermark": mark.get("found"),
+        "reasons": [reason] + [r for r in reasons if r != reason],
+    }
+    detail = {
+        "reason": reason,
+        "reasons": block["reasons"],
+        "evidence": evidence,
+        "c2pa": {k: cred.get(k) for k in ("status", "signed_at", "failures", "remote_manifest",
+                                          "wide_exclusion_verified", "unreadable") if cred.get(k)},
+        "metadata": meta.get("fields", {}),
+        "watermark": {k: v for k, v in mark.items()},
+        "elapsed_ms": {"c2pa": round((t1 - t0) * 1000, 2), "metadata_and_watermark": round((t2 - t1) * 1000, 2)},
+    }
+    return {"provenance": block, "score": score, "detail": detail}

@@ -1,0 +1,42 @@
+// The right-click target. Sites like Instagram lay a transparent overlay over their photos, so
+// the context menu sees a <div>; FakeLens remembers the point of the last right-click and finds
+// the media under it with elementsFromPoint (through shadow roots).
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+  let last = null; // {x, y, el}
+
+  addEventListener(
+    "contextmenu",
+    (event) => {
+      const direct = event.composedPath().find((n) => n.nodeType === 1 && FL.mediaKind(n));
+      last = { x: event.clientX, y: event.clientY, el: direct || FL.mediaAtPoint(event.clientX, event.clientY) };
+    },
+    { capture: true, passive: true },
+  );
+
+  function targetFor(srcUrl) {
+    const el = last && last.el;
+    if (el && el.isConnected) {
+      const media = FL.describeMedia(el);
+      if (!srcUrl || (media && (media.url === srcUrl || el.currentSrc === srcUrl || el.src === srcUrl))) return el;
+    }
+    return FL.findByUrl(srcUrl) || (srcUrl ? null : el);
+  }
+
+  FL.contentHandlers["context-target"] = ({ srcUrl }) => {
+    const el = targetFor(srcUrl);
+    if (last) last.target = el;
+    const media = el && FL.describeMedia(el);
+    return media ? { kind: media.kind, url: media.url, permalink: media.permalink } : { url: null };
+  };
+
+  // background.js reports the progress and result of a right-click check; draw it on the target.
+  FL.contentHandlers["context-result"] = ({ check }) => {
+    const el = last && (last.target || last.el);
+    if (!el || !el.isConnected || !FL.uiAllowed()) return false;
+    const fix = check && check.error && FL.connectionTrouble(check.error) ? FL.describeConnection({ state: check.error.code }).fix : "";
+    FL.badges.show(el, check, fix);
+    return true;
+  };
+})();

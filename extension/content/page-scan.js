@@ -1,0 +1,33 @@
+// "Scan this page" (toolbar popup): list the page's media for the popup, and draw the verdicts
+// the popup got back on the matching media.
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+  let lastScan = [];
+
+  FL.contentHandlers["scan-page"] = () => {
+    const seen = new Set();
+    lastScan = [];
+    const items = [];
+    for (const el of FL.findAllMedia(FL.settings.minSize)) {
+      const media = FL.describeMedia(el);
+      if (!media || !media.url) continue;
+      // blob: and MediaSource videos are identified by their post instead.
+      const key = `${media.kind} ${media.kind === "video" && !/^https?:/.test(media.url) ? media.permalink || location.href : media.url}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      lastScan.push(el);
+      items.push({ index: items.length, ...media });
+    }
+    return { pageUrl: location.href, title: document.title, uiAllowed: FL.uiAllowed(), items };
+  };
+
+  FL.contentHandlers["scan-results"] = ({ results }) => {
+    if (!FL.uiAllowed()) return false;
+    for (const { index, check } of results || []) {
+      const el = lastScan[index];
+      if (el && el.isConnected && check) FL.badges.show(el, check);
+    }
+    return true;
+  };
+})();

@@ -1,0 +1,29 @@
+// Content script entry: load the settings, route messages, start the page features.
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+
+  FL.ext.runtime.onMessage.addListener((message, _sender, sendResponse) => {
+    const handler = message && FL.contentHandlers[message.type];
+    if (!handler) return false;
+    Promise.resolve()
+      .then(() => handler(message))
+      .then(sendResponse, (err) => sendResponse({ error: { code: "internal", message: String(err && err.message) } }));
+    return true;
+  });
+
+  FL.ext.storage.onChanged.addListener(async (changes, area) => {
+    if (area !== "local") return;
+    const before = FL.settings;
+    FL.settings = await FL.getSettings();
+    if (FL.settings.autoCheck && (!before.autoCheck || changes.token || changes.backendUrl || changes.minSize)) {
+      FL.autoCheck.restart(FL.deepQueryAll(document, "img"));
+    }
+  });
+
+  (async () => {
+    FL.settings = await FL.getSettings();
+    FL.startWatchingFeed();
+    FL.startHoverCheck();
+  })();
+})();

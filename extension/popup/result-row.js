@@ -1,0 +1,59 @@
+// One row of the popup's list: thumbnail, verdict chip (icon + text), score, progress bar for
+// running jobs, and a link to the backend's HTML report.
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+
+  const el = (tag, props = {}, children = []) => {
+    const node = Object.assign(document.createElement(tag), props);
+    node.append(...children);
+    return node;
+  };
+
+  FL.resultRow = (item) => {
+    const row = el("li");
+    row.dataset.index = item.index;
+    row.dataset.kind = item.kind;
+    const thumb = item.thumb && /^(https?|data):/.test(item.thumb)
+      ? el("img", { className: "thumb", src: item.thumb, alt: "" })
+      : el("div", { className: "thumb", textContent: item.kind === "video" ? "🎞" : "🖼" });
+    row.append(thumb, el("div", { className: "body" }));
+    FL.updateRow(row, item, null);
+    return row;
+  };
+
+  FL.updateRow = (row, item, check) => {
+    const look = FL.describe(check);
+    row.dataset.state = check ? check.status || "failed" : "pending";
+    row.dataset.label = look.label || "";
+    const body = row.querySelector(".body");
+    const chip = el("span", { className: `chip ${look.tone}`, title: look.text }, [
+      el("span", { textContent: look.icon, ariaHidden: "true" }),
+      ` ${look.text}`,
+    ]);
+    const parts = [chip];
+    const result = check && check.result;
+    if (result && result.label !== "not_applicable") {
+      parts.push(el("span", { className: "score", textContent: `  score ${FL.percent(result.score)}` }));
+    }
+    const sent = (check && check.sent_url) || (item.kind === "video" && !/^https?:/.test(item.url) ? item.permalink : item.url);
+    const lines = [el("div", {}, parts), el("div", { className: "meta", title: sent || "", textContent: `${item.kind} · ${sent || "no address"}` })];
+    if (!check || !["done", "failed", "cancelled"].includes(check.status)) {
+      const fraction = check && check.progress && typeof check.progress.fraction === "number" ? check.progress.fraction : undefined;
+      const bar = el("progress", { max: 1 });
+      if (fraction !== undefined) bar.value = fraction;
+      if (check && check.progress && check.progress.stage) bar.title = check.progress.stage;
+      lines.push(bar);
+    }
+    if (result && result.summary) lines.push(el("div", { className: "meta", textContent: result.summary, title: FL.detailLines(check).join("\n") }));
+    if (check && check.id && check.status === "done") {
+      const link = el("a", { href: "#", className: "report", textContent: "Report" });
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        FL.ask("open-report", { id: check.id });
+      });
+      lines.push(link);
+    }
+    body.replaceChildren(...lines);
+  };
+})();
