@@ -1,6 +1,7 @@
 """Settings: defaults < config file (FAKELENS_HOME/config.toml) < env FAKELENS_* < command-line flags."""
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -9,6 +10,11 @@ REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def default_home() -> Path:
+    """The platform's per-user data folder: ~/.local/share/fakelens ($XDG_DATA_HOME) on Linux."""
+    if sys.platform == "win32" and os.environ.get("APPDATA"):
+        return Path(os.environ["APPDATA"]) / "FakeLens"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "FakeLens"
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "fakelens"
 

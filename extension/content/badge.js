@@ -42,6 +42,8 @@
       const entry = badges.get(el);
       if (entry && entry.check && entry.check.id) FL.ask("open-report", { id: entry.check.id }).catch(() => {});
     });
+    const media = FL.describeMedia(el);
+    host.dataset.media = (media && media.url) || "";
     document.documentElement.append(host);
     const entry = { host, chip, tip, check: null };
     badges.set(el, entry);

@@ -66,7 +66,7 @@
     if (result.label !== "not_applicable") {
       lines.push(`Score: ${pct(result.score)} chance of manipulation or AI generation`);
     }
-    const signals = Array.isArray(result.signals) ? result.signals : [];
+    const signals = (Array.isArray(result.signals) ? result.signals : []).filter((s) => typeof s.score === "number");
     let deciding = signals.filter((s) => s.decisive);
     if (!deciding.length) {
       deciding = [...signals].sort((a, b) => (b.score * (b.weight ?? 1)) - (a.score * (a.weight ?? 1))).slice(0, 2);

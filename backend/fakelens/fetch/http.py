@@ -131,15 +131,13 @@ class HttpSource:
         total = self.content_length
         size = len(self.head)
         with open(path, "wb") as out:
-            out.write(self.head)
-            while True:
-                chunk = self._read()
-                if not chunk:
-                    break
-                size += len(chunk)
+            chunk = self.head
+            while chunk:
                 if size > cap:
                     raise FakeLensError("too_large", f"the {what} is more than the {mb(cap)} limit")
                 out.write(chunk)
+                chunk = self._read()
+                size += len(chunk)
                 if total:
                     progress(min(size / total, 1.0))
         if total is not None and size < total:
@@ -149,5 +147,7 @@ class HttpSource:
 
 def mb(n: float) -> str:
     """Bytes in words for messages (binary units, as the settings are written)."""
+    if n < 2**20:
+        return f"{n / 2**10:.0f} KB"
     return f"{n / 2**20:.1f} MB".replace(".0 MB", " MB") if n < 2**30 else f"{n / 2**30:.1f} GB"
 

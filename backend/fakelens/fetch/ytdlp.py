@@ -175,6 +175,8 @@ class Download:
         if self.guard.blocked is not None:
             return self.guard.blocked
         text = " ".join([str(e)] + self.logger.messages)
+        if "max-filesize" in text:  # yt-dlp refused a file or fragment by its Content-Length
+            return FakeLensError("too_large", f"the video is more than the {mb(self.settings.max_video_bytes)} limit")
         if self.guard.timed_out or re.search(r"timed? ?out", text, re.I):
             return FakeLensError("fetch_timeout", f"the server at {self.url} did not answer in time")
         if "No connection adapters were found" in text or "Unsupported url scheme" in text:

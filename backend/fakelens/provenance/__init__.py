@@ -119,6 +119,8 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         score = None
         reason = (f"Content Credentials validate, signed by {cred['signer'] or 'an unknown signer'}"
                   f"{' (trusted)' if cred['trusted'] else ' (not on the trust list)'}; they carry no AI marker.")
+    elif cred.get("remote_manifest") or cred.get("unreadable"):
+        score, reason = None, cred["reasons"][0]
     else:
         score, reason = None, NO_EVIDENCE
     reasons += [e["reason"] for e in evidence if e["reason"] != reason]

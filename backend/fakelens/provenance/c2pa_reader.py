@@ -10,6 +10,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 
 import c2pa
 
@@ -38,6 +39,14 @@ PLAIN = {  # failure codes in plain words, for the report
 }
 
 MAX_REMOTE_BYTES = 16 * 1024 * 1024
+_REMOTE_URL = re.compile(r"https?://[^\s'\")]+")
+
+
+def _unreadable(out: dict, exc: Exception) -> dict:
+    """Garbled JUMBF, truncated file, ...: said in plain words, never raised."""
+    out["reasons"].append(f"Content Credentials were found but could not be read ({exc})"[:300])
+    out["unreadable"] = True
+    return out
 
 
 def _codes(store: dict) -> tuple[list[dict], list[dict]]:
@@ -174,8 +183,13 @@ def read_c2pa(path: str, mime: str | None, settings) -> dict:
         reader = c2pa.Reader(fmt, io.BytesIO(data), context=ctx)
     except c2pa.C2paError.ManifestNotFound:
         return out
-    except c2pa.C2paError.RemoteManifest as exc:
-        url = str(exc).split("url", 1)[-1].strip() if "url" in str(exc) else None
+    except c2pa.C2paError.NotSupported:
+        return out                          # a format C2PA does not cover: no credentials possible
+    except Exception as exc:
+        remote = _REMOTE_URL.search(str(exc)) if "remote" in str(exc).lower() else None
+        if remote is None:
+            return _unreadable(out, exc)
+        url = remote.group(0)
         out["remote_manifest"] = url
         if not getattr(settings, "remote_manifests", False):
             out["reasons"].append(f"the Content Credentials are stored remotely ({url}); fetching remote "
@@ -188,12 +202,6 @@ def read_c2pa(path: str, mime: str | None, settings) -> dict:
             out["reasons"].append(f"the remote Content Credentials at {url} could not be fetched or read "
                                   f"({getattr(exc2, 'message', None) or exc2.__class__.__name__})")
             return out
-    except c2pa.C2paError.NotSupported:
-        return out                          # a format C2PA does not cover: no credentials possible
-    except Exception as exc:                # garbled JUMBF, truncated file, ...
-        out["reasons"].append(f"Content Credentials were found but could not be read ({exc})"[:300])
-        out["unreadable"] = True
-        return out
     with reader:
         try:
             store = json.loads(reader.json())

@@ -19,7 +19,7 @@ GENERATORS: list[tuple[str, str]] = [
     ("InvokeAI", r"\binvoke\s?ai\b"),
     ("NovelAI", r"\bnovel\s?ai\b"),
     ("Fooocus", r"\bfooocus\b"),
-    ("Google Imagen", r"\bgoogle\s+imagen\b|^imagen\b|\bimagen\s?[234]\b"),
+    ("Google Imagen", r"\bgoogle\s+imagen\b|\bimagen\s?[234]\b"),
     ("Google Gemini", r"\bgemini\b|\bnano[\s-]?banana\b|\bmade with google ai\b"),
     ("Google Veo", r"\bveo\s?[123]?\b"),
     ("FLUX (Black Forest Labs)", r"\bflux\.1\b|\bflux[\s_-](dev|schnell|pro|kontext)\b|\bblack forest labs\b"),

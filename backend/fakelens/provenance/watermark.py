@@ -1,5 +1,5 @@
 """Read the open invisible-watermark ("imwatermark") DWT-DCT mark that Stable Diffusion's
-reference scripts embed, with NumPy and OpenCV only (the Haar step is written out; PyWavelets gives the same band) (the invisible-watermark package
+reference scripts embed, with NumPy and OpenCV only (the Haar step is written out, bit-identical to PyWavelets) (the invisible-watermark package
 itself pulls torch and a second OpenCV).
 
 How the mark works (imwatermark 0.2.0, method "dwtDct", its defaults): the image is
@@ -21,6 +21,7 @@ import numpy as np
 
 SCALE = 36                # imwatermark's quantisation step for the U channel
 BLOCK = 4
+_C = np.float64(0.7071067811865476)   # pywt's Haar filter tap, 1/sqrt(2)
 MIN_PIXELS = 256 * 256    # imwatermark refuses smaller images; so do we
 MIN_BIT_ACCURACY = 0.9
 MAX_PIXELS = 2_100_000    # decode at most about this many pixels: all of 1080p (see bounded_rows)
@@ -71,17 +72,18 @@ def block_bits(bgr: np.ndarray, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     h, w = bgr.shape[:2]
     rows, cols = bounded_rows(h, w, max_pixels), w // 4 * 4
     u = cv2.cvtColor(np.ascontiguousarray(bgr[:rows, :cols]), cv2.COLOR_BGR2YUV)[:, :, 1]
-    # The Haar approximation band is (a + b + c + d) / 2 over each 2×2 cell. U is never
-    # negative, so |band| = s / 2 with s the integer 2×2 sum, and the test
-    # (|v| mod 36) > 18 becomes (s mod 72) > 36: exact integers, and 10× faster than pywt.
-    s = u[0::2].astype(np.uint16) + u[1::2]
-    s = s[:, 0::2] + s[:, 1::2]
+    # The Haar approximation band, computed exactly as PyWavelets' dwt2 does it (rows, then
+    # columns, each c·a + c·b in float64: bit-identical to pywt, so blocks on the decision
+    # boundary fall the same way as in imwatermark), at a fifth of pywt's cost.
+    f = u.astype(np.float64)
+    r = _C * f[0::2] + _C * f[1::2]
+    s = np.abs(_C * r[:, 0::2] + _C * r[:, 1::2])
     bh, bw = s.shape[0] // BLOCK, s.shape[1] // BLOCK
     blocks = s[:bh * BLOCK, :bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).transpose(0, 2, 1, 3)
     blocks = blocks.reshape(-1, BLOCK * BLOCK)
     pos = np.argmax(blocks[:, 1:], axis=1) + 1    # first maximum, as np.argmax on the flat block
     val = blocks[np.arange(len(blocks)), pos]
-    return ((val % (2 * SCALE)) > SCALE).astype(np.uint8)
+    return ((val % SCALE) > 0.5 * SCALE).astype(np.uint8)
 
 
 def decode_bits(bits_per_block: np.ndarray, length: int) -> np.ndarray:

@@ -170,7 +170,7 @@ def export(checkpoint: Path, onnx_path: Path):
     net = face_swap_net()
     net.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["model"])
     net.eval()
-    model = nn.Sequential(net, nn.Sigmoid())
+    model = nn.Sequential(net, nn.Sigmoid()).eval()   # a new Sequential is in training mode
     x = torch.randn(2, 3, SIZE, SIZE)
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(model, x, str(onnx_path), input_names=["input"], output_names=["prob"],

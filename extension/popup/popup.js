@@ -1,0 +1,139 @@
+// The toolbar popup: the backend's state with its one-line fix, "Scan this page", the per-site
+// switch, and the list of the page's media with their verdicts.
+// Opened as popup.html?tab=ID it works on that tab (the end-to-end tests open it that way).
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+  const ext = FL.ext;
+  const $ = (id) => document.getElementById(id);
+  const FINAL = new Set(["done", "failed", "cancelled"]);
+
+  async function targetTab() {
+    const id = Number(new URLSearchParams(location.search).get("tab"));
+    if (id) return ext.tabs.get(id);
+    const [tab] = await ext.tabs.query({ active: true, currentWindow: true });
+    return tab;
+  }
+
+  // "Start it with `fakelens serve`" -> text with <code>.
+  function withCode(node, text) {
+    node.replaceChildren(
+      ...text.split(/(`[^`]+`)/).map((part) =>
+        part.startsWith("`") ? Object.assign(document.createElement("code"), { textContent: part.slice(1, -1) }) : part,
+      ),
+    );
+  }
+
+  async function showConnection() {
+    let state;
+    try {
+      state = await FL.ask("connection", { fresh: true });
+    } catch {
+      state = { state: "unknown" };
+    }
+    const look = FL.describeConnection(state);
+    const line = $("connection");
+    line.className = `connection ${look.tone}`;
+    line.dataset.state = state.state;
+    line.querySelector(".icon").textContent = look.icon;
+    line.querySelector(".text").textContent = state.state === "unreachable" && state.url ? `${look.text} at ${state.url}` : look.text;
+    $("fix").hidden = !look.fix;
+    withCode($("fix"), look.fix);
+    return state;
+  }
+
+  function summarize(items, checks) {
+    const counts = {};
+    checks.forEach((check) => {
+      const look = FL.describe(check);
+      const key = check && check.status === "done" ? look.text.replace(/ \(\d+%\)$/, "") : check && FINAL.has(check.status) ? "failed" : "running";
+      counts[key] = (counts[key] || 0) + 1;
+    });
+    const parts = Object.entries(counts).map(([k, n]) => `${n} ${k}`);
+    $("summary").textContent = items.length
+      ? `${items.length} media found: ${parts.join(" · ")}`
+      : "No images or videos of the minimum size on this page.";
+  }
+
+  async function scan(tab) {
+    const button = $("scan");
+    button.disabled = true;
+    $("results").replaceChildren();
+    $("summary").textContent = "Looking for images and videos…";
+    let page;
+    try {
+      page = await ext.tabs.sendMessage(tab.id, { type: "scan-page" });
+    } catch {
+      $("summary").textContent = "This page cannot be scanned (browser pages and extension stores are closed to extensions).";
+      button.disabled = false;
+      return;
+    }
+    const items = page.items || [];
+    const rows = items.map((item) => FL.resultRow(item));
+    $("results").append(...rows);
+    const checks = new Array(items.length).fill(null);
+    summarize(items, checks);
+    if (!items.length) {
+      button.disabled = false;
+      return;
+    }
+    let answer;
+    try {
+      answer = await FL.ask("scan", { items: items.map(({ kind, url, permalink }) => ({ kind, url, permalink })), pageUrl: page.pageUrl });
+    } catch (err) {
+      $("summary").textContent = `Scan failed: ${err.message}`;
+      await showConnection();
+      button.disabled = false;
+      return;
+    }
+    const update = (i, check) => {
+      checks[i] = check;
+      FL.updateRow(rows[i], items[i], check);
+      summarize(items, checks);
+    };
+    answer.checks.forEach((check, i) => update(i, check));
+    // Follow the running jobs (videos take a while) until every one is final.
+    while (checks.some((c) => c && c.id && !FINAL.has(c.status))) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await Promise.all(
+        checks.map(async (c, i) => {
+          if (!c || !c.id || FINAL.has(c.status)) return;
+          try {
+            update(i, { ...(await FL.ask("check-status", { id: c.id })), sent_url: c.sent_url });
+          } catch (err) {
+            update(i, { status: "failed", error: { code: err.code, message: err.message } });
+          }
+        }),
+      );
+    }
+    ext.tabs.sendMessage(tab.id, { type: "scan-results", results: checks.map((check, index) => ({ index, check })) }).catch(() => {});
+    button.disabled = false;
+  }
+
+  async function siteSwitch(tab) {
+    const site = FL.siteKey(tab.url);
+    const box = $("site-on");
+    if (!site) {
+      box.disabled = true;
+      return;
+    }
+    $("site-name").textContent = site;
+    const settings = await FL.getSettings();
+    box.checked = !settings.disabledSites.includes(site);
+    box.addEventListener("change", async () => {
+      const now = await FL.getSettings();
+      const others = now.disabledSites.filter((s) => s !== site);
+      await FL.saveSettings({ disabledSites: box.checked ? others : [...others, site] });
+    });
+  }
+
+  (async () => {
+    $("options").addEventListener("click", (event) => {
+      event.preventDefault();
+      ext.runtime.openOptionsPage();
+    });
+    const tab = await targetTab();
+    $("scan").addEventListener("click", () => scan(tab));
+    await Promise.all([showConnection(), siteSwitch(tab)]);
+  })();
+})();

@@ -1,0 +1,17 @@
+// The backend's HTML report needs the token, which a plain link cannot carry: background.js
+// fetches it and this page shows it in a sandboxed frame (no scripts run in it).
+(async () => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+  const id = new URLSearchParams(location.search).get("id");
+  const message = document.getElementById("message");
+  try {
+    const { html } = await FL.ask("report", { id });
+    const frame = document.getElementById("report");
+    frame.srcdoc = html;
+    frame.hidden = false;
+    message.remove();
+  } catch (err) {
+    message.textContent = `The report could not be loaded: ${err.message}`;
+  }
+})();

@@ -1,0 +1,115 @@
+"""URL checks end to end: the real server (subprocess) downloads from a real local HTTP server
+with the real yt-dlp, and every bad input comes back as a clear 4xx, never a 500 or a hang."""
+
+import shutil
+import time
+
+import pytest
+import requests
+
+from conftest import need_shared, start_backend
+from fixtures.media.generate import generate
+from support.httpd import MediaServer
+
+
+@pytest.fixture(scope="module")
+def media_server(tmp_path_factory):
+    folder = generate(tmp_path_factory.mktemp("media"))
+    face = need_shared("faces-real", "utkface", "100_1_0_20170110183726390.jpg.chip.jpg")
+    shutil.copy(face, folder / "face.jpg")
+    with MediaServer(folder) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    # short network limits so the stalling-server cases end in seconds
+    b = start_backend(tmp_path_factory.mktemp("e2e-home"), FAKELENS_READ_TIMEOUT_S=2, FAKELENS_FETCH_WALL_S=8)
+    yield b
+    b.stop()
+
+
+def check(backend, url, kind="auto", wait=30):
+    started = time.monotonic()
+    r = requests.post(f"{backend.url}/api/v1/checks", params={"wait": wait}, headers=backend.headers,
+                      json={"url": url, "kind": kind, "page_url": "https://example.com/post/1"}, timeout=60)
+    return r, time.monotonic() - started
+
+
+def test_image_url_verdict_and_url_cache(backend, media_server):
+    url = media_server.url("/files/face.jpg")
+    r, _ = check(backend, url)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "done" and not body["cached"]
+    assert body["result"]["media"]["kind"] == "image" and body["result"]["media"]["source_url"] == url
+    assert len(body["result"]["faces"]) == 1
+    again, took = check(backend, url, wait=0)
+    assert again.status_code == 200 and again.json()["cached"] and took < 2
+    assert media_server.seen.count("/files/face.jpg") == 1   # the cache answered, nothing downloaded
+
+
+@pytest.mark.parametrize("path, kind", [
+    ("/files/clip.mp4", "video"), ("/files/clip.webm", "auto"), ("/page/video.html", "auto"),
+    ("/page/og.html", "auto"), ("/files/hls/playlist.m3u8", "video"),
+])
+def test_videos_through_ytdlp(backend, media_server, path, kind):
+    r, _ = check(backend, media_server.url(path), kind)
+    assert r.status_code == 200, r.text
+    result = r.json()["result"]
+    assert result["media"]["kind"] == "video" and result["media"]["duration"] > 0
+    assert result["label"] == "not_applicable"   # drawn circles, no face: honest "not checked"
+
+
+def test_batch_then_poll(backend, media_server):
+    r = requests.post(f"{backend.url}/api/v1/checks/batch", headers=backend.headers, timeout=30, json={
+        "items": [{"url": media_server.url("/files/photo.jpg")}, {"url": media_server.url("/files/clip.mp4"), "kind": "video"}]})
+    assert r.status_code == 202
+    ids = [c["id"] for c in r.json()["checks"]]
+    deadline = time.monotonic() + 60
+    states = {}
+    while time.monotonic() < deadline and set(states.values()) != {"done"}:
+        states = {i: requests.get(f"{backend.url}/api/v1/checks/{i}", headers=backend.headers, timeout=10).json()["status"]
+                  for i in ids}
+        time.sleep(0.2)
+    assert set(states.values()) == {"done"}
+
+
+@pytest.mark.parametrize("path, kind, status, code", [
+    ("/files/empty.jpg", "auto", 415, "unsupported_media"),
+    ("/files/truncated.jpg", "image", 422, "undecodable"),
+    ("/files/page.jpg", "image", 415, "unsupported_media"),
+    ("/files/text.mp4", "auto", 415, "unsupported_media"),
+    ("/huge", "image", 413, "too_large"),
+    ("/redirect-to?url=http://10.0.0.1/x.jpg", "auto", 403, "blocked_address"),
+    ("/redirect-to?url=http://169.254.169.254/latest/meta-data", "image", 403, "blocked_address"),
+    ("/files/hls/private.m3u8", "video", 403, "blocked_address"),
+    ("/redirect-to?url=file:///etc/passwd", "image", 400, "bad_url"),
+    ("/redirect-to?url=file:///etc/passwd", "video", 400, "bad_url"),
+    ("/page/none.html", "auto", 422, "fetch_failed"),
+])
+def test_bad_urls_are_clear_4xx(backend, media_server, path, kind, status, code):
+    if path == "/files/page.jpg":
+        media_server.types["page.jpg"] = "image/jpeg"   # HTML that claims to be a JPEG
+    r, took = check(backend, media_server.url(path), kind)
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert error["code"] == code and len(error["message"]) > 10
+    assert took < 20
+
+
+@pytest.mark.parametrize("path", ["/stall", "/silent", "/trickle"])
+def test_slow_servers_give_up_within_limit(backend, media_server, path):
+    r, took = check(backend, media_server.url(path), "image")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "fetch_timeout", r.text
+    assert took < 15   # read timeout 2 s, whole download 8 s
+
+
+def test_guard_on_refuses_loopback(tmp_path, media_server):
+    backend = start_backend(tmp_path / "home", FAKELENS_ALLOW_LOOPBACK=0)
+    try:
+        for url in (media_server.url("/files/face.jpg"), media_server.url("/files/face.jpg", host="localhost")):
+            r, _ = check(backend, url)
+            assert r.status_code == 403 and r.json()["error"]["code"] == "blocked_address", r.text
+    finally:
+        backend.stop()

@@ -1,0 +1,296 @@
+"""fetch(): real downloads from a real HTTP server on 127.0.0.1, with the real yt-dlp.
+
+Every refusal must carry the right FakeLensError code and a plain message, end within its
+time limit, leave nothing behind in the work folder, and never connect to a private address.
+"""
+
+import time
+
+import cv2
+import pytest
+
+from fakelens.config import Settings
+from fakelens.errors import FakeLensError
+from fakelens.fetch import Fetched, fetch, netguard
+from fixtures.media.generate import generate
+from support.httpd import MediaServer
+
+READ_TIMEOUT = 1.5
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("fetch-media"))
+
+
+@pytest.fixture(scope="module")
+def server(media):
+    with MediaServer(media) as srv:
+        srv.types["page.jpg"] = "image/jpeg"    # HTML that says it is a JPEG
+        srv.types["text.mp4"] = "video/mp4"     # text that says it is a video
+        yield srv
+
+
+def make_settings(tmp_path, **changes) -> Settings:
+    values = dict(home=tmp_path / "home", allow_loopback=True, connect_timeout_s=2.0,
+                  read_timeout_s=READ_TIMEOUT, fetch_wall_s=20.0)
+    values.update(changes)
+    return Settings(**values)
+
+
+@pytest.fixture
+def net(tmp_path):
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    d = tmp_path / "work"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture(autouse=True)
+def connects(monkeypatch):
+    """Every address that reaches the real socket connect; a private one must never."""
+    seen = []
+    real = netguard._original_connect
+
+    def spy(sock, address):
+        seen.append(address[0])
+        return real(sock, address)
+
+    monkeypatch.setattr(netguard, "_original_connect", spy)
+    yield seen
+    assert all(a == "127.0.0.1" for a in seen), f"a connection to a non-test address was attempted: {seen}"
+
+
+def ok(url, kind, settings, workdir, **kw) -> Fetched:
+    got = fetch(url, kind, settings, workdir, **kw)
+    assert got.path.is_file() and workdir in got.path.parents
+    assert got.size == got.path.stat().st_size > 0
+    assert got.source_url == url
+    return got
+
+
+def refused(url, kind, settings, workdir, code, words, limit_s=5.0, **kw) -> FakeLensError:
+    started = time.monotonic()
+    with pytest.raises(FakeLensError) as e:
+        fetch(url, kind, settings, workdir, **kw)
+    took = time.monotonic() - started
+    assert e.value.code == code, e.value.message
+    assert words in e.value.message
+    assert 400 <= e.value.status < 500
+    assert took < limit_s, f"took {took:.1f} s"
+    assert list(workdir.iterdir()) == [], "temporary files left behind"
+    return e.value
+
+
+def frames(path) -> int:
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.grab():
+        n += 1
+    cap.release()
+    return n
+
+
+# --- direct images ---
+
+@pytest.mark.parametrize("kind", ["image", "auto"])
+def test_direct_image(server, media, net, workdir, kind):
+    got = ok(server.url("/files/photo.jpg"), kind, net, workdir)
+    assert (got.kind, got.mime) == ("image", "image/jpeg")
+    assert got.path.read_bytes() == (media / "photo.jpg").read_bytes()
+    assert got.final_url == got.source_url
+
+
+def test_image_through_redirects(server, media, net, workdir):
+    got = ok(server.url("/redirect/3/photo.png"), "image", net, workdir)
+    assert (got.kind, got.mime, got.path.suffix) == ("image", "image/png", ".png")
+    assert got.final_url == server.url("/files/photo.png")
+    assert got.path.read_bytes() == (media / "photo.png").read_bytes()
+
+
+def test_image_kind_comes_from_bytes_not_name(server, media, net, workdir):
+    server.types["photo.png"] = "image/jpeg"
+    try:
+        got = ok(server.url("/files/photo.png"), "image", net, workdir)
+    finally:
+        del server.types["photo.png"]
+    assert got.mime == "image/png"
+
+
+def test_image_without_content_length(server, media, net, workdir):
+    got = ok(server.url("/nolength/photo.jpg"), "image", net, workdir)
+    assert got.path.read_bytes() == (media / "photo.jpg").read_bytes()
+
+
+def test_truncated_jpeg_is_returned(server, media, net, workdir):
+    # decoding (and refusing) it is the media stage's job; fetch hands it over as it is
+    got = ok(server.url("/files/truncated.jpg"), "image", net, workdir)
+    assert got.mime == "image/jpeg" and got.size == (media / "truncated.jpg").stat().st_size
+
+
+def test_image_progress_and_localhost(server, net, workdir):
+    seen = []
+    ok(server.url("/files/photo.jpg", host="localhost"), "image", net, workdir, progress=seen.append)
+    assert seen and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
+
+
+# --- yt-dlp: videos, pages, HLS ---
+
+@pytest.mark.parametrize("name, mime", [("clip.mp4", "video/mp4"), ("clip.webm", "video/webm")])
+def test_video_file(server, media, net, workdir, name, mime):
+    seen = []
+    got = ok(server.url(f"/files/{name}"), "video", net, workdir, progress=seen.append)
+    assert (got.kind, got.mime) == ("video", mime)
+    assert got.path.read_bytes() == (media / name).read_bytes()
+    assert seen[-1] == 1.0
+
+
+def test_video_in_auto_mode(server, media, net, workdir):
+    got = ok(server.url("/files/clip.mp4"), "auto", net, workdir)
+    assert got.mime == "video/mp4" and got.path.read_bytes() == (media / "clip.mp4").read_bytes()
+
+
+def test_page_with_video_tag(server, media, net, workdir):
+    got = ok(server.url("/page/video.html"), "auto", net, workdir)
+    assert got.mime == "video/mp4"
+    assert got.final_url == server.url("/files/clip.mp4")
+    assert got.path.read_bytes() == (media / "clip.mp4").read_bytes()
+
+
+def test_page_with_og_video(server, media, net, workdir):
+    got = ok(server.url("/page/og.html"), "video", net, workdir)
+    assert got.mime == "video/webm"
+    assert got.path.read_bytes() == (media / "clip.webm").read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["video", "auto"])
+def test_hls_playlist(server, media, net, workdir, kind):
+    got = ok(server.url("/files/hls/playlist.m3u8"), kind, net, workdir)
+    assert (got.kind, got.mime, got.path.suffix) == ("video", "video/mp2t", ".ts")
+    segments = b"".join((media / "hls" / f"seg{i}.ts").read_bytes() for i in range(3))
+    assert got.path.read_bytes() == segments
+    assert frames(got.path) == 60  # all three segments, decodable
+
+
+def test_video_without_content_length_is_capped_in_the_hook(server, tmp_path, workdir):
+    small = make_settings(tmp_path, max_video_bytes=20_000)  # clip.mp4 is ~59 KB
+    refused(server.url("/nolength/clip.mp4"), "video", small, workdir, "too_large", "20 KB limit")
+
+
+def test_hls_is_capped_across_fragments(server, tmp_path, workdir):
+    small = make_settings(tmp_path, max_video_bytes=120_000)  # each segment ~50 KB, all three ~150 KB
+    refused(server.url("/files/hls/playlist.m3u8"), "video", small, workdir, "too_large", "117 KB limit")
+
+
+def test_duration_cap(server, tmp_path, workdir):
+    short = make_settings(tmp_path, max_duration_s=600)
+    refused(server.url("/page/long.html"), "auto", short, workdir, "too_long", "120 min long, more than the 10 min")
+
+
+# --- bad input ---
+
+@pytest.mark.parametrize("path, kind, code, words", [
+    ("/files/empty.jpg", "image", "unsupported_media", "is empty (0 bytes)"),
+    ("/files/empty.jpg", "auto", "unsupported_media", "is empty (0 bytes)"),
+    ("/files/empty.jpg", "video", "unsupported_media", "is empty (0 bytes)"),
+    ("/files/page.jpg", "image", "unsupported_media", "is an HTML page, not an image"),
+    ("/files/page.jpg", "auto", "fetch_failed", "no video found on the page"),
+    ("/files/text.mp4", "video", "unsupported_media", "is a text file, not an image or a video"),
+    ("/files/text.mp4", "auto", "unsupported_media", "is a text file, not an image or a video"),
+    ("/files/clip.mp4", "image", "unsupported_media", "is a video (video/mp4), not an image"),
+    ("/page/none.html", "auto", "fetch_failed", "no video found on the page"),
+    ("/files/missing.jpg", "image", "fetch_failed", "HTTP 404"),
+    ("/files/missing.mp4", "video", "fetch_failed", "HTTP 404"),
+    ("/redirect/6/photo.jpg", "image", "fetch_failed", "more than 5 redirects"),
+])
+def test_bad_input(server, net, workdir, path, kind, code, words):
+    refused(server.url(path), kind, net, workdir, code, words)
+
+
+@pytest.mark.parametrize("url, code", [
+    ("ftp://127.0.0.1/photo.jpg", "bad_url"), ("file:///etc/passwd", "bad_url"),
+    ("data:image/jpeg;base64,/9j/4AAQ", "bad_url"), ("not a url", "bad_url"),
+])
+def test_bad_url(net, workdir, url, code):
+    refused(url, "auto", net, workdir, code, "only http and https")
+
+
+def test_bad_kind(server, net, workdir):
+    refused(server.url("/files/photo.jpg"), "sound", net, workdir, "bad_request", "kind must be")
+
+
+def test_image_byte_cap(server, tmp_path, workdir):
+    small = make_settings(tmp_path, max_image_bytes=1000)
+    refused(server.url("/files/photo.jpg"), "image", small, workdir, "too_large", "more than the 1 KB limit")
+    refused(server.url("/nolength/photo.jpg"), "image", small, workdir, "too_large", "more than the 1 KB limit")
+
+
+@pytest.mark.parametrize("path, kind", [("/huge", "image"), ("/huge", "auto"), ("/huge-video", "video")])
+def test_lying_3gb_content_length_refused_at_once(server, tmp_path, workdir, path, kind):
+    slow = make_settings(tmp_path, read_timeout_s=10.0)  # "at once": long before any timeout
+    refused(server.url(path), kind, slow, workdir, "too_large", "limit", limit_s=3.0)
+
+
+@pytest.mark.parametrize("path, kind", [("/stall", "image"), ("/silent", "auto"), ("/stall", "video")])
+def test_stalling_server_times_out(server, net, workdir, path, kind):
+    refused(server.url(path), kind, net, workdir, "fetch_timeout", "did not answer in time",
+            limit_s=READ_TIMEOUT + 3.0)
+
+
+def test_trickling_server_hits_the_wall_time_cap(server, tmp_path, workdir):
+    # a byte every 50 ms never trips the read timeout; the wall-time cap must end it
+    walled = make_settings(tmp_path, fetch_wall_s=2.0)
+    refused(server.url("/trickle"), "image", walled, workdir, "fetch_timeout", "longer than 2 s", limit_s=4.0)
+
+
+def test_cancel_while_streaming(server, net, workdir):
+    started = time.monotonic()
+    refused(server.url("/trickle"), "image", net, workdir, "cancelled", "cancelled",
+            cancelled=lambda: time.monotonic() - started > 0.5, limit_s=3.0)
+
+
+def test_cancel_video(server, net, workdir):
+    refused(server.url("/files/hls/playlist.m3u8"), "video", net, workdir, "cancelled", "cancelled",
+            cancelled=lambda: True)
+
+
+# --- SSRF ---
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+@pytest.mark.parametrize("kind", ["image", "video"])
+def test_loopback_refused_without_the_setting(server, tmp_path, workdir, connects, host, kind):
+    strict = make_settings(tmp_path, allow_loopback=False)
+    refused(server.url("/files/photo.jpg", host=host), kind, strict, workdir, "blocked_address", "private address")
+    assert connects == []
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1/photo.jpg", "http://169.254.169.254/latest/meta-data/",
+                                 "http://[::1]/photo.jpg", "http://[::ffff:10.0.0.1]/x.mp4"])
+@pytest.mark.parametrize("kind", ["image", "video", "auto"])
+def test_private_addresses_refused(net, workdir, connects, url, kind):
+    strict = Settings(home=net.home)
+    refused(url, kind, strict, workdir, "blocked_address", "private address")
+    assert connects == []
+
+
+@pytest.mark.parametrize("target, words", [("http://10.0.0.1/photo.jpg", "10.0.0.1 is a private address"),
+                                           ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a private")])
+@pytest.mark.parametrize("kind", ["image", "video", "auto"])
+def test_redirect_to_private_refused(server, net, workdir, connects, target, words, kind):
+    refused(server.url(f"/redirect-to?url={target}"), kind, net, workdir, "blocked_address", words)
+    assert set(connects) == {"127.0.0.1"}  # the allowed host only
+
+
+def test_hls_fragment_on_private_address_refused(server, net, workdir, connects):
+    refused(server.url("/files/hls/private.m3u8"), "video", net, workdir, "blocked_address", "10.0.0.1 is a private")
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://127.0.0.1/photo.jpg",
+                                    "data:image/jpeg;base64,/9j/4AAQSkZJRg=="])
+@pytest.mark.parametrize("kind", ["image", "video"])
+def test_redirect_to_other_schemes_refused(server, net, workdir, target, kind):
+    refused(server.url(f"/redirect-to?url={target}"), kind, net, workdir, "bad_url", "http")

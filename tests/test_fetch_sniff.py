@@ -1,0 +1,65 @@
+"""Magic-byte sniffing: what a file is comes from its bytes, never its name or Content-Type."""
+
+import pytest
+
+from fakelens.fetch.sniff import sniff
+from fixtures.media.generate import generate
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("sniff-media"))
+
+
+def head(path) -> bytes:
+    return path.read_bytes()[:64]
+
+
+def test_real_files_made_by_opencv(media):
+    assert sniff(head(media / "photo.jpg")) == ("image", "image/jpeg")
+    assert sniff(head(media / "photo.png")) == ("image", "image/png")
+    assert sniff(head(media / "clip.mp4")) == ("video", "video/mp4")
+    assert sniff(head(media / "clip.webm")) == ("video", "video/webm")
+    assert sniff(head(media / "hls" / "seg0.ts")) == ("video", "video/mp2t")
+    assert sniff(head(media / "truncated.jpg")) == ("image", "image/jpeg")  # decoding is media's job
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"GIF89a\x01\x00\x01\x00", ("image", "image/gif")),
+    (b"GIF87a\x01\x00\x01\x00", ("image", "image/gif")),
+    (b"RIFF\x24\x00\x00\x00WEBPVP8 ", ("image", "image/webp")),
+    (b"BM\x36\x00\x0c\x00\x00\x00\x00\x00\x36\x00", ("image", "image/bmp")),
+    (b"II*\x00\x08\x00\x00\x00", ("image", "image/tiff")),
+    (b"MM\x00*\x00\x00\x00\x08", ("image", "image/tiff")),
+    (b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00", ("video", "video/quicktime")),
+    (b"\x00\x00\x00\x1cftypM4V \x00\x00\x00\x01", ("video", "video/x-m4v")),
+    (b"\x00\x00\x00\x20ftypmp42\x00\x00\x00\x00", ("video", "video/mp4")),
+    (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska", ("video", "video/x-matroska")),
+    (b"RIFF\x00\x10\x00\x00AVI LIST", ("video", "video/x-msvideo")),
+    (b"\x47\x40\x00\x10\x00\x00\xb0\x0d", ("video", "video/mp2t")),
+])
+def test_formats(data, expected):
+    assert sniff(data) == expected
+
+
+@pytest.mark.parametrize("data", [
+    b"",
+    b"\xff\xd8",                                   # too short to be a JPEG
+    b"<!DOCTYPE html><html>",                      # HTML served as image/jpeg
+    b"this is plain text, not a video\n",          # a text file named .mp4
+    b"#EXTM3U\n#EXT-X-VERSION:3\n",                # a playlist is not media itself
+    b"GET / HTTP/1.1\r\n",                         # text that starts with the TS sync byte "G"
+    b"Good morning\n",
+    b"BMW 3 series",                               # "BM" without a BMP header
+    b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00",   # HEIF photos: not supported
+    b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00",
+    b"%PDF-1.7\n",
+    b"PK\x03\x04",
+])
+def test_not_media(data):
+    assert sniff(data) is None
+
+
+def test_only_the_first_bytes_matter():
+    assert sniff(b"\xff\xd8\xff\xe0" + b"\x00" * 10_000) == ("image", "image/jpeg")
+    assert sniff(b"x" * 64 + b"\xff\xd8\xff") is None

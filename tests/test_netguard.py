@@ -1,0 +1,161 @@
+"""The SSRF guard: which addresses are refused, and that refusal happens before any connect."""
+
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from fakelens.config import Settings
+from fakelens.errors import FakeLensError
+from fakelens.fetch import netguard
+from fakelens.fetch.netguard import BlockedAddress, blocked_reason, check_url, guarded
+from support.httpd import MediaServer
+
+
+@pytest.fixture
+def strict(tmp_path):
+    return Settings(home=tmp_path)  # allow_loopback False: production
+
+
+@pytest.fixture
+def loose(tmp_path):
+    return Settings(home=tmp_path, allow_loopback=True)  # the tests' setting
+
+
+@pytest.fixture
+def connects(monkeypatch):
+    """Every address that reaches the real socket connect, in any thread; private ones must never."""
+    seen = []
+    real = netguard._original_connect
+
+    def spy(sock, address):
+        seen.append(address[0])
+        return real(sock, address)
+
+    monkeypatch.setattr(netguard, "_original_connect", spy)
+    yield seen
+    assert all(a in ("127.0.0.1", "::1") for a in seen), f"a connection to a private address was attempted: {seen}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("guard-files")
+    (folder / "hello.txt").write_text("hello\n")
+    with MediaServer(folder) as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("address, reason", [
+    ("127.0.0.1", "loopback"), ("127.1.2.3", "loopback"), ("::1", "loopback"),
+    ("10.0.0.1", "private"), ("172.16.5.4", "private"), ("192.168.1.1", "private"),
+    ("100.64.0.1", "private"),                 # carrier-grade NAT
+    ("169.254.169.254", "link-local"),         # cloud metadata
+    ("fe80::1", "link-local"), ("fe80::1%eth0", "link-local"),
+    ("fc00::1", "private"), ("fd12:3456::1", "private"),
+    ("0.0.0.0", "unspecified"), ("::", "unspecified"),
+    ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
+    ("240.0.0.1", "reserved"), ("255.255.255.255", "reserved"),
+    ("::ffff:127.0.0.1", "loopback"), ("::ffff:10.0.0.1", "private"),   # IPv4-mapped IPv6
+    ("::ffff:169.254.169.254", "link-local"),
+    ("2002:a00:1::", "private"),              # 6to4 wrapping 10.0.0.1
+    ("192.0.2.1", "private"),                  # documentation range
+])
+def test_blocked_addresses(address, reason, strict):
+    assert blocked_reason(address, strict) == reason
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111",
+                                     "::ffff:8.8.8.8"])
+def test_public_addresses(address, strict):
+    assert blocked_reason(address, strict) is None
+
+
+def test_allow_loopback_allows_loopback_only(loose):
+    assert blocked_reason("127.0.0.1", loose) is None
+    assert blocked_reason("::1", loose) is None
+    assert blocked_reason("::ffff:127.0.0.1", loose) is None
+    for address in ("10.0.0.1", "169.254.169.254", "192.168.0.1", "0.0.0.0", "fe80::1", "::ffff:10.0.0.1"):
+        assert blocked_reason(address, loose), address
+
+
+@pytest.mark.parametrize("url, words", [
+    ("ftp://example.com/a.jpg", "got ftp:"),
+    ("file:///etc/passwd", "got file:"),
+    ("data:image/png;base64,iVBORw0KGgo=", "got data:"),
+    ("javascript:alert(1)", "got javascript:"),
+    ("example.com/a.jpg", "no scheme"),
+    ("", "no URL"),
+    ("http:///a.jpg", "no host"),
+    ("http://[::1/a.jpg", "not a valid URL"),
+    ("http://example.com:99999/", "not a valid URL"),
+])
+def test_bad_urls(url, words, strict):
+    with pytest.raises(FakeLensError) as e:
+        check_url(url, strict)
+    assert e.value.code == "bad_url" and words in e.value.message
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/a.jpg", "http://localhost:8080/a.jpg",  # a host name that resolves to loopback
+    "http://[::1]/a.jpg", "http://10.0.0.1/a.jpg", "http://169.254.169.254/latest/meta-data/",
+    "https://192.168.1.1/", "http://0.0.0.0/", "http://[::ffff:10.0.0.1]/", "http://2130706433/",  # 127.0.0.1 as a number
+])
+def test_private_urls_refused(url, strict):
+    with pytest.raises(FakeLensError) as e:
+        check_url(url, strict)
+    assert e.value.code == "blocked_address"
+    assert "private address" in e.value.message and e.value.status == 403
+
+
+def test_loopback_url_allowed_only_with_the_setting(loose, strict):
+    check_url("http://127.0.0.1:8080/a.jpg", loose)
+    check_url("http://localhost:8080/a.jpg", loose)
+    with pytest.raises(FakeLensError, match="private address"):
+        check_url("http://10.0.0.1/a.jpg", loose)
+    check_url("https://8.8.8.8/a.jpg", strict)  # an IP literal: no DNS, no connection
+
+
+def test_guard_refuses_before_connecting(strict, loose, server, connects):
+    with guarded(loose) as guard:
+        with pytest.raises(requests.ConnectionError):
+            requests.get("http://10.0.0.1:81/x", timeout=2)
+    assert guard.blocked.code == "blocked_address" and "10.0.0.1" in guard.blocked.message
+    with guarded(strict) as guard:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.url("/files/hello.txt"), timeout=2)
+        assert guard.blocked.code == "blocked_address"
+        # the backstop: a plain socket connect from this thread is checked too
+        with pytest.raises(BlockedAddress):
+            socket.create_connection(("127.0.0.1", server.port), timeout=2)
+        with pytest.raises(BlockedAddress):
+            socket.create_connection(("169.254.169.254", 80), timeout=2)
+    assert connects == []  # nothing reached the real connect
+    with guarded(loose):
+        assert requests.get(server.url("/files/hello.txt"), timeout=5).text == "hello\n"
+    assert connects == ["127.0.0.1"]
+
+
+def test_guard_is_per_thread(strict, server):
+    results = {}
+
+    def other_thread():  # e.g. the API server or a test's own client
+        results["text"] = requests.get(server.url("/files/hello.txt"), timeout=5).text
+
+    with guarded(strict):
+        t = threading.Thread(target=other_thread)
+        t.start()
+        t.join(10)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.url("/files/hello.txt"), timeout=2)
+    assert results["text"] == "hello\n"
+    # and once the block ends this thread is free again
+    assert requests.get(server.url("/files/hello.txt"), timeout=5).status_code == 200
+
+
+def test_guard_deadline_stops_new_connections(loose, server):
+    with guarded(loose, deadline=time.monotonic() - 1) as guard:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.url("/files/hello.txt"), timeout=2)
+    assert guard.timed_out
