@@ -3,7 +3,7 @@
 import os
 import sys
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -55,23 +55,19 @@ class Settings:
         object.__setattr__(self, "models_dir", Path(self.models_dir))
 
 
-def _coerce(name: str, value, current_type):
-    if current_type is bool or isinstance(current_type, bool):
-        if isinstance(value, bool):
-            return value
-        return str(value).strip().lower() in ("1", "true", "yes", "on")
-    if current_type in (int, float):
-        return current_type(value)
-    if name in ("home", "models_dir", "trust_anchors"):
+_PATHS = ("home", "models_dir", "trust_anchors")
+
+
+def _coerce(f, value):
+    """A value from TOML, the environment or a flag, as the field's type."""
+    kind = Path if f.name in _PATHS else type(f.default)
+    if kind is bool:
+        return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+    if kind is Path:
         return Path(os.path.expanduser(str(value)))
+    if kind in (int, float):
+        return kind(value)
     return value
-
-
-_TYPES = {"home": Path, "models_dir": Path, "trust_anchors": Path}
-
-
-def _field_type(f):
-    return _TYPES.get(f.name) or type(f.default)
 
 
 def load_settings(**overrides) -> Settings:
@@ -92,10 +88,6 @@ def load_settings(**overrides) -> Settings:
     unknown = set(values) - set(known)
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    coerced = {k: _coerce(k, v, _field_type(known[k])) for k, v in values.items()}
+    coerced = {k: _coerce(known[k], v) for k, v in values.items()}
     coerced.setdefault("home", Path(home))
     return Settings(**coerced)
-
-
-def with_changes(settings: Settings, **changes) -> Settings:
-    return replace(settings, **changes)
