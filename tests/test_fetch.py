@@ -11,9 +11,10 @@ import pytest
 
 from fakelens.config import Settings
 from fakelens.errors import FakeLensError
-from fakelens.fetch import Fetched, fetch, netguard
+from fakelens.fetch import Fetched, fetch
 from fixtures.media.generate import generate
 from support.httpd import MediaServer
+from support.netspy import spy_connects
 
 READ_TIMEOUT = 1.5
 
@@ -52,15 +53,8 @@ def workdir(tmp_path):
 
 @pytest.fixture(autouse=True)
 def connects(monkeypatch):
-    """Every address that reaches the real socket connect; a private one must never."""
-    seen = []
-    real = netguard._original_connect
-
-    def spy(sock, address):
-        seen.append(address[0])
-        return real(sock, address)
-
-    monkeypatch.setattr(netguard, "_original_connect", spy)
+    """Every address passed to socket.connect; a private one must never get there."""
+    seen = spy_connects(monkeypatch)
     yield seen
     assert all(a == "127.0.0.1" for a in seen), f"a connection to a non-test address was attempted: {seen}"
 
@@ -245,6 +239,13 @@ def test_trickling_server_hits_the_wall_time_cap(server, tmp_path, workdir):
     # a byte every 50 ms never trips the read timeout; the wall-time cap must end it
     walled = make_settings(tmp_path, fetch_wall_s=2.0)
     refused(server.url("/trickle"), "image", walled, workdir, "fetch_timeout", "longer than 2 s", limit_s=4.0)
+
+
+@pytest.mark.parametrize("kind", ["video", "auto"])
+def test_trickling_page_hits_the_wall_time_cap(server, tmp_path, workdir, kind):
+    # yt-dlp reads a whole page before it looks for a video: the netguard's watchdog cuts it off
+    walled = make_settings(tmp_path, fetch_wall_s=2.0)
+    refused(server.url("/trickle-page"), kind, walled, workdir, "fetch_timeout", "longer than 2 s", limit_s=4.0)
 
 
 def test_cancel_while_streaming(server, net, workdir):

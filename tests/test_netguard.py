@@ -9,9 +9,9 @@ import requests
 
 from fakelens.config import Settings
 from fakelens.errors import FakeLensError
-from fakelens.fetch import netguard
 from fakelens.fetch.netguard import BlockedAddress, blocked_reason, check_url, guarded
 from support.httpd import MediaServer
+from support.netspy import spy_connects
 
 
 @pytest.fixture
@@ -26,17 +26,8 @@ def loose(tmp_path):
 
 @pytest.fixture
 def connects(monkeypatch):
-    """Every address that reaches the real socket connect, in any thread; private ones must never."""
-    seen = []
-    real = netguard._original_connect
-
-    def spy(sock, address):
-        seen.append(address[0])
-        return real(sock, address)
-
-    monkeypatch.setattr(netguard, "_original_connect", spy)
-    yield seen
-    assert all(a in ("127.0.0.1", "::1") for a in seen), f"a connection to a private address was attempted: {seen}"
+    """Every address passed to socket.connect; a private one must never get there."""
+    return spy_connects(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -126,15 +117,21 @@ def test_guard_refuses_before_connecting(strict, loose, server, connects):
         with pytest.raises(requests.ConnectionError):
             requests.get(server.url("/files/hello.txt"), timeout=2)
         assert guard.blocked.code == "blocked_address"
-        # the backstop: a plain socket connect from this thread is checked too
-        with pytest.raises(BlockedAddress):
-            socket.create_connection(("127.0.0.1", server.port), timeout=2)
-        with pytest.raises(BlockedAddress):
-            socket.create_connection(("169.254.169.254", 80), timeout=2)
-    assert connects == []  # nothing reached the real connect
+    assert connects == []  # refused while resolving: no connect call at all
     with guarded(loose):
         assert requests.get(server.url("/files/hello.txt"), timeout=5).text == "hello\n"
     assert connects == ["127.0.0.1"]
+
+
+def test_socket_connect_backstop(strict, server, connects):
+    # clients that bypass urllib3 (http.client, yt-dlp's other handlers) are checked at connect()
+    with guarded(strict) as guard:
+        with pytest.raises(BlockedAddress):
+            socket.create_connection(("127.0.0.1", server.port), timeout=2)
+        with pytest.raises(BlockedAddress, match="169.254.169.254 is a private address"):
+            socket.create_connection(("169.254.169.254", 80), timeout=2)
+    assert guard.blocked.code == "blocked_address"
+    socket.create_connection(("127.0.0.1", server.port), timeout=2).close()  # unguarded again
 
 
 def test_guard_is_per_thread(strict, server):

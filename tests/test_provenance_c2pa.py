@@ -227,3 +227,15 @@ def test_damaged_manifest_is_reported_not_crashed(tmp_path, settings, ca):
     r = _check(tmp_path, bytes(data), settings)
     assert r["provenance"]["status"] in ("none", "tampered")
     assert r["provenance"]["ai_generated"] is False
+
+
+def test_bundled_trust_list_loads(settings):
+    from cryptography import x509
+
+    from fakelens.provenance import trust
+    pem = trust.anchors_pem(settings)
+    certs = x509.load_pem_x509_certificates(pem.encode())
+    assert len(certs) >= 16
+    names = " ".join(c.subject.rfc4514_string() for c in certs)
+    assert "Google C2PA Root CA G3" in names and "DigiCert" in names
+    assert trust.reader_context(settings) is trust.reader_context(settings)   # built once, then shared

@@ -89,3 +89,23 @@ def test_marked_png_gives_ai_verdict_through_check(tmp_path):
     assert r["provenance"]["ai_generated"] and r["provenance"]["watermark"] == "SDV2"
     assert r["provenance"]["source"] == "watermark" and r["score"] == pytest.approx(0.95)
     assert "invisible watermark of Stable Diffusion's reference scripts" in r["detail"]["reason"]
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_upright_frame_is_turned_back_for_the_mark(tmp_path, orientation):
+    """The media stage hands over EXIF-upright pixels; the mark lives in the stored ones."""
+    from PIL import Image
+
+    mark = watermark.MARKS[2]
+    stored = imwatermark_encode(photo_like(480, 640, seed=11), mark.bits)
+    img = Image.fromarray(stored[:, :, ::-1])
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.jpg"
+    img.save(path, quality=97, exif=exif)
+    upright = cv2.imread(str(path), cv2.IMREAD_COLOR)          # OpenCV applies the orientation
+    if orientation in (6, 8):
+        assert upright.shape[:2] == (640, 480)
+    r = provenance.check(str(path), "image/jpeg", "image", Settings(home=tmp_path), frame=upright)
+    assert r["detail"]["watermark"]["pixels"] == "frame"
+    assert r["provenance"]["watermark"] == mark.name

@@ -177,6 +177,9 @@ def main(argv=None) -> int:
     except FakeLensError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    except ValueError as exc:   # a bad config.toml or FAKELENS_* value
+        print(f"error in the settings: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@
       button:hover, button:focus { background: #37474f; }`;
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = "🔍 Check";
+    button.textContent = "Check";
     button.title = "Check this with FakeLens";
     button.addEventListener("click", (event) => {
       event.preventDefault();

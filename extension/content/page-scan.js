@@ -9,7 +9,7 @@
     const seen = new Set();
     lastScan = [];
     const items = [];
-    for (const el of FL.findAllMedia(FL.settings.minSize)) {
+    for (const el of FL.findAllMedia((FL.settings || FL.DEFAULT_SETTINGS).minSize)) {
       const media = FL.describeMedia(el);
       if (!media || !media.url) continue;
       // blob: and MediaSource videos are identified by their post instead.

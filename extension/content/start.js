@@ -14,7 +14,7 @@
 
   FL.ext.storage.onChanged.addListener(async (changes, area) => {
     if (area !== "local") return;
-    const before = FL.settings;
+    const before = FL.settings || FL.DEFAULT_SETTINGS;
     FL.settings = await FL.getSettings();
     if (FL.settings.autoCheck && (!before.autoCheck || changes.token || changes.backendUrl || changes.minSize)) {
       FL.autoCheck.restart(FL.deepQueryAll(document, "img"));

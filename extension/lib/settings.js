@@ -22,7 +22,8 @@
   // "https://www.x.com/a" -> "x.com": the per-site switch ignores a leading "www."
   root.siteKey = (url) => {
     try {
-      return new URL(url).hostname.replace(/^www\./, "");
+      const u = new URL(url);
+      return /^https?:$/.test(u.protocol) ? u.hostname.replace(/^www\./, "") : "";
     } catch {
       return "";
     }

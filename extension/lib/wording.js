@@ -12,7 +12,7 @@
     if (/too small|small/.test(text)) return "too small";
     if (/unsupported|not supported/.test(text)) return "unsupported media";
     if (Array.isArray(result.faces) && result.faces.length === 0) return "no face";
-    return "not applicable";
+    return "no detector applies";
   }
 
   // The headline of a finished verdict.
@@ -96,9 +96,9 @@
       case "ok":
         return { tone: "clear", icon: "●", text: `Connected to FakeLens ${state.version || ""}`.trim(), fix: "" };
       case "unpaired":
-        return { tone: "uncertain", icon: "⚿", text: "Not paired", fix: "Run `fakelens token` and paste the token in Options." };
+        return { tone: "uncertain", icon: "⚠", text: "Not paired", fix: "Run `fakelens token` and paste the token in Options." };
       case "unauthorized":
-        return { tone: "error", icon: "⚿", text: "Token rejected", fix: "Run `fakelens token` and paste the token in Options." };
+        return { tone: "error", icon: "⚠", text: "Token rejected", fix: "Run `fakelens token` and paste the token in Options." };
       case "unreachable":
         return { tone: "error", icon: "!", text: "Backend not reachable", fix: "Start it with `fakelens serve`, or fix the backend URL in Options." };
       default:

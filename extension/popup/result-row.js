@@ -16,7 +16,7 @@
     row.dataset.kind = item.kind;
     const thumb = item.thumb && /^(https?|data):/.test(item.thumb)
       ? el("img", { className: "thumb", src: item.thumb, alt: "" })
-      : el("div", { className: "thumb", textContent: item.kind === "video" ? "🎞" : "🖼" });
+      : el("div", { className: "thumb", textContent: item.kind === "video" ? "▶" : "▣" });
     row.append(thumb, el("div", { className: "body" }));
     FL.updateRow(row, item, null);
     return row;

@@ -15,6 +15,7 @@ Routes:
   /stall                      headers of a JPEG, a few bytes, then silence
   /silent                     accepts the request and never answers
   /trickle                    a JPEG a few bytes at a time, slower than any wall limit
+  /trickle-page               an HTML page the same way (what yt-dlp reads before it finds a video)
   /huge                       claims Content-Length: 3 GB, sends a JPEG header, then silence
   /huge-video                 the same as video/mp4
 Every path asked for is kept in srv.seen.
@@ -23,7 +24,6 @@ Every path asked for is kept in srv.seen.
 import mimetypes
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -89,13 +89,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._hold()
         if path == "/silent":
             return self._hold()
-        if path == "/trickle":
-            self._headers(200, "image/jpeg", 100_000)
-            self.wfile.write(JPEG_HEAD)
+        if path in ("/trickle", "/trickle-page"):
+            page = path == "/trickle-page"
+            self._headers(200, "text/html" if page else "image/jpeg", 100_000)
+            self.wfile.write(b"<!DOCTYPE html><html><head><title>slow</title>" if page else JPEG_HEAD)
             for _ in range(2000):
                 if owner.stopping.wait(0.05):
                     return
-                self.wfile.write(b"\x00" * 8)
+                self.wfile.write(b"        " if page else b"\x00" * 8)
                 self.wfile.flush()
             return
         self._send(b"not found\n", "text/plain", status=404)
@@ -182,11 +183,3 @@ class MediaServer:
     def __exit__(self, *exc):
         self.stop()
 
-
-def wait_until(pred, timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()

@@ -49,8 +49,8 @@ class HttpSource:
 
     def _timeout(self):
         left = self.guard.remaining()
-        if left is not None and left <= 0:
-            raise FakeLensError("fetch_timeout", f"the download took longer than {self.settings.fetch_wall_s:g} s")
+        if self.guard.timed_out or (left is not None and left <= 0):
+            raise self.wall_error()
         read = self.settings.read_timeout_s if left is None else min(self.settings.read_timeout_s, left)
         return (self.settings.connect_timeout_s, read)
 
@@ -65,6 +65,8 @@ class HttpSource:
         """Turn a client error into a FakeLensError, preferring what the guard refused."""
         if self.guard.blocked is not None:
             return self.guard.blocked
+        if self.guard.timed_out:
+            return self.wall_error()
         if isinstance(e, (requests.Timeout, TimeoutError)) or "timed out" in str(e):
             return FakeLensError("fetch_timeout", f"the server at {url} did not answer in time")
         if isinstance(e, urllib3.exceptions.ProtocolError):
@@ -107,9 +109,15 @@ class HttpSource:
         self._timeout()  # raises once the wall-time cap is spent
         try:
             # read1: whatever has arrived, so a trickling server cannot hold us past the wall cap
-            return self.response.raw.read1(CHUNK, decode_content=True)
+            data = self.response.raw.read1(CHUNK, decode_content=True)
         except Exception as e:  # urllib3 / socket errors, all mapped to a plain message
             raise self.error(e, self.final_url) from None
+        if self.guard.timed_out:  # the watchdog shut the connection: the end is not a real end
+            raise self.wall_error()
+        return data
+
+    def wall_error(self) -> FakeLensError:
+        return FakeLensError("fetch_timeout", f"the download took longer than {self.settings.fetch_wall_s:g} s")
 
     def _read_head(self) -> bytes:
         head = b""

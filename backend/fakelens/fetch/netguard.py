@@ -16,6 +16,7 @@ stays blocked.
 
 import contextlib
 import ipaddress
+import os
 import socket
 import threading
 import time
@@ -142,8 +143,49 @@ class Guard:
         self.blocked: FakeLensError | None = None
         self.timed_out = False
 
+        self._conns: list[tuple[int, int, tuple]] = []  # (fd, family, peer) of each connection made
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def track(self, sock):
+        with self._lock:
+            try:
+                self._conns.append((sock.fileno(), sock.family, sock.getpeername()[:2]))
+            except OSError:
+                pass
+
+    def start_watchdog(self):
+        """At the deadline, shut down this guard's connections: a read blocked anywhere
+        (yt-dlp reading a trickling page, say) then ends at once instead of running on."""
+        left = self.remaining()
+        if left is not None:
+            self._timer = threading.Timer(max(left, 0), self.expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def stop_watchdog(self):
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def expire(self):
+        self.timed_out = True
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for fd, family, peer in conns:
+            try:  # a dup of the fd; shut down only if it is still the same connection
+                dup = socket.socket(family, socket.SOCK_STREAM, fileno=os.dup(fd))
+            except OSError:
+                continue
+            try:
+                if dup.getpeername()[:2] == peer:
+                    dup.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            finally:
+                dup.close()
 
     def refuse(self, error: FakeLensError):
         self.blocked = error
@@ -185,7 +227,7 @@ def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, 
                 sock.settimeout(timeout)
             if source_address:
                 sock.bind(source_address)
-            sock.connect(sockaddr)  # a checked address: no second lookup
+            sock.connect(sockaddr)  # a checked address: no second lookup (tracked by _guarded_connect)
             return sock
         except OSError as e:
             err = e
@@ -207,7 +249,11 @@ def _check_sockaddr(sock, address):
 
 def _guarded_connect(self, address):
     _check_sockaddr(self, address)
-    return _original_connect(self, address)
+    result = _original_connect(self, address)
+    guard = _active()
+    if guard is not None and self.family in (socket.AF_INET, socket.AF_INET6):
+        guard.track(self)
+    return result
 
 
 def _guarded_connect_ex(self, address):
@@ -227,7 +273,9 @@ def guarded(settings, deadline: float | None = None):
     previous = _active()
     guard = Guard(settings, deadline)
     _state.guard = guard
+    guard.start_watchdog()
     try:
         yield guard
     finally:
+        guard.stop_watchdog()
         _state.guard = previous

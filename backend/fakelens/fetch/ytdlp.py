@@ -128,6 +128,8 @@ class Download:
             raise
         except Exception as e:  # yt-dlp wraps everything in its own errors; ours are kept aside
             raise self._error(e) from None
+        if self.guard.timed_out:  # the watchdog cut a read short: whatever arrived is incomplete
+            raise FakeLensError("fetch_timeout", f"the download took longer than {self.settings.fetch_wall_s:g} s")
         path = self._output(result)
         return path, entry.get("url") or self.url
 
@@ -177,7 +179,9 @@ class Download:
         text = " ".join([str(e)] + self.logger.messages)
         if "max-filesize" in text:  # yt-dlp refused a file or fragment by its Content-Length
             return FakeLensError("too_large", f"the video is more than the {mb(self.settings.max_video_bytes)} limit")
-        if self.guard.timed_out or re.search(r"timed? ?out", text, re.I):
+        if self.guard.timed_out:
+            return FakeLensError("fetch_timeout", f"the download took longer than {self.settings.fetch_wall_s:g} s")
+        if re.search(r"timed? ?out", text, re.I):
             return FakeLensError("fetch_timeout", f"the server at {self.url} did not answer in time")
         if "No connection adapters were found" in text or "Unsupported url scheme" in text:
             return FakeLensError("bad_url", "the server redirected to a URL that is not http or https")

