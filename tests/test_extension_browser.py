@@ -10,6 +10,7 @@ Screenshots go to test-artifacts/.
 import datetime
 import functools
 import hashlib
+import os
 import http.server
 import re
 import shutil
@@ -28,7 +29,7 @@ from conftest import need_shared
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-EXTENSION = REPO / "extension"
+EXTENSION = Path(os.environ.get("FAKELENS_EXTENSION_DIR", REPO / "extension"))  # another copy, e.g. to test a change
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")

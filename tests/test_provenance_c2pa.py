@@ -2,7 +2,6 @@
 
 import csv
 import http.server
-import io
 import threading
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from fakelens import provenance
 from fakelens.config import Settings
 from fakelens.provenance.c2pa_reader import read_c2pa
-from provenance_support import IPTC, c2pa_sign, make_test_ca, photo_like
+from test_provenance_support import IPTC, c2pa_sign, make_test_ca, photo_like
 
 TESTFILES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "c2pa-testfiles"
 if not TESTFILES.is_dir():
@@ -239,3 +238,11 @@ def test_bundled_trust_list_loads(settings):
     names = " ".join(c.subject.rfc4514_string() for c in certs)
     assert "Google C2PA Root CA G3" in names and "DigiCert" in names
     assert trust.reader_context(settings) is trust.reader_context(settings)   # built once, then shared
+
+
+def test_trusted_signer_with_edited_pixels_is_tampered_but_trusted(tmp_path, ca):
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"])
+    data = bytearray(signed)
+    data[-200] ^= 0x55
+    r = _check(tmp_path, bytes(data), Settings(home=tmp_path, trust_anchors=ca["pem_path"]))
+    assert r["provenance"]["status"] == "tampered" and r["provenance"]["trusted"] is True

@@ -9,8 +9,8 @@ from fakelens.config import Settings
 from fakelens.detectors import DETECTORS, Signal, load_detectors
 from fakelens.media.types import Frame, Media
 from fakelens.models import ModelStore
-from provenance_support import imwatermark_encode, photo_like
 from fakelens.provenance import watermark
+from test_provenance_support import imwatermark_encode, photo_like
 
 
 def _media(path, kind="image", mime="image/jpeg", frame=None):

@@ -10,7 +10,7 @@ from fakelens import provenance
 from fakelens.config import Settings
 from fakelens.provenance.generators import GENERATORS, match_generator
 from fakelens.provenance.metadata import read_metadata
-from provenance_support import photo_like
+from test_provenance_support import photo_like
 
 A1111 = ("portrait of a woman, studio light\nNegative prompt: blurry\n"
          "Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234, Size: 512x512, Model hash: 6ce0161689")
@@ -121,7 +121,7 @@ def test_jpeg_comment(tmp_path, settings):
     _image().save(path, comment=b"made with DALL-E 3")
     r = _check(path, settings, "image/jpeg")
     # a name in free text is a hint only: below the threshold, not an AI verdict
-    assert r["provenance"]["ai_generated"] is False and r["score"] < 0.5
+    assert r["provenance"]["ai_generated"] is False and r["score"] < 0.4
     assert "DALL" in r["detail"]["reason"]
 
 

@@ -1,5 +1,5 @@
 """The Stable Diffusion invisible watermark, on images these tests mark themselves with a
-reimplementation of invisible-watermark 0.2.0's dwtDct encoder (tests/provenance_support.py)."""
+reimplementation of invisible-watermark 0.2.0's dwtDct encoder (tests/test_provenance_support.py)."""
 
 import cv2
 import numpy as np
@@ -9,7 +9,7 @@ import pywt
 from fakelens import provenance
 from fakelens.config import Settings
 from fakelens.provenance import watermark
-from provenance_support import imwatermark_encode, photo_like
+from test_provenance_support import imwatermark_encode, photo_like
 
 
 def reference_decode(bgr, length, scale=36, block=4):

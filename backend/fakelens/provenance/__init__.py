@@ -9,6 +9,7 @@ with one table of known generator names (generators.py).
 check() fuses them into the verdict's `provenance` block, a score and plain reasons.
 """
 
+import logging
 import time
 
 import cv2
@@ -19,6 +20,7 @@ from .metadata import read_metadata
 from .watermark import find_marks
 
 VERSION = "1.0"
+log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
 # A signed, validating AI marker is as good as provenance gets; an unknown signer could in
@@ -26,13 +28,13 @@ VERSION = "1.0"
 # high. Credentials that no longer validate still record that an AI tool made the original.
 # Unsigned metadata can be copied or forged, so it ranks lower, a generator's own structured
 # output (A1111 settings, a ComfyUI graph) above a bare tool name; a name in free text is
-# only a hint (below the 0.5 threshold). The SD watermark is specific (chance match < 1e-6)
-# but anyone can embed it with the public encoder.
+# only a hint (0.35: below the 0.5 threshold and the verdict's 0.4 "uncertain" band). The
+# SD watermark is specific (chance match < 1e-6) but anyone can embed it with the public encoder.
 SCORES = {
     ("c2pa", "trusted"): 0.99, ("c2pa", "intact"): 0.97, ("c2pa", "ingredient"): 0.95,
     ("c2pa", "tampered"): 0.90,
     ("metadata", "source_type"): 0.90, ("metadata", "generator_chunk"): 0.93,
-    ("metadata", "tool_name"): 0.85, ("metadata", "comment"): 0.45,
+    ("metadata", "tool_name"): 0.85, ("metadata", "comment"): 0.35,
     ("watermark", "mark"): 0.95,
 }
 TAMPERED_SCORE = 0.3   # broken credentials alone: worth a look, not a "manipulated" verdict
@@ -76,6 +78,23 @@ def _pixels(path: str, meta: dict, frame, settings):
     return pixels, "decoded"
 
 
+def _watermark(path, meta, frame, settings) -> dict:
+    pixels, origin = _pixels(path, meta, frame, settings)
+    mark = find_marks(pixels) if pixels is not None else {"checked": False, "found": None,
+                                                           "reason": "pixels unavailable"}
+    mark["pixels"] = origin
+    return mark
+
+
+def _safely(step, fallback):
+    """Run one reading step; an odd file must never take the whole check down."""
+    try:
+        return step()
+    except Exception:           # logged with its traceback: a bug to fix, not a verdict
+        log.exception("provenance step failed")
+        return fallback
+
+
 def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
     evidence = []
     for m in cred.get("ai", []):
@@ -87,10 +106,8 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
             key = "trusted" if cred["trusted"] else "intact"
             lead = "Content Credentials say"
         tool = f" ({m['generator']})" if m.get("generator") else ""
-        what = ("created by a generative AI tool" if "trainedAlgorithmicMedia" in m["evidence"]
-                and "composite" not in m["evidence"] else
-                "includes AI-generated elements" if "composite" in m["evidence"].lower() else
-                "created by a generative AI tool")
+        what = ("includes AI-generated elements" if "compositeWithTrainedAlgorithmicMedia" in m["evidence"]
+                else "created by a generative AI tool")
         evidence.append({"source": "c2pa", "score": SCORES[("c2pa", key)], "generator": m.get("generator"),
                          "reason": f"{lead}: {what}{tool}", "evidence": m["evidence"]})
     for m in meta.get("ai", []):
@@ -110,15 +127,16 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
     """{"provenance": block, "score": float|None, "detail": {...}} for one file. Never raises
     for bad input: whatever cannot be read is said in detail["reasons"]."""
     t0 = time.perf_counter()
-    cred = read_c2pa(path, mime, settings)
+    cred = _safely(lambda: read_c2pa(path, mime, settings), {
+        "status": "none", "trusted": False, "signer": None, "issuer": None, "generator": None,
+        "actions": [], "codes": [], "ai": [], "reasons": ["Content Credentials could not be read (an error in FakeLens)"]})
     t1 = time.perf_counter()
-    meta = read_metadata(path) if kind == "image" else {"fields": {}, "ai": [], "size": None}
+    no_meta = {"fields": {}, "ai": [], "size": None}
+    meta = _safely(lambda: read_metadata(path), no_meta) if kind == "image" else no_meta
     mark = {"checked": False, "found": None}
     if kind == "image":
-        pixels, origin = _pixels(path, meta, frame, settings)
-        mark = find_marks(pixels) if pixels is not None else {"checked": False, "found": None,
-                                                               "reason": "pixels unavailable"}
-        mark["pixels"] = origin
+        mark = _safely(lambda: _watermark(path, meta, frame, settings),
+                       {"checked": False, "found": None, "reason": "watermark could not be read"})
     t2 = time.perf_counter()
 
     evidence = _ai_evidence(cred, meta, mark)
@@ -144,6 +162,9 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
     else:
         score, reason = None, NO_EVIDENCE
     reasons += [e["reason"] for e in evidence if e["reason"] != reason]
+    # plain clauses without a final full stop: the verdict writes "AI-generated: <reason>."
+    reason = reason.rstrip(". ")
+    reasons = [r.rstrip(". ") for r in reasons]
 
     generator = cred.get("generator") or next((e["generator"] for e in evidence if e.get("generator")), None) \
         or meta.get("fields", {}).get("EXIF Software") or meta.get("fields", {}).get("XMP CreatorTool")

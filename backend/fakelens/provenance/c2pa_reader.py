@@ -8,7 +8,6 @@ the signer is not on our trust list.
 
 import base64
 import hashlib
-import io
 import json
 import re
 
@@ -89,10 +88,12 @@ def _generator(manifest: dict) -> str | None:
 def _actions(manifest: dict) -> list[dict]:
     out = []
     for assertion in manifest.get("assertions") or []:
-        if not str(assertion.get("label", "")).startswith("c2pa.actions"):
+        if not isinstance(assertion, dict) or not str(assertion.get("label", "")).startswith("c2pa.actions"):
             continue
         for act in (assertion.get("data") or {}).get("actions") or []:
-            params = act.get("parameters") or {}
+            if not isinstance(act, dict):
+                continue
+            params = act.get("parameters") if isinstance(act.get("parameters"), dict) else {}
             dst = act.get("digitalSourceType") or params.get("digitalSourceType")
             item = {"action": act.get("action"),
                     "software_agent": _agent_name(act.get("softwareAgent") or params.get("softwareAgent")),
@@ -118,7 +119,7 @@ def _ai_markers(manifest: dict, actions: list[dict]) -> list[dict]:
     return markers
 
 
-def _verify_wide_exclusion(data: bytes, reader, active_label: str) -> bool:
+def _verify_wide_exclusion(fh, reader, active_label: str) -> bool:
     """True when a JPEG's data hash, whose exclusion also covers the header and EXIF (older
     signers such as Truepic libc2pa 2.5 did this), still matches every byte from the first
     non-metadata segment on. The current C2PA SDK rejects such exclusions by placement alone
@@ -131,6 +132,8 @@ def _verify_wide_exclusion(data: bytes, reader, active_label: str) -> bool:
         expected = base64.b64decode(binding["hash"]) if isinstance(binding["hash"], str) else bytes(binding["hash"])
     except Exception:
         return False
+    fh.seek(0)
+    data = fh.read()
     if not data.startswith(b"\xff\xd8"):
         return False
     # where the coded image starts: the first segment that is not APPn (E0-EF) or COM (FE)
@@ -172,43 +175,57 @@ def read_c2pa(path: str, mime: str | None, settings) -> dict:
     out = {"status": "none", "trusted": False, "signer": None, "issuer": None, "generator": None,
            "actions": [], "codes": [], "ai": [], "reasons": [], "remote_manifest": None}
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        fh = open(path, "rb")
     except OSError as exc:
         out["reasons"].append(f"could not read the file for Content Credentials ({exc.__class__.__name__})")
         return out
+    with fh:                                # a stream: a large video is never read into memory whole
+        reader = _open_reader(fh, mime or None, settings, out)
+        if reader is None:
+            return out
+        _read_store(reader, fh, out)
+    return out
+
+
+def _open_reader(fh, fmt, settings, out):
+    """A c2pa Reader for the file, or None with the reason in out["reasons"]."""
     ctx = reader_context(settings)
-    fmt = mime or None
     try:
-        reader = c2pa.Reader(fmt, io.BytesIO(data), context=ctx)
+        return c2pa.Reader(fmt, fh, context=ctx)
     except c2pa.C2paError.ManifestNotFound:
-        return out
+        return None
     except c2pa.C2paError.NotSupported:
-        return out                          # a format C2PA does not cover: no credentials possible
+        return None                         # a format C2PA does not cover: no credentials possible
     except Exception as exc:
         remote = _REMOTE_URL.search(str(exc)) if "remote" in str(exc).lower() else None
         if remote is None:
-            return _unreadable(out, exc)
+            _unreadable(out, exc)
+            return None
         url = remote.group(0)
         out["remote_manifest"] = url
         if not getattr(settings, "remote_manifests", False):
             out["reasons"].append(f"the Content Credentials are stored remotely ({url}); fetching remote "
                                   "manifests is off (setting remote_manifests)")
-            return out
+            return None
         try:
             manifest_bytes = _fetch_remote(url, settings)
-            reader = c2pa.Reader(fmt, io.BytesIO(data), manifest_data=manifest_bytes, context=ctx)
+            fh.seek(0)
+            return c2pa.Reader(fmt, fh, manifest_data=manifest_bytes, context=ctx)
         except Exception as exc2:
             out["reasons"].append(f"the remote Content Credentials at {url} could not be fetched or read "
                                   f"({getattr(exc2, 'message', None) or exc2.__class__.__name__})")
-            return out
+            return None
+
+
+def _read_store(reader, fh, out) -> None:
+    """Fill `out` from the manifest store the reader validated."""
     with reader:
         try:
             store = json.loads(reader.json())
         except Exception as exc:
             out["reasons"].append(f"Content Credentials could not be parsed ({exc.__class__.__name__})")
             out["unreadable"] = True
-            return out
+            return
         label = store.get("active_manifest")
         manifests = store.get("manifests") or {}
         active = manifests.get(label) or {}
@@ -217,7 +234,7 @@ def read_c2pa(path: str, mime: str | None, settings) -> dict:
         excused = [f for f in content_failures if f["code"] == "assertion.dataHash.mismatch"
                    and "manifest location" in (f.get("explanation") or "")
                    and f["where"] == "active manifest"]
-        if excused and _verify_wide_exclusion(data, reader, label):
+        if excused and _verify_wide_exclusion(fh, reader, label):
             content_failures = [f for f in content_failures if f not in excused]
             out["reasons"].append("the signed hash of this older credential also excludes the file header and "
                                   "EXIF, which the current C2PA SDK rejects by placement; FakeLens re-hashed "
@@ -230,9 +247,10 @@ def read_c2pa(path: str, mime: str | None, settings) -> dict:
     out["signed_at"] = sig.get("time")
     out["generator"] = _generator(active)
     out["actions"] = _actions(active)[:20]
-    out["trusted"] = store.get("validation_state") == "Trusted" or (
-        not content_failures and not any(f["code"] == "signingCredential.untrusted" and f["where"] == "active manifest"
-                                         for f in failures) and bool(sig))
+    # trusted: the signer chains to one of our anchors (said by the SDK as signingCredential.trusted)
+    success = ((store.get("validation_results") or {}).get("activeManifest") or {}).get("success") or []
+    out["trusted"] = store.get("validation_state") == "Trusted" or any(
+        entry.get("code") == "signingCredential.trusted" for entry in success)
     out["codes"] = sorted({f["code"] for f in content_failures})
     out["status"] = "tampered" if content_failures else "intact"
     out["failures"] = [{k: f[k] for k in ("code", "where", "explanation")} for f in content_failures][:20]
@@ -249,4 +267,3 @@ def read_c2pa(path: str, mime: str | None, settings) -> dict:
         for marker in _ai_markers(manifest, _actions(manifest)):
             marker["where"] = "active manifest" if manifest_label == label else "ingredient"
             out["ai"].append(marker)
-    return out

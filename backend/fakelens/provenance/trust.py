@@ -5,12 +5,14 @@ settings.trust_anchors adds a PEM file, or a folder of them, of your own. A sign
 chains to none of them is reported as "intact, untrusted": unknown, not tampered.
 """
 
+import logging
 import threading
 from pathlib import Path
 
 import c2pa
 
 BUNDLED = Path(__file__).with_name("trust_anchors")
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _contexts: dict = {}
@@ -26,7 +28,10 @@ def anchor_files(settings) -> list[Path]:
     files = _pem_files(BUNDLED)
     extra = getattr(settings, "trust_anchors", None)
     if extra:
-        files += _pem_files(Path(extra))
+        found = _pem_files(Path(extra))
+        if not found:
+            log.warning("trust_anchors %s: no PEM file there; using the bundled anchors only", extra)
+        files += found
     return files
 
 
@@ -56,9 +61,12 @@ def reader_context(settings) -> c2pa.Context:
             config = {"verify": {"verify_trust": True, "ocsp_fetch": False, "remote_manifest_fetch": False},
                       "core": {"allowed_network_hosts": []}}
             pem = anchors_pem(settings)
-            if pem:
-                config["trust"] = {"trust_anchors": pem}
-            ctx = c2pa.Context(c2pa.Settings.from_dict(config))
+            try:
+                ctx = c2pa.Context(c2pa.Settings.from_dict({**config, "trust": {"trust_anchors": pem}} if pem else config))
+            except c2pa.C2paError:     # e.g. a broken user PEM: fall back to the bundled list
+                log.warning("could not load the trust anchors (%s); using the bundled ones only", settings.trust_anchors)
+                bundled = "\n".join(p.read_text("ascii", "ignore") for p in _pem_files(BUNDLED))
+                ctx = c2pa.Context(c2pa.Settings.from_dict({**config, "trust": {"trust_anchors": bundled}}))
             _contexts.clear()
             _contexts[key] = ctx
         return ctx

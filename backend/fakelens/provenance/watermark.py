@@ -1,6 +1,7 @@
 """Read the open invisible-watermark ("imwatermark") DWT-DCT mark that Stable Diffusion's
-reference scripts embed, with NumPy and OpenCV only (the Haar step is written out, bit-identical to PyWavelets) (the invisible-watermark package
-itself pulls torch and a second OpenCV).
+reference scripts embed, with NumPy and OpenCV only: the Haar step is written out,
+bit-identical to PyWavelets (the invisible-watermark package itself pulls torch and a second
+OpenCV, so it is never installed).
 
 How the mark works (imwatermark 0.2.0, method "dwtDct", its defaults): the image is
 converted to YUV; the U channel (cropped to a multiple of 4) gets a one-level Haar DWT; the

@@ -69,7 +69,8 @@ def train(args):
     print(f"{len(names)} faces: {len(train_idx)} train, {len(val_idx)} validation "
           f"({len(set(group))} near-duplicate groups)", flush=True)
     val_sub = val_idx[: args.val_faces]
-    val_sets = {name: D.validation_set(images, five, mesh, val_sub, SIZE, degraded=deg)
+    val_sets = {name: D.validation_set(images, five, mesh, val_sub, SIZE, degraded=deg) if len(val_sub)
+                else (np.zeros((0, SIZE, SIZE, 3), np.uint8), np.zeros(0))
                 for name, deg in (("clean", False), ("degraded", True))}
 
     net = face_swap_net(None if (out / "last.pt").is_file() else args.imagenet)
@@ -127,11 +128,13 @@ def train(args):
             state["epoch"] += 1
         # validation at every epoch end and at the end of the budget
         t0 = time.time()
-        scores = {k: predict(net, crops) for k, (crops, _) in val_sets.items()}
-        record = {"step": state["step"], "epoch": state["epoch"], "minutes": round(state["seconds"] / 60, 1)}
-        for k, (_, y) in val_sets.items():
-            record[f"auc_{k}"] = round(auc(y, scores[k]), 4)
-            record[f"fpr_{k}_at_0.5"] = round(float((scores[k][y == 0] >= 0.5).mean()), 4)
+        record = {"step": state["step"], "epoch": state["epoch"], "minutes": round(state["seconds"] / 60, 1),
+                  "auc_degraded": 0.0}
+        for k, (crops, y) in val_sets.items():
+            if len(y):
+                scores = predict(net, crops)
+                record[f"auc_{k}"] = round(auc(y, scores), 4)
+                record[f"fpr_{k}_at_0.5"] = round(float((scores[y == 0] >= 0.5).mean()), 4)
         state["history"].append(record)
         print("validation", json.dumps(record), f"({time.time() - t0:.0f} s)", flush=True)
         tick = time.time()   # validation time is not training time

@@ -1,0 +1,48 @@
+"""The training command end to end on a handful of real faces: logs, checkpoints, resumes, exports ONNX."""
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, need_shared
+
+torch = pytest.importorskip("torch", reason="the [train] extra (torch) is not installed")
+
+
+@pytest.mark.slow
+def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
+    import onnxruntime as ort
+
+    from fakelens.train.mobilenet import MobileNetV2
+
+    folder = need_shared("faces-real", "utkface")
+    data = tmp_path / "faces"
+    data.mkdir()
+    for f in sorted(folder.iterdir())[::1000][:8]:
+        shutil.copy(f, data / f.name)
+    imagenet = tmp_path / "imagenet.pth"            # stands in for torchvision's file: same names and shapes
+    torch.save(MobileNetV2().state_dict(), imagenet)
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "fakelens.train.face_swap", "--data", str(data), "--out", str(out),
+           "--landmarks", str(tmp_path / "lm.npz"), "--batch", "4", "--minutes", "0.02", "--log-every", "1",
+           "--val-fraction", "0.5", "--workers", "0", "--threads", "1"]
+    first = subprocess.run(cmd + ["--imagenet", str(imagenet)], capture_output=True, text=True, timeout=600,
+                           cwd=REPO)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "step 1 " in first.stdout and "validation" in first.stdout and "done" in first.stdout
+    assert (out / "last.pt").is_file() and (out / "best.pt").is_file() and (out / "split.json").is_file()
+    step = torch.load(out / "last.pt", weights_only=False)["state"]["step"]
+    second = subprocess.run(cmd + ["--minutes", "0.04"], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resumed from" in second.stdout
+    assert torch.load(out / "last.pt", weights_only=False)["state"]["step"] > step
+    onnx_path = tmp_path / "m.onnx"
+    exp = subprocess.run([sys.executable, "-m", "fakelens.train.face_swap", "--out", str(out), "--export",
+                          str(onnx_path)], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert exp.returncode == 0, exp.stderr[-3000:]
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    p = sess.run(None, {"input": np.zeros((2, 3, 160, 160), np.float32)})[0]
+    assert p.shape == (2, 1) and ((p >= 0) & (p <= 1)).all()
