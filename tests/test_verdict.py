@@ -55,5 +55,16 @@ def test_ai_marker_wins():
 def test_no_face_is_not_applicable():
     r = fuse([Signal("face_swap", "1", None, detail={"reason": "no face found"}), provenance()], media(0), 1)
     assert r["label"] == "not_applicable" and r["score"] is None
-    assert r["summary"] == "Not checked: no face found."
+    assert r["summary"].startswith("Not checked: no face found. No Content Credentials")
     assert not any(s["decisive"] for s in r["signals"])
+
+
+def test_tampered_credentials_alone_are_not_a_detector_verdict():
+    tampered = provenance(status="tampered", score=0.3)
+    tampered.provenance["reasons"] = ["Content Credentials are present but do not validate (claimSignature.mismatch)"]
+    r = fuse([Signal("face_swap", "1", None, detail={"reason": "no face found"}), tampered], media(0), 1)
+    assert r["label"] == "not_applicable"
+    assert "no face found" in r["summary"] and "do not validate (claimSignature.mismatch)." in r["summary"]
+    r = fuse([face_swap(0.1), tampered], media(), 1)
+    assert r["label"] == "no_evidence" and "by the face-swap detector." in r["summary"]
+    assert [s["decisive"] for s in r["signals"]] == [True, False]

@@ -34,7 +34,8 @@ def _provenance_note(prov: dict) -> str:
     if prov["status"] == "none":
         return "No Content Credentials (most sites strip them, so this says nothing either way)."
     if prov["status"] == "tampered":
-        return "Its Content Credentials do not match the file: it was changed after signing."
+        reasons = prov.get("reasons") or ["its Content Credentials do not validate"]
+        return reasons[0][0].upper() + reasons[0][1:] + "."
     who = prov.get("signer") or "an unknown signer"
     trust = "trusted" if prov.get("trusted") else "not on the trust list"
     return f"Content Credentials intact, signed by {who} ({trust})."
@@ -44,6 +45,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     prov_signal = next((s for s in signals if s.provenance is not None), None)
     prov = {**NO_PROVENANCE, **(prov_signal.provenance if prov_signal else {})}
     scored = [s for s in signals if s.score is not None]
+    # provenance speaks through its block and its flags; below a flag it is not a detector's "no"
+    detectors = [s for s in scored if s.provenance is None]
     decisive: list[Signal]
 
     if prov["ai_generated"] and prov_signal is not None:
@@ -56,22 +59,22 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         label, score, decisive = top.flags, top.score, flagged
         what = "Likely manipulated" if label == "manipulated" else "Likely AI-generated"
         summary = f"{what} ({_pct(score)}): flagged by " + ", ".join(_name(s) for s in flagged) + "."
-    elif near := [s for s in scored if s.score >= s.threshold - UNCERTAIN_MARGIN]:
+    elif near := [s for s in detectors if s.score >= s.threshold - UNCERTAIN_MARGIN]:
         label, decisive = "uncertain", near
         score = max(s.score for s in near)
         summary = (f"Uncertain ({_pct(score)}): " + ", ".join(_name(s) for s in near)
                    + " scored close to its threshold.")
-    elif scored:
-        label, decisive = "no_evidence", scored
-        score = max(s.score for s in scored)
-        summary = ("No signs of manipulation found by " + ", ".join(_name(s) for s in scored)
+    elif detectors:
+        label, decisive = "no_evidence", detectors
+        score = max(s.score for s in detectors)
+        summary = ("No signs of manipulation found by " + ", ".join(_name(s) for s in detectors)
                    + ". " + _provenance_note(prov))
     else:
         label, score, decisive = "not_applicable", None, []
-        reasons = sorted({s.detail.get("reason") for s in signals if s.detail.get("reason")})
-        summary = "Not checked: " + ("; ".join(reasons) if reasons else "no detector applies to this media") + "."
-        if prov["status"] != "none":
-            summary += " " + _provenance_note(prov)
+        reasons = sorted({s.detail.get("reason") for s in signals
+                          if s.provenance is None and s.detail.get("reason")})
+        summary = ("Not checked: " + ("; ".join(reasons) if reasons else "no detector applies to this media")
+                   + ". " + _provenance_note(prov))
 
     faces = [f for s in signals for f in s.faces]
     if not faces:
