@@ -85,3 +85,20 @@ def test_face_found_with_landmarks(face_jpeg):
 
 def test_no_face_in_plain_image(plain_jpeg):
     assert detect_faces(cv2.imread(str(plain_jpeg)), ModelStore(REPO_MODELS)) == []
+
+
+def test_large_video_frames_shrunk_but_boxes_in_media_pixels(tmp_path, face_jpeg):
+    from fakelens.analyze import Analyzer
+
+    face = cv2.imread(str(face_jpeg))                     # 1920×1080, face centred
+    big = cv2.resize(face, (2560, 1440))
+    path = tmp_path / "big.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (2560, 1440))
+    for _ in range(5):
+        writer.write(big)
+    writer.release()
+    analyzer = Analyzer(Settings(home=tmp_path / "home", video_frames=2))
+    result = analyzer.analyze({"path": str(path)}, tmp_path)
+    assert result["media"]["width"] == 2560 and result["media"]["kind"] == "video"
+    x, y, w, h = result["faces"][0]["box"]
+    assert 1000 < x + w / 2 < 1560 and 500 < y + h / 2 < 940   # the centre of 2560×1440, not of 1920×1080

@@ -61,13 +61,15 @@ class Analyzer:
         if request.get("path"):
             path, source_url = Path(request["path"]), request.get("source_url")
             kind, mime = sniff_file(path)
+            sha = request.get("sha256")
         else:
             step("fetch")
             fetched = fetching.fetch(request["url"], request.get("kind") or "auto", self.settings, workdir,
                             progress=lambda f: step("fetch", f), cancelled=cancelled)
             path, source_url, kind, mime = fetched.path, request["url"], fetched.kind, fetched.mime
+            sha = None
         step("decode")
-        media = self.load(path, kind, mime, source_url, lambda f: step("decode", f), cancelled)
+        media = self.load(path, kind, mime, source_url, sha, lambda f: step("decode", f), cancelled)
         self.save_thumbnail(media)
         for n, frame in enumerate(media.frames):
             step("faces", n / len(media.frames))
@@ -91,15 +93,15 @@ class Analyzer:
         self.thumbs_dir.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(self.thumbs_dir / f"{media.sha256}.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
 
-    def load(self, path: Path, kind: str, mime: str, source_url: str | None,
+    def load(self, path: Path, kind: str, mime: str, source_url: str | None, sha: str | None = None,
              progress=lambda f: None, cancelled=lambda: False) -> Media:
-        sha = file_sha256(path)
+        sha = sha or file_sha256(path)
         if kind == "image":
             pixels = read_image(path, mime, self.settings.max_pixels)
             h, w = pixels.shape[:2]
             return Media("image", str(path), sha, w, h, None, source_url, mime, [Frame(0, 0.0, pixels)])
         frames, info = sample_frames(path, self.settings.video_frames, self.settings, cancelled, progress)
         return Media("video", str(path), sha, info["width"], info["height"], info["duration"],
-                     source_url, mime, frames)
+                     source_url, mime, frames, scale=frames[0].image.shape[1] / info["width"])
 
 

@@ -79,6 +79,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     faces = [f for s in signals for f in s.faces]
     if not faces:
         faces = [{"frame": f.frame, "t": f.t, "box": list(f.box), "score": None} for f in media.faces]
+    if media.scale != 1.0:   # boxes in the media's own pixels, not the shrunk frame's
+        faces = [{**f, "box": [round(v / media.scale) for v in f["box"]]} for f in faces]
     framed = [s for s in decisive if s.frames] or [s for s in scored if s.frames]
     return {
         "label": label,

@@ -57,18 +57,18 @@ def _url_request(item: dict, page_url: str | None) -> dict:
     return {"url": url, "kind": kind, "page_url": _text(page_url, "page_url")}
 
 
-def _start(req: dict, sha256: str | None = None) -> dict:
+def _start(req: dict) -> dict:
     """A cached result becomes a finished check at once; otherwise the check is queued."""
     ctx, settings = _ctx(), current_app.config["SETTINGS"]
     fingerprint = ctx["analyzer"].models.fingerprint
     result = None
     if settings.cache:
-        result = (ctx["store"].cached_by_hash(sha256, fingerprint) if sha256 else
+        result = (ctx["store"].cached_by_hash(req["sha256"], fingerprint) if req.get("sha256") else
                   ctx["store"].cached_by_url(req["url"], fingerprint, settings.cache_ttl_s))
     if result is not None:
         if req.get("path"):
             ctx["pool"]._remove_upload({"request": req})
-        check_id = ctx["store"].create({k: v for k, v in req.items() if k != "path"}, status="done",
+        check_id = ctx["store"].create({k: v for k, v in req.items() if k not in ("path", "sha256")}, status="done",
                                        result=result, media=result["media"], cached=True)
     else:
         check_id = ctx["pool"].submit(req)
@@ -111,11 +111,11 @@ def create_check():
             req = {"path": str(path), "kind": kind, "filename": upload.filename or None,
                    "source_url": _text(request.form.get("source_url"), "source_url"),
                    "page_url": _text(request.form.get("page_url"), "page_url")}
-            sha256 = file_sha256(path)
+            req["sha256"] = file_sha256(path)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return _answer(_start(req, sha256))
+        return _answer(_start(req))
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise FakeLensError("bad_request", "send JSON {\"url\": ...} or a multipart form with a 'media' file")

@@ -33,6 +33,7 @@ class Media:
     mime: str | None = None
     frames: list[Frame] = field(default_factory=list)
     faces: list[Face] = field(default_factory=list)
+    scale: float = 1.0        # frame pixels per media pixel (video frames above 1920 px are shrunk)
 
     def describe(self) -> dict:
         return {"kind": self.kind, "sha256": self.sha256, "width": self.width, "height": self.height,
