@@ -5,32 +5,6 @@
   const FL = globalThis.FakeLens;
   const $ = (id) => document.getElementById(id);
 
-  function withCode(node, text) {
-    node.replaceChildren(
-      ...text.split(/(`[^`]+`)/).map((part) =>
-        part.startsWith("`") ? Object.assign(document.createElement("code"), { textContent: part.slice(1, -1) }) : part,
-      ),
-    );
-  }
-
-  async function showConnection(fresh) {
-    let state;
-    try {
-      state = await FL.ask("connection", { fresh });
-    } catch {
-      state = { state: "unknown" };
-    }
-    const look = FL.describeConnection(state);
-    const line = $("connection");
-    line.className = `connection ${look.tone}`;
-    line.dataset.state = state.state;
-    line.querySelector(".icon").textContent = look.icon;
-    const models = state.state === "ok" && state.models ? `, ${state.models} models` : "";
-    line.querySelector(".text").textContent = state.state === "unreachable" ? `${look.text} at ${state.url}` : look.text + models;
-    $("fix").hidden = !look.fix;
-    withCode($("fix"), look.fix);
-  }
-
   async function load() {
     const s = await FL.getSettings();
     $("backendUrl").value = s.backendUrl;
@@ -51,8 +25,8 @@
       disabledSites: $("disabledSites").value.split(/\s+/).map((s) => FL.siteKey(`http://${s.replace(/^\w+:\/\//, "")}`)).filter(Boolean),
     });
     await load();
-    await showConnection(true);
+    await FL.showConnection(true);
   });
 
-  load().then(() => showConnection(true));
+  load().then(() => FL.showConnection(true));
 })();

@@ -15,33 +15,6 @@
     return tab;
   }
 
-  // "Start it with `fakelens serve`" -> text with <code>.
-  function withCode(node, text) {
-    node.replaceChildren(
-      ...text.split(/(`[^`]+`)/).map((part) =>
-        part.startsWith("`") ? Object.assign(document.createElement("code"), { textContent: part.slice(1, -1) }) : part,
-      ),
-    );
-  }
-
-  async function showConnection() {
-    let state;
-    try {
-      state = await FL.ask("connection", { fresh: true });
-    } catch {
-      state = { state: "unknown" };
-    }
-    const look = FL.describeConnection(state);
-    const line = $("connection");
-    line.className = `connection ${look.tone}`;
-    line.dataset.state = state.state;
-    line.querySelector(".icon").textContent = look.icon;
-    line.querySelector(".text").textContent = state.state === "unreachable" && state.url ? `${look.text} at ${state.url}` : look.text;
-    $("fix").hidden = !look.fix;
-    withCode($("fix"), look.fix);
-    return state;
-  }
-
   function summarize(items, checks) {
     const counts = {};
     checks.forEach((check) => {
@@ -82,7 +55,7 @@
       answer = await FL.ask("scan", { items: items.map(({ kind, url, permalink }) => ({ kind, url, permalink })), pageUrl: page.pageUrl });
     } catch (err) {
       $("summary").textContent = `Scan failed: ${err.message}`;
-      await showConnection();
+      await FL.showConnection();
       button.disabled = false;
       return;
     }
@@ -134,6 +107,6 @@
     });
     const tab = await targetTab();
     $("scan").addEventListener("click", () => scan(tab));
-    await Promise.all([showConnection(), siteSwitch(tab)]);
+    await Promise.all([FL.showConnection(), siteSwitch(tab)]);
   })();
 })();

@@ -1,0 +1,35 @@
+// The backend's state line and its one-line fix (#connection, #fix), shown by the popup and Options.
+(() => {
+  "use strict";
+  const FL = globalThis.FakeLens;
+
+  // "Start it with `fakelens serve`" -> text with <code>.
+  function withCode(node, text) {
+    node.replaceChildren(
+      ...text.split(/(`[^`]+`)/).map((part) =>
+        part.startsWith("`") ? Object.assign(document.createElement("code"), { textContent: part.slice(1, -1) }) : part,
+      ),
+    );
+  }
+
+  FL.showConnection = async (fresh = true) => {
+    let state;
+    try {
+      state = await FL.ask("connection", { fresh });
+    } catch {
+      state = { state: "unknown" };
+    }
+    const look = FL.describeConnection(state);
+    const line = document.getElementById("connection");
+    line.className = `connection ${look.tone}`;
+    line.dataset.state = state.state;
+    line.querySelector(".icon").textContent = look.icon;
+    const models = state.state === "ok" && state.models ? `, ${state.models} models` : "";
+    line.querySelector(".text").textContent =
+      state.state === "unreachable" && state.url ? `${look.text} at ${state.url}` : look.text + models;
+    const fix = document.getElementById("fix");
+    fix.hidden = !look.fix;
+    withCode(fix, look.fix);
+    return state;
+  };
+})();
