@@ -1,0 +1,55 @@
+"""Static int8 quantisation of the face-swap ONNX, calibrated on training faces and their blends.
+
+    python -m fakelens.train.quantize_face_swap --onnx models/face_swap-1.onnx --out /tmp/face_swap-1-int8.onnx
+
+The int8 file is shipped only if its held-out AUC stays within 0.005 of the fp32 model's
+(measure both with fakelens.train.report_face_swap).
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+from ..media.align import align_face
+from . import data as D
+from .report_face_swap import SHARED
+from .sbi import self_blend
+
+
+class Crops(CalibrationDataReader):
+    def __init__(self, batches):
+        self.batches = iter(batches)
+
+    def get_next(self):
+        batch = next(self.batches, None)
+        return None if batch is None else {"input": batch}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--onnx", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--data", type=Path, default=SHARED / "faces-real" / "utkface")
+    ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
+    ap.add_argument("--split", type=Path, default=Path("runs/face_swap/split.json"))
+    ap.add_argument("--faces", type=int, default=128)
+    args = ap.parse_args(argv)
+    names, images, five, mesh = D.load_faces(args.data, args.landmarks)
+    train = set(json.loads(args.split.read_text())["train"])
+    idx = [i for i, n in enumerate(names) if n in train][:: 50][: args.faces]
+    inputs = []
+    for i in idx:
+        fake, _ = self_blend(images[i], five[i], mesh[i], np.random.default_rng(i))
+        for im in (images[i], fake):
+            inputs.append(D.to_input(align_face(im, five[i], 160)))
+    batches = [np.stack(inputs[k:k + 16]) for k in range(0, len(inputs), 16)]
+    quantize_static(str(args.onnx), str(args.out), Crops(batches), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) from {len(inputs)} calibration crops")
+
+
+if __name__ == "__main__":
+    main()
