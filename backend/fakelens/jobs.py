@@ -58,7 +58,7 @@ class JobPool:
                 self.store.fail(check["id"], "failed", {
                     "code": "interrupted",
                     "message": f"the server stopped {check['attempts']} times while checking this; given up"})
-                self._remove_upload(check)
+                self.discard_upload(check["request"])
             else:
                 self.store.requeue(check["id"])
         for check in self.store.with_status("queued"):
@@ -85,8 +85,7 @@ class JobPool:
 
     def submit(self, request: dict) -> str:
         if self.store.count_active() >= self.settings.max_queue:
-            if request.get("path"):
-                Path(request["path"]).unlink(missing_ok=True)
+            self.discard_upload(request)
             raise FakeLensError("queue_full", f"{self.settings.max_queue} checks are already waiting; "
                                 "try again when some have finished")
         check_id = self.store.create(request)
@@ -107,7 +106,7 @@ class JobPool:
                 event.set()
             if check["status"] == "queued":
                 self.store.fail(check_id, "cancelled", {"code": "cancelled", "message": "cancelled before it started"})
-                self._remove_upload(check)
+                self.discard_upload(check["request"])
                 self._notify()
         return self.store.get(check_id)
 
@@ -168,9 +167,10 @@ class JobPool:
                                                  "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"})
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-            self._remove_upload(check)
+            self.discard_upload(check["request"])
 
-    def _remove_upload(self, check: dict):
-        path = check["request"].get("path")
+    def discard_upload(self, request: dict):
+        """Remove a check's uploaded file (only ever one inside the uploads folder)."""
+        path = request.get("path")
         if path and Path(path).parent == self.uploads:
             Path(path).unlink(missing_ok=True)

@@ -67,7 +67,7 @@ def _start(req: dict) -> dict:
                   ctx["store"].cached_by_url(req["url"], fingerprint, settings.cache_ttl_s))
     if result is not None:
         if req.get("path"):
-            ctx["pool"]._remove_upload({"request": req})
+            ctx["pool"].discard_upload(req)
         check_id = ctx["store"].create({k: v for k, v in req.items() if k not in ("path", "sha256")}, status="done",
                                        result=result, media=result["media"], cached=True)
     else:
