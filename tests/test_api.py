@@ -184,3 +184,18 @@ def test_models_route(client, auth):
     r = client.get("/api/v1/models", base_url=BASE_URL, headers=auth)
     assert r.status_code == 200
     assert any(m["task"] == "face_detect" for m in r.get_json()["models"])
+
+
+def test_full_queue_answers_429_and_keeps_no_file(tmp_path, plain_jpeg):
+    from fakelens.api import create_app
+    from fakelens.config import Settings
+
+    app = create_app(Settings(home=tmp_path / "h", max_queue=1, sync_wait_s=0), start_jobs=False)
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {app.config['TOKEN']}"}
+    first = post_file(client, auth, plain_jpeg.read_bytes(), wait=0)
+    assert first.status_code == 202 and first.get_json()["status"] == "queued"
+    second = post_file(client, auth, plain_jpeg.read_bytes() + b"\0", wait=0)
+    assert second.status_code == 429 and second.get_json()["error"]["code"] == "queue_full"
+    assert len(list((tmp_path / "h" / "uploads").iterdir())) == 1   # only the queued check's file
+    app.extensions["fakelens"]["store"].close()
