@@ -69,11 +69,9 @@ class Analyzer:
             path, source_url, kind, mime = fetched.path, request["url"], fetched.kind, fetched.mime
             sha = None
         step("decode")
-        media = self.load(path, kind, mime, source_url, sha, lambda f: step("decode", f), cancelled)
+        media = load_media(path, kind, mime, self.settings, source_url, sha, lambda f: step("decode", f), cancelled)
         self.save_thumbnail(media)
-        for n, frame in enumerate(media.frames):
-            step("faces", n / len(media.frames))
-            media.faces += detect_faces(frame.image, self.models, frame.index, frame.t, self.settings.max_faces)
+        find_faces(media, self.models, self.settings.max_faces, lambda f: step("faces", f))
         signals = []
         applicable = [d for d in self.detectors if d.applies_to(media)]
         for n, detector in enumerate(applicable):
@@ -93,15 +91,22 @@ class Analyzer:
         self.thumbs_dir.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(self.thumbs_dir / f"{media.sha256}.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
 
-    def load(self, path: Path, kind: str, mime: str, source_url: str | None, sha: str | None = None,
-             progress=lambda f: None, cancelled=lambda: False) -> Media:
-        sha = sha or file_sha256(path)
-        if kind == "image":
-            pixels = read_image(path, mime, self.settings.max_pixels)
-            h, w = pixels.shape[:2]
-            return Media("image", str(path), sha, w, h, None, source_url, mime, [Frame(0, 0.0, pixels)])
-        frames, info = sample_frames(path, self.settings.video_frames, self.settings, cancelled, progress)
-        return Media("video", str(path), sha, info["width"], info["height"], info["duration"],
-                     source_url, mime, frames, scale=frames[0].image.shape[1] / info["width"])
+
+def load_media(path: Path, kind: str, mime: str, settings, source_url: str | None = None,
+               sha: str | None = None, progress=lambda f: None, cancelled=lambda: False) -> Media:
+    """Decode an image, or sample a video's frames, into a Media (faces not yet found)."""
+    sha = sha or file_sha256(path)
+    if kind == "image":
+        pixels = read_image(path, mime, settings.max_pixels)
+        h, w = pixels.shape[:2]
+        return Media("image", str(path), sha, w, h, None, source_url, mime, [Frame(0, 0.0, pixels)])
+    frames, info = sample_frames(path, settings.video_frames, settings, cancelled, progress)
+    return Media("video", str(path), sha, info["width"], info["height"], info["duration"],
+                 source_url, mime, frames, scale=frames[0].image.shape[1] / info["width"])
 
 
+def find_faces(media: Media, models: ModelStore, max_faces: int, progress=lambda f: None):
+    """Fill media.faces from every frame."""
+    for n, frame in enumerate(media.frames):
+        progress(n / len(media.frames))
+        media.faces += detect_faces(frame.image, models, frame.index, frame.t, max_faces)

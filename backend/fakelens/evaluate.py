@@ -17,12 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .analyze import sniff_file
-from .detectors.face_swap import aggregate, score_faces
+from .analyze import find_faces, load_media, sniff_file
+from .detectors.face_swap import FaceSwapDetector
 from .errors import FakeLensError
-from .media.faces import detect_faces
-from .media.image import read_image
-from .media.video import sample_frames
 from .models import ModelStore
 
 
@@ -112,22 +109,13 @@ def list_media(folder: Path) -> list[Path]:
 
 
 def score_file(path: Path, models: ModelStore, spec, settings) -> dict:
-    """{kind, score (None without a face), faces, frames, frames_with_faces}."""
+    """{kind, score (None without a face), faces, frames, frames_with_faces}, through the detector itself."""
     kind, mime = sniff_file(path)
-    if kind == "image":
-        frames = [(0, 0.0, read_image(path, mime, settings.max_pixels))]
-    else:
-        sampled, _ = sample_frames(path, settings.video_frames, settings)
-        frames = [(f.index, f.t, f.image) for f in sampled]
-    per_frame, n_faces = [], 0
-    for index, t, image in frames:
-        faces = detect_faces(image, models, index, t, settings.max_faces)
-        if faces:
-            per_frame.append(float(score_faces(image, faces, models, spec).max()))
-            n_faces += len(faces)
-    score = aggregate(kind, per_frame) if per_frame else None
-    return {"kind": kind, "score": score, "faces": n_faces, "frames": len(frames),
-            "frames_with_faces": len(per_frame)}
+    media = load_media(path, kind, mime, settings)
+    find_faces(media, models, settings.max_faces)
+    signal = FaceSwapDetector(spec, models, settings).run(media)
+    return {"kind": kind, "score": signal.score, "faces": len(signal.faces), "frames": len(media.frames),
+            "frames_with_faces": signal.detail.get("frames_with_faces", 0)}
 
 
 def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, echo: bool = True) -> dict:
