@@ -387,6 +387,17 @@ def test_context_menu_checks(browser, live_backend, media_dir, sites):
     browser.configure(autoCheck=True)
 
 
+def assert_nothing_drawn(browser, url: str, wait_ms: int):
+    """Hovering the page's portrait leaves no pill and no badge."""
+    page = browser.context.new_page()
+    page.goto(url)
+    box = page.locator("#portrait").bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + 100)
+    page.wait_for_timeout(wait_ms)
+    assert page.evaluate("document.querySelectorAll('fakelens-badge, fakelens-pill').length") == 0
+    page.close()
+
+
 def test_hover_pill_checks_and_page_opt_out(browser, live_backend, media_dir, sites):
     browser.configure(autoCheck=False)
     try:
@@ -408,23 +419,11 @@ def test_hover_pill_checks_and_page_opt_out(browser, live_backend, media_dir, si
 
         # <meta name="CR-allow-UI-injection" content="false">: no pill, no badge.
         browser.configure(autoCheck=True)
-        page = browser.context.new_page()
-        page.goto(f"{sites.local}/no-ui.html")
-        box = page.locator("#portrait").bounding_box()
-        page.mouse.move(box["x"] + 100, box["y"] + 100)
-        page.wait_for_timeout(1500)
-        assert page.evaluate("document.querySelectorAll('fakelens-badge, fakelens-pill').length") == 0
-        page.close()
+        assert_nothing_drawn(browser, f"{sites.local}/no-ui.html", wait_ms=1500)
 
         # A site switched off in Options (or the popup): no pill either.
         browser.configure(autoCheck=False, disabledSites=["127.0.0.1"])
-        page = browser.context.new_page()
-        page.goto(f"{sites.local}/plain-page.html")
-        box = page.locator("#portrait").bounding_box()
-        page.mouse.move(box["x"] + 100, box["y"] + 100)
-        page.wait_for_timeout(1000)
-        assert page.evaluate("document.querySelectorAll('fakelens-badge, fakelens-pill').length") == 0
-        page.close()
+        assert_nothing_drawn(browser, f"{sites.local}/plain-page.html", wait_ms=1000)
     finally:
         browser.configure(autoCheck=True, disabledSites=[])
 
