@@ -10,9 +10,6 @@ from pathlib import Path
 from .config import load_settings
 from .errors import FakeLensError
 
-LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
-          "no_evidence": "No signs of manipulation found", "not_applicable": "Not checked"}
-
 
 def cmd_serve(args) -> int:
     from waitress import serve
@@ -55,6 +52,7 @@ def _looks_like_url(text: str) -> bool:
 
 def cmd_check(args) -> int:
     from .analyze import Analyzer, sniff_file
+    from .verdict import LABELS
 
     settings = load_settings(home=args.home)
     analyzer = Analyzer(settings)

@@ -15,6 +15,10 @@ from .media.types import Media
 
 UNCERTAIN_MARGIN = 0.1
 
+# each label in words, for the CLI and the HTML report (never "real")
+LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
+          "no_evidence": "No signs of manipulation found", "not_applicable": "Not checked"}
+
 NO_PROVENANCE = {"status": "none", "trusted": False, "signer": None, "generator": None,
                  "ai_generated": False, "actions": [], "codes": []}
 

@@ -5,12 +5,9 @@ import base64
 from flask import Blueprint, current_app, render_template
 
 from ..errors import FakeLensError
+from ..verdict import LABELS
 
 bp = Blueprint("report", __name__, template_folder="templates")
-
-LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
-          "no_evidence": "No signs of manipulation found", "not_applicable": "Not checked"}
-
 
 def _timeline(frames: list[dict], duration: float | None, width: int = 600, height: int = 80) -> list[dict]:
     """Points of the per-frame score line, in SVG pixels."""
