@@ -113,3 +113,17 @@ def test_align_matches_between_a_frame_and_its_downscaled_copy():
     big = align_face(frame, points, 160)
     small = align_face(cv2.resize(frame, (400, 400), interpolation=cv2.INTER_AREA), points / 2, 160)
     assert np.abs(big.astype(int) - small).mean() < 3
+
+
+def test_pairs_share_one_crop_and_validation_uses_the_middle_scale(faces):
+    from fakelens.train.data import make_pair
+
+    image, five, mesh = faces[0]
+    scales = (1.0, 1.3)
+    real, fake = make_pair(image, five, mesh, 160, np.random.default_rng(3), train=False, degraded=False,
+                           scales=scales)
+    assert np.array_equal(real, align_face(image, five, 160, 1.15))
+    assert not np.array_equal(real, align_face(image, five, 160, 1.0))
+    # the fake is cut out with the same matrix: its crop differs from the real one only where blended
+    fake_full, _ = self_blend(image, five, mesh, np.random.default_rng(3))
+    assert np.array_equal(fake, align_face(fake_full, five, 160, 1.15))

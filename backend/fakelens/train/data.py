@@ -31,17 +31,24 @@ def to_input(crop_bgr: np.ndarray) -> np.ndarray:
     return ((rgb - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
 
 
+# Crop looseness (media.align `scale`): training draws from CROP_SCALES, validation and inference use
+# the middle of the range. Kept close to the tight UTKFace framing: a looser crop (1.0-1.3) reaches
+# past a UTKFace chip's edge, training saw repeated border pixels there, and on real video (which has
+# real background there) the real clips' scores rose (models/README.md, "Tried and not shipped").
+CROP_SCALES = (0.92, 1.08)
+
+
 def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: bool = True,
-              degraded: bool = True):
+              degraded: bool = True, scales: tuple = CROP_SCALES):
     """(real crop, fake crop) as BGR uint8 `size`×`size`, same degradations and crop for both."""
     fake, _ = self_blend(image, five, mesh, rng)
     real = image
     if degraded:
         p = degrade.draw(rng)
         real, fake = degrade.apply(real, p), degrade.apply(fake, p)
-    scale, shift = 1.0, (0.0, 0.0)
+    scale, shift = sum(scales) / 2, (0.0, 0.0)
     if train:
-        scale = float(rng.uniform(0.92, 1.08))
+        scale = float(rng.uniform(*scales))
         shift = tuple(rng.uniform(-0.03, 0.03, 2))
     real = align_face(real, five, size, scale, shift)
     fake = align_face(fake, five, size, scale, shift)
@@ -53,8 +60,9 @@ def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: boo
 class PairDataset:
     """Index i -> (2, 3, S, S) float32 [real, fake]; a fresh blend every time a face is drawn."""
 
-    def __init__(self, images, five, mesh, indices, size: int, seed: int = 0):
+    def __init__(self, images, five, mesh, indices, size: int, seed: int = 0, scales: tuple = CROP_SCALES):
         self.images, self.five, self.mesh = images, five, mesh
+        self.scales = scales
         self.indices = np.asarray(indices)
         self.size = size
         self.seed = seed
@@ -66,16 +74,18 @@ class PairDataset:
     def __getitem__(self, k):
         i = int(self.indices[k])
         rng = np.random.default_rng([self.seed, self.epoch, i, np.random.randint(1 << 30)])
-        real, fake = make_pair(self.images[i], self.five[i], self.mesh[i], self.size, rng)
+        real, fake = make_pair(self.images[i], self.five[i], self.mesh[i], self.size, rng, scales=self.scales)
         return np.stack([to_input(real), to_input(fake)])
 
 
-def validation_set(images, five, mesh, indices, size: int, degraded: bool, seed: int = 1):
+def validation_set(images, five, mesh, indices, size: int, degraded: bool, seed: int = 1,
+                   scales: tuple = CROP_SCALES):
     """Fixed (uint8 crops, labels): each held-out face and its blend, same draw on every call."""
     crops, labels = [], []
     for i in indices:
         rng = np.random.default_rng([seed, int(i)])
-        real, fake = make_pair(images[i], five[i], mesh[i], size, rng, train=False, degraded=degraded)
+        real, fake = make_pair(images[i], five[i], mesh[i], size, rng, train=False, degraded=degraded,
+                               scales=scales)
         crops += [real, fake]
         labels += [0, 1]
     return np.stack(crops), np.array(labels)

