@@ -38,6 +38,11 @@ def to_input(crop_bgr: np.ndarray) -> np.ndarray:
 CROP_SCALES = (0.92, 1.08)
 
 
+def middle_scale(scales: tuple = CROP_SCALES) -> float:
+    """The crop scale validation, reports and inference use for a model trained on `scales`."""
+    return sum(scales) / 2
+
+
 def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: bool = True,
               degraded: bool = True, scales: tuple = CROP_SCALES):
     """(real crop, fake crop) as BGR uint8 `size`×`size`, same degradations and crop for both."""
@@ -46,7 +51,7 @@ def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: boo
     if degraded:
         p = degrade.draw(rng)
         real, fake = degrade.apply(real, p), degrade.apply(fake, p)
-    scale, shift = sum(scales) / 2, (0.0, 0.0)
+    scale, shift = middle_scale(scales), (0.0, 0.0)
     if train:
         scale = float(rng.uniform(*scales))
         shift = tuple(rng.uniform(-0.03, 0.03, 2))

@@ -75,7 +75,7 @@ def train(args):
     ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False) if resume else None
     # a resumed run keeps the crop range it started with (face_swap-1's checkpoints predate the option)
     scales = tuple(ck["state"].get("crop_scales", D.CROP_SCALES) if resume else args.crop_scales)
-    print(f"crop scales {scales}: validation at {sum(scales) / 2}", flush=True)
+    print(f"crop scales {scales}: validation at {D.middle_scale(scales)}", flush=True)
     val_sets = {name: D.validation_set(images, five, mesh, val_sub, SIZE, degraded=deg, scales=scales)
                 if len(val_sub)
                 else (np.zeros((0, SIZE, SIZE, 3), np.uint8), np.zeros(0))

@@ -36,7 +36,7 @@ def main(argv=None):
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
     ap.add_argument("--split", type=Path, default=Path("runs/face_swap/split.json"))
     ap.add_argument("--faces", type=int, default=128)
-    ap.add_argument("--crop-scale", type=float, default=sum(D.CROP_SCALES) / 2)
+    ap.add_argument("--crop-scale", type=float, default=D.middle_scale())
     args = ap.parse_args(argv)
     names, images, five, mesh = D.load_faces(args.data, args.landmarks)
     train = set(json.loads(args.split.read_text())["train"])

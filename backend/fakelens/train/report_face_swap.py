@@ -95,7 +95,7 @@ def main(argv=None):
     ap.add_argument("--split", type=Path, default=Path("runs/face_swap/split.json"))
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap/report.json"))
     ap.add_argument("--val-faces", type=int, default=0, help="0: every held-out face")
-    ap.add_argument("--crop-scale", type=float, default=sum(D.CROP_SCALES) / 2,
+    ap.add_argument("--crop-scale", type=float, default=D.middle_scale(),
                     help="crop looseness the model was validated at (the middle of its training range)")
     ap.add_argument("--write-manifest", action="store_true")
     args = ap.parse_args(argv)
