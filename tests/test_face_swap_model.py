@@ -36,7 +36,9 @@ def test_manifest_entry_is_complete_and_sha256_matches(spec):
     path = MODELS / spec.file
     assert path.is_file(), f"{path} is missing"
     assert file_sha256(path) == spec.sha256
-    assert spec.input_size == 160 and spec.colour == "RGB"
+    import onnxruntime as ort
+    graph_input = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()[0]
+    assert graph_input.shape[1:] == [3, spec.input_size, spec.input_size] and spec.colour == "RGB"
     assert 0 < spec.threshold < 1
     assert "non-commercial" in spec.extra["licence"]
     metrics = spec.extra["metrics"]
@@ -51,13 +53,14 @@ def test_manifest_entry_is_complete_and_sha256_matches(spec):
 
 def test_onnx_runs_and_mirror_average_is_symmetric(store, spec):
     rng = np.random.default_rng(0)
-    crops = [rng.integers(0, 255, (160, 160, 3), dtype=np.uint8) for _ in range(3)]
+    s = spec.input_size
+    crops = [rng.integers(0, 255, (s, s, 3), dtype=np.uint8) for _ in range(3)]
     p = score_crops(crops, store, spec)
     assert p.shape == (3,) and ((p >= 0) & (p <= 1)).all()
     mirrored = score_crops([c[:, ::-1] for c in crops], store, spec)
     assert np.allclose(p, mirrored, atol=1e-5)
     x = preprocess(crops, spec)
-    assert x.shape == (3, 3, 160, 160) and x.dtype == np.float32
+    assert x.shape == (3, 3, s, s) and x.dtype == np.float32
 
 
 def test_onnx_export_agrees_with_pytorch(tmp_path):

@@ -27,7 +27,7 @@ from . import data as D
 from .mobilenet import face_swap_net
 from .split import split
 
-SIZE = 160
+SIZE = 160   # default input size; a run's own size is kept in its checkpoint state
 
 
 @torch.no_grad()
@@ -75,10 +75,11 @@ def train(args):
     ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False) if resume else None
     # a resumed run keeps the crop range it started with (face_swap-1's checkpoints predate the option)
     scales = tuple(ck["state"].get("crop_scales", D.CROP_SCALES) if resume else args.crop_scales)
-    print(f"crop scales {scales}: validation at {D.middle_scale(scales)}", flush=True)
-    val_sets = {name: D.validation_set(images, five, mesh, val_sub, SIZE, degraded=deg, scales=scales)
+    size = int(ck["state"].get("size", SIZE) if resume else args.size)
+    print(f"{size} px, crop scales {scales}: validation at {D.middle_scale(scales)}", flush=True)
+    val_sets = {name: D.validation_set(images, five, mesh, val_sub, size, degraded=deg, scales=scales)
                 if len(val_sub)
-                else (np.zeros((0, SIZE, SIZE, 3), np.uint8), np.zeros(0))
+                else (np.zeros((0, size, size, 3), np.uint8), np.zeros(0))
                 for name, deg in (("clean", False), ("degraded", True))}
 
     net = face_swap_net(None if resume or args.init else args.imagenet)
@@ -87,7 +88,8 @@ def train(args):
         print(f"weights from {args.init}", flush=True)
     net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales)}
+    state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
+             "size": size}
     if resume:
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
@@ -95,7 +97,7 @@ def train(args):
         print(f"resumed from {out / 'last.pt'}: step {state['step']}, epoch {state['epoch']}, "
               f"{state['seconds'] / 60:.1f} min trained", flush=True)
 
-    dataset = D.PairDataset(images, five, mesh, train_idx, SIZE, seed=args.seed, scales=scales)
+    dataset = D.PairDataset(images, five, mesh, train_idx, size, seed=args.seed, scales=scales)
     budget = args.minutes * 60
     loss_fn = nn.BCEWithLogitsLoss()
     labels = torch.tensor([0.0, 1.0]).repeat(args.batch // 2)
@@ -110,7 +112,7 @@ def train(args):
         tick, seen, running = time.time(), 0, []
         last_ckpt = time.time()
         for batch in loader:
-            x = batch.reshape(-1, 3, SIZE, SIZE).contiguous(memory_format=torch.channels_last)
+            x = batch.reshape(-1, 3, size, size).contiguous(memory_format=torch.channels_last)
             lr = lr_at(state["seconds"] / budget, args.lr)
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -158,12 +160,14 @@ def train(args):
 
 
 def export(checkpoint: Path, onnx_path: Path):
-    """ONNX with the sigmoid inside: input 'input' N×3×160×160 normalised RGB, output 'prob' N×1."""
+    """ONNX with the sigmoid inside: input 'input' N×3×S×S normalised RGB (S the run's size), output 'prob' N×1."""
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     net = face_swap_net()
-    net.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["model"])
+    net.load_state_dict(ck["model"])
     net.eval()
     model = nn.Sequential(net, nn.Sigmoid()).eval()   # a new Sequential is in training mode
-    x = torch.randn(2, 3, SIZE, SIZE)
+    size = int(ck.get("state", {}).get("size", SIZE))
+    x = torch.randn(2, 3, size, size)
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(model, x, str(onnx_path), input_names=["input"], output_names=["prob"],
                       dynamic_axes={"input": {0: "n"}, "prob": {0: "n"}}, opset_version=17, dynamo=False)
@@ -184,6 +188,7 @@ def main(argv=None):
     ap.add_argument("--crop-scales", type=float, nargs=2, default=list(D.CROP_SCALES), metavar=("LO", "HI"),
                     help="crop looseness drawn in training; validation uses the middle (give report_face_swap "
                          "the same middle as --crop-scale)")
+    ap.add_argument("--size", type=int, default=SIZE, help="input size in pixels (kept in the checkpoint)")
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap"))
     ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget (the LR schedule spans it)")
     ap.add_argument("--epochs", type=int, default=0, help="stop after this many epochs (0: budget only)")

@@ -15,7 +15,7 @@ from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantTy
 
 from ..media.align import align_face
 from . import data as D
-from .report_face_swap import SHARED
+from .report_face_swap import SHARED, input_size
 from .sbi import self_blend
 
 
@@ -41,11 +41,12 @@ def main(argv=None):
     names, images, five, mesh = D.load_faces(args.data, args.landmarks)
     train = set(json.loads(args.split.read_text())["train"])
     idx = [i for i, n in enumerate(names) if n in train][:: 50][: args.faces]
+    size = input_size(args.onnx)
     inputs = []
     for i in idx:
         fake, _ = self_blend(images[i], five[i], mesh[i], np.random.default_rng(i))
         for im in (images[i], fake):
-            inputs.append(D.to_input(align_face(im, five[i], 160, args.crop_scale)))
+            inputs.append(D.to_input(align_face(im, five[i], size, args.crop_scale)))
     batches = [np.stack(inputs[k:k + 16]) for k in range(0, len(inputs), 16)]
     quantize_static(str(args.onnx), str(args.out), Crops(batches), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)

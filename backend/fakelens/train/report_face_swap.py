@@ -34,10 +34,16 @@ from .sbi import self_blend
 SHARED = REPO_MODELS.parent.parent / "shared" / "data"
 
 
+def input_size(onnx: Path) -> int:
+    """The square input size the exported graph was traced with (N x 3 x S x S)."""
+    import onnxruntime as ort
+    return int(ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"]).get_inputs()[0].shape[2])
+
+
 def entry(name: str, version: str, onnx: Path, threshold: float, crop_scale: float) -> dict:
     return {
         "name": name, "task": "face_swap", "file": onnx.name, "sha256": file_sha256(onnx), "version": version,
-        "input_size": 160, "colour": "RGB", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+        "input_size": input_size(onnx), "colour": "RGB", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
         "crop": {"mode": "align5", "template": "UTKFace median 5-point (fakelens.media.align.TEMPLATE)",
                  "scale": crop_scale, "mirror": True},
         "threshold": threshold,
