@@ -58,9 +58,10 @@ def entry(name: str, version: str, onnx: Path, threshold: float, crop_scale: flo
 
 
 def spec_for(onnx: Path, crop_scale: float, threshold: float = 0.5) -> tuple[ModelStore, ModelSpec]:
-    store = ModelStore(onnx.parent)
-    spec = ModelSpec.from_entry(entry("face_swap_eval", "eval", onnx, threshold, crop_scale))
-    return store, spec
+    """The shipped detector models (face finding) plus the face-swap ONNX under test, wherever it lies."""
+    e = entry("face_swap_eval", "eval", onnx, threshold, crop_scale)
+    e["file"] = str(onnx.resolve())   # the store joins this to its folder; an absolute path stays as is
+    return ModelStore(REPO_MODELS), ModelSpec.from_entry(e)
 
 
 def pair_scores(store, spec, images, five, mesh, indices, condition: str) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +132,7 @@ def main(argv=None):
         report[f"tpr_{name}"] = round(float((f[~calib] >= threshold).mean()), 4)
     print(json.dumps(report), flush=True)
 
-    spec = ModelSpec.from_entry(entry("face_swap_eval", "eval", args.onnx, threshold, args.crop_scale))
+    store, spec = spec_for(args.onnx, args.crop_scale, threshold)
     clips = SHARED / "deepfake-clips"
     if clips.is_dir():
         rows = clip_scores(clips, store, spec, settings)
