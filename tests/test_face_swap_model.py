@@ -154,3 +154,19 @@ def test_fakelens_check_scores_a_self_blend_above_its_source(blend_pairs, tmp_pa
         scores.append(signal["score"])
         assert verdict["faces"] and len(verdict["faces"][0]["box"]) == 4
     assert scores[1] > scores[0], scores
+
+
+def test_report_measures_an_onnx_outside_models(tmp_path, spec, blend_pairs):
+    """A candidate model lies in runs/ or /tmp: the report scores it with the repo's face detector."""
+    import shutil
+
+    from fakelens.evaluate import score_file
+    from fakelens.train.report_face_swap import spec_for
+
+    candidate = tmp_path / "candidate.onnx"
+    shutil.copy(MODELS / spec.file, candidate)
+    store, test_spec = spec_for(candidate, float(spec.crop["scale"]), spec.threshold)
+    assert test_spec.input_size == spec.input_size
+    real_path, fake_path = blend_pairs[0]
+    real, fake = (score_file(p, store, test_spec, Settings()) for p in (real_path, fake_path))
+    assert real["score"] is not None and fake["score"] > real["score"]
