@@ -16,6 +16,7 @@ Neither clip folder is ever used for training or for choosing the threshold.
 """
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -132,7 +133,7 @@ def main(argv=None):
         report[f"tpr_{name}"] = round(float((f[~calib] >= threshold).mean()), 4)
     print(json.dumps(report), flush=True)
 
-    store, spec = spec_for(args.onnx, args.crop_scale, threshold)
+    spec = dataclasses.replace(spec, threshold=threshold)   # same store and session, new threshold
     clips = SHARED / "deepfake-clips"
     if clips.is_dir():
         rows = clip_scores(clips, store, spec, settings)
