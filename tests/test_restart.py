@@ -7,6 +7,9 @@ import time
 import requests
 
 from conftest import need_shared, start_backend
+from fakelens.config import load_settings
+from fakelens.jobs import JobPool
+from fakelens.store import Store
 
 
 def upload(backend, path, **params):
@@ -74,3 +77,17 @@ def test_cancel_running_check(tmp_path):
         assert body["status"] == "cancelled" and body["error"]["code"] == "cancelled"
     finally:
         backend.stop()
+
+
+def test_start_removes_uploads_no_waiting_check_names(tmp_path):
+    """A kill between a check finishing and its file being removed leaves an orphan upload behind."""
+    settings = load_settings(home=tmp_path / "home")
+    store = Store(tmp_path / "home" / "fakelens.db")
+    pool = JobPool(settings, store, analyzer=None)
+    waiting, finished, orphan = (pool.uploads / f"{name}.upload" for name in ("waiting", "finished", "orphan"))
+    for path in (waiting, finished, orphan):
+        path.write_bytes(b"media")
+    store.create({"path": str(waiting), "kind": "image"})
+    store.create({"path": str(finished), "kind": "image"}, status="done", result={"media": {}}, media={})
+    pool._recover()   # what start() does before any worker or request runs
+    assert waiting.exists() and not finished.exists() and not orphan.exists()

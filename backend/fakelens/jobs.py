@@ -2,7 +2,8 @@
 
 Every check is a row in SQLite before it is queued, so none is lost on a restart: queued checks run
 again, and a check that was running when the server stopped is re-queued once (a second interruption
-marks it failed with the reason, so a file that crashes the server cannot loop forever).
+marks it failed with the reason, so a file that crashes the server cannot loop forever). Uploaded
+files no waiting check names are removed at start.
 """
 
 import logging
@@ -61,8 +62,18 @@ class JobPool:
                 self.discard_upload(check["request"])
             else:
                 self.store.requeue(check["id"])
-        for check in self.store.with_status("queued"):
+        waiting = self.store.with_status("queued")
+        for check in waiting:
             self._enqueue(check["id"])
+        self._remove_orphan_uploads({check["request"].get("path") for check in waiting})
+
+    def _remove_orphan_uploads(self, kept: set):
+        """A server killed between finishing a check and removing its file leaves the file behind;
+        at start no request is in flight, so a file no waiting check names is an orphan."""
+        for path in self.uploads.glob("*.upload"):
+            if str(path) not in kept:
+                log.info("removing %s: no waiting check uses it", path.name)
+                path.unlink(missing_ok=True)
 
     # --- requests ----------------------------------------------------------------
     def save_upload(self, stream, max_bytes: int) -> Path:
