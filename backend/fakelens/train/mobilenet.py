@@ -53,10 +53,5 @@ class MobileNetV2(nn.Module):
         return self.classifier(x)
 
 
-def face_swap_net(imagenet_weights=None) -> MobileNetV2:
-    """One logit: > 0 means blended. Starts from ImageNet weights when a .pth path is given."""
-    net = MobileNetV2()
-    if imagenet_weights:
-        net.load_state_dict(torch.load(imagenet_weights, map_location="cpu", weights_only=True))
-    net.classifier[1] = nn.Linear(1280, 1)
-    return net
+def load_imagenet(net: MobileNetV2, path) -> None:
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

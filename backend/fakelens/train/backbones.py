@@ -1,0 +1,27 @@
+"""The face-swap network: an ImageNet backbone with one output logit (> 0 means blended).
+
+Both backbones take the same input (ImageNet mean / std) and are measured in models/README.md.
+"""
+
+from torch import nn
+
+from . import efficientnet_lite, mobilenet
+
+BACKBONES = ("mobilenet_v2", "efficientnet_lite0")
+
+
+def face_swap_net(backbone: str = "mobilenet_v2", imagenet_weights=None) -> nn.Module:
+    """The network, from the backbone's ImageNet weights file when one is given."""
+    if backbone == "mobilenet_v2":
+        net = mobilenet.MobileNetV2()
+        if imagenet_weights:
+            mobilenet.load_imagenet(net, imagenet_weights)
+        net.classifier[1] = nn.Linear(1280, 1)
+    elif backbone == "efficientnet_lite0":
+        net = efficientnet_lite.EfficientNetLite0()
+        if imagenet_weights:
+            efficientnet_lite.load_imagenet(net, imagenet_weights)
+        net._fc = nn.Linear(1280, 1)
+    else:
+        raise ValueError(f"unknown backbone {backbone!r}; one of {', '.join(BACKBONES)}")
+    return net
