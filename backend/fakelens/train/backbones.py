@@ -10,6 +10,11 @@ from . import efficientnet_lite, mobilenet
 BACKBONES = ("mobilenet_v2", "efficientnet_lite0")
 
 
+def backbone_of(checkpoint: dict) -> str:
+    """The backbone a checkpoint was trained with (those from before the option are MobileNetV2)."""
+    return checkpoint.get("state", {}).get("backbone", "mobilenet_v2")
+
+
 def face_swap_net(backbone: str = "mobilenet_v2", imagenet_weights=None) -> nn.Module:
     """The network, from the backbone's ImageNet weights file when one is given."""
     if backbone == "mobilenet_v2":

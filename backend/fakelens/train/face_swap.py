@@ -24,7 +24,7 @@ from torch import nn
 
 from ..evaluate import auc
 from . import data as D
-from .backbones import BACKBONES, face_swap_net
+from .backbones import BACKBONES, backbone_of, face_swap_net
 from .split import split
 
 SIZE = 160   # default input size; a run's own size is kept in its checkpoint state
@@ -83,8 +83,8 @@ def train(args):
                 for name, deg in (("clean", False), ("degraded", True))}
 
     init = torch.load(args.init, map_location="cpu", weights_only=False) if args.init and not resume else None
-    # a resumed run keeps its backbone, a run from --init takes its source's (older checkpoints: MobileNetV2)
-    backbone = (ck or init or {"state": {"backbone": args.backbone}})["state"].get("backbone", "mobilenet_v2")
+    source = ck or init   # a resumed run keeps its backbone, a run from --init takes its source's
+    backbone = backbone_of(source) if source else args.backbone
     net = face_swap_net(backbone, None if resume or init else args.imagenet)
     print(f"backbone {backbone}", flush=True)
     if init:   # a new schedule from an earlier run's weights (not its optimiser)
@@ -166,7 +166,7 @@ def train(args):
 def export(checkpoint: Path, onnx_path: Path):
     """ONNX with the sigmoid inside: input 'input' N×3×S×S normalised RGB (S the run's size), output 'prob' N×1."""
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    net = face_swap_net(ck.get("state", {}).get("backbone", "mobilenet_v2"))
+    net = face_swap_net(backbone_of(ck))
     net.load_state_dict(ck["model"])
     net.eval()
     model = nn.Sequential(net, nn.Sigmoid()).eval()   # a new Sequential is in training mode
