@@ -59,7 +59,6 @@ class JobPool:
                 self.store.fail(check["id"], "failed", {
                     "code": "interrupted",
                     "message": f"the server stopped {check['attempts']} times while checking this; given up"})
-                self.discard_upload(check["request"])
             else:
                 self.store.requeue(check["id"])
         waiting = self.store.with_status("queued")
@@ -69,7 +68,8 @@ class JobPool:
 
     def _remove_orphan_uploads(self, kept: set):
         """A server killed between finishing a check and removing its file leaves the file behind;
-        at start no request is in flight, so a file no waiting check names is an orphan."""
+        at start no request is in flight, so a file no waiting check names is an orphan (this also
+        clears the files of checks just failed above)."""
         for path in self.uploads.glob("*.upload"):
             if str(path) not in kept:
                 log.info("removing %s: no waiting check uses it", path.name)
