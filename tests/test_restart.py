@@ -84,10 +84,13 @@ def test_start_removes_uploads_no_waiting_check_names(tmp_path):
     settings = load_settings(home=tmp_path / "home")
     store = Store(tmp_path / "home" / "fakelens.db")
     pool = JobPool(settings, store, analyzer=None)
-    waiting, finished, orphan = (pool.uploads / f"{name}.upload" for name in ("waiting", "finished", "orphan"))
-    for path in (waiting, finished, orphan):
+    waiting, spelled, finished, orphan = (pool.uploads / f"{name}.upload"
+                                          for name in ("waiting", "spelled", "finished", "orphan"))
+    for path in (waiting, spelled, finished, orphan):
         path.write_bytes(b"media")
     store.create({"path": str(waiting), "kind": "image"})
+    # the same folder spelled another way, as when the data folder was first given as a relative path
+    store.create({"path": str(pool.uploads / ".." / "uploads" / spelled.name), "kind": "image"})
     store.create({"path": str(finished), "kind": "image"}, status="done", result={"media": {}}, media={})
     pool._recover()   # what start() does before any worker or request runs
-    assert waiting.exists() and not finished.exists() and not orphan.exists()
+    assert waiting.exists() and spelled.exists() and not finished.exists() and not orphan.exists()

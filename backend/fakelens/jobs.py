@@ -64,14 +64,16 @@ class JobPool:
         waiting = self.store.with_status("queued")
         for check in waiting:
             self._enqueue(check["id"])
-        self._remove_orphan_uploads({check["request"].get("path") for check in waiting})
+        self._remove_orphan_uploads({Path(check["request"]["path"]).name for check in waiting
+                                     if check["request"].get("path")})
 
     def _remove_orphan_uploads(self, kept: set):
         """A server killed between finishing a check and removing its file leaves the file behind;
         at start no request is in flight, so a file no waiting check names is an orphan (this also
-        clears the files of checks just failed above)."""
+        clears the files of checks just failed above). Compared by name: every upload lies in this
+        folder, and a data folder given once relative, once absolute spells its paths two ways."""
         for path in self.uploads.glob("*.upload"):
-            if str(path) not in kept:
+            if path.name not in kept:
                 log.info("removing %s: no waiting check uses it", path.name)
                 path.unlink(missing_ok=True)
 
