@@ -94,3 +94,17 @@ def test_start_removes_uploads_no_waiting_check_names(tmp_path):
     store.create({"path": str(finished), "kind": "image"}, status="done", result={"media": {}}, media={})
     pool._recover()   # what start() does before any worker or request runs
     assert waiting.exists() and spelled.exists() and not finished.exists() and not orphan.exists()
+
+
+def test_discard_removes_an_upload_however_its_folder_is_spelled_and_nothing_else(tmp_path):
+    settings = load_settings(home=tmp_path / "home")
+    pool = JobPool(settings, Store(tmp_path / "home" / "fakelens.db"), analyzer=None)
+    upload, elsewhere, named = (pool.uploads / "a.upload", tmp_path / "b.upload", pool.uploads / "keep.jpg")
+    for path in (upload, elsewhere, named):
+        path.write_bytes(b"media")
+    # the uploads folder spelled another way, as when the data folder was first given as a relative path
+    pool.discard_upload({"path": str(pool.uploads / ".." / "uploads" / upload.name)})
+    pool.discard_upload({"path": str(elsewhere)})   # a local file the user asked about
+    pool.discard_upload({"path": str(named)})
+    pool.discard_upload({"url": "https://example.org/a.jpg"})
+    assert not upload.exists() and elsewhere.exists() and named.exists()

@@ -183,7 +183,8 @@ class JobPool:
             self.discard_upload(check["request"])
 
     def discard_upload(self, request: dict):
-        """Remove a check's uploaded file (only ever one inside the uploads folder)."""
+        """Remove a check's uploaded file (only ever one inside the uploads folder, however the folder
+        was spelled when the check was made: a file the user named elsewhere is never touched)."""
         path = request.get("path")
-        if path and Path(path).parent == self.uploads:
+        if path and Path(path).suffix == ".upload" and Path(path).parent.resolve() == self.uploads.resolve():
             Path(path).unlink(missing_ok=True)
