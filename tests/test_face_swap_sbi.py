@@ -12,7 +12,7 @@ from fakelens.media.align import TEMPLATE, align_face, crop_matrix, similarity
 from fakelens.models import ModelStore
 from fakelens.train import degrade
 from fakelens.train.landmarks import compute
-from fakelens.train.sbi import face_hull, five_point_hull, self_blend
+from fakelens.train.sbi import blend_pair, face_hull, five_point_hull, self_blend
 from fakelens.train.split import groups, phash, split
 
 from conftest import REPO, need_shared
@@ -37,6 +37,32 @@ def test_blend_differs_from_source_only_inside_its_mask(faces):
             assert not changed[mask == 0].any(), "a pixel outside the mask changed"
             assert mask.min() >= 0 and mask.max() <= 1
             assert mask.max() >= 0.25, "empty mask (the erosion/normalisation bug FINDINGS.md warns of)"
+
+
+def test_paper_synthesis_jitters_copy_or_face_and_blends_only_inside_the_mask(faces):
+    kinds = set()
+    for k, (image, five, mesh) in enumerate(faces):
+        for seed in range(4):
+            real, blend, mask = blend_pair(image, five, mesh, np.random.default_rng([k, seed, 5]), "paper")
+            assert real.shape == blend.shape == image.shape and real.dtype == blend.dtype == np.uint8
+            changed = (blend != real).any(axis=2)
+            assert changed.sum() > 0.05 * changed.size, "the blend changed almost nothing"
+            assert not changed[mask == 0].any(), "a pixel outside the mask differs from the real sample"
+            # the jitter went either to the copy (the real sample is the untouched face) or to the face
+            # itself (then the real sample differs from the original everywhere, the mask's outside too)
+            kinds.add("copy" if np.array_equal(real, image) else "face")
+            if not np.array_equal(real, image):
+                assert (real != image).any(axis=2)[mask == 0].mean() > 0.2
+    assert kinds == {"copy", "face"}
+    with pytest.raises(ValueError):
+        blend_pair(image, five, mesh, np.random.default_rng(0), "strong")
+
+
+def test_mild_synthesis_is_face_swap_1s_self_blend(faces):
+    image, five, mesh = faces[2]
+    real, blend, mask = blend_pair(image, five, mesh, np.random.default_rng(4), "mild")
+    again, mask2 = self_blend(image, five, mesh, np.random.default_rng(4))
+    assert real is image and np.array_equal(blend, again) and np.array_equal(mask, mask2)
 
 
 def test_mask_lies_on_the_face(faces):

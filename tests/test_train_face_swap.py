@@ -47,17 +47,28 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     p = sess.run(None, {"input": np.zeros((2, 3, 160, 160), np.float32)})[0]
     assert p.shape == (2, 1) and ((p >= 0) & (p <= 1)).all()
-    # a new run can start from an earlier run's weights with its own crop range and size, kept on resume
+    # a new run can start from an earlier run's weights with its own crop range, size and synthesis, kept on resume
     run2 = tmp_path / "run2"
     cmd2 = [a if a != str(out) else str(run2) for a in cmd]
-    third = subprocess.run(cmd2 + ["--init", str(out / "best.pt"), "--crop-scales", "1.0", "1.2", "--size", "96"],
+    third = subprocess.run(cmd2 + ["--init", str(out / "best.pt"), "--crop-scales", "1.0", "1.2", "--size", "96",
+                                  "--synthesis", "paper"],
                            capture_output=True, text=True, timeout=600, cwd=REPO)
     assert third.returncode == 0, third.stderr[-3000:]
     assert "weights from" in third.stdout and "96 px" in third.stdout and "validation at 1.1" in third.stdout
+    assert "paper synthesis" in third.stdout
     fourth = subprocess.run(cmd2 + ["--minutes", "0.04"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert fourth.returncode == 0 and "resumed from" in fourth.stdout and "96 px" in fourth.stdout
+    assert "paper synthesis" in fourth.stdout
     state = torch.load(run2 / "last.pt", weights_only=False)["state"]
-    assert state["crop_scales"] == [1.0, 1.2] and state["size"] == 96
+    assert state["crop_scales"] == [1.0, 1.2] and state["size"] == 96 and state["synthesis"] == "paper"
+    # asking a resumed run, or a run from --init, for another recipe is refused, not silently ignored
+    clash = subprocess.run(cmd2 + ["--synthesis", "mild"], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert clash.returncode != 0 and "--synthesis mild differs" in clash.stderr
+    assert torch.load(run2 / "last.pt", weights_only=False)["state"]["step"] == state["step"]
+    other = [a if a != str(out) else str(tmp_path / "run4") for a in cmd]
+    clash = subprocess.run(other + ["--init", str(out / "best.pt"), "--backbone", "efficientnet_lite0"],
+                           capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert clash.returncode != 0 and "--backbone efficientnet_lite0 differs" in clash.stderr
     exp2 = subprocess.run([sys.executable, "-m", "fakelens.train.face_swap", "--out", str(run2), "--export",
                            str(tmp_path / "m96.onnx")], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert exp2.returncode == 0, exp2.stderr[-3000:]

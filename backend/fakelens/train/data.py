@@ -7,7 +7,7 @@ import numpy as np
 
 from ..media.align import align_face
 from . import degrade
-from .sbi import self_blend
+from .sbi import blend_pair
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -44,10 +44,9 @@ def middle_scale(scales: tuple = CROP_SCALES) -> float:
 
 
 def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: bool = True,
-              degraded: bool = True, scales: tuple = CROP_SCALES):
+              degraded: bool = True, scales: tuple = CROP_SCALES, synthesis: str = "mild"):
     """(real crop, fake crop) as BGR uint8 `size`×`size`, same degradations and crop for both."""
-    fake, _ = self_blend(image, five, mesh, rng)
-    real = image
+    real, fake, _ = blend_pair(image, five, mesh, rng, synthesis)
     if degraded:
         p = degrade.draw(rng)
         real, fake = degrade.apply(real, p), degrade.apply(fake, p)
@@ -65,9 +64,10 @@ def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: boo
 class PairDataset:
     """Index i -> (2, 3, S, S) float32 [real, fake]; a fresh blend every time a face is drawn."""
 
-    def __init__(self, images, five, mesh, indices, size: int, seed: int = 0, scales: tuple = CROP_SCALES):
+    def __init__(self, images, five, mesh, indices, size: int, seed: int = 0, scales: tuple = CROP_SCALES,
+                 synthesis: str = "mild"):
         self.images, self.five, self.mesh = images, five, mesh
-        self.scales = scales
+        self.scales, self.synthesis = scales, synthesis
         self.indices = np.asarray(indices)
         self.size = size
         self.seed = seed
@@ -79,18 +79,19 @@ class PairDataset:
     def __getitem__(self, k):
         i = int(self.indices[k])
         rng = np.random.default_rng([self.seed, self.epoch, i, np.random.randint(1 << 30)])
-        real, fake = make_pair(self.images[i], self.five[i], self.mesh[i], self.size, rng, scales=self.scales)
+        real, fake = make_pair(self.images[i], self.five[i], self.mesh[i], self.size, rng, scales=self.scales,
+                               synthesis=self.synthesis)
         return np.stack([to_input(real), to_input(fake)])
 
 
 def validation_set(images, five, mesh, indices, size: int, degraded: bool, seed: int = 1,
-                   scales: tuple = CROP_SCALES):
+                   scales: tuple = CROP_SCALES, synthesis: str = "mild"):
     """Fixed (uint8 crops, labels): each held-out face and its blend, same draw on every call."""
     crops, labels = [], []
     for i in indices:
         rng = np.random.default_rng([seed, int(i)])
         real, fake = make_pair(images[i], five[i], mesh[i], size, rng, train=False, degraded=degraded,
-                               scales=scales)
+                               scales=scales, synthesis=synthesis)
         crops += [real, fake]
         labels += [0, 1]
     return np.stack(crops), np.array(labels)

@@ -25,6 +25,7 @@ from torch import nn
 from ..evaluate import auc
 from . import data as D
 from .backbones import BACKBONES, backbone_of, face_swap_net
+from .sbi import SYNTHESES
 from .split import split
 
 SIZE = 160   # default input size; a run's own size is kept in its checkpoint state
@@ -57,10 +58,35 @@ def save(path: Path, state: dict):
     os.replace(tmp, path)
 
 
+def run_option(name: str, given, kept, default):
+    """An option of the run: `kept` (from the checkpoint continued, None for a fresh choice) wins, and
+    a different value given on the command line is an error rather than silently ignored."""
+    if kept is None:
+        return default if given is None else given
+    if given is not None and list(np.atleast_1d(given)) != list(np.atleast_1d(kept)):
+        raise SystemExit(f"--{name} {given} differs from the {kept} of the checkpoint this run continues; "
+                         f"start a new run (another --out) to change it")
+    return kept
+
+
 def train(args):
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    resume = (out / "last.pt").is_file()
+    ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False) if resume else None
+    init = torch.load(args.init, map_location="cpu", weights_only=False) if args.init and not resume else None
+    # A resumed run keeps what it started with (face_swap-1's checkpoints predate these options), and
+    # a run from --init takes its source's backbone; asking for something else is refused, not ignored.
+    def kept(key, default):
+        return ck["state"].get(key, default) if resume else None
+
+    scales = tuple(run_option("crop-scales", args.crop_scales, kept("crop_scales", D.CROP_SCALES), D.CROP_SCALES))
+    size = int(run_option("size", args.size, kept("size", SIZE), SIZE))
+    synthesis = run_option("synthesis", args.synthesis, kept("synthesis", "mild"), "mild")
+    source = ck or init
+    backbone = run_option("backbone", args.backbone, backbone_of(source) if source else None, "mobilenet_v2")
+
     if not Path(args.landmarks).is_file():
         from .landmarks import main as landmarks_main
         landmarks_main(["--data", str(args.data), "--out", str(args.landmarks)])
@@ -71,20 +97,14 @@ def train(args):
     print(f"{len(names)} faces: {len(train_idx)} train, {len(val_idx)} validation "
           f"({len(set(group))} near-duplicate groups)", flush=True)
     val_sub = val_idx[: args.val_faces]
-    resume = (out / "last.pt").is_file()
-    ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False) if resume else None
-    # a resumed run keeps the crop range it started with (face_swap-1's checkpoints predate the option)
-    scales = tuple(ck["state"].get("crop_scales", D.CROP_SCALES) if resume else args.crop_scales)
-    size = int(ck["state"].get("size", SIZE) if resume else args.size)
-    print(f"{size} px, crop scales {scales}: validation at {D.middle_scale(scales)}", flush=True)
-    val_sets = {name: D.validation_set(images, five, mesh, val_sub, size, degraded=deg, scales=scales)
+    print(f"{size} px, crop scales {scales}: validation at {D.middle_scale(scales)}; {synthesis} synthesis",
+          flush=True)
+    val_sets = {name: D.validation_set(images, five, mesh, val_sub, size, degraded=deg, scales=scales,
+                                       synthesis=synthesis)
                 if len(val_sub)
                 else (np.zeros((0, size, size, 3), np.uint8), np.zeros(0))
                 for name, deg in (("clean", False), ("degraded", True))}
 
-    init = torch.load(args.init, map_location="cpu", weights_only=False) if args.init and not resume else None
-    source = ck or init   # a resumed run keeps its backbone, a run from --init takes its source's
-    backbone = backbone_of(source) if source else args.backbone
     net = face_swap_net(backbone, None if resume or init else args.imagenet)
     print(f"backbone {backbone}", flush=True)
     if init:   # a new schedule from an earlier run's weights (not its optimiser)
@@ -93,7 +113,7 @@ def train(args):
     net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
-             "size": size, "backbone": backbone}
+             "size": size, "backbone": backbone, "synthesis": synthesis}
     if resume:
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
@@ -101,7 +121,7 @@ def train(args):
         print(f"resumed from {out / 'last.pt'}: step {state['step']}, epoch {state['epoch']}, "
               f"{state['seconds'] / 60:.1f} min trained", flush=True)
 
-    dataset = D.PairDataset(images, five, mesh, train_idx, size, seed=args.seed, scales=scales)
+    dataset = D.PairDataset(images, five, mesh, train_idx, size, seed=args.seed, scales=scales, synthesis=synthesis)
     budget = args.minutes * 60
     loss_fn = nn.BCEWithLogitsLoss()
     labels = torch.tensor([0.0, 1.0]).repeat(args.batch // 2)
@@ -187,14 +207,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Train the self-blended-images face-swap detector.")
     ap.add_argument("--data", type=Path, default=Path("../shared/data/faces-real/utkface"))
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
-    ap.add_argument("--backbone", choices=BACKBONES, default="mobilenet_v2", help="kept in the checkpoint")
+    ap.add_argument("--backbone", choices=BACKBONES, help="default mobilenet_v2; kept in the checkpoint")
     ap.add_argument("--imagenet", type=Path, help="the backbone's ImageNet weights: torchvision's "
                     "mobilenet_v2-b0353104.pth or efficientnet-lite0-57934424.pth (ImageNet start)")
     ap.add_argument("--init", type=Path, help="start from this checkpoint's weights (instead of ImageNet)")
-    ap.add_argument("--crop-scales", type=float, nargs=2, default=list(D.CROP_SCALES), metavar=("LO", "HI"),
-                    help="crop looseness drawn in training; validation uses the middle (give report_face_swap "
-                         "the same middle as --crop-scale)")
-    ap.add_argument("--size", type=int, default=SIZE, help="input size in pixels (kept in the checkpoint)")
+    ap.add_argument("--crop-scales", type=float, nargs=2, metavar=("LO", "HI"),
+                    help=f"crop looseness drawn in training, default {D.CROP_SCALES}; validation uses the middle "
+                         "(give report_face_swap the same middle as --crop-scale)")
+    ap.add_argument("--size", type=int, help=f"input size in pixels, default {SIZE} (kept in the checkpoint)")
+    ap.add_argument("--synthesis", choices=SYNTHESES,
+                    help="self-blend strength, default mild (fakelens.train.sbi; kept in the checkpoint)")
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap"))
     ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget (the LR schedule spans it)")
     ap.add_argument("--epochs", type=int, default=0, help="stop after this many epochs (0: budget only)")

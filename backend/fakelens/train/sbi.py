@@ -5,12 +5,20 @@ frequency jitter and a small affine misalignment, and is alpha-blended back into
 original (the *target*) through a soft face mask. What the classifier can learn from the pair is only
 what face swaps share: a blending boundary and a statistical mismatch between the inner face and
 its surroundings. Outside the mask the blend equals the original, pixel for pixel.
+
+Two strengths of synthesis (a training run keeps its choice in its checkpoint):
+- "mild" (face_swap-1): a mild colour jitter always, a frequency change 70 % of the time, and only
+  ever on the copy;
+- "paper" (the paper's source-target augmentation): a frequency change every time (nearest-neighbour
+  down-scaling by 2 or 4, or a 3×3 sharpening), and half the time on the face itself instead of the
+  copy, so the real sample carries the change too and only the mismatch marks the fake.
 """
 
 import cv2
 import numpy as np
 
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)   # the paper's choice: mostly full blends
+SYNTHESES = ("mild", "paper")
 
 
 def five_point_hull(five: np.ndarray) -> np.ndarray:
@@ -103,14 +111,53 @@ def misalign(image: np.ndarray, centre, face: float, rng: np.random.Generator) -
                           borderMode=cv2.BORDER_REFLECT)
 
 
+def paper_jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The paper's strengths: an RGB shift (±20, 30 % of the time), brightness and contrast (±10 %),
+    then always one frequency change: nearest-neighbour down-scaling by 2 or 4 and back up, or a 3×3
+    sharpening kernel mixed in by 20–50 %. (The paper's hue/saturation step rounds to nothing on 8-bit
+    images, so it is left out.)"""
+    out = image.astype(np.float32)
+    if rng.random() < 0.3:
+        out += rng.uniform(-20, 20, 3).astype(np.float32)
+    out = out * (1 + rng.uniform(-0.1, 0.1)) + 255 * rng.uniform(-0.1, 0.1)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    h, w = out.shape[:2]
+    if rng.random() < 0.5:
+        r = int(rng.choice((2, 4)))
+        small = cv2.resize(out, (max(4, w // r), max(4, h // r)), interpolation=cv2.INTER_NEAREST)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    alpha, lightness = rng.uniform(0.2, 0.5), rng.uniform(0.5, 1.0)
+    effect = -np.ones((3, 3), np.float32)
+    effect[1, 1] = 8 + lightness
+    identity = np.zeros((3, 3), np.float32)
+    identity[1, 1] = 1
+    return cv2.filter2D(out, -1, (1 - alpha) * identity + alpha * effect)
+
+
 def self_blend(image: np.ndarray, five: np.ndarray, mesh: np.ndarray | None,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(blend, mask): a fake made from `image` (BGR uint8) alone; mask is the blend weight per pixel."""
+               rng: np.random.Generator, source: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(blend, mask): a fake made from `image` (BGR uint8) alone; mask is the blend weight per pixel.
+    `source` is the copy to blend in (default: `image` with the mild jitter)."""
     hull = face_hull(five, mesh)
     face = max(np.ptp(hull[:, 0]), np.ptp(hull[:, 1]))
-    source = misalign(jitter_source(image, rng), hull.mean(0), face, rng)
+    source = jitter_source(image, rng) if source is None else source
+    source = misalign(source, hull.mean(0), face, rng)
     mask = make_mask(image.shape, hull, rng) * rng.choice(BLEND_RATIOS)
     m = mask[..., None]
     blend = source.astype(np.float32) * m + image.astype(np.float32) * (1 - m)
     blend = np.where(m > 0, np.clip(np.rint(blend), 0, 255), image).astype(np.uint8)
     return blend, mask
+
+
+def blend_pair(image: np.ndarray, five: np.ndarray, mesh: np.ndarray | None, rng: np.random.Generator,
+               synthesis: str = "mild") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(real, blend, mask) with the given synthesis. The blend equals `real` outside the mask; with
+    "paper" the jitter goes half the time to the face itself, and `real` is then the jittered face."""
+    if synthesis == "mild":
+        return (image, *self_blend(image, five, mesh, rng))
+    if synthesis != "paper":
+        raise ValueError(f"unknown synthesis {synthesis!r}; one of {SYNTHESES}")
+    if rng.random() < 0.5:
+        return (image, *self_blend(image, five, mesh, rng, source=paper_jitter(image, rng)))
+    target = paper_jitter(image, rng)
+    return (target, *self_blend(target, five, mesh, rng, source=image))
