@@ -64,6 +64,9 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     # asking a resumed run, or a run from --init, for another recipe is refused, not silently ignored
     clash = subprocess.run(cmd2 + ["--synthesis", "mild"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert clash.returncode != 0 and "--synthesis mild differs" in clash.stderr
+    clash = subprocess.run(cmd2 + ["--init", str(out / "best.pt")], capture_output=True, text=True, timeout=600,
+                           cwd=REPO)
+    assert clash.returncode != 0 and "already holds a run" in clash.stderr
     assert torch.load(run2 / "last.pt", weights_only=False)["state"]["step"] == state["step"]
     other = [a if a != str(out) else str(tmp_path / "run4") for a in cmd]
     clash = subprocess.run(other + ["--init", str(out / "best.pt"), "--backbone", "efficientnet_lite0"],

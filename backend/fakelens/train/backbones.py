@@ -8,14 +8,15 @@ from torch import nn
 from . import efficientnet_lite, mobilenet
 
 BACKBONES = ("mobilenet_v2", "efficientnet_lite0")
+DEFAULT_BACKBONE = "mobilenet_v2"   # face_swap-1's; checkpoints from before the option are this one
 
 
 def backbone_of(checkpoint: dict) -> str:
     """The backbone a checkpoint was trained with (those from before the option are MobileNetV2)."""
-    return checkpoint.get("state", {}).get("backbone", "mobilenet_v2")
+    return checkpoint.get("state", {}).get("backbone", DEFAULT_BACKBONE)
 
 
-def face_swap_net(backbone: str = "mobilenet_v2", imagenet_weights=None) -> nn.Module:
+def face_swap_net(backbone: str = DEFAULT_BACKBONE, imagenet_weights=None) -> nn.Module:
     """The network, from the backbone's ImageNet weights file when one is given."""
     if backbone == "mobilenet_v2":
         net = mobilenet.MobileNetV2()

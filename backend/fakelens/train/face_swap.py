@@ -24,7 +24,7 @@ from torch import nn
 
 from ..evaluate import auc
 from . import data as D
-from .backbones import BACKBONES, backbone_of, face_swap_net
+from .backbones import BACKBONES, DEFAULT_BACKBONE, backbone_of, face_swap_net
 from .sbi import SYNTHESES
 from .split import split
 
@@ -74,8 +74,11 @@ def train(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     resume = (out / "last.pt").is_file()
+    if resume and args.init:
+        raise SystemExit(f"--init {args.init}: {out} already holds a run, which resumes from its own weights; "
+                         f"start a new run (another --out) to begin from other weights")
     ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False) if resume else None
-    init = torch.load(args.init, map_location="cpu", weights_only=False) if args.init and not resume else None
+    init = torch.load(args.init, map_location="cpu", weights_only=False) if args.init else None
     # A resumed run keeps what it started with (face_swap-1's checkpoints predate these options), and
     # a run from --init takes its source's backbone; asking for something else is refused, not ignored.
     def kept(key, default):
@@ -85,7 +88,7 @@ def train(args):
     size = int(run_option("size", args.size, kept("size", SIZE), SIZE))
     synthesis = run_option("synthesis", args.synthesis, kept("synthesis", "mild"), "mild")
     source = ck or init
-    backbone = run_option("backbone", args.backbone, backbone_of(source) if source else None, "mobilenet_v2")
+    backbone = run_option("backbone", args.backbone, backbone_of(source) if source else None, DEFAULT_BACKBONE)
 
     if not Path(args.landmarks).is_file():
         from .landmarks import main as landmarks_main
