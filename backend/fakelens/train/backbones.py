@@ -31,3 +31,21 @@ def face_swap_net(backbone: str = DEFAULT_BACKBONE, imagenet_weights=None) -> nn
     else:
         raise ValueError(f"unknown backbone {backbone!r}; one of {', '.join(BACKBONES)}")
     return net
+
+
+# The auxiliary mask head (trainer's --mask-loss) reads the last stride-16 feature map: for MobileNetV2
+# features[13], 96 channels (10×10 at 160 px). It is used in training only and never exported.
+MASK_FEATURES = {"mobilenet_v2": (13, 96)}
+MASK_STRIDE = 16
+
+
+def attach_mask_head(net: nn.Module, backbone: str) -> tuple[nn.Module, dict]:
+    """(head, tapped): a 1×1 convolution predicting the blend mask from the backbone's stride-16 features,
+    and a dict whose "features" the backbone fills on every forward pass (a hook, so the network itself,
+    its state dict and its ONNX stay exactly as without the head)."""
+    if backbone not in MASK_FEATURES:
+        raise ValueError(f"no mask head for {backbone}; one of {', '.join(MASK_FEATURES)}")
+    index, channels = MASK_FEATURES[backbone]
+    tapped = {}
+    net.features[index].register_forward_hook(lambda module, inputs, output: tapped.__setitem__("features", output))
+    return nn.Conv2d(channels, 1, 1), tapped

@@ -44,9 +44,11 @@ def middle_scale(scales: tuple = CROP_SCALES) -> float:
 
 
 def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: bool = True,
-              degraded: bool = True, scales: tuple = CROP_SCALES, synthesis: str = "mild"):
-    """(real crop, fake crop) as BGR uint8 `size`×`size`, same degradations and crop for both."""
-    real, fake, _ = blend_pair(image, five, mesh, rng, synthesis)
+              degraded: bool = True, scales: tuple = CROP_SCALES, synthesis: str = "mild",
+              with_mask: bool = False):
+    """(real crop, fake crop) as BGR uint8 `size`×`size`, same degradations and crop for both; with
+    `with_mask` also the blend mask cut out the same way (float32 `size`×`size`, the blend weight)."""
+    real, fake, mask = blend_pair(image, five, mesh, rng, synthesis)
     if degraded:
         p = degrade.draw(rng)
         real, fake = degrade.apply(real, p), degrade.apply(fake, p)
@@ -56,18 +58,22 @@ def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: boo
         shift = tuple(rng.uniform(-0.03, 0.03, 2))
     real = align_face(real, five, size, scale, shift)
     fake = align_face(fake, five, size, scale, shift)
+    mask = align_face(mask.astype(np.float32), five, size, scale, shift) if with_mask else None
     if train and rng.random() < 0.5:
         real, fake = real[:, ::-1].copy(), fake[:, ::-1].copy()
-    return real, fake
+        mask = mask[:, ::-1].copy() if with_mask else None
+    return (real, fake, mask) if with_mask else (real, fake)
 
 
 class PairDataset:
-    """Index i -> (2, 3, S, S) float32 [real, fake]; a fresh blend every time a face is drawn."""
+    """Index i -> (2, 3, S, S) float32 [real, fake]; a fresh blend every time a face is drawn. With
+    `mask_size` > 0 also (2, M, M) float32: the blend mask at M×M for each (all zero for the real face),
+    the target of the trainer's mask head."""
 
     def __init__(self, images, five, mesh, indices, size: int, seed: int = 0, scales: tuple = CROP_SCALES,
-                 synthesis: str = "mild"):
+                 synthesis: str = "mild", mask_size: int = 0):
         self.images, self.five, self.mesh = images, five, mesh
-        self.scales, self.synthesis = scales, synthesis
+        self.scales, self.synthesis, self.mask_size = scales, synthesis, mask_size
         self.indices = np.asarray(indices)
         self.size = size
         self.seed = seed
@@ -79,9 +85,14 @@ class PairDataset:
     def __getitem__(self, k):
         i = int(self.indices[k])
         rng = np.random.default_rng([self.seed, self.epoch, i, np.random.randint(1 << 30)])
-        real, fake = make_pair(self.images[i], self.five[i], self.mesh[i], self.size, rng, scales=self.scales,
-                               synthesis=self.synthesis)
-        return np.stack([to_input(real), to_input(fake)])
+        pair = make_pair(self.images[i], self.five[i], self.mesh[i], self.size, rng, scales=self.scales,
+                         synthesis=self.synthesis, with_mask=self.mask_size > 0)
+        images = np.stack([to_input(pair[0]), to_input(pair[1])])
+        if not self.mask_size:
+            return images
+        m = self.mask_size
+        small = cv2.resize(pair[2], (m, m), interpolation=cv2.INTER_AREA)
+        return images, np.stack([np.zeros((m, m), np.float32), small.astype(np.float32)])
 
 
 def validation_set(images, five, mesh, indices, size: int, degraded: bool, seed: int = 1,

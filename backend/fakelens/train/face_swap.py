@@ -24,7 +24,7 @@ from torch import nn
 
 from ..evaluate import auc
 from . import data as D
-from .backbones import BACKBONES, DEFAULT_BACKBONE, backbone_of, face_swap_net
+from .backbones import BACKBONES, DEFAULT_BACKBONE, MASK_FEATURES, MASK_STRIDE, attach_mask_head, backbone_of, face_swap_net
 from .sbi import SYNTHESES
 from .split import split
 
@@ -87,8 +87,11 @@ def train(args):
     scales = tuple(run_option("crop-scales", args.crop_scales, kept("crop_scales", D.CROP_SCALES), D.CROP_SCALES))
     size = int(run_option("size", args.size, kept("size", SIZE), SIZE))
     synthesis = run_option("synthesis", args.synthesis, kept("synthesis", "mild"), "mild")
+    mask_loss = float(run_option("mask-loss", args.mask_loss, kept("mask_loss", 0.0), 0.0))
     source = ck or init
     backbone = run_option("backbone", args.backbone, backbone_of(source) if source else None, DEFAULT_BACKBONE)
+    if mask_loss and backbone not in MASK_FEATURES:
+        raise SystemExit(f"--mask-loss is written for {', '.join(MASK_FEATURES)} only, not {backbone}")
 
     if not Path(args.landmarks).is_file():
         from .landmarks import main as landmarks_main
@@ -113,20 +116,34 @@ def train(args):
     if init:   # a new schedule from an earlier run's weights (not its optimiser)
         net.load_state_dict(init["model"])
         print(f"weights from {args.init}", flush=True)
+    # Optional second task (after Face X-ray): the blend mask from mid-level features, a dense
+    # target that says where the blend is, not only whether there is one.
+    head, tapped = attach_mask_head(net, backbone) if mask_loss else (None, None)
+    if head is not None:
+        print(f"mask head on stride-{MASK_STRIDE} features, loss weight {mask_loss}", flush=True)
     net = net.to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    params = list(net.parameters()) + (list(head.parameters()) if head is not None else [])
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
-             "size": size, "backbone": backbone, "synthesis": synthesis}
+             "size": size, "backbone": backbone, "synthesis": synthesis, "mask_loss": mask_loss}
     if resume:
         net.load_state_dict(ck["model"])
+        if head is not None:
+            head.load_state_dict(ck["mask_head"])
         opt.load_state_dict(ck["optimizer"])
         state = ck["state"]
         print(f"resumed from {out / 'last.pt'}: step {state['step']}, epoch {state['epoch']}, "
               f"{state['seconds'] / 60:.1f} min trained", flush=True)
 
-    dataset = D.PairDataset(images, five, mesh, train_idx, size, seed=args.seed, scales=scales, synthesis=synthesis)
+    dataset = D.PairDataset(images, five, mesh, train_idx, size, seed=args.seed, scales=scales, synthesis=synthesis,
+                            mask_size=size // MASK_STRIDE if head is not None else 0)
     budget = args.minutes * 60
     loss_fn = nn.BCEWithLogitsLoss()
+
+    def checkpoint():
+        return {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": state,
+                **({"mask_head": head.state_dict()} if head is not None else {})}
+
     labels = torch.tensor([0.0, 1.0]).repeat(args.batch // 2)
     best = max([h["auc_degraded"] for h in state["history"]], default=0.0)
     done = False
@@ -136,14 +153,20 @@ def train(args):
                                              num_workers=args.workers, persistent_workers=False,
                                              generator=torch.Generator().manual_seed(args.seed + state["epoch"]))
         net.train()
-        tick, seen, running = time.time(), 0, []
+        tick, seen, running, running_mask = time.time(), 0, [], []
         last_ckpt = time.time()
         for batch in loader:
+            batch, masks = batch if head is not None else (batch, None)
             x = batch.reshape(-1, 3, size, size).contiguous(memory_format=torch.channels_last)
             lr = lr_at(state["seconds"] / budget, args.lr)
             for g in opt.param_groups:
                 g["lr"] = lr
             loss = loss_fn(net(x)[:, 0], labels)
+            if head is not None:   # same order as x: real, fake, real, fake, ...
+                masks = masks.reshape(-1, *masks.shape[2:])
+                mask_part = loss_fn(head(tapped["features"])[:, 0], masks)
+                running_mask.append(mask_part.item())
+                loss = loss + mask_loss * mask_part
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -154,11 +177,12 @@ def train(args):
             seen += len(x)
             running.append(loss.item())
             if state["step"] % args.log_every == 0:
-                print(f"step {state['step']} epoch {state['epoch']} loss {np.mean(running):.4f} lr {lr:.2e} "
+                masked = f" (mask {np.mean(running_mask):.4f})" if running_mask else ""
+                print(f"step {state['step']} epoch {state['epoch']} loss {np.mean(running):.4f}{masked} lr {lr:.2e} "
                       f"{state['seconds'] / 60:.1f}/{args.minutes} min", flush=True)
-                running = []
+                running, running_mask = [], []
             if now - last_ckpt > args.checkpoint_minutes * 60:
-                save(out / "last.pt", {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": state})
+                save(out / "last.pt", checkpoint())
                 last_ckpt = now
             if state["seconds"] >= budget:
                 done = True
@@ -177,7 +201,7 @@ def train(args):
         state["history"].append(record)
         print("validation", json.dumps(record), f"({time.time() - t0:.0f} s)", flush=True)
         tick = time.time()   # validation time is not training time
-        save(out / "last.pt", {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": state})
+        save(out / "last.pt", checkpoint())
         if record["auc_degraded"] >= best:
             best = record["auc_degraded"]
             save(out / "best.pt", {"model": net.state_dict(), "state": state})
@@ -220,6 +244,8 @@ def main(argv=None):
     ap.add_argument("--size", type=int, help=f"input size in pixels, default {SIZE} (kept in the checkpoint)")
     ap.add_argument("--synthesis", choices=SYNTHESES,
                     help="self-blend strength, default mild (fakelens.train.sbi; kept in the checkpoint)")
+    ap.add_argument("--mask-loss", type=float, help="weight of the auxiliary blend-mask loss, default 0 (none; "
+                    "MobileNetV2 only; kept in the checkpoint; the head is never exported)")
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap"))
     ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget (the LR schedule spans it)")
     ap.add_argument("--epochs", type=int, default=0, help="stop after this many epochs (0: budget only)")
