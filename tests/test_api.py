@@ -139,6 +139,9 @@ def test_upload_over_limit_is_413(tmp_path):
 @pytest.mark.parametrize("body, status, code", [
     ({"url": "ftp://example.com/a.jpg"}, 400, "bad_url"),
     ({"url": "file:///etc/passwd"}, 400, "bad_url"),
+    ({"url": "http://[::1/a.jpg"}, 400, "bad_url"),                 # urlsplit raises on it
+    ({"url": "http://a..b/a.jpg"}, 400, "bad_url"),                 # the IDNA codec raises on these
+    ({"url": "http://" + "x" * 70 + ".example/a.jpg"}, 400, "bad_url"),
     ({"url": "http://10.0.0.1/a.jpg"}, 403, "blocked_address"),
     ({"url": "http://169.254.169.254/latest/meta-data"}, 403, "blocked_address"),
     ({"url": "https://example.com/a.jpg", "kind": "sound"}, 400, "bad_request"),
@@ -163,10 +166,11 @@ def test_not_json_and_unknown_routes(client, auth):
 
 def test_batch_reports_each_item(client, auth):
     r = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=auth, json={
-        "items": [{"url": "http://10.1.2.3/x.jpg"}, {"url": "gopher://x"}], "page_url": "https://example.com/"})
+        "items": [{"url": "http://10.1.2.3/x.jpg"}, {"url": "gopher://x"}, {"url": "http://[::1/x"}],
+        "page_url": "https://example.com/"})
     assert r.status_code == 202
     checks = r.get_json()["checks"]
-    assert [c["error"]["code"] for c in checks] == ["blocked_address", "bad_url"]
+    assert [c["error"]["code"] for c in checks] == ["blocked_address", "bad_url", "bad_url"]
     r = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=auth, json={"items": []})
     assert r.status_code == 400
 

@@ -81,8 +81,10 @@ def cmd_check(args) -> int:
                     mark = "*" if s["decisive"] else " "
                     val = "n/a" if s["score"] is None else f"{s['score']:.3f}"
                     print(f"  {mark} {s['detector']:12} {val:>6}  (threshold {s['threshold']})")
-        except FakeLensError as exc:
+        except Exception as exc:   # a bug on one input still leaves its line and checks the rest
             failed = True
+            if not isinstance(exc, FakeLensError):
+                exc = FakeLensError("internal", f"FakeLens hit an internal error: {exc.__class__.__name__}: {exc}")
             if args.json:
                 print(json.dumps({"input": item, "error": exc.to_dict()}), flush=True)
             else:

@@ -1,7 +1,5 @@
 """The checks routes: start (one or a batch), read, cancel, history, clear."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, jsonify, request
 
 from ..analyze import sniff_file
@@ -51,9 +49,7 @@ def _url_request(item: dict, page_url: str | None) -> dict:
     kind = item.get("kind") or "auto"
     if kind not in KINDS:
         raise FakeLensError("bad_request", f"'kind' must be one of {', '.join(KINDS)}")
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        raise FakeLensError("bad_url", "only http and https URLs can be checked")
-    check_url(url, current_app.config["SETTINGS"])   # refuses private addresses before queuing
+    check_url(url, current_app.config["SETTINGS"])   # refuses bad URLs and private addresses before queuing
     return {"url": url, "kind": kind, "page_url": _text(page_url, "page_url")}
 
 

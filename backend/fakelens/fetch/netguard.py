@@ -75,6 +75,8 @@ def resolve(host: str, port: int, timeout: float = DNS_TIMEOUT_S) -> list[tuple]
     def run():
         try:
             result["infos"] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except UnicodeError:   # IDNA: an empty label ("a..b") or one over 63 characters
+            result["bad_name"] = True
         except OSError as e:
             result["error"] = e
 
@@ -83,6 +85,8 @@ def resolve(host: str, port: int, timeout: float = DNS_TIMEOUT_S) -> list[tuple]
     worker.join(timeout)
     if worker.is_alive():
         raise FakeLensError("fetch_timeout", f"looking up {host} took longer than {timeout:.0f} s")
+    if "bad_name" in result:
+        raise FakeLensError("bad_url", f"{host[:100]} is not a valid host name")
     if "error" in result:
         raise FakeLensError("fetch_failed", f"could not find the server {host} ({result['error']})")
     return [(family, sockaddr) for family, _, _, _, sockaddr in result["infos"]]
