@@ -42,6 +42,9 @@ def test_token_is_private_and_stable(tmp_path):
     assert stat.S_IMODE((home / "token").stat().st_mode) == 0o600
     rotated = fakelens(home, "token", "--rotate").stdout.strip()
     assert rotated != first and fakelens(home, "token").stdout.strip() == rotated
+    (home / "token").write_text("\n")   # a blank file (a full disk, an edit) never means "no token needed"
+    fresh = fakelens(home, "token").stdout.strip()
+    assert len(fresh) >= 40 and fakelens(home, "token").stdout.strip() == fresh
 
 
 def test_models_lists_manifest(tmp_path):

@@ -18,10 +18,13 @@ def token_path(home: Path) -> Path:
 
 
 def ensure_token(home: Path, rotate: bool = False) -> str:
-    """The pairing token, made on first use; the file is readable by its owner only (0600)."""
+    """The pairing token, made on first use (or when its file is blank: an empty token would let
+    an empty Authorization header in); the file is readable by its owner only (0600)."""
     path = token_path(home)
     if path.is_file() and not rotate:
-        return path.read_text().strip()
+        token = path.read_text().strip()
+        if token:
+            return token
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
     tmp = path.with_suffix(".tmp")
@@ -50,7 +53,8 @@ def check_request():
     sent = request.headers.get("Authorization", "")
     scheme, _, given = sent.partition(" ")
     expected = current_app.config["TOKEN"]
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if (scheme.lower() != "bearer" or not expected
+            or not hmac.compare_digest(given.strip().encode(), expected.encode())):
         what = "no token was sent" if not sent else "the token is wrong"
         raise FakeLensError("unauthorized", f"{what}: send 'Authorization: Bearer <token>' "
                             "with the token that `fakelens token` prints")
