@@ -39,7 +39,8 @@ WAIT_MS = 60_000  # the first check loads the models
 # The exact wording of DESIGN.md and issue 4, by label.
 WORDING = {
     "manipulated": re.compile(r"^Likely manipulated \(\d{1,3}%\)$"),
-    "ai_generated": re.compile(r"^(AI-generated \(Content Credentials\)|Likely AI-generated \(\d{1,3}%\))$"),
+    "ai_generated": re.compile(r"^(AI-generated \((Content Credentials|file metadata|watermark)\)"
+                              r"|Likely AI-generated \(\d{1,3}%\))$"),
     "no_evidence": re.compile(r"^No signs of manipulation found$"),
     "uncertain": re.compile(r"^Uncertain$"),
     "not_applicable": re.compile(r"^Not checked: (no face|too small|unsupported media|no detector applies)$"),

@@ -4,6 +4,12 @@
   "use strict";
   const root = globalThis.FakeLens || (globalThis.FakeLens = {});
 
+  const PROVENANCE_SOURCES = {
+    c2pa: ["Content Credentials", "CR"],
+    metadata: ["file metadata", "metadata"],
+    watermark: ["watermark", "watermark"],
+  };
+
   const pct = (x) => `${Math.round(Math.max(0, Math.min(1, Number(x) || 0)) * 100)}%`;
 
   function notCheckedReason(result) {
@@ -23,7 +29,9 @@
         return { tone: "manipulated", icon: "⚠", text: `Likely manipulated (${score})`, short: `Manipulated ${score}` };
       case "ai_generated":
         if (result.provenance && result.provenance.ai_generated) {
-          return { tone: "ai", icon: "✦", text: "AI-generated (Content Credentials)", short: "AI-generated (CR)" };
+          // name the provenance that said so: only C2PA is "Content Credentials"
+          const [where, abbr] = PROVENANCE_SOURCES[result.provenance.source] || ["provenance", "provenance"];
+          return { tone: "ai", icon: "✦", text: `AI-generated (${where})`, short: `AI-generated (${abbr})` };
         }
         return { tone: "ai", icon: "✦", text: `Likely AI-generated (${score})`, short: `AI ${score}` };
       case "no_evidence":

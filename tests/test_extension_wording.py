@@ -1,0 +1,39 @@
+"""The extension's wording (extension/lib/wording.js) run in node: what each verdict reads as."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+WORDING_JS = Path(__file__).resolve().parents[1] / "extension" / "lib" / "wording.js"
+
+
+def describe(results: list[dict]) -> list[dict]:
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = (WORDING_JS.read_text() + "\nconst checks = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
+              "console.log(JSON.stringify(checks.map((c) => globalThis.FakeLens.describe(c))));\n")
+    run = subprocess.run(["node", "-e", script], input=json.dumps([{"status": "done", "result": r} for r in results]),
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_ai_badge_names_the_provenance_that_said_so():
+    """Only a C2PA manifest is "Content Credentials"; a PNG text chunk or a watermark says what it is."""
+    ai = {"label": "ai_generated", "score": 0.99}
+    got = describe([{**ai, "provenance": {"ai_generated": True, "source": source}}
+                    for source in ("c2pa", "metadata", "watermark", None)]
+                   + [{**ai, "score": 0.87, "provenance": {"ai_generated": False}}])
+    assert [g["text"] for g in got] == ["AI-generated (Content Credentials)", "AI-generated (file metadata)",
+                                        "AI-generated (watermark)", "AI-generated (provenance)",
+                                        "Likely AI-generated (87%)"]
+    assert all(g["tone"] == "ai" for g in got)
+
+
+def test_no_evidence_never_reads_real():
+    got = describe([{"label": "no_evidence", "score": 0.1}, {"label": "manipulated", "score": 0.874}])
+    assert got[0]["text"] == "No signs of manipulation found" and got[1]["text"] == "Likely manipulated (87%)"
+    assert not any("real" in g["text"].lower().split() for g in got)
