@@ -73,9 +73,12 @@ def test_upload_image_gives_verdict_then_cache(client, auth, plain_jpeg):
     assert result["label"] == "not_applicable" and result["score"] is None
     assert result["media"]["kind"] == "image" and result["media"]["width"] == 160
     assert result["provenance"]["status"] in ("none", "intact", "tampered")
-    again = post_file(client, auth, data, wait=0)
+    assert result["media"]["source_url"] == "https://example.com/a.jpg"
+    again = post_file(client, auth, data, wait=0, source_url="https://example.org/copy.jpg")
     assert again.status_code == 200 and again.get_json()["cached"] is True
     assert again.get_json()["result"]["media"]["sha256"] == result["media"]["sha256"]
+    # the same bytes from another address: the cached verdict names where these came from
+    assert again.get_json()["result"]["media"]["source_url"] == "https://example.org/copy.jpg"
     history = client.get(f"{CHECKS}?limit=5", base_url=BASE_URL, headers=auth).get_json()["checks"]
     assert [c["id"] for c in history] == [again.get_json()["id"], body["id"]]
     report = client.get(body["report_url"], base_url=BASE_URL, headers=auth)

@@ -62,6 +62,8 @@ def _start(req: dict) -> dict:
         result = (ctx["store"].cached_by_hash(req["sha256"], fingerprint) if req.get("sha256") else
                   ctx["store"].cached_by_url(req["url"], fingerprint, settings.cache_ttl_s))
     if result is not None:
+        # the same bytes may come from another address: the result names where this check's came from
+        result = {**result, "media": {**result["media"], "source_url": req.get("source_url") or req.get("url")}}
         if req.get("path"):
             ctx["pool"].discard_upload(req)
         check_id = ctx["store"].create({k: v for k, v in req.items() if k not in ("path", "sha256")}, status="done",
