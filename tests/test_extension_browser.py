@@ -384,6 +384,23 @@ def test_context_menu_checks(browser, live_backend, media_dir, sites):
                        [info, tab])
     assert check["status"] == "done", check
     assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-7.jpg")
+
+    # An image the page drew from a blob: URL (which means nothing to the backend): its bytes go.
+    blob_url = page.evaluate("""async () => {
+        const blob = await (await fetch('/media/real-5.jpg')).blob();
+        const img = Object.assign(document.createElement('img'), {id: 'blobbed', src: URL.createObjectURL(blob)});
+        img.style.cssText = 'width:200px;height:200px';
+        document.querySelector('#feed').append(img);
+        await img.decode();
+        return img.src;
+    }""")
+    assert blob_url.startswith("blob:")
+    page.locator("#blobbed").click(button="right")
+    info = {"menuItemId": "fakelens-check-image", "srcUrl": blob_url, "pageUrl": page.url, "frameId": 0}
+    check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
+                       [info, tab])
+    assert check["status"] == "done", check
+    assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-5.jpg")
     page.close()
     browser.configure(autoCheck=True)
 

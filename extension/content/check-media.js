@@ -40,6 +40,8 @@
     }
   }
 
+  FL.readableUrl = readableUrl;   // the right-click check needs it too
+
   async function follow(media, onUpdate) {
     await slot();
     try {

@@ -24,11 +24,14 @@
     return FL.findByUrl(srcUrl) || (srcUrl ? null : el);
   }
 
-  FL.contentHandlers["context-target"] = ({ srcUrl }) => {
+  FL.contentHandlers["context-target"] = async ({ srcUrl }) => {
     const el = targetFor(srcUrl);
     if (last) last.target = el;
     const media = el && FL.describeMedia(el);
-    return media ? { kind: media.kind, url: media.url, permalink: media.permalink } : { url: null };
+    if (!media) return { url: null };
+    // a blob: image means nothing outside this page: its bytes go instead, as a data: URL
+    const url = media.kind === "image" ? await FL.readableUrl(media.url) : media.url;
+    return { kind: media.kind, url, permalink: media.permalink };
   };
 
   // background.js reports the progress and result of a right-click check; draw it on the target.
