@@ -108,6 +108,23 @@ def test_loopback_url_allowed_only_with_the_setting(loose, strict):
     check_url("https://8.8.8.8/a.jpg", strict)  # an IP literal: no DNS, no connection
 
 
+def test_a_batch_looks_each_host_up_once(loose):
+    """The answer for a host, or its failure, is kept for the rest of the batch."""
+    seen = {}
+    for path in ("a.jpg", "b.jpg", "c.jpg"):
+        check_url(f"http://localhost:8080/{path}", loose, seen)
+    assert list(seen) == [("localhost", 8080)] and seen[("localhost", 8080)]
+    failures = []
+    for path in ("a.jpg", "b.jpg"):
+        with pytest.raises(FakeLensError) as e:
+            check_url(f"http://no-such-host.invalid/{path}", loose, seen)
+        failures.append(e.value)
+    assert failures[0] is failures[1] is seen[("no-such-host.invalid", 80)]   # looked up once
+    assert failures[0].code in ("fetch_failed", "fetch_timeout")
+    with pytest.raises(FakeLensError, match="private address"):       # the address rule still applies
+        check_url("http://10.0.0.1/a.jpg", loose, seen)
+
+
 def test_guard_refuses_before_connecting(strict, loose, server, connects):
     with guarded(loose) as guard:
         with pytest.raises(requests.ConnectionError):

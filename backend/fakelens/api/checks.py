@@ -44,12 +44,12 @@ def _text(value, name: str, required: bool = False) -> str | None:
     return value
 
 
-def _url_request(item: dict, page_url: str | None) -> dict:
+def _url_request(item: dict, page_url: str | None, seen_hosts: dict | None = None) -> dict:
     url = _text(item.get("url"), "url", required=True).strip()
     kind = item.get("kind") or "auto"
     if kind not in KINDS:
         raise FakeLensError("bad_request", f"'kind' must be one of {', '.join(KINDS)}")
-    check_url(url, current_app.config["SETTINGS"])   # refuses bad URLs and private addresses before queuing
+    check_url(url, current_app.config["SETTINGS"], seen_hosts)   # bad URLs and private addresses: refused now
     return {"url": url, "kind": kind, "page_url": _text(page_url, "page_url")}
 
 
@@ -128,12 +128,12 @@ def create_batch():
         raise FakeLensError("bad_request", "send JSON {\"items\": [{\"url\": ...}, ...]}")
     if len(items) > MAX_BATCH:
         raise FakeLensError("bad_request", f"a batch holds at most {MAX_BATCH} items")
-    checks = []
+    checks, seen_hosts = [], {}   # each host looked up once per batch
     for item in items:
         try:
             if not isinstance(item, dict):
                 raise FakeLensError("bad_request", "each item must be an object with a 'url'")
-            checks.append(public(_start(_url_request(item, body.get("page_url")))))
+            checks.append(public(_start(_url_request(item, body.get("page_url"), seen_hosts))))
         except FakeLensError as exc:   # one bad item does not sink the page scan
             checks.append({"id": None, "status": "failed", "input": {"url": item.get("url") if isinstance(item, dict) else None},
                            "error": exc.to_dict()})

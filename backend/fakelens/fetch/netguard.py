@@ -123,10 +123,24 @@ def split_url(url: str) -> tuple[str, str, int]:
     return scheme, host, port or (443 if scheme == "https" else 80)
 
 
-def check_url(url: str, settings) -> None:
-    """Refuse a URL that is not http(s) or whose host resolves to any non-public address."""
+def check_url(url: str, settings, seen: dict | None = None) -> None:
+    """Refuse a URL that is not http(s) or whose host resolves to any non-public address. `seen`
+    remembers each host's answer (or error) across calls, so a page scan of many URLs on one slow
+    server waits for its name once, not once per URL."""
     _, host, port = split_url(url)
-    _check_addresses(host, resolve(host, port), settings)
+    key = (host, port)
+    if seen is None or key not in seen:
+        try:
+            answer = resolve(host, port)
+        except FakeLensError as exc:
+            answer = exc
+        if seen is not None:
+            seen[key] = answer
+    else:
+        answer = seen[key]
+    if isinstance(answer, FakeLensError):
+        raise answer
+    _check_addresses(host, answer, settings)
 
 
 # --- connection-level guard, active per thread inside guarded() ---
