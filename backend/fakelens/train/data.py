@@ -92,7 +92,7 @@ class PairDataset:
             return images
         m = self.mask_size
         small = cv2.resize(pair[2], (m, m), interpolation=cv2.INTER_AREA)
-        return images, np.stack([np.zeros((m, m), np.float32), small.astype(np.float32)])
+        return images, np.stack([np.zeros((m, m), np.float32), small])
 
 
 def validation_set(images, five, mesh, indices, size: int, degraded: bool, seed: int = 1,
