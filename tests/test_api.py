@@ -1,7 +1,9 @@
 """API v1 through Flask's test client: auth, Host, CORS, uploads, bad input, history, cache, report."""
 
 import io
+import os
 import struct
+import time
 import zlib
 
 import pytest
@@ -185,6 +187,25 @@ def test_clear_history(client, auth, plain_jpeg):
     assert client.get(CHECKS, base_url=BASE_URL, headers=auth).get_json()["checks"] == []
     again = post_file(client, auth, plain_jpeg.read_bytes())
     assert again.get_json()["cached"] is False   # the cache went with the history
+
+
+def test_clear_keeps_the_picture_of_a_check_still_running(app, client, auth):
+    """The history goes, thumbnails with it, but not one a running check wrote for its report."""
+    store = app.extensions["fakelens"]["store"]
+    thumbs = app.config["SETTINGS"].home / "thumbs"
+    thumbs.mkdir(parents=True, exist_ok=True)
+    old = thumbs / ("a" * 64 + ".jpg")
+    old.write_bytes(b"old")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    running = store.create({"url": "https://example.com/v.mp4", "kind": "video"}, status="running")
+    new = thumbs / ("b" * 64 + ".jpg")
+    new.write_bytes(b"new")
+    r = client.delete(CHECKS, base_url=BASE_URL, headers=auth)
+    assert r.status_code == 200
+    assert not old.exists() and new.exists() and store.get(running)["status"] == "running"
+    store.fail(running, "cancelled", {"code": "cancelled", "message": "test over"})
+    client.delete(CHECKS, base_url=BASE_URL, headers=auth)
+    assert not new.exists()
 
 
 def test_models_route(client, auth):

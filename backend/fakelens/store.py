@@ -86,6 +86,10 @@ class Store:
     def count_active(self) -> int:
         return self._run("SELECT COUNT(*) FROM checks WHERE status IN (?, ?)", ACTIVE)[0][0]
 
+    def oldest_active(self) -> float | None:
+        """When the oldest queued or running check was created (None when nothing is active)."""
+        return self._run("SELECT MIN(created) FROM checks WHERE status IN (?, ?)", ACTIVE)[0][0]
+
     def start(self, check_id: str) -> bool:
         """queued → running; False if it is no longer queued (cancelled meanwhile)."""
         with self._lock:

@@ -176,6 +176,11 @@ def clear():
     ctx = _ctx()
     deleted = ctx["store"].clear()
     thumbs = current_app.config["SETTINGS"].home / "thumbs"
+    keep_since = ctx["store"].oldest_active()   # a check still running may have written its picture
     for thumb in thumbs.glob("*.jpg"):
-        thumb.unlink(missing_ok=True)
+        try:
+            if keep_since is None or thumb.stat().st_mtime < keep_since:
+                thumb.unlink()
+        except FileNotFoundError:
+            pass
     return jsonify({"deleted": deleted})
