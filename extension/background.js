@@ -78,6 +78,10 @@ async function checkConnection() {
   try {
     const res = await fetch(`${base}/api/v1/health`, { credentials: "omit", cache: "no-store" });
     health = await res.json();
+    if (res.status === 403 && health && health.error && health.error.code === "forbidden_host") {
+      // FakeLens is there but answers only to 127.0.0.1 and localhost (its DNS-rebinding guard)
+      return setConnection({ state: "wrong_host", url: base, version: null });
+    }
     if (!res.ok || !health || !health.status) throw new Error("not FakeLens");
   } catch {
     return setConnection({ state: "unreachable", url: base, version: null });

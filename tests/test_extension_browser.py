@@ -487,3 +487,22 @@ def test_unreachable_backend_shows_its_state(browser, live_backend):
         browser.configure(backendUrl=live_backend.url)
     assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
     assert browser.badge_text() == ""
+
+
+def test_backend_url_with_another_host_name_says_so(browser, live_backend):
+    """FakeLens answers only to 127.0.0.1 and localhost: another name for it is not "not running"."""
+    other = live_backend.url.replace("127.0.0.1", "localhost.")   # same server, a Host it refuses
+    browser.configure(backendUrl=other)
+    try:
+        popup = browser.context.new_page()
+        popup.goto(browser.url("popup/popup.html"))
+        popup.wait_for_selector("#connection[data-state='wrong_host']", timeout=10_000)
+        assert popup.text_content("#connection .text") == f"Wrong backend address at {other}"
+        port = live_backend.url.rsplit(":", 1)[1]
+        assert f"http://127.0.0.1:{port}" in popup.text_content("#fix")
+        assert browser.badge_text() == "!"
+        popup.screenshot(path=str(ARTIFACTS / "extension-wrong-host.png"))
+        popup.close()
+    finally:
+        browser.configure(backendUrl=live_backend.url)
+    assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"

@@ -26,7 +26,7 @@
     line.querySelector(".icon").textContent = look.icon;
     const models = state.state === "ok" && state.models ? `, ${state.models} models` : "";
     line.querySelector(".text").textContent =
-      state.state === "unreachable" && state.url ? `${look.text} at ${state.url}` : look.text + models;
+      ["unreachable", "wrong_host"].includes(state.state) && state.url ? `${look.text} at ${state.url}` : look.text + models;
     const fix = document.getElementById("fix");
     fix.hidden = !look.fix;
     withCode(fix, look.fix);

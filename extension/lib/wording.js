@@ -107,6 +107,21 @@
         return { tone: "uncertain", icon: "⚠", text: "Not paired", fix: "Run `fakelens token` and paste the token in Options." };
       case "unauthorized":
         return { tone: "error", icon: "⚠", text: "Token rejected", fix: "Run `fakelens token` and paste the token in Options." };
+      case "wrong_host": {
+        // the address given, with the default's host name (the only names FakeLens answers to)
+        let fixed = (root.DEFAULT_SETTINGS || {}).backendUrl || "";
+        try {
+          const url = new URL(state.url);
+          url.hostname = new URL(fixed).hostname;
+          fixed = url.origin;
+        } catch {
+          /* keep the default */
+        }
+        return {
+          tone: "error", icon: "!", text: "Wrong backend address",
+          fix: `Set the backend URL in Options to \`${fixed}\`: FakeLens answers to no other host name.`,
+        };
+      }
       case "unreachable":
         return { tone: "error", icon: "!", text: "Backend not reachable", fix: "Start it with `fakelens serve`, or fix the backend URL in Options." };
       default:
