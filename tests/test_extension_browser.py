@@ -468,41 +468,37 @@ def test_options_page_pairs_and_shows_a_wrong_token(browser, live_backend):
         page.close()
 
 
-def test_unreachable_backend_shows_its_state(browser, live_backend):
+def _dead_port_url(live_backend) -> tuple[str, str]:
     from conftest import free_port
 
-    dead = f"http://127.0.0.1:{free_port()}"
-    browser.configure(backendUrl=dead)
+    return f"http://127.0.0.1:{free_port()}", "fakelens serve"
+
+
+def _refused_host_url(live_backend) -> tuple[str, str]:
+    # the same server under a name it refuses: FakeLens answers only to 127.0.0.1 and localhost
+    port = live_backend.url.rsplit(":", 1)[1]
+    return live_backend.url.replace("127.0.0.1", "localhost."), f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("make_url, state, text, screenshot", [
+    (_dead_port_url, "unreachable", "Backend not reachable", "extension-unreachable.png"),
+    (_refused_host_url, "wrong_host", "Wrong backend address", "extension-wrong-host.png"),
+])
+def test_backend_trouble_shows_its_state(browser, live_backend, make_url, state, text, screenshot):
+    """Nothing listening, and FakeLens under another host name, each say what is wrong and the fix."""
+    url, fix = make_url(live_backend)
+    browser.configure(backendUrl=url)
     try:
         popup = browser.context.new_page()
         popup.set_viewport_size({"width": 400, "height": 400})
         popup.goto(browser.url("popup/popup.html"))
-        popup.wait_for_selector("#connection[data-state='unreachable']", timeout=10_000)
-        assert popup.text_content("#connection .text") == f"Backend not reachable at {dead}"
-        assert "fakelens serve" in popup.text_content("#fix")
+        popup.wait_for_selector(f"#connection[data-state='{state}']", timeout=10_000)
+        assert popup.text_content("#connection .text") == f"{text} at {url}"
+        assert fix in popup.text_content("#fix")
         assert browser.badge_text() == "!"
-        popup.screenshot(path=str(ARTIFACTS / "extension-unreachable.png"))
+        popup.screenshot(path=str(ARTIFACTS / screenshot))
         popup.close()
     finally:
         browser.configure(backendUrl=live_backend.url)
     assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
     assert browser.badge_text() == ""
-
-
-def test_backend_url_with_another_host_name_says_so(browser, live_backend):
-    """FakeLens answers only to 127.0.0.1 and localhost: another name for it is not "not running"."""
-    other = live_backend.url.replace("127.0.0.1", "localhost.")   # same server, a Host it refuses
-    browser.configure(backendUrl=other)
-    try:
-        popup = browser.context.new_page()
-        popup.goto(browser.url("popup/popup.html"))
-        popup.wait_for_selector("#connection[data-state='wrong_host']", timeout=10_000)
-        assert popup.text_content("#connection .text") == f"Wrong backend address at {other}"
-        port = live_backend.url.rsplit(":", 1)[1]
-        assert f"http://127.0.0.1:{port}" in popup.text_content("#fix")
-        assert browser.badge_text() == "!"
-        popup.screenshot(path=str(ARTIFACTS / "extension-wrong-host.png"))
-        popup.close()
-    finally:
-        browser.configure(backendUrl=live_backend.url)
-    assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"

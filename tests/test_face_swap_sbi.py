@@ -132,7 +132,6 @@ def test_crop_geometry_maps_landmarks_onto_the_template():
         similarity(np.zeros((5, 2)), np.ones((5, 2)))
 
 
-
 def test_align_matches_between_a_frame_and_its_downscaled_copy():
     """The same face at two resolutions gives nearly the same crop (the pre-shrink path)."""
     rng = np.random.default_rng(1)
