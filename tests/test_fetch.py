@@ -248,6 +248,12 @@ def test_trickling_page_hits_the_wall_time_cap(server, tmp_path, workdir, kind):
     refused(server.url("/trickle-page"), kind, walled, workdir, "fetch_timeout", "longer than 2 s", limit_s=4.0)
 
 
+@pytest.mark.parametrize("kind", ["video", "auto"])
+def test_compressed_page_is_capped_as_it_unpacks(server, net, workdir, kind):
+    # 64 KB of gzip on the wire would unpack to 64 MB in memory: refused at the page cap
+    refused(server.url("/bomb-page"), kind, net, workdir, "too_large", "larger than 16 MB", limit_s=10.0)
+
+
 def test_cancel_while_streaming(server, net, workdir):
     started = time.monotonic()
     refused(server.url("/trickle"), "image", net, workdir, "cancelled", "cancelled",

@@ -18,9 +18,12 @@ Routes:
   /trickle-page               an HTML page the same way (what yt-dlp reads before it finds a video)
   /huge                       claims Content-Length: 3 GB, sends a JPEG header, then silence
   /huge-video                 the same as video/mp4
+  /bomb-page                  an HTML page, gzip-encoded: 64 KB on the wire, 64 MB unpacked
 Every path asked for is kept in srv.seen.
 """
 
+import functools
+import gzip
 import mimetypes
 import sys
 import threading
@@ -48,6 +51,11 @@ PAGES = {
                  '</script></head><body><p>Two hours.</p></body></html>',
     "none.html": '<!DOCTYPE html><html><head><title>Text only</title></head><body><p>No media.</p></body></html>',
 }
+
+
+@functools.cache
+def _bomb() -> bytes:
+    return gzip.compress(b"<!DOCTYPE html><html><body>" + b" " * (64 << 20))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -87,6 +95,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(head)
             self.wfile.flush()
             return self._hold()
+        if path == "/bomb-page":
+            body = _bomb()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if path == "/silent":
             return self._hold()
         if path in ("/trickle", "/trickle-page"):

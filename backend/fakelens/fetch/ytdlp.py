@@ -6,7 +6,8 @@ we only need frames, so nothing is merged or post-processed), one item, no playl
 cookies, no proxies, no retries that would multiply timeouts, fragments on this thread so
 the netguard (thread-local) sees every connection. Byte, wall-time and cancel limits are
 enforced in a progress hook, because yt-dlp's max_filesize ignores responses without a
-Content-Length.
+Content-Length. A page or manifest yt-dlp reads whole is capped at MAX_PAGE_BYTES as it is
+decompressed (a small gzip body can unpack to gigabytes).
 """
 
 import re
@@ -18,6 +19,7 @@ from .netguard import Guard, check_url
 
 # protocols yt-dlp can only fetch through ffmpeg or other external programs
 _NEEDS_FFMPEG = "[protocol!*=rtmp][protocol!=rtsp][protocol!=mms][protocol!=f4m][protocol!=ism][protocol!*=websocket]"
+MAX_PAGE_BYTES = 16 * 1024 * 1024   # a web page or stream manifest; real ones are well under 2 MB
 
 
 class _Stop(Exception):
@@ -114,6 +116,29 @@ class Download:
             elif total:
                 self.progress(min(done / total, 1.0))
 
+    def _capped(self, urlopen):
+        """yt-dlp's urlopen, with whole-body reads (pages, manifests) stopped past MAX_PAGE_BYTES.
+        Reads in blocks (the media itself) pass through: the progress hook counts those."""
+        def open_capped(req):
+            response = urlopen(req)
+            read = response.read
+
+            def read_capped(amt=None):
+                if amt is not None and amt >= 0:
+                    return read(amt)
+                parts, total = [], 0
+                while part := read(1 << 16):
+                    total += len(part)
+                    if total > MAX_PAGE_BYTES:
+                        self._stop(FakeLensError("too_large", f"the page at {self.url} is larger than "
+                                                              f"{mb(MAX_PAGE_BYTES)}"))
+                    parts.append(part)
+                return b"".join(parts)
+
+            response.read = read_capped
+            return response
+        return open_capped
+
     def run(self) -> tuple[Path, str]:
         """Download; returns (file, final media URL)."""
         import yt_dlp  # slow import, only when a page or video is fetched
@@ -121,6 +146,7 @@ class Download:
         opts = ydl_options(self.settings, self.outdir, self._hook, self.logger)
         try:
             with yt_dlp.YoutubeDL(opts) as ydl:
+                ydl.urlopen = self._capped(ydl.urlopen)
                 info = ydl.extract_info(self.url, download=False)
                 entry = self._check(info)
                 result = ydl.process_ie_result(entry, download=True)
