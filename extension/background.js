@@ -249,6 +249,9 @@ const handlers = {
     const html = await backend(`/api/v1/checks/${encodeURIComponent(id)}/report`);
     return { html: typeof html === "string" ? html : JSON.stringify(html) };
   },
+  async "clear-history"() {
+    return backend("/api/v1/checks", { method: "DELETE" });
+  },
   async "open-report"({ id }) {
     await ext.tabs.create({ url: ext.runtime.getURL(`report/report.html?id=${encodeURIComponent(id)}`) });
     return {};

@@ -304,11 +304,19 @@ def test_reddit_feed_shadow_dom_and_css_backgrounds(browser, live_backend, media
 
 
 def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
-    """The popup's page scan lists every image and the blob: video, the video by its permalink."""
+    """The popup's page scan lists every image and the blob: video, the video by its permalink;
+    an image drawn from a blob: URL is checked from its bytes."""
     page = browser.context.new_page()
     page.goto("https://x.com/home")
     page.wait_for_function("document.body.dataset.loadedLater === '1' && "
                            "document.querySelector('video').src.startsWith('blob:')", timeout=10_000)
+    page.evaluate("""async () => {
+        const blob = await (await fetch('/media/real-5.jpg')).blob();
+        const img = Object.assign(document.createElement('img'), {src: URL.createObjectURL(blob)});
+        img.style.cssText = 'width:200px;height:200px';
+        document.body.append(img);
+        await img.decode();
+    }""")
     popup = browser.context.new_page()
     popup.set_viewport_size({"width": 400, "height": 900})
     popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
@@ -323,13 +331,14 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
         report: !!r.querySelector('a.report')}))""")
     images = [r for r in rows if r["kind"] == "image"]
     videos = [r for r in rows if r["kind"] == "video"]
-    assert len(images) == 3 and len(videos) == 1, rows
+    assert len(images) == 4 and len(videos) == 1, rows
     assert videos[0]["meta"] == "video · https://x.com/cleo/status/1003"  # the permalink, not blob:
+    assert sum(r["meta"].startswith("image · blob:") for r in images) == 1, rows  # shown as it is, sent as bytes
     for row in images:
         assert row["state"] == "done" and row["report"], row
         assert WORDING[row["label"]].match(row["chip"][1:].strip()), row["chip"]
     summary = popup.text_content("#summary")
-    assert summary.startswith("4 media found:"), summary
+    assert summary.startswith("5 media found:"), summary
     popup.screenshot(path=str(ARTIFACTS / "extension-popup.png"), full_page=True)
     # The report link opens the backend's HTML report (fetched with the token).
     with browser.context.expect_page() as new_page:
@@ -466,6 +475,23 @@ def test_options_page_pairs_and_shows_a_wrong_token(browser, live_backend):
     finally:
         browser.configure(token=live_backend.token)
         page.close()
+
+
+def test_options_page_clears_the_history(browser, live_backend, media_dir):
+    with open(media_dir / "real-1.jpg", "rb") as fh:
+        r = requests.post(f"{live_backend.url}/api/v1/checks?wait=30", headers=live_backend.headers,
+                          files={"media": ("real-1.jpg", fh)}, timeout=60)
+    assert r.status_code == 200 and r.json()["status"] == "done", r.text
+    history = lambda: requests.get(f"{live_backend.url}/api/v1/checks", headers=live_backend.headers,
+                                   timeout=10).json()["checks"]
+    assert any(c["id"] == r.json()["id"] for c in history())
+    page = browser.context.new_page()
+    page.goto(browser.url("options/options.html"))
+    page.click("#clearHistory")
+    page.wait_for_function("document.querySelector('#cleared').textContent.startsWith('History cleared:')",
+                           timeout=10_000)
+    assert [c for c in history() if c["status"] not in ("queued", "running")] == []
+    page.close()
 
 
 def _dead_port_url(live_backend) -> tuple[str, str]:

@@ -4,8 +4,11 @@
   "use strict";
   const FL = globalThis.FakeLens;
   let lastScan = [];
+  // blob: images go as their bytes (data: URLs, in one message to the popup): up to this many
+  // characters in all; past it they fail with a clear error rather than a message too large.
+  const MAX_BYTES_CHARS = 32 * 1024 * 1024;
 
-  FL.contentHandlers["scan-page"] = () => {
+  FL.contentHandlers["scan-page"] = async () => {
     const seen = new Set();
     lastScan = [];
     const items = [];
@@ -18,6 +21,14 @@
       seen.add(key);
       lastScan.push(el);
       items.push({ index: items.length, ...media });
+    }
+    let budget = MAX_BYTES_CHARS;
+    for (const item of items) {
+      if (item.kind !== "image" || !/^blob:/.test(item.url)) continue;
+      const dataUrl = await FL.readableUrl(item.url);
+      if (dataUrl === item.url || dataUrl.length > budget) continue;
+      budget -= dataUrl.length;
+      item.sendUrl = dataUrl; // the row keeps showing the blob: URL
     }
     return { pageUrl: location.href, title: document.title, uiAllowed: FL.uiAllowed(), items };
   };

@@ -1,4 +1,5 @@
-// Options: backend URL, pairing token, automatic checks, per-site switch, minimum size.
+// Options: backend URL, pairing token, automatic checks, per-site switch, minimum size; clearing
+// the backend's history.
 // Saving re-checks the connection, so pairing shows "Connected" (or the exact fix) at once.
 (() => {
   "use strict";
@@ -26,6 +27,19 @@
     });
     await load();
     await FL.showConnection(true);
+  });
+
+  $("clearHistory").addEventListener("click", async () => {
+    const button = $("clearHistory");
+    button.disabled = true;
+    try {
+      const { deleted } = await FL.ask("clear-history", {});
+      $("cleared").textContent = `History cleared: ${deleted} ${deleted === 1 ? "check" : "checks"} and every cached result deleted.`;
+    } catch (err) {
+      $("cleared").textContent = `Not cleared: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
   });
 
   load().then(() => FL.showConnection(true));

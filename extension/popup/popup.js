@@ -52,7 +52,7 @@
     }
     let answer;
     try {
-      answer = await FL.ask("scan", { items: items.map(({ kind, url, permalink }) => ({ kind, url, permalink })), pageUrl: page.pageUrl });
+      answer = await FL.ask("scan", { items: items.map(({ kind, url, sendUrl, permalink }) => ({ kind, url: sendUrl || url, permalink })), pageUrl: page.pageUrl });
     } catch (err) {
       $("summary").textContent = `Scan failed: ${err.message}`;
       await FL.showConnection();
