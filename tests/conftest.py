@@ -55,7 +55,7 @@ def client(app):
 
 @pytest.fixture
 def auth(app) -> dict:
-    return {"Authorization": f"Bearer {app.config['TOKEN']}"}
+    return {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
 
 
 @pytest.fixture

@@ -6,9 +6,12 @@ import struct
 import time
 import zlib
 
+import cv2
+import numpy as np
 import pytest
 
 from conftest import BASE_URL
+from fakelens.api.auth import ensure_token
 
 CHECKS = "/api/v1/checks"
 
@@ -34,6 +37,14 @@ def test_token_required(client, headers, code):
     r = client.get(CHECKS, base_url=BASE_URL, headers=headers)
     assert r.status_code == 401
     assert r.get_json()["error"]["code"] == code
+
+
+def test_rotated_token_takes_effect_without_a_restart(app, client, auth):
+    """`fakelens token --rotate` while the server runs: the new token works, the leaked one no longer."""
+    assert client.get(CHECKS, base_url=BASE_URL, headers=auth).status_code == 200
+    new = ensure_token(app.config["SETTINGS"].home, rotate=True)
+    assert client.get(CHECKS, base_url=BASE_URL, headers=auth).status_code == 401
+    assert client.get(CHECKS, base_url=BASE_URL, headers={"Authorization": f"Bearer {new}"}).status_code == 200
 
 
 def test_wrong_host_refused_even_with_token(client, auth):
@@ -120,6 +131,30 @@ def test_bad_uploads_are_clear_4xx(client, auth, data, name, status, code):
     assert r.get_json()["error"]["message"]
 
 
+def thin_video(path, width: int, height: int) -> bytes:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (width, height))
+    for i in range(5):
+        writer.write(np.full((height, width, 3), 40 * i, np.uint8))
+    writer.release()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("width, height", [(1281, 1), (1, 6000), (2600, 2)])
+def test_extreme_aspect_ratios_get_a_verdict(client, auth, tmp_path, width, height):
+    """A one-pixel divider or strip (image, and a 2600×2 video) is checked, not a 500: its report
+    picture shrinks to 640 px on the long side and keeps one pixel on the short one."""
+    if height == 2:
+        r = post_file(client, auth, thin_video(tmp_path / "strip.avi", width, height), name="strip.avi", wait=30)
+    else:
+        ok, png = cv2.imencode(".png", np.full((height, width, 3), 128, np.uint8))
+        r = post_file(client, auth, png.tobytes(), name="divider.png")
+    assert r.status_code == 200, r.get_json()
+    media = r.get_json()["result"]["media"]
+    assert (media["width"], media["height"]) == (width, height)
+    report = client.get(r.get_json()["report_url"], base_url=BASE_URL, headers=auth)
+    assert report.status_code == 200 and b"data:image/jpeg" in report.data
+
+
 def test_truncated_jpeg_is_4xx(client, auth, plain_jpeg):
     data = plain_jpeg.read_bytes()
     r = post_file(client, auth, data[: len(data) // 2])
@@ -134,7 +169,7 @@ def test_upload_over_limit_is_413(tmp_path):
     app = create_app(Settings(home=tmp_path / "h", max_video_bytes=1 << 20, max_image_bytes=1 << 20))
     try:
         client = app.test_client()
-        auth = {"Authorization": f"Bearer {app.config['TOKEN']}"}
+        auth = {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
         r = post_file(client, auth, b"\xff\xd8\xff" + b"\0" * (3 << 20))
         assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large"
     finally:
@@ -220,7 +255,7 @@ def test_full_queue_answers_429_and_keeps_no_file(tmp_path, plain_jpeg):
 
     app = create_app(Settings(home=tmp_path / "h", max_queue=1, sync_wait_s=0), start_jobs=False)
     client = app.test_client()
-    auth = {"Authorization": f"Bearer {app.config['TOKEN']}"}
+    auth = {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
     first = post_file(client, auth, plain_jpeg.read_bytes(), wait=0)
     assert first.status_code == 202 and first.get_json()["status"] == "queued"
     second = post_file(client, auth, plain_jpeg.read_bytes() + b"\0", wait=0)

@@ -2,8 +2,6 @@
 
 Uses real UTKFace faces from ../shared/data and the real RetinaFace + face-mesh ONNX models."""
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest

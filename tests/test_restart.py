@@ -1,12 +1,18 @@
 """A real server killed mid-check loses nothing: queued checks run after the restart, an interrupted one
-runs again, and one interrupted twice is failed with its reason."""
+runs again, and one interrupted twice is failed with its reason. Stopped in good order (Ctrl+C,
+SIGTERM) it puts the running check back as it was; a second server on the same port or data folder
+is refused and leaves the first one's checks alone."""
 
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import pytest
 import requests
 
-from conftest import need_shared, start_backend
+from conftest import free_port, need_shared, start_backend
 from fakelens.config import load_settings
 from fakelens.jobs import JobPool
 from fakelens.store import Store
@@ -65,6 +71,54 @@ def test_restart_keeps_every_check(tmp_path, plain_jpeg):
         backend.stop()
 
 
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_puts_the_running_check_back(tmp_path, how):
+    video = need_shared("deepfake-clips", "dfo_fake.mp4")
+    home = tmp_path / "home"
+    env = {"FAKELENS_VIDEO_FRAMES": 48, "FAKELENS_CACHE": 0}
+    backend = start_backend(home, **env)
+    try:
+        slow = upload(backend, video)
+        wait_for(backend, slow, {"running"})
+        backend.proc.send_signal(how)
+        assert backend.proc.wait(20) == 0
+        store = Store(home / "fakelens.db")
+        check = store.get(slow)
+        store.close()
+        assert check["status"] == "queued" and check["attempts"] == 0, check   # not "cancelled"
+        assert Path(check["request"]["path"]).exists(), "its upload is kept for the next start"
+        backend = start_backend(home, port=backend.port, **env)
+        assert wait_for(backend, slow, {"done", "failed", "cancelled"}, timeout=180)["status"] == "done"
+        assert not list((home / "uploads").iterdir())
+    finally:
+        backend.stop()
+
+
+def serve_again(home, port) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(home), "serve", "--port", str(port)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_second_server_is_refused_and_leaves_the_first_alone(tmp_path, plain_jpeg):
+    video = need_shared("deepfake-clips", "dfo_fake.mp4")
+    home = tmp_path / "home"
+    backend = start_backend(home, FAKELENS_VIDEO_FRAMES=48, FAKELENS_CACHE=0)
+    try:
+        slow = upload(backend, video)
+        queued = upload(backend, plain_jpeg)
+        wait_for(backend, slow, {"running"})
+        same_port = serve_again(home, backend.port)
+        assert same_port.returncode == 2 and "Is FakeLens already running?" in same_port.stderr, same_port
+        assert "pairing token" not in same_port.stdout
+        other_port = serve_again(home, free_port())
+        assert other_port.returncode == 2, other_port
+        assert "another FakeLens server is using the data folder" in other_port.stderr
+        for check_id in (slow, queued):
+            assert wait_for(backend, check_id, {"done", "failed", "cancelled"}, timeout=180)["status"] == "done"
+    finally:
+        backend.stop()
+
+
 def test_cancel_running_check(tmp_path):
     video = need_shared("deepfake-clips", "dfo_fake.mp4")
     backend = start_backend(tmp_path / "home", FAKELENS_VIDEO_FRAMES=48)
@@ -92,8 +146,12 @@ def test_start_removes_uploads_no_waiting_check_names(tmp_path):
     # the same folder spelled another way, as when the data folder was first given as a relative path
     store.create({"path": str(pool.uploads / ".." / "uploads" / spelled.name), "kind": "image"})
     store.create({"path": str(finished), "kind": "image"}, status="done", result={"media": {}}, media={})
+    left = pool.work / "check-dead" / "fetch-1" / "media.mp4"   # a server killed mid-download left this
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"video")
     pool._recover()   # what start() does before any worker or request runs
     assert waiting.exists() and spelled.exists() and not finished.exists() and not orphan.exists()
+    assert not pool.work.exists()
 
 
 def test_discard_removes_an_upload_however_its_folder_is_spelled_and_nothing_else(tmp_path):

@@ -15,7 +15,7 @@ from .errors import FakeLensError
 from . import fetch as fetching
 from .fetch.sniff import SNIFF_BYTES, sniff
 from .media.faces import detect_faces
-from .media.image import read_image
+from .media.image import read_image, shrink_to
 from .media.types import Frame, Media
 from .media.video import sample_frames
 from .models import ModelStore, file_sha256
@@ -85,9 +85,7 @@ class Analyzer:
     def save_thumbnail(self, media: Media):
         if self.thumbs_dir is None:
             return
-        image = media.frames[0].image
-        scale = min(1.0, THUMB_SIDE / max(image.shape[:2]))
-        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+        small = shrink_to(media.frames[0].image, THUMB_SIDE)
         self.thumbs_dir.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(self.thumbs_dir / f"{media.sha256}.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
 

@@ -12,26 +12,47 @@ from .errors import FakeLensError
 
 
 def cmd_serve(args) -> int:
-    from waitress import serve
+    import logging
+    import signal
+
+    from waitress.server import create_server
 
     from .api import create_app
     from .api.auth import token_path
+    from .jobs import DataFolderInUse
 
     if args.host not in ("127.0.0.1", "localhost"):
         print("fakelens serve binds 127.0.0.1 only (the API must not be reachable from other machines)",
               file=sys.stderr)
         return 2
     settings = load_settings(home=args.home, port=args.port)
-    app = create_app(settings)
+    app = create_app(settings, start_jobs=False)
+    pool = app.extensions["fakelens"]["pool"]
+    # The port first, then the job pool: a second server started by mistake leaves the first's checks alone.
+    try:
+        server = create_server(app, host="127.0.0.1", port=settings.port, threads=16, ident="fakelens",
+                               channel_timeout=60, cleanup_interval=10)
+    except OSError as exc:
+        print(f"cannot listen on 127.0.0.1:{settings.port}: {exc.strerror}. Is FakeLens already running? "
+              "(`--port N` picks another port; set the same in the extension's options)", file=sys.stderr)
+        return 2
+    try:
+        pool.start()
+    except DataFolderInUse as exc:
+        server.close()
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig()
+    # SIGTERM (kill, systemd, an IDE's stop button) stops like Ctrl+C: running checks go back in the queue
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"FakeLens backend on http://127.0.0.1:{settings.port}")
     print(f"data folder: {settings.home}")
-    print(f"pairing token (paste it into the extension's options): {app.config['TOKEN']}")
+    print(f"pairing token (paste it into the extension's options): {app.config['TOKEN'].current()}")
     print(f"  (stored in {token_path(settings.home)}; `fakelens token` prints it again)", flush=True)
     try:
-        serve(app, host="127.0.0.1", port=settings.port, threads=16, ident="fakelens",
-              channel_timeout=60, cleanup_interval=10)
+        server.run()
     finally:
-        app.extensions["fakelens"]["pool"].stop()
+        pool.stop()
     return 0
 
 

@@ -43,8 +43,9 @@ class Settings:
     read_timeout_s: float = 15.0       # a server silent this long is given up
     fetch_wall_s: float = 120.0        # whole download, all hops and fragments
     decode_wall_s: float = 120.0
-    cache_ttl_s: float = 24 * 3600     # URL cache; the content-hash cache has no expiry
+    cache_ttl_s: float = 24 * 3600     # URL cache; the content-hash cache lasts keep_days
     cache: bool = True
+    keep_days: float = 30.0            # finished checks, cached results, report pictures; 0: keep all
     remote_manifests: bool = False     # C2PA remote manifest fetching (through the netguard)
     trust_anchors: Path = None         # extra PEM trust anchors for C2PA signers
 

@@ -1,11 +1,16 @@
 """A bounded pool of worker threads running checks, with progress, cancel and persistence.
 
 Every check is a row in SQLite before it is queued, so none is lost on a restart: queued checks run
-again, and a check that was running when the server stopped is re-queued once (a second interruption
+again. A check running when the server is stopped in good order (Ctrl+C, SIGTERM) is put back in
+the queue as it was; one running when the server died is re-queued once (a second interruption
 marks it failed with the reason, so a file that crashes the server cannot loop forever). Uploaded
-files no waiting check names are removed at start.
+files no waiting check names, and working folders a dead server left, are removed at start.
+History older than settings.keep_days is pruned at start and then at most hourly (retention.py).
+One data folder has one job pool: a second server on it is refused rather than let it re-queue
+and cancel the first one's checks.
 """
 
+import fcntl
 import logging
 import queue
 import shutil
@@ -14,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import retention
 from .errors import FakeLensError
 from .store import Store
 
@@ -23,6 +29,10 @@ MAX_ATTEMPTS = 2
 PROGRESS_EVERY_S = 0.2   # progress rows are written at most this often
 
 
+class DataFolderInUse(Exception):
+    """Another running server holds this data folder's job pool."""
+
+
 class JobPool:
     def __init__(self, settings, store: Store, analyzer):
         self.settings = settings
@@ -30,6 +40,11 @@ class JobPool:
         self.analyzer = analyzer
         self.uploads = Path(settings.home) / "uploads"
         self.uploads.mkdir(parents=True, exist_ok=True)
+        self.work = Path(settings.home) / "work"   # each running check's downloads, one folder each
+        self.thumbs = Path(settings.home) / "thumbs"
+        self._lock_file = None
+        self._pruned_at = None   # time.monotonic() of the last prune
+        self._prune_lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._cancel: dict[str, threading.Event] = {}
         self._finished = threading.Condition()
@@ -38,6 +53,7 @@ class JobPool:
 
     # --- life ------------------------------------------------------------------
     def start(self):
+        self._lock_data_folder()
         self._recover()
         for n in range(self.settings.workers):
             thread = threading.Thread(target=self._work, name=f"fakelens-worker-{n}", daemon=True)
@@ -45,13 +61,25 @@ class JobPool:
             self._threads.append(thread)
 
     def stop(self, timeout: float = 5.0):
+        """Running checks stop at their next step and go back in the queue for the next start."""
         self._stopping.set()
-        for event in list(self._cancel.values()):
-            event.set()
         for _ in self._threads:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout)
+        if self._lock_file:
+            self._lock_file.close()   # releases the lock
+            self._lock_file = None
+
+    def _lock_data_folder(self):
+        lock = open(Path(self.settings.home) / "jobs.lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise DataFolderInUse(f"another FakeLens server is using the data folder {self.settings.home}; "
+                                  "stop it first (or give this one another --home)") from None
+        self._lock_file = lock
 
     def _recover(self):
         for check in self.store.with_status("running"):
@@ -66,6 +94,24 @@ class JobPool:
             self._enqueue(check["id"])
         self._remove_orphan_uploads({Path(check["request"]["path"]).name for check in waiting
                                      if check["request"].get("path")})
+        shutil.rmtree(self.work, ignore_errors=True)   # no check runs yet: what is there, a dead server left
+        self._prune()
+
+    def _prune(self):
+        """Forget history older than keep_days, at most once an hour (called at start and after checks)."""
+        if self._pruned_at is not None and time.monotonic() - self._pruned_at < retention.PRUNE_EVERY_S:
+            return
+        if not self._prune_lock.acquire(blocking=False):
+            return   # another worker is at it
+        try:
+            self._pruned_at = time.monotonic()
+            deleted = retention.prune(self.store, self.thumbs, self.settings.keep_days)
+            if deleted:
+                log.info("forgot %d checks older than %g days", deleted, self.settings.keep_days)
+        except Exception:   # pruning must never stop the checks
+            log.exception("pruning the history failed")
+        finally:
+            self._prune_lock.release()
 
     def _remove_orphan_uploads(self, kept: set):
         """A server killed between finishing a check and removing its file leaves the file behind;
@@ -151,6 +197,7 @@ class JobPool:
             finally:
                 self._cancel.pop(check_id, None)
                 self._notify()
+            self._prune()
 
     def _run(self, check_id: str):
         if not self.store.start(check_id):
@@ -166,21 +213,29 @@ class JobPool:
                 last[0] = now
                 self.store.progress(check_id, stage, fraction)
 
-        workdir = Path(tempfile.mkdtemp(prefix="fakelens-"))
+        self.work.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
+        put_back = False
         try:
-            result = self.analyzer.analyze(request, workdir, progress, event.is_set)
+            result = self.analyzer.analyze(request, workdir, progress,
+                                           lambda: event.is_set() or self._stopping.is_set())
             self.store.finish(check_id, result)
             self.store.remember(result, self.analyzer.models.fingerprint, request.get("url"))
         except FakeLensError as exc:
-            status = "cancelled" if exc.code == "cancelled" else "failed"
-            self.store.fail(check_id, status, exc.to_dict())
+            if exc.code == "cancelled" and not event.is_set():
+                put_back = True   # the server is stopping, nobody cancelled it: run it at the next start
+                self.store.put_back(check_id)
+            else:
+                status = "cancelled" if exc.code == "cancelled" else "failed"
+                self.store.fail(check_id, status, exc.to_dict())
         except Exception as exc:
             log.exception("check %s failed unexpectedly", check_id)
             self.store.fail(check_id, "failed", {"code": "internal",
                                                  "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"})
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-            self.discard_upload(check["request"])
+            if not put_back:
+                self.discard_upload(check["request"])
 
     def discard_upload(self, request: dict):
         """Remove a check's uploaded file (only ever one inside the uploads folder, however the folder

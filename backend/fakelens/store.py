@@ -111,17 +111,29 @@ class Store:
         self._run("UPDATE checks SET status=?, error=?, updated=? WHERE id=? AND status IN (?, ?)",
                   (status, json.dumps(error), time.time(), check_id, *ACTIVE))
 
+    def put_back(self, check_id: str):
+        """running → queued, the attempt not counted: the server stopped in good order."""
+        self._run("UPDATE checks SET status='queued', stage='queued', fraction=0, attempts=MAX(attempts-1, 0), "
+                  "updated=? WHERE id=? AND status='running'", (time.time(), check_id))
+
     def requeue(self, check_id: str):
         self._run("UPDATE checks SET status='queued', stage='queued', fraction=0, updated=? WHERE id=?",
                   (time.time(), check_id))
 
-    def clear(self) -> int:
-        """Delete finished checks and every cached result; active checks stay."""
+    def forget(self, before: float) -> int:
+        """Delete finished checks and cached results made before `before` (time.time()); active
+        checks stay. Returns how many checks went."""
         with self._lock:
-            n = self._db.execute("DELETE FROM checks WHERE status NOT IN (?, ?)", ACTIVE).rowcount
-            self._db.execute("DELETE FROM cache_hash")
-            self._db.execute("DELETE FROM cache_url")
+            n = self._db.execute("DELETE FROM checks WHERE status NOT IN (?, ?) AND created < ?",
+                                 (*ACTIVE, before)).rowcount
+            self._db.execute("DELETE FROM cache_hash WHERE created < ?", (before,))
+            self._db.execute("DELETE FROM cache_url WHERE created < ?", (before,))
             return n
+
+    def media_hashes(self) -> set[str]:
+        """The sha256 of every medium a remaining check reports on."""
+        rows = self._run("SELECT json_extract(media, '$.sha256') FROM checks WHERE media IS NOT NULL")
+        return {row[0] for row in rows if row[0]}
 
     # --- cache --------------------------------------------------------------
     def cached_by_hash(self, sha256: str, models: str) -> dict | None:

@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None, start_jobs: bool = True) -> Fla
     settings.home.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
-    app.config["TOKEN"] = auth.ensure_token(settings.home)
+    app.config["TOKEN"] = auth.PairingToken(settings.home)
     # the multipart body may hold a video; anything bigger is refused before it is read
     app.config["MAX_CONTENT_LENGTH"] = settings.max_video_bytes + (1 << 20)
     store = Store(settings.home / "fakelens.db")

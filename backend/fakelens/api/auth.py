@@ -35,6 +35,30 @@ def ensure_token(home: Path, rotate: bool = False) -> str:
     return token
 
 
+class PairingToken:
+    """The token a running server expects. Its file is read again whenever it changes, so
+    `fakelens token --rotate` takes effect at once: the new token works, the old one no longer."""
+
+    def __init__(self, home: Path):
+        self.home = Path(home)
+        self.value = ensure_token(self.home)
+        self.stamp = self._stamp()
+
+    def _stamp(self):
+        try:
+            st = token_path(self.home).stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def current(self) -> str:
+        stamp = self._stamp()
+        if stamp != self.stamp:
+            self.value = ensure_token(self.home)  # a deleted or blank file gets a fresh token
+            self.stamp = self._stamp()
+        return self.value
+
+
 def allowed_origin(origin: str | None) -> bool:
     return origin is None or origin.startswith(EXTENSION_SCHEMES)
 
@@ -52,7 +76,7 @@ def check_request():
         return
     sent = request.headers.get("Authorization", "")
     scheme, _, given = sent.partition(" ")
-    expected = current_app.config["TOKEN"]
+    expected = current_app.config["TOKEN"].current()
     if (scheme.lower() != "bearer" or not expected
             or not hmac.compare_digest(given.strip().encode(), expected.encode())):
         what = "no token was sent" if not sent else "the token is wrong"

@@ -1,11 +1,14 @@
 """The checks routes: start (one or a batch), read, cancel, history, clear."""
 
+import time
+
 from flask import Blueprint, current_app, jsonify, request
 
 from ..analyze import sniff_file
 from ..errors import FakeLensError
 from ..fetch.netguard import check_url
 from ..models import file_sha256
+from ..retention import forget
 from .errors import error_response
 
 bp = Blueprint("checks", __name__)
@@ -173,14 +176,5 @@ def history():
 
 @bp.delete("/checks")
 def clear():
-    ctx = _ctx()
-    deleted = ctx["store"].clear()
-    thumbs = current_app.config["SETTINGS"].home / "thumbs"
-    keep_since = ctx["store"].oldest_active()   # a check still running may have written its picture
-    for thumb in thumbs.glob("*.jpg"):
-        try:
-            if keep_since is None or thumb.stat().st_mtime < keep_since:
-                thumb.unlink()
-        except FileNotFoundError:
-            pass
+    deleted = forget(_ctx()["store"], current_app.config["SETTINGS"].home / "thumbs", before=time.time())
     return jsonify({"deleted": deleted})

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..models import ModelStore
+from .image import shrink_to
 from .types import Face
 
 STEPS = (8, 16, 32)
@@ -42,9 +43,7 @@ def detect_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float
         raise RuntimeError("no face_detect model in models/manifest.json")
     session = models.session(spec)
     h, w = image.shape[:2]
-    scale = min(1.0, spec.input_size / max(h, w))
-    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
-                       interpolation=cv2.INTER_AREA) if scale < 1 else image
+    small = shrink_to(image, spec.input_size)
     sh, sw = small.shape[:2]
     blob = (small.astype(np.float32) - np.array(spec.mean, np.float32)).transpose(2, 0, 1)[None]
     loc, conf, landms = session.run(None, {"input": blob})
@@ -56,8 +55,8 @@ def detect_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float
     a, loc, landms, scores = anchors[keep], loc[0][keep], landms[0][keep], scores[keep]
     centre = a[:, :2] + loc[:, :2] * VARIANCE[0] * a[:, 2:]
     size = a[:, 2:] * np.exp(loc[:, 2:] * VARIANCE[1])
-    boxes = np.concatenate([centre - size / 2, size], 1) * [sw, sh, sw, sh] / scale
-    points = (a[:, None, :2] + landms.reshape(-1, 5, 2) * VARIANCE[0] * a[:, None, 2:]) * [sw, sh] / scale
+    boxes = np.concatenate([centre - size / 2, size], 1) * [w, h, w, h]  # anchors are in fractions of the frame
+    points = (a[:, None, :2] + landms.reshape(-1, 5, 2) * VARIANCE[0] * a[:, None, 2:]) * [w, h]
     order = cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), spec.threshold, NMS_IOU)
     faces = []
     for i in np.array(order).reshape(-1):

@@ -58,3 +58,13 @@ def _decode_with_pil(path: Path, mime: str) -> np.ndarray:
     except Exception as exc:
         raise FakeLensError("undecodable", f"the {mime} file could not be decoded "
                             f"({exc.__class__.__name__}: {exc})") from None
+
+
+def shrink_to(image: np.ndarray, side: int) -> np.ndarray:
+    """The image scaled down so its longer side is at most `side` (never below one pixel: a
+    1281×1 divider stays 640×1), or the image itself when it is small enough."""
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)

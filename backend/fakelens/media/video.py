@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..errors import FakeLensError
+from .image import shrink_to
 from .types import Frame
 
 MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need more, memory stays bounded
@@ -81,7 +82,7 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
                 break   # the stream ended early (a frame count in the header that lied)
             ok, image = cap.retrieve()
             if ok and image is not None:
-                frames.append(Frame(index=len(frames), t=round(target / fps, 3), image=_bounded(image)))
+                frames.append(Frame(index=len(frames), t=round(target / fps, 3), image=shrink_to(image, MAX_SIDE)))
             progress(len(frames) / len(wanted))
     finally:
         cap.release()
@@ -90,9 +91,3 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
     return frames, {"width": width, "height": height, "fps": fps, "duration": round(duration, 3)}
 
 
-def _bounded(image: np.ndarray) -> np.ndarray:
-    h, w = image.shape[:2]
-    scale = MAX_SIDE / max(h, w)
-    if scale >= 1:
-        return image
-    return cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,63 @@
+"""The data folder forgets old history: finished checks, cached results and report pictures older
+than keep_days go (at start, then hourly); checks still waiting and their pictures stay."""
+
+import os
+import time
+
+from fakelens.config import Settings
+from fakelens.jobs import JobPool
+from fakelens.retention import prune
+from fakelens.store import Store
+
+DAY = 86400
+MODELS = "models-v1"
+
+
+def done_check(store: Store, sha: str, url: str, age_days: float) -> str:
+    media = {"sha256": sha}
+    check_id = store.create({"url": url}, status="done", result={"media": media}, media=media)
+    store.remember({"media": media}, MODELS, url)
+    then = time.time() - age_days * DAY
+    store._run("UPDATE checks SET created=? WHERE id=?", (then, check_id))
+    store._run("UPDATE cache_hash SET created=? WHERE sha256=?", (then, sha))
+    store._run("UPDATE cache_url SET created=? WHERE url=?", (then, url))
+    return check_id
+
+
+def picture(folder, sha: str, age_days: float):
+    path = folder / f"{sha}.jpg"
+    path.write_bytes(b"jpeg")
+    then = time.time() - age_days * DAY
+    os.utime(path, (then, then))
+    return path
+
+
+def test_old_history_is_forgotten_recent_and_waiting_stay(tmp_path):
+    home = tmp_path / "home"
+    store = Store(home / "fakelens.db")
+    thumbs = home / "thumbs"
+    thumbs.mkdir(parents=True)
+    old_sha, new_sha = "a" * 64, "b" * 64
+    old = done_check(store, old_sha, "https://example.org/old.jpg", age_days=40)
+    new = done_check(store, new_sha, "https://example.org/new.jpg", age_days=2)
+    waiting = store.create({"url": "https://example.org/next.jpg"})
+    old_pic, new_pic = picture(thumbs, old_sha, 40), picture(thumbs, new_sha, 2)
+    stray = picture(thumbs, "c" * 64, 40)       # a failed check's picture: no check names it
+    just_written = picture(thumbs, "d" * 64, 0)  # the waiting check's, or one being written now
+
+    JobPool(Settings(home=home, keep_days=30), store, analyzer=None)._recover()   # what start() does
+
+    assert store.get(old) is None and store.get(new) and store.get(waiting)["status"] == "queued"
+    assert store.cached_by_hash(old_sha, MODELS) is None and store.cached_by_hash(new_sha, MODELS)
+    assert store.cached_by_url("https://example.org/old.jpg", MODELS, ttl_s=100 * DAY) is None
+    assert not old_pic.exists() and not stray.exists()
+    assert new_pic.exists() and just_written.exists()
+
+
+def test_keep_days_zero_keeps_everything(tmp_path):
+    store = Store(tmp_path / "fakelens.db")
+    (tmp_path / "thumbs").mkdir()
+    check = done_check(store, "a" * 64, "https://example.org/a.jpg", age_days=4000)
+    pic = picture(tmp_path / "thumbs", "a" * 64, 4000)
+    assert prune(store, tmp_path / "thumbs", keep_days=0) == 0
+    assert store.get(check) and store.cached_by_hash("a" * 64, MODELS) and pic.exists()
