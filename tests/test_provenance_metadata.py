@@ -1,6 +1,8 @@
 """AI traces in ordinary metadata, on files the tests write with PIL."""
 
 import json
+import struct
+import time
 
 import numpy as np
 import pytest
@@ -153,3 +155,48 @@ def test_unreadable_metadata_is_reported(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + np.random.default_rng(0).bytes(100))
     meta = read_metadata(str(path))
     assert meta["error"] and meta["ai"] == []
+
+
+def _iptc_jpeg(path, tag: int, text: str, artist: str | None = None):
+    """A JPEG with one IPTC IIM field (record 2, `tag`) in a Photoshop APP13 segment."""
+    exif = Image.Exif()
+    if artist:
+        exif[0x013B] = artist
+    _image().save(path, quality=90, exif=exif.tobytes())
+    data = path.read_bytes()
+    raw = text.encode()
+    iim = b"\x1c\x02" + bytes([tag]) + struct.pack(">H", len(raw)) + raw
+    iim += b"\x00" * (len(iim) % 2)
+    payload = b"Photoshop 3.0\x00" + b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(">I", len(iim)) + iim
+    path.write_bytes(data[:2] + b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload + data[2:])
+    return path
+
+
+@pytest.mark.parametrize("tag, text, artist", [
+    (120, "OpenAI chief executive Sam Altman speaks at a conference in San Francisco", None),   # caption
+    (110, "Sora Shimazaki / Pexels", None),                                                      # credit
+    (120, "A street in Lisbon", "Sora Shimazaki"),                                               # EXIF Artist
+])
+def test_a_generator_named_in_a_caption_or_credit_is_only_a_hint(tmp_path, settings, tag, text, artist):
+    """News photos name OpenAI in captions and photographers are called Sora: that is no AI label."""
+    r = _check(_iptc_jpeg(tmp_path / "news.jpg", tag, text, artist), settings, "image/jpeg")
+    assert not r["provenance"]["ai_generated"], r["detail"]
+    assert r["score"] == pytest.approx(0.35)   # a hint, below the threshold and the uncertain band
+    assert read_metadata(str(tmp_path / "news.jpg"))["ai"][0]["strength"] == "comment"
+
+
+def test_iptc_originating_program_is_a_tool_name(tmp_path, settings):
+    r = _check(_iptc_jpeg(tmp_path / "made.jpg", 65, "Midjourney"), settings, "image/jpeg")
+    assert r["provenance"]["ai_generated"] and r["score"] == pytest.approx(0.85)
+
+
+def test_huge_parameters_chunk_is_read_at_once(tmp_path):
+    """A PNG text chunk of "Steps: 1 " x 25,000 (225 KB; a 3 KB file can hold four times that)
+    once held the backend for minutes in a backtracking search; now it is one linear pass."""
+    path = _png(tmp_path, {"parameters": "Steps: 1 " * 25_000})
+    started = time.monotonic()
+    meta = read_metadata(str(path))
+    assert time.monotonic() - started < 5.0   # the old search took about 90 s here
+    assert meta["ai"] == []
+    a1111 = read_metadata(str(_png(tmp_path, {"parameters": A1111}, "a.png")))["ai"]
+    assert a1111[0]["generator"] == "Stable Diffusion (AUTOMATIC1111 web UI)"
