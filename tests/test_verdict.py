@@ -52,6 +52,14 @@ def test_ai_marker_wins():
     assert [s["decisive"] for s in r["signals"]] == [False, True]
 
 
+def test_a_flagged_detector_is_named_beside_an_ai_marker():
+    """Provenance decides the label, but a face-swap flag is not hidden behind it."""
+    r = fuse([face_swap(0.97, threshold=0.6), provenance(ai=True, status="none", score=0.85)], media(), 1)
+    assert r["label"] == "ai_generated" and r["score"] == 0.97
+    assert [s["decisive"] for s in r["signals"]] == [True, True]
+    assert r["summary"].endswith("Also flagged by the face-swap detector (97%).")
+
+
 def test_no_face_is_not_applicable():
     r = fuse([Signal("face_swap", "1", None, detail={"reason": "no face found"}), provenance()], media(0), 1)
     assert r["label"] == "not_applicable" and r["score"] is None

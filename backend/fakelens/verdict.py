@@ -54,10 +54,13 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     decisive: list[Signal]
 
     if prov["ai_generated"] and prov_signal is not None:
-        label, decisive = "ai_generated", [prov_signal]
-        score = max([s.score for s in scored] + [prov_signal.score or 0.99])
+        also = [s for s in detectors if s.score >= s.threshold]   # named too: never hidden behind provenance
+        label, decisive = "ai_generated", [prov_signal, *also]
+        score = max([prov_signal.score or 0.99] + [s.score for s in also])
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
         summary = f"AI-generated: {reason}."
+        if also:
+            summary += " Also flagged by " + ", ".join(f"{_name(s)} ({_pct(s.score)})" for s in also) + "."
     elif flagged := [s for s in scored if s.score >= s.threshold]:
         top = max(flagged, key=lambda s: s.score)
         label, score, decisive = top.flags, top.score, flagged
