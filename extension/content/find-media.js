@@ -16,12 +16,35 @@
     return out;
   };
 
+  // srcset candidates split as the HTML spec does: a URL runs to the next whitespace (a comma
+  // ending it is dropped), its descriptors to the next comma. "a.jpg 320w,b.jpg 1280w" is two.
+  function srcsetCandidates(srcset) {
+    const out = [];
+    let i = 0;
+    while (i < srcset.length) {
+      while (i < srcset.length && /[\s,]/.test(srcset[i])) i += 1;
+      let end = i;
+      while (end < srcset.length && !/\s/.test(srcset[end])) end += 1;
+      let url = srcset.slice(i, end);
+      let descriptor = "";
+      if (/,$/.test(url)) {
+        url = url.replace(/,+$/, "");
+        i = end;
+      } else {
+        const comma = srcset.indexOf(",", end);
+        const stop = comma === -1 ? srcset.length : comma;
+        descriptor = srcset.slice(end, stop).trim();
+        i = stop + 1;
+      }
+      if (url) out.push({ url, descriptor: descriptor || "1x" });
+    }
+    return out;
+  }
+
   function largestSrcset(srcset, base) {
     let best = null;
     let bestSize = -1;
-    for (const part of srcset.split(/,\s+/)) {
-      const [url, descriptor = "1x"] = part.trim().split(/\s+/);
-      if (!url) continue;
+    for (const { url, descriptor } of srcsetCandidates(srcset)) {
       const size = parseFloat(descriptor) * (descriptor.endsWith("x") ? 10000 : 1);
       if (size > bestSize) {
         bestSize = size;
@@ -34,6 +57,7 @@
       return null;
     }
   }
+  FL.largestSrcset = largestSrcset; // for the tests
 
   function backgroundUrl(el) {
     const bg = getComputedStyle(el).backgroundImage;
