@@ -13,10 +13,11 @@ const MAX_UPLOADS = 2; // concurrent uploads; the backend has its own bounded wo
 const FINAL = new Set(["done", "failed", "cancelled"]);
 
 class BackendError extends Error {
-  constructor(code, message, status = 0) {
+  constructor(code, message, status = 0, checkId = null) {
     super(message);
     this.code = code;
     this.status = status;
+    this.checkId = checkId; // a check the backend made and failed (its report says why)
   }
 }
 
@@ -64,7 +65,7 @@ async function backend(path, { method = "GET", json, form, settings } = {}) {
   }
   if (!res.ok) {
     const err = (data && data.error) || { code: `http_${res.status}`, message: `The backend answered ${res.status}` };
-    throw new BackendError(err.code, err.message, res.status);
+    throw new BackendError(err.code, err.message, res.status, (data && data.id) || null);
   }
   if (connection.state !== "ok") await setConnection({ state: "ok", url: base });
   return data;

@@ -455,6 +455,85 @@ def test_hover_pill_checks_and_page_opt_out(browser, live_backend, media_dir, si
         browser.configure(autoCheck=True, disabledSites=[])
 
 
+def test_a_right_click_result_stays_on_its_media_and_a_miss_says_why(browser, live_backend, sites):
+    """A second right-click while a check runs does not take its result; "Check the image or video
+    here" where there is none opens a tab that says so (it used to do nothing)."""
+    browser.configure(autoCheck=False)
+    try:
+        page = browser.context.new_page()
+        page.goto(f"{sites.local}/plain-page.html")
+        tab = browser.tab_id(page)
+        video = page.evaluate("(() => { const v = document.querySelector('#clip');"
+                              " v.src = '/media/clip.mp4?fresh=' + Date.now(); return v.src; })()")
+        page.locator("#clip").click(button="right")
+        info = {"menuItemId": "fakelens-check-video", "srcUrl": video, "pageUrl": page.url, "frameId": 0}
+        browser.sw("async ([info, tab]) => { globalThis.pendingCheck = "
+                   "FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab)); }", [info, tab])
+        page.locator("#noface").click(button="right")   # meanwhile the user right-clicks another picture
+        check = browser.sw("() => globalThis.pendingCheck")
+        assert check["status"] == "done", check
+        badges = final_badges(page, 1)
+        assert [b["media"] for b in badges] == [video] and badges[0]["id"] == check["id"], badges
+
+        page.locator("#link").click(button="right")     # a text link: no image or video there
+        info = {"menuItemId": "fakelens-check-here", "pageUrl": page.url, "frameId": 0}
+        with browser.context.expect_page() as opened:
+            check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
+                               [info, tab])
+        assert check["error"]["code"] == "not_found"
+        report = opened.value
+        report.wait_for_selector("#message", timeout=10_000)
+        assert report.text_content("#message") == ("FakeLens could not check this: "
+                                                   "No image or video found where you clicked")
+        report.close()
+        page.close()
+    finally:
+        browser.configure(autoCheck=True)
+
+
+def test_a_failed_check_is_retried_from_its_badge(browser, live_backend, media_dir, sites):
+    """Checked while the backend was down: a click on the failed badge checks again once it is up."""
+    browser.configure(autoCheck=False, backendUrl=_dead_port_url(live_backend)[0])
+    try:
+        page = browser.context.new_page()
+        page.goto(f"{sites.local}/plain-page.html")
+        box = page.locator("#portrait").bounding_box()
+        page.mouse.move(box["x"] + 100, box["y"] + 100)
+        page.locator("fakelens-pill button").click(timeout=5_000)
+        failed = final_badges(page, 1)[0]
+        assert failed["state"] == "failed" and "not reachable" in failed["text"], failed
+        browser.configure(backendUrl=live_backend.url)
+        page.locator("fakelens-badge .chip").click()
+        page.wait_for_function("document.querySelector('fakelens-badge').dataset.state === 'done'", timeout=WAIT_MS)
+        assert_badge_is_backend_verdict(page.evaluate(BADGES_JS)[0], live_backend, media_dir)
+        page.close()
+    finally:
+        browser.configure(autoCheck=True, backendUrl=live_backend.url)
+
+
+def test_a_verdict_follows_its_image_when_the_page_swaps_the_src(browser, live_backend, media_dir, sites):
+    """Carousels and lazy loaders change an <img>'s src: the old verdict goes and the new image is
+    checked; a style change alone keeps the verdict."""
+    page = browser.context.new_page()
+    page.goto(f"{sites.local}/plain-page.html")
+    badge = page.locator("fakelens-badge[data-media$='/media/plain.jpg']")
+    badge.wait_for(state="attached", timeout=WAIT_MS)
+    page.wait_for_function("document.querySelector(\"fakelens-badge[data-media$='/media/plain.jpg']\")"
+                           ".dataset.state === 'done'", timeout=WAIT_MS)
+    page.evaluate("document.querySelector('#noface').style.opacity = '0.99'")
+    page.wait_for_timeout(600)
+    assert badge.count() == 1, "a style change must not drop the verdict"
+    page.evaluate("document.querySelector('#noface').src = '/media/real-7.jpg'")
+    swapped = page.locator("fakelens-badge[data-media$='/media/real-7.jpg']")
+    swapped.wait_for(state="attached", timeout=WAIT_MS)
+    page.wait_for_function("document.querySelector(\"fakelens-badge[data-media$='/media/real-7.jpg']\")"
+                           ".dataset.state === 'done'", timeout=WAIT_MS)
+    assert badge.count() == 0
+    got = [b for b in page.evaluate(BADGES_JS) if b["media"].endswith("/media/real-7.jpg")][0]
+    assert_badge_is_backend_verdict(got, live_backend, media_dir)
+    page.close()
+
+
 def test_options_page_pairs_and_shows_a_wrong_token(browser, live_backend):
     page = browser.context.new_page()
     page.goto(browser.url("options/options.html"))

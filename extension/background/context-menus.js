@@ -24,9 +24,8 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
     }
   }
 
-  async function mediaFor(info, tab) {
+  function mediaFor(info, tab, target) {
     const pageUrl = info.frameUrl || info.pageUrl || (tab && tab.url);
-    const target = await askTab(tab, info.frameId, { type: "context-target", srcUrl: info.srcUrl || null });
     switch (info.menuItemId) {
       case "fakelens-check-image":
         return { kind: "image", url: (target && target.url) || info.srcUrl, pageUrl, permalink: target && target.permalink };
@@ -35,7 +34,7 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
       case "fakelens-check-link":
         return { kind: "auto", url: info.linkUrl, pageUrl };
       case "fakelens-check-here":
-        return target && target.url ? { ...target, pageUrl } : null;
+        return target && target.url ? { kind: target.kind, url: target.url, permalink: target.permalink, pageUrl } : null;
       default:
         return null;
     }
@@ -43,25 +42,27 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
 
   // Runs one check and shows its result where it was asked for; resolves with the final check.
   async function handleClick(info, tab) {
-    const media = await mediaFor(info, tab);
-    const tell = (check) => askTab(tab, info.frameId, { type: "context-result", check, media });
-    if (!media || !media.url) {
-      const check = { status: "failed", error: { code: "not_found", message: "No image or video found where you clicked" } };
-      await tell(check);
-      return check;
-    }
+    const target = await askTab(tab, info.frameId, { type: "context-target", srcUrl: info.srcUrl || null });
+    const media = mediaFor(info, tab, target);
+    // the token names the right-clicked element, so a later right-click elsewhere does not take the result
+    const tell = (check) => askTab(tab, info.frameId, { type: "context-result", check, token: target && target.token });
     let check;
-    try {
-      check = await startCheck(media);
-      await tell(check);
-      check = await untilDone(check, tell);
-    } catch (err) {
-      check = { status: "failed", error: { code: err.code || "internal", message: err.message } };
+    if (!media || !media.url) {
+      check = { status: "failed", error: { code: "not_found", message: "No image or video found where you clicked" } };
+    } else {
+      try {
+        check = await startCheck(media);
+        await tell(check);
+        check = await untilDone(check, tell);
+      } catch (err) {
+        check = { status: "failed", id: err.checkId || undefined, error: { code: err.code || "internal", message: err.message } };
+      }
     }
     const shown = await tell(check);
-    if (!shown && check.id) {
-      // Nowhere on the page to draw it: open the report instead.
-      await ext.tabs.create({ url: ext.runtime.getURL(`report/report.html?id=${encodeURIComponent(check.id)}`) });
+    if (!shown) {
+      // Nowhere on the page to draw it (a link, a frame, a browser page): open the report, or the reason it failed.
+      const query = check.id ? `id=${encodeURIComponent(check.id)}` : `error=${encodeURIComponent(check.error.message)}`;
+      await ext.tabs.create({ url: ext.runtime.getURL(`report/report.html?${query}`) });
     }
     return { ...check, media };
   }

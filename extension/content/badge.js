@@ -4,6 +4,7 @@
   "use strict";
   const FL = globalThis.FakeLens;
   const badges = new Map(); // media element -> {host, chip, tip, check}
+  const RETRY = new Set(["failed", "cancelled"]); // a click on such a badge checks again
 
   const CSS = `
     :host { all: initial; }
@@ -39,11 +40,11 @@
     chip.addEventListener("click", (event) => {
       event.preventDefault();
       event.stopPropagation();
-      const entry = badges.get(el);
-      if (entry && entry.check && entry.check.id) FL.ask("open-report", { id: entry.check.id }).catch(() => {});
+      const check = (badges.get(el) || {}).check;
+      if (!check) return;
+      if (check.status === "done" && check.id) FL.ask("open-report", { id: check.id }).catch(() => {});
+      else if (RETRY.has(check.status)) FL.checkElement(el, { userAsked: true });
     });
-    const media = FL.describeMedia(el);
-    host.dataset.media = (media && media.url) || "";
     document.documentElement.append(host);
     const entry = { host, chip, tip, check: null };
     badges.set(el, entry);
@@ -75,9 +76,11 @@
       p.textContent = line;
       entry.tip.append(p);
     }
-    if (check && check.id && check.status === "done") {
+    const hint = check && check.id && check.status === "done" ? "Click the badge for the full report."
+      : check && RETRY.has(check.status) ? "Click the badge to try again." : "";
+    if (hint) {
       const p = document.createElement("p");
-      p.textContent = "Click the badge for the full report.";
+      p.textContent = hint;
       entry.tip.append(p);
     }
     // For people reading the DOM (and the tests): the verdict in attributes.
@@ -120,11 +123,14 @@
   FL.badges = {
     show(el, check, note) {
       const entry = badges.get(el) || create(el);
+      const media = FL.describeMedia(el);
+      entry.host.dataset.media = (media && media.url) || "";
       render(entry, check, note);
       place(el, entry);
       return entry.host;
     },
     has: (el) => badges.has(el),
+    mediaUrl: (el) => (badges.has(el) ? badges.get(el).host.dataset.media : null), // what its verdict is about
     remove(el) {
       const entry = badges.get(el);
       if (!entry) return;

@@ -7,7 +7,7 @@
   const FINAL = new Set(["done", "failed", "cancelled"]);
   const CONNECTION_CODES = new Set(["unreachable", "unauthorized", "unpaired"]);
   const byUrl = new Map(); // media URL -> promise of the final check
-  const started = new WeakSet();
+  const started = new WeakMap(); // element -> the media URL checked on it (a new src is a new check)
   let running = 0;
   const queue = [];
 
@@ -66,9 +66,13 @@
   FL.checkElement = async (el, { userAsked = false } = {}) => {
     const media = FL.describeMedia(el);
     if (!media || !media.url) return null;
-    if (started.has(el) && !userAsked) return null;
-    started.add(el);
-    const draw = (check, note) => FL.uiAllowed() && FL.badges.show(el, check, note);
+    if (started.get(el) === media.url && !userAsked) return null;
+    started.set(el, media.url);
+    // Pages swap an element's src (carousels, lazy loaders, players): draw only on the media checked.
+    const draw = (check, note) => {
+      const now = FL.describeMedia(el);
+      if (now && now.url === media.url && FL.uiAllowed()) FL.badges.show(el, check, note);
+    };
     draw(null);
     const key = `${media.kind} ${media.url}`;
     let pending = byUrl.get(key);
@@ -86,7 +90,10 @@
       started.delete(el);
       if (FL.connectionTrouble(err) && !userAsked) {
         FL.badges.remove(el);
-        if (FL.autoCheck) FL.autoCheck.pause();
+        if (FL.autoCheck) {
+          FL.autoCheck.pause();
+          FL.autoCheck.observe(el); // checked again when it next comes into view
+        }
         return null;
       }
       const check = { status: "failed", error: { code: err.code || "internal", message: err.message } };

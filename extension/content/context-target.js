@@ -5,6 +5,8 @@
   "use strict";
   const FL = globalThis.FakeLens;
   let last = null; // {x, y, el}
+  const targets = new Map(); // token -> element a right-click check was started on
+  let nextToken = 1;
 
   addEventListener(
     "contextmenu",
@@ -26,17 +28,19 @@
 
   FL.contentHandlers["context-target"] = async ({ srcUrl }) => {
     const el = targetFor(srcUrl);
-    if (last) last.target = el;
     const media = el && FL.describeMedia(el);
     if (!media) return { url: null };
+    const token = nextToken++;
+    targets.set(token, el);
+    if (targets.size > 20) targets.delete(targets.keys().next().value); // the oldest is long finished
     // a blob: image means nothing outside this page: its bytes go instead, as a data: URL
     const url = media.kind === "image" ? await FL.readableUrl(media.url) : media.url;
-    return { kind: media.kind, url, permalink: media.permalink };
+    return { kind: media.kind, url, permalink: media.permalink, token };
   };
 
-  // background.js reports the progress and result of a right-click check; draw it on the target.
-  FL.contentHandlers["context-result"] = ({ check }) => {
-    const el = last && (last.target || last.el);
+  // background.js reports the progress and result of a right-click check; draw it on its element.
+  FL.contentHandlers["context-result"] = ({ check, token }) => {
+    const el = targets.get(token);
     if (!el || !el.isConnected || !FL.uiAllowed()) return false;
     const fix = check && check.error && FL.connectionTrouble(check.error) ? FL.describeConnection({ state: check.error.code }).fix : "";
     FL.badges.show(el, check, fix);

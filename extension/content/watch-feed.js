@@ -11,7 +11,8 @@
     for (const record of records) {
       if (record.type === "attributes") {
         const el = record.target;
-        if (FL.badges.has(el)) FL.badges.remove(el); // new src: the old verdict no longer applies
+        // a new src: the old verdict no longer applies (a style change alone keeps it)
+        if (FL.badges.has(el) && FL.badges.mediaUrl(el) !== (FL.describeMedia(el) || {}).url) FL.badges.remove(el);
         pending.push(el);
       } else {
         for (const node of record.addedNodes) if (node.nodeType === 1) pending.push(node);

@@ -3,8 +3,14 @@
 (async () => {
   "use strict";
   const FL = globalThis.FakeLens;
-  const id = new URLSearchParams(location.search).get("id");
+  const params = new URLSearchParams(location.search);
+  const id = params.get("id");
   const message = document.getElementById("message");
+  if (!id) {
+    // a right-click check that failed before the backend made a check of it
+    message.textContent = `FakeLens could not check this: ${params.get("error") || "unknown error"}`;
+    return;
+  }
   try {
     const { html } = await FL.ask("report", { id });
     const frame = document.getElementById("report");
