@@ -41,6 +41,14 @@ def wait_for(backend, check_id, states, timeout=60):
     raise AssertionError(f"{check_id} never reached {states}: {body}")
 
 
+def uploads_left(home, wait_s: float = 10.0) -> list:
+    """The upload files still there once they had `wait_s` to go (each goes just after its result is stored)."""
+    deadline = time.monotonic() + wait_s
+    while (left := list((home / "uploads").iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
 def kill(backend):
     backend.proc.send_signal(signal.SIGKILL)
     backend.proc.wait(10)
@@ -66,7 +74,7 @@ def test_restart_keeps_every_check(tmp_path, plain_jpeg):
         assert failed["error"]["code"] == "interrupted" and "stopped 2 times" in failed["error"]["message"]
         for check_id in queued:
             assert wait_for(backend, check_id, {"done", "failed"})["status"] == "done"
-        assert not list((home / "uploads").iterdir()), "uploaded files must be removed once checked"
+        assert not uploads_left(home), "uploaded files must be removed once checked"
     finally:
         backend.stop()
 
@@ -89,7 +97,7 @@ def test_stopping_puts_the_running_check_back(tmp_path, how):
         assert Path(check["request"]["path"]).exists(), "its upload is kept for the next start"
         backend = start_backend(home, port=backend.port, **env)
         assert wait_for(backend, slow, {"done", "failed", "cancelled"}, timeout=180)["status"] == "done"
-        assert not list((home / "uploads").iterdir())
+        assert not uploads_left(home)
     finally:
         backend.stop()
 
