@@ -22,3 +22,30 @@ def test_unknown_setting_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKELENS_HOME", str(tmp_path))
     with pytest.raises(ValueError, match="wokers"):
         load_settings()
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"FAKELENS_WORKERS": "0"}, "workers must be at least 1 (got 0)"),        # a server that never checks
+    ({"FAKELENS_PORT": "99999"}, "port must be 1-65535 (got 99999)"),        # waitress would wrap it around
+    ({"FAKELENS_MAX_PIXELS": "-1"}, "max_pixels must be at least 1"),
+    ({"FAKELENS_KEEP_DAYS": "-3"}, "keep_days must not be negative"),
+    ({"FAKELENS_PORT": "abc"}, "port must be a whole number, got 'abc' (config.toml, FAKELENS_PORT or a flag)"),
+    ({"FAKELENS_WORKERS": "1.5"}, "workers must be a whole number, got '1.5'"),
+    ({"FAKELENS_CACHE": "maybe"}, "cache must be true or false, got 'maybe'"),
+])
+def test_bad_values_name_the_setting(tmp_path, monkeypatch, env, words):
+    monkeypatch.setenv("FAKELENS_HOME", str(tmp_path))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValueError) as err:
+        load_settings()
+    assert words in str(err.value)
+
+
+def test_a_list_in_the_config_file_is_a_settings_error(tmp_path, monkeypatch):
+    (tmp_path / "config.toml").write_text("port = [1]\nsync_wait_s = 2\n")
+    monkeypatch.setenv("FAKELENS_HOME", str(tmp_path))
+    with pytest.raises(ValueError, match=r"port must be a whole number, got \[1\]"):
+        load_settings()
+    (tmp_path / "config.toml").write_text("sync_wait_s = 2\nallow_loopback = false\n")
+    assert load_settings().sync_wait_s == 2.0   # an integer where a number is due is fine

@@ -54,21 +54,48 @@ class Settings:
             object.__setattr__(self, "home", default_home())
         object.__setattr__(self, "home", Path(self.home))
         object.__setattr__(self, "models_dir", Path(self.models_dir))
+        # a value out of range would start a server that never checks anything (workers = 0)
+        # or refuses every request (port 99999 wraps around): say so at start instead
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"port must be 1-65535 (got {self.port})")
+        for name in _AT_LEAST_ONE:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
+        for name in _NOT_NEGATIVE:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative (got {getattr(self, name)})")
 
 
 _PATHS = ("home", "models_dir", "trust_anchors")
+_AT_LEAST_ONE = ("workers", "max_queue", "max_image_bytes", "max_video_bytes", "max_pixels", "max_video_height",
+                 "video_frames", "max_frames", "max_faces")
+_NOT_NEGATIVE = ("sync_wait_s", "max_duration_s", "connect_timeout_s", "read_timeout_s", "fetch_wall_s",
+                 "decode_wall_s", "cache_ttl_s", "keep_days")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+_KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number"}
 
 
 def _coerce(f, value):
-    """A value from TOML, the environment or a flag, as the field's type."""
+    """A value from TOML, the environment or a flag, as the field's type; a wrong one names the setting."""
     kind = Path if f.name in _PATHS else type(f.default)
-    if kind is bool:
-        return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
     if kind is Path:
         return Path(os.path.expanduser(str(value)))
-    if kind in (int, float):
-        return kind(value)
-    return value
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE + _FALSE:
+            return text in _TRUE
+    elif kind in (int, float):
+        try:
+            if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                return kind(value)
+        except ValueError:
+            pass
+    else:
+        return value
+    raise ValueError(f"{f.name} must be {_KIND_WORDS[kind]}, got {value!r} "
+                     f"(config.toml, FAKELENS_{f.name.upper()} or a flag)")
 
 
 def load_settings(**overrides) -> Settings:
