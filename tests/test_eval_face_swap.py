@@ -74,6 +74,26 @@ def test_run_eval_refuses_a_missing_folder(tmp_path):
     assert err.value.status == 400
 
 
+def test_an_unwritable_out_is_refused_before_any_scoring(folders, tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    with pytest.raises(FakeLensError) as err:
+        run_eval(folders / "real", folders / "fake", taken, Settings(home=tmp_path / "home"))
+    assert "cannot write the results to" in err.value.message and err.value.status == 400
+    assert "[1/" not in capsys.readouterr().err   # refused up front, not after scoring every file
+
+
+def test_fakelens_eval_fails_when_one_class_has_nothing_scored(folders, tmp_path):
+    empty = tmp_path / "fake"
+    empty.mkdir()
+    (empty / "notes.jpg").write_text("not an image")
+    proc = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "eval",
+                           "--real", str(folders / "real"), "--fake", str(empty)],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "AUC n/a: it needs both real and fake files scored" in proc.stderr
+
+
 @pytest.mark.slow
 def test_fakelens_eval_cli(folders, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "eval",

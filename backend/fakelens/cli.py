@@ -144,7 +144,7 @@ def cmd_eval(args) -> int:
     summary = run_eval(Path(args.real), Path(args.fake), Path(args.out) if args.out else None, settings)
     if args.json:
         print(json.dumps(summary, indent=2))
-    return 0
+    return 0 if summary["auc"] is not None else 1   # nothing to judge the model by
 
 
 def cmd_train(args) -> int:

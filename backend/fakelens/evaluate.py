@@ -10,6 +10,7 @@ Writes scores.csv, roc.png and summary.json to --out when given.
 
 import csv
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -126,6 +127,14 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     items = [(p, 0) for p in list_media(Path(real_dir))] + [(p, 1) for p in list_media(Path(fake_dir))]
     if not items:
         raise FakeLensError("bad_request", f"no images or videos in {real_dir} or {fake_dir}")
+    if out_dir is not None:   # before the scoring, which can take hours: not after it
+        out_dir = Path(out_dir)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            if not os.access(out_dir, os.W_OK):
+                raise PermissionError(13, "Permission denied")
+        except OSError as exc:
+            raise FakeLensError("bad_request", f"cannot write the results to {out_dir}: {exc.strerror}") from None
     rows, started = [], time.monotonic()
     for n, (path, label) in enumerate(items):
         row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
@@ -167,8 +176,6 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         summary["recall_at_5pct_fpr"] = round(recall, 4)
         summary["threshold_at_5pct_fpr"] = round(at, 4)
     if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
         with open(out_dir / "scores.csv", "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
@@ -193,7 +200,7 @@ def format_summary(summary: dict) -> str:
 
     lines = [f"{summary['model']} v{summary['version']}: {summary['real']} real and {summary['fake']} fake files scored "
              f"in {summary['seconds']} s",
-             f"  AUC {summary['auc'] if summary['auc'] is not None else 'n/a'}",
+             f"  AUC {summary['auc'] if summary['auc'] is not None else 'n/a: it needs both real and fake files scored'}",
              f"  at the threshold {summary['threshold']}: accuracy {pct(summary['accuracy'])}, "
              f"false positives {pct(summary['fpr'])} of real, fakes caught {pct(summary['tpr'])}",
              f"  at 5 % false positives: fakes caught {pct(summary['recall_at_5pct_fpr'])}"]
