@@ -2,12 +2,18 @@
 model built on the fly (no placeholder model ships)."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from fakelens.config import REPO_MODELS
+from fakelens.errors import FakeLensError
 from fakelens.models import ModelStore, file_sha256
 
 
@@ -44,12 +50,34 @@ def test_session_runs_and_is_reused(tmp_path):
     assert session.get_session_options().intra_op_num_threads == 1
 
 
-def test_sha_mismatch_refused(tmp_path):
+def test_sha_mismatch_or_missing_file_refused(tmp_path):
     tiny_model(tmp_path / "tiny.onnx")
     write_manifest(tmp_path, "0" * 64)
     store = ModelStore(tmp_path)
-    with pytest.raises(RuntimeError, match="sha256"):
+    with pytest.raises(FakeLensError, match="sha256") as err:
         store.session(store.first("test_task"))
+    assert err.value.code == "model_broken"
+    (tmp_path / "tiny.onnx").unlink()
+    with pytest.raises(FakeLensError, match="is missing"):
+        ModelStore(tmp_path).session(store.first("test_task"))
+
+
+def test_a_changed_model_is_named_by_the_cli_not_an_internal_error(tmp_path, face_jpeg):
+    """`fakelens models` checks every file; `fakelens check` says which model is broken."""
+    models = tmp_path / "models"
+    shutil.copytree(REPO_MODELS, models)
+    face_swap = ModelStore(models).first("face_swap")
+    with open(models / face_swap.file, "ab") as fh:
+        fh.write(b"x")
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_MODELS_DIR": str(models)}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "fakelens.cli", *args], env=env,  # noqa: E731
+                                       capture_output=True, text=True, timeout=120)
+    listed = run("models")
+    assert listed.returncode == 1 and "BROKEN: model face_swap" in listed.stderr and "changed or corrupt" in listed.stderr
+    line = json.loads(run("check", "--json", str(face_jpeg)).stdout)
+    assert line["error"]["code"] == "model_broken" and "face_swap" in line["error"]["message"], line
+    (models / "manifest.json").write_text("{bad")
+    assert "is not valid JSON" in run("models").stderr
 
 
 def test_shipped_models_match_manifest():

@@ -130,11 +130,19 @@ def cmd_models(args) -> int:
     if args.json:
         print(json.dumps(store.manifest, indent=2))
         return 0
+    if not store.specs:
+        print(f"error: no models listed in {store.dir / 'manifest.json'}", file=sys.stderr)
+        return 1
+    broken = False
     for spec in store.specs:
         metrics = spec.extra.get("metrics") or {}
         shown = ", ".join(f"{k}={v}" for k, v in metrics.items() if not isinstance(v, (dict, list)))
         print(f"{spec.name:24} v{spec.version:6} {spec.task:14} {spec.file}  {shown}")
-    return 0
+        problem = store.problem(spec)   # each file checked against its sha256
+        if problem:
+            broken = True
+            print(f"  BROKEN: {problem}", file=sys.stderr)
+    return 1 if broken else 0
 
 
 def cmd_eval(args) -> int:

@@ -21,6 +21,7 @@ STATUS_BY_CODE = {
     "cancelled": 409,
     "queue_full": 429,
     "interrupted": 409,
+    "model_broken": 503,   # a model file missing or changed: the install needs repair, not the input
     "internal": 500,
 }
 

@@ -124,6 +124,9 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     spec = models.first("face_swap")
     if spec is None:
         raise FakeLensError("not_found", "no face_swap model in models/manifest.json")
+    for needed in (spec, models.first("face_detect")):   # a broken model fails here in one line, not once per file
+        if needed is not None:
+            models.session(needed)
     items = [(p, 0) for p in list_media(Path(real_dir))] + [(p, 1) for p in list_media(Path(fake_dir))]
     if not items:
         raise FakeLensError("bad_request", f"no images or videos in {real_dir} or {fake_dir}")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from .errors import FakeLensError
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -55,7 +57,10 @@ class ModelStore:
     def __init__(self, models_dir: Path):
         self.dir = Path(models_dir)
         manifest_path = self.dir / "manifest.json"
-        self.manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"models": []}
+        try:
+            self.manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"models": []}
+        except ValueError as exc:
+            raise FakeLensError("model_broken", f"{manifest_path} is not valid JSON ({exc})") from None
         self.specs = [ModelSpec.from_entry(e) for e in self.manifest.get("models", [])]
         self._sessions = {}
         self._lock = threading.Lock()
@@ -67,14 +72,24 @@ class ModelStore:
         found = self.for_task(task)
         return found[0] if found else None
 
+    def problem(self, spec: ModelSpec) -> str | None:
+        """What is wrong with a model's file (missing, or not the bytes the manifest names), or None."""
+        path = self.dir / spec.file
+        if not path.is_file():
+            return f"model {spec.name}: {path} is missing; reinstall FakeLens or restore models/"
+        actual = file_sha256(path)
+        if actual != spec.sha256:
+            return (f"model {spec.name}: {path.name} has sha256 {actual[:12]}…, the manifest says "
+                    f"{spec.sha256[:12]}… (changed or corrupt); refusing to load it")
+        return None
+
     def session(self, spec: ModelSpec) -> ort.InferenceSession:
         with self._lock:
             if spec.name not in self._sessions:
                 path = self.dir / spec.file
-                actual = file_sha256(path)
-                if actual != spec.sha256:
-                    raise RuntimeError(f"model {spec.name}: {path.name} has sha256 {actual}, "
-                                       f"the manifest says {spec.sha256}; refusing to load it")
+                problem = self.problem(spec)
+                if problem:
+                    raise FakeLensError("model_broken", problem)
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = 1
                 options.inter_op_num_threads = 1
