@@ -17,12 +17,13 @@ def test_check_json_lines_many_inputs(tmp_path, plain_jpeg, face_jpeg):
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
     inputs = [str(plain_jpeg), str(face_jpeg), str(bad), str(tmp_path / "missing.jpg"), "http://a..b/x.jpg",
-              "http://[::1/x.jpg"]
+              "http://[::1/x.jpg", str(tmp_path)]
     r = fakelens(tmp_path / "home", "check", "--json", *inputs)
     assert r.returncode == 1, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert [line["input"] for line in lines] == inputs
-    assert [line["error"]["code"] for line in lines[4:]] == ["bad_url", "bad_url"]   # not a crash
+    assert [line["error"]["code"] for line in lines[4:6]] == ["bad_url", "bad_url"]   # not a crash
+    assert "is a folder" in lines[6]["error"]["message"]                                # not "no such file"
     assert lines[0]["label"] == "not_applicable" and lines[0]["media"]["kind"] == "image"
     assert len(lines[1]["faces"]) == 1
     assert lines[2]["error"]["code"] == "unsupported_media"

@@ -85,8 +85,12 @@ def cmd_check(args) -> int:
                 request, is_video = {"url": item, "kind": "auto"}, True
             else:
                 path = Path(item)
+                if path.is_dir():
+                    raise FakeLensError("bad_request", f"{item} is a folder: name the files in it "
+                                        "(`fakelens eval` scores whole folders)")
                 if not path.is_file():
-                    raise FakeLensError("not_found", f"no such file: {item}")
+                    what = "not a regular file" if path.exists() else "no such file"
+                    raise FakeLensError("not_found", f"{what}: {item}")
                 request = {"path": str(path.resolve())}
                 is_video = sniff_file(path)[0] == "video"
             bar = _progress_bar(item) if (is_video and not args.json) else (lambda s, f: None)
