@@ -224,7 +224,7 @@ class JobPool:
         except FakeLensError as exc:
             if exc.code == "cancelled" and not event.is_set():
                 put_back = True   # the server is stopping, nobody cancelled it: run it at the next start
-                self.store.put_back(check_id)
+                self.store.requeue(check_id, count_attempt=False)
             else:
                 status = "cancelled" if exc.code == "cancelled" else "failed"
                 self.store.fail(check_id, status, exc.to_dict())

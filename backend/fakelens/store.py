@@ -111,14 +111,11 @@ class Store:
         self._run("UPDATE checks SET status=?, error=?, updated=? WHERE id=? AND status IN (?, ?)",
                   (status, json.dumps(error), time.time(), check_id, *ACTIVE))
 
-    def put_back(self, check_id: str):
-        """running → queued, the attempt not counted: the server stopped in good order."""
-        self._run("UPDATE checks SET status='queued', stage='queued', fraction=0, attempts=MAX(attempts-1, 0), "
-                  "updated=? WHERE id=? AND status='running'", (time.time(), check_id))
-
-    def requeue(self, check_id: str):
-        self._run("UPDATE checks SET status='queued', stage='queued', fraction=0, updated=? WHERE id=?",
-                  (time.time(), check_id))
+    def requeue(self, check_id: str, count_attempt: bool = True):
+        """running → queued; count_attempt=False when the server stopped in good order (not the check's fault)."""
+        self._run("UPDATE checks SET status='queued', stage='queued', fraction=0, "
+                  "attempts=attempts - ?, updated=? WHERE id=? AND status='running'",
+                  (0 if count_attempt else 1, time.time(), check_id))
 
     def forget(self, before: float) -> int:
         """Delete finished checks and cached results made before `before` (time.time()); active
