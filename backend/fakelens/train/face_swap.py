@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..evaluate import auc
+from ..metrics import auc
 from . import data as D
 from .backbones import BACKBONES, DEFAULT_BACKBONE, MASK_FEATURES, MASK_STRIDE, attach_mask_head, backbone_of, face_swap_net
 from .sbi import SYNTHESES
@@ -34,14 +34,15 @@ SIZE = 160   # default input size; a run's own size is kept in its checkpoint st
 @torch.no_grad()
 def predict(net, crops_bgr: np.ndarray, batch: int = 64, mirror: bool = True) -> np.ndarray:
     net.eval()
+    device = next(net.parameters()).device
     out = []
     for k in range(0, len(crops_bgr), batch):
-        x = torch.from_numpy(np.stack([D.to_input(c) for c in crops_bgr[k:k + batch]]))
+        x = torch.from_numpy(np.stack([D.to_input(c) for c in crops_bgr[k:k + batch]])).to(device)
         x = x.contiguous(memory_format=torch.channels_last)
         p = torch.sigmoid(net(x)[:, 0])
         if mirror:
             p = (p + torch.sigmoid(net(torch.flip(x, dims=[3]))[:, 0])) / 2
-        out.append(p.numpy())
+        out.append(p.cpu().numpy())
     return np.concatenate(out)
 
 
@@ -69,8 +70,27 @@ def run_option(name: str, given, kept, default):
     return kept
 
 
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def given_split(names: list, path: Path):
+    """(train, val) indices from a split.json, so a run elsewhere holds out exactly the faces
+    another run (and the model report) held out; a face the file does not list is refused."""
+    sides = json.loads(Path(path).read_text())
+    where = {n: side for side in ("train", "val") for n in sides[side]}
+    missing = [n for n in names if n not in where]
+    if missing:
+        raise SystemExit(f"--split {path} lists neither side for {len(missing)} faces, e.g. {missing[0]}")
+    return ([i for i, n in enumerate(names) if where[n] == "train"],
+            [i for i, n in enumerate(names) if where[n] == "val"])
+
+
 def train(args):
     torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     resume = (out / "last.pt").is_file()
@@ -97,11 +117,16 @@ def train(args):
         from .landmarks import main as landmarks_main
         landmarks_main(["--data", str(args.data), "--out", str(args.landmarks)])
     names, images, five, mesh = D.load_faces(args.data, args.landmarks)
-    train_idx, val_idx, group = split(names, lambda i: images[i], args.val_fraction)
+    if args.split:
+        train_idx, val_idx = given_split(names, args.split)
+        groups_note = f"split from {args.split}"
+    else:
+        train_idx, val_idx, group = split(names, lambda i: images[i], args.val_fraction)
+        groups_note = f"{len(set(group))} near-duplicate groups"
     (out / "split.json").write_text(json.dumps({"train": [names[i] for i in train_idx],
                                                  "val": [names[i] for i in val_idx]}))
     print(f"{len(names)} faces: {len(train_idx)} train, {len(val_idx)} validation "
-          f"({len(set(group))} near-duplicate groups)", flush=True)
+          f"({groups_note})", flush=True)
     val_sub = val_idx[: args.val_faces]
     print(f"{size} px, crop scales {scales}: validation at {D.middle_scale(scales)}; {synthesis} synthesis",
           flush=True)
@@ -112,7 +137,7 @@ def train(args):
                 for name, deg in (("clean", False), ("degraded", True))}
 
     net = face_swap_net(backbone, None if resume or init else args.imagenet)
-    print(f"backbone {backbone}", flush=True)
+    print(f"backbone {backbone} on {device}", flush=True)
     if init:   # a new schedule from an earlier run's weights (not its optimiser)
         net.load_state_dict(init["model"])
         print(f"weights from {args.init}", flush=True)
@@ -121,7 +146,9 @@ def train(args):
     head, tapped = attach_mask_head(net, backbone) if mask_loss else (None, None)
     if head is not None:
         print(f"mask head on stride-{MASK_STRIDE} features, loss weight {mask_loss}", flush=True)
-    net = net.to(memory_format=torch.channels_last)
+    net = net.to(device, memory_format=torch.channels_last)
+    if head is not None:
+        head.to(device)
     params = list(net.parameters()) + (list(head.parameters()) if head is not None else [])
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
@@ -144,26 +171,28 @@ def train(args):
         return {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": state,
                 **({"mask_head": head.state_dict()} if head is not None else {})}
 
-    labels = torch.tensor([0.0, 1.0]).repeat(args.batch // 2)
+    labels = torch.tensor([0.0, 1.0]).repeat(args.batch // 2).to(device)
     best = max([h["auc_degraded"] for h in state["history"]], default=0.0)
     done = False
     while not done:
         dataset.epoch = state["epoch"]
         loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch // 2, shuffle=True, drop_last=True,
                                              num_workers=args.workers, persistent_workers=False,
+                                             pin_memory=device.type == "cuda",
                                              generator=torch.Generator().manual_seed(args.seed + state["epoch"]))
         net.train()
         tick, seen, running, running_mask = time.time(), 0, [], []
         last_ckpt = time.time()
         for batch in loader:
             batch, masks = batch if head is not None else (batch, None)
-            x = batch.reshape(-1, 3, size, size).contiguous(memory_format=torch.channels_last)
+            x = batch.reshape(-1, 3, size, size).to(device, non_blocking=True)
+            x = x.contiguous(memory_format=torch.channels_last)
             lr = lr_at(state["seconds"] / budget, args.lr)
             for g in opt.param_groups:
                 g["lr"] = lr
             loss = loss_fn(net(x)[:, 0], labels)
             if head is not None:   # same order as x: real, fake, real, fake, ...
-                masks = masks.reshape(-1, *masks.shape[2:])
+                masks = masks.reshape(-1, *masks.shape[2:]).to(device, non_blocking=True)
                 mask_part = loss_fn(head(tapped["features"])[:, 0], masks)
                 running_mask.append(mask_part.item())
                 loss = loss + mask_loss * mask_part
@@ -253,6 +282,10 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda when there is one); "
+                    "checkpoints load on either")
+    ap.add_argument("--split", type=Path, help="take train/validation from this split.json (another run's) "
+                    "instead of computing it, so both hold out the same faces")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--val-faces", type=int, default=400, help="held-out faces scored at each epoch end")

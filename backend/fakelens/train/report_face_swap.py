@@ -25,7 +25,8 @@ import numpy as np
 
 from ..config import REPO_MODELS, load_settings
 from ..detectors.face_swap import score_crops
-from ..evaluate import auc, list_media, recall_at_fpr, score_file
+from ..evaluate import list_media, score_file
+from ..metrics import auc, recall_at_fpr
 from ..media.align import align_face
 from ..models import ModelSpec, ModelStore, file_sha256
 from . import data as D
