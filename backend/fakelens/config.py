@@ -49,6 +49,11 @@ class Settings:
     remote_manifests: bool = False     # C2PA remote manifest fetching (through the netguard)
     trust_anchors: Path = None         # extra PEM trust anchors for C2PA signers
 
+    @property
+    def thumbs_dir(self) -> Path:
+        """The small pictures of checked media that reports show (pruned with the history)."""
+        return self.home / "thumbs"
+
     def __post_init__(self):
         if self.home is None:
             object.__setattr__(self, "home", default_home())

@@ -41,7 +41,6 @@ class JobPool:
         self.uploads = Path(settings.home) / "uploads"
         self.uploads.mkdir(parents=True, exist_ok=True)
         self.work = Path(settings.home) / "work"   # each running check's downloads, one folder each
-        self.thumbs = Path(settings.home) / "thumbs"
         self._lock_file = None
         self._pruned_at = None   # time.monotonic() of the last prune
         self._prune_lock = threading.Lock()
@@ -105,7 +104,7 @@ class JobPool:
             return   # another worker is at it
         try:
             self._pruned_at = time.monotonic()
-            deleted = retention.prune(self.store, self.thumbs, self.settings.keep_days)
+            deleted = retention.prune(self.store, self.settings.thumbs_dir, self.settings.keep_days)
             if deleted:
                 log.info("forgot %d checks older than %g days", deleted, self.settings.keep_days)
         except Exception:   # pruning must never stop the checks

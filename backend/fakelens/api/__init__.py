@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, start_jobs: bool = True) -> Fla
     # the multipart body may hold a video; anything bigger is refused before it is read
     app.config["MAX_CONTENT_LENGTH"] = settings.max_video_bytes + (1 << 20)
     store = Store(settings.home / "fakelens.db")
-    analyzer = Analyzer(settings, thumbs_dir=settings.home / "thumbs")
+    analyzer = Analyzer(settings, thumbs_dir=settings.thumbs_dir)
     pool = JobPool(settings, store, analyzer)
     app.extensions["fakelens"] = {"store": store, "pool": pool, "analyzer": analyzer}
     if start_jobs:

@@ -176,5 +176,5 @@ def history():
 
 @bp.delete("/checks")
 def clear():
-    deleted = forget(_ctx()["store"], current_app.config["SETTINGS"].home / "thumbs", before=time.time())
+    deleted = forget(_ctx()["store"], current_app.config["SETTINGS"].thumbs_dir, before=time.time())
     return jsonify({"deleted": deleted})

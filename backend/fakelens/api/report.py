@@ -27,7 +27,7 @@ def report(check_id: str):
     result = check["result"]
     thumb = None
     if result:
-        path = current_app.config["SETTINGS"].home / "thumbs" / f"{result['media']['sha256']}.jpg"
+        path = current_app.config["SETTINGS"].thumbs_dir / f"{result['media']['sha256']}.jpg"
         if path.is_file():
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
     media = (result or {}).get("media") or {}
