@@ -491,6 +491,38 @@ def test_a_right_click_result_stays_on_its_media_and_a_miss_says_why(browser, li
         browser.configure(autoCheck=True)
 
 
+def test_check_here_in_an_embedded_player_checks_the_frames_video(browser, live_backend, media_dir, sites):
+    """"Check the image or video here" inside a frame (no content script runs there) checks the
+    frame's page as a link, so an embedded player's video is downloaded and judged; the result opens
+    in a tab (it used to say "No image or video found")."""
+    browser.configure(autoCheck=False)
+    try:
+        page = browser.context.new_page()
+        page.goto(f"{sites.local}/embed-page.html")
+        frame = page.frame_locator("#player")
+        frame.locator("video").wait_for(timeout=10_000)
+        frame.locator("video").click(button="right")
+        tab = browser.tab_id(page)
+        # Chrome's frame ids are not visible to the page; any id but 0 names a frame without our script.
+        info = {"menuItemId": "fakelens-check-here", "pageUrl": page.url, "frameId": 3,
+                "frameUrl": f"{sites.local}/embedded-player.html"}
+        with browser.context.expect_page() as opened:
+            check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
+                               [info, tab])
+        assert check["status"] == "done", check
+        assert check["media"] == {"kind": "auto", "url": info["frameUrl"], "pageUrl": page.url}
+        assert check["result"]["media"]["kind"] == "video"
+        assert check["result"]["media"]["sha256"] == sha256(media_dir / "clip.mp4")
+        report = opened.value
+        assert f"id={check['id']}" in report.url
+        report.wait_for_selector("iframe#report:not([hidden])", timeout=15_000)
+        report.close()
+        assert page.evaluate(BADGES_JS) == []   # nothing drawn on the top page
+        page.close()
+    finally:
+        browser.configure(autoCheck=True)
+
+
 def test_a_failed_check_is_retried_from_its_badge(browser, live_backend, media_dir, sites):
     """Checked while the backend was down: a click on the failed badge checks again once it is up."""
     browser.configure(autoCheck=False, backendUrl=_dead_port_url(live_backend)[0])
