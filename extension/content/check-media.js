@@ -6,7 +6,8 @@
   const MAX_RUNNING = 3;
   const FINAL = new Set(["done", "failed", "cancelled"]);
   const CONNECTION_CODES = new Set(["unreachable", "unauthorized", "unpaired"]);
-  const byUrl = new Map(); // media URL -> promise of the final check
+  const MAX_REMEMBERED = 500; // finished checks kept per page; older ones are asked again (the backend caches them)
+  const byUrl = new Map(); // media URL -> promise of the final check, oldest first
   const started = new WeakMap(); // element -> the media URL checked on it (a new src is a new check)
   let running = 0;
   const queue = [];
@@ -79,6 +80,8 @@
     if (!pending) {
       pending = follow(media, (check) => draw(check));
       byUrl.set(key, pending);
+      // a feed scrolled for hours must not keep every result for the page's life
+      if (byUrl.size > MAX_REMEMBERED) byUrl.delete(byUrl.keys().next().value);
     }
     try {
       const check = await pending;

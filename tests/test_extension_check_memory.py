@@ -1,0 +1,44 @@
+"""How many results a page's content script keeps (extension/content/check-media.js run in node,
+with a stand-in for the background page that counts the checks asked for)."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+EXTENSION = Path(__file__).resolve().parents[1] / "extension"
+
+HARNESS = """
+let asked = 0;
+globalThis.location = { href: "https://feed.example/" };
+globalThis.FakeLens = {
+  ask: async (type) => { asked += 1; return { status: "done", id: String(asked) }; },
+  describeMedia: (el) => ({ kind: "image", url: el.url }),
+  uiAllowed: () => false,
+  badges: { show() {}, remove() {} },
+};
+"""
+
+RUN = """
+(async () => {
+  const FL = globalThis.FakeLens;
+  const element = (i) => ({ url: `https://cdn.example/img-${i}.jpg` });
+  for (let i = 0; i < 800; i += 1) await FL.checkElement(element(i));
+  const afterFeed = asked;
+  await FL.checkElement(element(799));   // recent: answered from memory
+  const recent = asked - afterFeed;
+  await FL.checkElement(element(0));     // long scrolled past: asked again
+  console.log(JSON.stringify({ afterFeed, recent, old: asked - afterFeed - recent }));
+})();
+"""
+
+
+def test_a_long_feed_keeps_only_recent_results():
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = HARNESS + (EXTENSION / "content" / "check-media.js").read_text() + RUN
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"afterFeed": 800, "recent": 0, "old": 1}
