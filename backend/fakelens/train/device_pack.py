@@ -4,7 +4,8 @@
 
 The device tool carries at most 64 MiB a call, and UTKFace alone is 70 MB, so the faces go in
 `--parts` folders (utk-0, utk-1, ...) of about equal size, sent by successive calls to one warm
-machine and joined there. The landmarks shrink from 32 MB to a few: the synthesis uses the 468-point
+machine; each call copies its part out of the repository into one folder outside it (the next call's
+copy of the repository no longer holds the earlier part), and the training call reads that folder. The landmarks shrink from 32 MB to a few: the synthesis uses the 468-point
 mesh only through its convex hull (sbi.face_hull), so only the hull is kept, padded by repeating its
 last point (which leaves the hull, and so every mask, unchanged). The ImageNet weights travel as
 float16 (load_state_dict casts them back). `landmarks-<p>.npz` lists part p's faces alone: a short
