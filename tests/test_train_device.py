@@ -35,11 +35,9 @@ def test_hull_only_keeps_every_face_outline_and_faces_without_a_mesh():
     assert np.array_equal(face_hull(five, packed[2]), face_hull(five, None))
 
 
-torch = pytest.importorskip("torch", reason="the [train] extra (torch) is not installed")
-
-
 @pytest.mark.slow
 def test_packed_parts_train_with_the_given_split(tmp_path):
+    torch = pytest.importorskip("torch", reason="the [train] extra (torch) is not installed")
     from fakelens.train.landmarks import main as landmarks_main
     from fakelens.train.mobilenet import MobileNetV2
 
