@@ -42,6 +42,14 @@ def test_bad_values_name_the_setting(tmp_path, monkeypatch, env, words):
     assert words in str(err.value)
 
 
+@pytest.mark.parametrize("key", ["FAKELENS_HOME", "FAKELENS_TRUST_ANCHORS"])
+def test_an_empty_path_is_refused_not_taken_as_the_current_folder(tmp_path, monkeypatch, key):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(key, "")
+    with pytest.raises(ValueError, match=f"{key[9:].lower()} must be a folder or file path, not empty"):
+        load_settings()
+
+
 def test_a_list_in_the_config_file_is_a_settings_error(tmp_path, monkeypatch):
     (tmp_path / "config.toml").write_text("port = [1]\nsync_wait_s = 2\n")
     monkeypatch.setenv("FAKELENS_HOME", str(tmp_path))

@@ -157,9 +157,11 @@ def test_start_removes_uploads_no_waiting_check_names(tmp_path):
     left = pool.work / "check-dead" / "fetch-1" / "media.mp4"   # a server killed mid-download left this
     left.parent.mkdir(parents=True)
     left.write_bytes(b"video")
+    mine = pool.work / "notes.txt"   # a data folder given as an existing folder with its own work/
+    mine.write_text("a user's file")
     pool._recover()   # what start() does before any worker or request runs
     assert waiting.exists() and spelled.exists() and not finished.exists() and not orphan.exists()
-    assert not pool.work.exists()
+    assert not (pool.work / "check-dead").exists() and mine.read_text() == "a user's file"
 
 
 def test_discard_removes_an_upload_however_its_folder_is_spelled_and_nothing_else(tmp_path):

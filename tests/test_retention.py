@@ -44,6 +44,7 @@ def test_old_history_is_forgotten_recent_and_waiting_stay(tmp_path):
     old_pic, new_pic = picture(thumbs, old_sha, 40), picture(thumbs, new_sha, 2)
     stray = picture(thumbs, "c" * 64, 40)       # a failed check's picture: no check names it
     just_written = picture(thumbs, "d" * 64, 0)  # the waiting check's, or one being written now
+    holiday = picture(thumbs, "holiday", 400)    # not FakeLens's (its names are sha256): never touched
 
     JobPool(Settings(home=home, keep_days=30), store, analyzer=None)._recover()   # what start() does
 
@@ -51,7 +52,7 @@ def test_old_history_is_forgotten_recent_and_waiting_stay(tmp_path):
     assert store.cached_by_hash(old_sha, MODELS) is None and store.cached_by_hash(new_sha, MODELS)
     assert store.cached_by_url("https://example.org/old.jpg", MODELS, ttl_s=100 * DAY) is None
     assert not old_pic.exists() and not stray.exists()
-    assert new_pic.exists() and just_written.exists()
+    assert new_pic.exists() and just_written.exists() and holiday.exists()
 
 
 def test_keep_days_zero_keeps_everything(tmp_path):

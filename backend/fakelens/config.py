@@ -84,6 +84,10 @@ def _coerce(f, value):
     """A value from TOML, the environment or a flag, as the field's type; a wrong one names the setting."""
     kind = Path if f.name in _PATHS else type(f.default)
     if kind is Path:
+        # an empty value would be "." (the current folder): a data folder there would be swept at start
+        if not str(value).strip():
+            raise ValueError(f"{f.name} must be a folder or file path, not empty "
+                             f"(config.toml, FAKELENS_{f.name.upper()} or a flag)")
         return Path(os.path.expanduser(str(value)))
     if kind is bool:
         if isinstance(value, bool):

@@ -93,7 +93,10 @@ class JobPool:
             self._enqueue(check["id"])
         self._remove_orphan_uploads({Path(check["request"]["path"]).name for check in waiting
                                      if check["request"].get("path")})
-        shutil.rmtree(self.work, ignore_errors=True)   # no check runs yet: what is there, a dead server left
+        # no check runs yet: what is there, a dead server left (only the folders FakeLens makes, so a
+        # --home given an existing folder with its own work/ loses nothing)
+        for left in self.work.glob("check-*"):
+            shutil.rmtree(left, ignore_errors=True)
         self._prune()
 
     def _prune(self):

@@ -2,12 +2,14 @@
 after settings.keep_days (and all at once by DELETE /api/v1/checks). Checks still waiting or
 running, and the pictures they have written, always stay."""
 
+import re
 import time
 from pathlib import Path
 
 from .store import Store
 
 PRUNE_EVERY_S = 3600.0
+SHA256_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 def forget(store: Store, thumbs: Path, before: float) -> int:
@@ -17,6 +19,8 @@ def forget(store: Store, thumbs: Path, before: float) -> int:
     newer_stay = store.oldest_active() or time.time()
     kept = store.media_hashes()
     for thumb in Path(thumbs).glob("*.jpg"):
+        if not SHA256_NAME.fullmatch(thumb.stem):
+            continue   # not a picture FakeLens made (its names are the media's sha256)
         try:
             if thumb.stem not in kept and thumb.stat().st_mtime < newer_stay:
                 thumb.unlink()
