@@ -62,6 +62,27 @@ def test_image_pixel_limit_before_decoding(tmp_path):
     assert err.value.code == "too_large" and "100×100" in err.value.message
 
 
+def test_data_after_the_end_marker_is_fine_a_cut_file_is_not(tmp_path, face_jpeg):
+    """Motion photos (Pixel, Samsung) carry a video after the JPEG's end; some files are padded.
+    They decode; a file cut short anywhere is still refused as truncated."""
+    from PIL import Image
+    jpeg = face_jpeg.read_bytes()
+    Image.new("RGB", (64, 48), (0, 90, 200)).save(tmp_path / "p.png")
+    png = (tmp_path / "p.png").read_bytes()
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64     # 16 KB, FF bytes and all
+    for name, data, mime in (("motion.jpg", jpeg + video, "image/jpeg"), ("padded.jpg", jpeg + bytes(5000), "image/jpeg"),
+                             ("padded.png", png + video, "image/png")):
+        (tmp_path / name).write_bytes(data)
+        assert read_image(tmp_path / name, mime, 10**8).shape[2] == 3, name
+    for cut in (len(jpeg) - 2, len(jpeg) // 2, 400):
+        (tmp_path / "cut.jpg").write_bytes(jpeg[:cut] + (video if cut == 400 else b""))
+        with pytest.raises(FakeLensError, match="truncated"):
+            read_image(tmp_path / "cut.jpg", "image/jpeg", 10**8)
+    (tmp_path / "cut.png").write_bytes(png[:-20])
+    with pytest.raises(FakeLensError, match="truncated"):
+        read_image(tmp_path / "cut.png", "image/png", 10**8)
+
+
 def test_exif_orientation_applied(tmp_path):
     from PIL import Image
     exif = Image.Exif()

@@ -12,15 +12,50 @@ Image.MAX_IMAGE_PIXELS = None   # we enforce our own limit below, before decodin
 
 
 def _truncated(path: Path, mime: str) -> bool:
-    """JPEG and PNG say where they end; a file cut short lacks that end marker."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        fh.seek(max(0, size - 4096))
-        tail = fh.read()
+    """JPEG and PNG say where they end; a file cut short never reaches that end. Found by walking
+    the file's own structure, so what follows the end (a motion photo's video, padding) is fine."""
     if mime == "image/jpeg":
-        return b"\xff\xd9" not in tail
+        return not _jpeg_ends(path.read_bytes())
     if mime == "image/png":
-        return b"IEND" not in tail
+        return not _png_ends(path.read_bytes())
+    return False
+
+
+def _jpeg_ends(data: bytes) -> bool:
+    """Whether the marker segments from SOI reach EOI (an EXIF thumbnail's EOI is inside its APP1)."""
+    i = 2
+    while i + 2 <= len(data):
+        if data[i] != 0xFF:   # extraneous bytes before a marker: decoders skip them, so do we
+            i = data.find(b"\xff", i)
+            if i < 0:
+                return False
+            continue
+        marker = data[i + 1]
+        if marker == 0xD9:
+            return True
+        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:   # fill byte, RSTn, TEM: no length
+            i += 1 if marker == 0xFF else 2
+            continue
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        if marker == 0xDA:   # entropy-coded data up to the next marker (FF00 is a stuffed byte, FFD0-D7 restarts)
+            while True:
+                i = data.find(b"\xff", i)
+                if i < 0 or i + 1 >= len(data):
+                    return False
+                if data[i + 1] != 0x00 and not 0xD0 <= data[i + 1] <= 0xD7:
+                    break
+                i += 2
+    return False
+
+
+def _png_ends(data: bytes) -> bool:
+    """Whether the chunks after the signature reach IEND."""
+    i = 8
+    while i + 8 <= len(data):
+        length = int.from_bytes(data[i:i + 4], "big")
+        if data[i + 4:i + 8] == b"IEND":
+            return True
+        i += 12 + length
     return False
 
 
