@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import BASE_URL
+from conftest import BASE_URL, REPO
 from fakelens.api.auth import ensure_token
 
 CHECKS = "/api/v1/checks"
@@ -160,6 +160,33 @@ def test_truncated_jpeg_is_4xx(client, auth, plain_jpeg):
     r = post_file(client, auth, data[: len(data) // 2])
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "undecodable"
     assert "truncated" in r.get_json()["error"]["message"]
+
+
+def test_a_cached_verdict_is_not_served_once_a_setting_that_changes_it_does(tmp_path, plain_jpeg):
+    """Turning on remote manifests (or trusting other signers, or sampling more frames) must not
+    answer the same bytes with the verdict made before the change."""
+    from fakelens.api import create_app
+    from fakelens.config import Settings
+
+    def cached(**settings):
+        app = create_app(Settings(home=tmp_path / "h", **settings))
+        try:
+            auth = {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
+            r = post_file(app.test_client(), auth, plain_jpeg.read_bytes())
+            assert r.status_code == 200, r.get_json()
+            return r.get_json()["cached"]
+        finally:
+            app.extensions["fakelens"]["pool"].stop()
+
+    assert cached() is False and cached() is True
+    assert cached(remote_manifests=True) is False and cached(remote_manifests=True) is True
+    assert cached(remote_manifests=True, video_frames=24) is False
+    bundled = (REPO / "backend" / "fakelens" / "provenance" / "trust_anchors" / "C2PA-TRUST-LIST.pem").read_text()
+    one_cert = bundled[bundled.index("-----BEGIN CERTIFICATE-----"):bundled.index("-----END CERTIFICATE-----") + 25]
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "ours.pem").write_text(one_cert + "\n")
+    assert cached(remote_manifests=True, video_frames=24, trust_anchors=anchors) is False
 
 
 def test_upload_over_limit_is_413(tmp_path):

@@ -4,12 +4,14 @@ Used by the job pool (server) and by `fakelens check` (CLI). Holds the model ses
 instances for the life of the process.
 """
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Callable
 
 import cv2
 
+from . import __version__
 from .detectors import Signal, load_detectors
 from .errors import FakeLensError
 from . import fetch as fetching
@@ -19,6 +21,8 @@ from .media.image import read_image, shrink_to
 from .media.types import Frame, Media
 from .media.video import sample_frames
 from .models import ModelStore, file_sha256
+from .provenance import VERSION as PROVENANCE_VERSION
+from .provenance.trust import anchors_pem
 from .verdict import fuse
 
 THUMB_SIDE = 640
@@ -46,6 +50,20 @@ class Analyzer:
         self.thumbs_dir = thumbs_dir   # where the server keeps a small picture of each medium for its report
         self.models = models or ModelStore(settings.models_dir)
         self.detectors = load_detectors(self.models, settings)
+        self._fingerprint = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What a cached verdict depends on: the models, this code's version and the settings that
+        change a verdict (frames and faces looked at, the signers trusted, remote manifests), so
+        turning on remote manifests or upgrading FakeLens does not serve an older verdict."""
+        if self._fingerprint is None:
+            s = self.settings
+            anchors = anchors_pem(s)
+            parts = [self.models.fingerprint, __version__, PROVENANCE_VERSION, s.video_frames, s.max_frames,
+                     s.max_faces, s.max_video_height, s.remote_manifests, hashlib.sha256(anchors.encode()).hexdigest()]
+            self._fingerprint = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
+        return self._fingerprint
 
     def analyze(self, request: dict, workdir: Path, progress: Progress = lambda s, f: None,
                 cancelled: Callable[[], bool] = lambda: False) -> dict:

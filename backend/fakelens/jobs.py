@@ -222,7 +222,7 @@ class JobPool:
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set())
             self.store.finish(check_id, result)
-            self.store.remember(result, self.analyzer.models.fingerprint, request.get("url"))
+            self.store.remember(result, self.analyzer.fingerprint, request.get("url"))
         except FakeLensError as exc:
             if exc.code == "cancelled" and not event.is_set():
                 put_back = True   # the server is stopping, nobody cancelled it: run it at the next start

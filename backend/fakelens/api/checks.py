@@ -59,7 +59,7 @@ def _url_request(item: dict, page_url: str | None, seen_hosts: dict | None = Non
 def _start(req: dict) -> dict:
     """A cached result becomes a finished check at once; otherwise the check is queued."""
     ctx, settings = _ctx(), current_app.config["SETTINGS"]
-    fingerprint = ctx["analyzer"].models.fingerprint
+    fingerprint = ctx["analyzer"].fingerprint
     result = None
     if settings.cache:
         result = (ctx["store"].cached_by_hash(req["sha256"], fingerprint) if req.get("sha256") else
