@@ -189,6 +189,22 @@ def test_a_cached_verdict_is_not_served_once_a_setting_that_changes_it_does(tmp_
     assert cached(remote_manifests=True, video_frames=24, trust_anchors=anchors) is False
 
 
+def test_a_bad_wait_starts_nothing_and_an_overlong_page_url_is_dropped_not_fatal(client, auth, plain_jpeg):
+    before = len(client.get(f"{CHECKS}?limit=100", base_url=BASE_URL, headers=auth).get_json()["checks"])
+    r = client.post(f"{CHECKS}?wait=abc", base_url=BASE_URL, headers=auth,
+                    data={"media": (io.BytesIO(plain_jpeg.read_bytes()), "x.jpg")}, content_type="multipart/form-data")
+    assert r.status_code == 400 and "'wait' must be a number" in r.get_json()["error"]["message"]
+    # refused before it started: nothing runs behind the client's back (a retry would make two)
+    assert len(client.get(f"{CHECKS}?limit=100", base_url=BASE_URL, headers=auth).get_json()["checks"]) == before
+    long_page = "https://example.com/?" + "q" * 5000
+    r = post_file(client, auth, plain_jpeg.read_bytes(), page_url=long_page, source_url="https://example.com/a.jpg")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["input"]["page_url"] is None and r.get_json()["input"]["source_url"] == "https://example.com/a.jpg"
+    r = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=auth,
+                    json={"items": [{"url": "http://93.184.216.34/b.jpg"}], "page_url": long_page})
+    assert r.status_code == 202 and r.get_json()["checks"][0]["status"] != "failed", r.get_json()
+
+
 def test_upload_over_limit_is_413(tmp_path):
     from fakelens.api import create_app
     from fakelens.config import Settings

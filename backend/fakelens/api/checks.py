@@ -47,13 +47,19 @@ def _text(value, name: str, required: bool = False) -> str | None:
     return value
 
 
+def _note(value) -> str | None:
+    """An informational field (page_url, source_url): kept when usable, dropped (never the whole
+    check refused) when it is not a string or is too long to keep."""
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_URL_CHARS else None
+
+
 def _url_request(item: dict, page_url: str | None, seen_hosts: dict | None = None) -> dict:
     url = _text(item.get("url"), "url", required=True).strip()
     kind = item.get("kind") or "auto"
     if kind not in KINDS:
         raise FakeLensError("bad_request", f"'kind' must be one of {', '.join(KINDS)}")
     check_url(url, current_app.config["SETTINGS"], seen_hosts)   # bad URLs and private addresses: refused now
-    return {"url": url, "kind": kind, "page_url": _text(page_url, "page_url")}
+    return {"url": url, "kind": kind, "page_url": _note(page_url)}
 
 
 def _start(req: dict) -> dict:
@@ -76,14 +82,17 @@ def _start(req: dict) -> dict:
     return ctx["store"].get(check_id)
 
 
-def _answer(check: dict):
-    """Wait up to ?wait= seconds (default sync_wait_s) so quick checks answer in one round trip."""
-    settings = current_app.config["SETTINGS"]
+def _wait_seconds() -> float:
+    """?wait= (default sync_wait_s), read before a check starts: a bad one must not leave a check behind."""
     try:
-        wait = float(request.args.get("wait", settings.sync_wait_s))
+        wait = float(request.args.get("wait", current_app.config["SETTINGS"].sync_wait_s))
     except ValueError:
         raise FakeLensError("bad_request", "'wait' must be a number of seconds") from None
-    wait = max(0.0, min(wait, MAX_WAIT_S))
+    return max(0.0, min(wait, MAX_WAIT_S)) if wait == wait else 0.0   # NaN waits not at all
+
+
+def _answer(check: dict, wait: float):
+    """Wait up to `wait` seconds so quick checks answer in one round trip."""
     if check["status"] in ("queued", "running") and wait > 0:
         check = _ctx()["pool"].wait(check["id"], wait)
     body = public(check)
@@ -99,6 +108,7 @@ def _answer(check: dict):
 
 @bp.post("/checks")
 def create_check():
+    wait = _wait_seconds()
     if request.files or request.form:
         upload = request.files.get("media")
         if upload is None:
@@ -110,17 +120,17 @@ def create_check():
             if kind == "image" and path.stat().st_size > settings.max_image_bytes:
                 raise FakeLensError("too_large", f"images are limited to {settings.max_image_bytes >> 20} MB")
             req = {"path": str(path), "kind": kind, "filename": upload.filename or None,
-                   "source_url": _text(request.form.get("source_url"), "source_url"),
-                   "page_url": _text(request.form.get("page_url"), "page_url")}
+                   "source_url": _note(request.form.get("source_url")),
+                   "page_url": _note(request.form.get("page_url"))}
             req["sha256"] = file_sha256(path)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return _answer(_start(req))
+        return _answer(_start(req), wait)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise FakeLensError("bad_request", "send JSON {\"url\": ...} or a multipart form with a 'media' file")
-    return _answer(_start(_url_request(body, body.get("page_url"))))
+    return _answer(_start(_url_request(body, body.get("page_url"))), wait)
 
 
 @bp.post("/checks/batch")
