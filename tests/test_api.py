@@ -54,6 +54,21 @@ def test_wrong_host_refused_even_with_token(client, auth):
     assert r.status_code == 403
 
 
+def test_port_80_is_reachable_without_the_port_in_the_host(tmp_path):
+    """Browsers (and Werkzeug) leave the default port out of the Host header: port 80 locked everyone out."""
+    from fakelens.api import create_app
+    from fakelens.config import Settings
+
+    app = create_app(Settings(home=tmp_path / "h", port=80))
+    try:
+        auth = {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
+        for base in ("http://127.0.0.1", "http://localhost", "http://127.0.0.1:80"):
+            assert app.test_client().get(CHECKS, base_url=base, headers=auth).status_code == 200, base
+        assert app.test_client().get(CHECKS, base_url="http://evil.example", headers=auth).status_code == 403
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+
+
 def test_foreign_origin_refused_extension_origin_allowed(client, auth):
     r = client.get(CHECKS, base_url=BASE_URL, headers={**auth, "Origin": "https://evil.example"})
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden_origin"

@@ -74,6 +74,8 @@ def test_a_changed_model_is_named_by_the_cli_not_an_internal_error(tmp_path, fac
                                        capture_output=True, text=True, timeout=120)
     listed = run("models")
     assert listed.returncode == 1 and "BROKEN: model face_swap" in listed.stderr and "changed or corrupt" in listed.stderr
+    as_json = run("models", "--json")
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["models"] and "BROKEN: model face_swap" in as_json.stderr
     line = json.loads(run("check", "--json", str(face_jpeg)).stdout)
     assert line["error"]["code"] == "model_broken" and "face_swap" in line["error"]["message"], line
     (models / "manifest.json").write_text("{bad")

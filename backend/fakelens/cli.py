@@ -133,7 +133,10 @@ def cmd_models(args) -> int:
     store = ModelStore(load_settings(home=args.home).models_dir)
     if args.json:
         print(json.dumps(store.manifest, indent=2))
-        return 0
+        problems = [p for p in map(store.problem, store.specs) if p]
+        for problem in problems:
+            print(f"BROKEN: {problem}", file=sys.stderr)
+        return 1 if problems or not store.specs else 0
     if not store.specs:
         print(f"error: no models listed in {store.dir / 'manifest.json'}", file=sys.stderr)
         return 1

@@ -67,6 +67,8 @@ def check_request():
     """Runs before every request: Host (DNS rebinding), Origin (only our extension), then the token."""
     settings = current_app.config["SETTINGS"]
     hosts = {f"127.0.0.1:{settings.port}", f"localhost:{settings.port}"}
+    if settings.port == 80:   # the default port: browsers and Werkzeug leave it out of the Host
+        hosts |= {"127.0.0.1", "localhost"}
     if request.host not in hosts:
         raise FakeLensError("forbidden_host", f"Host '{request.host}' is not allowed; "
                             f"use http://127.0.0.1:{settings.port}")
