@@ -102,6 +102,33 @@ def test_stopping_puts_the_running_check_back(tmp_path, how):
         backend.stop()
 
 
+def test_a_check_stuck_on_a_silent_server_goes_back_as_it_was_too(tmp_path, plain_jpeg):
+    """Stopping waits a few seconds for each worker; one blocked in a read from a silent server
+    (up to read_timeout_s) outlasts that. Its check must still go back uncounted, not be taken for
+    a crash at the next start (and failed at the second stop)."""
+    from support.httpd import MediaServer
+
+    home = tmp_path / "home"
+    media = tmp_path / "media"
+    media.mkdir()
+    with MediaServer(media) as site:
+        backend = start_backend(home, FAKELENS_READ_TIMEOUT_S=60, FAKELENS_CACHE=0)
+        try:
+            r = requests.post(f"{backend.url}/api/v1/checks", params={"wait": 0}, headers=backend.headers,
+                              json={"url": site.url("/stall"), "kind": "image"}, timeout=30)
+            stuck = r.json()["id"]
+            wait_for(backend, stuck, {"running"})
+            time.sleep(1)   # into the silent read
+            backend.proc.send_signal(signal.SIGTERM)
+            assert backend.proc.wait(30) == 0
+        finally:
+            backend.stop()
+    store = Store(home / "fakelens.db")
+    check = store.get(stuck)
+    store.close()
+    assert check["status"] == "queued" and check["attempts"] == 0, check
+
+
 def serve_again(home, port) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(home), "serve", "--port", str(port)],
                           capture_output=True, text=True, timeout=60)

@@ -46,6 +46,7 @@ class JobPool:
         self._prune_lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._cancel: dict[str, threading.Event] = {}
+        self._running: set[str] = set()   # checks a worker is on now
         self._finished = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -66,6 +67,11 @@ class JobPool:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout)
+        # A worker still blocked (a silent server, a long decode) dies with the process: its check goes
+        # back as it was too, not counted as a crash at the next start.
+        for check_id in list(self._running):
+            if not self._cancel.get(check_id, threading.Event()).is_set():
+                self.store.requeue(check_id, count_attempt=False)
         if self._lock_file:
             self._lock_file.close()   # releases the lock
             self._lock_file = None
@@ -207,6 +213,7 @@ class JobPool:
         check = self.store.get(check_id)
         request = check["request"]
         event = self._cancel.setdefault(check_id, threading.Event())
+        self._running.add(check_id)
         last = [0.0]
 
         def progress(stage: str, fraction: float):
@@ -235,6 +242,7 @@ class JobPool:
             self.store.fail(check_id, "failed", {"code": "internal",
                                                  "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"})
         finally:
+            self._running.discard(check_id)
             shutil.rmtree(workdir, ignore_errors=True)
             if not put_back:
                 self.discard_upload(check["request"])
