@@ -3,6 +3,7 @@
 import csv
 import http.server
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -207,6 +208,41 @@ def test_remote_manifest_off_by_default_and_fetched_through_netguard(tmp_path, c
         assert "could not be fetched" in " ".join(blocked["provenance"]["reasons"])
         on = _check(tmp_path, signed, Settings(home=tmp_path, remote_manifests=True, allow_loopback=True), name="c.jpg")
         assert on["provenance"]["status"] == "intact", on["provenance"]["reasons"]
+    finally:
+        server.shutdown()
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/c2pa")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        try:
+            for _ in range(200):            # a byte every half second: never silent for read_timeout_s
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.5)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_trickling_remote_manifest_is_cut_off_at_the_wall_time(tmp_path, ca):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    url = f"http://127.0.0.1:{server.server_address[1]}/manifest.c2pa"
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], remote_url=url)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        r = _check(tmp_path, signed, Settings(home=tmp_path, remote_manifests=True, allow_loopback=True,
+                                              fetch_wall_s=2))
+        assert time.monotonic() - started < 20       # not the 100 s the server would take
+        reasons = " ".join(r["provenance"]["reasons"])
+        assert r["provenance"]["status"] == "none" and "gave up after 2 s" in reasons, reasons
     finally:
         server.shutdown()
 

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import re
+import time
 
 import c2pa
 
@@ -158,15 +159,23 @@ def _fetch_remote(url: str, settings) -> bytes:
     from ..fetch import netguard
 
     netguard.check_url(url, settings)
-    with netguard.guarded(settings):
-        with requests.get(url, timeout=(settings.connect_timeout_s, settings.read_timeout_s),
-                          stream=True, allow_redirects=False) as resp:
-            resp.raise_for_status()
-            body = bytearray()
-            for chunk in resp.iter_content(65536):
-                body += chunk
-                if len(body) > MAX_REMOTE_BYTES:
-                    raise FakeLensError("too_large", "the remote manifest is larger than 16 MB")
+    # the whole fetch within fetch_wall_s (a server trickling a byte every few seconds is cut off),
+    # and no proxy or .netrc from the environment, as for media downloads (fetch/http.py)
+    with netguard.guarded(settings, time.monotonic() + settings.fetch_wall_s) as guard, requests.Session() as session:
+        session.trust_env = False
+        try:
+            with session.get(url, timeout=(settings.connect_timeout_s, settings.read_timeout_s),
+                             stream=True, allow_redirects=False) as resp:
+                resp.raise_for_status()
+                body = bytearray()
+                for chunk in resp.iter_content(65536):
+                    body += chunk
+                    if len(body) > MAX_REMOTE_BYTES:
+                        raise FakeLensError("too_large", "the remote manifest is larger than 16 MB")
+        except requests.RequestException:
+            if guard.remaining() is not None and guard.remaining() <= 0:
+                raise FakeLensError("timeout", f"gave up after {settings.fetch_wall_s:.0f} s") from None
+            raise
     return bytes(body)
 
 
