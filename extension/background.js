@@ -100,19 +100,26 @@ async function checkConnection() {
 
 // ---- checks ----
 
-let uploads = 0;
-const waiting = [];
-async function withUploadSlot(fn) {
-  if (uploads >= MAX_UPLOADS) await new Promise((resolve) => waiting.push(resolve));
-  uploads += 1;
-  try {
-    return await fn();
-  } finally {
-    uploads -= 1;
-    const next = waiting.shift();
-    if (next) next();
-  }
+// At most `max` calls of fn at once; the rest wait their turn.
+function limiter(max) {
+  let active = 0;
+  const waiting = [];
+  return async (fn) => {
+    if (active >= max) await new Promise((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      return await fn();
+    } finally {
+      active -= 1;
+      const next = waiting.shift();
+      if (next) next();
+    }
+  };
 }
+const withUploadSlot = limiter(MAX_UPLOADS);
+// A page scan reads and uploads this many images at once, so a gallery is never all in memory.
+const withScanSlot = limiter(MAX_UPLOADS + 2);
+const MAX_BATCH = 100; // the backend's limit on one batch
 
 const isHttp = (url) => /^https?:/i.test(url || "");
 
@@ -200,11 +207,12 @@ async function scan(items, pageUrl) {
     items.map(async (item, i) => {
       if (item.kind === "image") {
         try {
-          const blob = await fetchImageBytes(item.url);
-          if (blob) {
-            checks[i] = await uploadImage({ ...item, pageUrl }, blob);
-            return;
-          }
+          const sent = await withScanSlot(async () => {
+            const blob = await fetchImageBytes(item.url);
+            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob);
+            return Boolean(blob);
+          });
+          if (sent) return;
         } catch (err) {
           checks[i] = { status: "failed", error: { code: err.code || "internal", message: err.message } };
           return;
@@ -218,14 +226,21 @@ async function scan(items, pageUrl) {
       batch.push({ i, url, kind: item.kind === "video" ? "video" : item.kind === "image" ? "image" : "auto" });
     }),
   );
-  if (batch.length) {
-    const answer = await backend("/api/v1/checks/batch", {
-      method: "POST",
-      json: { items: batch.map(({ url, kind }) => ({ url, kind })), page_url: isHttp(pageUrl) ? pageUrl : undefined },
-    });
-    (answer.checks || []).forEach((check, k) => {
-      checks[batch[k].i] = { ...check, sent_url: batch[k].url };
-    });
+  // in batches the backend accepts; a batch that fails fails its own items only
+  for (let start = 0; start < batch.length; start += MAX_BATCH) {
+    const part = batch.slice(start, start + MAX_BATCH);
+    try {
+      const answer = await backend("/api/v1/checks/batch", {
+        method: "POST",
+        json: { items: part.map(({ url, kind }) => ({ url, kind })), page_url: isHttp(pageUrl) ? pageUrl : undefined },
+      });
+      (answer.checks || []).forEach((check, k) => {
+        checks[part[k].i] = { ...check, sent_url: part[k].url };
+      });
+    } catch (err) {
+      if (!start) throw err; // nothing sent yet: the popup says why the scan failed
+      for (const { i } of part) checks[i] = { status: "failed", error: { code: err.code || "internal", message: err.message } };
+    }
   }
   return checks;
 }

@@ -523,6 +523,87 @@ def test_check_here_in_an_embedded_player_checks_the_frames_video(browser, live_
         browser.configure(autoCheck=True)
 
 
+def badge_on(page, selector: str) -> dict | None:
+    """The badge drawn over the element `selector` (badges live on <html>, placed over their media)."""
+    return page.evaluate("""sel => {
+        const r = document.querySelector(sel).getBoundingClientRect();
+        const b = [...document.querySelectorAll('fakelens-badge')].find(b =>
+            b.style.display !== 'none' && Math.abs(parseFloat(b.style.left) - r.left) < 2 && Math.abs(parseFloat(b.style.top) - r.top) < 2);
+        return b ? {state: b.dataset.state, id: b.dataset.checkId || null, media: b.dataset.media} : null;
+    }""", selector)
+
+
+def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, live_backend, sites):
+    """A <picture> whose <source> changes drops the old verdict and gets its own; a page script
+    cannot click a badge (it opened report tabs without limit); "Check this link" over a thumbnail
+    opens the linked photo's report instead of drawing it on the thumbnail; switching the site off
+    takes the badges away."""
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/picture-page.html")
+        final_badges(page, 2)
+        page.wait_for_function("document.querySelector('#shown').currentSrc.endsWith('/media/real-3.jpg')")
+        before = badge_on(page, "#shown")
+        assert before["media"].endswith("/media/real-3.jpg") and before["state"] == "done", before
+        page.evaluate("document.querySelector('#source').srcset = '/media/real-4.jpg'")
+        page.wait_for_function("""() => [...document.querySelectorAll('fakelens-badge')].some(b =>
+            b.dataset.media.endsWith('/media/real-4.jpg') && b.dataset.state === 'done')""", timeout=WAIT_MS)
+        after = badge_on(page, "#shown")
+        assert after["media"].endswith("/media/real-4.jpg") and after["id"] != before["id"], after
+        assert not any(b["media"].endswith("/media/real-3.jpg") for b in page.evaluate(BADGES_JS))
+
+        thumb = badge_on(page, "#thumb")
+        assert thumb and thumb["state"] == "done", thumb
+        pages = len(browser.context.pages)
+        page.evaluate("""() => { for (const b of document.querySelectorAll('fakelens-badge'))
+            for (let i = 0; i < 3; i++) b.shadowRoot.querySelector('.chip').click(); }""")
+        page.wait_for_timeout(1500)
+        assert len(browser.context.pages) == pages, "a page script opened report tabs"
+
+        page.locator("#thumb").click(button="right")
+        tab = browser.tab_id(page)
+        info = {"menuItemId": "fakelens-check-link", "linkUrl": f"{sites.local}/media/real-7.jpg",
+                "srcUrl": f"{sites.local}/media/real-5.jpg", "pageUrl": page.url, "frameId": 0}
+        with browser.context.expect_page() as opened:
+            check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
+                               [info, tab])
+        assert check["status"] == "done" and f"id={check['id']}" in opened.value.url
+        opened.value.close()
+        assert badge_on(page, "#thumb")["id"] == thumb["id"]   # the thumbnail keeps its own verdict
+
+        browser.configure(disabledSites=["127.0.0.1"])
+        page.wait_for_function("document.querySelectorAll('fakelens-badge').length === 0", timeout=5_000)
+    finally:
+        browser.configure(disabledSites=[])
+        page.close()
+
+
+def test_a_right_click_result_is_not_drawn_on_media_swapped_in_meanwhile(browser, live_backend, sites):
+    """A player that loads the next video in the same element: the verdict on the first one is not
+    drawn on it; a tab opens with the report instead."""
+    browser.configure(autoCheck=False)
+    try:
+        page = browser.context.new_page()
+        page.goto(f"{sites.local}/plain-page.html")
+        tab = browser.tab_id(page)
+        video = page.evaluate("(() => { const v = document.querySelector('#clip');"
+                              " v.src = '/media/clip.mp4?first=' + Date.now(); return v.src; })()")
+        page.locator("#clip").click(button="right")
+        info = {"menuItemId": "fakelens-check-video", "srcUrl": video, "pageUrl": page.url, "frameId": 0}
+        with browser.context.expect_page(timeout=WAIT_MS) as opened:
+            browser.sw("async ([info, tab]) => { globalThis.pendingCheck = "
+                       "FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab)); }", [info, tab])
+            page.evaluate("document.querySelector('#clip').src = '/media/clip.mp4?next=' + Date.now()")
+            check = browser.sw("() => globalThis.pendingCheck")
+        assert check["status"] == "done", check
+        assert f"id={check['id']}" in opened.value.url
+        opened.value.close()
+        assert badge_on(page, "#clip") is None, page.evaluate(BADGES_JS)
+        page.close()
+    finally:
+        browser.configure(autoCheck=True)
+
+
 def test_a_failed_check_is_retried_from_its_badge(browser, live_backend, media_dir, sites):
     """Checked while the backend was down: a click on the failed badge checks again once it is up."""
     browser.configure(autoCheck=False, backendUrl=_dead_port_url(live_backend)[0])

@@ -46,7 +46,9 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
 
   // Runs one check and shows its result where it was asked for; resolves with the final check.
   async function handleClick(info, tab) {
-    const target = await askTab(tab, info.frameId, { type: "context-target", srcUrl: info.srcUrl || null });
+    // a link's verdict is about the page it links to: not drawn on the picture under it (a tab opens)
+    const target = info.menuItemId === "fakelens-check-link" ? null
+      : await askTab(tab, info.frameId, { type: "context-target", srcUrl: info.srcUrl || null });
     const media = mediaFor(info, tab, target);
     // the token names the right-clicked element, so a later right-click elsewhere does not take the result
     const tell = (check) => askTab(tab, info.frameId, { type: "context-result", check, token: target && target.token });

@@ -40,6 +40,7 @@
     chip.addEventListener("click", (event) => {
       event.preventDefault();
       event.stopPropagation();
+      if (!event.isTrusted) return; // the page's scripts can reach this open shadow root: only the user may click
       const check = (badges.get(el) || {}).check;
       if (!check) return;
       if (check.status === "done" && check.id) FL.ask("open-report", { id: check.id }).catch(() => {});
@@ -109,6 +110,14 @@
         FL.badges.remove(el);
         continue;
       }
+      // The element shows other media now (a <picture> source, a responsive candidate, a new video
+      // in the same player): the verdict was about the old one. Its new media is checked as new.
+      const media = FL.describeMedia(el);
+      if (((media && media.url) || "") !== entry.host.dataset.media) {
+        FL.badges.remove(el);
+        if (FL.autoCheck) FL.autoCheck.observe(el);
+        continue;
+      }
       place(el, entry);
     }
   }
@@ -121,10 +130,14 @@
   setInterval(schedule, 1000); // layout shifts in infinite feeds move media without a scroll
 
   FL.badges = {
-    show(el, check, note) {
-      const entry = badges.get(el) || create(el);
+    // Draw `check` on `el`; with `url` (the media checked) only while `el` still shows that media:
+    // pages swap an element's src (carousels, players), and a verdict belongs to its media.
+    show(el, check, note, url) {
       const media = FL.describeMedia(el);
-      entry.host.dataset.media = (media && media.url) || "";
+      const now = (media && media.url) || "";
+      if (url && url !== now) return null;
+      const entry = badges.get(el) || create(el);
+      entry.host.dataset.media = now;
       render(entry, check, note);
       place(el, entry);
       return entry.host;
@@ -137,6 +150,9 @@
       entry.host.remove();
       resizeObserver.unobserve(el);
       badges.delete(el);
+    },
+    removeAll() {
+      for (const el of [...badges.keys()]) FL.badges.remove(el);
     },
   };
 })();

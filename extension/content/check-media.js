@@ -24,12 +24,17 @@
     if (next) next();
   }
 
-  // A blob: image belongs to the page; read its bytes here and hand them over as a data: URL.
+  // A blob: image belongs to the page; read its bytes here and hand them over as a data: URL
+  // (its type and size are known before it is read: a blob: video is never read).
+  const MAX_BLOB_BYTES = 20 * 1024 * 1024;
   async function readableUrl(url) {
     if (!/^blob:/.test(url)) return url;
     try {
-      const blob = await (await fetch(url)).blob();
-      if (!/^image\//.test(blob.type) || blob.size > 20 * 1024 * 1024) return url;
+      const res = await fetch(url);
+      const type = res.headers.get("content-type") || "";
+      if (!/^image\//.test(type) || Number(res.headers.get("content-length") || 0) > MAX_BLOB_BYTES) return url;
+      const blob = await res.blob();
+      if (blob.size > MAX_BLOB_BYTES) return url;
       return await new Promise((resolve) => {
         const reader = new FileReader();
         reader.onload = () => resolve(reader.result);
@@ -46,7 +51,8 @@
   async function follow(media, onUpdate) {
     await slot();
     try {
-      let check = await FL.ask("check", { media: { ...media, url: await readableUrl(media.url), pageUrl: location.href } });
+      const url = media.kind === "image" ? await readableUrl(media.url) : media.url;
+      let check = await FL.ask("check", { media: { ...media, url, pageUrl: location.href } });
       onUpdate(check);
       let delay = 500;
       while (!FINAL.has(check.status)) {
@@ -71,8 +77,7 @@
     started.set(el, media.url);
     // Pages swap an element's src (carousels, lazy loaders, players): draw only on the media checked.
     const draw = (check, note) => {
-      const now = FL.describeMedia(el);
-      if (now && now.url === media.url && FL.uiAllowed()) FL.badges.show(el, check, note);
+      if (FL.uiAllowed()) FL.badges.show(el, check, note, media.url);
     };
     draw(null);
     const key = `${media.kind} ${media.url}`;

@@ -5,7 +5,7 @@
   "use strict";
   const FL = globalThis.FakeLens;
   let last = null; // {x, y, el}
-  const targets = new Map(); // token -> element a right-click check was started on
+  const targets = new Map(); // token -> {el, url}: the element a right-click check was started on, and its media
   let nextToken = 1;
 
   addEventListener(
@@ -31,7 +31,7 @@
     const media = el && FL.describeMedia(el);
     if (!media) return { url: null };
     const token = nextToken++;
-    targets.set(token, el);
+    targets.set(token, { el, url: media.url });
     if (targets.size > 20) targets.delete(targets.keys().next().value); // the oldest is long finished
     // a blob: image means nothing outside this page: its bytes go instead, as a data: URL
     const url = media.kind === "image" ? await FL.readableUrl(media.url) : media.url;
@@ -40,10 +40,9 @@
 
   // background.js reports the progress and result of a right-click check; draw it on its element.
   FL.contentHandlers["context-result"] = ({ check, token }) => {
-    const el = targets.get(token);
+    const { el, url } = targets.get(token) || {};
     if (!el || !el.isConnected || !FL.uiAllowed()) return false;
     const fix = check && check.error && FL.connectionTrouble(check.error) ? FL.describeConnection({ state: check.error.code }).fix : "";
-    FL.badges.show(el, check, fix);
-    return true;
+    return FL.badges.show(el, check, fix, url) !== null; // null: the element now shows other media
   };
 })();

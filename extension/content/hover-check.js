@@ -24,6 +24,7 @@
     button.addEventListener("click", (event) => {
       event.preventDefault();
       event.stopPropagation();
+      if (!event.isTrusted) return; // not the page's scripts
       const el = target;
       hide();
       if (el) FL.checkElement(el, { userAsked: true });

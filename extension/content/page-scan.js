@@ -19,7 +19,7 @@
       const key = `${media.kind} ${media.kind === "video" && !/^https?:/.test(media.url) ? media.permalink || location.href : media.url}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      lastScan.push(el);
+      lastScan.push({ el, url: media.url });
       items.push({ index: items.length, ...media });
     }
     let budget = MAX_BYTES_CHARS;
@@ -36,8 +36,8 @@
   FL.contentHandlers["scan-results"] = ({ results }) => {
     if (!FL.uiAllowed()) return false;
     for (const { index, check } of results || []) {
-      const el = lastScan[index];
-      if (el && el.isConnected && check) FL.badges.show(el, check);
+      const { el, url } = lastScan[index] || {};
+      if (el && el.isConnected && check) FL.badges.show(el, check, "", url);
     }
     return true;
   };

@@ -16,6 +16,7 @@
     if (area !== "local") return;
     const before = FL.settings || FL.DEFAULT_SETTINGS;
     FL.settings = await FL.getSettings();
+    if (!FL.uiAllowed()) FL.badges.removeAll(); // this site was just switched off
     if (FL.settings.autoCheck && (!before.autoCheck || changes.token || changes.backendUrl || changes.minSize)) {
       FL.autoCheck.restart(FL.deepQueryAll(document, "img"));
     }

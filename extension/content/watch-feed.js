@@ -10,7 +10,8 @@
   const observer = new MutationObserver((records) => {
     for (const record of records) {
       if (record.type === "attributes") {
-        const el = record.target;
+        // in a <picture> the new source is a <source>: the verdict on its <img> is what goes stale
+        const el = record.target.tagName === "SOURCE" ? record.target.parentElement.querySelector("img") || record.target : record.target;
         // a new src: the old verdict no longer applies (a style change alone keeps it)
         if (FL.badges.has(el) && FL.badges.mediaUrl(el) !== (FL.describeMedia(el) || {}).url) FL.badges.remove(el);
         pending.push(el);

@@ -37,7 +37,10 @@
     try {
       page = await ext.tabs.sendMessage(tab.id, { type: "scan-page" });
     } catch {
-      $("summary").textContent = "This page cannot be scanned (browser pages and extension stores are closed to extensions).";
+      // No content script: a browser page, or (in Chrome) a page open since before FakeLens was installed or updated.
+      $("summary").textContent = /^https?:/.test(tab.url || "")
+        ? "FakeLens is not running on this page yet: reload the page, then scan again."
+        : "This page cannot be scanned (browser pages and extension stores are closed to extensions).";
       button.disabled = false;
       return;
     }
@@ -63,6 +66,10 @@
       checks[i] = check;
       FL.updateRow(rows[i], items[i], check);
       summarize(items, checks);
+      // drawn on the page as soon as it is final: a click on the page closes the popup and ends this loop
+      if (check && FINAL.has(check.status)) {
+        ext.tabs.sendMessage(tab.id, { type: "scan-results", results: [{ index: i, check }] }).catch(() => {});
+      }
     };
     answer.checks.forEach((check, i) => update(i, check));
     // Follow the running jobs (videos take a while) until every one is final.
@@ -79,7 +86,6 @@
         }),
       );
     }
-    ext.tabs.sendMessage(tab.id, { type: "scan-results", results: checks.map((check, index) => ({ index, check })) }).catch(() => {});
     button.disabled = false;
   }
 
