@@ -604,6 +604,16 @@ def test_a_right_click_result_is_not_drawn_on_media_swapped_in_meanwhile(browser
         browser.configure(autoCheck=True)
 
 
+def test_a_page_scan_of_more_than_a_batch_sends_every_item(browser, live_backend, sites):
+    """The backend takes at most 100 URLs a batch; a gallery of 130 images the browser cannot read
+    (here: 404s, which go to the backend as URLs) used to fail the whole scan."""
+    items = [{"kind": "image", "url": f"{sites.local}/media/missing-{i}.jpg"} for i in range(130)]
+    checks = browser.sw("([items, page]) => FakeLens.background.scan(items, page)", [items, f"{sites.local}/gallery"])
+    assert len(checks) == 130
+    assert all(c and c.get("id") for c in checks), [c for c in checks if not (c and c.get("id"))][:2]
+    assert {c["sent_url"] for c in checks} == {i["url"] for i in items}
+
+
 def test_a_failed_check_is_retried_from_its_badge(browser, live_backend, media_dir, sites):
     """Checked while the backend was down: a click on the failed badge checks again once it is up."""
     browser.configure(autoCheck=False, backendUrl=_dead_port_url(live_backend)[0])
