@@ -16,6 +16,7 @@ import re
 import shutil
 import ssl
 import threading
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -103,6 +104,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     media: Path = None
     HOME = {"x.com": "x-feed.html", "www.instagram.com": "instagram-feed.html", "www.reddit.com": "reddit-feed.html"}
+
+    def do_GET(self):
+        if self.path.startswith("/slow-media/"):   # a video server that takes its time (the popup test)
+            time.sleep(4)
+            self.path = "/media/" + self.path[len("/slow-media/"):]
+        return super().do_GET()
 
     def translate_path(self, path):
         path = unquote(urlsplit(path).path)
@@ -602,6 +609,29 @@ def test_a_right_click_result_is_not_drawn_on_media_swapped_in_meanwhile(browser
         page.close()
     finally:
         browser.configure(autoCheck=True)
+
+
+def test_the_popup_draws_each_verdict_on_the_page_as_soon_as_it_is_final(browser, live_backend, sites):
+    """A click on the page closes the popup; the verdicts it already had must be on the page by then,
+    not only once the slowest video is done."""
+    page = browser.context.new_page()
+    browser.configure(autoCheck=False)
+    try:
+        page.goto(f"{sites.local}/slow-video-page.html")
+        page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?t=' + Date.now()")  # never cached
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        page.wait_for_function("[...document.querySelectorAll('fakelens-badge')].some(b => b.dataset.state === 'done')",
+                               timeout=WAIT_MS)
+        rows = popup.evaluate("[...document.querySelectorAll('#results li')].map(r => [r.dataset.kind, r.dataset.state])")
+        assert ["video", "done"] not in rows, rows   # the video was still being checked
+        popup.close()
+        assert [b["media"].endswith("/media/real-2.jpg") for b in page.evaluate(BADGES_JS)] == [True]
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
 
 
 def test_a_page_scan_of_more_than_a_batch_sends_every_item(browser, live_backend, sites):
