@@ -99,6 +99,10 @@ def test_upload_image_gives_verdict_then_cache(client, auth, plain_jpeg):
     assert body["status"] == "done" and body["cached"] is False
     result = body["result"]
     assert result["label"] == "not_applicable" and result["score"] is None
+    face_swap = next(s for s in result["signals"] if s["detector"] == "face_swap")
+    manifest = client.get("/api/v1/models", base_url=BASE_URL, headers=auth).get_json()
+    shipped = next(m for m in manifest["models"] if m["task"] == "face_swap")
+    assert face_swap["threshold"] == shipped["threshold"] != 0.5   # the model's, even with no face to score
     assert result["media"]["kind"] == "image" and result["media"]["width"] == 160
     assert result["provenance"]["status"] in ("none", "intact", "tampered")
     assert result["media"]["source_url"] == "https://example.com/a.jpg"

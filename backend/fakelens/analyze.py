@@ -94,8 +94,10 @@ class Analyzer:
         applicable = [d for d in self.detectors if d.applies_to(media)]
         for n, detector in enumerate(applicable):
             step("detect", n / len(applicable))
-            if detector.needs_faces and not media.faces:
-                signals.append(Signal(detector.name, detector.version, None, detail={"reason": "no face found"}))
+            if detector.needs_faces and not media.faces:   # the model's own threshold, not the default 0.5
+                signals.append(Signal(detector.name, detector.version, None,
+                                      threshold=detector.spec.threshold if detector.spec else 0.5,
+                                      detail={"reason": "no face found"}))
             else:
                 signals.append(detector.run(media))
         return fuse(signals, media, (time.monotonic() - started) * 1000)
