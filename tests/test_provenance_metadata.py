@@ -94,6 +94,17 @@ def test_xmp_element_form_and_https_uri(tmp_path):
     assert [a["strength"] for a in meta["ai"]] == ["source_type"]
 
 
+def test_xmp_resource_form(tmp_path):
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description>'
+           '<Iptc4xmpExt:DigitalSourceType rdf:resource="http://cv.iptc.org/newscodes/digitalsourcetype/'
+           'trainedAlgorithmicMedia"/></rdf:Description></rdf:RDF></x:xmpmeta>')
+    path = tmp_path / "x.jpg"
+    _image().save(path, xmp=xmp.encode())
+    meta = read_metadata(str(path))
+    assert meta["digital_source_type"] == "trainedAlgorithmicMedia"
+    assert [a["strength"] for a in meta["ai"]] == ["source_type"]
+
+
 def test_exif_software_and_user_comment(tmp_path, settings):
     img = _image()
     exif = img.getexif()

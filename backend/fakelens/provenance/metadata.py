@@ -25,7 +25,10 @@ USER_COMMENT = 0x9286
 IPTC_IIM = {(2, 65): "OriginatingProgram", (2, 110): "Credit", (2, 40): "SpecialInstructions",
             (2, 120): "Caption"}
 
-_XMP_SOURCE = re.compile(r"DigitalSourceType(?:\s*=\s*[\"']|>\s*(?:<rdf:li[^>]*>)?)\s*([^\"'<\s]+)", re.I)
+# three spellings: an attribute (DigitalSourceType="URI"), element text (>URI<), and an element whose
+# value is a resource (<Iptc4xmpExt:DigitalSourceType rdf:resource="URI"/>), the usual form for a URI
+_XMP_SOURCE = re.compile(r"DigitalSourceType(?:\s*=\s*[\"']|[^>=]{0,200}?\brdf:resource\s*=\s*[\"']"
+                         r"|>\s*(?:<rdf:li[^>]*>)?)\s*([^\"'<\s]+)", re.I)
 _XMP_FIELDS = {
     "CreatorTool": re.compile(r"xmp:CreatorTool(?:\s*=\s*[\"']([^\"']*)|>([^<]*))", re.I),
     "softwareAgent": re.compile(r"stEvt:softwareAgent(?:\s*=\s*[\"']([^\"']*)|>([^<]*))", re.I),
