@@ -61,7 +61,7 @@ def bench_cli_folder(work: Path, n: int, home: Path):
 
 
 def bench_api_latency(work: Path, runs: int, home: Path):
-    from conftest import start_backend
+    from support.live_backend import start_backend
 
     image = work / "face-1080p.jpg"
     face_1080p(image, DATA / "faces-real" / "utkface" / "100_1_0_20170110183726390.jpg.chip.jpg")

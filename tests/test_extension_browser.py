@@ -727,7 +727,7 @@ def test_options_page_clears_the_history(browser, live_backend, media_dir):
 
 
 def _dead_port_url(live_backend) -> tuple[str, str]:
-    from conftest import free_port
+    from support.live_backend import free_port
 
     return f"http://127.0.0.1:{free_port()}", "fakelens serve"
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import free_port, need_shared, start_backend
+from conftest import need_shared
+from support.live_backend import free_port, start_backend
 from fakelens.config import load_settings
 from fakelens.jobs import JobPool
 from fakelens.store import Store
