@@ -67,7 +67,11 @@ def main():
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--fp-dir", type=Path)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as folder:
+        run(args, Path(folder))
+
+
+def run(args, tmp: Path):
     detector = ProvenanceDetector(None, None, Settings(home=tmp))
     jpeg = tmp / "plain-1080p.jpg"
     photo_1080p(jpeg)

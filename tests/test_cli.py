@@ -30,6 +30,27 @@ def test_check_json_lines_many_inputs(tmp_path, plain_jpeg, face_jpeg):
     assert lines[3]["error"]["code"] == "not_found"
 
 
+def test_check_json_gives_every_input_its_line_when_the_manifest_is_broken(tmp_path, plain_jpeg):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "manifest.json").write_text("{bad")
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_MODELS_DIR": str(models)}
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "check", "--json", str(plain_jpeg), "x.jpg"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert r.returncode == 1 and [line["input"] for line in lines] == [str(plain_jpeg), "x.jpg"], r
+    assert all("is not valid JSON" in line["error"]["message"] for line in lines)
+
+
+def test_a_data_folder_that_cannot_be_used_is_one_line_not_a_traceback(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(afile), "token"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith(f"error: cannot use the data folder {afile}"), r.stderr
+
+
 def test_check_readable_output_exit_zero(tmp_path, plain_jpeg):
     r = fakelens(tmp_path / "home", "check", str(plain_jpeg))
     assert r.returncode == 0, r.stderr

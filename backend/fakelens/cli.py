@@ -76,7 +76,15 @@ def cmd_check(args) -> int:
     from .verdict import LABELS
 
     settings = load_settings(home=args.home)
-    analyzer = Analyzer(settings)
+    try:
+        analyzer = Analyzer(settings)
+    except FakeLensError as exc:   # a broken model manifest: every input still gets its line
+        for item in args.inputs:
+            if args.json:
+                print(json.dumps({"input": item, "error": exc.to_dict()}), flush=True)
+            else:
+                print(f"{item}: error: {exc.message} ({exc.code})", file=sys.stderr)
+        return 1
     failed = False
     for item in args.inputs:
         workdir = Path(tempfile.mkdtemp(prefix="fakelens-cli-"))
@@ -215,6 +223,11 @@ def main(argv=None) -> int:
         return 1
     except ValueError as exc:   # a bad config.toml or FAKELENS_* value
         print(f"error in the settings: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:      # a data folder that is a file, or not writable
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: cannot use the data folder {args.home or '(default)'} ({exc.strerror or exc}{where})",
+              file=sys.stderr)
         return 2
 
 
