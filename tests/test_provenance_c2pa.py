@@ -147,6 +147,35 @@ def test_edited_after_signing_is_tampered_not_manipulated(tmp_path, settings, ca
     assert block["ai_generated"] is False
     assert r["score"] == pytest.approx(0.3) and r["score"] < 0.5
     assert "does not show the picture was manipulated" in r["detail"]["reason"]
+    assert "image data no longer matches the signed hash" in r["detail"]["reason"]   # the code, in plain words
+
+
+def test_an_expired_certificate_is_not_called_an_edit(settings):
+    path = TESTFILES / "nikon-20221019-building.jpeg"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (../shared/data)")
+    r = provenance.check(str(path), "image/jpeg", "image", settings)
+    reason = r["detail"]["reason"]
+    assert r["provenance"]["status"] == "tampered" and "had expired" in reason, reason
+    assert "changed after signing" not in reason and "edited after signing" not in reason
+
+
+def test_the_summary_says_credentials_were_there_when_they_cannot_be_read(tmp_path, settings, ca):
+    """status 'none' covers 'no credentials' and 'credentials we could not read': the verdict's
+    sentence must not say there were none when there were."""
+    from fakelens.analyze import Analyzer
+
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"])
+    data = bytearray(signed)
+    at = data.find(b"jumb")
+    for k in range(at + 20, at + 80):
+        data[k] ^= 0x5A
+    path = tmp_path / "garbled.jpg"
+    path.write_bytes(bytes(data))
+    result = Analyzer(settings).analyze({"path": str(path)}, tmp_path)
+    if result["provenance"]["status"] != "none":
+        pytest.skip("this damage made the SDK report tampering instead")
+    assert "could not be read" in result["summary"] and "No Content Credentials" not in result["summary"], result
 
 
 def test_ai_marker_in_tampered_credentials_still_counts(tmp_path, settings, ca):

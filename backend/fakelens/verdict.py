@@ -36,6 +36,10 @@ def _pct(score: float) -> str:
 
 def _provenance_note(prov: dict) -> str:
     if prov["status"] == "none":
+        # credentials there but unreadable or remote, or a metadata hint: say that, not "none"
+        first = (prov.get("reasons") or [""])[0]
+        if first and not first.startswith("No Content Credentials"):
+            return first[0].upper() + first[1:].rstrip(". ") + "."
         return "No Content Credentials (most sites strip them, so this says nothing either way)."
     if prov["status"] == "tampered":
         reasons = prov.get("reasons") or ["its Content Credentials do not validate"]

@@ -148,9 +148,11 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         score, reason = firm[0]["score"], firm[0]["reason"]
     elif cred["status"] == "tampered":
         score = TAMPERED_SCORE
-        reason = ("Content Credentials are present but do not validate (" + ", ".join(cred["codes"]) + "): "
-                  "the file changed after signing or the credentials were damaged. That alone does not "
-                  "show the picture was manipulated.")
+        # what the codes say in plain words (an expired certificate is not an edit), then the caveat
+        plain = next((r for r in cred.get("reasons", []) if r.startswith("the Content Credentials do not validate")),
+                     "the Content Credentials do not validate (" + ", ".join(cred["codes"]) + ")")
+        reason = plain[0].upper() + plain[1:] + ". That alone does not show the picture was manipulated."
+        reasons = [r for r in reasons if r != plain]
     elif evidence:                               # only weak hints
         score, reason = evidence[0]["score"], evidence[0]["reason"] + " — a hint only"
     elif cred["status"] == "intact":
