@@ -224,6 +224,32 @@ def test_a_bad_wait_starts_nothing_and_an_overlong_page_url_is_dropped_not_fatal
     assert r.status_code == 202 and r.get_json()["checks"][0]["status"] != "failed", r.get_json()
 
 
+def test_the_report_shows_a_frame_with_faces_when_the_video_opens_without_one(tmp_path, face_jpeg):
+    """A clip that opens on a faceless frame: the report's picture is the first frame with a face,
+    with its boxes (it showed the empty first frame and no box)."""
+    from fakelens.api import create_app
+    from fakelens.config import Settings
+
+    face = cv2.resize(cv2.imread(str(face_jpeg)), (640, 360))
+    path = tmp_path / "opens-black.mp4"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 360))
+    for i in range(40):
+        out.write(np.zeros((360, 640, 3), np.uint8) if i < 12 else face)
+    out.release()
+    app = create_app(Settings(home=tmp_path / "h", video_frames=4))
+    try:
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
+        r = post_file(client, auth, path.read_bytes(), name="opens-black.mp4", wait=30)
+        assert r.status_code == 200, r.get_json()
+        result = r.get_json()["result"]
+        assert result["faces"] and min(f["frame"] for f in result["faces"]) > 0, result["faces"]
+        report = client.get(r.get_json()["report_url"], base_url=BASE_URL, headers=auth)
+        assert report.data.count(b'class="box"') >= 1
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+
+
 def test_upload_over_limit_is_413(tmp_path):
     from fakelens.api import create_app
     from fakelens.config import Settings

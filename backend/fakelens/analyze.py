@@ -88,8 +88,8 @@ class Analyzer:
             sha = None
         step("decode")
         media = load_media(path, kind, mime, self.settings, source_url, sha, lambda f: step("decode", f), cancelled)
-        self.save_thumbnail(media)
         find_faces(media, self.models, self.settings.max_faces, lambda f: step("faces", f))
+        self.save_thumbnail(media)
         signals = []
         applicable = [d for d in self.detectors if d.applies_to(media)]
         for n, detector in enumerate(applicable):
@@ -103,11 +103,19 @@ class Analyzer:
         return fuse(signals, media, (time.monotonic() - started) * 1000)
 
     def save_thumbnail(self, media: Media):
+        """The report's picture: the first sampled frame with a face (report.py draws that frame's boxes)."""
         if self.thumbs_dir is None:
             return
-        small = shrink_to(media.frames[0].image, THUMB_SIDE)
+        shown = thumbnail_frame([f.frame for f in media.faces])
+        frame = next((f for f in media.frames if f.index == shown), media.frames[0])
+        small = shrink_to(frame.image, THUMB_SIDE)
         self.thumbs_dir.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(self.thumbs_dir / f"{media.sha256}.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+
+
+def thumbnail_frame(face_frames) -> int:
+    """Which sampled frame the report shows: the first with a face, else the first."""
+    return min(face_frames, default=0)
 
 
 def load_media(path: Path, kind: str, mime: str, settings, source_url: str | None = None,

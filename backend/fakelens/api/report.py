@@ -4,6 +4,7 @@ import base64
 
 from flask import Blueprint, current_app, render_template
 
+from ..analyze import thumbnail_frame
 from ..errors import FakeLensError
 from ..verdict import LABELS
 
@@ -31,10 +32,12 @@ def report(check_id: str):
         if path.is_file():
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
     media = (result or {}).get("media") or {}
-    first_frame_faces = [f for f in (result or {}).get("faces", []) if f["frame"] == 0]
+    faces = (result or {}).get("faces", [])
+    shown = thumbnail_frame(f["frame"] for f in faces)   # the frame the thumbnail was taken from
+    shown_faces = [f for f in faces if f["frame"] == shown]
     html = render_template("report.html", check=check, result=result, thumb=thumb, media=media,
                            label_text=LABELS.get((result or {}).get("label"), check["status"]),
-                           boxes=first_frame_faces,
+                           boxes=shown_faces,
                            timeline=_timeline((result or {}).get("frames", []), media.get("duration")))
     # the page carries no script and loads nothing: a strict policy keeps it so
     return html, 200, {"Content-Type": "text/html; charset=utf-8",
