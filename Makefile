@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup serve test-setup test bench
+.PHONY: setup serve token test-setup test bench
 
 setup: $(VENV)/.installed
 
@@ -17,6 +17,9 @@ $(VENV)/.installed: pyproject.toml
 
 serve: setup
 	$(BIN)/fakelens serve
+
+token: setup
+	@$(BIN)/fakelens token
 
 test-setup: setup
 	$(BIN)/pip install -q -e '.[test]'

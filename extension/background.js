@@ -32,8 +32,9 @@ async function setConnection(next) {
   return connection;
 }
 
+// A stored URL that is not on this computer is never used (the token would go with it).
 function baseUrl(settings) {
-  return String(settings.backendUrl || FL.DEFAULT_SETTINGS.backendUrl).trim().replace(/\/+$/, "");
+  return FL.localBackendUrl(settings.backendUrl) || FL.DEFAULT_SETTINGS.backendUrl;
 }
 
 // One HTTP call to the backend; throws BackendError with the API's {code, message}.

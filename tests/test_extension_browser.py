@@ -709,6 +709,29 @@ def test_options_page_pairs_and_shows_a_wrong_token(browser, live_backend):
         page.close()
 
 
+def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
+    """A backend URL on another computer is refused before anything is saved (the token and every
+    checked image would go there); a local one without its scheme is completed; sites split on commas too."""
+    page = browser.context.new_page()
+    page.goto(browser.url("options/options.html"))
+    stored = lambda: browser.sw("async () => (await chrome.storage.local.get(['backendUrl', 'disabledSites']))")  # noqa: E731
+    try:
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        page.fill("#backendUrl", "https://fakelens.example.com")
+        page.click("#save")
+        page.wait_for_selector("#fix:not([hidden])", timeout=5_000)
+        assert "must be on this computer" in page.text_content("#fix")
+        assert stored()["backendUrl"] == live_backend.url
+        page.fill("#backendUrl", live_backend.url.replace("http://", "") + "/")
+        page.fill("#disabledSites", "example.org, example.net")
+        page.click("#save")
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        assert stored() == {"backendUrl": live_backend.url, "disabledSites": ["example.org", "example.net"]}
+    finally:
+        browser.configure(backendUrl=live_backend.url, disabledSites=[])
+        page.close()
+
+
 def test_options_page_clears_the_history(browser, live_backend, media_dir):
     with open(media_dir / "real-1.jpg", "rb") as fh:
         r = requests.post(f"{live_backend.url}/api/v1/checks?wait=30", headers=live_backend.headers,

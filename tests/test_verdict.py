@@ -76,3 +76,13 @@ def test_tampered_credentials_alone_are_not_a_detector_verdict():
     r = fuse([face_swap(0.1), tampered], media(), 1)
     assert r["label"] == "no_evidence" and "by the face-swap detector." in r["summary"]
     assert [s["decisive"] for s in r["signals"]] == [True, False]
+
+
+def test_ai_generated_is_said_outright_only_when_provenance_declares_it():
+    from fakelens.verdict import label_words
+
+    declared = {"label": "ai_generated", "provenance": {"ai_generated": True}}
+    modelled = {"label": "ai_generated", "provenance": {"ai_generated": False}}
+    assert label_words(declared) == "AI-generated"
+    assert label_words(modelled) == "Likely AI-generated"
+    assert label_words({"label": "no_evidence", "provenance": {}}) == "No signs of manipulation found"

@@ -73,7 +73,7 @@ def _looks_like_url(text: str) -> bool:
 
 def cmd_check(args) -> int:
     from .analyze import Analyzer, sniff_file
-    from .verdict import LABELS
+    from .verdict import label_words
 
     settings = load_settings(home=args.home)
     try:
@@ -109,7 +109,7 @@ def cmd_check(args) -> int:
                 print(json.dumps({"input": item, **result}), flush=True)
             else:
                 score = "" if result["score"] is None else f" ({result['score']:.0%})"
-                print(f"{item}: {LABELS[result['label']]}{score}\n  {result['summary']}")
+                print(f"{item}: {label_words(result)}{score}\n  {result['summary']}")
                 for s in result["signals"]:
                     mark = "*" if s["decisive"] else " "
                     val = "n/a" if s["score"] is None else f"{s['score']:.3f}"

@@ -19,6 +19,16 @@ UNCERTAIN_MARGIN = 0.1
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
           "no_evidence": "No signs of manipulation found", "not_applicable": "Not checked"}
 
+
+
+def label_words(result: dict) -> str:
+    """The label as the CLI and the report write it: "AI-generated" outright only when the media's
+    own provenance declares it; a model's opinion is "Likely AI-generated" (as the extension says)."""
+    if result["label"] == "ai_generated" and not (result.get("provenance") or {}).get("ai_generated"):
+        return "Likely AI-generated"
+    return LABELS[result["label"]]
+
+
 NO_PROVENANCE = {"status": "none", "trusted": False, "signer": None, "generator": None,
                  "ai_generated": False, "actions": [], "codes": []}
 

@@ -16,6 +16,6 @@
   FL.uiAllowed = () => {
     const settings = FL.settings || FL.DEFAULT_SETTINGS;
     if (FL.pageRefusesUi()) return false;
-    return !(settings.disabledSites || []).includes(FL.siteKey(location.href));
+    return !FL.siteListed(settings.disabledSites, FL.siteKey(location.href));
   };
 })();

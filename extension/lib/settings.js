@@ -19,6 +19,25 @@
 
   root.saveSettings = (changes) => ext.storage.local.set(changes);
 
+  // The backend runs on this computer only (DESIGN: it binds 127.0.0.1): the token and the media go to
+  // no other address. "127.0.0.1:8731/" -> "http://127.0.0.1:8731"; anything not local -> null.
+  root.localBackendUrl = (text) => {
+    let value = String(text || "").trim().replace(/\/+$/, "");
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) value = `http://${value}`;
+    try {
+      const u = new URL(value);
+      // any loopback name (the backend itself then says if it answers only to 127.0.0.1 and localhost)
+      const loopback = /^(localhost\.?|127(\.\d{1,3}){3}|\[::1\])$/.test(u.hostname);
+      const local = u.protocol === "http:" && loopback;
+      return local && !u.username && !u.password && u.pathname === "/" && !u.search ? `${u.protocol}//${u.host}` : null;
+    } catch {
+      return null;
+    }
+  };
+
+  // A site switched off covers its subdomains too: "facebook.com" is off on m.facebook.com.
+  root.siteListed = (list, site) => Boolean(site) && (list || []).some((d) => site === d || site.endsWith(`.${d}`));
+
   // "https://www.x.com/a" -> "x.com": the per-site switch ignores a leading "www."
   root.siteKey = (url) => {
     try {

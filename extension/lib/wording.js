@@ -104,9 +104,9 @@
       case "ok":
         return { tone: "clear", icon: "●", text: `Connected to FakeLens ${state.version || ""}`.trim(), fix: "" };
       case "unpaired":
-        return { tone: "uncertain", icon: "⚠", text: "Not paired", fix: "Run `fakelens token` and paste the token in Options." };
+        return { tone: "uncertain", icon: "⚠", text: "Not paired", fix: "Run `fakelens token` (in the FakeLens folder: `make token`) and paste the token in Options." };
       case "unauthorized":
-        return { tone: "error", icon: "⚠", text: "Token rejected", fix: "Run `fakelens token` and paste the token in Options." };
+        return { tone: "error", icon: "⚠", text: "Token rejected", fix: "Run `fakelens token` (in the FakeLens folder: `make token`) and paste the token in Options." };
       case "wrong_host": {
         // the address given, with the default's host name (the only names FakeLens answers to)
         let fixed = (root.DEFAULT_SETTINGS || {}).backendUrl || "";
@@ -123,7 +123,7 @@
         };
       }
       case "unreachable":
-        return { tone: "error", icon: "!", text: "Backend not reachable", fix: "Start it with `fakelens serve`, or fix the backend URL in Options." };
+        return { tone: "error", icon: "!", text: "Backend not reachable", fix: "Start it with `fakelens serve` (in the FakeLens folder: `make serve`), or fix the backend URL in Options." };
       default:
         return { tone: "pending", icon: "…", text: "Checking the backend…", fix: "" };
     }

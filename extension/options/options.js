@@ -18,12 +18,20 @@
   $("form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const minSize = Math.max(32, Math.min(2000, Number($("minSize").value) || FL.DEFAULT_SETTINGS.minSize));
+    const backendUrl = $("backendUrl").value.trim() ? FL.localBackendUrl($("backendUrl").value) : FL.DEFAULT_SETTINGS.backendUrl;
+    if (!backendUrl) {
+      // never saved: the token and the media must not go to another computer
+      $("fix").textContent = `The backend URL must be on this computer, such as ${FL.DEFAULT_SETTINGS.backendUrl} ` +
+        "or http://localhost:PORT (the port `fakelens serve` prints). Nothing was saved.";
+      $("fix").hidden = false;
+      return;
+    }
     await FL.saveSettings({
-      backendUrl: $("backendUrl").value.trim().replace(/\/+$/, "") || FL.DEFAULT_SETTINGS.backendUrl,
+      backendUrl,
       token: $("token").value.trim(),
       autoCheck: $("autoCheck").checked,
       minSize,
-      disabledSites: $("disabledSites").value.split(/\s+/).map((s) => FL.siteKey(`http://${s.replace(/^\w+:\/\//, "")}`)).filter(Boolean),
+      disabledSites: $("disabledSites").value.split(/[\s,;]+/).map((s) => FL.siteKey(`http://${s.replace(/^\w+:\/\//, "")}`)).filter(Boolean),
     });
     await load();
     await FL.showConnection(true);

@@ -98,10 +98,11 @@
     }
     $("site-name").textContent = site;
     const settings = await FL.getSettings();
-    box.checked = !settings.disabledSites.includes(site);
+    box.checked = !FL.siteListed(settings.disabledSites, site);
     box.addEventListener("change", async () => {
       const now = await FL.getSettings();
-      const others = now.disabledSites.filter((s) => s !== site);
+      // on again: drop every entry that covers this site (the site itself or a parent domain)
+      const others = now.disabledSites.filter((s) => !FL.siteListed([s], site));
       await FL.saveSettings({ disabledSites: box.checked ? others : [...others, site] });
     });
   }

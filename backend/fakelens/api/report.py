@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template
 
 from ..analyze import thumbnail_frame
 from ..errors import FakeLensError
-from ..verdict import LABELS
+from ..verdict import label_words
 
 bp = Blueprint("report", __name__, template_folder="templates")
 
@@ -36,7 +36,7 @@ def report(check_id: str):
     shown = thumbnail_frame(f["frame"] for f in faces)   # the frame the thumbnail was taken from
     shown_faces = [f for f in faces if f["frame"] == shown]
     html = render_template("report.html", check=check, result=result, thumb=thumb, media=media,
-                           label_text=LABELS.get((result or {}).get("label"), check["status"]),
+                           label_text=label_words(result) if result else check["status"],
                            boxes=shown_faces,
                            timeline=_timeline((result or {}).get("frames", []), media.get("duration")))
     # the page carries no script and loads nothing: a strict policy keeps it so
