@@ -4,6 +4,7 @@ Every refusal must carry the right FakeLensError code and a plain message, end w
 time limit, leave nothing behind in the work folder, and never connect to a private address.
 """
 
+import os
 import time
 
 import cv2
@@ -294,6 +295,26 @@ def test_redirect_to_private_refused(server, net, workdir, connects, target, wor
 
 def test_hls_fragment_on_private_address_refused(server, net, workdir, connects):
     refused(server.url("/files/hls/private.m3u8"), "video", net, workdir, "blocked_address", "10.0.0.1 is a private")
+
+
+def test_an_encrypted_hls_stream_never_reaches_ffmpeg(server, media, net, workdir, tmp_path, monkeypatch):
+    """yt-dlp hands SAMPLE-AES streams to an ffmpeg process, which would fetch the key and segments
+    (here on a private address) outside the netguard and every limit: it must never be started."""
+    ran = tmp_path / "ffmpeg-ran"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for name in ("ffmpeg", "ffprobe"):
+        (fake / name).write_text(f"#!/bin/sh\necho \"$@\" >> {ran}\necho 'ffmpeg version 6.1'\n")
+        (fake / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    (media / "hls" / "sample-aes.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n"
+        '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="http://10.255.255.1/key.bin"\n'
+        "#EXTINF:2.0,\nhttp://10.255.255.1/seg0.ts\n#EXT-X-ENDLIST\n")
+    err = refused(server.url("/files/hls/sample-aes.m3u8"), "video", net, workdir, "unsupported_media",
+                  "encrypted in a way FakeLens does not download")
+    assert "install" not in err.message.lower()
+    assert not ran.exists(), ran.read_text()
 
 
 @pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://127.0.0.1/photo.jpg",

@@ -74,6 +74,10 @@ def ydl_options(settings, outdir: Path, hook, logger) -> dict:
         "concurrent_fragment_downloads": 1,  # fragments stay on the guarded thread
         "hls_prefer_native": True,
         "external_downloader": {"default": "native"},
+        # yt-dlp still hands some HLS streams (SAMPLE-AES, or AES-128 without pycryptodomex) to an
+        # ffmpeg process, which would fetch keys and segments outside the netguard and every limit:
+        # with no ffmpeg to find, it refuses those instead
+        "ffmpeg_location": "/nonexistent/fakelens-no-ffmpeg",
         "fixup": "never",
         "postprocessors": [],
         "geo_bypass": False,
@@ -218,6 +222,9 @@ class Download:
         if "Requested format is not available" in text or "No video formats found" in text:
             return FakeLensError("fetch_failed", f"no video of at most {self.settings.max_video_height}p "
                                                  "that can be downloaded without ffmpeg")
+        if "ffmpeg could not be found" in text:   # ffmpeg_location above: never started, by design
+            return FakeLensError("unsupported_media", "this video stream is encrypted in a way FakeLens does not "
+                                                      "download (it would need ffmpeg, outside its network guard)")
         status = re.search(r"HTTP Error (\d{3})", text)
         if status:
             return FakeLensError("fetch_failed", f"the server answered HTTP {status.group(1)} for {self.url}")

@@ -25,13 +25,15 @@ def _open(path: Path) -> cv2.VideoCapture:
     return cap
 
 
-def _count_frames(path: Path, deadline: float) -> int:
+def _count_frames(path: Path, deadline: float, cancelled=lambda: False) -> int:
     """Some containers (WebM, streamed MP4) do not state their frame count: count by grabbing."""
     cap = _open(path)
     n = 0
     try:
         while cap.grab():
             n += 1
+            if n % 32 == 0 and cancelled():
+                raise FakeLensError("cancelled", "the check was cancelled")
             if time.monotonic() > deadline:
                 raise FakeLensError("too_long", "the video took too long to decode")
     finally:
@@ -58,7 +60,7 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
                             f"{settings.max_pixels / 1e6:.0f} MP per frame")
     fps = fps if 0 < fps < 1000 else 25.0
     if total <= 0:
-        total = _count_frames(path, deadline)
+        total = _count_frames(path, deadline, cancelled)
     duration = total / fps
     if duration > settings.max_duration_s:
         raise FakeLensError("too_long", f"the video lasts {duration:.0f} s; the limit is "
