@@ -173,3 +173,80 @@ def test_guard_deadline_stops_new_connections(loose, server):
         with pytest.raises(requests.ConnectionError):
             requests.get(server.url("/files/hello.txt"), timeout=2)
     assert guard.timed_out
+
+
+def test_a_deadline_cuts_only_its_own_connections(loose, server):
+    """Check A's wall time runs out after its connection closed and another check's socket took the
+    same file descriptor to the same server: only A's connections may be shut down."""
+    port = int(server.url("/").split(":")[2].split("/")[0])
+    reused = threading.Event()
+    got = {}
+
+    def check_a():
+        with guarded(loose, time.monotonic() + 1.0):
+            sock = socket.socket()
+            sock.connect(("127.0.0.1", port))
+            got["fd"] = sock.fileno()
+            sock.close()
+            reused.wait(5)
+            time.sleep(1.5)   # past A's deadline: its watchdog fires now
+
+    def check_b():
+        with guarded(loose, time.monotonic() + 60):
+            sock = socket.socket()
+            sock.connect(("127.0.0.1", port))
+            got["same_fd"] = sock.fileno() == got.get("fd")
+            reused.set()
+            sock.sendall(b"GET /trickle HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            received, until = 0, time.monotonic() + 2.5
+            sock.settimeout(1.0)
+            while time.monotonic() < until:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                received += len(chunk)
+            got["open"] = time.monotonic() >= until
+            sock.close()
+
+    a = threading.Thread(target=check_a)
+    a.start()
+    while "fd" not in got:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    b = threading.Thread(target=check_b)
+    b.start()
+    a.join(10)
+    b.join(10)
+    if not got.get("same_fd"):
+        pytest.skip("the second socket did not reuse the file descriptor")
+    assert got["open"], "check B's download was cut at check A's deadline"
+
+
+def test_a_hanging_connect_ends_at_the_wall_time(loose):
+    """A server that never completes the handshake (its backlog full): each address tried used to get
+    the full connect timeout, past the download's wall time."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filled = []
+    for _ in range(8):   # fill the backlog: later handshakes get no answer
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        filled.append(s)
+    time.sleep(0.2)
+    try:
+        started = time.monotonic()
+        with guarded(loose, time.monotonic() + 1.0):
+            sock = socket.socket()
+            sock.settimeout(10)
+            with pytest.raises(OSError):
+                for _ in range(3):   # three addresses of one host, say
+                    sock.connect(("127.0.0.1", port))
+            sock.close()
+        assert time.monotonic() - started < 3
+    finally:
+        for s in filled:
+            s.close()
+        listener.close()

@@ -161,7 +161,9 @@ class Guard:
         self.blocked: FakeLensError | None = None
         self.timed_out = False
 
-        self._conns: list[tuple[int, int, tuple]] = []  # (fd, family, peer) of each connection made
+        # (fd, family, peer, local) of each connection made: by number, since TLS wrapping detaches the
+        # socket object; the local address tells a later connection that reused the number apart
+        self._conns: list[tuple[int, int, tuple, tuple]] = []
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
 
@@ -171,7 +173,7 @@ class Guard:
     def track(self, sock):
         with self._lock:
             try:
-                self._conns.append((sock.fileno(), sock.family, sock.getpeername()[:2]))
+                self._conns.append((sock.fileno(), sock.family, sock.getpeername()[:2], sock.getsockname()[:2]))
             except OSError:
                 pass
 
@@ -192,13 +194,14 @@ class Guard:
         self.timed_out = True
         with self._lock:
             conns, self._conns = self._conns, []
-        for fd, family, peer in conns:
-            try:  # a dup of the fd; shut down only if it is still the same connection
+        for fd, family, peer, local in conns:
+            try:  # a dup of the fd; shut down only if it is still the same connection (another
+                # check's socket may have the number now, even to the same server: not its local port)
                 dup = socket.socket(family, socket.SOCK_STREAM, fileno=os.dup(fd))
             except OSError:
                 continue
             try:
-                if dup.getpeername()[:2] == peer:
+                if dup.getpeername()[:2] == peer and dup.getsockname()[:2] == local:
                     dup.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
@@ -267,7 +270,20 @@ def _check_sockaddr(sock, address):
 
 def _guarded_connect(self, address):
     _check_sockaddr(self, address)
-    result = _original_connect(self, address)
+    guard = _active()
+    left = guard.remaining() if guard is not None else None
+    before = self.gettimeout()
+    if left is not None:   # a connect that hangs (a black-holed address) ends with the wall time too
+        if left <= 0:
+            guard.timed_out = True
+            raise TimeoutError("the download took longer than its time limit")
+        if before is None or before > left:
+            self.settimeout(left)
+    try:
+        result = _original_connect(self, address)
+    finally:
+        if self.gettimeout() != before:
+            self.settimeout(before)
     guard = _active()
     if guard is not None and self.family in (socket.AF_INET, socket.AF_INET6):
         guard.track(self)
