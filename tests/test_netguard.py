@@ -113,16 +113,22 @@ def test_a_batch_looks_each_host_up_once(loose):
     seen = {}
     for path in ("a.jpg", "b.jpg", "c.jpg"):
         check_url(f"http://localhost:8080/{path}", loose, seen)
-    assert list(seen) == [("localhost", 8080)] and seen[("localhost", 8080)]
+    check_url("http://localhost:9090/d.jpg", loose, seen)   # another port: the same addresses
+    assert list(seen) == ["localhost"] and seen["localhost"]
     failures = []
     for path in ("a.jpg", "b.jpg"):
         with pytest.raises(FakeLensError) as e:
             check_url(f"http://no-such-host.invalid/{path}", loose, seen)
         failures.append(e.value)
-    assert failures[0] is failures[1] is seen[("no-such-host.invalid", 80)]   # looked up once
+    assert failures[0] is failures[1] is seen["no-such-host.invalid"]   # looked up once
     assert failures[0].code in ("fetch_failed", "fetch_timeout")
     with pytest.raises(FakeLensError, match="private address"):       # the address rule still applies
         check_url("http://10.0.0.1/a.jpg", loose, seen)
+    # past the batch's lookup time no new name is looked up (the download checks it), known ones still count
+    check_url("http://no-such-other-host.invalid/a.jpg", loose, seen, lookups_until=time.monotonic() - 1)
+    assert "no-such-other-host.invalid" not in seen
+    with pytest.raises(FakeLensError, match="private address"):
+        check_url("http://10.0.0.2/b.jpg", loose, seen, lookups_until=time.monotonic() - 1)   # no lookup needed
 
 
 def test_guard_refuses_before_connecting(strict, loose, server, connects):

@@ -17,6 +17,7 @@ KINDS = ("image", "video", "auto")
 MAX_WAIT_S = 30.0
 MAX_BATCH = 100
 MAX_URL_CHARS = 4096
+BATCH_LOOKUPS_S = 10.0   # name lookups a batch may spend before the rest are left to the downloads
 
 
 def _ctx():
@@ -53,12 +54,13 @@ def _note(value) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= MAX_URL_CHARS else None
 
 
-def _url_request(item: dict, page_url: str | None, seen_hosts: dict | None = None) -> dict:
+def _url_request(item: dict, page_url: str | None, seen_hosts: dict | None = None,
+                 lookups_until: float | None = None) -> dict:
     url = _text(item.get("url"), "url", required=True).strip()
     kind = item.get("kind") or "auto"
     if kind not in KINDS:
         raise FakeLensError("bad_request", f"'kind' must be one of {', '.join(KINDS)}")
-    check_url(url, current_app.config["SETTINGS"], seen_hosts)   # bad URLs and private addresses: refused now
+    check_url(url, current_app.config["SETTINGS"], seen_hosts, lookups_until)   # bad URLs and private addresses: refused now
     return {"url": url, "kind": kind, "page_url": _note(page_url)}
 
 
@@ -141,12 +143,13 @@ def create_batch():
         raise FakeLensError("bad_request", "send JSON {\"items\": [{\"url\": ...}, ...]}")
     if len(items) > MAX_BATCH:
         raise FakeLensError("bad_request", f"a batch holds at most {MAX_BATCH} items")
-    checks, seen_hosts = [], {}   # each host looked up once per batch
+    checks, seen_hosts = [], {}   # each host looked up once per batch, for BATCH_LOOKUPS_S at most
+    lookups_until = time.monotonic() + BATCH_LOOKUPS_S
     for item in items:
         try:
             if not isinstance(item, dict):
                 raise FakeLensError("bad_request", "each item must be an object with a 'url'")
-            checks.append(public(_start(_url_request(item, body.get("page_url"), seen_hosts))))
+            checks.append(public(_start(_url_request(item, body.get("page_url"), seen_hosts, lookups_until))))
         except FakeLensError as exc:   # one bad item does not sink the page scan
             checks.append({"id": None, "status": "failed", "input": {"url": item.get("url") if isinstance(item, dict) else None},
                            "error": exc.to_dict()})

@@ -123,12 +123,25 @@ def split_url(url: str) -> tuple[str, str, int]:
     return scheme, host, port or (443 if scheme == "https" else 80)
 
 
-def check_url(url: str, settings, seen: dict | None = None) -> None:
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%")[0])
+        return True
+    except ValueError:
+        return False
+
+
+def check_url(url: str, settings, seen: dict | None = None, lookups_until: float | None = None) -> None:
     """Refuse a URL that is not http(s) or whose host resolves to any non-public address. `seen`
     remembers each host's answer (or error) across calls, so a page scan of many URLs on one slow
-    server waits for its name once, not once per URL."""
+    server waits for its name once, not once per URL or port. Past `lookups_until` (time.monotonic())
+    no new name is looked up: the download checks it again anyway, so a batch of slow names cannot
+    hold the request."""
     _, host, port = split_url(url)
-    key = (host, port)
+    key = host   # the addresses are what is checked, whatever the port
+    if (seen is not None and key not in seen and lookups_until is not None and time.monotonic() > lookups_until
+            and not _is_ip_literal(host)):   # an address needs no lookup: always checked now
+        return
     if seen is None or key not in seen:
         try:
             answer = resolve(host, port)
