@@ -54,6 +54,34 @@ def test_broken_video(tmp_path):
     assert err.value.code == "undecodable"
 
 
+def _mkv_duration_element(data: bytes) -> int:
+    """Offset of the float in the Segment Info's Duration element (ID 0x4489, 8-byte float)."""
+    at = data.find(b"\x44\x89\x88")
+    assert at > 0, "no 8-byte Duration element"
+    return at + 3
+
+
+def test_a_container_that_understates_its_length_is_measured(tmp_path):
+    """An MKV whose header says 0.08 s but holds 10 s: it must not be judged by its first frames
+    alone, nor pass the duration limit."""
+    import struct
+    path = tmp_path / "lying.mkv"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (160, 120))
+    for i in range(250):
+        out.write(np.full((120, 160, 3), i % 256, np.uint8))
+    out.release()
+    data = bytearray(path.read_bytes())
+    at = _mkv_duration_element(bytes(data))
+    data[at:at + 8] = struct.pack(">d", 80.0)   # milliseconds (the default TimecodeScale)
+    path.write_bytes(bytes(data))
+    frames, info = sample_frames(path, 8, Settings(max_duration_s=60))
+    assert info["duration"] > 9 and len(frames) == 8, info
+    assert frames[-1].t > 9
+    with pytest.raises(FakeLensError) as err:
+        sample_frames(path, 8, Settings(max_duration_s=5))
+    assert err.value.code == "too_long"
+
+
 def test_image_pixel_limit_before_decoding(tmp_path):
     path = tmp_path / "big.png"
     cv2.imwrite(str(path), np.zeros((100, 100, 3), np.uint8))

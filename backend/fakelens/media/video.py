@@ -61,13 +61,25 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
     fps = fps if 0 < fps < 1000 else 25.0
     if total <= 0:
         total = _count_frames(path, deadline, cancelled)
+    frames, more = _read(path, total, fps, count, settings, deadline, cancelled, progress)
+    if more:   # the header understated the length (a duration that lies): count, check, sample again
+        total = _count_frames(path, deadline, cancelled)
+        frames, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
+    if not frames:
+        raise FakeLensError("undecodable", "no frame of the video could be decoded")
+    return frames, {"width": width, "height": height, "fps": fps, "duration": round(total / fps, 3)}
+
+
+def _read(path: Path, total: int, fps: float, count: int, settings, deadline: float, cancelled,
+          progress) -> tuple[list[Frame], bool]:
+    """(frames spread over `total`, whether the stream goes on past `total`)."""
     duration = total / fps
     if duration > settings.max_duration_s:
         raise FakeLensError("too_long", f"the video lasts {duration:.0f} s; the limit is "
                             f"{settings.max_duration_s:.0f} s")
     count = max(1, min(count, settings.max_frames, total or 1))
     wanted = sorted(set(np.linspace(0, max(total - 1, 0), count).round().astype(int).tolist()))
-    frames = []
+    frames, more = [], False
     cap = _open(path)
     try:
         index = -1
@@ -86,10 +98,11 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
             if ok and image is not None:
                 frames.append(Frame(index=len(frames), t=round(target / fps, 3), image=shrink_to(image, MAX_SIDE)))
             progress(len(frames) / len(wanted))
+        else:   # headers are often a frame or two short; a second or 5 % more means they lied
+            slack = max(int(fps), total // 20, 2)
+            more = index == wanted[-1] and all(cap.grab() for _ in range(slack))
     finally:
         cap.release()
-    if not frames:
-        raise FakeLensError("undecodable", "no frame of the video could be decoded")
-    return frames, {"width": width, "height": height, "fps": fps, "duration": round(duration, 3)}
+    return frames, more
 
 
