@@ -277,15 +277,21 @@ def test_x_feed_badges_carry_the_backends_verdicts(browser, live_backend, media_
     by_file = {Path(urlsplit(b["media"]).path).name: b for b in badges}
     assert {"real-1.jpg", "ai-1.jpg", "real-2.jpg"} <= set(by_file), by_file.keys()
     assert not any(b["media"].endswith(".mp4") or b["media"].startswith("blob:") for b in badges)
+    results = {}
     for name in ("real-1.jpg", "ai-1.jpg", "real-2.jpg"):
-        result = assert_badge_is_backend_verdict(by_file[name], live_backend, media_dir)
+        result = results[name] = assert_badge_is_backend_verdict(by_file[name], live_backend, media_dir)
         assert by_file[name]["visible"]
         assert result["media"]["kind"] == "image"
         assert result["media"]["source_url"] == f"https://x.com/media/{name}"
     # The tooltip explains: summary, score, signals and provenance.
     tip = page.evaluate("""() => [...document.querySelectorAll('fakelens-badge')]
         .find(b => b.dataset.media.endsWith('real-1.jpg')).shadowRoot.querySelector('.tip').textContent""")
-    assert "Content Credentials" in tip
+    verdict = results["real-1.jpg"]
+    assert verdict["summary"] in tip and "Content Credentials: none" in tip and "1 face found" in tip, tip
+    if verdict["score"] is not None:
+        assert f"Score: {round(verdict['score'] * 100)}%" in tip and "chance" not in tip   # a score, not a probability
+        threshold = next(s["threshold"] for s in verdict["signals"] if s["detector"] == "face_swap")
+        assert "Signal face_swap:" in tip and f"(threshold {round(threshold * 100)}%)" in tip, tip
     page.screenshot(path=str(ARTIFACTS / "extension-x-feed.png"))
     # Badges follow the page when it scrolls.
     page.evaluate("document.body.style.paddingBottom = '2000px'")

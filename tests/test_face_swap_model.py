@@ -135,6 +135,49 @@ def test_detector_scores_a_self_blend_above_its_source(store, spec, blend_pairs)
         assert fake.threshold == spec.threshold and fake.detail["faces_scored"] == 1
 
 
+def _face_on_canvas(sizes, canvas=(480, 640)):
+    """Real faces (UTKFace) pasted at the given sizes on a plain background, left to right."""
+    names = sorted(need_shared("faces-real", "utkface").iterdir())[:len(sizes)]
+    image = np.full((*canvas, 3), 180, np.uint8)
+    x = 40
+    for name, size in zip(names, sizes):
+        face = cv2.resize(cv2.imread(str(name)), (size, size), interpolation=cv2.INTER_AREA)
+        image[100:100 + size, x:x + size] = face
+        x += size + 60
+    return image
+
+
+def test_small_faces_are_listed_not_scored(store, spec):
+    """A 60 px face stretched to the model's input scores high whatever it is: it may not decide."""
+    from fakelens.detectors.face_swap import MIN_FACE_PX
+
+    both = _face_on_canvas([260, 60])
+    media = Media("image", "x.png", "0" * 64, both.shape[1], both.shape[0], frames=[Frame(0, 0.0, both)])
+    media.faces = detect_faces(both, store, 0, 0.0)
+    sizes = sorted(min(f.box[2], f.box[3]) for f in media.faces)
+    assert len(sizes) == 2 and sizes[0] < MIN_FACE_PX <= sizes[1], sizes
+    signal = FaceSwapDetector(spec, store, Settings()).run(media)
+    scored = [f for f in signal.faces if f["score"] is not None]
+    assert len(signal.faces) == 2 and len(scored) == 1 and signal.detail["faces_too_small"] == 1
+    assert round(signal.score, 4) == scored[0]["score"]  # the large face's score, whatever the small one's
+    only_small = _face_on_canvas([60])
+    media = Media("image", "y.png", "1" * 64, only_small.shape[1], only_small.shape[0],
+                  frames=[Frame(0, 0.0, only_small)])
+    media.faces = detect_faces(only_small, store, 0, 0.0)
+    signal = FaceSwapDetector(spec, store, Settings()).run(media)
+    assert signal.score is None and signal.detail["reason"].startswith("faces too small to judge")
+
+
+def test_a_face_in_one_frame_of_a_video_cannot_flag_it(store, spec):
+    one = _face_on_canvas([260])
+    blank = np.full_like(one, 180)
+    frames = [Frame(i, i * 0.5, one if i == 3 else blank) for i in range(8)]
+    media = Media("video", "v.mp4", "2" * 64, one.shape[1], one.shape[0], 4.0, frames=frames)
+    media.faces = detect_faces(one, store, 3, 1.5)
+    signal = FaceSwapDetector(spec, store, Settings()).run(media)
+    assert signal.detail["at_most_uncertain"] == "a face was seen in only 1 of 8 sampled frames"
+
+
 def test_detector_without_faces_is_not_applicable(store, spec):
     detector = FaceSwapDetector(spec, store, Settings())
     media = Media("image", "x.png", "0" * 64, 64, 64, frames=[Frame(0, 0.0, np.zeros((64, 64, 3), np.uint8))])

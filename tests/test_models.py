@@ -87,3 +87,15 @@ def test_shipped_models_match_manifest():
     assert store.specs, "models/manifest.json lists no model"
     for spec in store.specs:
         assert file_sha256(store.dir / spec.file) == spec.sha256, spec.name
+
+
+def test_a_new_threshold_with_the_same_file_changes_the_fingerprint(tmp_path):
+    """Cached verdicts go when a manifest entry changes, not only when a model file does."""
+    models = tmp_path / "models"
+    shutil.copytree(REPO_MODELS, models)
+    before = ModelStore(models).fingerprint
+    manifest = json.loads((models / "manifest.json").read_text())
+    entry = next(m for m in manifest["models"] if m["task"] == "face_swap")
+    entry["threshold"] = round(entry["threshold"] - 0.1, 4)
+    (models / "manifest.json").write_text(json.dumps(manifest))
+    assert ModelStore(models).fingerprint != before

@@ -86,3 +86,13 @@ def test_ai_generated_is_said_outright_only_when_provenance_declares_it():
     assert label_words(declared) == "AI-generated"
     assert label_words(modelled) == "Likely AI-generated"
     assert label_words({"label": "no_evidence", "provenance": {}}) == "No signs of manipulation found"
+
+
+def test_a_detector_held_to_uncertain_does_not_flag():
+    """A video whose face shows in one sampled frame: a high score from that frame is "uncertain"."""
+    held = face_swap(0.95)
+    held.detail["at_most_uncertain"] = "a face was seen in only 1 of 16 sampled frames"
+    r = fuse([held, provenance()], media(), 1)
+    assert r["label"] == "uncertain" and r["score"] == 0.95
+    assert r["summary"] == ("Uncertain (95%): the face-swap detector scored high, but a face was seen in only "
+                            "1 of 16 sampled frames.")

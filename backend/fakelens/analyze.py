@@ -23,7 +23,7 @@ from .media.video import sample_frames
 from .models import ModelStore, file_sha256
 from .provenance import VERSION as PROVENANCE_VERSION
 from .provenance.trust import anchors_pem
-from .verdict import fuse
+from .verdict import RULES_VERSION, fuse
 
 THUMB_SIDE = 640
 Progress = Callable[[str, float], None]
@@ -60,7 +60,7 @@ class Analyzer:
         if self._fingerprint is None:
             s = self.settings
             anchors = anchors_pem(s)
-            parts = [self.models.fingerprint, __version__, PROVENANCE_VERSION, s.video_frames, s.max_frames,
+            parts = [self.models.fingerprint, __version__, PROVENANCE_VERSION, RULES_VERSION, s.video_frames, s.max_frames,
                      s.max_faces, s.max_video_height, s.remote_manifests, hashlib.sha256(anchors.encode()).hexdigest()]
             self._fingerprint = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
         return self._fingerprint

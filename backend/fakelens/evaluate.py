@@ -75,7 +75,7 @@ def score_file(path: Path, models: ModelStore, spec, settings) -> dict:
     find_faces(media, models, settings.max_faces)
     signal = FaceSwapDetector(spec, models, settings).run(media)
     return {"kind": kind, "score": signal.score, "faces": len(signal.faces), "frames": len(media.frames),
-            "frames_with_faces": signal.detail.get("frames_with_faces", 0)}
+            "frames_with_faces": signal.detail.get("frames_with_faces", 0), "reason": signal.detail.get("reason")}
 
 
 def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, echo: bool = True) -> dict:
@@ -103,8 +103,9 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
                "faces": 0, "frames": 0, "frames_with_faces": 0, "status": "ok"}
         try:
             row.update(score_file(path, models, spec, settings))
+            reason = row.pop("reason", None)
             if row["score"] is None:
-                row["status"] = "no face found"
+                row["status"] = reason or "no face found"
         except FakeLensError as exc:
             row["status"] = f"error: {exc.message}"
         rows.append(row)
@@ -122,7 +123,8 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         "real": int((~y).sum()), "fake": int(y.sum()),
         "auc": None, "accuracy": None, "fpr": None, "tpr": None,
         "recall_at_5pct_fpr": None, "threshold_at_5pct_fpr": None,
-        "no_face": [r["file"] for r in rows if r["status"] == "no face found"],
+        # no face, or only faces too small to judge: listed, never dropped silently
+        "no_face": [r["file"] for r in rows if r["score"] is None and not r["status"].startswith("error")],
         "errors": [{"file": r["file"], "error": r["status"][7:]} for r in rows if r["status"].startswith("error")],
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -167,7 +169,8 @@ def format_summary(summary: dict) -> str:
              f"false positives {pct(summary['fpr'])} of real, fakes caught {pct(summary['tpr'])}",
              f"  at 5 % false positives: fakes caught {pct(summary['recall_at_5pct_fpr'])}"]
     if summary["no_face"]:
-        lines.append(f"  no face found in {len(summary['no_face'])} file(s), left out of the metrics:")
+        lines.append(f"  no face to judge in {len(summary['no_face'])} file(s) (none found, or all too small), "
+                     "left out of the metrics:")
         lines += [f"    {f}" for f in summary["no_face"]]
     if summary["errors"]:
         lines.append(f"  {len(summary['errors'])} file(s) could not be read:")

@@ -102,5 +102,6 @@ class ModelStore:
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever a model changes, so cached verdicts of older models are not reused."""
-        return hashlib.sha256("|".join(s.sha256 for s in self.specs).encode()).hexdigest()[:16]
+        """Changes whenever a model or its manifest entry changes (a new threshold with the same file
+        too), so cached verdicts of older models are not reused."""
+        return hashlib.sha256(json.dumps(self.manifest, sort_keys=True).encode()).hexdigest()[:16]

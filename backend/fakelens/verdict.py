@@ -14,6 +14,7 @@ from .detectors.base import Signal
 from .media.types import Media
 
 UNCERTAIN_MARGIN = 0.1
+RULES_VERSION = "2"   # bump with any change to how signals become a verdict (cached verdicts then go)
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
@@ -75,7 +76,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         summary = f"AI-generated: {reason}."
         if also:
             summary += " Also flagged by " + ", ".join(f"{_name(s)} ({_pct(s.score)})" for s in also) + "."
-    elif flagged := [s for s in scored if s.score >= s.threshold]:
+    elif flagged := [s for s in scored if s.score >= s.threshold and not s.detail.get("at_most_uncertain")]:
         top = max(flagged, key=lambda s: s.score)
         label, score, decisive = top.flags, top.score, flagged
         what = "Likely manipulated" if label == "manipulated" else "Likely AI-generated"
@@ -83,8 +84,10 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     elif near := [s for s in detectors if s.score >= s.threshold - UNCERTAIN_MARGIN]:
         label, decisive = "uncertain", near
         score = max(s.score for s in near)
+        held = [s.detail["at_most_uncertain"] for s in near
+                if s.detail.get("at_most_uncertain") and s.score >= s.threshold]
         summary = (f"Uncertain ({_pct(score)}): " + ", ".join(_name(s) for s in near)
-                   + " scored close to its threshold.")
+                   + (f" scored high, but {held[0]}." if held else " scored close to its threshold."))
     elif detectors:
         label, decisive = "no_evidence", detectors
         score = max(s.score for s in detectors)

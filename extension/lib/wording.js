@@ -72,7 +72,8 @@
     const lines = [];
     if (result.summary) lines.push(result.summary);
     if (result.label !== "not_applicable") {
-      lines.push(`Score: ${pct(result.score)} chance of manipulation or AI generation`);
+      // a model score, not a probability: what it means is where it stands against the threshold below
+      lines.push(`Score: ${pct(result.score)}`);
     }
     const signals = (Array.isArray(result.signals) ? result.signals : []).filter((s) => typeof s.score === "number");
     let deciding = signals.filter((s) => s.decisive);
@@ -93,7 +94,13 @@
       lines.push("Content Credentials: none");
     }
     if (Array.isArray(result.faces)) {
-      lines.push(result.faces.length === 1 ? "1 face found" : `${result.faces.length} faces found`);
+      const perFrame = {};
+      for (const f of result.faces) perFrame[f.frame] = (perFrame[f.frame] || 0) + 1;
+      const most = Math.max(0, ...Object.values(perFrame));
+      const frames = Object.keys(perFrame).length;
+      const faces = most === 1 ? "1 face" : `${most} faces`;
+      // a video lists each face once per sampled frame: say how many at once, and in how many frames
+      lines.push(result.media && result.media.kind === "video" && frames > 1 ? `${faces} in ${frames} sampled frames` : `${faces} found`);
     }
     return lines;
   };

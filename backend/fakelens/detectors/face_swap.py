@@ -5,6 +5,11 @@ scored together with its mirror image (the two probabilities are averaged), and 
 score is the largest face score for an image and, for a video, the mean over frames of each
 frame's largest face score: single real frames can score high, the mean separates clips
 (FINDINGS.md).
+
+Faces smaller than MIN_FACE_PX (shorter box side, in the pixels the crop is cut from) are listed,
+not scored: stretched up to the model's input, real ones score high (a 27 px face was flagged one
+time in two, a 67 px one as often as the threshold allows). A video whose faces appear in fewer than
+MIN_FACE_FRAMES of its sampled frames can be at most "uncertain": one frame is not a video's verdict.
 """
 
 import numpy as np
@@ -13,6 +18,9 @@ from ..media.align import align_face
 from ..media.types import Face, Media
 from ..models import ModelSpec, ModelStore
 from .base import Detector, Signal, register
+
+MIN_FACE_PX = 64
+MIN_FACE_FRAMES = 3
 
 
 def preprocess(crops_bgr: list[np.ndarray], spec: ModelSpec) -> np.ndarray:
@@ -64,9 +72,17 @@ class FaceSwapDetector(Detector):
         if not media.faces:
             return Signal(self.name, self.version, None, threshold=self.spec.threshold,
                           detail={"reason": "no face found"})
+        small = [f for f in media.faces if min(f.box[2], f.box[3]) < MIN_FACE_PX]
+        small_out = [{"frame": f.frame, "t": round(float(f.t), 3), "box": [int(v) for v in f.box], "score": None}
+                     for f in small]
+        if len(small) == len(media.faces):
+            return Signal(self.name, self.version, None, threshold=self.spec.threshold, faces=small_out,
+                          detail={"reason": f"faces too small to judge (under {MIN_FACE_PX} px)",
+                                  "faces_too_small": len(small)})
         by_frame: dict[int, list[Face]] = {}
         for face in media.faces:
-            by_frame.setdefault(face.frame, []).append(face)
+            if min(face.box[2], face.box[3]) >= MIN_FACE_PX:
+                by_frame.setdefault(face.frame, []).append(face)
         frames_by_index = {f.index: f for f in media.frames}
         faces_out, frames_out, per_frame = [], [], []
         for index in sorted(by_frame):
@@ -80,12 +96,19 @@ class FaceSwapDetector(Detector):
         score = aggregate(media.kind, per_frame)
         aggregation = ("largest face score" if media.kind == "image"
                        else "mean over frames of each frame's largest face score")
+        detail = {}
+        if media.kind == "video" and len(per_frame) < min(MIN_FACE_FRAMES, len(media.frames)):
+            detail["at_most_uncertain"] = (f"a face was seen in only {len(per_frame)} of "
+                                           f"{len(media.frames)} sampled frames")
+        if small:
+            detail["faces_too_small"] = len(small)
         return Signal(
             self.name, self.version, score, threshold=self.spec.threshold, flags="manipulated",
-            faces=faces_out, frames=frames_out if media.kind == "video" else [],
-            detail={"faces_scored": len(faces_out), "frames_with_faces": len(per_frame),
+            faces=faces_out + small_out, frames=frames_out if media.kind == "video" else [],
+            detail={**detail, "faces_scored": len(faces_out), "frames_with_faces": len(per_frame),
                     "frames_sampled": len(media.frames), "aggregation": aggregation,
                     "max_face_score": round(max(f["score"] for f in faces_out), 4),
+                    "min_face_px": MIN_FACE_PX,
                     "mirror_averaged": bool(self.spec.crop.get("mirror", True)),
                     "model": self.spec.name, "threshold": self.spec.threshold,
                     "trained_on": "real faces and their self-blends only (SBI); catches blending "
