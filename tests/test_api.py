@@ -198,6 +198,7 @@ def test_a_cached_verdict_is_not_served_once_a_setting_that_changes_it_does(tmp_
             app.extensions["fakelens"]["pool"].stop()
 
     assert cached() is False and cached() is True
+    assert cached(cache=False) is False                    # FAKELENS_CACHE=0: never from the cache
     assert cached(remote_manifests=True) is False and cached(remote_manifests=True) is True
     assert cached(remote_manifests=True, video_frames=24) is False
     bundled = (REPO / "backend" / "fakelens" / "provenance" / "trust_anchors" / "C2PA-TRUST-LIST.pem").read_text()
@@ -220,7 +221,7 @@ def test_a_bad_wait_starts_nothing_and_an_overlong_page_url_is_dropped_not_fatal
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["input"]["page_url"] is None and r.get_json()["input"]["source_url"] == "https://example.com/a.jpg"
     r = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=auth,
-                    json={"items": [{"url": "http://93.184.216.34/b.jpg"}], "page_url": long_page})
+                    json={"items": [{"url": "http://127.0.0.1:9/b.jpg"}], "page_url": long_page})   # nothing there: fails fast, offline
     assert r.status_code == 202 and r.get_json()["checks"][0]["status"] != "failed", r.get_json()
 
 

@@ -214,3 +214,22 @@ def test_report_measures_an_onnx_outside_models(tmp_path, spec, blend_pairs):
     real_path, fake_path = blend_pairs[0]
     real, fake = (score_file(p, store, test_spec, Settings()) for p in (real_path, fake_path))
     assert real["score"] is not None and fake["score"] > real["score"]
+
+
+@pytest.mark.slow
+def test_a_real_face_swap_video_is_flagged_and_its_source_is_not(tmp_path):
+    """The product's promise end to end: `fakelens check` on FaceForensics++ clips (a Deepfakes swap
+    and a real original) gives the labels and the scores the model card reports."""
+    import os
+
+    fake, real = need_shared("deepfake-clips", "ff_fake.mp4"), need_shared("deepfake-clips", "ff_real.mp4")
+    run = subprocess.run([sys.executable, "-m", "fakelens.cli", "check", "--json", str(fake), str(real)],
+                         env={**os.environ, "FAKELENS_HOME": str(tmp_path / "home")},
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = {Path(line["input"]).name: line for line in map(json.loads, run.stdout.splitlines())}
+    reported = ModelStore(REPO / "models").first("face_swap").extra["metrics"]["deepfake_clips"]
+    assert got["ff_fake.mp4"]["label"] == "manipulated", got["ff_fake.mp4"]["summary"]
+    assert got["ff_real.mp4"]["label"] == "no_evidence", got["ff_real.mp4"]["summary"]
+    for name in ("ff_fake.mp4", "ff_real.mp4"):
+        assert abs(got[name]["score"] - reported[name]) < 0.05, (name, got[name]["score"], reported[name])

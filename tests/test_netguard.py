@@ -251,7 +251,7 @@ def test_a_hanging_connect_ends_at_the_wall_time(loose):
                 for _ in range(3):   # three addresses of one host, say
                     sock.connect(("127.0.0.1", port))
             sock.close()
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 6   # not 3 × 10 s
     finally:
         for s in filled:
             s.close()

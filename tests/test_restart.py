@@ -119,7 +119,11 @@ def test_a_check_stuck_on_a_silent_server_goes_back_as_it_was_too(tmp_path, plai
                               json={"url": site.url("/stall"), "kind": "image"}, timeout=30)
             stuck = r.json()["id"]
             wait_for(backend, stuck, {"running"})
-            time.sleep(1)   # into the silent read
+            deadline = time.monotonic() + 20
+            while "/stall" not in site.seen and time.monotonic() < deadline:   # in the silent read
+                time.sleep(0.05)
+            assert "/stall" in site.seen
+            time.sleep(0.3)
             backend.proc.send_signal(signal.SIGTERM)
             assert backend.proc.wait(30) == 0
         finally:
