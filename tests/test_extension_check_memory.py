@@ -1,5 +1,6 @@
-"""How many results a page's content script keeps (extension/content/check-media.js run in node,
-with a stand-in for the background page that counts the checks asked for)."""
+"""How many results a page's content script keeps, and how many checks it runs at once
+(extension/content/check-media.js run in node, with a stand-in for the background page that counts
+the checks asked for)."""
 
 import json
 import shutil
@@ -42,3 +43,36 @@ def test_a_long_feed_keeps_only_recent_results():
     run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == {"afterFeed": 800, "recent": 0, "old": 1}
+
+
+RUN_AT_ONCE = """
+(async () => {
+  const FL = globalThis.FakeLens;
+  let running = 0, most = 0;
+  const waiting = [];
+  FL.ask = (type) => new Promise((resolve) => {   // each check is answered when the test says so
+    running += 1;
+    most = Math.max(most, running);
+    waiting.push(() => { running -= 1; resolve({ status: "done", id: "x" }); });
+  });
+  const all = [];
+  for (let i = 0; i < 10; i += 1) all.push(FL.checkElement({ url: `https://cdn.example/photo-${i}.jpg` }));
+  let finished = false;
+  Promise.all(all).then(() => { finished = true; });
+  while (!finished) {
+    await new Promise((r) => setTimeout(r, 5));
+    const next = waiting.shift();
+    if (next) next();
+  }
+  console.log(JSON.stringify({ most }));
+})();
+"""
+
+
+def test_a_page_runs_at_most_three_checks_at_once():
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = HARNESS + (EXTENSION / "content" / "check-media.js").read_text() + RUN_AT_ONCE
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"most": 3}
