@@ -186,6 +186,18 @@ class Browser:
     def configure(self, **settings):
         self.sw("s => chrome.storage.local.set(s)", settings)
 
+    def menu_click(self, info: dict, tab: int, wait: bool = True):
+        """What a context-menu click does, run in the service worker: the final check, or (wait=False)
+        started, its result then from menu_result()."""
+        if not wait:
+            return self.sw("async ([info, tab]) => { globalThis.pendingCheck = "
+                           "FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab)); }", [info, tab])
+        return self.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
+                       [info, tab])
+
+    def menu_result(self):
+        return self.sw("() => globalThis.pendingCheck")
+
     def tab_id(self, page) -> int:
         return self.sw("async url => (await chrome.tabs.query({})).find(t => t.url === url).id", page.url)
 
@@ -375,8 +387,7 @@ def test_context_menu_checks(browser, live_backend, media_dir, sites):
     page.mouse.click(box["x"] + 200, box["y"] + 200, button="right")  # lands on the overlay <div>
     tab = browser.tab_id(page)
     info = {"menuItemId": "fakelens-check-here", "pageUrl": page.url, "frameId": 0, "editable": False}
-    check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
-                       [info, tab])
+    check = browser.menu_click(info, tab)
     assert check["status"] == "done", check
     assert check["media"]["permalink"] == "https://www.instagram.com/p/Cx1aB2cD3e/"
     assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-3-large.jpg")
@@ -393,8 +404,7 @@ def test_context_menu_checks(browser, live_backend, media_dir, sites):
     video_url = f"{sites.local}/media/clip.mp4"
     page.locator("#clip").click(button="right")
     info = {"menuItemId": "fakelens-check-video", "srcUrl": video_url, "pageUrl": page.url, "frameId": 0}
-    check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
-                       [info, tab])
+    check = browser.menu_click(info, tab)
     assert check["status"] == "done", check
     assert check["result"]["media"]["kind"] == "video"
     assert check["result"]["media"]["sha256"] == sha256(media_dir / "clip.mp4")
@@ -402,8 +412,7 @@ def test_context_menu_checks(browser, live_backend, media_dir, sites):
 
     info = {"menuItemId": "fakelens-check-link", "linkUrl": f"{sites.local}/media/real-7.jpg", "pageUrl": page.url,
             "frameId": 0}
-    check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
-                       [info, tab])
+    check = browser.menu_click(info, tab)
     assert check["status"] == "done", check
     assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-7.jpg")
 
@@ -419,8 +428,7 @@ def test_context_menu_checks(browser, live_backend, media_dir, sites):
     assert blob_url.startswith("blob:")
     page.locator("#blobbed").click(button="right")
     info = {"menuItemId": "fakelens-check-image", "srcUrl": blob_url, "pageUrl": page.url, "frameId": 0}
-    check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
-                       [info, tab])
+    check = browser.menu_click(info, tab)
     assert check["status"] == "done", check
     assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-5.jpg")
     page.close()
@@ -480,10 +488,9 @@ def test_a_right_click_result_stays_on_its_media_and_a_miss_says_why(browser, li
                               " v.src = '/media/clip.mp4?fresh=' + Date.now(); return v.src; })()")
         page.locator("#clip").click(button="right")
         info = {"menuItemId": "fakelens-check-video", "srcUrl": video, "pageUrl": page.url, "frameId": 0}
-        browser.sw("async ([info, tab]) => { globalThis.pendingCheck = "
-                   "FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab)); }", [info, tab])
+        browser.menu_click(info, tab, wait=False)
         page.locator("#noface").click(button="right")   # meanwhile the user right-clicks another picture
-        check = browser.sw("() => globalThis.pendingCheck")
+        check = browser.menu_result()
         assert check["status"] == "done", check
         badges = final_badges(page, 1)
         assert [b["media"] for b in badges] == [video] and badges[0]["id"] == check["id"], badges
@@ -491,8 +498,7 @@ def test_a_right_click_result_stays_on_its_media_and_a_miss_says_why(browser, li
         page.locator("#link").click(button="right")     # a text link: no image or video there
         info = {"menuItemId": "fakelens-check-here", "pageUrl": page.url, "frameId": 0}
         with browser.context.expect_page() as opened:
-            check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
-                               [info, tab])
+            check = browser.menu_click(info, tab)
         assert check["error"]["code"] == "not_found"
         report = opened.value
         report.wait_for_selector("#message", timeout=10_000)
@@ -520,8 +526,7 @@ def test_check_here_in_an_embedded_player_checks_the_frames_video(browser, live_
         info = {"menuItemId": "fakelens-check-here", "pageUrl": page.url, "frameId": 3,
                 "frameUrl": f"{sites.local}/embedded-player.html"}
         with browser.context.expect_page() as opened:
-            check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
-                               [info, tab])
+            check = browser.menu_click(info, tab)
         assert check["status"] == "done", check
         assert check["media"] == {"kind": "auto", "url": info["frameUrl"], "pageUrl": page.url}
         assert check["result"]["media"]["kind"] == "video"
@@ -578,8 +583,7 @@ def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, l
         info = {"menuItemId": "fakelens-check-link", "linkUrl": f"{sites.local}/media/real-7.jpg",
                 "srcUrl": f"{sites.local}/media/real-5.jpg", "pageUrl": page.url, "frameId": 0}
         with browser.context.expect_page() as opened:
-            check = browser.sw("async ([info, tab]) => FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab))",
-                               [info, tab])
+            check = browser.menu_click(info, tab)
         assert check["status"] == "done" and f"id={check['id']}" in opened.value.url
         opened.value.close()
         assert badge_on(page, "#thumb")["id"] == thumb["id"]   # the thumbnail keeps its own verdict
@@ -604,10 +608,9 @@ def test_a_right_click_result_is_not_drawn_on_media_swapped_in_meanwhile(browser
         page.locator("#clip").click(button="right")
         info = {"menuItemId": "fakelens-check-video", "srcUrl": video, "pageUrl": page.url, "frameId": 0}
         with browser.context.expect_page(timeout=WAIT_MS) as opened:
-            browser.sw("async ([info, tab]) => { globalThis.pendingCheck = "
-                       "FakeLens.background.handleMenuClick(info, await chrome.tabs.get(tab)); }", [info, tab])
+            browser.menu_click(info, tab, wait=False)
             page.evaluate("document.querySelector('#clip').src = '/media/clip.mp4?next=' + Date.now()")
-            check = browser.sw("() => globalThis.pendingCheck")
+            check = browser.menu_result()
         assert check["status"] == "done", check
         assert f"id={check['id']}" in opened.value.url
         opened.value.close()

@@ -36,13 +36,18 @@ RUN = """
 """
 
 
-def test_a_long_feed_keeps_only_recent_results():
+def run_with_check_media(scenario: str) -> dict:
+    """check-media.js in node under the harness above, then `scenario`; what it printed, as JSON."""
     if not shutil.which("node"):
         pytest.skip("node is not installed")
-    script = HARNESS + (EXTENSION / "content" / "check-media.js").read_text() + RUN
+    script = HARNESS + (EXTENSION / "content" / "check-media.js").read_text() + scenario
     run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == {"afterFeed": 800, "recent": 0, "old": 1}
+    return json.loads(run.stdout)
+
+
+def test_a_long_feed_keeps_only_recent_results():
+    assert run_with_check_media(RUN) == {"afterFeed": 800, "recent": 0, "old": 1}
 
 
 RUN_AT_ONCE = """
@@ -70,9 +75,4 @@ RUN_AT_ONCE = """
 
 
 def test_a_page_runs_at_most_three_checks_at_once():
-    if not shutil.which("node"):
-        pytest.skip("node is not installed")
-    script = HARNESS + (EXTENSION / "content" / "check-media.js").read_text() + RUN_AT_ONCE
-    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == {"most": 3}
+    assert run_with_check_media(RUN_AT_ONCE) == {"most": 3}
