@@ -476,18 +476,25 @@ def test_hover_pill_checks_and_page_opt_out(browser, live_backend, media_dir, si
         browser.configure(autoCheck=True, disabledSites=[])
 
 
+def right_click_a_fresh_clip(browser, sites):
+    """The plain page with its video given a never-checked URL (no cached verdict), right-clicked:
+    (page, tab id, the context-menu click's info)."""
+    page = browser.context.new_page()
+    page.goto(f"{sites.local}/plain-page.html")
+    video = page.evaluate("(() => { const v = document.querySelector('#clip');"
+                          " v.src = '/media/clip.mp4?fresh=' + Date.now(); return v.src; })()")
+    page.locator("#clip").click(button="right")
+    return page, browser.tab_id(page), {"menuItemId": "fakelens-check-video", "srcUrl": video, "pageUrl": page.url,
+                                        "frameId": 0}
+
+
 def test_a_right_click_result_stays_on_its_media_and_a_miss_says_why(browser, live_backend, sites):
     """A second right-click while a check runs does not take its result; "Check the image or video
     here" where there is none opens a tab that says so (it used to do nothing)."""
     browser.configure(autoCheck=False)
     try:
-        page = browser.context.new_page()
-        page.goto(f"{sites.local}/plain-page.html")
-        tab = browser.tab_id(page)
-        video = page.evaluate("(() => { const v = document.querySelector('#clip');"
-                              " v.src = '/media/clip.mp4?fresh=' + Date.now(); return v.src; })()")
-        page.locator("#clip").click(button="right")
-        info = {"menuItemId": "fakelens-check-video", "srcUrl": video, "pageUrl": page.url, "frameId": 0}
+        page, tab, info = right_click_a_fresh_clip(browser, sites)
+        video = info["srcUrl"]
         browser.menu_click(info, tab, wait=False)
         page.locator("#noface").click(button="right")   # meanwhile the user right-clicks another picture
         check = browser.menu_result()
@@ -600,13 +607,7 @@ def test_a_right_click_result_is_not_drawn_on_media_swapped_in_meanwhile(browser
     drawn on it; a tab opens with the report instead."""
     browser.configure(autoCheck=False)
     try:
-        page = browser.context.new_page()
-        page.goto(f"{sites.local}/plain-page.html")
-        tab = browser.tab_id(page)
-        video = page.evaluate("(() => { const v = document.querySelector('#clip');"
-                              " v.src = '/media/clip.mp4?first=' + Date.now(); return v.src; })()")
-        page.locator("#clip").click(button="right")
-        info = {"menuItemId": "fakelens-check-video", "srcUrl": video, "pageUrl": page.url, "frameId": 0}
+        page, tab, info = right_click_a_fresh_clip(browser, sites)
         with browser.context.expect_page(timeout=WAIT_MS) as opened:
             browser.menu_click(info, tab, wait=False)
             page.evaluate("document.querySelector('#clip').src = '/media/clip.mp4?next=' + Date.now()")
