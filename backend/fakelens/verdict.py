@@ -21,7 +21,6 @@ LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "
           "no_evidence": "No signs of manipulation found", "not_applicable": "Not checked"}
 
 
-
 def label_words(result: dict) -> str:
     """The label as the CLI and the report write it: "AI-generated" outright only when the media's
     own provenance declares it; a model's opinion is "Likely AI-generated" (as the extension says)."""
@@ -69,7 +68,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     decisive: list[Signal]
 
     if prov["ai_generated"] and prov_signal is not None:
-        also = [s for s in detectors if s.score >= s.threshold]   # named too: never hidden behind provenance
+        also = [s for s in detectors if s.score >= s.threshold and not s.detail.get("at_most_uncertain")]   # named too
         label, decisive = "ai_generated", [prov_signal, *also]
         score = max([prov_signal.score or 0.99] + [s.score for s in also])
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
