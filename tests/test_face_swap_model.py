@@ -147,25 +147,40 @@ def _face_on_canvas(sizes, canvas=(480, 640)):
     return image
 
 
-def test_small_faces_are_listed_not_scored(store, spec):
-    """A 60 px face stretched to the model's input scores high whatever it is: it may not decide."""
-    from fakelens.detectors.face_swap import MIN_FACE_PX
+def test_small_faces_are_listed_not_scored_or_cannot_flag(store, spec):
+    """A small face stretched to the model's input scores high whatever it is: beside a large face it
+    is not scored (background), and alone it can make the verdict at most uncertain."""
+    from fakelens.detectors.face_swap import FLAG_FACE_PX
 
     both = _face_on_canvas([260, 60])
     media = Media("image", "x.png", "0" * 64, both.shape[1], both.shape[0], frames=[Frame(0, 0.0, both)])
     media.faces = detect_faces(both, store, 0, 0.0)
     sizes = sorted(min(f.box[2], f.box[3]) for f in media.faces)
-    assert len(sizes) == 2 and sizes[0] < MIN_FACE_PX <= sizes[1], sizes
+    assert len(sizes) == 2 and sizes[0] * 2 < sizes[1], sizes
     signal = FaceSwapDetector(spec, store, Settings()).run(media)
     scored = [f for f in signal.faces if f["score"] is not None]
     assert len(signal.faces) == 2 and len(scored) == 1 and signal.detail["faces_too_small"] == 1
     assert round(signal.score, 4) == scored[0]["score"]  # the large face's score, whatever the small one's
+    assert "at_most_uncertain" not in signal.detail
     only_small = _face_on_canvas([60])
     media = Media("image", "y.png", "1" * 64, only_small.shape[1], only_small.shape[0],
                   frames=[Frame(0, 0.0, only_small)])
     media.faces = detect_faces(only_small, store, 0, 0.0)
+    assert min(media.faces[0].box[2:]) < FLAG_FACE_PX
     signal = FaceSwapDetector(spec, store, Settings()).run(media)
-    assert signal.score is None and signal.detail["reason"].startswith("faces too small to judge")
+    assert signal.score is not None and signal.detail["at_most_uncertain"].startswith("the face is small")
+
+
+def test_which_faces_are_scored():
+    """Not tiny (under 32 px), and not under half the largest face of its own frame."""
+    from fakelens.detectors.face_swap import scorable
+    from fakelens.media.types import Face
+
+    def face(frame, px):
+        return Face(frame, 0.0, (0, 0, px, px + 10), 0.9, np.zeros((5, 2), np.float32))
+
+    faces = [face(0, 200), face(0, 60), face(0, 28), face(0, 120), face(1, 40), face(2, 28)]
+    assert [(f.frame, f.box[2]) for f in scorable(faces)] == [(0, 200), (0, 120), (1, 40)]
 
 
 def test_a_face_in_one_frame_of_a_video_cannot_flag_it(store, spec):

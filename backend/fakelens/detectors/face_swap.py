@@ -6,10 +6,12 @@ score is the largest face score for an image and, for a video, the mean over fra
 frame's largest face score: single real frames can score high, the mean separates clips
 (FINDINGS.md).
 
-Faces smaller than MIN_FACE_PX (shorter box side, in the pixels the crop is cut from) are listed,
-not scored: stretched up to the model's input, real ones score high (a 27 px face was flagged one
-time in two, a 67 px one as often as the threshold allows). A video whose faces appear in fewer than
-MIN_FACE_FRAMES of its sampled frames can be at most "uncertain": one frame is not a video's verdict.
+Small faces (shorter box side, in the pixels the crop is cut from): stretched up to the model's
+input, real ones score high (pasted real faces: about 50 % flagged at 27 px, 10 % at 53 px, 5 % at
+67 px). So a face under MIN_FACE_PX, or under half the side of the largest face in its frame (a face
+in the background), is listed, not scored; and when the faces that decide are under FLAG_FACE_PX the
+verdict can be at most "uncertain". A video whose faces appear in fewer than MIN_FACE_FRAMES of its
+sampled frames can be at most "uncertain" too: one frame is not a video's verdict.
 """
 
 import numpy as np
@@ -19,8 +21,21 @@ from ..media.types import Face, Media
 from ..models import ModelSpec, ModelStore
 from .base import Detector, Signal, register
 
-MIN_FACE_PX = 64
+MIN_FACE_PX = 32
+FLAG_FACE_PX = 64
 MIN_FACE_FRAMES = 3
+
+
+def side(face: Face) -> int:
+    return int(min(face.box[2], face.box[3]))
+
+
+def scorable(faces: list[Face]) -> list[Face]:
+    """The faces worth scoring: not tiny, and not far smaller than the frame's largest (background)."""
+    largest = {}
+    for f in faces:
+        largest[f.frame] = max(largest.get(f.frame, 0), side(f))
+    return [f for f in faces if side(f) >= MIN_FACE_PX and side(f) * 2 >= largest[f.frame]]
 
 
 def preprocess(crops_bgr: list[np.ndarray], spec: ModelSpec) -> np.ndarray:
@@ -72,19 +87,19 @@ class FaceSwapDetector(Detector):
         if not media.faces:
             return Signal(self.name, self.version, None, threshold=self.spec.threshold,
                           detail={"reason": "no face found"})
-        small = [f for f in media.faces if min(f.box[2], f.box[3]) < MIN_FACE_PX]
+        kept = scorable(media.faces)
+        small = [f for f in media.faces if not any(f is k for k in kept)]
         small_out = [{"frame": f.frame, "t": round(float(f.t), 3), "box": [int(v) for v in f.box], "score": None}
                      for f in small]
-        if len(small) == len(media.faces):
+        if not kept:
             return Signal(self.name, self.version, None, threshold=self.spec.threshold, faces=small_out,
                           detail={"reason": f"faces too small to judge (under {MIN_FACE_PX} px)",
                                   "faces_too_small": len(small)})
         by_frame: dict[int, list[Face]] = {}
-        for face in media.faces:
-            if min(face.box[2], face.box[3]) >= MIN_FACE_PX:
-                by_frame.setdefault(face.frame, []).append(face)
+        for face in kept:
+            by_frame.setdefault(face.frame, []).append(face)
         frames_by_index = {f.index: f for f in media.frames}
-        faces_out, frames_out, per_frame = [], [], []
+        faces_out, frames_out, per_frame, deciding_sides = [], [], [], []
         for index in sorted(by_frame):
             frame = frames_by_index[index]
             scores = score_faces(frame.image, by_frame[index], self.models, self.spec)
@@ -92,14 +107,21 @@ class FaceSwapDetector(Detector):
                 faces_out.append({"frame": face.frame, "t": round(float(face.t), 3),
                                   "box": [int(v) for v in face.box], "score": round(float(s), 4)})
             per_frame.append(float(scores.max()))
+            deciding_sides.append(side(by_frame[index][int(scores.argmax())]))
             frames_out.append({"t": round(float(frame.t), 3), "score": round(float(scores.max()), 4)})
         score = aggregate(media.kind, per_frame)
         aggregation = ("largest face score" if media.kind == "image"
                        else "mean over frames of each frame's largest face score")
         detail = {}
+        # the face that decides an image, the typical deciding face of a video
+        deciding = (deciding_sides[int(np.argmax(per_frame))] if media.kind == "image"
+                    else int(np.median(deciding_sides)))
         if media.kind == "video" and len(per_frame) < min(MIN_FACE_FRAMES, len(media.frames)):
             detail["at_most_uncertain"] = (f"a face was seen in only {len(per_frame)} of "
                                            f"{len(media.frames)} sampled frames")
+        elif deciding < FLAG_FACE_PX:
+            detail["at_most_uncertain"] = (f"the face is small ({deciding} px), too little detail to flag it "
+                                           f"(faces from {FLAG_FACE_PX} px can be)")
         if small:
             detail["faces_too_small"] = len(small)
         return Signal(
@@ -108,7 +130,7 @@ class FaceSwapDetector(Detector):
             detail={**detail, "faces_scored": len(faces_out), "frames_with_faces": len(per_frame),
                     "frames_sampled": len(media.frames), "aggregation": aggregation,
                     "max_face_score": round(max(f["score"] for f in faces_out), 4),
-                    "min_face_px": MIN_FACE_PX,
+                    "min_face_px": MIN_FACE_PX, "flag_face_px": FLAG_FACE_PX,
                     "mirror_averaged": bool(self.spec.crop.get("mirror", True)),
                     "model": self.spec.name, "threshold": self.spec.threshold,
                     "trained_on": "real faces and their self-blends only (SBI); catches blending "
