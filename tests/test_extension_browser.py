@@ -1,8 +1,8 @@
 """The real extension in Debian's chromium, against the real backend (`live_backend` in conftest.py).
 
 Imitation feeds (tests/fixtures/pages) are served over HTTPS under their real host names
-(x.com, www.instagram.com, www.reddit.com, mapped to 127.0.0.1 with --host-resolver-rules) so the
-site adapters run as they would on the real sites; a plain page is served over HTTP on
+(x.com, www.instagram.com, www.reddit.com, www.facebook.com, www.youtube.com, mapped to 127.0.0.1
+with --host-resolver-rules) so the site adapters run as they would on the real sites; a plain page is served over HTTP on
 127.0.0.1, which the backend may download from (FAKELENS_ALLOW_LOOPBACK=1).
 Screenshots go to test-artifacts/.
 """
@@ -34,7 +34,7 @@ EXTENSION = Path(os.environ.get("FAKELENS_EXTENSION_DIR", REPO / "extension"))  
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com"]
+FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com"]
 WAIT_MS = 60_000  # the first check loads the models
 
 # The exact wording of DESIGN.md and issue 4, by label.
@@ -103,7 +103,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     path (a post's permalink) answers a small page."""
 
     media: Path = None
-    HOME = {"x.com": "x-feed.html", "www.instagram.com": "instagram-feed.html", "www.reddit.com": "reddit-feed.html"}
+    HOME = {"x.com": "x-feed.html", "www.instagram.com": "instagram-feed.html", "www.reddit.com": "reddit-feed.html",
+            "www.facebook.com": "facebook-feed.html", "www.youtube.com": "youtube-home.html"}
 
     def do_GET(self):
         if self.path.startswith("/slow-media/"):   # a video server that takes its time (the popup test)
@@ -374,6 +375,30 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
     report.close()
     popup.close()
     page.close()
+
+
+def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, media_dir, sites):
+    """A right-click check on the Facebook and YouTube imitations carries the post's permalink (what a
+    video is fetched by, and what the report names): the post link, the /watch link a thumbnail sits
+    in, and the watch page itself for its player."""
+    browser.configure(autoCheck=False)
+    try:
+        cases = [("https://www.facebook.com/", "#fb-photo", "fakelens-check-image", "https://www.facebook.com/dana.k/posts/pfbid02Xy9"),
+                 ("https://www.youtube.com/", "#yt-thumb", "fakelens-check-image", "https://www.youtube.com/watch?v=aBcDeF12345"),
+                 ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=dQw4w9WgXcQ")]
+        for url, selector, menu, permalink in cases:
+            page = browser.context.new_page()
+            page.goto(url)
+            src = page.eval_on_selector(selector, "el => el.currentSrc || el.src")
+            page.locator(selector).click(button="right")
+            info = {"menuItemId": menu, "srcUrl": src, "pageUrl": page.url, "frameId": 0}
+            check = browser.menu_click(info, browser.tab_id(page))
+            assert check["media"]["permalink"] == permalink, (selector, check["media"])
+            if menu == "fakelens-check-image":   # its bytes go from the browser; a video the backend fetches
+                assert check["status"] == "done", check   # itself, from a host it cannot resolve offline
+            page.close()
+    finally:
+        browser.configure(autoCheck=True)
 
 
 def test_context_menu_checks(browser, live_backend, media_dir, sites):
