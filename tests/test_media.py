@@ -1,5 +1,7 @@
 """Decoding: video frames sampled evenly in one pass; image limits; faces on a real photo."""
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -106,6 +108,15 @@ def test_data_after_the_end_marker_is_fine_a_cut_file_is_not(tmp_path, face_jpeg
         (tmp_path / "cut.jpg").write_bytes(jpeg[:cut] + (video if cut == 400 else b""))
         with pytest.raises(FakeLensError, match="truncated"):
             read_image(tmp_path / "cut.jpg", "image/jpeg", 10**8)
+    # fill bytes (0xFF) before restart markers are allowed (T.81 B.1.1.2) and decoders accept them
+    noise = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    ok, buf = cv2.imencode(".jpg", noise, [cv2.IMWRITE_JPEG_RST_INTERVAL, 1])
+    data = bytearray(buf.tobytes())
+    sos = data.find(b"\xff\xda")
+    filled = bytes(data[:sos]) + re.sub(rb"\xff([\xd0-\xd7])", lambda m: b"\xff" + m.group(0), bytes(data[sos:]))
+    assert filled.count(b"\xff\xff") > 10 and cv2.imdecode(np.frombuffer(filled, np.uint8), cv2.IMREAD_COLOR) is not None
+    (tmp_path / "filled.jpg").write_bytes(filled)
+    assert read_image(tmp_path / "filled.jpg", "image/jpeg", 10**8).shape[2] == 3
     (tmp_path / "cut.png").write_bytes(png[:-20])
     with pytest.raises(FakeLensError, match="truncated"):
         read_image(tmp_path / "cut.png", "image/png", 10**8)

@@ -23,7 +23,7 @@ def _media(path, kind="image", mime="image/jpeg", frame=None):
 @pytest.fixture
 def detector(tmp_path):
     cls = DETECTORS["provenance"]
-    assert cls.task is None and cls.kinds == ("image", "video") and cls.needs_faces is False
+    assert cls.task is None and cls.kinds == ("image", "video")
     return cls(None, None, Settings(home=tmp_path))
 
 

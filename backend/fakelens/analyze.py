@@ -12,7 +12,7 @@ from typing import Callable
 import cv2
 
 from . import __version__
-from .detectors import Signal, load_detectors
+from .detectors import load_detectors
 from .errors import FakeLensError
 from . import fetch as fetching
 from .fetch.sniff import SNIFF_BYTES, sniff
@@ -22,7 +22,7 @@ from .media.types import Frame, Media
 from .media.video import sample_frames
 from .models import ModelStore, file_sha256
 from .provenance import VERSION as PROVENANCE_VERSION
-from .provenance.trust import anchors_pem
+from .provenance.trust import anchor_files, anchors_pem
 from .verdict import RULES_VERSION, fuse
 
 THUMB_SIDE = 640
@@ -57,13 +57,15 @@ class Analyzer:
         """What a cached verdict depends on: the models, this code's version and the settings that
         change a verdict (frames and faces looked at, the signers trusted, remote manifests), so
         turning on remote manifests or upgrading FakeLens does not serve an older verdict."""
-        if self._fingerprint is None:
-            s = self.settings
-            anchors = anchors_pem(s)
-            parts = [self.models.fingerprint, __version__, PROVENANCE_VERSION, RULES_VERSION, s.video_frames, s.max_frames,
-                     s.max_faces, s.max_video_height, s.remote_manifests, hashlib.sha256(anchors.encode()).hexdigest()]
-            self._fingerprint = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
-        return self._fingerprint
+        s = self.settings
+        # the signers trusted can change while the server runs (provenance.trust re-reads them then)
+        anchors = tuple((str(p), p.stat().st_mtime_ns) for p in anchor_files(s))
+        if self._fingerprint is None or self._fingerprint[0] != anchors:
+            parts = [self.models.fingerprint, __version__, PROVENANCE_VERSION, RULES_VERSION, s.video_frames,
+                     s.max_frames, s.max_faces, s.max_video_height, s.remote_manifests,
+                     hashlib.sha256(anchors_pem(s).encode()).hexdigest()]
+            self._fingerprint = (anchors, hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16])
+        return self._fingerprint[1]
 
     def analyze(self, request: dict, workdir: Path, progress: Progress = lambda s, f: None,
                 cancelled: Callable[[], bool] = lambda: False) -> dict:
@@ -94,12 +96,7 @@ class Analyzer:
         applicable = [d for d in self.detectors if d.applies_to(media)]
         for n, detector in enumerate(applicable):
             step("detect", n / len(applicable))
-            if detector.needs_faces and not media.faces:   # the model's own threshold, not the default 0.5
-                signals.append(Signal(detector.name, detector.version, None,
-                                      threshold=detector.spec.threshold if detector.spec else 0.5,
-                                      detail={"reason": "no face found"}))
-            else:
-                signals.append(detector.run(media))
+            signals.append(detector.run(media))   # a face detector says "no face found" itself
         return fuse(signals, media, (time.monotonic() - started) * 1000)
 
     def save_thumbnail(self, media: Media):

@@ -224,10 +224,13 @@ def main(argv=None) -> int:
     except ValueError as exc:   # a bad config.toml or FAKELENS_* value
         print(f"error in the settings: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:      # a data folder that is a file, or not writable
+    except OSError as exc:      # a data folder that is a file or not writable; a file given that is missing
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"error: cannot use the data folder {args.home or '(default)'} ({exc.strerror or exc}{where})",
-              file=sys.stderr)
+        home = str(args.home) if args.home else None
+        if home and exc.filename and str(exc.filename).startswith(home):
+            print(f"error: cannot use the data folder {home} ({exc.strerror or exc}{where})", file=sys.stderr)
+        else:
+            print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
 
 

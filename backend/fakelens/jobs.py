@@ -70,7 +70,9 @@ class JobPool:
         # A worker still blocked (a silent server, a long decode) dies with the process: its check goes
         # back as it was too, not counted as a crash at the next start.
         for check_id in list(self._running):
-            if not self._cancel.get(check_id, threading.Event()).is_set():
+            if self._cancel.get(check_id, threading.Event()).is_set():   # the user cancelled it: it stays so
+                self.store.fail(check_id, "cancelled", {"code": "cancelled", "message": "the check was cancelled"})
+            else:
                 self.store.requeue(check_id, count_attempt=False)
         if self._lock_file:
             self._lock_file.close()   # releases the lock

@@ -14,7 +14,9 @@ from .detectors.base import Signal
 from .media.types import Media
 
 UNCERTAIN_MARGIN = 0.1
-RULES_VERSION = "2"   # bump with any change to how signals become a verdict (cached verdicts then go)
+# bump with any change to how signals become a verdict, or to which faces a detector scores
+# (cached verdicts then go)
+RULES_VERSION = "3"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",

@@ -103,8 +103,11 @@
   }
 
   let frame = 0;
+  let checkMedia = false; // set once a second: describing every badge's media is too dear for each scroll frame
   function placeAll() {
     frame = 0;
+    const recheck = checkMedia;
+    checkMedia = false;
     for (const [el, entry] of badges) {
       if (!el.isConnected) {
         FL.badges.remove(el);
@@ -112,8 +115,8 @@
       }
       // The element shows other media now (a <picture> source, a responsive candidate, a new video
       // in the same player): the verdict was about the old one. Its new media is checked as new.
-      const media = FL.describeMedia(el);
-      if (((media && media.url) || "") !== entry.host.dataset.media) {
+      const media = recheck ? FL.describeMedia(el) : null;
+      if (recheck && ((media && media.url) || "") !== entry.host.dataset.media) {
         FL.badges.remove(el);
         if (FL.autoCheck) FL.autoCheck.observe(el);
         continue;
@@ -127,7 +130,10 @@
   const resizeObserver = new ResizeObserver(schedule);
   addEventListener("scroll", schedule, { capture: true, passive: true });
   addEventListener("resize", schedule, { passive: true });
-  setInterval(schedule, 1000); // layout shifts in infinite feeds move media without a scroll
+  setInterval(() => { // layout shifts in infinite feeds move media without a scroll
+    checkMedia = true;
+    schedule();
+  }, 1000);
 
   FL.badges = {
     // Draw `check` on `el`; with `url` (the media checked) only while `el` still shows that media:

@@ -8,6 +8,7 @@
   const CONNECTION_CODES = new Set(["unreachable", "unauthorized", "unpaired"]);
   const MAX_REMEMBERED = 500; // finished checks kept per page; older ones are asked again (the backend caches them)
   const byUrl = new Map(); // media URL -> promise of the final check, oldest first
+  const finished = new WeakSet(); // those promises that have settled
   const started = new WeakMap(); // element -> the media URL checked on it (a new src is a new check)
   let running = 0;
   const queue = [];
@@ -84,17 +85,21 @@
     let pending = byUrl.get(key);
     if (!pending) {
       pending = follow(media, (check) => draw(check));
+      pending.then(() => finished.add(pending), () => {});
       byUrl.set(key, pending);
-      // a feed scrolled for hours must not keep every result for the page's life
-      if (byUrl.size > MAX_REMEMBERED) byUrl.delete(byUrl.keys().next().value);
+      // a feed scrolled for hours must not keep every result for the page's life: the oldest finished go
+      if (byUrl.size > MAX_REMEMBERED) {
+        const oldest = [...byUrl].find(([, p]) => finished.has(p));
+        if (oldest) byUrl.delete(oldest[0]);
+      }
     }
     try {
       const check = await pending;
       draw(check);
-      if (check.status !== "done") byUrl.delete(key); // let a later hover retry
+      if (check.status !== "done" && byUrl.get(key) === pending) byUrl.delete(key); // let a later hover retry
       return check;
     } catch (err) {
-      byUrl.delete(key);
+      if (byUrl.get(key) === pending) byUrl.delete(key);
       started.delete(el);
       if (FL.connectionTrouble(err) && !userAsked) {
         FL.badges.remove(el);

@@ -11,7 +11,7 @@
     for (const record of records) {
       if (record.type === "attributes") {
         // in a <picture> the new source is a <source>: the verdict on its <img> is what goes stale
-        const el = record.target.tagName === "SOURCE" ? record.target.parentElement.querySelector("img") || record.target : record.target;
+        const el = record.target.tagName === "SOURCE" ? record.target.parentElement?.querySelector("img") || record.target : record.target;
         // a new src: the old verdict no longer applies (a style change alone keeps it)
         if (FL.badges.has(el) && FL.badges.mediaUrl(el) !== (FL.describeMedia(el) || {}).url) FL.badges.remove(el);
         pending.push(el);

@@ -99,10 +99,16 @@
     $("site-name").textContent = site;
     const settings = await FL.getSettings();
     box.checked = !FL.siteListed(settings.disabledSites, site);
+    // switched off through a parent domain (facebook.com for m.facebook.com): that entry is changed in Options
+    const parent = settings.disabledSites.find((d) => d !== site && FL.siteListed([d], site));
+    if (parent) {
+      box.disabled = true;
+      $("site-name").textContent = `${site} (off for all of ${parent}: change it in Options)`;
+      return;
+    }
     box.addEventListener("change", async () => {
       const now = await FL.getSettings();
-      // on again: drop every entry that covers this site (the site itself or a parent domain)
-      const others = now.disabledSites.filter((s) => !FL.siteListed([s], site));
+      const others = now.disabledSites.filter((s) => s !== site);
       await FL.saveSettings({ disabledSites: box.checked ? others : [...others, site] });
     });
   }

@@ -34,7 +34,6 @@ class Detector:
     name = ""                      # signal name in the verdict
     task = None                    # manifest task whose model it runs; None = no model file
     kinds = ("image", "video")
-    needs_faces = False
 
     def __init__(self, spec: ModelSpec | None, models: ModelStore, settings):
         self.spec = spec

@@ -81,7 +81,6 @@ def aggregate(kind: str, frame_scores: list[float]) -> float:
 class FaceSwapDetector(Detector):
     name = "face_swap"
     task = "face_swap"
-    needs_faces = True
 
     def run(self, media: Media) -> Signal:
         if not media.faces:

@@ -14,7 +14,6 @@ class ProvenanceDetector(Detector):
     name = "provenance"
     task = None
     kinds = ("image", "video")
-    needs_faces = False
 
     @property
     def version(self) -> str:

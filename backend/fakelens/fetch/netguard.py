@@ -143,9 +143,12 @@ def check_url(url: str, settings, seen: dict | None = None, lookups_until: float
             and not _is_ip_literal(host)):   # an address needs no lookup: always checked now
         return
     if seen is None or key not in seen:
+        wait = DNS_TIMEOUT_S if lookups_until is None else max(0.5, min(DNS_TIMEOUT_S, lookups_until - time.monotonic()))
         try:
-            answer = resolve(host, port)
+            answer = resolve(host, port, wait)
         except FakeLensError as exc:
+            if lookups_until is not None and time.monotonic() > lookups_until and not _is_ip_literal(host):
+                return   # out of the batch's lookup time: the download checks this name again
             answer = exc
         if seen is not None:
             seen[key] = answer

@@ -42,6 +42,9 @@ def _jpeg_ends(data: bytes) -> bool:
                 i = data.find(b"\xff", i)
                 if i < 0 or i + 1 >= len(data):
                     return False
+                if data[i + 1] == 0xFF:   # a fill byte before a marker (T.81 B.1.1.2)
+                    i += 1
+                    continue
                 if data[i + 1] != 0x00 and not 0xD0 <= data[i + 1] <= 0xD7:
                     break
                 i += 2
