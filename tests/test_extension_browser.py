@@ -762,6 +762,10 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
         page.click("#save")
         page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         assert stored() == {"backendUrl": live_backend.url, "disabledSites": ["example.org", "example.net"]}
+        # one saved by an older version is never used, and Options shows the address that is
+        browser.configure(backendUrl="https://fakelens.example.com")
+        page.reload()
+        assert page.input_value("#backendUrl") == "http://127.0.0.1:8731"
     finally:
         browser.configure(backendUrl=live_backend.url, disabledSites=[])
         page.close()

@@ -8,7 +8,8 @@
 
   async function load() {
     const s = await FL.getSettings();
-    $("backendUrl").value = s.backendUrl;
+    // the address actually used: one saved before it had to be local is replaced by the default
+    $("backendUrl").value = FL.localBackendUrl(s.backendUrl) || FL.DEFAULT_SETTINGS.backendUrl;
     $("token").value = s.token;
     $("autoCheck").checked = s.autoCheck;
     $("minSize").value = s.minSize;
