@@ -87,7 +87,8 @@ class FaceSwapDetector(Detector):
             return Signal(self.name, self.version, None, threshold=self.spec.threshold,
                           detail={"reason": "no face found"})
         kept = scorable(media.faces)
-        small = [f for f in media.faces if not any(f is k for k in kept)]
+        kept_ids = {id(f) for f in kept}
+        small = [f for f in media.faces if id(f) not in kept_ids]
         small_out = [{"frame": f.frame, "t": round(float(f.t), 3), "box": [int(v) for v in f.box], "score": None}
                      for f in small]
         if not kept:

@@ -56,11 +56,18 @@ def _reason(ip: ipaddress._BaseAddress) -> str | None:
     return None
 
 
+def _ip_literal(address: str):
+    """The address as an ipaddress object, or None when it is a name."""
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    except ValueError:
+        return None
+
+
 def blocked_reason(address: str, settings) -> str | None:
     """None if `address` (an IP literal) may be connected to under these settings."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    except ValueError:
+    ip = _ip_literal(address)
+    if ip is None:
         return "not an IP address"
     reason = _reason(ip)
     if reason == "loopback" and settings.allow_loopback:
@@ -123,14 +130,6 @@ def split_url(url: str) -> tuple[str, str, int]:
     return scheme, host, port or (443 if scheme == "https" else 80)
 
 
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]").split("%")[0])
-        return True
-    except ValueError:
-        return False
-
-
 def check_url(url: str, settings, seen: dict | None = None, lookups_until: float | None = None) -> None:
     """Refuse a URL that is not http(s) or whose host resolves to any non-public address. `seen`
     remembers each host's answer (or error) across calls, so a page scan of many URLs on one slow
@@ -139,16 +138,19 @@ def check_url(url: str, settings, seen: dict | None = None, lookups_until: float
     hold the request."""
     _, host, port = split_url(url)
     key = host   # the addresses are what is checked, whatever the port
-    if (seen is not None and key not in seen and lookups_until is not None and time.monotonic() > lookups_until
-            and not _is_ip_literal(host)):   # an address needs no lookup: always checked now
+
+    def out_of_time() -> bool:   # a name past the batch's lookup time (an address needs no lookup)
+        return lookups_until is not None and time.monotonic() > lookups_until and _ip_literal(host) is None
+
+    if seen is not None and key not in seen and out_of_time():
         return
     if seen is None or key not in seen:
         wait = DNS_TIMEOUT_S if lookups_until is None else max(0.5, min(DNS_TIMEOUT_S, lookups_until - time.monotonic()))
         try:
             answer = resolve(host, port, wait)
         except FakeLensError as exc:
-            if lookups_until is not None and time.monotonic() > lookups_until and not _is_ip_literal(host):
-                return   # out of the batch's lookup time: the download checks this name again
+            if out_of_time():
+                return   # the download checks this name again
             answer = exc
         if seen is not None:
             seen[key] = answer
@@ -300,7 +302,6 @@ def _guarded_connect(self, address):
     finally:
         if self.gettimeout() != before:
             self.settimeout(before)
-    guard = _active()
     if guard is not None and self.family in (socket.AF_INET, socket.AF_INET6):
         guard.track(self)
     return result

@@ -11,13 +11,13 @@ from ..errors import FakeLensError
 Image.MAX_IMAGE_PIXELS = None   # we enforce our own limit below, before decoding
 
 
-def _truncated(path: Path, mime: str) -> bool:
+def _truncated(data: bytes, mime: str) -> bool:
     """JPEG and PNG say where they end; a file cut short never reaches that end. Found by walking
     the file's own structure, so what follows the end (a motion photo's video, padding) is fine."""
     if mime == "image/jpeg":
-        return not _jpeg_ends(path.read_bytes())
+        return not _jpeg_ends(data)
     if mime == "image/png":
-        return not _png_ends(path.read_bytes())
+        return not _png_ends(data)
     return False
 
 
@@ -78,9 +78,10 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
         raise
     except Exception as exc:  # PIL raises many types for garbage headers
         raise FakeLensError("undecodable", f"not a readable image ({exc.__class__.__name__})") from None
-    if _truncated(path, mime):
+    data = path.read_bytes()   # read once: checked for its end, then decoded
+    if _truncated(data, mime):
         raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
-    pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     # OpenCV applies the EXIF orientation of JPEGs itself; for other formats PIL does it.
     if pixels is None or (orientation != 1 and mime != "image/jpeg"):
         pixels = _decode_with_pil(path, mime)
