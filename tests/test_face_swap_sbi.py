@@ -180,3 +180,19 @@ def test_pair_masks_are_cut_out_with_their_crops(faces):
     x, masks = data[0]
     assert x.shape == (2, 3, 160, 160) and masks.shape == (2, 10, 10)
     assert not masks[0].any() and masks[1].max() > 0.2 and masks[1][4:7, 4:7].mean() > masks[1][0].mean()
+
+
+def test_mixed_synthesis_draws_each_pair_mild_or_paper(faces):
+    image, five, mesh = faces[1]
+    kinds = set()
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        real, blend, mask = blend_pair(image, five, mesh, rng, "mixed")
+        assert not (blend != real).any(axis=2)[mask == 0].any()
+        # replaying the same draw: the first number picks the kind, the rest is that kind's pair
+        replay = np.random.default_rng(seed)
+        kind = "mild" if replay.random() < 0.5 else "paper"
+        again = blend_pair(image, five, mesh, replay, kind)
+        assert all(np.array_equal(a, b) for a, b in zip((real, blend, mask), again))
+        kinds.add(kind)
+    assert kinds == {"mild", "paper"}

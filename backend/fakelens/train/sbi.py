@@ -11,14 +11,15 @@ Two strengths of synthesis (a training run keeps its choice in its checkpoint):
   ever on the copy;
 - "paper" (the paper's source-target augmentation): a frequency change every time (nearest-neighbour
   down-scaling by 2 or 4, or a 3×3 sharpening), and half the time on the face itself instead of the
-  copy, so the real sample carries the change too and only the mismatch marks the fake.
+  copy, so the real sample carries the change too and only the mismatch marks the fake;
+- "mixed": each pair drawn with "mild" or "paper", half and half.
 """
 
 import cv2
 import numpy as np
 
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)   # the paper's choice: mostly full blends
-SYNTHESES = ("mild", "paper")
+SYNTHESES = ("mild", "paper", "mixed")
 
 
 def five_point_hull(five: np.ndarray) -> np.ndarray:
@@ -153,6 +154,8 @@ def blend_pair(image: np.ndarray, five: np.ndarray, mesh: np.ndarray | None, rng
                synthesis: str = "mild") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(real, blend, mask) with the given synthesis. The blend equals `real` outside the mask; with
     "paper" the jitter goes half the time to the face itself, and `real` is then the jittered face."""
+    if synthesis == "mixed":
+        synthesis = "mild" if rng.random() < 0.5 else "paper"
     if synthesis == "mild":
         return (image, *self_blend(image, five, mesh, rng))
     if synthesis != "paper":
