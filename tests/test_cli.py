@@ -51,6 +51,15 @@ def test_a_data_folder_that_cannot_be_used_is_one_line_not_a_traceback(tmp_path)
     assert r.stderr.startswith(f"error: cannot use the data folder {afile}"), r.stderr
 
 
+def test_check_a_file_that_cannot_be_read_is_the_users_problem_not_a_bug(tmp_path):
+    unreadable = tmp_path / "photo.jpg"
+    unreadable.symlink_to("/proc/self/mem")   # opens, then every read fails (EIO)
+    r = fakelens(tmp_path / "home", "check", "--json", str(unreadable))
+    line = json.loads(r.stdout)
+    assert r.returncode == 1 and line["error"]["code"] == "bad_request", line
+    assert line["error"]["message"] == f"cannot read {unreadable}: Input/output error"
+
+
 def test_check_readable_output_exit_zero(tmp_path, plain_jpeg):
     r = fakelens(tmp_path / "home", "check", str(plain_jpeg))
     assert r.returncode == 0, r.stderr

@@ -2,8 +2,10 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,7 +15,7 @@ from fakelens.config import Settings
 from fakelens.errors import FakeLensError
 from fakelens.evaluate import auc, recall_at_fpr, roc_curve, run_eval
 
-from conftest import REPO
+from conftest import REPO, need_shared
 
 
 def test_auc_and_operating_point_arithmetic():
@@ -60,12 +62,76 @@ def test_run_eval_writes_csv_roc_and_lists_faceless_files(folders, tmp_path):
     assert summary["auc"] >= 0.75, summary      # self-blends of held-out faces: the model should rank them
     for key in ("accuracy", "fpr", "tpr", "recall_at_5pct_fpr"):
         assert 0 <= summary[key] <= 1
+    assert [p.endswith("notes.txt") for p in summary["skipped"]] == [True]   # listed, not scored
     rows = list(csv.DictReader(open(out / "scores.csv")))
     assert len(rows) == 5
     assert {r["status"] for r in rows} == {"ok", "no face found"}
+    # the 5 % operating point is rounded up: no real scores at or above it (2 reals: none allowed)
+    reals = [float(r["score"]) for r in rows if r["label"] == "real" and r["score"]]
+    assert max(reals) < summary["threshold_at_5pct_fpr"]
     roc = cv2.imread(str(out / "roc.png"))
     assert roc is not None and roc.shape[0] > 300
     assert json.loads((out / "summary.json").read_text())["auc"] == summary["auc"]
+
+
+def test_eval_reads_every_media_file_and_lists_the_rest(folders, tmp_path):
+    """Media found by content as well as by name, linked folders followed once, and whatever cannot
+    be read or is not media listed: nothing dropped silently, one bad file never ends the run."""
+    real = tmp_path / "real"
+    real.mkdir()
+    one, two = sorted((folders / "real").glob("real*.png"))[:2]
+    (real / "no-extension").write_bytes(one.read_bytes())
+    (real / "photo.jfif").write_bytes(two.read_bytes())
+    linked = tmp_path / "elsewhere"
+    linked.mkdir()
+    (linked / "face.jpg").write_bytes(one.read_bytes())
+    (real / "linked").symlink_to(linked)
+    (linked / "loop").symlink_to(real)                      # a cycle: walked once
+    (real / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    (real / "eio.jpg").symlink_to("/proc/self/mem")          # open works, read fails (EIO)
+    os.mkfifo(real / "pipe.jpg")                              # would block a reader forever
+    (real / "notes.txt").write_text("not media")
+    weird = Path(os.fsdecode(b"caf\xe9.jpg"))                 # a name that is not UTF-8
+    (real / weird).write_bytes(two.read_bytes())
+    out = tmp_path / "out"
+    summary = run_eval(real, folders / "fake", out, Settings(home=tmp_path / "home"))
+    assert summary["real"] == 4 and summary["fake"] == 2, summary    # no-extension, jfif, linked, café
+    assert sorted(Path(e["file"]).name for e in summary["errors"]) == ["eio.jpg", "gone.jpg"]
+    assert all(e["error"].startswith("cannot read the file") for e in summary["errors"])
+    assert sorted(Path(p).name for p in summary["skipped"]) == ["notes.txt", "pipe.jpg"]
+    rows = list(csv.DictReader(open(out / "scores.csv", encoding="utf-8")))
+    assert len(rows) == 8 and any(r["file"].endswith("caf\\udce9.jpg") for r in rows)
+    assert (out / "roc.png").is_file()
+
+
+def test_eval_refuses_folders_that_share_files(folders, tmp_path):
+    with pytest.raises(FakeLensError) as err:
+        run_eval(folders, folders / "fake", None, Settings(home=tmp_path / "home"))
+    assert "under both --real and --fake" in err.value.message and err.value.status == 400
+
+
+def test_eval_counts_flagged_as_the_product_says_it(tmp_path, request):
+    """A high score on a face too small to flag is "Uncertain" in the product, so not a flag in eval."""
+    models = tmp_path / "models"
+    models.mkdir()
+    manifest = json.loads((REPO / "models" / "manifest.json").read_text())
+    for m in manifest["models"]:
+        (models / m["file"]).symlink_to(REPO / "models" / m["file"])
+        if m["task"] == "face_swap":
+            m["threshold"] = 0.0   # every scored face at or above it
+    (models / "manifest.json").write_text(json.dumps(manifest))
+    face = cv2.imread(str(need_shared("faces-real", "utkface", "100_1_0_20170110183726390.jpg.chip.jpg")))
+    for name, size in (("large", 200), ("small", 56)):
+        (tmp_path / name).mkdir()
+        canvas = np.full((300, 300, 3), 180, np.uint8)
+        canvas[40:40 + size, 40:40 + size] = cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(tmp_path / name / f"{name}.png"), canvas)
+    summary = run_eval(tmp_path / "large", tmp_path / "small", tmp_path / "out",
+                       Settings(home=tmp_path / "home", models_dir=models))
+    assert summary["real"] == 1 and summary["fake"] == 1 and summary["capped"] == 1
+    assert summary["fpr"] == 1.0 and summary["tpr"] == 0.0   # the small face is held at "Uncertain"
+    rows = {r["label"]: r for r in csv.DictReader(open(tmp_path / "out" / "scores.csv"))}
+    assert rows["fake"]["capped"].startswith("the face is small") and not rows["real"]["capped"]
 
 
 def test_run_eval_refuses_a_missing_folder(tmp_path):

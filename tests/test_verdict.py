@@ -40,6 +40,15 @@ def test_low_scores_are_no_evidence_never_real():
     assert "Content Credentials" in r["summary"] and "real" not in r["summary"].lower()
 
 
+def test_no_evidence_says_when_smaller_faces_were_not_judged():
+    quiet = face_swap(0.1)
+    assert "not judged" not in fuse([quiet], media(), 1)["summary"]
+    quiet.detail["faces_too_small"] = 1   # a background face, listed but not scored
+    r = fuse([quiet], media(2), 1)
+    assert r["label"] == "no_evidence"
+    assert "(faces much smaller than the largest were not judged)" in r["summary"]
+
+
 def test_near_threshold_is_uncertain():
     r = fuse([face_swap(0.45)], media(), 1)
     assert r["label"] == "uncertain" and r["signals"][0]["decisive"]

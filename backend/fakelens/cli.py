@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .config import load_settings
+from .config import SettingsError, load_settings
 from .errors import FakeLensError
 
 
@@ -116,7 +116,9 @@ def cmd_check(args) -> int:
                     print(f"  {mark} {s['detector']:12} {val:>6}  (threshold {s['threshold']})")
         except Exception as exc:   # a bug on one input still leaves its line and checks the rest
             failed = True
-            if not isinstance(exc, FakeLensError):
+            if isinstance(exc, OSError):   # unreadable, or gone since it was named
+                exc = FakeLensError("bad_request", f"cannot read {item}: {exc.strerror or exc}")
+            elif not isinstance(exc, FakeLensError):
                 exc = FakeLensError("internal", f"FakeLens hit an internal error: {exc.__class__.__name__}: {exc}")
             if args.json:
                 print(json.dumps({"input": item, "error": exc.to_dict()}), flush=True)
@@ -221,7 +223,7 @@ def main(argv=None) -> int:
     except FakeLensError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
-    except ValueError as exc:   # a bad config.toml or FAKELENS_* value
+    except SettingsError as exc:   # a bad config.toml or FAKELENS_* value
         print(f"error in the settings: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:      # a data folder that is a file or not writable; a file given that is missing

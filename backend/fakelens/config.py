@@ -107,8 +107,19 @@ def _coerce(f, value):
                      f"(config.toml, FAKELENS_{f.name.upper()} or a flag)")
 
 
+class SettingsError(ValueError):
+    """A bad config.toml, FAKELENS_* value or flag (the CLI says "error in the settings")."""
+
+
 def load_settings(**overrides) -> Settings:
     """Build settings from all layers; `overrides` are command-line flags (None means not given)."""
+    try:
+        return _load_settings(overrides)
+    except ValueError as exc:   # TOML syntax, a wrong type, a value out of range
+        raise SettingsError(str(exc)) from None
+
+
+def _load_settings(overrides: dict) -> Settings:
     values = {}
     env = os.environ
     home = overrides.get("home") or env.get("FAKELENS_HOME") or default_home()

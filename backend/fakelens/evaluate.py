@@ -4,13 +4,18 @@ Every image or video in the folders goes through the detector's own code path: d
 `settings.video_frames` frames spread evenly), RetinaFace, crop and score each face
 (detectors.face_swap.score_faces), largest face per frame, and the media score (image: that
 largest face; video: its mean over frames). Files in which no face is found are listed, not
-dropped silently, and left out of the metrics; so are files that cannot be decoded.
+dropped silently, and left out of the metrics; so are files that cannot be read or decoded, and
+files that are not images or videos (skipped). "Flagged" counts as the product does: a score at
+or above the threshold, unless the detector holds that file at "Uncertain" (small faces, a face in
+too few frames).
 Writes scores.csv, roc.png and summary.json to --out when given.
 """
 
 import csv
 import json
+import math
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -18,9 +23,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .analyze import find_faces, load_media, sniff_file
+from .analyze import SNIFF_BYTES, find_faces, load_media, sniff_file
 from .detectors.face_swap import FaceSwapDetector
 from .errors import FakeLensError
+from .fetch.sniff import sniff
 from .metrics import auc, recall_at_fpr, roc_curve
 from .models import ModelStore
 
@@ -58,24 +64,69 @@ def draw_roc(fpr, tpr, path: Path, title: str, point=None, size: int = 480):
     cv2.imwrite(str(path), img)
 
 
-MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff",
-                  ".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"}
+MEDIA_SUFFIXES = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff",
+                  ".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".ts"}
 
 
-def list_media(folder: Path) -> list[Path]:
+def _is_media(path: Path) -> bool:
+    """By name, else by its first bytes (a JPEG saved without an extension is still scored).
+    A file that cannot be opened counts as media, so its row says why it could not be read."""
+    if path.suffix.lower() in MEDIA_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return sniff(fh.read(SNIFF_BYTES)) is not None
+    except OSError:
+        return True
+
+
+def list_media(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(media, skipped) under `folder`, linked folders followed (each real folder once). A broken
+    link is media (its row says it cannot be read); a file that is neither image nor video, or not a
+    regular file (a pipe would block), is skipped, and listed."""
     if not folder.is_dir():
         raise FakeLensError("bad_request", f"{folder} is not a folder")
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
+    media, skipped, seen = [], [], set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:   # a link back up the tree, or a second link to the same folder
+            dirs[:] = []
+            continue
+        seen.add(real)
+        for name in files:
+            path = Path(root) / name
+            try:
+                regular = stat.S_ISREG(path.stat().st_mode)
+            except OSError:
+                regular = None   # broken link, or no permission to look: listed as an error
+            if regular is False:
+                skipped.append(path)
+            elif regular is None or _is_media(path):
+                media.append(path)
+            else:
+                skipped.append(path)
+    return sorted(media), sorted(skipped)
 
 
 def score_file(path: Path, models: ModelStore, spec, settings) -> dict:
-    """{kind, score (None without a face), faces, frames, frames_with_faces}, through the detector itself."""
+    """{kind, score (None without a face), faces, frames, frames_with_faces, capped}, through the
+    detector itself. `capped` is why the product would say at most "Uncertain" however high the
+    score (small faces, a face in too few frames), else empty."""
     kind, mime = sniff_file(path)
     media = load_media(path, kind, mime, settings)
     find_faces(media, models, settings.max_faces)
     signal = FaceSwapDetector(spec, models, settings).run(media)
     return {"kind": kind, "score": signal.score, "faces": len(signal.faces), "frames": len(media.frames),
-            "frames_with_faces": signal.detail.get("frames_with_faces", 0), "reason": signal.detail.get("reason")}
+            "frames_with_faces": signal.detail.get("frames_with_faces", 0),
+            "capped": signal.detail.get("at_most_uncertain") or "", "reason": signal.detail.get("reason")}
+
+
+def _file_error(exc: Exception) -> str:
+    if isinstance(exc, FakeLensError):
+        return exc.message
+    if isinstance(exc, OSError):
+        return f"cannot read the file ({exc.strerror or exc})"
+    return f"FakeLens hit an internal error: {exc.__class__.__name__}: {exc}"
 
 
 def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, echo: bool = True) -> dict:
@@ -86,7 +137,12 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     for needed in (spec, models.first("face_detect")):   # a broken model fails here in one line, not once per file
         if needed is not None:
             models.session(needed)
-    items = [(p, 0) for p in list_media(Path(real_dir))] + [(p, 1) for p in list_media(Path(fake_dir))]
+    (reals, skipped_real), (fakes, skipped_fake) = list_media(Path(real_dir)), list_media(Path(fake_dir))
+    both = sorted({p.resolve() for p in reals} & {p.resolve() for p in fakes})
+    if both:   # nested or equal folders: the same file would count as real and as fake
+        raise FakeLensError("bad_request", f"{len(both)} file(s) are under both --real and --fake "
+                            f"(first: {both[0]}): give two separate folders")
+    items = [(p, 0) for p in reals] + [(p, 1) for p in fakes]
     if not items:
         raise FakeLensError("bad_request", f"no images or videos in {real_dir} or {fake_dir}")
     if out_dir is not None:   # before the scoring, which can take hours: not after it
@@ -100,14 +156,14 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     rows, started = [], time.monotonic()
     for n, (path, label) in enumerate(items):
         row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
-               "faces": 0, "frames": 0, "frames_with_faces": 0, "status": "ok"}
+               "faces": 0, "frames": 0, "frames_with_faces": 0, "capped": "", "status": "ok"}
         try:
             row.update(score_file(path, models, spec, settings))
             reason = row.pop("reason", None)
             if row["score"] is None:
                 row["status"] = reason or "no face found"
-        except FakeLensError as exc:
-            row["status"] = f"error: {exc.message}"
+        except Exception as exc:   # one bad file is listed; the run, hours long maybe, goes on
+            row["status"] = f"error: {_file_error(exc)}"
         rows.append(row)
         if echo:
             s = "-" if row["score"] is None else f"{row['score']:.3f}"
@@ -117,7 +173,9 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     y = np.array([r["label"] == "fake" for r in scored], bool)
     s = np.array([r["score"] for r in scored], np.float64)
     threshold = float(spec.threshold)
-    flagged = s >= threshold
+    # flagged as the product flags: a capped file is "Uncertain" at most, however high its score
+    capped = np.array([bool(r["capped"]) for r in scored], bool)
+    flagged = (s >= threshold) & ~capped
     summary = {
         "model": spec.name, "version": spec.version, "threshold": threshold,
         "real": int((~y).sum()), "fake": int(y.sum()),
@@ -126,6 +184,8 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         # no face, or only faces too small to judge: listed, never dropped silently
         "no_face": [r["file"] for r in rows if r["score"] is None and not r["status"].startswith("error")],
         "errors": [{"file": r["file"], "error": r["status"][7:]} for r in rows if r["status"].startswith("error")],
+        "capped": int(capped.sum()),
+        "skipped": [str(p) for p in skipped_real + skipped_fake],
         "seconds": round(time.monotonic() - started, 1),
     }
     if len(s):
@@ -138,9 +198,10 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         summary["auc"] = round(auc(y, s), 4)
         recall, at = recall_at_fpr(y, s, 0.05)
         summary["recall_at_5pct_fpr"] = round(recall, 4)
-        summary["threshold_at_5pct_fpr"] = round(at, 4)
+        summary["threshold_at_5pct_fpr"] = math.ceil(at * 1e4) / 1e4   # rounded up: never more than 5 %
     if out_dir is not None:
-        with open(out_dir / "scores.csv", "w", newline="") as fh:
+        # a file name that is not UTF-8 is written with escapes, not lost with the whole table
+        with open(out_dir / "scores.csv", "w", newline="", encoding="utf-8", errors="backslashreplace") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
@@ -168,6 +229,9 @@ def format_summary(summary: dict) -> str:
              f"  at the threshold {summary['threshold']}: accuracy {pct(summary['accuracy'])}, "
              f"false positives {pct(summary['fpr'])} of real, fakes caught {pct(summary['tpr'])}",
              f"  at 5 % false positives: fakes caught {pct(summary['recall_at_5pct_fpr'])}"]
+    if summary["capped"]:
+        lines.append(f"  {summary['capped']} file(s) scored at or above the threshold are held at \"Uncertain\" "
+                     "(small faces, or a face in too few frames), as the product says them: not counted as flagged")
     if summary["no_face"]:
         lines.append(f"  no face to judge in {len(summary['no_face'])} file(s) (none found, or all too small), "
                      "left out of the metrics:")
@@ -175,6 +239,11 @@ def format_summary(summary: dict) -> str:
     if summary["errors"]:
         lines.append(f"  {len(summary['errors'])} file(s) could not be read:")
         lines += [f"    {e['file']}: {e['error']}" for e in summary["errors"]]
+    if summary["skipped"]:
+        shown = summary["skipped"][:10]
+        lines.append(f"  {len(summary['skipped'])} file(s) skipped: not an image or video"
+                     + (" (first 10 listed; all in summary.json)" if len(summary["skipped"]) > 10 else ""))
+        lines += [f"    {f}" for f in shown]
     if summary.get("csv"):
         lines.append(f"  per-file scores: {summary['csv']}" + (f"; ROC curve: {summary['roc_png']}" if summary.get("roc_png") else ""))
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from .media.types import Media
 UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, or to which faces a detector scores
 # (cached verdicts then go)
-RULES_VERSION = "3"
+RULES_VERSION = "4"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
@@ -92,7 +92,10 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     elif detectors:
         label, decisive = "no_evidence", detectors
         score = max(s.score for s in detectors)
+        # a background face left unjudged must not hide behind the clean-sounding line
+        unjudged = sum(s.detail.get("faces_too_small", 0) for s in detectors)
         summary = ("No signs of manipulation found by " + ", ".join(_name(s) for s in detectors)
+                   + (" (faces much smaller than the largest were not judged)" if unjudged else "")
                    + ". " + _provenance_note(prov))
     else:
         label, score, decisive = "not_applicable", None, []
