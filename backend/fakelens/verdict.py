@@ -93,9 +93,11 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         label, decisive = "no_evidence", detectors
         score = max(s.score for s in detectors)
         # a background face left unjudged must not hide behind the clean-sounding line
-        unjudged = sum(s.detail.get("faces_too_small", 0) for s in detectors)
+        unjudged = [words for key, words in (("faces_too_small", "much smaller than the largest"),
+                                             ("faces_cut_off", "cut off by the picture's edge"))
+                    if any(s.detail.get(key) for s in detectors)]
         summary = ("No signs of manipulation found by " + ", ".join(_name(s) for s in detectors)
-                   + (" (faces much smaller than the largest were not judged)" if unjudged else "")
+                   + (f" (faces {' or '.join(unjudged)} were not judged)" if unjudged else "")
                    + ". " + _provenance_note(prov))
     else:
         label, score, decisive = "not_applicable", None, []

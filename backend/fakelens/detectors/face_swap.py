@@ -12,11 +12,17 @@ input, real ones score high (pasted real faces: about 50 % flagged at 27 px, 10 
 in the background), is listed, not scored; and when the faces that decide are under FLAG_FACE_PX the
 verdict can be at most "uncertain". A video whose faces appear in fewer than MIN_FACE_FRAMES of its
 sampled frames can be at most "uncertain" too: one frame is not a video's verdict.
+
+Faces cut by the frame's edge: the crop's part beyond the edge is filled by repeating the border
+pixels, and held-out real faces cut that way are flagged more and more often (measured on 110
+held-out UTKFace faces cut on each side: 1.5-5 % flagged up to a quarter of the crop outside, 8 %
+at 25-30 %, 18 % at 30-40 %, 53 % beyond). A face with more than MAX_OUTSIDE of its crop beyond
+the edge is listed, not scored.
 """
 
 import numpy as np
 
-from ..media.align import align_face
+from ..media.align import align_face, outside_fraction
 from ..media.types import Face, Media
 from ..models import ModelSpec, ModelStore
 from .base import Detector, Signal, register
@@ -24,6 +30,7 @@ from .base import Detector, Signal, register
 MIN_FACE_PX = 32
 FLAG_FACE_PX = 64
 MIN_FACE_FRAMES = 3
+MAX_OUTSIDE = 0.25
 
 
 def side(face: Face) -> int:
@@ -86,19 +93,26 @@ class FaceSwapDetector(Detector):
         if not media.faces:
             return Signal(self.name, self.version, None, threshold=self.spec.threshold,
                           detail={"reason": "no face found"})
-        kept = scorable(media.faces)
-        kept_ids = {id(f) for f in kept}
-        small = [f for f in media.faces if id(f) not in kept_ids]
+        frames_by_index = {f.index: f for f in media.frames}
+        sized = scorable(media.faces)
+        scale = float(self.spec.crop.get("scale", 1.0))
+        kept = [f for f in sized if outside_fraction(f.landmarks, frames_by_index[f.frame].image.shape,
+                                                     self.spec.input_size, scale) <= MAX_OUTSIDE]
+        small = [f for f in media.faces if id(f) not in {id(k) for k in sized}]
+        cut = [f for f in sized if id(f) not in {id(k) for k in kept}]
+        unscored = {"faces_too_small": len(small), "faces_cut_off": len(cut)}
+        unscored = {k: n for k, n in unscored.items() if n}
         small_out = [{"frame": f.frame, "t": round(float(f.t), 3), "box": [int(v) for v in f.box], "score": None}
-                     for f in small]
+                     for f in small + cut]
         if not kept:
+            reason = (f"faces too small to judge (under {MIN_FACE_PX} px)" if not cut else
+                      "faces cut off by the picture's edge, too little of them to judge" if not small else
+                      "faces too small or cut off by the picture's edge to judge")
             return Signal(self.name, self.version, None, threshold=self.spec.threshold, faces=small_out,
-                          detail={"reason": f"faces too small to judge (under {MIN_FACE_PX} px)",
-                                  "faces_too_small": len(small)})
+                          detail={"reason": reason, **unscored})
         by_frame: dict[int, list[Face]] = {}
         for face in kept:
             by_frame.setdefault(face.frame, []).append(face)
-        frames_by_index = {f.index: f for f in media.frames}
         faces_out, frames_out, per_frame, deciding_sides = [], [], [], []
         for index in sorted(by_frame):
             frame = frames_by_index[index]
@@ -122,8 +136,7 @@ class FaceSwapDetector(Detector):
         elif deciding < FLAG_FACE_PX:
             detail["at_most_uncertain"] = (f"the face is small ({deciding} px), too little detail to flag it "
                                            f"(faces from {FLAG_FACE_PX} px can be)")
-        if small:
-            detail["faces_too_small"] = len(small)
+        detail.update(unscored)
         return Signal(
             self.name, self.version, score, threshold=self.spec.threshold, flags="manipulated",
             faces=faces_out + small_out, frames=frames_out if media.kind == "video" else [],

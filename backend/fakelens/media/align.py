@@ -55,3 +55,16 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: int, scale: float
         m[:, :2] *= factor
         image = small
     return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def outside_fraction(landmarks: np.ndarray, frame_shape: tuple, size: int, scale: float = 1.0) -> float:
+    """How much of the face's crop lies beyond the frame's edge (0 to 1), on a 32×32 grid of the crop.
+    align_face fills that part by repeating the border pixels, streaks the face-swap model can take
+    for blending."""
+    m = np.vstack([crop_matrix(landmarks, size, scale), [0, 0, 1]])
+    grid = (np.arange(32) + 0.5) * size / 32
+    xs, ys = np.meshgrid(grid, grid)
+    pts = np.linalg.inv(m) @ np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)])
+    h, w = frame_shape[:2]
+    inside = (pts[0] >= 0) & (pts[0] < w) & (pts[1] >= 0) & (pts[1] < h)
+    return float(1 - inside.mean())
