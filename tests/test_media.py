@@ -14,6 +14,8 @@ from fakelens.media.video import sample_frames
 from fakelens.models import ModelStore
 from fakelens.config import REPO_MODELS
 
+from conftest import need_shared
+
 
 def write_video(path, fourcc, frames=60, fps=30, size=(320, 240)):
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
@@ -141,6 +143,26 @@ def test_face_found_with_landmarks(face_jpeg):
     assert lx < nx < rx and ly < ny and ry < ny   # eyes left and right of the nose, above it
     x, y, w, h = face.box
     assert x <= nx <= x + w and y <= ny <= y + h
+
+
+def test_faces_in_a_large_group_photo_are_found(tmp_path):
+    """A 4800 px photo with four 160 px faces: at the model's 640 px they would be 21 px, too small
+    to find; a photo is searched at a third of its side."""
+    from fakelens.analyze import Analyzer
+
+    names = sorted(need_shared("faces-real", "utkface").iterdir())[:4]
+    photo = np.full((3200, 4800, 3), 170, np.uint8)
+    for k, name in enumerate(names):
+        photo[1400:1560, 600 + k * 1000:760 + k * 1000] = cv2.resize(cv2.imread(str(name)), (160, 160))
+    assert detect_faces(photo, ModelStore(REPO_MODELS)) == []               # what 640 px saw
+    path = tmp_path / "group.jpg"
+    cv2.imwrite(str(path), photo, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    result = Analyzer(Settings(home=tmp_path / "home")).analyze({"path": str(path)}, tmp_path)
+    assert len(result["faces"]) == 4, result["summary"]
+    for face in result["faces"]:                                              # boxes in the photo's pixels
+        x, y, w, h = face["box"]
+        assert 1380 <= y <= 1440 and 120 <= min(w, h) <= 200, face
+    assert result["label"] != "not_applicable"
 
 
 def test_no_face_in_plain_image(plain_jpeg):

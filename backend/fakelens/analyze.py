@@ -132,4 +132,4 @@ def find_faces(media: Media, models: ModelStore, max_faces: int, progress=lambda
     """Fill media.faces from every frame."""
     for n, frame in enumerate(media.frames):
         progress(n / len(media.frames))
-        media.faces += detect_faces(frame.image, models, frame.index, frame.t, max_faces)
+        media.faces += detect_faces(frame.image, models, frame.index, frame.t, max_faces, media.kind == "image")
