@@ -37,6 +37,47 @@ def test_frames_sampled_evenly(tmp_path, name, fourcc):
     assert brightness == sorted(brightness) and brightness[0] < 10 and brightness[-1] > 200
 
 
+def _variable_rate_mp4(path, size=(320, 240)):
+    """50 frames: 25 at 25 fps, then 25 at 6.25 fps (an mp4v file with its time-to-sample table
+    rewritten, as a phone's variable frame rate writes it); 1 s + 4 s."""
+    import struct
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, size)
+    for i in range(50):
+        writer.write(np.full((size[1], size[0], 3), i * 5, np.uint8))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    at = data.find(b"stts") - 4
+    old_size, = struct.unpack(">I", data[at:at + 4])
+    (count, delta), = [struct.unpack(">II", data[at + 16:at + 24])]
+    assert count == 50
+    body = struct.pack(">II", 0, 2) + struct.pack(">II", 25, delta) + struct.pack(">II", 25, 4 * delta)
+    data[at:at + old_size] = struct.pack(">I", 8 + len(body)) + b"stts" + body
+    grow = 8 + len(body) - old_size
+    for box in (b"moov", b"trak", b"mdia", b"minf", b"stbl"):   # the boxes holding it grow with it
+        p = data.rfind(box, 0, at) - 4
+        data[p:p + 4] = struct.pack(">I", struct.unpack(">I", data[p:p + 4])[0] + grow)
+    p = data.find(b"mdhd") - 4
+    data[p + 24:p + 28] = struct.pack(">I", 125 * delta)               # the track's duration: 5 s
+    for box, offset in ((b"mvhd", 24), (b"tkhd", 28), (b"elst", 16)):  # the movie's and its edit's: 5/2 of 2 s
+        p = data.find(box) - 4
+        if p >= 0:
+            old = struct.unpack(">I", data[p + offset:p + offset + 4])[0]
+            data[p + offset:p + offset + 4] = struct.pack(">I", old * 5 // 2)
+    path.write_bytes(data)
+
+
+def test_frame_times_are_the_frames_own_on_a_variable_frame_rate(tmp_path):
+    path = tmp_path / "vfr.mp4"
+    _variable_rate_mp4(path)
+    frames, _ = sample_frames(path, 50, Settings(home=tmp_path / "h", max_frames=64))
+    assert len(frames) == 50
+    times = [f.t for f in frames]
+    assert times[24] == pytest.approx(24 / 25, abs=0.01)                # first part: 25 fps
+    assert times[26] - times[25] == pytest.approx(0.16, abs=0.01)       # then 6.25 fps
+    assert times[49] == pytest.approx(1 + 24 * 0.16, abs=0.02)          # not 49 / the mean rate
+
+
 def test_frame_count_is_configurable_and_capped(tmp_path):
     path = write_video(tmp_path / "clip.mp4", "mp4v")
     assert len(sample_frames(path, 12, Settings(home=tmp_path))[0]) == 12

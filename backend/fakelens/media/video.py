@@ -96,7 +96,10 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
                 break   # the stream ended early (a frame count in the header that lied)
             ok, image = cap.retrieve()
             if ok and image is not None:
-                frames.append(Frame(index=len(frames), t=round(target / fps, 3), image=shrink_to(image, MAX_SIDE)))
+                # the frame's own time stamp: phone videos have a variable frame rate, index / fps drifts
+                stamp = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
+                t = stamp if stamp > 0 or target == 0 else target / fps
+                frames.append(Frame(index=len(frames), t=round(t, 3), image=shrink_to(image, MAX_SIDE)))
             progress(len(frames) / len(wanted))
         else:   # headers are often a frame or two short; a second or 5 % more means they lied
             slack = max(int(fps), total // 20, 2)
