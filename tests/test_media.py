@@ -166,13 +166,36 @@ def test_data_after_the_end_marker_is_fine_a_cut_file_is_not(tmp_path, face_jpeg
 
 
 def test_exif_orientation_applied(tmp_path):
+    """Every EXIF orientation, in every format that carries one, shows as PIL shows it upright."""
+    from PIL import Image, ImageOps
+
+    picture = np.zeros((60, 90, 3), np.uint8)   # three coloured corners: any turn or flip shows
+    picture[:20, :30], picture[40:, 60:], picture[:20, 60:] = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        for ext, mime in (("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp"),
+                          ("tiff", "image/tiff")):
+            path = tmp_path / f"o{orientation}.{ext}"
+            Image.fromarray(picture).save(path, exif=exif, **({"quality": 95} if ext in ("jpg", "webp") else {}))
+            upright = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))[..., ::-1]
+            got = read_image(path, mime, 10**8)
+            assert got.shape == upright.shape, (orientation, ext)
+            assert np.abs(got.astype(int) - upright).mean() < 8, (orientation, ext)
+
+
+def test_a_16_bit_picture_with_an_orientation_is_not_blank(tmp_path):
+    """PIL's path clipped 16-bit values to white; OpenCV scales them to 8 bits."""
     from PIL import Image
+
+    gray = (np.tile(np.linspace(0, 65535, 90), (60, 1))).astype(np.uint16)
     exif = Image.Exif()
-    exif[0x0112] = 6   # rotate 90° on display
-    for name in ("o.jpg", "o.png", "o.webp"):
-        Image.new("RGB", (40, 20), (255, 0, 0)).save(tmp_path / name, exif=exif)
-        mime = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[name[2:]]
-        assert read_image(tmp_path / name, mime, 10**8).shape[:2] == (40, 20), name
+    exif[0x0112] = 6
+    path = tmp_path / "gray16.png"
+    Image.fromarray(gray).save(path, exif=exif)
+    got = read_image(path, "image/png", 10**8)
+    assert got.shape == (90, 60, 3)
+    assert got.min() < 10 and got.max() > 245 and 100 < got.mean() < 155   # the ramp, not all white
 
 
 def test_face_found_with_landmarks(face_jpeg):

@@ -81,11 +81,26 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     data = path.read_bytes()   # read once: checked for its end, then decoded
     if _truncated(data, mime):
         raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    # OpenCV applies the EXIF orientation of JPEGs itself; for other formats PIL does it.
-    if pixels is None or (orientation != 1 and mime != "image/jpeg"):
-        pixels = _decode_with_pil(path, mime)
-    return pixels
+    # the orientation is applied here, the same way for every format (OpenCV applies it to some formats
+    # only, and PIL's path clipped 16-bit pictures to white); OpenCV scales 16-bit to 8-bit itself
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if pixels is None:
+        return _decode_with_pil(path, mime)
+    # OpenCV turns a TIFF upright even when told not to (5.0; the test over every orientation pins it)
+    return pixels if mime == "image/tiff" else orient(pixels, orientation)
+
+
+# EXIF orientation -> the steps that show the picture upright (TIFF/EXIF tag 274)
+_ORIENT = {2: ("flip",), 3: ("r180",), 4: ("flip", "r180"), 5: ("flip", "r270"), 6: ("r90",),
+           7: ("flip", "r90"), 8: ("r270",)}
+_STEPS = {"flip": lambda a: cv2.flip(a, 1), "r90": lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+          "r180": lambda a: cv2.rotate(a, cv2.ROTATE_180), "r270": lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE)}
+
+
+def orient(pixels: np.ndarray, orientation) -> np.ndarray:
+    for step in _ORIENT.get(orientation, ()):
+        pixels = _STEPS[step](pixels)
+    return np.ascontiguousarray(pixels)
 
 
 def _decode_with_pil(path: Path, mime: str) -> np.ndarray:
