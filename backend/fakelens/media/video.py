@@ -21,7 +21,7 @@ MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need mor
 def _open(path: Path) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
-        raise FakeLensError("undecodable", "the video could not be opened (unknown or broken container)")
+        raise FakeLensError("undecodable", "the video could not be opened (a broken or unknown container, or sound only: no video stream)")
     return cap
 
 
