@@ -88,3 +88,37 @@ def test_models_lists_manifest(tmp_path):
 def test_serve_refuses_public_bind(tmp_path):
     r = fakelens(tmp_path / "home", "serve", "--host", "0.0.0.0", timeout=30)
     assert r.returncode == 2 and "127.0.0.1 only" in r.stderr
+
+
+def serve_once(home):
+    return subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(home), "serve", "--port", "1"],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_history_database_that_is_not_one_is_one_line_and_kept(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    junk = os.urandom(8192)
+    (home / "fakelens.db").write_bytes(junk)
+    r = serve_once(home)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr == (f"error: cannot open the history database {home / 'fakelens.db'} (file is not a database): "
+                        "move it aside to start fresh (FakeLens makes a new one; its history is lost)\n")
+    assert (home / "fakelens.db").read_bytes() == junk   # never deleted nor changed
+
+
+def test_a_locked_history_database_is_one_line(tmp_path):
+    import sqlite3
+
+    home = tmp_path / "home"
+    home.mkdir()
+    other = sqlite3.connect(home / "fakelens.db", isolation_level=None)   # another program holds it
+    other.execute("CREATE TABLE mine (x)")
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        r = serve_once(home)
+    finally:
+        other.close()
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"error: cannot open the history database {home / 'fakelens.db'} "
+                               "(database is locked): another program holds it open"), r.stderr

@@ -57,3 +57,18 @@ def test_a_list_in_the_config_file_is_a_settings_error(tmp_path, monkeypatch):
         load_settings()
     (tmp_path / "config.toml").write_text("sync_wait_s = 2\nallow_loopback = false\n")
     assert load_settings().sync_wait_s == 2.0   # an integer where a number is due is fine
+
+
+@pytest.mark.parametrize("toml, words", [
+    ("port = 8791.5", "port must be a whole number, got 8791.5"),      # int() would quietly make it 8791
+    ("keep_days = nan", "keep_days must be a number, got nan"),        # NaN passes every range check
+    ("workers = 100000", "workers must be at most 64 (got 100000)"),   # a thread (and models) each
+])
+def test_fractions_nan_and_absurd_worker_counts_are_refused(tmp_path, monkeypatch, toml, words):
+    (tmp_path / "config.toml").write_text(toml + "\n")
+    monkeypatch.setenv("FAKELENS_HOME", str(tmp_path))
+    with pytest.raises(ValueError) as err:
+        load_settings()
+    assert words in str(err.value)
+    (tmp_path / "config.toml").write_text("port = 8791.0\n")
+    assert load_settings().port == 8791   # a whole number written as a float is fine

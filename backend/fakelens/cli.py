@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .config import SettingsError, load_settings
 from .errors import FakeLensError
+from .store import StoreUnavailable
 
 
 def cmd_serve(args) -> int:
@@ -29,9 +30,12 @@ def cmd_serve(args) -> int:
     app = create_app(settings, start_jobs=False)
     pool = app.extensions["fakelens"]["pool"]
     # The port first, then the job pool: a second server started by mistake leaves the first's checks alone.
+    # A body a little over the app's own limit still reaches it (and gets its JSON 413); a bigger one
+    # waitress refuses itself, with a plain-text 413, before it buffers the body to disk.
     try:
         server = create_server(app, host="127.0.0.1", port=settings.port, threads=16, ident="fakelens",
-                               channel_timeout=60, cleanup_interval=10)
+                               channel_timeout=60, cleanup_interval=10,
+                               max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + (1 << 20))
     except OSError as exc:
         print(f"cannot listen on 127.0.0.1:{settings.port}: {exc.strerror}. Is FakeLens already running? "
               "(`--port N` picks another port; set the same in the extension's options)", file=sys.stderr)
@@ -220,6 +224,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except StoreUnavailable as exc:   # fakelens.db not a database, locked, read-only: one line, the file kept
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
     except FakeLensError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

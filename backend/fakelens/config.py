@@ -69,8 +69,11 @@ class Settings:
         for name in _NOT_NEGATIVE:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative (got {getattr(self, name)})")
+        if self.workers > MAX_WORKERS:   # each is a thread running checks: thousands would exhaust the machine
+            raise ValueError(f"workers must be at most {MAX_WORKERS} (got {self.workers})")
 
 
+MAX_WORKERS = 64
 _PATHS = ("home", "models_dir", "trust_anchors")
 _AT_LEAST_ONE = ("workers", "max_queue", "max_image_bytes", "max_video_bytes", "max_pixels", "max_video_height",
                  "video_frames", "max_frames", "max_faces")
@@ -96,9 +99,14 @@ def _coerce(f, value):
         if text in _TRUE + _FALSE:
             return text in _TRUE
     elif kind in (int, float):
+        if kind is int and isinstance(value, float) and value.is_integer():
+            value = int(value)   # 8791.0 from TOML; 8791.5 is refused below (int() would make it 8791)
         try:
-            if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-                return kind(value)
+            if (isinstance(value, (int, float, str)) and not isinstance(value, bool)
+                    and not (kind is int and isinstance(value, float))):
+                number = kind(value)
+                if number == number:   # a NaN passes every range check
+                    return number
         except ValueError:
             pass
     else:

@@ -22,6 +22,7 @@ STATUS_BY_CODE = {
     "queue_full": 429,
     "interrupted": 409,
     "model_broken": 503,   # a model file missing or changed: the install needs repair, not the input
+    "storage_unavailable": 503,   # the data folder cannot be written (disk full, read-only, database locked)
     "internal": 500,
 }
 

@@ -27,6 +27,7 @@ log = logging.getLogger("fakelens.jobs")
 
 MAX_ATTEMPTS = 2
 PROGRESS_EVERY_S = 0.2   # progress rows are written at most this often
+RECORD_RETRIES_S = (0.1, 0.5, 2.0, 5.0)   # pauses between tries to store a check's end (a locked or full database)
 
 
 class DataFolderInUse(Exception):
@@ -136,7 +137,11 @@ class JobPool:
     # --- requests ----------------------------------------------------------------
     def save_upload(self, stream, max_bytes: int) -> Path:
         """Copy an uploaded file into the data folder (it must outlive a restart), capped at max_bytes."""
-        fd, name = tempfile.mkstemp(dir=self.uploads, suffix=".upload")
+        try:
+            self.uploads.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.uploads, suffix=".upload")
+        except OSError as exc:
+            raise self._storage_error(exc) from None
         path = Path(name)
         total = 0
         try:
@@ -147,10 +152,17 @@ class JobPool:
                         raise FakeLensError("too_large", f"the upload is larger than the "
                                             f"{max_bytes // (1 << 20)} MB limit")
                     out.write(block)
-        except BaseException:
+        except BaseException as exc:
             path.unlink(missing_ok=True)
+            if isinstance(exc, OSError):   # disk full, read-only: the data folder's problem, not the upload's
+                raise self._storage_error(exc) from None
             raise
         return path
+
+    def _storage_error(self, exc: OSError) -> FakeLensError:
+        return FakeLensError("storage_unavailable", f"cannot store the upload in the data folder "
+                             f"{self.settings.home} ({exc.strerror or exc}): free some disk space there "
+                             "or make it writable")
 
     def submit(self, request: dict) -> str:
         if self.store.count_active() >= self.settings.max_queue:
@@ -165,29 +177,39 @@ class JobPool:
         self._cancel[check_id] = threading.Event()
         self._queue.put(check_id)
 
-    def cancel(self, check_id: str) -> dict | None:
+    def cancel(self, check_id: str) -> dict:
         check = self.store.get(check_id)
-        if check is None:
-            return None
-        if check["status"] in ("queued", "running"):
+        if check is not None and check["status"] in ("queued", "running"):
             event = self._cancel.get(check_id)
             if event:
                 event.set()
-            if check["status"] == "queued":
-                self.store.fail(check_id, "cancelled", {"code": "cancelled", "message": "cancelled before it started"})
+            # a running check no worker is on (its end could not be stored) would otherwise stay
+            # "running" until a restart: the worker adds itself to _running before it starts the row
+            if check["status"] == "queued" or check_id not in self._running:
+                self.store.fail(check_id, "cancelled", {"code": "cancelled", "message": "cancelled before it started"
+                                                        if check["status"] == "queued" else "the check was cancelled"})
                 self.discard_upload(check["request"])
                 self._notify()
-        return self.store.get(check_id)
+            check = self.store.get(check_id)
+        if check is None:   # never there, or the history was cleared meanwhile
+            raise FakeLensError("not_found", f"no check with id '{check_id}'")
+        return check
 
-    def wait(self, check_id: str, timeout: float) -> dict | None:
+    def wait(self, check_id: str, timeout: float) -> dict:
         """The check once it has finished, or as it stands after `timeout` seconds."""
         deadline = time.monotonic() + timeout
+        last = None
         with self._finished:
             while True:
                 check = self.store.get(check_id)
+                if check is None:   # finished, then cleared from the history meanwhile: the last we saw
+                    if last is None:
+                        raise FakeLensError("not_found", f"no check with id '{check_id}'")
+                    return last
                 left = deadline - time.monotonic()
-                if check is None or check["status"] not in ("queued", "running") or left <= 0:
+                if check["status"] not in ("queued", "running") or left <= 0:
                     return check
+                last = check
                 self._finished.wait(min(left, 0.5))
 
     def _notify(self):
@@ -210,12 +232,19 @@ class JobPool:
             self._prune()
 
     def _run(self, check_id: str):
-        if not self.store.start(check_id):
-            return   # cancelled while queued
-        check = self.store.get(check_id)
-        request = check["request"]
-        event = self._cancel.setdefault(check_id, threading.Event())
+        # in _running before the row says "running": cancel() takes a running check that is not in
+        # _running for one no worker is on
         self._running.add(check_id)
+        started = False
+        try:
+            started = self.store.start(check_id)
+        finally:
+            if not started:   # cancelled while queued (or the database refused)
+                self._running.discard(check_id)
+        if not started:
+            return
+        event = self._cancel.setdefault(check_id, threading.Event())
+        request, workdir = {}, None
         last = [0.0]
 
         def progress(stage: str, fraction: float):
@@ -224,10 +253,11 @@ class JobPool:
                 last[0] = now
                 self.store.progress(check_id, stage, fraction)
 
-        self.work.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
         put_back = False
-        try:
+        try:   # from here on every way out stores the check's end (else it would stay "running")
+            request = self.store.get(check_id)["request"]
+            self.work.mkdir(parents=True, exist_ok=True)
+            workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set())
             self.store.finish(check_id, result)
@@ -235,19 +265,33 @@ class JobPool:
         except FakeLensError as exc:
             if exc.code == "cancelled" and not event.is_set():
                 put_back = True   # the server is stopping, nobody cancelled it: run it at the next start
-                self.store.requeue(check_id, count_attempt=False)
+                self._record(self.store.requeue, check_id, count_attempt=False)
             else:
                 status = "cancelled" if exc.code == "cancelled" else "failed"
-                self.store.fail(check_id, status, exc.to_dict())
+                self._record(self.store.fail, check_id, status, exc.to_dict())
         except Exception as exc:
             log.exception("check %s failed unexpectedly", check_id)
-            self.store.fail(check_id, "failed", {"code": "internal",
-                                                 "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"})
+            self._record(self.store.fail, check_id, "failed", {
+                "code": "internal", "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"})
         finally:
             self._running.discard(check_id)
-            shutil.rmtree(workdir, ignore_errors=True)
+            if workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
             if not put_back:
-                self.discard_upload(check["request"])
+                self.discard_upload(request)
+
+    def _record(self, write, *args, **kwargs):
+        """Store a check's end, trying again a few times when the database is locked or the disk full;
+        given up, the check stays "running" with no worker: cancel() ends it, the next start re-queues it."""
+        for pause in (*RECORD_RETRIES_S, None):
+            try:
+                return write(*args, **kwargs)
+            except Exception:
+                if pause is None or self._stopping.is_set():
+                    log.exception("could not store the end of check %s; given up", args[0])
+                    return
+                log.warning("could not store the end of check %s; trying again in %g s", args[0], pause)
+                time.sleep(pause)
 
     def discard_upload(self, request: dict):
         """Remove a check's uploaded file (only ever one inside the uploads folder, however the folder

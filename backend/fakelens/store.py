@@ -2,11 +2,15 @@
 by content sha256 and by URL. One connection guarded by a lock: the load is a few writes a second."""
 
 import json
+import os
 import sqlite3
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import FakeLensError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS checks (
@@ -32,6 +36,26 @@ CREATE TABLE IF NOT EXISTS cache_url (
 ACTIVE = ("queued", "running")
 
 
+# SQLite's words for a file or disk it cannot use, and what the user can do about each
+_REMEDIES = (
+    ("database or disk is full", "free some disk space"),
+    ("readonly", "make it and its folder writable"),
+    ("locked", "another program holds it open: close that (or stop the other FakeLens) and try again"),
+    ("disk i/o error", "check the disk"),
+    ("unable to open", "make sure its folder exists and is writable"),
+    ("not a database", "move it aside to start fresh (FakeLens makes a new one; its history is lost)"),
+    ("malformed", "move it aside to start fresh (FakeLens makes a new one; its history is lost)"),
+)
+
+
+class StoreUnavailable(FakeLensError):
+    """The history database cannot be read or written: disk full, read-only, locked, not a database.
+    The API answers 503 storage_unavailable; `fakelens serve` says it in one line at start."""
+
+    def __init__(self, message: str):
+        super().__init__("storage_unavailable", message)
+
+
 def _loads(text):
     return None if text is None else json.loads(text)
 
@@ -39,16 +63,40 @@ def _loads(text):
 class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
+        # the history is the user's browsing: their folder and file only (an existing folder is left as it is)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            # made here first so that it is 0600; SQLite gives its -wal and -shm files the same mode
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the history database {self.path} ({exc.strerror}): "
+                                   "make sure its folder exists and is writable") from None
         self._lock = threading.Lock()
-        with self._lock:
+        with self._locked("open"):
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
 
-    def _run(self, sql: str, args=()):
+    @contextmanager
+    def _locked(self, doing: str = "use"):
+        """One thread at a time on the connection; a database the disk or another program will not let
+        us use becomes StoreUnavailable (a 503 naming the file and the reason, not an opaque 500)."""
         with self._lock:
+            try:
+                yield
+            except sqlite3.DatabaseError as exc:
+                reason = str(exc)
+                remedy = next((r for words, r in _REMEDIES if words in reason.lower()), None)
+                if remedy is None:
+                    raise   # a bug in FakeLens's SQL, not the disk
+                raise StoreUnavailable(f"cannot {doing} the history database {self.path} ({reason}): "
+                                       f"{remedy}") from exc
+
+    def _run(self, sql: str, args=()):
+        with self._locked():
             return self._db.execute(sql, args).fetchall()
 
     # --- checks -------------------------------------------------------------
@@ -92,7 +140,7 @@ class Store:
 
     def start(self, check_id: str) -> bool:
         """queued → running; False if it is no longer queued (cancelled meanwhile)."""
-        with self._lock:
+        with self._locked():
             cur = self._db.execute("UPDATE checks SET status='running', attempts=attempts+1, updated=?, "
                                    "stage='starting', fraction=0 WHERE id=? AND status='queued'",
                                    (time.time(), check_id))
@@ -103,8 +151,10 @@ class Store:
                   (stage, fraction, time.time(), check_id))
 
     def finish(self, check_id: str, result: dict):
+        """running → done; a check cancelled meanwhile (by a stop, or with no worker left) stays cancelled."""
         self._run("UPDATE checks SET status='done', stage='done', fraction=1, result=?, media=?, updated=? "
-                  "WHERE id=?", (json.dumps(result), json.dumps(result["media"]), time.time(), check_id))
+                  "WHERE id=? AND status='running'",
+                  (json.dumps(result), json.dumps(result["media"]), time.time(), check_id))
 
     def fail(self, check_id: str, status: str, error: dict):
         """status is 'failed' or 'cancelled'; only an active check changes."""
@@ -120,7 +170,7 @@ class Store:
     def forget(self, before: float) -> int:
         """Delete finished checks and cached results made before `before` (time.time()); active
         checks stay. Returns how many checks went."""
-        with self._lock:
+        with self._locked():
             n = self._db.execute("DELETE FROM checks WHERE status NOT IN (?, ?) AND created < ?",
                                  (*ACTIVE, before)).rowcount
             self._db.execute("DELETE FROM cache_hash WHERE created < ?", (before,))

@@ -1,6 +1,7 @@
 """The Flask app factory: settings, token, store, job pool and the v1 blueprints."""
 
 import logging
+import threading
 
 from flask import Flask
 
@@ -9,14 +10,14 @@ from ..config import Settings, load_settings
 from ..jobs import JobPool
 from ..store import Store
 from . import auth, errors
-from .checks import bp as checks_bp
+from .checks import MAX_WAITING, bp as checks_bp
 from .health import bp as health_bp
 from .report import bp as report_bp
 
 
 def create_app(settings: Settings | None = None, start_jobs: bool = True) -> Flask:
     settings = settings or load_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)   # a new data folder is the user's only
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.config["TOKEN"] = auth.PairingToken(settings.home)
@@ -25,7 +26,8 @@ def create_app(settings: Settings | None = None, start_jobs: bool = True) -> Fla
     store = Store(settings.home / "fakelens.db")
     analyzer = Analyzer(settings, thumbs_dir=settings.thumbs_dir)
     pool = JobPool(settings, store, analyzer)
-    app.extensions["fakelens"] = {"store": store, "pool": pool, "analyzer": analyzer}
+    app.extensions["fakelens"] = {"store": store, "pool": pool, "analyzer": analyzer,
+                                  "waiting": threading.Semaphore(MAX_WAITING)}
     if start_jobs:
         pool.start()
 

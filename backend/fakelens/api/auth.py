@@ -3,6 +3,8 @@
 import hmac
 import os
 import secrets
+import tempfile
+import threading
 from pathlib import Path
 
 from flask import current_app, request
@@ -25,13 +27,18 @@ def ensure_token(home: Path, rotate: bool = False) -> str:
         token = path.read_text().strip()
         if token:
             return token
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)   # a new data folder is the user's only
     token = secrets.token_urlsafe(32)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token + "\n")
-    os.replace(tmp, path)
+    # a temporary file of its own (mkstemp: mode 0600): two writers at once (the server and
+    # `fakelens token --rotate`) must not write into, or rename away, each other's
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".token-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(token + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return token
 
 
@@ -41,22 +48,32 @@ class PairingToken:
 
     def __init__(self, home: Path):
         self.home = Path(home)
-        self.value = ensure_token(self.home)
-        self.stamp = self._stamp()
+        self._lock = threading.Lock()   # request threads reload (or remake) the file one at a time
+        self.value, self.stamp = None, ()   # () matches no file's stamp, nor a missing file's None
+        self.current()
 
-    def _stamp(self):
-        try:
-            st = token_path(self.home).stat()
-        except OSError:
-            return None
+    @staticmethod
+    def _stamp(st: os.stat_result):
         return st.st_mtime_ns, st.st_size, st.st_ino
 
     def current(self) -> str:
-        stamp = self._stamp()
-        if stamp != self.stamp:
-            self.value = ensure_token(self.home)  # a deleted or blank file gets a fresh token
-            self.stamp = self._stamp()
-        return self.value
+        with self._lock:
+            try:
+                stamp = self._stamp(token_path(self.home).stat())
+            except OSError:
+                stamp = None
+            if stamp != self.stamp:
+                made = ensure_token(self.home)   # a deleted or blank file gets a fresh token
+                # value and stamp from the same open file: another writer (`fakelens token --rotate`)
+                # may have replaced it since, and the server must hold what the file says
+                try:
+                    with open(token_path(self.home)) as fh:
+                        value, stamp = fh.read().strip(), self._stamp(os.fstat(fh.fileno()))
+                except OSError:
+                    value, stamp = "", None
+                # gone or blanked again already: keep the one just made and look again next time
+                self.value, self.stamp = (value, stamp) if value else (made, ())
+            return self.value
 
 
 def allowed_origin(origin: str | None) -> bool:

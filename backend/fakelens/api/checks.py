@@ -15,6 +15,8 @@ bp = Blueprint("checks", __name__)
 
 KINDS = ("image", "video", "auto")
 MAX_WAIT_S = 30.0
+MAX_WAITING = 8          # POSTs waiting for their result at once (waitress has 16 threads; cli.py)
+MAX_FILENAME_CHARS = 255
 MAX_BATCH = 100
 MAX_URL_CHARS = 4096
 BATCH_LOOKUPS_S = 10.0   # name lookups a batch may spend before the rest are left to the downloads
@@ -95,8 +97,14 @@ def _wait_seconds() -> float:
 
 def _answer(check: dict, wait: float):
     """Wait up to `wait` seconds so quick checks answer in one round trip."""
-    if check["status"] in ("queued", "running") and wait > 0:
-        check = _ctx()["pool"].wait(check["id"], wait)
+    waiting = _ctx()["waiting"]
+    # each waiting POST holds a server thread: beyond MAX_WAITING it answers 202 at once (as after
+    # its wait) so that health, status and cancel always find a thread
+    if check["status"] in ("queued", "running") and wait > 0 and waiting.acquire(blocking=False):
+        try:
+            check = _ctx()["pool"].wait(check["id"], wait)
+        finally:
+            waiting.release()
     body = public(check)
     if check["status"] == "done":
         return jsonify(body), 200
@@ -121,7 +129,9 @@ def create_check():
             kind, _ = sniff_file(path)
             if kind == "image" and path.stat().st_size > settings.max_image_bytes:
                 raise FakeLensError("too_large", f"images are limited to {settings.max_image_bytes >> 20} MB")
-            req = {"path": str(path), "kind": kind, "filename": upload.filename or None,
+            # the base name only, capped: it is stored and sent back in every history answer
+            filename = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:MAX_FILENAME_CHARS]
+            req = {"path": str(path), "kind": kind, "filename": filename or None,
                    "source_url": _note(request.form.get("source_url")),
                    "page_url": _note(request.form.get("page_url"))}
             req["sha256"] = file_sha256(path)
@@ -170,8 +180,7 @@ def get_check(check_id: str):
 
 @bp.delete("/checks/<check_id>")
 def cancel_check(check_id: str):
-    _check_or_404(check_id)
-    return jsonify(public(_ctx()["pool"].cancel(check_id)))
+    return jsonify(public(_ctx()["pool"].cancel(check_id)))   # not_found when it is not there (or no longer)
 
 
 @bp.get("/checks")

@@ -1,0 +1,335 @@
+"""The API under concurrency and a failing data folder: requests racing a cleared history or a deleted
+token file, a check whose end cannot be stored, a full disk, long waits holding the server's threads,
+bodies over the limit, overlong file names. Interleavings are forced at the exact point with the real
+objects (the second request runs inside the first one's window), not left to timing luck."""
+
+import io
+import os
+import socket
+import sqlite3
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import BASE_URL
+from fakelens.api import auth as auth_module
+from fakelens.api import create_app
+from fakelens.config import Settings
+from fakelens.retention import forget
+from fakelens.store import Store
+from support.live_backend import start_backend
+
+CHECKS = "/api/v1/checks"
+
+
+def post_file(client, auth, data: bytes, name="x.jpg", wait=10, **form):
+    return client.post(f"{CHECKS}?wait={wait}", base_url=BASE_URL, headers=auth,
+                       data={"media": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
+
+
+@pytest.fixture
+def idle_app(tmp_path):
+    """An app whose job pool runs no worker: its checks stay queued until the test moves them."""
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, sync_wait_s=0), start_jobs=False)
+    yield app
+    app.extensions["fakelens"]["store"].close()
+
+
+def token_headers(app) -> dict:
+    return {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
+
+
+# --- 1. a check cleared from the history while a request holds it ----------------------------------
+
+def test_cancel_racing_clear_history_is_404_not_500(idle_app, monkeypatch):
+    client, headers = idle_app.test_client(), token_headers(idle_app)
+    store, home = idle_app.extensions["fakelens"]["store"], idle_app.config["SETTINGS"].home
+    check_id = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
+                           json={"url": "http://127.0.0.1:9/a.jpg"}).get_json()["id"]
+    fail = store.fail
+
+    def fail_then_clear(*args, **kwargs):   # "Clear history" pressed just as the cancel is stored
+        fail(*args, **kwargs)
+        forget(store, home / "thumbs", before=time.time())
+
+    monkeypatch.setattr(store, "fail", fail_then_clear)
+    r = client.delete(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers)
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found", r.get_json()
+
+
+def test_a_waiting_post_whose_check_is_cleared_answers_as_it_stood(idle_app):
+    client, headers = idle_app.test_client(), token_headers(idle_app)
+    store, pool = idle_app.extensions["fakelens"]["store"], idle_app.extensions["fakelens"]["pool"]
+    home = idle_app.config["SETTINGS"].home
+
+    class ClearedWhileWaiting(type(pool._finished)):
+        def wait(self, timeout=None):   # the POST is waiting: the check ends and the history is cleared
+            for check in store.with_status("queued"):
+                pool.cancel(check["id"])
+            forget(store, home / "thumbs", before=time.time())
+            return super().wait(0)
+
+    pool._finished = ClearedWhileWaiting()
+    r = client.post(f"{CHECKS}?wait=5", base_url=BASE_URL, headers=headers, json={"url": "http://127.0.0.1:9/b.jpg"})
+    assert r.status_code == 202 and r.get_json()["status"] == "queued", r.get_json()
+
+
+# --- 2. the token file deleted while requests come in ----------------------------------------------
+
+def test_requests_racing_a_deleted_token_file_leave_the_server_holding_the_files_token(idle_app, monkeypatch):
+    client, home = idle_app.test_client(), idle_app.config["SETTINGS"].home
+    replace, second = os.replace, []
+
+    def another_request_meanwhile(src, dst):   # a second request comes while the first remakes the file
+        if not second:
+            second.append(None)
+            thread = threading.Thread(target=lambda: second.append(
+                client.get(CHECKS, base_url=BASE_URL, headers={"Authorization": "Bearer x"}).status_code))
+            thread.start()
+            thread.join(1.0)   # with the lock it waits for the first one, and this join times out
+        return replace(src, dst)
+
+    (home / "token").unlink()
+    monkeypatch.setattr(auth_module.os, "replace", another_request_meanwhile)
+    first = client.get(CHECKS, base_url=BASE_URL, headers={"Authorization": "Bearer x"})
+    deadline = time.monotonic() + 10
+    while len(second) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (first.status_code, second[1:]) == (401, [401]), first.get_json()
+    on_file = (home / "token").read_text().strip()
+    assert idle_app.config["TOKEN"].current() == on_file
+    r = client.get(CHECKS, base_url=BASE_URL, headers={"Authorization": f"Bearer {on_file}"})
+    assert r.status_code == 200, "the token `fakelens token` prints must work"
+
+
+def test_two_token_writers_at_once_both_succeed_and_leave_no_temporary_file(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    replace, inner = os.replace, []
+
+    def another_writer_first(src, dst):   # `fakelens token --rotate` writes between our write and rename
+        if not inner:
+            inner.append(None)
+            inner[0] = auth_module.ensure_token(home, rotate=True)
+        return replace(src, dst)
+
+    monkeypatch.setattr(auth_module.os, "replace", another_writer_first)
+    token = auth_module.ensure_token(home)
+    assert (home / "token").read_text().strip() == token != inner[0]
+    assert [p.name for p in home.iterdir()] == ["token"]
+    assert stat.S_IMODE((home / "token").stat().st_mode) == 0o600
+
+
+# --- 3. a check whose end cannot be stored must not stay "running" ----------------------------------
+
+def wait_status(client, headers, check_id, states, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).get_json()
+        if body["status"] in states:
+            return body
+        time.sleep(0.05)
+    return body
+
+
+def test_a_check_whose_work_folder_cannot_be_made_fails_instead_of_running_forever(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "work").write_text("a file where the work folder goes")
+    app = create_app(Settings(home=home, allow_loopback=True, workers=1, sync_wait_s=0))
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        check_id = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
+                               json={"url": "http://127.0.0.1:9/a.jpg"}).get_json()["id"]
+        body = wait_status(client, headers, check_id, {"failed", "done", "cancelled"}, timeout=10)
+        assert body["status"] == "failed" and body["error"]["code"] == "internal", body
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()
+
+
+def test_a_failure_stored_while_the_database_is_locked_is_stored_once_it_is_free(tmp_path, plain_jpeg, monkeypatch):
+    app = create_app(Settings(home=tmp_path / "home", workers=1, sync_wait_s=0))
+    store = app.extensions["fakelens"]["store"]
+    store._db.execute("PRAGMA busy_timeout = 100")   # the lock is met in 0.1 s rather than 5
+    other = sqlite3.connect(store.path, isolation_level=None)   # another program on the same file
+    fail, locked = store.fail, []
+
+    def fail_while_locked(*args, **kwargs):
+        if locked:
+            return fail(*args, **kwargs)
+        locked.append(True)
+        other.execute("BEGIN IMMEDIATE")   # it holds the write lock for the whole first try
+        try:
+            return fail(*args, **kwargs)
+        finally:
+            other.execute("ROLLBACK")
+
+    monkeypatch.setattr(store, "fail", fail_while_locked)
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        data = plain_jpeg.read_bytes()
+        r = post_file(client, headers, data[: len(data) // 2], wait=0)   # truncated: the check fails
+        body = wait_status(client, headers, r.get_json()["id"], {"failed", "done", "cancelled"}, timeout=15)
+        assert locked and body["status"] == "failed" and body["error"]["code"] == "undecodable", body
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        store.close()
+        other.close()
+
+
+def test_cancel_ends_a_running_check_that_no_worker_runs(idle_app):
+    """What is left when the end could not be stored even after the retries: cancel removes it."""
+    client, headers = idle_app.test_client(), token_headers(idle_app)
+    store = idle_app.extensions["fakelens"]["store"]
+    orphan = store.create({"url": "https://example.com/a.jpg", "kind": "image"}, status="running")
+    r = client.delete(f"{CHECKS}/{orphan}", base_url=BASE_URL, headers=headers)
+    assert r.status_code == 200 and r.get_json()["status"] == "cancelled", r.get_json()
+    assert client.delete(CHECKS, base_url=BASE_URL, headers=headers).get_json()["deleted"] == 1
+
+
+def test_a_cancelled_check_is_not_turned_done_by_a_late_result(tmp_path):
+    store = Store(tmp_path / "fakelens.db")
+    check_id = store.create({"url": "https://example.com/a.jpg"})
+    assert store.start(check_id)
+    store.fail(check_id, "cancelled", {"code": "cancelled", "message": "the check was cancelled"})
+    store.finish(check_id, {"media": {"sha256": "0" * 64}})   # a worker the stop did not wait for
+    assert store.get(check_id)["status"] == "cancelled"
+    store.close()
+
+
+# --- 5. a full disk is the data folder's problem, said as such --------------------------------------
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 1 MB file system (tmpfs) for the data folder: writes past it fail with ENOSPC."""
+    where = tmp_path / "tiny"
+    where.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True)
+    if r.returncode:
+        pytest.skip("a small tmpfs cannot be mounted here (needs root)")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_disk_is_503_storage_unavailable_naming_the_data_folder(tiny_disk, tmp_path, plain_jpeg):
+    home = tiny_disk / "home"
+    app = create_app(Settings(home=home, allow_loopback=True, sync_wait_s=0), start_jobs=False)
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        r = post_file(client, headers, plain_jpeg.read_bytes() + os.urandom(2 << 20), wait=0)
+        assert r.status_code == 503, r.get_json()
+        error = r.get_json()["error"]
+        assert error["code"] == "storage_unavailable" and str(home) in error["message"]
+        assert "No space left on device" in error["message"]
+        assert not list((home / "uploads").iterdir())
+        # the database's turn: the disk filled to the last byte, then a new check
+        with open(tiny_disk / "filler", "wb", buffering=0) as fh:
+            try:
+                while fh.write(b"\0" * 4096):
+                    pass
+            except OSError:
+                pass
+        r = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
+                        json={"url": "http://127.0.0.1:9/" + "a" * 3000, "page_url": "https://example.com/" + "b" * 3000})
+        assert r.status_code == 503, r.get_json()
+        error = r.get_json()["error"]
+        assert error["code"] == "storage_unavailable" and str(home) in error["message"]
+        assert "database or disk is full" in error["message"] or "disk I/O error" in error["message"], error
+    finally:
+        app.extensions["fakelens"]["store"].close()
+
+
+# --- 6. POSTs waiting for their result leave threads for everything else ----------------------------
+
+def test_sixteen_waiting_posts_leave_health_a_thread(tmp_path):
+    from support.httpd import MediaServer
+
+    media = tmp_path / "media"
+    media.mkdir()
+    home = tmp_path / "home"
+    with MediaServer(media) as site:
+        backend = start_backend(home, FAKELENS_READ_TIMEOUT_S=60, FAKELENS_CACHE=0)
+        answers = []
+        try:
+            def post(n):
+                try:
+                    r = requests.post(f"{backend.url}{CHECKS}", params={"wait": 10}, headers=backend.headers,
+                                      json={"url": site.url(f"/stall?n={n}"), "kind": "image"}, timeout=60)
+                    answers.append(r.status_code)
+                except requests.RequestException as exc:
+                    answers.append(exc)
+
+            threads = [threading.Thread(target=post, args=(n,), daemon=True) for n in range(16)]
+            for thread in threads:
+                thread.start()
+            store = Store(home / "fakelens.db")   # every POST is in the server once its check is stored
+            deadline = time.monotonic() + 30
+            while len(store.history(100)) < 16 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            ids = [check["id"] for check in store.history(100)]
+            store.close()
+            assert len(ids) == 16
+            started = time.monotonic()
+            r = requests.get(f"{backend.url}/api/v1/health", timeout=30)
+            assert r.status_code == 200 and time.monotonic() - started < 5   # it waited ~10 s for a thread
+            deadline = time.monotonic() + 5
+            while answers.count(202) < 8 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert answers.count(202) >= 8, answers   # those beyond the waiting seats answered at once
+            for check_id in ids:   # the waiting ones end too
+                requests.delete(f"{backend.url}{CHECKS}/{check_id}", headers=backend.headers, timeout=30)
+            for thread in threads:
+                thread.join(20)
+        finally:
+            backend.stop()
+
+
+# --- 7. bodies over the limit are refused before they are read -------------------------------------
+
+def test_a_body_far_over_the_limit_is_refused_before_it_is_sent(tmp_path):
+    backend = start_backend(tmp_path / "home", FAKELENS_MAX_VIDEO_BYTES=1 << 20)
+    try:
+        # just over the app's limit: the JSON error
+        r = requests.post(f"{backend.url}{CHECKS}", headers=backend.headers,
+                          files={"media": ("x.mp4", b"\0" * ((1 << 20) + (1 << 20) + 1000))}, timeout=30)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+        # far over it: answered from the headers alone, nothing buffered (waitress buffered up to 1 GiB)
+        with socket.create_connection(("127.0.0.1", backend.port), timeout=10) as sock:
+            sock.sendall(f"POST {CHECKS} HTTP/1.1\r\nHost: 127.0.0.1:{backend.port}\r\n"
+                         f"Authorization: Bearer {backend.token}\r\nContent-Type: application/octet-stream\r\n"
+                         f"Content-Length: {1 << 29}\r\n\r\n".encode() + b"\0" * 1000)
+            try:
+                head = sock.recv(200)
+            except socket.timeout:
+                head = b"(no answer: the server waits for the whole body)"
+        assert head.startswith(b"HTTP/1.1 413"), head
+    finally:
+        backend.stop()
+
+
+# --- 8. file names ---------------------------------------------------------------------------------
+
+def test_an_overlong_upload_name_is_cut_to_its_base_name_and_255_characters(client, auth, plain_jpeg):
+    r = post_file(client, auth, plain_jpeg.read_bytes(), name="photos/2024/" + "n" * 300_000 + ".jpg")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["input"]["filename"] == "n" * 255
+    history = client.get(CHECKS, base_url=BASE_URL, headers=auth).get_json()["checks"]
+    assert history[0]["input"]["filename"] == "n" * 255
+
+
+# --- private by default --------------------------------------------------------------------------
+
+def test_a_new_data_folder_and_its_database_are_the_users_only(tmp_path):
+    chosen = tmp_path / "chosen"
+    chosen.mkdir(mode=0o755)
+    for home in (tmp_path / "new" / "home", chosen):
+        app = create_app(Settings(home=home), start_jobs=False)
+        app.extensions["fakelens"]["store"].close()
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir() if p.name.startswith("fakelens.db")}
+        assert modes and set(modes.values()) == {0o600}, modes   # the database, its -wal and -shm
+    assert stat.S_IMODE((tmp_path / "new" / "home").stat().st_mode) == 0o700
+    assert stat.S_IMODE(chosen.stat().st_mode) == 0o755   # a folder the user chose is left as it was
