@@ -229,6 +229,24 @@ def test_faces_in_a_large_group_photo_are_found(tmp_path):
     assert result["label"] != "not_applicable"
 
 
+def test_an_animated_image_says_only_its_first_frame_was_checked(tmp_path, face_jpeg):
+    from PIL import Image
+
+    from fakelens.analyze import Analyzer
+
+    face = Image.open(face_jpeg).convert("RGB").resize((480, 270))
+    blank = Image.new("RGB", face.size, (200, 200, 200))
+    blank.save(tmp_path / "anim.gif", save_all=True, append_images=[face, face], duration=100, loop=0)
+    face.save(tmp_path / "still.gif")
+    analyzer = Analyzer(Settings(home=tmp_path / "home"))
+    animated = analyzer.analyze({"path": str(tmp_path / "anim.gif")}, tmp_path)
+    assert animated["media"]["animated"] is True and animated["label"] == "not_applicable"
+    assert animated["summary"].endswith("Only the first frame of this animated image was checked.")
+    still = analyzer.analyze({"path": str(tmp_path / "still.gif")}, tmp_path)
+    assert "animated" not in still["media"] and "first frame" not in still["summary"]
+    assert len(still["faces"]) == 1
+
+
 def test_no_face_in_plain_image(plain_jpeg):
     assert detect_faces(cv2.imread(str(plain_jpeg)), ModelStore(REPO_MODELS)) == []
 

@@ -106,6 +106,9 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         summary = ("Not checked: " + ("; ".join(reasons) if reasons else "no detector applies to this media")
                    + ". " + _provenance_note(prov))
 
+    if media.animated:   # a GIF's later frames may hold what the first does not
+        summary += " Only the first frame of this animated image was checked."
+
     faces = [f for s in signals for f in s.faces]
     if not faces:
         faces = [{"frame": f.frame, "t": f.t, "box": list(f.box), "score": None} for f in media.faces]

@@ -103,6 +103,16 @@ def orient(pixels: np.ndarray, orientation) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
+def is_animated(path: Path) -> bool:
+    """An animated GIF, WebP or PNG: only its first frame is checked, and the verdict says so.
+    (PIL looks for a second frame only, without decoding the others.)"""
+    try:
+        with Image.open(path) as im:
+            return bool(getattr(im, "is_animated", False))
+    except Exception:
+        return False
+
+
 def _decode_with_pil(path: Path, mime: str) -> np.ndarray:
     """Formats OpenCV lacks (animated GIF, some WebP/TIFF): first frame, orientation applied."""
     try:

@@ -34,7 +34,9 @@ class Media:
     frames: list[Frame] = field(default_factory=list)
     faces: list[Face] = field(default_factory=list)
     scale: float = 1.0        # frame pixels per media pixel (video frames above 1920 px are shrunk)
+    animated: bool = False    # an animated image, of which only the first frame is checked
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "sha256": self.sha256, "width": self.width, "height": self.height,
-                "duration": self.duration, "source_url": self.source_url}
+        described = {"kind": self.kind, "sha256": self.sha256, "width": self.width, "height": self.height,
+                     "duration": self.duration, "source_url": self.source_url}
+        return {**described, "animated": True} if self.animated else described
