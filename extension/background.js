@@ -41,11 +41,18 @@ function baseUrl(settings) {
 async function backend(path, { method = "GET", json, form, settings } = {}) {
   const s = settings || (await FL.getSettings());
   const base = baseUrl(s);
-  const headers = {};
-  if (s.token) headers.Authorization = `Bearer ${s.token.trim()}`;
+  let headers;
+  try {
+    headers = new Headers(s.token ? { Authorization: `Bearer ${s.token.trim()}` } : {});
+  } catch {
+    // a token no HTTP header can carry (an invisible character pasted with it) is a bad token,
+    // not a backend that is down: built here, outside the network call's catch
+    await setConnection({ state: "unauthorized", url: base });
+    throw new BackendError("unauthorized", "The pairing token holds characters no token has: paste it again in Options");
+  }
   let body;
   if (json !== undefined) {
-    headers["Content-Type"] = "application/json";
+    headers.set("Content-Type", "application/json");
     body = JSON.stringify(json);
   } else if (form) {
     body = form;
@@ -124,19 +131,77 @@ const MAX_BATCH = 100; // the backend's limit on one batch
 
 const isHttp = (url) => /^https?:/i.test(url || "");
 
-// The image bytes as the browser sees them (its cache and cookies), or null when it cannot.
+// Hosts the extension never fetches with the user's cookies: this computer, the local network and
+// reserved addresses (a page may name its router, or an admin page on localhost). Their URLs go to
+// the backend as URLs, whose netguard refuses them with a clear "blocked address" error.
+const PRIVATE_V4 = [
+  ["0.0.0.0", 8], ["10.0.0.0", 8], ["100.64.0.0", 10], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12],
+  ["192.0.0.0", 24], ["192.0.2.0", 24], ["192.88.99.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15],
+  ["198.51.100.0", 24], ["203.0.113.0", 24], ["224.0.0.0", 4], ["240.0.0.0", 4],
+].map(([base, bits]) => [ipv4Number(base), bits]);
+
+function ipv4Number(text) {
+  return text.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+function privateHost(url) {
+  let host;
+  try {
+    host = new URL(url).hostname.toLowerCase().replace(/\.+$/, ""); // the URL parser writes 0x7f.1 as dotted decimal
+  } catch {
+    return true;
+  }
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) {
+    const n = ipv4Number(host);
+    return PRIVATE_V4.some(([base, bits]) => Math.floor(n / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)));
+  }
+  if (host.startsWith("[")) {
+    // only global unicast (2000::/3) less IETF/Teredo (2001::/23), documentation and 6to4 (an IPv4
+    // address inside); ::1, fc00::/7, fe80::/10, multicast and IPv4-mapped all lie outside 2000::/3
+    const [a, b] = host.slice(1, -1).split(":").map((g) => parseInt(g || "0", 16));
+    return (a & 0xe000) !== 0x2000 || (a === 0x2001 && (b < 0x200 || b === 0xdb8)) || a === 0x2002;
+  }
+  return !host.includes(".") || /\.(localhost|local|internal|lan|home\.arpa)$/.test(host);
+}
+
+// The body, read no further than MAX_IMAGE_BYTES (Content-Length may be absent or lie); null past it.
+async function readCapped(res, abort) {
+  if (Number(res.headers.get("content-length") || 0) > MAX_IMAGE_BYTES || !res.body) return null;
+  const reader = res.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_IMAGE_BYTES) {
+      abort.abort(); // stop the download: a page could name an endless image
+      return null;
+    }
+    chunks.push(value);
+  }
+  const type = (res.headers.get("content-type") || "").split(";")[0].trim().toLowerCase();
+  return size ? new Blob(chunks, { type }) : null;
+}
+
+// The image bytes as the browser sees them (its cache and cookies), or null when it cannot or must
+// not: then the URL goes to the backend, which checks the address and every redirect itself.
 async function fetchImageBytes(url) {
   if (!isHttp(url) && !/^data:image\//i.test(url || "")) return null;
+  if (isHttp(url) && privateHost(url)) return null;
+  const abort = new AbortController();
   try {
-    const res = await fetch(url, { credentials: "include", cache: "force-cache" });
+    // a redirect is not followed here (it could lead to a private address): it comes back as an
+    // "opaqueredirect" response, not ok
+    const res = await fetch(url, { credentials: "include", cache: "force-cache", redirect: "manual", signal: abort.signal });
     if (!res.ok) return null;
     const type = res.headers.get("content-type") || "";
     if (type && !/^(image\/|application\/octet-stream)/i.test(type)) return null;
-    const blob = await res.blob();
-    if (!blob.size || blob.size > MAX_IMAGE_BYTES) return null;
-    return blob;
+    return await readCapped(res, abort);
   } catch {
     return null;
+  } finally {
+    abort.abort(); // a body left unread is not downloaded any further
   }
 }
 
@@ -279,10 +344,21 @@ const handlers = {
   },
 };
 
-ext.runtime.onMessage.addListener((message, _sender, sendResponse) => {
-  const handler = message && handlers[message.type];
-  if (!handler) return false;
-  handler(message).then(
+// Content scripts run in web pages (a compromised page could speak through them): they may check
+// media, follow their checks and open a report; scanning, reading reports, clearing the history and
+// the rest are for the extension's own pages (popup, options, report), wherever they are open.
+const FROM_CONTENT_SCRIPTS = new Set(["check", "check-status", "open-report"]);
+const extensionPage = (sender) => Boolean(sender && sender.url && sender.url.startsWith(ext.runtime.getURL("")));
+
+ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  const type = message && message.type;
+  // own keys only: "constructor" or "toString" is an unknown type, not Object.prototype's function
+  if (typeof type !== "string" || !Object.hasOwn(handlers, type)) return false;
+  if (!FROM_CONTENT_SCRIPTS.has(type) && !extensionPage(sender)) {
+    sendResponse({ error: { code: "forbidden", message: `Only FakeLens's own pages may ask for "${type}"` } });
+    return false;
+  }
+  handlers[type](message).then(
     (answer) => sendResponse(answer),
     (err) => sendResponse({ error: { code: err.code || "internal", message: err.message || String(err) } }),
   );

@@ -10,6 +10,7 @@ Screenshots go to test-artifacts/.
 import datetime
 import functools
 import hashlib
+import json
 import os
 import http.server
 import re
@@ -654,6 +655,10 @@ def test_the_popup_draws_each_verdict_on_the_page_as_soon_as_it_is_final(browser
     try:
         page.goto(f"{sites.local}/slow-video-page.html")
         page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?t=' + Date.now()")  # never cached
+        # the photo from a public name, so the browser reads and uploads it (one on 127.0.0.1 it leaves
+        # to the backend, as a URL queued behind the video)
+        page.evaluate("""() => { const img = document.querySelector('#photo');
+            img.src = 'https://x.com/media/real-2.jpg'; return img.decode(); }""")
         popup = browser.context.new_page()
         popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
         popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
@@ -782,8 +787,8 @@ def test_options_page_clears_the_history(browser, live_backend, media_dir):
     page = browser.context.new_page()
     page.goto(browser.url("options/options.html"))
     page.click("#clearHistory")
-    page.wait_for_function("document.querySelector('#cleared').textContent.startsWith('History cleared:')",
-                           timeout=10_000)
+    # a locator, not wait_for_function: its polling evaluates a string, which an extension page's CSP refuses
+    page.locator("#cleared", has_text="History cleared:").wait_for(timeout=10_000)
     assert [c for c in history() if c["status"] not in ("queued", "running")] == []
     page.close()
 
@@ -822,3 +827,99 @@ def test_backend_trouble_shows_its_state(browser, live_backend, make_url, state,
         browser.configure(backendUrl=live_backend.url)
     assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
     assert browser.badge_text() == ""
+
+
+def test_options_page_cleans_a_pasted_token_and_site_entries(browser, live_backend):
+    """A token pasted with an invisible character (U+200B, from a chat) pairs; one stored that way
+    earlier says the token is wrong, not that a healthy backend is down. "*.example.com" and
+    ".example.net" are saved as the sites they name, and what is no site name is left out and said."""
+    page = browser.context.new_page()
+    page.goto(browser.url("options/options.html"))
+    stored = lambda: browser.sw("async () => chrome.storage.local.get(['token', 'disabledSites'])")  # noqa: E731
+    try:
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        page.evaluate("document.querySelector('#connection').dataset.state = 'saving'")
+        page.fill("#token", f"\u200b{live_backend.token}\u200b ")
+        page.fill("#disabledSites", "*.example.com\n.example.net\nfoo!bar")
+        page.click("#save")
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        assert stored() == {"token": live_backend.token, "disabledSites": ["example.com", "example.net"]}
+        assert page.is_visible("#sitesNote") and page.text_content("#sitesNote") == "Not a site name, left out: foo!bar"
+
+        browser.configure(token=f"\u200b{live_backend.token}")
+        assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "unauthorized"
+        assert browser.badge_text() == "key"
+    finally:
+        browser.configure(token=live_backend.token, disabledSites=[])
+        page.close()
+
+
+def content_script(page):
+    """Evaluate JavaScript in FakeLens's content-script world of `page` (its isolated world, found
+    through the DevTools protocol): what a page's content script could do."""
+    cdp = page.context.new_cdp_session(page)
+    contexts = []
+    cdp.on("Runtime.executionContextCreated", lambda event: contexts.append(event["context"]))
+    cdp.send("Runtime.enable")   # reports every existing context
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(c["name"] == "FakeLens" for c in contexts):
+        page.wait_for_timeout(100)
+    world = next(c["id"] for c in contexts if c["name"] == "FakeLens")
+
+    def evaluate(expression: str):
+        answer = cdp.send("Runtime.evaluate", {"expression": expression, "contextId": world, "awaitPromise": True,
+                                               "returnByValue": True})
+        assert "exceptionDetails" not in answer, answer
+        return answer["result"].get("value")
+    return evaluate
+
+
+def test_a_content_script_can_check_media_but_not_clear_the_history(browser, live_backend, media_dir, sites):
+    """A content script runs in the web page's process: it may ask for checks, but not clear the
+    backend's history, read reports or scan, and the settings it holds carry no token."""
+    with open(media_dir / "real-2.jpg", "rb") as fh:
+        r = requests.post(f"{live_backend.url}/api/v1/checks?wait=30", headers=live_backend.headers,
+                          files={"media": ("real-2.jpg", fh)}, timeout=60)
+    assert r.status_code == 200, r.text
+    kept = r.json()["id"]
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        run = content_script(page)
+        page.wait_for_function("document.readyState === 'complete'")
+        for message in ({"type": "clear-history"}, {"type": "report", "id": kept}, {"type": "scan", "items": []}):
+            answer = run(f"chrome.runtime.sendMessage({json.dumps(message)})")
+            assert answer == {"error": {"code": "forbidden",
+                                        "message": f"Only FakeLens's own pages may ask for \"{message['type']}\""}}, answer
+        history = requests.get(f"{live_backend.url}/api/v1/checks", headers=live_backend.headers, timeout=10).json()
+        assert any(c["id"] == kept for c in history["checks"])
+        check = run("chrome.runtime.sendMessage({type: 'check', media: {kind: 'image', "
+                    "url: location.origin + '/media/real-2.jpg', pageUrl: location.href}})")
+        assert check.get("id") and "error" not in check, check
+        assert run("Object.keys(FakeLens.settings).sort()") == ["autoCheck", "backendUrl", "disabledSites", "minSize"]
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_a_page_texture_gets_no_check_pill(browser, live_backend, sites):
+    """<body> and <html> with a CSS background image are no media: no pill over the empty page, and
+    not in a page scan."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""() => {
+            document.body.style.cssText = 'background-image: url(/media/plain.jpg); min-height: 1600px';
+            document.documentElement.style.backgroundImage = 'url(/media/real-1.jpg)';
+        }""")
+        page.mouse.move(950, 1500)
+        page.mouse.move(960, 1510)
+        page.wait_for_timeout(800)
+        assert not page.is_visible("fakelens-pill button")
+        found = content_script(page)("FakeLens.findAllMedia(128).map(el => el.tagName)")
+        assert found == ["IMG", "IMG", "VIDEO"], found
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()

@@ -2,13 +2,14 @@
 (extension/lib/settings.js run in node)."""
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-EXTENSION = Path(__file__).resolve().parents[1] / "extension"
+EXTENSION = Path(os.environ.get("FAKELENS_EXTENSION_DIR", Path(__file__).resolve().parents[1] / "extension"))
 
 
 def run(expr: str):
@@ -34,3 +35,17 @@ def test_a_site_switched_off_covers_its_subdomains():
     got = run("FL => ['facebook.com', 'm.facebook.com', 'web.facebook.com', 'notfacebook.com', 'x.com', '']"
               ".map((site) => FL.siteListed(['facebook.com'], site))")
     assert got == [True, True, True, False, False, False]
+
+
+def test_a_site_entered_with_a_wildcard_or_leading_dot_switches_it_off():
+    """Options saved "*.example.com" and ".example.com" as typed, and they switched nothing off:
+    Options now keeps "example.com" and leaves out what is no host name; entries an older version
+    saved still count."""
+    entries = ["*.example.com", ".example.net", "https://www.example.org/path", "Example.COM", "127.0.0.1",
+               "xn--bcher-kva.example", "*", "foo!bar", "exa$mple.com", "http://", "-"]
+    got = run(f"FL => {json.dumps(entries)}.map((e) => FL.siteEntry ? FL.siteEntry(e) : 'no siteEntry')")
+    assert got == ["example.com", "example.net", "example.org", "example.com", "127.0.0.1", "xn--bcher-kva.example",
+                   None, None, None, None, None]
+    got = run("FL => ['example.com', 'a.example.com', 'example.net', 'b.example.net', 'notexample.com']"
+              ".map((site) => FL.siteListed(['*.example.com', '.example.net', '*.', ''], site))")
+    assert got == [True, True, True, True, False]

@@ -5,6 +5,9 @@
   const FL = globalThis.FakeLens;
 
   const OWN_TAGS = new Set(["FAKELENS-BADGE", "FAKELENS-PILL"]);
+  // Never media themselves: a page texture on <body> or <html> would put the hover pill over empty
+  // page areas and into every page scan.
+  const NOT_MEDIA = new Set([...OWN_TAGS, "BODY", "HTML"]);
 
   // Every element matching `selector` under `root`, open shadow roots included.
   FL.deepQueryAll = (root, selector, out = []) => {
@@ -72,7 +75,7 @@
 
   // "image" | "video" | null for one element.
   FL.mediaKind = (el) => {
-    if (!el || el.nodeType !== 1 || OWN_TAGS.has(el.tagName)) return null;
+    if (!el || el.nodeType !== 1 || NOT_MEDIA.has(el.tagName)) return null;
     if (el.tagName === "IMG") return "image";
     if (el.tagName === "VIDEO") return "video";
     return backgroundUrl(el) ? "image" : null;
@@ -123,7 +126,7 @@
     }
     // CSS backgrounds: only elements big enough to matter, then their computed style.
     for (const el of FL.deepQueryAll(document, "*")) {
-      if (el.tagName === "IMG" || el.tagName === "VIDEO" || OWN_TAGS.has(el.tagName)) continue;
+      if (el.tagName === "IMG" || el.tagName === "VIDEO" || NOT_MEDIA.has(el.tagName)) continue;
       if (FL.isBigEnough(el, minSize) && backgroundUrl(el)) found.push(el);
     }
     return found;

@@ -15,7 +15,7 @@
   FL.ext.storage.onChanged.addListener(async (changes, area) => {
     if (area !== "local") return;
     const before = FL.settings || FL.DEFAULT_SETTINGS;
-    FL.settings = await FL.getSettings();
+    FL.settings = await FL.getPageSettings(); // no token here
     if (!FL.uiAllowed()) FL.badges.removeAll(); // this site was just switched off
     if (FL.settings.autoCheck && (!before.autoCheck || changes.token || changes.backendUrl || changes.minSize)) {
       FL.autoCheck.restart(FL.deepQueryAll(document, "img"));
@@ -23,7 +23,7 @@
   });
 
   (async () => {
-    FL.settings = await FL.getSettings();
+    FL.settings = await FL.getPageSettings(); // no token here
     FL.startWatchingFeed();
     FL.startHoverCheck();
   })();

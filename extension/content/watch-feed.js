@@ -4,22 +4,35 @@
   "use strict";
   const FL = globalThis.FakeLens;
   const watchedRoots = new WeakSet();
-  let pending = [];
+  // Sets, so a node changed many times before a flush is looked at once. Added nodes are scanned
+  // with their subtree; an element whose attribute changed is looked at alone (a page writing a
+  // CSS variable on <html> every frame must not rescan the whole page each time).
+  const added = new Set();
+  const changed = new Set();
+  const lastBackground = new WeakMap(); // element -> its inline background-image when last seen
   let timer = 0;
+
+  const background = (el) => (el.style ? el.style.backgroundImage : "");
 
   const observer = new MutationObserver((records) => {
     for (const record of records) {
       if (record.type === "attributes") {
+        // a style change matters only when it changes the background image (not a variable, a transform…)
+        if (record.attributeName === "style") {
+          const bg = background(record.target);
+          if (lastBackground.get(record.target) === bg) continue;
+          lastBackground.set(record.target, bg);
+        }
         // in a <picture> the new source is a <source>: the verdict on its <img> is what goes stale
         const el = record.target.tagName === "SOURCE" ? record.target.parentElement?.querySelector("img") || record.target : record.target;
         // a new src: the old verdict no longer applies (a style change alone keeps it)
         if (FL.badges.has(el) && FL.badges.mediaUrl(el) !== (FL.describeMedia(el) || {}).url) FL.badges.remove(el);
-        pending.push(el);
+        changed.add(el);
       } else {
-        for (const node of record.addedNodes) if (node.nodeType === 1) pending.push(node);
+        for (const node of record.addedNodes) if (node.nodeType === 1) added.add(node);
       }
     }
-    if (!timer) timer = setTimeout(flush, 200);
+    if (!timer && (added.size || changed.size)) timer = setTimeout(flush, 200);
   });
 
   function watch(root) {
@@ -28,12 +41,19 @@
     observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "srcset", "style"] });
   }
 
+  // One element: hand it to the automatic checks if it shows media.
+  function look(el) {
+    const bg = background(el);
+    lastBackground.set(el, bg);
+    if (el.tagName === "IMG" || el.tagName === "VIDEO" || bg) FL.autoCheck.observe(el);
+  }
+
   // Register the media under `node` and watch the shadow roots inside it.
   function scan(node) {
     if (node.tagName === "FAKELENS-BADGE" || node.tagName === "FAKELENS-PILL") return;
     const all = [node, ...node.querySelectorAll("*")];
     for (const el of all) {
-      if (el.tagName === "IMG" || el.tagName === "VIDEO" || (el.style && el.style.backgroundImage)) FL.autoCheck.observe(el);
+      look(el);
       if (el.shadowRoot) {
         watch(el.shadowRoot);
         for (const child of el.shadowRoot.children) scan(child);
@@ -43,9 +63,12 @@
 
   function flush() {
     timer = 0;
-    const nodes = pending;
-    pending = [];
+    const nodes = [...added];
+    const elements = [...changed].filter((el) => !added.has(el));
+    added.clear();
+    changed.clear();
     for (const node of nodes) if (node.isConnected) scan(node);
+    for (const el of elements) if (el.isConnected) look(el);
     // Custom elements often attach their shadow root a moment after insertion: look again.
     const late = nodes.filter((n) => n.isConnected && n.tagName && n.tagName.includes("-"));
     if (late.length) setTimeout(() => late.forEach(scan), 300);

@@ -17,6 +17,15 @@
     return { ...root.DEFAULT_SETTINGS, ...stored };
   };
 
+  // What content scripts use: every setting but the token, which only background.js sends; a web
+  // page's process never asks for it.
+  root.getPageSettings = async () => {
+    const keys = Object.keys(root.DEFAULT_SETTINGS).filter((key) => key !== "token");
+    const settings = { ...root.DEFAULT_SETTINGS, ...(await ext.storage.local.get(keys)) };
+    delete settings.token;
+    return settings;
+  };
+
   root.saveSettings = (changes) => ext.storage.local.set(changes);
 
   // The backend runs on this computer only (DESIGN: it binds 127.0.0.1): the token and the media go to
@@ -36,7 +45,20 @@
   };
 
   // A site switched off covers its subdomains too: "facebook.com" is off on m.facebook.com.
-  root.siteListed = (list, site) => Boolean(site) && (list || []).some((d) => site === d || site.endsWith(`.${d}`));
+  // "*.example.com" or ".example.com" (saved before Options cleaned them) mean example.com.
+  root.siteListed = (list, site) => Boolean(site) && (list || []).some((entry) => {
+    const d = String(entry).replace(/^\*?\./, "");
+    return Boolean(d) && (site === d || site.endsWith(`.${d}`));
+  });
+
+  // One entry of Options' site list ("*.example.com", "https://www.example.com/a") -> its site key
+  // ("example.com"), or null when it is not a host name at all.
+  root.siteEntry = (text) => {
+    const bare = String(text || "").trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/^\*?\./, "");
+    const site = bare && root.siteKey(`http://${bare}`);
+    const hostName = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
+    return site && (hostName.test(site) || /^\[[0-9a-f:.]+\]$/.test(site)) ? site : null;
+  };
 
   // "https://www.x.com/a" -> "x.com": the per-site switch ignores a leading "www."
   root.siteKey = (url) => {

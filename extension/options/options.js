@@ -27,14 +27,23 @@
       $("fix").hidden = false;
       return;
     }
+    // "*.example.com" and ".example.com" mean example.com (and its subdomains); what is no host name is
+    // left out, and said
+    const entries = $("disabledSites").value.split(/[\s,;]+/).filter(Boolean);
+    const disabledSites = [...new Set(entries.map(FL.siteEntry).filter(Boolean))];
+    const skipped = entries.filter((entry) => !FL.siteEntry(entry));
     await FL.saveSettings({
       backendUrl,
-      token: $("token").value.trim(),
+      // tokens are URL-safe base64 (Python's token_urlsafe): an invisible character pasted from a
+      // chat (U+200B) or a line break is no part of it
+      token: $("token").value.replace(/[^A-Za-z0-9_-]/g, ""),
       autoCheck: $("autoCheck").checked,
       minSize,
-      disabledSites: $("disabledSites").value.split(/[\s,;]+/).map((s) => FL.siteKey(`http://${s.replace(/^\w+:\/\//, "")}`)).filter(Boolean),
+      disabledSites,
     });
     await load();
+    $("sitesNote").textContent = skipped.length ? `Not a site name, left out: ${skipped.join(", ")}` : "";
+    $("sitesNote").hidden = !skipped.length;
     await FL.showConnection(true);
   });
 

@@ -1,0 +1,229 @@
+"""What background.js fetches itself, what it hands to the backend as a URL, and who may ask it what
+(extension/background.js run in node as the module it is, with stand-ins for the browser's
+extension APIs, the web and the backend; FAKELENS_EXTENSION_DIR points at another copy)."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+EXTENSION = Path(os.environ.get("FAKELENS_EXTENSION_DIR", Path(__file__).resolve().parents[1] / "extension"))
+
+# The browser: extension APIs, and a fetch that answers the backend on 127.0.0.1:8731 and, for any
+# other URL, what `web[url]` says. Every fetch is written down in `calls`.
+HARNESS = """
+const calls = [];
+const web = {};
+let listener = null;
+const store = { backendUrl: "http://127.0.0.1:8731", token: "good-token" };
+const noop = () => {};
+globalThis.chrome = {
+  runtime: { id: "fakelensid", getURL: (p) => `chrome-extension://fakelensid/${p}`, lastError: null,
+             onMessage: { addListener: (fn) => { listener = fn; } }, getPlatformInfo: async () => ({}),
+             openOptionsPage: async () => {} },
+  storage: { local: { get: async (keys) => Object.fromEntries(keys.filter((k) => k in store).map((k) => [k, store[k]])) },
+             onChanged: { addListener: noop } },
+  alarms: { create: noop, onAlarm: { addListener: noop } },
+  contextMenus: { removeAll: async () => {}, create: noop, onClicked: { addListener: noop } },
+  action: { setBadgeText: async () => {}, setBadgeBackgroundColor: async () => {}, setTitle: async () => {} },
+  tabs: { create: async () => {} },
+};
+const json = (data, status = 200) => new Response(JSON.stringify(data), { status, headers: { "content-type": "application/json" } });
+function backendAnswer(url, init, call) {
+  const path = url.slice("http://127.0.0.1:8731".length);
+  if (path === "/api/v1/health") return json({ status: "ok", version: "test", models: [] });
+  if (call.auth !== "Bearer good-token") return json({ error: { code: "unauthorized", message: "no" } }, 401);
+  if (init.body instanceof FormData) call.sent = { bytes: init.body.get("media").size, source_url: init.body.get("source_url") };
+  else if (init.body) call.sent = JSON.parse(init.body);
+  if (call.method === "DELETE") return json({ deleted: 3 });
+  if (path === "/api/v1/checks/batch") return json({ checks: call.sent.items.map((_, i) => ({ id: `b${i}`, status: "queued" })) });
+  return json({ id: "c1", status: "done" });
+}
+globalThis.fetch = async (input, init = {}) => {
+  const url = typeof input === "string" ? input : input.url;
+  const headers = new Headers(init.headers); // as a browser does: a header value HTTP cannot carry throws
+  const call = { url, method: init.method || "GET", redirect: init.redirect || "follow", credentials: init.credentials,
+                 auth: headers.get("authorization") };
+  calls.push(call);
+  if (url.startsWith("http://127.0.0.1:8731/api/")) return backendAnswer(url, init, call);
+  if (!web[url]) throw new TypeError("Failed to fetch");
+  return web[url](init);
+};
+const jpeg = (size = 1000) => () => new Response(new Uint8Array(size), { headers: { "content-type": "image/jpeg" } });
+// What the backend was sent for `url`: {bytes} when uploaded, {url} when sent as a URL.
+const sentFor = (url) => {
+  for (const c of calls) {
+    if (!c.sent) continue;
+    if (c.sent.bytes !== undefined && c.sent.source_url === url) return { bytes: c.sent.bytes };
+    if (c.sent.url === url) return { url };
+    if ((c.sent.items || []).some((item) => item.url === url)) return { url };
+  }
+  return null;
+};
+const fetched = (url) => calls.filter((c) => c.url === url);
+"""
+
+
+def run_background(tmp_path: Path, scenario: str):
+    """background.js (imported as a module) under the harness above, then `scenario`, an async
+    function body whose return value comes back as JSON."""
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    shutil.copytree(EXTENSION, tmp_path / "extension")
+    (tmp_path / "extension" / "package.json").write_text('{"type": "module"}')
+    driver = tmp_path / "driver.mjs"
+    driver.write_text(HARNESS + """
+await import("./extension/background.js");
+const FL = globalThis.FakeLens;
+await new Promise((r) => setTimeout(r, 50)); // the first connection check
+const out = await (async () => {""" + scenario + """})();
+console.log(JSON.stringify(out));
+""")
+    run = subprocess.run(["node", str(driver)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+PRIVATE = ["http://127.0.0.1:8080/admin/camera.jpg", "http://127.1/a.jpg", "http://0x7f000001/a.jpg",
+           "http://10.0.0.5/a.jpg", "http://172.20.0.1/a.jpg", "http://192.168.1.1/cam.jpg",
+           "http://169.254.169.254/latest/a.jpg", "http://100.64.1.1/a.jpg", "http://0.0.0.0/a.jpg",
+           "http://224.0.0.1/a.jpg", "http://255.255.255.255/a.jpg", "http://[::1]:8080/a.jpg",
+           "http://[::ffff:127.0.0.1]/a.jpg", "http://[::ffff:192.168.0.1]/a.jpg", "http://[fd00::1]/a.jpg",
+           "http://[fe80::1]/a.jpg", "http://[ff02::1]/a.jpg", "http://localhost:3000/a.jpg",
+           "http://localhost./a.jpg", "http://admin.localhost/a.jpg", "http://router/a.jpg",
+           "http://printer.local/a.jpg", "http://metadata.google.internal/a.jpg", "http://nas.lan/a.jpg",
+           "http://cam.home.arpa/a.jpg"]
+PUBLIC = ["https://cdn.example.com/a.jpg", "https://93.184.216.34/a.jpg", "http://[2606:4700::6810:84e5]/a.jpg",
+          "https://pbs.twimg.com/media/x.jpg?name=large"]
+
+
+def test_addresses_on_this_computer_or_network_are_never_fetched_by_the_extension(tmp_path):
+    """A page naming http://127.0.0.1:PORT/admin/camera.jpg (or a router, or localhost) gets the URL
+    sent to the backend, whose netguard refuses it; the extension never fetches it with the user's
+    cookies. Public images are still read by the browser (without following redirects) and uploaded."""
+    got = run_background(tmp_path, f"""
+      const out = {{}};
+      for (const url of {json.dumps(PRIVATE + PUBLIC)}) {{
+        web[url] = jpeg();
+        await FL.background.startCheck({{ kind: "image", url, pageUrl: "https://news.example/" }});
+        out[url] = {{ fetched: fetched(url).map((c) => [c.redirect, c.credentials]), sent: sentFor(url) }};
+      }}
+      // a public URL that redirects (here: to a private one, which a followed fetch would read)
+      web["https://cdn.example.com/moved.jpg"] = (init) => init.redirect === "manual"
+        ? {{ ok: false, status: 0, type: "opaqueredirect", headers: new Headers(), body: null }} : jpeg()();
+      await FL.background.startCheck({{ kind: "image", url: "https://cdn.example.com/moved.jpg" }});
+      out.moved = sentFor("https://cdn.example.com/moved.jpg");
+      // the page scan alike
+      calls.length = 0;
+      await FL.background.scan([{{ kind: "image", url: "http://192.168.1.1/scan.jpg" }},
+                                {{ kind: "image", url: "https://cdn.example.com/scan.jpg" }}], "https://news.example/");
+      web["https://cdn.example.com/scan.jpg"] = jpeg();
+      out.scan = {{ fetchedPrivate: fetched("http://192.168.1.1/scan.jpg").length, sent: sentFor("http://192.168.1.1/scan.jpg") }};
+      return out;
+    """)
+    for url in PRIVATE:
+        assert got[url] == {"fetched": [], "sent": {"url": url}}, url
+    for url in PUBLIC:
+        assert got[url] == {"fetched": [["manual", "include"]], "sent": {"bytes": 1000}}, url
+    assert got["moved"] == {"url": "https://cdn.example.com/moved.jpg"}
+    assert got["scan"] == {"fetchedPrivate": 0, "sent": {"url": "http://192.168.1.1/scan.jpg"}}
+
+
+def test_an_image_past_the_cap_is_not_read_in_full(tmp_path):
+    """50 MB at most: a Content-Length above it is not read at all, a body without one stops (and
+    the download is aborted) past it; either goes to the backend as a URL. An image under the cap is
+    uploaded whole."""
+    mb = 1 << 20
+    got = run_background(tmp_path, f"""
+      // a body served 1 MB at a time, as the reader asks for it: how much was read, whether it was aborted
+      const served = {{}};
+      const stream = (url, total, headers) => (init) => {{
+        const stats = served[url] = {{ read: 0, aborted: false }};
+        init.signal?.addEventListener("abort", () => {{ stats.aborted = true; }});
+        const body = new ReadableStream({{ pull(ctrl) {{
+          if (stats.aborted) return ctrl.error(new DOMException("aborted", "AbortError"));
+          if (stats.read >= total) return ctrl.close();
+          stats.read += {mb};
+          ctrl.enqueue(new Uint8Array({mb}));
+        }} }}, {{ highWaterMark: 0 }});
+        return new Response(body, {{ headers: {{ "content-type": "image/jpeg", ...headers }} }});
+      }};
+      const cases = {{
+        "https://cdn.example.com/declared.jpg": [120 * {mb}, {{ "content-length": String(120 * {mb}) }}],
+        "https://cdn.example.com/endless.jpg": [120 * {mb}, {{}}],
+        "https://cdn.example.com/big.jpg": [5 * {mb}, {{}}],
+      }};
+      const out = {{}};
+      for (const [url, [total, headers]] of Object.entries(cases)) {{
+        web[url] = stream(url, total, headers);
+        await FL.background.startCheck({{ kind: "image", url }});
+        out[url] = {{ ...served[url], sent: sentFor(url) }};
+      }}
+      return out;
+    """)
+    declared = got["https://cdn.example.com/declared.jpg"]
+    assert declared["read"] <= 1 * mb and declared["sent"] == {"url": "https://cdn.example.com/declared.jpg"}, declared
+    endless = got["https://cdn.example.com/endless.jpg"]
+    assert 50 * mb < endless["read"] <= 51 * mb and endless["aborted"], endless
+    assert endless["sent"] == {"url": "https://cdn.example.com/endless.jpg"}
+    assert got["https://cdn.example.com/big.jpg"]["sent"] == {"bytes": 5 * mb}
+
+
+def test_a_token_no_header_can_carry_is_a_bad_token_not_a_dead_backend(tmp_path):
+    """A token saved with an invisible character (U+200B pasted from a chat) made a healthy backend
+    show "not reachable": the header is now built before the network call, and the state says the token."""
+    got = run_background(tmp_path, """
+      store.token = "\\u200bgood-token";
+      const bad = (await FL.background.checkConnection()).state;
+      let error = null;
+      try { await FL.background.startCheck({ kind: "auto", url: "https://video.example/watch" }); }
+      catch (err) { error = err.code; }
+      store.token = "good-token";
+      return { bad, error, good: (await FL.background.checkConnection()).state };
+    """)
+    assert got == {"bad": "unauthorized", "error": "unauthorized", "good": "ok"}
+
+
+def test_web_pages_can_only_check_media(tmp_path):
+    """A content script (a tab's page) may check media and follow the check; clearing the history,
+    reading reports and scanning are for the extension's own pages, even when one is open in a tab.
+    A type that is only a name on Object.prototype is unknown, not a crash."""
+    got = run_background(tmp_path, """
+      const ask = (message, sender) => new Promise((resolve) => {
+        let answered = false;
+        const reply = (answer) => { answered = true; resolve(answer); };
+        try {
+          if (listener(message, sender, reply) === false && !answered) resolve("no answer");
+        } catch (err) {
+          resolve(`threw: ${err.message}`);
+        }
+      });
+      const page = { id: "fakelensid", url: "https://evil.example/post", origin: "https://evil.example", tab: { id: 5 }, frameId: 0 };
+      const options = { id: "fakelensid", url: "chrome-extension://fakelensid/options/options.html", tab: { id: 7 } };
+      const popup = { id: "fakelensid", url: "chrome-extension://fakelensid/popup/popup.html" };
+      web["https://cdn.example.com/a.jpg"] = jpeg();
+      const out = {};
+      calls.length = 0;
+      for (const type of ["clear-history", "report", "scan", "connection"]) {
+        const answer = await ask({ type, id: "c1", items: [{ kind: "image", url: "https://cdn.example.com/a.jpg" }] }, page);
+        out[`page ${type}`] = answer && answer.error ? answer.error.code : answer;
+      }
+      out["page backend calls"] = calls.filter((c) => c.url.includes("/api/v1/") && !c.url.endsWith("/health")).length;
+      out["page check"] = (await ask({ type: "check", media: { kind: "image", url: "https://cdn.example.com/a.jpg" } }, page)).status;
+      out["page check-status"] = (await ask({ type: "check-status", id: "c1" }, page)).status;
+      out["options clear-history"] = await ask({ type: "clear-history" }, options);
+      out["popup scan"] = (await ask({ type: "scan", items: [{ kind: "video", url: "https://v.example/1" }] }, popup)).checks.length;
+      for (const type of ["constructor", "toString", "__proto__", "hasOwnProperty"]) out[`type ${type}`] = await ask({ type }, popup);
+      return out;
+    """)
+    assert got == {
+        "page clear-history": "forbidden", "page report": "forbidden", "page scan": "forbidden",
+        "page connection": "forbidden", "page backend calls": 0,
+        "page check": "done", "page check-status": "done",
+        "options clear-history": {"deleted": 3}, "popup scan": 1,
+        "type constructor": "no answer", "type toString": "no answer", "type __proto__": "no answer",
+        "type hasOwnProperty": "no answer",
+    }

@@ -1,0 +1,158 @@
+"""Content scripts run in node with small stand-ins for the page: what the feed watcher costs when a
+page writes styles every frame, that <body>/<html> textures are no media, and that the settings a
+page's content script holds carry no token. FAKELENS_EXTENSION_DIR points at another copy."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+EXTENSION = Path(os.environ.get("FAKELENS_EXTENSION_DIR", Path(__file__).resolve().parents[1] / "extension"))
+
+
+def run_scripts(prelude: str, scripts: list[str], scenario: str):
+    """`prelude`, the extension's `scripts` in order, then `scenario` (an async function body whose
+    return value comes back as JSON)."""
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    source = prelude + "".join((EXTENSION / s).read_text() + "\n" for s in scripts)
+    source += "(async () => {" + scenario + "})().then((out) => console.log(JSON.stringify(out)));"
+    run = subprocess.run(["node", "-e", source], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+# A page as far as watch-feed.js looks at it: elements with children, inline style and a count of
+# every element a subtree walk (querySelectorAll) hands out.
+PAGE = """
+let visits = 0;
+const observed = [];
+class El {
+  constructor(tagName, parent) {
+    Object.assign(this, { tagName, nodeType: 1, children: [], style: { backgroundImage: "" }, isConnected: true,
+                          shadowRoot: null, parentElement: parent || null });
+    if (parent) parent.children.push(this);
+  }
+  querySelectorAll() {
+    const out = [];
+    const walk = (el) => { for (const child of el.children) { out.push(child); walk(child); } };
+    walk(this);
+    visits += out.length;
+    return out;
+  }
+  querySelector() { return null; }
+}
+let onMutations = null;
+globalThis.MutationObserver = class { constructor(callback) { onMutations = callback; } observe() {} };
+const timers = [];
+globalThis.setTimeout = (fn) => { timers.push(fn); return timers.length; };
+const runTimers = () => { while (timers.length) timers.shift()(); };
+const html = new El("HTML");
+const body = new El("BODY", html);
+const posts = [];
+for (let i = 0; i < 1000; i += 1) { const post = new El("DIV", body); new El("IMG", post); posts.push(post); }
+globalThis.document = { documentElement: html };
+globalThis.FakeLens = {
+  autoCheck: { observe: (el) => observed.push(el) },
+  badges: { has: () => false, mediaUrl: () => null, remove() {} },
+  describeMedia: () => null,
+};
+"""
+
+
+def test_style_writes_every_frame_cost_no_page_rescan():
+    """A page writing a CSS variable on <html> every frame (60 writes a frame for a second) made the
+    feed watcher walk the whole page for each write; now each costs no element visit, while a real
+    new background, a new src and added posts are still handed to the automatic checks."""
+    got = run_scripts(PAGE, ["content/watch-feed.js"], """
+      const FL = globalThis.FakeLens;
+      FL.startWatchingFeed();
+      runTimers();
+      const out = { start: { visits, observed: observed.length } };
+      visits = 0; observed.length = 0;
+      for (let frame = 0; frame < 60; frame += 1) {
+        onMutations(Array.from({ length: 60 }, () => ({ type: "attributes", attributeName: "style", target: html })));
+      }
+      runTimers();
+      out.styleWrites = { visits, observed: observed.length };
+
+      visits = 0; observed.length = 0;
+      const post = posts[5];
+      post.style.backgroundImage = 'url("https://cdn.example/a.jpg")';      // a real new background, written 10 times
+      onMutations(Array.from({ length: 10 }, () => ({ type: "attributes", attributeName: "style", target: post })));
+      const img = posts[7].children[0];
+      onMutations([{ type: "attributes", attributeName: "src", target: img }, { type: "attributes", attributeName: "src", target: img }]);
+      onMutations([{ type: "attributes", attributeName: "style", target: posts[9] }]);   // a post with an image inside
+      const added = new El("DIV", body);
+      new El("IMG", new El("DIV", added));
+      onMutations([{ type: "childList", addedNodes: [added] }]);
+      runTimers();
+      out.changes = { visits, observed: observed.map((el) => el === post ? "post background" : el === img ? "new src"
+                                                      : el.parentElement.parentElement === added ? "added image" : el.tagName) };
+      return out;
+    """)
+    assert got["start"] == {"visits": 2001, "observed": 1000}
+    assert got["styleWrites"] == {"visits": 0, "observed": 0}
+    assert got["changes"]["visits"] <= 2   # the added post's own subtree, and nothing else
+    assert sorted(got["changes"]["observed"]) == ["added image", "new src", "post background"]
+
+
+FIND = """
+globalThis.getComputedStyle = (el) => ({ backgroundImage: el.bg ? `url("${el.bg}")` : "none" });
+const el = (tagName, bg) => ({ tagName, bg, nodeType: 1, baseURI: "https://site.example/", shadowRoot: null,
+                               getBoundingClientRect: () => ({ width: 900, height: 900 }) });
+const html = el("HTML", "https://site.example/paper.png");
+const body = el("BODY", "https://site.example/texture.png");
+const empty = el("DIV");
+const hero = el("DIV", "https://site.example/hero.jpg");
+const img = el("IMG");
+globalThis.document = {
+  querySelectorAll: (selector) => selector === "*" ? [html, body, empty, hero, img] : [img],
+  elementsFromPoint: (x) => x < 100 ? [empty, body, html] : [hero, body, html],
+};
+globalThis.FakeLens = {};
+"""
+
+
+def test_a_page_texture_on_body_or_html_is_no_media():
+    """<body> and <html> with a CSS background image: no hover pill over empty page areas, and not
+    in a page scan; a <div> with a background image still is media."""
+    got = run_scripts(FIND, ["content/find-media.js"], """
+      const FL = globalThis.FakeLens;
+      const name = (e) => e && (e.bg ? `${e.tagName} ${e.bg.split("/").pop()}` : e.tagName);
+      return {
+        kinds: [html, body, hero, img].map((e) => FL.mediaKind(e)),
+        overEmptyArea: name(FL.mediaAtPoint(10, 10)),
+        overHero: name(FL.mediaAtPoint(500, 10)),
+        scan: FL.findAllMedia(128).map(name),
+      };
+    """)
+    assert got == {"kinds": [None, None, "image", "image"], "overEmptyArea": None, "overHero": "DIV hero.jpg",
+                   "scan": ["IMG", "DIV hero.jpg"]}
+
+
+def test_content_scripts_never_ask_for_the_token():
+    """Content scripts run in the web page's process and use autoCheck, minSize and disabledSites
+    only: the settings they read and keep carry no pairing token."""
+    got = run_scripts("""
+      const asked = [];
+      const store = { token: "secret-token", autoCheck: true, minSize: 200, disabledSites: ["example.org"] };
+      globalThis.chrome = {
+        runtime: { onMessage: { addListener() {} }, sendMessage: async () => ({}) },
+        storage: { local: { get: async (keys) => {
+                     asked.push(...keys);
+                     return Object.fromEntries(keys.filter((k) => k in store).map((k) => [k, store[k]]));
+                   } },
+                   onChanged: { addListener() {} } },
+      };
+      globalThis.FakeLens = { startWatchingFeed() {}, startHoverCheck() {} };
+    """, ["lib/namespace.js", "lib/settings.js", "content/start.js"], """
+      await new Promise((r) => setTimeout(r, 20));
+      return { settings: globalThis.FakeLens.settings, askedForToken: asked.includes("token") };
+    """)
+    assert got == {"settings": {"backendUrl": "http://127.0.0.1:8731", "autoCheck": True, "disabledSites": ["example.org"],
+                                "minSize": 200},
+                   "askedForToken": False}
