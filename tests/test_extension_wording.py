@@ -37,3 +37,11 @@ def test_no_evidence_never_reads_real():
     got = describe([{"label": "no_evidence", "score": 0.1}, {"label": "manipulated", "score": 0.874}])
     assert got[0]["text"] == "No signs of manipulation found" and got[1]["text"] == "Likely manipulated (87%)"
     assert not any("real" in g["text"].lower().split() for g in got)
+
+
+def test_not_checked_says_why():
+    reasons = {"no face found": "no face", "faces too small to judge (under 32 px)": "too small",
+               "faces cut off by the picture's edge, too little of them to judge": "face cut off by the edge"}
+    got = describe([{"label": "not_applicable", "score": None, "faces": [{"score": None}],
+                     "summary": f"Not checked: {why}. No Content Credentials."} for why in reasons])
+    assert [g["text"] for g in got] == [f"Not checked: {r}" for r in reasons.values()]

@@ -16,6 +16,7 @@
     const text = `${result.reason || ""} ${result.summary || ""}`.toLowerCase();
     if (/no face|no faces|without a face/.test(text)) return "no face";
     if (/too small|small/.test(text)) return "too small";
+    if (/cut off/.test(text)) return "face cut off by the edge";
     if (/unsupported|not supported/.test(text)) return "unsupported media";
     if (Array.isArray(result.faces) && result.faces.length === 0) return "no face";
     return "no detector applies";
