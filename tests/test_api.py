@@ -26,6 +26,8 @@ def test_health_needs_no_token_and_lists_models(client):
     assert r.status_code == 200
     body = r.get_json()
     assert body["status"] == "ok" and "retinaface_mnet025" in [m["name"] for m in body["models"]]
+    # the models a check runs: not face_mesh, which only training uses
+    assert sorted(m["name"] for m in body["models"]) == ["face_swap", "retinaface_mnet025"]
 
 
 @pytest.mark.parametrize("headers, code", [
@@ -115,6 +117,7 @@ def test_upload_image_gives_verdict_then_cache(client, auth, plain_jpeg):
     assert [c["id"] for c in history] == [again.get_json()["id"], body["id"]]
     report = client.get(body["report_url"], base_url=BASE_URL, headers=auth)
     assert report.status_code == 200 and b"FakeLens report" in report.data and b"data:image/jpeg" in report.data
+    assert b"silence is not proof" not in report.data   # said under "No signs of manipulation found" only
 
 
 def test_upload_face_is_found(client, auth, face_jpeg):
@@ -124,6 +127,9 @@ def test_upload_face_is_found(client, auth, face_jpeg):
     assert len(faces) == 1
     x, y, w, h = faces[0]["box"]
     assert 600 < x + w / 2 < 1320 and 200 < y + h / 2 < 880   # the face sits in the middle
+    assert r.get_json()["result"]["label"] == "no_evidence"   # a real face (UTKFace), scoring 0.005
+    report = client.get(r.get_json()["report_url"], base_url=BASE_URL, headers=auth)
+    assert b"silence is not proof" in report.data
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

@@ -122,3 +122,13 @@ def test_a_locked_history_database_is_one_line(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.startswith(f"error: cannot open the history database {home / 'fakelens.db'} "
                                "(database is locked): another program holds it open"), r.stderr
+
+
+def test_train_without_the_train_extra_says_how_to_get_it(tmp_path):
+    """torch comes with the [train] extra only: a missing one is a one-line hint, not a traceback."""
+    hide_torch = ("import sys; sys.modules['torch'] = None; from fakelens.cli import main; "
+                  "sys.exit(main(['--home', sys.argv[1], 'train', 'face-swap', '--help']))")
+    r = subprocess.run([sys.executable, "-c", hide_torch, str(tmp_path / "home")], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "training needs torch" in r.stderr and "pip install -e '.[train]'" in r.stderr

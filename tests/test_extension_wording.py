@@ -41,7 +41,8 @@ def test_no_evidence_never_reads_real():
 
 def test_not_checked_says_why():
     reasons = {"no face found": "no face", "faces too small to judge (under 32 px)": "too small",
-               "faces cut off by the picture's edge, too little of them to judge": "face cut off by the edge"}
+               "faces cut off by the picture's edge, too little of them to judge": "face cut off by the edge",
+               "faces too small or cut off by the picture's edge to judge": "faces too small or cut off"}
     got = describe([{"label": "not_applicable", "score": None, "faces": [{"score": None}],
                      "summary": f"Not checked: {why}. No Content Credentials."} for why in reasons])
     assert [g["text"] for g in got] == [f"Not checked: {r}" for r in reasons.values()]

@@ -93,11 +93,13 @@ def test_tampered_credentials_alone_are_not_a_detector_verdict():
 def test_ai_generated_is_said_outright_only_when_provenance_declares_it():
     from fakelens.verdict import label_words
 
-    declared = {"label": "ai_generated", "provenance": {"ai_generated": True}}
-    modelled = {"label": "ai_generated", "provenance": {"ai_generated": False}}
-    assert label_words(declared) == "AI-generated"
-    assert label_words(modelled) == "Likely AI-generated"
-    assert label_words({"label": "no_evidence", "provenance": {}}) == "No signs of manipulation found"
+    declared = {"label": "ai_generated", "score": 0.93, "provenance": {"ai_generated": True, "source": "metadata"}}
+    modelled = {"label": "ai_generated", "score": 0.91, "provenance": {"ai_generated": False}}
+    assert label_words(declared) == "AI-generated (file metadata)"   # not "93%": nothing was scored
+    assert label_words(modelled) == "Likely AI-generated (91%)"
+    # a quiet verdict's score would read as a chance of manipulation: none shown
+    assert label_words({"label": "no_evidence", "score": 0.36, "provenance": {}}) == "No signs of manipulation found"
+    assert label_words({"label": "manipulated", "score": 0.874, "provenance": {}}) == "Likely manipulated (87%)"
 
 
 def test_a_detector_held_to_uncertain_does_not_flag():

@@ -112,8 +112,7 @@ def cmd_check(args) -> int:
             if args.json:
                 print(json.dumps({"input": item, **result}), flush=True)
             else:
-                score = "" if result["score"] is None else f" ({result['score']:.0%})"
-                print(f"{item}: {label_words(result)}{score}\n  {result['summary']}")
+                print(f"{item}: {label_words(result)}\n  {result['summary']}")
                 for s in result["signals"]:
                     mark = "*" if s["decisive"] else " "
                     val = "n/a" if s["score"] is None else f"{s['score']:.3f}"
@@ -158,7 +157,8 @@ def cmd_models(args) -> int:
     for spec in store.specs:
         metrics = spec.extra.get("metrics") or {}
         shown = ", ".join(f"{k}={v}" for k, v in metrics.items() if not isinstance(v, (dict, list)))
-        print(f"{spec.name:24} v{spec.version:6} {spec.task:14} {spec.file}  {shown}")
+        threshold = f"threshold={spec.threshold}, " if spec.threshold is not None else ""
+        print(f"{spec.name:24} v{spec.version:6} {spec.task:14} {spec.file}  {threshold}{shown}")
         problem = store.problem(spec)   # each file checked against its sha256
         if problem:
             broken = True
@@ -179,7 +179,12 @@ def cmd_eval(args) -> int:
 def cmd_train(args) -> int:
     import importlib
 
-    module = importlib.import_module(f"fakelens.train.{args.what.replace('-', '_')}")
+    try:
+        module = importlib.import_module(f"fakelens.train.{args.what.replace('-', '_')}")
+    except ModuleNotFoundError as exc:   # torch and the rest come with the [train] extra only
+        print(f"error: training needs {exc.name}, which the backend does not install: "
+              "`.venv/bin/pip install -e '.[train]'` adds it", file=sys.stderr)
+        return 2
     return module.main(args.rest) or 0
 
 

@@ -23,12 +23,20 @@ LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "
           "no_evidence": "No signs of manipulation found", "not_applicable": "Not checked"}
 
 
+PROVENANCE_SOURCES = {"c2pa": "Content Credentials", "metadata": "file metadata", "watermark": "watermark"}
+
+
 def label_words(result: dict) -> str:
-    """The label as the CLI and the report write it: "AI-generated" outright only when the media's
-    own provenance declares it; a model's opinion is "Likely AI-generated" (as the extension says)."""
-    if result["label"] == "ai_generated" and not (result.get("provenance") or {}).get("ai_generated"):
-        return "Likely AI-generated"
-    return LABELS[result["label"]]
+    """The headline as the CLI and the report write it, as the extension does: "AI-generated" outright
+    only when the media's own provenance declares it, then naming that provenance; a model's opinion
+    is "Likely …" with its score; no score after "No signs…" (it would read as a chance of manipulation)."""
+    label, prov = result["label"], result.get("provenance") or {}
+    if label == "ai_generated" and prov.get("ai_generated"):
+        return f"AI-generated ({PROVENANCE_SOURCES.get(prov.get('source'), 'provenance')})"
+    words = "Likely AI-generated" if label == "ai_generated" else LABELS[label]
+    if label in ("manipulated", "ai_generated", "uncertain") and result.get("score") is not None:
+        words += f" ({round(result['score'] * 100)}%)"
+    return words
 
 
 NO_PROVENANCE = {"status": "none", "trusted": False, "signer": None, "generator": None,

@@ -15,6 +15,7 @@
   function notCheckedReason(result) {
     const text = `${result.reason || ""} ${result.summary || ""}`.toLowerCase();
     if (/no face|no faces|without a face/.test(text)) return "no face";
+    if (/small/.test(text) && /cut off/.test(text)) return "faces too small or cut off";
     if (/too small|small/.test(text)) return "too small";
     if (/cut off/.test(text)) return "face cut off by the edge";
     if (/unsupported|not supported/.test(text)) return "unsupported media";

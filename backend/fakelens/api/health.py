@@ -9,9 +9,12 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/health")
 def health():
-    models = current_app.extensions["fakelens"]["analyzer"].models
+    analyzer = current_app.extensions["fakelens"]["analyzer"]
+    # the models a check runs: face detection and each detector's (not face_mesh, used in training only)
+    used = {"face_detect"} | {d.task for d in analyzer.detectors if d.task}
     return jsonify({"status": "ok", "version": __version__,
-                    "models": [{"name": s.name, "version": s.version} for s in models.specs]})
+                    "models": [{"name": s.name, "version": s.version} for s in analyzer.models.specs
+                               if s.task in used]})
 
 
 @bp.get("/models")

@@ -80,7 +80,7 @@ def score_faces(image_bgr: np.ndarray, faces: list[Face], models: ModelStore, sp
 
 
 def aggregate(kind: str, frame_scores: list[float]) -> float:
-    """Media score from each frame's largest face score."""
+    """Media score from each frame's highest face score."""
     return float(max(frame_scores)) if kind == "image" else float(np.mean(frame_scores))
 
 
@@ -124,8 +124,8 @@ class FaceSwapDetector(Detector):
             deciding_sides.append(side(by_frame[index][int(scores.argmax())]))
             frames_out.append({"t": round(float(frame.t), 3), "score": round(float(scores.max()), 4)})
         score = aggregate(media.kind, per_frame)
-        aggregation = ("largest face score" if media.kind == "image"
-                       else "mean over frames of each frame's largest face score")
+        aggregation = ("highest face score" if media.kind == "image"
+                       else "mean over frames of each frame's highest face score")
         detail = {}
         # the face that decides an image, the typical deciding face of a video
         deciding = (deciding_sides[int(np.argmax(per_frame))] if media.kind == "image"
