@@ -262,6 +262,15 @@ def test_report_measures_an_onnx_outside_models(tmp_path, spec, blend_pairs):
     assert real["score"] is not None and fake["score"] > real["score"]
 
 
+def test_report_scores_a_folder_of_clips(tmp_path, spec):
+    from fakelens.train.report_face_swap import clip_scores
+
+    (tmp_path / "ff_real.mp4").symlink_to(need_shared("deepfake-clips", "ff_real.mp4"))
+    (tmp_path / "notes.txt").write_text("not a clip")
+    rows = clip_scores(tmp_path, ModelStore(MODELS), spec, Settings(home=tmp_path / "home"))
+    assert [r["file"] for r in rows] == ["ff_real.mp4"] and rows[0]["score"] is not None
+
+
 @pytest.mark.slow
 def test_a_real_face_swap_video_is_flagged_and_its_source_is_not(tmp_path):
     """The product's promise end to end: `fakelens check` on FaceForensics++ clips (a Deepfakes swap

@@ -90,7 +90,8 @@ def pair_scores(store, spec, images, five, mesh, indices, condition: str,
 
 def clip_scores(folder: Path, store, spec, settings):
     rows = []
-    for path in list_media(folder):
+    media, _ = list_media(folder)   # (media, skipped)
+    for path in media:
         r = score_file(path, store, spec, settings)
         rows.append({"file": path.name, **r})
     return rows
