@@ -271,6 +271,20 @@ def test_upload_over_limit_is_413(tmp_path):
         app.extensions["fakelens"]["pool"].stop()
 
 
+def test_a_small_image_limit_is_said_in_kilobytes(tmp_path, face_jpeg):
+    from fakelens.api import create_app
+    from fakelens.config import Settings
+
+    app = create_app(Settings(home=tmp_path / "h", max_image_bytes=30000))
+    try:
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
+        r = post_file(client, auth, face_jpeg.read_bytes())
+        assert r.status_code == 413 and r.get_json()["error"]["message"] == "images are limited to 29 KB"
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+
+
 @pytest.mark.parametrize("body, status, code", [
     ({"url": "ftp://example.com/a.jpg"}, 400, "bad_url"),
     ({"url": "file:///etc/passwd"}, 400, "bad_url"),

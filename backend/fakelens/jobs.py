@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import retention
 from .errors import FakeLensError
+from .fetch.http import mb
 from .store import Store
 
 log = logging.getLogger("fakelens.jobs")
@@ -150,7 +151,7 @@ class JobPool:
                     total += len(block)
                     if total > max_bytes:
                         raise FakeLensError("too_large", f"the upload is larger than the "
-                                            f"{max_bytes // (1 << 20)} MB limit")
+                                            f"{mb(max_bytes)} limit")
                     out.write(block)
         except BaseException as exc:
             path.unlink(missing_ok=True)

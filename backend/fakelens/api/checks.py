@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..analyze import sniff_file
 from ..errors import FakeLensError
+from ..fetch.http import mb
 from ..fetch.netguard import check_url
 from ..models import file_sha256
 from ..retention import forget
@@ -128,7 +129,7 @@ def create_check():
         try:
             kind, _ = sniff_file(path)
             if kind == "image" and path.stat().st_size > settings.max_image_bytes:
-                raise FakeLensError("too_large", f"images are limited to {settings.max_image_bytes >> 20} MB")
+                raise FakeLensError("too_large", f"images are limited to {mb(settings.max_image_bytes)}")
             # the base name only, capped: it is stored and sent back in every history answer
             filename = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:MAX_FILENAME_CHARS]
             req = {"path": str(path), "kind": kind, "filename": filename or None,
