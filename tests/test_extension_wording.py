@@ -10,11 +10,11 @@ import pytest
 WORDING_JS = Path(__file__).resolve().parents[1] / "extension" / "lib" / "wording.js"
 
 
-def describe(results: list[dict]) -> list[dict]:
+def describe(results: list[dict], fn: str = "describe") -> list:
     if not shutil.which("node"):
         pytest.skip("node is not installed")
     script = (WORDING_JS.read_text() + "\nconst checks = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
-              "console.log(JSON.stringify(checks.map((c) => globalThis.FakeLens.describe(c))));\n")
+              f"console.log(JSON.stringify(checks.map((c) => globalThis.FakeLens.{fn}(c))));\n")
     run = subprocess.run(["node", "-e", script], input=json.dumps([{"status": "done", "result": r} for r in results]),
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
@@ -46,3 +46,19 @@ def test_not_checked_says_why():
     got = describe([{"label": "not_applicable", "score": None, "faces": [{"score": None}],
                      "summary": f"Not checked: {why}. No Content Credentials."} for why in reasons])
     assert [g["text"] for g in got] == [f"Not checked: {r}" for r in reasons.values()]
+
+
+def test_credentials_that_do_not_validate_say_why():
+    """An expired signing certificate is not an edit: the tooltip says what the backend's codes
+    say (provenance/c2pa_reader.py PLAIN), never "tampered" for everything."""
+    def line(codes):
+        prov = {"status": "tampered", "codes": codes, "reasons": []}
+        lines = describe([{"label": "uncertain", "score": 0.3, "provenance": prov}], "detailLines")[0]
+        return next(x for x in lines if x.startswith("Content Credentials"))
+
+    assert line(["signingCredential.expired"]) == "Content Credentials: present, but its signing certificate had expired"
+    assert line(["assertion.dataHash.mismatch"]) == "Content Credentials: present, but changed after signing"
+    assert line(["assertion.hashedURI.mismatch", "signingCredential.expired"]) == \
+        "Content Credentials: present, but changed after signing; its signing certificate had expired"
+    assert line(["someNew.code"]) == line([]) == "Content Credentials: present, but they do not validate"
+    assert not any("tampered" in line(c) for c in (["signingCredential.expired"], ["assertion.dataHash.mismatch"]))

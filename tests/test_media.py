@@ -135,6 +135,31 @@ def test_image_pixel_limit_before_decoding(tmp_path):
     assert err.value.code == "too_large" and "100×100" in err.value.message
 
 
+def test_a_png_text_chunk_over_pillows_1_mb_limit_decodes(tmp_path):
+    """A valid PNG whose zTXt unpacks to 2 MB (a generator's settings, or padding): Pillow's default
+    1 MB per-chunk limit made the header read fail ("not a readable image"). The total for all text
+    stays bounded (64 MB), so a pile of such chunks is still refused, not held in memory."""
+    import struct
+    import zlib
+
+    def with_chunk(data, kind, body):
+        at = data.find(b"IDAT") - 4
+        return (data[:at] + struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF) + data[at:])
+
+    png = cv2.imencode(".png", np.full((48, 64, 3), 120, np.uint8))[1].tobytes()
+    ztxt = b"Comment\0\0" + zlib.compress(b" " * 2_000_000)
+    (tmp_path / "big-text.png").write_bytes(with_chunk(png, b"zTXt", ztxt))
+    assert read_image(tmp_path / "big-text.png", "image/png", 10**8).shape == (48, 64, 3)
+    piled = png
+    for _ in range(5):                                   # 5 x 16 MB unpacked: over the 64 MB total
+        piled = with_chunk(piled, b"zTXt", b"Comment\0\0" + zlib.compress(b" " * 16 * 1024 * 1024))
+    (tmp_path / "piled.png").write_bytes(piled)
+    with pytest.raises(FakeLensError) as err:
+        read_image(tmp_path / "piled.png", "image/png", 10**8)
+    assert err.value.code == "undecodable"
+
+
 def test_data_after_the_end_marker_is_fine_a_cut_file_is_not(tmp_path, face_jpeg):
     """Motion photos (Pixel, Samsung) carry a video after the JPEG's end; some files are padded.
     They decode; a file cut short anywhere is still refused as truncated."""

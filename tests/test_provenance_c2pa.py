@@ -11,7 +11,7 @@ import pytest
 
 from fakelens import provenance
 from fakelens.config import Settings
-from fakelens.provenance.c2pa_reader import read_c2pa
+from fakelens.provenance.c2pa_reader import _ai_markers, read_c2pa
 from test_provenance_support import IPTC, c2pa_sign, make_test_ca, photo_like
 
 TESTFILES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "c2pa-testfiles"
@@ -135,6 +135,55 @@ def test_signed_camera_capture_has_no_ai_marker(tmp_path, settings, ca):
     assert r["provenance"]["status"] == "intact" and r["provenance"]["ai_generated"] is False
     assert r["score"] is None
     assert "no AI marker" in r["detail"]["reason"]
+
+
+def test_a_signed_capture_is_not_overruled_by_the_claim_generator_name(tmp_path, settings, ca):
+    """digitalCapture, said by the action itself, wins over a claim generator that shares a name
+    with an AI tool: the name is only a fallback for actions that give no source type."""
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], tool="Adobe Firefly",
+                          actions=[{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}])
+    r = _check(tmp_path, signed, settings)
+    assert r["provenance"]["status"] == "intact" and r["provenance"]["ai_generated"] is False, r["detail"]["reason"]
+    assert r["score"] is None and "no AI marker" in r["detail"]["reason"]
+    # without a source type (older manifests; today's SDK will not sign one) the name still counts
+    manifest = {"claim_generator": "Adobe Firefly"}
+    assert _ai_markers(manifest, [{"action": "c2pa.created"}])[0]["generator"] == "Adobe Firefly"
+    assert _ai_markers(manifest, [{"action": "c2pa.created", "digital_source_type": "digitalCapture"}]) == []
+
+
+@pytest.fixture(scope="module")
+def ai_ingredient(ca):
+    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
+                "softwareAgent": {"name": "Adobe Firefly"}}]
+    signed, _ = c2pa_sign(_jpeg(120, 120, seed=5), "image/jpeg", ca["chain"], ca["key"], tool="Adobe Firefly",
+                          actions=actions)
+    return signed
+
+
+@pytest.mark.parametrize("relationship, actions, ai, score, words", [
+    ("parentOf", [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["ing1"]}},
+                  {"action": "c2pa.color_adjustments"}],
+     True, 0.95, "Content Credentials of an earlier version say: created by a generative AI tool (Adobe Firefly)"),
+    ("componentOf", [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"},
+                     {"action": "c2pa.placed", "parameters": {"ingredientIds": ["ing1"]}}],
+     True, 0.95, "Content Credentials say: includes AI-generated elements, an ingredient placed into it (Adobe Firefly)"),
+    ("inputTo", [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}],
+     False, 0.35, "an AI-generated picture was used as an input to make it (Adobe Firefly) — a hint only"),
+])
+def test_an_ai_ingredient_is_worded_by_how_it_went_in(tmp_path, settings, ca, ai_ingredient,
+                                                      relationship, actions, ai, score, words):
+    """Only a parentOf ingredient is an earlier version; an AI element placed into a real capture
+    (componentOf) makes it include AI-generated elements; an AI picture used only as an input
+    (inputTo) is not in these pixels: a hint."""
+    ingredient = {"title": "ingredient.jpg", "relationship": relationship, "instance_id": "ing1", "label": "ing1"}
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], tool="Photo Editor", actions=actions,
+                          ingredients=[(ingredient, ai_ingredient)])
+    r = _check(tmp_path, signed, settings)
+    assert r["provenance"]["status"] == "intact", r["provenance"]["reasons"]
+    assert r["provenance"]["ai_generated"] is ai and r["score"] == pytest.approx(score)
+    assert words in r["detail"]["reason"], r["detail"]["reason"]
+    if relationship != "parentOf":
+        assert "earlier version" not in " ".join(r["provenance"]["reasons"])
 
 
 def test_edited_after_signing_is_tampered_not_manipulated(tmp_path, settings, ca):

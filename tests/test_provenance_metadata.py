@@ -211,3 +211,115 @@ def test_huge_parameters_chunk_is_read_at_once(tmp_path):
     assert meta["ai"] == []
     a1111 = read_metadata(str(_png(tmp_path, {"parameters": A1111}, "a.png")))["ai"]
     assert a1111[0]["generator"] == "Stable Diffusion (AUTOMATIC1111 web UI)"
+
+
+def _png_chunk(data: bytes, kind: bytes, body: bytes) -> bytes:
+    """`data` (a PNG) with one more chunk before its first IDAT."""
+    import zlib
+    at = data.find(b"IDAT") - 4
+    return (data[:at] + struct.pack(">I", len(body)) + kind + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF) + data[at:])
+
+
+def test_a_deeply_nested_prompt_chunk_hides_nothing(tmp_path, settings):
+    """A ComfyUI-looking 'prompt' of "[" x 200,000 raised RecursionError in the JSON parser, which
+    took the whole metadata step down, and with it the watermark (no image size): a PNG with an IPTC
+    AI source type and the SD watermark then read "No ... AI metadata or known invisible watermark found"."""
+    import cv2
+
+    from fakelens.provenance import watermark
+    from test_provenance_support import imwatermark_encode
+
+    marked = imwatermark_encode(photo_like(512, 512, seed=7), watermark.MARKS[1].bits)
+    data = cv2.imencode(".png", marked)[1].tobytes()
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description Iptc4xmpExt:DigitalSourceType='
+           '"http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>')
+    data = _png_chunk(data, b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + xmp.encode())
+    path = tmp_path / "deep.png"
+    path.write_bytes(_png_chunk(data, b"tEXt", b"prompt\0" + b"[" * 200_000))
+    r = provenance.check(str(path), "image/png", "image", settings, frame=cv2.imread(str(path)))
+    assert r["provenance"]["ai_generated"] and r["provenance"]["watermark"] == "SDV2", r["detail"]["reasons"]
+    assert {e["source"] for e in r["detail"]["evidence"]} == {"metadata", "watermark"}
+
+
+def test_a_failed_metadata_step_still_reads_the_watermark_and_says_so(tmp_path, settings, monkeypatch):
+    """Whatever breaks the metadata reader, the watermark is still read (from the media stage's
+    frame size and a decode of our own), and the summary says what could not be read instead of
+    claiming nothing was found."""
+    import cv2
+
+    from fakelens.provenance import watermark
+    from test_provenance_support import imwatermark_encode
+
+    def broken(path):
+        raise RuntimeError("a bug in the metadata reader")
+
+    monkeypatch.setattr(provenance, "read_metadata", broken)
+    marked = tmp_path / "marked.png"
+    cv2.imwrite(str(marked), imwatermark_encode(photo_like(512, 512, seed=8), watermark.MARKS[1].bits))
+    r = provenance.check(str(marked), "image/png", "image", settings, frame=cv2.imread(str(marked)))
+    assert r["provenance"]["watermark"] == "SDV2" and r["detail"]["watermark"]["pixels"] == "decoded"
+
+    plain = tmp_path / "plain.png"
+    cv2.imwrite(str(plain), photo_like(512, 512, seed=9))
+    r = provenance.check(str(plain), "image/png", "image", settings, frame=cv2.imread(str(plain)))
+    first = r["provenance"]["reasons"][0]
+    assert r["score"] is None and "metadata could not be read" in first, first
+    assert not first.startswith("No Content Credentials")      # the verdict would say "none" then
+    # and with no frame at all the watermark is said to be unread too
+    r = provenance.check(str(plain), "image/png", "image", settings)
+    assert r["provenance"]["reasons"][0].startswith("The metadata and the invisible watermark could not be read")
+
+
+def test_a_text_chunk_over_pillows_1_mb_limit_is_read(tmp_path, settings):
+    """A valid PNG whose zTXt unpacks to 2 MB: Pillow's default 1 MB per-chunk limit refused the whole
+    file ("not a readable image") and the A1111 settings beside it were missed."""
+    import zlib
+
+    import cv2
+
+    data = cv2.imencode(".png", photo_like(240, 320))[1].tobytes()
+    data = _png_chunk(data, b"tEXt", b"parameters\0" + A1111.encode())
+    path = tmp_path / "padded.png"
+    path.write_bytes(_png_chunk(data, b"zTXt", b"Comment\0\0" + zlib.compress(b" " * 2_000_000)))
+    meta = read_metadata(str(path))
+    assert meta["error"] is None and meta["ai"][0]["generator"] == "Stable Diffusion (AUTOMATIC1111 web UI)"
+    r = _check(path, settings, "image/png")
+    assert r["provenance"]["ai_generated"] and r["score"] == pytest.approx(0.93)
+
+
+@pytest.mark.parametrize("make, model", [("Planet Computers", "Gemini PDA"), ("Veo", "Veo Cam 3"),
+                                         ("FLIR", "Firefly DL"), ("Kandinsky Optics", "Kling K1")])
+def test_a_camera_named_like_a_generator_is_not_ai(tmp_path, settings, make, model):
+    """EXIF Make/Model name the camera (a Gemini PDA phone, a Veo sports camera, a FLIR Firefly),
+    never the program that made the picture: recorded, not matched, whatever they say."""
+    img = _image()
+    exif = img.getexif()
+    exif[0x010F], exif[0x0110] = make, model
+    path = tmp_path / "cam.jpg"
+    img.save(path, exif=exif)
+    r = _check(path, settings, "image/jpeg")
+    assert r["score"] is None and not r["provenance"]["ai_generated"], r["detail"]["reason"]
+    assert r["detail"]["metadata"]["EXIF Model"] == model
+
+
+def test_generator_names_that_are_also_products():
+    for text in ["Gemini PDA", "Gemini Camera", "Veo", "Veo Cam 3", "FLIR Firefly", "Firefly Split 4K"]:
+        assert match_generator(text) is None, text
+    for text, name in [("Google Gemini", "Google Gemini"), ("Gemini 2.5 Flash Image", "Google Gemini"),
+                       ("Nano Banana", "Google Gemini"), ("Google Veo", "Google Veo"), ("Veo 3", "Google Veo"),
+                       ("Adobe Firefly", "Adobe Firefly"), ("Adobe_Firefly", "Adobe Firefly")]:
+        assert match_generator(text) == name, text
+
+
+def test_every_jpeg_comment_is_read(tmp_path, settings):
+    """Pillow keeps only the last COM segment in info["comment"]: an optimiser's comment after the
+    generator's hid it."""
+    path = tmp_path / "two.jpg"
+    _image().save(path, comment=b"Optimized by JPEGmini")
+    data = path.read_bytes()
+    first = b"Made with Midjourney"
+    path.write_bytes(data[:2] + b"\xff\xfe" + struct.pack(">H", len(first) + 2) + first + data[2:])
+    r = _check(path, settings, "image/jpeg")
+    assert "Midjourney" in r["detail"]["reason"] and r["score"] == pytest.approx(0.35)
+    assert "JPEGmini" in r["detail"]["metadata"]["JPEG comment"]

@@ -92,8 +92,9 @@ IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
 
 def c2pa_sign(data: bytes, mime: str, chain_pem: str, key_pem: str, tool: str = "FakeLens Test Tool",
-              actions=None, remote_url: str | None = None) -> tuple[bytes, bytes]:
-    """Sign `data` with c2pa-python; returns (signed asset, manifest store bytes)."""
+              actions=None, remote_url: str | None = None, ingredients=()) -> tuple[bytes, bytes]:
+    """Sign `data` with c2pa-python; returns (signed asset, manifest store bytes). `ingredients`:
+    (ingredient JSON such as {"title", "relationship", "instance_id"}, signed JPEG bytes) pairs."""
     import c2pa
     manifest = {"claim_generator_info": [{"name": tool, "version": "1.0"}], "title": "test",
                 "assertions": [{"label": "c2pa.actions", "data": {"actions": actions or [
@@ -101,6 +102,8 @@ def c2pa_sign(data: bytes, mime: str, chain_pem: str, key_pem: str, tool: str = 
     signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain_pem.encode(),
                                                        key_pem.encode(), None))
     builder = c2pa.Builder(manifest)
+    for ingredient, ingredient_data in ingredients:
+        builder.add_ingredient(ingredient, "image/jpeg", io.BytesIO(ingredient_data))
     if remote_url:
         builder.set_no_embed()
         builder.set_remote_url(remote_url)

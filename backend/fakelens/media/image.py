@@ -4,11 +4,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, PngImagePlugin
 
 from ..errors import FakeLensError
 
 Image.MAX_IMAGE_PIXELS = None   # we enforce our own limit below, before decoding
+# Pillow refuses a whole PNG (ValueError) when one text chunk unpacks to over 1 MB, and a generator's
+# settings or a padded zTXt can: allow 16 MB a chunk, with the total for all text kept at 64 MB.
+# (Process-wide, so the provenance metadata reader gets the same; it imports this module.)
+PngImagePlugin.MAX_TEXT_CHUNK = 16 * 1024 * 1024
+PngImagePlugin.MAX_TEXT_MEMORY = 64 * 1024 * 1024
 
 
 def _truncated(data: bytes, mime: str) -> bool:

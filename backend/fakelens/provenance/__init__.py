@@ -19,7 +19,7 @@ from .c2pa_reader import read_c2pa
 from .metadata import read_metadata
 from .watermark import find_marks
 
-VERSION = "1.0"
+VERSION = "1.1"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -28,11 +28,12 @@ log = logging.getLogger(__name__)
 # high. Credentials that no longer validate still record that an AI tool made the original.
 # Unsigned metadata can be copied or forged, so it ranks lower, a generator's own structured
 # output (A1111 settings, a ComfyUI graph) above a bare tool name; a name in free text is
-# only a hint (0.35: below the 0.5 threshold and the verdict's 0.4 "uncertain" band). The
+# only a hint (0.35: below the 0.5 threshold and the verdict's 0.4 "uncertain" band), as is an
+# AI-generated ingredient used only as an input (inputTo: a reference, not these pixels). The
 # SD watermark is specific (chance match < 1e-6) but anyone can embed it with the public encoder.
 SCORES = {
     ("c2pa", "trusted"): 0.99, ("c2pa", "intact"): 0.97, ("c2pa", "ingredient"): 0.95,
-    ("c2pa", "tampered"): 0.90,
+    ("c2pa", "tampered"): 0.90, ("c2pa", "input"): 0.35,
     ("metadata", "source_type"): 0.90, ("metadata", "generator_chunk"): 0.93,
     ("metadata", "tool_name"): 0.85, ("metadata", "comment"): 0.35,
     ("watermark", "mark"): 0.95,
@@ -61,14 +62,19 @@ def _pixels(path: str, meta: dict, frame, settings):
     stored: the media stage's decoded frame turned back when it has the stored size, else a
     decode of our own (OpenCV, EXIF orientation ignored)."""
     size = meta.get("size")
-    if size is None:
+    if size is not None:
+        w, h = size
+        undo = _UNDO_ORIENTATION.get(meta.get("orientation") or 1)
+        if frame is not None and undo is not None:
+            stored = undo(frame)
+            if stored.shape[:2] == (h, w):
+                return stored, "frame"
+    elif frame is not None:
+        # metadata unreadable, so the stored orientation is unknown: decode our own, bounded by
+        # the frame the media stage already checked (the same pixels, perhaps turned)
+        h, w = frame.shape[:2]
+    else:
         return None, None
-    w, h = size
-    undo = _UNDO_ORIENTATION.get(meta.get("orientation") or 1)
-    if frame is not None and undo is not None:
-        stored = undo(frame)
-        if stored.shape[:2] == (h, w):
-            return stored, "frame"
     if w * h > getattr(settings, "max_pixels", 60_000_000):
         return None, None
     try:
@@ -80,7 +86,7 @@ def _pixels(path: str, meta: dict, frame, settings):
 
 def _watermark(path, meta, frame, settings) -> dict:
     pixels, origin = _pixels(path, meta, frame, settings)
-    mark = find_marks(pixels) if pixels is not None else {"checked": False, "found": None,
+    mark = find_marks(pixels) if pixels is not None else {"checked": False, "found": None, "unread": True,
                                                            "reason": "pixels unavailable"}
     mark["pixels"] = origin
     return mark
@@ -98,16 +104,27 @@ def _safely(step, fallback):
 def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
     evidence = []
     for m in cred.get("ai", []):
-        if cred["status"] == "tampered":
+        # an ingredient's marker says what it means for this file by how the ingredient went in:
+        # an earlier version (parentOf), an element placed into it (componentOf), or only something
+        # used to make it (inputTo: a reference or style picture, whose pixels need not be in it)
+        rel = m.get("relationship") if m["where"] == "ingredient" else None
+        what = ("includes AI-generated elements" if "compositeWithTrainedAlgorithmicMedia" in m["evidence"]
+                else "created by a generative AI tool")
+        if rel == "componentOf":
+            what = "includes AI-generated elements, an ingredient placed into it"
+        if rel == "inputTo":
+            key, what = "input", "an AI-generated picture was used as an input to make it"
+            lead = "Content Credentials" + (" (which no longer validate)" if cred["status"] == "tampered" else "") + " say"
+        elif cred["status"] == "tampered":
             key, lead = "tampered", "Content Credentials (which no longer validate) say"
         elif m["where"] == "ingredient":
-            key, lead = "ingredient", "Content Credentials of an earlier version say"
+            key = "ingredient"
+            lead = {"parentOf": "Content Credentials of an earlier version say",
+                    "componentOf": "Content Credentials say"}.get(rel, "Content Credentials of an ingredient say")
         else:
             key = "trusted" if cred["trusted"] else "intact"
             lead = "Content Credentials say"
         tool = f" ({m['generator']})" if m.get("generator") else ""
-        what = ("includes AI-generated elements" if "compositeWithTrainedAlgorithmicMedia" in m["evidence"]
-                else "created by a generative AI tool")
         evidence.append({"source": "c2pa", "score": SCORES[("c2pa", key)], "generator": m.get("generator"),
                          "reason": f"{lead}: {what}{tool}", "evidence": m["evidence"]})
     for m in meta.get("ai", []):
@@ -132,11 +149,12 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         "actions": [], "codes": [], "ai": [], "reasons": ["Content Credentials could not be read (an error in FakeLens)"]})
     t1 = time.perf_counter()
     no_meta = {"fields": {}, "ai": [], "size": None}
-    meta = _safely(lambda: read_metadata(path), no_meta) if kind == "image" else no_meta
+    meta = _safely(lambda: read_metadata(path), {
+        **no_meta, "error": "the metadata could not be read (an error in FakeLens)"}) if kind == "image" else no_meta
     mark = {"checked": False, "found": None}
     if kind == "image":
         mark = _safely(lambda: _watermark(path, meta, frame, settings),
-                       {"checked": False, "found": None, "reason": "watermark could not be read"})
+                       {"checked": False, "found": None, "unread": True, "reason": "watermark could not be read"})
     t2 = time.perf_counter()
 
     evidence = _ai_evidence(cred, meta, mark)
@@ -161,6 +179,15 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
                   f"{' (trusted)' if cred['trusted'] else ' (not on the trust list)'}; they carry no AI marker.")
     elif cred.get("remote_manifest") or cred.get("unreadable"):
         score, reason = None, cred["reasons"][0]
+    elif meta.get("error") or mark.get("unread"):
+        # a part that could not be read found nothing: say so, never "none found"
+        unread = [w for w, bad in (("the metadata", meta.get("error")), ("the invisible watermark", mark.get("unread")))
+                  if bad]
+        read = ["Content Credentials"] + [w for w, bad in (("AI metadata", meta.get("error")),
+                                                           ("known invisible watermark", mark.get("unread"))) if not bad]
+        score = None
+        reason = (f"{' and '.join(unread).capitalize()} could not be read, so provenance was only partly checked "
+                  f"(no {' or '.join(read)} found)")
     else:
         score, reason = None, NO_EVIDENCE
     reasons += [e["reason"] for e in evidence if e["reason"] != reason]

@@ -115,7 +115,9 @@ def _ai_markers(manifest: dict, actions: list[dict]) -> list[dict]:
         if dst in AI_SOURCE_TYPES:
             markers.append({"generator": tool or act.get("software_agent") or generator,
                             "evidence": f"action {act.get('action')} with digitalSourceType {dst}: {AI_SOURCE_TYPES[dst]}"})
-        elif act.get("action") == "c2pa.created" and tool:
+        elif act.get("action") == "c2pa.created" and tool and not dst:
+            # a tool's name counts only where the action says nothing of its source: a signed
+            # digitalCapture is not overruled by a claim generator's name that looks like an AI tool's
             markers.append({"generator": tool, "evidence": f"c2pa.created by a generative AI tool ({tool})"})
     return markers
 
@@ -271,8 +273,29 @@ def _read_store(reader, fh, out) -> None:
     out["reasons"].append(f"Content Credentials signed by {who}" + (f" (issuer {out['issuer']})" if out["issuer"] and out["issuer"] != who else "")
                           + (", on FakeLens's trust list" if out["trusted"] else ", not on FakeLens's trust list (unknown signer, not a sign of tampering)"))
 
-    # AI markers: the active manifest first, then any earlier manifest (ingredients) in the store
+    # AI markers: the active manifest first, then any earlier manifest (ingredients) in the store,
+    # with how that ingredient went into this file
     for manifest_label, manifest in [(label, active)] + [(k, v) for k, v in manifests.items() if k != label]:
         for marker in _ai_markers(manifest, _actions(manifest)):
             marker["where"] = "active manifest" if manifest_label == label else "ingredient"
+            if manifest_label != label:
+                marker["relationship"] = _relationship(manifests, label, manifest_label)
             out["ai"].append(marker)
+
+
+def _relationship(manifests: dict, active_label, ingredient_label) -> str | None:
+    """How an ingredient's manifest went into the active one, from the ingredient assertions along
+    the way: "parentOf" (an earlier version of this file) only if every step is; "componentOf"
+    (placed into it) or "inputTo" (used to make it) if any step is; None if no ingredient names it."""
+    up = {}                                        # manifest label -> (the manifest using it, relationship)
+    for user_label, manifest in sorted(manifests.items(), key=lambda kv: kv[0] != active_label):
+        for ing in manifest.get("ingredients") or []:
+            if isinstance(ing, dict) and (ing.get("active_manifest") or ing.get("manifest")):
+                up.setdefault(ing.get("active_manifest") or ing.get("manifest"), (user_label, ing.get("relationship")))
+    steps, at = [], ingredient_label
+    while at != active_label:
+        if at not in up or len(steps) > len(manifests):   # not named by any ingredient, or a loop
+            return None
+        at, rel = up[at]
+        steps.append(rel or "componentOf")         # the assertion's default relationship
+    return next((r for r in ("inputTo", "componentOf") if r in steps), "parentOf")

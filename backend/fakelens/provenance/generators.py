@@ -2,8 +2,9 @@
 C2PA claims, EXIF Software, XMP CreatorTool, PNG text chunks and comments.
 
 To add a generator, add one line: (display name, regular expression). Patterns are matched
-case-insensitively against short tool-name fields, so keep them specific (word boundaries:
-"imagen" alone is the Spanish word for "image", so it needs the tool field it lives in).
+case-insensitively against short tool-name fields and free text alike, so keep them specific
+(word boundaries, and the maker or a version where the bare word is something else too: "imagen"
+is Spanish for "image", and there are Gemini phones, Veo cameras and FLIR Firefly cameras).
 """
 
 import re
@@ -12,7 +13,7 @@ GENERATORS: list[tuple[str, str]] = [
     ("DALL·E (OpenAI)", r"\bdall[\s·\-_.]?e\b"),
     ("OpenAI image generation", r"\bgpt-?image\b|\bchatgpt\b|\bopenai\b|\bsora\b"),
     ("Midjourney", r"\bmidjourney\b"),
-    ("Adobe Firefly", r"\bfirefly\b"),
+    ("Adobe Firefly", r"\badobe[\s_-]?firefly\b"),
     ("Stable Diffusion", r"\bstable[\s_-]?diffusion\b|\bsdxl\b|\bsd[\s_-]?(1\.[45]|2\.[01]|3(\.5)?)\b|\bstability\s?ai\b|\bdreamstudio\b"),
     ("Stable Diffusion (AUTOMATIC1111 web UI)", r"\bautomatic1111\b|\ba1111\b|\bstable-diffusion-webui\b|\bsd\.next\b|\bforge\b.*\bwebui\b"),
     ("ComfyUI", r"\bcomfyui\b"),
@@ -20,8 +21,9 @@ GENERATORS: list[tuple[str, str]] = [
     ("NovelAI", r"\bnovel\s?ai\b"),
     ("Fooocus", r"\bfooocus\b"),
     ("Google Imagen", r"\bgoogle\s+imagen\b|\bimagen\s?[234]\b"),
-    ("Google Gemini", r"\bgemini\b|\bnano[\s-]?banana\b|\bmade with google ai\b"),
-    ("Google Veo", r"\bveo\s?[123]?\b"),
+    ("Google Gemini", r"\bgoogle\s+gemini\b|\bgemini[\s-](?:app|advanced|\d(?:\.\d)?[\s-](?:flash|pro))\b"
+                      r"|\bnano[\s-]?banana\b|\bmade with google ai\b"),
+    ("Google Veo", r"\bgoogle\s+veo\b|\bveo\s?[123]\b"),
     ("FLUX (Black Forest Labs)", r"\bflux\.1\b|\bflux[\s_-](dev|schnell|pro|kontext)\b|\bblack forest labs\b"),
     ("Microsoft Designer / Bing Image Creator", r"\bbing image creator\b|\bmicrosoft designer\b|\bimage creator from microsoft\b"),
     ("Meta AI", r"\bmeta ai\b|\bimagine with meta\b"),

@@ -10,6 +10,7 @@ import re
 
 from PIL import Image, IptcImagePlugin
 
+from ..media import image as _pillow_limits  # noqa: F401  (sets Pillow's PNG text-chunk limits)
 from .generators import match_generator
 
 # IPTC digital source types that mean "made (in part) by a generative model"
@@ -44,8 +45,9 @@ MAX_TEXT = 65536   # characters of one free-text field searched (a generator's s
 
 # Fields that name the program that wrote the file. Captions, credits and artists are free text
 # about the picture: "OpenAI's chief executive ...", a photographer called Sora: a hint only.
-TOOL_FIELDS = ("EXIF Software", "EXIF Make", "EXIF Model", "XMP CreatorTool", "XMP softwareAgent",
-               "IPTC OriginatingProgram")
+# EXIF Make/Model name the camera, never a generator (a Planet Computers "Gemini PDA", a "Veo"
+# sports camera): recorded, not matched.
+TOOL_FIELDS = ("EXIF Software", "XMP CreatorTool", "XMP softwareAgent", "IPTC OriginatingProgram")
 
 
 def source_type_name(value: str | None) -> str | None:
@@ -95,11 +97,10 @@ def _png_generator(chunks: dict) -> tuple[str, str] | None:
             return "Fooocus", "PNG text chunk 'parameters' written by Fooocus"
     for key in ("prompt", "workflow"):
         if key in keys:
-            try:
-                graph = json.loads(chunks[keys[key]])
-            except (ValueError, TypeError):
+            try:   # any error: "[" x 200,000 is valid to start and raises RecursionError, not ValueError
+                blob = json.dumps(json.loads(chunks[keys[key]]))[:200000]
+            except Exception:
                 continue
-            blob = json.dumps(graph)[:200000]
             if "class_type" in blob or '"nodes"' in blob:
                 return "ComfyUI", f"PNG text chunk '{key}' holding a ComfyUI node graph"
     for key in ("invokeai_metadata", "invokeai_graph", "sd-metadata", "dream"):
@@ -133,6 +134,10 @@ def read_metadata(path: str) -> dict:
             out["orientation"] = exif.get(0x0112, 1)
             iptc = IptcImagePlugin.getiptcinfo(im) if fmt in ("JPEG", "TIFF") else None
             xmp = info.get("xmp") or info.get("XML:com.adobe.xmp") or ""
+            # every JPEG COM segment: info["comment"] keeps only the last ("Made with Midjourney",
+            # then "Optimized by JPEGmini", would lose the first)
+            comments = [body for marker, body in getattr(im, "applist", []) if marker == "COM"] \
+                or ([info["comment"]] if info.get("comment") else [])
     except Exception as exc:  # PIL raises many types on garbage; metadata is best-effort
         out["error"] = f"metadata unreadable ({exc.__class__.__name__})"
         return out
@@ -152,7 +157,7 @@ def read_metadata(path: str) -> dict:
             fields["EXIF UserComment"] = _user_comment(ifd[USER_COMMENT])[:4000]
     except Exception:
         pass
-    for key in ("EXIF Software", "EXIF Make", "EXIF Model", "EXIF Artist"):
+    for key in ("EXIF Software", "EXIF Artist"):
         gen = match_generator(fields.get(key))
         if gen:
             found(gen, key, f"{key} says '{fields[key][:80]}'", _strength(key))
@@ -211,10 +216,11 @@ def read_metadata(path: str) -> dict:
             if gen and not hit:
                 found(gen, f"PNG {key}", f"PNG text chunk '{key}' names {gen}", "tool_name" if key in ("Software", "Source") else "comment")
 
-    # JPEG COM segment (Pillow keeps the first as info["comment"])
-    if info.get("comment"):
-        fields["JPEG comment"] = _text(info["comment"])[:500]
-        text = fields["JPEG comment"]
+    # JPEG COM segments
+    texts = [t for t in (_text(c)[:MAX_TEXT] for c in comments) if t]
+    if texts:
+        fields["JPEG comment"] = "\n".join(texts)[:500]
+    for text in texts:
         if _A1111.search(text):
             found("Stable Diffusion (AUTOMATIC1111 web UI)", "JPEG comment",
                   "JPEG comment holds A1111 generation settings", "generator_chunk")
