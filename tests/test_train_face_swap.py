@@ -12,24 +12,58 @@ from conftest import REPO, need_shared
 torch = pytest.importorskip("torch", reason="the [train] extra (torch) is not installed")
 
 
+def tiny_run(tmp_path, out):
+    """The trainer's command on 8 UTKFace faces (4 held out), batch 4, and a stand-in ImageNet file."""
+    from fakelens.train.mobilenet import MobileNetV2
+
+    data = tmp_path / "faces"
+    if not data.is_dir():
+        data.mkdir()
+        for f in sorted(need_shared("faces-real", "utkface").iterdir())[::1000][:8]:
+            shutil.copy(f, data / f.name)
+        torch.manual_seed(0)
+        torch.save(MobileNetV2().state_dict(), tmp_path / "imagenet.pth")   # torchvision's names and shapes
+    return [sys.executable, "-m", "fakelens.train.face_swap", "--data", str(data), "--out", str(out),
+            "--landmarks", str(tmp_path / "lm.npz"), "--batch", "4", "--minutes", "0.02", "--log-every", "1",
+            "--val-fraction", "0.5", "--workers", "0", "--threads", "1"], tmp_path / "imagenet.pth"
+
+
+@pytest.mark.slow
+def test_same_seed_same_weights_and_a_resumed_epoch_does_not_repeat_itself(tmp_path):
+    run = lambda cmd: subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)  # noqa: E731
+    # the first step's loss depends on the initial weights and the first batch's pairs only (the
+    # learning rate after it follows the clock, so later weights differ in the last digits)
+    first_losses = []
+    for name in ("a", "b"):
+        cmd, imagenet = tiny_run(tmp_path, tmp_path / name)
+        done = run(cmd + ["--imagenet", str(imagenet), "--epochs", "1", "--minutes", "10"])
+        assert done.returncode == 0, done.stderr[-3000:]
+        first_losses.append(next(line for line in done.stdout.splitlines() if line.startswith("step 1 ")))
+    assert first_losses[0].split(" lr ")[0] == first_losses[1].split(" lr ")[0], first_losses
+    whole = torch.load(tmp_path / "a" / "last.pt", weights_only=False)["state"]
+    assert whole["epoch"] == 1 and whole["step"] == 2   # 4 training faces, 2 a step
+    # stopped by its budget after one step of the first epoch, then resumed for the rest of it
+    cmd, imagenet = tiny_run(tmp_path, tmp_path / "c")
+    first = run(cmd + ["--imagenet", str(imagenet), "--minutes", "0.00001"])
+    assert first.returncode == 0, first.stderr[-3000:]
+    stopped = torch.load(tmp_path / "c" / "last.pt", weights_only=False)["state"]
+    assert (stopped["step"], stopped["epoch"], stopped["epoch_step"]) == (1, 0, 1)
+    rest = run(cmd + ["--epochs", "1", "--minutes", "10"])
+    assert rest.returncode == 0 and "schedule stretches" in rest.stdout, rest.stderr[-3000:]
+    resumed = torch.load(tmp_path / "c" / "last.pt", weights_only=False)["state"]
+    assert (resumed["step"], resumed["epoch"]) == (2, 1)   # the epoch's second batch only, not both again
+    clash = run(cmd + ["--lr", "1e-3"])
+    assert clash.returncode != 0 and "--lr 0.001 differs" in clash.stderr
+
+
 @pytest.mark.slow
 def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     import onnxruntime as ort
 
     from fakelens.train.efficientnet_lite import EfficientNetLite0
-    from fakelens.train.mobilenet import MobileNetV2
 
-    folder = need_shared("faces-real", "utkface")
-    data = tmp_path / "faces"
-    data.mkdir()
-    for f in sorted(folder.iterdir())[::1000][:8]:
-        shutil.copy(f, data / f.name)
-    imagenet = tmp_path / "imagenet.pth"            # stands in for torchvision's file: same names and shapes
-    torch.save(MobileNetV2().state_dict(), imagenet)
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "fakelens.train.face_swap", "--data", str(data), "--out", str(out),
-           "--landmarks", str(tmp_path / "lm.npz"), "--batch", "4", "--minutes", "0.02", "--log-every", "1",
-           "--val-fraction", "0.5", "--workers", "0", "--threads", "1"]
+    cmd, imagenet = tiny_run(tmp_path, out)
     first = subprocess.run(cmd + ["--imagenet", str(imagenet)], capture_output=True, text=True, timeout=600,
                            cwd=REPO)
     assert first.returncode == 0, first.stderr[-3000:]

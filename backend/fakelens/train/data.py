@@ -84,7 +84,7 @@ class PairDataset:
 
     def __getitem__(self, k):
         i = int(self.indices[k])
-        rng = np.random.default_rng([self.seed, self.epoch, i, np.random.randint(1 << 30)])
+        rng = np.random.default_rng([self.seed, self.epoch, i])   # the same pairs whatever the workers
         pair = make_pair(self.images[i], self.five[i], self.mesh[i], self.size, rng, scales=self.scales,
                          synthesis=self.synthesis, with_mask=self.mask_size > 0)
         images = np.stack([to_input(pair[0]), to_input(pair[1])])
