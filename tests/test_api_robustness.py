@@ -155,7 +155,7 @@ def test_a_failure_stored_while_the_database_is_locked_is_stored_once_it_is_free
     app = create_app(Settings(home=tmp_path / "home", workers=1, sync_wait_s=0))
     store = app.extensions["fakelens"]["store"]
     store._db.execute("PRAGMA busy_timeout = 100")   # the lock is met in 0.1 s rather than 5
-    other = sqlite3.connect(store.path, isolation_level=None)   # another program on the same file
+    other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)   # another program
     fail, locked = store.fail, []
 
     def fail_while_locked(*args, **kwargs):

@@ -62,6 +62,7 @@ def test_a_list_in_the_config_file_is_a_settings_error(tmp_path, monkeypatch):
 @pytest.mark.parametrize("toml, words", [
     ("port = 8791.5", "port must be a whole number, got 8791.5"),      # int() would quietly make it 8791
     ("keep_days = nan", "keep_days must be a number, got nan"),        # NaN passes every range check
+    ("connect_timeout_s = inf", "connect_timeout_s must be a number, got inf"),   # a timeout that overflows
     ("workers = 100000", "workers must be at most 64 (got 100000)"),   # a thread (and models) each
 ])
 def test_fractions_nan_and_absurd_worker_counts_are_refused(tmp_path, monkeypatch, toml, words):

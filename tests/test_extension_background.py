@@ -118,10 +118,11 @@ def test_addresses_on_this_computer_or_network_are_never_fetched_by_the_extensio
       out.moved = sentFor("https://cdn.example.com/moved.jpg");
       // the page scan alike
       calls.length = 0;
+      web["https://cdn.example.com/scan.jpg"] = jpeg();
       await FL.background.scan([{{ kind: "image", url: "http://192.168.1.1/scan.jpg" }},
                                 {{ kind: "image", url: "https://cdn.example.com/scan.jpg" }}], "https://news.example/");
-      web["https://cdn.example.com/scan.jpg"] = jpeg();
-      out.scan = {{ fetchedPrivate: fetched("http://192.168.1.1/scan.jpg").length, sent: sentFor("http://192.168.1.1/scan.jpg") }};
+      out.scan = {{ fetchedPrivate: fetched("http://192.168.1.1/scan.jpg").length, sent: sentFor("http://192.168.1.1/scan.jpg"),
+                   publicSent: sentFor("https://cdn.example.com/scan.jpg") }};
       return out;
     """)
     for url in PRIVATE:
@@ -129,7 +130,8 @@ def test_addresses_on_this_computer_or_network_are_never_fetched_by_the_extensio
     for url in PUBLIC:
         assert got[url] == {"fetched": [["manual", "include"]], "sent": {"bytes": 1000}}, url
     assert got["moved"] == {"url": "https://cdn.example.com/moved.jpg"}
-    assert got["scan"] == {"fetchedPrivate": 0, "sent": {"url": "http://192.168.1.1/scan.jpg"}}
+    assert got["scan"] == {"fetchedPrivate": 0, "sent": {"url": "http://192.168.1.1/scan.jpg"},
+                           "publicSent": {"bytes": 1000}}
 
 
 def test_an_image_past_the_cap_is_not_read_in_full(tmp_path):

@@ -202,6 +202,22 @@ def test_a_face_cut_off_by_the_edge_is_listed_not_scored(store, spec):
     assert signal.faces[0]["score"] is None   # still listed, with its box
 
 
+def test_a_whole_face_beside_a_cut_off_larger_one_is_scored(store, spec):
+    """The cut-off rule comes first: a large face half out of the picture does not make a whole one
+    beside it a "background face" (under half its size) that nobody scores."""
+    names = sorted(need_shared("faces-real", "utkface").iterdir())[:2]
+    canvas = np.full((900, 1300, 3), (90, 120, 150), np.uint8)
+    canvas[100:800, 0:700] = cv2.resize(cv2.imread(str(names[0])), (700, 700))
+    canvas[500:630, 1000:1130] = cv2.resize(cv2.imread(str(names[1])), (130, 130))
+    image = np.ascontiguousarray(canvas[:, 280:])   # the large face loses 280 of its 700 px
+    media = Media("image", "x.png", "2" * 64, image.shape[1], image.shape[0], frames=[Frame(0, 0.0, image)])
+    media.faces = detect_faces(image, store, 0, 0.0)
+    assert len(media.faces) == 2 and min(media.faces[1].box[2:]) * 2 < min(media.faces[0].box[2:])
+    signal = FaceSwapDetector(spec, store, Settings()).run(media)
+    assert signal.detail["faces_cut_off"] == 1 and "faces_too_small" not in signal.detail
+    assert signal.score is not None and [f["score"] is None for f in signal.faces] == [False, True]
+
+
 def test_which_faces_are_scored():
     """Not tiny (under 32 px), and not under half the largest face of its own frame."""
     from fakelens.detectors.face_swap import scorable

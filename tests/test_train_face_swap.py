@@ -29,7 +29,7 @@ def tiny_run(tmp_path, out):
 
 
 @pytest.mark.slow
-def test_same_seed_same_weights_and_a_resumed_epoch_does_not_repeat_itself(tmp_path):
+def test_same_seed_same_first_step_and_a_resumed_epoch_does_not_repeat_itself(tmp_path):
     run = lambda cmd: subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)  # noqa: E731
     # the first step's loss depends on the initial weights and the first batch's pairs only (the
     # learning rate after it follows the clock, so later weights differ in the last digits)
@@ -49,7 +49,7 @@ def test_same_seed_same_weights_and_a_resumed_epoch_does_not_repeat_itself(tmp_p
     stopped = torch.load(tmp_path / "c" / "last.pt", weights_only=False)["state"]
     assert (stopped["step"], stopped["epoch"], stopped["epoch_step"]) == (1, 0, 1)
     rest = run(cmd + ["--epochs", "1", "--minutes", "10"])
-    assert rest.returncode == 0 and "schedule stretches" in rest.stdout, rest.stderr[-3000:]
+    assert rest.returncode == 0 and "budget now 10.0 min" in rest.stdout, rest.stderr[-3000:]
     resumed = torch.load(tmp_path / "c" / "last.pt", weights_only=False)["state"]
     assert (resumed["step"], resumed["epoch"]) == (2, 1)   # the epoch's second batch only, not both again
     clash = run(cmd + ["--lr", "1e-3"])

@@ -100,6 +100,9 @@ def test_ai_generated_is_said_outright_only_when_provenance_declares_it():
     # a quiet verdict's score would read as a chance of manipulation: none shown
     assert label_words({"label": "no_evidence", "score": 0.36, "provenance": {}}) == "No signs of manipulation found"
     assert label_words({"label": "manipulated", "score": 0.874, "provenance": {}}) == "Likely manipulated (87%)"
+    # halves up, as the extension's Math.round (Python's round() would say 86 %)
+    assert label_words({"label": "manipulated", "score": 0.865, "provenance": {}}) == "Likely manipulated (87%)"
+    assert label_words({"label": "uncertain", "score": 0.65, "provenance": {}}) == "Uncertain"
 
 
 def test_a_detector_held_to_uncertain_does_not_flag():

@@ -1,5 +1,6 @@
 """Settings: defaults < config file (FAKELENS_HOME/config.toml) < env FAKELENS_* < command-line flags."""
 
+import math
 import os
 import sys
 import tomllib
@@ -105,7 +106,7 @@ def _coerce(f, value):
             if (isinstance(value, (int, float, str)) and not isinstance(value, bool)
                     and not (kind is int and isinstance(value, float))):
                 number = kind(value)
-                if number == number:   # a NaN passes every range check
+                if math.isfinite(number):   # a NaN passes every range check, infinity overflows timeouts
                     return number
         except ValueError:
             pass
@@ -113,6 +114,12 @@ def _coerce(f, value):
         return value
     raise ValueError(f"{f.name} must be {_KIND_WORDS[kind]}, got {value!r} "
                      f"(config.toml, FAKELENS_{f.name.upper()} or a flag)")
+
+
+def make_data_folder(path: Path):
+    """The data folder (or the folder of one of its files): a new one is the user's only (0700: it
+    holds their browsing history and the token); an existing one keeps the mode the user gave it."""
+    Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 class SettingsError(ValueError):

@@ -2,8 +2,8 @@
 
 Every image or video in the folders goes through the detector's own code path: decode (video:
 `settings.video_frames` frames spread evenly), RetinaFace, crop and score each face
-(detectors.face_swap.score_faces), largest face per frame, and the media score (image: that
-largest face; video: its mean over frames). Files in which no face is found are listed, not
+(detectors.face_swap.score_faces), the highest face score per frame, and the media score (image:
+that score; video: its mean over frames). Files in which no face is found are listed, not
 dropped silently, and left out of the metrics; so are files that cannot be read or decoded, and
 files that are not images or videos (skipped). "Flagged" counts as the product does: a score at
 or above the threshold, unless the detector holds that file at "Uncertain" (small faces, a face in
@@ -196,9 +196,10 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         summary["tpr"] = round(float(flagged[y].mean()), 4)
     if y.any() and (~y).any():
         summary["auc"] = round(auc(y, s), 4)
-        recall, at = recall_at_fpr(y, s, 0.05)
-        summary["recall_at_5pct_fpr"] = round(recall, 4)
-        summary["threshold_at_5pct_fpr"] = math.ceil(at * 1e4) / 1e4   # rounded up: never more than 5 %
+        _, at = recall_at_fpr(y, s, 0.05)
+        at = math.ceil(at * 1e4) / 1e4   # rounded up: never more than 5 %; the recall is the one at it
+        summary["threshold_at_5pct_fpr"] = at
+        summary["recall_at_5pct_fpr"] = round(float((s[y] >= at).mean()), 4)
     if out_dir is not None:
         # a file name that is not UTF-8 is written with escapes, not lost with the whole table
         with open(out_dir / "scores.csv", "w", newline="", encoding="utf-8", errors="backslashreplace") as fh:

@@ -22,7 +22,7 @@ from pathlib import Path
 from . import retention
 from .errors import FakeLensError
 from .fetch.http import mb
-from .store import Store
+from .store import Store, StoreUnavailable
 
 log = logging.getLogger("fakelens.jobs")
 
@@ -261,7 +261,7 @@ class JobPool:
             workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set())
-            self.store.finish(check_id, result)
+            self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
             self.store.remember(result, self.analyzer.fingerprint, request.get("url"))
         except FakeLensError as exc:
             if exc.code == "cancelled" and not event.is_set():
@@ -287,7 +287,7 @@ class JobPool:
         for pause in (*RECORD_RETRIES_S, None):
             try:
                 return write(*args, **kwargs)
-            except Exception:
+            except StoreUnavailable:   # the disk or the database, not a bug: those go on up
                 if pause is None or self._stopping.is_set():
                     log.exception("could not store the end of check %s; given up", args[0])
                     return

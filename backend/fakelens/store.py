@@ -10,6 +10,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from .config import make_data_folder
 from .errors import FakeLensError
 
 SCHEMA = """
@@ -63,8 +64,7 @@ def _loads(text):
 class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
-        # the history is the user's browsing: their folder and file only (an existing folder is left as it is)
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_data_folder(self.path.parent)   # the history is the user's browsing: their folder and file only
         try:
             # made here first so that it is 0600; SQLite gives its -wal and -shm files the same mode
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

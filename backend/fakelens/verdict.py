@@ -10,6 +10,8 @@ Rules, in order:
 Each signal in the result says whether it decided the verdict (`decisive`).
 """
 
+import math
+
 from .detectors.base import Signal
 from .media.types import Media
 
@@ -34,8 +36,8 @@ def label_words(result: dict) -> str:
     if label == "ai_generated" and prov.get("ai_generated"):
         return f"AI-generated ({PROVENANCE_SOURCES.get(prov.get('source'), 'provenance')})"
     words = "Likely AI-generated" if label == "ai_generated" else LABELS[label]
-    if label in ("manipulated", "ai_generated", "uncertain") and result.get("score") is not None:
-        words += f" ({round(result['score'] * 100)}%)"
+    if label in ("manipulated", "ai_generated") and result.get("score") is not None:
+        words += f" ({_pct(result['score'])})"   # "Uncertain" alone, as the extension's headline
     return words
 
 
@@ -51,7 +53,8 @@ def _name(signal: Signal) -> str:
 
 
 def _pct(score: float) -> str:
-    return f"{round(score * 100)}%"
+    """As the extension writes it (Math.round: halves up; Python's round() takes halves to even)."""
+    return f"{math.floor(score * 100 + 0.5)}%"
 
 
 def _provenance_note(prov: dict) -> str:

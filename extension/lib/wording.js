@@ -10,25 +10,10 @@
     watermark: ["watermark", "watermark"],
   };
 
-  // Why Content Credentials do not validate, from the backend's failure codes, in the backend's words
-  // (backend/fakelens/provenance/c2pa_reader.py PLAIN): an expired certificate is not an edit.
-  const CREDENTIAL_FAILURES = [
-    [/^assertion\.(dataHash|bmffHash|boxesHash|hashedURI)\.mismatch$/, "changed after signing"],
-    [/^signingCredential\.expired$/, "its signing certificate had expired"],
-    [/^signingCredential\.revoked$/, "its signing certificate was revoked"],
-    [/^signingCredential\.invalid$/, "its signing certificate is not valid for signing"],
-    [/^claimSignature\./, "its signature does not match"],
-    [/^timeStamp\./, "its time-stamp does not match"],
-    [/^(claim|assertion|ingredient\.manifest)\.missing$/, "a part of it is missing"],
-  ];
-
-  function credentialFailures(codes) {
-    const words = [];
-    for (const code of Array.isArray(codes) ? codes : []) {
-      const hit = CREDENTIAL_FAILURES.find(([re]) => re.test(String(code)));
-      const said = hit ? hit[1] : "they do not validate";
-      if (!words.includes(said)) words.push(said);
-    }
+  // Why Content Credentials do not validate, in the backend's words (provenance.failure_words, from
+  // c2pa_reader.py PLAIN): an expired certificate is not an edit, so never "tampered" for everything.
+  function credentialFailures(p) {
+    const words = Array.isArray(p.failure_words) ? p.failure_words.filter((w) => typeof w === "string") : [];
     return words.length ? words.join("; ") : "they do not validate";
   }
 
@@ -113,7 +98,7 @@
       const who = [p.signer && `signed by ${p.signer}`, p.generator && `made with ${p.generator}`].filter(Boolean).join(", ");
       lines.push(`Content Credentials: intact${who ? `, ${who}` : ""}${p.trusted ? "" : " (signer not trusted)"}`);
     } else if (p.status === "tampered") {
-      lines.push(`Content Credentials: present, but ${credentialFailures(p.codes)}`);
+      lines.push(`Content Credentials: present, but ${credentialFailures(p)}`);
     } else {
       lines.push("Content Credentials: none");
     }

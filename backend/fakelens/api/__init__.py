@@ -6,7 +6,7 @@ import threading
 from flask import Flask
 
 from ..analyze import Analyzer
-from ..config import Settings, load_settings
+from ..config import Settings, load_settings, make_data_folder
 from ..jobs import JobPool
 from ..store import Store
 from . import auth, errors
@@ -17,7 +17,7 @@ from .report import bp as report_bp
 
 def create_app(settings: Settings | None = None, start_jobs: bool = True) -> Flask:
     settings = settings or load_settings()
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)   # a new data folder is the user's only
+    make_data_folder(settings.home)
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.config["TOKEN"] = auth.PairingToken(settings.home)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import current_app, request
 
+from ..config import make_data_folder
 from ..errors import FakeLensError
 
 TOKEN_FILE = "token"
@@ -27,7 +28,7 @@ def ensure_token(home: Path, rotate: bool = False) -> str:
         token = path.read_text().strip()
         if token:
             return token
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)   # a new data folder is the user's only
+    make_data_folder(path.parent)
     token = secrets.token_urlsafe(32)
     # a temporary file of its own (mkstemp: mode 0600): two writers at once (the server and
     # `fakelens token --rotate`) must not write into, or rename away, each other's

@@ -2,8 +2,8 @@
 
 Each detected face is cut out with media.align (the same geometry the model was trained on),
 scored together with its mirror image (the two probabilities are averaged), and the media-level
-score is the largest face score for an image and, for a video, the mean over frames of each
-frame's largest face score: single real frames can score high, the mean separates clips
+score is the highest face score for an image and, for a video, the mean over frames of each
+frame's highest face score: single real frames can score high, the mean separates clips
 (FINDINGS.md).
 
 Small faces (shorter box side, in the pixels the crop is cut from): stretched up to the model's
@@ -94,12 +94,14 @@ class FaceSwapDetector(Detector):
             return Signal(self.name, self.version, None, threshold=self.spec.threshold,
                           detail={"reason": "no face found"})
         frames_by_index = {f.index: f for f in media.frames}
-        sized = scorable(media.faces)
         scale = float(self.spec.crop.get("scale", 1.0))
-        kept = [f for f in sized if outside_fraction(f.landmarks, frames_by_index[f.frame].image.shape,
-                                                     self.spec.input_size, scale) <= MAX_OUTSIDE]
-        small = [f for f in media.faces if id(f) not in {id(k) for k in sized}]
-        cut = [f for f in sized if id(f) not in {id(k) for k in kept}]
+        # cut-off faces first: a large face half out of the picture must not make a whole one "background"
+        whole = [f for f in media.faces if outside_fraction(f.landmarks, frames_by_index[f.frame].image.shape,
+                                                            self.spec.input_size, scale) <= MAX_OUTSIDE]
+        kept = scorable(whole)
+        whole_ids, kept_ids = {id(f) for f in whole}, {id(f) for f in kept}
+        cut = [f for f in media.faces if id(f) not in whole_ids]
+        small = [f for f in whole if id(f) not in kept_ids]
         unscored = {"faces_too_small": len(small), "faces_cut_off": len(cut)}
         unscored = {k: n for k, n in unscored.items() if n}
         small_out = [{"frame": f.frame, "t": round(float(f.t), 3), "box": [int(v) for v in f.box], "score": None}

@@ -21,7 +21,7 @@ MIN_SIZES = ((16, 32), (64, 128), (256, 512))
 VARIANCE = (0.1, 0.2)
 NMS_IOU = 0.4
 MIN_FACE_PX = 24          # smaller faces carry too little detail for any detector
-MAX_PHOTO_SIDE = 1920     # about 0.7 s on one core, once per photo (a video's frames stay at 640)
+MAX_PHOTO_SIDE = 1920     # about 0.5 s on one core, once per photo (a video's frames stay at 640)
 
 
 @lru_cache(maxsize=16)

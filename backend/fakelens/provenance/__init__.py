@@ -200,6 +200,7 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
     block = {
         "status": cred["status"], "trusted": bool(cred["trusted"]), "signer": cred["signer"],
         "generator": generator, "ai_generated": bool(firm), "actions": cred["actions"], "codes": cred["codes"],
+        "failure_words": cred.get("failure_words", []),
         "issuer": cred["issuer"],
         "ai_tool": firm[0]["generator"] if firm else None,
         "source": firm[0]["source"] if firm else None,

@@ -268,6 +268,7 @@ def _read_store(reader, fh, out) -> None:
     if content_failures:
         words = sorted({PLAIN.get(f["code"], f["code"]) + (" (in an ingredient)" if f["where"] == "ingredient" else "")
                         for f in content_failures})
+        out["failure_words"] = words   # the extension's tooltip says these, not a table of its own
         out["reasons"].append("the Content Credentials do not validate: " + "; ".join(words))
     who = out["signer"] or "an unknown signer"
     out["reasons"].append(f"Content Credentials signed by {who}" + (f" (issuer {out['issuer']})" if out["issuer"] and out["issuer"] != who else "")

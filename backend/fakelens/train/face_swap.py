@@ -10,7 +10,7 @@
 Landmarks are computed first if `--landmarks` does not exist (fakelens.train.landmarks).
 The learning rate follows a cosine over the time budget (`--minutes`), so a fixed amount of CPU
 time ends with a decayed rate; a resumed run continues the same schedule (a new `--minutes`
-stretches it from there, and says so) and the epoch where it stopped, and keeps its recipe
+moves the rate to its point on the new schedule, and says so) and the epoch where it stopped, and keeps its recipe
 (learning rate, batch, seed, synthesis, ...: a different one asked for is refused). The same seed gives
 the same pairs, order and initial weights; the steps made in the budget depend on the machine's load.
 """
@@ -123,8 +123,8 @@ def train(args):
     batch_size = int(run_option("batch", args.batch, kept("batch", None), 32))
     seed = int(run_option("seed", args.seed, kept("seed", None), 0))
     weight_decay = float(run_option("weight-decay", args.weight_decay, kept("weight_decay", None), 1e-4))
+    minutes = args.minutes if args.minutes is not None else (kept("minutes", None) or 60.0)
     torch.manual_seed(seed)   # the heads' initial weights and dropout
-    np.random.seed(seed)
     source = ck or init
     backbone = run_option("backbone", args.backbone, backbone_of(source) if source else None, DEFAULT_BACKBONE)
     if mask_loss and backbone not in MASK_FEATURES:
@@ -175,7 +175,7 @@ def train(args):
     state = {"step": 0, "epoch": 0, "epoch_step": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
              "size": size, "backbone": backbone, "synthesis": synthesis, "mask_loss": mask_loss,
              "lr": lr, "batch": batch_size, "seed": seed, "weight_decay": weight_decay, "val_pick": "random",
-             "minutes": args.minutes}
+             "minutes": minutes}
     if resume:
         net.load_state_dict(ck["model"])
         if head is not None:
@@ -184,15 +184,15 @@ def train(args):
         state = ck["state"]
         print(f"resumed from {out / 'last.pt'}: step {state['step']}, epoch {state['epoch']}, "
               f"{state['seconds'] / 60:.1f} min trained", flush=True)
-        if state.get("minutes", args.minutes) != args.minutes:   # allowed (train longer), but said
-            print(f"budget now {args.minutes} min (was {state['minutes']}): the learning-rate schedule "
-                  "stretches from here", flush=True)
+        if state.get("minutes", minutes) != minutes:   # allowed (to train longer), but said
+            print(f"budget now {minutes} min (was {state['minutes']}): the learning rate moves to where "
+                  f"{state['seconds'] / 60:.1f} of {minutes} min falls on the new schedule", flush=True)
         state.update({"lr": lr, "batch": batch_size, "seed": seed, "weight_decay": weight_decay,
-                      "minutes": args.minutes})
+                      "minutes": minutes})
 
     dataset = D.PairDataset(images, five, mesh, train_idx, size, seed=seed, scales=scales, synthesis=synthesis,
                             mask_size=size // MASK_STRIDE if head is not None else 0)
-    budget = args.minutes * 60
+    budget = minutes * 60
     loss_fn = nn.BCEWithLogitsLoss()
 
     def checkpoint():
@@ -240,7 +240,7 @@ def train(args):
             if state["step"] % args.log_every == 0:
                 masked = f" (mask {np.mean(running_mask):.4f})" if running_mask else ""
                 print(f"step {state['step']} epoch {state['epoch']} loss {np.mean(running):.4f}{masked} lr {step_lr:.2e} "
-                      f"{state['seconds'] / 60:.1f}/{args.minutes} min", flush=True)
+                      f"{state['seconds'] / 60:.1f}/{minutes} min", flush=True)
                 running, running_mask = [], []
             if now - last_ckpt > args.checkpoint_minutes * 60:
                 save(out / "last.pt", checkpoint())
@@ -309,7 +309,8 @@ def main(argv=None):
     ap.add_argument("--mask-loss", type=float, help="weight of the auxiliary blend-mask loss, default 0 (none; "
                     "MobileNetV2 only; kept in the checkpoint; the head is never exported)")
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap"))
-    ap.add_argument("--minutes", type=float, default=60.0, help="training-time budget (the LR schedule spans it)")
+    ap.add_argument("--minutes", type=float, help="training-time budget (the LR schedule spans it); 60 for a "
+                    "new run, a resumed run's own unless given")
     ap.add_argument("--epochs", type=int, default=0, help="stop after this many epochs (0: budget only)")
     # None: the run's own (kept in its checkpoint), else the default in brackets
     ap.add_argument("--batch", type=int, help="images per step, half real, half blended (32)")
@@ -325,7 +326,7 @@ def main(argv=None):
     ap.add_argument("--val-faces", type=int, default=400, help="held-out faces scored at each epoch end")
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    ap.add_argument("--seed", type=int, help="the split, pairs, order and initial weights (0)")
+    ap.add_argument("--seed", type=int, help="pairs, order, validation sample and initial weights (0)")
     ap.add_argument("--export", type=Path, help="export this ONNX file from --checkpoint and exit")
     ap.add_argument("--checkpoint", type=Path, help="for --export (default: OUT/best.pt)")
     args = ap.parse_args(argv)
