@@ -76,3 +76,36 @@ RUN_AT_ONCE = """
 
 def test_a_page_runs_at_most_three_checks_at_once():
     assert run_with_check_media(RUN_AT_ONCE) == {"most": 3}
+
+
+RUN_BLOBS = """
+(async () => {
+  const FL = globalThis.FakeLens;
+  const read = [];
+  const blobs = {
+    "blob:https://feed.example/video": { type: "video/mp4", length: 900000000 },
+    "blob:https://feed.example/big": { type: "image/jpeg", length: 30 * 1024 * 1024 },
+    "blob:https://feed.example/photo": { type: "image/png", length: 4 },
+  };
+  globalThis.fetch = async (url) => ({
+    headers: new Map([["content-type", blobs[url].type], ["content-length", String(blobs[url].length)]]),
+    blob: async () => { read.push(url); return { size: blobs[url].length, type: blobs[url].type }; },
+  });
+  globalThis.FileReader = class {
+    readAsDataURL(blob) { this.result = `data:${blob.type};base64,AAAA`; this.onload(); }
+  };
+  const out = {};
+  for (const url of Object.keys(blobs)) out[url.split("/").pop()] = await FL.readableUrl(url);
+  console.log(JSON.stringify({ out, read }));
+})();
+"""
+
+
+def test_a_blob_video_or_an_oversized_blob_image_is_never_read():
+    """A page's blob: video (MediaSource, often endless) and a blob image over 20 MB stay URLs without
+    their bytes being read; a small blob image goes as a data: URL."""
+    got = run_with_check_media(RUN_BLOBS)
+    assert got["out"]["video"] == "blob:https://feed.example/video"
+    assert got["out"]["big"] == "blob:https://feed.example/big"
+    assert got["out"]["photo"] == "data:image/png;base64,AAAA"
+    assert got["read"] == ["blob:https://feed.example/photo"]
