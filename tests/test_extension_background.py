@@ -229,3 +229,31 @@ def test_web_pages_can_only_check_media(tmp_path):
         "type constructor": "no answer", "type toString": "no answer", "type __proto__": "no answer",
         "type hasOwnProperty": "no answer",
     }
+
+
+def test_a_page_scan_holds_at_most_four_images_at_a_time(tmp_path):
+    """A gallery of 12 images: each is read, uploaded and let go before more than four are held."""
+    got = run_background(tmp_path, """
+      let held = 0, most = 0;
+      const realFetch = globalThis.fetch;
+      globalThis.fetch = async (input, init = {}) => {
+        const url = typeof input === "string" ? input : input.url;
+        if (url.startsWith("https://gallery.example/")) {   // its bytes are held from here...
+          held += 1;
+          most = Math.max(most, held);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        const answer = await realFetch(input, init);
+        if (init.body instanceof FormData) held -= 1;         // ...until they are uploaded
+        return answer;
+      };
+      const items = [];
+      for (let i = 0; i < 12; i += 1) {
+        const url = `https://gallery.example/${i}.jpg`;
+        web[url] = jpeg();
+        items.push({ kind: "image", url });
+      }
+      const checks = await FL.background.scan(items, "https://gallery.example/");
+      return { most, uploaded: items.filter((it) => (sentFor(it.url) || {}).bytes).length, checks: checks.length };
+    """)
+    assert got == {"most": 4, "uploaded": 12, "checks": 12}
