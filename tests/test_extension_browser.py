@@ -35,7 +35,7 @@ EXTENSION = Path(os.environ.get("FAKELENS_EXTENSION_DIR", REPO / "extension"))  
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com"]
+FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com", "m.facebook.com"]
 WAIT_MS = 60_000  # the first check loads the models
 
 # The exact wording of DESIGN.md and issue 4, by label.
@@ -922,4 +922,42 @@ def test_a_page_texture_gets_no_check_pill(browser, live_backend, sites):
         assert found == ["IMG", "IMG", "VIDEO"], found
     finally:
         browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_the_popup_switch_defers_to_a_parent_domains_entry(browser, live_backend):
+    """facebook.com switched off in Options covers m.facebook.com: the popup there shows it off and
+    greyed out, naming the entry to change (switching the subdomain alone would not turn it on)."""
+    browser.configure(disabledSites=["facebook.com"])
+    page = browser.context.new_page()
+    try:
+        page.goto("https://m.facebook.com/plain-page.html")
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#site-on:disabled", timeout=10_000)
+        assert not popup.is_checked("#site-on")
+        assert popup.text_content("#site-name") == "m.facebook.com (off for all of facebook.com: change it in Options)"
+        popup.close()
+    finally:
+        browser.configure(disabledSites=[])
+        page.close()
+
+
+def test_the_popup_says_when_a_page_cannot_be_scanned(browser, live_backend):
+    """A tab no content script runs in (a data: page here; browser pages and extension stores alike)
+    gets a sentence, not a scan that never ends."""
+    page = browser.context.new_page()
+    try:
+        page.goto("data:text/html,<p>no content script here</p>")
+        tabs = browser.sw("async () => (await chrome.tabs.query({})).map(t => [t.id, t.url])")
+        tab = max(t for t, url in tabs if not url)   # the extension is not shown a data: page's address
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={tab}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        popup.wait_for_function("document.querySelector('#summary').textContent.includes('cannot be scanned')",
+                                timeout=10_000)
+        assert not popup.is_disabled("#scan")   # the button comes back
+        popup.close()
+    finally:
         page.close()
