@@ -1,0 +1,37 @@
+"""The everyday-transformation check of the face-swap model (fakelens.train.robustness) on a few faces."""
+
+import cv2
+import numpy as np
+
+from fakelens.analyze import Analyzer
+from fakelens.config import REPO_MODELS, Settings
+from fakelens.models import ModelStore
+from fakelens.train import robustness as R
+
+from conftest import REPO, need_shared
+
+
+def test_every_transformation_keeps_the_picture_and_is_scored_by_the_product(tmp_path):
+    data = need_shared("faces-real", "utkface")
+    faces = R.held_out_faces(2, data, REPO / "runs" / "face_swap" / "split.json") \
+        if (REPO / "runs" / "face_swap" / "split.json").is_file() else sorted(data.iterdir())[:2]
+    canvas = R.on_canvas(cv2.imread(str(faces[0])))
+    for name, (transform, ext) in R.TRANSFORMS.items():
+        out = transform(canvas, np.random.default_rng(0))
+        assert out.shape == (600, 600, 3) and out.dtype == np.uint8, name
+    assert np.array_equal(R.TRANSFORMS["baseline"][0](canvas, None), canvas)
+    rows = R.measure(faces, Analyzer(Settings(home=tmp_path / "home", cache=False)), ["baseline", "grayscale"],
+                     tmp_path)
+    for row in rows.values():
+        assert row["faces"] == 2 and row["flagged"] + row["uncertain"] + row["not_checked"] <= 1
+        assert row["median_score"] is not None
+    assert "| baseline | 2 |" in R.table(rows)
+
+
+def test_a_candidate_model_is_measured_with_its_own_file_and_threshold(tmp_path):
+    shipped = ModelStore(REPO_MODELS).first("face_swap")
+    folder = R.candidate_models(REPO_MODELS / shipped.file, 0.25, tmp_path / "models")
+    store = ModelStore(folder)
+    candidate = store.first("face_swap")
+    assert candidate.threshold == 0.25 and candidate.version == "candidate"
+    assert store.problem(candidate) is None and store.problem(store.first("face_detect")) is None
