@@ -29,6 +29,7 @@ def test_flagged_signal_decides():
     r = fuse([face_swap(0.87), provenance()], media(), 12)
     assert r["label"] == "manipulated" and r["score"] == 0.87
     assert r["summary"].startswith("Likely manipulated (87%)")
+    assert "beauty filters, a face out of focus or a photo of a screen" in r["summary"]   # its known false alarms
     assert [s["decisive"] for s in r["signals"]] == [True, False]
     assert r["faces"][0]["score"] == 0.87 and r["frames"] == [{"t": 0.0, "score": 0.87}]
 

@@ -93,6 +93,9 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         label, score, decisive = top.flags, top.score, flagged
         what = "Likely manipulated" if label == "manipulated" else "Likely AI-generated"
         summary = f"{what} ({_pct(score)}): flagged by " + ", ".join(_name(s) for s in flagged) + "."
+        if any(s.detector == "face_swap" for s in flagged):   # measured: fakelens.train.robustness
+            summary += (" Strong beauty filters, a face out of focus or a photo of a screen can also "
+                        "raise this score on real faces.")
     elif near := [s for s in detectors if s.score >= s.threshold - UNCERTAIN_MARGIN]:
         label, decisive = "uncertain", near
         score = max(s.score for s in near)
