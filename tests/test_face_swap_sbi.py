@@ -100,6 +100,29 @@ def test_degradations_are_identical_for_both_classes(faces):
             assert np.abs(a[far].astype(int) - b[far]).mean() < 2.0
 
 
+def test_everyday_degradations_keep_the_social_draws_and_add_their_own(faces):
+    """"everyday" draws the social degradations exactly as before (reports and face_swap-1's recipe
+    stay as they were), then defocus, beauty smoothing and moiré, applied alike to both classes."""
+    image, five, mesh = faces[1]
+    blend, _ = self_blend(image, five, mesh, np.random.default_rng(3))
+    seen = set()
+    for seed in range(60):
+        social = degrade.draw(np.random.default_rng(seed))
+        everyday = degrade.draw(np.random.default_rng(seed), "everyday")
+        assert {k: v for k, v in everyday.items() if k in social} == social
+        extra = set(everyday) - set(social)
+        assert extra <= {"defocus", "smooth", "moire"}
+        seen |= extra
+        if extra:
+            a, b = degrade.apply(image, everyday), degrade.apply(blend, everyday)
+            assert a.shape == image.shape and a.dtype == np.uint8
+            assert not np.array_equal(a, degrade.apply(image, social))   # they did something
+            assert np.array_equal(degrade.apply(blend, everyday), b)      # the same draw, the same picture
+    assert seen == {"defocus", "smooth", "moire"}
+    with pytest.raises(ValueError):
+        degrade.draw(np.random.default_rng(0), "studio")
+
+
 def test_near_duplicates_share_a_group(faces):
     image = faces[0][0]
     copies = [image, image[:, ::-1].copy(), degrade.jpeg(image, 60), faces[3][0], faces[4][0]]

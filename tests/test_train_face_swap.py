@@ -85,11 +85,12 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     run2 = tmp_path / "run2"
     cmd2 = [a if a != str(out) else str(run2) for a in cmd]
     third = subprocess.run(cmd2 + ["--init", str(out / "best.pt"), "--crop-scales", "1.0", "1.2", "--size", "96",
-                                  "--synthesis", "paper", "--mask-loss", "0.5"],
+                                  "--synthesis", "paper", "--mask-loss", "0.5", "--degradations", "everyday"],
                            capture_output=True, text=True, timeout=600, cwd=REPO)
     assert third.returncode == 0, third.stderr[-3000:]
     assert "weights from" in third.stdout and "96 px" in third.stdout and "validation at 1.1" in third.stdout
     assert "paper synthesis" in third.stdout and "mask head" in third.stdout and "(mask " in third.stdout
+    assert "everyday degradations in training" in third.stdout
     fourth = subprocess.run(cmd2 + ["--minutes", "0.04"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert fourth.returncode == 0 and "resumed from" in fourth.stdout and "96 px" in fourth.stdout
     assert "paper synthesis" in fourth.stdout and "mask head" in fourth.stdout
@@ -97,6 +98,7 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     state = last["state"]
     assert state["crop_scales"] == [1.0, 1.2] and state["size"] == 96 and state["synthesis"] == "paper"
     assert state["mask_loss"] == 0.5 and last["mask_head"]["weight"].shape == (1, 96, 1, 1)
+    assert state["degradations"] == "everyday" and "everyday degradations" in fourth.stdout
     # asking a resumed run, or a run from --init, for another recipe is refused, not silently ignored
     clash = subprocess.run(cmd2 + ["--synthesis", "mild"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert clash.returncode != 0 and "--synthesis mild differs" in clash.stderr

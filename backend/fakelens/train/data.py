@@ -45,12 +45,12 @@ def middle_scale(scales: tuple = CROP_SCALES) -> float:
 
 def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: bool = True,
               degraded: bool = True, scales: tuple = CROP_SCALES, synthesis: str = "mild",
-              with_mask: bool = False):
+              with_mask: bool = False, degradations: str = "social"):
     """(real crop, fake crop) as BGR uint8 `size`×`size`, same degradations and crop for both; with
     `with_mask` also the blend mask cut out the same way (float32 `size`×`size`, the blend weight)."""
     real, fake, mask = blend_pair(image, five, mesh, rng, synthesis)
     if degraded:
-        p = degrade.draw(rng)
+        p = degrade.draw(rng, degradations)
         real, fake = degrade.apply(real, p), degrade.apply(fake, p)
     scale, shift = middle_scale(scales), (0.0, 0.0)
     if train:
@@ -71,9 +71,10 @@ class PairDataset:
     the target of the trainer's mask head."""
 
     def __init__(self, images, five, mesh, indices, size: int, seed: int = 0, scales: tuple = CROP_SCALES,
-                 synthesis: str = "mild", mask_size: int = 0):
+                 synthesis: str = "mild", mask_size: int = 0, degradations: str = "social"):
         self.images, self.five, self.mesh = images, five, mesh
         self.scales, self.synthesis, self.mask_size = scales, synthesis, mask_size
+        self.degradations = degradations
         self.indices = np.asarray(indices)
         self.size = size
         self.seed = seed
@@ -86,7 +87,7 @@ class PairDataset:
         i = int(self.indices[k])
         rng = np.random.default_rng([self.seed, self.epoch, i])   # the same pairs whatever the workers
         pair = make_pair(self.images[i], self.five[i], self.mesh[i], self.size, rng, scales=self.scales,
-                         synthesis=self.synthesis, with_mask=self.mask_size > 0)
+                         synthesis=self.synthesis, with_mask=self.mask_size > 0, degradations=self.degradations)
         images = np.stack([to_input(pair[0]), to_input(pair[1])])
         if not self.mask_size:
             return images

@@ -2,13 +2,23 @@
 
 Drawing the parameters once per pair (not per image) means the two classes differ in nothing but
 the blend: the model cannot learn JPEG quality or sharpness as a shortcut.
+
+"everyday" adds what real photos do to a face and the shipped model took for blending
+(fakelens.train.robustness): strong defocus, a beauty app's edge-preserving smoothing and a
+screen's moiré bands. Drawn after the others, so "social" (the default, and every report's
+"degraded" condition) draws exactly as before.
 """
 
 import cv2
 import numpy as np
 
 
-def draw(rng: np.random.Generator) -> dict:
+DEGRADATIONS = ("social", "everyday")
+
+
+def draw(rng: np.random.Generator, kind: str = "social") -> dict:
+    if kind not in DEGRADATIONS:
+        raise ValueError(f"unknown degradations {kind!r}; one of {DEGRADATIONS}")
     p = {}
     if rng.random() < 0.5:
         p["scale"] = float(rng.uniform(0.3, 0.9))        # down- and up-scaling
@@ -24,12 +34,30 @@ def draw(rng: np.random.Generator) -> dict:
     if rng.random() < 0.8:
         p["jpeg"] = int(rng.integers(40, 101))           # re-encoding
     p["seed"] = int(rng.integers(1 << 31))
+    if kind == "everyday":
+        if rng.random() < 0.15:
+            p["defocus"] = float(rng.uniform(1.5, 3.5))      # gaussian sigma on the 200 px chip
+        if rng.random() < 0.15:
+            p["smooth"] = (int(rng.integers(1, 3)), float(rng.uniform(30, 80)))   # bilateral passes, colour sigma
+        if rng.random() < 0.1:
+            p["moire"] = (float(rng.uniform(0.03, 0.1)), float(rng.uniform(8, 20)), float(rng.uniform(0, np.pi)))
     return p
 
 
 def apply(image: np.ndarray, p: dict) -> np.ndarray:
     out = image
     h, w = out.shape[:2]
+    if "smooth" in p:
+        passes, colour = p["smooth"]
+        for _ in range(passes):
+            out = cv2.bilateralFilter(out, 9, colour, 8)
+    if "defocus" in p:
+        out = cv2.GaussianBlur(out, (0, 0), p["defocus"])
+    if "moire" in p:
+        amplitude, period, angle = p["moire"]
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        bands = 1 + amplitude * np.cos(2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) / period)
+        out = np.clip(out * bands[..., None], 0, 255).astype(np.uint8)
     if "blur" in p:
         out = cv2.GaussianBlur(out, (0, 0), p["blur"])
     if "motion" in p:

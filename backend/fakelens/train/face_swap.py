@@ -28,6 +28,7 @@ from torch import nn
 from ..metrics import auc
 from . import data as D
 from .backbones import BACKBONES, DEFAULT_BACKBONE, MASK_FEATURES, MASK_STRIDE, attach_mask_head, backbone_of, face_swap_net
+from .degrade import DEGRADATIONS
 from .sbi import SYNTHESES
 from .split import split
 
@@ -117,6 +118,7 @@ def train(args):
     scales = tuple(run_option("crop-scales", args.crop_scales, kept("crop_scales", D.CROP_SCALES), D.CROP_SCALES))
     size = int(run_option("size", args.size, kept("size", SIZE), SIZE))
     synthesis = run_option("synthesis", args.synthesis, kept("synthesis", "mild"), "mild")
+    degradations = run_option("degradations", args.degradations, kept("degradations", "social"), "social")
     mask_loss = float(run_option("mask-loss", args.mask_loss, kept("mask_loss", 0.0), 0.0))
     # the rest of the recipe is kept too (runs from before these were stored take what is given)
     lr = float(run_option("lr", args.lr, kept("lr", None), 5e-4))
@@ -149,7 +151,8 @@ def train(args):
         val_sub = sorted(np.random.default_rng(seed).permutation(val_idx)[: args.val_faces].tolist())
     else:
         val_sub = val_idx[: args.val_faces]
-    print(f"{size} px, crop scales {scales}: validation at {D.middle_scale(scales)}; {synthesis} synthesis",
+    print(f"{size} px, crop scales {scales}: validation at {D.middle_scale(scales)}; {synthesis} synthesis; "
+          f"{degradations} degradations in training",
           flush=True)
     val_sets = {name: D.validation_set(images, five, mesh, val_sub, size, degraded=deg, scales=scales,
                                        synthesis=synthesis, seed=VAL_BLEND_SEED if random_val else 1)
@@ -174,6 +177,7 @@ def train(args):
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     state = {"step": 0, "epoch": 0, "epoch_step": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
              "size": size, "backbone": backbone, "synthesis": synthesis, "mask_loss": mask_loss,
+             "degradations": degradations,
              "lr": lr, "batch": batch_size, "seed": seed, "weight_decay": weight_decay, "val_pick": "random",
              "minutes": minutes}
     if resume:
@@ -191,6 +195,7 @@ def train(args):
                       "minutes": minutes})
 
     dataset = D.PairDataset(images, five, mesh, train_idx, size, seed=seed, scales=scales, synthesis=synthesis,
+                            degradations=degradations,
                             mask_size=size // MASK_STRIDE if head is not None else 0)
     budget = minutes * 60
     loss_fn = nn.BCEWithLogitsLoss()
@@ -306,6 +311,10 @@ def main(argv=None):
     ap.add_argument("--size", type=int, help=f"input size in pixels, default {SIZE} (kept in the checkpoint)")
     ap.add_argument("--synthesis", choices=SYNTHESES,
                     help="self-blend strength, default mild (fakelens.train.sbi; kept in the checkpoint)")
+    ap.add_argument("--degradations", choices=DEGRADATIONS,
+                    help="social (default: JPEG, scaling, blur, noise) or everyday (also strong defocus, "
+                    "beauty smoothing and screen moiré, which real photos have); both images of a pair alike; "
+                    "validation and reports keep social; kept in the checkpoint")
     ap.add_argument("--mask-loss", type=float, help="weight of the auxiliary blend-mask loss, default 0 (none; "
                     "MobileNetV2 only; kept in the checkpoint; the head is never exported)")
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap"))
