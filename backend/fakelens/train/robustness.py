@@ -1,6 +1,6 @@
 """How often held-out REAL faces get a false "Likely manipulated" under everyday transformations.
 
-    python -m fakelens.train.robustness [--onnx CANDIDATE.onnx] [--faces 150] [--only defocus,beauty]
+    python -m fakelens.train.robustness [--onnx CANDIDATE.onnx] [--faces 150] [--only "baseline,beauty smoothing"]
 
 Each held-out UTKFace face (the "val" side of runs/face_swap/split.json, every 6th) is put on a
 600×600 grey canvas at twice its size, transformed, written to a file and checked through the
