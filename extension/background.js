@@ -366,7 +366,7 @@ ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
 });
 
 ext.storage.onChanged.addListener((changes, area) => {
-  if (area === "local" && (changes.backendUrl || changes.token)) checkConnection();
+  if (area === "local" && (changes.backendUrl || changes.tokenSavedAt)) checkConnection();
 });
 
 ext.alarms.create("fakelens-connection", { periodInMinutes: 1 });

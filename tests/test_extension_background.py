@@ -24,13 +24,29 @@ globalThis.chrome = {
   runtime: { id: "fakelensid", getURL: (p) => `chrome-extension://fakelensid/${p}`, lastError: null,
              onMessage: { addListener: (fn) => { listener = fn; } }, getPlatformInfo: async () => ({}),
              openOptionsPage: async () => {} },
-  storage: { local: { get: async (keys) => Object.fromEntries(keys.filter((k) => k in store).map((k) => [k, store[k]])) },
+  storage: { local: { get: async (keys) => Object.fromEntries([keys].flat().filter((k) => k in store).map((k) => [k, store[k]])),
+                      remove: async (key) => { delete store[key]; } },
              onChanged: { addListener: noop } },
   alarms: { create: noop, onAlarm: { addListener: noop } },
   contextMenus: { removeAll: async () => {}, create: noop, onClicked: { addListener: noop } },
   action: { setBadgeText: async () => {}, setBadgeBackgroundColor: async () => {}, setTitle: async () => {} },
   tabs: { create: async () => {} },
 };
+// IndexedDB as far as settings.js uses it (the token's store): requests answer on the next turn.
+const secrets = new Map();
+const later = (fn) => setTimeout(fn, 0);
+globalThis.indexedDB = { open: () => {
+  const open = {};
+  const request = (work) => ({ result: work() });
+  const db = { close: noop, transaction: () => {
+    const tx = { objectStore: () => ({ get: (k) => request(() => secrets.get(k)),
+                                       put: (v, k) => request(() => { secrets.set(k, v); }) }) };
+    later(() => tx.oncomplete());
+    return tx;
+  } };
+  later(() => { open.result = db; open.onsuccess(); });
+  return open;
+} };
 const json = (data, status = 200) => new Response(JSON.stringify(data), { status, headers: { "content-type": "application/json" } });
 function backendAnswer(url, init, call) {
   const path = url.slice("http://127.0.0.1:8731".length);

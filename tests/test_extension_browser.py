@@ -186,7 +186,7 @@ class Browser:
             return self.worker().evaluate(script, arg)
 
     def configure(self, **settings):
-        self.sw("s => chrome.storage.local.set(s)", settings)
+        self.sw("s => FakeLens.saveSettings(s)", settings)
 
     def menu_click(self, info: dict, tab: int, wait: bool = True):
         """What a context-menu click does, run in the service worker: the final check, or (wait=False)
@@ -770,6 +770,7 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
         # one saved by an older version is never used, and Options shows the address that is
         browser.configure(backendUrl="https://fakelens.example.com")
         page.reload()
+        page.wait_for_selector("#connection[data-state]", timeout=10_000)   # set once the settings are in
         assert page.input_value("#backendUrl") == "http://127.0.0.1:8731"
     finally:
         browser.configure(backendUrl=live_backend.url, disabledSites=[])
@@ -835,7 +836,8 @@ def test_options_page_cleans_a_pasted_token_and_site_entries(browser, live_backe
     ".example.net" are saved as the sites they name, and what is no site name is left out and said."""
     page = browser.context.new_page()
     page.goto(browser.url("options/options.html"))
-    stored = lambda: browser.sw("async () => chrome.storage.local.get(['token', 'disabledSites'])")  # noqa: E731
+    stored = lambda: browser.sw("async () => ({token: await FakeLens.readToken(), "  # noqa: E731
+                                "...(await chrome.storage.local.get(['disabledSites']))})")
     try:
         page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         page.evaluate("document.querySelector('#connection').dataset.state = 'saving'")
@@ -900,6 +902,32 @@ def test_a_content_script_can_check_media_but_not_clear_the_history(browser, liv
         assert run("Object.keys(FakeLens.settings).sort()") == ["autoCheck", "backendUrl", "disabledSites", "minSize"]
     finally:
         browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_the_token_is_out_of_reach_of_content_scripts(browser, live_backend, sites):
+    """storage.local is open to content scripts (the web page's process), so the token is not there: a
+    content script reading all of storage.local, or its own IndexedDB, finds no token. A token an
+    earlier version left in storage.local moves out the first time it is read, and still pairs."""
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        run = content_script(page)
+        stored = run("chrome.storage.local.get(null)")
+        assert "token" not in stored and "tokenSavedAt" in stored, sorted(stored)
+        assert live_backend.token not in json.dumps(stored)
+        databases = run("indexedDB.databases().then((list) => list.map((d) => d.name))")
+        assert "fakelens-secrets" not in databases, databases   # the page's IndexedDB, not the extension's
+
+        browser.sw("t => Promise.all([chrome.storage.local.set({token: t}), "
+                   "new Promise((ok) => { const r = indexedDB.deleteDatabase('fakelens-secrets'); r.onsuccess = ok; })])",
+                   live_backend.token)
+        assert browser.sw("async () => (await FakeLens.getSettings()).token") == live_backend.token
+        assert "token" not in browser.sw("() => chrome.storage.local.get(null)")
+        assert "token" not in run("chrome.storage.local.get(null)")
+        assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
+    finally:
+        browser.configure(token=live_backend.token)
         page.close()
 
 

@@ -17,7 +17,7 @@
     const before = FL.settings || FL.DEFAULT_SETTINGS;
     FL.settings = await FL.getPageSettings(); // no token here
     if (!FL.uiAllowed()) FL.badges.removeAll(); // this site was just switched off
-    if (FL.settings.autoCheck && (!before.autoCheck || changes.token || changes.backendUrl || changes.minSize)) {
+    if (FL.settings.autoCheck && (!before.autoCheck || changes.tokenSavedAt || changes.backendUrl || changes.minSize)) {
       FL.autoCheck.restart(FL.deepQueryAll(document, "img"));
     }
   });

@@ -1,4 +1,7 @@
-// User settings (options page) with their defaults, kept in storage.local (the token must not sync).
+// User settings (options page) with their defaults, kept in storage.local (the token must not sync),
+// all but the pairing token: browsers open storage.local to content scripts, which run in the web
+// page's process, so the token lives in the extension's own IndexedDB, which only the extension's
+// pages and its background can open (a content script's indexedDB is the web page's).
 (() => {
   "use strict";
   const root = globalThis.FakeLens || (globalThis.FakeLens = {});
@@ -11,22 +14,55 @@
     disabledSites: [],       // hostnames where FakeLens draws nothing
     minSize: 128,            // smallest rendered width and height, in CSS pixels
   });
+  const PLAIN_KEYS = Object.keys(root.DEFAULT_SETTINGS).filter((key) => key !== "token"); // in storage.local
 
-  root.getSettings = async () => {
-    const stored = await ext.storage.local.get(Object.keys(root.DEFAULT_SETTINGS));
-    return { ...root.DEFAULT_SETTINGS, ...stored };
+  // One request on the extension's store of secrets (the token): (store) => IDBRequest; its result.
+  const secrets = (mode, request) => new Promise((resolve, reject) => {
+    const open = indexedDB.open("fakelens-secrets", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("secrets");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction("secrets", mode);
+      const req = request(tx.objectStore("secrets"));
+      tx.oncomplete = () => { db.close(); resolve(req.result); };
+      tx.onerror = tx.onabort = () => { db.close(); reject(tx.error); };
+    };
+  });
+
+  // Extension pages and background only. A token saved in storage.local by an earlier version
+  // moves to the store of secrets the first time it is read.
+  root.readToken = async () => {
+    const { token: earlier } = await ext.storage.local.get("token");
+    if (earlier !== undefined) {
+      await secrets("readwrite", (store) => store.put(String(earlier), "token"));
+      await ext.storage.local.remove("token");
+    }
+    return (await secrets("readonly", (store) => store.get("token"))) || "";
   };
 
-  // What content scripts use: every setting but the token, which only background.js sends; a web
-  // page's process never asks for it.
+  root.getSettings = async () => {
+    const stored = await ext.storage.local.get(PLAIN_KEYS);
+    return { ...root.DEFAULT_SETTINGS, ...stored, token: await root.readToken() };
+  };
+
+  // What content scripts use: every setting but the token, which only background.js sends.
   root.getPageSettings = async () => {
-    const keys = Object.keys(root.DEFAULT_SETTINGS).filter((key) => key !== "token");
-    const settings = { ...root.DEFAULT_SETTINGS, ...(await ext.storage.local.get(keys)) };
+    const settings = { ...root.DEFAULT_SETTINGS, ...(await ext.storage.local.get(PLAIN_KEYS)) };
     delete settings.token;
     return settings;
   };
 
-  root.saveSettings = (changes) => ext.storage.local.set(changes);
+  // Extension pages and background only. A new token is announced by `tokenSavedAt` in
+  // storage.local (a time, no secret), so storage.onChanged listeners hear of it.
+  root.saveSettings = async ({ token, ...changes }) => {
+    if (token !== undefined) {
+      await secrets("readwrite", (store) => store.put(String(token), "token"));
+      await ext.storage.local.remove("token");
+      changes.tokenSavedAt = Date.now();
+    }
+    await ext.storage.local.set(changes);
+  };
 
   // The backend runs on this computer only (DESIGN: it binds 127.0.0.1): the token and the media go to
   // no other address. "127.0.0.1:8731/" -> "http://127.0.0.1:8731"; anything not local -> null.
