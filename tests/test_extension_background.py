@@ -205,6 +205,25 @@ def test_a_token_no_header_can_carry_is_a_bad_token_not_a_dead_backend(tmp_path)
     assert got == {"bad": "unauthorized", "error": "unauthorized", "good": "ok"}
 
 
+def test_a_browser_that_refuses_the_token_store_reads_as_not_paired(tmp_path):
+    """The token lives in the extension's IndexedDB: where the browser refuses it, the backend is
+    still told apart from the token ("not paired", whose fix says to paste the token), nothing throws."""
+    got = run_background(tmp_path, """
+      const working = globalThis.indexedDB.open;
+      globalThis.indexedDB.open = () => {
+        const open = { error: new DOMException("refused", "UnknownError") };
+        later(() => open.onerror());
+        return open;
+      };
+      const refused = (await FL.background.checkConnection()).state;
+      let saved = "saved";
+      try { await FL.saveSettings({ token: "good-token" }); } catch (err) { saved = err.name; }
+      globalThis.indexedDB.open = working;
+      return { refused, saved, back: (await FL.background.checkConnection()).state };
+    """)
+    assert got == {"refused": "unpaired", "saved": "UnknownError", "back": "ok"}
+
+
 def test_web_pages_can_only_check_media(tmp_path):
     """A content script (a tab's page) may check media and follow the check; clearing the history,
     reading reports and scanning are for the extension's own pages, even when one is open in a tab.

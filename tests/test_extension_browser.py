@@ -749,6 +749,27 @@ def test_options_page_pairs_and_shows_a_wrong_token(browser, live_backend):
         page.close()
 
 
+def test_options_page_says_when_the_browser_will_not_store_the_token(browser, live_backend):
+    """The token lives in the extension's IndexedDB; a browser that refuses it (site data off) gets
+    "Not saved" and why, and the token in use stays the one that works."""
+    page = browser.context.new_page()
+    page.goto(browser.url("options/options.html"))
+    try:
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        page.evaluate("""() => { indexedDB.open = () => {
+            const open = { error: new DOMException('refused', 'UnknownError') };
+            setTimeout(() => open.onerror());
+            return open;
+        }; }""")
+        page.fill("#token", "another-token")
+        page.click("#save")
+        page.wait_for_selector("#fix:not([hidden])", timeout=5_000)
+        assert page.text_content("#fix").startswith("Not saved: the browser would not store the settings")
+        assert browser.sw("() => FakeLens.readToken()") == live_backend.token
+    finally:
+        page.close()
+
+
 def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
     """A backend URL on another computer is refused before anything is saved (the token and every
     checked image would go there); a local one without its scheme is completed; sites split on commas too."""

@@ -31,14 +31,20 @@
   });
 
   // Extension pages and background only. A token saved in storage.local by an earlier version
-  // moves to the store of secrets the first time it is read.
+  // moves to the store of secrets the first time it is read. A store the browser refuses (IndexedDB
+  // switched off) reads as no token: the toolbar then says "not paired", and saving says why not.
   root.readToken = async () => {
-    const { token: earlier } = await ext.storage.local.get("token");
-    if (earlier !== undefined) {
-      await secrets("readwrite", (store) => store.put(String(earlier), "token"));
-      await ext.storage.local.remove("token");
+    try {
+      const { token: earlier } = await ext.storage.local.get("token");
+      if (earlier !== undefined) {
+        await secrets("readwrite", (store) => store.put(String(earlier), "token"));
+        await ext.storage.local.remove("token");
+      }
+      return (await secrets("readonly", (store) => store.get("token"))) || "";
+    } catch (err) {
+      console.warn("FakeLens: the pairing token could not be read:", err);
+      return "";
     }
-    return (await secrets("readonly", (store) => store.get("token"))) || "";
   };
 
   root.getSettings = async () => {

@@ -32,15 +32,22 @@
     const entries = $("disabledSites").value.split(/[\s,;]+/).filter(Boolean);
     const disabledSites = [...new Set(entries.map(FL.siteEntry).filter(Boolean))];
     const skipped = entries.filter((entry) => !FL.siteEntry(entry));
-    await FL.saveSettings({
-      backendUrl,
-      // tokens are URL-safe base64 (Python's token_urlsafe): an invisible character pasted from a
-      // chat (U+200B) or a line break is no part of it
-      token: $("token").value.replace(/[^A-Za-z0-9_-]/g, ""),
-      autoCheck: $("autoCheck").checked,
-      minSize,
-      disabledSites,
-    });
+    try {
+      await FL.saveSettings({
+        backendUrl,
+        // tokens are URL-safe base64 (Python's token_urlsafe): an invisible character pasted from a
+        // chat (U+200B) or a line break is no part of it
+        token: $("token").value.replace(/[^A-Za-z0-9_-]/g, ""),
+        autoCheck: $("autoCheck").checked,
+        minSize,
+        disabledSites,
+      });
+    } catch (err) {
+      // the browser refused its storage (site data switched off for extensions, a full disk)
+      $("fix").textContent = `Not saved: the browser would not store the settings (${(err && err.message) || err}).`;
+      $("fix").hidden = false;
+      return;
+    }
     await load();
     $("sitesNote").textContent = skipped.length ? `Not a site name, left out: ${skipped.join(", ")}` : "";
     $("sitesNote").hidden = !skipped.length;
