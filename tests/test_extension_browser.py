@@ -111,6 +111,15 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         if self.path.startswith("/slow-media/"):   # a video server that takes its time (the popup test)
             time.sleep(4)
             self.path = "/media/" + self.path[len("/slow-media/"):]
+        if self.path == "/slow-page.html":   # a page still loading: no content script in it yet
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<!doctype html><title>slow</title><p>loading")
+            self.wfile.flush()
+            time.sleep(4)
+            self.wfile.write(b" done</p>")
+            return None
         return super().do_GET()
 
     def translate_path(self, path):
@@ -989,6 +998,31 @@ def test_the_popup_switch_defers_to_a_parent_domains_entry(browser, live_backend
         popup.close()
     finally:
         browser.configure(disabledSites=[])
+        page.close()
+
+
+def test_the_popup_says_to_reload_a_web_page_it_does_not_run_in_yet(browser, live_backend, sites):
+    """A web page without FakeLens's content script (still loading here; in Chrome also one open since
+    before FakeLens was installed or updated) gets "reload the page, then scan again", and once the
+    page has loaded, the scan runs."""
+    page = browser.context.new_page()
+    popup = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/slow-page.html", wait_until="commit")
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        popup.wait_for_function("document.querySelector('#summary').textContent.includes('reload the page')",
+                                timeout=10_000)
+        assert popup.text_content("#summary") == "FakeLens is not running on this page yet: reload the page, then scan again."
+        assert not popup.is_disabled("#scan")
+        page.wait_for_load_state("load")
+        content_script(page)   # waits for FakeLens's content script to be in the page
+        popup.click("#scan")
+        popup.wait_for_function("document.querySelector('#summary').textContent.includes('No images or videos')",
+                                timeout=10_000)
+    finally:
+        popup.close()
         page.close()
 
 
