@@ -14,6 +14,7 @@ import pytest
 from fakelens.config import Settings
 from fakelens.errors import FakeLensError
 from fakelens.evaluate import auc, recall_at_fpr, roc_curve, run_eval
+from fakelens.metrics import auc_interval
 
 from conftest import REPO, need_shared
 
@@ -31,6 +32,20 @@ def test_auc_and_operating_point_arithmetic():
     fakes = [0.4, 0.6, 0.9, 0.97]
     recall, threshold = recall_at_fpr([0] * 20 + [1] * 4, reals + fakes, 0.05)
     assert 0.5 < threshold <= 0.6 and recall == 0.75
+
+
+def test_auc_interval_says_how_little_a_small_set_pins_down():
+    rng = np.random.default_rng(3)
+    def sample(n):
+        y = np.r_[np.zeros(n), np.ones(n)]
+        return y, np.r_[rng.normal(0, 1, n), rng.normal(1, 1, n)]   # AUC about 0.76
+    small, large = sample(12), sample(1000)
+    lo_s, hi_s = auc_interval(*small)
+    lo_l, hi_l = auc_interval(*large)
+    assert lo_s <= auc(*small) <= hi_s and lo_l <= auc(*large) <= hi_l
+    assert 0.55 < lo_l < 0.76 < hi_l < 0.8 and hi_s - lo_s > 4 * (hi_l - lo_l)
+    assert auc_interval(*small) == (lo_s, hi_s)                      # seeded: the same every run
+    assert all(np.isnan(auc_interval([0, 0], [0.1, 0.2])))          # one class: no AUC, no interval
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +75,7 @@ def test_run_eval_writes_csv_roc_and_lists_faceless_files(folders, tmp_path):
     assert [p.endswith("no_face.png") for p in summary["no_face"]] == [True]
     assert summary["auc"] is not None and 0 <= summary["auc"] <= 1
     assert summary["auc"] >= 0.75, summary      # self-blends of held-out faces: the model should rank them
+    assert summary["auc_95"][0] <= summary["auc"] <= summary["auc_95"][1]   # 2 + 2 files: a wide interval
     for key in ("accuracy", "fpr", "tpr", "recall_at_5pct_fpr"):
         assert 0 <= summary[key] <= 1
     assert [p.endswith("notes.txt") for p in summary["skipped"]] == [True]   # listed, not scored

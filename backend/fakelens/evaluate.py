@@ -27,7 +27,7 @@ from .analyze import SNIFF_BYTES, find_faces, load_media, sniff_file
 from .detectors.face_swap import FaceSwapDetector
 from .errors import FakeLensError
 from .fetch.sniff import sniff
-from .metrics import auc, recall_at_fpr, roc_curve
+from .metrics import auc, auc_interval, recall_at_fpr, roc_curve
 from .models import ModelStore
 
 
@@ -179,7 +179,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     summary = {
         "model": spec.name, "version": spec.version, "threshold": threshold,
         "real": int((~y).sum()), "fake": int(y.sum()),
-        "auc": None, "accuracy": None, "fpr": None, "tpr": None,
+        "auc": None, "auc_95": None, "accuracy": None, "fpr": None, "tpr": None,
         "recall_at_5pct_fpr": None, "threshold_at_5pct_fpr": None,
         # no face, or only faces too small to judge: listed, never dropped silently
         "no_face": [r["file"] for r in rows if r["score"] is None and not r["status"].startswith("error")],
@@ -196,6 +196,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         summary["tpr"] = round(float(flagged[y].mean()), 4)
     if y.any() and (~y).any():
         summary["auc"] = round(auc(y, s), 4)
+        summary["auc_95"] = [round(v, 4) for v in auc_interval(y, s)]
         _, at = recall_at_fpr(y, s, 0.05)
         at = math.ceil(at * 1e4) / 1e4   # rounded up: never more than 5 %; the recall is the one at it
         summary["threshold_at_5pct_fpr"] = at
@@ -226,7 +227,8 @@ def format_summary(summary: dict) -> str:
 
     lines = [f"{summary['model']} v{summary['version']}: {summary['real']} real and {summary['fake']} fake files scored "
              f"in {summary['seconds']} s",
-             f"  AUC {summary['auc'] if summary['auc'] is not None else 'n/a: it needs both real and fake files scored'}",
+             f"  AUC {summary['auc']} (95 % interval {summary['auc_95'][0]}–{summary['auc_95'][1]}, bootstrap over files)"
+             if summary["auc"] is not None else "  AUC n/a: it needs both real and fake files scored",
              f"  at the threshold {summary['threshold']}: accuracy {pct(summary['accuracy'])}, "
              f"false positives {pct(summary['fpr'])} of real, fakes caught {pct(summary['tpr'])}",
              f"  at 5 % false positives: fakes caught {pct(summary['recall_at_5pct_fpr'])}"]

@@ -14,15 +14,9 @@ def auc(labels, scores) -> float:
     if pos == 0 or neg == 0:
         return float("nan")
     order = np.argsort(scores, kind="mergesort")
-    s = scores[order]
-    ranks = np.empty(len(s))
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and s[j + 1] == s[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
+    _, first, count = np.unique(scores[order], return_index=True, return_counts=True)
+    ranks = np.empty(len(scores))
+    ranks[order] = np.repeat(first + (count - 1) / 2 + 1, count)   # tied scores share their mean rank
     return float((ranks[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
@@ -46,3 +40,18 @@ def recall_at_fpr(labels, scores, max_fpr: float = 0.05) -> tuple[float, float]:
     # the threshold sits just above the (allowed+1)-th highest real score
     threshold = np.nextafter(reals[allowed], np.inf) if allowed < len(reals) else -np.inf
     return float((scores[labels] >= threshold).mean()), float(threshold)
+
+
+def auc_interval(labels, scores, level: float = 0.95, rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the AUC: reals and fakes resampled separately (each keeps its
+    count), so a small evaluation set shows how little its AUC pins down. (nan, nan) without both."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, np.float64)
+    real, fake = scores[~labels], scores[labels]
+    if not len(real) or not len(fake):
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(len(real), bool), np.ones(len(fake), bool)]
+    draws = [auc(y, np.r_[rng.choice(real, len(real)), rng.choice(fake, len(fake))]) for _ in range(rounds)]
+    lo, hi = np.percentile(draws, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)

@@ -26,7 +26,7 @@ import numpy as np
 from ..config import REPO_MODELS, load_settings
 from ..detectors.face_swap import score_crops
 from ..evaluate import list_media, score_file
-from ..metrics import auc, recall_at_fpr
+from ..metrics import auc, auc_interval, recall_at_fpr
 from ..media.align import align_face
 from ..models import ModelSpec, ModelStore, file_sha256
 from . import data as D
@@ -165,7 +165,8 @@ def main(argv=None):
             yy = np.r_[np.zeros(len(rs)), np.ones(len(fs))]
             ss = np.r_[rs, fs]
             rec, _ = recall_at_fpr(yy, ss, 0.05)
-            res[method] = {"clips": len(fs), "auc": round(auc(yy, ss), 4), "recall_at_5pct_fpr": round(rec, 4),
+            res[method] = {"clips": len(fs), "auc": round(auc(yy, ss), 4),
+                           "auc_95": [round(v, 4) for v in auc_interval(yy, ss)], "recall_at_5pct_fpr": round(rec, 4),
                            "tpr_at_threshold": round(float((fs >= threshold).mean()), 4),
                            "mean_score": round(float(fs.mean()), 4)}
         res["no_face"] = [r["file"] for r in real + fake if r["score"] is None]
