@@ -10,6 +10,9 @@
 # the device tool brings back (at most 8 files: 4 runs). Runs are stopped SLACK (90) s after their
 # budget. DEVICE=cpu PYTHON=<absolute path of .venv/bin/python> SLACK=300 tries it here.
 set -u
+if [ $# -lt 3 ] || [ $(($# % 2)) -ne 1 ]; then
+  echo "usage: $0 MINUTES NAME \"ARGS\" [NAME \"ARGS\" ...]" >&2; exit 2
+fi
 cd "$(dirname "$0")/../backend"
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 minutes=$1; shift
