@@ -28,6 +28,21 @@ def test_every_transformation_keeps_the_picture_and_is_scored_by_the_product(tmp
     assert "| baseline | 2 |" in R.table(rows)
 
 
+def test_a_transformation_draws_the_same_whichever_others_are_measured(tmp_path, monkeypatch):
+    """`--only` must not change a random transformation's draws (moiré angles, noise), or one model
+    measured on a few transformations cannot be compared with another measured on all."""
+    data = need_shared("faces-real", "utkface")
+    face = sorted(data.iterdir())[:1]
+    seen = []
+    screen, ext = R.TRANSFORMS["photo of a screen"]
+    monkeypatch.setitem(R.TRANSFORMS, "photo of a screen",
+                        (lambda im, rng: seen.append(rng.uniform()) or screen(im, rng), ext))
+    analyzer = Analyzer(Settings(home=tmp_path / "home", cache=False))
+    R.measure(face, analyzer, ["photo of a screen"], tmp_path)
+    R.measure(face, analyzer, ["baseline", "noise (high ISO)", "photo of a screen"], tmp_path)
+    assert len(seen) == 2 and seen[0] == seen[1]
+
+
 def test_a_candidate_model_is_measured_with_its_own_file_and_threshold(tmp_path):
     shipped = ModelStore(REPO_MODELS).first("face_swap")
     folder = R.candidate_models(REPO_MODELS / shipped.file, 0.25, tmp_path / "models")

@@ -100,8 +100,9 @@ def held_out_faces(count: int, data: Path, split: Path) -> list[Path]:
 
 def measure(faces: list[Path], analyzer: Analyzer, names: list[str], work: Path) -> dict:
     rows = {}
-    for k, name in enumerate(names):
+    for name in names:
         transform, ext = TRANSFORMS[name]
+        k = list(TRANSFORMS).index(name)   # each transformation draws the same with or without --only
         labels, scores = [], []
         for i, face in enumerate(faces):
             image = transform(on_canvas(cv2.imread(str(face))), np.random.default_rng([k, i]))
