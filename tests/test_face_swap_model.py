@@ -278,6 +278,35 @@ def test_report_measures_an_onnx_outside_models(tmp_path, spec, blend_pairs):
     assert real["score"] is not None and fake["score"] > real["score"]
 
 
+def test_report_compares_two_models_on_the_same_faces(spec, blend_pairs):
+    """--against: the AUC difference and its paired interval; a model against itself differs by 0."""
+    from fakelens.train.landmarks import compute
+    from fakelens.train.report_face_swap import compare, pair_scores, spec_for
+
+    folder = need_shared("faces-real", "utkface")
+    files = sorted(folder.iterdir())[:4]
+    lm = compute(files, ModelStore(MODELS), log_every=0)
+    images = [cv2.imread(str(f)) for f in files]
+    faces = (images, lm["five"], lm["mesh"], list(range(len(files))))
+    shipped = MODELS / spec.file
+    store, own = spec_for(shipped, float(spec.crop["scale"]))
+    scores = {c: pair_scores(store, own, *faces, c) for c in ("clean", "degraded")}
+    got = compare(shipped, float(spec.crop["scale"]), scores, None, faces, "mild", Settings())
+    assert got["stills_clean"] == got["stills_degraded"] == {"difference": 0.0, "interval_95": [0.0, 0.0]}
+    assert "ffpp_video" not in got
+
+
+def test_auc_difference_interval_pairs_the_items():
+    from fakelens.metrics import auc_difference_interval
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(60), np.ones(60)]
+    a = rng.random(120) + 0.3 * y
+    diff, lo, hi = auc_difference_interval(y, a, a + 0.5 * y)   # b separates the same items better
+    assert 0 < lo < diff < hi
+    assert auc_difference_interval(y, a, a) == (0.0, 0.0, 0.0)
+
+
 def test_report_scores_a_folder_of_clips(tmp_path, spec):
     from fakelens.train.report_face_swap import clip_scores
 

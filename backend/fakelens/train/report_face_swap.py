@@ -11,7 +11,9 @@ onnxruntime on one thread:
   5 % of real stills are flagged in any of those conditions);
 - FPR (and blends caught) at that threshold on the other half, per condition;
 - per-clip scores on ../shared/data/deepfake-clips (sanity check) and, on ../shared/data/ffpp-dev
-  (36 FF++ clips), video-level AUC and recall at 5 % FPR, overall and per method.
+  (36 FF++ clips), video-level AUC and recall at 5 % FPR, overall and per method;
+- with --against OTHER.onnx (the shipped model, say): this model's AUC minus the other's on the same
+  held-out faces, blends and FF++ clips, each with a paired bootstrap 95 % interval.
 Neither clip folder is ever used for training or for choosing the threshold.
 """
 
@@ -26,7 +28,7 @@ import numpy as np
 from ..config import REPO_MODELS, load_settings
 from ..detectors.face_swap import score_crops
 from ..evaluate import list_media, score_file
-from ..metrics import auc, auc_interval, recall_at_fpr
+from ..metrics import auc, auc_difference_interval, auc_interval, recall_at_fpr
 from ..media.align import align_face
 from ..models import ModelSpec, ModelStore, file_sha256
 from . import data as D
@@ -97,6 +99,28 @@ def clip_scores(folder: Path, store, spec, settings):
     return rows
 
 
+def compare(other: Path, crop_scale: float, scores: dict, clips: dict | None, faces: tuple, synthesis: str,
+            settings) -> dict:
+    """This model's AUC minus `other`'s, clean and degraded stills and FF++ video, paired intervals."""
+    store, spec = spec_for(other, crop_scale)
+    images, five, mesh, val = faces
+    out = {"model": str(other)}
+    for condition in ("clean", "degraded"):
+        theirs = pair_scores(store, spec, images, five, mesh, val, condition, synthesis)
+        y = np.r_[np.zeros(len(val)), np.ones(len(val))]
+        diff, lo, hi = auc_difference_interval(y, np.concatenate(theirs), np.concatenate(scores[condition]))
+        out[f"stills_{condition}"] = {"difference": round(diff, 4), "interval_95": [round(lo, 4), round(hi, 4)]}
+    if clips:
+        ffpp = SHARED / "ffpp-dev"
+        theirs = {f"{kind}/{r['file']}": r["score"] for kind in ("real", "fake")
+                  for r in clip_scores(ffpp / kind, store, spec, settings)}
+        both = [k for k in sorted(clips) if clips[k] is not None and theirs.get(k) is not None]
+        y = np.array([k.startswith("fake/") for k in both])
+        diff, lo, hi = auc_difference_interval(y, [theirs[k] for k in both], [clips[k] for k in both])
+        out["ffpp_video"] = {"clips": len(both), "difference": round(diff, 4), "interval_95": [round(lo, 4), round(hi, 4)]}
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--onnx", type=Path, required=True)
@@ -111,6 +135,7 @@ def main(argv=None):
     ap.add_argument("--synthesis", choices=SYNTHESES, default="mild",
                     help="how the held-out blends are made (mild: the blends every shipped model was measured on)")
     ap.add_argument("--write-manifest", action="store_true")
+    ap.add_argument("--against", type=Path, help="another face-swap ONNX to compare with, on the same faces and clips")
     args = ap.parse_args(argv)
     if args.write_manifest and args.synthesis != "mild":
         # with "paper" half the real faces carry the jitter; the threshold belongs to untouched faces
@@ -172,6 +197,10 @@ def main(argv=None):
         res["no_face"] = [r["file"] for r in real + fake if r["score"] is None]
         report["ffpp_dev"] = res
         print(json.dumps(res), flush=True)
+    if args.against:
+        report["against"] = compare(args.against, args.crop_scale, scores, report.get("ffpp_dev_clips"),
+                                    (images, five, mesh, val), args.synthesis, settings)
+        print(json.dumps(report["against"]), flush=True)
     report["seconds"] = round(time.time() - started)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
