@@ -333,3 +333,72 @@ def test_a_new_data_folder_and_its_database_are_the_users_only(tmp_path):
         assert modes and set(modes.values()) == {0o600}, modes   # the database, its -wal and -shm
     assert stat.S_IMODE((tmp_path / "new" / "home").stat().st_mode) == 0o700
     assert stat.S_IMODE(chosen.stat().st_mode) == 0o755   # a folder the user chose is left as it was
+
+
+# --- a check cancelled while its download hangs ------------------------------------------------------
+
+class SilentServer:
+    """Accepts connections and never says a word: a download hangs there until read_timeout_s."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/face.jpg"
+        self.held, self.connected = [], threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:   # closed
+                return
+            self.held.append(conn)
+            self.connected.set()
+
+    def close(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.fixture
+def silent_server():
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+def test_a_check_cancelled_while_its_server_is_silent_ends_cancelled_not_failed(tmp_path, silent_server):
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0,
+                              read_timeout_s=1.5))
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        check_id = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
+                               json={"url": silent_server.url}).get_json()["id"]
+        assert silent_server.connected.wait(10)   # the download is under way, waiting for an answer
+        assert client.delete(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 200
+        body = wait_status(client, headers, check_id, {"failed", "done", "cancelled"}, timeout=10)
+        assert body["status"] == "cancelled" and body["error"]["code"] == "cancelled", body   # not fetch_timeout
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()
+
+
+def test_max_queue_counts_waiting_checks_not_the_running_ones(tmp_path, silent_server):
+    """README: max_queue is how many checks may wait; one running beside them does not count."""
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0,
+                              max_queue=1, read_timeout_s=5))
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        post = lambda n: client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,  # noqa: E731
+                                     json={"url": f"{silent_server.url}?{n}"})
+        running = post(1).get_json()["id"]
+        wait_status(client, headers, running, {"running"}, timeout=10)
+        assert post(2).status_code == 202                # waits: the one running is not waiting
+        full = post(3)
+        assert full.status_code == 429 and full.get_json()["error"]["message"].startswith("1 check is already waiting")
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()

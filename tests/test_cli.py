@@ -124,6 +124,25 @@ def test_a_locked_history_database_is_one_line(tmp_path):
                                "(database is locked): another program holds it open"), r.stderr
 
 
+def test_a_history_database_that_cannot_be_written_is_one_line(tmp_path):
+    """A history SQLite can open only to read (made immutable here: root ignores file modes) stops
+    the start with one line; the server used to start and fail each check's first write."""
+    from fakelens.store import Store
+
+    home = tmp_path / "home"
+    db = home / "fakelens.db"
+    Store(db).close()   # a history from an earlier start
+    if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        r = serve_once(home)
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], capture_output=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"error: cannot open the history database {db} "
+                               "(attempt to write a readonly database): make it and its folder writable"), r.stderr
+
+
 def test_train_without_the_train_extra_says_how_to_get_it(tmp_path):
     """torch comes with the [train] extra only: a missing one is a one-line hint, not a traceback."""
     hide_torch = ("import sys; sys.modules['torch'] = None; from fakelens.cli import main; "

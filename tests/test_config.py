@@ -29,6 +29,9 @@ def test_unknown_setting_is_an_error(tmp_path, monkeypatch):
     ({"FAKELENS_PORT": "99999"}, "port must be 1-65535 (got 99999)"),        # waitress would wrap it around
     ({"FAKELENS_MAX_PIXELS": "-1"}, "max_pixels must be at least 1"),
     ({"FAKELENS_KEEP_DAYS": "-3"}, "keep_days must not be negative"),
+    ({"FAKELENS_READ_TIMEOUT_S": "0"}, "read_timeout_s must be more than 0 (got 0.0)"),   # every download would fail
+    ({"FAKELENS_CONNECT_TIMEOUT_S": "0"}, "connect_timeout_s must be more than 0"),
+    ({"FAKELENS_DECODE_WALL_S": "0"}, "decode_wall_s must be more than 0"),
     ({"FAKELENS_PORT": "abc"}, "port must be a whole number, got 'abc' (config.toml, FAKELENS_PORT or a flag)"),
     ({"FAKELENS_WORKERS": "1.5"}, "workers must be a whole number, got '1.5'"),
     ({"FAKELENS_CACHE": "maybe"}, "cache must be true or false, got 'maybe'"),

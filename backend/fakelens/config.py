@@ -70,6 +70,9 @@ class Settings:
         for name in _NOT_NEGATIVE:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative (got {getattr(self, name)})")
+        for name in _ABOVE_ZERO:   # a time limit of 0 would fail every check, later and less clearly
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be more than 0 (got {getattr(self, name)})")
         if self.workers > MAX_WORKERS:   # each is a thread running checks: thousands would exhaust the machine
             raise ValueError(f"workers must be at most {MAX_WORKERS} (got {self.workers})")
 
@@ -78,8 +81,8 @@ MAX_WORKERS = 64
 _PATHS = ("home", "models_dir", "trust_anchors")
 _AT_LEAST_ONE = ("workers", "max_queue", "max_image_bytes", "max_video_bytes", "max_pixels", "max_video_height",
                  "video_frames", "max_frames", "max_faces")
-_NOT_NEGATIVE = ("sync_wait_s", "max_duration_s", "connect_timeout_s", "read_timeout_s", "fetch_wall_s",
-                 "decode_wall_s", "cache_ttl_s", "keep_days")
+_NOT_NEGATIVE = ("sync_wait_s", "cache_ttl_s", "keep_days")
+_ABOVE_ZERO = ("max_duration_s", "connect_timeout_s", "read_timeout_s", "fetch_wall_s", "decode_wall_s")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number"}
 

@@ -166,9 +166,10 @@ class JobPool:
                              "or make it writable")
 
     def submit(self, request: dict) -> str:
-        if self.store.count_active() >= self.settings.max_queue:
+        if self.store.count_queued() >= self.settings.max_queue:
             self.discard_upload(request)
-            raise FakeLensError("queue_full", f"{self.settings.max_queue} checks are already waiting; "
+            n = self.settings.max_queue
+            raise FakeLensError("queue_full", f"{n} {'check is' if n == 1 else 'checks are'} already waiting; "
                                 "try again when some have finished")
         check_id = self.store.create(request)
         self._enqueue(check_id)
@@ -267,9 +268,11 @@ class JobPool:
             if exc.code == "cancelled" and not event.is_set():
                 put_back = True   # the server is stopping, nobody cancelled it: run it at the next start
                 self._record(self.store.requeue, check_id, count_attempt=False)
+            elif event.is_set():   # cancelled, whatever ended it (a silent server's timeout, say)
+                self._record(self.store.fail, check_id, "cancelled",
+                             {"code": "cancelled", "message": "the check was cancelled"})
             else:
-                status = "cancelled" if exc.code == "cancelled" else "failed"
-                self._record(self.store.fail, check_id, status, exc.to_dict())
+                self._record(self.store.fail, check_id, "failed", exc.to_dict())
         except Exception as exc:
             log.exception("check %s failed unexpectedly", check_id)
             self._record(self.store.fail, check_id, "failed", {

@@ -79,6 +79,10 @@ class Store:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            # a file SQLite could open only to read passes everything above: write its header once
+            # now, so a read-only history stops the start with one line, not the first check later
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            self._db.execute(f"PRAGMA user_version = {int(version)}")
 
     @contextmanager
     def _locked(self, doing: str = "use"):
@@ -131,8 +135,8 @@ class Store:
         rows = self._run(f"SELECT * FROM checks WHERE status IN ({marks}) ORDER BY created", statuses)
         return [self._row(r) for r in rows]
 
-    def count_active(self) -> int:
-        return self._run("SELECT COUNT(*) FROM checks WHERE status IN (?, ?)", ACTIVE)[0][0]
+    def count_queued(self) -> int:
+        return self._run("SELECT COUNT(*) FROM checks WHERE status = 'queued'")[0][0]
 
     def oldest_active(self) -> float | None:
         """When the oldest queued or running check was created (None when nothing is active)."""
