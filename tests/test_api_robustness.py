@@ -335,6 +335,22 @@ def test_a_new_data_folder_and_its_database_are_the_users_only(tmp_path):
     assert stat.S_IMODE(chosen.stat().st_mode) == 0o755   # a folder the user chose is left as it was
 
 
+def test_the_folders_fakelens_makes_in_a_chosen_data_folder_are_the_users_only(tmp_path, plain_jpeg):
+    """In a data folder the user made readable to all (0755), what FakeLens adds (uploads, the check
+    folders, thumbnails of what was checked) is still theirs only."""
+    home = tmp_path / "chosen"
+    home.mkdir(mode=0o755)
+    app = create_app(Settings(home=home, workers=1))
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        assert post_file(client, headers, plain_jpeg.read_bytes(), wait=30).get_json()["status"] == "done"
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()
+    modes = {name: stat.S_IMODE((home / name).stat().st_mode) for name in ("uploads", "work", "thumbs")}
+    assert modes == {"uploads": 0o700, "work": 0o700, "thumbs": 0o700}, modes
+
+
 # --- a check cancelled while its download hangs ------------------------------------------------------
 
 class SilentServer:

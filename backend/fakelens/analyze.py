@@ -13,6 +13,7 @@ import cv2
 
 from . import __version__
 from .detectors import load_detectors
+from .config import make_data_folder
 from .errors import FakeLensError
 from . import fetch as fetching
 from .fetch.sniff import SNIFF_BYTES, sniff
@@ -106,7 +107,7 @@ class Analyzer:
         shown = thumbnail_frame([f.frame for f in media.faces])
         frame = next((f for f in media.frames if f.index == shown), media.frames[0])
         small = shrink_to(frame.image, THUMB_SIDE)
-        self.thumbs_dir.mkdir(parents=True, exist_ok=True)
+        make_data_folder(self.thumbs_dir)   # pictures of what the user checked: theirs only
         cv2.imwrite(str(self.thumbs_dir / f"{media.sha256}.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
 
 

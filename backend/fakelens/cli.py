@@ -157,8 +157,9 @@ def cmd_models(args) -> int:
     for spec in store.specs:
         metrics = spec.extra.get("metrics") or {}
         shown = ", ".join(f"{k}={v}" for k, v in metrics.items() if not isinstance(v, (dict, list)))
-        threshold = f"threshold={spec.threshold}, " if spec.threshold is not None else ""
-        print(f"{spec.name:24} v{spec.version:6} {spec.task:14} {spec.file}  {threshold}{shown}")
+        threshold = f"threshold={spec.threshold}" if spec.threshold is not None else ""
+        print(f"{spec.name:24} v{spec.version:6} {spec.task:14} {spec.file}  "
+              + ", ".join(part for part in (threshold, shown) if part))
         problem = store.problem(spec)   # each file checked against its sha256
         if problem:
             broken = True

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from . import retention
+from .config import make_data_folder
 from .errors import FakeLensError
 from .fetch.http import mb
 from .store import Store, StoreUnavailable
@@ -41,7 +42,7 @@ class JobPool:
         self.store = store
         self.analyzer = analyzer
         self.uploads = Path(settings.home) / "uploads"
-        self.uploads.mkdir(parents=True, exist_ok=True)
+        make_data_folder(self.uploads)   # new subfolders are the user's only, as the data folder
         self.work = Path(settings.home) / "work"   # each running check's downloads, one folder each
         self._lock_file = None
         self._pruned_at = None   # time.monotonic() of the last prune
@@ -139,7 +140,7 @@ class JobPool:
     def save_upload(self, stream, max_bytes: int) -> Path:
         """Copy an uploaded file into the data folder (it must outlive a restart), capped at max_bytes."""
         try:
-            self.uploads.mkdir(parents=True, exist_ok=True)
+            make_data_folder(self.uploads)
             fd, name = tempfile.mkstemp(dir=self.uploads, suffix=".upload")
         except OSError as exc:
             raise self._storage_error(exc) from None
@@ -258,7 +259,7 @@ class JobPool:
         put_back = False
         try:   # from here on every way out stores the check's end (else it would stay "running")
             request = self.store.get(check_id)["request"]
-            self.work.mkdir(parents=True, exist_ok=True)
+            make_data_folder(self.work)
             workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set())

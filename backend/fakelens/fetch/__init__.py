@@ -119,4 +119,4 @@ def _describe(head: bytes, content_type: str, found) -> str:
         head.decode("utf-8")
         return "a text file"
     except UnicodeDecodeError:
-        return "not a supported image or video format"
+        return "binary data of a format FakeLens does not read"

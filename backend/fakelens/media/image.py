@@ -67,6 +67,12 @@ def _png_ends(data: bytes) -> bool:
     return False
 
 
+def megapixels(pixels: int) -> str:
+    """400000000 -> "400 MP", 40000 -> "0.04 MP": a small limit set for a test still reads right."""
+    mp = pixels / 1e6
+    return f"{mp:.0f} MP" if mp >= 10 else f"{mp:.2g} MP"
+
+
 def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     """BGR uint8 pixels, EXIF orientation applied. Raises FakeLensError for anything unusable."""
     path = Path(path)
@@ -77,7 +83,7 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
             width, height = im.size
             if width * height > max_pixels:
                 raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
-                                    f"({width * height / 1e6:.0f} MP); the limit is {max_pixels / 1e6:.0f} MP")
+                                    f"({megapixels(width * height)}); the limit is {megapixels(max_pixels)}")
             orientation = im.getexif().get(0x0112, 1)
     except FakeLensError:
         raise

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from ..errors import FakeLensError
-from .image import shrink_to
+from .image import megapixels, shrink_to
 from .types import Frame
 
 MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need more, memory stays bounded
@@ -57,7 +57,7 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
         raise FakeLensError("undecodable", "the file holds no video stream")
     if width * height > settings.max_pixels:
         raise FakeLensError("too_large", f"the video is {width}×{height}; the limit is "
-                            f"{settings.max_pixels / 1e6:.0f} MP per frame")
+                            f"{megapixels(settings.max_pixels)} per frame")
     fps = fps if 0 < fps < 1000 else 25.0
     if total <= 0:
         total = _count_frames(path, deadline, cancelled)
