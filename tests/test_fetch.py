@@ -261,6 +261,16 @@ def test_cancel_while_streaming(server, net, workdir):
             cancelled=lambda: time.monotonic() - started > 0.5, limit_s=3.0)
 
 
+@pytest.mark.parametrize("path, kind", [("/stall", "image"), ("/silent", "auto"), ("/stall", "video")])
+def test_cancel_while_the_server_is_silent_ends_at_once(server, tmp_path, workdir, path, kind):
+    """A read blocked on a silent server is cut by the watchdog once the check is cancelled, long
+    before the read timeout (30 s here); also inside yt-dlp."""
+    patient = make_settings(tmp_path, read_timeout_s=30.0, fetch_wall_s=60.0)
+    started = time.monotonic()
+    refused(server.url(path), kind, patient, workdir, "cancelled", "cancelled",
+            cancelled=lambda: time.monotonic() - started > 1.0, limit_s=10.0)
+
+
 def test_cancel_video(server, net, workdir):
     refused(server.url("/files/hls/playlist.m3u8"), "video", net, workdir, "cancelled", "cancelled",
             cancelled=lambda: True)

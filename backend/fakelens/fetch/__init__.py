@@ -49,7 +49,7 @@ def fetch(url: str, kind: str, settings, workdir: Path,
     outdir = Path(workdir) / f"fetch-{uuid.uuid4().hex[:12]}"
     outdir.mkdir(parents=True)
     try:
-        with guarded(settings, time.monotonic() + settings.fetch_wall_s) as guard:
+        with guarded(settings, time.monotonic() + settings.fetch_wall_s, cancelled) as guard:
             if kind == "video":
                 return _video(url, settings, guard, outdir, progress, cancelled)
             cap, what = ((settings.max_image_bytes, "image") if kind == "image"

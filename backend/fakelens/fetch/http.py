@@ -63,6 +63,8 @@ class HttpSource:
 
     def error(self, e: Exception, url: str) -> FakeLensError:
         """Turn a client error into a FakeLensError, preferring what the guard refused."""
+        if self.guard.was_cancelled:   # the watchdog shut the connection: the check was cancelled
+            return FakeLensError("cancelled", "the check was cancelled")
         if self.guard.blocked is not None:
             return self.guard.blocked
         if self.guard.timed_out:
@@ -112,7 +114,9 @@ class HttpSource:
             data = self.response.raw.read1(CHUNK, decode_content=True)
         except Exception as e:  # urllib3 / socket errors, all mapped to a plain message
             raise self.error(e, self.final_url) from None
-        if self.guard.timed_out:  # the watchdog shut the connection: the end is not a real end
+        if self.guard.was_cancelled:   # the watchdog shut the connection: the end is not a real end
+            raise FakeLensError("cancelled", "the check was cancelled")
+        if self.guard.timed_out:
             raise self.wall_error()
         return data
 

@@ -27,6 +27,7 @@ import urllib3.util.connection
 from ..errors import FakeLensError
 
 DNS_TIMEOUT_S = 10.0
+CANCEL_POLL_S = 0.25   # how often a download's watchdog asks whether its check was cancelled
 
 
 class BlockedAddress(OSError):
@@ -173,17 +174,19 @@ def _active():
 class Guard:
     """What a guarded block allows, and what it refused (clients may wrap our error in their own)."""
 
-    def __init__(self, settings, deadline: float | None):
+    def __init__(self, settings, deadline: float | None, cancelled=None):
         self.settings = settings
         self.deadline = deadline
+        self.cancelled = cancelled   # the check's "was I cancelled?", asked by the watchdog
         self.blocked: FakeLensError | None = None
         self.timed_out = False
+        self.was_cancelled = False
 
         # (fd, family, peer, local) of each connection made: by number, since TLS wrapping detaches the
         # socket object; the local address tells a later connection that reused the number apart
         self._conns: list[tuple[int, int, tuple, tuple]] = []
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._stopped = threading.Event()
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -196,20 +199,30 @@ class Guard:
                 pass
 
     def start_watchdog(self):
-        """At the deadline, shut down this guard's connections: a read blocked anywhere
-        (yt-dlp reading a trickling page, say) then ends at once instead of running on."""
-        left = self.remaining()
-        if left is not None:
-            self._timer = threading.Timer(max(left, 0), self.expire)
-            self._timer.daemon = True
-            self._timer.start()
+        """At the deadline, or once the check is cancelled, shut down this guard's connections: a read
+        blocked anywhere (a silent server, yt-dlp reading a trickling page) then ends at once."""
+        if self.deadline is not None or self.cancelled is not None:
+            threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self):
+        while True:
+            left = self.remaining()
+            if left is not None and left <= 0:
+                return self.expire()
+            if self._stopped.wait(CANCEL_POLL_S if left is None else min(CANCEL_POLL_S, left)):
+                return
+            if self.cancelled is not None and self.cancelled():
+                self.was_cancelled = True
+                return self._shut_down()
 
     def stop_watchdog(self):
-        if self._timer is not None:
-            self._timer.cancel()
+        self._stopped.set()
 
     def expire(self):
         self.timed_out = True
+        self._shut_down()
+
+    def _shut_down(self):
         with self._lock:
             conns, self._conns = self._conns, []
         for fd, family, peer, local in conns:
@@ -289,6 +302,8 @@ def _check_sockaddr(sock, address):
 def _guarded_connect(self, address):
     _check_sockaddr(self, address)
     guard = _active()
+    if guard is not None and guard.was_cancelled:   # a client trying again after the watchdog's cut
+        raise ConnectionAbortedError("the check was cancelled")
     left = guard.remaining() if guard is not None else None
     before = self.gettimeout()
     if left is not None:   # a connect that hangs (a black-holed address) ends with the wall time too
@@ -319,10 +334,10 @@ socket.socket.connect_ex = _guarded_connect_ex
 
 
 @contextlib.contextmanager
-def guarded(settings, deadline: float | None = None):
+def guarded(settings, deadline: float | None = None, cancelled=None):
     """Check every TCP connection this thread makes until the block ends. Yields the Guard."""
     previous = _active()
-    guard = Guard(settings, deadline)
+    guard = Guard(settings, deadline, cancelled)
     _state.guard = guard
     guard.start_watchdog()
     try:

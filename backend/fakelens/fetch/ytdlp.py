@@ -158,7 +158,9 @@ class Download:
             raise
         except Exception as e:  # yt-dlp wraps everything in its own errors; ours are kept aside
             raise self._error(e) from None
-        if self.guard.timed_out:  # the watchdog cut a read short: whatever arrived is incomplete
+        if self.guard.was_cancelled:   # the watchdog cut a read short: whatever arrived is incomplete
+            raise FakeLensError("cancelled", "the check was cancelled")
+        if self.guard.timed_out:
             raise FakeLensError("fetch_timeout", f"the download took longer than {self.settings.fetch_wall_s:g} s")
         path = self._output(result)
         return path, entry.get("url") or self.url
@@ -204,6 +206,8 @@ class Download:
     def _error(self, e: Exception) -> FakeLensError:
         if self.stop_reason is not None:
             return self.stop_reason
+        if self.guard.was_cancelled:
+            return FakeLensError("cancelled", "the check was cancelled")
         if self.guard.blocked is not None:
             return self.guard.blocked
         text = " ".join([str(e)] + self.logger.messages)
