@@ -420,3 +420,24 @@ def test_max_queue_counts_waiting_checks_not_the_running_ones(tmp_path, silent_s
     finally:
         app.extensions["fakelens"]["pool"].stop()
         app.extensions["fakelens"]["store"].close()
+
+
+def test_clear_history_cancels_a_running_check_and_removes_it_once_stopped(tmp_path, silent_server):
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0,
+                              read_timeout_s=60))
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        check_id = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
+                               json={"url": silent_server.url}).get_json()["id"]
+        assert silent_server.connected.wait(10)   # running: its download waits on the silent server
+        r = client.delete(CHECKS, base_url=BASE_URL, headers=headers)
+        assert r.status_code == 200 and r.get_json() == {"deleted": 1}
+        listed = lambda: client.get(CHECKS, base_url=BASE_URL, headers=headers).get_json()["checks"]  # noqa: E731
+        deadline = time.monotonic() + 20           # long before the 60 s read timeout
+        while time.monotonic() < deadline and listed():
+            time.sleep(0.05)
+        assert listed() == []
+        assert client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 404
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()

@@ -50,6 +50,7 @@ class JobPool:
         self._queue: queue.Queue = queue.Queue()
         self._cancel: dict[str, threading.Event] = {}
         self._running: set[str] = set()   # checks a worker is on now
+        self._forget_when_done: set[str] = set()   # running checks a "clear history" cancelled
         self._finished = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -198,6 +199,20 @@ class JobPool:
             raise FakeLensError("not_found", f"no check with id '{check_id}'")
         return check
 
+    def cancel_all(self) -> int:
+        """Cancel every waiting and running check ("clear history": nothing checked so far stays); a
+        running one's row is deleted once its worker has stopped. Returns how many were running."""
+        running = 0
+        for check in self.store.with_status("queued", "running"):
+            if check["status"] == "running":
+                self._forget_when_done.add(check["id"])
+                running += 1
+            try:
+                self.cancel(check["id"])
+            except FakeLensError:   # it finished and was cleared meanwhile
+                pass
+        return running
+
     def wait(self, check_id: str, timeout: float) -> dict:
         """The check once it has finished, or as it stands after `timeout` seconds."""
         deadline = time.monotonic() + timeout
@@ -264,7 +279,8 @@ class JobPool:
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set())
             self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
-            self.store.remember(result, self.analyzer.fingerprint, request.get("url"))
+            if not event.is_set():   # a result the user cancelled (or cleared) is not cached either
+                self.store.remember(result, self.analyzer.fingerprint, request.get("url"))
         except FakeLensError as exc:
             if exc.code == "cancelled" and not event.is_set():
                 put_back = True   # the server is stopping, nobody cancelled it: run it at the next start
@@ -279,6 +295,9 @@ class JobPool:
             self._record(self.store.fail, check_id, "failed", {
                 "code": "internal", "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"})
         finally:
+            if check_id in self._forget_when_done:   # cleared from the history while it ran
+                self._forget_when_done.discard(check_id)
+                self._record(self.store.delete, check_id)
             self._running.discard(check_id)
             if workdir:
                 shutil.rmtree(workdir, ignore_errors=True)

@@ -171,6 +171,9 @@ class Store:
                   "attempts=attempts - ?, updated=? WHERE id=? AND status='running'",
                   (0 if count_attempt else 1, time.time(), check_id))
 
+    def delete(self, check_id: str):
+        self._run("DELETE FROM checks WHERE id = ?", (check_id,))
+
     def forget(self, before: float) -> int:
         """Delete finished checks and cached results made before `before` (time.time()); active
         checks stay. Returns how many checks went."""
