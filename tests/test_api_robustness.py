@@ -386,22 +386,30 @@ def silent_server():
     server.close()
 
 
-def test_a_check_cancelled_while_its_server_is_silent_ends_cancelled_at_once(tmp_path, silent_server):
-    """The download's watchdog shuts the silent connection once the check is cancelled: the check ends
-    "cancelled" long before the read timeout (60 s here), not "failed: fetch_timeout" after it."""
+@pytest.fixture
+def hanging_check(tmp_path, silent_server):
+    """(client, headers, id) of a check running on a worker, its download waiting on a silent server
+    (read timeout 60 s)."""
     app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0,
                               read_timeout_s=60))
+    client, headers = app.test_client(), token_headers(app)
     try:
-        client, headers = app.test_client(), token_headers(app)
         check_id = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
                                json={"url": silent_server.url}).get_json()["id"]
         assert silent_server.connected.wait(10)   # the download is under way, waiting for an answer
-        assert client.delete(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 200
-        body = wait_status(client, headers, check_id, {"failed", "done", "cancelled"}, timeout=20)
-        assert body["status"] == "cancelled" and body["error"]["code"] == "cancelled", body   # not fetch_timeout
+        yield client, headers, check_id
     finally:
         app.extensions["fakelens"]["pool"].stop()
         app.extensions["fakelens"]["store"].close()
+
+
+def test_a_check_cancelled_while_its_server_is_silent_ends_cancelled_at_once(hanging_check):
+    """The download's watchdog shuts the silent connection once the check is cancelled: the check ends
+    "cancelled" long before the read timeout, not "failed: fetch_timeout" after it."""
+    client, headers, check_id = hanging_check
+    assert client.delete(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 200
+    body = wait_status(client, headers, check_id, {"failed", "done", "cancelled"}, timeout=20)
+    assert body["status"] == "cancelled" and body["error"]["code"] == "cancelled", body   # not fetch_timeout
 
 
 def test_max_queue_counts_waiting_checks_not_the_running_ones(tmp_path, silent_server):
@@ -422,22 +430,13 @@ def test_max_queue_counts_waiting_checks_not_the_running_ones(tmp_path, silent_s
         app.extensions["fakelens"]["store"].close()
 
 
-def test_clear_history_cancels_a_running_check_and_removes_it_once_stopped(tmp_path, silent_server):
-    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0,
-                              read_timeout_s=60))
-    try:
-        client, headers = app.test_client(), token_headers(app)
-        check_id = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
-                               json={"url": silent_server.url}).get_json()["id"]
-        assert silent_server.connected.wait(10)   # running: its download waits on the silent server
-        r = client.delete(CHECKS, base_url=BASE_URL, headers=headers)
-        assert r.status_code == 200 and r.get_json() == {"deleted": 1}
-        listed = lambda: client.get(CHECKS, base_url=BASE_URL, headers=headers).get_json()["checks"]  # noqa: E731
-        deadline = time.monotonic() + 20           # long before the 60 s read timeout
-        while time.monotonic() < deadline and listed():
-            time.sleep(0.05)
-        assert listed() == []
-        assert client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 404
-    finally:
-        app.extensions["fakelens"]["pool"].stop()
-        app.extensions["fakelens"]["store"].close()
+def test_clear_history_cancels_a_running_check_and_removes_it_once_stopped(hanging_check):
+    client, headers, check_id = hanging_check
+    r = client.delete(CHECKS, base_url=BASE_URL, headers=headers)
+    assert r.status_code == 200 and r.get_json() == {"deleted": 1}
+    listed = lambda: client.get(CHECKS, base_url=BASE_URL, headers=headers).get_json()["checks"]  # noqa: E731
+    deadline = time.monotonic() + 20           # long before the 60 s read timeout
+    while time.monotonic() < deadline and listed():
+        time.sleep(0.05)
+    assert listed() == []
+    assert client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 404
