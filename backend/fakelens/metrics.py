@@ -42,35 +42,34 @@ def recall_at_fpr(labels, scores, max_fpr: float = 0.05) -> tuple[float, float]:
     return float((scores[labels] >= threshold).mean()), float(threshold)
 
 
-def auc_interval(labels, scores, level: float = 0.95, rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the AUC: reals and fakes resampled separately (each keeps its
-    count), so a small evaluation set shows how little its AUC pins down. (nan, nan) without both."""
-    labels = np.asarray(labels).astype(bool)
-    scores = np.asarray(scores, np.float64)
-    real, fake = scores[~labels], scores[labels]
-    if not len(real) or not len(fake):
-        return float("nan"), float("nan")
+def _bootstrap(labels: np.ndarray, statistic, level: float, rounds: int, seed: int) -> tuple[float, float]:
+    """Percentile interval of statistic(idx) over draws that resample reals and fakes apart (each
+    keeps its count)."""
+    real, fake = np.nonzero(~labels)[0], np.nonzero(labels)[0]
     rng = np.random.default_rng(seed)
-    y = np.r_[np.zeros(len(real), bool), np.ones(len(fake), bool)]
-    draws = [auc(y, np.r_[rng.choice(real, len(real)), rng.choice(fake, len(fake))]) for _ in range(rounds)]
+    draws = [statistic(np.r_[rng.choice(real, len(real)), rng.choice(fake, len(fake))]) for _ in range(rounds)]
     lo, hi = np.percentile(draws, [50 * (1 - level), 50 * (1 + level)])
     return float(lo), float(hi)
+
+
+def auc_interval(labels, scores, level: float = 0.95, rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the AUC, so a small evaluation set shows how little its AUC
+    pins down. (nan, nan) without both classes."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, np.float64)
+    if labels.all() or not labels.any():
+        return float("nan"), float("nan")
+    return _bootstrap(labels, lambda idx: auc(labels[idx], scores[idx]), level, rounds, seed)
 
 
 def auc_difference_interval(labels, scores_a, scores_b, level: float = 0.95, rounds: int = 2000,
                             seed: int = 0) -> tuple[float, float, float]:
     """(AUC of b minus AUC of a, and its percentile bootstrap interval), two models scored on the same
-    items: each round resamples reals and fakes apart and scores both models on the same draw, so
-    what the items have in common cancels out."""
+    items: each round scores both models on the same draw, so what the items have in common cancels
+    out."""
     labels = np.asarray(labels).astype(bool)
     a, b = np.asarray(scores_a, np.float64), np.asarray(scores_b, np.float64)
-    real, fake = np.nonzero(~labels)[0], np.nonzero(labels)[0]
-    if not len(real) or not len(fake):
+    if labels.all() or not labels.any():
         return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(rounds):
-        idx = np.r_[rng.choice(real, len(real)), rng.choice(fake, len(fake))]
-        draws.append(auc(labels[idx], b[idx]) - auc(labels[idx], a[idx]))
-    lo, hi = np.percentile(draws, [50 * (1 - level), 50 * (1 + level)])
-    return auc(labels, b) - auc(labels, a), float(lo), float(hi)
+    lo, hi = _bootstrap(labels, lambda idx: auc(labels[idx], b[idx]) - auc(labels[idx], a[idx]), level, rounds, seed)
+    return auc(labels, b) - auc(labels, a), lo, hi

@@ -105,9 +105,9 @@ def compare(other: Path, crop_scale: float, scores: dict, clips: dict | None, fa
     store, spec = spec_for(other, crop_scale)
     images, five, mesh, val = faces
     out = {"model": str(other)}
+    y = np.r_[np.zeros(len(val)), np.ones(len(val))]
     for condition in ("clean", "degraded"):
         theirs = pair_scores(store, spec, images, five, mesh, val, condition, synthesis)
-        y = np.r_[np.zeros(len(val)), np.ones(len(val))]
         diff, lo, hi = auc_difference_interval(y, np.concatenate(theirs), np.concatenate(scores[condition]))
         out[f"stills_{condition}"] = {"difference": round(diff, 4), "interval_95": [round(lo, 4), round(hi, 4)]}
     if clips:
