@@ -200,11 +200,12 @@ class JobPool:
         return check
 
     def cancel_all(self) -> int:
-        """Cancel every waiting and running check ("clear history": nothing checked so far stays); a
-        running one's row is deleted once its worker has stopped. Returns how many were running."""
+        """Cancel every waiting and running check ("clear history": nothing checked so far stays); one
+        a worker is on has its row deleted once the worker has stopped, the others end at once (the
+        caller's forget() then takes them). Returns how many a worker was on."""
         running = 0
         for check in self.store.with_status("queued", "running"):
-            if check["status"] == "running":
+            if check["id"] in self._running:
                 self._forget_when_done.add(check["id"])
                 running += 1
             try:
