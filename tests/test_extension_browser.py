@@ -210,7 +210,16 @@ class Browser:
         return self.sw("() => globalThis.pendingCheck")
 
     def tab_id(self, page) -> int:
-        return self.sw("async url => (await chrome.tabs.query({})).find(t => t.url === url).id", page.url)
+        # Just after a navigation commits, the tab may still show its old address for a moment (the new
+        # one as pendingUrl), so both are matched and the lookup waits up to 5 s.
+        return self.sw("""async url => {
+            for (let tries = 0; tries < 50; tries++) {
+                const tab = (await chrome.tabs.query({})).find(t => t.url === url || t.pendingUrl === url);
+                if (tab) return tab.id;
+                await new Promise(resolve => setTimeout(resolve, 100));
+            }
+            throw new Error(`no tab shows ${url}`);
+        }""", page.url)
 
     def badge_text(self) -> str:
         return self.sw("() => chrome.action.getBadgeText({})")
@@ -1012,15 +1021,13 @@ def test_the_popup_says_to_reload_a_web_page_it_does_not_run_in_yet(browser, liv
         popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
         popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         popup.click("#scan")
-        popup.wait_for_function("document.querySelector('#summary').textContent.includes('reload the page')",
-                                timeout=10_000)
+        popup.locator("#summary", has_text="reload the page").wait_for(timeout=10_000)
         assert popup.text_content("#summary") == "FakeLens is not running on this page yet: reload the page, then scan again."
         assert not popup.is_disabled("#scan")
         page.wait_for_load_state("load")
         content_script(page)   # waits for FakeLens's content script to be in the page
         popup.click("#scan")
-        popup.wait_for_function("document.querySelector('#summary').textContent.includes('No images or videos')",
-                                timeout=10_000)
+        popup.locator("#summary", has_text="No images or videos").wait_for(timeout=10_000)
     finally:
         popup.close()
         page.close()
@@ -1038,8 +1045,7 @@ def test_the_popup_says_when_a_page_cannot_be_scanned(browser, live_backend):
         popup.goto(browser.url(f"popup/popup.html?tab={tab}"))
         popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         popup.click("#scan")
-        popup.wait_for_function("document.querySelector('#summary').textContent.includes('cannot be scanned')",
-                                timeout=10_000)
+        popup.locator("#summary", has_text="cannot be scanned").wait_for(timeout=10_000)
         assert not popup.is_disabled("#scan")   # the button comes back
         popup.close()
     finally:
