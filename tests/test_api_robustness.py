@@ -224,7 +224,8 @@ def test_a_full_disk_is_503_storage_unavailable_naming_the_data_folder(tiny_disk
         assert r.status_code == 503, r.get_json()
         error = r.get_json()["error"]
         assert error["code"] == "storage_unavailable" and str(home) in error["message"]
-        assert "No space left on device" in error["message"]
+        assert "No space left on device" in error["message"] and "free some disk space" in error["message"]
+        assert "writable" not in error["message"]   # the remedy that fits, not every remedy
         assert not list((home / "uploads").iterdir())
         # the database's turn: the disk filled to the last byte, then a new check
         with open(tiny_disk / "filler", "wb", buffering=0) as fh:
@@ -240,6 +241,24 @@ def test_a_full_disk_is_503_storage_unavailable_naming_the_data_folder(tiny_disk
         assert error["code"] == "storage_unavailable" and str(home) in error["message"]
         assert "database or disk is full" in error["message"] or "disk I/O error" in error["message"], error
     finally:
+        app.extensions["fakelens"]["store"].close()
+
+
+def test_a_read_only_data_folder_says_make_it_writable(tiny_disk, plain_jpeg):
+    home = tiny_disk / "home"
+    app = create_app(Settings(home=home, allow_loopback=True, sync_wait_s=0), start_jobs=False)
+    uploads = home / "uploads"
+    try:
+        # the uploads folder read-only (a read-only file system over it: root writes past chmod)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(uploads)], check=True)
+        client, headers = app.test_client(), token_headers(app)
+        r = post_file(client, headers, plain_jpeg.read_bytes(), wait=0)
+        assert r.status_code == 503, r.get_json()
+        message = r.get_json()["error"]["message"]
+        assert str(home) in message and "Read-only file system" in message, message
+        assert message.endswith("make it writable") and "disk space" not in message, message
+    finally:
+        subprocess.run(["umount", "-l", str(uploads)], check=False)
         app.extensions["fakelens"]["store"].close()
 
 

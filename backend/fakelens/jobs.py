@@ -10,6 +10,7 @@ One data folder has one job pool: a second server on it is refused rather than l
 and cancel the first one's checks.
 """
 
+import errno
 import fcntl
 import logging
 import queue
@@ -163,9 +164,12 @@ class JobPool:
         return path
 
     def _storage_error(self, exc: OSError) -> FakeLensError:
+        # the one remedy that fits when the cause is known, both otherwise
+        remedy = ("free some disk space there" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else
+                  "make it writable" if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else
+                  "free some disk space there or make it writable")
         return FakeLensError("storage_unavailable", f"cannot store the upload in the data folder "
-                             f"{self.settings.home} ({exc.strerror or exc}): free some disk space there "
-                             "or make it writable")
+                             f"{self.settings.home} ({exc.strerror or exc}): {remedy}")
 
     def submit(self, request: dict) -> str:
         if self.store.count_queued() >= self.settings.max_queue:
