@@ -313,6 +313,14 @@ def test_not_json_and_unknown_routes(client, auth):
     assert r.status_code == 400
 
 
+def test_deeply_nested_json_is_a_bad_request(client, auth):
+    deep = '{"url": ' + "[" * 1500 + "]" * 1500 + "}"   # 3 kB that exhaust Python's recursion limit
+    for path in (CHECKS, f"{CHECKS}/batch"):
+        r = client.post(path, base_url=BASE_URL, headers=auth, data=deep, content_type="application/json")
+        assert r.status_code == 400, r.get_json()
+        assert r.get_json()["error"] == {"code": "bad_request", "message": "the JSON is nested too deeply"}
+
+
 def test_batch_reports_each_item(client, auth):
     r = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=auth, json={
         "items": [{"url": "http://10.1.2.3/x.jpg"}, {"url": "gopher://x"}, {"url": "http://[::1/x"}],

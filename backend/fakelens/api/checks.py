@@ -140,15 +140,24 @@ def create_check():
             path.unlink(missing_ok=True)
             raise
         return _answer(_start(req), wait)
-    body = request.get_json(silent=True)
+    body = _json_body()
     if not isinstance(body, dict):
         raise FakeLensError("bad_request", "send JSON {\"url\": ...} or a multipart form with a 'media' file")
     return _answer(_start(_url_request(body, body.get("page_url"))), wait)
 
 
+def _json_body():
+    """The request's JSON, None when it is not JSON; nesting deep enough to exhaust Python's parser is
+    bad input (a few kB of brackets), not an internal error."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise FakeLensError("bad_request", "the JSON is nested too deeply") from None
+
+
 @bp.post("/checks/batch")
 def create_batch():
-    body = request.get_json(silent=True)
+    body = _json_body()
     items = body.get("items") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
         raise FakeLensError("bad_request", "send JSON {\"items\": [{\"url\": ...}, ...]}")
