@@ -270,6 +270,12 @@ def test_an_animated_image_says_only_its_first_frame_was_checked(tmp_path, face_
     still = analyzer.analyze({"path": str(tmp_path / "still.gif")}, tmp_path)
     assert "animated" not in still["media"] and "first frame" not in still["summary"]
     assert len(still["faces"]) == 1
+    # a camera JPEG with embedded previews (MPO, as Nikon and many phones write) is one picture
+    face.save(tmp_path / "camera.jpg", format="MPO", save_all=True, append_images=[face.resize((160, 90))])
+    assert Image.open(tmp_path / "camera.jpg").format == "MPO"
+    camera = analyzer.analyze({"path": str(tmp_path / "camera.jpg")}, tmp_path)
+    assert "animated" not in camera["media"] and "first frame" not in camera["summary"]
+    assert len(camera["faces"]) == 1
 
 
 def test_no_face_in_plain_image(plain_jpeg):

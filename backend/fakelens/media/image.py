@@ -116,10 +116,11 @@ def orient(pixels: np.ndarray, orientation) -> np.ndarray:
 
 def is_animated(path: Path) -> bool:
     """An animated GIF, WebP or PNG: only its first frame is checked, and the verdict says so.
-    (PIL looks for a second frame only, without decoding the others.)"""
+    (PIL looks for a second frame only, without decoding the others.) A camera's MPO JPEG is not:
+    its further "frames" are the camera's previews (or a stereo pair) of the one picture."""
     try:
         with Image.open(path) as im:
-            return bool(getattr(im, "is_animated", False))
+            return bool(getattr(im, "is_animated", False)) and im.format != "MPO"
     except Exception:
         return False
 
