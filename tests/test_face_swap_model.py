@@ -171,6 +171,29 @@ def test_small_faces_are_listed_not_scored_or_cannot_flag(store, spec):
     assert signal.score is not None and signal.detail["at_most_uncertain"].startswith("the face is small")
 
 
+def test_faces_beyond_max_faces_are_listed_and_a_quiet_verdict_says_so(store, spec, tmp_path):
+    """A crowd: the `max_faces` largest faces of a frame are scored, the others listed (never silently
+    dropped: a swapped fifth face must not vanish behind "No signs of manipulation found")."""
+    from fakelens.analyze import Analyzer
+
+    crowd = _face_on_canvas([150, 145, 140, 135, 130], canvas=(400, 1100))
+    media = Media("image", "x.png", "2" * 64, crowd.shape[1], crowd.shape[0], frames=[Frame(0, 0.0, crowd)])
+    media.faces = detect_faces(crowd, store, 0, 0.0)
+    assert len(media.faces) == 5
+    signal = FaceSwapDetector(spec, store, Settings(max_faces=4)).run(media)
+    scored = [f for f in signal.faces if f["score"] is not None]
+    assert len(signal.faces) == 5 and len(scored) == 4 and signal.detail["faces_over_limit"] == 1
+    smallest = min(media.faces, key=lambda f: f.box[2] * f.box[3])
+    assert [f["score"] for f in signal.faces if f["box"] == list(smallest.box)] == [None]
+    signal = FaceSwapDetector(spec, store, Settings()).run(media)   # the default judges 8
+    assert signal.detail["faces_scored"] == 5 and "faces_over_limit" not in signal.detail
+    cv2.imwrite(str(tmp_path / "crowd.png"), crowd)
+    result = Analyzer(Settings(home=tmp_path / "home", max_faces=4, cache=False)).analyze(
+        {"path": str(tmp_path / "crowd.png")}, tmp_path)
+    assert result["label"] == "no_evidence" and len(result["faces"]) == 5, result["summary"]
+    assert "(faces beyond the 4 largest of a frame were not judged)" in result["summary"]
+
+
 def test_a_face_cut_off_by_the_edge_is_listed_not_scored(store, spec):
     """The crop's part beyond the edge is filled with repeated border pixels, which the model can
     take for blending: real faces cut that way were flagged ever more often (up to 53 %)."""

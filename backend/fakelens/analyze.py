@@ -91,7 +91,7 @@ class Analyzer:
             sha = None
         step("decode")
         media = load_media(path, kind, mime, self.settings, source_url, sha, lambda f: step("decode", f), cancelled)
-        find_faces(media, self.models, self.settings.max_faces, lambda f: step("faces", f))
+        find_faces(media, self.models, lambda f: step("faces", f))
         self.save_thumbnail(media)
         signals = []
         applicable = [d for d in self.detectors if d.applies_to(media)]
@@ -130,8 +130,9 @@ def load_media(path: Path, kind: str, mime: str, settings, source_url: str | Non
                  source_url, mime, frames, scale=frames[0].image.shape[1] / info["width"])
 
 
-def find_faces(media: Media, models: ModelStore, max_faces: int, progress=lambda f: None):
-    """Fill media.faces from every frame."""
+def find_faces(media: Media, models: ModelStore, progress=lambda f: None):
+    """Fill media.faces from every frame: every face found, so a face a detector does not judge is
+    still listed (and said)."""
     for n, frame in enumerate(media.frames):
         progress(n / len(media.frames))
-        media.faces += detect_faces(frame.image, models, frame.index, frame.t, max_faces, media.kind == "image")
+        media.faces += detect_faces(frame.image, models, frame.index, frame.t, photo=media.kind == "image")

@@ -39,7 +39,7 @@ class Settings:
     max_video_height: int = 720        # yt-dlp format cap
     video_frames: int = 16             # frames sampled evenly from a video
     max_frames: int = 64
-    max_faces: int = 4                 # largest faces analysed per frame
+    max_faces: int = 8                 # largest faces judged per frame (the others are listed, and said)
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 15.0       # a server silent this long is given up
     fetch_wall_s: float = 120.0        # whole download, all hops and fragments

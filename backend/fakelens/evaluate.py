@@ -114,7 +114,7 @@ def score_file(path: Path, models: ModelStore, spec, settings) -> dict:
     score (small faces, a face in too few frames), else empty."""
     kind, mime = sniff_file(path)
     media = load_media(path, kind, mime, settings)
-    find_faces(media, models, settings.max_faces)
+    find_faces(media, models)
     signal = FaceSwapDetector(spec, models, settings).run(media)
     return {"kind": kind, "score": signal.score, "faces": len(signal.faces), "frames": len(media.frames),
             "frames_with_faces": signal.detail.get("frames_with_faces", 0),

@@ -10,7 +10,8 @@ Small faces (shorter box side, in the pixels the crop is cut from): stretched up
 input, real ones score high (pasted real faces: about 50 % flagged at 27 px, 10 % at 53 px, 5 % at
 67 px). So a face under MIN_FACE_PX, or under half the side of the largest face in its frame (a face
 in the background), is listed, not scored; and when the faces that decide are under FLAG_FACE_PX the
-verdict can be at most "uncertain". A video whose faces appear in fewer than MIN_FACE_FRAMES of its
+verdict can be at most "uncertain". Only the `max_faces` largest faces of a frame are scored (the
+setting; a crowd's others are listed, and a quiet verdict says so). A video whose faces appear in fewer than MIN_FACE_FRAMES of its
 sampled frames can be at most "uncertain" too: one frame is not a video's verdict.
 
 Faces cut by the frame's edge: the crop's part beyond the edge is filled by repeating the border
@@ -35,6 +36,18 @@ MAX_OUTSIDE = 0.25
 
 def side(face: Face) -> int:
     return int(min(face.box[2], face.box[3]))
+
+
+def largest_per_frame(faces: list[Face], limit: int) -> list[Face]:
+    """The `limit` largest faces of each frame (a crowd's other faces are listed, not scored)."""
+    ranked = sorted(faces, key=lambda f: f.box[2] * f.box[3], reverse=True)
+    count: dict[int, int] = {}
+    kept = []
+    for f in ranked:
+        count[f.frame] = count.get(f.frame, 0) + 1
+        if count[f.frame] <= limit:
+            kept.append(f)
+    return kept
 
 
 def scorable(faces: list[Face]) -> list[Face]:
@@ -98,14 +111,16 @@ class FaceSwapDetector(Detector):
         # cut-off faces first: a large face half out of the picture must not make a whole one "background"
         whole = [f for f in media.faces if outside_fraction(f.landmarks, frames_by_index[f.frame].image.shape,
                                                             self.spec.input_size, scale) <= MAX_OUTSIDE]
-        kept = scorable(whole)
-        whole_ids, kept_ids = {id(f) for f in whole}, {id(f) for f in kept}
+        big_enough = scorable(whole)
+        kept = largest_per_frame(big_enough, self.settings.max_faces)
+        whole_ids, big_ids, kept_ids = {id(f) for f in whole}, {id(f) for f in big_enough}, {id(f) for f in kept}
         cut = [f for f in media.faces if id(f) not in whole_ids]
-        small = [f for f in whole if id(f) not in kept_ids]
-        unscored = {"faces_too_small": len(small), "faces_cut_off": len(cut)}
+        small = [f for f in whole if id(f) not in big_ids]
+        over = [f for f in big_enough if id(f) not in kept_ids]
+        unscored = {"faces_too_small": len(small), "faces_cut_off": len(cut), "faces_over_limit": len(over)}
         unscored = {k: n for k, n in unscored.items() if n}
         small_out = [{"frame": f.frame, "t": round(float(f.t), 3), "box": [int(v) for v in f.box], "score": None}
-                     for f in small + cut]
+                     for f in small + cut + over]
         if not kept:
             reason = (f"faces too small to judge (under {MIN_FACE_PX} px)" if not cut else
                       "faces cut off by the picture's edge, too little of them to judge" if not small else
@@ -146,6 +161,7 @@ class FaceSwapDetector(Detector):
                     "frames_sampled": len(media.frames), "aggregation": aggregation,
                     "max_face_score": round(max(f["score"] for f in faces_out), 4),
                     "min_face_px": MIN_FACE_PX, "flag_face_px": FLAG_FACE_PX,
+                    "max_faces_per_frame": self.settings.max_faces,
                     "mirror_averaged": bool(self.spec.crop.get("mirror", True)),
                     "model": self.spec.name, "threshold": self.spec.threshold,
                     "trained_on": "real faces and their self-blends only (SBI); catches blending "
