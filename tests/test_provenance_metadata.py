@@ -12,6 +12,7 @@ from fakelens import provenance
 from fakelens.config import Settings
 from fakelens.provenance.generators import GENERATORS, match_generator
 from fakelens.provenance.metadata import read_metadata
+from conftest import need_shared
 from test_provenance_support import photo_like
 
 A1111 = ("portrait of a woman, studio light\nNegative prompt: blurry\n"
@@ -149,6 +150,25 @@ def test_camera_metadata_is_not_ai(tmp_path, settings):
     assert r["score"] is None and r["provenance"]["ai_generated"] is False
     assert r["detail"]["metadata"]["EXIF Make"] == "NIKON CORPORATION"
     assert "says nothing either way" in r["detail"]["reason"]
+
+
+def test_nothing_found_names_only_what_was_looked_for(tmp_path, settings):
+    """A picture too small for the invisible watermark, or a video (no metadata or watermark read),
+    must not read "no ... watermark found"."""
+    small = tmp_path / "small.jpg"
+    _image((200, 200)).save(small)
+    r = _check(small, settings, "image/jpeg")
+    assert r["detail"]["reason"] == ("No Content Credentials or AI metadata found; the watermark was not looked "
+                                     "for: too small for the invisible watermark (200×200 < 256×256 pixels). "
+                                     "Most sites strip them, so this says nothing either way")
+    large = tmp_path / "large.jpg"
+    _image((320, 320)).save(large)
+    assert _check(large, settings, "image/jpeg")["detail"]["reason"] == (
+        "No Content Credentials, AI metadata or known invisible watermark found. Most sites strip them, "
+        "so this says nothing either way")
+    video = need_shared("deepfake-clips", "ff_real.mp4")
+    r = provenance.check(str(video), "video/mp4", "video", settings)
+    assert r["detail"]["reason"] == "No Content Credentials found. Most sites strip them, so this says nothing either way"
 
 
 def test_generator_table():

@@ -19,7 +19,7 @@ from .c2pa_reader import read_c2pa
 from .metadata import read_metadata
 from .watermark import find_marks
 
-VERSION = "1.1"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.2"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -39,8 +39,15 @@ SCORES = {
     ("watermark", "mark"): 0.95,
 }
 TAMPERED_SCORE = 0.3   # broken credentials alone: worth a look, not a "manipulated" verdict
-NO_EVIDENCE = ("No Content Credentials, AI metadata or known invisible watermark found. Most sites strip "
-               "them, so this says nothing either way.")
+def nothing_found(kind: str, mark: dict) -> str:
+    """"No … found", naming only what was looked for: a video's metadata and watermark are not read,
+    and a picture too small for the watermark says so instead of "no watermark found"."""
+    looked = ["Content Credentials"] + (["AI metadata"] if kind == "image" else []) \
+        + (["known invisible watermark"] if mark.get("checked") else [])
+    words = looked[0] if len(looked) == 1 else f"{', '.join(looked[:-1])} or {looked[-1]}"
+    skipped = f"; the watermark was not looked for: {mark['reason']}" if kind == "image" \
+        and not mark.get("checked") and mark.get("reason") else ""
+    return f"No {words} found{skipped}. Most sites strip them, so this says nothing either way."
 
 
 # EXIF orientation -> how to turn the displayed (upright) pixels back into the stored ones.
@@ -189,7 +196,7 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         reason = (f"{' and '.join(unread).capitalize()} could not be read, so provenance was only partly checked "
                   f"(no {' or '.join(read)} found)")
     else:
-        score, reason = None, NO_EVIDENCE
+        score, reason = None, nothing_found(kind, mark)
     reasons += [e["reason"] for e in evidence if e["reason"] != reason]
     # plain clauses without a final full stop: the verdict writes "AI-generated: <reason>."
     reason = reason.rstrip(". ")
