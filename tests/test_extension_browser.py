@@ -11,6 +11,7 @@ import datetime
 import functools
 import hashlib
 import json
+import math
 import os
 import http.server
 import re
@@ -321,9 +322,11 @@ def test_x_feed_badges_carry_the_backends_verdicts(browser, live_backend, media_
     verdict = results["real-1.jpg"]
     assert verdict["summary"] in tip and "Content Credentials: none" in tip and "1 face found" in tip, tip
     if verdict["score"] is not None:
-        assert f"Score: {round(verdict['score'] * 100)}%" in tip and "chance" not in tip   # a score, not a probability
+        # a score read against its threshold, not a probability: never a percentage
+        two = lambda x: f"{math.floor(x * 100 + 0.5) / 100:.2f}"   # as Math.round, halves up
+        assert f"Score: {two(verdict['score'])}" in tip and "%" not in tip and "chance" not in tip, tip
         threshold = next(s["threshold"] for s in verdict["signals"] if s["detector"] == "face_swap")
-        assert "Signal face_swap:" in tip and f"(threshold {round(threshold * 100)}%)" in tip, tip
+        assert "Signal face_swap:" in tip and f"(threshold {two(threshold)})" in tip, tip
     page.screenshot(path=str(ARTIFACTS / "extension-x-feed.png"))
     # Badges follow the page when it scrolls.
     page.evaluate("document.body.style.paddingBottom = '2000px'")

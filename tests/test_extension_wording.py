@@ -31,13 +31,13 @@ def test_ai_badge_names_the_provenance_that_said_so():
                    + [{**ai, "score": 0.87, "provenance": {"ai_generated": False}}])
     assert [g["text"] for g in got] == ["AI-generated (Content Credentials)", "AI-generated (file metadata)",
                                         "AI-generated (watermark)", "AI-generated (provenance)",
-                                        "Likely AI-generated (87%)"]
+                                        "Likely AI-generated (score 0.87)"]
     assert all(g["tone"] == "ai" for g in got)
 
 
 def test_no_evidence_never_reads_real():
     got = describe([{"label": "no_evidence", "score": 0.1}, {"label": "manipulated", "score": 0.874}])
-    assert got[0]["text"] == "No signs of manipulation found" and got[1]["text"] == "Likely manipulated (87%)"
+    assert got[0]["text"] == "No signs of manipulation found" and got[1]["text"] == "Likely manipulated (score 0.87)"
     assert not any("real" in g["text"].lower().split() for g in got)
 
 

@@ -1,6 +1,7 @@
 """The shipped face-swap model: manifest entry, sha256, ONNX export agreement, and the detector end to end."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -261,6 +262,40 @@ def test_a_face_in_one_frame_of_a_video_cannot_flag_it(store, spec):
     media.faces = detect_faces(one, store, 3, 1.5)
     signal = FaceSwapDetector(spec, store, Settings()).run(media)
     assert signal.detail["at_most_uncertain"] == "a face was seen in only 1 of 8 sampled frames"
+
+
+def test_longest_high_run_counts_consecutive_sampled_frames():
+    from fakelens.detectors.face_swap import longest_high_run
+
+    frames = [(0, 0.0, 0.9), (1, 0.5, 0.8), (2, 1.0, 0.2), (3, 1.5, 0.9), (4, 2.0, 0.9), (5, 2.5, 0.7),
+              (7, 3.5, 0.9), (8, 4.0, 0.9)]   # position 6 had no face: it breaks a run
+    assert longest_high_run(frames, 0.7) == [(3, 1.5, 0.9), (4, 2.0, 0.9), (5, 2.5, 0.7)]
+    assert longest_high_run(frames, 0.95) == []
+
+
+def test_a_swapped_segment_in_a_real_video_is_not_averaged_away(tmp_path):
+    """A clip whose first quarter is a face swap and the rest real: the mean over frames stays low,
+    but the run of high frames makes the verdict "uncertain", naming the segment."""
+    from fakelens.analyze import Analyzer
+
+    def frames(name, count):
+        video = cv2.VideoCapture(str(need_shared("deepfake-clips", name)))
+        out = [cv2.resize(video.read()[1], (640, 480)) for _ in range(count)]
+        video.release()
+        return out
+
+    path = tmp_path / "spliced.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (640, 480))
+    for frame in frames("ff_fake_000_003.mp4", 40) + frames("ff_real.mp4", 120):
+        writer.write(frame)
+    writer.release()
+    analyzer = Analyzer(Settings(home=tmp_path / "home", cache=False))
+    result = analyzer.analyze({"path": str(path)}, tmp_path)
+    swap = next(s for s in result["signals"] if s["detector"] == "face_swap")
+    assert swap["score"] < swap["threshold"] - 0.1, swap   # the mean alone would say "no signs"
+    assert result["label"] == "uncertain" and swap["decisive"], result["summary"]
+    assert "scored low over the whole video, but " in result["summary"], result["summary"]
+    assert re.search(r"\b\d consecutive sampled frames \(0\.0-1\.\d s\) scored high", result["summary"]), result["summary"]
 
 
 def test_detector_without_faces_is_not_applicable(store, spec):

@@ -28,7 +28,7 @@ def provenance(ai=False, status="none", score=None):
 def test_flagged_signal_decides():
     r = fuse([face_swap(0.87), provenance()], media(), 12)
     assert r["label"] == "manipulated" and r["score"] == 0.87
-    assert r["summary"].startswith("Likely manipulated (87%)")
+    assert r["summary"].startswith("Likely manipulated (score 0.87)")
     assert "beauty filters, a face out of focus or a photo of a screen" in r["summary"]   # its known false alarms
     assert [s["decisive"] for s in r["signals"]] == [True, False]
     assert r["faces"][0]["score"] == 0.87 and r["frames"] == [{"t": 0.0, "score": 0.87}]
@@ -39,6 +39,9 @@ def test_low_scores_are_no_evidence_never_real():
     assert r["label"] == "no_evidence"
     assert r["summary"].startswith("No signs of manipulation found")
     assert "Content Credentials" in r["summary"] and "real" not in r["summary"].lower()
+    # what the quiet detector cannot have seen is said beside its silence
+    assert r["summary"].startswith("No signs of manipulation found by the face-swap detector. It looks for blended "
+                                   "or swapped faces, not for wholly AI-generated pictures. No Content Credentials")
 
 
 def test_no_evidence_says_when_smaller_faces_were_not_judged():
@@ -70,7 +73,7 @@ def test_a_flagged_detector_is_named_beside_an_ai_marker():
     r = fuse([face_swap(0.97, threshold=0.6), provenance(ai=True, status="none", score=0.85)], media(), 1)
     assert r["label"] == "ai_generated" and r["score"] == 0.97
     assert [s["decisive"] for s in r["signals"]] == [True, True]
-    assert r["summary"].endswith("Also flagged by the face-swap detector (97%).")
+    assert r["summary"].endswith("Also flagged by the face-swap detector (score 0.97).")
 
 
 def test_no_face_is_not_applicable():
@@ -96,13 +99,13 @@ def test_ai_generated_is_said_outright_only_when_provenance_declares_it():
 
     declared = {"label": "ai_generated", "score": 0.93, "provenance": {"ai_generated": True, "source": "metadata"}}
     modelled = {"label": "ai_generated", "score": 0.91, "provenance": {"ai_generated": False}}
-    assert label_words(declared) == "AI-generated (file metadata)"   # not "93%": nothing was scored
-    assert label_words(modelled) == "Likely AI-generated (91%)"
+    assert label_words(declared) == "AI-generated (file metadata)"   # no score: nothing was scored
+    assert label_words(modelled) == "Likely AI-generated (score 0.91)"
     # a quiet verdict's score would read as a chance of manipulation: none shown
     assert label_words({"label": "no_evidence", "score": 0.36, "provenance": {}}) == "No signs of manipulation found"
-    assert label_words({"label": "manipulated", "score": 0.874, "provenance": {}}) == "Likely manipulated (87%)"
-    # halves up, as the extension's Math.round (Python's round() would say 86 %)
-    assert label_words({"label": "manipulated", "score": 0.865, "provenance": {}}) == "Likely manipulated (87%)"
+    assert label_words({"label": "manipulated", "score": 0.874, "provenance": {}}) == "Likely manipulated (score 0.87)"
+    # halves up, as the extension's Math.round (Python's round() would say 0.86)
+    assert label_words({"label": "manipulated", "score": 0.865, "provenance": {}}) == "Likely manipulated (score 0.87)"
     assert label_words({"label": "uncertain", "score": 0.65, "provenance": {}}) == "Uncertain"
 
 
@@ -112,5 +115,5 @@ def test_a_detector_held_to_uncertain_does_not_flag():
     held.detail["at_most_uncertain"] = "a face was seen in only 1 of 16 sampled frames"
     r = fuse([held, provenance()], media(), 1)
     assert r["label"] == "uncertain" and r["score"] == 0.95
-    assert r["summary"] == ("Uncertain (95%): the face-swap detector scored high, but a face was seen in only "
+    assert r["summary"] == ("Uncertain (score 0.95): the face-swap detector scored high, but a face was seen in only "
                             "1 of 16 sampled frames.")

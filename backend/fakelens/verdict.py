@@ -4,7 +4,8 @@ Rules, in order:
 1. A provenance AI marker (Content Credentials, generator metadata, a generator's watermark) → ai_generated.
 2. Any signal at or above its operating threshold → that signal's label (manipulated / ai_generated);
    the highest such score is the verdict's score.
-3. Any signal within UNCERTAIN_MARGIN below its threshold → uncertain.
+3. Any signal within UNCERTAIN_MARGIN below its threshold, or held up to "uncertain" by its detector
+   (a video's run of high frames), → uncertain.
 4. Signals that ran and stayed low → no_evidence ("No signs of manipulation found", never "real").
 5. Nothing could run (no face, nothing applicable) → not_applicable, score null.
 Each signal in the result says whether it decided the verdict (`decisive`).
@@ -37,7 +38,7 @@ def label_words(result: dict) -> str:
         return f"AI-generated ({PROVENANCE_SOURCES.get(prov.get('source'), 'provenance')})"
     words = "Likely AI-generated" if label == "ai_generated" else LABELS[label]
     if label in ("manipulated", "ai_generated") and result.get("score") is not None:
-        words += f" ({_pct(result['score'])})"   # "Uncertain" alone, as the extension's headline
+        words += f" ({_score(result['score'])})"   # "Uncertain" alone, as the extension's headline
     return words
 
 
@@ -46,15 +47,19 @@ NO_PROVENANCE = {"status": "none", "trusted": False, "signer": None, "generator"
 
 DETECTOR_NAMES = {"face_swap": "the face-swap detector", "synthetic": "the AI-image detector",
                   "provenance": "the provenance check"}
+# what a quiet detector cannot have seen, said beside its silence
+BLIND_SPOTS = {"face_swap": "It looks for blended or swapped faces, not for wholly AI-generated pictures."}
 
 
 def _name(signal: Signal) -> str:
     return DETECTOR_NAMES.get(signal.detector, signal.detector)
 
 
-def _pct(score: float) -> str:
-    """As the extension writes it (Math.round: halves up; Python's round() takes halves to even)."""
-    return f"{math.floor(score * 100 + 0.5)}%"
+def _score(score: float) -> str:
+    """"score 0.87": a model's score read against its threshold, not a chance (the face-swap score is not
+    calibrated), so never a percentage. Two decimals as the extension writes them (Math.round: halves
+    up; Python's round() takes halves to even)."""
+    return f"score {math.floor(score * 100 + 0.5) / 100:.2f}"
 
 
 def _provenance_note(prov: dict) -> str:
@@ -87,22 +92,26 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
         summary = f"AI-generated: {reason}."
         if also:
-            summary += " Also flagged by " + ", ".join(f"{_name(s)} ({_pct(s.score)})" for s in also) + "."
+            summary += " Also flagged by " + ", ".join(f"{_name(s)} ({_score(s.score)})" for s in also) + "."
     elif flagged := [s for s in scored if s.score >= s.threshold and not s.detail.get("at_most_uncertain")]:
         top = max(flagged, key=lambda s: s.score)
         label, score, decisive = top.flags, top.score, flagged
         what = "Likely manipulated" if label == "manipulated" else "Likely AI-generated"
-        summary = f"{what} ({_pct(score)}): flagged by " + ", ".join(_name(s) for s in flagged) + "."
+        summary = f"{what} ({_score(score)}): flagged by " + ", ".join(_name(s) for s in flagged) + "."
         if any(s.detector == "face_swap" for s in flagged):   # measured: fakelens.train.robustness
             summary += (" Strong beauty filters, a face out of focus or a photo of a screen can also "
                         "raise this score on real faces.")
-    elif near := [s for s in detectors if s.score >= s.threshold - UNCERTAIN_MARGIN]:
+    elif near := [s for s in detectors
+                  if s.score >= s.threshold - UNCERTAIN_MARGIN or s.detail.get("at_least_uncertain")]:
         label, decisive = "uncertain", near
         score = max(s.score for s in near)
         held = [s.detail["at_most_uncertain"] for s in near
                 if s.detail.get("at_most_uncertain") and s.score >= s.threshold]
-        summary = (f"Uncertain ({_pct(score)}): " + ", ".join(_name(s) for s in near)
-                   + (f" scored high, but {held[0]}." if held else " scored close to its threshold."))
+        segment = [s.detail["at_least_uncertain"] for s in near if s.detail.get("at_least_uncertain")]
+        summary = (f"Uncertain ({_score(score)}): " + ", ".join(_name(s) for s in near)
+                   + (f" scored high, but {held[0]}." if held else
+                      f" scored low over the whole video, but {segment[0]}: part of it may be manipulated."
+                      if segment else " scored close to its threshold."))
     elif detectors:
         label, decisive = "no_evidence", detectors
         score = max(s.score for s in detectors)
@@ -114,7 +123,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
                     if any(s.detail.get(key) for s in detectors)]
         summary = ("No signs of manipulation found by " + ", ".join(_name(s) for s in detectors)
                    + (f" (faces {' or '.join(unjudged)} were not judged)" if unjudged else "")
-                   + ". " + _provenance_note(prov))
+                   + ". " + "".join(BLIND_SPOTS[s.detector] + " " for s in detectors if s.detector in BLIND_SPOTS)
+                   + _provenance_note(prov))
     else:
         label, score, decisive = "not_applicable", None, []
         reasons = sorted({s.detail.get("reason") for s in signals

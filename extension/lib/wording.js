@@ -17,7 +17,11 @@
     return words.length ? words.join("; ") : "they do not validate";
   }
 
-  const pct = (x) => `${Math.round(Math.max(0, Math.min(1, Number(x) || 0)) * 100)}%`;
+  const clamp = (x) => Math.max(0, Math.min(1, Number(x) || 0));
+  const pct = (x) => `${Math.round(clamp(x) * 100)}%`;   // progress only
+  // A model's score, read against its threshold: not a chance (the face-swap score is not calibrated),
+  // so never a percentage. Two decimals, as the backend writes them (verdict._score).
+  const scoreText = (x) => (Math.round(clamp(x) * 100) / 100).toFixed(2);
 
   function notCheckedReason(result) {
     const text = `${result.reason || ""} ${result.summary || ""}`.toLowerCase();
@@ -32,17 +36,17 @@
 
   // The headline of a finished verdict.
   function describeResult(result) {
-    const score = pct(result.score);
+    const score = scoreText(result.score);
     switch (result.label) {
       case "manipulated":
-        return { tone: "manipulated", icon: "⚠", text: `Likely manipulated (${score})`, short: `Manipulated ${score}` };
+        return { tone: "manipulated", icon: "⚠", text: `Likely manipulated (score ${score})`, short: `Manipulated ${score}` };
       case "ai_generated":
         if (result.provenance && result.provenance.ai_generated) {
           // name the provenance that said so: only C2PA is "Content Credentials"
           const [where, abbr] = PROVENANCE_SOURCES[result.provenance.source] || ["provenance", "provenance"];
           return { tone: "ai", icon: "✦", text: `AI-generated (${where})`, short: `AI-generated (${abbr})` };
         }
-        return { tone: "ai", icon: "✦", text: `Likely AI-generated (${score})`, short: `AI ${score}` };
+        return { tone: "ai", icon: "✦", text: `Likely AI-generated (score ${score})`, short: `AI ${score}` };
       case "no_evidence":
         return { tone: "clear", icon: "○", text: "No signs of manipulation found", short: "No signs found" };
       case "uncertain":
@@ -82,7 +86,7 @@
     if (result.summary) lines.push(result.summary);
     if (result.label !== "not_applicable") {
       // a model score, not a probability: what it means is where it stands against the threshold below
-      lines.push(`Score: ${pct(result.score)}`);
+      lines.push(`Score: ${scoreText(result.score)}`);
     }
     const signals = (Array.isArray(result.signals) ? result.signals : []).filter((s) => typeof s.score === "number");
     let deciding = signals.filter((s) => s.decisive);
@@ -90,8 +94,8 @@
       deciding = [...signals].sort((a, b) => (b.score * (b.weight ?? 1)) - (a.score * (a.weight ?? 1))).slice(0, 2);
     }
     for (const s of deciding) {
-      const threshold = typeof s.threshold === "number" ? ` (threshold ${pct(s.threshold)})` : "";
-      lines.push(`Signal ${s.detector}: ${pct(s.score)}${threshold}${s.decisive ? ", decisive" : ""}`);
+      const threshold = typeof s.threshold === "number" ? ` (threshold ${scoreText(s.threshold)})` : "";
+      lines.push(`Signal ${s.detector}: ${scoreText(s.score)}${threshold}${s.decisive ? ", decisive" : ""}`);
     }
     const p = result.provenance || {};
     if (p.status === "intact") {
@@ -145,5 +149,5 @@
     }
   };
 
-  root.percent = pct;
+  root.scoreText = scoreText;
 })();

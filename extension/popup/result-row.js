@@ -34,7 +34,7 @@
     const parts = [chip];
     const result = check && check.result;
     if (result && result.label !== "not_applicable") {
-      parts.push(el("span", { className: "score", textContent: `  score ${FL.percent(result.score)}` }));
+      parts.push(el("span", { className: "score", textContent: `  score ${FL.scoreText(result.score)}` }));
     }
     const sent = (check && check.sent_url) || (item.kind === "video" && !/^https?:/.test(item.url) ? item.permalink : item.url);
     const lines = [el("div", {}, parts), el("div", { className: "meta", title: sent || "", textContent: `${item.kind} · ${sent || "no address"}` })];

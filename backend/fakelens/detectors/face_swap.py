@@ -12,7 +12,11 @@ input, real ones score high (pasted real faces: about 50 % flagged at 27 px, 10 
 in the background), is listed, not scored; and when the faces that decide are under FLAG_FACE_PX the
 verdict can be at most "uncertain". Only the `max_faces` largest faces of a frame are scored (the
 setting; a crowd's others are listed, and a quiet verdict says so). A video whose faces appear in fewer than MIN_FACE_FRAMES of its
-sampled frames can be at most "uncertain" too: one frame is not a video's verdict.
+sampled frames can be at most "uncertain" too: one frame is not a video's verdict. The other way,
+a video whose mean stays low but whose HIGH_RUN_FRAMES or more consecutive sampled frames score at or
+above the threshold (a swapped segment spliced into a real video) is at least "uncertain", naming the
+segment; on the FF++ dev clips this changed no verdict (the one real clip with such a run was
+uncertain already; real clips reach 2 consecutive high frames, the fakes' runs are longer).
 
 Faces cut by the frame's edge: the crop's part beyond the edge is filled by repeating the border
 pixels, and held-out real faces cut that way are flagged more and more often (measured on 110
@@ -32,6 +36,7 @@ MIN_FACE_PX = 32
 FLAG_FACE_PX = 64
 MIN_FACE_FRAMES = 3
 MAX_OUTSIDE = 0.25
+HIGH_RUN_FRAMES = 3
 
 
 def side(face: Face) -> int:
@@ -90,6 +95,19 @@ def score_crops(crops_bgr: list[np.ndarray], models: ModelStore, spec: ModelSpec
 def score_faces(image_bgr: np.ndarray, faces: list[Face], models: ModelStore, spec: ModelSpec) -> np.ndarray:
     """One score per face of one frame: the single code path of the detector and of `fakelens eval`."""
     return score_crops(face_crops(image_bgr, faces, spec), models, spec)
+
+
+def longest_high_run(frames: list[tuple[int, float, float]], threshold: float) -> list[tuple[int, float, float]]:
+    """The longest run of consecutive sampled frames (position, t, score) scoring at or above the
+    threshold; a sampled frame without a scored face breaks a run."""
+    best, run = [], []
+    for frame in frames:
+        run = run + [frame] if run and frame[0] == run[-1][0] + 1 else [frame]
+        if frame[2] < threshold:
+            run = []
+        elif len(run) > len(best):
+            best = run
+    return best
 
 
 def aggregate(kind: str, frame_scores: list[float]) -> float:
@@ -153,6 +171,13 @@ class FaceSwapDetector(Detector):
         elif deciding < FLAG_FACE_PX:
             detail["at_most_uncertain"] = (f"the face is small ({deciding} px), too little detail to flag it "
                                            f"(faces from {FLAG_FACE_PX} px can be)")
+        if media.kind == "video" and score < self.spec.threshold:
+            position = {f.index: n for n, f in enumerate(media.frames)}
+            run = longest_high_run([(position[i], frames_by_index[i].t, s) for i, s in zip(sorted(by_frame), per_frame)],
+                                   self.spec.threshold)
+            if len(run) >= HIGH_RUN_FRAMES:
+                detail["at_least_uncertain"] = (f"{len(run)} consecutive sampled frames "
+                                                f"({run[0][1]:.1f}-{run[-1][1]:.1f} s) scored high")
         detail.update(unscored)
         return Signal(
             self.name, self.version, score, threshold=self.spec.threshold, flags="manipulated",
