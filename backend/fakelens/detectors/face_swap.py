@@ -15,8 +15,8 @@ setting; a crowd's others are listed, and a quiet verdict says so). A video whos
 sampled frames can be at most "uncertain" too: one frame is not a video's verdict. The other way,
 a video whose mean stays low but whose HIGH_RUN_FRAMES or more consecutive sampled frames score at or
 above the threshold (a swapped segment spliced into a real video) is at least "uncertain", naming the
-segment; on the FF++ dev clips this changed no verdict (the one real clip with such a run was
-uncertain already; real clips reach 2 consecutive high frames, the fakes' runs are longer).
+segment; on the FF++ dev and sanity clips this changed no verdict (the real clips' runs reach 2
+frames, except in one flagged and one "uncertain" already).
 
 Faces cut by the frame's edge: the crop's part beyond the edge is filled by repeating the border
 pixels, and held-out real faces cut that way are flagged more and more often (measured on 110
