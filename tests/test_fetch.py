@@ -30,6 +30,7 @@ def server(media):
     with MediaServer(media) as srv:
         srv.types["page.jpg"] = "image/jpeg"    # HTML that says it is a JPEG
         srv.types["text.mp4"] = "video/mp4"     # text that says it is a video
+        (media / "zeros.jpg").write_bytes(bytes(4096))   # NUL bytes (a gzip bomb decodes to such): not text
         yield srv
 
 
@@ -193,9 +194,11 @@ def test_duration_cap(server, tmp_path, workdir):
     ("/files/empty.jpg", "auto", "unsupported_media", "is empty (0 bytes)"),
     ("/files/empty.jpg", "video", "unsupported_media", "is empty (0 bytes)"),
     ("/files/page.jpg", "image", "unsupported_media", "is an HTML page, not an image"),
-    ("/files/page.jpg", "auto", "fetch_failed", "no video found on the page"),
+    ("/files/page.jpg", "auto", "fetch_failed", "no video found on the page (a web page's images are checked "
+                                                "from the page itself: open it and use the toolbar button)"),
     ("/files/text.mp4", "video", "unsupported_media", "is a text file, not an image or a video"),
     ("/files/text.mp4", "auto", "unsupported_media", "is a text file, not an image or a video"),
+    ("/files/zeros.jpg", "image", "unsupported_media", "is binary data of a format FakeLens does not read"),
     ("/files/clip.mp4", "image", "unsupported_media", "is a video (video/mp4), not an image"),
     ("/page/none.html", "auto", "fetch_failed", "no video found on the page"),
     ("/files/missing.jpg", "image", "fetch_failed", "HTTP 404"),

@@ -116,7 +116,9 @@ def _describe(head: bytes, content_type: str, found) -> str:
     if head.lstrip().startswith(b"#EXTM3U"):
         return "an HLS playlist"
     try:
-        head.decode("utf-8")
-        return "a text file"
+        if b"\0" not in head:   # NUL bytes decode as UTF-8 but are no text
+            head.decode("utf-8")
+            return "a text file"
     except UnicodeDecodeError:
-        return "binary data of a format FakeLens does not read"
+        pass
+    return "binary data of a format FakeLens does not read"

@@ -20,6 +20,9 @@ from .netguard import Guard, check_url
 # protocols yt-dlp can only fetch through ffmpeg or other external programs
 _NEEDS_FFMPEG = "[protocol!*=rtmp][protocol!=rtsp][protocol!=mms][protocol!=f4m][protocol!=ism][protocol!*=websocket]"
 MAX_PAGE_BYTES = 16 * 1024 * 1024   # a web page or stream manifest; real ones are well under 2 MB
+# a page without a video: most often an article whose pictures the user meant
+NO_VIDEO = ("no video found on the page (a web page's images are checked from the page itself: open it and "
+            "use the toolbar button)")
 
 
 class _Stop(Exception):
@@ -171,7 +174,7 @@ class Download:
         while entry and entry.get("_type") == "playlist":
             entries = [e for e in entry.get("entries") or [] if e]
             if not entries:
-                raise FakeLensError("fetch_failed", "no video found on the page")
+                raise FakeLensError("fetch_failed", NO_VIDEO)
             entry = entries[0]
         if self.cancelled():
             raise FakeLensError("cancelled", "the check was cancelled")
@@ -222,7 +225,7 @@ class Download:
         if "Did not get any data blocks" in text:
             return FakeLensError("unsupported_media", f"{self.url} is empty (0 bytes)")
         if "Unsupported URL" in text:
-            return FakeLensError("fetch_failed", "no video found on the page")
+            return FakeLensError("fetch_failed", NO_VIDEO)
         if "Requested format is not available" in text or "No video formats found" in text:
             return FakeLensError("fetch_failed", f"no video of at most {self.settings.max_video_height}p "
                                                  "that can be downloaded without ffmpeg")
