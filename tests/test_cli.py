@@ -30,6 +30,24 @@ def test_check_json_lines_many_inputs(tmp_path, plain_jpeg, face_jpeg):
     assert lines[3]["error"]["code"] == "not_found"
 
 
+def test_a_broken_video_gives_fakelens_s_one_line_not_ffmpeg_s(tmp_path, face_jpeg):
+    import cv2
+
+    clip = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
+    for _ in range(10):
+        writer.write(cv2.resize(cv2.imread(str(face_jpeg)), (160, 120)))
+    writer.release()
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(clip.read_bytes()[:clip.stat().st_size // 2])   # the index (moov) is at the end
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}   # FakeLens's own default
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "check",
+                        str(truncated)], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert r.stderr == (f"{truncated}: error: the video could not be opened (a broken or unknown container, "
+                        "or sound only: no video stream) (undecodable)\n"), r.stderr   # no "moov atom not found"
+
+
 def test_check_json_gives_every_input_its_line_when_the_manifest_is_broken(tmp_path, plain_jpeg):
     models = tmp_path / "models"
     models.mkdir()
