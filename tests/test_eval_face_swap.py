@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -124,6 +125,14 @@ def test_eval_refuses_folders_that_share_files(folders, tmp_path):
     with pytest.raises(FakeLensError) as err:
         run_eval(folders, folders / "fake", None, Settings(home=tmp_path / "home"))
     assert "under both --real and --fake" in err.value.message and err.value.status == 400
+    copy = tmp_path / "fake-with-a-copy"
+    shutil.copytree(folders / "fake", copy)
+    real = folders / "real" / "real0.png"
+    shutil.copy(real, copy / "renamed.png")   # the same bytes under another name
+    with pytest.raises(FakeLensError) as err:
+        run_eval(folders / "real", copy, None, Settings(home=tmp_path / "home"))
+    assert err.value.message == (f"1 file(s) in --fake have the same content as one in --real (first: "
+                                 f"{copy / 'renamed.png'} and {real}): remove the copies"), err.value.message
 
 
 def test_eval_counts_flagged_as_the_product_says_it(tmp_path, request):

@@ -28,7 +28,7 @@ from .detectors.face_swap import FaceSwapDetector
 from .errors import FakeLensError
 from .fetch.sniff import sniff
 from .metrics import auc, auc_interval, recall_at_fpr, roc_curve
-from .models import ModelStore
+from .models import ModelStore, file_sha256
 
 
 def draw_roc(fpr, tpr, path: Path, title: str, point=None, size: int = 480):
@@ -129,6 +129,20 @@ def _file_error(exc: Exception) -> str:
     return f"FakeLens hit an internal error: {exc.__class__.__name__}: {exc}"
 
 
+def _refuse_copies_in_both(reals: list[Path], fakes: list[Path]):
+    """The same bytes under another name in both folders would count as real and as fake."""
+    def digest(path):
+        try:
+            return file_sha256(path)
+        except OSError:
+            return None   # listed as an error when it is scored
+    real_by_hash = {digest(p): p for p in reals}
+    copies = [(real_by_hash[h], p) for p in fakes if (h := digest(p)) is not None and h in real_by_hash]
+    if copies:
+        raise FakeLensError("bad_request", f"{len(copies)} file(s) in --fake have the same content as one in "
+                            f"--real (first: {copies[0][1]} and {copies[0][0]}): remove the copies")
+
+
 def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, echo: bool = True) -> dict:
     models = ModelStore(settings.models_dir)
     spec = models.first("face_swap")
@@ -142,6 +156,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     if both:   # nested or equal folders: the same file would count as real and as fake
         raise FakeLensError("bad_request", f"{len(both)} file(s) are under both --real and --fake "
                             f"(first: {both[0]}): give two separate folders")
+    _refuse_copies_in_both(reals, fakes)
     items = [(p, 0) for p in reals] + [(p, 1) for p in fakes]
     if not items:
         raise FakeLensError("bad_request", f"no images or videos in {real_dir} or {fake_dir}")
