@@ -11,8 +11,9 @@ input, real ones score high (pasted real faces: about 50 % flagged at 27 px, 10 
 67 px). So a face under MIN_FACE_PX, or under half the side of the largest face in its frame (a face
 in the background), is listed, not scored; and when the faces that decide are under FLAG_FACE_PX the
 verdict can be at most "uncertain". Only the `max_faces` largest faces of a frame are scored (the
-setting; a crowd's others are listed, and a quiet verdict says so). A video whose faces appear in fewer than MIN_FACE_FRAMES of its
-sampled frames can be at most "uncertain" too: one frame is not a video's verdict. The other way,
+setting; a crowd's others are listed, and a quiet verdict says so). A video whose faces appear in
+fewer than MIN_FACE_FRAMES of its sampled frames can be at most "uncertain" too: one frame is not a
+video's verdict. The other way,
 a video whose mean stays low but whose HIGH_RUN_FRAMES or more consecutive sampled frames score at or
 above the threshold (a swapped segment spliced into a real video) is at least "uncertain", naming the
 segment; on the FF++ dev and sanity clips this changed no verdict (the real clips' runs reach 2
