@@ -39,8 +39,9 @@ def _anchors(height: int, width: int) -> np.ndarray:
 
 def detect_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float = 0.0,
                  max_faces: int | None = None, photo: bool = False) -> list[Face]:
-    """Faces in a BGR frame, largest first, at most `max_faces` (None: all). A `photo` (a still image, not one
-    of many video frames) larger than three times the model's side is searched at a third of its side."""
+    """Faces in a BGR frame, largest first, at most `max_faces` (None: all). A `photo` (a still image,
+    not one of many video frames) larger than three times the model's side is searched at a third of
+    its side."""
     spec = models.first("face_detect")
     if spec is None:
         raise RuntimeError("no face_detect model in models/manifest.json")

@@ -39,6 +39,8 @@ SCORES = {
     ("watermark", "mark"): 0.95,
 }
 TAMPERED_SCORE = 0.3   # broken credentials alone: worth a look, not a "manipulated" verdict
+
+
 def nothing_found(kind: str, mark: dict) -> str:
     """"No … found", naming only what was looked for: a video's metadata and watermark are not read,
     and a picture too small for the watermark says so instead of "no watermark found"."""
