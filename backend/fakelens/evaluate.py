@@ -108,12 +108,12 @@ def list_media(folder: Path) -> tuple[list[Path], list[Path]]:
     return sorted(media), sorted(skipped)
 
 
-def score_file(path: Path, models: ModelStore, spec, settings) -> dict:
+def score_file(path: Path, models: ModelStore, spec, settings, sha: str | None = None) -> dict:
     """{kind, score (None without a face), faces, frames, frames_with_faces, capped}, through the
     detector itself. `capped` is why the product would say at most "Uncertain" however high the
     score (small faces, a face in too few frames), else empty."""
     kind, mime = sniff_file(path)
-    media = load_media(path, kind, mime, settings)
+    media = load_media(path, kind, mime, settings, sha=sha)
     find_faces(media, models)
     signal = FaceSwapDetector(spec, models, settings).run(media)
     return {"kind": kind, "score": signal.score, "faces": len(signal.faces), "frames": len(media.frames),
@@ -129,18 +129,21 @@ def _file_error(exc: Exception) -> str:
     return f"FakeLens hit an internal error: {exc.__class__.__name__}: {exc}"
 
 
-def _refuse_copies_in_both(reals: list[Path], fakes: list[Path]):
-    """The same bytes under another name in both folders would count as real and as fake."""
+def _digests_refusing_copies_in_both(reals: list[Path], fakes: list[Path]) -> dict:
+    """Each file's sha256 (None when unreadable: listed as an error when it is scored), refusing the
+    same bytes under another name in both folders, which would count as real and as fake."""
     def digest(path):
         try:
             return file_sha256(path)
         except OSError:
-            return None   # listed as an error when it is scored
-    real_by_hash = {digest(p): p for p in reals}
-    copies = [(real_by_hash[h], p) for p in fakes if (h := digest(p)) is not None and h in real_by_hash]
+            return None
+    digests = {p: digest(p) for p in reals + fakes}
+    real_by_hash = {digests[p]: p for p in reals if digests[p] is not None}
+    copies = [(real_by_hash[digests[p]], p) for p in fakes if digests[p] in real_by_hash]
     if copies:
         raise FakeLensError("bad_request", f"{len(copies)} file(s) in --fake have the same content as one in "
                             f"--real (first: {copies[0][1]} and {copies[0][0]}): remove the copies")
+    return digests
 
 
 def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, echo: bool = True) -> dict:
@@ -156,7 +159,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     if both:   # nested or equal folders: the same file would count as real and as fake
         raise FakeLensError("bad_request", f"{len(both)} file(s) are under both --real and --fake "
                             f"(first: {both[0]}): give two separate folders")
-    _refuse_copies_in_both(reals, fakes)
+    digests = _digests_refusing_copies_in_both(reals, fakes)
     items = [(p, 0) for p in reals] + [(p, 1) for p in fakes]
     if not items:
         raise FakeLensError("bad_request", f"no images or videos in {real_dir} or {fake_dir}")
@@ -173,7 +176,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
                "faces": 0, "frames": 0, "frames_with_faces": 0, "capped": "", "status": "ok"}
         try:
-            row.update(score_file(path, models, spec, settings))
+            row.update(score_file(path, models, spec, settings, digests[path]))
             reason = row.pop("reason", None)
             if row["score"] is None:
                 row["status"] = reason or "no face found"
