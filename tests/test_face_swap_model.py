@@ -243,15 +243,44 @@ def test_a_whole_face_beside_a_cut_off_larger_one_is_scored(store, spec):
 
 
 def test_which_faces_are_scored():
-    """Not tiny (under 32 px), and not under half the largest face of its own frame."""
+    """Not tiny (under 32 px), and not a small face (under 64 px) under half the largest face of its
+    own frame; from 64 px a face is scored however large the others are."""
     from fakelens.detectors.face_swap import scorable
     from fakelens.media.types import Face
 
     def face(frame, px):
         return Face(frame, 0.0, (0, 0, px, px + 10), 0.9, np.zeros((5, 2), np.float32))
 
-    faces = [face(0, 200), face(0, 60), face(0, 28), face(0, 120), face(1, 40), face(2, 28)]
-    assert [(f.frame, f.box[2]) for f in scorable(faces)] == [(0, 200), (0, 120), (1, 40)]
+    faces = [face(0, 200), face(0, 60), face(0, 28), face(0, 120), face(0, 80), face(1, 40), face(2, 28)]
+    assert [(f.frame, f.box[2]) for f in scorable(faces)] == [(0, 200), (0, 120), (0, 80), (1, 40)]
+
+
+def test_a_swapped_face_behind_a_large_real_one_is_scored(store, spec, tmp_path):
+    """A self-blended face of about 100 px in the background of a 350 px real face (under a third of
+    its size) decides the verdict: a swap hidden behind a large real face must not go unjudged."""
+    from fakelens.train.landmarks import compute
+    from fakelens.train.sbi import self_blend
+
+    folder = need_shared("faces-real", "utkface")
+    big, small = folder / "68_1_0_20170110141522160.jpg.chip.jpg", folder / "30_1_0_20170104165043953.jpg.chip.jpg"
+    lm = compute([small], store, log_every=0)
+    source = cv2.imread(str(small))
+    blend, _ = self_blend(source, lm["five"][0], lm["mesh"][0], np.random.default_rng([7, 1]))
+    seen = {}
+    for name, face in (("real", source), ("swapped", blend)):
+        canvas = np.full((700, 1100, 3), (90, 120, 150), np.uint8)
+        canvas[100:520, 40:460] = cv2.resize(cv2.imread(str(big)), (420, 420), interpolation=cv2.INTER_CUBIC)
+        canvas[300:430, 700:830] = cv2.resize(face, (130, 130), interpolation=cv2.INTER_AREA)
+        media = Media("image", "x.png", "3" * 64, 1100, 700, frames=[Frame(0, 0.0, canvas)])
+        media.faces = detect_faces(canvas, store, 0, 0.0)
+        sides = sorted(min(f.box[2:]) for f in media.faces)
+        assert len(sides) == 2 and sides[0] * 3 < sides[1], sides
+        seen[name] = FaceSwapDetector(spec, store, Settings()).run(media)
+    for signal in seen.values():
+        assert [f["score"] is None for f in signal.faces] == [False, False]
+        assert "faces_too_small" not in signal.detail
+    assert seen["swapped"].score >= spec.threshold > seen["real"].score, (seen["real"].faces, seen["swapped"].faces)
+    assert round(seen["swapped"].score, 4) == max(f["score"] for f in seen["swapped"].faces)
 
 
 def test_a_face_in_one_frame_of_a_video_cannot_flag_it(store, spec):

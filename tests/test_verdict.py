@@ -50,9 +50,9 @@ def test_no_evidence_says_when_smaller_faces_were_not_judged():
     quiet.detail["faces_too_small"] = 1   # a background face, listed but not scored
     r = fuse([quiet], media(2), 1)
     assert r["label"] == "no_evidence"
-    assert "(faces much smaller than the largest were not judged)" in r["summary"]
+    assert "(faces too small were not judged)" in r["summary"]
     quiet.detail["faces_cut_off"] = 2
-    assert ("(faces much smaller than the largest or cut off by the picture's edge were not judged)"
+    assert ("(faces too small or cut off by the picture's edge were not judged)"
             in fuse([quiet], media(3), 1)["summary"])
 
 

@@ -117,7 +117,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         score = max(s.score for s in detectors)
         # a background face left unjudged must not hide behind the clean-sounding line
         limit = next((s.detail["max_faces_per_frame"] for s in detectors if s.detail.get("faces_over_limit")), 0)
-        unjudged = [words for key, words in (("faces_too_small", "much smaller than the largest"),
+        unjudged = [words for key, words in (("faces_too_small", "too small"),
                                              ("faces_cut_off", "cut off by the picture's edge"),
                                              ("faces_over_limit", f"beyond the {limit} largest of a frame"))
                     if any(s.detail.get(key) for s in detectors)]

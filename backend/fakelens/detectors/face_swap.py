@@ -8,13 +8,15 @@ frame's highest face score: single real frames can score high, the mean separate
 
 Small faces (shorter box side, in the pixels the crop is cut from): stretched up to the model's
 input, real ones score high (pasted real faces: about 50 % flagged at 27 px, 10 % at 53 px, 5 % at
-67 px). So a face under MIN_FACE_PX, or under half the side of the largest face in its frame (a face
-in the background), is listed, not scored; and when the faces that decide are under FLAG_FACE_PX the
-verdict can be at most "uncertain". Only the `max_faces` largest faces of a frame are scored (the
-setting; a crowd's others are listed, and a quiet verdict says so). A video whose faces appear in
-fewer than MIN_FACE_FRAMES of its sampled frames can be at most "uncertain" too: one frame is not a
-video's verdict. The other way,
-a video whose mean stays low but whose HIGH_RUN_FRAMES or more consecutive sampled frames score at or
+67 px). So a face under MIN_FACE_PX, or under FLAG_FACE_PX and under half the side of the largest face
+in its frame (a small face in the background), is listed, not scored; and when the faces that decide
+are under FLAG_FACE_PX the verdict can be at most "uncertain". From FLAG_FACE_PX a face is scored
+however large the others are: a swapped face behind a large real one must not go unjudged (on the
+FF++ dev and sanity clips this changed no score: their background faces are all smaller). Only the
+`max_faces` largest faces of a frame are scored (the setting; a crowd's others are listed, and a
+quiet verdict says so). A video whose faces appear in fewer than MIN_FACE_FRAMES of its sampled
+frames can be at most "uncertain" too: one frame is not a video's verdict. The other way, a video
+whose mean stays low but whose HIGH_RUN_FRAMES or more consecutive sampled frames score at or
 above the threshold (a swapped segment spliced into a real video) is at least "uncertain", naming the
 segment; on the FF++ dev and sanity clips this changed no verdict (the real clips' runs reach 2
 frames, except in one flagged and one "uncertain" already).
@@ -57,11 +59,11 @@ def largest_per_frame(faces: list[Face], limit: int) -> list[Face]:
 
 
 def scorable(faces: list[Face]) -> list[Face]:
-    """The faces worth scoring: not tiny, and not far smaller than the frame's largest (background)."""
+    """The faces worth scoring: not tiny, and not small and far smaller than the frame's largest (background)."""
     largest = {}
     for f in faces:
         largest[f.frame] = max(largest.get(f.frame, 0), side(f))
-    return [f for f in faces if side(f) >= MIN_FACE_PX and side(f) * 2 >= largest[f.frame]]
+    return [f for f in faces if side(f) >= MIN_FACE_PX and (side(f) >= FLAG_FACE_PX or side(f) * 2 >= largest[f.frame])]
 
 
 def preprocess(crops_bgr: list[np.ndarray], spec: ModelSpec) -> np.ndarray:
