@@ -41,6 +41,18 @@ def test_no_evidence_never_reads_real():
     assert not any("real" in g["text"].lower().split() for g in got)
 
 
+def test_verdicts_are_counted_by_their_headline_without_the_score():
+    """The popup's summary counts a page's verdicts ("2 Likely manipulated · 1 No signs…"): two scores
+    are one group, a provenance source its own."""
+    got = describe([{"label": "manipulated", "score": 0.874}, {"label": "manipulated", "score": 0.91},
+                    {"label": "ai_generated", "score": 0.8}, {"label": "no_evidence", "score": 0.1},
+                    {"label": "ai_generated", "score": 0.99, "provenance": {"ai_generated": True, "source": "c2pa"}},
+                    {"label": "uncertain", "score": 0.62}])
+    assert [g["group"] for g in got] == ["Likely manipulated", "Likely manipulated", "Likely AI-generated",
+                                         "No signs of manipulation found", "AI-generated (Content Credentials)",
+                                         "Uncertain"]
+
+
 def test_not_checked_says_why():
     reasons = {"no face found": "no face", "faces too small to judge (under 32 px)": "too small",
                "faces cut off by the picture's edge, too little of them to judge": "face cut off by the edge",

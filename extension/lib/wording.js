@@ -34,19 +34,23 @@
     return "no detector applies";
   }
 
-  // The headline of a finished verdict.
+  // The headline of a finished verdict; `group` is the headline without its score (the popup counts
+  // a page's verdicts by it).
   function describeResult(result) {
     const score = scoreText(result.score);
     switch (result.label) {
       case "manipulated":
-        return { tone: "manipulated", icon: "⚠", text: `Likely manipulated (score ${score})`, short: `Manipulated ${score}` };
+        return { tone: "manipulated", icon: "⚠", text: `Likely manipulated (score ${score})`, short: `Manipulated ${score}`,
+                 group: "Likely manipulated" };
       case "ai_generated":
         if (result.provenance && result.provenance.ai_generated) {
           // name the provenance that said so: only C2PA is "Content Credentials"
           const [where, abbr] = PROVENANCE_SOURCES[result.provenance.source] || ["provenance", "provenance"];
-          return { tone: "ai", icon: "✦", text: `AI-generated (${where})`, short: `AI-generated (${abbr})` };
+          return { tone: "ai", icon: "✦", text: `AI-generated (${where})`, short: `AI-generated (${abbr})`,
+                   group: `AI-generated (${where})` };
         }
-        return { tone: "ai", icon: "✦", text: `Likely AI-generated (score ${score})`, short: `AI ${score}` };
+        return { tone: "ai", icon: "✦", text: `Likely AI-generated (score ${score})`, short: `AI ${score}`,
+                 group: "Likely AI-generated" };
       case "no_evidence":
         return { tone: "clear", icon: "○", text: "No signs of manipulation found", short: "No signs found" };
       case "uncertain":
@@ -60,11 +64,13 @@
     }
   }
 
-  // Any check object from the API (or a local error) -> {tone, icon, text, short, label}.
+  // Any check object from the API (or a local error) -> {tone, icon, text, short, label}, and `group`
+  // for a finished one.
   root.describe = (check) => {
     if (!check) return { tone: "pending", icon: "…", text: "Checking…", short: "Checking…", label: "" };
     if (check.status === "done" && check.result) {
-      return { ...describeResult(check.result), label: check.result.label };
+      const look = describeResult(check.result);
+      return { group: look.text, ...look, label: check.result.label };
     }
     if (check.status === "failed" || check.error) {
       const msg = (check.error && check.error.message) || "unknown error";

@@ -19,7 +19,7 @@
     const counts = {};
     checks.forEach((check) => {
       const look = FL.describe(check);
-      const key = check && check.status === "done" ? look.text.replace(/ \(\d+%\)$/, "") : check && FINAL.has(check.status) ? "failed" : "running";
+      const key = check && check.status === "done" ? look.group : check && FINAL.has(check.status) ? "failed" : "running";
       counts[key] = (counts[key] || 0) + 1;
     });
     const parts = Object.entries(counts).map(([k, n]) => `${n} ${k}`);
