@@ -402,15 +402,22 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
 def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, media_dir, sites):
     """A right-click check on the Facebook and YouTube imitations carries the post's permalink (what a
     video is fetched by, and what the report names): the post link, the /watch link a thumbnail sits
-    in, and the watch page itself for its player."""
+    in, and the watch page itself for its player, also after moving to another video without a reload
+    (YouTube leaves the canonical link naming the first)."""
     browser.configure(autoCheck=False)
     try:
-        cases = [("https://www.facebook.com/", "#fb-photo", "fakelens-check-image", "https://www.facebook.com/dana.k/posts/pfbid02Xy9"),
-                 ("https://www.youtube.com/", "#yt-thumb", "fakelens-check-image", "https://www.youtube.com/watch?v=aBcDeF12345"),
-                 ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=dQw4w9WgXcQ")]
-        for url, selector, menu, permalink in cases:
+        cases = [("https://www.facebook.com/", "#fb-photo", "fakelens-check-image", "https://www.facebook.com/dana.k/posts/pfbid02Xy9", None),
+                 ("https://www.youtube.com/", "#yt-thumb", "fakelens-check-image", "https://www.youtube.com/watch?v=aBcDeF12345", None),
+                 ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=dQw4w9WgXcQ", None),
+                 ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=NxT4vid0001",
+                  "/watch?v=NxT4vid0001&list=PLx&t=42s"),
+                 ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/shorts/Sh0rt5vid01",
+                  "/shorts/Sh0rt5vid01?feature=share")]
+        for url, selector, menu, permalink, moved_to in cases:
             page = browser.context.new_page()
             page.goto(url)
+            if moved_to:   # the next video, as YouTube plays it: the address changes, the page stays
+                page.evaluate("path => history.pushState({}, '', path)", moved_to)
             src = page.eval_on_selector(selector, "el => el.currentSrc || el.src")
             page.locator(selector).click(button="right")
             info = {"menuItemId": menu, "srcUrl": src, "pageUrl": page.url, "frameId": 0}
