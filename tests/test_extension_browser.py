@@ -439,6 +439,11 @@ def test_context_menu_checks(browser, live_backend, media_dir, sites):
     page.wait_for_function("document.body.dataset.loadedLater === '1'", timeout=10_000)
     box = page.locator("article img").first.bounding_box()
     page.mouse.click(box["x"] + 200, box["y"] + 200, button="right")  # lands on the overlay <div>
+    # the page's own right-click event aimed at another photo changes nothing: only the user's counts
+    other = page.locator("article img").nth(1).bounding_box()
+    page.evaluate("""([x, y]) => document.elementFromPoint(x, y).dispatchEvent(
+        new MouseEvent('contextmenu', {clientX: x, clientY: y, bubbles: true, composed: true}))""",
+                  [other["x"] + 20, other["y"] + 20])
     tab = browser.tab_id(page)
     info = {"menuItemId": "fakelens-check-here", "pageUrl": page.url, "frameId": 0, "editable": False}
     check = browser.menu_click(info, tab)
@@ -614,7 +619,8 @@ def badge_on(page, selector: str) -> dict | None:
 
 def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, live_backend, sites):
     """A <picture> whose <source> changes drops the old verdict and gets its own; a page script
-    cannot click a badge (it opened report tabs without limit); "Check this link" over a thumbnail
+    cannot click a badge (it opened report tabs without limit), the user can, from the keyboard too;
+    "Check this link" over a thumbnail
     opens the linked photo's report instead of drawing it on the thumbnail; switching the site off
     takes the badges away."""
     page = browser.context.new_page()
@@ -635,9 +641,21 @@ def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, l
         assert thumb and thumb["state"] == "done", thumb
         pages = len(browser.context.pages)
         page.evaluate("""() => { for (const b of document.querySelectorAll('fakelens-badge'))
-            for (let i = 0; i < 3; i++) b.shadowRoot.querySelector('.chip').click(); }""")
+            for (let i = 0; i < 3; i++) b.shadowRoot.querySelector('.chip').click();
+            for (const b of document.querySelectorAll('fakelens-badge'))
+                b.shadowRoot.querySelector('.chip').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter'}));
+        }""")
         page.wait_for_timeout(1500)
         assert len(browser.context.pages) == pages, "a page script opened report tabs"
+        # from the keyboard: Tab to a badge (a button, not a live region), Enter opens its report
+        chip = page.locator(f"fakelens-badge[data-check-id='{thumb['id']}'] .chip")
+        assert chip.get_attribute("role") == "button"
+        chip.focus()
+        with browser.context.expect_page() as opened:
+            page.keyboard.press("Enter")
+        assert f"id={thumb['id']}" in opened.value.url
+        opened.value.close()
+        chip.blur()   # its tooltip shows while it has focus
 
         page.locator("#thumb").click(button="right")
         tab = browser.tab_id(page)

@@ -31,13 +31,17 @@
     style.textContent = CSS;
     const chip = document.createElement("div");
     chip.className = "chip";
+    // a button (Enter and Space work as a click), not a live region: a feed of badges counting up
+    // their progress would talk over everything a screen reader says
     chip.tabIndex = 0;
-    chip.setAttribute("role", "status");
+    chip.setAttribute("role", "button");
+    chip.setAttribute("aria-describedby", "tip");
     const tip = document.createElement("div");
     tip.className = "tip";
+    tip.id = "tip";
     tip.setAttribute("role", "tooltip");
     shadow.append(style, chip, tip);
-    chip.addEventListener("click", (event) => {
+    const activate = (event) => {
       event.preventDefault();
       event.stopPropagation();
       if (!event.isTrusted) return; // the page's scripts can reach this open shadow root: only the user may click
@@ -45,6 +49,10 @@
       if (!check) return;
       if (check.status === "done" && check.id) FL.ask("open-report", { id: check.id }).catch(() => {});
       else if (RETRY.has(check.status)) FL.checkElement(el, { userAsked: true });
+    };
+    chip.addEventListener("click", activate);
+    chip.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") activate(event);
     });
     document.documentElement.append(host);
     const entry = { host, chip, tip, check: null };

@@ -11,6 +11,7 @@
   addEventListener(
     "contextmenu",
     (event) => {
+      if (!event.isTrusted) return; // a page's own event must not aim the user's right-click elsewhere
       const direct = event.composedPath().find((n) => n.nodeType === 1 && FL.mediaKind(n));
       last = { x: event.clientX, y: event.clientY, el: direct || FL.mediaAtPoint(event.clientX, event.clientY) };
     },

@@ -67,6 +67,7 @@
     addEventListener(
       "mousemove",
       (event) => {
+        if (!event.isTrusted) return; // only the user's pointer places the pill
         lastPoint = { x: event.clientX, y: event.clientY };
         if (!frame) frame = requestAnimationFrame(update);
       },
