@@ -156,3 +156,43 @@ def test_content_scripts_never_ask_for_the_token():
     assert got == {"settings": {"backendUrl": "http://127.0.0.1:8731", "autoCheck": True, "disabledSites": ["example.org"],
                                 "minSize": 200},
                    "askedForToken": False}
+
+
+def test_automatic_checks_resume_on_images_already_in_view():
+    """The backend was down: automatic checks pause for a minute. An image that came into view
+    meanwhile and stays there (an observer says nothing more about it) is checked when the pause
+    ends, without the user scrolling it away and back."""
+    prelude = """
+let now = 0;
+Date.now = () => now;
+const timers = [];
+globalThis.setTimeout = (fn, ms) => { timers.push({ fn, at: now + ms }); return timers.length; };
+globalThis.clearTimeout = () => {};
+const runDue = () => { for (const t of timers.splice(0)) { if (t.at <= now) t.fn(); else timers.push(t); } };
+let observer = null;
+globalThis.IntersectionObserver = class {
+  constructor(callback) { this.callback = callback; this.watched = new Set(); observer = this; }
+  // as a browser does: observing an element reports where it is now
+  observe(el) { this.watched.add(el); this.callback([{ target: el, isIntersecting: el.inView }]); }
+  unobserve(el) { this.watched.delete(el); }
+};
+const checked = [];
+globalThis.FakeLens = {
+  settings: { autoCheck: true, minSize: 100 }, uiAllowed: () => true, isBigEnough: () => true,
+  mediaKind: () => "image", checkElement: (el) => checked.push(el.id),
+};
+"""
+    got = run_scripts(prelude, ["content/auto-check.js"], """
+      const FL = globalThis.FakeLens;
+      FL.autoCheck.pause();   // a check just failed: the backend is not reachable
+      const img = { id: "in-view", tagName: "IMG", complete: true, isConnected: true, inView: true };
+      const away = { id: "scrolled-away", tagName: "IMG", complete: true, isConnected: true, inView: false };
+      FL.autoCheck.observe(img);
+      FL.autoCheck.observe(away);
+      const during = checked.length;
+      now = 30_000; runDue();
+      const halfway = checked.length;
+      now = 61_000; runDue();
+      return { during, halfway, after: checked, stillWatched: observer.watched.has(away) };
+    """)
+    assert got == {"during": 0, "halfway": 0, "after": ["in-view"], "stillWatched": True}

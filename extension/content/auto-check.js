@@ -1,16 +1,35 @@
 // Optional automatic checks: images that come into view (IntersectionObserver) are checked
-// without a hover. Off-screen media cost nothing; a missing backend pauses it for a minute.
+// without a hover. Off-screen media cost nothing; a missing backend pauses it for a minute, and the
+// images that came into view meanwhile are looked at again when the minute is over (an observer
+// says nothing more about an image that stays in view).
 (() => {
   "use strict";
   const FL = globalThis.FakeLens;
+  const PAUSE_MS = 60_000;
   let pausedUntil = 0;
+  let resumeTimer = 0;
+  const waiting = new Set(); // seen in view while paused
+
+  function resume() {
+    resumeTimer = 0;
+    const again = [...waiting].filter((el) => el.isConnected);
+    waiting.clear();
+    for (const el of again) {
+      visible.unobserve(el);
+      visible.observe(el);
+    }
+  }
 
   const visible = new IntersectionObserver(
     (entries) => {
       for (const entry of entries) {
         if (!entry.isIntersecting) continue;
         const el = entry.target;
-        if (!FL.settings.autoCheck || !FL.uiAllowed() || Date.now() < pausedUntil) continue;
+        if (!FL.settings.autoCheck || !FL.uiAllowed()) continue;
+        if (Date.now() < pausedUntil) {
+          waiting.add(el);
+          continue;
+        }
         if (el.tagName === "IMG" && !el.complete) {
           el.addEventListener("load", () => { visible.unobserve(el); visible.observe(el); }, { once: true });
           continue;
@@ -29,11 +48,14 @@
       if (FL.mediaKind(el) === "image") visible.observe(el);
     },
     pause() {
-      pausedUntil = Date.now() + 60_000;
+      pausedUntil = Date.now() + PAUSE_MS;
+      clearTimeout(resumeTimer);
+      resumeTimer = setTimeout(resume, PAUSE_MS);
     },
     // Settings changed (autoCheck turned on): look at everything again.
     restart(elements) {
       pausedUntil = 0;
+      waiting.clear();
       for (const el of elements) {
         visible.unobserve(el);
         this.observe(el);
