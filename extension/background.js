@@ -223,13 +223,16 @@ function videoUrl(media) {
   return media.permalink || media.pageUrl;
 }
 
-function uploadImage(media, blob) {
+// `wait`: seconds the backend may hold the answer for a quick result. A page scan sends 0: its
+// uploads would otherwise hold the few upload slots while the checks run, and the popup (which
+// follows every check) would show nothing until the last image was done.
+function uploadImage(media, blob, wait = 20) {
   return withUploadSlot(() => {
     const form = new FormData();
     form.append("media", blob, fileName(media.url, blob));
     if (isHttp(media.url)) form.append("source_url", media.url);
     if (isHttp(media.pageUrl)) form.append("page_url", media.pageUrl);
-    return backend("/api/v1/checks?wait=20", { method: "POST", form });
+    return backend(`/api/v1/checks?wait=${wait}`, { method: "POST", form });
   });
 }
 
@@ -275,7 +278,7 @@ async function scan(items, pageUrl) {
         try {
           const sent = await withScanSlot(async () => {
             const blob = await fetchImageBytes(item.url);
-            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob);
+            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0);
             return Boolean(blob);
           });
           if (sent) return;

@@ -292,3 +292,24 @@ def test_a_page_scan_holds_at_most_four_images_at_a_time(tmp_path):
       return { most, uploaded: items.filter((it) => (sentFor(it.url) || {}).bytes).length, checks: checks.length };
     """)
     assert got == {"most": 4, "uploaded": 12, "checks": 12}
+
+
+def test_a_page_scan_hands_back_its_checks_without_waiting_for_results(tmp_path):
+    """The popup follows every check of a scan itself: the scan's uploads ask for no wait (a wait held
+    one of the two upload slots for each running check, so a gallery showed nothing until its last
+    image was done), while a single hover check still waits for a quick answer in one round trip."""
+    got = run_background(tmp_path, """
+      const items = [];
+      for (let i = 0; i < 3; i += 1) {
+        const url = `https://gallery.example/${i}.jpg`;
+        web[url] = jpeg();
+        items.push({ kind: "image", url });
+      }
+      await FL.background.scan(items, "https://gallery.example/");
+      const scanWaits = calls.filter((c) => c.method === "POST").map((c) => new URL(c.url).searchParams.get("wait"));
+      web["https://cdn.example.com/one.jpg"] = jpeg();
+      await FL.background.startCheck({ kind: "image", url: "https://cdn.example.com/one.jpg" });
+      const last = calls.filter((c) => c.method === "POST").pop();
+      return { scanWaits, hoverWait: new URL(last.url).searchParams.get("wait") };
+    """)
+    assert got == {"scanWaits": ["0", "0", "0"], "hoverWait": "20"}
