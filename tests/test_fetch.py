@@ -204,6 +204,8 @@ def test_duration_cap(server, tmp_path, workdir):
     ("/files/missing.jpg", "image", "fetch_failed", "HTTP 404"),
     ("/files/missing.mp4", "video", "fetch_failed", "HTTP 404"),
     ("/redirect/6/photo.jpg", "image", "fetch_failed", "more than 5 redirects"),
+    ("/redirect-to?url=http://[::1/", "image", "fetch_failed", "redirected to an address that is not valid"),
+    ("/redirect-to?url=%FF%FE/photo.jpg", "auto", "fetch_failed", "redirected to an address that is not valid"),
 ])
 def test_bad_input(server, net, workdir, path, kind, code, words):
     refused(server.url(path), kind, net, workdir, code, words)

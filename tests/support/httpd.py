@@ -7,7 +7,7 @@ Routes:
   /files/NAME                 a file from `folder` (Content-Type from srv.types, else by extension)
   /nolength/NAME              the same file without Content-Length (the body ends when the connection closes)
   /redirect/N/NAME            a chain of N redirects ending at /files/NAME
-  /redirect-to?url=U          one 302 to any URL (private addresses, ftp:, file:, data:)
+  /redirect-to?url=U          one 302 to any URL (private addresses, ftp:, file:, data:, broken bytes)
   /page/video.html            an HTML page with <video src=/files/clip.mp4>
   /page/og.html               an HTML page with only an og:video meta tag (clip.webm)
   /page/none.html             an HTML page without any media
@@ -82,7 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
             n = int(n)
             return self._redirect(f"/redirect/{n - 1}/{name}" if n > 1 else f"/files/{name}")
         if path == "/redirect-to":
-            return self._redirect(parse_qs(parts.query)["url"][0])
+            # latin-1: a header carries bytes, so %FF sends the byte 0xFF (a Location no URL parser reads)
+            return self._redirect(parse_qs(parts.query, encoding="latin-1")["url"][0])
         if path.startswith("/page/"):
             name = path[len("/page/"):]
             if name in PAGES:

@@ -60,6 +60,8 @@ class HttpSource:
                                     headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
         except requests.RequestException as e:
             raise self.error(e, url) from None
+        except ValueError:   # requests parses a redirect's Location even when not following it
+            raise bad_redirect(url) from None
 
     def error(self, e: Exception, url: str) -> FakeLensError:
         """Turn a client error into a FakeLensError, preferring what the guard refused."""
@@ -84,7 +86,10 @@ class HttpSource:
             if response.is_redirect:
                 location = response.headers.get("Location", "")
                 response.close()
-                url = urljoin(url, location)
+                try:
+                    url = urljoin(url, location)
+                except ValueError:
+                    raise bad_redirect(url) from None
                 continue
             self.response, self.final_url = response, url
             if response.status_code != 200:
@@ -155,6 +160,10 @@ class HttpSource:
         if total is not None and size < total:
             raise FakeLensError("fetch_failed", f"the download ended early ({size} of {total} bytes)")
         return size
+
+
+def bad_redirect(url: str) -> FakeLensError:
+    return FakeLensError("fetch_failed", f"the server at {url} redirected to an address that is not valid")
 
 
 def mb(n: float) -> str:
