@@ -332,6 +332,21 @@ def test_batch_reports_each_item(client, auth):
     assert r.status_code == 400
 
 
+def test_a_lone_surrogate_in_a_url_is_a_400_and_fails_only_its_batch_item(client, auth):
+    """JSON can spell "\\ud800", which is no text SQLite (the cache) or a URL can carry: refused as a
+    bad request, never a 500; in a batch only that item fails, and a page_url holding one is dropped."""
+    body = '{"url": "http://127.0.0.1:9/a\\ud800.jpg", "kind": "image"}'
+    r = client.post(CHECKS, base_url=BASE_URL, headers={**auth, "Content-Type": "application/json"}, data=body)
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["error"]["message"] == "'url' is not valid text (it holds a lone UTF-16 surrogate)"
+    body = ('{"items": [{"url": "http://127.0.0.1:9/a\\ud800.jpg"}, {"url": "http://127.0.0.1:9/b.jpg"}],'
+            ' "page_url": "https://example.com/\\udfff"}')
+    r = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers={**auth, "Content-Type": "application/json"}, data=body)
+    assert r.status_code == 202, r.get_json()
+    bad, good = r.get_json()["checks"]
+    assert bad["error"]["code"] == "bad_request" and good["id"] and good["input"]["page_url"] is None
+
+
 def test_clear_history(client, auth, plain_jpeg):
     post_file(client, auth, plain_jpeg.read_bytes())
     r = client.delete(CHECKS, base_url=BASE_URL, headers=auth)

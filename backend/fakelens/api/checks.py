@@ -48,13 +48,24 @@ def _text(value, name: str, required: bool = False) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > MAX_URL_CHARS:
         raise FakeLensError("bad_request", f"'{name}' must be a string of at most {MAX_URL_CHARS} characters")
+    if not _unicode(value):
+        raise FakeLensError("bad_request", f"'{name}' is not valid text (it holds a lone UTF-16 surrogate)")
     return value
+
+
+def _unicode(value: str) -> bool:
+    """JSON can spell a lone surrogate ("\\ud800"), which no URL, SQLite text or log line can carry."""
+    try:
+        value.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _note(value) -> str | None:
     """An informational field (page_url, source_url): kept when usable, dropped (never the whole
-    check refused) when it is not a string or is too long to keep."""
-    return value if isinstance(value, str) and 0 < len(value) <= MAX_URL_CHARS else None
+    check refused) when it is not a string, too long to keep or not valid text."""
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_URL_CHARS and _unicode(value) else None
 
 
 def _url_request(item: dict, page_url: str | None, seen_hosts: dict | None = None,
