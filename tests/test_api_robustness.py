@@ -244,6 +244,34 @@ def test_a_full_disk_is_503_storage_unavailable_naming_the_data_folder(tiny_disk
         app.extensions["fakelens"]["store"].close()
 
 
+@pytest.mark.parametrize("name, kind", [("big.png", "image"), ("big.mp4", "video")])
+def test_a_download_that_fills_the_disk_is_503_storage_unavailable(tiny_disk, tmp_path, name, kind):
+    """A URL check whose download runs out of disk (the image fetcher, or yt-dlp for a video) fails
+    as the data folder's problem (503, naming it and the remedy), not as a bug (500) or as the
+    video's fault (422), and leaves no partial download behind."""
+    from support.httpd import MediaServer
+
+    served = tmp_path / "served"
+    served.mkdir()
+    head = b"\x89PNG\r\n\x1a\n" if kind == "image" else b"\x00\x00\x00\x1cftypisom\x00\x00\x02\x00"
+    (served / name).write_bytes(head + os.urandom(3 << 20))   # 3 MB, the disk 1 MB
+    home = tiny_disk / "home"
+    app = create_app(Settings(home=home, allow_loopback=True, workers=1, sync_wait_s=0))
+    try:
+        with MediaServer(served) as server:
+            client, headers = app.test_client(), token_headers(app)
+            r = client.post(f"{CHECKS}?wait=30", base_url=BASE_URL, headers=headers,
+                            json={"url": server.url(f"/files/{name}"), "kind": kind})
+        assert r.status_code == 503, r.get_json()
+        error = r.get_json()["error"]
+        assert error["code"] == "storage_unavailable" and str(home) in error["message"], error
+        assert "No space left on device" in error["message"] and error["message"].endswith("free some disk space there")
+        assert not [p for p in (home / "work").rglob("*") if p.is_file()]
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()
+
+
 def test_a_read_only_data_folder_says_make_it_writable(tiny_disk, plain_jpeg):
     home = tiny_disk / "home"
     app = create_app(Settings(home=home, allow_loopback=True, sync_wait_s=0), start_jobs=False)

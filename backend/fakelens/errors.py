@@ -4,6 +4,8 @@ Each error has a stable `code`, a plain `message` and the HTTP status the API an
 Bad input is always a 4xx; only a bug in FakeLens itself may become a 500.
 """
 
+import errno
+
 STATUS_BY_CODE = {
     "bad_request": 400,
     "bad_url": 400,
@@ -39,3 +41,19 @@ class FakeLensError(Exception):
 
     def to_dict(self) -> dict:
         return {"code": self.code, "message": self.message}
+
+
+# What fills or locks the data folder, and the one remedy that fits each (both when the cause is unknown)
+STORAGE_REMEDIES = {errno.ENOSPC: "free some disk space there", errno.EDQUOT: "free some disk space there",
+                    errno.EROFS: "make it writable", errno.EACCES: "make it writable", errno.EPERM: "make it writable"}
+
+
+# errors of a check's own writes (a download, its work folder) that are the data folder's, not the media's
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+def storage_unavailable(home, exc: OSError, what: str = "the upload") -> FakeLensError:
+    """The data folder `home` cannot take `what`: a 503 naming the folder, the cause and its remedy."""
+    remedy = STORAGE_REMEDIES.get(exc.errno, "free some disk space there or make it writable")
+    return FakeLensError("storage_unavailable", f"cannot store {what} in the data folder {home} "
+                         f"({exc.strerror or exc}): {remedy}")

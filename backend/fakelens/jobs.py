@@ -10,7 +10,6 @@ One data folder has one job pool: a second server on it is refused rather than l
 and cancel the first one's checks.
 """
 
-import errno
 import fcntl
 import logging
 import queue
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from . import retention
 from .config import make_data_folder
-from .errors import FakeLensError
+from .errors import FULL_DISK, FakeLensError, storage_unavailable
 from .fetch.http import mb
 from .store import Store, StoreUnavailable
 
@@ -164,12 +163,7 @@ class JobPool:
         return path
 
     def _storage_error(self, exc: OSError) -> FakeLensError:
-        # the one remedy that fits when the cause is known, both otherwise
-        remedy = ("free some disk space there" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else
-                  "make it writable" if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else
-                  "free some disk space there or make it writable")
-        return FakeLensError("storage_unavailable", f"cannot store the upload in the data folder "
-                             f"{self.settings.home} ({exc.strerror or exc}): {remedy}")
+        return storage_unavailable(self.settings.home, exc)
 
     def submit(self, request: dict) -> str:
         if self.store.count_queued() >= self.settings.max_queue:
@@ -296,9 +290,12 @@ class JobPool:
             else:
                 self._record(self.store.fail, check_id, "failed", exc.to_dict())
         except Exception as exc:
-            log.exception("check %s failed unexpectedly", check_id)
-            self._record(self.store.fail, check_id, "failed", {
-                "code": "internal", "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"})
+            if isinstance(exc, OSError) and exc.errno in FULL_DISK:   # a download filled the disk
+                error = storage_unavailable(self.settings.home, exc, "the media being checked").to_dict()
+            else:
+                log.exception("check %s failed unexpectedly", check_id)
+                error = {"code": "internal", "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"}
+            self._record(self.store.fail, check_id, "failed", error)
         finally:
             if check_id in self._forget_when_done:   # cleared from the history while it ran
                 self._forget_when_done.discard(check_id)

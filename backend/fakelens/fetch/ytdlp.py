@@ -10,10 +10,11 @@ Content-Length. A page or manifest yt-dlp reads whole is capped at MAX_PAGE_BYTE
 decompressed (a small gzip body can unpack to gigabytes).
 """
 
+import os
 import re
 from pathlib import Path
 
-from ..errors import FakeLensError
+from ..errors import FULL_DISK, FakeLensError, storage_unavailable
 from .http import mb
 from .netguard import Guard, check_url
 
@@ -232,6 +233,9 @@ class Download:
         if "ffmpeg could not be found" in text:   # ffmpeg_location above: never started, by design
             return FakeLensError("unsupported_media", "this video stream is encrypted in a way FakeLens does not "
                                                       "download (it would need ffmpeg, outside its network guard)")
+        for number in FULL_DISK:   # the data folder filled up (or is read-only): not the video's fault
+            if os.strerror(number) in text:
+                return storage_unavailable(self.settings.home, OSError(number, os.strerror(number)), "the video")
         status = re.search(r"HTTP Error (\d{3})", text)
         if status:
             return FakeLensError("fetch_failed", f"the server answered HTTP {status.group(1)} for {self.url}")
