@@ -181,6 +181,56 @@ def test_a_failure_stored_while_the_database_is_locked_is_stored_once_it_is_free
         other.close()
 
 
+def test_a_progress_row_the_locked_database_refuses_does_not_end_the_check(tmp_path, face_jpeg, monkeypatch):
+    """Progress is a courtesy: another program holding the database while a check reports its progress
+    costs that report, not the check (its end has retries of its own)."""
+    app = create_app(Settings(home=tmp_path / "home", workers=1, sync_wait_s=0))
+    store = app.extensions["fakelens"]["store"]
+    store._db.execute("PRAGMA busy_timeout = 100")   # the lock is met in 0.1 s rather than 5
+    other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)   # another program
+    progress, locked = store.progress, []
+
+    def progress_while_locked(*args, **kwargs):
+        if locked:
+            return progress(*args, **kwargs)
+        locked.append(True)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            return progress(*args, **kwargs)
+        finally:
+            other.execute("ROLLBACK")
+
+    monkeypatch.setattr(store, "progress", progress_while_locked)
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        r = post_file(client, headers, face_jpeg.read_bytes(), wait=0)
+        body = wait_status(client, headers, r.get_json()["id"], {"failed", "done", "cancelled"}, timeout=60)
+        assert locked and body["status"] == "done", body
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        store.close()
+        other.close()
+
+
+def test_an_upload_the_locked_database_refuses_leaves_no_file_behind(tmp_path, plain_jpeg):
+    """Another program holds the database: the upload is refused (503) and its file goes too, or
+    every retry would leave another copy (up to 300 MB each) in uploads/."""
+    app = create_app(Settings(home=tmp_path / "home", sync_wait_s=0), start_jobs=False)
+    store = app.extensions["fakelens"]["store"]
+    store._db.execute("PRAGMA busy_timeout = 100")   # the lock is met in 0.1 s rather than 5
+    other = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        other.execute("BEGIN EXCLUSIVE")
+        r = post_file(client, headers, plain_jpeg.read_bytes(), wait=0)
+        other.execute("ROLLBACK")
+        assert r.status_code == 503 and r.get_json()["error"]["code"] == "storage_unavailable", r.get_json()
+        assert not list((tmp_path / "home" / "uploads").iterdir())
+    finally:
+        store.close()
+        other.close()
+
+
 def test_cancel_ends_a_running_check_that_no_worker_runs(idle_app):
     """What is left when the end could not be stored even after the retries: cancel removes it."""
     client, headers = idle_app.test_client(), token_headers(idle_app)

@@ -268,7 +268,10 @@ class JobPool:
             now = time.monotonic()
             if now - last[0] >= PROGRESS_EVERY_S:
                 last[0] = now
-                self.store.progress(check_id, stage, fraction)
+                try:
+                    self.store.progress(check_id, stage, fraction)
+                except StoreUnavailable:   # progress is a courtesy: a locked database must not end the check
+                    log.warning("could not store the progress of check %s", check_id)
 
         put_back = False
         try:   # from here on every way out stores the check's end (else it would stay "running")

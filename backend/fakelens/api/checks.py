@@ -147,10 +147,11 @@ def create_check():
                    "source_url": _note(request.form.get("source_url")),
                    "page_url": _note(request.form.get("page_url"))}
             req["sha256"] = file_sha256(path)
-        except BaseException:
+            check = _start(req)
+        except BaseException:   # refused, or the database would not take it: the file must not stay
             path.unlink(missing_ok=True)
             raise
-        return _answer(_start(req), wait)
+        return _answer(check, wait)
     body = _json_body()
     if not isinstance(body, dict):
         raise FakeLensError("bad_request", "send JSON {\"url\": ...} or a multipart form with a 'media' file")
