@@ -674,6 +674,43 @@ def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, l
         page.close()
 
 
+def test_a_badge_hides_under_what_the_page_lays_over_its_media(browser, live_backend, sites):
+    """A fixed header the photo scrolls under, or a viewer opened over the page, hides the badge (it
+    floated on top of them); an overlay inside the photo's own box (Instagram's) does not. A photo near
+    the window's left edge gets its tooltip hanging right, inside the window."""
+    page = browser.context.new_page()
+    hidden = "sel => { const r = document.querySelector(sel).getBoundingClientRect(); " \
+             "return ![...document.querySelectorAll('fakelens-badge')].some(b => b.style.display !== 'none' " \
+             "&& Math.abs(parseFloat(b.style.left) - r.left) < 2 && Math.abs(parseFloat(b.style.top) - r.top) < 2); }"
+    lay = """([id, css]) => { const r = document.querySelector('#thumb').getBoundingClientRect();
+        const el = Object.assign(document.createElement('div'), {id});
+        el.style.cssText = css.replace('TOP', r.top - 10).replace('LEFT', r.left).replace('W', r.width).replace('H', r.height);
+        document.body.append(el); dispatchEvent(new Event('resize')); }"""
+    try:
+        page.goto(f"{sites.local}/picture-page.html")
+        final_badges(page, 2)
+        assert badge_on(page, "#thumb") is not None
+        page.evaluate(lay, ["bar", "position:fixed;left:0;right:0;top:TOPpx;height:60px;background:#fff;z-index:10"])
+        page.wait_for_function(hidden, arg="#thumb", timeout=5_000)
+        page.evaluate("document.querySelector('#bar').remove(); dispatchEvent(new Event('resize'))")
+        page.wait_for_function(f"sel => !({hidden})(sel)", arg="#thumb", timeout=5_000)
+        page.evaluate(lay, ["viewer", "position:fixed;inset:0;background:rgba(0,0,0,.8);z-index:10"])
+        page.wait_for_function(hidden, arg="#thumb", timeout=5_000)
+        page.evaluate("document.querySelector('#viewer').remove()")
+        page.evaluate(lay, ["overlay", "position:absolute;left:LEFTpx;top:calc(TOPpx + 10px);width:Wpx;height:Hpx;z-index:10"])
+        page.wait_for_timeout(1500)   # a second's re-placing, at least
+        assert badge_on(page, "#thumb") is not None, "an overlay inside the photo's box hid its badge"
+
+        chip = page.locator(f"fakelens-badge[data-check-id='{badge_on(page, '#thumb')['id']}'] .chip")
+        chip.focus()   # its tooltip shows
+        tip = page.evaluate("""id => document.querySelector(`fakelens-badge[data-check-id='${id}']`)
+            .shadowRoot.querySelector('.tip').getBoundingClientRect().toJSON()""", badge_on(page, "#thumb")["id"])
+        assert tip["width"] > 200 and tip["left"] >= 0, tip
+        chip.blur()
+    finally:
+        page.close()
+
+
 def test_a_right_click_result_is_not_drawn_on_media_swapped_in_meanwhile(browser, live_backend, sites):
     """A player that loads the next video in the same element: the verdict on the first one is not
     drawn on it; a tab opens with the report instead."""

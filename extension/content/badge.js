@@ -5,6 +5,8 @@
   const FL = globalThis.FakeLens;
   const badges = new Map(); // media element -> {host, chip, tip, check}
   const RETRY = new Set(["failed", "cancelled"]); // a click on such a badge checks again
+  const CORNER_PX = 14; // the chip's middle, from the media's top right corner
+  const TIP_PX = 280; // the tooltip's width
 
   const CSS = `
     :host { all: initial; }
@@ -16,9 +18,10 @@
     .manipulated { background: #b00020; } .ai { background: #6a1b9a; } .clear { background: #2e5e4e; }
     .uncertain { background: #8a5a00; } .skipped { background: #546e7a; } .error { background: #4e342e; }
     .pending { background: #37474f; }
-    .tip { display: none; position: absolute; top: 30px; right: 6px; width: 280px; padding: 8px 10px; border-radius: 6px;
+    .tip { display: none; position: absolute; top: 30px; right: 6px; width: ${TIP_PX}px; padding: 8px 10px; border-radius: 6px;
       background: #fff; color: #111; font: 12px/16px system-ui, sans-serif; box-shadow: 0 2px 10px rgba(0,0,0,.35);
       pointer-events: auto; white-space: normal; }
+    .tip.from-left { right: auto; left: 6px; }
     .tip p { margin: 0 0 4px; } .tip .head { font-weight: 700; }
     .chip:hover + .tip, .chip:focus + .tip, .tip:hover { display: block; }`;
 
@@ -99,15 +102,36 @@
     if (check && check.id) entry.host.dataset.checkId = check.id;
   }
 
+  // Is `outer` one of the elements `el` sits in (through shadow roots)?
+  function within(el, outer) {
+    for (let node = el; node; node = node.parentNode || node.host) if (node === outer) return true;
+    return false;
+  }
+
+  // Something of the page's own lies over the corner where the chip goes (a fixed header scrolled
+  // over the photo, a photo viewer opened over the feed, a carousel's next slide where this one is
+  // clipped away): the badge would float on top of it. An element the media sits in, or an overlay
+  // inside the media's own box (Instagram lays one over every photo), does not count.
+  function covered(el, r) {
+    const x = r.right - CORNER_PX, y = r.top + CORNER_PX;
+    if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return false;
+    const top = document.elementsFromPoint(x, y).find((n) => !n.tagName.startsWith("FAKELENS-"));
+    if (!top || within(el, top)) return false;
+    const t = top.getBoundingClientRect();
+    return !(t.left >= r.left - 2 && t.top >= r.top - 2 && t.right <= r.right + 2 && t.bottom <= r.bottom + 2);
+  }
+
   function place(el, entry) {
     const r = el.getBoundingClientRect();
     const visible = el.isConnected && r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 &&
-      r.top < innerHeight && r.left < innerWidth;
+      r.top < innerHeight && r.left < innerWidth && !covered(el, r);
     entry.host.style.setProperty("display", visible ? "block" : "none", "important");
     if (!visible) return;
     entry.host.style.setProperty("left", `${Math.round(r.left)}px`, "important");
     entry.host.style.setProperty("top", `${Math.round(r.top)}px`, "important");
     entry.host.style.setProperty("width", `${Math.round(r.width)}px`, "important");
+    // the tooltip hangs left from the chip; a media near the window's left edge gets it hanging right
+    entry.tip.classList.toggle("from-left", r.right < TIP_PX + 12);
   }
 
   let frame = 0;
