@@ -82,6 +82,47 @@ def test_a_changed_model_is_named_by_the_cli_not_an_internal_error(tmp_path, fac
     assert "is not valid JSON" in run("models").stderr
 
 
+def test_a_broken_manifest_is_named_never_a_traceback(tmp_path):
+    """No manifest (FakeLens run from outside its folder), one that is not a list of models, an entry
+    a hand edit left without its sha256, or one without the face-swap model: each is model_broken,
+    naming what is wrong, for every command."""
+    from fakelens.analyze import Analyzer
+    from fakelens.config import Settings
+
+    with pytest.raises(FakeLensError, match="no model manifest at .*FAKELENS_MODELS_DIR") as err:
+        ModelStore(tmp_path)
+    assert err.value.code == "model_broken"
+    (tmp_path / "manifest.json").write_text("[]")
+    with pytest.raises(FakeLensError, match="has no list of models"):
+        ModelStore(tmp_path)
+    manifest = json.loads((REPO_MODELS / "manifest.json").read_text())
+    del next(m for m in manifest["models"] if m["task"] == "face_swap")["sha256"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FakeLensError, match="the entry of model face_swap lacks sha256"):
+        ModelStore(tmp_path)
+    manifest["models"] = [m for m in manifest["models"] if m["task"] != "face_swap"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FakeLensError, match="lists no face_swap model") as err:
+        Analyzer(Settings(home=tmp_path / "home", models_dir=tmp_path))
+    assert err.value.code == "model_broken"
+
+
+def test_serve_refuses_to_start_with_a_changed_model(tmp_path):
+    """Not "ok" on /health and then an error for every check: the server says which file and stops."""
+    models = tmp_path / "models"
+    shutil.copytree(REPO_MODELS, models)
+    with open(models / ModelStore(models).first("face_detect").file, "ab") as fh:
+        fh.write(b"x")
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_MODELS_DIR": str(models)}
+    run = subprocess.run([sys.executable, "-m", "fakelens.cli", "serve", "--port", "1"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "error: model retinaface" in run.stderr and "changed or corrupt" in run.stderr, run.stderr
+    os.remove(models / "manifest.json")
+    run = subprocess.run([sys.executable, "-m", "fakelens.cli", "check", "--json", str(models / "x.jpg")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and json.loads(run.stdout)["error"]["code"] == "model_broken", run.stdout
+
+
 def test_shipped_models_match_manifest():
     store = ModelStore(__import__("fakelens.config", fromlist=["REPO_MODELS"]).REPO_MODELS)
     assert store.specs, "models/manifest.json lists no model"

@@ -45,13 +45,25 @@ def sniff_file(path: Path) -> tuple[str, str]:
     return found
 
 
+REQUIRED_TASKS = ("face_detect", "face_swap")   # without these a check would say nothing of faces
+
+
 class Analyzer:
     def __init__(self, settings, models: ModelStore | None = None, thumbs_dir: Path | None = None):
         self.settings = settings
         self.thumbs_dir = thumbs_dir   # where the server keeps a small picture of each medium for its report
         self.models = models or ModelStore(settings.models_dir)
+        for task in REQUIRED_TASKS:
+            if self.models.first(task) is None:
+                raise FakeLensError("model_broken", f"{self.models.dir / 'manifest.json'} lists no {task} "
+                                    "model: restore models/ from the FakeLens repository")
         self.detectors = load_detectors(self.models, settings)
         self._fingerprint = None
+
+    def used_models(self) -> list:
+        """The models a check runs: face detection and each detector's (not face_mesh, training only)."""
+        used = {"face_detect"} | {d.task for d in self.detectors if d.task}
+        return [s for s in self.models.specs if s.task in used]
 
     @property
     def fingerprint(self) -> str:

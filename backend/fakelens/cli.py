@@ -29,6 +29,12 @@ def cmd_serve(args) -> int:
     settings = load_settings(home=args.home, port=args.port)
     app = create_app(settings, start_jobs=False)
     pool = app.extensions["fakelens"]["pool"]
+    analyzer = app.extensions["fakelens"]["analyzer"]
+    # a missing or changed model file would fail every check: say so now, not as "ok" then errors
+    problems = [p for p in map(analyzer.models.problem, analyzer.used_models()) if p]
+    if problems:
+        print("\n".join(f"error: {p}" for p in problems), file=sys.stderr)
+        return 2
     # The port first, then the job pool: a second server started by mistake leaves the first's checks alone.
     # A body a little over the app's own limit still reaches it (and gets its JSON 413); a bigger one
     # waitress refuses itself, with a plain-text 413, before it buffers the body to disk.

@@ -51,19 +51,38 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+REQUIRED_KEYS = ("name", "task", "file", "sha256", "version")
+
+
 class ModelStore:
     """Reads the manifest once; makes each model's session on first use and keeps it."""
 
     def __init__(self, models_dir: Path):
         self.dir = Path(models_dir)
         manifest_path = self.dir / "manifest.json"
+        if not manifest_path.is_file():
+            raise FakeLensError("model_broken", f"no model manifest at {manifest_path}: run FakeLens from its "
+                                "folder (`make serve`), or set FAKELENS_MODELS_DIR to its models/ folder")
         try:
-            self.manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"models": []}
+            self.manifest = json.loads(manifest_path.read_text())
         except ValueError as exc:
             raise FakeLensError("model_broken", f"{manifest_path} is not valid JSON ({exc})") from None
-        self.specs = [ModelSpec.from_entry(e) for e in self.manifest.get("models", [])]
+        self.specs = [ModelSpec.from_entry(e) for e in self._entries(manifest_path)]
         self._sessions = {}
         self._lock = threading.Lock()
+
+    def _entries(self, manifest_path: Path) -> list[dict]:
+        """The manifest's entries, each with the keys a model needs (a hand-edited one can lack them)."""
+        entries = self.manifest.get("models") if isinstance(self.manifest, dict) else None
+        if not isinstance(entries, list):
+            raise FakeLensError("model_broken", f'{manifest_path} has no list of models ({{"models": [...]}})')
+        for n, entry in enumerate(entries, 1):
+            missing = [k for k in REQUIRED_KEYS if not isinstance(entry, dict) or k not in entry]
+            if missing:
+                name = entry.get("name", f"number {n}") if isinstance(entry, dict) else f"number {n}"
+                raise FakeLensError("model_broken", f"{manifest_path}: the entry of model {name} lacks "
+                                    f"{', '.join(missing)}")
+        return entries
 
     def for_task(self, task: str) -> list[ModelSpec]:
         return [s for s in self.specs if s.task == task]

@@ -12,6 +12,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from ..errors import FakeLensError
 from ..models import ModelStore
 from .image import shrink_to
 from .types import Face
@@ -44,7 +45,7 @@ def detect_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float
     its side."""
     spec = models.first("face_detect")
     if spec is None:
-        raise RuntimeError("no face_detect model in models/manifest.json")
+        raise FakeLensError("model_broken", "no face_detect model in models/manifest.json")
     session = models.session(spec)
     h, w = image.shape[:2]
     side = max(spec.input_size, min(MAX_PHOTO_SIDE, max(h, w) // 3)) if photo else spec.input_size
