@@ -1,5 +1,6 @@
 """AI traces in ordinary metadata, on files the tests write with PIL."""
 
+import io
 import json
 import struct
 import time
@@ -104,6 +105,35 @@ def test_xmp_resource_form(tmp_path):
     meta = read_metadata(str(path))
     assert meta["digital_source_type"] == "trainedAlgorithmicMedia"
     assert [a["strength"] for a in meta["ai"]] == ["source_type"]
+
+
+def test_an_xmp_element_of_white_space_is_read_at_once(tmp_path):
+    """A DigitalSourceType element holding 100,000 spaces (a file of a few kB once compressed) took
+    about a minute of one core in a backtracking search (an hour and more at the 1 MB XMP cap)."""
+    xmp = '<x:xmpmeta><Iptc4xmpExt:DigitalSourceType>' + " " * 100_000 + '<'
+    path = tmp_path / "spaces.png"
+    buffer = io.BytesIO()
+    _image().save(buffer, "PNG")
+    path.write_bytes(_png_chunk(buffer.getvalue(), b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + xmp.encode()))
+    started = time.monotonic()
+    meta = read_metadata(str(path))
+    assert time.monotonic() - started < 5.0   # the old search took about 50 s here
+    assert meta["digital_source_type"] is None and meta["ai"] == []
+
+
+def test_a_malformed_iptc_block_hides_nothing_else(tmp_path, settings):
+    """An APP13 block Pillow cannot parse (an IPTC field claiming an impossible length) took the whole
+    metadata read down with it: the XMP AI source type beside it went unread."""
+    xmp = ('<x:xmpmeta><rdf:RDF><rdf:Description Iptc4xmpExt:DigitalSourceType='
+           '"http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>')
+    path = tmp_path / "x.jpg"
+    _image().save(path, quality=90, xmp=xmp.encode())
+    data = path.read_bytes()
+    iim = b"\x1c\x02\x41\xff\xff"   # dataset 2:65 with an "extended" length of 32,767 bytes of length
+    payload = b"Photoshop 3.0\x00" + b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(">I", len(iim)) + iim
+    path.write_bytes(data[:2] + b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload + data[2:])
+    r = _check(path, settings, "image/jpeg")
+    assert r["provenance"]["ai_generated"] and r["provenance"]["digital_source_type"] == "trainedAlgorithmicMedia", r
 
 
 def test_exif_software_and_user_comment(tmp_path, settings):

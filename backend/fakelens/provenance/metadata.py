@@ -27,9 +27,11 @@ IPTC_IIM = {(2, 65): "OriginatingProgram", (2, 110): "Credit", (2, 40): "Special
             (2, 120): "Caption"}
 
 # three spellings: an attribute (DigitalSourceType="URI"), element text (>URI<), and an element whose
-# value is a resource (<Iptc4xmpExt:DigitalSourceType rdf:resource="URI"/>), the usual form for a URI
-_XMP_SOURCE = re.compile(r"DigitalSourceType(?:\s*=\s*[\"']|[^>=]{0,200}?\brdf:resource\s*=\s*[\"']"
-                         r"|>\s*(?:<rdf:li[^>]*>)?)\s*([^\"'<\s]+)", re.I)
+# value is a resource (<Iptc4xmpExt:DigitalSourceType rdf:resource="URI"/>), the usual form for a URI.
+# Possessive quantifiers (*+): two spans of white space side by side, tried against each other, took
+# minutes on an element holding 100,000 spaces.
+_XMP_SOURCE = re.compile(r"DigitalSourceType(?:\s*+=\s*+[\"']|[^>=]{0,200}?\brdf:resource\s*+=\s*+[\"']"
+                         r"|>\s*+(?:<rdf:li[^>]*+>)?+)\s*+([^\"'<\s]++)", re.I)
 _XMP_FIELDS = {
     "CreatorTool": re.compile(r"xmp:CreatorTool(?:\s*=\s*[\"']([^\"']*)|>([^<]*))", re.I),
     "softwareAgent": re.compile(r"stEvt:softwareAgent(?:\s*=\s*[\"']([^\"']*)|>([^<]*))", re.I),
@@ -48,6 +50,14 @@ MAX_TEXT = 65536   # characters of one free-text field searched (a generator's s
 # EXIF Make/Model name the camera, never a generator (a Planet Computers "Gemini PDA", a "Veo"
 # sports camera): recorded, not matched.
 TOOL_FIELDS = ("EXIF Software", "XMP CreatorTool", "XMP softwareAgent", "IPTC OriginatingProgram")
+
+
+def _or_none(read):
+    """One metadata block read, or None when it is malformed (Pillow raises many types on garbage)."""
+    try:
+        return read()
+    except Exception:
+        return None
 
 
 def source_type_name(value: str | None) -> str | None:
@@ -130,9 +140,10 @@ def read_metadata(path: str) -> dict:
             info = dict(im.info)
             fmt = im.format
             out["size"] = im.size
-            exif = im.getexif()
+            exif = _or_none(im.getexif) or {}
             out["orientation"] = exif.get(0x0112, 1)
-            iptc = IptcImagePlugin.getiptcinfo(im) if fmt in ("JPEG", "TIFF") else None
+            # each block on its own: a malformed IPTC block must not hide an XMP AI source type
+            iptc = _or_none(lambda: IptcImagePlugin.getiptcinfo(im)) if fmt in ("JPEG", "TIFF") else None
             xmp = info.get("xmp") or info.get("XML:com.adobe.xmp") or ""
             # every JPEG COM segment: info["comment"] keeps only the last ("Made with Midjourney",
             # then "Optimized by JPEGmini", would lose the first)
