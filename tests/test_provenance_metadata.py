@@ -136,6 +136,18 @@ def test_a_malformed_iptc_block_hides_nothing_else(tmp_path, settings):
     assert r["provenance"]["ai_generated"] and r["provenance"]["digital_source_type"] == "trainedAlgorithmicMedia", r
 
 
+def test_a_verdict_lists_a_few_dozen_png_text_chunks_not_thousands(tmp_path, settings):
+    """Every PNG text chunk went into the verdict's metadata (stored, sent to the extension, shown):
+    20,000 chunks made a 10 MB verdict. The first 40 are listed and the rest counted; all are still
+    searched, so a generator's chunk after them is found."""
+    chunks = {f"note{i:05d}": "x" * 600 for i in range(3000)}
+    path = _png(tmp_path, {**chunks, "parameters": A1111})
+    r = _check(path, settings, "image/png")
+    shown = r["detail"]["metadata"]
+    assert len(json.dumps(shown)) < 32_000 and shown["PNG text chunks not shown"] == "2961", list(shown)[-3:]
+    assert r["provenance"]["ai_generated"] and r["provenance"]["generator"].startswith("Stable Diffusion")
+
+
 def test_exif_software_and_user_comment(tmp_path, settings):
     img = _image()
     exif = img.getexif()
