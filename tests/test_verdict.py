@@ -117,3 +117,17 @@ def test_a_detector_held_to_uncertain_does_not_flag():
     assert r["label"] == "uncertain" and r["score"] == 0.95
     assert r["summary"] == ("Uncertain (score 0.95): the face-swap detector scored high, but a face was seen in only "
                             "1 of 16 sampled frames.")
+
+
+def test_the_summary_says_what_provenance_could_not_look_for():
+    """A picture too small for the watermark: the summary says the watermark was not looked for
+    (it read "No Content Credentials" as if every trace had been searched)."""
+    from fakelens.provenance import nothing_found
+
+    quiet = provenance()
+    reason = nothing_found("image", {"checked": False, "reason": "too small for the invisible watermark"})
+    quiet.provenance["reasons"] = [reason]
+    r = fuse([face_swap(0.1), quiet], media(), 1)
+    assert r["summary"].endswith("No Content Credentials or AI metadata found; the watermark was not looked for: "
+                                 "too small for the invisible watermark. Most sites strip them, so this says "
+                                 "nothing either way."), r["summary"]

@@ -64,9 +64,10 @@ def _score(score: float) -> str:
 
 def _provenance_note(prov: dict) -> str:
     if prov["status"] == "none":
-        # credentials there but unreadable or remote, or a metadata hint: say that, not "none"
+        # as the provenance step wrote it: credentials there but unreadable or remote, a metadata hint,
+        # or what was looked for and found nothing (and what was not: a picture too small for the watermark)
         first = (prov.get("reasons") or [""])[0]
-        if first and not first.startswith("No Content Credentials"):
+        if first:
             return first[0].upper() + first[1:].rstrip(". ") + "."
         return "No Content Credentials (most sites strip them, so this says nothing either way)."
     if prov["status"] == "tampered":
