@@ -19,7 +19,7 @@ from .media.types import Media
 UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, or to which faces a detector scores
 # (cached verdicts then go)
-RULES_VERSION = "5"
+RULES_VERSION = "6"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",

@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 
 from .c2pa_reader import read_c2pa
-from .metadata import read_metadata
+from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.2"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.3"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -117,8 +117,10 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
         # an earlier version (parentOf), an element placed into it (componentOf), or only something
         # used to make it (inputTo: a reference or style picture, whose pixels need not be in it)
         rel = m.get("relationship") if m["where"] == "ingredient" else None
-        what = ("includes AI-generated elements" if "compositeWithTrainedAlgorithmicMedia" in m["evidence"]
-                else "created by a generative AI tool")
+        # made by the tool (c2pa.created), or a camera's or a person's picture it edited (generative fill)
+        what = ("includes AI-generated elements" if m.get("source_type") == "compositeWithTrainedAlgorithmicMedia"
+                else "created by a generative AI tool" if m.get("action") in ("c2pa.created", None)
+                else "edited with a generative AI tool")
         if rel == "componentOf":
             what = "includes AI-generated elements, an ingredient placed into it"
         if rel == "inputTo":
@@ -213,8 +215,11 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         "issuer": cred["issuer"],
         "ai_tool": firm[0]["generator"] if firm else None,
         "source": firm[0]["source"] if firm else None,
-        "digital_source_type": next((a.get("digital_source_type") for a in cred["actions"]
-                                     if a.get("digital_source_type")), None) or meta.get("digital_source_type"),
+        # the AI one where an action has it (a camera capture edited by AI is that edit's source type)
+        "digital_source_type": next((a["digital_source_type"] for a in cred["actions"]
+                                     if a.get("digital_source_type") in AI_SOURCE_TYPES), None)
+        or next((a["digital_source_type"] for a in cred["actions"] if a.get("digital_source_type")), None)
+        or meta.get("digital_source_type"),
         "watermark": mark.get("found"),
         "reasons": [reason] + [r for r in reasons if r != reason],
     }

@@ -113,12 +113,14 @@ def _ai_markers(manifest: dict, actions: list[dict]) -> list[dict]:
         dst = act.get("digital_source_type")
         tool = match_generator(act.get("software_agent")) or match_generator(generator)
         if dst in AI_SOURCE_TYPES:
-            markers.append({"generator": tool or act.get("software_agent") or generator,
+            markers.append({"generator": tool or act.get("software_agent") or generator, "action": act.get("action"),
+                            "source_type": dst,
                             "evidence": f"action {act.get('action')} with digitalSourceType {dst}: {AI_SOURCE_TYPES[dst]}"})
         elif act.get("action") == "c2pa.created" and tool and not dst:
             # a tool's name counts only where the action says nothing of its source: a signed
             # digitalCapture is not overruled by a claim generator's name that looks like an AI tool's
-            markers.append({"generator": tool, "evidence": f"c2pa.created by a generative AI tool ({tool})"})
+            markers.append({"generator": tool, "action": "c2pa.created", "source_type": None,
+                            "evidence": f"c2pa.created by a generative AI tool ({tool})"})
     return markers
 
 
