@@ -196,3 +196,37 @@ def test_fakelens_eval_cli(folders, tmp_path):
     assert summary["real"] == 2 and len(summary["no_face"]) == 1
     assert "AUC" in proc.stderr          # the readable summary
     assert (tmp_path / "o" / "roc.png").is_file()
+
+
+def test_a_folder_eval_cannot_open_is_listed_and_an_out_inside_an_input_refused(folders, tmp_path):
+    """A sub-folder without read permission: its files are not silently missing from the counts, the
+    folder is listed as an error; the whole --real unreadable is refused. A results folder inside
+    --real would have its ROC picture scored as a real picture next time: refused."""
+    real = tmp_path / "real"
+    shutil.copytree(folders / "real", real)
+    locked = real / "locked"
+    locked.mkdir()
+    shutil.copy(folders / "real" / "real0.png", locked / "one-more.png")
+    locked.chmod(0)
+    as_user = []
+    if os.geteuid() == 0:   # root reads any folder: drop the capabilities that let it
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv")
+        as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+    def run(real_dir, *more):
+        return subprocess.run(as_user + [sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"),
+                                         "eval", "--real", str(real_dir), "--fake", str(folders / "fake"), "--json",
+                                         *more], capture_output=True, text=True, timeout=300, cwd=REPO)
+    try:
+        proc = run(real)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        summary = json.loads(proc.stdout)
+        assert summary["real"] == 2 and summary["errors"] == [
+            {"file": str(locked), "error": "cannot read this folder (Permission denied): its files are not counted"}]
+        proc = run(locked)
+        assert proc.returncode == 1 and f"cannot read {locked}: Permission denied" in proc.stderr, proc.stderr
+    finally:
+        locked.chmod(0o755)
+    proc = run(real, "--out", str(real / "results"))
+    assert proc.returncode == 1 and "is inside" in proc.stderr and not (real / "results").exists(), proc.stderr

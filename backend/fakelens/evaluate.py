@@ -80,14 +80,21 @@ def _is_media(path: Path) -> bool:
         return True
 
 
-def list_media(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(media, skipped) under `folder`, linked folders followed (each real folder once). A broken
-    link is media (its row says it cannot be read); a file that is neither image nor video, or not a
-    regular file (a pipe would block), is skipped, and listed."""
+def list_media(folder: Path) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
+    """(media, skipped, unreadable folders with why) under `folder`, linked folders followed (each
+    real folder once). A broken link is media (its row says it cannot be read); a file that is neither
+    image nor video, or not a regular file (a pipe would block), is skipped, and listed; a folder that
+    cannot be opened is listed too (its files would otherwise vanish from the counts)."""
     if not folder.is_dir():
         raise FakeLensError("bad_request", f"{folder} is not a folder")
-    media, skipped, seen = [], [], set()
-    for root, dirs, files in os.walk(folder, followlinks=True):
+    media, skipped, unreadable, seen = [], [], [], set()
+
+    def cannot_open(exc: OSError):
+        if Path(exc.filename) == folder:
+            raise FakeLensError("bad_request", f"cannot read {folder}: {exc.strerror}")
+        unreadable.append((Path(exc.filename), exc.strerror or str(exc)))
+
+    for root, dirs, files in os.walk(folder, followlinks=True, onerror=cannot_open):
         real = os.path.realpath(root)
         if real in seen:   # a link back up the tree, or a second link to the same folder
             dirs[:] = []
@@ -105,7 +112,7 @@ def list_media(folder: Path) -> tuple[list[Path], list[Path]]:
                 media.append(path)
             else:
                 skipped.append(path)
-    return sorted(media), sorted(skipped)
+    return sorted(media), sorted(skipped), sorted(unreadable)
 
 
 def score_file(path: Path, models: ModelStore, spec, settings, sha: str | None = None) -> dict:
@@ -154,7 +161,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     for needed in (spec, models.first("face_detect")):   # a broken model fails here in one line, not once per file
         if needed is not None:
             models.session(needed)
-    (reals, skipped_real), (fakes, skipped_fake) = list_media(Path(real_dir)), list_media(Path(fake_dir))
+    (reals, skipped_real, shut_real), (fakes, skipped_fake, shut_fake) = list_media(Path(real_dir)), list_media(Path(fake_dir))
     both = sorted({p.resolve() for p in reals} & {p.resolve() for p in fakes})
     if both:   # nested or equal folders: the same file would count as real and as fake
         raise FakeLensError("bad_request", f"{len(both)} file(s) are under both --real and --fake "
@@ -165,6 +172,9 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         raise FakeLensError("bad_request", f"no images or videos in {real_dir} or {fake_dir}")
     if out_dir is not None:   # before the scoring, which can take hours: not after it
         out_dir = Path(out_dir)
+        inside = next((d for d in (real_dir, fake_dir) if out_dir.resolve().is_relative_to(Path(d).resolve())), None)
+        if inside is not None:   # its PNG would be scored as a picture of that class the next time
+            raise FakeLensError("bad_request", f"the results folder {out_dir} is inside {inside}: put it elsewhere")
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             if not os.access(out_dir, os.W_OK):
@@ -172,6 +182,10 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         except OSError as exc:
             raise FakeLensError("bad_request", f"cannot write the results to {out_dir}: {exc.strerror}") from None
     rows, started = [], time.monotonic()
+    for folder, why in shut_real + shut_fake:
+        rows.append({"file": str(folder), "label": "fake" if (folder, why) in shut_fake else "real", "kind": None,
+                     "score": None, "faces": 0, "frames": 0, "frames_with_faces": 0, "capped": "",
+                     "status": f"error: cannot read this folder ({why}): its files are not counted"})
     for n, (path, label) in enumerate(items):
         row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
                "faces": 0, "frames": 0, "frames_with_faces": 0, "capped": "", "status": "ok"}

@@ -92,7 +92,7 @@ def pair_scores(store, spec, images, five, mesh, indices, condition: str,
 
 def clip_scores(folder: Path, store, spec, settings):
     rows = []
-    media, _ = list_media(folder)   # (media, skipped)
+    media = list_media(folder)[0]   # (media, skipped, unreadable folders)
     for path in media:
         r = score_file(path, store, spec, settings)
         rows.append({"file": path.name, **r})
