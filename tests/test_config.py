@@ -35,6 +35,10 @@ def test_unknown_setting_is_an_error(tmp_path, monkeypatch):
     ({"FAKELENS_PORT": "abc"}, "port must be a whole number, got 'abc' (config.toml, FAKELENS_PORT or a flag)"),
     ({"FAKELENS_WORKERS": "1.5"}, "workers must be a whole number, got '1.5'"),
     ({"FAKELENS_CACHE": "maybe"}, "cache must be true or false, got 'maybe'"),
+    # past a cap: it was cut back without a word
+    ({"FAKELENS_VIDEO_FRAMES": "100"}, "video_frames must be at most max_frames (64; got 100): raise max_frames too"),
+    ({"FAKELENS_MAX_FRAMES": "5000"}, "max_frames must be at most 128 (got 5000)"),
+    ({"FAKELENS_SYNC_WAIT_S": "3600"}, "sync_wait_s must be at most 30 (got 3600)"),
 ])
 def test_bad_values_name_the_setting(tmp_path, monkeypatch, env, words):
     monkeypatch.setenv("FAKELENS_HOME", str(tmp_path))
@@ -76,3 +80,15 @@ def test_fractions_nan_and_absurd_worker_counts_are_refused(tmp_path, monkeypatc
     assert words in str(err.value)
     (tmp_path / "config.toml").write_text("port = 8791.0\n")
     assert load_settings().port == 8791   # a whole number written as a float is fine
+
+
+def test_a_data_folder_written_with_a_tilde_reads_its_config_file(tmp_path, monkeypatch):
+    """"~/x" (quoted, or from --home=~/x, which the shell leaves alone) is the data folder in the home
+    folder, and so is its config.toml: it was used for the data but its settings were never read."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "config.toml").write_text("workers = 3\n")
+    monkeypatch.setenv("FAKELENS_HOME", "~/x")
+    s = load_settings()
+    assert s.home == tmp_path / "x" and s.workers == 3
+    assert load_settings(home="~/x").workers == 3

@@ -1,6 +1,7 @@
 """`fakelens serve | check | token | eval | models | train` (DESIGN.md, CLI contract)."""
 
 import argparse
+import errno
 import json
 import shutil
 import sys
@@ -43,7 +44,9 @@ def cmd_serve(args) -> int:
                                channel_timeout=60, cleanup_interval=10,
                                max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + (1 << 20))
     except OSError as exc:
-        print(f"cannot listen on 127.0.0.1:{settings.port}: {exc.strerror}. Is FakeLens already running? "
+        hint = ("Is FakeLens already running? " if exc.errno == errno.EADDRINUSE else
+                "Ports under 1024 need administrator rights. " if exc.errno == errno.EACCES else "")
+        print(f"cannot listen on 127.0.0.1:{settings.port}: {exc.strerror}. {hint}"
               "(`--port N` picks another port; set the same in the extension's options)", file=sys.stderr)
         return 2
     try:

@@ -75,9 +75,19 @@ class Settings:
                 raise ValueError(f"{name} must be more than 0 (got {getattr(self, name)})")
         if self.workers > MAX_WORKERS:   # each is a thread running checks: thousands would exhaust the machine
             raise ValueError(f"workers must be at most {MAX_WORKERS} (got {self.workers})")
+        # a value past its cap was cut back without a word: say it instead
+        if self.max_frames > MAX_FRAMES:
+            raise ValueError(f"max_frames must be at most {MAX_FRAMES} (got {self.max_frames})")
+        if self.video_frames > self.max_frames:
+            raise ValueError(f"video_frames must be at most max_frames ({self.max_frames}; got {self.video_frames}): "
+                             "raise max_frames too")
+        if self.sync_wait_s > MAX_SYNC_WAIT_S:   # the API's own cap on ?wait=
+            raise ValueError(f"sync_wait_s must be at most {MAX_SYNC_WAIT_S:g} (got {self.sync_wait_s:g})")
 
 
 MAX_WORKERS = 64
+MAX_FRAMES = 128   # 1080p frames of 6 MB each, all held while the faces are scored
+MAX_SYNC_WAIT_S = 30.0
 _PATHS = ("home", "models_dir", "trust_anchors")
 _AT_LEAST_ONE = ("workers", "max_queue", "max_image_bytes", "max_video_bytes", "max_pixels", "max_video_height",
                  "video_frames", "max_frames", "max_faces")
@@ -141,7 +151,7 @@ def _load_settings(overrides: dict) -> Settings:
     values = {}
     env = os.environ
     home = overrides.get("home") or env.get("FAKELENS_HOME") or default_home()
-    config_file = Path(home) / "config.toml"
+    config_file = Path(os.path.expanduser(str(home))) / "config.toml"   # "~/x" from a quoted flag too
     if config_file.is_file():
         with open(config_file, "rb") as fh:
             values.update(tomllib.load(fh))

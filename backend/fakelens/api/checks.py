@@ -5,6 +5,7 @@ import time
 from flask import Blueprint, current_app, jsonify, request
 
 from ..analyze import sniff_file
+from ..config import MAX_SYNC_WAIT_S
 from ..errors import FakeLensError
 from ..fetch.http import mb
 from ..fetch.netguard import check_url
@@ -15,7 +16,7 @@ from .errors import error_response
 bp = Blueprint("checks", __name__)
 
 KINDS = ("image", "video", "auto")
-MAX_WAIT_S = 30.0
+MAX_WAIT_S = MAX_SYNC_WAIT_S
 MAX_WAITING = 8          # POSTs waiting for their result at once (waitress has 16 threads; cli.py)
 MAX_FILENAME_CHARS = 255
 MAX_BATCH = 100
