@@ -148,6 +148,29 @@ def test_a_verdict_lists_a_few_dozen_png_text_chunks_not_thousands(tmp_path, set
     assert r["provenance"]["ai_generated"] and r["provenance"]["generator"].startswith("Stable Diffusion")
 
 
+def test_comfyui_webp_and_jpeg_carry_the_node_graph_in_exif(tmp_path, settings):
+    """ComfyUI's WebP and JPEG savers write "prompt:{graph}" into EXIF Model and "workflow:{graph}"
+    into Make; a camera's Make and Model (or a "prompt:" that is no node graph) are not a generator."""
+    graph = {"3": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20}}}
+    for fmt, name in (("WEBP", "comfy.webp"), ("JPEG", "comfy.jpg")):
+        exif = Image.Exif()
+        exif[0x0110] = "prompt:" + json.dumps(graph)
+        exif[0x010F] = "workflow:" + json.dumps({"nodes": [{"id": 3, "type": "KSampler"}]})
+        _image().save(tmp_path / name, fmt, exif=exif.tobytes())
+        r = _check(tmp_path / name, settings, f"image/{fmt.lower()}")
+        assert r["provenance"]["ai_generated"] and r["provenance"]["generator"] == "ComfyUI", r["detail"]
+        assert "EXIF Model holding a ComfyUI node graph" in r["detail"]["reason"]
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "prompt: Canon EOS R5"
+    _image().save(tmp_path / "camera.jpg", exif=exif.tobytes())
+    assert read_metadata(str(tmp_path / "camera.jpg"))["ai"] == []
+
+
+def test_a_lower_case_png_software_chunk_is_read(tmp_path):
+    meta = read_metadata(str(_png(tmp_path, {"software": "Midjourney"})))
+    assert [(a["generator"], a["strength"]) for a in meta["ai"]] == [("Midjourney", "tool_name")], meta
+
+
 def test_exif_software_and_user_comment(tmp_path, settings):
     img = _image()
     exif = img.getexif()

@@ -97,6 +97,15 @@ def _strength(field: str) -> str:
     return "tool_name" if field in TOOL_FIELDS else "comment"
 
 
+def _comfy_graph(text: str) -> bool:
+    """A ComfyUI node graph (its "prompt" or "workflow" JSON): a structure, not a name anyone can type."""
+    try:   # any error: "[" x 200,000 is valid to start and raises RecursionError, not ValueError
+        blob = json.dumps(json.loads(text))[:200000]
+    except Exception:
+        return False
+    return "class_type" in blob or '"nodes"' in blob
+
+
 def _png_generator(chunks: dict) -> tuple[str, str] | None:
     """(generator, evidence) from known generators' PNG text chunks."""
     keys = {k.lower(): k for k in chunks}
@@ -107,13 +116,8 @@ def _png_generator(chunks: dict) -> tuple[str, str] | None:
         if "fooocus" in params.lower() or "fooocus_scheme" in keys:
             return "Fooocus", "PNG text chunk 'parameters' written by Fooocus"
     for key in ("prompt", "workflow"):
-        if key in keys:
-            try:   # any error: "[" x 200,000 is valid to start and raises RecursionError, not ValueError
-                blob = json.dumps(json.loads(chunks[keys[key]]))[:200000]
-            except Exception:
-                continue
-            if "class_type" in blob or '"nodes"' in blob:
-                return "ComfyUI", f"PNG text chunk '{key}' holding a ComfyUI node graph"
+        if key in keys and _comfy_graph(chunks[keys[key]]):
+            return "ComfyUI", f"PNG text chunk '{key}' holding a ComfyUI node graph"
     for key in ("invokeai_metadata", "invokeai_graph", "sd-metadata", "dream"):
         if key in keys:
             return "InvokeAI", f"PNG text chunk '{keys[key]}' written by InvokeAI"
@@ -169,6 +173,13 @@ def read_metadata(path: str) -> dict:
             fields["EXIF UserComment"] = _user_comment(ifd[USER_COMMENT])[:4000]
     except Exception:
         pass
+    # ComfyUI's WebP and JPEG savers put its node graph where a camera's name goes: "prompt:{...}" in
+    # Model, "workflow:{...}" in Make (and the next one down, ImageDescription)
+    for tag, name in ((0x0110, "Model"), (0x010F, "Make"), (0x010E, "ImageDescription")):
+        key, _, graph = _text(exif.get(tag, "")).partition(":")
+        if key in ("prompt", "workflow") and _comfy_graph(graph):
+            found("ComfyUI", f"EXIF {name}", f"EXIF {name} holding a ComfyUI node graph ('{key}')", "generator_chunk")
+            break
     for key in ("EXIF Software", "EXIF Artist"):
         gen = match_generator(fields.get(key))
         if gen:
@@ -227,8 +238,9 @@ def read_metadata(path: str) -> dict:
         hit = _png_generator(chunks)
         if hit:
             found(hit[0], "PNG text", hit[1], "generator_chunk")
+        named = {k.lower(): v for k, v in chunks.items()}   # "software" is the same chunk as "Software"
         for key in ("Software", "Source", "Description", "Comment", "Title", "Author"):
-            gen = match_generator(chunks.get(key))
+            gen = match_generator(named.get(key.lower()))
             if gen and not hit:
                 found(gen, f"PNG {key}", f"PNG text chunk '{key}' names {gen}", "tool_name" if key in ("Software", "Source") else "comment")
 
