@@ -56,7 +56,7 @@ def bench_cli_folder(work: Path, n: int, home: Path):
     wall = time.monotonic() - started
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     busy = sum(line.get("elapsed_ms", 0) for line in lines) / 1000
-    print(f"fakelens check on a folder of {len(files)} 1080p JPEGs (one face each): {wall:.1f} s wall, "
+    print(f"fakelens check on {len(files)} 1080p JPEGs named in one command (one face each): {wall:.1f} s wall, "
           f"{len(files) / wall:.1f} images/s including start-up, {len(files) / busy:.1f} images/s of check time")
 
 
