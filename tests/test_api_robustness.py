@@ -151,24 +151,31 @@ def test_a_check_whose_work_folder_cannot_be_made_fails_instead_of_running_forev
         app.extensions["fakelens"]["store"].close()
 
 
-def test_a_failure_stored_while_the_database_is_locked_is_stored_once_it_is_free(tmp_path, plain_jpeg, monkeypatch):
-    app = create_app(Settings(home=tmp_path / "home", workers=1, sync_wait_s=0))
-    store = app.extensions["fakelens"]["store"]
+def lock_during_first(monkeypatch, store, name: str):
+    """Another program (a second connection) holds the write lock for the whole first call of
+    `store.<name>`; returns (a list that says whether that happened, the other connection)."""
     store._db.execute("PRAGMA busy_timeout = 100")   # the lock is met in 0.1 s rather than 5
-    other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)   # another program
-    fail, locked = store.fail, []
+    other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
+    original, locked = getattr(store, name), []
 
-    def fail_while_locked(*args, **kwargs):
+    def while_locked(*args, **kwargs):
         if locked:
-            return fail(*args, **kwargs)
+            return original(*args, **kwargs)
         locked.append(True)
-        other.execute("BEGIN IMMEDIATE")   # it holds the write lock for the whole first try
+        other.execute("BEGIN IMMEDIATE")
         try:
-            return fail(*args, **kwargs)
+            return original(*args, **kwargs)
         finally:
             other.execute("ROLLBACK")
 
-    monkeypatch.setattr(store, "fail", fail_while_locked)
+    monkeypatch.setattr(store, name, while_locked)
+    return locked, other
+
+
+def test_a_failure_stored_while_the_database_is_locked_is_stored_once_it_is_free(tmp_path, plain_jpeg, monkeypatch):
+    app = create_app(Settings(home=tmp_path / "home", workers=1, sync_wait_s=0))
+    store = app.extensions["fakelens"]["store"]
+    locked, other = lock_during_first(monkeypatch, store, "fail")
     try:
         client, headers = app.test_client(), token_headers(app)
         data = plain_jpeg.read_bytes()
@@ -186,21 +193,7 @@ def test_a_progress_row_the_locked_database_refuses_does_not_end_the_check(tmp_p
     costs that report, not the check (its end has retries of its own)."""
     app = create_app(Settings(home=tmp_path / "home", workers=1, sync_wait_s=0))
     store = app.extensions["fakelens"]["store"]
-    store._db.execute("PRAGMA busy_timeout = 100")   # the lock is met in 0.1 s rather than 5
-    other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)   # another program
-    progress, locked = store.progress, []
-
-    def progress_while_locked(*args, **kwargs):
-        if locked:
-            return progress(*args, **kwargs)
-        locked.append(True)
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            return progress(*args, **kwargs)
-        finally:
-            other.execute("ROLLBACK")
-
-    monkeypatch.setattr(store, "progress", progress_while_locked)
+    locked, other = lock_during_first(monkeypatch, store, "progress")
     try:
         client, headers = app.test_client(), token_headers(app)
         r = post_file(client, headers, face_jpeg.read_bytes(), wait=0)

@@ -119,30 +119,21 @@ def test_signed_ai_image_untrusted_then_trusted(tmp_path, settings, ca):
     assert r2["provenance"]["trusted"] is True and r2["score"] == pytest.approx(0.99)
 
 
-def test_signed_composite_marker(tmp_path, settings, ca):
+@pytest.mark.parametrize("source_type, tool, reason", [
+    ("compositeWithTrainedAlgorithmicMedia", "Adobe Photoshop",
+     "Content Credentials say: includes AI-generated elements (Adobe Photoshop)"),
+    # generative fill on a photo: it includes AI-made parts, it was not "created by a generative AI tool"
+    ("trainedAlgorithmicMedia", "Adobe Firefly", "Content Credentials say: edited with a generative AI tool (Adobe Firefly)"),
+])
+def test_a_camera_capture_edited_with_ai_says_so_not_created_by_it(tmp_path, settings, ca, source_type, tool, reason):
     actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"},
-               {"action": "c2pa.edited", "digitalSourceType": IPTC + "compositeWithTrainedAlgorithmicMedia",
-                "softwareAgent": {"name": "Adobe Photoshop"}}]
+               {"action": "c2pa.edited", "digitalSourceType": IPTC + source_type, "softwareAgent": {"name": tool}}]
     signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], tool="Adobe Photoshop", actions=actions)
     r = _check(tmp_path, signed, settings)
     assert r["provenance"]["ai_generated"] is True
-    assert "AI-generated elements" in r["detail"]["reason"]
-    # the block's source type is the AI one, not the capture's it was made from
-    assert r["provenance"]["digital_source_type"] == "compositeWithTrainedAlgorithmicMedia"
-
-
-def test_a_camera_capture_edited_by_ai_is_not_said_to_be_created_by_it(tmp_path, settings, ca):
-    """An edit whose source type is trainedAlgorithmicMedia (generative fill on a photo): the picture
-    includes AI-made parts; "created by a generative AI tool" contradicted its own credentials."""
-    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"},
-               {"action": "c2pa.edited", "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
-                "softwareAgent": {"name": "Adobe Firefly"}}]
-    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], tool="Adobe Photoshop", actions=actions)
-    r = _check(tmp_path, signed, settings)
-    assert r["provenance"]["ai_generated"] is True
-    assert r["detail"]["reason"] == "Content Credentials say: edited with a generative AI tool (Adobe Firefly)", r
-    assert "created by" not in r["detail"]["reason"]
-    assert r["provenance"]["digital_source_type"] == "trainedAlgorithmicMedia"
+    assert r["detail"]["reason"] == reason, r["detail"]["reason"]
+    # the block's source type is the AI edit's, not the capture's it was made from
+    assert r["provenance"]["digital_source_type"] == source_type
 
 
 def test_signed_camera_capture_has_no_ai_marker(tmp_path, settings, ca):
