@@ -81,7 +81,7 @@ def test_frame_times_are_the_frames_own_on_a_variable_frame_rate(tmp_path):
 def test_frame_count_is_configurable_and_capped(tmp_path):
     path = write_video(tmp_path / "clip.mp4", "mp4v")
     assert len(sample_frames(path, 12, Settings(home=tmp_path))[0]) == 12
-    assert len(sample_frames(path, 50, Settings(home=tmp_path, max_frames=8))[0]) == 8
+    assert len(sample_frames(path, 50, Settings(home=tmp_path, max_frames=8, video_frames=8))[0]) == 8
 
 
 def test_video_duration_limit(tmp_path):
