@@ -242,6 +242,36 @@ def test_a_whole_face_beside_a_cut_off_larger_one_is_scored(store, spec):
     assert signal.score is not None and [f["score"] is None for f in signal.faces] == [False, True]
 
 
+@pytest.mark.parametrize("name", ["10_1_0_20170109203905538.jpg.chip.jpg", "10_1_0_20170109203917216.jpg.chip.jpg",
+                                  "10_1_0_20170109203642966.jpg.chip.jpg"])
+def test_a_photo_turned_sideways_or_upside_down_is_read_the_right_way_up(store, spec, name):
+    """A photo whose EXIF orientation a site stripped shows its face turned: RetinaFace still finds it
+    with landmarks that are wrong, and the crop cut from them scored as manipulated (up to 0.998 for
+    these real faces). Each face is now read from the turn in which it stands upright: the landmarks
+    are the upright ones turned with the picture, and the score is the upright face's."""
+    from fakelens.media.faces import detect_photo_faces
+
+    face = cv2.imread(str(need_shared("faces-real", "utkface", name)))
+    canvas = np.full((600, 800, 3), (90, 120, 150), np.uint8)
+    canvas[150:450, 250:550] = cv2.resize(face, (300, 300))
+    detector = FaceSwapDetector(spec, store, Settings())
+
+    def read(image):
+        media = Media("image", "x.png", "4" * 64, image.shape[1], image.shape[0], frames=[Frame(0, 0.0, image)])
+        media.faces = detect_photo_faces(image, store)
+        return media.faces, detector.run(media).score
+
+    (upright_face,), upright_score = read(canvas)
+    h, w = canvas.shape[:2]
+    for turns in (1, 2, 3):
+        (found,), score = read(np.ascontiguousarray(np.rot90(canvas, turns)))
+        expected = upright_face.landmarks.astype(np.float64)
+        for n in range(turns):   # where the upright landmarks go as the picture turns counterclockwise
+            expected = np.stack([expected[:, 1], (w if n % 2 == 0 else h) - expected[:, 0]], 1)
+        assert np.abs(found.landmarks - expected).max() < 12, (turns, found.landmarks, expected)
+        assert score < spec.threshold and abs(score - upright_score) < 0.1, (turns, score, upright_score)
+
+
 def test_which_faces_are_scored():
     """Not tiny (under 32 px), and not a small face (under 64 px) under half the largest face of its
     own frame; from 64 px a face is scored however large the others are."""
