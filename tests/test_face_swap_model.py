@@ -272,6 +272,23 @@ def test_a_photo_turned_sideways_or_upside_down_is_read_the_right_way_up(store, 
         assert score < spec.threshold and abs(score - upright_score) < 0.1, (turns, score, upright_score)
 
 
+def test_a_real_face_in_a_gif_is_at_most_uncertain(tmp_path):
+    """Saved with 256 colours (a GIF), a real face's dithering looks like blending: 10 of 30 real faces
+    scored over 0.5 that way, this one 0.99. A palette picture is held at "Uncertain", and says why."""
+    from PIL import Image
+
+    from fakelens.analyze import Analyzer
+
+    face = cv2.imread(str(need_shared("faces-real", "utkface", "11_1_4_20170109201611941.jpg.chip.jpg")))
+    canvas = np.full((600, 600, 3), 150, np.uint8)
+    canvas[100:500, 100:500] = cv2.resize(face, (400, 400), interpolation=cv2.INTER_CUBIC)
+    Image.fromarray(canvas[:, :, ::-1]).quantize(256, method=Image.Quantize.FASTOCTREE).save(tmp_path / "face.gif")
+    result = Analyzer(Settings(home=tmp_path / "home", cache=False)).analyze({"path": str(tmp_path / "face.gif")}, tmp_path)
+    signal = next(s for s in result["signals"] if s["detector"] == "face_swap")
+    assert signal["score"] >= signal["threshold"], signal   # what made it a false alarm
+    assert result["label"] == "uncertain" and "at most 256 colours" in result["summary"], result["summary"]
+
+
 def test_which_faces_are_scored():
     """Not tiny (under 32 px), and not a small face (under 64 px) under half the largest face of its
     own frame; from 64 px a face is scored however large the others are."""

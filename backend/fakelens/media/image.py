@@ -125,6 +125,16 @@ def is_animated(path: Path) -> bool:
         return False
 
 
+def is_palette(path: Path) -> bool:
+    """A picture of at most 256 colours (GIF, palette PNG or BMP, 1-bit): its dithering looks like
+    blending to the face-swap model (real faces saved as GIF were flagged, up to 0.98)."""
+    try:
+        with Image.open(path) as im:
+            return im.mode in ("1", "P", "PA")
+    except Exception:
+        return False
+
+
 def _decode_with_pil(path: Path, mime: str) -> np.ndarray:
     """Formats OpenCV lacks (animated GIF, some WebP/TIFF): first frame, orientation applied."""
     try:

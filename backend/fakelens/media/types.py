@@ -35,6 +35,7 @@ class Media:
     faces: list[Face] = field(default_factory=list)
     scale: float = 1.0        # frame pixels per media pixel (video frames above 1920 px are shrunk)
     animated: bool = False    # an animated image, of which only the first frame is checked
+    palette: bool = False     # an image of at most 256 colours (GIF, palette PNG, 1-bit): dithered
 
     def describe(self) -> dict:
         described = {"kind": self.kind, "sha256": self.sha256, "width": self.width, "height": self.height,
