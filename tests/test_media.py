@@ -78,6 +78,23 @@ def test_frame_times_are_the_frames_own_on_a_variable_frame_rate(tmp_path):
     assert times[49] == pytest.approx(1 + 24 * 0.16, abs=0.02)          # not 49 / the mean rate
 
 
+def test_a_video_cut_short_is_sampled_over_what_is_there(tmp_path):
+    """A download cut off at 30 % still says 10 s in its header: 5 frames from its first 2.6 s were
+    sampled and the duration said 10 s (a cut at 5 % left one frame to decide the video)."""
+    full = write_video(tmp_path / "full.mkv", "MJPG", frames=250, fps=25)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(full.read_bytes()[: int(full.stat().st_size * 0.3)])
+    cap = cv2.VideoCapture(str(cut))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 250   # the header still claims all of it
+    there = 0
+    while cap.grab():
+        there += 1
+    cap.release()
+    frames, info = sample_frames(cut, 16, Settings(home=tmp_path / "h"))
+    assert len(frames) == 16 and info["duration"] == pytest.approx(there / 25, abs=0.05), (len(frames), info)
+    assert frames[-1].t == pytest.approx((there - 1) / 25, abs=0.1)
+
+
 def test_frame_count_is_configurable_and_capped(tmp_path):
     path = write_video(tmp_path / "clip.mp4", "mp4v")
     assert len(sample_frames(path, 12, Settings(home=tmp_path))[0]) == 12

@@ -61,25 +61,29 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
     fps = fps if 0 < fps < 1000 else 25.0
     if total <= 0:
         total = _count_frames(path, deadline, cancelled)
-    frames, more = _read(path, total, fps, count, settings, deadline, cancelled, progress)
+    frames, more, ended = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     if more:   # the header understated the length (a duration that lies): count, check, sample again
         total = _count_frames(path, deadline, cancelled)
-        frames, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
+        frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
+    elif ended is not None:   # it overstated it (a cut-off download): sample what is there, all of it
+        total = ended
+        frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     if not frames:
         raise FakeLensError("undecodable", "no frame of the video could be decoded")
     return frames, {"width": width, "height": height, "fps": fps, "duration": round(total / fps, 3)}
 
 
 def _read(path: Path, total: int, fps: float, count: int, settings, deadline: float, cancelled,
-          progress) -> tuple[list[Frame], bool]:
-    """(frames spread over `total`, whether the stream goes on past `total`)."""
+          progress) -> tuple[list[Frame], bool, int | None]:
+    """(frames spread over `total`, whether the stream goes on past `total`, and how many frames it
+    has when it ends before the frames wanted, else None)."""
     duration = total / fps
     if duration > settings.max_duration_s:
         raise FakeLensError("too_long", f"the video lasts {duration:.0f} s; the limit is "
                             f"{settings.max_duration_s:.0f} s")
     count = max(1, min(count, settings.max_frames, total or 1))
     wanted = sorted(set(np.linspace(0, max(total - 1, 0), count).round().astype(int).tolist()))
-    frames, more = [], False
+    frames, more, ended = [], False, None
     cap = _open(path)
     try:
         index = -1
@@ -92,8 +96,9 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
                     raise FakeLensError("too_long", f"decoding passed the {settings.decode_wall_s:.0f} s limit")
                 if cancelled():
                     raise FakeLensError("cancelled", "the check was cancelled")
-            if index != target:
-                break   # the stream ended early (a frame count in the header that lied)
+            if index != target:   # the stream ended early (a frame count in the header that lied)
+                ended = index + 1
+                break
             ok, image = cap.retrieve()
             if ok and image is not None:
                 # the frame's own time stamp: phone videos have a variable frame rate, index / fps drifts
@@ -106,6 +111,6 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
             more = index == wanted[-1] and all(cap.grab() for _ in range(slack))
     finally:
         cap.release()
-    return frames, more
+    return frames, more, ended
 
 
