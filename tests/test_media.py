@@ -1,6 +1,7 @@
 """Decoding: video frames sampled evenly in one pass; image limits; faces on a real photo."""
 
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -93,6 +94,14 @@ def test_a_video_cut_short_is_sampled_over_what_is_there(tmp_path):
     frames, info = sample_frames(cut, 16, Settings(home=tmp_path / "h"))
     assert len(frames) == 16 and info["duration"] == pytest.approx(there / 25, abs=0.05), (len(frames), info)
     assert frames[-1].t == pytest.approx((there - 1) / 25, abs=0.1)
+
+
+def test_a_relative_video_name_with_a_colon_opens(tmp_path, monkeypatch):
+    """`fakelens eval` walks folders by relative paths: FFmpeg took "x:y.mp4" for a protocol "x"."""
+    write_video(tmp_path / "10:30.mp4", "mp4v")
+    monkeypatch.chdir(tmp_path)
+    frames, _ = sample_frames(Path("10:30.mp4"), 4, Settings(home=tmp_path / "h"))
+    assert len(frames) == 4
 
 
 def test_frame_count_is_configurable_and_capped(tmp_path):

@@ -19,7 +19,8 @@ MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need mor
 
 
 def _open(path: Path) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(str(path))
+    # absolute: FFmpeg reads a relative "x:y.mp4" (or "2024-01-01T10:30.mp4") as a protocol name
+    cap = cv2.VideoCapture(str(Path(path).resolve()))
     if not cap.isOpened():
         raise FakeLensError("undecodable", "the video could not be opened (a broken or unknown container, or sound only: no video stream)")
     return cap
