@@ -323,3 +323,16 @@ def test_large_video_frames_shrunk_but_boxes_in_media_pixels(tmp_path, face_jpeg
     assert result["media"]["width"] == 2560 and result["media"]["kind"] == "video"
     x, y, w, h = result["faces"][0]["box"]
     assert 1000 < x + w / 2 < 1560 and 500 < y + h / 2 < 940   # the centre of 2560×1440, not of 1920×1080
+
+
+def test_faces_in_a_long_screenshot_are_found():
+    """A 1080×20000 page (a phone's long screenshot) with three 400 px faces was searched 104 px wide,
+    its faces shrunk to 38 px; searched by its area, all three are found."""
+    from fakelens.media.faces import detect_photo_faces
+
+    names = sorted(need_shared("faces-real", "utkface").iterdir())[300:303]
+    page = np.full((20000, 1080, 3), 235, np.uint8)
+    for i, name in enumerate(names):
+        page[2000 + i * 6000:2400 + i * 6000, 340:740] = cv2.resize(cv2.imread(str(name)), (400, 400))
+    faces = detect_photo_faces(page, ModelStore(REPO_MODELS))
+    assert sorted(f.box[1] // 6000 for f in faces) == [0, 1, 2], [f.box for f in faces]

@@ -3,7 +3,9 @@
 The frame is resized so its longest side is the manifest's input_size (640 px: 19 ms on one core for a
 1080p frame, and faces were still found at 320 px in FINDINGS.md), then boxes and landmarks are mapped
 back to frame pixels. A large photo is shrunk only to a third of its side (at most MAX_PHOTO_SIDE):
-at 640 px a 200 px face in a 6000 px group photo becomes 21 px, below what RetinaFace finds. Anchors and decoding follow biubug6/Pytorch_Retinaface (MIT).
+at 640 px a 200 px face in a 6000 px group photo becomes 21 px, below what RetinaFace finds. A photo
+more than three times as long as wide (a long screenshot, a panorama) is searched at the area of a
+1080p photo instead. Anchors and decoding follow biubug6/Pytorch_Retinaface (MIT).
 
 A photo shown sideways or upside down (a site or a messenger stripped its EXIF orientation): RetinaFace
 still finds the face, but its landmarks are wrong and the crop cut from them scored as manipulated
@@ -33,6 +35,7 @@ VARIANCE = (0.1, 0.2)
 NMS_IOU = 0.4
 MIN_FACE_PX = 24          # smaller faces carry too little detail for any detector
 MAX_PHOTO_SIDE = 1920     # about 0.5 s on one core, once per photo (a video's frames stay at 640)
+MAX_PHOTO_AREA = 1920 * 1080   # pixels a long screenshot or panorama is searched at
 
 
 @lru_cache(maxsize=16)
@@ -59,6 +62,10 @@ def detect_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float
     session = models.session(spec)
     h, w = image.shape[:2]
     side = max(spec.input_size, min(MAX_PHOTO_SIDE, max(h, w) // 3)) if photo else spec.input_size
+    if photo and max(h, w) > 3 * min(h, w):
+        # a long screenshot or a panorama: by its long side its faces would shrink below what RetinaFace
+        # finds (a 1080×20000 page searched 104 px wide); by its area it costs what a 1080p photo does
+        side = max(side, round(max(h, w) * min(1.0, math.sqrt(MAX_PHOTO_AREA / (h * w)))))
     small = shrink_to(image, side)
     sh, sw = small.shape[:2]
     blob = (small.astype(np.float32) - np.array(spec.mean, np.float32)).transpose(2, 0, 1)[None]
