@@ -304,6 +304,21 @@ def test_an_animated_image_says_only_its_first_frame_was_checked(tmp_path, face_
     assert len(camera["faces"]) == 1
 
 
+def test_an_apng_with_a_hidden_default_image_is_read_as_browsers_show_it(tmp_path, face_jpeg):
+    """An APNG's default image is shown only where PNGs do not animate; browsers show the animation.
+    A blank default image before face frames read "no face found"."""
+    from PIL import Image
+
+    face = Image.open(face_jpeg).convert("RGB").resize((480, 270))
+    blank = Image.new("RGB", face.size, (200, 200, 200))
+    blank.save(tmp_path / "hidden.png", save_all=True, append_images=[face, face], default_image=True, duration=100)
+    with Image.open(tmp_path / "hidden.png") as im:
+        assert im.info.get("default_image") and im.n_frames >= 2
+    pixels = read_image(tmp_path / "hidden.png", "image/png", 10**8)
+    assert np.abs(pixels[:, :, ::-1].astype(int) - np.asarray(face).astype(int)).mean() < 2
+    assert len(detect_faces(pixels, ModelStore(REPO_MODELS))) == 1
+
+
 def test_no_face_in_plain_image(plain_jpeg):
     assert detect_faces(cv2.imread(str(plain_jpeg)), ModelStore(REPO_MODELS)) == []
 

@@ -85,6 +85,9 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
                 raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
                                     f"({megapixels(width * height)}); the limit is {megapixels(max_pixels)}")
             orientation = im.getexif().get(0x0112, 1)
+            # an APNG's default image is what a browser that cannot animate shows; every other one
+            # shows the animation, whose first frame is the next one (OpenCV would read the default)
+            hidden_default = im.format == "PNG" and bool(im.info.get("default_image")) and getattr(im, "n_frames", 1) > 1
     except FakeLensError:
         raise
     except Exception as exc:  # PIL raises many types for garbage headers
@@ -94,6 +97,8 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
         raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
     # the orientation is applied here, the same way for every format (OpenCV applies it to some formats
     # only, and PIL's path clipped 16-bit pictures to white); OpenCV scales 16-bit to 8-bit itself
+    if hidden_default:
+        return _decode_with_pil(path, mime, frame=1)
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if pixels is None:
         return _decode_with_pil(path, mime)
@@ -135,10 +140,11 @@ def is_palette(path: Path) -> bool:
         return False
 
 
-def _decode_with_pil(path: Path, mime: str) -> np.ndarray:
-    """Formats OpenCV lacks (animated GIF, some WebP/TIFF): first frame, orientation applied."""
+def _decode_with_pil(path: Path, mime: str, frame: int = 0) -> np.ndarray:
+    """Formats OpenCV lacks (animated GIF, some WebP/TIFF): the first frame (or `frame`), orientation applied."""
     try:
         with Image.open(path) as im:
+            im.seek(frame)
             im = ImageOps.exif_transpose(im).convert("RGB")
             return cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)
     except Exception as exc:
