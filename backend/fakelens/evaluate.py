@@ -182,10 +182,10 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         except OSError as exc:
             raise FakeLensError("bad_request", f"cannot write the results to {out_dir}: {exc.strerror}") from None
     rows, started = [], time.monotonic()
-    for folder, why in shut_real + shut_fake:
-        rows.append({"file": str(folder), "label": "fake" if (folder, why) in shut_fake else "real", "kind": None,
-                     "score": None, "faces": 0, "frames": 0, "frames_with_faces": 0, "capped": "",
-                     "status": f"error: cannot read this folder ({why}): its files are not counted"})
+    for label, shut in (("real", shut_real), ("fake", shut_fake)):
+        rows += [{"file": str(folder), "label": label, "kind": None, "score": None, "faces": 0, "frames": 0,
+                  "frames_with_faces": 0, "capped": "",
+                  "status": f"error: cannot read this folder ({why}): its files are not counted"} for folder, why in shut]
     for n, (path, label) in enumerate(items):
         row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
                "faces": 0, "frames": 0, "frames_with_faces": 0, "capped": "", "status": "ok"}

@@ -132,18 +132,19 @@ def detect_photo_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t:
     """detect_faces for a photo, a face whose landmarks are not upright read again from the photo
     turned by each quarter (the module's docstring)."""
     faces = detect_faces(image, models, frame, t, photo=True)
-    if all(upright(f.landmarks) for f in faces):
+    standing = [upright(f.landmarks) for f in faces]
+    if all(standing):
         return faces
     turned = []
     for n in (1, 2, 3):
         rotated = np.ascontiguousarray(np.rot90(image, n))
         turned += [_unturn(f, n, rotated.shape) for f in detect_faces(rotated, models, frame, t, photo=True)
                    if upright(f.landmarks)]
-    # a turn only reads a face found the right way round again (the turns find other "faces" inside a
-    # face, and those scored high): the most confident upright reading whose middle lies in its box
+    # the turns only read again the faces already found (they also find "faces" inside a face, which
+    # scored high): for each, the most confident upright reading whose middle lies in its box
     out = []
-    for face in faces:
-        readings = [] if upright(face.landmarks) else [r for r in turned if _centre_in(r.box, face.box)]
+    for face, ok in zip(faces, standing):
+        readings = [] if ok else [r for r in turned if _centre_in(r.box, face.box)]
         out.append(max(readings, key=lambda r: r.score) if readings else face)
     return out
 

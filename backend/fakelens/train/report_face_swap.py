@@ -90,6 +90,11 @@ def pair_scores(store, spec, images, five, mesh, indices, condition: str,
                  for c in (crops[0], crops[1]))
 
 
+def flagged(rows: list[dict], threshold: float) -> np.ndarray:
+    """Which clips the product flags: at or above the threshold and not held at "Uncertain" (faces too small, say)."""
+    return np.array([r["score"] >= threshold and not r["capped"] for r in rows])
+
+
 def clip_scores(folder: Path, store, spec, settings):
     rows = []
     media = list_media(folder)[0]   # (media, skipped, unreadable folders)
@@ -179,15 +184,13 @@ def main(argv=None):
         report["ffpp_dev_clips"] = {**{"real/" + r["file"]: r["score"] for r in real},
                                     **{"fake/" + r["file"]: r["score"] for r in fake}}
         rs = np.array([r["score"] for r in real if r["score"] is not None])
-        # flagged as the product flags: a clip held at "Uncertain" (its faces too small, say) is not
-        flag = lambda rows: np.array([r["score"] >= threshold and not r["capped"] for r in rows])  # noqa: E731
         real_scored = [r for r in real if r["score"] is not None]
         by = {"all": [r for r in fake if r["score"] is not None]}
         for r in fake:
             if r["score"] is not None:
                 by.setdefault(r["file"].split("_")[0], []).append(r)
         res = {"real_clips": len(rs), "real_mean": round(float(rs.mean()), 4),
-               "fpr_at_threshold": round(float(flag(real_scored).mean()), 4)}
+               "fpr_at_threshold": round(float(flagged(real_scored, threshold).mean()), 4)}
         for method, rows in by.items():
             fs = np.array([r["score"] for r in rows])
             yy = np.r_[np.zeros(len(rs)), np.ones(len(fs))]
@@ -195,7 +198,7 @@ def main(argv=None):
             rec, _ = recall_at_fpr(yy, ss, 0.05)
             res[method] = {"clips": len(fs), "auc": round(auc(yy, ss), 4),
                            "auc_95": [round(v, 4) for v in auc_interval(yy, ss)], "recall_at_5pct_fpr": round(rec, 4),
-                           "tpr_at_threshold": round(float(flag(rows).mean()), 4),
+                           "tpr_at_threshold": round(float(flagged(rows, threshold).mean()), 4),
                            "score_at_threshold": round(float((fs >= threshold).mean()), 4),
                            "mean_score": round(float(fs.mean()), 4)}
         res["no_face"] = [r["file"] for r in real + fake if r["score"] is None]
