@@ -62,3 +62,24 @@ def test_keep_days_zero_keeps_everything(tmp_path):
     pic = picture(tmp_path / "thumbs", "a" * 64, 4000)
     assert prune(store, tmp_path / "thumbs", keep_days=0) == 0
     assert store.get(check) and store.cached_by_hash("a" * 64, MODELS) and pic.exists()
+
+
+def test_an_idle_server_forgets_old_history_too(tmp_path, monkeypatch):
+    """Pruning ran at start and after a check: a server left running without checks kept everything
+    past keep_days. An idle worker prunes once per PRUNE_EVERY_S (an hour; a tenth of a second here)."""
+    from fakelens import retention
+
+    home = tmp_path / "home"
+    store = Store(home / "fakelens.db")
+    (home / "thumbs").mkdir(parents=True)
+    monkeypatch.setattr(retention, "PRUNE_EVERY_S", 0.1)
+    pool = JobPool(Settings(home=home, keep_days=30, workers=1), store, analyzer=None)
+    pool.start()
+    try:
+        old = done_check(store, "a" * 64, "https://example.org/old.jpg", age_days=40)   # aged after the start
+        deadline = time.monotonic() + 10
+        while store.get(old) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.get(old) is None
+    finally:
+        pool.stop()

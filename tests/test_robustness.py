@@ -50,3 +50,19 @@ def test_a_candidate_model_is_measured_with_its_own_file_and_threshold(tmp_path)
     candidate = store.first("face_swap")
     assert candidate.threshold == 0.25 and candidate.version == "candidate"
     assert store.problem(candidate) is None and store.problem(store.first("face_detect")) is None
+
+
+def test_the_commands_without_a_split_say_what_makes_one(tmp_path):
+    """runs/ is not in the repository: on a fresh clone the robustness and report commands ended in a
+    FileNotFoundError traceback; they say what writes the file instead."""
+    import subprocess
+    import sys
+
+    missing = tmp_path / "split.json"
+    for module, args in (("fakelens.train.robustness", ["--split", str(missing), "--faces", "2", "--only", "baseline"]),
+                         ("fakelens.train.report_face_swap", ["--onnx", str(REPO_MODELS / "face_swap-1.onnx"),
+                                                              "--landmarks", str(tmp_path / "landmarks.npz"),
+                                                              "--split", str(missing)])):
+        run = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-1500:]
+        assert "is missing: " in run.stderr and ("--split" in run.stderr or "--landmarks" in run.stderr), run.stderr

@@ -112,7 +112,8 @@ class JobPool:
         self._prune()
 
     def _prune(self):
-        """Forget history older than keep_days, at most once an hour (called at start and after checks)."""
+        """Forget history older than keep_days, at most once an hour (at start, after checks, and by each
+        idle worker once an hour)."""
         if self._pruned_at is not None and time.monotonic() - self._pruned_at < retention.PRUNE_EVERY_S:
             return
         if not self._prune_lock.acquire(blocking=False):
@@ -236,7 +237,11 @@ class JobPool:
     # --- work ------------------------------------------------------------------
     def _work(self):
         while not self._stopping.is_set():
-            check_id = self._queue.get()
+            try:   # an idle server forgets old history too, not only one that keeps checking
+                check_id = self._queue.get(timeout=retention.PRUNE_EVERY_S)
+            except queue.Empty:
+                self._prune()
+                continue
             if check_id is None:
                 return
             try:

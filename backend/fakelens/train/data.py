@@ -13,6 +13,17 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
+SPLIT_MADE_BY = "a training run writes it (python -m fakelens.train.face_swap --out runs/face_swap), or pass --split"
+LANDMARKS_MADE_BY = "python -m fakelens.train.landmarks writes it, or pass --landmarks"
+
+
+def need(path: Path, made_by: str) -> Path:
+    """`path`, or one line saying what makes it (runs/ is not in the repository: a fresh clone has none)."""
+    if not Path(path).is_file():
+        raise SystemExit(f"{path} is missing: {made_by}")
+    return Path(path)
+
+
 def load_faces(data_dir: Path, landmarks_file: Path):
     """(names, images, five, mesh) for every face with landmarks, in file-name order."""
     cache = np.load(landmarks_file)

@@ -46,8 +46,8 @@ def main(argv=None):
     ap.add_argument("--faces", type=int, default=128)
     ap.add_argument("--crop-scale", type=float, default=D.middle_scale())
     args = ap.parse_args(argv)
-    names, images, five, mesh = D.load_faces(args.data, args.landmarks)
-    train = set(json.loads(args.split.read_text())["train"])
+    names, images, five, mesh = D.load_faces(args.data, D.need(args.landmarks, D.LANDMARKS_MADE_BY))
+    train = set(json.loads(D.need(args.split, D.SPLIT_MADE_BY).read_text())["train"])
     idx = [i for i, n in enumerate(names) if n in train][:: 50][: args.faces]
     size = input_size(args.onnx)
     inputs = []

@@ -149,8 +149,8 @@ def main(argv=None):
     store, spec = spec_for(args.onnx, args.crop_scale)
     settings = load_settings()
 
-    names, images, five, mesh = D.load_faces(args.data, args.landmarks)
-    val_names = set(json.loads(args.split.read_text())["val"])
+    names, images, five, mesh = D.load_faces(args.data, D.need(args.landmarks, D.LANDMARKS_MADE_BY))
+    val_names = set(json.loads(D.need(args.split, D.SPLIT_MADE_BY).read_text())["val"])
     val = [i for i, n in enumerate(names) if n in val_names]
     if args.val_faces:
         val = val[: args.val_faces]

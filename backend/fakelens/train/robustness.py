@@ -21,6 +21,7 @@ import numpy as np
 from ..analyze import Analyzer
 from ..config import REPO_MODELS, Settings
 from ..models import file_sha256
+from .data import SPLIT_MADE_BY, need
 
 REPO = Path(__file__).resolve().parents[3]
 GREY = (150, 150, 150)
@@ -143,6 +144,7 @@ def main(argv=None):
     unknown = [n for n in names if n not in TRANSFORMS]
     if unknown:
         ap.error(f"unknown transformation(s) {unknown}; known: {', '.join(TRANSFORMS)}")
+    need(args.split, SPLIT_MADE_BY)
     with tempfile.TemporaryDirectory() as tmp:
         models = candidate_models(args.onnx, args.threshold, Path(tmp) / "models") if args.onnx else REPO_MODELS
         analyzer = Analyzer(Settings(home=Path(tmp) / "home", cache=False, models_dir=models))
