@@ -257,6 +257,43 @@ def test_the_report_shows_a_frame_with_faces_when_the_video_opens_without_one(tm
         app.extensions["fakelens"]["pool"].stop()
 
 
+def test_a_report_keeps_its_own_picture_when_the_video_is_checked_again_otherwise(tmp_path, face_jpeg):
+    """The report's picture was named by the media's sha256 only: the same video checked again with
+    other frames sampled (another video_frames, another version) overwrote it, and the older report
+    drew its boxes on the newer check's frame."""
+    import base64
+    import re
+
+    from fakelens.api import create_app
+    from fakelens.config import Settings
+
+    face = cv2.resize(cv2.imread(str(face_jpeg)), (640, 360))
+    path = tmp_path / "opens-black.mp4"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 360))
+    for i in range(40):
+        out.write(np.zeros((360, 640, 3), np.uint8) if i < 12 else np.roll(face, i * 8, axis=1))   # sliding
+    out.release()
+    home, reports, firsts = tmp_path / "h", [], []
+    for frames in (4, 6):
+        app = create_app(Settings(home=home, video_frames=frames, cache=False))
+        try:
+            client = app.test_client()
+            auth = {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
+            r = post_file(client, auth, path.read_bytes(), name="opens-black.mp4", wait=30)
+            assert r.status_code == 200, r.get_json()
+            firsts.append(min(f["t"] for f in r.get_json()["result"]["faces"]))
+            reports.append(r.get_json()["report_url"])
+            pictures = [re.search(rb"data:image/jpeg;base64,([A-Za-z0-9+/=]+)",
+                                  client.get(url, base_url=BASE_URL, headers=auth).data).group(1) for url in reports]
+        finally:
+            app.extensions["fakelens"]["pool"].stop()
+            app.extensions["fakelens"]["store"].close()
+    assert firsts[0] != firsts[1], firsts   # the two checks show different moments of the video
+    assert pictures[0] != pictures[1]       # and each report its own
+    decoded = [cv2.imdecode(np.frombuffer(base64.b64decode(p), np.uint8), cv2.IMREAD_COLOR) for p in pictures]
+    assert all(d is not None for d in decoded)
+
+
 def test_upload_over_limit_is_413(tmp_path):
     from fakelens.api import create_app
     from fakelens.config import Settings

@@ -530,3 +530,32 @@ def test_clear_history_cancels_a_running_check_and_removes_it_once_stopped(hangi
         time.sleep(0.05)
     assert listed() == []
     assert client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 404
+
+
+def test_clear_history_while_a_check_runs_leaves_no_picture_and_no_trace(tmp_path, silent_server, face_jpeg):
+    """Clearing kept every report picture newer than the oldest running check (the pictures of private
+    uploads, until a prune much later), and the deleted rows stayed readable in fakelens.db-wal."""
+    home = tmp_path / "home"
+    app = create_app(Settings(home=home, allow_loopback=True, workers=2, sync_wait_s=0, read_timeout_s=60))
+    client, headers = app.test_client(), token_headers(app)
+    try:
+        hanging = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
+                              json={"url": silent_server.url, "page_url": "https://private.example/secret-page"})
+        assert silent_server.connected.wait(10)   # one worker waits on the silent server
+        done = post_file(client, headers, face_jpeg.read_bytes(), name="holiday.jpg", wait=30,
+                         page_url="https://private.example/secret-page")
+        assert done.get_json()["status"] == "done", done.get_json()
+        assert list((home / "thumbs").iterdir())   # the upload's report picture
+        r = client.delete(CHECKS, base_url=BASE_URL, headers=headers)
+        assert r.status_code == 200 and r.get_json()["deleted"] == 2
+        deadline = time.monotonic() + 20
+        while client.get(f"{CHECKS}/{hanging.get_json()['id']}", base_url=BASE_URL, headers=headers).status_code != 404:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert not list((home / "thumbs").iterdir())
+        for name in ("fakelens.db", "fakelens.db-wal"):
+            path = home / name
+            assert not path.exists() or b"secret-page" not in path.read_bytes(), name
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()

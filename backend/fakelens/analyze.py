@@ -120,7 +120,13 @@ class Analyzer:
         frame = next((f for f in media.frames if f.index == shown), media.frames[0])
         small = shrink_to(frame.image, THUMB_SIDE)
         make_data_folder(self.thumbs_dir)   # pictures of what the user checked: theirs only
-        cv2.imwrite(str(self.thumbs_dir / f"{media.sha256}.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        cv2.imwrite(str(self.thumbs_dir / thumbnail_name(media.sha256, frame.t)), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+
+
+def thumbnail_name(sha256: str, t: float) -> str:
+    """The picture of a medium's frame at `t` s: another check of the same video sampled at other
+    times (other settings or version) writes its own, not over the one an older report draws on."""
+    return f"{sha256}-{round(t * 1000)}.jpg"
 
 
 def thumbnail_frame(face_frames) -> int:

@@ -307,7 +307,13 @@ class JobPool:
         finally:
             if check_id in self._forget_when_done:   # cleared from the history while it ran
                 self._forget_when_done.discard(check_id)
+                media = (self._record(self.store.get, check_id) or {}).get("media") or {}
                 self._record(self.store.delete, check_id)
+                retention.drop_pictures(self.store, self.settings.thumbs_dir, media.get("sha256"))
+                try:
+                    self.store.scrub()
+                except StoreUnavailable:   # the rows are gone; the log keeps them until the next checkpoint
+                    log.warning("could not checkpoint the history after clearing check %s", check_id)
             self._running.discard(check_id)
             if workdir:
                 shutil.rmtree(workdir, ignore_errors=True)

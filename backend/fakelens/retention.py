@@ -9,24 +9,35 @@ from pathlib import Path
 from .store import Store
 
 PRUNE_EVERY_S = 3600.0
-SHA256_NAME = re.compile(r"[0-9a-f]{64}")
+PICTURE_NAME = re.compile(r"([0-9a-f]{64})(-\d+)?")   # analyze.thumbnail_name, or the older "<sha256>"
 
 
-def forget(store: Store, thumbs: Path, before: float) -> int:
-    """Forget what was made before `before` (time.time()); returns how many checks went."""
+def forget(store: Store, thumbs: Path, before: float, clearing: bool = False) -> int:
+    """Forget what was made before `before` (time.time()); returns how many checks went. Pictures go
+    with them, except those a remaining check shows, and those written since the oldest check still
+    running began (it may be that check's); `clearing` the whole history, every active check has just
+    been cancelled, so only pictures written since `before` stay (their check's end removes them)."""
     deleted = store.forget(before)
-    # a check running (or started) from here on may have written its picture: newer ones stay
-    newer_stay = store.oldest_active() or time.time()
+    newer_stay = before if clearing else (store.oldest_active() or time.time())
     kept = store.media_hashes()
     for thumb in Path(thumbs).glob("*.jpg"):
-        if not SHA256_NAME.fullmatch(thumb.stem):
-            continue   # not a picture FakeLens made (its names are the media's sha256)
+        name = PICTURE_NAME.fullmatch(thumb.stem)
+        if name is None:
+            continue   # not a picture FakeLens made (its names start with the media's sha256)
         try:
-            if thumb.stem not in kept and thumb.stat().st_mtime < newer_stay:
+            if name.group(1) not in kept and thumb.stat().st_mtime < newer_stay:
                 thumb.unlink()
         except FileNotFoundError:
             pass
     return deleted
+
+
+def drop_pictures(store: Store, thumbs: Path, sha256: str | None):
+    """A medium's pictures, unless a remaining check still shows it (a check cleared while it ran)."""
+    if sha256 and sha256 not in store.media_hashes():
+        for thumb in Path(thumbs).glob(f"{sha256}*.jpg"):
+            if PICTURE_NAME.fullmatch(thumb.stem):
+                thumb.unlink(missing_ok=True)
 
 
 def prune(store: Store, thumbs: Path, keep_days: float) -> int:

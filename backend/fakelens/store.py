@@ -78,6 +78,7 @@ class Store:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA secure_delete=ON")   # deleted history is overwritten, not left in free pages
             self._db.executescript(SCHEMA)
             # a file SQLite could open only to read passes everything above: write its header once
             # now, so a read-only history stops the start with one line, not the first check later
@@ -183,6 +184,12 @@ class Store:
             self._db.execute("DELETE FROM cache_hash WHERE created < ?", (before,))
             self._db.execute("DELETE FROM cache_url WHERE created < ?", (before,))
             return n
+
+    def scrub(self):
+        """Copy the write-ahead log into the database and empty it: after "clear history" the rows
+        deleted would otherwise stay readable in fakelens.db-wal until the next checkpoint."""
+        with self._locked():
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def media_hashes(self) -> set[str]:
         """The sha256 of every medium a remaining check reports on."""

@@ -224,5 +224,6 @@ def clear():
     # waiting and running checks are cancelled first: the waiting ones go now, each running one as
     # soon as its worker stops (a fraction of a second for a download; a decode finishes its step)
     running = _ctx()["pool"].cancel_all()
-    deleted = forget(_ctx()["store"], current_app.config["SETTINGS"].thumbs_dir, before=time.time())
+    deleted = forget(_ctx()["store"], current_app.config["SETTINGS"].thumbs_dir, before=time.time(), clearing=True)
+    _ctx()["store"].scrub()   # what was cleared must not stay readable in the write-ahead log
     return jsonify({"deleted": deleted + running})

@@ -4,7 +4,7 @@ import base64
 
 from flask import Blueprint, current_app, render_template
 
-from ..analyze import thumbnail_frame
+from ..analyze import thumbnail_frame, thumbnail_name
 from ..errors import FakeLensError
 from ..verdict import label_words
 
@@ -26,15 +26,18 @@ def report(check_id: str):
     if check is None:
         raise FakeLensError("not_found", f"no check with id '{check_id}'")
     result = check["result"]
-    thumb = None
-    if result:
-        path = current_app.config["SETTINGS"].thumbs_dir / f"{result['media']['sha256']}.jpg"
-        if path.is_file():
-            thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
     media = (result or {}).get("media") or {}
     faces = (result or {}).get("faces", [])
     shown = thumbnail_frame(f["frame"] for f in faces)   # the frame the thumbnail was taken from
     shown_faces = [f for f in faces if f["frame"] == shown]
+    thumb = None
+    if result:
+        thumbs, sha = current_app.config["SETTINGS"].thumbs_dir, media["sha256"]
+        t = shown_faces[0]["t"] if shown_faces else 0.0   # a picture without faces shows its first frame
+        # a check made before pictures were named by their frame's time has only "<sha256>.jpg"
+        path = next((p for p in (thumbs / thumbnail_name(sha, t), thumbs / f"{sha}.jpg") if p.is_file()), None)
+        if path is not None:
+            thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
     html = render_template("report.html", check=check, result=result, thumb=thumb, media=media,
                            label_text=label_words(result) if result else check["status"],
                            boxes=shown_faces,
