@@ -2,6 +2,7 @@
 // page ask it through runtime messages: pages on the web cannot reach 127.0.0.1, the service
 // worker (or Firefox's background script) can, with the token the user pasted in Options.
 import "./lib/settings.js";
+import "./lib/follow-check.js";
 import { showConnection } from "./background/toolbar-state.js";
 import { installContextMenus } from "./background/context-menus.js";
 
@@ -10,7 +11,7 @@ const FL = globalThis.FakeLens;
 
 const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 const MAX_UPLOADS = 2; // concurrent uploads; the backend has its own bounded worker pool
-const FINAL = new Set(["done", "failed", "cancelled"]);
+const FETCH_TIMEOUT_MS = 30_000; // reading one image's bytes; past it the URL goes to the backend instead
 
 class BackendError extends Error {
   constructor(code, message, status = 0, checkId = null) {
@@ -190,6 +191,7 @@ async function fetchImageBytes(url) {
   if (!isHttp(url) && !/^data:image\//i.test(url || "")) return null;
   if (isHttp(url) && privateHost(url)) return null;
   const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS); // a server that stalls holds a slot no longer
   try {
     // a redirect is not followed here (it could lead to a private address): it comes back as an
     // "opaqueredirect" response, not ok
@@ -201,6 +203,7 @@ async function fetchImageBytes(url) {
   } catch {
     return null;
   } finally {
+    clearTimeout(timer);
     abort.abort(); // a body left unread is not downloaded any further
   }
 }
@@ -223,10 +226,11 @@ function videoUrl(media) {
   return media.permalink || media.pageUrl;
 }
 
-// `wait`: seconds the backend may hold the answer for a quick result. A page scan sends 0: its
-// uploads would otherwise hold the few upload slots while the checks run, and the popup (which
-// follows every check) would show nothing until the last image was done.
-function uploadImage(media, blob, wait = 20) {
+// `wait`: seconds the backend may hold the answer, inside an upload slot, so that a quick result
+// comes in one round trip; a slower check is polled after that, out of the slot (two slots held by
+// 20 s waits kept a page scan's uploads waiting behind them). A page scan sends 0: the popup follows
+// every check itself.
+function uploadImage(media, blob, wait = 2) {
   return withUploadSlot(() => {
     const form = new FormData();
     form.append("media", blob, fileName(media.url, blob));
@@ -253,18 +257,14 @@ async function startCheck(media) {
 
 const getCheck = (id) => backend(`/api/v1/checks/${encodeURIComponent(id)}`);
 
-// Poll until the check is final. Each round touches an extension API, which keeps a
-// Chrome service worker alive through a long video check.
-async function untilDone(check, onProgress) {
-  let delay = 400;
-  while (!FINAL.has(check.status)) {
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 1.5, 2000);
+// Poll until the check is final (lib/follow-check.js: a backend restarting meanwhile does not end
+// it). Each round touches an extension API, which keeps a Chrome service worker alive through a long
+// video check.
+function untilDone(check, onProgress) {
+  return FL.followCheck(check, async (id) => {
     await ext.runtime.getPlatformInfo();
-    check = await getCheck(check.id);
-    if (onProgress) onProgress(check);
-  }
-  return check;
+    return getCheck(id);
+  }, onProgress);
 }
 
 // Page scan from the popup: one message with every item. Images whose bytes the browser
@@ -307,7 +307,8 @@ async function scan(items, pageUrl) {
         checks[part[k].i] = { ...check, sent_url: part[k].url };
       });
     } catch (err) {
-      if (!start) throw err; // nothing sent yet: the popup says why the scan failed
+      // nothing made yet: the popup says why the scan failed; else the images uploaded are followed
+      if (!start && !checks.some((check) => check && check.id)) throw err;
       for (const { i } of part) checks[i] = { status: "failed", error: { code: err.code || "internal", message: err.message } };
     }
   }

@@ -297,7 +297,8 @@ def test_a_page_scan_holds_at_most_four_images_at_a_time(tmp_path):
 def test_a_page_scan_hands_back_its_checks_without_waiting_for_results(tmp_path):
     """The popup follows every check of a scan itself: the scan's uploads ask for no wait (a wait held
     one of the two upload slots for each running check, so a gallery showed nothing until its last
-    image was done), while a single hover check still waits for a quick answer in one round trip."""
+    image was done), while a single hover check waits a little, for a quick answer in one round trip
+    (20 s held the slot while the backend worked on a slow one)."""
     got = run_background(tmp_path, """
       const items = [];
       for (let i = 0; i < 3; i += 1) {
@@ -312,4 +313,72 @@ def test_a_page_scan_hands_back_its_checks_without_waiting_for_results(tmp_path)
       const last = calls.filter((c) => c.method === "POST").pop();
       return { scanWaits, hoverWait: new URL(last.url).searchParams.get("wait") };
     """)
-    assert got == {"scanWaits": ["0", "0", "0"], "hoverWait": "20"}
+    assert got == {"scanWaits": ["0", "0", "0"], "hoverWait": "2"}
+
+
+def test_a_backend_restarting_mid_check_does_not_end_it(tmp_path):
+    """The backend keeps its checks across a restart: two polls that cannot reach it are waited out
+    (one failed poll ended the check, and a right-click check lost its id), while an error that is no
+    outage still ends it at once."""
+    got = run_background(tmp_path, """
+      const realFetch = globalThis.fetch;
+      const answers = ["down", "down", "running", "done"];
+      globalThis.fetch = async (input, init = {}) => {
+        const url = typeof input === "string" ? input : input.url;
+        if (url.endsWith("/api/v1/checks/c7")) {
+          const next = answers.shift();
+          if (next === "down") throw new TypeError("Failed to fetch");
+          return new Response(JSON.stringify({ id: "c7", status: next }), { headers: { "content-type": "application/json" } });
+        }
+        if (url.endsWith("/api/v1/checks/c8")) {
+          return new Response(JSON.stringify({ error: { code: "not_found", message: "no check with id 'c8'" } }),
+                              { status: 404, headers: { "content-type": "application/json" } });
+        }
+        return realFetch(input, init);
+      };
+      const seen = [];
+      const done = await FL.background.untilDone({ id: "c7", status: "running" }, (c) => seen.push(c.status));
+      let gone = null;
+      try { await FL.background.untilDone({ id: "c8", status: "running" }); } catch (err) { gone = err.code; }
+      return { final: done.status, seen, gone };
+    """)
+    assert got == {"final": "done", "seen": ["running", "done"], "gone": "not_found"}
+
+
+def test_an_image_server_that_stalls_does_not_hold_a_check_forever(tmp_path):
+    """A server that sends its headers and then nothing held a scan slot, and the scan, forever: the
+    extension gives up reading after FETCH_TIMEOUT_MS and sends the URL to the backend instead."""
+    got = run_background(tmp_path, """
+      const realSetTimeout = globalThis.setTimeout;
+      globalThis.setTimeout = (fn, ms, ...rest) => realSetTimeout(fn, ms >= 30000 ? 50 : ms, ...rest);   // time flies
+      web["https://slow.example/stuck.jpg"] = (init) => new Response(new ReadableStream({
+        start(controller) {
+          controller.enqueue(new Uint8Array(10));   // then silence, until the reader gives up
+          init.signal.addEventListener("abort", () => controller.error(new DOMException("aborted", "AbortError")));
+        },
+      }), { headers: { "content-type": "image/jpeg" } });
+      const checks = await FL.background.scan([{ kind: "image", url: "https://slow.example/stuck.jpg" }], "https://slow.example/");
+      return { sent: sentFor("https://slow.example/stuck.jpg"), checks: checks.length };
+    """)
+    assert got == {"sent": {"url": "https://slow.example/stuck.jpg"}, "checks": 1}
+
+
+def test_a_scan_whose_first_batch_fails_keeps_the_images_it_uploaded(tmp_path):
+    """A full queue refusing the scan's batch of URLs threw away the image checks already made: the
+    popup said "Scan failed" and a second scan uploaded them again."""
+    got = run_background(tmp_path, """
+      const realFetch = globalThis.fetch;
+      globalThis.fetch = async (input, init = {}) => {
+        const url = typeof input === "string" ? input : input.url;
+        if (url.endsWith("/api/v1/checks/batch")) {
+          return new Response(JSON.stringify({ error: { code: "queue_full", message: "100 checks are already waiting" } }),
+                              { status: 429, headers: { "content-type": "application/json" } });
+        }
+        return realFetch(input, init);
+      };
+      web["https://gallery.example/a.jpg"] = jpeg();
+      const checks = await FL.background.scan([{ kind: "image", url: "https://gallery.example/a.jpg" },
+                                               { kind: "video", url: "https://gallery.example/clip.mp4" }], "https://gallery.example/");
+      return checks.map((c) => c.id || c.error.code);
+    """)
+    assert got == ["c1", "queue_full"]

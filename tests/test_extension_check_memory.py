@@ -37,10 +37,12 @@ RUN = """
 
 
 def run_with_check_media(scenario: str) -> dict:
-    """check-media.js in node under the harness above, then `scenario`; what it printed, as JSON."""
+    """check-media.js (and the lib it follows checks with) in node under the harness above, then
+    `scenario`; what it printed, as JSON."""
     if not shutil.which("node"):
         pytest.skip("node is not installed")
-    script = HARNESS + (EXTENSION / "content" / "check-media.js").read_text() + scenario
+    script = (HARNESS + (EXTENSION / "lib" / "follow-check.js").read_text()
+              + (EXTENSION / "content" / "check-media.js").read_text() + scenario)
     run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)

@@ -4,7 +4,6 @@
   "use strict";
   const FL = globalThis.FakeLens;
   const MAX_RUNNING = 3;
-  const FINAL = new Set(["done", "failed", "cancelled"]);
   const CONNECTION_CODES = new Set(["unreachable", "unauthorized", "unpaired"]);
   const MAX_REMEMBERED = 500; // finished checks kept per page; older ones are asked again (the backend caches them)
   const byUrl = new Map(); // media URL -> promise of the final check, oldest first
@@ -12,8 +11,6 @@
   const started = new WeakMap(); // element -> the media URL checked on it (a new src is a new check)
   let running = 0;
   const queue = [];
-
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   async function slot() {
     if (running >= MAX_RUNNING) await new Promise((resolve) => queue.push(resolve));
@@ -53,16 +50,9 @@
     await slot();
     try {
       const url = media.kind === "image" ? await readableUrl(media.url) : media.url;
-      let check = await FL.ask("check", { media: { ...media, url, pageUrl: location.href } });
+      const check = await FL.ask("check", { media: { ...media, url, pageUrl: location.href } });
       onUpdate(check);
-      let delay = 500;
-      while (!FINAL.has(check.status)) {
-        await sleep(delay);
-        delay = Math.min(delay * 1.5, 2500);
-        check = await FL.ask("check-status", { id: check.id });
-        onUpdate(check);
-      }
-      return check;
+      return await FL.followCheck(check, (id) => FL.ask("check-status", { id }), onUpdate, { delay: 500, longest: 2500 });
     } finally {
       release();
     }

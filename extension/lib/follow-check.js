@@ -1,0 +1,31 @@
+// Following a check until it is final: for the content scripts (through background.js) and for
+// background.js itself (right-click checks). The backend keeps its checks across a restart, so one
+// that cannot be reached for a while does not end a check: the poll goes on trying for OUTAGE_MS
+// and only then gives up; any other error ends it at once.
+(() => {
+  "use strict";
+  const root = globalThis.FakeLens || (globalThis.FakeLens = {});
+  const FINAL = new Set(["done", "failed", "cancelled"]);
+  const PASSING = new Set(["unreachable", "storage_unavailable"]); // a restart, a locked database
+  const OUTAGE_MS = 120_000;
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // `status(id)` fetches the check as it stands; `onUpdate` sees each new state.
+  root.followCheck = async (check, status, onUpdate = () => {}, { delay = 400, longest = 2000 } = {}) => {
+    let troubleSince = null;
+    while (!FINAL.has(check.status)) {
+      await sleep(delay);
+      delay = Math.min(delay * 1.5, longest);
+      try {
+        check = await status(check.id);
+      } catch (err) {
+        troubleSince = troubleSince ?? Date.now();
+        if (!PASSING.has(err.code) || Date.now() - troubleSince > OUTAGE_MS) throw err;
+        continue;
+      }
+      troubleSince = null;
+      onUpdate(check);
+    }
+    return check;
+  };
+})();
