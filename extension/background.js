@@ -240,8 +240,17 @@ function uploadImage(media, blob, wait = 2) {
   });
 }
 
-// Start one check. Images are uploaded as bytes; videos and links go as URLs.
-async function startCheck(media) {
+// Start one check; the same media asked for again while its start is under way (two tabs of one
+// feed, a hover and a right-click) shares it instead of uploading and checking it twice.
+const starting = new Map(); // `${kind} ${url}` -> the start under way
+function startCheck(media) {
+  const key = `${media.kind} ${media.url}`;
+  if (!starting.has(key)) starting.set(key, startNewCheck(media).finally(() => starting.delete(key)));
+  return starting.get(key);
+}
+
+// Images are uploaded as bytes; videos and links go as URLs.
+async function startNewCheck(media) {
   const pageUrl = isHttp(media.pageUrl) ? media.pageUrl : undefined;
   if (media.kind === "image") {
     const blob = await fetchImageBytes(media.url);

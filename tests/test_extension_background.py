@@ -382,3 +382,17 @@ def test_a_scan_whose_first_batch_fails_keeps_the_images_it_uploaded(tmp_path):
       return checks.map((c) => c.id || c.error.code);
     """)
     assert got == ["c1", "queue_full"]
+
+
+def test_the_same_media_asked_for_twice_at_once_is_one_check(tmp_path):
+    """Two tabs of one feed (or a hover and a right-click) asking at the same moment made two uploads
+    and two checks of the same bytes; they share one now, and a later ask starts afresh."""
+    got = run_background(tmp_path, """
+      web["https://cdn.example.com/same.jpg"] = jpeg();
+      const media = { kind: "image", url: "https://cdn.example.com/same.jpg" };
+      const [a, b] = await Promise.all([FL.background.startCheck(media), FL.background.startCheck(media)]);
+      const together = calls.filter((c) => c.method === "POST").length;
+      await FL.background.startCheck(media);
+      return { same: a === b, together, later: calls.filter((c) => c.method === "POST").length };
+    """)
+    assert got == {"same": True, "together": 1, "later": 2}
