@@ -157,6 +157,33 @@ def test_page_with_video_tag(server, media, net, workdir):
     assert got.path.read_bytes() == (media / "clip.mp4").read_bytes()
 
 
+def test_a_page_video_served_by_a_script_is_fetched(server, media, net, workdir):
+    """<video src="getvideo.php?id=3">: yt-dlp refused the file name's extension ("unusual and will be
+    skipped for safety reasons... report this issue"); the bytes decide what the file is."""
+    (media / "getvideo.php").write_bytes((media / "clip.mp4").read_bytes())
+    server.types["getvideo.php"] = "video/mp4"
+    got = ok(server.url("/page/script-video.html"), "auto", net, workdir)
+    assert got.mime == "video/mp4" and got.path.read_bytes() == (media / "clip.mp4").read_bytes()
+
+
+def test_a_page_with_a_song_before_its_clip_checks_the_clip(server, media, net, workdir):
+    """Only the page's first media element was tried: an <audio> before the <video> gave "no video of
+    at most 720p that can be downloaded without ffmpeg"."""
+    (media / "song.mp3").write_bytes(b"ID3" + bytes(2000))
+    server.types["song.mp3"] = "audio/mpeg"
+    got = ok(server.url("/page/audio-first.html"), "auto", net, workdir)
+    assert got.mime == "video/mp4" and got.path.read_bytes() == (media / "clip.mp4").read_bytes()
+
+
+def test_a_stream_offered_only_above_720p_is_fetched_at_its_smallest(server, media, net, workdir):
+    """An HLS master whose one variant is 1080p was refused ("no video of at most 720p..."), while the
+    same file given as a direct URL was checked: the smallest video offered is taken instead."""
+    (media / "hls" / "master1080.m3u8").write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,"
+                                                    "RESOLUTION=1920x1080\nplaylist.m3u8\n")
+    got = ok(server.url("/files/hls/master1080.m3u8"), "video", net, workdir)
+    assert got.kind == "video" and frames(got.path) == 60
+
+
 def test_page_with_og_video(server, media, net, workdir):
     got = ok(server.url("/page/og.html"), "video", net, workdir)
     assert got.mime == "video/webm"

@@ -1,8 +1,9 @@
 """Pages and videos through the yt-dlp Python API.
 
 ydl_options() is the one place the download policy lives: a format of at most
-settings.max_video_height that needs no ffmpeg (one file with video, muxed or video-only:
-we only need frames, so nothing is merged or post-processed), one item, no playlists, no
+settings.max_video_height (else the smallest offered) that needs no ffmpeg (one file with video,
+muxed or video-only: we only need frames, so nothing is merged or post-processed), the page's
+first item that has video, no playlists, no
 cookies, no proxies, no retries that would multiply timeouts, fragments on this thread so
 the netguard (thread-local) sees every connection. Byte, wall-time and cancel limits are
 enforced in a progress hook, because yt-dlp's max_filesize ignores responses without a
@@ -50,12 +51,28 @@ class _Logger:
         self.messages.append(msg)
 
 
+def _has_video(info: dict, incomplete: bool = False) -> str | None:
+    """yt-dlp's match_filter: None takes the item, a reason skips it (sound only)."""
+    formats = info.get("formats") or [info]
+    return "sound only" if all(f.get("vcodec") == "none" for f in formats) else None
+
+
+def _allowed_extensions() -> frozenset | None:
+    """The file extensions yt-dlp will write (its guard against planted executables); None if unknown."""
+    try:
+        from yt_dlp.utils._utils import _UnsafeExtensionError
+        return frozenset(_UnsafeExtensionError.ALLOWED_EXTENSIONS)
+    except (ImportError, AttributeError):
+        return None
+
+
 def ydl_options(settings, outdir: Path, hook, logger) -> dict:
     h = int(settings.max_video_height)
     return {
         # one file that has video, at most h pixels high (unknown height allowed: direct files),
         # H.264 preferred (decodes fast everywhere), never two formats merged
-        "format": f"bv*[height<=?{h}]{_NEEDS_FFMPEG}",
+        # else the smallest video (a stream offered in 1080p only); the byte and pixel limits still hold
+        "format": f"bv*[height<=?{h}]{_NEEDS_FFMPEG}/wv*{_NEEDS_FFMPEG}",
         "format_sort": [f"res:{h}", "vcodec:h264", "proto:https"],
         "check_formats": False,
         "outtmpl": {"default": str(outdir / "media.%(ext)s")},
@@ -64,7 +81,8 @@ def ydl_options(settings, outdir: Path, hook, logger) -> dict:
         "overwrites": True,
         "updatetime": False,
         "noplaylist": True,
-        "playlist_items": "1",
+        "playlist_items": "1:10",   # a page's first media with video: an <audio> before it is skipped
+        "match_filter": _has_video,
         "cachedir": False,
         "cookiefile": None,
         "proxy": "",  # direct connections only: the netguard checks the real peer
@@ -193,6 +211,12 @@ class Download:
             for key in ("url", "manifest_url", "fragment_base_url"):
                 if fmt.get(key):
                     check_url(fmt[key], self.settings)
+        # a video served from "getvideo.php" would be refused for its file name; FakeLens names the file
+        # by its bytes anyway (sniff), so the name's extension is only a name
+        allowed = _allowed_extensions()
+        for fmt in [entry, *(entry.get("formats") or []), *(entry.get("requested_formats") or [])]:
+            if allowed and str(fmt.get("ext") or "").lower() not in allowed:
+                fmt["ext"] = "unknown_video"
         return entry
 
     def _output(self, result: dict) -> Path:
