@@ -104,6 +104,25 @@ def test_a_relative_video_name_with_a_colon_opens(tmp_path, monkeypatch):
     assert len(frames) == 4
 
 
+def test_frame_times_go_on_where_a_stream_s_time_stamps_start_again(tmp_path):
+    """Two MPEG-TS parts joined (an HLS discontinuity, an ad stitched in) restart their time stamps:
+    the frames' times went back (0.88 s, then 0.04 s) in the verdict's timeline and summary."""
+    parts = []
+    for k in range(2):
+        part = tmp_path / f"part{k}.ts"
+        writer = cv2.VideoWriter(str(part), cv2.VideoWriter_fourcc(*"PIM1"), 25, (320, 240))
+        assert writer.isOpened(), "OpenCV cannot write MPEG-1 in MPEG-TS here"
+        for i in range(25):
+            writer.write(np.full((240, 320, 3), (i * 8 + k * 100) % 256, np.uint8))
+        writer.release()
+        parts.append(part.read_bytes())
+    (tmp_path / "joined.ts").write_bytes(b"".join(parts))
+    frames, info = sample_frames(tmp_path / "joined.ts", 16, Settings(home=tmp_path / "h"))
+    times = [f.t for f in frames]
+    assert all(b > a for a, b in zip(times, times[1:])), times
+    assert times[-1] > 1.5 and info["duration"] >= times[-1], (times, info)
+
+
 def test_frame_count_is_configurable_and_capped(tmp_path):
     path = write_video(tmp_path / "clip.mp4", "mp4v")
     assert len(sample_frames(path, 12, Settings(home=tmp_path))[0]) == 12

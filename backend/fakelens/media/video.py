@@ -71,7 +71,8 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
         frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     if not frames:
         raise FakeLensError("undecodable", "no frame of the video could be decoded")
-    return frames, {"width": width, "height": height, "fps": fps, "duration": round(total / fps, 3)}
+    # a stream whose stamps restarted lasts past what its header says (frames carry on from the last)
+    return frames, {"width": width, "height": height, "fps": fps, "duration": round(max(total / fps, frames[-1].t), 3)}
 
 
 def _read(path: Path, total: int, fps: float, count: int, settings, deadline: float, cancelled,
@@ -85,6 +86,7 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
     count = max(1, min(count, settings.max_frames, total or 1))
     wanted = sorted(set(np.linspace(0, max(total - 1, 0), count).round().astype(int).tolist()))
     frames, more, ended = [], False, None
+    offset, last_target = 0.0, 0   # seconds added to the stamps after they restart; the frame last kept
     cap = _open(path)
     try:
         index = -1
@@ -104,8 +106,13 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
             if ok and image is not None:
                 # the frame's own time stamp: phone videos have a variable frame rate, index / fps drifts
                 stamp = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
-                t = stamp if stamp > 0 or target == 0 else target / fps
+                t = stamp + offset if stamp > 0 or target == 0 else target / fps
+                if frames and t <= frames[-1].t:
+                    # the stamps started again (an HLS discontinuity, a stitched ad): go on from the last
+                    offset = frames[-1].t + (target - last_target) / fps - stamp
+                    t = stamp + offset
                 frames.append(Frame(index=len(frames), t=round(t, 3), image=shrink_to(image, MAX_SIDE)))
+                last_target = target
             progress(len(frames) / len(wanted))
         else:   # headers are often a frame or two short; a second or 5 % more means they lied
             slack = max(int(fps), total // 20, 2)
