@@ -184,6 +184,19 @@ def test_a_stream_offered_only_above_720p_is_fetched_at_its_smallest(server, med
     assert got.kind == "video" and frames(got.path) == 60
 
 
+def test_byte_range_hls_from_a_server_that_ignores_ranges_is_refused(server, media, net, workdir):
+    """HLS segments as byte ranges of one file, from a server that sends the whole file for each range:
+    yt-dlp joined three copies of it (a 9 s video of 3 s) and the wrong video was checked silently."""
+    segments = [(media / "hls" / f"seg{i}.ts").read_bytes() for i in range(3)]
+    (media / "hls" / "all.ts").write_bytes(b"".join(segments))
+    lines, offset = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-TARGETDURATION:1", "#EXT-X-MEDIA-SEQUENCE:0"], 0
+    for segment in segments:
+        lines += ["#EXTINF:0.667,", f"#EXT-X-BYTERANGE:{len(segment)}@{offset}", "all.ts"]
+        offset += len(segment)
+    (media / "hls" / "ranges.m3u8").write_text("\n".join(lines + ["#EXT-X-ENDLIST", ""]))
+    refused(server.url("/files/hls/ranges.m3u8"), "video", net, workdir, "fetch_failed", "ignored a request for part")
+
+
 def test_page_with_og_video(server, media, net, workdir):
     got = ok(server.url("/page/og.html"), "video", net, workdir)
     assert got.mime == "video/webm"

@@ -147,6 +147,13 @@ class Download:
         Reads in blocks (the media itself) pass through: the progress hook counts those."""
         def open_capped(req):
             response = urlopen(req)
+            asked = (getattr(req, "headers", None) or {}).get("Range", "")
+            if asked and asked.replace(" ", "") != "bytes=0-" and getattr(response, "status", 206) == 200:
+                # a part of a file asked for (HLS byte ranges), the whole file sent: joined, the parts
+                # would be copies of one another, and the wrong video checked without a word
+                response.close()
+                self._stop(FakeLensError("fetch_failed", f"the server of {self.url} ignored a request for part "
+                                                         "of a file (a byte range), so the video cannot be put together"))
             read = response.read
 
             def read_capped(amt=None):
