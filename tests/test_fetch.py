@@ -235,7 +235,8 @@ def test_duration_cap(server, tmp_path, workdir):
     ("/files/empty.jpg", "video", "unsupported_media", "is empty (0 bytes)"),
     ("/files/page.jpg", "image", "unsupported_media", "is an HTML page, not an image"),
     ("/files/page.jpg", "auto", "fetch_failed", "no video found on the page (a web page's images are checked "
-                                                "from the page itself: open it and use the toolbar button)"),
+                                                "from the page itself: open it and use the toolbar button; a video "
+                                                "playing in an embedded player: right-click the player and check it)"),
     ("/files/text.mp4", "video", "unsupported_media", "is a text file, not an image or a video"),
     ("/files/text.mp4", "auto", "unsupported_media", "is a text file, not an image or a video"),
     ("/files/zeros.jpg", "image", "unsupported_media", "is binary data of a format FakeLens does not read"),

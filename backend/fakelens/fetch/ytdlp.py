@@ -22,9 +22,10 @@ from .netguard import Guard, check_url
 # protocols yt-dlp can only fetch through ffmpeg or other external programs
 _NEEDS_FFMPEG = "[protocol!*=rtmp][protocol!=rtsp][protocol!=mms][protocol!=f4m][protocol!=ism][protocol!*=websocket]"
 MAX_PAGE_BYTES = 16 * 1024 * 1024   # a web page or stream manifest; real ones are well under 2 MB
-# a page without a video: most often an article whose pictures the user meant
+# a page without a video: most often an article whose pictures the user meant, or one whose video plays
+# in an embedded player (another page, in a frame, which is not followed)
 NO_VIDEO = ("no video found on the page (a web page's images are checked from the page itself: open it and "
-            "use the toolbar button)")
+            "use the toolbar button; a video playing in an embedded player: right-click the player and check it)")
 
 
 class _Stop(Exception):
