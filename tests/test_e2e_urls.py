@@ -59,6 +59,11 @@ def test_videos_through_ytdlp(backend, media_server, path, kind):
     result = r.json()["result"]
     assert result["media"]["kind"] == "video" and result["media"]["duration"] > 0
     assert result["label"] == "not_applicable"   # drawn circles, no face: honest "not checked"
+    # a page's video is named: which of its videos was checked
+    if path.startswith("/page/"):
+        assert result["media"]["media_url"].startswith(media_server.url("/files/clip.")), result["media"]
+    else:
+        assert "media_url" not in result["media"], result["media"]
 
 
 def test_batch_then_poll(backend, media_server):

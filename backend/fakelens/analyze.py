@@ -103,6 +103,8 @@ class Analyzer:
             sha = None
         step("decode")
         media = load_media(path, kind, mime, self.settings, source_url, sha, lambda f: step("decode", f), cancelled)
+        if not request.get("path") and fetched.final_url and fetched.final_url != request["url"]:
+            media.media_url = fetched.final_url   # which of a page's videos was checked, or where a redirect led
         find_faces(media, self.models, lambda f: step("faces", f))
         self.save_thumbnail(media)
         signals = []

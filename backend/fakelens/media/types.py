@@ -36,8 +36,11 @@ class Media:
     scale: float = 1.0        # frame pixels per media pixel (video frames above 1920 px are shrunk)
     animated: bool = False    # an animated image, of which only the first frame is checked
     palette: bool = False     # an image of at most 256 colours (GIF, palette PNG, 1-bit): dithered
+    media_url: str | None = None   # where the file itself came from, when not source_url (a page's video)
 
     def describe(self) -> dict:
         described = {"kind": self.kind, "sha256": self.sha256, "width": self.width, "height": self.height,
                      "duration": self.duration, "source_url": self.source_url}
+        if self.media_url:
+            described["media_url"] = self.media_url
         return {**described, "animated": True} if self.animated else described
