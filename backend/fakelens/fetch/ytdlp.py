@@ -148,8 +148,9 @@ class Download:
         Reads in blocks (the media itself) pass through: the progress hook counts those."""
         def open_capped(req):
             response = urlopen(req)
-            asked = (getattr(req, "headers", None) or {}).get("Range", "")
-            if asked and asked.replace(" ", "") != "bytes=0-" and getattr(response, "status", 206) == 200:
+            # a range from byte 0 answered whole is fine (yt-dlp's chunked downloads handle it)
+            start = re.match(r"bytes=(\d+)-", ((getattr(req, "headers", None) or {}).get("Range") or "").replace(" ", ""))
+            if start and int(start.group(1)) > 0 and getattr(response, "status", 206) == 200:
                 # a part of a file asked for (HLS byte ranges), the whole file sent: joined, the parts
                 # would be copies of one another, and the wrong video checked without a word
                 response.close()
