@@ -66,6 +66,18 @@ def test_videos_through_ytdlp(backend, media_server, path, kind):
         assert "media_url" not in result["media"], result["media"]
 
 
+def test_the_same_bytes_uploaded_later_do_not_claim_the_page_s_address(backend, media_server):
+    """A cached result found by the file's bytes took the earlier check's media_url: an upload of the
+    same clip was said to come from the page's video address."""
+    r, _ = check(backend, media_server.url("/page/video.html"))
+    assert r.status_code == 200 and r.json()["result"]["media"]["media_url"], r.text
+    clip = media_server.folder / "clip.mp4"
+    up = requests.post(f"{backend.url}/api/v1/checks", params={"wait": 30}, headers=backend.headers,
+                       files={"media": ("mine.mp4", clip.read_bytes())}, timeout=60)
+    assert up.status_code == 200 and up.json()["cached"] is True, up.text
+    assert "media_url" not in up.json()["result"]["media"], up.json()["result"]["media"]
+
+
 def test_batch_then_poll(backend, media_server):
     r = requests.post(f"{backend.url}/api/v1/checks/batch", headers=backend.headers, timeout=30, json={
         "items": [{"url": media_server.url("/files/photo.jpg")}, {"url": media_server.url("/files/clip.mp4"), "kind": "video"}]})

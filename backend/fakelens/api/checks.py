@@ -80,7 +80,12 @@ def _url_request(item: dict, page_url: str | None, seen_hosts: dict | None = Non
 
 
 def _start(req: dict) -> dict:
-    """A cached result becomes a finished check at once; otherwise the check is queued."""
+    """The check made for `req` (see _create), as it stands."""
+    return _ctx()["store"].get(_create(req))
+
+
+def _create(req: dict) -> str:
+    """A cached result becomes a finished check at once; otherwise the check is queued. Its id."""
     ctx, settings = _ctx(), current_app.config["SETTINGS"]
     fingerprint = ctx["analyzer"].fingerprint
     result = None
@@ -89,14 +94,18 @@ def _start(req: dict) -> dict:
                   ctx["store"].cached_by_url(req["url"], fingerprint, settings.cache_ttl_s))
     if result is not None:
         # the same bytes may come from another address: the result names where this check's came from
-        result = {**result, "media": {**result["media"], "source_url": req.get("source_url") or req.get("url")}}
+        # (and the file's own address only where this check asked for the same one)
+        media = {**result["media"], "source_url": req.get("source_url") or req.get("url")}
+        if media.get("media_url") and result["media"].get("source_url") != media["source_url"]:
+            del media["media_url"]
+        result = {**result, "media": media}
         if req.get("path"):
             ctx["pool"].discard_upload(req)
         check_id = ctx["store"].create({k: v for k, v in req.items() if k not in ("path", "sha256")}, status="done",
                                        result=result, media=result["media"], cached=True)
     else:
         check_id = ctx["pool"].submit(req)
-    return ctx["store"].get(check_id)
+    return check_id
 
 
 def _wait_seconds() -> float:
@@ -148,11 +157,11 @@ def create_check():
                    "source_url": _note(request.form.get("source_url")),
                    "page_url": _note(request.form.get("page_url"))}
             req["sha256"] = file_sha256(path)
-            check = _start(req)
+            check_id = _create(req)
         except BaseException:   # refused, or the database would not take it: the file must not stay
             path.unlink(missing_ok=True)
             raise
-        return _answer(check, wait)
+        return _answer(_ctx()["store"].get(check_id), wait)   # made: its file is the queued check's now
     body = _json_body()
     if not isinstance(body, dict):
         raise FakeLensError("bad_request", "send JSON {\"url\": ...} or a multipart form with a 'media' file")
