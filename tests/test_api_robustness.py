@@ -559,3 +559,41 @@ def test_clear_history_while_a_check_runs_leaves_no_picture_and_no_trace(tmp_pat
     finally:
         app.extensions["fakelens"]["pool"].stop()
         app.extensions["fakelens"]["store"].close()
+
+
+def test_a_check_cleared_before_writing_its_picture_takes_the_picture_with_it(tmp_path, face_jpeg, monkeypatch):
+    """Cleared while it looked for faces: the check wrote its report picture after the clear, then ended
+    cancelled, without a stored result naming the picture, and the picture stayed (forever with
+    keep_days 0)."""
+    from fakelens import analyze
+
+    home = tmp_path / "home"
+    app = create_app(Settings(home=home, workers=1, sync_wait_s=0, keep_days=0))
+    client, headers = app.test_client(), token_headers(app)
+    inside, go_on = threading.Event(), threading.Event()
+    detect = analyze.detect_photo_faces
+
+    def held(*args, **kwargs):   # the check is held while it looks for faces, before its picture
+        inside.set()
+        go_on.wait(20)
+        return detect(*args, **kwargs)
+
+    monkeypatch.setattr(analyze, "detect_photo_faces", held)
+    try:
+        check_id = post_file(client, headers, face_jpeg.read_bytes(), wait=0).get_json()["id"]
+        assert inside.wait(20) and not (home / "thumbs").exists()
+        r = client.delete(CHECKS, base_url=BASE_URL, headers=headers)
+        assert r.status_code == 200 and r.get_json()["deleted"] == 1
+        go_on.set()
+        deadline = time.monotonic() + 20
+        while client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code != 404:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert (home / "thumbs").is_dir()   # it was written after the clear
+        while list((home / "thumbs").iterdir()):   # and goes with the check's last steps, after its row
+            assert time.monotonic() < deadline, list((home / "thumbs").iterdir())
+            time.sleep(0.05)
+    finally:
+        go_on.set()
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()

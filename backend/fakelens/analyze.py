@@ -81,8 +81,9 @@ class Analyzer:
         return self._fingerprint[1]
 
     def analyze(self, request: dict, workdir: Path, progress: Progress = lambda s, f: None,
-                cancelled: Callable[[], bool] = lambda: False) -> dict:
-        """request: {"path": local file} or {"url", "kind"?}; source_url names where a file came from."""
+                cancelled: Callable[[], bool] = lambda: False, pictured: Callable[[Path], None] = lambda p: None) -> dict:
+        """request: {"path": local file} or {"url", "kind"?}; source_url names where a file came from.
+        `pictured` is told the report picture written (a check cleared meanwhile removes it)."""
         started = time.monotonic()
 
         def step(stage: str, fraction: float = 0.0):
@@ -106,7 +107,9 @@ class Analyzer:
         if not request.get("path") and fetched.final_url and fetched.final_url != request["url"]:
             media.media_url = fetched.final_url   # which of a page's videos was checked, or where a redirect led
         find_faces(media, self.models, lambda f: step("faces", f))
-        self.save_thumbnail(media)
+        picture = self.save_thumbnail(media)
+        if picture:
+            pictured(picture)
         signals = []
         applicable = [d for d in self.detectors if d.applies_to(media)]
         for n, detector in enumerate(applicable):
@@ -114,15 +117,17 @@ class Analyzer:
             signals.append(detector.run(media))   # a face detector says "no face found" itself
         return fuse(signals, media, (time.monotonic() - started) * 1000)
 
-    def save_thumbnail(self, media: Media):
+    def save_thumbnail(self, media: Media) -> Path | None:
         """The report's picture: the first sampled frame with a face (report.py draws that frame's boxes)."""
         if self.thumbs_dir is None:
-            return
+            return None
         shown = thumbnail_frame([f.frame for f in media.faces])
         frame = next((f for f in media.frames if f.index == shown), media.frames[0])
         small = shrink_to(frame.image, THUMB_SIDE)
         make_data_folder(self.thumbs_dir)   # pictures of what the user checked: theirs only
-        cv2.imwrite(str(self.thumbs_dir / thumbnail_name(media.sha256, frame.t)), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        path = self.thumbs_dir / thumbnail_name(media.sha256, frame.t)
+        cv2.imwrite(str(path), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        return path
 
 
 def thumbnail_name(sha256: str, t: float) -> str:

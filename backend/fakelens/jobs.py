@@ -278,13 +278,13 @@ class JobPool:
                 except StoreUnavailable:   # progress is a courtesy: a locked database must not end the check
                     log.warning("could not store the progress of check %s", check_id)
 
-        put_back = False
+        put_back, pictures = False, []
         try:   # from here on every way out stores the check's end (else it would stay "running")
             request = self.store.get(check_id)["request"]
             make_data_folder(self.work)
             workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
             result = self.analyzer.analyze(request, workdir, progress,
-                                           lambda: event.is_set() or self._stopping.is_set())
+                                           lambda: event.is_set() or self._stopping.is_set(), pictures.append)
             self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
             if not event.is_set():   # a result the user cancelled (or cleared) is not cached either
                 self.store.remember(result, self.analyzer.fingerprint, request.get("url"))
@@ -307,9 +307,9 @@ class JobPool:
         finally:
             if check_id in self._forget_when_done:   # cleared from the history while it ran
                 self._forget_when_done.discard(check_id)
-                media = (self._record(self.store.get, check_id) or {}).get("media") or {}
                 self._record(self.store.delete, check_id)
-                retention.drop_pictures(self.store, self.settings.thumbs_dir, media.get("sha256"))
+                for picture in pictures:   # unless a remaining check shows the same medium
+                    retention.drop_pictures(self.store, self.settings.thumbs_dir, picture.name[:64])
                 try:
                     self.store.scrub()
                 except StoreUnavailable:   # the rows are gone; the log keeps them until the next checkpoint
