@@ -31,6 +31,8 @@ def server(media):
         srv.types["page.jpg"] = "image/jpeg"    # HTML that says it is a JPEG
         srv.types["text.mp4"] = "video/mp4"     # text that says it is a video
         (media / "zeros.jpg").write_bytes(bytes(4096))   # NUL bytes (a gzip bomb decodes to such): not text
+        (media / "song.mp3").write_bytes(b"ID3" + bytes(2000))   # sound only, on two pages
+        srv.types["song.mp3"] = "audio/mpeg"
         yield srv
 
 
@@ -169,8 +171,6 @@ def test_a_page_video_served_by_a_script_is_fetched(server, media, net, workdir)
 def test_a_page_with_a_song_before_its_clip_checks_the_clip(server, media, net, workdir):
     """Only the page's first media element was tried: an <audio> before the <video> gave "no video of
     at most 720p that can be downloaded without ffmpeg"."""
-    (media / "song.mp3").write_bytes(b"ID3" + bytes(2000))
-    server.types["song.mp3"] = "audio/mpeg"
     got = ok(server.url("/page/audio-first.html"), "auto", net, workdir)
     assert got.mime == "video/mp4" and got.path.read_bytes() == (media / "clip.mp4").read_bytes()
 
@@ -242,6 +242,7 @@ def test_duration_cap(server, tmp_path, workdir):
     ("/files/zeros.jpg", "image", "unsupported_media", "is binary data of a format FakeLens does not read"),
     ("/files/clip.mp4", "image", "unsupported_media", "is a video (video/mp4), not an image"),
     ("/page/none.html", "auto", "fetch_failed", "no video found on the page"),
+    ("/page/audio-only.html", "auto", "fetch_failed", "only sound was found there, no video"),
     ("/files/missing.jpg", "image", "fetch_failed", "HTTP 404"),
     ("/files/missing.mp4", "video", "fetch_failed", "HTTP 404"),
     ("/redirect/6/photo.jpg", "image", "fetch_failed", "more than 5 redirects"),

@@ -13,6 +13,7 @@ Routes:
   /page/none.html             an HTML page without any media
   /page/script-video.html     a <video> whose file comes from getvideo.php (put it in the folder)
   /page/audio-first.html      an <audio> (song.mp3) before the <video> (clip.mp4)
+  /page/audio-only.html       only an <audio> (song.mp3)
   /page/long.html             a page whose JSON-LD says its video (clip.mp4) lasts two hours
   /stall                      headers of a JPEG, a few bytes, then silence
   /silent                     accepts the request and never answers
@@ -54,6 +55,8 @@ PAGES = {
     "none.html": '<!DOCTYPE html><html><head><title>Text only</title></head><body><p>No media.</p></body></html>',
     "script-video.html": '<!DOCTYPE html><html><head><title>Served by a script</title></head><body>'
                          '<video controls src="/files/getvideo.php?id=3"></video></body></html>',
+    "audio-only.html": '<!DOCTYPE html><html><head><title>A song</title></head><body>'
+                       '<audio controls src="/files/song.mp3"></audio></body></html>',
     "audio-first.html": '<!DOCTYPE html><html><head><title>A song, then a clip</title></head><body>'
                         '<audio controls src="/files/song.mp3"></audio>'
                         '<video controls src="/files/clip.mp4"></video></body></html>',

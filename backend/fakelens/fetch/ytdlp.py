@@ -208,6 +208,8 @@ class Download:
             raise FakeLensError("cancelled", "the check was cancelled")
         if entry.get("is_live"):
             raise FakeLensError("fetch_failed", "live streams cannot be checked")
+        if _has_video(entry):   # the page's only media is sound (the match filter kept it from download)
+            raise FakeLensError("fetch_failed", "only sound was found there, no video: there is no face to check")
         duration = entry.get("duration")
         if duration and duration > self.settings.max_duration_s:
             raise FakeLensError("too_long", f"the video is {duration / 60:.0f} min long, more than the "
