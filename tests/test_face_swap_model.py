@@ -248,7 +248,7 @@ def test_a_photo_turned_sideways_is_read_the_right_way_up(store, spec, name):
     finds it with landmarks that are wrong, and the crop cut from them scored as manipulated (0.73 to
     1.0 for these real faces). Such a face is read again from the photo turned: the landmarks
     are the upright ones turned with the picture, and the score is the upright face's. (On 157 held-out
-    faces turned a quarter either way, 84 and 79 were flagged before, 22 and 18 now.)"""
+    faces turned a quarter either way, 84 and 79 were flagged before, 22 and 19 now.)"""
     from fakelens.media.faces import detect_photo_faces
 
     face = cv2.imread(str(need_shared("faces-real", "utkface", name)))

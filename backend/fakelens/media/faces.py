@@ -141,14 +141,21 @@ def detect_photo_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t:
         turned += [_unturn(f, n, rotated.shape) for f in detect_faces(rotated, models, frame, t, photo=True)
                    if upright(f.landmarks)]
     # the turns only read again the faces already found (they also find "faces" inside a face, which
-    # scored high): for each, the most confident upright reading whose middle lies in its box
-    out = []
+    # scored high): for each, the most confident upright reading covering much the same box, each
+    # reading given to one face only (two faces read as one would be scored twice)
+    out, used = [], set()
     for face, ok in zip(faces, standing):
-        readings = [] if ok else [r for r in turned if _centre_in(r.box, face.box)]
-        out.append(max(readings, key=lambda r: r.score) if readings else face)
+        readings = [] if ok else [n for n, r in enumerate(turned) if n not in used and _iou(r.box, face.box) >= 0.3]
+        best = max(readings, key=lambda n: turned[n].score, default=None)
+        if best is not None:
+            used.add(best)
+        out.append(face if best is None else turned[best])
     return out
 
 
-def _centre_in(inner: tuple, outer: tuple) -> bool:
-    cx, cy = inner[0] + inner[2] / 2, inner[1] + inner[3] / 2
-    return outer[0] <= cx <= outer[0] + outer[2] and outer[1] <= cy <= outer[1] + outer[3]
+def _iou(a: tuple, b: tuple) -> float:
+    """Overlap of two (x, y, w, h) boxes: their intersection over their union."""
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / float(a[2] * a[3] + b[2] * b[3] - inter or 1)
