@@ -676,8 +676,9 @@ def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, l
 
 def test_a_badge_hides_under_what_the_page_lays_over_its_media(browser, live_backend, sites):
     """A fixed header the photo scrolls under, or a viewer opened over the page, hides the badge (it
-    floated on top of them); an overlay inside the photo's own box (Instagram's) does not. A photo near
-    the window's left edge gets its tooltip hanging right, inside the window."""
+    floated on top of them); a transparent layer in the page's flow does not (Instagram's overlay on
+    the photo, a card's link stretched over the whole card). A photo near the window's left edge gets
+    its tooltip hanging right, inside the window."""
     page = browser.context.new_page()
     hidden = "sel => { const r = document.querySelector(sel).getBoundingClientRect(); " \
              "return ![...document.querySelectorAll('fakelens-badge')].some(b => b.style.display !== 'none' " \
@@ -698,8 +699,10 @@ def test_a_badge_hides_under_what_the_page_lays_over_its_media(browser, live_bac
         page.wait_for_function(hidden, arg="#thumb", timeout=5_000)
         page.evaluate("document.querySelector('#viewer').remove()")
         page.evaluate(lay, ["overlay", "position:absolute;left:LEFTpx;top:calc(TOPpx + 10px);width:Wpx;height:Hpx;z-index:10"])
+        # a card's link stretched over the whole card, larger than the photo, transparent
+        page.evaluate(lay, ["stretched", "position:absolute;left:0;top:0;width:800px;height:900px;z-index:11"])
         page.wait_for_timeout(1500)   # a second's re-placing, at least
-        assert badge_on(page, "#thumb") is not None, "an overlay inside the photo's box hid its badge"
+        assert badge_on(page, "#thumb") is not None, "a transparent layer in the page's flow hid the badge"
 
         chip = page.locator(f"fakelens-badge[data-check-id='{badge_on(page, '#thumb')['id']}'] .chip")
         chip.focus()   # its tooltip shows

@@ -108,17 +108,26 @@
     return false;
   }
 
-  // Something of the page's own lies over the corner where the chip goes (a fixed header scrolled
-  // over the photo, a photo viewer opened over the feed, a carousel's next slide where this one is
-  // clipped away): the badge would float on top of it. An element the media sits in, or an overlay
-  // inside the media's own box (Instagram lays one over every photo), does not count.
+  // Is the element, or one it sits in, fixed to the window (a header, a viewer, a dialog)?
+  function pinned(node) {
+    for (let n = node; n; n = n.parentElement || n.getRootNode().host) {
+      const position = getComputedStyle(n).position;
+      if (position === "fixed" || position === "sticky") return true;
+    }
+    return false;
+  }
+
+  // Something of the page's own lies over the corner where the chip goes: a layer fixed to the window
+  // (a header the photo scrolls under, a photo viewer opened over the feed) or other media (a
+  // carousel's next slide where this one is clipped away). The badge would float on top of it.
+  // Transparent layers in the page's flow do not count (a card's link stretched over it, Instagram's
+  // overlay on every photo, a player's controls), nor does an element the media sits in.
   function covered(el, r) {
     const x = r.right - CORNER_PX, y = r.top + CORNER_PX;
     if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return false;
     const top = document.elementsFromPoint(x, y).find((n) => !n.tagName.startsWith("FAKELENS-"));
-    if (!top || within(el, top)) return false;
-    const t = top.getBoundingClientRect();
-    return !(t.left >= r.left - 2 && t.top >= r.top - 2 && t.right <= r.right + 2 && t.bottom <= r.bottom + 2);
+    if (!top || top === el || within(el, top)) return false;
+    return FL.mediaKind(top) !== null || pinned(top);
   }
 
   function place(el, entry) {
@@ -130,8 +139,11 @@
     entry.host.style.setProperty("left", `${Math.round(r.left)}px`, "important");
     entry.host.style.setProperty("top", `${Math.round(r.top)}px`, "important");
     entry.host.style.setProperty("width", `${Math.round(r.width)}px`, "important");
-    // the tooltip hangs left from the chip; a media near the window's left edge gets it hanging right
-    entry.tip.classList.toggle("from-left", r.right < TIP_PX + 12);
+    // the tooltip hangs left from the chip (its width, padding and the chip's inset: TIP_PX + 26); a
+    // media near the window's left edge gets it hanging right, from inside the window
+    const hangRight = r.right < TIP_PX + 26;
+    entry.tip.classList.toggle("from-left", hangRight);
+    entry.tip.style.left = hangRight ? `${Math.max(6, 6 - Math.round(r.left))}px` : "";
   }
 
   let frame = 0;
