@@ -72,20 +72,19 @@
       }
     };
     answer.checks.forEach((check, i) => update(i, check));
-    // Follow the running jobs (videos take a while) until every one is final.
-    while (checks.some((c) => c && c.id && !FINAL.has(c.status))) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      await Promise.all(
-        checks.map(async (c, i) => {
-          if (!c || !c.id || FINAL.has(c.status)) return;
-          try {
-            update(i, { ...(await FL.ask("check-status", { id: c.id })), sent_url: c.sent_url });
-          } catch (err) {
-            update(i, { status: "failed", error: { code: err.code, message: err.message } });
-          }
-        }),
-      );
-    }
+    // Follow the running jobs (videos take a while) until every one is final; a backend restarting
+    // meanwhile keeps them (lib/follow-check.js)
+    await Promise.all(
+      answer.checks.map(async (check, i) => {
+        if (!check || !check.id || FINAL.has(check.status)) return;
+        const shown = (c) => update(i, { ...c, sent_url: check.sent_url });
+        try {
+          await FL.followCheck(check, (id) => FL.ask("check-status", { id }), shown, { delay: 1000, longest: 2000 });
+        } catch (err) {
+          update(i, { status: "failed", error: { code: err.code, message: err.message } });
+        }
+      }),
+    );
     button.disabled = false;
   }
 
