@@ -703,6 +703,16 @@ def test_a_badge_hides_under_what_the_page_lays_over_its_media(browser, live_bac
         page.evaluate(lay, ["stretched", "position:absolute;left:0;top:0;width:800px;height:900px;z-index:11"])
         page.wait_for_timeout(1500)   # a second's re-placing, at least
         assert badge_on(page, "#thumb") is not None, "a transparent layer in the page's flow hid the badge"
+        # the photo itself in a dialog fixed to the window, a transparent layer over it inside the dialog
+        page.evaluate("""() => { document.querySelector('#stretched').remove();
+            const dialog = Object.assign(document.createElement('div'), {id: 'dialog'});
+            dialog.style.cssText = 'position:fixed;left:20px;top:20px;width:500px;height:500px;z-index:20';
+            const veil = document.createElement('div');
+            veil.style.cssText = 'position:absolute;inset:0;z-index:1';
+            dialog.append(document.querySelector('#thumb-link'), veil);
+            document.body.append(dialog); dispatchEvent(new Event('resize')); }""")
+        page.wait_for_timeout(1500)
+        assert badge_on(page, "#thumb") is not None, "a layer inside the photo's own fixed dialog hid the badge"
 
         chip = page.locator(f"fakelens-badge[data-check-id='{badge_on(page, '#thumb')['id']}'] .chip")
         chip.focus()   # its tooltip shows

@@ -102,20 +102,25 @@
     if (check && check.id) entry.host.dataset.checkId = check.id;
   }
 
-  // Is `outer` one of the elements `el` sits in (through shadow roots)?
+  // Is `outer` one of the elements `el` sits in (through shadow roots and slots)?
   function within(el, outer) {
-    for (let node = el; node; node = node.parentNode || node.host) if (node === outer) return true;
+    for (let node = el; node; node = node.assignedSlot || node.parentNode || node.host) if (node === outer) return true;
     return false;
   }
 
-  // Is the element, or one it sits in, fixed to the window (a header, a viewer, a dialog)?
-  function pinned(node) {
-    for (let n = node; n; n = n.parentElement || n.getRootNode().host) {
+  // Is `node`, or one it sits in that `el` does not, fixed to the window (a header, a viewer over the
+  // page)? A layer inside the same fixed dialog as the photo is not over it from outside.
+  function pinned(node, el) {
+    for (let n = node; n && !within(el, n); n = n.assignedSlot || n.parentElement || n.getRootNode().host) {
       const position = getComputedStyle(n).position;
       if (position === "fixed" || position === "sticky") return true;
     }
     return false;
   }
+
+  // `box` inside `r`, give or take 2 px (an overlay or a poster layer of the media's own)
+  const inside = (box, r) => box.left >= r.left - 2 && box.top >= r.top - 2 && box.right <= r.right + 2 &&
+    box.bottom <= r.bottom + 2;
 
   // Something of the page's own lies over the corner where the chip goes: a layer fixed to the window
   // (a header the photo scrolls under, a photo viewer opened over the feed) or other media (a
@@ -127,7 +132,7 @@
     if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return false;
     const top = document.elementsFromPoint(x, y).find((n) => !n.tagName.startsWith("FAKELENS-"));
     if (!top || top === el || within(el, top)) return false;
-    return FL.mediaKind(top) !== null || pinned(top);
+    return (FL.mediaKind(top) !== null && !inside(top.getBoundingClientRect(), r)) || pinned(top, el);
   }
 
   function place(el, entry) {
