@@ -243,6 +243,7 @@ def test_duration_cap(server, tmp_path, workdir):
     ("/files/clip.mp4", "image", "unsupported_media", "is a video (video/mp4), not an image"),
     ("/page/none.html", "auto", "fetch_failed", "no video found on the page"),
     ("/page/audio-only.html", "auto", "fetch_failed", "only sound was found there, no video"),
+    ("/page/two-songs.html", "auto", "fetch_failed", "only sound was found there, no video"),
     ("/files/missing.jpg", "image", "fetch_failed", "HTTP 404"),
     ("/files/missing.mp4", "video", "fetch_failed", "HTTP 404"),
     ("/redirect/6/photo.jpg", "image", "fetch_failed", "more than 5 redirects"),

@@ -206,6 +206,9 @@ class JobPool:
         for check in self.store.with_status("queued", "running"):
             if check["id"] in self._running:
                 self._forget_when_done.add(check["id"])
+                if check["id"] not in self._running:   # its worker left meanwhile: the forget() below takes it
+                    self._forget_when_done.discard(check["id"])
+                    continue
                 running += 1
             try:
                 self.cancel(check["id"])
@@ -284,7 +287,8 @@ class JobPool:
             make_data_folder(self.work)
             workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
             result = self.analyzer.analyze(request, workdir, progress,
-                                           lambda: event.is_set() or self._stopping.is_set(), pictures.append)
+                                           lambda: event.is_set() or self._stopping.is_set(),
+                                           lambda path: pictures.append((path, path.stat().st_mtime_ns)))
             self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
             if not event.is_set():   # a result the user cancelled (or cleared) is not cached either
                 self.store.remember(result, self.analyzer.fingerprint, request.get("url"))
@@ -308,8 +312,7 @@ class JobPool:
             if check_id in self._forget_when_done:   # cleared from the history while it ran
                 self._forget_when_done.discard(check_id)
                 self._record(self.store.delete, check_id)
-                for picture in pictures:   # unless a remaining check shows the same medium
-                    retention.drop_pictures(self.store, self.settings.thumbs_dir, picture.name[:64])
+                retention.drop_pictures(self.store, pictures)
                 try:
                     self.store.scrub()
                 except StoreUnavailable:   # the rows are gone; the log keeps them until the next checkpoint

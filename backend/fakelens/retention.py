@@ -32,12 +32,16 @@ def forget(store: Store, thumbs: Path, before: float, clearing: bool = False) ->
     return deleted
 
 
-def drop_pictures(store: Store, thumbs: Path, sha256: str | None):
-    """A medium's pictures, unless a remaining check still shows it (a check cleared while it ran)."""
-    if sha256 and sha256 not in store.media_hashes():
-        for thumb in Path(thumbs).glob(f"{sha256}*.jpg"):
-            if PICTURE_NAME.fullmatch(thumb.stem):
-                thumb.unlink(missing_ok=True)
+def drop_pictures(store: Store, written: list[tuple[Path, int]]):
+    """The pictures a check cleared while it ran wrote ((path, mtime_ns) as written), unless a
+    remaining check shows the same medium or another check has written the file again since."""
+    kept = store.media_hashes() if written else set()
+    for path, mtime_ns in written:
+        try:
+            if path.stem[:64] not in kept and path.stat().st_mtime_ns == mtime_ns:
+                path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def prune(store: Store, thumbs: Path, keep_days: float) -> int:

@@ -14,6 +14,7 @@ Routes:
   /page/script-video.html     a <video> whose file comes from getvideo.php (put it in the folder)
   /page/audio-first.html      an <audio> (song.mp3) before the <video> (clip.mp4)
   /page/audio-only.html       only an <audio> (song.mp3)
+  /page/two-songs.html        two <audio> and no video
   /page/long.html             a page whose JSON-LD says its video (clip.mp4) lasts two hours
   /stall                      headers of a JPEG, a few bytes, then silence
   /silent                     accepts the request and never answers
@@ -57,6 +58,9 @@ PAGES = {
                          '<video controls src="/files/getvideo.php?id=3"></video></body></html>',
     "audio-only.html": '<!DOCTYPE html><html><head><title>A song</title></head><body>'
                        '<audio controls src="/files/song.mp3"></audio></body></html>',
+    "two-songs.html": '<!DOCTYPE html><html><head><title>Two songs</title></head><body>'
+                      '<audio controls src="/files/song.mp3"></audio><audio controls src="/files/song.mp3?b"></audio>'
+                      '</body></html>',
     "audio-first.html": '<!DOCTYPE html><html><head><title>A song, then a clip</title></head><body>'
                         '<audio controls src="/files/song.mp3"></audio>'
                         '<video controls src="/files/clip.mp4"></video></body></html>',

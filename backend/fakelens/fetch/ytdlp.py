@@ -28,6 +28,9 @@ NO_VIDEO = ("no video found on the page (a web page's images are checked from th
             "use the toolbar button; a video playing in an embedded player: right-click the player and check it)")
 
 
+SOUND_ONLY = "only sound was found there, no video: there is no face to check"
+
+
 class _Stop(Exception):
     """Raised from the progress hook to abort a download; the reason is kept on the Download."""
 
@@ -52,10 +55,8 @@ class _Logger:
         self.messages.append(msg)
 
 
-def _has_video(info: dict, incomplete: bool = False) -> str | None:
-    """yt-dlp's match_filter: None takes the item, a reason skips it (sound only)."""
-    formats = info.get("formats") or [info]
-    return "sound only" if all(f.get("vcodec") == "none" for f in formats) else None
+def _sound_only(info: dict) -> bool:
+    return all(f.get("vcodec") == "none" for f in info.get("formats") or [info])
 
 
 def _allowed_extensions() -> frozenset | None:
@@ -83,7 +84,7 @@ def ydl_options(settings, outdir: Path, hook, logger) -> dict:
         "updatetime": False,
         "noplaylist": True,
         "playlist_items": "1:10",   # a page's first media with video: an <audio> before it is skipped
-        "match_filter": _has_video,
+        # (the Download's match_filter)
         "cachedir": False,
         "cookiefile": None,
         "proxy": "",  # direct connections only: the netguard checks the real peer
@@ -120,6 +121,7 @@ class Download:
         self.url, self.settings, self.guard, self.outdir = url, settings, guard, outdir
         self.progress, self.cancelled = progress, cancelled
         self.stop_reason: FakeLensError | None = None
+        self.skipped_sound = False   # a sound-only item was passed over
         self.logger = _Logger()
 
     def _stop(self, error: FakeLensError):
@@ -179,6 +181,7 @@ class Download:
         import yt_dlp  # slow import, only when a page or video is fetched
 
         opts = ydl_options(self.settings, self.outdir, self._hook, self.logger)
+        opts["match_filter"] = self._skip_sound
         try:
             with yt_dlp.YoutubeDL(opts) as ydl:
                 ydl.urlopen = self._capped(ydl.urlopen)
@@ -196,20 +199,27 @@ class Download:
         path = self._output(result)
         return path, entry.get("url") or self.url
 
+    def _skip_sound(self, info: dict, incomplete: bool = False) -> str | None:
+        """yt-dlp's match_filter: None takes the item, a reason skips it (sound only, remembered)."""
+        if _sound_only(info):
+            self.skipped_sound = True
+            return "sound only"
+        return None
+
     def _check(self, info: dict) -> dict:
         """Limits we can judge before downloading, and the guard on every media URL."""
         entry = info
         while entry and entry.get("_type") == "playlist":
             entries = [e for e in entry.get("entries") or [] if e]
             if not entries:
-                raise FakeLensError("fetch_failed", NO_VIDEO)
+                raise FakeLensError("fetch_failed", SOUND_ONLY if self.skipped_sound else NO_VIDEO)
             entry = entries[0]
         if self.cancelled():
             raise FakeLensError("cancelled", "the check was cancelled")
         if entry.get("is_live"):
             raise FakeLensError("fetch_failed", "live streams cannot be checked")
-        if _has_video(entry):   # the page's only media is sound (the match filter kept it from download)
-            raise FakeLensError("fetch_failed", "only sound was found there, no video: there is no face to check")
+        if _sound_only(entry):   # the page's one medium is sound (the match filter kept it from download)
+            raise FakeLensError("fetch_failed", SOUND_ONLY)
         duration = entry.get("duration")
         if duration and duration > self.settings.max_duration_s:
             raise FakeLensError("too_long", f"the video is {duration / 60:.0f} min long, more than the "

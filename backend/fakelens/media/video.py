@@ -67,7 +67,7 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
         total = _count_frames(path, deadline, cancelled)
         frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     elif ended is not None:   # it overstated it (a cut-off download): sample what is there, all of it
-        short = total - ended > max(int(fps), total // 20, 2)   # headers are often a frame or two long
+        short = total - ended > 2   # headers are often a frame or two long: those frames stand
         total = ended
         if short:
             frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
