@@ -126,8 +126,8 @@ class Analyzer:
         small = shrink_to(frame.image, THUMB_SIDE)
         make_data_folder(self.thumbs_dir)   # pictures of what the user checked: theirs only
         path = self.thumbs_dir / thumbnail_name(media.sha256, frame.t)
-        cv2.imwrite(str(path), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        return path
+        written = cv2.imwrite(str(path), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        return path if written and path.is_file() else None   # a report without its picture, not a failed check
 
 
 def thumbnail_name(sha256: str, t: float) -> str:

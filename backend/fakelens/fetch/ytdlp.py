@@ -26,8 +26,6 @@ MAX_PAGE_BYTES = 16 * 1024 * 1024   # a web page or stream manifest; real ones a
 # in an embedded player (another page, in a frame, which is not followed)
 NO_VIDEO = ("no video found on the page (a web page's images are checked from the page itself: open it and "
             "use the toolbar button; a video playing in an embedded player: right-click the player and check it)")
-
-
 SOUND_ONLY = "only sound was found there, no video: there is no face to check"
 
 
@@ -83,8 +81,7 @@ def ydl_options(settings, outdir: Path, hook, logger) -> dict:
         "overwrites": True,
         "updatetime": False,
         "noplaylist": True,
-        "playlist_items": "1:10",   # a page's first media with video: an <audio> before it is skipped
-        # (the Download's match_filter)
+        "playlist_items": "1:10",   # a page's first media with video (Download._skip_sound passes over sound)
         "cachedir": False,
         "cookiefile": None,
         "proxy": "",  # direct connections only: the netguard checks the real peer
