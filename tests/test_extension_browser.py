@@ -41,12 +41,12 @@ WAIT_MS = 60_000  # the first check loads the models
 
 # The exact wording of DESIGN.md and issue 4, by label.
 WORDING = {
-    "manipulated": re.compile(r"^Likely manipulated \(\d{1,3}%\)$"),
+    "manipulated": re.compile(r"^Likely manipulated \(score \d\.\d\d\)$"),
     "ai_generated": re.compile(r"^(AI-generated \((Content Credentials|file metadata|watermark)\)"
-                              r"|Likely AI-generated \(\d{1,3}%\))$"),
+                              r"|Likely AI-generated \(score \d\.\d\d\))$"),
     "no_evidence": re.compile(r"^No signs of manipulation found$"),
     "uncertain": re.compile(r"^Uncertain$"),
-    "not_applicable": re.compile(r"^Not checked: (no face|too small|unsupported media|no detector applies)$"),
+    "not_applicable": re.compile(r"^Not checked: (no face|faces too small|unsupported media|no detector applies)$"),
 }
 
 
@@ -322,9 +322,11 @@ def test_x_feed_badges_carry_the_backends_verdicts(browser, live_backend, media_
     verdict = results["real-1.jpg"]
     assert verdict["summary"] in tip and "Content Credentials: none" in tip and "1 face found" in tip, tip
     if verdict["score"] is not None:
-        # a score read against its threshold, not a probability: never a percentage
+        # a score read against its threshold, not a probability: never a percentage, and not beside
+        # "No signs of manipulation found" (the signal line has it, with its threshold)
         two = lambda x: f"{math.floor(x * 100 + 0.5) / 100:.2f}"   # as Math.round, halves up
-        assert f"Score: {two(verdict['score'])}" in tip and "%" not in tip and "chance" not in tip, tip
+        assert (f"Score: {two(verdict['score'])}" in tip) == (verdict["label"] != "no_evidence"), tip
+        assert "%" not in tip and "chance" not in tip, tip
         threshold = next(s["threshold"] for s in verdict["signals"] if s["detector"] == "face_swap")
         assert "Signal face_swap:" in tip and f"(threshold {two(threshold)})" in tip, tip
     page.screenshot(path=str(ARTIFACTS / "extension-x-feed.png"))
@@ -907,6 +909,13 @@ def test_options_page_clears_the_history(browser, live_backend, media_dir):
     assert any(c["id"] == r.json()["id"] for c in history())
     page = browser.context.new_page()
     page.goto(browser.url("options/options.html"))
+    asked = []
+    # nothing cleared can be brought back: the page asks first, and "Cancel" keeps everything
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("#clearHistory")
+    page.wait_for_timeout(500)
+    assert asked and asked[0].startswith("Delete all FakeLens history") and any(c["id"] == r.json()["id"] for c in history())
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#clearHistory")
     # a locator, not wait_for_function: its polling evaluates a string, which an extension page's CSP refuses
     page.locator("#cleared", has_text="History cleared:").wait_for(timeout=10_000)

@@ -54,12 +54,31 @@ def test_verdicts_are_counted_by_their_headline_without_the_score():
 
 
 def test_not_checked_says_why():
-    reasons = {"no face found": "no face", "faces too small to judge (under 32 px)": "too small",
+    reasons = {"no face found": "no face", "faces too small to judge (under 32 px)": "faces too small",
                "faces cut off by the picture's edge, too little of them to judge": "face cut off by the edge",
                "faces too small or cut off by the picture's edge to judge": "faces too small or cut off"}
     got = describe([{"label": "not_applicable", "score": None, "faces": [{"score": None}],
                      "summary": f"Not checked: {why}. No Content Credentials."} for why in reasons])
     assert [g["text"] for g in got] == [f"Not checked: {r}" for r in reasons.values()]
+    # the provenance note's "too small" (for the watermark) is not why the faces were not checked
+    cut = describe([{"label": "not_applicable", "score": None, "faces": [{"score": None}],
+                     "summary": "Not checked: faces cut off by the picture's edge, too little of them to judge. No "
+                                "Content Credentials or AI metadata found; the watermark was not looked for: too "
+                                "small for the invisible watermark (200×200 < 256×256 pixels)."}])
+    assert cut[0]["text"] == "Not checked: face cut off by the edge"
+
+
+def test_a_quiet_verdict_shows_no_score_beside_its_words_and_the_badge_says_likely():
+    """Beside "No signs of manipulation found" a score reads as a chance (the backend's summary leaves
+    it out); the signal line still gives it with its threshold. A flag's short badge keeps "Likely"."""
+    quiet = {"label": "no_evidence", "score": 0.12, "summary": "No signs of manipulation found by the face-swap detector.",
+             "signals": [{"detector": "face_swap", "score": 0.12, "threshold": 0.69, "decisive": True}]}
+    lines = describe([quiet], "detailLines")[0]
+    assert not any(line.startswith("Score:") for line in lines) and "Signal face_swap: 0.12 (threshold 0.69), decisive" in lines
+    flagged = {**quiet, "label": "manipulated", "score": 0.87}
+    assert "Score: 0.87" in describe([flagged], "detailLines")[0]
+    assert [g["short"] for g in describe([flagged, {"label": "ai_generated", "score": 0.91}])] == [
+        "Likely manipulated 0.87", "Likely AI 0.91"]
 
 
 def test_credentials_that_do_not_validate_say_why():

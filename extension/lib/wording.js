@@ -24,10 +24,12 @@
   const scoreText = (x) => (Math.round(clamp(x) * 100) / 100).toFixed(2);
 
   function notCheckedReason(result) {
-    const text = `${result.reason || ""} ${result.summary || ""}`.toLowerCase();
+    // the summary's first sentence only: the provenance note after it has its own "too small" (for
+    // the watermark), which is not why the faces were not checked
+    const text = `${result.reason || ""} ${(result.summary || "").split(". ")[0]}`.toLowerCase();
     if (/no face|no faces|without a face/.test(text)) return "no face";
     if (/small/.test(text) && /cut off/.test(text)) return "faces too small or cut off";
-    if (/too small|small/.test(text)) return "too small";
+    if (/too small|small/.test(text)) return "faces too small";
     if (/cut off/.test(text)) return "face cut off by the edge";
     if (/unsupported|not supported/.test(text)) return "unsupported media";
     if (Array.isArray(result.faces) && result.faces.length === 0) return "no face";
@@ -40,7 +42,7 @@
     const score = scoreText(result.score);
     switch (result.label) {
       case "manipulated":
-        return { tone: "manipulated", icon: "⚠", text: `Likely manipulated (score ${score})`, short: `Manipulated ${score}`,
+        return { tone: "manipulated", icon: "⚠", text: `Likely manipulated (score ${score})`, short: `Likely manipulated ${score}`,
                  group: "Likely manipulated" };
       case "ai_generated":
         if (result.provenance && result.provenance.ai_generated) {
@@ -49,7 +51,7 @@
           return { tone: "ai", icon: "✦", text: `AI-generated (${where})`, short: `AI-generated (${abbr})`,
                    group: `AI-generated (${where})` };
         }
-        return { tone: "ai", icon: "✦", text: `Likely AI-generated (score ${score})`, short: `AI ${score}`,
+        return { tone: "ai", icon: "✦", text: `Likely AI-generated (score ${score})`, short: `Likely AI ${score}`,
                  group: "Likely AI-generated" };
       case "no_evidence":
         return { tone: "clear", icon: "○", text: "No signs of manipulation found", short: "No signs found" };
@@ -90,8 +92,10 @@
     if (!result) return [root.describe(check).text];
     const lines = [];
     if (result.summary) lines.push(result.summary);
-    if (result.label !== "not_applicable") {
+    if (!["not_applicable", "no_evidence"].includes(result.label)) {
       // a model score, not a probability: what it means is where it stands against the threshold below
+      // (not beside "No signs of manipulation found", where it would read as a chance, as the backend's
+      // summary leaves it out too; the signal lines below still give it with its threshold)
       lines.push(`Score: ${scoreText(result.score)}`);
     }
     const signals = (Array.isArray(result.signals) ? result.signals : []).filter((s) => typeof s.score === "number");

@@ -55,6 +55,8 @@
   });
 
   $("clearHistory").addEventListener("click", async () => {
+    // nothing of it can be brought back: checks, cached results, report pictures, running checks
+    if (!confirm("Delete all FakeLens history (every check, cached result and report picture) and cancel the checks running now?")) return;
     const button = $("clearHistory");
     button.disabled = true;
     try {

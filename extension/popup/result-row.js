@@ -33,7 +33,7 @@
     ]);
     const parts = [chip];
     const result = check && check.result;
-    if (result && result.label !== "not_applicable") {
+    if (result && result.label === "uncertain") {   // the other labels say their score, or none at all
       parts.push(el("span", { className: "score", textContent: `  score ${FL.scoreText(result.score)}` }));
     }
     const sent = (check && check.sent_url) || (item.kind === "video" && !/^https?:/.test(item.url) ? item.permalink : item.url);
