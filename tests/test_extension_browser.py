@@ -923,6 +923,17 @@ def test_options_page_clears_the_history(browser, live_backend, media_dir):
     page.close()
 
 
+def test_the_report_page_says_what_to_do_when_a_report_cannot_be_loaded(browser, live_backend):
+    """A check cleared from the history (or past keep_days) said only "no check with id ..."."""
+    page = browser.context.new_page()
+    try:
+        page.goto(browser.url("report/report.html?id=0123456789abcdef"))
+        page.locator("#message", has_text="no longer keeps this check").wait_for(timeout=10_000)
+        assert "keep_days" in page.text_content("#message")
+    finally:
+        page.close()
+
+
 def _dead_port_url(live_backend) -> tuple[str, str]:
     from support.live_backend import free_port
 

@@ -18,6 +18,10 @@
     frame.hidden = false;
     message.remove();
   } catch (err) {
-    message.textContent = `The report could not be loaded: ${err.message}`;
+    // what to do about it: a check no longer kept, or the backend's connection and its one fix
+    const fix = err.code === "not_found"
+      ? "FakeLens no longer keeps this check (the history was cleared, or it is older than keep_days)."
+      : FL.describeConnection({ state: err.code }).fix;
+    message.textContent = `The report could not be loaded: ${err.message}${fix ? `. ${fix}` : ""}`;
   }
 })();
