@@ -19,7 +19,7 @@
     const counts = {};
     checks.forEach((check) => {
       const look = FL.describe(check);
-      const key = check && check.status === "done" ? look.group : check && FINAL.has(check.status) ? "failed" : "running";
+      const key = !check || !FINAL.has(check.status) ? "running" : check.status === "done" ? look.group : check.status;
       counts[key] = (counts[key] || 0) + 1;
     });
     const parts = Object.entries(counts).map(([k, n]) => `${n} ${k}`);
@@ -83,7 +83,9 @@
         try {
           await FL.followCheck(check, (id) => FL.ask("check-status", { id }), shown, { delay: 1000, longest: 2000 });
         } catch (err) {
-          update(i, { status: "failed", error: { code: err.code, message: err.message } });
+          // gone from the backend while followed: the history was cleared (Options), not a failure
+          update(i, err.code === "not_found" ? { status: "cancelled", error: { code: err.code, message: "removed: the history was cleared" } }
+            : { status: "failed", error: { code: err.code, message: err.message } });
         }
       }),
     );
