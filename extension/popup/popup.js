@@ -11,8 +11,12 @@
   async function targetTab() {
     const id = Number(new URLSearchParams(location.search).get("tab"));
     if (id) return ext.tabs.get(id);
-    const [tab] = await ext.tabs.query({ active: true, currentWindow: true });
-    return tab;
+    // opened as a tab of its own (Firefox for Android, or by hand), the active tab is this page: the
+    // page meant is the one shown before it
+    const tabs = await ext.tabs.query({ lastFocusedWindow: true });
+    const mine = (tab) => (tab.url || "").startsWith(ext.runtime.getURL(""));
+    const others = tabs.filter((tab) => !mine(tab)).sort((a, b) => (b.lastAccessed || 0) - (a.lastAccessed || 0));
+    return tabs.find((tab) => tab.active && !mine(tab)) || others[0] || tabs.find((tab) => tab.active);
   }
 
   function summarize(items, checks) {
@@ -37,10 +41,18 @@
     try {
       page = await ext.tabs.sendMessage(tab.id, { type: "scan-page" });
     } catch {
-      // No content script: a browser page, or (in Chrome) a page open since before FakeLens was installed or updated.
+      // No content script: a browser page, (in Chrome) a page open since before FakeLens was installed
+      // or updated, or a site FakeLens may not read (the browser hides such a tab's address)
       $("summary").textContent = /^https?:/.test(tab.url || "")
         ? "FakeLens is not running on this page yet: reload the page, then scan again."
-        : "This page cannot be scanned (browser pages and extension stores are closed to extensions).";
+        : tab.url ? "This page cannot be scanned (browser pages and extension stores are closed to extensions)."
+          : "This page cannot be scanned: it is a browser page, or a site FakeLens is not allowed on " +
+            "(Firefox: the Extensions menu → FakeLens → Always allow on this site).";
+      button.disabled = false;
+      return;
+    }
+    if (page && page.error) {   // the page's own script failed: say so, not "no media"
+      $("summary").textContent = `Scan failed: ${page.error.message}`;
       button.disabled = false;
       return;
     }
