@@ -196,3 +196,31 @@ globalThis.FakeLens = {
       return { during, halfway, after: checked, stillWatched: observer.watched.has(away) };
     """)
     assert got == {"during": 0, "halfway": 0, "after": ["in-view"], "stillWatched": True}
+
+
+def test_a_right_click_check_still_ends_when_the_background_stops_following_it():
+    """The background follows a right-click check from its own memory: when Chrome stops its idle
+    service worker (or an update restarts it) that poll ends, and the badge stayed at "running". The
+    page follows a running check itself too, and draws its end."""
+    prelude = """
+const shown = [];
+const el = { isConnected: true, currentSrc: "https://cdn.example/a.jpg" };
+globalThis.addEventListener = () => {};
+globalThis.FakeLens = {
+  contentHandlers: {}, uiAllowed: () => true, connectionTrouble: () => false,
+  mediaKind: () => "image", findByUrl: () => el,
+  describeMedia: () => ({ kind: "image", url: "https://cdn.example/a.jpg", permalink: null }),
+  readableUrl: async (url) => url,
+  badges: { show: (target, check) => { shown.push(check.status); return {}; } },
+  ask: async (type, { id }) => ({ id, status: "done" }),   // the backend, asked by the page itself
+};
+"""
+    got = run_scripts(prelude, ["lib/follow-check.js", "content/context-target.js"], """
+      const FL = globalThis.FakeLens;
+      const { token } = await FL.contentHandlers["context-target"]({ srcUrl: "https://cdn.example/a.jpg" });
+      FL.contentHandlers["context-result"]({ check: { id: "c1", status: "running" }, token });
+      FL.contentHandlers["context-result"]({ check: { id: "c1", status: "running" }, token });   // one follow only
+      await new Promise((resolve) => setTimeout(resolve, 1500));   // no more word from the background
+      return shown;
+    """)
+    assert got == ["running", "running", "done"]

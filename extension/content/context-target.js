@@ -7,6 +7,7 @@
   let last = null; // {x, y, el}
   const targets = new Map(); // token -> {el, url}: the element a right-click check was started on, and its media
   let nextToken = 1;
+  const FINAL = new Set(["done", "failed", "cancelled"]);
 
   addEventListener(
     "contextmenu",
@@ -39,11 +40,25 @@
     return { kind: media.kind, url, permalink: media.permalink, token };
   };
 
-  // background.js reports the progress and result of a right-click check; draw it on its element.
-  FL.contentHandlers["context-result"] = ({ check, token }) => {
+  function draw(token, check) {
     const { el, url } = targets.get(token) || {};
     if (!el || !el.isConnected || !FL.uiAllowed()) return false;
     const fix = check && check.error && FL.connectionTrouble(check.error) ? FL.describeConnection({ state: check.error.code }).fix : "";
     return FL.badges.show(el, check, fix, url) !== null; // null: the element now shows other media
+  }
+
+  // background.js reports the progress and result of a right-click check; draw it on its element.
+  // Its own poll ends with its service worker (Chrome stops an idle one, an update restarts it), so
+  // this page follows a running check too: the badge still ends at the verdict.
+  const following = new Set(); // tokens of checks this page follows
+  FL.contentHandlers["context-result"] = ({ check, token }) => {
+    const drawn = draw(token, check);
+    if (drawn && check && check.id && !FINAL.has(check.status) && !following.has(token)) {
+      following.add(token);
+      FL.followCheck(check, (id) => FL.ask("check-status", { id }), (next) => draw(token, next), { delay: 1000, longest: 3000 })
+        .catch(() => {}) // the background's poll (or the next right-click) says why
+        .finally(() => following.delete(token));
+    }
+    return drawn;
   };
 })();
