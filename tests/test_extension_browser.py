@@ -641,14 +641,21 @@ def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, l
 
         thumb = badge_on(page, "#thumb")
         assert thumb and thumb["state"] == "done", thumb
-        pages = len(browser.context.pages)
+        # the report tabs the background opens, counted where it opens them (no waiting on a timer)
+        browser.sw("""() => { self.reportTabs = 0;
+            if (!self.countingTabs) {
+                const create = chrome.tabs.create.bind(chrome.tabs);
+                chrome.tabs.create = (props, ...rest) => {
+                    if (String(props && props.url).includes('report/report.html')) self.reportTabs += 1;
+                    return create(props, ...rest);
+                };
+                self.countingTabs = true;
+            } }""")
         page.evaluate("""() => { for (const b of document.querySelectorAll('fakelens-badge'))
             for (let i = 0; i < 3; i++) b.shadowRoot.querySelector('.chip').click();
             for (const b of document.querySelectorAll('fakelens-badge'))
                 b.shadowRoot.querySelector('.chip').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter'}));
         }""")
-        page.wait_for_timeout(1500)
-        assert len(browser.context.pages) == pages, "a page script opened report tabs"
         # from the keyboard: Tab to a badge (a button, not a live region), Enter opens its report
         chip = page.locator(f"fakelens-badge[data-check-id='{thumb['id']}'] .chip")
         assert chip.get_attribute("role") == "button"
@@ -656,6 +663,8 @@ def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, l
         with browser.context.expect_page() as opened:
             page.keyboard.press("Enter")
         assert f"id={thumb['id']}" in opened.value.url
+        # one tab: the page script's clicks and key presses, sent before it, would have come first
+        assert browser.sw("() => self.reportTabs") == 1, "a page script opened report tabs"
         opened.value.close()
         chip.blur()   # its tooltip shows while it has focus
 
@@ -703,7 +712,8 @@ def test_a_badge_hides_under_what_the_page_lays_over_its_media(browser, live_bac
         page.evaluate(lay, ["overlay", "position:absolute;left:LEFTpx;top:calc(TOPpx + 10px);width:Wpx;height:Hpx;z-index:10"])
         # a card's link stretched over the whole card, larger than the photo, transparent
         page.evaluate(lay, ["stretched", "position:absolute;left:0;top:0;width:800px;height:900px;z-index:11"])
-        page.wait_for_timeout(1500)   # a second's re-placing, at least
+        # the resize event schedules the badges' placing for the next frame, ahead of this one's
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
         assert badge_on(page, "#thumb") is not None, "a transparent layer in the page's flow hid the badge"
         # the photo itself in a dialog fixed to the window, a transparent layer over it inside the dialog
         page.evaluate("""() => { document.querySelector('#stretched').remove();
@@ -713,8 +723,7 @@ def test_a_badge_hides_under_what_the_page_lays_over_its_media(browser, live_bac
             veil.style.cssText = 'position:absolute;inset:0;z-index:1';
             dialog.append(document.querySelector('#thumb-link'), veil);
             document.body.append(dialog); dispatchEvent(new Event('resize')); }""")
-        page.wait_for_timeout(1500)
-        assert badge_on(page, "#thumb") is not None, "a layer inside the photo's own fixed dialog hid the badge"
+        page.wait_for_function(f"sel => !({hidden})(sel)", arg="#thumb", timeout=5_000)   # shown where it moved
 
         chip = page.locator(f"fakelens-badge[data-check-id='{badge_on(page, '#thumb')['id']}'] .chip")
         chip.focus()   # its tooltip shows
@@ -910,11 +919,14 @@ def test_options_page_clears_the_history(browser, live_backend, media_dir):
     page = browser.context.new_page()
     page.goto(browser.url("options/options.html"))
     asked = []
-    # nothing cleared can be brought back: the page asks first, and "Cancel" keeps everything
+    # nothing cleared can be brought back: the page asks first, and "Cancel" keeps everything (what the
+    # page sends is recorded: the handler would send at once after the dialog, no timer to wait on)
+    page.evaluate("""() => { window.sent = []; const ask = FakeLens.ask;
+        FakeLens.ask = (type, payload) => { window.sent.push(type); return ask(type, payload); }; }""")
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.click("#clearHistory")
-    page.wait_for_timeout(500)
-    assert asked and asked[0].startswith("Delete all FakeLens history") and any(c["id"] == r.json()["id"] for c in history())
+    assert asked and asked[0].startswith("Delete all FakeLens history"), asked
+    assert "clear-history" not in page.evaluate("window.sent") and any(c["id"] == r.json()["id"] for c in history())
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#clearHistory")
     # a locator, not wait_for_function: its polling evaluates a string, which an extension page's CSP refuses
@@ -1146,6 +1158,7 @@ def test_the_popup_opened_as_a_tab_scans_the_page_shown_before_it(browser, live_
         popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         popup.click("#scan")
         popup.locator("#summary", has_text="media found").wait_for(timeout=10_000)
+        assert popup.text_content("#site-name") == "x.com"   # the tab shown before it, not another
         popup.close()
     finally:
         page.close()
