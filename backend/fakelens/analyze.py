@@ -18,7 +18,7 @@ from .errors import FakeLensError
 from . import fetch as fetching
 from .fetch.sniff import SNIFF_BYTES, sniff
 from .media.faces import detect_faces, detect_photo_faces
-from .media.image import is_animated, is_palette, read_image, shrink_to
+from .media.image import read_image, shrink_to, traits
 from .media.types import Frame, Media
 from .media.video import sample_frames
 from .models import ModelStore, file_sha256
@@ -149,7 +149,7 @@ def load_media(path: Path, kind: str, mime: str, settings, source_url: str | Non
         pixels = read_image(path, mime, settings.max_pixels)
         h, w = pixels.shape[:2]
         return Media("image", str(path), sha, w, h, None, source_url, mime, [Frame(0, 0.0, pixels)],
-                     animated=is_animated(path), palette=is_palette(path))
+                     **traits(path))
     frames, info = sample_frames(path, settings.video_frames, settings, cancelled, progress)
     return Media("video", str(path), sha, info["width"], info["height"], info["duration"],
                  source_url, mime, frames, scale=frames[0].image.shape[1] / info["width"])

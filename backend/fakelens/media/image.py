@@ -119,25 +119,19 @@ def orient(pixels: np.ndarray, orientation) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
-def is_animated(path: Path) -> bool:
-    """An animated GIF, WebP or PNG: only its first frame is checked, and the verdict says so.
-    (PIL looks for a second frame only, without decoding the others.) A camera's MPO JPEG is not:
-    its further "frames" are the camera's previews (or a stereo pair) of the one picture."""
+def traits(path: Path) -> dict:
+    """What the verdict says of a picture beyond its pixels, from one look at its header:
+    `animated`, an animated GIF, WebP or PNG, of which only the first frame is checked (PIL looks for a
+    second frame only, without decoding the others; a camera's MPO JPEG is not: its further "frames"
+    are the camera's previews, or a stereo pair, of the one picture); `palette`, at most 256 colours
+    (GIF, palette PNG or BMP, 1-bit), whose dithering looks like blending to the face-swap model (real
+    faces saved as GIF were flagged, up to 0.98)."""
     try:
         with Image.open(path) as im:
-            return bool(getattr(im, "is_animated", False)) and im.format != "MPO"
+            return {"animated": bool(getattr(im, "is_animated", False)) and im.format != "MPO",
+                    "palette": im.mode in ("1", "P", "PA")}
     except Exception:
-        return False
-
-
-def is_palette(path: Path) -> bool:
-    """A picture of at most 256 colours (GIF, palette PNG or BMP, 1-bit): its dithering looks like
-    blending to the face-swap model (real faces saved as GIF were flagged, up to 0.98)."""
-    try:
-        with Image.open(path) as im:
-            return im.mode in ("1", "P", "PA")
-    except Exception:
-        return False
+        return {"animated": False, "palette": False}
 
 
 def _decode_with_pil(path: Path, mime: str, frame: int = 0) -> np.ndarray:
