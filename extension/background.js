@@ -157,10 +157,12 @@ function privateHost(url) {
     return PRIVATE_V4.some(([base, bits]) => Math.floor(n / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)));
   }
   if (host.startsWith("[")) {
-    // only global unicast (2000::/3) less IETF/Teredo (2001::/23), documentation and 6to4 (an IPv4
-    // address inside); ::1, fc00::/7, fe80::/10, multicast and IPv4-mapped all lie outside 2000::/3
+    // only global unicast (2000::/3) less IETF/Teredo (2001::/23), documentation (2001:db8::/32,
+    // 3fff::/20) and 6to4 (an IPv4 address inside); ::1, fc00::/7, fe80::/10, fec0::/10, multicast and
+    // IPv4-mapped all lie outside 2000::/3
     const [a, b] = host.slice(1, -1).split(":").map((g) => parseInt(g || "0", 16));
-    return (a & 0xe000) !== 0x2000 || (a === 0x2001 && (b < 0x200 || b === 0xdb8)) || a === 0x2002;
+    return (a & 0xe000) !== 0x2000 || (a === 0x2001 && (b < 0x200 || b === 0xdb8)) || a === 0x2002 ||
+      (a === 0x3fff && b < 0x1000);
   }
   return !host.includes(".") || /\.(localhost|local|internal|lan|home\.arpa)$/.test(host);
 }
@@ -185,17 +187,33 @@ async function readCapped(res, abort) {
   return size ? new Blob(chunks, { type }) : null;
 }
 
-// The image bytes as the browser sees them (its cache and cookies), or null when it cannot or must
-// not: then the URL goes to the backend, which checks the address and every redirect itself.
-async function fetchImageBytes(url) {
+// Whether the image lies on the site of the page showing it (the same host, or one a subdomain of the
+// other, "www." aside). Only then are the user's cookies sent with it: a page could otherwise name an
+// image of another site the user is signed in to, have it checked with those cookies and read the
+// badge (the extension's requests carry even SameSite cookies that the page's own could not).
+function sameSite(url, pageUrl) {
+  let host, page;
+  try {
+    [host, page] = [url, pageUrl].map((u) => new URL(u).hostname.toLowerCase().replace(/\.+$/, "").replace(/^www\./, ""));
+  } catch {
+    return false;
+  }
+  return Boolean(host && page) && (host === page || host.endsWith(`.${page}`) || page.endsWith(`.${host}`));
+}
+
+// The image bytes as the browser sees them (its cache, and its cookies where the image lies on the
+// page's site), or null when it cannot or must not: then the URL goes to the backend, which checks
+// the address and every redirect itself.
+async function fetchImageBytes(url, pageUrl) {
   if (!isHttp(url) && !/^data:image\//i.test(url || "")) return null;
   if (isHttp(url) && privateHost(url)) return null;
+  const credentials = sameSite(url, pageUrl) ? "include" : "omit";
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS); // a server that stalls holds a slot no longer
   try {
     // a redirect is not followed here (it could lead to a private address): it comes back as an
     // "opaqueredirect" response, not ok
-    const res = await fetch(url, { credentials: "include", cache: "force-cache", redirect: "manual", signal: abort.signal });
+    const res = await fetch(url, { credentials, cache: "force-cache", redirect: "manual", signal: abort.signal });
     if (!res.ok) return null;
     const type = res.headers.get("content-type") || "";
     if (type && !/^(image\/|application\/octet-stream)/i.test(type)) return null;
@@ -242,9 +260,9 @@ function uploadImage(media, blob, wait = 2) {
 
 // Start one check; the same media asked for again while its start is under way (two tabs of one
 // feed, a hover and a right-click) shares it instead of uploading and checking it twice.
-const starting = new Map(); // `${kind} ${url}` -> the start under way
+const starting = new Map(); // `${kind} ${url} ${cookies}` -> the start under way
 function startCheck(media) {
-  const key = `${media.kind} ${media.url}`;
+  const key = `${media.kind} ${media.url} ${sameSite(media.url, media.pageUrl)}`; // cookies: see sameSite
   if (!starting.has(key)) starting.set(key, startNewCheck(media).finally(() => starting.delete(key)));
   return starting.get(key);
 }
@@ -253,7 +271,7 @@ function startCheck(media) {
 async function startNewCheck(media) {
   const pageUrl = isHttp(media.pageUrl) ? media.pageUrl : undefined;
   if (media.kind === "image") {
-    const blob = await fetchImageBytes(media.url);
+    const blob = await fetchImageBytes(media.url, media.pageUrl);
     if (blob) return uploadImage(media, blob);
     if (!isHttp(media.url)) throw new BackendError("bad_url", "This image cannot be read (not an http or https address)");
     return backend("/api/v1/checks?wait=20", { method: "POST", json: { url: media.url, page_url: pageUrl, kind: "image" } });
@@ -286,7 +304,7 @@ async function scan(items, pageUrl) {
       if (item.kind === "image") {
         try {
           const sent = await withScanSlot(async () => {
-            const blob = await fetchImageBytes(item.url);
+            const blob = await fetchImageBytes(item.url, pageUrl);
             if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0);
             return Boolean(blob);
           });
@@ -331,8 +349,10 @@ const handlers = {
     if (fresh || connection.state === "unknown" || Date.now() - (connection.at || 0) > 5000) await checkConnection();
     return connection;
   },
-  async check({ media }) {
-    return startCheck(media);
+  async check({ media }, sender) {
+    // the page is the frame the browser says asked, not what the message claims
+    const pageUrl = extensionPage(sender) ? media.pageUrl : sender && sender.url;
+    return startCheck({ ...media, pageUrl });
   },
   async "check-status"({ id }) {
     return getCheck(id);
@@ -371,7 +391,7 @@ ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
     sendResponse({ error: { code: "forbidden", message: `Only FakeLens's own pages may ask for "${type}"` } });
     return false;
   }
-  handlers[type](message).then(
+  handlers[type](message, sender).then(
     (answer) => sendResponse(answer),
     (err) => sendResponse({ error: { code: err.code || "internal", message: err.message || String(err) } }),
   );

@@ -108,11 +108,13 @@ PRIVATE = ["http://127.0.0.1:8080/admin/camera.jpg", "http://127.1/a.jpg", "http
            "http://169.254.169.254/latest/a.jpg", "http://100.64.1.1/a.jpg", "http://0.0.0.0/a.jpg",
            "http://224.0.0.1/a.jpg", "http://255.255.255.255/a.jpg", "http://[::1]:8080/a.jpg",
            "http://[::ffff:127.0.0.1]/a.jpg", "http://[::ffff:192.168.0.1]/a.jpg", "http://[fd00::1]/a.jpg",
-           "http://[fe80::1]/a.jpg", "http://[ff02::1]/a.jpg", "http://localhost:3000/a.jpg",
+           "http://[fe80::1]/a.jpg", "http://[ff02::1]/a.jpg", "http://[fec0::1]/a.jpg", "http://[3fff::1]/a.jpg",
+           "http://localhost:3000/a.jpg",
            "http://localhost./a.jpg", "http://admin.localhost/a.jpg", "http://router/a.jpg",
            "http://printer.local/a.jpg", "http://metadata.google.internal/a.jpg", "http://nas.lan/a.jpg",
            "http://cam.home.arpa/a.jpg"]
 PUBLIC = ["https://cdn.example.com/a.jpg", "https://93.184.216.34/a.jpg", "http://[2606:4700::6810:84e5]/a.jpg",
+          "http://[3fff:1000::1]/a.jpg",
           "https://pbs.twimg.com/media/x.jpg?name=large"]
 
 
@@ -143,11 +145,46 @@ def test_addresses_on_this_computer_or_network_are_never_fetched_by_the_extensio
     """)
     for url in PRIVATE:
         assert got[url] == {"fetched": [], "sent": {"url": url}}, url
-    for url in PUBLIC:
-        assert got[url] == {"fetched": [["manual", "include"]], "sent": {"bytes": 1000}}, url
+    for url in PUBLIC:   # another site's images: without cookies (the next test)
+        assert got[url] == {"fetched": [["manual", "omit"]], "sent": {"bytes": 1000}}, url
     assert got["moved"] == {"url": "https://cdn.example.com/moved.jpg"}
     assert got["scan"] == {"fetchedPrivate": 0, "sent": {"url": "http://192.168.1.1/scan.jpg"},
                            "publicSent": {"bytes": 1000}}
+
+
+def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):
+    """The extension's fetch carries the user's cookies (even SameSite ones a page's own request
+    could not send), and the page can read the badge: so an image of another site is fetched without
+    cookies, and the page is the frame the browser names, not what a content script's message says.
+    An image of the page's own site (its host, a subdomain, "www." aside) keeps its cookies."""
+    got = run_background(tmp_path, """
+      const ask = (message, sender) => new Promise((resolve) => listener(message, sender, resolve));
+      const frame = (url) => ({ id: "fakelensid", url, tab: { id: 5, url }, frameId: 0 });
+      const urls = {
+        own: ["https://www.news.example/story", "https://news.example/img/a.jpg"],
+        cdn: ["https://news.example/story", "https://img.news.example/b.jpg"],
+        parent: ["https://m.news.example/story", "https://news.example/c.jpg"],
+        other: ["https://news.example/story", "https://bank.example/statement.png"],
+        lookalike: ["https://news.example/story", "https://evilnews.example/d.jpg"],
+        // a compromised page claims to be the bank: the browser's word counts
+        claimed: ["https://evil.example/post", "https://bank.example/e.png", "https://bank.example/"],
+      };
+      const out = {};
+      for (const [name, [page, url, claim]] of Object.entries(urls)) {
+        web[url] = jpeg();
+        await ask({ type: "check", media: { kind: "image", url, pageUrl: claim || page } }, frame(page));
+        out[name] = fetched(url).map((c) => c.credentials);
+      }
+      // the popup's page scan: the page it names (the extension's own page asks)
+      web["https://news.example/scan.jpg"] = jpeg();
+      web["https://other.example/scan.jpg"] = jpeg();
+      await FL.background.scan([{ kind: "image", url: "https://news.example/scan.jpg" },
+                                { kind: "image", url: "https://other.example/scan.jpg" }], "https://news.example/");
+      out.scan = [fetched("https://news.example/scan.jpg")[0].credentials, fetched("https://other.example/scan.jpg")[0].credentials];
+      return out;
+    """)
+    assert got == {"own": ["include"], "cdn": ["include"], "parent": ["include"], "other": ["omit"],
+                   "lookalike": ["omit"], "claimed": ["omit"], "scan": ["include", "omit"]}
 
 
 def test_an_image_past_the_cap_is_not_read_in_full(tmp_path):

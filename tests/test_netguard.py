@@ -52,6 +52,9 @@ def server(tmp_path_factory):
     ("::ffff:169.254.169.254", "link-local"),
     ("2002:a00:1::", "private"),              # 6to4 wrapping 10.0.0.1
     ("192.0.2.1", "private"),                  # documentation range
+    # ranges some Python releases' ipaddress calls global
+    ("fec0::1", "reserved"), ("fefe::1", "reserved"),   # IPv6 site-local (fec0::/10)
+    ("3fff::1", "reserved"), ("192.88.99.1", "reserved"), ("2002:c058:6301::", "reserved"),  # 6to4 relay
 ])
 def test_blocked_addresses(address, reason, strict):
     assert blocked_reason(address, strict) == reason
@@ -98,6 +101,15 @@ def test_private_urls_refused(url, strict):
         check_url(url, strict)
     assert e.value.code == "blocked_address"
     assert "private address" in e.value.message and e.value.status == 403
+
+
+def test_a_name_refused_does_not_say_what_it_resolves_to(strict):
+    """A page can name a host of the user's network and read the error from a badge: the message
+    says why (a private address) but not which address the name has."""
+    with pytest.raises(FakeLensError) as e:
+        check_url("http://localhost:8080/a.jpg", strict)
+    assert e.value.message == ("localhost resolves to a private address (loopback); FakeLens only fetches "
+                               "from public addresses")
 
 
 def test_loopback_url_allowed_only_with_the_setting(loose, strict):

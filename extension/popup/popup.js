@@ -67,7 +67,7 @@
     }
     let answer;
     try {
-      answer = await FL.ask("scan", { items: items.map(({ kind, url, sendUrl, permalink }) => ({ kind, url: sendUrl || url, permalink })), pageUrl: page.pageUrl });
+      answer = await FL.ask("scan", { items: items.map(({ kind, url, sendUrl, permalink }) => ({ kind, url: sendUrl || url, permalink })), pageUrl: /^https?:/.test(tab.url || "") ? tab.url : page.pageUrl });
     } catch (err) {
       // no check was made: every row says so too, instead of "Checking…" for ever
       rows.forEach((row, i) => FL.updateRow(row, items[i], { status: "failed", error: { code: err.code, message: err.message } }));

@@ -34,8 +34,15 @@ class BlockedAddress(OSError):
     """Raised inside a connection attempt; an OSError so HTTP clients treat it as a failed connect."""
 
 
+# Not public, though some Python releases' ipaddress call them global: IPv6 site-local (deprecated, still
+# routed inside some networks), IPv6 documentation 3fff::/20 (RFC 9637) and the 6to4 relay anycast range.
+NOT_GLOBAL = [ipaddress.ip_network(n) for n in ("fec0::/10", "3fff::/20", "192.88.99.0/24")]
+
+
 def _reason(ip: ipaddress._BaseAddress) -> str | None:
     """Why an address may not be fetched from, or None when it is public."""
+    if any(ip in net for net in NOT_GLOBAL if net.version == ip.version):
+        return "reserved"
     if isinstance(ip, ipaddress.IPv6Address):
         mapped = ip.ipv4_mapped or ip.sixtofour
         if mapped is not None:
@@ -107,8 +114,10 @@ def _check_addresses(host: str, addrs: list[tuple], settings) -> None:
         reason = blocked_reason(sockaddr[0], settings)
         if reason:
             kind = "" if reason == "private" else f", {reason}"
+            # which address a name resolves to stays out of the message: a page could name a host of
+            # the user's network and read the answer from a badge
             where = f"is a private address{f' ({reason})' if kind else ''}" if host == sockaddr[0] else \
-                f"resolves to a private address ({sockaddr[0]}{kind})"
+                f"resolves to a private address{f' ({reason})' if kind else ''}"
             raise FakeLensError("blocked_address", f"{host} {where}; FakeLens only fetches from public addresses")
 
 
