@@ -130,6 +130,15 @@ def test_upload_face_is_found(client, auth, face_jpeg):
     assert r.get_json()["result"]["label"] == "no_evidence"   # a real face (UTKFace), scoring 0.005
     report = client.get(r.get_json()["report_url"], base_url=BASE_URL, headers=auth)
     assert b"silence is not proof" in report.data
+    assert report.data.count(b'<div class="box"') == 1   # its box neutral, not red, under "No signs…"
+
+
+def test_a_report_colours_each_face_box_by_its_score_against_the_threshold():
+    from fakelens.api.report import _box_tone
+    tone = _box_tone({"signals": [{"detector": "provenance", "threshold": 0.5},
+                                  {"detector": "face_swap", "threshold": 0.69}]})
+    assert [tone(s) for s in (0.95, 0.69, 0.6, 0.58, 0.03, None)] == [" high", " high", " near", "", "", ""]
+    assert _box_tone(None)(0.9) == ""   # a check without a result
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

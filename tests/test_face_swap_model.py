@@ -64,6 +64,36 @@ def test_onnx_runs_and_mirror_average_is_symmetric(store, spec):
     assert x.shape == (3, 3, s, s) and x.dtype == np.float32
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1.5, -0.2])
+def test_a_score_that_is_not_a_probability_is_an_error_not_a_quiet_verdict(tmp_path, spec, value):
+    """NaN compares false with the threshold, so a broken model would read "No signs of manipulation
+    found": a model (a real ONNX file here) whose score is not a number, or lies outside 0 to 1, fails
+    the check as a broken model instead."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from fakelens.errors import FakeLensError
+
+    size = spec.input_size
+    graph = helper.make_graph(
+        [helper.make_node("ReduceMean", ["input"], ["mean"], axes=[1, 2, 3], keepdims=1),
+         helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+         helper.make_node("Add", ["nothing", "value"], ["score"])],
+        "constant", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 3, size, size])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["n", 1, 1, 1])],
+        [helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]), helper.make_tensor("value", TensorProto.FLOAT, [], [value])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), tmp_path / "constant.onnx")
+    entry = {"name": "constant", "task": "face_swap", "file": "constant.onnx", "version": "test",
+             "sha256": file_sha256(tmp_path / "constant.onnx"), "input_size": size, "threshold": spec.threshold,
+             "mean": list(spec.mean), "std": list(spec.std), "crop": spec.crop}
+    (tmp_path / "manifest.json").write_text(json.dumps({"models": [entry]}))
+    store = ModelStore(tmp_path)
+    crop = np.full((size, size, 3), 128, np.uint8)
+    with pytest.raises(FakeLensError) as err:
+        score_crops([crop], store, store.first("face_swap"))
+    assert err.value.code == "model_broken" and "not a probability" in err.value.message
+
+
 @pytest.mark.parametrize("backbone", ["mobilenet_v2", "efficientnet_lite0"])
 def test_onnx_export_agrees_with_pytorch(tmp_path, backbone):
     torch = pytest.importorskip("torch", reason="the [train] extra (torch) is not installed")

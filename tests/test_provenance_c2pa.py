@@ -232,6 +232,7 @@ def test_the_summary_says_credentials_were_there_when_they_cannot_be_read(tmp_pa
     if result["provenance"]["status"] != "none":
         pytest.skip("this damage made the SDK report tampering instead")
     assert "could not be read" in result["summary"] and "No Content Credentials" not in result["summary"], result
+    assert result["provenance"]["unreadable"] is True   # the block says so too (the tooltip words it)
 
 
 def test_ai_marker_in_tampered_credentials_still_counts(tmp_path, settings, ca):
@@ -287,6 +288,7 @@ def test_remote_manifest_off_by_default_and_fetched_through_netguard(tmp_path, c
         off = _check(tmp_path, signed, Settings(home=tmp_path))
         assert off["provenance"]["status"] == "none"
         assert "remote_manifests" in " ".join(off["provenance"]["reasons"])
+        assert off["provenance"]["remote_manifest"] == url and off["provenance"]["unreadable"] is False
         # enabled, but the netguard still refuses loopback
         blocked = _check(tmp_path, signed, Settings(home=tmp_path, remote_manifests=True), name="b.jpg")
         assert blocked["provenance"]["status"] == "none"

@@ -34,6 +34,25 @@ def test_flagged_signal_decides():
     assert r["faces"][0]["score"] == 0.87 and r["frames"] == [{"t": 0.0, "score": 0.87}]
 
 
+def test_a_flag_says_what_provenance_found_when_it_found_anything():
+    """A signed camera capture whose face a detector flags: the summary (the CLI's and the report's only
+    word on it) names the credentials beside the flag; nothing found adds nothing."""
+    signed = Signal("provenance", "1", None, provenance={"status": "intact", "ai_generated": False, "signer": "Leica",
+                                                         "trusted": True})
+    flagged = fuse([face_swap(0.87), signed], media(), 1)["summary"]
+    assert flagged.startswith("Likely manipulated (score 0.87)")
+    assert flagged.endswith("Content Credentials intact, signed by Leica (trusted)."), flagged
+    near = fuse([face_swap(0.45), signed], media(), 1)["summary"]
+    assert near.startswith("Uncertain") and near.endswith("Content Credentials intact, signed by Leica (trusted)."), near
+    unread = Signal("provenance", "1", None, provenance={"status": "none", "ai_generated": False, "unreadable": True,
+                                                         "reasons": ["Content Credentials were found but could not be read (x)"]})
+    assert fuse([face_swap(0.87), unread], media(), 1)["summary"].endswith(
+        "Content Credentials were found but could not be read (x).")
+    nothing = Signal("provenance", "1", None, provenance={"status": "none", "ai_generated": False,
+                                                          "reasons": ["no Content Credentials found"]})
+    assert "Content Credentials" not in fuse([face_swap(0.87), nothing], media(), 1)["summary"]
+
+
 def test_low_scores_are_no_evidence_never_real():
     r = fuse([face_swap(0.1), provenance()], media(), 12)
     assert r["label"] == "no_evidence"

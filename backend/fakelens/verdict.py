@@ -19,7 +19,7 @@ from .media.types import Media
 UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, or to which faces a detector scores
 # (cached verdicts then go)
-RULES_VERSION = "6"
+RULES_VERSION = "7"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
@@ -78,6 +78,15 @@ def _provenance_note(prov: dict) -> str:
     return f"Content Credentials intact, signed by {who} ({trust})."
 
 
+def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
+    """Beside a detector's flag, what provenance found, when it found anything: intact or broken
+    credentials (a signed camera capture that a detector flags is worth knowing), credentials not
+    read, a hint. Nothing when it found nothing (the usual case, and no evidence either way)."""
+    found = prov["status"] != "none" or prov.get("unreadable") or prov.get("remote_manifest") \
+        or (prov_signal is not None and prov_signal.score is not None)
+    return " " + _provenance_note(prov) if found else ""
+
+
 def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     prov_signal = next((s for s in signals if s.provenance is not None), None)
     prov = {**NO_PROVENANCE, **(prov_signal.provenance if prov_signal else {})}
@@ -102,6 +111,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         if any(s.detector == "face_swap" for s in flagged):   # measured: fakelens.train.robustness
             summary += (" Strong beauty filters, a face out of focus or a photo of a screen can also "
                         "raise this score on real faces.")
+        summary += _provenance_aside(prov, prov_signal)
     elif near := [s for s in detectors
                   if s.score >= s.threshold - UNCERTAIN_MARGIN or s.detail.get("at_least_uncertain")]:
         label, decisive = "uncertain", near
@@ -112,7 +122,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         summary = (f"Uncertain ({_score(score)}): " + ", ".join(_name(s) for s in near)
                    + (f" scored high, but {held[0]}." if held else
                       f" scored low over the whole video, but {segment[0]}: part of it may be manipulated."
-                      if segment else " scored close to its threshold."))
+                      if segment else " scored close to its threshold.")) + _provenance_aside(prov, prov_signal)
     elif detectors:
         label, decisive = "no_evidence", detectors
         score = max(s.score for s in detectors)

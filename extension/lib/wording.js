@@ -113,6 +113,10 @@
       lines.push(`Content Credentials: intact${who ? `, ${who}` : ""}${p.trusted ? "" : " (signer not trusted)"}`);
     } else if (p.status === "tampered") {
       lines.push(`Content Credentials: present, but ${credentialFailures(p)}`);
+    } else if (p.unreadable) {
+      lines.push("Content Credentials: present, but they could not be read");
+    } else if (p.remote_manifest) {
+      lines.push("Content Credentials: stored elsewhere (a remote manifest), not read");
     } else {
       lines.push("Content Credentials: none");
     }

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template
 
 from ..analyze import thumbnail_frame, thumbnail_name
 from ..errors import FakeLensError
-from ..verdict import label_words
+from ..verdict import UNCERTAIN_MARGIN, label_words
 
 bp = Blueprint("report", __name__, template_folder="templates")
 
@@ -17,6 +17,19 @@ def _timeline(frames: list[dict], duration: float | None, width: int = 600, heig
     end = duration or max(f["t"] for f in frames) or 1.0
     return [{"x": round(f["t"] / end * width, 1), "y": round((1 - f["score"]) * height, 1),
              "t": f["t"], "score": f["score"]} for f in frames]
+
+
+def _box_tone(result: dict | None):
+    """A face box's colour class from its score against the face-swap threshold (red at or above,
+    amber within the uncertain margin, neutral below): not red on a "No signs…" verdict."""
+    threshold = next((s.get("threshold") for s in (result or {}).get("signals", [])
+                      if s.get("detector") == "face_swap"), None)
+
+    def tone(score):   # the extra class, with its leading space
+        if score is None or threshold is None:
+            return ""
+        return " high" if score >= threshold else " near" if score >= threshold - UNCERTAIN_MARGIN else ""
+    return tone
 
 
 @bp.get("/checks/<check_id>/report")
@@ -40,7 +53,7 @@ def report(check_id: str):
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
     html = render_template("report.html", check=check, result=result, thumb=thumb, media=media,
                            label_text=label_words(result) if result else check["status"],
-                           boxes=shown_faces,
+                           boxes=shown_faces, box_tone=_box_tone(result),
                            timeline=_timeline((result or {}).get("frames", []), media.get("duration")))
     # the page carries no script and loads nothing: a strict policy keeps it so
     return html, 200, {"Content-Type": "text/html; charset=utf-8",

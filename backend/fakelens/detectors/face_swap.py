@@ -33,6 +33,7 @@ the edge is listed, not scored.
 
 import numpy as np
 
+from ..errors import FakeLensError
 from ..media.align import align_face, outside_fraction
 from ..media.types import Face, Media
 from ..models import ModelSpec, ModelStore
@@ -95,7 +96,11 @@ def score_crops(crops_bgr: list[np.ndarray], models: ModelStore, spec: ModelSpec
     if mirror:
         half = len(probs) // 2
         probs = (probs[:half] + probs[half:]) / 2
-    return probs.astype(np.float32)
+    # NaN compares false with the threshold and would read as "No signs of manipulation found"
+    if not np.all(np.isfinite(probs)) or probs.min() < -1e-4 or probs.max() > 1 + 1e-4:
+        raise FakeLensError("model_broken", f"the face-swap model {spec.file} gave a score that is not a "
+                            "probability (not a number, or outside 0 to 1): the model is broken, no verdict is given")
+    return np.clip(probs, 0.0, 1.0).astype(np.float32)
 
 
 def score_faces(image_bgr: np.ndarray, faces: list[Face], models: ModelStore, spec: ModelSpec) -> np.ndarray:

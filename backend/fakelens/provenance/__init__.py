@@ -19,7 +19,7 @@ from .c2pa_reader import read_c2pa
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.3"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.4"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -221,6 +221,9 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         or next((a["digital_source_type"] for a in cred["actions"] if a.get("digital_source_type")), None)
         or meta.get("digital_source_type"),
         "watermark": mark.get("found"),
+        # credentials there but not read: "none" alone would say there are none
+        "unreadable": bool(cred.get("unreadable")),
+        "remote_manifest": cred.get("remote_manifest"),
         "reasons": [reason] + [r for r in reasons if r != reason],
     }
     detail = {
