@@ -248,6 +248,7 @@ def browser(tmp_path_factory, sites, live_backend):
     worker = context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker",
                                                                                                  timeout=20_000)
     b = Browser(context, worker.url.split("/")[2])
+    b.playwright = pw   # one Playwright per thread: a test launching a browser of its own uses this one
     b.configure(backendUrl=live_backend.url, token=live_backend.token, autoCheck=True, minSize=128,
                 disabledSites=[])
     yield b
@@ -854,6 +855,40 @@ def test_options_page_pairs_and_shows_a_wrong_token(browser, live_backend):
     finally:
         browser.configure(token=live_backend.token)
         page.close()
+
+
+def test_options_page_offers_site_access_only_when_it_is_withheld(browser, tmp_path):
+    """Host access withheld (Firefox leaves it to the user; here: a copy of the extension that lists it
+    as optional, as Firefox treats it) means no page is read: the options page says so and offers the
+    grant. Granted (the extension as shipped, in Chromium), it says nothing."""
+    page = browser.context.new_page()
+    try:
+        page.goto(browser.url("options/options.html"))
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        assert page.is_hidden("#access")
+    finally:
+        page.close()
+    copy = tmp_path / "extension"
+    shutil.copytree(EXTENSION, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["optional_host_permissions"] = manifest.pop("host_permissions")
+    manifest["content_scripts"][0]["matches"] = ["https://optional.invalid/*"]   # Chromium grants these
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    context = browser.playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=False,
+        args=["--headless=new", f"--disable-extensions-except={copy}", f"--load-extension={copy}",
+              "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync"])
+    try:
+        worker = context.service_workers[0] if context.service_workers else \
+            context.wait_for_event("serviceworker", timeout=20_000)
+        options = context.new_page()
+        options.goto(f"chrome-extension://{worker.url.split('/')[2]}/options/options.html")
+        options.wait_for_selector("#access:not([hidden])", timeout=10_000)
+        assert "not allowed to read every site" in options.text_content("#access")
+        assert options.is_visible("#grantAccess")
+    finally:
+        context.close()
 
 
 def test_options_page_says_when_the_browser_will_not_store_the_token(browser, live_backend):

@@ -69,5 +69,23 @@
     }
   });
 
+  // Site access: host permissions may be withheld (Firefox leaves them to the user; Chrome's "on
+  // click" site access). Without them no page is read, so say so where it can be granted.
+  const ALL_SITES = { origins: ["<all_urls>"] };
+  async function showAccess() {
+    $("access").hidden = await FL.ext.permissions.contains(ALL_SITES);
+  }
+  $("grantAccess").addEventListener("click", async () => {
+    // asked for first: the browser grants a request only inside the click's own turn
+    const asked = FL.ext.permissions.request(ALL_SITES);
+    const granted = await asked.catch(() => false);
+    $("accessNote").textContent = granted ? "" :
+      "Not allowed. FakeLens stays off on pages until you allow it here or in the browser's Extensions menu.";
+    await showAccess();
+  });
+  FL.ext.permissions.onAdded.addListener(showAccess);
+  FL.ext.permissions.onRemoved.addListener(showAccess);
+
   load().then(() => FL.showConnection(true));
+  showAccess();
 })();
