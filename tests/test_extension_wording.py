@@ -114,3 +114,14 @@ def test_credentials_found_but_not_read_are_not_called_none():
         "Content Credentials: present, but they could not be read",
         "Content Credentials: stored elsewhere (a remote manifest), not read",
         "Content Credentials: none"]
+
+
+def test_a_score_beside_its_threshold_says_which_side_it_lies_on():
+    """0.6926 against 0.6931 is "0.69 (threshold 0.69)" in two decimals: such a pair gets four."""
+    signal = {"detector": "face_swap", "threshold": 0.6931, "decisive": True}
+    got = describe([{"label": "uncertain", "score": score, "signals": [{**signal, "score": score}]}
+                    for score in (0.6926, 0.8, 0.6931)], "detailLines")
+    lines = [next(x for x in g if x.startswith("Signal")) for g in got]
+    assert lines == ["Signal face_swap: 0.6926 (threshold 0.6931), decisive",
+                     "Signal face_swap: 0.80 (threshold 0.69), decisive",
+                     "Signal face_swap: 0.69 (threshold 0.69), decisive"]

@@ -104,8 +104,12 @@
       deciding = [...signals].sort((a, b) => (b.score * (b.weight ?? 1)) - (a.score * (a.weight ?? 1))).slice(0, 2);
     }
     for (const s of deciding) {
-      const threshold = typeof s.threshold === "number" ? ` (threshold ${scoreText(s.threshold)})` : "";
-      lines.push(`Signal ${s.detector}: ${scoreText(s.score)}${threshold}${s.decisive ? ", decisive" : ""}`);
+      // a score just under its threshold that rounds to the same two decimals gets more, or "0.69
+      // (threshold 0.69)" would not say which side it lies on
+      const close = typeof s.threshold === "number" && s.score !== s.threshold && scoreText(s.score) === scoreText(s.threshold);
+      const text = (x) => (close ? clamp(x).toFixed(4) : scoreText(x));
+      const threshold = typeof s.threshold === "number" ? ` (threshold ${text(s.threshold)})` : "";
+      lines.push(`Signal ${s.detector}: ${text(s.score)}${threshold}${s.decisive ? ", decisive" : ""}`);
     }
     const p = result.provenance || {};
     if (p.status === "intact") {
