@@ -75,6 +75,9 @@ def media_dir(tmp_path_factory) -> Path:
     gradient[:, :, 0] = np.linspace(40, 220, 320, dtype=np.uint8)
     gradient[:, :, 2] = np.linspace(220, 40, 240, dtype=np.uint8)[:, None]
     cv2.imwrite(str(out / "plain.jpg"), gradient)
+    # names a CSS url() must quote (late-media.html)
+    shutil.copy(out / "real-7.jpg", out / "photo(1).jpg")
+    shutil.copy(out / "real-6.jpg", out / "o'brien.jpg")
     shutil.copy(need_shared("deepfake-clips", "dfo_real.mp4"), out / "clip.mp4")
     return out
 
@@ -833,6 +836,61 @@ def test_a_verdict_follows_its_image_when_the_page_swaps_the_src(browser, live_b
     got = [b for b in page.evaluate(BADGES_JS) if b["media"].endswith("/media/real-7.jpg")][0]
     assert_badge_is_backend_verdict(got, live_backend, media_dir)
     page.close()
+
+
+def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, media_dir, sites):
+    """An image taken out of the page and put back gets its badge again; a stylesheet's background (and
+    one a class sets later), background URLs with brackets or quotes, a web component defined after
+    it is in the page and a photo that grows to the minimum size are all checked automatically."""
+    page = browser.context.new_page()
+    done = """name => [...document.querySelectorAll('fakelens-badge')].some(b => b.dataset.media &&
+        decodeURIComponent(b.dataset.media).endsWith('/media/' + name) && b.dataset.state === 'done')"""
+    try:
+        page.goto(f"{sites.local}/late-media.html")
+        for name in ("real-1.jpg", "real-2.jpg", "photo(1).jpg", "o'brien.jpg"):
+            page.wait_for_function(done, arg=name, timeout=WAIT_MS)
+        assert not page.evaluate(done, "real-5.jpg"), "a photo shown at 90 px was checked"
+        # out of the page until its badge goes, then back
+        page.evaluate("window.again = document.querySelector('#again'); again.remove()")
+        page.wait_for_function("!document.querySelector(\"fakelens-badge[data-media$='/media/real-1.jpg']\")",
+                               timeout=WAIT_MS)
+        page.evaluate("document.querySelector('#list').append(again)")
+        page.wait_for_function(done, arg="real-1.jpg", timeout=WAIT_MS)
+        page.evaluate("document.querySelector('#lazy').classList.add('loaded')")
+        page.wait_for_function(done, arg="real-4.jpg", timeout=WAIT_MS)
+        page.evaluate("""customElements.define('my-card', class extends HTMLElement {
+            connectedCallback() { this.attachShadow({mode: 'open'}).innerHTML =
+                '<img alt="" src="/media/real-3.jpg" style="width:200px;height:200px">'; } })""")
+        page.wait_for_function(done, arg="real-3.jpg", timeout=WAIT_MS)
+        page.evaluate("document.querySelector('#grow').style.transform = 'none'")
+        page.wait_for_function(done, arg="real-5.jpg", timeout=WAIT_MS)
+        for badge in page.evaluate(BADGES_JS):
+            if badge["media"].endswith(("/media/real-1.jpg", "/media/real-5.jpg")):
+                assert_badge_is_backend_verdict(badge, live_backend, media_dir)
+    finally:
+        page.close()
+
+
+def test_a_picture_is_checked_as_shown_and_its_badge_stays_in_its_scrolling_box(browser, live_backend, media_dir,
+                                                                                sites):
+    """Art direction: on a wide window the <source> shows another photo than the <img> names, and that
+    photo is the one checked. In an app whose feed scrolls in a box under its header, the badge sits on
+    the part of the photo still shown, never over the header, and goes once the photo is scrolled away."""
+    page = browser.context.new_page()
+    badge = "fakelens-badge[data-media$='/media/real-5.jpg']"
+    try:
+        page.goto(f"{sites.local}/art-direction.html")
+        got = final_badges(page, 1)
+        assert len(got) == 1 and got[0]["media"].endswith("/media/real-5.jpg"), got
+        assert_badge_is_backend_verdict(got[0], live_backend, media_dir)
+        page.evaluate("document.querySelector('#feed').scrollTop = 100")   # the photo's top under the header
+        page.wait_for_function(f"""() => {{ const b = document.querySelector("{badge}");
+            const r = document.querySelector('#art').getBoundingClientRect();
+            return r.top < 140 && b.style.display !== 'none' && parseFloat(b.style.top) >= 140; }}""", timeout=5_000)
+        page.evaluate("document.querySelector('#feed').scrollTop = 400")   # scrolled away, inside the box
+        page.wait_for_function(f"document.querySelector(\"{badge}\").style.display === 'none'", timeout=5_000)
+    finally:
+        page.close()
 
 
 def test_options_page_pairs_and_shows_a_wrong_token(browser, live_backend):

@@ -9,6 +9,24 @@
   let pausedUntil = 0;
   let resumeTimer = 0;
   const waiting = new Set(); // seen in view while paused
+  // In view but under the minimum size: measured again each second, since growing (a zoom-in
+  // reveal, a transform, a layout change) does not change how much of it is in view, so the
+  // observer would say nothing more.
+  const small = new Set();
+  let smallTimer = 0;
+
+  function measureSmall() {
+    smallTimer = 0;
+    for (const el of small) {
+      if (!el.isConnected) small.delete(el);
+      else if (FL.isBigEnough(el, FL.settings.minSize)) {
+        small.delete(el);
+        visible.unobserve(el);
+        visible.observe(el);
+      }
+    }
+    if (small.size) smallTimer = setTimeout(measureSmall, 1000);
+  }
 
   function resume() {
     resumeTimer = 0;
@@ -23,8 +41,11 @@
   const visible = new IntersectionObserver(
     (entries) => {
       for (const entry of entries) {
-        if (!entry.isIntersecting) continue;
         const el = entry.target;
+        if (!entry.isIntersecting) {
+          small.delete(el);
+          continue;
+        }
         if (!FL.settings.autoCheck || !FL.uiAllowed()) continue;
         if (Date.now() < pausedUntil) {
           waiting.add(el);
@@ -34,7 +55,12 @@
           el.addEventListener("load", () => { visible.unobserve(el); visible.observe(el); }, { once: true });
           continue;
         }
-        if (!FL.isBigEnough(el, FL.settings.minSize)) continue;
+        if (!FL.isBigEnough(el, FL.settings.minSize)) {
+          small.add(el);
+          if (!smallTimer) smallTimer = setTimeout(measureSmall, 1000);
+          continue;
+        }
+        small.delete(el);
         visible.unobserve(el);
         FL.checkElement(el);
       }

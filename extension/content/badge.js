@@ -127,18 +127,43 @@
   // carousel's next slide where this one is clipped away). The badge would float on top of it.
   // Transparent layers in the page's flow do not count (a card's link stretched over it, Instagram's
   // overlay on every photo, a player's controls), nor does an element the media sits in.
-  function covered(el, r) {
+  // `r`: the part of the media shown (its corner is where the chip goes), `whole`: all of it.
+  function covered(el, r, whole) {
     const x = r.right - CORNER_PX, y = r.top + CORNER_PX;
     if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return false;
     const top = document.elementsFromPoint(x, y).find((n) => !n.tagName.startsWith("FAKELENS-"));
     if (!top || top === el || within(el, top)) return false;
-    return (FL.mediaKind(top) !== null && !inside(top.getBoundingClientRect(), r)) || pinned(top, el);
+    return (FL.mediaKind(top) !== null && !inside(top.getBoundingClientRect(), whole)) || pinned(top, el);
+  }
+
+  const up = (n) => n.assignedSlot || n.parentElement || (n.getRootNode() && n.getRootNode().host) || null;
+
+  // The part of `r` (the media's box) its scrolling or clipping containers let show: an app's feed
+  // scrolled inside a box under its own header clips the photo, and the badge must not float over
+  // the header. An absolutely positioned element escapes the static boxes between it and the box it
+  // is placed in; a fixed one all of them.
+  function shownPart(el, r) {
+    let { left, top, right, bottom } = r;
+    let position = getComputedStyle(el).position;
+    let escaping = position === "absolute";
+    for (let n = up(el); n && position !== "fixed" && n !== document.body && n !== document.documentElement; n = up(n)) {
+      const style = getComputedStyle(n);
+      if (!escaping || style.position !== "static") {
+        const box = (style.overflowX !== "visible" || style.overflowY !== "visible") && n.getBoundingClientRect();
+        if (box && style.overflowX !== "visible") [left, right] = [Math.max(left, box.left), Math.min(right, box.right)];
+        if (box && style.overflowY !== "visible") [top, bottom] = [Math.max(top, box.top), Math.min(bottom, box.bottom)];
+        escaping = style.position === "absolute";
+      }
+      position = style.position;
+    }
+    return { left, top, right, bottom, width: right - left, height: bottom - top };
   }
 
   function place(el, entry) {
-    const r = el.getBoundingClientRect();
+    const whole = el.getBoundingClientRect();
+    const r = el.isConnected ? shownPart(el, whole) : whole;
     const visible = el.isConnected && r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 &&
-      r.top < innerHeight && r.left < innerWidth && !covered(el, r);
+      r.top < innerHeight && r.left < innerWidth && !covered(el, r, whole);
     entry.host.style.setProperty("display", visible ? "block" : "none", "important");
     if (!visible) return;
     entry.host.style.setProperty("left", `${Math.round(r.left)}px`, "important");

@@ -64,7 +64,9 @@
   FL.checkElement = async (el, { userAsked = false } = {}) => {
     const media = FL.describeMedia(el);
     if (!media || !media.url) return null;
-    if (started.get(el) === media.url && !userAsked) return null;
+    // checked already, unless its badge went (the element left the page and came back: a cached
+    // view, a recycled list row), when the same check (remembered or asked again) is drawn again
+    if (started.get(el) === media.url && FL.badges.has(el) && !userAsked) return null;
     started.set(el, media.url);
     // Pages swap an element's src (carousels, lazy loaders, players): draw only on the media checked.
     const draw = (check, note) => {

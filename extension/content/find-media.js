@@ -62,15 +62,40 @@
   }
   FL.largestSrcset = largestSrcset; // for the tests
 
+  // The computed value quotes the URL, escaping double quotes and backslashes: `url("a(1).jpg")`,
+  // `url("o'brien.jpg")` (a bare url(...) is read too, for other engines).
   function backgroundUrl(el) {
     const bg = getComputedStyle(el).backgroundImage;
-    const m = bg && bg !== "none" && /url\(["']?([^"')]+)["']?\)/.exec(bg);
+    if (!bg || bg === "none") return null;
+    const m = /url\("((?:[^"\\]|\\.)*)"\)/.exec(bg) || /url\(([^"')\s]+)\)/.exec(bg);
     if (!m) return null;
     try {
-      return new URL(m[1], el.baseURI).href;
+      return new URL(m[1].replace(/\\(.)/g, "$1"), el.baseURI).href;
     } catch {
       return null;
     }
+  }
+  FL.backgroundUrl = backgroundUrl; // for the tests
+
+  // The image's best-resolution URL of what the browser shows: the largest candidate of the srcset
+  // it chose from. In a <picture> that may be a <source>'s (art direction: another crop, even
+  // another photo), so the <img>'s own srcset counts only when what is shown is one of its own.
+  function imageUrl(el) {
+    const shown = el.currentSrc || el.src;
+    const own = el.getAttribute("srcset");
+    if (!shown) return (own && largestSrcset(own, el.baseURI)) || null;   // not loaded yet
+    const sources = el.parentElement && el.parentElement.tagName === "PICTURE"
+      ? [...el.parentElement.querySelectorAll("source[srcset]")].map((s) => s.getAttribute("srcset")) : [];
+    const names = (srcset) => srcsetCandidates(srcset).map(({ url }) => {
+      try {
+        return new URL(url, el.baseURI).href;
+      } catch {
+        return null;
+      }
+    });
+    for (const srcset of sources) if (names(srcset).includes(shown)) return largestSrcset(srcset, el.baseURI);
+    if (own && (shown === el.src || names(own).includes(shown))) return largestSrcset(own, el.baseURI) || shown;
+    return shown;
   }
 
   // "image" | "video" | null for one element.
@@ -94,8 +119,7 @@
     let url = null;
     let thumb = null;
     if (el.tagName === "IMG") {
-      const srcset = el.getAttribute("srcset");
-      url = (srcset && largestSrcset(srcset, el.baseURI)) || el.currentSrc || el.src;
+      url = imageUrl(el);
       thumb = el.currentSrc || el.src;
     } else if (el.tagName === "VIDEO") {
       const source = el.querySelector("source[src]");

@@ -9,16 +9,25 @@
   // CSS variable on <html> every frame must not rescan the whole page each time).
   const added = new Set();
   const changed = new Set();
-  const lastBackground = new WeakMap(); // element -> its inline background-image when last seen
+  const lastBackground = new WeakMap(); // element -> its background-image when last seen
+  const undefinedHosts = new Map(); // custom element not upgraded yet -> when first seen
   let timer = 0;
+  let upgradeTimer = 0;
 
-  const background = (el) => (el.style ? el.style.backgroundImage : "");
+  // The computed background (a stylesheet's rule counts, not only the style attribute); "" for none.
+  // One style read per element: the first after a change recalculates, the rest are cheap.
+  const background = (el) => {
+    if (!el.style || el.tagName === "IMG" || el.tagName === "VIDEO") return "";
+    const bg = getComputedStyle(el).backgroundImage;
+    return bg && bg !== "none" ? bg : "";
+  };
 
   const observer = new MutationObserver((records) => {
     for (const record of records) {
       if (record.type === "attributes") {
-        // a style change matters only when it changes the background image (not a variable, a transform…)
-        if (record.attributeName === "style") {
+        // a style or class change matters only when it changes the background image (not a variable,
+        // a transform, a hover state…): a lazy loader may add the class that sets it
+        if (record.attributeName === "style" || record.attributeName === "class") {
           const bg = background(record.target);
           if (lastBackground.get(record.target) === bg) continue;
           lastBackground.set(record.target, bg);
@@ -38,7 +47,7 @@
   function watch(root) {
     if (watchedRoots.has(root)) return;
     watchedRoots.add(root);
-    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "srcset", "style"] });
+    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "srcset", "style", "class"] });
   }
 
   // One element: hand it to the automatic checks if it shows media.
@@ -54,6 +63,11 @@
     const all = [node, ...node.querySelectorAll("*")];
     for (const el of all) {
       look(el);
+      // a custom element defined later (a lazy module) gets its shadow root without any DOM mutation
+      if (el.tagName.includes("-") && !el.shadowRoot && !el.matches(":defined") && !undefinedHosts.has(el)) {
+        undefinedHosts.set(el, Date.now());
+        if (!upgradeTimer) upgradeTimer = setTimeout(lookAtUpgrades, UPGRADE_POLL_MS);
+      }
       if (el.shadowRoot) {
         watch(el.shadowRoot);
         for (const child of el.shadowRoot.children) scan(child);
@@ -72,6 +86,23 @@
     // Custom elements often attach their shadow root a moment after insertion: look again.
     const late = nodes.filter((n) => n.isConnected && n.tagName && n.tagName.includes("-"));
     if (late.length) setTimeout(() => late.forEach(scan), 300);
+  }
+
+  // Content scripts cannot use the page's customElements.whenDefined: ask ":defined" each second,
+  // for a minute at most per element.
+  const UPGRADE_POLL_MS = 1000;
+  const UPGRADE_WAIT_MS = 60_000;
+  function lookAtUpgrades() {
+    upgradeTimer = 0;
+    for (const [el, since] of undefinedHosts) {
+      if (el.matches(":defined")) {
+        undefinedHosts.delete(el);
+        if (el.isConnected) scan(el);
+      } else if (!el.isConnected || Date.now() - since > UPGRADE_WAIT_MS) {
+        undefinedHosts.delete(el);
+      }
+    }
+    if (undefinedHosts.size) upgradeTimer = setTimeout(lookAtUpgrades, UPGRADE_POLL_MS);
   }
 
   FL.startWatchingFeed = () => {
