@@ -36,7 +36,8 @@ EXTENSION = Path(os.environ.get("FAKELENS_EXTENSION_DIR", REPO / "extension"))  
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com", "m.facebook.com"]
+FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com", "m.facebook.com",
+              "embed.example"]
 WAIT_MS = 60_000  # the first check loads the models
 
 # The exact wording of DESIGN.md and issue 4, by label.
@@ -583,9 +584,10 @@ def test_a_right_click_result_stays_on_its_media_and_a_miss_says_why(browser, li
 
 
 def test_check_here_in_an_embedded_player_checks_the_frames_video(browser, live_backend, media_dir, sites):
-    """"Check the image or video here" inside a frame (no content script runs there) checks the
-    frame's page as a link, so an embedded player's video is downloaded and judged; the result opens
-    in a tab (it used to say "No image or video found")."""
+    """"Check the image or video here" inside a frame whose content script does not answer (one
+    open since before FakeLens was installed) checks the frame's page as a link, so an embedded
+    player's video is downloaded and judged; the result opens in a tab (it used to say "No image or
+    video found")."""
     browser.configure(autoCheck=False)
     try:
         page = browser.context.new_page()
@@ -594,7 +596,7 @@ def test_check_here_in_an_embedded_player_checks_the_frames_video(browser, live_
         frame.locator("video").wait_for(timeout=10_000)
         frame.locator("video").click(button="right")
         tab = browser.tab_id(page)
-        # Chrome's frame ids are not visible to the page; any id but 0 names a frame without our script.
+        # Chrome's frame ids are not visible to the page; an id no frame has stands for one without our script.
         info = {"menuItemId": "fakelens-check-here", "pageUrl": page.url, "frameId": 3,
                 "frameUrl": f"{sites.local}/embedded-player.html"}
         with browser.context.expect_page() as opened:
@@ -611,6 +613,36 @@ def test_check_here_in_an_embedded_player_checks_the_frames_video(browser, live_
         page.close()
     finally:
         browser.configure(autoCheck=True)
+
+
+def test_media_in_an_embedded_post_from_another_site_is_checked_in_its_frame(browser, live_backend, media_dir,
+                                                                             sites):
+    """An article embedding a post of another site (a frame): the post's photo is checked and its badge
+    drawn in the frame; switching the article's site off takes the frame's badges away too; the
+    popup's page scan still lists the page's own media only."""
+    page = browser.context.new_page()
+    done = """() => [...document.querySelectorAll('fakelens-badge')].some(b => b.dataset.state === 'done')"""
+    try:
+        page.goto(f"{sites.local}/article-with-post.html")
+        post = page.frame_locator("#post")
+        post.locator("#photo").wait_for(timeout=10_000)
+        frame = next(f for f in page.frames if f.url.startswith("https://embed.example/"))
+        frame.wait_for_function(done, timeout=WAIT_MS)
+        got = frame.evaluate(BADGES_JS)
+        assert len(got) == 1 and got[0]["media"] == "https://embed.example/media/real-2.jpg", got
+        assert_badge_is_backend_verdict(got[0], live_backend, media_dir)
+        assert page.evaluate(BADGES_JS) == []   # nothing of the frame's drawn on the article
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")   # the article answers, not its frame (whose photo would be listed)
+        popup.wait_for_function("document.querySelector('#summary').textContent.startsWith('No images')", timeout=10_000)
+        popup.close()
+        browser.configure(disabledSites=["127.0.0.1"])   # the article's site
+        frame.wait_for_function("() => !document.querySelector('fakelens-badge')", timeout=10_000)
+    finally:
+        browser.configure(disabledSites=[])
+        page.close()
 
 
 def badge_on(page, selector: str) -> dict | None:

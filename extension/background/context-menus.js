@@ -1,7 +1,8 @@
 // Right-click: "Check this image", "Check this video", "Check this link", and for sites whose
-// overlay swallows the target, "Check the image or video here" (the content script finds the
-// media under the last right-click point with elementsFromPoint; in a frame, where no content
-// script runs, the frame's page is checked as a link would be: an embedded player's video).
+// overlay swallows the target, "Check the image or video here" (the content script of the page or
+// frame clicked finds the media under the last right-click point with elementsFromPoint; in a frame
+// where none answers, such as one opened before FakeLens was installed, the frame's page is checked
+// as a link would be: an embedded player's video).
 const MENUS = [
   { id: "fakelens-check-image", title: "Check this image", contexts: ["image"] },
   { id: "fakelens-check-video", title: "Check this video", contexts: ["video"] },
@@ -36,7 +37,7 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
         return { kind: "auto", url: info.linkUrl, pageUrl };
       case "fakelens-check-here":
         if (target && target.url) return { kind: target.kind, url: target.url, permalink: target.permalink, pageUrl };
-        // Inside a frame (an embedded player) no content script runs: check the frame's own page, as a link.
+        // A frame whose content script did not answer (an embedded player): check its page, as a link.
         if (info.frameId && /^https?:/.test(info.frameUrl || "")) return { kind: "auto", url: info.frameUrl, pageUrl: info.pageUrl };
         return null;
       default:

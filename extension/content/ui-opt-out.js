@@ -1,5 +1,6 @@
 // When FakeLens may draw on a page: not where the page says
-// <meta name="CR-allow-UI-injection" content="false">, and not on a site switched off in Options.
+// <meta name="CR-allow-UI-injection" content="false">, and not on a site switched off in Options
+// (nor in a frame of one).
 (() => {
   "use strict";
   const FL = globalThis.FakeLens;
@@ -13,9 +14,14 @@
     return false;
   };
 
+  // In a frame (an embedded post or player), a site switched off covers what it embeds: the pages it
+  // sits in count too, where the browser names them (Chrome's ancestorOrigins; Firefox has none, so
+  // there a frame goes by its own site).
+  const ancestors = () => [...(location.ancestorOrigins || [])];
+
   FL.uiAllowed = () => {
     const settings = FL.settings || FL.DEFAULT_SETTINGS;
     if (FL.pageRefusesUi()) return false;
-    return !FL.siteListed(settings.disabledSites, FL.siteKey(location.href));
+    return ![location.href, ...ancestors()].some((url) => FL.siteListed(settings.disabledSites, FL.siteKey(url)));
   };
 })();

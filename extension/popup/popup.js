@@ -39,7 +39,8 @@
     $("summary").textContent = "Looking for images and videos…";
     let page;
     try {
-      page = await ext.tabs.sendMessage(tab.id, { type: "scan-page" });
+      // the page itself (frame 0): content scripts run in its frames too, and the first to answer would win
+      page = await ext.tabs.sendMessage(tab.id, { type: "scan-page" }, { frameId: 0 });
     } catch {
       // No content script: a browser page, (in Chrome) a page open since before FakeLens was installed
       // or updated, or a site FakeLens may not read (the browser hides such a tab's address)
@@ -82,7 +83,7 @@
       summarize(items, checks);
       // drawn on the page as soon as it is final: a click on the page closes the popup and ends this loop
       if (check && FINAL.has(check.status)) {
-        ext.tabs.sendMessage(tab.id, { type: "scan-results", results: [{ index: i, check }] }).catch(() => {});
+        ext.tabs.sendMessage(tab.id, { type: "scan-results", results: [{ index: i, check }] }, { frameId: 0 }).catch(() => {});
       }
     };
     answer.checks.forEach((check, i) => update(i, check));
