@@ -151,15 +151,15 @@ def test_a_check_whose_work_folder_cannot_be_made_fails_instead_of_running_forev
         app.extensions["fakelens"]["store"].close()
 
 
-def lock_during_first(monkeypatch, store, name: str):
-    """Another program (a second connection) holds the write lock for the whole first call of
-    `store.<name>`; returns (a list that says whether that happened, the other connection)."""
+def lock_during_first(monkeypatch, store, name: str, calls: int = 1):
+    """Another program (a second connection) holds the write lock for the whole of the first `calls`
+    calls of `store.<name>`; returns (a list with one entry per call locked, the other connection)."""
     store._db.execute("PRAGMA busy_timeout = 100")   # the lock is met in 0.1 s rather than 5
     other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
     original, locked = getattr(store, name), []
 
     def while_locked(*args, **kwargs):
-        if locked:
+        if len(locked) >= calls:
             return original(*args, **kwargs)
         locked.append(True)
         other.execute("BEGIN IMMEDIATE")
@@ -182,6 +182,25 @@ def test_a_failure_stored_while_the_database_is_locked_is_stored_once_it_is_free
         r = post_file(client, headers, data[: len(data) // 2], wait=0)   # truncated: the check fails
         body = wait_status(client, headers, r.get_json()["id"], {"failed", "done", "cancelled"}, timeout=15)
         assert locked and body["status"] == "failed" and body["error"]["code"] == "undecodable", body
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        store.close()
+        other.close()
+
+
+@pytest.mark.parametrize("calls", [1, 5])   # once; through every retry of a start (then back in line)
+def test_a_check_the_locked_database_cannot_start_runs_once_it_is_free(tmp_path, plain_jpeg, monkeypatch, calls):
+    """Another program holds the database as a worker takes a queued check: the start is tried again,
+    and given up it goes back in line, so the check runs once the database is free (it stayed
+    "queued" for ever, taking a place in the queue)."""
+    app = create_app(Settings(home=tmp_path / "home", workers=1, sync_wait_s=0))
+    store = app.extensions["fakelens"]["store"]
+    locked, other = lock_during_first(monkeypatch, store, "start", calls)
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        r = post_file(client, headers, plain_jpeg.read_bytes(), wait=0)
+        body = wait_status(client, headers, r.get_json()["id"], {"failed", "done", "cancelled"}, timeout=30)
+        assert len(locked) == calls and body["status"] == "done", body
     finally:
         app.extensions["fakelens"]["pool"].stop()
         store.close()

@@ -262,10 +262,15 @@ class JobPool:
         self._running.add(check_id)
         started = False
         try:
-            started = self.store.start(check_id)
+            # a locked database is waited out as for a check's end (False: cancelled while queued)
+            started = self._record(self.store.start, check_id)
         finally:
-            if not started:   # cancelled while queued (or the database refused)
+            if not started:
                 self._running.discard(check_id)
+        if started is None and not self._stopping.is_set():
+            # the row still says "queued": back in line, or it would wait for the next start
+            log.warning("could not start check %s (the database is unavailable); it stays queued", check_id)
+            self._enqueue(check_id)
         if not started:
             return
         event = self._cancel.setdefault(check_id, threading.Event())
@@ -324,8 +329,9 @@ class JobPool:
                 self.discard_upload(request)
 
     def _record(self, write, *args, **kwargs):
-        """Store a check's end, trying again a few times when the database is locked or the disk full;
-        given up, the check stays "running" with no worker: cancel() ends it, the next start re-queues it."""
+        """Store a check's start or end, trying again a few times when the database is locked or the disk
+        full; None when given up (an end given up leaves the check "running" with no worker: cancel()
+        ends it, the next start re-queues it)."""
         for pause in (*RECORD_RETRIES_S, None):
             try:
                 return write(*args, **kwargs)
