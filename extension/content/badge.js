@@ -9,7 +9,7 @@
   const TIP_PX = 280; // the tooltip's width
 
   const CSS = `
-    :host { all: initial; }
+    :host { all: initial; direction: ltr; unicode-bidi: isolate; }
     .chip { position: absolute; top: 6px; right: 6px; display: inline-flex; align-items: center; gap: 4px;
       max-width: 260px; padding: 3px 8px; border-radius: 12px; font: 600 12px/16px system-ui, sans-serif;
       color: #fff; background: #37474f; box-shadow: 0 1px 3px rgba(0,0,0,.45); cursor: pointer;
@@ -20,8 +20,10 @@
     .pending { background: #37474f; }
     .tip { display: none; position: absolute; top: 30px; right: 6px; width: ${TIP_PX}px; padding: 8px 10px; border-radius: 6px;
       background: #fff; color: #111; font: 12px/16px system-ui, sans-serif; box-shadow: 0 2px 10px rgba(0,0,0,.35);
-      pointer-events: auto; white-space: normal; }
+      pointer-events: auto; white-space: normal; max-height: 70vh; overflow: auto; }
     .tip.from-left { right: auto; left: 6px; }
+    .tip.above { top: auto; bottom: -4px; }
+    .tip.dismissed { display: none !important; }
     .tip p { margin: 0 0 4px; } .tip .head { font-weight: 700; }
     .chip:hover + .tip, .chip:focus + .tip, .tip:hover { display: block; }`;
 
@@ -57,8 +59,11 @@
     chip.addEventListener("keydown", (event) => {
       if (event.key === "Enter" || event.key === " ") activate(event);
     });
+    // Escape hid the tooltip (below) until the pointer or focus leaves the badge
+    for (const type of ["mouseleave", "blur"]) chip.addEventListener(type, () => tip.classList.remove("dismissed"));
+    tip.addEventListener("mouseleave", () => tip.classList.remove("dismissed"));
     document.documentElement.append(host);
-    const entry = { host, chip, tip, check: null };
+    const entry = { host, chip, tip, check: null, el };
     badges.set(el, entry);
     resizeObserver.observe(el);
     return entry;
@@ -77,7 +82,9 @@
     text.className = "text";
     text.textContent = look.short;
     entry.chip.append(icon, text);
-    entry.chip.setAttribute("aria-label", `FakeLens: ${look.text}`);
+    // which media it is about, as the page names it: a feed's badges are otherwise all alike
+    const name = (entry.el.getAttribute("alt") || entry.el.getAttribute("aria-label") || entry.el.title || "").trim();
+    entry.chip.setAttribute("aria-label", `FakeLens${name ? ` on "${name.slice(0, 80)}"` : ""}: ${look.text}`);
     entry.tip.replaceChildren();
     const head = document.createElement("p");
     head.className = "head";
@@ -143,7 +150,9 @@
   // the header. An absolutely positioned element escapes the static boxes between it and the box it
   // is placed in; a fixed one all of them.
   function shownPart(el, r) {
-    let { left, top, right, bottom } = r;
+    // the window first: media wider or taller than it keeps its badge on the part in view
+    let [left, top, right, bottom] = [Math.max(r.left, 0), Math.max(r.top, 0), Math.min(r.right, innerWidth),
+      Math.min(r.bottom, innerHeight)];
     let position = getComputedStyle(el).position;
     let escaping = position === "absolute";
     for (let n = up(el); n && position !== "fixed" && n !== document.body && n !== document.documentElement; n = up(n)) {
@@ -166,6 +175,7 @@
       r.top < innerHeight && r.left < innerWidth && !covered(el, r, whole);
     entry.host.style.setProperty("display", visible ? "block" : "none", "important");
     if (!visible) return;
+    FL.unzoom(entry.host);
     entry.host.style.setProperty("left", `${Math.round(r.left)}px`, "important");
     entry.host.style.setProperty("top", `${Math.round(r.top)}px`, "important");
     entry.host.style.setProperty("width", `${Math.round(r.width)}px`, "important");
@@ -174,7 +184,24 @@
     const hangRight = r.right < TIP_PX + 26;
     entry.tip.classList.toggle("from-left", hangRight);
     entry.tip.style.left = hangRight ? `${Math.max(6, 6 - Math.round(r.left))}px` : "";
+    // near the window's bottom it opens upwards, where there is more room
+    const room = innerHeight - (r.top + 30);
+    entry.tip.classList.toggle("above", room < Math.min(260, innerHeight / 2) && r.top > room);
   }
+
+  // A page that zooms <html> zooms what hangs on it too, our layers included: the positions written
+  // come from getBoundingClientRect (already zoomed), so such a layer is zoomed back to 1.
+  FL.unzoom = (host) => {
+    const zoom = parseFloat(getComputedStyle(document.documentElement).zoom) || 1;
+    if (zoom === 1) host.style.removeProperty("zoom");
+    else host.style.setProperty("zoom", String(1 / zoom), "important");
+  };
+
+  // Escape hides the tooltip under the pointer or the focus (content shown on hover must be dismissable)
+  addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !event.isTrusted) return;
+    for (const entry of badges.values()) entry.tip.classList.add("dismissed");
+  }, true);
 
   let frame = 0;
   let checkMedia = false; // set once a second: describing every badge's media is too dear for each scroll frame

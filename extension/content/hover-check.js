@@ -13,7 +13,7 @@
     host.style.cssText = "all: initial !important; position: fixed !important; z-index: 2147483647 !important; display: none;";
     const shadow = host.attachShadow({ mode: "open" });
     const style = document.createElement("style");
-    style.textContent = `:host { all: initial; }
+    style.textContent = `:host { all: initial; direction: ltr; unicode-bidi: isolate; }
       button { font: 600 12px/16px system-ui, sans-serif; padding: 3px 10px; border-radius: 12px; cursor: pointer;
         color: #fff; background: #263238; border: 1px solid rgba(255,255,255,.7); box-shadow: 0 1px 3px rgba(0,0,0,.45); }
       button:hover, button:focus { background: #37474f; }`;
@@ -43,6 +43,7 @@
     pill = pill && pill.isConnected ? pill : makePill();
     target = el;
     const r = el.getBoundingClientRect();
+    FL.unzoom(pill);
     pill.style.setProperty("left", `${Math.round(r.left + 6)}px`, "important");
     pill.style.setProperty("top", `${Math.round(r.top + 6)}px`, "important");
     pill.style.setProperty("display", "block", "important");

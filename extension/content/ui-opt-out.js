@@ -15,8 +15,8 @@
   };
 
   // In a frame (an embedded post or player), a site switched off covers what it embeds: the pages it
-  // sits in count too, where the browser names them (Chrome's ancestorOrigins; Firefox has none, so
-  // there a frame goes by its own site).
+  // sits in count too, where the browser names them (location.ancestorOrigins: Chrome, and recent
+  // Firefox; without it a frame goes by its own site).
   const ancestors = () => [...(location.ancestorOrigins || [])];
 
   FL.uiAllowed = () => {

@@ -14,6 +14,8 @@
   try {
     const { html } = await FL.ask("report", { id });
     const frame = document.getElementById("report");
+    // focused once shown, so the keys scroll the report (nothing in it can take focus: no scripts)
+    frame.addEventListener("load", () => frame.focus(), { once: true });
     frame.srcdoc = html;
     frame.hidden = false;
     message.remove();
