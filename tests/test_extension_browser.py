@@ -1088,6 +1088,11 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
         page.click("#save")
         page.wait_for_selector("#fix:not([hidden])", timeout=5_000)
         assert "must be on this computer" in page.text_content("#fix")
+        assert page.text_content("#fix code") == "fakelens serve" and "`" not in page.text_content("#fix")
+        # said where the user is: the field marked wrong, described by the message, focused
+        assert page.evaluate("""() => { const f = document.querySelector('#backendUrl');
+            return [f.getAttribute('aria-invalid'), f.getAttribute('aria-describedby'), document.activeElement === f]; }""") \
+            == ["true", "fix", True]
         assert stored()["backendUrl"] == live_backend.url
         page.fill("#backendUrl", live_backend.url.replace("http://", "") + "/")
         page.fill("#disabledSites", "example.org, example.net")
@@ -1095,6 +1100,7 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
         # the connection line was "ok" before the click too: the form reloaded from storage is the sign
         expect(page.locator("#disabledSites")).to_have_value("example.org\nexample.net", timeout=10_000)
         assert stored() == {"backendUrl": live_backend.url, "disabledSites": ["example.org", "example.net"]}
+        assert page.get_attribute("#backendUrl", "aria-invalid") is None
         # one saved by an older version is never used, and Options shows the address that is
         browser.configure(backendUrl="https://fakelens.example.com")
         page.reload()

@@ -11,6 +11,7 @@
       ),
     );
   }
+  FL.withCode = withCode;
 
   FL.showConnection = async (fresh = true) => {
     let state;

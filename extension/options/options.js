@@ -22,11 +22,17 @@
     const backendUrl = $("backendUrl").value.trim() ? FL.localBackendUrl($("backendUrl").value) : FL.DEFAULT_SETTINGS.backendUrl;
     if (!backendUrl) {
       // never saved: the token and the media must not go to another computer
-      $("fix").textContent = `The backend URL must be on this computer, such as ${FL.DEFAULT_SETTINGS.backendUrl} ` +
-        "or http://localhost:PORT (the port `fakelens serve` prints). Nothing was saved.";
+      FL.withCode($("fix"), `The backend URL must be on this computer, such as ${FL.DEFAULT_SETTINGS.backendUrl} ` +
+        "or http://localhost:PORT (the port `fakelens serve` prints). Nothing was saved.");
       $("fix").hidden = false;
+      // said where the user is: the field is marked wrong, described by the message, and focused
+      $("backendUrl").setAttribute("aria-invalid", "true");
+      $("backendUrl").setAttribute("aria-describedby", "fix");
+      $("backendUrl").focus();
       return;
     }
+    $("backendUrl").removeAttribute("aria-invalid");
+    $("backendUrl").removeAttribute("aria-describedby");
     // "*.example.com" and ".example.com" mean example.com (and its subdomains); what is no host name is
     // left out, and said
     const entries = $("disabledSites").value.split(/[\s,;]+/).filter(Boolean);
