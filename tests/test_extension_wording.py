@@ -125,3 +125,23 @@ def test_a_score_beside_its_threshold_says_which_side_it_lies_on():
     assert lines == ["Signal face_swap: 0.6926 (threshold 0.6931), decisive",
                      "Signal face_swap: 0.80 (threshold 0.69), decisive",
                      "Signal face_swap: 0.69 (threshold 0.69), decisive"]
+
+
+def test_the_popup_cuts_a_long_address_in_the_middle_keeping_the_file_name():
+    """24 rows of one CDN read alike when the address is cut at its end: the file name stays."""
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    row_js = WORDING_JS.parent.parent / "popup" / "result-row.js"
+    urls = ["https://cdn.example.com/a.jpg",
+            "https://images.cdn.example.com/users/12345/uploads/2026/11/holiday-photo-from-the-beach.jpg?w=1200&q=80",
+            "https://images.cdn.example.com/users/12345/uploads/2026/11/" + "x" * 60 + "-end.jpg",
+            "blob:https://x.com/0f7c2b1e-1111-2222-3333-444455556666"]
+    script = ("globalThis.FakeLens = {};\n" + row_js.read_text()
+              + f"\nconsole.log(JSON.stringify({json.dumps(urls)}.map((u) => FakeLens.shortUrl(u))));")
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == [
+        "https://cdn.example.com/a.jpg",
+        "images.cdn.example.com/…/holiday-photo-from-the-beach.jpg?…",
+        "images.cdn.example.com/…/xxxxxxxxxxxxxx…xxxxxxxx-end.jpg",   # 14 + … + the last 16
+        "blob:https://x.com/0f7c2b1e-1111-2222-3333-444455556666"]

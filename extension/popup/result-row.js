@@ -10,6 +10,20 @@
     return node;
   };
 
+  // A long address cut in the middle, so the file name that tells rows apart stays:
+  // "cdn.example.com/…/holiday-photo-from-the-beach.jpg" (the whole address is the title).
+  FL.shortUrl = (url, max = 52) => {
+    if (!url || url.length <= max || !/^https?:/.test(url)) return url;
+    try {
+      const u = new URL(url);
+      const name = decodeURIComponent(u.pathname.split("/").filter(Boolean).pop() || "");
+      const tail = name.length > 32 ? `${name.slice(0, 14)}…${name.slice(-16)}` : name;
+      return `${u.host}/…/${tail}${u.search ? "?…" : ""}`;
+    } catch {
+      return url;
+    }
+  };
+
   FL.resultRow = (item) => {
     const row = el("li");
     row.dataset.index = item.index;
@@ -37,17 +51,22 @@
       parts.push(el("span", { className: "score", textContent: `  score ${FL.scoreText(result.score)}` }));
     }
     const sent = (check && check.sent_url) || (item.kind === "video" && !/^https?:/.test(item.url) ? item.permalink : item.url);
-    const lines = [el("div", {}, parts), el("div", { className: "meta", title: sent || "", textContent: `${item.kind} · ${sent || "no address"}` })];
+    const lines = [el("div", {}, parts), el("div", { className: "meta", title: sent || "",
+                                                     textContent: `${item.kind} · ${FL.shortUrl(sent) || "no address"}` })];
     if (!check || !["done", "failed", "cancelled"].includes(check.status)) {
       const fraction = check && check.progress && typeof check.progress.fraction === "number" ? check.progress.fraction : undefined;
       const bar = el("progress", { max: 1 });
+      bar.setAttribute("aria-label", "Checking");
       if (fraction !== undefined) bar.value = fraction;
       if (check && check.progress && check.progress.stage) bar.title = check.progress.stage;
       lines.push(bar);
     }
-    if (result && result.summary) lines.push(el("div", { className: "meta", textContent: result.summary, title: FL.detailLines(check).join("\n") }));
+    if (result && result.summary) {
+      lines.push(el("div", { className: "meta said", textContent: result.summary, title: FL.detailLines(check).join("\n") }));
+    }
     if (check && check.id && check.status === "done") {
       const link = el("a", { href: "#", className: "report", textContent: "Report" });
+      link.setAttribute("aria-label", `Report on ${FL.shortUrl(sent) || item.kind}`);   // "Report" alone, row after row
       link.addEventListener("click", (event) => {
         event.preventDefault();
         FL.ask("open-report", { id: check.id });
