@@ -409,7 +409,16 @@ ext.alarms.onAlarm.addListener((alarm) => {
 
 const menus = installContextMenus({ ext, startCheck, untilDone });
 
+// The keyboard's way to check (the hover pill needs a pointer): the frame with the focus checks the
+// media in focus, or under the pointer, and moves the focus to its badge.
+async function runCommand(command, tab) {
+  if (command !== "check-focused" || !tab || tab.id === undefined || tab.id < 0) return;
+  await ext.tabs.sendMessage(tab.id, { type: "check-focused" }).catch(() => {}); // every frame; the focused acts
+}
+if (ext.commands) ext.commands.onCommand.addListener((command, tab) => { runCommand(command, tab); });
+
 // For the end-to-end tests and for debugging from the service worker console.
-FL.background = { checkConnection, startCheck, untilDone, scan, handleMenuClick: menus.handleClick, connection: () => connection };
+FL.background = { checkConnection, startCheck, untilDone, scan, handleMenuClick: menus.handleClick, runCommand,
+                  connection: () => connection };
 
 checkConnection();

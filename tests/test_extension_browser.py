@@ -971,6 +971,31 @@ def test_badges_stay_usable_at_the_windows_edges_zoomed_right_to_left_and_by_key
         page.close()
 
 
+def test_the_keyboard_command_checks_the_photo_in_focus_and_focuses_its_verdict(browser, live_backend, media_dir,
+                                                                               sites):
+    """The hover pill needs a pointer; the keyboard's way is the command (Alt+Shift+K): it checks the
+    photo in focus, here inside the link the user tabbed to, and its badge takes the focus, so a
+    screen reader reads the verdict."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/picture-page.html")
+        page.focus("#thumb-link")
+        page.bring_to_front()
+        browser.sw("async (tab) => FakeLens.background.runCommand('check-focused', await chrome.tabs.get(tab))",
+                   browser.tab_id(page))
+        page.wait_for_function("""() => { const a = document.activeElement;
+            return a && a.tagName === 'FAKELENS-BADGE' && a.dataset.state === 'done'; }""", timeout=WAIT_MS)
+        got = page.evaluate(BADGES_JS)
+        assert len(got) == 1 and got[0]["media"].endswith("/media/real-5.jpg"), got
+        assert_badge_is_backend_verdict(got[0], live_backend, media_dir)
+        label = page.evaluate("document.activeElement.shadowRoot.activeElement.getAttribute('aria-label')")
+        assert label.startswith('FakeLens on "a thumbnail": '), label
+    finally:
+        page.close()
+        browser.configure(autoCheck=True)
+
+
 def test_the_report_page_scrolls_from_the_keyboard(browser, live_backend, face_jpeg):
     """The report sits in a sandboxed frame with nothing focusable in it: the frame takes the focus
     once shown, so the arrow and page keys scroll it."""

@@ -250,6 +250,7 @@
       return entry.host;
     },
     has: (el) => badges.has(el),
+    focus: (el) => badges.has(el) && badges.get(el).chip.focus(),
     mediaUrl: (el) => (badges.has(el) ? badges.get(el).host.dataset.media : null), // what its verdict is about
     remove(el) {
       const entry = badges.get(el);

@@ -64,6 +64,29 @@
     if (!el || FL.badges.has(el)) hide();
   }
 
+  // The element with the focus, inside open shadow roots too.
+  function focused() {
+    let el = document.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+    return el;
+  }
+
+  // The keyboard command (background.js): the media in focus (or in the focused link or button, a
+  // photo's usual wrapper), else the one under the pointer; its badge then takes the focus, so a
+  // screen reader reads the verdict.
+  FL.contentHandlers["check-focused"] = async () => {
+    if (!document.hasFocus() || !FL.uiAllowed()) return false;
+    const el = focused();
+    const inside = el && el !== document.body && el.querySelector ? FL.deepQueryAll(el, "img, video") : [];
+    const media = (el && FL.mediaKind(el) && el !== document.body ? el : null)
+      || inside.find((m) => FL.isBigEnough(m, 1)) || target;
+    if (!media) return false;
+    hide();
+    const check = await FL.checkElement(media, { userAsked: true });
+    FL.badges.focus(media);
+    return Boolean(check);
+  };
+
   FL.startHoverCheck = () => {
     addEventListener(
       "mousemove",
