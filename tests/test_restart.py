@@ -181,6 +181,47 @@ def test_cancel_running_check(tmp_path):
         backend.stop()
 
 
+def test_a_check_that_outlives_the_stop_keeps_its_upload_for_the_next_start(tmp_path, face_jpeg):
+    """stop() waits a while for each worker, then puts a check still running back in the queue. A
+    worker that ends it after that (it was blocked where it could not notice the stop) must leave its
+    upload, or the check fails at the next start for want of its file."""
+    import threading
+
+    from fakelens.analyze import Analyzer
+
+    settings = load_settings(home=tmp_path / "home", workers=1)
+    analyzer, started, go = Analyzer(settings), threading.Event(), threading.Event()
+    real = analyzer.analyze
+
+    def blocked(request, workdir, progress, cancelled, pictured):   # the real analysis, after the stop
+        started.set()
+        go.wait(30)
+        return real(request, workdir, progress, lambda: False, pictured)   # blind to the stop, as when blocked
+
+    analyzer.analyze = blocked
+    store = Store(tmp_path / "home" / "fakelens.db")
+    pool = JobPool(settings, store, analyzer)
+    pool.start()
+    with face_jpeg.open("rb") as fh:
+        path = pool.save_upload(fh, 1 << 30)
+    check_id = pool.submit({"path": str(path), "kind": "image"})
+    assert started.wait(30)
+    pool.stop(timeout=0)   # gives up on the worker at once: the check goes back in the queue
+    assert store.get(check_id)["status"] == "queued"
+    go.set()
+    pool._threads[0].join(60)
+    assert store.get(check_id)["status"] == "queued" and path.exists()
+    again = JobPool(settings, store, Analyzer(settings))   # the next start runs it
+    again.start()
+    try:
+        deadline = time.monotonic() + 60
+        while store.get(check_id)["status"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert store.get(check_id)["status"] == "done", store.get(check_id)
+    finally:
+        again.stop()
+
+
 def test_start_removes_uploads_no_waiting_check_names(tmp_path):
     """A kill between a check finishing and its file being removed leaves an orphan upload behind."""
     settings = load_settings(home=tmp_path / "home")

@@ -325,7 +325,9 @@ class JobPool:
             self._running.discard(check_id)
             if workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
-            if not put_back:
+            # a worker stop() gave up waiting for has had its check put back in the queue: its upload
+            # must stay for the next start (which removes those no waiting check names)
+            if not put_back and not self._stopping.is_set():
                 self.discard_upload(request)
 
     def _record(self, write, *args, **kwargs):
