@@ -190,7 +190,9 @@ async function readCapped(res, abort) {
 // Whether the image lies on the site of the page showing it (the same host, or one a subdomain of the
 // other, "www." aside). Only then are the user's cookies sent with it: a page could otherwise name an
 // image of another site the user is signed in to, have it checked with those cookies and read the
-// badge (the extension's requests carry even SameSite cookies that the page's own could not).
+// badge (the extension's requests carry even SameSite cookies that the page's own could not). The
+// page is the tab's: in a frame of another site (an ad, an embedded post) the browser may withhold
+// that site's cookies as third-party ones, and the extension must not send them either.
 function sameSite(url, pageUrl) {
   let host, page;
   try {
@@ -204,10 +206,10 @@ function sameSite(url, pageUrl) {
 // The image bytes as the browser sees them (its cache, and its cookies where the image lies on the
 // page's site), or null when it cannot or must not: then the URL goes to the backend, which checks
 // the address and every redirect itself.
-async function fetchImageBytes(url, pageUrl) {
+async function fetchImageBytes(url, cookies) {
   if (!isHttp(url) && !/^data:image\//i.test(url || "")) return null;
   if (isHttp(url) && privateHost(url)) return null;
-  const credentials = sameSite(url, pageUrl) ? "include" : "omit";
+  const credentials = cookies ? "include" : "omit";
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS); // a server that stalls holds a slot no longer
   try {
@@ -261,8 +263,9 @@ function uploadImage(media, blob, wait = 2) {
 // Start one check; the same media asked for again while its start is under way (two tabs of one
 // feed, a hover and a right-click) shares it instead of uploading and checking it twice.
 const starting = new Map(); // `${kind} ${url} ${cookies}` -> the start under way
+const cookiesFor = (media) => sameSite(media.url, media.tabUrl || media.pageUrl);
 function startCheck(media) {
-  const key = `${media.kind} ${media.url} ${sameSite(media.url, media.pageUrl)}`; // cookies: see sameSite
+  const key = `${media.kind} ${media.url} ${cookiesFor(media)}`; // cookies: see sameSite
   if (!starting.has(key)) starting.set(key, startNewCheck(media).finally(() => starting.delete(key)));
   return starting.get(key);
 }
@@ -271,7 +274,7 @@ function startCheck(media) {
 async function startNewCheck(media) {
   const pageUrl = isHttp(media.pageUrl) ? media.pageUrl : undefined;
   if (media.kind === "image") {
-    const blob = await fetchImageBytes(media.url, media.pageUrl);
+    const blob = await fetchImageBytes(media.url, cookiesFor(media));
     if (blob) return uploadImage(media, blob);
     if (!isHttp(media.url)) throw new BackendError("bad_url", "This image cannot be read (not an http or https address)");
     return backend("/api/v1/checks?wait=20", { method: "POST", json: { url: media.url, page_url: pageUrl, kind: "image" } });
@@ -304,7 +307,7 @@ async function scan(items, pageUrl) {
       if (item.kind === "image") {
         try {
           const sent = await withScanSlot(async () => {
-            const blob = await fetchImageBytes(item.url, pageUrl);
+            const blob = await fetchImageBytes(item.url, sameSite(item.url, pageUrl));
             if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0);
             return Boolean(blob);
           });
@@ -350,9 +353,9 @@ const handlers = {
     return connection;
   },
   async check({ media }, sender) {
-    // the page is the frame the browser says asked, not what the message claims
-    const pageUrl = extensionPage(sender) ? media.pageUrl : sender && sender.url;
-    return startCheck({ ...media, pageUrl });
+    // the page is the frame the browser says asked, in the tab it names, not what the message claims
+    if (extensionPage(sender)) return startCheck(media);
+    return startCheck({ ...media, pageUrl: sender && sender.url, tabUrl: sender && sender.tab && sender.tab.url });
   },
   async "check-status"({ id }) {
     return getCheck(id);

@@ -154,12 +154,14 @@ def test_addresses_on_this_computer_or_network_are_never_fetched_by_the_extensio
 
 def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):
     """The extension's fetch carries the user's cookies (even SameSite ones a page's own request
-    could not send), and the page can read the badge: so an image of another site is fetched without
-    cookies, and the page is the frame the browser names, not what a content script's message says.
-    An image of the page's own site (its host, a subdomain, "www." aside) keeps its cookies."""
+    could not send), and the page can read the badge: so an image of another site than the tab's page
+    is fetched without cookies (a frame's own images too: the browser may withhold that site's
+    cookies as third-party ones), and the page is what the browser names, not what a content
+    script's message says. An image of the page's own site (its host, a subdomain, "www." aside)
+    keeps its cookies."""
     got = run_background(tmp_path, """
       const ask = (message, sender) => new Promise((resolve) => listener(message, sender, resolve));
-      const frame = (url) => ({ id: "fakelensid", url, tab: { id: 5, url }, frameId: 0 });
+      const frame = (url, tab = url) => ({ id: "fakelensid", url, tab: { id: 5, url: tab }, frameId: tab === url ? 0 : 3 });
       const urls = {
         own: ["https://www.news.example/story", "https://news.example/img/a.jpg"],
         cdn: ["https://news.example/story", "https://img.news.example/b.jpg"],
@@ -168,11 +170,15 @@ def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):
         lookalike: ["https://news.example/story", "https://evilnews.example/d.jpg"],
         // a compromised page claims to be the bank: the browser's word counts
         claimed: ["https://evil.example/post", "https://bank.example/e.png", "https://bank.example/"],
+        // an ad network's frame in a news page: its own image, but a third party's cookies in this tab
+        adFrame: ["https://ads.example/frame", "https://ads.example/f.jpg", null, "https://news.example/story"],
+        // the news site's own frame
+        ownFrame: ["https://news.example/embed", "https://news.example/g.jpg", null, "https://news.example/story"],
       };
       const out = {};
-      for (const [name, [page, url, claim]] of Object.entries(urls)) {
+      for (const [name, [page, url, claim, tab]] of Object.entries(urls)) {
         web[url] = jpeg();
-        await ask({ type: "check", media: { kind: "image", url, pageUrl: claim || page } }, frame(page));
+        await ask({ type: "check", media: { kind: "image", url, pageUrl: claim || page } }, frame(page, tab || page));
         out[name] = fetched(url).map((c) => c.credentials);
       }
       // the popup's page scan: the page it names (the extension's own page asks)
@@ -184,7 +190,8 @@ def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):
       return out;
     """)
     assert got == {"own": ["include"], "cdn": ["include"], "parent": ["include"], "other": ["omit"],
-                   "lookalike": ["omit"], "claimed": ["omit"], "scan": ["include", "omit"]}
+                   "lookalike": ["omit"], "claimed": ["omit"], "adFrame": ["omit"], "ownFrame": ["include"],
+                   "scan": ["include", "omit"]}
 
 
 def test_an_image_past_the_cap_is_not_read_in_full(tmp_path):

@@ -604,7 +604,7 @@ def test_check_here_in_an_embedded_player_checks_the_frames_video(browser, live_
         with browser.context.expect_page() as opened:
             check = browser.menu_click(info, tab)
         assert check["status"] == "done", check
-        assert check["media"] == {"kind": "auto", "url": info["frameUrl"], "pageUrl": page.url}
+        assert check["media"] == {"kind": "auto", "url": info["frameUrl"], "pageUrl": page.url, "tabUrl": page.url}
         assert check["result"]["media"]["kind"] == "video"
         assert check["result"]["media"]["sha256"] == sha256(media_dir / "clip.mp4")
         report = opened.value

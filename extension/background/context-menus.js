@@ -27,6 +27,12 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
   }
 
   function mediaFor(info, tab, target) {
+    const media = choose(info, tab, target);
+    // the tab's page decides whether cookies go with an image (background.js, sameSite)
+    return media && { ...media, tabUrl: (tab && tab.url) || info.pageUrl };
+  }
+
+  function choose(info, tab, target) {
     const pageUrl = info.frameUrl || info.pageUrl || (tab && tab.url);
     switch (info.menuItemId) {
       case "fakelens-check-image":
