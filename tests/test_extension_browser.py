@@ -875,7 +875,8 @@ def test_a_verdict_follows_its_image_when_the_page_swaps_the_src(browser, live_b
 def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, media_dir, sites):
     """An image taken out of the page and put back gets its badge again; a stylesheet's background (and
     one a class sets later), background URLs with brackets or quotes, a web component defined after
-    it is in the page and a photo that grows to the minimum size are all checked automatically."""
+    it is in the page and a photo that grows to the minimum size are all checked automatically; a lazy
+    loader's 1×1 placeholder is not, its photo is."""
     page = browser.context.new_page()
     done = """name => [...document.querySelectorAll('fakelens-badge')].some(b => b.dataset.media &&
         decodeURIComponent(b.dataset.media).endsWith('/media/' + name) && b.dataset.state === 'done')"""
@@ -884,6 +885,9 @@ def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, med
         for name in ("real-1.jpg", "real-2.jpg", "photo(1).jpg", "o'brien.jpg"):
             page.wait_for_function(done, arg=name, timeout=WAIT_MS)
         assert not page.evaluate(done, "real-5.jpg"), "a photo shown at 90 px was checked"
+        assert not any(b["media"].startswith("data:") for b in page.evaluate(BADGES_JS)), "a placeholder was checked"
+        page.evaluate("const p = document.querySelector('#placeholder'); p.src = p.dataset.src")
+        page.wait_for_function(done, arg="ai-2.jpg", timeout=WAIT_MS)
         # out of the page until its badge goes, then back
         page.evaluate("window.again = document.querySelector('#again'); again.remove()")
         page.wait_for_function("!document.querySelector(\"fakelens-badge[data-media$='/media/real-1.jpg']\")",

@@ -55,6 +55,9 @@
           el.addEventListener("load", () => { visible.unobserve(el); visible.observe(el); }, { once: true });
           continue;
         }
+        // a lazy loader's placeholder (a 1×1 GIF stretched over the photo's place) holds no face: its
+        // real src, when it comes, is looked at then (watch-feed.js)
+        if (el.tagName === "IMG" && el.naturalWidth > 0 && el.naturalWidth < 16 && el.naturalHeight < 16) continue;
         if (!FL.isBigEnough(el, FL.settings.minSize)) {
           small.add(el);
           if (!smallTimer) smallTimer = setTimeout(measureSmall, 1000);
@@ -70,8 +73,12 @@
 
   FL.autoCheck = {
     // Called for every image found; videos are checked only when asked (they cost much more).
+    // Observed afresh, so the observer reports it at once even if it was observed already (an
+    // image whose src changed while in view: a lazy loader's real photo after its placeholder).
     observe(el) {
-      if (FL.mediaKind(el) === "image") visible.observe(el);
+      if (FL.mediaKind(el) !== "image") return;
+      visible.unobserve(el);
+      visible.observe(el);
     },
     pause() {
       pausedUntil = Date.now() + PAUSE_MS;
