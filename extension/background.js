@@ -187,21 +187,13 @@ async function readCapped(res, abort) {
   return size ? new Blob(chunks, { type }) : null;
 }
 
-// Whether the image lies on the site of the page showing it (the same host, or one a subdomain of the
-// other, "www." aside). Only then are the user's cookies sent with it: a page could otherwise name an
-// image of another site the user is signed in to, have it checked with those cookies and read the
-// badge (the extension's requests carry even SameSite cookies that the page's own could not). The
-// page is the tab's: in a frame of another site (an ad, an embedded post) the browser may withhold
-// that site's cookies as third-party ones, and the extension must not send them either.
-function sameSite(url, pageUrl) {
-  let host, page;
-  try {
-    [host, page] = [url, pageUrl].map((u) => new URL(u).hostname.toLowerCase().replace(/\.+$/, "").replace(/^www\./, ""));
-  } catch {
-    return false;
-  }
-  return Boolean(host && page) && (host === page || host.endsWith(`.${page}`) || page.endsWith(`.${host}`));
-}
+// Whether the image lies on the site of `pageUrl` (its host, or a subdomain of it, "www." aside:
+// lib/settings.js's site keys). Cookies go with an image only when it lies on the site of both the
+// frame showing it and the tab's page: a page could otherwise name an image of another site the user
+// is signed in to, have it checked with those cookies and read the badge (the extension's requests
+// carry even SameSite cookies that the page's own could not); and in a frame of another site (an ad,
+// an embedded post) the browser may withhold that site's cookies as third-party ones.
+const sameSite = (url, pageUrl) => FL.siteListed([FL.siteKey(pageUrl)], FL.siteKey(url));
 
 // The image bytes as the browser sees them (its cache, and its cookies where the image lies on the
 // page's site), or null when it cannot or must not: then the URL goes to the backend, which checks
@@ -263,7 +255,7 @@ function uploadImage(media, blob, wait = 2) {
 // Start one check; the same media asked for again while its start is under way (two tabs of one
 // feed, a hover and a right-click) shares it instead of uploading and checking it twice.
 const starting = new Map(); // `${kind} ${url} ${cookies}` -> the start under way
-const cookiesFor = (media) => sameSite(media.url, media.tabUrl || media.pageUrl);
+const cookiesFor = (media) => sameSite(media.url, media.pageUrl) && sameSite(media.url, media.tabUrl || media.pageUrl);
 function startCheck(media) {
   const key = `${media.kind} ${media.url} ${cookiesFor(media)}`; // cookies: see sameSite
   if (!starting.has(key)) starting.set(key, startNewCheck(media).finally(() => starting.delete(key)));
@@ -360,6 +352,13 @@ const handlers = {
   async "check-status"({ id }) {
     return getCheck(id);
   },
+  // For a frame: whether the tab's page is on a site switched off in Options (a site switched off
+  // covers what it embeds; a frame cannot always tell which page it sits in). Only that yes or no:
+  // the tab's address stays here.
+  async "tab-site-off"(_message, sender) {
+    const tab = sender && sender.tab && sender.tab.url;
+    return { off: Boolean(tab) && FL.siteListed((await FL.getSettings()).disabledSites, FL.siteKey(tab)) };
+  },
   async scan({ items, pageUrl }) {
     return { checks: await scan(items || [], pageUrl) };
   },
@@ -383,7 +382,7 @@ const handlers = {
 // Content scripts run in web pages (a compromised page could speak through them): they may check
 // media, follow their checks and open a report; scanning, reading reports, clearing the history and
 // the rest are for the extension's own pages (popup, options, report), wherever they are open.
-const FROM_CONTENT_SCRIPTS = new Set(["check", "check-status", "open-report"]);
+const FROM_CONTENT_SCRIPTS = new Set(["check", "check-status", "open-report", "tab-site-off"]);
 const extensionPage = (sender) => Boolean(sender && sender.url && sender.url.startsWith(ext.runtime.getURL("")));
 
 ext.runtime.onMessage.addListener((message, sender, sendResponse) => {

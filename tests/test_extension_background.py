@@ -165,6 +165,7 @@ def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):
       const urls = {
         own: ["https://www.news.example/story", "https://news.example/img/a.jpg"],
         cdn: ["https://news.example/story", "https://img.news.example/b.jpg"],
+        // a parent domain is another site where a public suffix hides (x.github.io, github.io)
         parent: ["https://m.news.example/story", "https://news.example/c.jpg"],
         other: ["https://news.example/story", "https://bank.example/statement.png"],
         lookalike: ["https://news.example/story", "https://evilnews.example/d.jpg"],
@@ -174,6 +175,8 @@ def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):
         adFrame: ["https://ads.example/frame", "https://ads.example/f.jpg", null, "https://news.example/story"],
         // the news site's own frame
         ownFrame: ["https://news.example/embed", "https://news.example/g.jpg", null, "https://news.example/story"],
+        // an ad frame in the bank's page names the bank's image: the frame's site is not the bank's
+        adFrameBankImage: ["https://ads.example/frame", "https://bank.example/balance.png", null, "https://bank.example/"],
       };
       const out = {};
       for (const [name, [page, url, claim, tab]] of Object.entries(urls)) {
@@ -189,9 +192,9 @@ def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):
       out.scan = [fetched("https://news.example/scan.jpg")[0].credentials, fetched("https://other.example/scan.jpg")[0].credentials];
       return out;
     """)
-    assert got == {"own": ["include"], "cdn": ["include"], "parent": ["include"], "other": ["omit"],
+    assert got == {"own": ["include"], "cdn": ["include"], "parent": ["omit"], "other": ["omit"],
                    "lookalike": ["omit"], "claimed": ["omit"], "adFrame": ["omit"], "ownFrame": ["include"],
-                   "scan": ["include", "omit"]}
+                   "adFrameBankImage": ["omit"], "scan": ["include", "omit"]}
 
 
 def test_an_image_past_the_cap_is_not_read_in_full(tmp_path):

@@ -638,7 +638,7 @@ def test_media_in_an_embedded_post_from_another_site_is_checked_in_its_frame(bro
         popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
         popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         popup.click("#scan")   # the article answers, not its frame (whose photo would be listed)
-        popup.wait_for_function("document.querySelector('#summary').textContent.startsWith('No images')", timeout=10_000)
+        popup.wait_for_function("() => document.querySelector('#summary').textContent.startsWith('No images')", timeout=10_000)
         popup.close()
         browser.configure(disabledSites=["127.0.0.1"])   # the article's site
         frame.wait_for_function("() => !document.querySelector('fakelens-badge')", timeout=10_000)

@@ -156,7 +156,7 @@ def test_content_scripts_never_ask_for_the_token():
                    } },
                    onChanged: { addListener() {} } },
       };
-      globalThis.FakeLens = { startWatchingFeed() {}, startHoverCheck() {} };
+      globalThis.FakeLens = { startWatchingFeed() {}, startHoverCheck() {}, refreshTabSite: async () => {} };
     """, ["lib/namespace.js", "lib/settings.js", "content/start.js"], """
       await new Promise((r) => setTimeout(r, 20));
       return { settings: globalThis.FakeLens.settings, askedForToken: asked.includes("token") };

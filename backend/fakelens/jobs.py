@@ -247,16 +247,20 @@ class JobPool:
                 continue
             if check_id is None:
                 return
+            again = False
             try:
-                self._run(check_id)
+                again = self._run(check_id)
             except Exception:   # never let one check kill the worker
                 log.exception("check %s crashed the worker loop", check_id)
             finally:
                 self._cancel.pop(check_id, None)
                 self._notify()
+            if again:   # back in line after its cancel event went above, or cancel() would not find it
+                self._enqueue(check_id)
             self._prune()
 
-    def _run(self, check_id: str):
+    def _run(self, check_id: str) -> bool:
+        """Run one check; True when it could not start (a locked database) and must go back in line."""
         # in _running before the row says "running": cancel() takes a running check that is not in
         # _running for one no worker is on
         self._running.add(check_id)
@@ -270,9 +274,9 @@ class JobPool:
         if started is None and not self._stopping.is_set():
             # the row still says "queued": back in line, or it would wait for the next start
             log.warning("could not start check %s (the database is unavailable); it stays queued", check_id)
-            self._enqueue(check_id)
+            return True
         if not started:
-            return
+            return False
         event = self._cancel.setdefault(check_id, threading.Event())
         request, workdir = {}, None
         last = [0.0]
@@ -329,6 +333,7 @@ class JobPool:
             # must stay for the next start (which removes those no waiting check names)
             if not put_back and not self._stopping.is_set():
                 self.discard_upload(request)
+        return False
 
     def _record(self, write, *args, **kwargs):
         """Store a check's start or end, trying again a few times when the database is locked or the disk
@@ -339,9 +344,9 @@ class JobPool:
                 return write(*args, **kwargs)
             except StoreUnavailable:   # the disk or the database, not a bug: those go on up
                 if pause is None or self._stopping.is_set():
-                    log.exception("could not store the end of check %s; given up", args[0])
+                    log.exception("could not store check %s (%s); given up", args[0], write.__name__)
                     return
-                log.warning("could not store the end of check %s; trying again in %g s", args[0], pause)
+                log.warning("could not store check %s (%s); trying again in %g s", args[0], write.__name__, pause)
                 time.sleep(pause)
 
     def discard_upload(self, request: dict):

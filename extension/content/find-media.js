@@ -44,6 +44,15 @@
     return out;
   }
 
+  // `url` resolved against `base`, or null when it is no URL.
+  function absolute(url, base) {
+    try {
+      return new URL(url, base).href;
+    } catch {
+      return null;
+    }
+  }
+
   function largestSrcset(srcset, base) {
     let best = null;
     let bestSize = -1;
@@ -54,11 +63,7 @@
         best = url;
       }
     }
-    try {
-      return best ? new URL(best, base).href : null;
-    } catch {
-      return null;
-    }
+    return best ? absolute(best, base) : null;
   }
   FL.largestSrcset = largestSrcset; // for the tests
 
@@ -68,12 +73,7 @@
     const bg = getComputedStyle(el).backgroundImage;
     if (!bg || bg === "none") return null;
     const m = /url\("((?:[^"\\]|\\.)*)"\)/.exec(bg) || /url\(([^"')\s]+)\)/.exec(bg);
-    if (!m) return null;
-    try {
-      return new URL(m[1].replace(/\\(.)/g, "$1"), el.baseURI).href;
-    } catch {
-      return null;
-    }
+    return m ? absolute(m[1].replace(/\\(.)/g, "$1"), el.baseURI) : null;
   }
   FL.backgroundUrl = backgroundUrl; // for the tests
 
@@ -86,13 +86,7 @@
     if (!shown) return (own && largestSrcset(own, el.baseURI)) || null;   // not loaded yet
     const sources = el.parentElement && el.parentElement.tagName === "PICTURE"
       ? [...el.parentElement.querySelectorAll("source[srcset]")].map((s) => s.getAttribute("srcset")) : [];
-    const names = (srcset) => srcsetCandidates(srcset).map(({ url }) => {
-      try {
-        return new URL(url, el.baseURI).href;
-      } catch {
-        return null;
-      }
-    });
+    const names = (srcset) => srcsetCandidates(srcset).map(({ url }) => absolute(url, el.baseURI));
     for (const srcset of sources) if (names(srcset).includes(shown)) return largestSrcset(srcset, el.baseURI);
     if (own && (shown === el.src || names(own).includes(shown))) return largestSrcset(own, el.baseURI) || shown;
     return shown;

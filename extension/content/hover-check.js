@@ -72,19 +72,22 @@
   }
 
   // The keyboard command (background.js): the media in focus (or in the focused link or button, a
-  // photo's usual wrapper), else the one under the pointer; its badge then takes the focus, so a
-  // screen reader reads the verdict.
+  // photo's usual wrapper), else the one under the pointer; its badge takes the focus at once (it
+  // says "Checking…", then the verdict), so a screen reader reads it.
+  const WRAPPERS = "a, button, [role=link], [role=button]";
   FL.contentHandlers["check-focused"] = async () => {
-    if (!document.hasFocus() || !FL.uiAllowed()) return false;
     const el = focused();
-    const inside = el && el !== document.body && el.querySelector ? FL.deepQueryAll(el, "img, video") : [];
-    const media = (el && FL.mediaKind(el) && el !== document.body ? el : null)
-      || inside.find((m) => FL.isBigEnough(m, 1)) || target;
+    // a page whose focus is in one of its frames "has focus" too: the frame acts, not the page
+    if (!document.hasFocus() || !FL.uiAllowed() || (el && /^I?FRAME$/.test(el.tagName))) return false;
+    const inside = el && el.matches && el.matches(WRAPPERS) ? FL.deepQueryAll(el, "img, video") : [];
+    const media = (el && el !== document.body && FL.mediaKind(el) ? el : null)
+      || inside.find((m) => FL.isBigEnough(m, 1))
+      || (lastPoint && FL.mediaAtPoint(lastPoint.x, lastPoint.y));
     if (!media) return false;
     hide();
-    const check = await FL.checkElement(media, { userAsked: true });
+    const check = FL.checkElement(media, { userAsked: true });   // draws its badge before it waits
     FL.badges.focus(media);
-    return Boolean(check);
+    return Boolean(await check);
   };
 
   FL.startHoverCheck = () => {

@@ -16,6 +16,7 @@
     if (area !== "local") return;
     const before = FL.settings || FL.DEFAULT_SETTINGS;
     FL.settings = await FL.getPageSettings(); // no token here
+    if (changes.disabledSites) await FL.refreshTabSite();
     if (!FL.uiAllowed()) FL.badges.removeAll(); // this site was just switched off
     if (FL.settings.autoCheck && (!before.autoCheck || changes.tokenSavedAt || changes.backendUrl || changes.minSize)) {
       FL.autoCheck.restart(FL.deepQueryAll(document, "img"));
@@ -24,6 +25,7 @@
 
   (async () => {
     FL.settings = await FL.getPageSettings(); // no token here
+    await FL.refreshTabSite();
     FL.startWatchingFeed();
     FL.startHoverCheck();
   })();

@@ -14,14 +14,22 @@
     return false;
   };
 
-  // In a frame (an embedded post or player), a site switched off covers what it embeds: the pages it
-  // sits in count too, where the browser names them (location.ancestorOrigins: Chrome, and recent
-  // Firefox; without it a frame goes by its own site).
-  const ancestors = () => [...(location.ancestorOrigins || [])];
+  // In a frame (an embedded post or player), a site switched off covers what it embeds. The frame
+  // asks background.js, which knows the tab's page (location.ancestorOrigins is missing in some
+  // browsers and "null" under a no-referrer policy); until it answers, the frame stays quiet.
+  let tabSiteOff = window !== window.top;
+  FL.refreshTabSite = async () => {
+    if (window === window.top) return;
+    try {
+      tabSiteOff = Boolean((await FL.ask("tab-site-off", {})).off);
+    } catch {
+      tabSiteOff = true;   // no answer (the extension was updated under the page): stay quiet
+    }
+  };
 
   FL.uiAllowed = () => {
     const settings = FL.settings || FL.DEFAULT_SETTINGS;
-    if (FL.pageRefusesUi()) return false;
-    return ![location.href, ...ancestors()].some((url) => FL.siteListed(settings.disabledSites, FL.siteKey(url)));
+    if (FL.pageRefusesUi() || tabSiteOff) return false;
+    return !FL.siteListed(settings.disabledSites, FL.siteKey(location.href));
   };
 })();
