@@ -875,14 +875,14 @@ def test_a_verdict_follows_its_image_when_the_page_swaps_the_src(browser, live_b
 def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, media_dir, sites):
     """An image taken out of the page and put back gets its badge again; a stylesheet's background (and
     one a class sets later), background URLs with brackets or quotes, a web component defined after
-    it is in the page and a photo that grows to the minimum size are all checked automatically; a lazy
-    loader's 1×1 placeholder is not, its photo is."""
+    it is in the page, a photo that grows to the minimum size and an SVG <image> (Facebook's profile
+    photos) are all checked automatically; a lazy loader's 1×1 placeholder is not, its photo is."""
     page = browser.context.new_page()
     done = """name => [...document.querySelectorAll('fakelens-badge')].some(b => b.dataset.media &&
         decodeURIComponent(b.dataset.media).endsWith('/media/' + name) && b.dataset.state === 'done')"""
     try:
         page.goto(f"{sites.local}/late-media.html")
-        for name in ("real-1.jpg", "real-2.jpg", "photo(1).jpg", "o'brien.jpg"):
+        for name in ("real-1.jpg", "real-2.jpg", "photo(1).jpg", "o'brien.jpg", "ai-3.jpg"):
             page.wait_for_function(done, arg=name, timeout=WAIT_MS)
         assert not page.evaluate(done, "real-5.jpg"), "a photo shown at 90 px was checked"
         assert not any(b["media"].startswith("data:") for b in page.evaluate(BADGES_JS)), "a placeholder was checked"
@@ -903,7 +903,7 @@ def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, med
         page.evaluate("document.querySelector('#grow').style.transform = 'none'")
         page.wait_for_function(done, arg="real-5.jpg", timeout=WAIT_MS)
         for badge in page.evaluate(BADGES_JS):
-            if badge["media"].endswith(("/media/real-1.jpg", "/media/real-5.jpg")):
+            if badge["media"].endswith(("/media/real-1.jpg", "/media/real-5.jpg", "/media/ai-3.jpg")):
                 assert_badge_is_backend_verdict(badge, live_backend, media_dir)
     finally:
         page.close()

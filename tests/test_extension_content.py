@@ -62,6 +62,7 @@ globalThis.FakeLens = {
   autoCheck: { observe: (el) => observed.push(el) },
   badges: { has: () => false, mediaUrl: () => null, remove() {} },
   describeMedia: () => null,
+  isSvgImage: () => false,
 };
 """
 

@@ -92,10 +92,17 @@
     return shown;
   }
 
+  // An SVG <image> (Facebook draws profile photos so): a picture like an <img>.
+  FL.isSvgImage = (el) => el.localName === "image" && el.namespaceURI === "http://www.w3.org/2000/svg";
+  const svgImageUrl = (el) => absolute(el.getAttribute("href") || el.getAttributeNS("http://www.w3.org/1999/xlink", "href") || "",
+                                       el.baseURI);
+  // What counts as media by its tag ("image": SVG's, the HTML parser makes <image> an <img>)
+  FL.MEDIA_TAGS = "img, video, image";
+
   // "image" | "video" | null for one element.
   FL.mediaKind = (el) => {
     if (!el || el.nodeType !== 1 || NOT_MEDIA.has(el.tagName)) return null;
-    if (el.tagName === "IMG") return "image";
+    if (el.tagName === "IMG" || FL.isSvgImage(el)) return "image";
     if (el.tagName === "VIDEO") return "video";
     return backgroundUrl(el) ? "image" : null;
   };
@@ -119,6 +126,9 @@
       const source = el.querySelector("source[src]");
       url = el.currentSrc || el.src || (source && source.src) || "";
       thumb = el.poster || null;
+    } else if (FL.isSvgImage(el)) {
+      url = svgImageUrl(el);
+      thumb = url;
     } else {
       url = backgroundUrl(el);
       thumb = url;
@@ -139,12 +149,12 @@
   // All media on the page worth checking (page scan), in document order.
   FL.findAllMedia = (minSize) => {
     const found = [];
-    for (const el of FL.deepQueryAll(document, "img, video")) {
-      if (FL.isBigEnough(el, minSize)) found.push(el);
+    for (const el of FL.deepQueryAll(document, FL.MEDIA_TAGS)) {
+      if (FL.mediaKind(el) && FL.isBigEnough(el, minSize)) found.push(el);
     }
     // CSS backgrounds: only elements big enough to matter, then their computed style.
     for (const el of FL.deepQueryAll(document, "*")) {
-      if (el.tagName === "IMG" || el.tagName === "VIDEO" || NOT_MEDIA.has(el.tagName)) continue;
+      if (el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el) || NOT_MEDIA.has(el.tagName)) continue;
       if (FL.isBigEnough(el, minSize) && backgroundUrl(el)) found.push(el);
     }
     return found;
@@ -171,6 +181,7 @@
   // The element showing `url` (e.g. the context menu's srcUrl), if any.
   FL.findByUrl = (url) => {
     if (!url) return null;
-    return FL.deepQueryAll(document, "img, video").find((el) => el.currentSrc === url || el.src === url) || null;
+    return FL.deepQueryAll(document, FL.MEDIA_TAGS).find((el) => el.currentSrc === url || el.src === url
+                                                             || (FL.isSvgImage(el) && svgImageUrl(el) === url)) || null;
   };
 })();

@@ -79,7 +79,7 @@
     const el = focused();
     // a page whose focus is in one of its frames "has focus" too: the frame acts, not the page
     if (!document.hasFocus() || !FL.uiAllowed() || (el && /^I?FRAME$/.test(el.tagName))) return false;
-    const inside = el && el.matches && el.matches(WRAPPERS) ? FL.deepQueryAll(el, "img, video") : [];
+    const inside = el && el.matches && el.matches(WRAPPERS) ? FL.deepQueryAll(el, FL.MEDIA_TAGS) : [];
     const media = (el && el !== document.body && FL.mediaKind(el) ? el : null)
       || inside.find((m) => FL.isBigEnough(m, 1))
       || (lastPoint && FL.mediaAtPoint(lastPoint.x, lastPoint.y));

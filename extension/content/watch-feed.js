@@ -17,7 +17,7 @@
   // The computed background (a stylesheet's rule counts, not only the style attribute); "" for none.
   // One style read per element: the first after a change recalculates, the rest are cheap.
   const background = (el) => {
-    if (!el.style || el.tagName === "IMG" || el.tagName === "VIDEO") return "";
+    if (!el.style || el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el)) return "";
     const bg = getComputedStyle(el).backgroundImage;
     return bg && bg !== "none" ? bg : "";
   };
@@ -47,14 +47,14 @@
   function watch(root) {
     if (watchedRoots.has(root)) return;
     watchedRoots.add(root);
-    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "srcset", "style", "class"] });
+    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "srcset", "style", "class", "href"] });
   }
 
   // One element: hand it to the automatic checks if it shows media.
   function look(el) {
     const bg = background(el);
     lastBackground.set(el, bg);
-    if (el.tagName === "IMG" || el.tagName === "VIDEO" || bg) FL.autoCheck.observe(el);
+    if (el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el) || bg) FL.autoCheck.observe(el);
   }
 
   // Register the media under `node` and watch the shadow roots inside it.
