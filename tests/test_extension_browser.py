@@ -37,7 +37,7 @@ PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com", "m.facebook.com",
-              "embed.example"]
+              "platform.twitter.com", "ads.example"]
 WAIT_MS = 60_000  # the first check loads the models
 
 # The exact wording of DESIGN.md and issue 4, by label.
@@ -619,29 +619,39 @@ def test_check_here_in_an_embedded_player_checks_the_frames_video(browser, live_
 
 def test_media_in_an_embedded_post_from_another_site_is_checked_in_its_frame(browser, live_backend, media_dir,
                                                                              sites):
-    """An article embedding a post of another site (a frame): the post's photo is checked and its badge
-    drawn in the frame; switching the article's site off takes the frame's badges away too; the
-    popup's page scan still lists the page's own media only."""
+    """An article embedding a post of a site FakeLens knows (a frame): the post's photo is checked
+    automatically and its badge drawn in the frame; an ad's frame is not checked automatically (every
+    ad image of an article was), but hovering its photo still checks it; switching the article's
+    site off takes the frames' badges away too; the popup's page scan lists the page's own media only."""
     page = browser.context.new_page()
     done = """() => [...document.querySelectorAll('fakelens-badge')].some(b => b.dataset.state === 'done')"""
     try:
         page.goto(f"{sites.local}/article-with-post.html")
-        post = page.frame_locator("#post")
-        post.locator("#photo").wait_for(timeout=10_000)
-        frame = next(f for f in page.frames if f.url.startswith("https://embed.example/"))
-        frame.wait_for_function(done, timeout=WAIT_MS)
-        got = frame.evaluate(BADGES_JS)
-        assert len(got) == 1 and got[0]["media"] == "https://embed.example/media/real-2.jpg", got
+        for frame_id in ("#post", "#ad"):
+            page.frame_locator(frame_id).locator("#photo").wait_for(timeout=10_000)
+        post = next(f for f in page.frames if f.url.startswith("https://platform.twitter.com/"))
+        ad = next(f for f in page.frames if f.url.startswith("https://ads.example/"))
+        post.wait_for_function(done, timeout=WAIT_MS)
+        got = post.evaluate(BADGES_JS)
+        assert len(got) == 1 and got[0]["media"] == "https://platform.twitter.com/media/real-2.jpg", got
         assert_badge_is_backend_verdict(got[0], live_backend, media_dir)
-        assert page.evaluate(BADGES_JS) == []   # nothing of the frame's drawn on the article
+        assert page.evaluate(BADGES_JS) == []   # nothing of the frames' drawn on the article
+        assert ad.evaluate(BADGES_JS) == [], "an ad's frame was checked automatically"
+        box = page.locator("#ad").bounding_box()
+        page.mouse.move(box["x"] + 120, box["y"] + 120)   # over the ad's photo: its pill
+        ad.wait_for_selector("fakelens-pill", state="attached", timeout=5_000)
+        ad.locator("fakelens-pill button").click()
+        ad.wait_for_function(done, timeout=WAIT_MS)
         popup = browser.context.new_page()
         popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
         popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-        popup.click("#scan")   # the article answers, not its frame (whose photo would be listed)
-        popup.wait_for_function("() => document.querySelector('#summary').textContent.startsWith('No images')", timeout=10_000)
+        popup.click("#scan")   # the article answers, not its frames (whose photos would be listed)
+        popup.wait_for_function("() => document.querySelector('#summary').textContent.startsWith('No images')",
+                                timeout=10_000)
         popup.close()
         browser.configure(disabledSites=["127.0.0.1"])   # the article's site
-        frame.wait_for_function("() => !document.querySelector('fakelens-badge')", timeout=10_000)
+        for frame in (post, ad):
+            frame.wait_for_function("() => !document.querySelector('fakelens-badge')", timeout=10_000)
     finally:
         browser.configure(disabledSites=[])
         page.close()

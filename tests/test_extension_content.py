@@ -157,7 +157,9 @@ def test_content_scripts_never_ask_for_the_token():
                    } },
                    onChanged: { addListener() {} } },
       };
-      globalThis.FakeLens = { startWatchingFeed() {}, startHoverCheck() {}, refreshTabSite: async () => {} };
+      globalThis.window = globalThis; globalThis.top = globalThis;   // the page itself, not a frame
+      globalThis.FakeLens = { startWatchingFeed() {}, startHoverCheck() {}, refreshTabSite: async () => {},
+                              sites: { known: () => false } };
     """, ["lib/namespace.js", "lib/settings.js", "content/start.js"], """
       await new Promise((r) => setTimeout(r, 20));
       return { settings: globalThis.FakeLens.settings, askedForToken: asked.includes("token") };

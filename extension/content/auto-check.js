@@ -59,8 +59,10 @@
         // real src, when it comes, is looked at then (watch-feed.js)
         if (el.tagName === "IMG" && el.naturalWidth > 0 && el.naturalWidth < 16 && el.naturalHeight < 16) continue;
         if (!FL.isBigEnough(el, FL.settings.minSize)) {
-          small.add(el);
-          if (!smallTimer) smallTimer = setTimeout(measureSmall, 1000);
+          // measured again only if it could plausibly grow into a photo: not a 16 px sprite icon
+          const r = el.getBoundingClientRect();
+          if (Math.max(r.width, r.height) >= FL.settings.minSize / 4) small.add(el);
+          if (small.size && !smallTimer) smallTimer = setTimeout(measureSmall, 1000);
           continue;
         }
         small.delete(el);

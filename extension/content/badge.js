@@ -168,34 +168,42 @@
     return { left, top, right, bottom, width: right - left, height: bottom - top };
   }
 
-  function place(el, entry) {
+  // Where `el`'s badge goes (reads layout only), then writing it (styles only): placing every badge
+  // reads all first and writes after, or each write would force a new layout for the next read.
+  function measure(el) {
     const whole = el.getBoundingClientRect();
     const r = el.isConnected ? shownPart(el, whole) : whole;
     const visible = el.isConnected && r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 &&
       r.top < innerHeight && r.left < innerWidth && !covered(el, r, whole);
+    // the tooltip hangs left from the chip (its width, padding and the chip's inset: TIP_PX + 26); a
+    // media near the window's left edge gets it hanging right, from inside the window; near the
+    // window's bottom it opens upwards, where there is more room
+    const room = innerHeight - (r.top + 30);
+    return { visible, r, hangRight: r.right < TIP_PX + 26, above: room < Math.min(260, innerHeight / 2) && r.top > room };
+  }
+
+  function apply(entry, { visible, r, hangRight, above }, zoom) {
     entry.host.style.setProperty("display", visible ? "block" : "none", "important");
     if (!visible) return;
-    FL.unzoom(entry.host);
+    unzoom(entry.host, zoom);
     entry.host.style.setProperty("left", `${Math.round(r.left)}px`, "important");
     entry.host.style.setProperty("top", `${Math.round(r.top)}px`, "important");
     entry.host.style.setProperty("width", `${Math.round(r.width)}px`, "important");
-    // the tooltip hangs left from the chip (its width, padding and the chip's inset: TIP_PX + 26); a
-    // media near the window's left edge gets it hanging right, from inside the window
-    const hangRight = r.right < TIP_PX + 26;
     entry.tip.classList.toggle("from-left", hangRight);
     entry.tip.style.left = hangRight ? `${Math.max(6, 6 - Math.round(r.left))}px` : "";
-    // near the window's bottom it opens upwards, where there is more room
-    const room = innerHeight - (r.top + 30);
-    entry.tip.classList.toggle("above", room < Math.min(260, innerHeight / 2) && r.top > room);
+    entry.tip.classList.toggle("above", above);
   }
+
+  const place = (el, entry) => apply(entry, measure(el), FL.rootZoom());
 
   // A page that zooms <html> zooms what hangs on it too, our layers included: the positions written
   // come from getBoundingClientRect (already zoomed), so such a layer is zoomed back to 1.
-  FL.unzoom = (host) => {
-    const zoom = parseFloat(getComputedStyle(document.documentElement).zoom) || 1;
+  FL.rootZoom = () => parseFloat(getComputedStyle(document.documentElement).zoom) || 1;
+  function unzoom(host, zoom) {
     if (zoom === 1) host.style.removeProperty("zoom");
     else host.style.setProperty("zoom", String(1 / zoom), "important");
-  };
+  }
+  FL.unzoom = (host) => unzoom(host, FL.rootZoom());
 
   // Escape hides the tooltip under the pointer or the focus (content shown on hover must be dismissable)
   addEventListener("keydown", (event) => {
@@ -209,6 +217,7 @@
     frame = 0;
     const recheck = checkMedia;
     checkMedia = false;
+    const placing = [];
     for (const [el, entry] of badges) {
       if (!el.isConnected) {
         FL.badges.remove(el);
@@ -222,8 +231,10 @@
         if (FL.autoCheck) FL.autoCheck.observe(el);
         continue;
       }
-      place(el, entry);
+      placing.push([entry, measure(el)]);
     }
+    const zoom = FL.rootZoom();
+    for (const [entry, where] of placing) apply(entry, where, zoom);
   }
   const schedule = () => {
     if (!frame && badges.size) frame = requestAnimationFrame(placeAll);

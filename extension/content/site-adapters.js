@@ -45,15 +45,21 @@
     mediaUrl: (el, url) => url,
   };
 
+  function known() {
+    const host = location.hostname.replace(/^www\./, "");
+    return adapters.find((a) => a.hosts.some((h) => host === h || host.endsWith(`.${h}`)));
+  }
+
   FL.sites = {
     add(adapter) {
       adapters.push(adapter);
     },
     // The adapter for this page: matched by hostname, e.g. "x.com" also matches "mobile.x.com".
     current() {
-      const host = location.hostname.replace(/^www\./, "");
-      const hit = adapters.find((a) => a.hosts.some((h) => host === h || host.endsWith(`.${h}`)));
+      const hit = known();
       return hit ? { ...generic, ...hit } : generic;
     },
+    // Whether this page is on a site with an adapter (in a frame: an embedded post of that site).
+    known: () => Boolean(known()),
   };
 })();

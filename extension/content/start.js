@@ -3,6 +3,11 @@
   "use strict";
   const FL = globalThis.FakeLens;
 
+  // Automatic checks (and the feed watcher that feeds them) run in the page, and in a frame only
+  // when it is an embedded post of a site FakeLens knows: not in every ad's frame (60 ad images
+  // checked on one article, and their pages' churn watched). Hover and right-click work everywhere.
+  FL.watchHere = window === window.top || FL.sites.known();
+
   FL.ext.runtime.onMessage.addListener((message, _sender, sendResponse) => {
     const handler = message && FL.contentHandlers[message.type];
     if (!handler) return false;
@@ -18,7 +23,7 @@
     FL.settings = await FL.getPageSettings(); // no token here
     if (changes.disabledSites) await FL.refreshTabSite();
     if (!FL.uiAllowed()) FL.badges.removeAll(); // this site was just switched off
-    if (FL.settings.autoCheck && (!before.autoCheck || changes.tokenSavedAt || changes.backendUrl || changes.minSize)) {
+    if (FL.watchHere && FL.settings.autoCheck && (!before.autoCheck || changes.tokenSavedAt || changes.backendUrl || changes.minSize)) {
       FL.autoCheck.restart(FL.deepQueryAll(document, "img"));
     }
   });
@@ -26,7 +31,7 @@
   (async () => {
     FL.settings = await FL.getPageSettings(); // no token here
     await FL.refreshTabSite();
-    FL.startWatchingFeed();
+    if (FL.watchHere) FL.startWatchingFeed();
     FL.startHoverCheck();
   })();
 })();

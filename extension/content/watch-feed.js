@@ -9,6 +9,9 @@
   // CSS variable on <html> every frame must not rescan the whole page each time).
   const added = new Set();
   const changed = new Set();
+  // style or class changed: its background is read at the flush, once, not in the observer on every
+  // frame (a page animating classes on hundreds of elements changes them 60 times a second)
+  const restyled = new Set();
   const lastBackground = new WeakMap(); // element -> its background-image when last seen
   const undefinedHosts = new Map(); // custom element not upgraded yet -> when first seen
   let timer = 0;
@@ -25,24 +28,25 @@
   const observer = new MutationObserver((records) => {
     for (const record of records) {
       if (record.type === "attributes") {
-        // a style or class change matters only when it changes the background image (not a variable,
-        // a transform, a hover state…): a lazy loader may add the class that sets it
         if (record.attributeName === "style" || record.attributeName === "class") {
-          const bg = background(record.target);
-          if (lastBackground.get(record.target) === bg) continue;
-          lastBackground.set(record.target, bg);
+          restyled.add(record.target);
+          continue;
         }
         // in a <picture> the new source is a <source>: the verdict on its <img> is what goes stale
         const el = record.target.tagName === "SOURCE" ? record.target.parentElement?.querySelector("img") || record.target : record.target;
-        // a new src: the old verdict no longer applies (a style change alone keeps it)
-        if (FL.badges.has(el) && FL.badges.mediaUrl(el) !== (FL.describeMedia(el) || {}).url) FL.badges.remove(el);
+        dropStale(el);
         changed.add(el);
       } else {
         for (const node of record.addedNodes) if (node.nodeType === 1) added.add(node);
       }
     }
-    if (!timer && (added.size || changed.size)) timer = setTimeout(flush, 200);
+    if (!timer && (added.size || changed.size || restyled.size)) timer = setTimeout(flush, 200);
   });
+
+  // a new src or background: the old verdict no longer applies
+  function dropStale(el) {
+    if (FL.badges.has(el) && FL.badges.mediaUrl(el) !== (FL.describeMedia(el) || {}).url) FL.badges.remove(el);
+  }
 
   function watch(root) {
     if (watchedRoots.has(root)) return;
@@ -51,8 +55,7 @@
   }
 
   // One element: hand it to the automatic checks if it shows media.
-  function look(el) {
-    const bg = background(el);
+  function look(el, bg = background(el)) {
     lastBackground.set(el, bg);
     if (el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el) || bg) FL.autoCheck.observe(el);
   }
@@ -79,10 +82,21 @@
     timer = 0;
     const nodes = [...added];
     const elements = [...changed].filter((el) => !added.has(el));
+    const styled = [...restyled].filter((el) => !added.has(el) && !changed.has(el));
     added.clear();
     changed.clear();
+    restyled.clear();
     for (const node of nodes) if (node.isConnected) scan(node);
     for (const el of elements) if (el.isConnected) look(el);
+    // a style or class change matters only when it changes the background image (not a variable,
+    // a transform, a hover state…): a lazy loader may add the class that sets it
+    for (const el of styled) {
+      if (!el.isConnected) continue;
+      const bg = background(el);
+      if (lastBackground.get(el) === bg) continue;
+      dropStale(el);
+      look(el, bg);
+    }
     // Custom elements often attach their shadow root a moment after insertion: look again.
     const late = nodes.filter((n) => n.isConnected && n.tagName && n.tagName.includes("-"));
     if (late.length) setTimeout(() => late.forEach(scan), 300);
