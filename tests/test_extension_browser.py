@@ -883,8 +883,8 @@ def test_a_verdict_follows_its_image_when_the_page_swaps_the_src(browser, live_b
 
 
 def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, media_dir, sites):
-    """An image taken out of the page and put back gets its badge again; a stylesheet's background (and
-    one a class sets later), background URLs with brackets or quotes, a web component defined after
+    """An image taken out of the page and put back gets its badge again; a stylesheet's background (on
+    an element there at load, and on one added later), background URLs with brackets or quotes, a web component defined after
     it is in the page, a photo that grows to the minimum size and an SVG <image> (Facebook's profile
     photos) are all checked automatically; a lazy loader's 1×1 placeholder is not, its photo is."""
     page = browser.context.new_page()
@@ -904,7 +904,9 @@ def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, med
                                timeout=WAIT_MS)
         page.evaluate("document.querySelector('#list').append(again)")
         page.wait_for_function(done, arg="real-1.jpg", timeout=WAIT_MS)
-        page.evaluate("document.querySelector('#lazy').classList.add('loaded')")
+        # an element added later whose background a stylesheet rule sets
+        page.evaluate("document.querySelector('#lazy-slot').append(Object.assign(document.createElement('div'), "
+                      "{className: 'tile lazy-bg'}))")
         page.wait_for_function(done, arg="real-4.jpg", timeout=WAIT_MS)
         page.evaluate("""customElements.define('my-card', class extends HTMLElement {
             connectedCallback() { this.attachShadow({mode: 'open'}).innerHTML =

@@ -90,23 +90,23 @@ def test_style_writes_every_frame_cost_no_page_rescan():
       const img = posts[7].children[0];
       onMutations([{ type: "attributes", attributeName: "src", target: img }, { type: "attributes", attributeName: "src", target: img }]);
       onMutations([{ type: "attributes", attributeName: "style", target: posts[9] }]);   // a post with an image inside
-      // a lazy loader adds a class whose stylesheet rule sets the background; another class changes nothing
-      posts[11].sheet = 'url("https://cdn.example/b.jpg")';
-      onMutations([{ type: "attributes", attributeName: "class", target: posts[11] },
-                   { type: "attributes", attributeName: "class", target: posts[12] }]);
+      // a stylesheet rule gives an added post its background
+      const styled = new El("DIV", body);
+      styled.sheet = 'url("https://cdn.example/b.jpg")';
+      onMutations([{ type: "childList", addedNodes: [styled] }]);
       const added = new El("DIV", body);
       new El("IMG", new El("DIV", added));
       onMutations([{ type: "childList", addedNodes: [added] }]);
       runTimers();
       out.changes = { visits, observed: observed.map((el) => el === post ? "post background" : el === img ? "new src"
-                                                      : el === posts[11] ? "class background"
+                                                      : el === styled ? "stylesheet background"
                                                       : el.parentElement.parentElement === added ? "added image" : el.tagName) };
       return out;
     """)
     assert got["start"] == {"visits": 2001, "observed": 1000}
     assert got["styleWrites"] == {"visits": 0, "observed": 0}
     assert got["changes"]["visits"] <= 2   # the added post's own subtree, and nothing else
-    assert sorted(got["changes"]["observed"]) == ["added image", "class background", "new src", "post background"]
+    assert sorted(got["changes"]["observed"]) == ["added image", "new src", "post background", "stylesheet background"]
 
 
 FIND = """

@@ -9,8 +9,10 @@
   // CSS variable on <html> every frame must not rescan the whole page each time).
   const added = new Set();
   const changed = new Set();
-  // style or class changed: its background is read at the flush, once, not in the observer on every
-  // frame (a page animating classes on hundreds of elements changes them 60 times a second)
+  // style changed: its background is read at the flush, once, not in the observer on every frame.
+  // Class changes are not watched: a page animating classes on hundreds of elements makes 60 records
+  // a second each, and watching them cost 3× the script time (measured); a background a class sets
+  // later is found by hover and the page scan, not by the automatic checks.
   const restyled = new Set();
   const lastBackground = new WeakMap(); // element -> its background-image when last seen
   const undefinedHosts = new Map(); // custom element not upgraded yet -> when first seen
@@ -28,7 +30,7 @@
   const observer = new MutationObserver((records) => {
     for (const record of records) {
       if (record.type === "attributes") {
-        if (record.attributeName === "style" || record.attributeName === "class") {
+        if (record.attributeName === "style") {
           restyled.add(record.target);
           continue;
         }
@@ -51,7 +53,7 @@
   function watch(root) {
     if (watchedRoots.has(root)) return;
     watchedRoots.add(root);
-    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "srcset", "style", "class", "href"] });
+    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "srcset", "style", "href"] });
   }
 
   // One element: hand it to the automatic checks if it shows media.
@@ -88,8 +90,7 @@
     restyled.clear();
     for (const node of nodes) if (node.isConnected) scan(node);
     for (const el of elements) if (el.isConnected) look(el);
-    // a style or class change matters only when it changes the background image (not a variable,
-    // a transform, a hover state…): a lazy loader may add the class that sets it
+    // a style change matters only when it changes the background image (not a variable, a transform…)
     for (const el of styled) {
       if (!el.isConnected) continue;
       const bg = background(el);
