@@ -616,3 +616,35 @@ def test_a_check_cleared_before_writing_its_picture_takes_the_picture_with_it(tm
         go_on.set()
         app.extensions["fakelens"]["pool"].stop()
         app.extensions["fakelens"]["store"].close()
+
+
+def test_a_read_does_not_wait_behind_a_write_that_waits_out_a_lock(tmp_path):
+    """Another program holds the database's write lock: a write waits it out (5 s of SQLite's busy
+    timeout), and a status poll meanwhile is answered at once from the reading connection (WAL lets
+    it read), not after the write gives up."""
+    store = Store(tmp_path / "fakelens.db")
+    check_id = store.create({"url": "https://example.com/a.jpg"})
+    other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN EXCLUSIVE")
+    writing = threading.Event()
+
+    def write():
+        writing.set()
+        try:
+            store.start(check_id)
+        except Exception:   # the lock outlived the busy timeout: StoreUnavailable, as designed
+            pass
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        writing.wait(5)
+        while not store._lock.locked() and writer.is_alive():   # the write holds the connection
+            time.sleep(0.01)
+        assert store.get(check_id)["status"] == "queued"
+        assert writer.is_alive(), "the write was not waiting: the read proved nothing"
+    finally:
+        other.execute("ROLLBACK")
+        writer.join(10)
+        other.close()
+        store.close()

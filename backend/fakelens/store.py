@@ -1,5 +1,7 @@
 """SQLite: checks (the job queue's persistent state and the history), and the result cache
-by content sha256 and by URL. One connection guarded by a lock: the load is a few writes a second."""
+by content sha256 and by URL. One connection for writes and one for reads, each guarded by a lock
+(the load is a few writes a second): in WAL mode a read need not wait while a write waits out a
+lock another program holds (a status poll stalled 5 s behind each such write)."""
 
 import json
 import os
@@ -84,12 +86,17 @@ class Store:
             # now, so a read-only history stops the start with one line, not the first check later
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             self._db.execute(f"PRAGMA user_version = {int(version)}")
+        self._read_lock = threading.Lock()
+        with self._locked("open", self._read_lock):
+            self._reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._reader.row_factory = sqlite3.Row
 
     @contextmanager
-    def _locked(self, doing: str = "use"):
-        """One thread at a time on the connection; a database the disk or another program will not let
-        us use becomes StoreUnavailable (a 503 naming the file and the reason, not an opaque 500)."""
-        with self._lock:
+    def _locked(self, doing: str = "use", lock=None):
+        """One thread at a time on a connection (the writer's unless `lock` names the reader's); a
+        database the disk or another program will not let us use becomes StoreUnavailable (a 503
+        naming the file and the reason, not an opaque 500)."""
+        with lock or self._lock:
             try:
                 yield
             except sqlite3.DatabaseError as exc:
@@ -104,6 +111,10 @@ class Store:
         with self._locked():
             return self._db.execute(sql, args).fetchall()
 
+    def _read(self, sql: str, args=()):
+        with self._locked("read", self._read_lock):
+            return self._reader.execute(sql, args).fetchall()
+
     # --- checks -------------------------------------------------------------
     def create(self, request: dict, status="queued", result=None, media=None, cached=False) -> str:
         check_id = uuid.uuid4().hex[:16]
@@ -117,7 +128,7 @@ class Store:
         return check_id
 
     def get(self, check_id: str) -> dict | None:
-        rows = self._run("SELECT * FROM checks WHERE id = ?", (check_id,))
+        rows = self._read("SELECT * FROM checks WHERE id = ?", (check_id,))
         return self._row(rows[0]) if rows else None
 
     def _row(self, row) -> dict:
@@ -128,20 +139,20 @@ class Store:
                 "media": _loads(row["media"]), "attempts": row["attempts"], "cached": bool(row["cached"])}
 
     def history(self, limit: int) -> list[dict]:
-        rows = self._run("SELECT * FROM checks ORDER BY created DESC LIMIT ?", (limit,))
+        rows = self._read("SELECT * FROM checks ORDER BY created DESC LIMIT ?", (limit,))
         return [self._row(r) for r in rows]
 
     def with_status(self, *statuses) -> list[dict]:
         marks = ",".join("?" * len(statuses))
-        rows = self._run(f"SELECT * FROM checks WHERE status IN ({marks}) ORDER BY created", statuses)
+        rows = self._read(f"SELECT * FROM checks WHERE status IN ({marks}) ORDER BY created", statuses)
         return [self._row(r) for r in rows]
 
     def count_queued(self) -> int:
-        return self._run("SELECT COUNT(*) FROM checks WHERE status = 'queued'")[0][0]
+        return self._read("SELECT COUNT(*) FROM checks WHERE status = 'queued'")[0][0]
 
     def oldest_active(self) -> float | None:
         """When the oldest queued or running check was created (None when nothing is active)."""
-        return self._run("SELECT MIN(created) FROM checks WHERE status IN (?, ?)", ACTIVE)[0][0]
+        return self._read("SELECT MIN(created) FROM checks WHERE status IN (?, ?)", ACTIVE)[0][0]
 
     def start(self, check_id: str) -> bool:
         """queued → running; False if it is no longer queued (cancelled meanwhile)."""
@@ -193,16 +204,16 @@ class Store:
 
     def media_hashes(self) -> set[str]:
         """The sha256 of every medium a remaining check reports on."""
-        rows = self._run("SELECT json_extract(media, '$.sha256') FROM checks WHERE media IS NOT NULL")
+        rows = self._read("SELECT json_extract(media, '$.sha256') FROM checks WHERE media IS NOT NULL")
         return {row[0] for row in rows if row[0]}
 
     # --- cache --------------------------------------------------------------
     def cached_by_hash(self, sha256: str, models: str) -> dict | None:
-        rows = self._run("SELECT result FROM cache_hash WHERE sha256=? AND models=?", (sha256, models))
+        rows = self._read("SELECT result FROM cache_hash WHERE sha256=? AND models=?", (sha256, models))
         return json.loads(rows[0][0]) if rows else None
 
     def cached_by_url(self, url: str, models: str, ttl_s: float) -> dict | None:
-        rows = self._run("SELECT sha256 FROM cache_url WHERE url=? AND models=? AND created>?",
+        rows = self._read("SELECT sha256 FROM cache_url WHERE url=? AND models=? AND created>?",
                          (url, models, time.time() - ttl_s))
         return self.cached_by_hash(rows[0][0], models) if rows else None
 
@@ -214,5 +225,7 @@ class Store:
             self._run("INSERT OR REPLACE INTO cache_url VALUES (?,?,?,?)", (url, models, sha, now))
 
     def close(self):
+        with self._read_lock:
+            self._reader.close()
         with self._lock:
             self._db.close()
