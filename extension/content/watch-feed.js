@@ -20,9 +20,14 @@
   let upgradeTimer = 0;
 
   // The computed background (a stylesheet's rule counts, not only the style attribute); "" for none.
-  // One style read per element: the first after a change recalculates, the rest are cheap.
+  // One style read per element: the first after a change recalculates, the rest are cheap. Elements
+  // that never paint a background are not asked: inside an SVG (a feed's icons are hundreds of
+  // paths), and what is not drawn at all.
+  const NO_BACKGROUND = new Set(["IMG", "VIDEO", "SCRIPT", "STYLE", "LINK", "META", "NOSCRIPT", "TEMPLATE", "BR",
+                                 "SOURCE", "TRACK", "OPTION", "HEAD", "TITLE", "BASE"]);
   const background = (el) => {
-    if (!el.style || el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el)) return "";
+    if (!el.style || NO_BACKGROUND.has(el.tagName)) return "";
+    if (el.namespaceURI === "http://www.w3.org/2000/svg" && el.localName !== "svg") return "";
     const bg = getComputedStyle(el).backgroundImage;
     return bg && bg !== "none" ? bg : "";
   };
