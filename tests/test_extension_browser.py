@@ -1022,6 +1022,7 @@ def test_the_report_page_scrolls_from_the_keyboard(browser, live_backend, face_j
     page.set_viewport_size({"width": 900, "height": 500})
     try:
         page.goto(browser.url(f"report/report.html?id={check['id']}"))
+        page.bring_to_front()   # the keys go to the tab in front (other tests' pages are open beside it)
         page.wait_for_selector("iframe#report:not([hidden])", timeout=15_000)
         report = next(f for f in page.frames if f != page.main_frame)
         report.wait_for_load_state()
