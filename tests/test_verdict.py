@@ -150,3 +150,19 @@ def test_the_summary_says_what_provenance_could_not_look_for():
     assert r["summary"].endswith("No Content Credentials or AI metadata found; the watermark was not looked for: "
                                  "too small for the invisible watermark. Most sites strip them, so this says "
                                  "nothing either way."), r["summary"]
+
+
+def test_an_ai_marker_in_metadata_beside_credentials_that_validate_without_one_says_both():
+    """XMP says AI-generated inside a file whose signed Content Credentials (a camera's) validate and
+    carry no AI marker: the label follows the marker, and the summary says the credentials disagree."""
+    prov = Signal("provenance", "1", 0.9, flags="ai_generated",
+                  provenance={"status": "intact", "ai_generated": True, "source": "metadata", "signer": "Leica"},
+                  detail={"reason": "the XMP metadata says it was made by a generative AI tool"})
+    r = fuse([face_swap(0.1), prov], media(), 1)
+    assert r["label"] == "ai_generated"
+    assert r["summary"] == ("AI-generated: the XMP metadata says it was made by a generative AI tool. Its Content "
+                            "Credentials, which validate (signed by Leica), carry no AI marker.")
+    said_by_c2pa = Signal("provenance", "1", 0.99, flags="ai_generated",
+                          provenance={"status": "intact", "ai_generated": True, "source": "c2pa", "signer": "Adobe"},
+                          detail={"reason": "Content Credentials say: created by a generative AI tool (Adobe Firefly)"})
+    assert "carry no AI marker" not in fuse([said_by_c2pa], media(), 1)["summary"]
