@@ -892,9 +892,12 @@ def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, med
         decodeURIComponent(b.dataset.media).endsWith('/media/' + name) && b.dataset.state === 'done')"""
     try:
         page.goto(f"{sites.local}/late-media.html")
-        for name in ("real-1.jpg", "real-2.jpg", "photo(1).jpg", "o'brien.jpg", "ai-3.jpg"):
+        for name in ("real-1.jpg", "real-2.jpg", "photo(1).jpg", "o'brien.jpg", "ai-3.jpg", "ai-1.jpg"):
             page.wait_for_function(done, arg=name, timeout=WAIT_MS)
         assert not page.evaluate(done, "real-5.jpg"), "a photo shown at 90 px was checked"
+        assert not any(b["media"] == page.url for b in page.evaluate(BADGES_JS)), "an SVG <image> without href"
+        page.evaluate("document.querySelector('#reveal').style.transform = 'none'")   # from scale(0)
+        page.wait_for_function(done, arg="real-6.jpg", timeout=WAIT_MS)
         assert not any(b["media"].startswith("data:") for b in page.evaluate(BADGES_JS)), "a placeholder was checked"
         page.evaluate("const p = document.querySelector('#placeholder'); p.src = p.dataset.src")
         page.wait_for_function(done, arg="ai-2.jpg", timeout=WAIT_MS)

@@ -164,5 +164,12 @@ def test_an_ai_marker_in_metadata_beside_credentials_that_validate_without_one_s
                             "Credentials, which validate (signed by Leica), carry no AI marker.")
     said_by_c2pa = Signal("provenance", "1", 0.99, flags="ai_generated",
                           provenance={"status": "intact", "ai_generated": True, "source": "c2pa", "signer": "Adobe"},
-                          detail={"reason": "Content Credentials say: created by a generative AI tool (Adobe Firefly)"})
+                          detail={"reason": "Content Credentials say: created by a generative AI tool (Adobe Firefly)",
+                                  "evidence": [{"source": "c2pa", "score": 0.99}]})
     assert "carry no AI marker" not in fuse([said_by_c2pa], media(), 1)["summary"]
+    # metadata decided (it scored higher), but the credentials name an AI ingredient used as an input
+    hint_in_c2pa = Signal("provenance", "1", 0.93, flags="ai_generated",
+                          provenance={"status": "intact", "ai_generated": True, "source": "metadata", "signer": "Adobe"},
+                          detail={"reason": "a Midjourney generation chunk",
+                                  "evidence": [{"source": "metadata", "score": 0.93}, {"source": "c2pa", "score": 0.35}]})
+    assert "carry no AI marker" not in fuse([hint_in_c2pa], media(), 1)["summary"]

@@ -101,7 +101,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         score = max([prov_signal.score or 0.99] + [s.score for s in also])
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
         summary = f"AI-generated: {reason}."
-        if prov["status"] == "intact" and prov.get("source") != "c2pa":
+        if prov["status"] == "intact" and not any(e.get("source") == "c2pa" for e in prov_signal.detail.get("evidence", [])):
             # file metadata or a watermark says AI while validating credentials do not: both are said
             summary += (f" Its Content Credentials, which validate (signed by {prov.get('signer') or 'an unknown signer'}),"
                         " carry no AI marker.")

@@ -59,9 +59,10 @@
         // real src, when it comes, is looked at then (watch-feed.js)
         if (el.tagName === "IMG" && el.naturalWidth > 0 && el.naturalWidth < 16 && el.naturalHeight < 16) continue;
         if (!FL.isBigEnough(el, FL.settings.minSize)) {
-          // measured again only if it could plausibly grow into a photo: not a 16 px sprite icon
-          const r = el.getBoundingClientRect();
-          if (Math.max(r.width, r.height) >= FL.settings.minSize / 4) small.add(el);
+          // measured again only if it could plausibly grow into a photo: not a 16 px sprite icon (one
+          // of no size at all may be a reveal starting from scale(0))
+          const side = Math.max(el.getBoundingClientRect().width, el.getBoundingClientRect().height);
+          if (side === 0 || side >= FL.settings.minSize / 4) small.add(el);
           if (small.size && !smallTimer) smallTimer = setTimeout(measureSmall, 1000);
           continue;
         }
@@ -78,7 +79,8 @@
     // Observed afresh, so the observer reports it at once even if it was observed already (an
     // image whose src changed while in view: a lazy loader's real photo after its placeholder).
     observe(el) {
-      if (FL.mediaKind(el) !== "image") return;
+      // not in a frame where the automatic checks do not run (an ad's: start.js), whoever asks
+      if (FL.watchHere === false || FL.mediaKind(el) !== "image") return;
       visible.unobserve(el);
       visible.observe(el);
     },
@@ -87,14 +89,12 @@
       clearTimeout(resumeTimer);
       resumeTimer = setTimeout(resume, PAUSE_MS);
     },
-    // Settings changed (autoCheck turned on): look at everything again.
-    restart(elements) {
+    // Settings changed (autoCheck turned on): look at everything again (the feed watcher hands every
+    // image, SVG image and background of the page back, each observed afresh).
+    restart() {
       pausedUntil = 0;
       waiting.clear();
-      for (const el of elements) {
-        visible.unobserve(el);
-        this.observe(el);
-      }
+      FL.rescanFeed();
     },
   };
 })();

@@ -94,15 +94,17 @@
 
   // An SVG <image> (Facebook draws profile photos so): a picture like an <img>.
   FL.isSvgImage = (el) => el.localName === "image" && el.namespaceURI === "http://www.w3.org/2000/svg";
-  const svgImageUrl = (el) => absolute(el.getAttribute("href") || el.getAttributeNS("http://www.w3.org/1999/xlink", "href") || "",
-                                       el.baseURI);
+  const svgImageUrl = (el) => {
+    const href = el.getAttribute("href") || el.getAttributeNS("http://www.w3.org/1999/xlink", "href");
+    return href ? absolute(href, el.baseURI) : null;   // none: not the page's own address
+  };
   // What counts as media by its tag ("image": SVG's, the HTML parser makes <image> an <img>)
   FL.MEDIA_TAGS = "img, video, image";
 
   // "image" | "video" | null for one element.
   FL.mediaKind = (el) => {
     if (!el || el.nodeType !== 1 || NOT_MEDIA.has(el.tagName)) return null;
-    if (el.tagName === "IMG" || FL.isSvgImage(el)) return "image";
+    if (el.tagName === "IMG" || (FL.isSvgImage(el) && svgImageUrl(el))) return "image";
     if (el.tagName === "VIDEO") return "video";
     return backgroundUrl(el) ? "image" : null;
   };

@@ -24,7 +24,7 @@
     if (changes.disabledSites) await FL.refreshTabSite();
     if (!FL.uiAllowed()) FL.badges.removeAll(); // this site was just switched off
     if (FL.watchHere && FL.settings.autoCheck && (!before.autoCheck || changes.tokenSavedAt || changes.backendUrl || changes.minSize)) {
-      FL.autoCheck.restart(FL.deepQueryAll(document, "img"));
+      FL.autoCheck.restart();
     }
   });
 

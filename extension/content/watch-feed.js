@@ -39,6 +39,10 @@
           restyled.add(record.target);
           continue;
         }
+        // href matters on an SVG <image> only (links rewrite theirs all the time). Facebook's
+        // xlink:href set with setAttributeNS gives no record at all: the badge's once-a-second
+        // check of its media catches that swap.
+        if (/href$/.test(record.attributeName) && !FL.isSvgImage(record.target)) continue;
         // in a <picture> the new source is a <source>: the verdict on its <img> is what goes stale
         const el = record.target.tagName === "SOURCE" ? record.target.parentElement?.querySelector("img") || record.target : record.target;
         dropStale(el);
@@ -58,7 +62,7 @@
   function watch(root) {
     if (watchedRoots.has(root)) return;
     watchedRoots.add(root);
-    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "srcset", "style", "href"] });
+    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "srcset", "style", "href", "xlink:href"] });
   }
 
   // One element: hand it to the automatic checks if it shows media.
