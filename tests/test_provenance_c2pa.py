@@ -136,6 +136,28 @@ def test_a_camera_capture_edited_with_ai_says_so_not_created_by_it(tmp_path, set
     assert r["provenance"]["digital_source_type"] == source_type
 
 
+def test_an_ai_marker_in_xmp_inside_a_signed_capture_gives_the_blocks_source_type_as_ai(tmp_path, settings, ca):
+    """The XMP says trainedAlgorithmicMedia, the validating credentials say digitalCapture: the block
+    says AI-generated from the metadata, and its source type is the AI one, not the capture's beside it."""
+    import io
+
+    from PIL import Image
+
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           '<rdf:Description xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+           'Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/>'
+           '</rdf:RDF></x:xmpmeta>')
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(_jpeg())).save(buf, "JPEG", quality=92, xmp=xmp.encode())
+    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}]
+    signed, _ = c2pa_sign(buf.getvalue(), "image/jpeg", ca["chain"], ca["key"], tool="FakeLens Test Camera",
+                          actions=actions)
+    r = _check(tmp_path, signed, settings)
+    block = r["provenance"]
+    assert block["status"] == "intact" and block["ai_generated"] and block["source"] == "metadata", block
+    assert block["digital_source_type"] == "trainedAlgorithmicMedia"
+
+
 def test_signed_camera_capture_has_no_ai_marker(tmp_path, settings, ca):
     signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], tool="FakeLens Test Camera")
     r = _check(tmp_path, signed, settings)

@@ -19,7 +19,7 @@ from .c2pa_reader import read_c2pa
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.4"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.5"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -215,9 +215,12 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         "issuer": cred["issuer"],
         "ai_tool": firm[0]["generator"] if firm else None,
         "source": firm[0]["source"] if firm else None,
-        # the AI one where an action has it (a camera capture edited by AI is that edit's source type)
+        # the AI one where an action has it (a camera capture edited by AI is that edit's source type),
+        # else the metadata's AI one (a block that says "AI-generated, from the metadata" must not say
+        # "digitalCapture" beside it), else whatever is declared
         "digital_source_type": next((a["digital_source_type"] for a in cred["actions"]
                                      if a.get("digital_source_type") in AI_SOURCE_TYPES), None)
+        or (meta.get("digital_source_type") if meta.get("digital_source_type") in AI_SOURCE_TYPES else None)
         or next((a["digital_source_type"] for a in cred["actions"] if a.get("digital_source_type")), None)
         or meta.get("digital_source_type"),
         "watermark": mark.get("found"),
