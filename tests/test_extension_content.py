@@ -63,6 +63,7 @@ globalThis.FakeLens = {
   badges: { has: () => false, mediaUrl: () => null, remove() {} },
   describeMedia: () => null,
   isSvgImage: () => false,
+  SVG_NS: "http://www.w3.org/2000/svg",
 };
 """
 

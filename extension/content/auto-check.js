@@ -61,7 +61,8 @@
         if (!FL.isBigEnough(el, FL.settings.minSize)) {
           // measured again only if it could plausibly grow into a photo: not a 16 px sprite icon (one
           // of no size at all may be a reveal starting from scale(0))
-          const side = Math.max(el.getBoundingClientRect().width, el.getBoundingClientRect().height);
+          const { width, height } = el.getBoundingClientRect();
+          const side = Math.max(width, height);
           if (side === 0 || side >= FL.settings.minSize / 4) small.add(el);
           if (small.size && !smallTimer) smallTimer = setTimeout(measureSmall, 1000);
           continue;

@@ -7,7 +7,6 @@
   let last = null; // {x, y, el}
   const targets = new Map(); // token -> {el, url}: the element a right-click check was started on, and its media
   let nextToken = 1;
-  const FINAL = new Set(["done", "failed", "cancelled"]);
 
   addEventListener(
     "contextmenu",
@@ -53,7 +52,7 @@
   const following = new Set(); // tokens of checks this page follows
   FL.contentHandlers["context-result"] = ({ check, token }) => {
     const drawn = draw(token, check);
-    if (drawn && check && check.id && !FINAL.has(check.status) && !following.has(token)) {
+    if (drawn && check && check.id && !FL.isFinal(check) && !following.has(token)) {
       following.add(token);
       FL.followCheck(check, (id) => FL.ask("check-status", { id }), (next) => draw(token, next), { delay: 1000, longest: 3000 })
         .catch(() => {}) // the background's poll (or the next right-click) says why

@@ -93,7 +93,8 @@
   }
 
   // An SVG <image> (Facebook draws profile photos so): a picture like an <img>.
-  FL.isSvgImage = (el) => el.localName === "image" && el.namespaceURI === "http://www.w3.org/2000/svg";
+  FL.SVG_NS = "http://www.w3.org/2000/svg";
+  FL.isSvgImage = (el) => el.localName === "image" && el.namespaceURI === FL.SVG_NS;
   const svgImageUrl = (el) => {
     const href = el.getAttribute("href") || el.getAttributeNS("http://www.w3.org/1999/xlink", "href");
     return href ? absolute(href, el.baseURI) : null;   // none: not the page's own address

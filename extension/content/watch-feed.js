@@ -27,7 +27,7 @@
                                  "SOURCE", "TRACK", "OPTION", "HEAD", "TITLE", "BASE"]);
   const background = (el) => {
     if (!el.style || NO_BACKGROUND.has(el.tagName)) return "";
-    if (el.namespaceURI === "http://www.w3.org/2000/svg" && el.localName !== "svg") return "";
+    if (el.namespaceURI === FL.SVG_NS && el.localName !== "svg") return "";
     const bg = getComputedStyle(el).backgroundImage;
     return bg && bg !== "none" ? bg : "";
   };

@@ -10,10 +10,13 @@
   const OUTAGE_MS = 120_000;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  // Whether a check has ended (null, a check not made yet, has not).
+  root.isFinal = (check) => Boolean(check) && FINAL.has(check.status);
+
   // `status(id)` fetches the check as it stands; `onUpdate` sees each new state.
   root.followCheck = async (check, status, onUpdate = () => {}, { delay = 400, longest = 2000 } = {}) => {
     let troubleSince = null;
-    while (!FINAL.has(check.status)) {
+    while (!root.isFinal(check)) {
       await sleep(delay);
       delay = Math.min(delay * 1.5, longest);
       try {

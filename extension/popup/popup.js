@@ -6,7 +6,6 @@
   const FL = globalThis.FakeLens;
   const ext = FL.ext;
   const $ = (id) => document.getElementById(id);
-  const FINAL = new Set(["done", "failed", "cancelled"]);
 
   async function targetTab() {
     const id = Number(new URLSearchParams(location.search).get("tab"));
@@ -23,7 +22,7 @@
     const counts = {};
     checks.forEach((check) => {
       const look = FL.describe(check);
-      const key = !check || !FINAL.has(check.status) ? "running" : check.status === "done" ? look.group : check.status;
+      const key = !FL.isFinal(check) ? "running" : check.status === "done" ? look.group : check.status;
       counts[key] = (counts[key] || 0) + 1;
     });
     const parts = Object.entries(counts).map(([k, n]) => `${n} ${k}`);
@@ -82,7 +81,7 @@
       FL.updateRow(rows[i], items[i], check);
       summarize(items, checks);
       // drawn on the page as soon as it is final: a click on the page closes the popup and ends this loop
-      if (check && FINAL.has(check.status)) {
+      if (FL.isFinal(check)) {
         ext.tabs.sendMessage(tab.id, { type: "scan-results", results: [{ index: i, check }] }, { frameId: 0 }).catch(() => {});
       }
     };
@@ -91,7 +90,7 @@
     // meanwhile keeps them (lib/follow-check.js)
     await Promise.all(
       answer.checks.map(async (check, i) => {
-        if (!check || !check.id || FINAL.has(check.status)) return;
+        if (!check || !check.id || FL.isFinal(check)) return;
         const shown = (c) => update(i, { ...c, sent_url: check.sent_url });
         try {
           await FL.followCheck(check, (id) => FL.ask("check-status", { id }), shown, { delay: 1000, longest: 2000 });

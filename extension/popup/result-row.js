@@ -53,7 +53,7 @@
     const sent = (check && check.sent_url) || (item.kind === "video" && !/^https?:/.test(item.url) ? item.permalink : item.url);
     const lines = [el("div", {}, parts), el("div", { className: "meta", title: sent || "",
                                                      textContent: `${item.kind} · ${FL.shortUrl(sent) || "no address"}` })];
-    if (!check || !["done", "failed", "cancelled"].includes(check.status)) {
+    if (!FL.isFinal(check)) {
       const fraction = check && check.progress && typeof check.progress.fraction === "number" ? check.progress.fraction : undefined;
       const bar = el("progress", { max: 1 });
       bar.setAttribute("aria-label", "Checking");
