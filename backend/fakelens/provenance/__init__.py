@@ -208,6 +208,8 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
 
     generator = cred.get("generator") or next((e["generator"] for e in evidence if e.get("generator")), None) \
         or meta.get("fields", {}).get("EXIF Software") or meta.get("fields", {}).get("XMP CreatorTool")
+    declared = [a["digital_source_type"] for a in cred["actions"] if a.get("digital_source_type")] + \
+        ([meta["digital_source_type"]] if meta.get("digital_source_type") else [])
     block = {
         "status": cred["status"], "trusted": bool(cred["trusted"]), "signer": cred["signer"],
         "generator": generator, "ai_generated": bool(firm), "actions": cred["actions"], "codes": cred["codes"],
@@ -215,14 +217,10 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         "issuer": cred["issuer"],
         "ai_tool": firm[0]["generator"] if firm else None,
         "source": firm[0]["source"] if firm else None,
-        # the AI one where an action has it (a camera capture edited by AI is that edit's source type),
-        # else the metadata's AI one (a block that says "AI-generated, from the metadata" must not say
-        # "digitalCapture" beside it), else whatever is declared
-        "digital_source_type": next((a["digital_source_type"] for a in cred["actions"]
-                                     if a.get("digital_source_type") in AI_SOURCE_TYPES), None)
-        or (meta.get("digital_source_type") if meta.get("digital_source_type") in AI_SOURCE_TYPES else None)
-        or next((a["digital_source_type"] for a in cred["actions"] if a.get("digital_source_type")), None)
-        or meta.get("digital_source_type"),
+        # the first AI one declared, credentials' actions before the metadata (a camera capture edited
+        # by AI is that edit's source type; a block that says "AI-generated, from the metadata" must not
+        # say "digitalCapture" beside it), else the first declared at all
+        "digital_source_type": next((d for d in declared if d in AI_SOURCE_TYPES), declared[0] if declared else None),
         "watermark": mark.get("found"),
         # credentials there but not read: "none" alone would say there are none
         "unreadable": bool(cred.get("unreadable")),
