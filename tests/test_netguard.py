@@ -163,8 +163,9 @@ def test_socket_connect_backstop(strict, server, connects):
     with guarded(strict) as guard:
         with pytest.raises(BlockedAddress):
             socket.create_connection(("127.0.0.1", server.port), timeout=2)
-        with pytest.raises(BlockedAddress, match="169.254.169.254 is a private address"):
+        with pytest.raises(BlockedAddress, match="private address") as e:
             socket.create_connection(("169.254.169.254", 80), timeout=2)
+        assert "169.254" not in str(e.value)   # the address may have come from the user's resolver
     assert guard.blocked.code == "blocked_address"
     socket.create_connection(("127.0.0.1", server.port), timeout=2).close()  # unguarded again
 

@@ -304,8 +304,11 @@ def _check_sockaddr(sock, address):
     host = address[0] if isinstance(address, tuple) else str(address)
     reason = blocked_reason(host, guard.settings)
     if reason:
+        # Not naming the address: here it may come from a name the user's resolver answered (a host in
+        # a video's playlist, DNS rebinding), which a page could read back from a badge.
         guard.refuse(FakeLensError(
-            "blocked_address", f"{host} is a private address ({reason}); FakeLens only fetches from public addresses"))
+            "blocked_address", f"a connection to a private address ({reason}) was refused; FakeLens only "
+                               f"fetches from public addresses"))
 
 
 def _guarded_connect(self, address):
