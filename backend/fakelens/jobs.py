@@ -51,6 +51,8 @@ class JobPool:
         self._cancel: dict[str, threading.Event] = {}
         self._running: set[str] = set()   # checks a worker is on now
         self._forget_when_done: set[str] = set()   # running checks a "clear history" cancelled
+        self._analysing: set[str] = set()   # same_media() keys a worker is analysing now
+        self._analysing_changed = threading.Condition()
         self._finished = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -237,6 +239,56 @@ class JobPool:
         with self._finished:
             self._finished.notify_all()
 
+    # --- the cache -------------------------------------------------------------
+    def from_cache(self, request: dict) -> dict | None:
+        """A stored verdict on the same bytes (an upload) or address, told as this request's; None when
+        there is none or the cache is off."""
+        if not self.settings.cache:
+            return None
+        fingerprint = self.analyzer.fingerprint
+        if request.get("sha256"):
+            result = self.store.cached_by_hash(request["sha256"], fingerprint)
+        elif request.get("url"):
+            result = self.store.cached_by_url(request["url"], fingerprint, self.settings.cache_ttl_s)
+        else:
+            return None
+        if result is None:
+            return None
+        # the same bytes may come from another address: the result names where this check's came from
+        # (and the file's own address only where this check asked for the same one)
+        media = {**result["media"], "source_url": request.get("source_url") or request.get("url")}
+        if media.get("media_url") and result["media"].get("source_url") != media["source_url"]:
+            del media["media_url"]
+        return {**result, "media": media}
+
+    def _same_media(self, request: dict) -> str | None:
+        """What two checks share when one can take the other's verdict from the cache."""
+        if not self.settings.cache:
+            return None
+        return f"sha256:{request['sha256']}" if request.get("sha256") else \
+            f"url:{request['url']}" if request.get("url") else None
+
+    def _claim(self, key: str | None, cancelled) -> bool:
+        """Wait while another worker analyses the same media (a page asking for one picture twice at
+        once), so the second check takes the first's verdict from the cache instead of doing it all
+        again. False when cancelled while waiting."""
+        if key is None:
+            return True
+        with self._analysing_changed:
+            while key in self._analysing:
+                if cancelled():
+                    return False
+                self._analysing_changed.wait(0.5)
+            self._analysing.add(key)
+        return True
+
+    def _unclaim(self, key: str | None):
+        if key is None:
+            return
+        with self._analysing_changed:
+            self._analysing.discard(key)
+            self._analysing_changed.notify_all()
+
     # --- work ------------------------------------------------------------------
     def _work(self):
         while not self._stopping.is_set():
@@ -290,13 +342,21 @@ class JobPool:
                 except StoreUnavailable:   # progress is a courtesy: a locked database must not end the check
                     log.warning("could not store the progress of check %s", check_id)
 
-        put_back, pictures = False, []
+        put_back, pictures, claimed = False, [], None
+        cancelled = lambda: event.is_set() or self._stopping.is_set()   # noqa: E731
         try:   # from here on every way out stores the check's end (else it would stay "running")
             request = self.store.get(check_id)["request"]
+            key = self._same_media(request)
+            if not self._claim(key, cancelled):
+                raise FakeLensError("cancelled", "the check was cancelled")
+            claimed = key
+            cached = self.from_cache(request)   # another worker may have just checked the same media
+            if cached is not None:
+                self._record(self.store.finish, check_id, cached, cached=True)
+                return False
             make_data_folder(self.work)
             workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
-            result = self.analyzer.analyze(request, workdir, progress,
-                                           lambda: event.is_set() or self._stopping.is_set(),
+            result = self.analyzer.analyze(request, workdir, progress, cancelled,
                                            lambda path: pictures.append((path, path.stat().st_mtime_ns)))
             self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
             if not event.is_set():   # a result the user cancelled (or cleared) is not cached either
@@ -318,6 +378,7 @@ class JobPool:
                 error = {"code": "internal", "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"}
             self._record(self.store.fail, check_id, "failed", error)
         finally:
+            self._unclaim(claimed)
             if check_id in self._forget_when_done:   # cleared from the history while it ran
                 self._forget_when_done.discard(check_id)
                 self._record(self.store.delete, check_id)

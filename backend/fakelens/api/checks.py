@@ -87,26 +87,14 @@ def _start(req: dict) -> dict:
 
 def _create(req: dict) -> str:
     """A cached result becomes a finished check at once; otherwise the check is queued. Its id."""
-    ctx, settings = _ctx(), current_app.config["SETTINGS"]
-    fingerprint = ctx["analyzer"].fingerprint
-    result = None
-    if settings.cache:
-        result = (ctx["store"].cached_by_hash(req["sha256"], fingerprint) if req.get("sha256") else
-                  ctx["store"].cached_by_url(req["url"], fingerprint, settings.cache_ttl_s))
-    if result is not None:
-        # the same bytes may come from another address: the result names where this check's came from
-        # (and the file's own address only where this check asked for the same one)
-        media = {**result["media"], "source_url": req.get("source_url") or req.get("url")}
-        if media.get("media_url") and result["media"].get("source_url") != media["source_url"]:
-            del media["media_url"]
-        result = {**result, "media": media}
-        if req.get("path"):
-            ctx["pool"].discard_upload(req)
-        check_id = ctx["store"].create({k: v for k, v in req.items() if k not in ("path", "sha256")}, status="done",
-                                       result=result, media=result["media"], cached=True)
-    else:
-        check_id = ctx["pool"].submit(req)
-    return check_id
+    ctx = _ctx()
+    result = ctx["pool"].from_cache(req)
+    if result is None:
+        return ctx["pool"].submit(req)
+    if req.get("path"):
+        ctx["pool"].discard_upload(req)
+    return ctx["store"].create({k: v for k, v in req.items() if k not in ("path", "sha256")}, status="done",
+                               result=result, media=result["media"], cached=True)
 
 
 def _wait_seconds() -> float:
