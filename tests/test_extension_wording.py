@@ -145,3 +145,17 @@ def test_the_popup_cuts_a_long_address_in_the_middle_keeping_the_file_name():
         "images.cdn.example.com/…/holiday-photo-from-the-beach.jpg?…",
         "images.cdn.example.com/…/xxxxxxxxxxxxxx…xxxxxxxx-end.jpg",   # 14 + … + the last 16
         "blob:https://x.com/0f7c2b1e-1111-2222-3333-444455556666"]
+
+
+def test_a_score_short_of_one_never_reads_as_one_and_both_sides_write_it_alike():
+    from fakelens.verdict import score_text
+    got = describe([{"label": "manipulated", "score": 0.9995, "signals": []}])
+    assert got[0]["text"] == "Likely manipulated (score > 0.99)"
+    scores = [0, 0.0001, 0.004999, 0.005, 0.125, 0.135, 0.865, 0.994999, 0.995, 0.9999, 1]
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = (WORDING_JS.read_text() + f"\nconsole.log(JSON.stringify({json.dumps(scores)}.map(globalThis.FakeLens.scoreText)));\n")
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == [score_text(s) for s in scores]
+    assert [score_text(s) for s in (0, 0.0001, 0.9999, 1)] == ["0.00", "< 0.01", "> 0.99", "1.00"]

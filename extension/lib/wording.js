@@ -20,8 +20,14 @@
   const clamp = (x) => Math.max(0, Math.min(1, Number(x) || 0));
   const pct = (x) => `${Math.round(clamp(x) * 100)}%`;   // progress only
   // A model's score, read against its threshold: not a chance (the face-swap score is not calibrated),
-  // so never a percentage. Two decimals, as the backend writes them (verdict._score).
-  const scoreText = (x) => (Math.round(clamp(x) * 100) / 100).toFixed(2);
+  // so never a percentage. Two decimals, as the backend writes them (verdict.score_text); a score short
+  // of 1 or above 0 never reads as exactly that, since the end points would say certainty.
+  function scoreText(x) {
+    const s = clamp(x);
+    if (s >= 0.995 && s < 1) return "> 0.99";
+    if (s > 0 && s < 0.005) return "< 0.01";
+    return (Math.round(s * 100) / 100).toFixed(2);
+  }
 
   function notCheckedReason(result) {
     // the summary's first sentence only: the provenance note after it has its own "too small" (for
