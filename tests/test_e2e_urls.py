@@ -130,3 +130,27 @@ def test_guard_on_refuses_loopback(tmp_path, media_server):
             assert r.status_code == 403 and r.json()["error"]["code"] == "blocked_address", r.text
     finally:
         backend.stop()
+
+
+def test_a_video_cut_short_says_so_and_its_address_is_not_cached(backend, media_server):
+    """A file that ends at 45 % of the length its header states (a download cut off): the verdict says
+    only that part was checked, and the address is not answered from the cache (it may give all of it
+    next time); the same bytes still are."""
+    import cv2
+    import numpy as np
+    face = cv2.resize(cv2.imread(str(media_server.folder / "face.jpg")), (320, 320))
+    whole = media_server.folder / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 320))
+    for _ in range(100):
+        writer.write(face)
+    writer.release()
+    (media_server.folder / "cut.avi").write_bytes(whole.read_bytes()[: whole.stat().st_size * 45 // 100])
+    url = media_server.url("/files/cut.avi")
+    r, _ = check(backend, url, "video")
+    assert r.status_code == 200, r.text
+    result = r.json()["result"]
+    assert result["media"]["declared_duration"] == 4.0 and result["media"]["duration"] < 2, result["media"]
+    assert "though it says it lasts 4 s (a download cut off, or a truncated file): only that part was checked" \
+        in result["summary"], result["summary"]
+    again, _ = check(backend, url, "video")
+    assert again.status_code == 200 and not again.json()["cached"]

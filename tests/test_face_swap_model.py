@@ -370,6 +370,18 @@ def test_a_face_in_one_frame_of_a_video_cannot_flag_it(store, spec):
     assert signal.detail["at_most_uncertain"] == "a face was seen in only 1 of 8 sampled frames"
 
 
+@pytest.mark.parametrize("frames", [1, 2])
+def test_a_video_of_one_or_two_frames_cannot_flag_it_either(store, spec, frames):
+    """A face in every frame of a two-frame video (or one sampled with video_frames=2) was flagged
+    outright: one or two frames are no more a video's verdict there."""
+    one = _face_on_canvas([260])
+    media = Media("video", "v.mp4", "2" * 64, one.shape[1], one.shape[0], 0.1,
+                  frames=[Frame(i, i * 0.04, one) for i in range(frames)])
+    media.faces = [face for i in range(frames) for face in detect_faces(one, store, i, i * 0.04)]
+    signal = FaceSwapDetector(spec, store, Settings()).run(media)
+    assert signal.detail["at_most_uncertain"] == f"a face was seen in only {frames} of {frames} sampled frames"
+
+
 def test_longest_high_run_counts_consecutive_sampled_frames():
     from fakelens.detectors.face_swap import longest_high_run
 

@@ -94,6 +94,9 @@ def test_a_video_cut_short_is_sampled_over_what_is_there(tmp_path):
     frames, info = sample_frames(cut, 16, Settings(home=tmp_path / "h"))
     assert len(frames) == 16 and info["duration"] == pytest.approx(there / 25, abs=0.05), (len(frames), info)
     assert frames[-1].t == pytest.approx((there - 1) / 25, abs=0.1)
+    assert info["declared_duration"] == 10.0   # what is missing is said with the verdict (test_verdict)
+    _, whole = sample_frames(full, 16, Settings(home=tmp_path / "h"))
+    assert whole["declared_duration"] is None
 
 
 def test_a_relative_video_name_with_a_colon_opens(tmp_path, monkeypatch):

@@ -152,7 +152,8 @@ def load_media(path: Path, kind: str, mime: str, settings, source_url: str | Non
                      **traits(path))
     frames, info = sample_frames(path, settings.video_frames, settings, cancelled, progress)
     return Media("video", str(path), sha, info["width"], info["height"], info["duration"],
-                 source_url, mime, frames, scale=frames[0].image.shape[1] / info["width"])
+                 source_url, mime, frames, scale=frames[0].image.shape[1] / info["width"],
+                 declared_duration=info["declared_duration"])
 
 
 def find_faces(media: Media, models: ModelStore, progress=lambda f: None):

@@ -360,7 +360,9 @@ class JobPool:
                                            lambda path: pictures.append((path, path.stat().st_mtime_ns)))
             self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
             if not event.is_set():   # a result the user cancelled (or cleared) is not cached either
-                self.store.remember(result, self.analyzer.fingerprint, request.get("url"))
+                # a video cut off is kept by its bytes only: the address may give all of it next time
+                url = None if result["media"].get("declared_duration") else request.get("url")
+                self.store.remember(result, self.analyzer.fingerprint, url)
         except FakeLensError as exc:
             if exc.code == "cancelled" and not event.is_set():
                 put_back = True   # the server is stopping, nobody cancelled it: run it at the next start

@@ -19,7 +19,7 @@ from .media.types import Media
 UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, or to which faces a detector scores
 # (cached verdicts then go)
-RULES_VERSION = "8"
+RULES_VERSION = "9"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
@@ -158,6 +158,9 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
 
     if media.animated:   # a GIF's later frames may hold what the first does not
         summary += " Only the first frame of this animated image was checked."
+    if media.declared_duration:   # what was not there was not checked: a quiet verdict must not hide it
+        summary += (f" The file ends after {media.duration:g} s though it says it lasts {media.declared_duration:g} s"
+                    " (a download cut off, or a truncated file): only that part was checked.")
 
     faces = [f for s in signals for f in s.faces]
     if not faces:

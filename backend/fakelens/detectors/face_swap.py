@@ -176,7 +176,8 @@ class FaceSwapDetector(Detector):
         # the face that decides an image, the typical deciding face of a video
         deciding = (deciding_sides[int(np.argmax(per_frame))] if media.kind == "image"
                     else int(np.median(deciding_sides)))
-        if media.kind == "video" and len(per_frame) < min(MIN_FACE_FRAMES, len(media.frames)):
+        if media.kind == "video" and len(per_frame) < MIN_FACE_FRAMES:
+            # a video of one or two frames (or sampled so) has no more to show: still not a video's verdict
             detail["at_most_uncertain"] = (f"a face was seen in only {len(per_frame)} of "
                                            f"{len(media.frames)} sampled frames")
         elif media.palette:

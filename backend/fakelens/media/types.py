@@ -37,10 +37,13 @@ class Media:
     animated: bool = False    # an animated image, of which only the first frame is checked
     palette: bool = False     # an image of at most 256 colours (GIF, palette PNG, 1-bit): dithered
     media_url: str | None = None   # where the file itself came from, when not source_url (a page's video)
+    declared_duration: float | None = None   # a video that ends well before the length its header states
 
     def describe(self) -> dict:
         described = {"kind": self.kind, "sha256": self.sha256, "width": self.width, "height": self.height,
                      "duration": self.duration, "source_url": self.source_url}
         if self.media_url:
             described["media_url"] = self.media_url
+        if self.declared_duration:
+            described["declared_duration"] = self.declared_duration
         return {**described, "animated": True} if self.animated else described

@@ -44,7 +44,9 @@ def _count_frames(path: Path, deadline: float, cancelled=lambda: False) -> int:
 
 def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
                   progress=lambda f: None) -> tuple[list[Frame], dict]:
-    """`count` frames spread evenly over the video, and {width, height, fps, duration}."""
+    """`count` frames spread evenly over the video, and {width, height, fps, duration, declared_duration}:
+    the last is the length the header stated when the stream ended well before it (a cut-off download
+    or a truncated file, whose frames are sampled from what is there), else None."""
     deadline = time.monotonic() + settings.decode_wall_s
     cap = _open(path)
     try:
@@ -63,18 +65,22 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
     if total <= 0:
         total = _count_frames(path, deadline, cancelled)
     frames, more, ended = _read(path, total, fps, count, settings, deadline, cancelled, progress)
+    declared = None   # the length the header stated, when the stream ends well before it
     if more:   # the header understated the length (a duration that lies): count, check, sample again
         total = _count_frames(path, deadline, cancelled)
         frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     elif ended is not None:   # it overstated it (a cut-off download): sample what is there, all of it
         short = total - ended > 2   # headers are often a frame or two long: those frames stand
+        if total - ended > max(int(fps), total // 20):   # a second or 5 % missing: said with the verdict
+            declared = round(total / fps, 3)
         total = ended
         if short:
             frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     if not frames:
         raise FakeLensError("undecodable", "no frame of the video could be decoded")
     # a stream whose stamps restarted lasts past what its header says (frames carry on from the last)
-    return frames, {"width": width, "height": height, "fps": fps, "duration": round(max(total / fps, frames[-1].t), 3)}
+    return frames, {"width": width, "height": height, "fps": fps, "duration": round(max(total / fps, frames[-1].t), 3),
+                    "declared_duration": declared}
 
 
 def _read(path: Path, total: int, fps: float, count: int, settings, deadline: float, cancelled,
