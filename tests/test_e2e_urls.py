@@ -53,7 +53,7 @@ def test_image_url_verdict_and_url_cache(backend, media_server):
     ("/files/clip.mp4", "video"), ("/files/clip.webm", "auto"), ("/page/video.html", "auto"),
     ("/page/og.html", "auto"), ("/files/hls/playlist.m3u8", "video"),
 ])
-def test_videos_through_ytdlp(backend, media_server, path, kind):
+def test_videos_direct_on_pages_and_in_streams(backend, media_server, path, kind):
     r, _ = check(backend, media_server.url(path), kind)
     assert r.status_code == 200, r.text
     result = r.json()["result"]
@@ -154,3 +154,39 @@ def test_a_video_cut_short_says_so_and_its_address_is_not_cached(backend, media_
         in result["summary"], result["summary"]
     again, _ = check(backend, url, "video")
     assert again.status_code == 200 and not again.json()["cached"]
+
+
+@pytest.mark.parametrize("kind", ["video", "auto"])
+def test_a_direct_video_file_is_downloaded_with_one_request(backend, media_server, kind):
+    """It was asked for three times (the sniff, yt-dlp's probe, its download): a signed address that
+    answers once would fail, and the bytes came down up to three times."""
+    name = f"once-{kind}.mp4"
+    shutil.copy(media_server.folder / "clip.mp4", media_server.folder / name)
+    r, _ = check(backend, media_server.url(f"/files/{name}"), kind)
+    assert r.status_code == 200, r.text
+    assert r.json()["result"]["media"]["kind"] == "video"
+    assert media_server.seen.count(f"/files/{name}") == 1, media_server.seen
+
+
+def test_a_page_of_several_videos_says_which_was_checked_and_passes_over_a_gone_one(backend, media_server):
+    """Only the page's first video was tried, and nothing said so: a gone first video failed the check
+    with the page's own address in the message, and the other videos went unmentioned."""
+    r, _ = check(backend, media_server.url("/page/two-videos.html"), "video")
+    assert r.status_code == 200, r.text
+    result = r.json()["result"]
+    assert result["media"]["page_videos"] == 2 and result["media"]["media_url"] == media_server.url("/files/clip.mp4")
+    assert result["summary"].endswith(f" The page has 2 videos; only the first that could be downloaded was "
+                                      f"checked ({media_server.url('/files/clip.mp4')}).")
+    # the same bytes uploaded: the cached verdict is this file's, without the page's other videos
+    up = requests.post(f"{backend.url}/api/v1/checks", params={"wait": 30}, headers=backend.headers, timeout=60,
+                       files={"media": ("clip.mp4", (media_server.folder / "clip.mp4").read_bytes())})
+    assert up.status_code == 200 and up.json()["cached"], up.text
+    assert "page_videos" not in up.json()["result"]["media"] and "The page has" not in up.json()["result"]["summary"]
+    assert up.json()["result"]["summary"] == result["summary"].split(" The page has")[0]
+    r, _ = check(backend, media_server.url("/page/missing-first.html"), "video")
+    assert r.status_code == 200, r.text
+    assert r.json()["result"]["media"]["media_url"] == media_server.url("/files/clip.webm")
+    r, _ = check(backend, media_server.url("/page/missing.html"), "video")
+    assert r.status_code == 422 and r.json()["error"]["message"] == (
+        f"the server answered HTTP 404 for the video at {media_server.url('/files/gone.mp4')} "
+        f"(found on {media_server.url('/page/missing.html')})"), r.text

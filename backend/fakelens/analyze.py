@@ -106,6 +106,7 @@ class Analyzer:
         media = load_media(path, kind, mime, self.settings, source_url, sha, lambda f: step("decode", f), cancelled)
         if not request.get("path") and fetched.final_url and fetched.final_url != request["url"]:
             media.media_url = fetched.final_url   # which of a page's videos was checked, or where a redirect led
+            media.page_videos = fetched.page_videos
         find_faces(media, self.models, lambda f: step("faces", f))
         picture = self.save_thumbnail(media)
         if picture:

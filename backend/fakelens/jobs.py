@@ -24,6 +24,7 @@ from .config import make_data_folder
 from .errors import FULL_DISK, FakeLensError, storage_unavailable
 from .fetch.http import mb
 from .store import Store, StoreUnavailable
+from .verdict import page_videos_note
 
 log = logging.getLogger("fakelens.jobs")
 
@@ -257,9 +258,13 @@ class JobPool:
         # the same bytes may come from another address: the result names where this check's came from
         # (and the file's own address only where this check asked for the same one)
         media = {**result["media"], "source_url": request.get("source_url") or request.get("url")}
+        summary = result["summary"]
         if media.get("media_url") and result["media"].get("source_url") != media["source_url"]:
             del media["media_url"]
-        return {**result, "media": media}
+            if media.pop("page_videos", None):   # the page's other videos are not this request's
+                summary = summary.replace(page_videos_note(result["media"]["page_videos"],
+                                                           result["media"]["media_url"]), "")
+        return {**result, "media": media, "summary": summary}
 
     def _same_media(self, request: dict) -> str | None:
         """What two checks share when one can take the other's verdict from the cache."""

@@ -96,6 +96,11 @@ def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
     return " " + _provenance_note(prov) if found else ""
 
 
+def page_videos_note(count: int, media_url: str | None) -> str:
+    """Said after a summary when the address asked for was a page of several videos."""
+    return f" The page has {count} videos; only the first that could be downloaded was checked ({media_url})."
+
+
 def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     prov_signal = next((s for s in signals if s.provenance is not None), None)
     prov = {**NO_PROVENANCE, **(prov_signal.provenance if prov_signal else {})}
@@ -158,6 +163,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
 
     if media.animated:   # a GIF's later frames may hold what the first does not
         summary += " Only the first frame of this animated image was checked."
+    if media.page_videos > 1:   # the badge sits on the video the user meant, which may be another
+        summary += page_videos_note(media.page_videos, media.media_url)
     if media.declared_duration:   # what was not there was not checked: a quiet verdict must not hide it
         summary += (f" The file ends after {media.duration:g} s though it says it lasts {media.declared_duration:g} s"
                     " (a download cut off, or a truncated file): only that part was checked.")

@@ -15,6 +15,9 @@ Routes:
   /page/audio-first.html      an <audio> (song.mp3) before the <video> (clip.mp4)
   /page/audio-only.html       only an <audio> (song.mp3)
   /page/two-songs.html        two <audio> and no video
+  /page/two-videos.html       two <video> (clip.mp4, clip.webm)
+  /page/missing-first.html    a <video> whose file is gone (404), then clip.webm
+  /page/missing.html          only the gone one
   /page/long.html             a page whose JSON-LD says its video (clip.mp4) lasts two hours
   /stall                      headers of a JPEG, a few bytes, then silence
   /silent                     accepts the request and never answers
@@ -61,6 +64,14 @@ PAGES = {
     "two-songs.html": '<!DOCTYPE html><html><head><title>Two songs</title></head><body>'
                       '<audio controls src="/files/song.mp3"></audio><audio controls src="/files/song.mp3?b"></audio>'
                       '</body></html>',
+    "two-videos.html": '<!DOCTYPE html><html><head><title>Two clips</title></head><body>'
+                       '<video controls src="/files/clip.mp4"></video><video controls src="/files/clip.webm"></video>'
+                       '</body></html>',
+    "missing-first.html": '<!DOCTYPE html><html><head><title>A gone clip, then one</title></head><body>'
+                          '<video controls src="/files/gone.mp4"></video><video controls src="/files/clip.webm"></video>'
+                          '</body></html>',
+    "missing.html": '<!DOCTYPE html><html><head><title>A gone clip</title></head><body>'
+                    '<video controls src="/files/gone.mp4"></video></body></html>',
     "audio-first.html": '<!DOCTYPE html><html><head><title>A song, then a clip</title></head><body>'
                         '<audio controls src="/files/song.mp3"></audio>'
                         '<video controls src="/files/clip.mp4"></video></body></html>',

@@ -3,8 +3,9 @@
     fetch(url, kind, settings, workdir) -> Fetched
 
 kind "image": one direct HTTP download; the bytes must be an image.
-kind "video": yt-dlp (pages, direct video files, HLS).
-kind "auto":  a direct HTTP request first; an image is kept, a page or a video goes to yt-dlp.
+kind "video" and "auto": a direct HTTP request first; an image or a video file is kept from it, a page
+              or a stream manifest goes to yt-dlp (for "video" also what the direct request could not
+              get: a site's extractor may know how to ask).
 What the file is comes from its magic bytes (sniff.py), never from its name or Content-Type.
 Every connection runs under the netguard; on any error the files made here are removed.
 """
@@ -37,6 +38,7 @@ class Fetched:
     source_url: str     # the URL asked for
     final_url: str      # after redirects / extraction
     size: int
+    page_videos: int = 1   # videos on the page asked for; the first that downloaded is this one
 
 
 def fetch(url: str, kind: str, settings, workdir: Path,
@@ -50,22 +52,31 @@ def fetch(url: str, kind: str, settings, workdir: Path,
     outdir.mkdir(parents=True)
     try:
         with guarded(settings, time.monotonic() + settings.fetch_wall_s, cancelled) as guard:
-            if kind == "video":
-                return _video(url, settings, guard, outdir, progress, cancelled)
             cap, what = ((settings.max_image_bytes, "image") if kind == "image"
                          else (max(settings.max_image_bytes, settings.max_video_bytes), "file"))
-            with HttpSource(url, settings, guard, cancelled, cap, what) as src:
+            try:
+                src = HttpSource(url, settings, guard, cancelled, cap, what)
+            except FakeLensError as e:
+                if kind != "video" or e.code != "fetch_failed":
+                    raise
+                # a page may refuse a plain request (an HTTP error) where yt-dlp's extractor for its site
+                # knows how to ask: its own message then says what failed
+                return _video(url, settings, guard, outdir, progress, cancelled)
+            with src:
                 found = sniff(src.head)
-                if found and found[0] == "image":
+                if found and (found[0] == "image" or kind != "image"):
+                    # a file: kept from this one request (yt-dlp would ask twice more, and a signed
+                    # address may answer only once)
+                    limit = settings.max_image_bytes if found[0] == "image" else settings.max_video_bytes
                     path = outdir / ("media" + _EXT.get(found[1], ""))
-                    size = src.save(path, settings.max_image_bytes, "image", progress)
-                    return Fetched(path, "image", found[1], url, src.final_url, size)
+                    size = src.save(path, limit, found[0], progress)
+                    return Fetched(path, found[0], found[1], url, src.final_url, size)
                 what = _describe(src.head, src.content_type, found)
                 if kind == "image":
                     raise FakeLensError("unsupported_media", f"{src.final_url} is {what}, not an image")
-                if not (found or _is_html(src.head, src.content_type) or _is_manifest(src.head)):
+                if kind == "auto" and not (found or _is_html(src.head, src.content_type) or _is_manifest(src.head)):
                     raise FakeLensError("unsupported_media", f"{src.final_url} is {what}, not an image or a video")
-            # a page or a video: yt-dlp takes it from here (limits, formats, HLS)
+            # a page or a stream: yt-dlp takes it from here (limits, formats, HLS)
             return _video(url, settings, guard, outdir, progress, cancelled)
     except BaseException:
         shutil.rmtree(outdir, ignore_errors=True)
@@ -75,7 +86,8 @@ def fetch(url: str, kind: str, settings, workdir: Path,
 def _video(url, settings, guard, outdir, progress, cancelled) -> Fetched:
     from .ytdlp import Download
 
-    path, media_url = Download(url, settings, guard, outdir, progress, cancelled).run()
+    download = Download(url, settings, guard, outdir, progress, cancelled)
+    path, media_url = download.run()
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     found = sniff(head)
@@ -89,7 +101,7 @@ def _video(url, settings, guard, outdir, progress, cancelled) -> Fetched:
     if named != path:
         path = path.rename(named)
     progress(1.0)
-    return Fetched(path, found[0], found[1], url, media_url, size)
+    return Fetched(path, found[0], found[1], url, media_url, size, download.page_videos)
 
 
 def _is_html(head: bytes, content_type: str) -> bool:

@@ -3,7 +3,7 @@
 ydl_options() is the one place the download policy lives: a format of at most
 settings.max_video_height (else the smallest offered) that needs no ffmpeg (one file with video,
 muxed or video-only: we only need frames, so nothing is merged or post-processed), the page's
-first item that has video, no playlists, no
+first item that has video and downloads (the next is tried after an HTTP error), no playlists, no
 cookies, no proxies, no retries that would multiply timeouts, fragments on this thread so
 the netguard (thread-local) sees every connection. Byte, wall-time and cancel limits are
 enforced in a progress hook, because yt-dlp's max_filesize ignores responses without a
@@ -119,6 +119,8 @@ class Download:
         self.progress, self.cancelled = progress, cancelled
         self.stop_reason: FakeLensError | None = None
         self.skipped_sound = False   # a sound-only item was passed over
+        self.page_videos = 1   # how many videos the page offered (the first that downloads is checked)
+        self.media_url: str | None = None   # the video being downloaded, when not self.url
         self.logger = _Logger()
 
     def _stop(self, error: FakeLensError):
@@ -174,7 +176,8 @@ class Download:
         return open_capped
 
     def run(self) -> tuple[Path, str]:
-        """Download; returns (file, final media URL)."""
+        """Download; returns (file, final media URL). On a page of several videos the first that
+        downloads is checked (page_videos says how many there were)."""
         import yt_dlp  # slow import, only when a page or video is fetched
 
         opts = ydl_options(self.settings, self.outdir, self._hook, self.logger)
@@ -183,8 +186,20 @@ class Download:
             with yt_dlp.YoutubeDL(opts) as ydl:
                 ydl.urlopen = self._capped(ydl.urlopen)
                 info = ydl.extract_info(self.url, download=False)
-                entry = self._check(info)
-                result = ydl.process_ie_result(entry, download=True)
+                entries = self._entries(info)
+                for n, entry in enumerate(entries):
+                    entry = self._check(entry)
+                    try:
+                        result = ydl.process_ie_result(entry, download=True)
+                        break
+                    except FakeLensError:
+                        raise
+                    except Exception as e:
+                        error = self._error(e)
+                        # a page's video its server would not give (an HTTP error): try the page's next one
+                        if n + 1 == len(entries) or not re.match(r"the server answered HTTP", error.message):
+                            raise error from None
+                        self.logger.messages.clear()
         except FakeLensError:
             raise
         except Exception as e:  # yt-dlp wraps everything in its own errors; ours are kept aside
@@ -203,14 +218,19 @@ class Download:
             return "sound only"
         return None
 
-    def _check(self, info: dict) -> dict:
-        """Limits we can judge before downloading, and the guard on every media URL."""
-        entry = info
-        while entry and entry.get("_type") == "playlist":
-            entries = [e for e in entry.get("entries") or [] if e]
+    def _entries(self, info: dict) -> list[dict]:
+        """The page's videos, in page order (one for a video URL); the sound-only ones were skipped."""
+        entries = [info]
+        while entries[0].get("_type") == "playlist":
+            entries = [e for e in entries[0].get("entries") or [] if e]
             if not entries:
                 raise FakeLensError("fetch_failed", SOUND_ONLY if self.skipped_sound else NO_VIDEO)
-            entry = entries[0]
+        self.page_videos = len(entries)
+        return entries
+
+    def _check(self, entry: dict) -> dict:
+        """Limits we can judge before downloading, and the guard on every media URL."""
+        self.media_url = entry.get("url")
         if self.cancelled():
             raise FakeLensError("cancelled", "the check was cancelled")
         if entry.get("is_live"):
@@ -280,7 +300,9 @@ class Download:
                 return storage_unavailable(self.settings.home, OSError(number, os.strerror(number)), "the video")
         status = re.search(r"HTTP Error (\d{3})", text)
         if status:
-            return FakeLensError("fetch_failed", f"the server answered HTTP {status.group(1)} for {self.url}")
+            where = (f"the video at {self.media_url} (found on {self.url})"
+                     if self.media_url and self.media_url != self.url else self.url)
+            return FakeLensError("fetch_failed", f"the server answered HTTP {status.group(1)} for {where}")
         return FakeLensError("fetch_failed", f"could not download the video: {_plain(str(e))}")
 
 

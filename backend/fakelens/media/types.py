@@ -38,6 +38,7 @@ class Media:
     palette: bool = False     # an image of at most 256 colours (GIF, palette PNG, 1-bit): dithered
     media_url: str | None = None   # where the file itself came from, when not source_url (a page's video)
     declared_duration: float | None = None   # a video that ends well before the length its header states
+    page_videos: int = 1      # videos on the page asked for, of which the one at media_url was checked
 
     def describe(self) -> dict:
         described = {"kind": self.kind, "sha256": self.sha256, "width": self.width, "height": self.height,
@@ -46,4 +47,6 @@ class Media:
             described["media_url"] = self.media_url
         if self.declared_duration:
             described["declared_duration"] = self.declared_duration
+        if self.page_videos > 1:
+            described["page_videos"] = self.page_videos
         return {**described, "animated": True} if self.animated else described
