@@ -1,6 +1,7 @@
 """Decoding: video frames sampled evenly in one pass; image limits; faces on a real photo."""
 
 import re
+import time
 from pathlib import Path
 
 import cv2
@@ -373,3 +374,44 @@ def test_faces_in_a_long_screenshot_are_found():
         page[2000 + i * 6000:2400 + i * 6000, 340:740] = cv2.resize(cv2.imread(str(name)), (400, 400))
     faces = detect_photo_faces(page, ModelStore(REPO_MODELS))
     assert sorted(f.box[1] // 6000 for f in faces) == [0, 1, 2], [f.box for f in faces]
+
+
+def test_a_long_video_is_sampled_by_seeking_to_the_same_frames_a_walk_finds(tmp_path, monkeypatch):
+    """A long video was walked frame by frame (a 30-minute 720p one took about 130 s, past decode_wall_s):
+    samples far apart are now reached by seeking, and they are the frames a walk reaches."""
+    from fakelens.media import video
+    path = tmp_path / "long.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (160, 120))
+    for i in range(4000):   # every frame its own picture
+        writer.write(np.random.default_rng(i).integers(0, 256, (120, 160, 3), dtype=np.uint8))
+    writer.release()
+    settings, deadline = Settings(home=tmp_path / "h"), time.monotonic() + 60
+    walked, _, _ = video._read(path, 4000, 30.0, 8, settings, deadline, lambda: False, lambda f: None, seek=False)
+    seeks = []
+    monkeypatch.setattr(video.cv2, "VideoCapture", _Counting(video.cv2.VideoCapture, seeks))
+    sought, _, _ = video._read(path, 4000, 30.0, 8, settings, deadline, lambda: False, lambda f: None)
+    assert len(seeks) == 7   # every sample after the first
+    targets = [0, 571, 1143, 1714, 2285, 2856, 3428, 3999]
+    assert [f.t for f in sought] == [f.t for f in walked] == pytest.approx([t / 30 for t in targets], abs=0.001)
+    for a, b in zip(sought, walked):
+        assert np.abs(a.image.astype(int) - b.image.astype(int)).mean() < 1   # the same picture
+
+
+class _Counting:
+    """cv2.VideoCapture, counting the seeks asked of it (a real capture does the work)."""
+
+    def __init__(self, real, seeks):
+        self.real, self.seeks = real, seeks
+
+    def __call__(self, *args):
+        cap, seeks = self.real(*args), self.seeks
+
+        class Capture:
+            def __getattr__(self, name):
+                return getattr(cap, name)
+
+            def set(self, prop, value):
+                if prop == cv2.CAP_PROP_POS_FRAMES:
+                    seeks.append(value)
+                return cap.set(prop, value)
+        return Capture()

@@ -1,8 +1,9 @@
-"""Sample frames evenly from a video in one sequential pass.
+"""Sample frames evenly from a video: in one sequential pass, or by seeking when they lie far apart.
 
 grab() walks the stream without converting pixels and retrieve() converts only the frames we keep:
-on long-GOP H.264 and VP9 this is several times faster than seeking (FINDINGS.md: 1.2-2.3 s vs 2.8-13.3 s
-for 64 frames of a 30 s 720p clip).
+on long-GOP H.264 and VP9 this is several times faster than seeking when the samples are close
+(FINDINGS.md: 1.2-2.3 s vs 2.8-13.3 s for 64 frames of a 30 s 720p clip); a long video's samples are
+reached by seeking (SEEK_GAP).
 """
 
 import time
@@ -16,6 +17,10 @@ from .image import megapixels, shrink_to
 from .types import Frame
 
 MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need more, memory stays bounded
+# Frames between samples beyond which a seek beats walking: a seek decodes from the keyframe before its
+# target (H.264 puts one every 250 frames at most, by default), a walk grabs every frame. A 30-minute
+# 720p video walked took about 130 s here, past decode_wall_s.
+SEEK_GAP = 300
 
 
 def _open(path: Path) -> cv2.VideoCapture:
@@ -84,21 +89,26 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
 
 
 def _read(path: Path, total: int, fps: float, count: int, settings, deadline: float, cancelled,
-          progress) -> tuple[list[Frame], bool, int | None]:
+          progress, seek: bool = True) -> tuple[list[Frame], bool, int | None]:
     """(frames spread over `total`, whether the stream goes on past `total`, and how many frames it
-    has when it ends before the frames wanted, else None)."""
+    has when it ends before the frames wanted, else None). Samples SEEK_GAP or more frames apart are
+    reached by seeking (unless `seek` is False); a seek that fails walks the whole video instead."""
     duration = total / fps
     if duration > settings.max_duration_s:
         raise FakeLensError("too_long", f"the video lasts {duration:.0f} s; the limit is "
                             f"{settings.max_duration_s:.0f} s")
     count = max(1, min(count, settings.max_frames, total or 1))
     wanted = sorted(set(np.linspace(0, max(total - 1, 0), count).round().astype(int).tolist()))
-    frames, more, ended = [], False, None
+    frames, more, ended, seeked = [], False, None, False
     offset, last_target = 0.0, 0   # seconds added to the stamps after they restart; the frame last kept
     cap = _open(path)
     try:
         index = -1
         for target in wanted:
+            if seek and target - index > SEEK_GAP:
+                if not cap.set(cv2.CAP_PROP_POS_FRAMES, target):
+                    return _read(path, total, fps, count, settings, deadline, cancelled, progress, seek=False)
+                index, seeked = target - 1, True
             while index < target:
                 if not cap.grab():
                     break
@@ -108,6 +118,8 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
                 if cancelled():
                     raise FakeLensError("cancelled", "the check was cancelled")
             if index != target:   # the stream ended early (a frame count in the header that lied)
+                if seeked:   # after a seek, where it ended is unknown: walk it to find out
+                    return _read(path, total, fps, count, settings, deadline, cancelled, progress, seek=False)
                 ended = index + 1
                 break
             ok, image = cap.retrieve()
