@@ -49,6 +49,14 @@ def test_rotated_token_takes_effect_without_a_restart(app, client, auth):
     assert client.get(CHECKS, base_url=BASE_URL, headers={"Authorization": f"Bearer {new}"}).status_code == 200
 
 
+def test_a_token_file_that_is_not_text_is_made_anew_not_a_500(app, client, auth):
+    (app.config["SETTINGS"].home / "token").write_bytes(b"\xff\xfe\n")
+    assert client.get(CHECKS, base_url=BASE_URL, headers=auth).status_code == 401
+    fresh = (app.config["SETTINGS"].home / "token").read_text().strip()
+    assert len(fresh) >= 40
+    assert client.get(CHECKS, base_url=BASE_URL, headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
 def test_wrong_host_refused_even_with_token(client, auth):
     r = client.get(CHECKS, base_url="http://evil.example:8731", headers=auth)
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden_host"
@@ -438,3 +446,23 @@ def test_full_queue_answers_429_and_keeps_no_file(tmp_path, plain_jpeg):
     assert second.status_code == 429 and second.get_json()["error"]["code"] == "queue_full"
     assert len(list((tmp_path / "h" / "uploads").iterdir())) == 1   # only the queued check's file
     app.extensions["fakelens"]["store"].close()
+
+
+def test_clear_history_says_when_a_reader_keeps_the_cleared_rows_in_the_log(app, client, auth, plain_jpeg):
+    """Another program reading the database stops the checkpoint: SQLite says so in a result row, not an
+    error, and "cleared" was answered while the rows stayed readable in fakelens.db-wal."""
+    import sqlite3
+    post_file(client, auth, plain_jpeg.read_bytes(), page_url="https://secret.example/page")
+    db = app.config["SETTINGS"].home / "fakelens.db"
+    reader = sqlite3.connect(db)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM checks").fetchall()   # a read transaction held open
+    try:
+        r = client.delete(CHECKS, base_url=BASE_URL, headers=auth)
+    finally:
+        reader.close()
+    assert r.status_code == 200 and r.get_json()["deleted"] == 1
+    assert "still readable in" in r.get_json()["warning"] and "fakelens.db-wal" in r.get_json()["warning"]
+    r = client.delete(CHECKS, base_url=BASE_URL, headers=auth)   # the reader gone, clearing again empties it
+    assert r.status_code == 200 and "warning" not in r.get_json()
+    assert b"secret.example" not in (db.parent / "fakelens.db-wal").read_bytes()

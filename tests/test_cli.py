@@ -97,6 +97,9 @@ def test_token_is_private_and_stable(tmp_path):
     (home / "token").write_text("\n")   # a blank file (a full disk, an edit) never means "no token needed"
     fresh = fakelens(home, "token").stdout.strip()
     assert len(fresh) >= 40 and fakelens(home, "token").stdout.strip() == fresh
+    (home / "token").write_bytes(b"\xff\xfe\n")   # not text: a traceback before, now made anew
+    r = fakelens(home, "token")
+    assert r.returncode == 0 and len(r.stdout.strip()) >= 40 and r.stdout.strip() != fresh, r.stderr
 
 
 def test_models_lists_manifest(tmp_path):
@@ -187,3 +190,13 @@ def test_train_without_the_train_extra_says_how_to_get_it(tmp_path):
                        timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "training needs torch" in r.stderr and "pip install -e '.[train]'" in r.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_error_message(tmp_path):
+    """`fakelens models --json | head -1`: "error: Broken pipe" and exit 2 before."""
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home")}
+    p = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "models", "--json"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()   # gone before the command writes a byte
+    err = p.stderr.read().decode()
+    assert p.wait(120) == 1 and err == "", err

@@ -178,11 +178,15 @@ def test_fakelens_eval_fails_when_one_class_has_nothing_scored(folders, tmp_path
     empty = tmp_path / "fake"
     empty.mkdir()
     (empty / "notes.jpg").write_text("not an image")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "roc.png").write_bytes(b"an earlier run's curve")
     proc = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "eval",
-                           "--real", str(folders / "real"), "--fake", str(empty)],
+                           "--real", str(folders / "real"), "--fake", str(empty), "--out", str(out)],
                           capture_output=True, text=True, timeout=300, cwd=REPO)
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "AUC n/a: it needs both real and fake files scored" in proc.stderr
+    assert (out / "scores.csv").is_file() and not (out / "roc.png").exists()   # not beside these scores
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 import argparse
 import errno
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -248,6 +249,10 @@ def main(argv=None) -> int:
     except SettingsError as exc:   # a bad config.toml or FAKELENS_* value
         print(f"error in the settings: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:   # `fakelens models --json | head -1`: the reader has what it wanted
+        # no "error: Broken pipe"; stdout pointed at nothing so Python's flush at exit fails quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as exc:      # a data folder that is a file or not writable; a file given that is missing
         where = f": {exc.filename}" if exc.filename else ""
         home = str(args.home) if args.home else None

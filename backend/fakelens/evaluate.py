@@ -246,6 +246,8 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
                      f"({summary['real']} real, {summary['fake']} fake)",
                      point=(summary["fpr"], summary["tpr"]))
             summary["roc_png"] = str(out_dir / "roc.png")
+        else:   # an earlier run's curve must not sit beside this run's scores as if it were theirs
+            (out_dir / "roc.png").unlink(missing_ok=True)
         summary["csv"] = str(out_dir / "scores.csv")
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     if echo:

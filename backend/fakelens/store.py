@@ -200,7 +200,10 @@ class Store:
         """Copy the write-ahead log into the database and empty it: after "clear history" the rows
         deleted would otherwise stay readable in fakelens.db-wal until the next checkpoint."""
         with self._locked():
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:   # said as a result row, not an error: another program is reading the database
+            raise StoreUnavailable(f"the cleared history is still readable in {self.path}-wal because another "
+                                   f"program is reading the database: close it and clear the history again")
 
     def media_hashes(self) -> set[str]:
         """The sha256 of every medium a remaining check reports on."""

@@ -66,8 +66,9 @@
     const button = $("clearHistory");
     button.disabled = true;
     try {
-      const { deleted } = await FL.ask("clear-history", {});
-      $("cleared").textContent = `History cleared: ${deleted} ${deleted === 1 ? "check" : "checks"} and every cached result deleted.`;
+      const { deleted, warning } = await FL.ask("clear-history", {});
+      $("cleared").textContent = `History cleared: ${deleted} ${deleted === 1 ? "check" : "checks"} and every cached result deleted.`
+        + (typeof warning === "string" ? ` But ${warning}.` : "");
     } catch (err) {
       $("cleared").textContent = `Not cleared: ${err.message}`;
     } finally {

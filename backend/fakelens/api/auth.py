@@ -22,10 +22,13 @@ def token_path(home: Path) -> Path:
 
 def ensure_token(home: Path, rotate: bool = False) -> str:
     """The pairing token, made on first use (or when its file is blank: an empty token would let
-    an empty Authorization header in); the file is readable by its owner only (0600)."""
+    an empty Authorization header in; or not ASCII text); the file is readable by its owner only (0600)."""
     path = token_path(home)
     if path.is_file() and not rotate:
-        token = path.read_text().strip()
+        try:
+            token = path.read_text(encoding="ascii").strip()
+        except UnicodeDecodeError:   # bytes no token has (a made token is URL-safe ASCII): made anew
+            token = ""
         if token:
             return token
     make_data_folder(path.parent)
@@ -68,9 +71,9 @@ class PairingToken:
                 # value and stamp from the same open file: another writer (`fakelens token --rotate`)
                 # may have replaced it since, and the server must hold what the file says
                 try:
-                    with open(token_path(self.home)) as fh:
+                    with open(token_path(self.home), encoding="ascii") as fh:
                         value, stamp = fh.read().strip(), self._stamp(os.fstat(fh.fileno()))
-                except OSError:
+                except (OSError, UnicodeDecodeError):
                     value, stamp = "", None
                 # gone or blanked again already: keep the one just made and look again next time
                 self.value, self.stamp = (value, stamp) if value else (made, ())

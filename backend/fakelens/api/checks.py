@@ -225,6 +225,7 @@ def clear():
     deleted = forget(_ctx()["store"], current_app.config["SETTINGS"].thumbs_dir, before=time.time(), clearing=True)
     try:
         _ctx()["store"].scrub()   # what was cleared must not stay readable in the write-ahead log
-    except StoreUnavailable:   # cleared all the same; SQLite checkpoints the log itself later
-        current_app.logger.warning("could not checkpoint the history after clearing it")
+    except StoreUnavailable as exc:   # cleared all the same, but the user is told where it still lies
+        current_app.logger.warning("could not checkpoint the history after clearing it: %s", exc.message)
+        return jsonify({"deleted": deleted + running, "warning": exc.message})
     return jsonify({"deleted": deleted + running})
