@@ -702,3 +702,20 @@ def test_the_same_media_asked_for_twice_at_once_is_analysed_once(tmp_path, plain
     finished = [d for d in done if d["status"] == "done"]
     assert len({d["result"]["media"]["sha256"] for d in finished}) == 1
     assert list((tmp_path / "home" / "uploads").glob("*.upload")) == []   # the second's file went too
+
+
+def test_a_history_database_removed_while_serving_is_503_not_a_silent_loss(tmp_path, plain_jpeg):
+    """Checks were answered 200 and stored in the deleted file, and were gone at the next start."""
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0))
+    client, headers = app.test_client(), token_headers(app)
+    try:
+        assert post_file(client, headers, plain_jpeg.read_bytes()).status_code in (200, 202)
+        for name in ("fakelens.db", "fakelens.db-wal", "fakelens.db-shm"):
+            (tmp_path / "home" / name).unlink(missing_ok=True)
+        r = post_file(client, headers, plain_jpeg.read_bytes() + b"\0")
+        assert r.status_code == 503 and r.get_json()["error"]["code"] == "storage_unavailable"
+        assert "was removed or replaced while FakeLens ran: restart FakeLens" in r.get_json()["error"]["message"]
+        assert list((tmp_path / "home" / "uploads").glob("*.upload")) == []
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()

@@ -86,6 +86,7 @@ class Store:
             # now, so a read-only history stops the start with one line, not the first check later
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             self._db.execute(f"PRAGMA user_version = {int(version)}")
+        self._file = self._identity()
         self._read_lock = threading.Lock()
         with self._locked("open", self._read_lock):
             self._reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -97,6 +98,11 @@ class Store:
         database the disk or another program will not let us use becomes StoreUnavailable (a 503
         naming the file and the reason, not an opaque 500)."""
         with lock or self._lock:
+            # an open connection goes on writing into a file deleted or moved aside, and what it writes
+            # is lost at the next start: every write is refused instead (a stat each)
+            if lock is None and getattr(self, "_file", None) and self._identity() != self._file:
+                raise StoreUnavailable(f"the history database {self.path} was removed or replaced while FakeLens "
+                                       f"ran: restart FakeLens (it makes a new one)")
             try:
                 yield
             except sqlite3.DatabaseError as exc:
@@ -106,6 +112,13 @@ class Store:
                     raise   # a bug in FakeLens's SQL, not the disk
                 raise StoreUnavailable(f"cannot {doing} the history database {self.path} ({reason}): "
                                        f"{remedy}") from exc
+
+    def _identity(self):
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
 
     def _run(self, sql: str, args=()):
         with self._locked():
