@@ -211,7 +211,7 @@ def test_a_cached_verdict_is_not_served_once_a_setting_that_changes_it_does(tmp_
     from fakelens.config import Settings
 
     def cached(**settings):
-        app = create_app(Settings(home=tmp_path / "h", **settings))
+        app = create_app(Settings(**{"home": tmp_path / "h", **settings}))
         try:
             auth = {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
             r = post_file(app.test_client(), auth, plain_jpeg.read_bytes())
@@ -222,6 +222,13 @@ def test_a_cached_verdict_is_not_served_once_a_setting_that_changes_it_does(tmp_
 
     assert cached() is False and cached() is True
     assert cached(cache=False) is False                    # FAKELENS_CACHE=0: never from the cache
+    from fakelens.store import Store
+    store = Store(tmp_path / "off" / "fakelens.db")
+    try:   # ... nor into it
+        assert cached(cache=False, home=tmp_path / "off") is False
+        assert store._read("SELECT count(*) FROM cache_hash")[0][0] == 0
+    finally:
+        store.close()
     assert cached(remote_manifests=True) is False and cached(remote_manifests=True) is True
     assert cached(remote_manifests=True, video_frames=24) is False
     bundled = (REPO / "backend" / "fakelens" / "provenance" / "trust_anchors" / "C2PA-TRUST-LIST.pem").read_text()
@@ -230,6 +237,12 @@ def test_a_cached_verdict_is_not_served_once_a_setting_that_changes_it_does(tmp_
     anchors.mkdir()
     (anchors / "ours.pem").write_text(one_cert + "\n")
     assert cached(remote_manifests=True, video_frames=24, trust_anchors=anchors) is False
+    assert cached(remote_manifests=True, video_frames=24, trust_anchors=anchors) is True
+    import fakelens.analyze   # an upgraded c2pa (or OpenCV, onnxruntime) may validate or decode otherwise
+    upgraded = tuple(v.replace("c2pa-python ", "c2pa-python 99.") for v in fakelens.analyze.LIBRARIES)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fakelens.analyze, "LIBRARIES", upgraded)
+        assert cached(remote_manifests=True, video_frames=24, trust_anchors=anchors) is False
 
 
 def test_a_bad_wait_starts_nothing_and_an_overlong_page_url_is_dropped_not_fatal(client, auth, plain_jpeg):

@@ -182,6 +182,17 @@ def test_a_history_database_that_cannot_be_written_is_one_line(tmp_path):
                                "(attempt to write a readonly database): make it and its folder writable"), r.stderr
 
 
+def test_trust_anchors_that_name_no_pem_file_stop_the_start_with_one_line(tmp_path):
+    """The server started and trusted no added signer, saying so only in a log line at the first check."""
+    home = tmp_path / "home"
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(home), "serve", "--port", "1"],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "FAKELENS_TRUST_ANCHORS": str(tmp_path / "missing.pem")})
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr == (f"error: trust_anchors {tmp_path / 'missing.pem'}: no PEM file there (a .pem or .crt "
+                        "file, or a folder of them); fix the setting or remove it\n")
+
+
 def test_train_without_the_train_extra_says_how_to_get_it(tmp_path):
     """torch comes with the [train] extra only: a missing one is a one-line hint, not a traceback."""
     hide_torch = ("import sys; sys.modules['torch'] = None; from fakelens.cli import main; "

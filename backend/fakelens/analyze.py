@@ -67,16 +67,17 @@ class Analyzer:
 
     @property
     def fingerprint(self) -> str:
-        """What a cached verdict depends on: the models, this code's version and the settings that
-        change a verdict (frames and faces looked at, the signers trusted, remote manifests), so
-        turning on remote manifests or upgrading FakeLens does not serve an older verdict."""
+        """What a cached verdict depends on: the models, this code's version, the libraries that decode,
+        run the models and validate credentials, and the settings that change a verdict (frames and
+        faces looked at, the signers trusted, remote manifests), so turning on remote manifests or
+        upgrading FakeLens or c2pa does not serve an older verdict."""
         s = self.settings
         # the signers trusted can change while the server runs (provenance.trust re-reads them then)
         anchors = tuple((str(p), p.stat().st_mtime_ns) for p in anchor_files(s))
         if self._fingerprint is None or self._fingerprint[0] != anchors:
             parts = [self.models.fingerprint, __version__, PROVENANCE_VERSION, RULES_VERSION, s.video_frames,
                      s.max_frames, s.max_faces, s.max_video_height, s.remote_manifests,
-                     hashlib.sha256(anchors_pem(s).encode()).hexdigest()]
+                     hashlib.sha256(anchors_pem(s).encode()).hexdigest(), *LIBRARIES]
             self._fingerprint = (anchors, hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16])
         return self._fingerprint[1]
 
@@ -140,6 +141,21 @@ def thumbnail_name(sha256: str, t: float) -> str:
 def thumbnail_frame(face_frames) -> int:
     """Which sampled frame the report shows: the first with a face, else the first."""
     return min(face_frames, default=0)
+
+
+def _versions(*packages: str) -> tuple[str, ...]:
+    from importlib.metadata import PackageNotFoundError, version
+    found = []
+    for name in packages:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} none")
+    return tuple(found)
+
+
+# the libraries whose upgrade can change a verdict (decoding, inference, credential validation)
+LIBRARIES = _versions("opencv-python-headless", "onnxruntime", "c2pa-python", "pillow")
 
 
 def load_media(path: Path, kind: str, mime: str, settings, source_url: str | None = None,

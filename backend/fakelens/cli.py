@@ -23,6 +23,7 @@ def cmd_serve(args) -> int:
     from .api import create_app
     from .api.auth import token_path
     from .jobs import DataFolderInUse
+    from .provenance.trust import anchors_problem
 
     if args.host not in ("127.0.0.1", "localhost"):
         print("fakelens serve binds 127.0.0.1 only (the API must not be reachable from other machines)",
@@ -34,6 +35,7 @@ def cmd_serve(args) -> int:
     analyzer = app.extensions["fakelens"]["analyzer"]
     # a missing or changed model file would fail every check: say so now, not as "ok" then errors
     problems = [p for p in map(analyzer.models.problem, analyzer.used_models()) if p]
+    problems += [p for p in [anchors_problem(settings)] if p]   # else signers silently untrusted
     if problems:
         print("\n".join(f"error: {p}" for p in problems), file=sys.stderr)
         return 2

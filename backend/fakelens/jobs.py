@@ -364,7 +364,8 @@ class JobPool:
             result = self.analyzer.analyze(request, workdir, progress, cancelled,
                                            lambda path: pictures.append((path, path.stat().st_mtime_ns)))
             self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
-            if not event.is_set():   # a result the user cancelled (or cleared) is not cached either
+            # a result the user cancelled (or cleared) is not cached either, nor any with the cache off
+            if not event.is_set() and self.settings.cache:
                 # a video cut off is kept by its bytes only: the address may give all of it next time
                 url = None if result["media"].get("declared_duration") else request.get("url")
                 self.store.remember(result, self.analyzer.fingerprint, url)

@@ -24,6 +24,15 @@ def _pem_files(path: Path) -> list[Path]:
     return [path] if path.is_file() else []
 
 
+def anchors_problem(settings) -> str | None:
+    """What is wrong with settings.trust_anchors, for `fakelens serve` to say at start."""
+    extra = getattr(settings, "trust_anchors", None)
+    if extra and not _pem_files(Path(extra)):
+        return (f"trust_anchors {extra}: no PEM file there (a .pem or .crt file, or a folder of them); "
+                f"fix the setting or remove it")
+    return None
+
+
 def anchor_files(settings) -> list[Path]:
     files = _pem_files(BUNDLED)
     extra = getattr(settings, "trust_anchors", None)
