@@ -146,6 +146,22 @@ def test_a_history_database_that_is_not_one_is_one_line_and_kept(tmp_path):
     assert (home / "fakelens.db").read_bytes() == junk   # never deleted nor changed
 
 
+def test_another_program_s_database_under_the_history_s_name_is_one_line_and_kept(tmp_path):
+    import sqlite3
+
+    home = tmp_path / "home"
+    home.mkdir()
+    other = sqlite3.connect(home / "fakelens.db")
+    other.execute("CREATE TABLE checks (x)")
+    other.commit()
+    other.close()
+    r = serve_once(home)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"error: cannot open the history database {home / 'fakelens.db'} (no such column: "), r.stderr
+    assert r.stderr.endswith("it is not a FakeLens history; move it aside to start fresh (FakeLens makes a new one; "
+                             "its history is lost)\n"), r.stderr
+
+
 def test_a_locked_history_database_is_one_line(tmp_path):
     import sqlite3
 

@@ -108,6 +108,8 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 reason = str(exc)
                 remedy = next((r for words, r in _REMEDIES if words in reason.lower()), None)
+                if remedy is None and doing == "open":   # another program's database under our name
+                    remedy = "it is not a FakeLens history; " + _REMEDIES[-1][1]
                 if remedy is None:
                     raise   # a bug in FakeLens's SQL, not the disk
                 raise StoreUnavailable(f"cannot {doing} the history database {self.path} ({reason}): "
