@@ -94,8 +94,8 @@ def test_credentials_that_do_not_validate_say_why():
         lines = describe([{"label": "uncertain", "score": 0.3, "provenance": prov}], "detailLines")[0]
         return next(x for x in lines if x.startswith("Content Credentials"))
 
-    assert line("nikon-20221019-building.jpeg") == \
-        "Content Credentials: present, but the signing certificate had expired when it signed"
+    assert line("nikon-20221019-building.jpeg") == ("Content Credentials: present, but the signing certificate has "
+                                                   "expired, and no time-stamp shows it was valid when it signed")
     assert line("adobe-20220124-E-dat-CA.jpg") == ("Content Credentials: present, but the image data no longer "
                                                   "matches the signed hash (edited after signing)")
     stale = describe([{"label": "uncertain", "score": 0.3, "provenance": {"status": "tampered", "codes": ["x.y"]}}],

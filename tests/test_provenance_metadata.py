@@ -279,6 +279,24 @@ def test_a_generator_named_in_a_caption_or_credit_is_only_a_hint(tmp_path, setti
     assert not r["provenance"]["ai_generated"], r["detail"]
     assert r["score"] == pytest.approx(0.35)   # a hint, below the threshold and the uncertain band
     assert read_metadata(str(tmp_path / "news.jpg"))["ai"][0]["strength"] == "comment"
+    # a hint names no generator in the block, and is listed once (it was twice: with " — a hint only" and without)
+    assert r["provenance"]["generator"] is None, r["provenance"]
+    hint = r["provenance"]["reasons"][0]
+    assert hint.endswith(" — a hint only") and hint[: -len(" — a hint only")] not in r["provenance"]["reasons"]
+
+
+@pytest.mark.parametrize("fmt, name", [("GIF", "c.gif"), ("PNG", "c.png")])
+def test_a_gif_or_png_comment_is_not_called_a_jpeg_comment(tmp_path, settings, fmt, name):
+    path = tmp_path / name
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("comment", "made with Midjourney")
+        _image().save(path, pnginfo=info)
+    else:
+        _image().convert("P").save(path, comment=b"made with Midjourney")
+    r = _check(path, settings, f"image/{fmt.lower()}")
+    assert f"{fmt} comment names Midjourney" in r["detail"]["reason"], r["detail"]
+    assert f"{fmt} comment" in r["detail"]["metadata"] and "JPEG comment" not in r["detail"]["metadata"]
 
 
 def test_iptc_originating_program_is_a_tool_name(tmp_path, settings):

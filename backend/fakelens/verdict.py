@@ -19,7 +19,7 @@ from .media.types import Media
 UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, or to which faces a detector scores
 # (cached verdicts then go)
-RULES_VERSION = "9"
+RULES_VERSION = "10"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
@@ -115,10 +115,18 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         score = max([prov_signal.score or 0.99] + [s.score for s in also])
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
         summary = f"AI-generated: {reason}."
-        if prov["status"] == "intact" and not any(e.get("source") == "c2pa" for e in prov_signal.detail.get("evidence", [])):
-            # file metadata or a watermark says AI while validating credentials do not: both are said
-            summary += (f" Its Content Credentials, which validate (signed by {prov.get('signer') or 'an unknown signer'}),"
-                        " carry no AI marker.")
+        if not any(e.get("source") == "c2pa" for e in prov_signal.detail.get("evidence", [])):
+            # file metadata or a watermark says AI: what the credentials say is said too
+            if prov["status"] == "intact":
+                summary += (f" Its Content Credentials, which validate (signed by "
+                            f"{prov.get('signer') or 'an unknown signer'}), carry no AI marker.")
+            elif prov["status"] == "tampered":
+                summary += (" Its Content Credentials do not validate: "
+                            + "; ".join(prov.get("failure_words") or ["they were changed after signing"]) + ".")
+            elif prov.get("remote_manifest"):
+                summary += " Its Content Credentials are stored elsewhere (a remote manifest) and were not read."
+            elif prov.get("unreadable"):
+                summary += " It has Content Credentials that could not be read."
         if also:
             summary += " Also flagged by " + ", ".join(f"{_name(s)} ({_score(s.score)})" for s in also) + "."
     elif flagged := [s for s in scored if s.score >= s.threshold and not s.detail.get("at_most_uncertain")]:

@@ -19,7 +19,7 @@ from .c2pa_reader import read_c2pa
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.5"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.6"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -134,7 +134,9 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
                     "componentOf": "Content Credentials say"}.get(rel, "Content Credentials of an ingredient say")
         else:
             key = "trusted" if cred["trusted"] else "intact"
-            lead = "Content Credentials say"
+            # an unknown signer's claim must not read as a trusted one's: who signed it is said
+            lead = (f"Content Credentials signed by {cred.get('signer') or 'an unknown signer'} "
+                    f"({'on' if cred['trusted'] else 'not on'} FakeLens's trust list) say")
         tool = f" ({m['generator']})" if m.get("generator") else ""
         evidence.append({"source": "c2pa", "score": SCORES[("c2pa", key)], "generator": m.get("generator"),
                          "reason": f"{lead}: {what}{tool}", "evidence": m["evidence"]})
@@ -201,12 +203,13 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
                   f"(no {' or '.join(read)} found)")
     else:
         score, reason = None, nothing_found(kind, mark)
-    reasons += [e["reason"] for e in evidence if e["reason"] != reason]
+    reasons += [e["reason"] for e in evidence if not reason.startswith(e["reason"])]   # a hint's has " — a hint only"
     # plain clauses without a final full stop: the verdict writes "AI-generated: <reason>."
     reason = reason.rstrip(". ")
     reasons = [r.rstrip(". ") for r in reasons]
 
-    generator = cred.get("generator") or next((e["generator"] for e in evidence if e.get("generator")), None) \
+    # a hint (a name in free text, "Sora Kobayashi") names no generator
+    generator = cred.get("generator") or next((e["generator"] for e in firm if e.get("generator")), None) \
         or meta.get("fields", {}).get("EXIF Software") or meta.get("fields", {}).get("XMP CreatorTool")
     declared = [a["digital_source_type"] for a in cred["actions"] if a.get("digital_source_type")] + \
         ([meta["digital_source_type"]] if meta.get("digital_source_type") else [])
@@ -220,7 +223,9 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         # the first AI one declared, credentials' actions before the metadata (a camera capture edited
         # by AI is that edit's source type; a block that says "AI-generated, from the metadata" must not
         # say "digitalCapture" beside it), else the first declared at all
-        "digital_source_type": next((d for d in declared if d in AI_SOURCE_TYPES), declared[0] if declared else None),
+        # (and none when only a tool's name said AI: not a capture's type beside "AI-generated")
+        "digital_source_type": next((d for d in declared if d in AI_SOURCE_TYPES),
+                                    declared[0] if declared and not firm else None),
         "watermark": mark.get("found"),
         # credentials there but not read: "none" alone would say there are none
         "unreadable": bool(cred.get("unreadable")),

@@ -29,7 +29,7 @@ PLAIN = {  # failure codes in plain words, for the report
     "assertion.hashedURI.mismatch": "a statement inside the credentials was changed after signing",
     "claimSignature.mismatch": "the signature does not match the claim",
     "claimSignature.missing": "the claim has no signature",
-    "signingCredential.expired": "the signing certificate had expired when it signed",
+    "signingCredential.expired": "the signing certificate had expired when it signed",   # time-stamped
     "signingCredential.revoked": "the signing certificate was revoked",
     "signingCredential.invalid": "the signing certificate is not valid for signing",
     "claim.missing": "a claim the credentials refer to is missing",
@@ -39,7 +39,19 @@ PLAIN = {  # failure codes in plain words, for the report
 }
 
 MAX_REMOTE_BYTES = 16 * 1024 * 1024
-_REMOTE_URL = re.compile(r"https?://[^\s'\")]+")
+_REMOTE_URL = re.compile(r"https?://[^\s'\"]+")
+
+
+def _remote_url(text: str) -> str | None:
+    """The remote manifest's address in the SDK's error text: up to a space or quote, without the
+    closing brackets and stops of the sentence around it (a ")" inside the address stays)."""
+    found = _REMOTE_URL.search(text)
+    if found is None:
+        return None
+    url = found.group(0)
+    while url and (url[-1] in ".,;:" or (url[-1] == ")" and url.count(")") > url.count("("))):
+        url = url[:-1]
+    return url or None
 
 
 def _unreadable(out: dict, exc: Exception) -> dict:
@@ -210,11 +222,10 @@ def _open_reader(fh, fmt, settings, out):
     except c2pa.C2paError.NotSupported:
         return None                         # a format C2PA does not cover: no credentials possible
     except Exception as exc:
-        remote = _REMOTE_URL.search(str(exc)) if "remote" in str(exc).lower() else None
-        if remote is None:
+        url = _remote_url(str(exc)) if "remote" in str(exc).lower() else None
+        if url is None:
             _unreadable(out, exc)
             return None
-        url = remote.group(0)
         out["remote_manifest"] = url
         if not getattr(settings, "remote_manifests", False):
             out["reasons"].append(f"the Content Credentials are stored remotely ({url}); fetching remote "
@@ -268,7 +279,11 @@ def _read_store(reader, fh, out) -> None:
     out["status"] = "tampered" if content_failures else "intact"
     out["failures"] = [{k: f[k] for k in ("code", "where", "explanation")} for f in content_failures][:20]
     if content_failures:
-        words = sorted({PLAIN.get(f["code"], f["code"]) + (" (in an ingredient)" if f["where"] == "ingredient" else "")
+        plain = dict(PLAIN)
+        if not out["signed_at"]:   # no time-stamp: the SDK checks the certificate against today's date
+            plain["signingCredential.expired"] = ("the signing certificate has expired, and no time-stamp shows "
+                                                  "it was valid when it signed")
+        words = sorted({plain.get(f["code"], f["code"]) + (" (in an ingredient)" if f["where"] == "ingredient" else "")
                         for f in content_failures})
         out["failure_words"] = words   # the extension's tooltip says these, not a table of its own
         out["reasons"].append("the Content Credentials do not validate: " + "; ".join(words))

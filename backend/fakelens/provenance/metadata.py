@@ -244,18 +244,19 @@ def read_metadata(path: str) -> dict:
             if gen and not hit:
                 found(gen, f"PNG {key}", f"PNG text chunk '{key}' names {gen}", "tool_name" if key in ("Software", "Source") else "comment")
 
-    # JPEG COM segments
+    # JPEG COM segments, a GIF's comment extension, a PNG's lower-case "comment" chunk
     texts = [t for t in (_text(c)[:MAX_TEXT] for c in comments) if t]
+    where = f"{fmt} comment" if fmt in ("GIF", "PNG", "WEBP") else "JPEG comment"
     if texts:
-        fields["JPEG comment"] = "\n".join(texts)[:500]
+        fields[where] = "\n".join(texts)[:500]
     for text in texts:
         if _A1111.search(text):
-            found("Stable Diffusion (AUTOMATIC1111 web UI)", "JPEG comment",
-                  "JPEG comment holds A1111 generation settings", "generator_chunk")
+            found("Stable Diffusion (AUTOMATIC1111 web UI)", where,
+                  f"{where} holds A1111 generation settings", "generator_chunk")
         else:
             gen = match_generator(text)
             if gen:
-                found(gen, "JPEG comment", f"JPEG comment names {gen}", "comment")
+                found(gen, where, f"{where} names {gen}", "comment")
 
     out["fields"] = {k: v for k, v in fields.items() if v}
     dst = out["digital_source_type"]
