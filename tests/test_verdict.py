@@ -173,3 +173,10 @@ def test_an_ai_marker_in_metadata_beside_credentials_that_validate_without_one_s
                           detail={"reason": "a Midjourney generation chunk",
                                   "evidence": [{"source": "metadata", "score": 0.93}, {"source": "c2pa", "score": 0.35}]})
     assert "carry no AI marker" not in fuse([hint_in_c2pa], media(), 1)["summary"]
+
+
+def test_a_composite_with_an_ai_made_part_is_partly_ai_generated():
+    signal = provenance(ai=True, status="intact", score=0.97)
+    signal.provenance["digital_source_type"] = "compositeWithTrainedAlgorithmicMedia"
+    r = fuse([signal], media(), 5)
+    assert r["label"] == "ai_generated" and r["summary"].startswith("Partly AI-generated: "), r["summary"]

@@ -54,8 +54,11 @@
         if (result.provenance && result.provenance.ai_generated) {
           // name the provenance that said so: only C2PA is "Content Credentials"
           const [where, abbr] = PROVENANCE_SOURCES[result.provenance.source] || ["provenance", "provenance"];
-          return { tone: "ai", icon: "✦", text: `AI-generated (${where})`, short: `AI-generated (${abbr})`,
-                   group: `AI-generated (${where})` };
+          // a photo with an AI-made part (generative fill) is not wholly AI-generated (verdict.label_words)
+          const what = result.provenance.digital_source_type === "compositeWithTrainedAlgorithmicMedia"
+            ? "Partly AI-generated" : "AI-generated";
+          return { tone: "ai", icon: "✦", text: `${what} (${where})`, short: `${what} (${abbr})`,
+                   group: `${what} (${where})` };
         }
         return { tone: "ai", icon: "✦", text: `Likely AI-generated (score ${score})`, short: `Likely AI ${score}`,
                  group: "Likely AI-generated" };
