@@ -426,3 +426,15 @@ def test_every_jpeg_comment_is_read(tmp_path, settings):
     r = _check(path, settings, "image/jpeg")
     assert "Midjourney" in r["detail"]["reason"] and r["score"] == pytest.approx(0.35)
     assert "JPEGmini" in r["detail"]["metadata"]["JPEG comment"]
+
+
+def test_a_failed_credentials_step_is_not_called_none_found(tmp_path, settings, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("a bug in the C2PA reader")
+
+    monkeypatch.setattr(provenance, "read_c2pa", broken)
+    plain = tmp_path / "plain.jpg"
+    _image().save(plain)
+    r = provenance.check(str(plain), "image/jpeg", "image", settings)
+    assert r["provenance"]["unreadable"] is True
+    assert r["provenance"]["reasons"][0] == "Content Credentials could not be read (an error in FakeLens)"

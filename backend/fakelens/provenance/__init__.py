@@ -159,7 +159,8 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
     t0 = time.perf_counter()
     cred = _safely(lambda: read_c2pa(path, mime, settings), {
         "status": "none", "trusted": False, "signer": None, "issuer": None, "generator": None,
-        "actions": [], "codes": [], "ai": [], "reasons": ["Content Credentials could not be read (an error in FakeLens)"]})
+        "actions": [], "codes": [], "ai": [], "unreadable": True,   # not "none found": nothing was looked at
+        "reasons": ["Content Credentials could not be read (an error in FakeLens)"]})
     t1 = time.perf_counter()
     no_meta = {"fields": {}, "ai": [], "size": None}
     meta = _safely(lambda: read_metadata(path), {
