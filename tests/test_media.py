@@ -378,7 +378,8 @@ def test_faces_in_a_long_screenshot_are_found():
 
 def test_a_long_video_is_sampled_by_seeking_to_the_same_frames_a_walk_finds(tmp_path, monkeypatch):
     """A long video was walked frame by frame (a 30-minute 720p one took about 130 s, past decode_wall_s):
-    samples far apart are now reached by seeking, and they are the frames a walk reaches."""
+    samples far apart are now reached by seeking, and they are the frames a walk reaches; the last
+    one a second before the stated end."""
     from fakelens.media import video
     path = tmp_path / "long.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (160, 120))
@@ -387,24 +388,45 @@ def test_a_long_video_is_sampled_by_seeking_to_the_same_frames_a_walk_finds(tmp_
     writer.release()
     settings, deadline = Settings(home=tmp_path / "h"), time.monotonic() + 60
     walked, _, _ = video._read(path, 4000, 30.0, 8, settings, deadline, lambda: False, lambda f: None, seek=False)
-    seeks = []
-    monkeypatch.setattr(video.cv2, "VideoCapture", _Counting(video.cv2.VideoCapture, seeks))
-    sought, _, _ = video._read(path, 4000, 30.0, 8, settings, deadline, lambda: False, lambda f: None)
-    assert len(seeks) == 7   # every sample after the first
-    targets = [0, 571, 1143, 1714, 2285, 2856, 3428, 3999]
-    assert [f.t for f in sought] == [f.t for f in walked] == pytest.approx([t / 30 for t in targets], abs=0.001)
-    for a, b in zip(sought, walked):
+    calls = _Counting(video.cv2.VideoCapture)
+    monkeypatch.setattr(video.cv2, "VideoCapture", calls)
+    sought, more, ended = video._read(path, 4000, 30.0, 8, settings, deadline, lambda: False, lambda f: None)
+    assert len(calls.seeks) == 7 and calls.opened == 1 and not more and ended is None   # every sample after the first
+    assert [f.t for f in sought] == pytest.approx([t / 30 for t in [0, 571, 1143, 1714, 2285, 2856, 3428, 3969]],
+                                                  abs=0.001)
+    assert [f.t for f in sought[:-1]] == [f.t for f in walked[:-1]]
+    for a, b in zip(sought[:-1], walked[:-1]):
         assert np.abs(a.image.astype(int) - b.image.astype(int)).mean() < 1   # the same picture
 
 
-class _Counting:
-    """cv2.VideoCapture, counting the seeks asked of it (a real capture does the work)."""
+def test_a_long_video_whose_header_is_a_frame_long_is_not_walked_whole(tmp_path, monkeypatch):
+    """The seek to the stated last frame failed and the whole video was walked again."""
+    from fakelens.media import video
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
+    for i in range(6000):   # 16 samples 400 frames apart: sought
+        writer.write(np.full((48, 64, 3), i % 256, np.uint8))
+    writer.release()
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: data.rfind(b"00dc", 0, data.rfind(b"idx1"))])   # the index and the last frame gone
+    calls = _Counting(video.cv2.VideoCapture)
+    monkeypatch.setattr(video.cv2, "VideoCapture", calls)
+    frames, info = sample_frames(cut, 16, Settings(home=tmp_path / "h"))   # its header says 6000 frames, 5999 are there
+    assert len(frames) == 16 and calls.seeks and calls.opened == 2, (calls.opened, info)   # the header, then one pass
+    assert info["declared_duration"] is None
 
-    def __init__(self, real, seeks):
-        self.real, self.seeks = real, seeks
+
+class _Counting:
+    """cv2.VideoCapture, counting the captures opened and the seeks asked of them (real captures do
+    the work)."""
+
+    def __init__(self, real):
+        self.real, self.seeks, self.opened = real, [], 0
 
     def __call__(self, *args):
         cap, seeks = self.real(*args), self.seeks
+        self.opened += 1
 
         class Capture:
             def __getattr__(self, name):

@@ -180,3 +180,13 @@ def test_a_composite_with_an_ai_made_part_is_partly_ai_generated():
     signal.provenance["digital_source_type"] = "compositeWithTrainedAlgorithmicMedia"
     r = fuse([signal], media(), 5)
     assert r["label"] == "ai_generated" and r["summary"].startswith("Partly AI-generated: "), r["summary"]
+
+
+def test_a_score_short_of_one_is_not_stored_as_one():
+    """0.99996 was stored as 1.0, so the headline read "score 1.00" beside a summary's "> 0.99"."""
+    from fakelens.verdict import label_words
+    r = fuse([face_swap(0.99996, threshold=0.69)], media(), 5)
+    assert r["score"] == 0.9999 and r["signals"][0]["score"] == 0.9999 and r["faces"][0]["score"] == 0.99996
+    assert label_words(r) == "Likely manipulated (score > 0.99)" and "(score > 0.99)" in r["summary"]
+    low = fuse([face_swap(0.00004, threshold=0.69)], media(), 5)
+    assert low["score"] == 0.0001

@@ -13,7 +13,7 @@ Each signal in the result says whether it decided the verdict (`decisive`).
 
 import math
 
-from .detectors.base import Signal
+from .detectors.base import Signal, stored_score
 from .media.types import Media
 
 UNCERTAIN_MARGIN = 0.1
@@ -188,7 +188,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     framed = [s for s in decisive if s.frames] or [s for s in scored if s.frames]
     return {
         "label": label,
-        "score": None if score is None else round(float(score), 4),
+        "score": None if score is None else stored_score(score),
         "summary": summary,
         "signals": [s.to_dict(any(s is d for d in decisive)) for s in signals],
         "faces": faces,

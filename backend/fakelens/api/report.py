@@ -6,10 +6,12 @@ from flask import Blueprint, current_app, render_template
 
 from ..analyze import thumbnail_frame, thumbnail_name
 from ..errors import FakeLensError
+from ..detectors.base import stored_score
 from ..verdict import UNCERTAIN_MARGIN, label_words, score_text
 
 bp = Blueprint("report", __name__, template_folder="templates")
 bp.add_app_template_filter(score_text, "score")
+bp.add_app_template_filter(lambda x: f"{stored_score(x, 3):.3f}", "score3")   # the tables' three decimals
 
 def _timeline(frames: list[dict], duration: float | None, width: int = 600, height: int = 80) -> list[dict]:
     """Points of the per-frame score line, in SVG pixels."""

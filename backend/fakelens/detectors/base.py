@@ -10,6 +10,17 @@ from ..media.types import Media
 from ..models import ModelSpec, ModelStore
 
 
+def stored_score(score: float, places: int = 4) -> float:
+    """A score rounded for the result, never to exactly 0 or 1 unless it is that: 0.99996 would be
+    stored as 1.0 and read as certainty ("score 1.00") where verdict.score_text says "> 0.99"."""
+    rounded = round(float(score), places)
+    if rounded >= 1 and score < 1:
+        return round(1 - 10 ** -places, places)
+    if rounded <= 0 and score > 0:
+        return 10 ** -places
+    return rounded
+
+
 @dataclass
 class Signal:
     detector: str
@@ -25,7 +36,7 @@ class Signal:
 
     def to_dict(self, decisive: bool) -> dict:
         return {"detector": self.detector, "version": self.version,
-                "score": None if self.score is None else round(float(self.score), 4),
+                "score": None if self.score is None else stored_score(self.score),
                 "weight": self.weight, "threshold": self.threshold, "decisive": decisive,
                 "detail": self.detail}
 

@@ -37,7 +37,7 @@ from ..errors import FakeLensError
 from ..media.align import align_face, outside_fraction
 from ..media.types import Face, Media
 from ..models import ModelSpec, ModelStore
-from .base import Detector, Signal, register
+from .base import Detector, Signal, register, stored_score
 
 MIN_FACE_PX = 32
 FLAG_FACE_PX = 64
@@ -165,10 +165,10 @@ class FaceSwapDetector(Detector):
             scores = score_faces(frame.image, by_frame[index], self.models, self.spec)
             for face, s in zip(by_frame[index], scores):
                 faces_out.append({"frame": face.frame, "t": round(float(face.t), 3),
-                                  "box": [int(v) for v in face.box], "score": round(float(s), 4)})
+                                  "box": [int(v) for v in face.box], "score": stored_score(s)})
             per_frame.append(float(scores.max()))
             deciding_sides.append(side(by_frame[index][int(scores.argmax())]))
-            frames_out.append({"t": round(float(frame.t), 3), "score": round(float(scores.max()), 4)})
+            frames_out.append({"t": round(float(frame.t), 3), "score": stored_score(scores.max())})
         score = aggregate(media.kind, per_frame)
         aggregation = ("highest face score" if media.kind == "image"
                        else "mean over frames of each frame's highest face score")
@@ -199,7 +199,7 @@ class FaceSwapDetector(Detector):
             faces=faces_out + small_out, frames=frames_out if media.kind == "video" else [],
             detail={**detail, "faces_scored": len(faces_out), "frames_with_faces": len(per_frame),
                     "frames_sampled": len(media.frames), "aggregation": aggregation,
-                    "max_face_score": round(max(f["score"] for f in faces_out), 4),
+                    "max_face_score": max(f["score"] for f in faces_out),
                     "min_face_px": MIN_FACE_PX, "flag_face_px": FLAG_FACE_PX,
                     "max_faces_per_frame": self.settings.max_faces,
                     "mirror_averaged": bool(self.spec.crop.get("mirror", True)),

@@ -21,6 +21,7 @@ MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need mor
 # target (H.264 puts one every 250 frames at most, by default), a walk grabs every frame. A 30-minute
 # 720p video walked took about 130 s here, past decode_wall_s.
 SEEK_GAP = 300
+SLOW_SEEK_S = 2.0   # a seek slower than this: the rest of the video is walked
 
 
 def _open(path: Path) -> cv2.VideoCapture:
@@ -99,6 +100,12 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
                             f"{settings.max_duration_s:.0f} s")
     count = max(1, min(count, settings.max_frames, total or 1))
     wanted = sorted(set(np.linspace(0, max(total - 1, 0), count).round().astype(int).tolist()))
+    slack = max(int(fps), total // 20, 2)   # headers are often a frame or two off; a second or 5 % more is a lie
+    seek = seek and any(b - a > SEEK_GAP for a, b in zip([-1, *wanted], wanted))
+    if seek and len(wanted) > 1:
+        # the last sample a second before the stated end: a header a frame or two long would fail
+        # the seek to its very last frame, and send the whole video to be walked
+        wanted[-1] = max(wanted[-2] + 1, wanted[-1] - max(int(fps), 2))
     frames, more, ended, seeked = [], False, None, False
     offset, last_target = 0.0, 0   # seconds added to the stamps after they restart; the frame last kept
     cap = _open(path)
@@ -106,9 +113,15 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
         index = -1
         for target in wanted:
             if seek and target - index > SEEK_GAP:
+                started = time.monotonic()
                 if not cap.set(cv2.CAP_PROP_POS_FRAMES, target):
                     return _read(path, total, fps, count, settings, deadline, cancelled, progress, seek=False)
                 index, seeked = target - 1, True
+                # a seek decodes from the keyframe before its target, which OpenCV does without a time
+                # limit: where keyframes are rare (a screen recording) it costs more than a walk, so the
+                # rest is walked
+                if time.monotonic() - started > SLOW_SEEK_S:
+                    seek = False
             while index < target:
                 if not cap.grab():
                     break
@@ -135,8 +148,7 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
                 last_target = target
             progress(len(frames) / len(wanted))
         else:   # headers are often a frame or two short; a second or 5 % more means they lied
-            slack = max(int(fps), total // 20, 2)
-            more = index == wanted[-1] and all(cap.grab() for _ in range(slack))
+            more = index == wanted[-1] and all(cap.grab() for _ in range(total - 1 - wanted[-1] + slack))
     finally:
         cap.release()
     return frames, more, ended

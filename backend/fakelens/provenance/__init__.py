@@ -159,8 +159,8 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
     t0 = time.perf_counter()
     cred = _safely(lambda: read_c2pa(path, mime, settings), {
         "status": "none", "trusted": False, "signer": None, "issuer": None, "generator": None,
-        "actions": [], "codes": [], "ai": [], "unreadable": True,   # not "none found": nothing was looked at
-        "reasons": ["Content Credentials could not be read (an error in FakeLens)"]})
+        "actions": [], "codes": [], "ai": [], "failed": True,   # not "none found", nor "present": not known
+        "reasons": ["Content Credentials could not be checked (an error in FakeLens)"]})
     t1 = time.perf_counter()
     no_meta = {"fields": {}, "ai": [], "size": None}
     meta = _safely(lambda: read_metadata(path), {
@@ -191,7 +191,7 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         score = None
         reason = (f"Content Credentials validate, signed by {cred['signer'] or 'an unknown signer'}"
                   f"{' (trusted)' if cred['trusted'] else ' (not on the trust list)'}; they carry no AI marker.")
-    elif cred.get("remote_manifest") or cred.get("unreadable"):
+    elif cred.get("remote_manifest") or cred.get("unreadable") or cred.get("failed"):
         score, reason = None, cred["reasons"][0]
     elif meta.get("error") or mark.get("unread"):
         # a part that could not be read found nothing: say so, never "none found"
