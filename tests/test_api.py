@@ -239,7 +239,8 @@ def test_a_cached_verdict_is_not_served_once_a_setting_that_changes_it_does(tmp_
     assert cached(remote_manifests=True, video_frames=24, trust_anchors=anchors) is False
     assert cached(remote_manifests=True, video_frames=24, trust_anchors=anchors) is True
     import fakelens.analyze   # an upgraded c2pa (or OpenCV, onnxruntime) may validate or decode otherwise
-    upgraded = tuple(v.replace("c2pa-python ", "c2pa-python 99.") for v in fakelens.analyze.LIBRARIES)
+    upgraded = tuple(v.replace("c2pa ", "c2pa 99.") for v in fakelens.analyze.LIBRARIES)
+    assert upgraded != fakelens.analyze.LIBRARIES
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fakelens.analyze, "LIBRARIES", upgraded)
         assert cached(remote_manifests=True, video_frames=24, trust_anchors=anchors) is False

@@ -653,10 +653,10 @@ def test_a_read_does_not_wait_behind_a_write_that_waits_out_a_lock(tmp_path):
 # --- 9. the same media asked for twice at once is analysed once ----------------------------------------
 
 @pytest.mark.parametrize("by, cancel_waiting", [("upload", False), ("url", False), ("upload", True)])
-def test_the_same_media_asked_for_twice_at_once_is_analysed_once(tmp_path, plain_jpeg, by, cancel_waiting):
-    """Two workers: the second check waits for the first's analysis of the same bytes (or address) and
-    takes its verdict from the cache; the first analysis is held until both have started. Cancelled
-    while it waits, the waiting one ends at once."""
+def test_the_same_media_asked_for_twice_at_once_is_analysed_once(tmp_path, plain_jpeg, face_jpeg, by, cancel_waiting):
+    """Two workers: a second check for the same bytes (or address) waits in line, holding no worker
+    (a third check for other media runs meanwhile), until the first's analysis ends, then takes its
+    verdict from the cache. Cancelled while it waits, it ends at once."""
     from support.httpd import MediaServer
     app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=2, sync_wait_s=0))
     pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
@@ -666,7 +666,8 @@ def test_the_same_media_asked_for_twice_at_once_is_analysed_once(tmp_path, plain
 
     def analyze(request, *args):
         analysed.append(request)
-        assert release.wait(10)
+        if len(analysed) == 1:   # the first analysis is held until the test lets it go
+            assert release.wait(10)
         return real_analyze(request, *args)
 
     pool.analyzer.analyze = analyze
@@ -679,26 +680,24 @@ def test_the_same_media_asked_for_twice_at_once_is_analysed_once(tmp_path, plain
                     return post_file(client, headers, plain_jpeg.read_bytes(), wait=0).get_json()["id"]
                 return client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
                                    json={"url": server.url("/files/photo.jpg")}).get_json()["id"]
-            checks = [ask(), ask()]
-            for check_id in checks:
-                assert wait_status(client, headers, check_id, ("running",))["status"] == "running"
-            deadline = time.monotonic() + 10
-            while not analysed and time.monotonic() < deadline:
-                time.sleep(0.02)
+            first = ask()
+            assert wait_status(client, headers, first, ("running",))["status"] == "running"
+            second = ask()
+            other = post_file(client, headers, face_jpeg.read_bytes(), wait=0).get_json()["id"]
+            assert wait_status(client, headers, other, ("done",))["status"] == "done"   # a worker was free
+            assert wait_status(client, headers, second, ("running",), timeout=1)["status"] == "queued"
             if cancel_waiting:
-                waiting = next(c for c in checks if store.get(c)["request"] != analysed[0])
-                client.delete(f"{CHECKS}/{waiting}", base_url=BASE_URL, headers=headers)
-                assert wait_status(client, headers, waiting, ("cancelled",), timeout=3)["status"] == "cancelled"
+                client.delete(f"{CHECKS}/{second}", base_url=BASE_URL, headers=headers)
+                assert wait_status(client, headers, second, ("cancelled",), timeout=3)["status"] == "cancelled"
             release.set()
-            done = [wait_status(client, headers, c, ("done", "failed", "cancelled")) for c in checks]
+            done = [wait_status(client, headers, c, ("done", "failed", "cancelled")) for c in (first, second)]
     finally:
         release.set()
         pool.stop()
         store.close()
-    assert len(analysed) == 1
-    statuses = sorted((d["status"], d["cached"]) for d in done)   # either worker may claim it first
-    assert statuses == ([("cancelled", False), ("done", False)] if cancel_waiting else
-                        [("done", False), ("done", True)])
+    assert len(analysed) == 2 and analysed[1]["sha256"] != analysed[0].get("sha256")   # the first and the other
+    assert [(d["status"], d["cached"]) for d in done] == [("done", False), ("cancelled", False)
+                                                          if cancel_waiting else ("done", True)]
     finished = [d for d in done if d["status"] == "done"]
     assert len({d["result"]["media"]["sha256"] for d in finished}) == 1
     assert list((tmp_path / "home" / "uploads").glob("*.upload")) == []   # the second's file went too

@@ -190,3 +190,10 @@ def test_a_score_short_of_one_is_not_stored_as_one():
     assert label_words(r) == "Likely manipulated (score > 0.99)" and "(score > 0.99)" in r["summary"]
     low = fuse([face_swap(0.00004, threshold=0.69)], media(), 5)
     assert low["score"] == 0.0001
+
+
+def test_a_page_of_ten_videos_may_have_more():
+    """Only a page's first 10 media are listed (fetch.ytdlp.PAGE_ITEMS): ten means ten or more."""
+    from fakelens.verdict import page_videos_note
+    assert page_videos_note(2, "u") == " The page has 2 videos; only the first that could be downloaded was checked (u)."
+    assert page_videos_note(10, "u").startswith(" The page has 10 or more videos;")

@@ -143,19 +143,19 @@ def thumbnail_frame(face_frames) -> int:
     return min(face_frames, default=0)
 
 
-def _versions(*packages: str) -> tuple[str, ...]:
-    from importlib.metadata import PackageNotFoundError, version
-    found = []
-    for name in packages:
-        try:
-            found.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            found.append(f"{name} none")
-    return tuple(found)
+def _libraries() -> tuple[str, ...]:
+    """The versions of the libraries whose upgrade can change a verdict (decoding, inference, credential
+    validation), read from the modules themselves: whichever package installed them (opencv-python or
+    -headless, onnxruntime or -gpu)."""
+    import c2pa
+    import onnxruntime
+    import PIL
+
+    return (f"opencv {cv2.__version__}", f"onnxruntime {onnxruntime.__version__}",
+            f"c2pa {getattr(c2pa, '__version__', '?')}", f"pillow {PIL.__version__}")
 
 
-# the libraries whose upgrade can change a verdict (decoding, inference, credential validation)
-LIBRARIES = _versions("opencv-python-headless", "onnxruntime", "c2pa-python", "pillow")
+LIBRARIES = _libraries()
 
 
 def load_media(path: Path, kind: str, mime: str, settings, source_url: str | None = None,

@@ -52,8 +52,9 @@ class JobPool:
         self._cancel: dict[str, threading.Event] = {}
         self._running: set[str] = set()   # checks a worker is on now
         self._forget_when_done: set[str] = set()   # running checks a "clear history" cancelled
-        self._analysing: set[str] = set()   # same_media() keys a worker is analysing now
-        self._analysing_changed = threading.Condition()
+        self._analysing: set[str] = set()   # _same_media() keys a worker is analysing now
+        self._parked: dict[str, list[str]] = {}   # key -> checks for the same media, back in line after it
+        self._analysing_lock = threading.Lock()
         self._finished = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -273,26 +274,33 @@ class JobPool:
         return f"sha256:{request['sha256']}" if request.get("sha256") else \
             f"url:{request['url']}" if request.get("url") else None
 
-    def _claim(self, key: str | None, cancelled) -> bool:
-        """Wait while another worker analyses the same media (a page asking for one picture twice at
-        once), so the second check takes the first's verdict from the cache instead of doing it all
-        again. False when cancelled while waiting."""
+    def _claim(self, check_id: str):
+        """The check's _same_media() key, now claimed for it (None: nothing to share), or False when
+        another worker is analysing the same media (a page asking for one picture twice at once): the
+        check is parked, still queued, and goes back in line once that analysis ends, to take its
+        verdict from the cache instead of doing it all again. A parked check holds no worker."""
+        try:
+            check = self.store.get(check_id)
+        except StoreUnavailable:
+            return None   # _run waits the database out and says so
+        key = self._same_media(check["request"]) if check and check["status"] == "queued" else None
         if key is None:
-            return True
-        with self._analysing_changed:
-            while key in self._analysing:
-                if cancelled():
-                    return False
-                self._analysing_changed.wait(0.5)
+            return None
+        with self._analysing_lock:
+            if key in self._analysing:
+                self._parked.setdefault(key, []).append(check_id)
+                return False
             self._analysing.add(key)
-        return True
+        return key
 
     def _unclaim(self, key: str | None):
-        if key is None:
+        if not key:
             return
-        with self._analysing_changed:
+        with self._analysing_lock:
             self._analysing.discard(key)
-            self._analysing_changed.notify_all()
+            waiting = self._parked.pop(key, [])
+        for check_id in waiting:   # their cancel events stay: cancel() still finds them
+            self._queue.put(check_id)
 
     # --- work ------------------------------------------------------------------
     def _work(self):
@@ -304,12 +312,16 @@ class JobPool:
                 continue
             if check_id is None:
                 return
+            claimed = self._claim(check_id)
+            if claimed is False:   # parked behind the same media's analysis
+                continue
             again = False
             try:
                 again = self._run(check_id)
             except Exception:   # never let one check kill the worker
                 log.exception("check %s crashed the worker loop", check_id)
             finally:
+                self._unclaim(claimed)
                 self._cancel.pop(check_id, None)
                 self._notify()
             if again:   # back in line after its cancel event went above, or cancel() would not find it
@@ -347,14 +359,10 @@ class JobPool:
                 except StoreUnavailable:   # progress is a courtesy: a locked database must not end the check
                     log.warning("could not store the progress of check %s", check_id)
 
-        put_back, pictures, claimed = False, [], None
+        put_back, pictures = False, []
         cancelled = lambda: event.is_set() or self._stopping.is_set()   # noqa: E731
         try:   # from here on every way out stores the check's end (else it would stay "running")
             request = self.store.get(check_id)["request"]
-            key = self._same_media(request)
-            if not self._claim(key, cancelled):
-                raise FakeLensError("cancelled", "the check was cancelled")
-            claimed = key
             cached = self.from_cache(request)   # another worker may have just checked the same media
             if cached is not None:
                 self._record(self.store.finish, check_id, cached, cached=True)
@@ -386,7 +394,6 @@ class JobPool:
                 error = {"code": "internal", "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"}
             self._record(self.store.fail, check_id, "failed", error)
         finally:
-            self._unclaim(claimed)
             if check_id in self._forget_when_done:   # cleared from the history while it ran
                 self._forget_when_done.discard(check_id)
                 self._record(self.store.delete, check_id)

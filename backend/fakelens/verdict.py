@@ -14,6 +14,7 @@ Each signal in the result says whether it decided the verdict (`decisive`).
 import math
 
 from .detectors.base import Signal, stored_score
+from .fetch.ytdlp import PAGE_ITEMS
 from .media.types import Media
 
 UNCERTAIN_MARGIN = 0.1
@@ -100,8 +101,10 @@ def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
 
 
 def page_videos_note(count: int, media_url: str | None) -> str:
-    """Said after a summary when the address asked for was a page of several videos."""
-    return f" The page has {count} videos; only the first that could be downloaded was checked ({media_url})."
+    """Said after a summary when the address asked for was a page of several videos (only the first
+    PAGE_ITEMS of its media are listed: so many may be more)."""
+    more = " or more" if count >= PAGE_ITEMS else ""
+    return f" The page has {count}{more} videos; only the first that could be downloaded was checked ({media_url})."
 
 
 def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:

@@ -57,10 +57,11 @@ def fetch(url: str, kind: str, settings, workdir: Path,
             try:
                 src = HttpSource(url, settings, guard, cancelled, cap, what)
             except FakeLensError as e:
-                if kind != "video" or e.code != "fetch_failed":
+                left = guard.remaining()
+                if kind != "video" or e.code not in ("fetch_failed", "fetch_timeout") or (left is not None and left <= 0):
                     raise
-                # a page may refuse a plain request (an HTTP error) where yt-dlp's extractor for its site
-                # knows how to ask: its own message then says what failed
+                # a page may refuse or stall a plain request (an HTTP error, no answer) where yt-dlp's
+                # extractor for its site knows how to ask: its own message then says what failed
                 return _video(url, settings, guard, outdir, progress, cancelled)
             with src:
                 found = sniff(src.head)

@@ -22,6 +22,7 @@ from .netguard import Guard, check_url
 # protocols yt-dlp can only fetch through ffmpeg or other external programs
 _NEEDS_FFMPEG = "[protocol!*=rtmp][protocol!=rtsp][protocol!=mms][protocol!=f4m][protocol!=ism][protocol!*=websocket]"
 MAX_PAGE_BYTES = 16 * 1024 * 1024   # a web page or stream manifest; real ones are well under 2 MB
+PAGE_ITEMS = 10   # a page's media looked at: its first video that downloads is checked
 # a page without a video: most often an article whose pictures the user meant, or one whose video plays
 # in an embedded player (another page, in a frame, which is not followed)
 NO_VIDEO = ("no video found on the page (a web page's images are checked from the page itself: open it and "
@@ -81,7 +82,7 @@ def ydl_options(settings, outdir: Path, hook, logger) -> dict:
         "overwrites": True,
         "updatetime": False,
         "noplaylist": True,
-        "playlist_items": "1:10",   # a page's first media with video (Download._skip_sound passes over sound)
+        "playlist_items": f"1:{PAGE_ITEMS}",   # a page's first media with video (Download._skip_sound passes over sound)
         "cachedir": False,
         "cookiefile": None,
         "proxy": "",  # direct connections only: the netguard checks the real peer
