@@ -360,7 +360,6 @@ class JobPool:
                     log.warning("could not store the progress of check %s", check_id)
 
         put_back, pictures = False, []
-        cancelled = lambda: event.is_set() or self._stopping.is_set()   # noqa: E731
         try:   # from here on every way out stores the check's end (else it would stay "running")
             request = self.store.get(check_id)["request"]
             cached = self.from_cache(request)   # another worker may have just checked the same media
@@ -369,7 +368,8 @@ class JobPool:
                 return False
             make_data_folder(self.work)
             workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
-            result = self.analyzer.analyze(request, workdir, progress, cancelled,
+            result = self.analyzer.analyze(request, workdir, progress,
+                                           lambda: event.is_set() or self._stopping.is_set(),
                                            lambda path: pictures.append((path, path.stat().st_mtime_ns)))
             self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
             # a result the user cancelled (or cleared) is not cached either, nor any with the cache off
