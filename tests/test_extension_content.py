@@ -236,3 +236,25 @@ globalThis.FakeLens = {
       return shown;
     """)
     assert got == ["running", "running", "done"]
+
+
+def test_an_image_set_background_is_read_at_its_highest_resolution():
+    """The first url() of a background was taken: of an image-set() that is its smallest picture. The
+    values are what Chromium's computed style gives (measured)."""
+    got = run_scripts("""
+      globalThis.getComputedStyle = (el) => ({ backgroundImage: el.bg });
+      globalThis.document = {};
+      globalThis.FakeLens = {};
+    """, ["content/find-media.js"], """
+      const read = (bg) => globalThis.FakeLens.backgroundUrl({ bg, baseURI: "https://site.example/p/" });
+      return [
+        'image-set(url("a.jpg") 1dppx, url("b(1).jpg") 2dppx)',
+        'image-set(url("a.jpg") 1dppx, url("b.jpg") 3dppx), url("c.jpg")',
+        'image-set(url("a.jpg") 1dppx type("image/avif"), url("b.jpg") 1dppx type("image/jpeg"))',
+        'url("c.jpg"), image-set(url("a.jpg") 1dppx, url("b.jpg") 2dppx)',
+        'image-set(url("a, b.jpg") 192dpi, url("x.jpg") 1dppx)',
+        "none",
+      ].map(read);
+    """)
+    assert got == ["https://site.example/p/b(1).jpg", "https://site.example/p/b.jpg", "https://site.example/p/a.jpg",
+                   "https://site.example/p/c.jpg", "https://site.example/p/a,%20b.jpg", None]

@@ -68,12 +68,41 @@
   FL.largestSrcset = largestSrcset; // for the tests
 
   // The computed value quotes the URL, escaping double quotes and backslashes: `url("a(1).jpg")`,
-  // `url("o'brien.jpg")` (a bare url(...) is read too, for other engines).
+  // `url("o'brien.jpg")` (a bare url(...) is read too, for other engines). The top layer only; of an
+  // image-set() its highest resolution (`image-set(url("a.jpg") 1dppx, url("b.jpg") 2dppx)`), not
+  // the first, which is the smallest.
+  const QUOTED_URL = /url\("((?:[^"\\]|\\.)*)"\)(?:\s+([\d.]+)(dppx|x|dpi|dpcm))?/g;
+  const DPPX = { dppx: 1, x: 1, dpi: 1 / 96, dpcm: 2.54 / 96 };
   function backgroundUrl(el) {
     const bg = getComputedStyle(el).backgroundImage;
     if (!bg || bg === "none") return null;
-    const m = /url\("((?:[^"\\]|\\.)*)"\)/.exec(bg) || /url\(([^"')\s]+)\)/.exec(bg);
-    return m ? absolute(m[1].replace(/\\(.)/g, "$1"), el.baseURI) : null;
+    let url = null;
+    if (/^(-webkit-)?image-set\(/.test(bg)) {
+      let best = -1;
+      for (const m of topLayer(bg).matchAll(QUOTED_URL)) {
+        const res = m[2] ? parseFloat(m[2]) * DPPX[m[3]] : 1;
+        if (res > best) [best, url] = [res, m[1]];
+      }
+    } else {
+      const m = /url\("((?:[^"\\]|\\.)*)"\)/.exec(bg) || /url\(([^"')\s]+)\)/.exec(bg);
+      url = m && m[1];
+    }
+    return url ? absolute(url.replace(/\\(.)/g, "$1"), el.baseURI) : null;
+  }
+  // The first of a comma-separated list of layers (brackets and quotes respected).
+  function topLayer(value) {
+    let depth = 0, quoted = false;
+    for (let i = 0; i < value.length; i++) {
+      const c = value[i];
+      if (quoted) {
+        if (c === "\\") i++;
+        else if (c === '"') quoted = false;
+      } else if (c === '"') quoted = true;
+      else if (c === "(") depth++;
+      else if (c === ")") depth--;
+      else if (c === "," && depth === 0) return value.slice(0, i);
+    }
+    return value;
   }
   FL.backgroundUrl = backgroundUrl; // for the tests
 
