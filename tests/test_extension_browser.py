@@ -1180,6 +1180,20 @@ def test_options_page_clears_the_history(browser, live_backend, media_dir):
     # a locator, not wait_for_function: its polling evaluates a string, which an extension page's CSP refuses
     page.locator("#cleared", has_text="History cleared:").wait_for(timeout=10_000)
     assert [c for c in history() if c["status"] not in ("queued", "running")] == []
+    # another program reading the database keeps the cleared rows in its log: the page says so
+    import sqlite3
+    with open(media_dir / "real-1.jpg", "rb") as fh:   # something to clear, in the log
+        assert requests.post(f"{live_backend.url}/api/v1/checks?wait=30", headers=live_backend.headers,
+                             files={"media": ("real-1.jpg", fh)}, timeout=60).status_code == 200
+    reader = sqlite3.connect(live_backend.home / "fakelens.db")
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM checks").fetchall()
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#clearHistory")
+        page.locator("#cleared", has_text="But the cleared history is still readable in").wait_for(timeout=20_000)
+    finally:
+        reader.close()
     page.close()
 
 
