@@ -164,8 +164,8 @@ def test_a_score_short_of_one_never_reads_as_one_and_both_sides_write_it_alike()
 def test_a_photo_with_an_ai_made_part_is_partly_ai_generated_on_both_sides():
     from fakelens.verdict import label_words
     composite = {"label": "ai_generated", "score": 0.97, "provenance": {
-        "ai_generated": True, "source": "c2pa", "digital_source_type": "compositeWithTrainedAlgorithmicMedia"}}
-    whole = {**composite, "provenance": {**composite["provenance"], "digital_source_type": "trainedAlgorithmicMedia"}}
+        "ai_generated": True, "source": "c2pa", "partly_ai": True}}
+    whole = {**composite, "provenance": {**composite["provenance"], "partly_ai": False}}
     got = describe([composite, whole])
     assert [g["text"] for g in got] == [label_words(composite), label_words(whole)] == [
         "Partly AI-generated (Content Credentials)", "AI-generated (Content Credentials)"]

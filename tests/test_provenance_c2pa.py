@@ -140,6 +140,7 @@ def test_a_camera_capture_edited_with_ai_says_so_not_created_by_it(tmp_path, set
     r = _check(tmp_path, signed, settings)
     assert r["provenance"]["ai_generated"] is True
     assert r["detail"]["reason"] == reason, r["detail"]["reason"]
+    assert r["provenance"]["partly_ai"] is True   # "Partly AI-generated": a photo edited, not made, by AI
     # the block's source type is the AI edit's, not the capture's it was made from
     assert r["provenance"]["digital_source_type"] == source_type
 
@@ -221,6 +222,8 @@ def test_an_ai_ingredient_is_worded_by_how_it_went_in(tmp_path, settings, ca, ai
     assert words in r["detail"]["reason"], r["detail"]["reason"]
     if relationship != "parentOf":
         assert "earlier version" not in " ".join(r["provenance"]["reasons"])
+    # an AI element placed into a capture: "Partly AI-generated" (it read "AI-generated" outright)
+    assert r["provenance"]["partly_ai"] is (relationship == "componentOf")
 
 
 def test_edited_after_signing_is_tampered_not_manipulated(tmp_path, settings, ca):

@@ -81,6 +81,11 @@ def test_xmp_digital_source_type_in_jpeg(tmp_path, settings):
     assert r["provenance"]["ai_generated"] and r["provenance"]["digital_source_type"] == "trainedAlgorithmicMedia"
     assert r["score"] == pytest.approx(0.90)
     assert "DigitalSourceType" in r["detail"]["reason"]
+    assert r["provenance"]["partly_ai"] is False
+    composite = tmp_path / "composite.jpg"
+    _image().save(composite, quality=92, xmp=xmp.replace("trainedAlgorithmicMedia",
+                                                         "compositeWithTrainedAlgorithmicMedia").encode())
+    assert _check(composite, settings, "image/jpeg")["provenance"]["partly_ai"] is True
 
 
 def test_xmp_element_form_and_https_uri(tmp_path):

@@ -177,7 +177,7 @@ def test_an_ai_marker_in_metadata_beside_credentials_that_validate_without_one_s
 
 def test_a_composite_with_an_ai_made_part_is_partly_ai_generated():
     signal = provenance(ai=True, status="intact", score=0.97)
-    signal.provenance["digital_source_type"] = "compositeWithTrainedAlgorithmicMedia"
+    signal.provenance["partly_ai"] = True
     r = fuse([signal], media(), 5)
     assert r["label"] == "ai_generated" and r["summary"].startswith("Partly AI-generated: "), r["summary"]
 

@@ -28,7 +28,6 @@ LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "
 
 
 PROVENANCE_SOURCES = {"c2pa": "Content Credentials", "metadata": "file metadata", "watermark": "watermark"}
-PARTLY_AI = "compositeWithTrainedAlgorithmicMedia"   # IPTC: a composite that includes AI-generated elements
 
 
 def label_words(result: dict) -> str:
@@ -38,7 +37,7 @@ def label_words(result: dict) -> str:
     label, prov = result["label"], result.get("provenance") or {}
     if label == "ai_generated" and prov.get("ai_generated"):
         # a photo with an AI-made part (generative fill) is not wholly AI-generated: its headline says so
-        partly = "Partly " if prov.get("digital_source_type") == PARTLY_AI else ""
+        partly = "Partly " if prov.get("partly_ai") else ""
         return f"{partly}AI-generated ({PROVENANCE_SOURCES.get(prov.get('source'), 'provenance')})"
     words = "Likely AI-generated" if label == "ai_generated" else LABELS[label]
     if label in ("manipulated", "ai_generated") and result.get("score") is not None:
@@ -120,7 +119,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         label, decisive = "ai_generated", [prov_signal, *also]
         score = max([prov_signal.score or 0.99] + [s.score for s in also])
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
-        summary = f"{'Partly ' if prov.get('digital_source_type') == PARTLY_AI else ''}AI-generated: {reason}."
+        summary = f"{'Partly ' if prov.get('partly_ai') else ''}AI-generated: {reason}."
         if not any(e.get("source") == "c2pa" for e in prov_signal.detail.get("evidence", [])):
             # file metadata or a watermark says AI: what the credentials say is said too
             if prov["status"] == "intact":

@@ -55,8 +55,7 @@
           // name the provenance that said so: only C2PA is "Content Credentials"
           const [where, abbr] = PROVENANCE_SOURCES[result.provenance.source] || ["provenance", "provenance"];
           // a photo with an AI-made part (generative fill) is not wholly AI-generated (verdict.label_words)
-          const what = result.provenance.digital_source_type === "compositeWithTrainedAlgorithmicMedia"
-            ? "Partly AI-generated" : "AI-generated";
+          const what = result.provenance.partly_ai ? "Partly AI-generated" : "AI-generated";
           return { tone: "ai", icon: "✦", text: `${what} (${where})`, short: `${what} (${abbr})`,
                    group: `${what} (${where})` };
         }

@@ -19,7 +19,7 @@ from .c2pa_reader import read_c2pa
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.6"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.7"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -38,6 +38,7 @@ SCORES = {
     ("metadata", "tool_name"): 0.85, ("metadata", "comment"): 0.35,
     ("watermark", "mark"): 0.95,
 }
+PARTLY_AI = "compositeWithTrainedAlgorithmicMedia"   # IPTC: a composite that includes AI-generated elements
 TAMPERED_SCORE = 0.3   # broken credentials alone: worth a look, not a "manipulated" verdict
 
 
@@ -139,10 +140,11 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
                     f"({'on' if cred['trusted'] else 'not on'} FakeLens's trust list) say")
         tool = f" ({m['generator']})" if m.get("generator") else ""
         evidence.append({"source": "c2pa", "score": SCORES[("c2pa", key)], "generator": m.get("generator"),
-                         "reason": f"{lead}: {what}{tool}", "evidence": m["evidence"]})
+                         "reason": f"{lead}: {what}{tool}", "evidence": m["evidence"],
+                         "partly": what.startswith(("includes AI-generated elements", "edited with"))})
     for m in meta.get("ai", []):
         evidence.append({"source": "metadata", "score": SCORES[("metadata", m["strength"])],
-                         "generator": m.get("generator"),
+                         "generator": m.get("generator"), "partly": PARTLY_AI in m["evidence"],
                          "reason": f"{m['evidence']} (metadata: can be copied or forged)", "evidence": m["evidence"]})
     if mark.get("found"):
         acc = mark["bit_accuracy"][mark["found"]]
@@ -220,6 +222,9 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         "failure_words": cred.get("failure_words", []),
         "issuer": cred["issuer"],
         "ai_tool": firm[0]["generator"] if firm else None,
+        # what decided declares AI-made elements in a picture that is not AI-made as a whole (a photo
+        # with a generative fill, an AI picture placed into it): "Partly AI-generated"
+        "partly_ai": bool(firm and firm[0].get("partly")),
         "source": firm[0]["source"] if firm else None,
         # the first AI one declared, credentials' actions before the metadata (a camera capture edited
         # by AI is that edit's source type; a block that says "AI-generated, from the metadata" must not
