@@ -169,3 +169,30 @@ def test_a_photo_with_an_ai_made_part_is_partly_ai_generated_on_both_sides():
     got = describe([composite, whole])
     assert [g["text"] for g in got] == [label_words(composite), label_words(whole)] == [
         "Partly AI-generated (Content Credentials)", "AI-generated (Content Credentials)"]
+
+
+def test_what_a_verdict_did_not_cover_is_said_beside_its_headline_and_not_drawn_on_another_video():
+    """The summary said it last, past the popup's three lines; and a <video>'s badge showed the verdict
+    on the page's first video as its own."""
+    from fakelens.verdict import label_words
+    page = {"label": "no_evidence", "score": 0.2, "summary": "No signs…", "provenance": {},
+            "media": {"kind": "video", "page_videos": 3, "media_url": "https://site.example/1.mp4"}}
+    cut = {"label": "manipulated", "score": 0.9, "summary": "Likely…", "provenance": {},
+           "media": {"kind": "video", "duration": 5.16, "declared_duration": 14.76}}
+    many = {**page, "media": {**page["media"], "page_videos": 10}}
+    got = [g["text"] for g in describe([page, cut, many])]
+    assert got == [label_words(page), label_words(cut), label_words(many)] == [
+        "No signs of manipulation found (the first of 3 videos on the page)",
+        "Likely manipulated (score 0.90) (only the first 5.16 s of 14.76 s)",
+        "No signs of manipulation found (the first of 10 or more videos on the page)"]
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = (WORDING_JS.read_text() + f"\nconst check = {{status: 'done', result: {json.dumps(page)}}};\n"
+              "console.log(JSON.stringify([FakeLens.describe(check, {localName: 'video'}),"
+              " FakeLens.describe(check, {localName: 'img'}).text]));\n")
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    on_video, on_image = json.loads(run.stdout)
+    assert on_video["short"] == "Not checked: another video" and on_video["tone"] == "skipped"
+    assert on_video["text"].startswith("Not checked: the page has 3 videos, and FakeLens checked the first")
+    assert on_image == "No signs of manipulation found (the first of 3 videos on the page)"

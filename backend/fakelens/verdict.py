@@ -30,7 +30,23 @@ LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "
 PROVENANCE_SOURCES = {"c2pa": "Content Credentials", "metadata": "file metadata", "watermark": "watermark"}
 
 
+def caveat(media: dict) -> str:
+    """What a verdict did not cover, said beside its headline as the extension does (wording.js caveat):
+    a page's other videos, a video's missing end."""
+    if (media.get("page_videos") or 1) > 1:
+        more = " or more" if media["page_videos"] >= PAGE_ITEMS else ""
+        return f"the first of {media['page_videos']}{more} videos on the page"
+    if media.get("declared_duration") and media.get("duration") is not None:
+        return f"only the first {round(media['duration'], 2):g} s of {round(media['declared_duration'], 2):g} s"
+    return ""
+
+
 def label_words(result: dict) -> str:
+    more = caveat(result.get("media") or {})
+    return f"{_headline(result)} ({more})" if more else _headline(result)
+
+
+def _headline(result: dict) -> str:
     """The headline as the CLI and the report write it, as the extension does: "AI-generated" outright
     only when the media's own provenance declares it, then naming that provenance; a model's opinion
     is "Likely …" with its score; no score after "No signs…" (it would read as a chance of manipulation)."""

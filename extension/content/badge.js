@@ -70,7 +70,7 @@
   }
 
   function render(entry, check, note) {
-    const look = FL.describe(check);
+    const look = FL.describe(check, entry.el);
     entry.check = check;
     entry.chip.className = `chip ${look.tone}`;
     entry.chip.replaceChildren();

@@ -74,13 +74,35 @@
     }
   }
 
+  // What a verdict did not cover, beside its headline (verdict.caveat): the summary says it last, where
+  // the popup's three lines and a badge's chip do not reach.
+  function caveat(result) {
+    const media = result.media || {};
+    if (media.page_videos > 1) {
+      return `the first of ${media.page_videos}${media.page_videos >= 10 ? " or more" : ""} videos on the page`;
+    }
+    if (typeof media.declared_duration === "number" && typeof media.duration === "number") {
+      return `only the first ${+media.duration.toFixed(2)} s of ${+media.declared_duration.toFixed(2)} s`;
+    }
+    return "";
+  }
+
   // Any check object from the API (or a local error) -> {tone, icon, text, short, label}, and `group`
-  // for a finished one.
-  root.describe = (check) => {
+  // for a finished one. `el`, the element a badge is drawn on: a verdict on the first video of a page
+  // of several is not drawn on a <video> as if it were that video's.
+  root.describe = (check, el) => {
     if (!check) return { tone: "pending", icon: "…", text: "Checking…", short: "Checking…", label: "" };
     if (check.status === "done" && check.result) {
+      const pageVideos = (check.result.media || {}).page_videos;
+      if (pageVideos > 1 && el && el.localName === "video") {
+        return { tone: "skipped", icon: "–", label: "not_applicable", short: "Not checked: another video",
+                 group: "Not checked: another video",
+                 text: `Not checked: the page has ${pageVideos}${pageVideos >= 10 ? " or more" : ""} videos, and `
+                   + "FakeLens checked the first it could download, which may not be this one" };
+      }
       const look = describeResult(check.result);
-      return { group: look.text, ...look, label: check.result.label };
+      const more = caveat(check.result);
+      return { group: look.text, ...look, text: more ? `${look.text} (${more})` : look.text, label: check.result.label };
     }
     if (check.status === "failed" || check.error) {
       const msg = (check.error && check.error.message) || "unknown error";
