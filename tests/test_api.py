@@ -147,6 +147,9 @@ def test_a_report_colours_each_face_box_by_its_score_against_the_threshold():
                                   {"detector": "face_swap", "threshold": 0.69}]})
     assert [tone(s) for s in (0.95, 0.69, 0.6, 0.58, 0.03, None)] == [" high", " high", " near", "", "", ""]
     assert _box_tone(None)(0.9) == ""   # a check without a result
+    # a video's frame face scoring high under "No signs…" (its mean is low): amber, never red
+    quiet = _box_tone({"label": "no_evidence", "signals": [{"detector": "face_swap", "threshold": 0.69}]})
+    assert [quiet(s) for s in (0.95, 0.6, 0.03)] == [" near", " near", ""]
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

@@ -28,10 +28,14 @@ def _box_tone(result: dict | None):
     threshold = next((s.get("threshold") for s in (result or {}).get("signals", [])
                       if s.get("detector") == "face_swap"), None)
 
+    # a video's verdict is its frames' mean: one frame's face may score high under "No signs…", shown
+    # amber there (worth a look), never red beside a verdict that flags nothing
+    cap = " near" if (result or {}).get("label") == "no_evidence" else " high"
+
     def tone(score):   # the extra class, with its leading space
         if score is None or threshold is None:
             return ""
-        return " high" if score >= threshold else " near" if score >= threshold - UNCERTAIN_MARGIN else ""
+        return cap if score >= threshold else " near" if score >= threshold - UNCERTAIN_MARGIN else ""
     return tone
 
 
