@@ -1208,6 +1208,18 @@ def test_the_report_page_says_what_to_do_when_a_report_cannot_be_loaded(browser,
         page.close()
 
 
+def test_a_right_click_check_refused_for_its_token_says_the_fix_in_plain_words(browser):
+    """The page a failed link check opens said only "The backend rejected the token"; and where a fix
+    was said, its commands showed their backticks."""
+    page = browser.context.new_page()
+    try:
+        page.goto(browser.url("report/report.html?error=The%20backend%20rejected%20the%20token&code=unauthorized"))
+        page.locator("#message", has_text='Run "fakelens token"').wait_for(timeout=10_000)
+        assert "`" not in page.text_content("#message")
+    finally:
+        page.close()
+
+
 def _dead_port_url(live_backend) -> tuple[str, str]:
     from support.live_backend import free_port
 

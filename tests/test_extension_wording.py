@@ -196,3 +196,14 @@ def test_what_a_verdict_did_not_cover_is_said_beside_its_headline_and_not_drawn_
     assert on_video["short"] == "Not checked: another video" and on_video["tone"] == "skipped"
     assert on_video["text"].startswith("Not checked: the page has 3 videos, and FakeLens checked the first")
     assert on_image == "No signs of manipulation found (the first of 3 videos on the page)"
+
+
+def test_plain_text_shows_commands_in_quotes_where_code_cannot_be_shown():
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = WORDING_JS.read_text() + ("\nconsole.log(JSON.stringify(FakeLens.plainText("
+                                       "FakeLens.describeConnection({state: 'unauthorized'}).fix)));\n")
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == ('Run "fakelens token" (in the FakeLens folder: "make token") and paste the '
+                                      'token in Options.')

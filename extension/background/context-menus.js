@@ -68,13 +68,15 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
         await tell(check);
         check = await untilDone(check, tell);
       } catch (err) {
-        check = { status: "failed", id: err.checkId || undefined, error: { code: err.code || "internal", message: err.message } };
+        check = err.code === "not_found" && check ? globalThis.FakeLens.removedCheck   // made, then cleared from the history
+          : { status: "failed", id: err.checkId || undefined, error: { code: err.code || "internal", message: err.message } };
       }
     }
     const shown = await tell(check);
     if (!shown) {
       // Nowhere on the page to draw it (a link, a frame, a browser page): open the report, or the reason it failed.
-      const query = check.id ? `id=${encodeURIComponent(check.id)}` : `error=${encodeURIComponent(check.error.message)}`;
+      const query = check.id ? `id=${encodeURIComponent(check.id)}`
+        : `error=${encodeURIComponent(check.error.message)}&code=${encodeURIComponent(check.error.code || "")}`;
       await ext.tabs.create({ url: ext.runtime.getURL(`report/report.html?${query}`) });
     }
     return { ...check, media };

@@ -90,7 +90,7 @@
     head.className = "head";
     head.textContent = `${look.icon} ${look.text}`;
     entry.tip.append(head);
-    for (const line of [...(check && check.result ? FL.detailLines(check) : []), ...(note ? [note] : [])]) {
+    for (const line of [...(check && check.result ? FL.detailLines(check) : []), ...(note ? [FL.plainText(note)] : [])]) {
       const p = document.createElement("p");
       p.textContent = line;
       entry.tip.append(p);

@@ -101,7 +101,8 @@
         }
         return null;
       }
-      const check = { status: "failed", error: { code: err.code || "internal", message: err.message } };
+      const check = err.code === "not_found" ? FL.removedCheck   // the history was cleared meanwhile
+        : { status: "failed", error: { code: err.code || "internal", message: err.message } };
       const fix = FL.connectionTrouble(err) ? FL.describeConnection({ state: err.code }).fix : "";
       draw(check, fix);
       return check;

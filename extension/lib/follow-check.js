@@ -13,6 +13,9 @@
   // Whether a check has ended (null, a check not made yet, has not).
   root.isFinal = (check) => Boolean(check) && FINAL.has(check.status);
 
+  // What a check that left the backend while followed (not_found) is: removed by "clear history", not failed.
+  root.removedCheck = { status: "cancelled", error: { code: "not_found", message: "removed: the history was cleared" } };
+
   // `status(id)` fetches the check as it stands; `onUpdate` sees each new state.
   root.followCheck = async (check, status, onUpdate = () => {}, { delay = 400, longest = 2000 } = {}) => {
     let troubleSince = null;

@@ -87,6 +87,9 @@
     return "";
   }
 
+  // Where text cannot show code (a tooltip, a title, a plain message), `fakelens token` reads "fakelens token".
+  root.plainText = (text) => String(text).replace(/`([^`]*)`/g, '"$1"');
+
   // Any check object from the API (or a local error) -> {tone, icon, text, short, label}, and `group`
   // for a finished one. `el`, the element a badge is drawn on: a verdict on the first video of a page
   // of several is not drawn on a <video> as if it were that video's.

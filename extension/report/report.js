@@ -7,8 +7,11 @@
   const id = params.get("id");
   const message = document.getElementById("message");
   if (!id) {
-    // a right-click check that failed before the backend made a check of it
-    message.textContent = `FakeLens could not check this: ${params.get("error") || "unknown error"}`;
+    // a right-click check that failed before the backend made a check of it, with the fix when it was
+    // the connection (a wrong token, no backend)
+    const fix = params.get("code") ? FL.describeConnection({ state: params.get("code") }).fix : "";
+    message.textContent = `FakeLens could not check this: ${params.get("error") || "unknown error"}`
+      + (fix ? `. ${FL.plainText(fix)}` : "");
     return;
   }
   try {
@@ -24,6 +27,6 @@
     const fix = err.code === "not_found"
       ? "FakeLens no longer keeps this check (the history was cleared, or it is older than keep_days)."
       : FL.describeConnection({ state: err.code }).fix;
-    message.textContent = `The report could not be loaded: ${err.message}${fix ? `. ${fix}` : ""}`;
+    message.textContent = `The report could not be loaded: ${err.message}${fix ? `. ${FL.plainText(fix)}` : ""}`;
   }
 })();
