@@ -1457,3 +1457,26 @@ def test_the_popup_says_when_a_page_cannot_be_scanned(browser, live_backend):
         popup.close()
     finally:
         page.close()
+
+
+def test_a_tall_photo_scrolled_half_out_of_view_gets_its_pill_in_view(browser, live_backend, sites):
+    """The pill sat at the photo's top-left corner, above the window once that was scrolled away."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""() => {
+            const img = Object.assign(document.createElement('img'), {src: '/media/real-1.jpg', id: 'tall'});
+            img.style.cssText = 'display:block;width:600px;height:2400px;object-fit:cover';
+            document.body.prepend(img);
+            window.scrollTo(0, 1200);
+        }""")
+        page.wait_for_function("() => document.getElementById('tall').complete")
+        page.mouse.move(300, 300)
+        page.mouse.move(310, 310)
+        page.locator("fakelens-pill button").wait_for(state="visible", timeout=5_000)
+        box = page.locator("fakelens-pill button").bounding_box()
+        assert box and 0 <= box["y"] < 100, box   # at the top of the part in view
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()

@@ -149,7 +149,7 @@
   // scrolled inside a box under its own header clips the photo, and the badge must not float over
   // the header. An absolutely positioned element escapes the static boxes between it and the box it
   // is placed in; a fixed one all of them.
-  function shownPart(el, r) {
+  function shownPart(el, r = el.getBoundingClientRect()) {
     // the window first: media wider or taller than it keeps its badge on the part in view
     let [left, top, right, bottom] = [Math.max(r.left, 0), Math.max(r.top, 0), Math.min(r.right, innerWidth),
       Math.min(r.bottom, innerHeight)];
@@ -167,6 +167,8 @@
     }
     return { left, top, right, bottom, width: right - left, height: bottom - top };
   }
+
+  FL.shownPart = shownPart;   // the hover pill goes on the same part
 
   // Where `el`'s badge goes (reads layout only), then writing it (styles only): placing every badge
   // reads all first and writes after, or each write would force a new layout for the next read.

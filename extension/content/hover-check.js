@@ -42,7 +42,9 @@
   function showFor(el) {
     pill = pill && pill.isConnected ? pill : makePill();
     target = el;
-    const r = el.getBoundingClientRect();
+    // on the part of the media in view, as its badge: a tall photo scrolled half out of the window had
+    // its pill above the window, out of reach
+    const r = FL.shownPart(el);
     FL.unzoom(pill);
     pill.style.setProperty("left", `${Math.round(r.left + 6)}px`, "important");
     pill.style.setProperty("top", `${Math.round(r.top + 6)}px`, "important");
