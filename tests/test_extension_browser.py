@@ -976,6 +976,7 @@ def test_badges_stay_usable_at_the_windows_edges_zoomed_right_to_left_and_by_key
         tip = page.evaluate("""() => [...document.querySelectorAll('fakelens-badge')].find(b => b.dataset.media
             .endsWith('real-2.jpg')).shadowRoot.querySelector('.tip').getBoundingClientRect().toJSON()""")
         assert tip["height"] > 40 and 0 <= tip["top"] and tip["bottom"] <= page.evaluate("innerHeight"), tip
+        assert tip["bottom"] >= low["chip"]["top"], (tip, low["chip"])   # no gap for the pointer to fall through
         page.keyboard.press("Escape")
         assert page.evaluate(chip, "#low")["tip"] == "none"
         badge.blur()

@@ -22,7 +22,7 @@
       background: #fff; color: #111; font: 12px/16px system-ui, sans-serif; box-shadow: 0 2px 10px rgba(0,0,0,.35);
       pointer-events: auto; white-space: normal; max-height: 70vh; overflow: auto; }
     .tip.from-left { right: auto; left: 6px; }
-    .tip.above { top: auto; bottom: -4px; }
+    .tip.above { top: auto; bottom: -8px; }   /* over the chip's top edge: no gap the pointer falls through */
     .tip.dismissed { display: none !important; }
     .tip p { margin: 0 0 4px; } .tip .head { font-weight: 700; }
     .chip:hover + .tip, .chip:focus + .tip, .tip:hover { display: block; }`;
