@@ -34,8 +34,7 @@ def caveat(media: dict) -> str:
     """What a verdict did not cover, said beside its headline as the extension does (wording.js caveat):
     a page's other videos, a video's missing end."""
     if (media.get("page_videos") or 1) > 1:
-        more = " or more" if media["page_videos"] >= PAGE_ITEMS else ""
-        return f"the first of {media['page_videos']}{more} videos on the page"
+        return f"the first of {_videos(media['page_videos'])} videos on the page"
     if media.get("declared_duration") and media.get("duration") is not None:
         return f"only the first {round(media['duration'], 2):g} s of {round(media['declared_duration'], 2):g} s"
     return ""
@@ -115,11 +114,14 @@ def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
     return " " + _provenance_note(prov) if found else ""
 
 
+def _videos(count: int) -> str:
+    """How many videos a page has: only its first PAGE_ITEMS media are listed, so so many may be more."""
+    return f"{count} or more" if count >= PAGE_ITEMS else str(count)
+
+
 def page_videos_note(count: int, media_url: str | None) -> str:
-    """Said after a summary when the address asked for was a page of several videos (only the first
-    PAGE_ITEMS of its media are listed: so many may be more)."""
-    more = " or more" if count >= PAGE_ITEMS else ""
-    return f" The page has {count}{more} videos; only the first that could be downloaded was checked ({media_url})."
+    """Said after a summary when the address asked for was a page of several videos."""
+    return f" The page has {_videos(count)} videos; only the first that could be downloaded was checked ({media_url})."
 
 
 def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:

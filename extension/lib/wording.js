@@ -74,13 +74,14 @@
     }
   }
 
+  // How many videos a page has: only its first 10 media are listed (fetch/ytdlp.py PAGE_ITEMS).
+  const videos = (n) => (n >= 10 ? `${n} or more` : `${n}`);
+
   // What a verdict did not cover, beside its headline (verdict.caveat): the summary says it last, where
   // the popup's three lines and a badge's chip do not reach.
   function caveat(result) {
     const media = result.media || {};
-    if (media.page_videos > 1) {
-      return `the first of ${media.page_videos}${media.page_videos >= 10 ? " or more" : ""} videos on the page`;
-    }
+    if (media.page_videos > 1) return `the first of ${videos(media.page_videos)} videos on the page`;
     if (typeof media.declared_duration === "number" && typeof media.duration === "number") {
       return `only the first ${+media.duration.toFixed(2)} s of ${+media.declared_duration.toFixed(2)} s`;
     }
@@ -100,7 +101,7 @@
       if (pageVideos > 1 && el && el.localName === "video") {
         return { tone: "skipped", icon: "–", label: "not_applicable", short: "Not checked: another video",
                  group: "Not checked: another video",
-                 text: `Not checked: the page has ${pageVideos}${pageVideos >= 10 ? " or more" : ""} videos, and `
+                 text: `Not checked: the page has ${videos(pageVideos)} videos, and `
                    + "FakeLens checked the first it could download, which may not be this one" };
       }
       const look = describeResult(check.result);
