@@ -1481,3 +1481,32 @@ def test_a_tall_photo_scrolled_half_out_of_view_gets_its_pill_in_view(browser, l
     finally:
         browser.configure(autoCheck=True)
         page.close()
+
+
+def test_a_badge_whose_check_is_cleared_from_the_history_says_so(browser, live_backend, sites, tmp_path):
+    """Clearing the history while a badge followed its check showed "Check failed: no check with id …"."""
+    from support.httpd import MediaServer
+
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        with MediaServer(tmp_path) as silent:   # its /silent answers nothing: the check keeps running
+            page.goto(f"{sites.local}/plain-page.html")
+            page.evaluate("""(url) => {
+                const video = Object.assign(document.createElement('video'), {src: url, id: 'slow'});
+                video.style.cssText = 'display:block;width:400px;height:300px';
+                document.body.prepend(video);
+            }""", silent.url("/silent"))
+            content_script(page)("FakeLens.checkElement(document.getElementById('slow'), {userAsked: true}); 1")
+            page.wait_for_function("() => { const b = document.querySelector('fakelens-badge');"
+                                   " return b && b.dataset.checkId; }", timeout=15_000)
+            r = requests.delete(f"{live_backend.url}/api/v1/checks", headers=live_backend.headers, timeout=30)
+            assert r.status_code == 200, r.text
+            page.wait_for_function("() => { const b = document.querySelector('fakelens-badge');"
+                                   " return b && b.dataset.state === 'cancelled'; }", timeout=15_000)
+            text = page.evaluate("document.querySelector('fakelens-badge').dataset.text")
+            tip = page.evaluate("document.querySelector('fakelens-badge').shadowRoot.querySelector('.tip').textContent")
+            assert text == "Check cancelled (the history was cleared)" and "no check with id" not in tip, (text, tip)
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()

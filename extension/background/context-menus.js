@@ -68,7 +68,7 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
         await tell(check);
         check = await untilDone(check, tell);
       } catch (err) {
-        check = err.code === "not_found" && check ? globalThis.FakeLens.removedCheck   // made, then cleared from the history
+        check = err.code === "not_found" && check ? globalThis.FakeLens.removedCheck()   // made, then cleared from the history
           : { status: "failed", id: err.checkId || undefined, error: { code: err.code || "internal", message: err.message } };
       }
     }

@@ -101,7 +101,7 @@
         }
         return null;
       }
-      const check = err.code === "not_found" ? FL.removedCheck   // the history was cleared meanwhile
+      const check = err.code === "not_found" ? FL.removedCheck()   // the history was cleared meanwhile
         : { status: "failed", error: { code: err.code || "internal", message: err.message } };
       const fix = FL.connectionTrouble(err) ? FL.describeConnection({ state: err.code }).fix : "";
       draw(check, fix);

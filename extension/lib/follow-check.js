@@ -14,7 +14,7 @@
   root.isFinal = (check) => Boolean(check) && FINAL.has(check.status);
 
   // What a check that left the backend while followed (not_found) is: removed by "clear history", not failed.
-  root.removedCheck = { status: "cancelled", error: { code: "not_found", message: "removed: the history was cleared" } };
+  root.removedCheck = () => ({ status: "cancelled", error: { code: "not_found", message: "removed: the history was cleared" } });
 
   // `status(id)` fetches the check as it stands; `onUpdate` sees each new state.
   root.followCheck = async (check, status, onUpdate = () => {}, { delay = 400, longest = 2000 } = {}) => {

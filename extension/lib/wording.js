@@ -108,12 +108,13 @@
       const more = caveat(check.result);
       return { group: look.text, ...look, text: more ? `${look.text} (${more})` : look.text, label: check.result.label };
     }
+    if (check.status === "cancelled") {   // by the user, or gone with a cleared history (FL.removedCheck)
+      const why = check.error && check.error.code === "not_found" ? " (the history was cleared)" : "";
+      return { tone: "error", icon: "×", text: `Check cancelled${why}`, short: "Cancelled", label: "cancelled" };
+    }
     if (check.status === "failed" || check.error) {
       const msg = (check.error && check.error.message) || "unknown error";
       return { tone: "error", icon: "!", text: `Check failed: ${msg}`, short: "Check failed", label: "failed" };
-    }
-    if (check.status === "cancelled") {
-      return { tone: "error", icon: "×", text: "Check cancelled", short: "Cancelled", label: "cancelled" };
     }
     const fraction = check.progress && typeof check.progress.fraction === "number" ? check.progress.fraction : null;
     const text = fraction === null ? "Checking…" : `Checking… ${pct(fraction)}`;

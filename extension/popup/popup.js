@@ -96,7 +96,7 @@
           await FL.followCheck(check, (id) => FL.ask("check-status", { id }), shown, { delay: 1000, longest: 2000 });
         } catch (err) {
           // gone from the backend while followed: the history was cleared (Options), not a failure
-          update(i, err.code === "not_found" ? FL.removedCheck
+          update(i, err.code === "not_found" ? FL.removedCheck()
             : { status: "failed", error: { code: err.code, message: err.message } });
         }
       }),
