@@ -150,6 +150,8 @@ def test_a_report_colours_each_face_box_by_its_score_against_the_threshold():
     # a video's frame face scoring high under "No signs…" (its mean is low): amber, never red
     quiet = _box_tone({"label": "no_evidence", "signals": [{"detector": "face_swap", "threshold": 0.69}]})
     assert [quiet(s) for s in (0.95, 0.6, 0.03)] == [" near", " near", ""]
+    held = _box_tone({"label": "uncertain", "signals": [{"detector": "face_swap", "threshold": 0.69}]})
+    assert held(0.95) == " near"   # "Uncertain" flags nothing either
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

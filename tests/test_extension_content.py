@@ -253,8 +253,12 @@ def test_an_image_set_background_is_read_at_its_highest_resolution():
         'image-set(url("a.jpg") 1dppx type("image/avif"), url("b.jpg") 1dppx type("image/jpeg"))',
         'url("c.jpg"), image-set(url("a.jpg") 1dppx, url("b.jpg") 2dppx)',
         'image-set(url("a, b.jpg") 192dpi, url("x.jpg") 1dppx)',
+        'linear-gradient(rgba(0, 0, 0, 0.3), rgb(0, 0, 0)), image-set(url("s.jpg") 1dppx, url("big.jpg") 2dppx)',
+        'linear-gradient(rgb(255, 0, 0), rgb(0, 0, 255)), url("under.jpg"), url("lower.jpg")',
+        "linear-gradient(rgb(255, 0, 0), rgb(0, 0, 255))",
         "none",
       ].map(read);
     """)
     assert got == ["https://site.example/p/b(1).jpg", "https://site.example/p/b.jpg", "https://site.example/p/a.jpg",
-                   "https://site.example/p/c.jpg", "https://site.example/p/a,%20b.jpg", None]
+                   "https://site.example/p/c.jpg", "https://site.example/p/a,%20b.jpg",
+                   "https://site.example/p/big.jpg", "https://site.example/p/under.jpg", None, None]

@@ -166,9 +166,13 @@ def test_a_photo_with_an_ai_made_part_is_partly_ai_generated_on_both_sides():
     composite = {"label": "ai_generated", "score": 0.97, "provenance": {
         "ai_generated": True, "source": "c2pa", "partly_ai": True}}
     whole = {**composite, "provenance": {**composite["provenance"], "partly_ai": False}}
-    got = describe([composite, whole])
-    assert [g["text"] for g in got] == [label_words(composite), label_words(whole)] == [
-        "Partly AI-generated (Content Credentials)", "AI-generated (Content Credentials)"]
+    # a check stored before the block had partly_ai: its declared composite type says it
+    stored = {**composite, "provenance": {"ai_generated": True, "source": "c2pa",
+                                          "digital_source_type": "compositeWithTrainedAlgorithmicMedia"}}
+    got = describe([composite, whole, stored])
+    assert [g["text"] for g in got] == [label_words(composite), label_words(whole), label_words(stored)] == [
+        "Partly AI-generated (Content Credentials)", "AI-generated (Content Credentials)",
+        "Partly AI-generated (Content Credentials)"]
 
 
 def test_what_a_verdict_did_not_cover_is_said_beside_its_headline_and_not_drawn_on_another_video():
@@ -180,11 +184,13 @@ def test_what_a_verdict_did_not_cover_is_said_beside_its_headline_and_not_drawn_
     cut = {"label": "manipulated", "score": 0.9, "summary": "Likely…", "provenance": {},
            "media": {"kind": "video", "duration": 5.16, "declared_duration": 14.76}}
     many = {**page, "media": {**page["media"], "page_videos": 10}}
-    got = [g["text"] for g in describe([page, cut, many])]
-    assert got == [label_words(page), label_words(cut), label_words(many)] == [
+    half = {**cut, "media": {**cut["media"], "duration": 5.125, "declared_duration": 12345.67}}   # 123 frames at 24 fps
+    got = [g["text"] for g in describe([page, cut, many, half])]
+    assert got == [label_words(page), label_words(cut), label_words(many), label_words(half)] == [
         "No signs of manipulation found (the first of 3 videos on the page)",
         "Likely manipulated (score 0.90) (only the first 5.16 s of 14.76 s)",
-        "No signs of manipulation found (the first of 10 or more videos on the page)"]
+        "No signs of manipulation found (the first of 10 or more videos on the page)",
+        "Likely manipulated (score 0.90) (only the first 5.13 s of 12345.67 s)"]
     if not shutil.which("node"):
         pytest.skip("node is not installed")
     script = (WORDING_JS.read_text() + f"\nconst check = {{status: 'done', result: {json.dumps(page)}}};\n"

@@ -36,7 +36,7 @@ def caveat(media: dict) -> str:
     if (media.get("page_videos") or 1) > 1:
         return f"the first of {_videos(media['page_videos'])} videos on the page"
     if media.get("declared_duration") and media.get("duration") is not None:
-        return f"only the first {round(media['duration'], 2):g} s of {round(media['declared_duration'], 2):g} s"
+        return f"only the first {_seconds(media['duration'])} s of {_seconds(media['declared_duration'])} s"
     return ""
 
 
@@ -52,7 +52,7 @@ def _headline(result: dict) -> str:
     label, prov = result["label"], result.get("provenance") or {}
     if label == "ai_generated" and prov.get("ai_generated"):
         # a photo with an AI-made part (generative fill) is not wholly AI-generated: its headline says so
-        partly = "Partly " if prov.get("partly_ai") else ""
+        partly = "Partly " if _partly(prov) else ""
         return f"{partly}AI-generated ({PROVENANCE_SOURCES.get(prov.get('source'), 'provenance')})"
     words = "Likely AI-generated" if label == "ai_generated" else LABELS[label]
     if label in ("manipulated", "ai_generated") and result.get("score") is not None:
@@ -114,6 +114,17 @@ def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
     return " " + _provenance_note(prov) if found else ""
 
 
+def _partly(prov: dict) -> bool:
+    """Whether what declared AI says AI-made elements in a picture not AI-made as a whole; a check stored
+    before the block had `partly_ai` goes by its declared composite type."""
+    return bool(prov.get("partly_ai", prov.get("digital_source_type") == "compositeWithTrainedAlgorithmicMedia"))
+
+
+def _seconds(value: float) -> str:
+    """Seconds to two decimals, halves up and no trailing zeros, as wording.js writes them."""
+    return f"{math.floor(value * 100 + 0.5) / 100:.2f}".rstrip("0").rstrip(".")
+
+
 def _videos(count: int) -> str:
     """How many videos a page has: only its first PAGE_ITEMS media are listed, so so many may be more."""
     return f"{count} or more" if count >= PAGE_ITEMS else str(count)
@@ -137,7 +148,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         label, decisive = "ai_generated", [prov_signal, *also]
         score = max([prov_signal.score or 0.99] + [s.score for s in also])
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
-        summary = f"{'Partly ' if prov.get('partly_ai') else ''}AI-generated: {reason}."
+        summary = f"{'Partly ' if _partly(prov) else ''}AI-generated: {reason}."
         if not any(e.get("source") == "c2pa" for e in prov_signal.detail.get("evidence", [])):
             # file metadata or a watermark says AI: what the credentials say is said too
             if prov["status"] == "intact":

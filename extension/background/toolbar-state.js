@@ -4,7 +4,7 @@ const ext = globalThis.browser ?? globalThis.chrome;
 
 const LOOK = {
   ok: { text: "", color: "#1b5e20", title: "FakeLens: connected" },
-  unreachable: { text: "!", color: "#b00020", title: "FakeLens: backend not reachable. Start it with `fakelens serve`." },
+  unreachable: { text: "!", color: "#b00020", title: 'FakeLens: backend not reachable. Start it with "fakelens serve".' },
   wrong_host: { text: "!", color: "#b00020", title: "FakeLens: wrong backend address (another host name). Fix it in Options." },
   unauthorized: { text: "key", color: "#b00020", title: 'FakeLens: token rejected. Run "fakelens token" and paste it in Options.' },
   unpaired: { text: "key", color: "#8a5a00", title: 'FakeLens: not paired. Run "fakelens token" and paste it in Options.' },

@@ -68,30 +68,34 @@
   FL.largestSrcset = largestSrcset; // for the tests
 
   // The computed value quotes the URL, escaping double quotes and backslashes: `url("a(1).jpg")`,
-  // `url("o'brien.jpg")` (a bare url(...) is read too, for other engines). The top layer only; of an
-  // image-set() its highest resolution (`image-set(url("a.jpg") 1dppx, url("b.jpg") 2dppx)`), not
-  // the first, which is the smallest.
+  // `url("o'brien.jpg")` (a bare url(...) is read too, for other engines). The top image layer only
+  // (gradients skipped); of an image-set() its highest resolution (`image-set(url("a.jpg") 1dppx,
+  // url("b.jpg") 2dppx)`), not the first, which is the smallest.
   const QUOTED_URL = /url\("((?:[^"\\]|\\.)*)"\)(?:\s+([\d.]+)(dppx|x|dpi|dpcm))?/g;
   const DPPX = { dppx: 1, x: 1, dpi: 1 / 96, dpcm: 2.54 / 96 };
   function backgroundUrl(el) {
     const bg = getComputedStyle(el).backgroundImage;
     if (!bg || bg === "none") return null;
-    let url = null;
-    if (/^(-webkit-)?image-set\(/.test(bg)) {
-      let best = -1;
-      for (const m of topLayer(bg).matchAll(QUOTED_URL)) {
-        const res = m[2] ? parseFloat(m[2]) * DPPX[m[3]] : 1;
-        if (res > best) [best, url] = [res, m[1]];
+    for (const layer of layers(bg)) {   // the top image; a gradient over it (a tint) is no picture
+      let url = null;
+      if (/^(-webkit-)?image-set\(/.test(layer)) {
+        let best = -1;
+        for (const m of layer.matchAll(QUOTED_URL)) {
+          const res = m[2] ? parseFloat(m[2]) * DPPX[m[3]] : 1;
+          if (res > best) [best, url] = [res, m[1]];
+        }
+      } else {
+        const m = /^url\("((?:[^"\\]|\\.)*)"\)/.exec(layer) || /^url\(([^"')\s]+)\)/.exec(layer);
+        url = m && m[1];
       }
-    } else {
-      const m = /url\("((?:[^"\\]|\\.)*)"\)/.exec(bg) || /url\(([^"')\s]+)\)/.exec(bg);
-      url = m && m[1];
+      if (url) return absolute(url.replace(/\\(.)/g, "$1"), el.baseURI);
     }
-    return url ? absolute(url.replace(/\\(.)/g, "$1"), el.baseURI) : null;
+    return null;
   }
-  // The first of a comma-separated list of layers (brackets and quotes respected).
-  function topLayer(value) {
-    let depth = 0, quoted = false;
+  // The comma-separated layers of a background (brackets and quotes respected).
+  function layers(value) {
+    const out = [];
+    let depth = 0, quoted = false, start = 0;
     for (let i = 0; i < value.length; i++) {
       const c = value[i];
       if (quoted) {
@@ -100,9 +104,13 @@
       } else if (c === '"') quoted = true;
       else if (c === "(") depth++;
       else if (c === ")") depth--;
-      else if (c === "," && depth === 0) return value.slice(0, i);
+      else if (c === "," && depth === 0) {
+        out.push(value.slice(start, i).trim());
+        start = i + 1;
+      }
     }
-    return value;
+    out.push(value.slice(start).trim());
+    return out;
   }
   FL.backgroundUrl = backgroundUrl; // for the tests
 

@@ -55,7 +55,10 @@
           // name the provenance that said so: only C2PA is "Content Credentials"
           const [where, abbr] = PROVENANCE_SOURCES[result.provenance.source] || ["provenance", "provenance"];
           // a photo with an AI-made part (generative fill) is not wholly AI-generated (verdict.label_words)
-          const what = result.provenance.partly_ai ? "Partly AI-generated" : "AI-generated";
+          // (a check stored before the block had partly_ai goes by its declared composite type)
+          const partly = result.provenance.partly_ai
+            ?? result.provenance.digital_source_type === "compositeWithTrainedAlgorithmicMedia";
+          const what = partly ? "Partly AI-generated" : "AI-generated";
           return { tone: "ai", icon: "✦", text: `${what} (${where})`, short: `${what} (${abbr})`,
                    group: `${what} (${where})` };
         }
@@ -83,7 +86,8 @@
     const media = result.media || {};
     if (media.page_videos > 1) return `the first of ${videos(media.page_videos)} videos on the page`;
     if (typeof media.declared_duration === "number" && typeof media.duration === "number") {
-      return `only the first ${+media.duration.toFixed(2)} s of ${+media.declared_duration.toFixed(2)} s`;
+      const seconds = (x) => (Math.round(x * 100) / 100).toFixed(2).replace(/\.?0+$/, "");   // as verdict._seconds
+      return `only the first ${seconds(media.duration)} s of ${seconds(media.declared_duration)} s`;
     }
     return "";
   }

@@ -28,9 +28,9 @@ def _box_tone(result: dict | None):
     threshold = next((s.get("threshold") for s in (result or {}).get("signals", [])
                       if s.get("detector") == "face_swap"), None)
 
-    # a video's verdict is its frames' mean: one frame's face may score high under "No signs…", shown
-    # amber there (worth a look), never red beside a verdict that flags nothing
-    cap = " near" if (result or {}).get("label") == "no_evidence" else " high"
+    # a video's verdict is its frames' mean: one frame's face may score high under "No signs…" or
+    # "Uncertain", shown amber there (worth a look), never red beside a verdict that flags nothing
+    cap = " near" if (result or {}).get("label") in ("no_evidence", "uncertain") else " high"
 
     def tone(score):   # the extra class, with its leading space
         if score is None or threshold is None:
