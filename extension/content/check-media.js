@@ -52,7 +52,13 @@
       const url = media.kind === "image" ? await readableUrl(media.url) : media.url;
       const check = await FL.ask("check", { media: { ...media, url, pageUrl: location.href } });
       onUpdate(check);
-      return await FL.followCheck(check, (id) => FL.ask("check-status", { id }), onUpdate, { delay: 500, longest: 2500 });
+      try {
+        return await FL.followCheck(check, (id) => FL.ask("check-status", { id }), onUpdate, { delay: 500, longest: 2500 });
+      } catch (err) {
+        // made, then gone from the backend while followed: the history was cleared, not a failure
+        if (err.code === "not_found") return FL.removedCheck();
+        throw err;
+      }
     } finally {
       release();
     }
@@ -101,8 +107,7 @@
         }
         return null;
       }
-      const check = err.code === "not_found" ? FL.removedCheck()   // the history was cleared meanwhile
-        : { status: "failed", error: { code: err.code || "internal", message: err.message } };
+      const check = { status: "failed", error: { code: err.code || "internal", message: err.message } };
       const fix = FL.connectionTrouble(err) ? FL.describeConnection({ state: err.code }).fix : "";
       draw(check, fix);
       return check;
