@@ -201,10 +201,12 @@ def ai_ingredient(ca):
 @pytest.mark.parametrize("relationship, actions, ai, score, words", [
     ("parentOf", [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["ing1"]}},
                   {"action": "c2pa.color_adjustments"}],
-     True, 0.95, "Content Credentials of an earlier version say: created by a generative AI tool (Adobe Firefly)"),
+     True, 0.95, "Content Credentials of an earlier version (signed by FakeLens Test Signer) say: created by a "
+                 "generative AI tool (Adobe Firefly)"),
     ("componentOf", [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"},
                      {"action": "c2pa.placed", "parameters": {"ingredientIds": ["ing1"]}}],
-     True, 0.95, "Content Credentials say: includes AI-generated elements, an ingredient placed into it (Adobe Firefly)"),
+     True, 0.95, "Content Credentials (signed by FakeLens Test Signer) say: includes AI-generated elements, an "
+                 "ingredient placed into it (Adobe Firefly)"),
     ("inputTo", [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}],
      False, 0.35, "an AI-generated picture was used as an input to make it (Adobe Firefly) — a hint only"),
 ])

@@ -19,7 +19,7 @@ from .c2pa_reader import read_c2pa
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.7"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.8"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -131,8 +131,9 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
             key, lead = "tampered", "Content Credentials (which no longer validate) say"
         elif m["where"] == "ingredient":
             key = "ingredient"
-            lead = {"parentOf": "Content Credentials of an earlier version say",
-                    "componentOf": "Content Credentials say"}.get(rel, "Content Credentials of an ingredient say")
+            by = f" (signed by {m['signer']})" if m.get("signer") else ""   # its own signer, not this file's
+            lead = {"parentOf": f"Content Credentials of an earlier version{by} say",
+                    "componentOf": f"Content Credentials{by} say"}.get(rel, f"Content Credentials of an ingredient{by} say")
         else:
             key = "trusted" if cred["trusted"] else "intact"
             # an unknown signer's claim must not read as a trusted one's: who signed it is said

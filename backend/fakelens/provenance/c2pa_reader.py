@@ -298,6 +298,8 @@ def _read_store(reader, fh, out) -> None:
             marker["where"] = "active manifest" if manifest_label == label else "ingredient"
             if manifest_label != label:
                 marker["relationship"] = _relationship(manifests, label, manifest_label)
+                signed = manifest.get("signature_info") or {}
+                marker["signer"] = signed.get("common_name") or signed.get("issuer")
             out["ai"].append(marker)
 
 
