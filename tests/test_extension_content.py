@@ -256,9 +256,11 @@ def test_an_image_set_background_is_read_at_its_highest_resolution():
         'linear-gradient(rgba(0, 0, 0, 0.3), rgb(0, 0, 0)), image-set(url("s.jpg") 1dppx, url("big.jpg") 2dppx)',
         'linear-gradient(rgb(255, 0, 0), rgb(0, 0, 255)), url("under.jpg"), url("lower.jpg")',
         "linear-gradient(rgb(255, 0, 0), rgb(0, 0, 255))",
+        "url(bare.jpg)",
         "none",
       ].map(read);
     """)
     assert got == ["https://site.example/p/b(1).jpg", "https://site.example/p/b.jpg", "https://site.example/p/a.jpg",
                    "https://site.example/p/c.jpg", "https://site.example/p/a,%20b.jpg",
-                   "https://site.example/p/big.jpg", "https://site.example/p/under.jpg", None, None]
+                   "https://site.example/p/big.jpg", "https://site.example/p/under.jpg", None,
+                   "https://site.example/p/bare.jpg", None]

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS cache_url (
 ACTIVE = ("queued", "running")
 
 
+_MOVE_ASIDE = "move it aside to start fresh (FakeLens makes a new one; its history is lost)"
 # SQLite's words for a file or disk it cannot use, and what the user can do about each
 _REMEDIES = (
     ("database or disk is full", "free some disk space"),
@@ -46,8 +47,8 @@ _REMEDIES = (
     ("locked", "another program holds it open: close that (or stop the other FakeLens) and try again"),
     ("disk i/o error", "check the disk"),
     ("unable to open", "make sure its folder exists and is writable"),
-    ("not a database", "move it aside to start fresh (FakeLens makes a new one; its history is lost)"),
-    ("malformed", "move it aside to start fresh (FakeLens makes a new one; its history is lost)"),
+    ("not a database", _MOVE_ASIDE),
+    ("malformed", _MOVE_ASIDE),
 )
 
 
@@ -66,6 +67,7 @@ def _loads(text):
 class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._file = None   # the file's identity once open: a write to a replaced one is refused
         make_data_folder(self.path.parent)   # the history is the user's browsing: their folder and file only
         try:
             # made here first so that it is 0600; SQLite gives its -wal and -shm files the same mode
@@ -100,7 +102,7 @@ class Store:
         with lock or self._lock:
             # an open connection goes on writing into a file deleted or moved aside, and what it writes
             # is lost at the next start: every write is refused instead (a stat each)
-            if lock is None and getattr(self, "_file", None) and self._identity() != self._file:
+            if lock is None and self._file and self._identity() != self._file:
                 raise StoreUnavailable(f"the history database {self.path} was removed or replaced while FakeLens "
                                        f"ran: restart FakeLens (it makes a new one)")
             try:
@@ -109,7 +111,7 @@ class Store:
                 reason = str(exc)
                 remedy = next((r for words, r in _REMEDIES if words in reason.lower()), None)
                 if remedy is None and doing == "open":   # another program's database under our name
-                    remedy = "it is not a FakeLens history; " + _REMEDIES[-1][1]
+                    remedy = "it is not a FakeLens history; " + _MOVE_ASIDE
                 if remedy is None:
                     raise   # a bug in FakeLens's SQL, not the disk
                 raise StoreUnavailable(f"cannot {doing} the history database {self.path} ({reason}): "

@@ -77,17 +77,14 @@
     const bg = getComputedStyle(el).backgroundImage;
     if (!bg || bg === "none") return null;
     for (const layer of layers(bg)) {   // the top image; a gradient over it (a tint) is no picture
-      let url = null;
-      if (/^(-webkit-)?image-set\(/.test(layer)) {
-        let best = -1;
-        for (const m of layer.matchAll(QUOTED_URL)) {
-          const res = m[2] ? parseFloat(m[2]) * DPPX[m[3]] : 1;
-          if (res > best) [best, url] = [res, m[1]];
-        }
-      } else {
-        const m = /^url\("((?:[^"\\]|\\.)*)"\)/.exec(layer) || /^url\(([^"')\s]+)\)/.exec(layer);
-        url = m && m[1];
+      if (!/^((-webkit-)?image-set|url)\(/.test(layer)) continue;
+      // a url() is an image-set() of one candidate
+      let url = null, best = -1;
+      for (const m of layer.matchAll(QUOTED_URL)) {
+        const res = m[2] ? parseFloat(m[2]) * DPPX[m[3]] : 1;
+        if (res > best) [best, url] = [res, m[1]];
       }
+      if (!url) url = (/^url\(([^"')\s]+)\)/.exec(layer) || [])[1];   // unquoted, as other engines write it
       if (url) return absolute(url.replace(/\\(.)/g, "$1"), el.baseURI);
     }
     return null;
