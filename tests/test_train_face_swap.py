@@ -85,12 +85,13 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     run2 = tmp_path / "run2"
     cmd2 = [a if a != str(out) else str(run2) for a in cmd]
     third = subprocess.run(cmd2 + ["--init", str(out / "best.pt"), "--crop-scales", "1.0", "1.2", "--size", "96",
-                                  "--synthesis", "paper", "--mask-loss", "0.5", "--degradations", "everyday"],
+                                  "--synthesis", "paper", "--mask-loss", "0.5", "--degradations", "everyday",
+                                  "--ema", "0.5"],
                            capture_output=True, text=True, timeout=600, cwd=REPO)
     assert third.returncode == 0, third.stderr[-3000:]
     assert "weights from" in third.stdout and "96 px" in third.stdout and "validation at 1.1" in third.stdout
     assert "paper synthesis" in third.stdout and "mask head" in third.stdout and "(mask " in third.stdout
-    assert "everyday degradations in training" in third.stdout
+    assert "everyday degradations in training" in third.stdout and "EMA, decay 0.5" in third.stdout
     fourth = subprocess.run(cmd2 + ["--minutes", "0.04"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert fourth.returncode == 0 and "resumed from" in fourth.stdout and "96 px" in fourth.stdout
     assert "paper synthesis" in fourth.stdout and "mask head" in fourth.stdout
@@ -99,6 +100,15 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     assert state["crop_scales"] == [1.0, 1.2] and state["size"] == 96 and state["synthesis"] == "paper"
     assert state["mask_loss"] == 0.5 and last["mask_head"]["weight"].shape == (1, 96, 1, 1)
     assert state["degradations"] == "everyday" and "everyday degradations" in fourth.stdout
+    # the averaged weights are what was validated and kept; the raw ones go on training beside them
+    assert state["ema"] == 0.5 and "EMA, decay 0.5" in fourth.stdout
+    best = torch.load(run2 / "best.pt", weights_only=False)["model"]
+    averaged = {k.removeprefix("module."): v for k, v in last["ema"].items() if k.startswith("module.")}
+    assert averaged.keys() == last["model"].keys() == best.keys()
+    name = "classifier.1.weight"
+    assert not torch.equal(averaged[name], last["model"][name])
+    if state["history"][-1]["auc_degraded"] >= max(h["auc_degraded"] for h in state["history"]):
+        assert torch.equal(best[name], averaged[name])
     # asking a resumed run, or a run from --init, for another recipe is refused, not silently ignored
     clash = subprocess.run(cmd2 + ["--synthesis", "mild"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert clash.returncode != 0 and "--synthesis mild differs" in clash.stderr

@@ -120,6 +120,9 @@ def train(args):
     synthesis = run_option("synthesis", args.synthesis, kept("synthesis", "mild"), "mild")
     degradations = run_option("degradations", args.degradations, kept("degradations", "social"), "social")
     mask_loss = float(run_option("mask-loss", args.mask_loss, kept("mask_loss", 0.0), 0.0))
+    ema_decay = float(run_option("ema", args.ema, kept("ema", 0.0), 0.0))
+    if not 0 <= ema_decay < 1:
+        raise SystemExit(f"--ema {ema_decay}: a decay in [0, 1), 0 for none")
     # the rest of the recipe is kept too (runs from before these were stored take what is given)
     lr = float(run_option("lr", args.lr, kept("lr", None), 5e-4))
     batch_size = int(run_option("batch", args.batch, kept("batch", None), 32))
@@ -173,17 +176,26 @@ def train(args):
     net = net.to(device, memory_format=torch.channels_last)
     if head is not None:
         head.to(device)
+    # Optional exponential moving average of the weights (BatchNorm statistics too): validated,
+    # kept as best.pt and exported instead of the raw weights, which go on training.
+    ema = (torch.optim.swa_utils.AveragedModel(
+        net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+        if ema_decay else None)
+    if ema is not None:
+        print(f"weights averaged (EMA, decay {ema_decay}) for validation and export", flush=True)
     params = list(net.parameters()) + (list(head.parameters()) if head is not None else [])
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     state = {"step": 0, "epoch": 0, "epoch_step": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
              "size": size, "backbone": backbone, "synthesis": synthesis, "mask_loss": mask_loss,
-             "degradations": degradations,
+             "degradations": degradations, "ema": ema_decay,
              "lr": lr, "batch": batch_size, "seed": seed, "weight_decay": weight_decay, "val_pick": "random",
              "minutes": minutes}
     if resume:
         net.load_state_dict(ck["model"])
         if head is not None:
             head.load_state_dict(ck["mask_head"])
+        if ema is not None:
+            ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["optimizer"])
         state = ck["state"]
         print(f"resumed from {out / 'last.pt'}: step {state['step']}, epoch {state['epoch']}, "
@@ -202,7 +214,11 @@ def train(args):
 
     def checkpoint():
         return {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": state,
-                **({"mask_head": head.state_dict()} if head is not None else {})}
+                **({"mask_head": head.state_dict()} if head is not None else {}),
+                **({"ema": ema.state_dict()} if ema is not None else {})}
+
+    def judged():   # the weights validated and kept as best
+        return ema.module if ema is not None else net
 
     labels = torch.tensor([0.0, 1.0]).repeat(batch_size // 2).to(device)
     best = max([h["auc_degraded"] for h in state["history"]], default=0.0)
@@ -235,6 +251,8 @@ def train(args):
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if ema is not None:
+                ema.update_parameters(net)
             now = time.time()
             state["seconds"] += now - tick
             tick = now
@@ -262,7 +280,7 @@ def train(args):
                   "auc_degraded": 0.0}
         for k, (crops, y) in val_sets.items():
             if len(y):
-                scores = predict(net, crops)
+                scores = predict(judged(), crops)
                 record[f"auc_{k}"] = round(auc(y, scores), 4)
                 record[f"fpr_{k}_at_0.5"] = round(float((scores[y == 0] >= 0.5).mean()), 4)
         state["history"].append(record)
@@ -271,7 +289,7 @@ def train(args):
         save(out / "last.pt", checkpoint())
         if record["auc_degraded"] >= best:
             best = record["auc_degraded"]
-            save(out / "best.pt", {"model": net.state_dict(), "state": state})
+            save(out / "best.pt", {"model": judged().state_dict(), "state": state})
         if args.epochs and state["epoch"] >= args.epochs:
             done = True
     print("done", json.dumps(state["history"][-1]), flush=True)
@@ -317,6 +335,8 @@ def main(argv=None):
                     "validation and reports keep social; kept in the checkpoint")
     ap.add_argument("--mask-loss", type=float, help="weight of the auxiliary blend-mask loss, default 0 (none; "
                     "MobileNetV2 only; kept in the checkpoint; the head is never exported)")
+    ap.add_argument("--ema", type=float, help="validate, keep and export an exponential moving average of the "
+                    "weights with this decay per step, e.g. 0.999 (default 0: the weights themselves)")
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap"))
     ap.add_argument("--minutes", type=float, help="training-time budget (the LR schedule spans it); 60 for a "
                     "new run, a resumed run's own unless given")
