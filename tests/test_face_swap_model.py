@@ -202,6 +202,26 @@ def test_small_faces_are_listed_not_scored_or_cannot_flag(store, spec):
     assert signal.score is not None and signal.detail["at_most_uncertain"].startswith("the face is small")
 
 
+def test_a_small_face_scoring_higher_does_not_hide_a_flagged_face_large_enough_to_flag(store, spec):
+    """A small face's high score is held at "uncertain"; a face from FLAG_FACE_PX at or above the threshold
+    beside it still decides (a bystander in the background must not turn a flag into "Uncertain")."""
+    from fakelens.detectors.face_swap import FLAG_FACE_PX
+
+    faces = sorted(need_shared("faces-real", "utkface").iterdir())
+    image = np.full((400, 600, 3), (150, 120, 90), np.uint8)
+    image[150:238, 150:238] = cv2.resize(cv2.imread(str(faces[147])), (88, 88), interpolation=cv2.INTER_AREA)
+    image[160:230, 400:470] = cv2.resize(cv2.imread(str(faces[15])), (70, 70), interpolation=cv2.INTER_AREA)
+    media = Media("image", "x.png", "3" * 64, 600, 400, frames=[Frame(0, 0.0, image)])
+    media.faces = detect_faces(image, store, 0, 0.0)
+    signal = FaceSwapDetector(spec, store, Settings()).run(media)
+    scored = {min(f["box"][2:]): f["score"] for f in signal.faces}
+    large, small = max(scored), min(scored)
+    assert len(scored) == 2 and small < FLAG_FACE_PX <= large, scored
+    # the pictures were chosen so: the larger face is flagged, the smaller one scores higher still
+    assert spec.threshold <= scored[large] < scored[small], scored
+    assert round(signal.score, 4) == scored[large] and "at_most_uncertain" not in signal.detail
+
+
 def test_faces_beyond_max_faces_are_listed_and_a_quiet_verdict_says_so(store, spec, tmp_path):
     """A crowd: the `max_faces` largest faces of a frame are scored, the others listed (never silently
     dropped: a swapped fifth face must not vanish behind "No signs of manipulation found")."""

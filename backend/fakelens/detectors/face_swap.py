@@ -2,9 +2,11 @@
 
 Each detected face is cut out with media.align (the same geometry the model was trained on),
 scored together with its mirror image (the two probabilities are averaged), and the media-level
-score is the highest face score for an image and, for a video, the mean over frames of each
-frame's highest face score: single real frames can score high, the mean separates clips
-(FINDINGS.md).
+score is the deciding face's score for an image and, for a video, the mean over frames of each
+frame's deciding face score: single real frames can score high, the mean separates clips
+(FINDINGS.md). A frame's deciding face is its highest-scoring face, except that a face large enough
+to flag (FLAG_FACE_PX) at or above the threshold decides over a smaller one scoring higher: a small
+face's high score is held at "uncertain" and must not hide a flagged face beside it.
 
 Small faces (shorter box side, in the pixels the crop is cut from): stretched up to the model's
 input, real ones score high (pasted real faces: about 50 % flagged at 27 px, 10 % at 53 px, 5 % at
@@ -48,6 +50,12 @@ HIGH_RUN_FRAMES = 3
 
 def side(face: Face) -> int:
     return int(min(face.box[2], face.box[3]))
+
+
+def deciding_face(faces: list[Face], scores: np.ndarray, threshold: float) -> int:
+    """Index of the face that decides its frame (the module's docstring)."""
+    flaggable = [i for i, f in enumerate(faces) if side(f) >= FLAG_FACE_PX and scores[i] >= threshold]
+    return max(flaggable, key=lambda i: scores[i]) if flaggable else int(np.argmax(scores))
 
 
 def largest_per_frame(faces: list[Face], limit: int) -> list[Face]:
@@ -122,7 +130,7 @@ def longest_high_run(frames: list[tuple[int, float, float]], threshold: float) -
 
 
 def aggregate(kind: str, frame_scores: list[float]) -> float:
-    """Media score from each frame's highest face score."""
+    """Media score from each frame's deciding face score."""
     return float(max(frame_scores)) if kind == "image" else float(np.mean(frame_scores))
 
 
@@ -166,12 +174,13 @@ class FaceSwapDetector(Detector):
             for face, s in zip(by_frame[index], scores):
                 faces_out.append({"frame": face.frame, "t": round(float(face.t), 3),
                                   "box": [int(v) for v in face.box], "score": stored_score(s)})
-            per_frame.append(float(scores.max()))
-            deciding_sides.append(side(by_frame[index][int(scores.argmax())]))
-            frames_out.append({"t": round(float(frame.t), 3), "score": stored_score(scores.max())})
+            pick = deciding_face(by_frame[index], scores, self.spec.threshold)
+            per_frame.append(float(scores[pick]))
+            deciding_sides.append(side(by_frame[index][pick]))
+            frames_out.append({"t": round(float(frame.t), 3), "score": stored_score(scores[pick])})
         score = aggregate(media.kind, per_frame)
-        aggregation = ("highest face score" if media.kind == "image"
-                       else "mean over frames of each frame's highest face score")
+        aggregation = ("the deciding face's score" if media.kind == "image"
+                       else "mean over frames of each frame's deciding face score")
         detail = {}
         # the face that decides an image, the typical deciding face of a video
         deciding = (deciding_sides[int(np.argmax(per_frame))] if media.kind == "image"
