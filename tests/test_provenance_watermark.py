@@ -73,6 +73,13 @@ def test_small_image_is_not_checked():
     assert result["checked"] is False and "too small" in result["reason"]
 
 
+@pytest.mark.parametrize("size", [(3, 30000), (30000, 5)])
+def test_a_strip_is_not_checked_and_says_why(size):
+    """Large enough in area, but no whole 4×4 block of the band: said, not a traceback."""
+    result = watermark.find_marks(np.full((*size, 3), 120, np.uint8))
+    assert not result["checked"] and result["reason"].startswith("too narrow for the invisible watermark")
+
+
 def test_wide_image_reads_only_the_top_rows():
     mark = watermark.MARKS[1]
     img = photo_like(1200, 2400, seed=5)

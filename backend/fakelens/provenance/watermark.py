@@ -122,6 +122,9 @@ def find_marks(bgr: np.ndarray, max_pixels: int = MAX_PIXELS) -> dict:
     if h * w < MIN_PIXELS:
         return {"checked": False, "found": None,
                 "reason": f"too small for the invisible watermark ({w}×{h} < 256×256 pixels)"}
+    if min(h, w) < 8:   # a strip: no whole 4×4 block of the half-size band
+        return {"checked": False, "found": None,
+                "reason": f"too narrow for the invisible watermark ({w}×{h} pixels)"}
     if bgr.dtype != np.uint8:
         bgr = np.clip(bgr, 0, 255).astype(np.uint8)
     per_block = block_bits(bgr, max_pixels)
