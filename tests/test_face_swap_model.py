@@ -337,6 +337,10 @@ def test_a_real_face_in_a_gif_is_at_most_uncertain(tmp_path):
     signal = next(s for s in result["signals"] if s["detector"] == "face_swap")
     assert signal["score"] >= signal["threshold"], signal   # what made it a false alarm
     assert result["label"] == "uncertain" and "at most 256 colours" in result["summary"], result["summary"]
+    # the same pixels saved as an RGB PNG are held alike: the cap is about the pixels, not the container
+    Image.open(tmp_path / "face.gif").convert("RGB").save(tmp_path / "face.png")
+    again = Analyzer(Settings(home=tmp_path / "home", cache=False)).analyze({"path": str(tmp_path / "face.png")}, tmp_path)
+    assert again["label"] == "uncertain" and "at most 256 colours" in again["summary"], again["summary"]
 
 
 def test_which_faces_are_scored():

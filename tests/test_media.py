@@ -237,6 +237,12 @@ def test_data_after_the_end_marker_is_fine_a_cut_file_is_not(tmp_path, face_jpeg
     (tmp_path / "cut.png").write_bytes(png[:-20])
     with pytest.raises(FakeLensError, match="truncated"):
         read_image(tmp_path / "cut.png", "image/png", 10**8)
+    # cut in its pixel data, not only before its end marker: called truncated too
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    whole = (tmp_path / "noise.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(FakeLensError, match="truncated"):
+        read_image(tmp_path / "cut.png", "image/png", 10**8)
 
 
 def test_exif_orientation_applied(tmp_path):
@@ -340,6 +346,57 @@ def test_an_apng_with_a_hidden_default_image_is_read_as_browsers_show_it(tmp_pat
     pixels = read_image(tmp_path / "hidden.png", "image/png", 10**8)
     assert np.abs(pixels[:, :, ::-1].astype(int) - np.asarray(face).astype(int)).mean() < 2
     assert len(detect_faces(pixels, ModelStore(REPO_MODELS))) == 1
+
+
+def test_a_transparent_picture_is_read_as_shown_on_a_white_page(tmp_path, face_jpeg):
+    """Transparent pixels show the page behind them, not the colours stored under them: a face hidden
+    that way is not there to judge, and a cut-out's surroundings read as white."""
+    from PIL import Image
+
+    face = Image.open(face_jpeg).convert("RGBA").resize((480, 270))
+    hidden = face.copy()
+    hidden.putalpha(0)
+    hidden.save(tmp_path / "hidden.png")
+    assert (read_image(tmp_path / "hidden.png", "image/png", 10**8) == 255).all()
+    hidden.save(tmp_path / "hidden.webp", lossless=True)
+    assert (read_image(tmp_path / "hidden.webp", "image/webp", 10**8) == 255).all()
+    half = np.asarray(face).copy()
+    half[:, :240, 3] = 0
+    Image.fromarray(half).save(tmp_path / "half.png")
+    pixels = read_image(tmp_path / "half.png", "image/png", 10**8)
+    assert (pixels[:, :240] == 255).all()
+    assert np.abs(pixels[:, 240:, ::-1].astype(int) - half[:, 240:, :3].astype(int)).max() == 0
+    # a palette picture with a transparent colour, as GIFs are
+    still = Image.open(face_jpeg).convert("RGB").resize((120, 90)).quantize(64)
+    still.info["transparency"] = int(np.asarray(still)[0, 0])
+    still.save(tmp_path / "t.gif", transparency=still.info["transparency"])
+    pixels = read_image(tmp_path / "t.gif", "image/gif", 10**8)
+    assert (pixels[0, 0] == 255).all()
+
+
+def test_a_multi_page_tiff_says_only_its_first_page_was_checked(tmp_path, face_jpeg):
+    from PIL import Image
+
+    from fakelens.analyze import Analyzer
+
+    face = Image.open(face_jpeg).convert("RGB").resize((480, 270))
+    Image.new("RGB", face.size, (200, 200, 200)).save(tmp_path / "pages.tif", save_all=True, append_images=[face])
+    result = Analyzer(Settings(home=tmp_path / "home", cache=False)).analyze({"path": str(tmp_path / "pages.tif")}, tmp_path)
+    assert result["media"]["animated"] is True and result["label"] == "not_applicable"
+    assert result["summary"].endswith("Only the first page of this multi-page TIFF was checked."), result["summary"]
+
+
+def test_few_colours_is_about_the_pixels_not_the_file():
+    """A GIF's dithering saved as RGB, or a 1-bit picture as grey, still has few colours; photos do not."""
+    from fakelens.media.image import few_colours
+
+    photo = cv2.imread(str(need_shared("faces-real", "utkface", "11_1_4_20170109201611941.jpg.chip.jpg")))
+    grey = cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    assert not few_colours(photo) and not few_colours(grey)
+    levels = np.array([0, 60, 130, 255], np.uint8)
+    dithered = levels[np.random.default_rng(0).integers(0, 4, (300, 400, 3))]   # 64 colours
+    assert few_colours(dithered) and few_colours((grey > 128).astype(np.uint8) * 255)
+    assert few_colours(cv2.resize(dithered, (4000, 3000), interpolation=cv2.INTER_NEAREST))   # sampled, still few
 
 
 def test_no_face_in_plain_image(plain_jpeg):

@@ -166,7 +166,7 @@ def load_media(path: Path, kind: str, mime: str, settings, source_url: str | Non
         pixels = read_image(path, mime, settings.max_pixels)
         h, w = pixels.shape[:2]
         return Media("image", str(path), sha, w, h, None, source_url, mime, [Frame(0, 0.0, pixels)],
-                     **traits(path))
+                     **traits(path, pixels))
     frames, info = sample_frames(path, settings.video_frames, settings, cancelled, progress)
     return Media("video", str(path), sha, info["width"], info["height"], info["duration"],
                  source_url, mime, frames, scale=frames[0].image.shape[1] / info["width"],

@@ -18,9 +18,9 @@ from .fetch.ytdlp import PAGE_ITEMS
 from .media.types import Media
 
 UNCERTAIN_MARGIN = 0.1
-# bump with any change to how signals become a verdict, or to which faces a detector scores
-# (cached verdicts then go)
-RULES_VERSION = "10"
+# bump with any change to how signals become a verdict, to which faces a detector scores or which
+# decides, or to how a picture is decoded (cached verdicts then go)
+RULES_VERSION = "11"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
@@ -203,8 +203,9 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         summary = ("Not checked: " + ("; ".join(reasons) if reasons else "no detector applies to this media")
                    + ". " + _provenance_note(prov))
 
-    if media.animated:   # a GIF's later frames may hold what the first does not
-        summary += " Only the first frame of this animated image was checked."
+    if media.animated:   # a GIF's later frames (a TIFF's later pages) may hold what the first does not
+        summary += (" Only the first page of this multi-page TIFF was checked." if media.mime == "image/tiff"
+                    else " Only the first frame of this animated image was checked.")
     if media.page_videos > 1:   # the badge sits on the video the user meant, which may be another
         summary += page_videos_note(media.page_videos, media.media_url)
     if media.declared_duration:   # what was not there was not checked: a quiet verdict must not hide it

@@ -84,7 +84,10 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
             if width * height > max_pixels:
                 raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
                                     f"({megapixels(width * height)}); the limit is {megapixels(max_pixels)}")
-            orientation = im.getexif().get(0x0112, 1)
+            orientation = _orientation(im)
+            # a transparent picture is judged as a browser shows it on a white page, not by the
+            # colours hidden under its transparent pixels (OpenCV's colour read drops the alpha)
+            transparent = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
             # an APNG's default image is what a browser that cannot animate shows; every other one
             # shows the animation, whose first frame is the next one (OpenCV would read the default)
             hidden_default = im.format == "PNG" and bool(im.info.get("default_image")) and getattr(im, "n_frames", 1) > 1
@@ -97,13 +100,25 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
         raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
     # the orientation is applied here, the same way for every format (OpenCV applies it to some formats
     # only, and PIL's path clipped 16-bit pictures to white); OpenCV scales 16-bit to 8-bit itself
-    if hidden_default:
-        return _decode_with_pil(path, mime, frame=1)
+    if hidden_default or transparent:
+        return _decode_with_pil(path, mime, frame=1 if hidden_default else 0)
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if pixels is None:
         return _decode_with_pil(path, mime)
     # OpenCV turns a TIFF upright even when told not to (5.0; the test over every orientation pins it)
     return pixels if mime == "image/tiff" else orient(pixels, orientation)
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation from the header. A PNG's is read from its eXIf chunk before the pixels only:
+    Pillow's getexif() on a PNG decodes the whole picture to look past them (twice the memory, and a
+    truncated PNG failed there as "not a readable image" instead of being called truncated)."""
+    if im.format != "PNG":
+        return im.getexif().get(0x0112, 1)
+    exif = Image.Exif()
+    if im.info.get("exif"):
+        exif.load(im.info["exif"])
+    return exif.get(0x0112, 1)
 
 
 # EXIF orientation -> the steps that show the picture upright (TIFF/EXIF tag 274)
@@ -119,27 +134,44 @@ def orient(pixels: np.ndarray, orientation) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
-def traits(path: Path) -> dict:
-    """What the verdict says of a picture beyond its pixels, from one look at its header:
-    `animated`, an animated GIF, WebP or PNG, of which only the first frame is checked (PIL looks for a
-    second frame only, without decoding the others; a camera's MPO JPEG is not: its further "frames"
-    are the camera's previews, or a stereo pair, of the one picture); `palette`, at most 256 colours
-    (GIF, palette PNG or BMP, 1-bit), whose dithering looks like blending to the face-swap model (real
-    faces saved as GIF were flagged, up to 0.98)."""
+def traits(path: Path, pixels: np.ndarray) -> dict:
+    """What the verdict says of a picture beyond its pixels, from one look at its header and its pixels:
+    `animated`, an animated GIF, WebP or PNG or a multi-page TIFF, of which only the first frame (page)
+    is checked (PIL looks for a second frame only, without decoding the others; a camera's MPO JPEG is
+    not: its further "frames" are the camera's previews, or a stereo pair, of the one picture);
+    `palette`, at most 256 colours (GIF, palette PNG or BMP, 1-bit, or such pixels saved in another
+    form), whose dithering looks like blending to the face-swap model (real faces saved as GIF were
+    flagged, up to 0.98)."""
     try:
         with Image.open(path) as im:
-            return {"animated": bool(getattr(im, "is_animated", False)) and im.format != "MPO",
-                    "palette": im.mode in ("1", "P", "PA")}
+            animated = bool(getattr(im, "is_animated", False)) and im.format != "MPO"
+            palette = im.mode in ("1", "P", "PA")
     except Exception:
-        return {"animated": False, "palette": False}
+        animated, palette = False, False
+    return {"animated": animated, "palette": palette or few_colours(pixels)}
+
+
+def few_colours(pixels: np.ndarray, sample: int = 250_000) -> bool:
+    """At most 256 colours (at most 32 levels when grey) in a sample of the decoded pixels, however
+    the file stores them: a dithered GIF saved as an RGB PNG, or a 1-bit picture as greyscale, dithers
+    alike. A photo has thousands of colours, and a grey photo far more than 32 levels."""
+    step = max(1, int(np.sqrt(pixels.shape[0] * pixels.shape[1] / sample)))
+    px = pixels[::step, ::step].reshape(-1, 3).astype(np.uint32)
+    grey = bool((px[:, 0] == px[:, 1]).all() and (px[:, 1] == px[:, 2]).all())
+    colours = len(np.unique(px[:, 0] << 16 | px[:, 1] << 8 | px[:, 2]))
+    return colours <= (32 if grey else 256)
 
 
 def _decode_with_pil(path: Path, mime: str, frame: int = 0) -> np.ndarray:
-    """Formats OpenCV lacks (animated GIF, some WebP/TIFF): the first frame (or `frame`), orientation applied."""
+    """Formats OpenCV lacks (animated GIF, some WebP/TIFF) and transparent pictures: the first frame (or
+    `frame`), orientation applied, transparent pixels shown on white."""
     try:
         with Image.open(path) as im:
             im.seek(frame)
-            im = ImageOps.exif_transpose(im).convert("RGB")
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+                im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
+            im = im.convert("RGB")
             return cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)
     except Exception as exc:
         raise FakeLensError("undecodable", f"the {mime} file could not be decoded "
