@@ -3,6 +3,7 @@
 // worker (or Firefox's background script) can, with the token the user pasted in Options.
 import "./lib/settings.js";
 import "./lib/follow-check.js";
+import "./lib/private-host.js";
 import { showConnection } from "./background/toolbar-state.js";
 import { installContextMenus } from "./background/context-menus.js";
 
@@ -132,41 +133,6 @@ const MAX_BATCH = 100; // the backend's limit on one batch
 
 const isHttp = (url) => /^https?:/i.test(url || "");
 
-// Hosts the extension never fetches with the user's cookies: this computer, the local network and
-// reserved addresses (a page may name its router, or an admin page on localhost). Their URLs go to
-// the backend as URLs, whose netguard refuses them with a clear "blocked address" error.
-const PRIVATE_V4 = [
-  ["0.0.0.0", 8], ["10.0.0.0", 8], ["100.64.0.0", 10], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12],
-  ["192.0.0.0", 24], ["192.0.2.0", 24], ["192.88.99.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15],
-  ["198.51.100.0", 24], ["203.0.113.0", 24], ["224.0.0.0", 4], ["240.0.0.0", 4],
-].map(([base, bits]) => [ipv4Number(base), bits]);
-
-function ipv4Number(text) {
-  return text.split(".").reduce((n, part) => n * 256 + Number(part), 0);
-}
-
-function privateHost(url) {
-  let host;
-  try {
-    host = new URL(url).hostname.toLowerCase().replace(/\.+$/, ""); // the URL parser writes 0x7f.1 as dotted decimal
-  } catch {
-    return true;
-  }
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) {
-    const n = ipv4Number(host);
-    return PRIVATE_V4.some(([base, bits]) => Math.floor(n / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)));
-  }
-  if (host.startsWith("[")) {
-    // only global unicast (2000::/3) less IETF/Teredo (2001::/23), documentation (2001:db8::/32,
-    // 3fff::/20) and 6to4 (an IPv4 address inside); ::1, fc00::/7, fe80::/10, fec0::/10, multicast and
-    // IPv4-mapped all lie outside 2000::/3
-    const [a, b] = host.slice(1, -1).split(":").map((g) => parseInt(g || "0", 16));
-    return (a & 0xe000) !== 0x2000 || (a === 0x2001 && (b < 0x200 || b === 0xdb8)) || a === 0x2002 ||
-      (a === 0x3fff && b < 0x1000);
-  }
-  return !host.includes(".") || /\.(localhost|local|internal|lan|home\.arpa)$/.test(host);
-}
-
 // The body, read no further than MAX_IMAGE_BYTES (Content-Length may be absent or lie); null past it.
 async function readCapped(res, abort) {
   if (Number(res.headers.get("content-length") || 0) > MAX_IMAGE_BYTES || !res.body) return null;
@@ -200,7 +166,7 @@ const sameSite = (url, pageUrl) => FL.siteListed([FL.siteKey(pageUrl)], FL.siteK
 // the address and every redirect itself.
 async function fetchImageBytes(url, cookies) {
   if (!isHttp(url) && !/^data:image\//i.test(url || "")) return null;
-  if (isHttp(url) && privateHost(url)) return null;
+  if (isHttp(url) && FL.privateHost(url)) return null;
   const credentials = cookies ? "include" : "omit";
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS); // a server that stalls holds a slot no longer

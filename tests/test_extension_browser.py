@@ -408,6 +408,46 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
     page.close()
 
 
+def test_the_popups_thumbnails_send_no_cookies_off_the_page_s_site_and_none_to_private_addresses(
+        browser, live_backend, sites):
+    """The popup is an extension page: its requests carry every cookie, SameSite ones too. A page naming
+    its visitor's router, or another site's address, as a picture must not get a credentialed request
+    out of a scan: no thumbnail for a private address, none with cookies off the page's own site."""
+    browser.context.add_cookies([{"name": "session", "value": "s3cret", "domain": host, "path": "/",
+                                  "sameSite": "Strict", "secure": True} for host in ("x.com", "www.reddit.com")])
+    page = browser.context.new_page()
+    page.goto("https://x.com/home")
+    page.wait_for_function("document.body.dataset.loadedLater === '1'", timeout=10_000)
+    router = f"{sites.local}/media/real-4.jpg?router"
+    page.evaluate("""urls => { for (const url of urls) {
+        const div = document.createElement('div');
+        div.style.cssText = `width:200px;height:200px;background:url("${url}") center/cover`;
+        document.body.append(div); } }""", [router, "https://www.reddit.com/media/real-5.jpg?other-site"])
+    popup = browser.context.new_page()
+    seen = []
+    popup.on("request", lambda r: seen.append((r.url, r.all_headers().get("cookie"))))
+    popup.set_viewport_size({"width": 400, "height": 900})
+    popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+    popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+    popup.click("#scan")
+    popup.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
+        return rows.length >= 6 && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)); }""",
+                            timeout=WAIT_MS)
+    popup.wait_for_timeout(500)
+    thumbs = {url: cookie for url, cookie in seen if "/media/" in url}
+    assert router not in thumbs, thumbs
+    assert thumbs.get("https://www.reddit.com/media/real-5.jpg?other-site", "absent") is None, thumbs
+    own = [cookie for url, cookie in thumbs.items() if url.startswith("https://x.com/media/")]
+    assert own and all(cookie == "session=s3cret" for cookie in own), thumbs   # the page's own site, as the page
+    kinds = popup.evaluate("""() => [...document.querySelectorAll('#results li')].map(r =>
+        [r.querySelector('.meta').title, r.querySelector('.thumb').tagName])""")
+    assert dict(kinds)[router] == "DIV", kinds   # a glyph, never loaded
+    assert dict(kinds)["https://www.reddit.com/media/real-5.jpg?other-site"] == "IMG", kinds   # shown all the same
+    browser.context.clear_cookies()
+    popup.close()
+    page.close()
+
+
 def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, media_dir, sites):
     """A right-click check on the Facebook and YouTube imitations carries the post's permalink (what a
     video is fetched by, and what the report names): the post link, the /watch link a thumbnail sits

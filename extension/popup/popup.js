@@ -57,7 +57,8 @@
       return;
     }
     const items = page.items || [];
-    const rows = items.map((item) => FL.resultRow(item));
+    const pageUrl = /^https?:/.test(tab.url || "") ? tab.url : page.pageUrl;
+    const rows = items.map((item) => FL.resultRow(item, pageUrl));
     $("results").append(...rows);
     const checks = new Array(items.length).fill(null);
     summarize(items, checks);
@@ -67,7 +68,7 @@
     }
     let answer;
     try {
-      answer = await FL.ask("scan", { items: items.map(({ kind, url, sendUrl, permalink }) => ({ kind, url: sendUrl || url, permalink })), pageUrl: /^https?:/.test(tab.url || "") ? tab.url : page.pageUrl });
+      answer = await FL.ask("scan", { items: items.map(({ kind, url, sendUrl, permalink }) => ({ kind, url: sendUrl || url, permalink })), pageUrl });
     } catch (err) {
       // no check was made: every row says so too, instead of "Checking…" for ever
       rows.forEach((row, i) => FL.updateRow(row, items[i], { status: "failed", error: { code: err.code, message: err.message } }));

@@ -24,14 +24,43 @@
     }
   };
 
-  FL.resultRow = (item) => {
+  const placeholder = (item) => el("div", { className: "thumb", textContent: item.kind === "video" ? "▶" : "▣" });
+
+  const MAX_THUMB_BYTES = 20 * 1024 * 1024;
+
+  // The popup is an extension page: an <img> it loads carries every cookie, even SameSite ones the page
+  // itself could not send (crossorigin="anonymous" does not stop that in an extension with host access).
+  // A page could name its visitor's router, or another site's address, as a picture. So the thumbnail
+  // is fetched as background.js fetches what it checks: none for a private address, cookies only on the
+  // page's own site, no redirect followed (it could lead to a private address), then shown from memory.
+  const thumbnail = (item, pageUrl) => {
+    const glyph = placeholder(item);
+    if (!item.thumb || !/^(https?|data):/.test(item.thumb)) return glyph;
+    if (item.thumb.startsWith("data:")) {
+      return el("img", { className: "thumb", alt: "", src: item.thumb });
+    }
+    if (FL.privateHost(item.thumb)) return glyph;
+    const ownSite = Boolean(pageUrl) && FL.siteListed([FL.siteKey(pageUrl)], FL.siteKey(item.thumb));
+    fetch(item.thumb, { credentials: ownSite ? "include" : "omit", cache: "force-cache", redirect: "manual",
+                        referrerPolicy: "no-referrer" })
+      .then(async (res) => {
+        const type = res.headers.get("content-type") || "";
+        if (!res.ok || !/^image\//i.test(type) || Number(res.headers.get("content-length") || 0) > MAX_THUMB_BYTES) return;
+        const blob = await res.blob();
+        if (blob.size > MAX_THUMB_BYTES || !glyph.isConnected) return;
+        const img = el("img", { className: "thumb", alt: "" });
+        img.addEventListener("load", () => glyph.replaceWith(img), { once: true });
+        img.src = URL.createObjectURL(blob);
+      })
+      .catch(() => {});   // no thumbnail: the glyph stays
+    return glyph;
+  };
+
+  FL.resultRow = (item, pageUrl) => {
     const row = el("li");
     row.dataset.index = item.index;
     row.dataset.kind = item.kind;
-    const thumb = item.thumb && /^(https?|data):/.test(item.thumb)
-      ? el("img", { className: "thumb", src: item.thumb, alt: "" })
-      : el("div", { className: "thumb", textContent: item.kind === "video" ? "▶" : "▣" });
-    row.append(thumb, el("div", { className: "body" }));
+    row.append(thumbnail(item, pageUrl), el("div", { className: "body" }));
     FL.updateRow(row, item, null);
     return row;
   };
