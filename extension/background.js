@@ -104,7 +104,9 @@ async function checkConnection() {
     return setConnection({ ...info, state: "ok" });
   } catch (err) {
     if (err.code === "unauthorized" || err.code === "unreachable") return setConnection({ ...info, state: err.code });
-    return setConnection({ ...info, state: "ok" }); // reachable and authorised; history call itself failed
+    // something answers as FakeLens but lacks this extension's API (another version, or another program)
+    if (err.status === 404) return setConnection({ ...info, state: "incompatible", extension: ext.runtime.getManifest().version });
+    return setConnection({ ...info, state: "trouble", message: err.message }); // e.g. its history file gone (503)
   }
 }
 

@@ -1297,6 +1297,51 @@ def test_backend_trouble_shows_its_state(browser, live_backend, make_url, state,
     assert browser.badge_text() == ""
 
 
+class _OtherBackend(http.server.BaseHTTPRequestHandler):
+    """Answers health as FakeLens does; every other call with `answer` (status, JSON body or None)."""
+    answer = (404, None)
+
+    def do_GET(self):
+        status, body = (200, {"status": "ok", "version": "2.0.0", "models": []}) if self.path == "/api/v1/health" \
+            else self.answer
+        data = json.dumps(body).encode() if body is not None else b"<h1>Not Found</h1>"
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json" if body is not None else "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("answer, state, text, fix", [
+    ((404, None), "incompatible", "Backend of another version (FakeLens 2.0.0)", "install both from one FakeLens release"),
+    ((503, {"error": {"code": "storage_unavailable", "message": "fakelens.db was removed: restart `fakelens serve`"}}),
+     "trouble", "The backend answers with an error", "fakelens.db was removed: restart fakelens serve"),
+])
+def test_a_backend_that_answers_health_but_not_the_api_is_not_connected(browser, live_backend, answer, state, text, fix):
+    """Another version's backend (its health answers, this extension's calls are not found), or one whose
+    history fails, read as what they are, not as a green "Connected"."""
+    handler = type("Handler", (_OtherBackend,), {"answer": answer})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    browser.configure(backendUrl=f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        popup = browser.context.new_page()
+        popup.goto(browser.url("popup/popup.html"))
+        popup.wait_for_selector(f"#connection[data-state='{state}']", timeout=10_000)
+        assert popup.text_content("#connection .text") == text
+        assert fix in popup.text_content("#fix")
+        assert browser.badge_text() == "!"
+        popup.close()
+    finally:
+        browser.configure(backendUrl=live_backend.url)
+        server.shutdown()
+        server.server_close()
+    assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
+
+
 def test_options_page_cleans_a_pasted_token_and_site_entries(browser, live_backend):
     """A token pasted with an invisible character (U+200B, from a chat) pairs; one stored that way
     earlier says the token is wrong, not that a healthy backend is down. "*.example.com" and

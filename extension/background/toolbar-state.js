@@ -7,6 +7,8 @@ const LOOK = {
   unreachable: { text: "!", color: "#b00020", title: 'FakeLens: backend not reachable. Start it with "fakelens serve".' },
   wrong_host: { text: "!", color: "#b00020", title: "FakeLens: wrong backend address (another host name). Fix it in Options." },
   unauthorized: { text: "key", color: "#b00020", title: 'FakeLens: token rejected. Run "fakelens token" and paste it in Options.' },
+  incompatible: { text: "!", color: "#b00020", title: "FakeLens: the backend is another version than this extension. Update both from one release." },
+  trouble: { text: "!", color: "#b00020", title: "FakeLens: the backend answers with an error. Open this popup for what it said." },
   unpaired: { text: "key", color: "#8a5a00", title: 'FakeLens: not paired. Run "fakelens token" and paste it in Options.' },
 };
 

@@ -199,6 +199,13 @@
           fix: `Set the backend URL in Options to \`${fixed}\`: FakeLens answers to no other host name.`,
         };
       }
+      case "incompatible":
+        return {
+          tone: "error", icon: "!", text: `Backend of another version (FakeLens ${state.version || "?"})`,
+          fix: `It does not offer what this extension (${state.extension || "?"}) asks for: install both from one FakeLens release.`,
+        };
+      case "trouble":
+        return { tone: "error", icon: "!", text: "The backend answers with an error", fix: state.message || "" };
       case "unreachable":
         return { tone: "error", icon: "!", text: "Backend not reachable", fix: "Start it with `fakelens serve` (in the FakeLens folder: `make serve`), or fix the backend URL in Options." };
       default:
