@@ -12,6 +12,7 @@ const MENUS = [
 
 export function installContextMenus({ ext, startCheck, untilDone }) {
   const menus = ext.contextMenus || ext.menus;
+  if (!menus) return { handleClick: async () => null };   // Firefox for Android has no menus
   Promise.resolve(menus.removeAll()).then(() => {
     for (const item of MENUS) menus.create(item, () => void ext.runtime.lastError);
   });
