@@ -378,10 +378,13 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
     popup.set_viewport_size({"width": 400, "height": 900})
     popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
     popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-    popup.click("#scan")
+    popup.focus("#scan")
+    popup.keyboard.press("Enter")
+    assert popup.evaluate("document.activeElement.id") == "scan"   # busy, but not dropping the focus
     popup.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
         return rows.length >= 4 && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)); }""",
                             timeout=WAIT_MS)
+    assert popup.evaluate("[document.activeElement.id, document.querySelector('#scan').ariaDisabled]") == ["scan", "false"]
     rows = popup.evaluate("""() => [...document.querySelectorAll('#results li')].map(r => ({
         kind: r.dataset.kind, state: r.dataset.state, label: r.dataset.label,
         chip: r.querySelector('.chip').textContent.trim(), meta: r.querySelector('.meta').textContent,
@@ -1217,9 +1220,11 @@ def test_options_page_clears_the_history(browser, live_backend, media_dir):
     assert asked and asked[0].startswith("Delete all FakeLens history"), asked
     assert "clear-history" not in page.evaluate("window.sent") and any(c["id"] == r.json()["id"] for c in history())
     page.once("dialog", lambda dialog: dialog.accept())
-    page.click("#clearHistory")
+    page.focus("#clearHistory")
+    page.keyboard.press("Enter")   # from the keyboard: the focus stays on the button (not the page's body)
     # a locator, not wait_for_function: its polling evaluates a string, which an extension page's CSP refuses
     page.locator("#cleared", has_text="History cleared:").wait_for(timeout=10_000)
+    assert page.evaluate("document.activeElement.id") == "clearHistory"
     assert [c for c in history() if c["status"] not in ("queued", "running")] == []
     # another program reading the database keeps the cleared rows in its log: the page says so
     import sqlite3

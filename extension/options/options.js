@@ -62,9 +62,10 @@
 
   $("clearHistory").addEventListener("click", async () => {
     // nothing of it can be brought back: checks, cached results, report pictures, running checks
+    if (FL.isBusy($("clearHistory"))) return;
     if (!confirm("Delete all FakeLens history (every check, cached result and report picture) and cancel the checks running now?")) return;
     const button = $("clearHistory");
-    button.disabled = true;
+    FL.setBusy(button, true);
     try {
       const { deleted, warning } = await FL.ask("clear-history", {});
       $("cleared").textContent = `History cleared: ${deleted} ${deleted === 1 ? "check" : "checks"} and every cached result deleted.`
@@ -72,7 +73,7 @@
     } catch (err) {
       $("cleared").textContent = `Not cleared: ${err.message}`;
     } finally {
-      button.disabled = false;
+      FL.setBusy(button, false);
     }
   });
 

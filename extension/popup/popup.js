@@ -33,7 +33,8 @@
 
   async function scan(tab) {
     const button = $("scan");
-    button.disabled = true;
+    if (FL.isBusy(button)) return;
+    FL.setBusy(button, true);
     $("results").replaceChildren();
     $("summary").textContent = "Looking for images and videos…";
     let page;
@@ -48,12 +49,12 @@
         : tab.url ? "This page cannot be scanned (browser pages and extension stores are closed to extensions)."
           : "This page cannot be scanned: it is a browser page, or a site FakeLens is not allowed on " +
             "(Firefox: the Extensions menu → FakeLens → Always allow on this site).";
-      button.disabled = false;
+      FL.setBusy(button, false);
       return;
     }
     if (page && page.error) {   // the page's own script failed: say so, not "no media"
       $("summary").textContent = `Scan failed: ${page.error.message}`;
-      button.disabled = false;
+      FL.setBusy(button, false);
       return;
     }
     const items = page.items || [];
@@ -63,7 +64,7 @@
     const checks = new Array(items.length).fill(null);
     summarize(items, checks);
     if (!items.length) {
-      button.disabled = false;
+      FL.setBusy(button, false);
       return;
     }
     let answer;
@@ -74,7 +75,7 @@
       rows.forEach((row, i) => FL.updateRow(row, items[i], { status: "failed", error: { code: err.code, message: err.message } }));
       $("summary").textContent = `Scan failed: ${err.message}`;
       await FL.showConnection();
-      button.disabled = false;
+      FL.setBusy(button, false);
       return;
     }
     const update = (i, check) => {
@@ -102,7 +103,7 @@
         }
       }),
     );
-    button.disabled = false;
+    FL.setBusy(button, false);
   }
 
   async function siteSwitch(tab) {
