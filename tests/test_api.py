@@ -142,7 +142,7 @@ def test_upload_face_is_found(client, auth, face_jpeg):
 
 
 def test_a_report_colours_each_face_box_by_its_score_against_the_threshold():
-    from fakelens.api.report import _box_tone
+    from fakelens.api.report import _box_tone, _box_words
     tone = _box_tone({"signals": [{"detector": "provenance", "threshold": 0.5},
                                   {"detector": "face_swap", "threshold": 0.69}]})
     assert [tone(s) for s in (0.95, 0.69, 0.6, 0.58, 0.03, None)] == [" high", " high", " near", "", "", ""]
@@ -152,6 +152,11 @@ def test_a_report_colours_each_face_box_by_its_score_against_the_threshold():
     assert [quiet(s) for s in (0.95, 0.6, 0.03)] == [" near", " near", ""]
     held = _box_tone({"label": "uncertain", "signals": [{"detector": "face_swap", "threshold": 0.69}]})
     assert held(0.95) == " near"   # "Uncertain" flags nothing either
+    # and in words, not by colour alone
+    words = _box_words({"signals": [{"detector": "face_swap", "threshold": 0.69}]})
+    assert [words(s) for s in (0.95, 0.6, 0.03, None)] == [
+        "score 0.95, at or above the threshold", "score 0.60, just under the threshold", "score 0.03",
+        "face, not scored"]
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -207,6 +212,9 @@ def test_truncated_jpeg_is_4xx(client, auth, plain_jpeg):
     r = post_file(client, auth, data[: len(data) // 2])
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "undecodable"
     assert "truncated" in r.get_json()["error"]["message"]
+    report = client.get(f"/api/v1/checks/{r.get_json()['id']}/report", base_url=BASE_URL, headers=auth)
+    assert report.status_code == 200 and b"truncated" in report.data
+    assert b"Progress:" not in report.data   # a failed check's last progress is no news
 
 
 def test_a_cached_verdict_is_not_served_once_a_setting_that_changes_it_does(tmp_path, plain_jpeg):

@@ -39,6 +39,20 @@ def _box_tone(result: dict | None):
     return tone
 
 
+def _box_words(result: dict | None):
+    """A face box's label, in words as well as colour: "score 0.87, at or above the threshold"."""
+    threshold = next((s.get("threshold") for s in (result or {}).get("signals", [])
+                      if s.get("detector") == "face_swap"), None)
+
+    def words(score):
+        if score is None:
+            return "face, not scored"
+        where = ("" if threshold is None else ", at or above the threshold" if score >= threshold
+                 else ", just under the threshold" if score >= threshold - UNCERTAIN_MARGIN else "")
+        return f"score {score_text(score)}{where}"
+    return words
+
+
 @bp.get("/checks/<check_id>/report")
 def report(check_id: str):
     store = current_app.extensions["fakelens"]["store"]
@@ -60,7 +74,7 @@ def report(check_id: str):
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
     html = render_template("report.html", check=check, result=result, thumb=thumb, media=media,
                            label_text=label_words(result) if result else check["status"],
-                           boxes=shown_faces, box_tone=_box_tone(result),
+                           boxes=shown_faces, box_tone=_box_tone(result), box_words=_box_words(result),
                            timeline=_timeline((result or {}).get("frames", []), media.get("duration")))
     # the page carries no script and loads nothing: a strict policy keeps it so
     return html, 200, {"Content-Type": "text/html; charset=utf-8",
