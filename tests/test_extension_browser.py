@@ -1183,6 +1183,15 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
             return [f.getAttribute('aria-invalid'), f.getAttribute('aria-describedby'), document.activeElement === f]; }""") \
             == ["true", "fix", True]
         assert stored()["backendUrl"] == live_backend.url
+        # an address on this computer refused for another reason says that reason
+        for typed, reason in (("https://127.0.0.1:8771", "must start with http://"),
+                              ("http://127.0.0.1:8771/api/v1", "without a path such as /api/v1"),
+                              ("127.0.0.1:99999", "is not an address (a port goes from 1 to 65535)")):
+            page.fill("#backendUrl", typed)
+            page.click("#save")
+            page.locator("#fix", has_text=reason).wait_for(timeout=5_000)
+            assert "must be on this computer" not in page.text_content("#fix")
+        assert stored()["backendUrl"] == live_backend.url
         page.fill("#backendUrl", live_backend.url.replace("http://", "") + "/")
         page.fill("#disabledSites", "example.org, example.net")
         page.click("#save")

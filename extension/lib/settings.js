@@ -86,6 +86,23 @@
     }
   };
 
+  // Why a backend URL typed in Options is refused (localBackendUrl gave null), in the user's words.
+  root.backendUrlProblem = (text) => {
+    let value = String(text || "").trim().replace(/\/+$/, "");
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) value = `http://${value}`;
+    let u;
+    try {
+      u = new URL(value);
+    } catch {
+      return "is not an address (a port goes from 1 to 65535)";
+    }
+    if (!/^(localhost\.?|127(\.\d{1,3}){3}|\[::1\])$/.test(u.hostname)) return "must be on this computer";
+    if (u.protocol !== "http:") return "must start with http:// (FakeLens serves plain HTTP, on this computer only)";
+    if (u.username || u.password) return "must not carry a user name or password";
+    if (u.pathname !== "/" || u.search) return "must be the address alone, without a path such as /api/v1";
+    return null;
+  };
+
   // A site switched off covers its subdomains too: "facebook.com" is off on m.facebook.com.
   // "*.example.com" or ".example.com" (saved before Options cleaned them) mean example.com.
   root.siteListed = (list, site) => Boolean(site) && (list || []).some((entry) => {

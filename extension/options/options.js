@@ -22,8 +22,9 @@
     const backendUrl = $("backendUrl").value.trim() ? FL.localBackendUrl($("backendUrl").value) : FL.DEFAULT_SETTINGS.backendUrl;
     if (!backendUrl) {
       // never saved: the token and the media must not go to another computer
-      FL.withCode($("fix"), `The backend URL must be on this computer, such as ${FL.DEFAULT_SETTINGS.backendUrl} ` +
-        "or http://localhost:PORT (the port `fakelens serve` prints). Nothing was saved.");
+      FL.withCode($("fix"), `The backend URL ${FL.backendUrlProblem($("backendUrl").value) || "is not usable"}: ` +
+        `such as ${FL.DEFAULT_SETTINGS.backendUrl} or http://localhost:PORT (the port \`fakelens serve\` prints). ` +
+        "Nothing was saved.");
       $("fix").hidden = false;
       // said where the user is: the field is marked wrong, described by the message, and focused
       $("backendUrl").setAttribute("aria-invalid", "true");
