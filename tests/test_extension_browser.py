@@ -378,6 +378,9 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
     popup.set_viewport_size({"width": 400, "height": 900})
     popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
     popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+    popup.evaluate("""() => { window.spoken = []; new MutationObserver(() => window.spoken.push(
+        document.querySelector('#announce').textContent)).observe(document.querySelector('#announce'),
+        {childList: true, characterData: true, subtree: true}); }""")
     popup.focus("#scan")
     popup.keyboard.press("Enter")
     assert popup.evaluate("document.activeElement.id") == "scan"   # busy, but not dropping the focus
@@ -399,6 +402,10 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
         assert WORDING[row["label"]].match(row["chip"][1:].strip()), row["chip"]
     summary = popup.text_content("#summary")
     assert summary.startswith("5 media found:") and "score" not in summary, summary   # counted by headline
+    # a screen reader hears the start and the end, not each of the summary's changes (the only live line)
+    assert popup.evaluate("window.spoken") == ["Looking for images and videos…", "5 media found; checking them…",
+                                               f"Scan finished: {summary}"]
+    assert popup.get_attribute("#summary", "role") is None
     popup.screenshot(path=str(ARTIFACTS / "extension-popup.png"), full_page=True)
     # The report link opens the backend's HTML report (fetched with the token).
     with browser.context.expect_page() as new_page:

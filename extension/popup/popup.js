@@ -31,12 +31,17 @@
       : "No images or videos of the minimum size on this page.";
   }
 
+  // The live line a screen reader reads: the scan's start, a stop, and its end. The summary above
+  // changes with every result (55 images: 59 changes in 4 s), too often to be read out each time.
+  const announce = (text) => { $("announce").textContent = text; };
+  const say = (text) => { $("summary").textContent = text; announce(text); };
+
   async function scan(tab) {
     const button = $("scan");
     if (FL.isBusy(button)) return;
     FL.setBusy(button, true);
     $("results").replaceChildren();
-    $("summary").textContent = "Looking for images and videos…";
+    say("Looking for images and videos…");
     let page;
     try {
       // the page itself (frame 0): content scripts run in its frames too, and the first to answer would win
@@ -44,16 +49,16 @@
     } catch {
       // No content script: a browser page, (in Chrome) a page open since before FakeLens was installed
       // or updated, or a site FakeLens may not read (the browser hides such a tab's address)
-      $("summary").textContent = /^https?:/.test(tab.url || "")
+      say(/^https?:/.test(tab.url || "")
         ? "FakeLens is not running on this page yet: reload the page, then scan again."
         : tab.url ? "This page cannot be scanned (browser pages and extension stores are closed to extensions)."
           : "This page cannot be scanned: it is a browser page, or a site FakeLens is not allowed on " +
-            "(Firefox: the Extensions menu → FakeLens → Always allow on this site).";
+            "(Firefox: the Extensions menu → FakeLens → Always allow on this site).");
       FL.setBusy(button, false);
       return;
     }
     if (page && page.error) {   // the page's own script failed: say so, not "no media"
-      $("summary").textContent = `Scan failed: ${page.error.message}`;
+      say(`Scan failed: ${page.error.message}`);
       FL.setBusy(button, false);
       return;
     }
@@ -64,16 +69,18 @@
     const checks = new Array(items.length).fill(null);
     summarize(items, checks);
     if (!items.length) {
+      announce($("summary").textContent);
       FL.setBusy(button, false);
       return;
     }
+    announce(`${items.length} media found; checking them…`);
     let answer;
     try {
       answer = await FL.ask("scan", { items: items.map(({ kind, url, sendUrl, permalink }) => ({ kind, url: sendUrl || url, permalink })), pageUrl });
     } catch (err) {
       // no check was made: every row says so too, instead of "Checking…" for ever
       rows.forEach((row, i) => FL.updateRow(row, items[i], { status: "failed", error: { code: err.code, message: err.message } }));
-      $("summary").textContent = `Scan failed: ${err.message}`;
+      say(`Scan failed: ${err.message}`);
       await FL.showConnection();
       FL.setBusy(button, false);
       return;
@@ -103,6 +110,7 @@
         }
       }),
     );
+    announce(`Scan finished: ${$("summary").textContent}`);
     FL.setBusy(button, false);
   }
 
