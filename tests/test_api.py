@@ -1,6 +1,7 @@
 """API v1 through Flask's test client: auth, Host, CORS, uploads, bad input, history, cache, report."""
 
 import io
+import json
 import os
 import struct
 import time
@@ -400,6 +401,25 @@ def test_deeply_nested_json_is_a_bad_request(client, auth):
         r = client.post(path, base_url=BASE_URL, headers=auth, data=deep, content_type="application/json")
         assert r.status_code == 400, r.get_json()
         assert r.get_json()["error"] == {"code": "bad_request", "message": "the JSON is nested too deeply"}
+
+
+def test_a_json_body_is_held_to_1_mb_and_each_413_names_its_limit(client, auth, face_jpeg):
+    """JSON is parsed in memory: it is held to 1 MB, not to the upload limit a video needs (a 21 MB body
+    of brackets took 500 MB). A 413 says which limit it met."""
+    big = json.dumps({"url": "http://example.com/a.jpg", "pad": "x" * (1 << 20)})
+    for path in (CHECKS, f"{CHECKS}/batch"):
+        r = client.post(path, base_url=BASE_URL, headers=auth, data=big, content_type="application/json")
+        assert r.status_code == 413 and r.get_json()["error"] == {"code": "too_large",
+                                                                  "message": "a JSON request is at most 1 MB"}
+    # sent without its length (chunked): stopped at 1 MB all the same
+    r = client.post(CHECKS, base_url=BASE_URL, headers={**auth, "Transfer-Encoding": "chunked"},
+                    input_stream=io.BytesIO(big.encode()), content_type="application/json",
+                    environ_overrides={"wsgi.input_terminated": True})
+    assert r.status_code == 413 and r.get_json()["error"]["message"] == "a JSON request is at most 1 MB", r.get_json()
+    # a form field other than the file past Werkzeug's 500 kB is not "larger than the upload limit"
+    r = post_file(client, auth, face_jpeg.read_bytes(), page_url="https://example.com/" + "a" * 600_000)
+    assert r.status_code == 413, r.get_json()
+    assert r.get_json()["error"]["message"].startswith("a form field other than the file is longer than 500 kB")
 
 
 def test_batch_reports_each_item(client, auth):

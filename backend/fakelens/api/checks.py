@@ -12,7 +12,7 @@ from ..fetch.netguard import check_url
 from ..models import file_sha256
 from ..retention import forget
 from ..store import StoreUnavailable
-from .errors import error_response
+from .errors import JSON_TOO_LARGE, MAX_JSON_BYTES, error_response
 
 bp = Blueprint("checks", __name__)
 
@@ -130,7 +130,7 @@ def _answer(check: dict, wait: float):
 @bp.post("/checks")
 def create_check():
     wait = _wait_seconds()
-    if request.files or request.form:
+    if not request.is_json and (request.files or request.form):   # (reading the form opens the body)
         upload = request.files.get("media")
         if upload is None:
             raise FakeLensError("bad_request", "a multipart check needs a file field named 'media'")
@@ -159,11 +159,18 @@ def create_check():
 
 def _json_body():
     """The request's JSON, None when it is not JSON; nesting deep enough to exhaust Python's parser is
-    bad input (a few kB of brackets), not an internal error."""
+    bad input (a few kB of brackets), not an internal error. A JSON body is parsed in memory, so it is
+    held to MAX_JSON_BYTES, not to the upload limit a video needs (300 MB of JSON took gigabytes)."""
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise FakeLensError("too_large", JSON_TOO_LARGE)
+    request.max_content_length = MAX_JSON_BYTES   # a body sent without its length is read no further
     try:
-        return request.get_json(silent=True)
+        body = request.get_json(silent=True)
     except RecursionError:
         raise FakeLensError("bad_request", "the JSON is nested too deeply") from None
+    if body is None and request.is_json and len(request.get_data()) >= MAX_JSON_BYTES:   # cut at the limit
+        raise FakeLensError("too_large", JSON_TOO_LARGE)
+    return body
 
 
 @bp.post("/checks/batch")
