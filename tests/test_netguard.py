@@ -51,6 +51,8 @@ def server(tmp_path_factory):
     ("::ffff:127.0.0.1", "loopback"), ("::ffff:10.0.0.1", "private"),   # IPv4-mapped IPv6
     ("::ffff:169.254.169.254", "link-local"),
     ("2002:a00:1::", "private"),              # 6to4 wrapping 10.0.0.1
+    ("64:ff9b::7f00:1", "loopback"), ("64:ff9b::a00:1", "private"),   # NAT64 wrapping 127.0.0.1, 10.0.0.1
+    ("64:ff9b:0:0:1::808:808", "reserved"),   # outside the NAT64 /96: the range's own reason
     ("192.0.2.1", "private"),                  # documentation range
     # ranges some Python releases' ipaddress calls global
     ("fec0::1", "reserved"), ("fefe::1", "reserved"),   # IPv6 site-local (fec0::/10)
@@ -61,7 +63,7 @@ def test_blocked_addresses(address, reason, strict):
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111",
-                                     "::ffff:8.8.8.8"])
+                                     "::ffff:8.8.8.8", "64:ff9b::808:808"])   # NAT64 (DNS64) of 8.8.8.8
 def test_public_addresses(address, strict):
     assert blocked_reason(address, strict) is None
 

@@ -37,6 +37,9 @@ class BlockedAddress(OSError):
 # Not public, though some Python releases' ipaddress call them global: IPv6 site-local (deprecated, still
 # routed inside some networks), IPv6 documentation 3fff::/20 (RFC 9637) and the 6to4 relay anycast range.
 NOT_GLOBAL = [ipaddress.ip_network(n) for n in ("fec0::/10", "3fff::/20", "192.88.99.0/24")]
+# NAT64's well-known prefix (RFC 6052): on an IPv6-only network with DNS64 every IPv4-only site
+# resolves into it, so the IPv4 address inside decides (ipaddress calls the whole range reserved)
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 def _reason(ip: ipaddress._BaseAddress) -> str | None:
@@ -44,7 +47,8 @@ def _reason(ip: ipaddress._BaseAddress) -> str | None:
     if any(ip in net for net in NOT_GLOBAL if net.version == ip.version):
         return "reserved"
     if isinstance(ip, ipaddress.IPv6Address):
-        mapped = ip.ipv4_mapped or ip.sixtofour
+        mapped = ip.ipv4_mapped or ip.sixtofour or (
+            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in NAT64 else None)
         if mapped is not None:
             return _reason(mapped)
         if ip.teredo is not None:
