@@ -32,6 +32,8 @@ def test_unknown_setting_is_an_error(tmp_path, monkeypatch):
     ({"FAKELENS_READ_TIMEOUT_S": "0"}, "read_timeout_s must be more than 0 (got 0.0)"),   # every download would fail
     ({"FAKELENS_CONNECT_TIMEOUT_S": "0"}, "connect_timeout_s must be more than 0"),
     ({"FAKELENS_DECODE_WALL_S": "0"}, "decode_wall_s must be more than 0"),
+    ({"FAKELENS_CONNECT_TIMEOUT_S": "1e10"}, "connect_timeout_s must be at most 86400 seconds, a day (got 1e+10)"),   # overflowed a socket
+    ({"FAKELENS_FETCH_WALL_S": "86401"}, "fetch_wall_s must be at most 86400 seconds"),
     ({"FAKELENS_PORT": "abc"}, "port must be a whole number, got 'abc' (config.toml, FAKELENS_PORT or a flag)"),
     ({"FAKELENS_WORKERS": "1.5"}, "workers must be a whole number, got '1.5'"),
     ({"FAKELENS_CACHE": "maybe"}, "cache must be true or false, got 'maybe'"),

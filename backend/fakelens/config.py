@@ -73,6 +73,9 @@ class Settings:
         for name in _ABOVE_ZERO:   # a time limit of 0 would fail every check, later and less clearly
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be more than 0 (got {getattr(self, name)})")
+        for name in _TIME_LIMITS:   # past about 9e9 s a socket's timeout overflows: every check failed
+            if getattr(self, name) > MAX_TIME_LIMIT_S:
+                raise ValueError(f"{name} must be at most {MAX_TIME_LIMIT_S} seconds, a day (got {getattr(self, name):g})")
         if self.workers > MAX_WORKERS:   # each is a thread running checks: thousands would exhaust the machine
             raise ValueError(f"workers must be at most {MAX_WORKERS} (got {self.workers})")
         # a value past its cap was cut back without a word: say it instead
@@ -93,6 +96,8 @@ _AT_LEAST_ONE = ("workers", "max_queue", "max_image_bytes", "max_video_bytes", "
                  "video_frames", "max_frames", "max_faces")
 _NOT_NEGATIVE = ("sync_wait_s", "cache_ttl_s", "keep_days")
 _ABOVE_ZERO = ("max_duration_s", "connect_timeout_s", "read_timeout_s", "fetch_wall_s", "decode_wall_s")
+_TIME_LIMITS = ("connect_timeout_s", "read_timeout_s", "fetch_wall_s", "decode_wall_s")
+MAX_TIME_LIMIT_S = 86400
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number"}
 
