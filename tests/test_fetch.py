@@ -247,11 +247,24 @@ def test_duration_cap(server, tmp_path, workdir):
     ("/files/missing.jpg", "image", "fetch_failed", "HTTP 404"),
     ("/files/missing.mp4", "video", "fetch_failed", "HTTP 404"),
     ("/redirect/6/photo.jpg", "image", "fetch_failed", "more than 5 redirects"),
+    # the video path (yt-dlp) in the same plain words as the direct download, not requests' and ssl's
+    ("/hangup", "image", "fetch_failed", "/hangup: the connection failed"),
+    ("/hangup", "video", "fetch_failed", "/hangup: the connection failed"),
+    ("/loop", "video", "fetch_failed", "/loop in a loop"),
     ("/redirect-to?url=http://[::1/", "image", "fetch_failed", "redirected to an address that is not valid"),
     ("/redirect-to?url=%FF%FE/photo.jpg", "auto", "fetch_failed", "redirected to an address that is not valid"),
 ])
 def test_bad_input(server, net, workdir, path, kind, code, words):
     refused(server.url(path), kind, net, workdir, code, words)
+
+
+@pytest.mark.parametrize("kind", ["image", "video", "auto"])
+def test_a_secure_connection_that_fails_says_so_plainly(server, net, workdir, kind):
+    """https:// to a server speaking plain HTTP: said in words, not as ssl's "WRONG_VERSION_NUMBER" and
+    yt-dlp's request to report a bug to it."""
+    error = refused(server.url("/files/clip.mp4").replace("http://", "https://"), kind, net, workdir,
+                    "fetch_failed", "clip.mp4: the secure connection (TLS) failed")
+    assert "SSL" not in error.message and "report" not in error.message
 
 
 @pytest.mark.parametrize("url, code", [
@@ -380,3 +393,12 @@ def test_an_encrypted_hls_stream_never_reaches_ffmpeg(server, media, net, workdi
 @pytest.mark.parametrize("kind", ["image", "video"])
 def test_redirect_to_other_schemes_refused(server, net, workdir, target, kind):
     refused(server.url(f"/redirect-to?url={target}"), kind, net, workdir, "bad_url", "http")
+
+
+def test_yt_dlps_own_tails_are_left_out_of_an_error_it_leaves_unexplained():
+    from fakelens.fetch.ytdlp import _plain
+
+    said = ("ERROR: [generic] clip: Unable to download webpage: something odd (caused by OddError('x')); please "
+            "report this issue on  https://github.com/yt-dlp/yt-dlp/issues?q= , filling out the appropriate issue "
+            "template. Confirm you are on the latest version using  yt-dlp -U")
+    assert _plain(said) == "Unable to download webpage: something odd"

@@ -26,6 +26,8 @@ Routes:
   /huge                       claims Content-Length: 3 GB, sends a JPEG header, then silence
   /huge-video                 the same as video/mp4
   /bomb-page                  an HTML page, gzip-encoded: 64 KB on the wire, 64 MB unpacked
+  /hangup                     reads the request and closes the connection without an answer
+  /loop                       a 302 to itself, for ever
 Every path asked for is kept in srv.seen.
 """
 
@@ -132,6 +134,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path == "/silent":
             return self._hold()
+        if path == "/hangup":
+            self.close_connection = True
+            return None
+        if path == "/loop":
+            return self._redirect("/loop")
         if path in ("/trickle", "/trickle-page"):
             page = path == "/trickle-page"
             self._headers(200, "text/html" if page else "image/jpeg", 100_000)

@@ -75,6 +75,8 @@ class HttpSource:
             return FakeLensError("fetch_timeout", f"the server at {url} did not answer in time")
         if isinstance(e, urllib3.exceptions.ProtocolError):
             return FakeLensError("fetch_failed", f"the download of {url} ended early")
+        if isinstance(e, requests.exceptions.SSLError):
+            return FakeLensError("fetch_failed", f"could not download {url}: the secure connection (TLS) failed")
         if isinstance(e, requests.ConnectionError):
             return FakeLensError("fetch_failed", f"could not download {url}: the connection failed")
         return FakeLensError("fetch_failed", f"could not download {url}: {type(e).__name__}")

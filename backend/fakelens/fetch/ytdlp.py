@@ -299,10 +299,18 @@ class Download:
         for number in FULL_DISK:   # the data folder filled up (or is read-only): not the video's fault
             if os.strerror(number) in text:
                 return storage_unavailable(self.settings.home, OSError(number, os.strerror(number)), "the video")
+        where = (f"the video at {self.media_url} (found on {self.url})"
+                 if self.media_url and self.media_url != self.url else self.url)
+        # in the words the direct download (fetch.http) uses, not requests' and ssl's own
+        if "redirect loop" in text:
+            return FakeLensError("fetch_failed", f"the server redirects {where} in a loop")
+        if "SSLError" in text or "[SSL:" in text or "CERTIFICATE_VERIFY_FAILED" in text:
+            return FakeLensError("fetch_failed", f"could not download {where}: the secure connection (TLS) failed")
+        if re.search(r"Connection (aborted|reset|refused)|RemoteDisconnected|TransportError|"
+                     r"Failed to establish a new connection", text):
+            return FakeLensError("fetch_failed", f"could not download {where}: the connection failed")
         status = re.search(r"HTTP Error (\d{3})", text)
         if status:
-            where = (f"the video at {self.media_url} (found on {self.url})"
-                     if self.media_url and self.media_url != self.url else self.url)
             return FakeLensError("fetch_failed", f"the server answered HTTP {status.group(1)} for {where}")
         return FakeLensError("fetch_failed", f"could not download the video: {_plain(str(e))}")
 
@@ -311,5 +319,7 @@ def _plain(msg: str) -> str:
     """yt-dlp's message without its 'ERROR: [generic] id:' prefixes and colour codes."""
     msg = re.sub(r"\x1b\[[0-9;]*m", "", msg)
     msg = re.sub(r"^(ERROR:\s*)?(\[[^\]]+\]\s*)?([^\s:]+:\s*)?", "", msg.strip())
+    msg = re.sub(r";?\s*please report this issue on .*$", "", msg, flags=re.S)   # not ours to ask
+    msg = re.sub(r"\s*\(caused by .*\)$", "", msg, flags=re.S)
     return msg[:300] or "unknown error"
 
