@@ -51,6 +51,20 @@ def test_a_broken_video_gives_fakelens_s_one_line_not_ffmpeg_s(tmp_path, face_jp
                         "or sound only: no video stream) (undecodable)\n"), r.stderr   # no "moov atom not found"
 
 
+@pytest.mark.parametrize("fmt", ["GIF", "BMP", "TIFF"])
+def test_a_cut_picture_gives_fakelens_s_one_line_not_opencv_s(tmp_path, fmt):
+    """OpenCV fails on it first (and logged its error), then Pillow: the user reads one line, which says truncated."""
+    from PIL import Image
+
+    whole = tmp_path / f"whole.{fmt.lower()}"
+    Image.effect_noise((300, 200), 60).convert("RGB").save(whole, format=fmt)
+    cut = tmp_path / f"cut.{fmt.lower()}"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
+    r = fakelens(tmp_path / "home", "check", str(cut))
+    assert r.returncode == 1
+    assert r.stderr == f"{cut}: error: the image file is truncated (it ends before its last pixels) (undecodable)\n", r.stderr
+
+
 def test_check_json_gives_every_input_its_line_when_the_manifest_is_broken(tmp_path, plain_jpeg):
     models = tmp_path / "models"
     models.mkdir()

@@ -9,6 +9,8 @@ from PIL import Image, ImageOps, PngImagePlugin
 from ..errors import FakeLensError
 
 Image.MAX_IMAGE_PIXELS = None   # we enforce our own limit below, before decoding
+# a file OpenCV cannot read goes on to Pillow, or gets FakeLens's own error: not OpenCV's log lines too
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 # Pillow refuses a whole PNG (ValueError) when one text chunk unpacks to over 1 MB, and a generator's
 # settings or a padded zTXt can: allow 16 MB a chunk, with the total for all text kept at 64 MB.
 # (Process-wide, so the provenance metadata reader gets the same; it imports this module.)
@@ -174,6 +176,8 @@ def _decode_with_pil(path: Path, mime: str, frame: int = 0) -> np.ndarray:
             im = im.convert("RGB")
             return cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)
     except Exception as exc:
+        if "truncated" in str(exc):   # Pillow's word for a GIF, WebP, TIFF or BMP cut short
+            raise FakeLensError("undecodable", "the image file is truncated (it ends before its last pixels)") from None
         raise FakeLensError("undecodable", f"the {mime} file could not be decoded "
                             f"({exc.__class__.__name__}: {exc})") from None
 
