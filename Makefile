@@ -21,9 +21,13 @@ serve: setup
 token: setup
 	@$(BIN)/fakelens token
 
-test-setup: setup
-	$(BIN)/pip install -q -e '.[test]'
+test-setup: $(VENV)/.test-installed
 	bash scripts/setup_browser.sh
+
+# the test extras once, and again when pyproject.toml changes (as setup does)
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
 
 test: test-setup
 	$(BIN)/pytest -q -ra

@@ -25,11 +25,11 @@ def cmd_serve(args) -> int:
     from .jobs import DataFolderInUse
     from .provenance.trust import anchors_problem
 
-    if args.host not in ("127.0.0.1", "localhost"):
+    settings = load_settings(home=args.home, port=args.port, host=args.host)
+    if settings.host not in ("127.0.0.1", "localhost"):   # the flag, FAKELENS_HOST or config.toml alike
         print("fakelens serve binds 127.0.0.1 only (the API must not be reachable from other machines)",
               file=sys.stderr)
         return 2
-    settings = load_settings(home=args.home, port=args.port)
     app = create_app(settings, start_jobs=False)
     pool = app.extensions["fakelens"]["pool"]
     analyzer = app.extensions["fakelens"]["analyzer"]
@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="start the backend (production WSGI server) on 127.0.0.1")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", help="127.0.0.1 (the default) or localhost: nothing else is accepted")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
 
