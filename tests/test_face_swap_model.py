@@ -200,6 +200,7 @@ def test_small_faces_are_listed_not_scored_or_cannot_flag(store, spec):
     assert min(media.faces[0].box[2:]) < FLAG_FACE_PX
     signal = FaceSwapDetector(spec, store, Settings()).run(media)
     assert signal.score is not None and signal.detail["at_most_uncertain"].startswith("the face is small")
+    assert signal.detail["quiet_caveat"].startswith("the face is small")   # said under "No signs…" too
 
 
 def test_a_small_face_scoring_higher_does_not_hide_a_flagged_face_large_enough_to_flag(store, spec):

@@ -73,6 +73,11 @@ def test_no_evidence_says_when_smaller_faces_were_not_judged():
     quiet.detail["faces_cut_off"] = 2
     assert ("(faces too small or cut off by the picture's edge were not judged)"
             in fuse([quiet], media(3), 1)["summary"])
+    # a quiet score from little to go on says so too
+    quiet.detail["quiet_caveat"] = "the face is small, 48 px: a swap shows less at that size"
+    assert fuse([quiet], media(3), 1)["summary"].startswith(
+        "No signs of manipulation found by the face-swap detector (faces too small or cut off by the picture's edge "
+        "were not judged; the face is small, 48 px: a swap shows less at that size). ")
 
 
 def test_near_threshold_is_uncertain():

@@ -192,8 +192,11 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
                                              ("faces_cut_off", "cut off by the picture's edge"),
                                              ("faces_over_limit", f"beyond the {limit} largest of a frame"))
                     if any(s.detail.get(key) for s in detectors)]
+        # and a quiet score from little to go on says so (a small face, a face in one or two frames)
+        notes = ([f"faces {' or '.join(unjudged)} were not judged"] if unjudged else []) + sorted(
+            {s.detail["quiet_caveat"] for s in detectors if s.detail.get("quiet_caveat")})
         summary = ("No signs of manipulation found by " + ", ".join(_name(s) for s in detectors)
-                   + (f" (faces {' or '.join(unjudged)} were not judged)" if unjudged else "")
+                   + (f" ({'; '.join(notes)})" if notes else "")
                    + ". " + "".join(BLIND_SPOTS[s.detector] + " " for s in detectors if s.detector in BLIND_SPOTS)
                    + _provenance_note(prov))
     else:

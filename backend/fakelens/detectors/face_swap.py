@@ -189,12 +189,14 @@ class FaceSwapDetector(Detector):
             # a video of one or two frames (or sampled so) has no more to show: still not a video's verdict
             detail["at_most_uncertain"] = (f"a face was seen in only {len(per_frame)} of "
                                            f"{len(media.frames)} sampled frames")
+            detail["quiet_caveat"] = detail["at_most_uncertain"]   # said beside "No signs…" too
         elif media.palette:
             detail["at_most_uncertain"] = ("the picture has at most 256 colours (a GIF or palette image, or saved from one): its "
                                            "dithering looks like blending to the model")
         elif deciding < FLAG_FACE_PX:
             detail["at_most_uncertain"] = (f"the face is small ({deciding} px), too little detail to flag it "
                                            f"(faces from {FLAG_FACE_PX} px can be)")
+            detail["quiet_caveat"] = f"the face is small, {deciding} px: a swap shows less at that size"
         if media.kind == "video" and score < self.spec.threshold:
             position = {f.index: n for n, f in enumerate(media.frames)}
             run = longest_high_run([(position[i], frames_by_index[i].t, s) for i, s in zip(sorted(by_frame), per_frame)],
