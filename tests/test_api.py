@@ -218,6 +218,19 @@ def test_truncated_jpeg_is_4xx(client, auth, plain_jpeg):
     assert b"Progress:" not in report.data   # a failed check's last progress is no news
 
 
+def test_a_page_gets_a_cached_verdict_only_from_checks_asked_on_its_own_site(client, auth, plain_jpeg):
+    """A page can time its badge: a verdict at once would tell it that its visitor checked the same
+    picture on another site. The same bytes (or address) come from the cache only for the same page host."""
+    data = plain_jpeg.read_bytes()
+    cached = lambda page: post_file(client, auth, data, wait=10, page_url=page).get_json()["cached"]  # noqa: E731
+    assert cached("https://news.example/story") is False
+    assert cached("https://news.example/other-story") is True
+    assert cached("https://shop.example/") is False and cached("https://shop.example/cart") is True
+    # without a page (the command line, curl): one cache among them, as before
+    r = post_file(client, auth, data, wait=10)
+    assert r.get_json()["cached"] is False and post_file(client, auth, data, wait=10).get_json()["cached"] is True
+
+
 def test_a_cached_verdict_is_not_served_once_a_setting_that_changes_it_does(tmp_path, plain_jpeg):
     """Turning on remote manifests (or trusting other signers, or sampling more frames) must not
     answer the same bytes with the verdict made before the change."""

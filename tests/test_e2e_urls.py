@@ -73,7 +73,8 @@ def test_the_same_bytes_uploaded_later_do_not_claim_the_page_s_address(backend, 
     assert r.status_code == 200 and r.json()["result"]["media"]["media_url"], r.text
     clip = media_server.folder / "clip.mp4"
     up = requests.post(f"{backend.url}/api/v1/checks", params={"wait": 30}, headers=backend.headers,
-                       files={"media": ("mine.mp4", clip.read_bytes())}, timeout=60)
+                       files={"media": ("mine.mp4", clip.read_bytes())},
+                       data={"page_url": "https://example.com/post/2"}, timeout=60)   # the cache is per page host
     assert up.status_code == 200 and up.json()["cached"] is True, up.text
     assert "media_url" not in up.json()["result"]["media"], up.json()["result"]["media"]
 

@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import retention
 from .config import make_data_folder
@@ -242,12 +243,22 @@ class JobPool:
             self._finished.notify_all()
 
     # --- the cache -------------------------------------------------------------
+    def cache_scope(self, request: dict) -> str:
+        """The cache's key beside the media: the models' fingerprint and the host of the page that asked.
+        A page times how fast its badge turns: a verdict answered at once from the cache would tell it
+        that its visitor checked the same picture on another site (automatic checks are most of them)."""
+        try:
+            site = urlsplit(request.get("page_url") or "").hostname or ""
+        except ValueError:
+            site = ""
+        return f"{self.analyzer.fingerprint}|{site}" if site else self.analyzer.fingerprint
+
     def from_cache(self, request: dict) -> dict | None:
         """A stored verdict on the same bytes (an upload) or address, told as this request's; None when
         there is none or the cache is off."""
         if not self.settings.cache:
             return None
-        fingerprint = self.analyzer.fingerprint
+        fingerprint = self.cache_scope(request)
         if request.get("sha256"):
             result = self.store.cached_by_hash(request["sha256"], fingerprint)
         elif request.get("url"):
@@ -271,8 +282,9 @@ class JobPool:
         """What two checks share when one can take the other's verdict from the cache."""
         if not self.settings.cache:
             return None
-        return f"sha256:{request['sha256']}" if request.get("sha256") else \
+        media = f"sha256:{request['sha256']}" if request.get("sha256") else \
             f"url:{request['url']}" if request.get("url") else None
+        return media and f"{media} {self.cache_scope(request)}"
 
     def _claim(self, check_id: str):
         """The check's _same_media() key, now claimed for it (None: nothing to share), or False when
@@ -376,7 +388,7 @@ class JobPool:
             if not event.is_set() and self.settings.cache:
                 # a video cut off is kept by its bytes only: the address may give all of it next time
                 url = None if result["media"].get("declared_duration") else request.get("url")
-                self.store.remember(result, self.analyzer.fingerprint, url)
+                self.store.remember(result, self.cache_scope(request), url)
         except FakeLensError as exc:
             if exc.code == "cancelled" and not event.is_set():
                 put_back = True   # the server is stopping, nobody cancelled it: run it at the next start
