@@ -454,6 +454,15 @@ def test_a_long_video_is_sampled_by_seeking_to_the_same_frames_a_walk_finds(tmp_
     assert [f.t for f in sought[:-1]] == [f.t for f in walked[:-1]]
     for a, b in zip(sought[:-1], walked[:-1]):
         assert np.abs(a.image.astype(int) - b.image.astype(int)).mean() < 1   # the same picture
+    # a seek slower than SLOW_SEEK_S (rare keyframes): the rest is walked, to the same frames
+    monkeypatch.setattr(video, "SLOW_SEEK_S", -1.0)
+    calls = _Counting(calls.real)
+    monkeypatch.setattr(video.cv2, "VideoCapture", calls)
+    slow, more, ended = video._read(path, 4000, 30.0, 8, settings, deadline, lambda: False, lambda f: None)
+    assert len(calls.seeks) == 1 and calls.opened == 1 and not more and ended is None
+    assert [f.t for f in slow] == [f.t for f in sought]
+    for a, b in zip(slow, sought):
+        assert np.abs(a.image.astype(int) - b.image.astype(int)).mean() < 1
 
 
 def test_a_long_video_whose_header_is_a_frame_long_is_not_walked_whole(tmp_path, monkeypatch):
