@@ -297,6 +297,15 @@ def test_stalling_server_times_out(server, net, workdir, path, kind):
             limit_s=READ_TIMEOUT + 3.0)
 
 
+def test_a_video_address_that_stalls_a_plain_request_is_asked_again_by_yt_dlp(server, net, workdir):
+    """kind=video: a page may stall a plain request where yt-dlp's extractor knows how to ask; it gets
+    its turn, within the one wall time, and its own timeout is what the user reads."""
+    before = server.seen.count("/silent")
+    refused(server.url("/silent"), "video", net, workdir, "fetch_timeout", "did not answer in time",
+            limit_s=2 * READ_TIMEOUT + 3.0)
+    assert server.seen.count("/silent") - before == 2   # the plain request, then yt-dlp's
+
+
 def test_trickling_server_hits_the_wall_time_cap(server, tmp_path, workdir):
     # a byte every 50 ms never trips the read timeout; the wall-time cap must end it
     walled = make_settings(tmp_path, fetch_wall_s=2.0)
