@@ -75,7 +75,8 @@ class Settings:
                 raise ValueError(f"{name} must be more than 0 (got {getattr(self, name)})")
         for name in _TIME_LIMITS:   # past about 9e9 s a socket's timeout overflows: every check failed
             if getattr(self, name) > MAX_TIME_LIMIT_S:
-                raise ValueError(f"{name} must be at most {MAX_TIME_LIMIT_S} seconds, a day (got {getattr(self, name):g})")
+                raise ValueError(f"{name} must be at most {MAX_TIME_LIMIT_S} seconds, a day "
+                                 f"(got {getattr(self, name):g})")
         if self.workers > MAX_WORKERS:   # each is a thread running checks: thousands would exhaust the machine
             raise ValueError(f"workers must be at most {MAX_WORKERS} (got {self.workers})")
         # a value past its cap was cut back without a word: say it instead

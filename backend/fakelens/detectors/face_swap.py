@@ -23,8 +23,8 @@ above the threshold (a swapped segment spliced into a real video) is at least "u
 segment; on the FF++ dev and sanity clips this changed no verdict (the real clips' runs reach 2
 frames, except in one flagged and one "uncertain" already).
 
-A picture of at most 256 colours (a GIF, a palette PNG, 1-bit, or such pixels saved otherwise) can be at most "uncertain": dithering
-looks like blending to the model (10 of 30 real faces saved as GIF scored over 0.5, some 0.99).
+A picture of at most 256 colours (a GIF, a palette PNG, 1-bit, or such pixels saved otherwise) can be
+at most "uncertain": dithering looks like blending to the model (10 of 30 real faces saved as GIF scored over 0.5, some 0.99).
 
 Faces cut by the frame's edge: the crop's part beyond the edge is filled by repeating the border
 pixels, and held-out real faces cut that way are flagged more and more often (measured on 110
@@ -191,8 +191,8 @@ class FaceSwapDetector(Detector):
                                            f"{len(media.frames)} sampled frames")
             detail["quiet_caveat"] = detail["at_most_uncertain"]   # said beside "No signs…" too
         elif media.palette:
-            detail["at_most_uncertain"] = ("the picture has at most 256 colours (a GIF or palette image, or saved from one): its "
-                                           "dithering looks like blending to the model")
+            detail["at_most_uncertain"] = ("the picture has at most 256 colours (a GIF or palette image, or saved "
+                                           "from one): its dithering looks like blending to the model")
         elif deciding < FLAG_FACE_PX:
             detail["at_most_uncertain"] = (f"the face is small ({deciding} px), too little detail to flag it "
                                            f"(faces from {FLAG_FACE_PX} px can be)")

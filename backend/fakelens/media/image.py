@@ -177,7 +177,8 @@ def _decode_with_pil(path: Path, mime: str, frame: int = 0) -> np.ndarray:
             return cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)
     except Exception as exc:
         if "truncated" in str(exc):   # Pillow's word for a GIF, WebP, TIFF or BMP cut short
-            raise FakeLensError("undecodable", "the image file is truncated (it ends before its last pixels)") from None
+            raise FakeLensError("undecodable",
+                                "the image file is truncated (it ends before its last pixels)") from None
         raise FakeLensError("undecodable", f"the {mime} file could not be decoded "
                             f"({exc.__class__.__name__}: {exc})") from None
 
