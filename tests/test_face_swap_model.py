@@ -223,6 +223,29 @@ def test_a_small_face_scoring_higher_does_not_hide_a_flagged_face_large_enough_t
     assert round(signal.score, 4) == scored[large] and "at_most_uncertain" not in signal.detail
 
 
+def test_a_video_is_held_for_its_small_faces_only_when_its_large_faces_alone_would_not_flag_it(store, spec):
+    """A video's score is the mean of each frame's highest face score. When that flags it only through
+    small faces' scores it is held at "Uncertain"; a large face flagged in every frame flags it."""
+    faces = sorted(need_shared("faces-real", "utkface").iterdir())
+    both = np.full((400, 600, 3), (150, 120, 90), np.uint8)
+    both[150:238, 150:238] = cv2.resize(cv2.imread(str(faces[147])), (88, 88), interpolation=cv2.INTER_AREA)
+    both[160:230, 400:470] = cv2.resize(cv2.imread(str(faces[15])), (70, 70), interpolation=cv2.INTER_AREA)
+    small_only = np.full((400, 600, 3), (150, 120, 90), np.uint8)
+    small_only[160:230, 400:470] = both[160:230, 400:470]
+
+    def run(images):
+        frames = [Frame(i, i / 10, image) for i, image in enumerate(images)]
+        media = Media("video", "v.mp4", "4" * 64, 600, 400, duration=len(frames) / 10, frames=frames)
+        for frame in frames:
+            media.faces += detect_faces(frame.image, store, frame.index, frame.t)
+        return FaceSwapDetector(spec, store, Settings()).run(media)
+
+    flagged = run([both] * 4)   # the 84 px face is flagged in every frame; the 58 px one scores higher
+    assert flagged.score >= spec.threshold and "at_most_uncertain" not in flagged.detail, flagged.detail
+    held = run([small_only] * 3 + [both])   # flagged only through the small face
+    assert held.score >= spec.threshold and held.detail["at_most_uncertain"].startswith("the face is small"), held.detail
+
+
 def test_faces_beyond_max_faces_are_listed_and_a_quiet_verdict_says_so(store, spec, tmp_path):
     """A crowd: the `max_faces` largest faces of a frame are scored, the others listed (never silently
     dropped: a swapped fifth face must not vanish behind "No signs of manipulation found")."""

@@ -2,8 +2,8 @@
 
 Every image or video in the folders goes through the detector's own code path: decode (video:
 `settings.video_frames` frames spread evenly), RetinaFace, crop and score each face
-(detectors.face_swap.score_faces), the deciding face score per frame (detectors.face_swap), and
-the media score (image: that score; video: its mean over frames). Files in which no face is found are listed, not
+(detectors.face_swap.score_faces), the deciding face score of a picture (detectors.face_swap) or
+each frame's highest face score, and the media score (image: that score; video: its mean over frames). Files in which no face is found are listed, not
 dropped silently, and left out of the metrics; so are files that cannot be read or decoded, and
 files that are not images or videos (skipped). "Flagged" counts as the product does: a score at
 or above the threshold, unless the detector holds that file at "Uncertain" (small faces, a face in

@@ -3,16 +3,20 @@
 Each detected face is cut out with media.align (the same geometry the model was trained on),
 scored together with its mirror image (the two probabilities are averaged), and the media-level
 score is the deciding face's score for an image and, for a video, the mean over frames of each
-frame's deciding face score: single real frames can score high, the mean separates clips
-(FINDINGS.md). A frame's deciding face is its highest-scoring face, except that a face large enough
+frame's highest face score: single real frames can score high, the mean separates clips
+(FINDINGS.md). An image's deciding face is its highest-scoring face, except that a face large enough
 to flag (FLAG_FACE_PX) at or above the threshold decides over a smaller one scoring higher: a small
-face's high score is held at "uncertain" and must not hide a flagged face beside it.
+face's high score is held at "uncertain" and must not hide a flagged face beside it. (Not in a
+video: there the frames' mean would mix the large face's scores with the small one's, and a small
+face's high scores could flag it through the frames where it scored highest.)
 
 Small faces (shorter box side, in the pixels the crop is cut from): stretched up to the model's
 input, real ones score high (pasted real faces: about 50 % flagged at 27 px, 10 % at 53 px, 5 % at
 67 px). So a face under MIN_FACE_PX, or under FLAG_FACE_PX and under half the side of the largest face
-in its frame (a small face in the background), is listed, not scored; and when the faces that decide
-are under FLAG_FACE_PX the verdict can be at most "uncertain". From FLAG_FACE_PX a face is scored
+in its frame (a small face in the background), is listed, not scored; and when the face that decides
+a picture is under FLAG_FACE_PX, or a video is flagged only through such faces (its faces from
+FLAG_FACE_PX alone, in MIN_FACE_FRAMES frames or more, would not flag it), the verdict can be at most
+"uncertain". From FLAG_FACE_PX a face is scored
 however large the others are: a swapped face behind a large real one must not go unjudged (on the
 FF++ dev and sanity clips this changed no score: their background faces are all smaller). Only the
 `max_faces` largest faces of a frame are scored (the setting; a crowd's others are listed, and a
@@ -53,7 +57,7 @@ def side(face: Face) -> int:
 
 
 def deciding_face(faces: list[Face], scores: np.ndarray, threshold: float) -> int:
-    """Index of the face that decides its frame (the module's docstring)."""
+    """Index of the face that decides a picture (the module's docstring)."""
     flaggable = [i for i, f in enumerate(faces) if side(f) >= FLAG_FACE_PX and scores[i] >= threshold]
     return max(flaggable, key=lambda i: scores[i]) if flaggable else int(np.argmax(scores))
 
@@ -130,7 +134,7 @@ def longest_high_run(frames: list[tuple[int, float, float]], threshold: float) -
 
 
 def aggregate(kind: str, frame_scores: list[float]) -> float:
-    """Media score from each frame's deciding face score."""
+    """Media score from each frame's deciding (image) or highest (video) face score."""
     return float(max(frame_scores)) if kind == "image" else float(np.mean(frame_scores))
 
 
@@ -167,24 +171,35 @@ class FaceSwapDetector(Detector):
         by_frame: dict[int, list[Face]] = {}
         for face in kept:
             by_frame.setdefault(face.frame, []).append(face)
-        faces_out, frames_out, per_frame, deciding_sides = [], [], [], []
+        threshold = self.spec.threshold
+        faces_out, frames_out, per_frame, deciding_sides, large_only = [], [], [], [], []
         for index in sorted(by_frame):
             frame = frames_by_index[index]
             scores = score_faces(frame.image, by_frame[index], self.models, self.spec)
             for face, s in zip(by_frame[index], scores):
                 faces_out.append({"frame": face.frame, "t": round(float(face.t), 3),
                                   "box": [int(v) for v in face.box], "score": stored_score(s)})
-            pick = deciding_face(by_frame[index], scores, self.spec.threshold)
+            pick = (deciding_face(by_frame[index], scores, threshold) if media.kind == "image"
+                    else int(scores.argmax()))
             per_frame.append(float(scores[pick]))
+            # the frame as its faces large enough to flag score it, for a video whose flag may come
+            # from its small faces
+            large = [s for f, s in zip(by_frame[index], scores) if side(f) >= FLAG_FACE_PX]
+            if large:
+                large_only.append(float(max(large)))
             deciding_sides.append(side(by_frame[index][pick]))
             frames_out.append({"t": round(float(frame.t), 3), "score": stored_score(scores[pick])})
         score = aggregate(media.kind, per_frame)
         aggregation = ("the deciding face's score" if media.kind == "image"
-                       else "mean over frames of each frame's deciding face score")
+                       else "mean over frames of each frame's highest face score")
         detail = {}
         # the face that decides an image, the typical deciding face of a video
         deciding = (deciding_sides[int(np.argmax(per_frame))] if media.kind == "image"
                     else int(np.median(deciding_sides)))
+        # a video flagged through its small faces' scores: its large faces alone, in MIN_FACE_FRAMES
+        # frames or more, would not flag it
+        held_small = (media.kind == "video" and score >= threshold
+                      and (len(large_only) < MIN_FACE_FRAMES or float(np.mean(large_only)) < threshold))
         if media.kind == "video" and len(per_frame) < MIN_FACE_FRAMES:
             # a video of one or two frames (or sampled so) has no more to show: still not a video's verdict
             detail["at_most_uncertain"] = (f"a face was seen in only {len(per_frame)} of "
@@ -193,14 +208,17 @@ class FaceSwapDetector(Detector):
         elif media.palette:
             detail["at_most_uncertain"] = ("the picture has at most 256 colours (a GIF or palette image, or saved "
                                            "from one): its dithering looks like blending to the model")
-        elif deciding < FLAG_FACE_PX:
+        elif held_small and deciding >= FLAG_FACE_PX:
+            detail["at_most_uncertain"] = (f"the faces that scored high are small (under {FLAG_FACE_PX} px), too "
+                                           "little detail to flag them")
+        elif deciding < FLAG_FACE_PX and (media.kind == "image" or held_small or score < threshold):
             detail["at_most_uncertain"] = (f"the face is small ({deciding} px), too little detail to flag it "
                                            f"(faces from {FLAG_FACE_PX} px can be)")
             detail["quiet_caveat"] = f"the face is small, {deciding} px: a swap shows less at that size"
-        if media.kind == "video" and score < self.spec.threshold:
+        if media.kind == "video" and score < threshold:
             position = {f.index: n for n, f in enumerate(media.frames)}
             run = longest_high_run([(position[i], frames_by_index[i].t, s) for i, s in zip(sorted(by_frame), per_frame)],
-                                   self.spec.threshold)
+                                   threshold)
             if len(run) >= HIGH_RUN_FRAMES:
                 detail["at_least_uncertain"] = (f"{len(run)} consecutive sampled frames "
                                                 f"({run[0][1]:.1f}-{run[-1][1]:.1f} s) scored high")
