@@ -156,8 +156,9 @@ def test_a_report_colours_each_face_box_by_its_score_against_the_threshold():
     # and in words, not by colour alone
     words = _box_words({"signals": [{"detector": "face_swap", "threshold": 0.69}]})
     assert [words(s) for s in (0.95, 0.6, 0.03, None)] == [
-        "score 0.95, at or above the threshold", "score 0.60, just under the threshold", "score 0.03",
+        "score 0.950, at or above the threshold", "score 0.600, just under the threshold", "score 0.030",
         "face, not scored"]
+    assert words(0.6851) == "score 0.685, just under the threshold"   # not "0.69" under a threshold of 0.69
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

@@ -374,6 +374,57 @@ def test_a_transparent_picture_is_read_as_shown_on_a_white_page(tmp_path, face_j
     assert (pixels[0, 0] == 255).all()
 
 
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    import zlib
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    chunks, i = [], 8
+    while i < len(data):
+        length = int.from_bytes(data[i:i + 4], "big")
+        chunks.append((data[i + 4:i + 8], data[i + 8:i + 8 + length]))
+        i += 12 + length
+    return chunks
+
+
+def test_a_png_is_turned_by_its_exif_chunk_after_its_pixels_too_transparent_or_not(tmp_path):
+    """PNG allows eXIf after the pixel data: read there without decoding the picture, the same way
+    whether the picture is transparent or not."""
+    from PIL import Image
+
+    for mode in ("RGB", "RGBA"):
+        exif = Image.Exif()
+        exif[0x0112] = 6   # shown turned a quarter clockwise
+        Image.new(mode, (80, 40), (200, 30, 30, 255)[:len(mode)]).save(tmp_path / "p.png", exif=exif)
+        chunks = _png_chunks((tmp_path / "p.png").read_bytes())
+        exif_chunk = next(c for c in chunks if c[0] == b"eXIf")
+        rest = [c for c in chunks if c[0] != b"eXIf"]
+        moved = rest[:-1] + [exif_chunk, rest[-1]]   # just before IEND, after IDAT
+        (tmp_path / "after.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"".join(_png_chunk(k, d) for k, d in moved))
+        assert read_image(tmp_path / "after.png", "image/png", 10**8).shape[:2] == (80, 40), mode
+
+
+def test_a_16_bit_grey_png_with_a_transparent_grey_is_not_read_as_white(tmp_path):
+    """Pillow's 16-bit grey to RGBA clips to white: such a picture is read as OpenCV reads it."""
+    ramp = (np.arange(200 * 300, dtype=np.uint32).reshape(200, 300) * 65535 // (200 * 300)).astype(np.uint16)
+    ok, buf = cv2.imencode(".png", ramp)
+    chunks = _png_chunks(buf.tobytes())
+    with_trns = [chunks[0], (b"tRNS", (12345).to_bytes(2, "big"))] + chunks[1:]
+    (tmp_path / "g16.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"".join(_png_chunk(k, d) for k, d in with_trns))
+    pixels = read_image(tmp_path / "g16.png", "image/png", 10**8)
+    assert abs(float(pixels.mean()) - ramp.mean() / 257) < 2, pixels.mean()
+
+
+def test_an_opaque_picture_with_an_alpha_channel_reads_as_its_colours(tmp_path, face_jpeg):
+    from PIL import Image
+
+    face = Image.open(face_jpeg).convert("RGB").resize((480, 270))
+    face.convert("RGBA").save(tmp_path / "opaque.png")
+    pixels = read_image(tmp_path / "opaque.png", "image/png", 10**8)
+    assert np.array_equal(pixels[:, :, ::-1], np.asarray(face))
+
+
 def test_a_multi_page_tiff_says_only_its_first_page_was_checked(tmp_path, face_jpeg):
     from PIL import Image
 
@@ -393,6 +444,8 @@ def test_few_colours_is_about_the_pixels_not_the_file():
     photo = cv2.imread(str(need_shared("faces-real", "utkface", "11_1_4_20170109201611941.jpg.chip.jpg")))
     grey = cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     assert not few_colours(photo) and not few_colours(grey)
+    dull = (grey.astype(np.float32) * 24 / 255 + 100).astype(np.uint8)   # a grey photo of 24 levels
+    assert len(np.unique(dull)) > 16 and not few_colours(dull)
     levels = np.array([0, 60, 130, 255], np.uint8)
     dithered = levels[np.random.default_rng(0).integers(0, 4, (300, 400, 3))]   # 64 colours
     assert few_colours(dithered) and few_colours((grey > 128).astype(np.uint8) * 255)

@@ -49,7 +49,7 @@ def _box_words(result: dict | None):
             return "face, not scored"
         where = ("" if threshold is None else ", at or above the threshold" if score >= threshold
                  else ", just under the threshold" if score >= threshold - UNCERTAIN_MARGIN else "")
-        return f"score {score_text(score)}{where}"
+        return f"score {stored_score(score, 3):.3f}{where}"   # as the table below: 0.685 is not "0.69"
     return words
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, PngImagePlugin
+from PIL import Image, PngImagePlugin
 
 from ..errors import FakeLensError
 
@@ -86,10 +86,13 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
             if width * height > max_pixels:
                 raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
                                     f"({megapixels(width * height)}); the limit is {megapixels(max_pixels)}")
-            orientation = _orientation(im)
+            # a PNG's from its eXIf chunk, below: Pillow's getexif() decodes the whole picture to look
+            # past its pixels for one (twice the memory, and a cut PNG failed here, not as truncated)
+            orientation = im.getexif().get(0x0112, 1) if im.format != "PNG" else None
             # a transparent picture is judged as a browser shows it on a white page, not by the
             # colours hidden under its transparent pixels (OpenCV's colour read drops the alpha)
-            transparent = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+            transparent = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+                "transparency" in im.info and im.mode in ("1", "L", "P", "RGB"))
             # an APNG's default image is what a browser that cannot animate shows; every other one
             # shows the animation, whose first frame is the next one (OpenCV would read the default)
             hidden_default = im.format == "PNG" and bool(im.info.get("default_image")) and getattr(im, "n_frames", 1) > 1
@@ -102,25 +105,54 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
         raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
     # the orientation is applied here, the same way for every format (OpenCV applies it to some formats
     # only, and PIL's path clipped 16-bit pictures to white); OpenCV scales 16-bit to 8-bit itself
-    if hidden_default or transparent:
-        return _decode_with_pil(path, mime, frame=1 if hidden_default else 0)
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if orientation is None:
+        orientation = _png_orientation(data)
+    if hidden_default:
+        return _decode_with_pil(path, mime, orientation, frame=1)
+    # (IMREAD_UNCHANGED keeps the alpha, and ignores the orientation as the other flag says)
+    flags = cv2.IMREAD_UNCHANGED if transparent else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if pixels is not None and transparent:
+        pixels = on_white(pixels)
     if pixels is None:
-        return _decode_with_pil(path, mime)
+        return _decode_with_pil(path, mime, orientation)
     # OpenCV turns a TIFF upright even when told not to (5.0; the test over every orientation pins it)
     return pixels if mime == "image/tiff" else orient(pixels, orientation)
 
 
-def _orientation(im: Image.Image) -> int:
-    """The EXIF orientation from the header. A PNG's is read from its eXIf chunk before the pixels only:
-    Pillow's getexif() on a PNG decodes the whole picture to look past them (twice the memory, and a
-    truncated PNG failed there as "not a readable image" instead of being called truncated)."""
-    if im.format != "PNG":
-        return im.getexif().get(0x0112, 1)
-    exif = Image.Exif()
-    if im.info.get("exif"):
-        exif.load(im.info["exif"])
-    return exif.get(0x0112, 1)
+def _png_orientation(data: bytes) -> int:
+    """The EXIF orientation in a PNG's eXIf chunk, before or after its pixels, found by walking its chunks."""
+    i = 8
+    while i + 8 <= len(data):
+        length = int.from_bytes(data[i:i + 4], "big")
+        if data[i + 4:i + 8] == b"eXIf":
+            exif = Image.Exif()
+            try:
+                exif.load(data[i + 8:i + 8 + length])
+            except Exception:   # a broken chunk: the picture as stored
+                return 1
+            return exif.get(0x0112, 1)
+        if data[i + 4:i + 8] == b"IEND":
+            break
+        i += 12 + length
+    return 1
+
+
+def on_white(pixels: np.ndarray) -> np.ndarray | None:
+    """BGR uint8 of a picture OpenCV read with its alpha (BGRA, or grey and alpha; 8 or 16 bits), as
+    shown on a white page; None when OpenCV kept no alpha (Pillow is asked instead). Blended in bands
+    of rows, so a large picture costs little more than its pixels."""
+    if pixels.ndim != 3 or pixels.shape[2] not in (2, 4):
+        return None
+    if pixels.dtype == np.uint16:
+        pixels = (pixels >> 8).astype(np.uint8)
+    colour = pixels[..., :-1] if pixels.shape[2] == 4 else np.repeat(pixels[..., :1], 3, axis=2)
+    alpha = pixels[..., -1:]
+    out = np.empty(colour.shape[:2] + (3,), np.uint8)
+    for top in range(0, out.shape[0], 512):
+        a = alpha[top:top + 512].astype(np.uint16)
+        out[top:top + 512] = (colour[top:top + 512] * a + 255 * (255 - a) + 127) // 255
+    return out
 
 
 # EXIF orientation -> the steps that show the picture upright (TIFF/EXIF tag 274)
@@ -154,27 +186,26 @@ def traits(path: Path, pixels: np.ndarray) -> dict:
 
 
 def few_colours(pixels: np.ndarray, sample: int = 250_000) -> bool:
-    """At most 256 colours (at most 32 levels when grey) in a sample of the decoded pixels, however
+    """At most 256 colours (at most 16 levels when grey) in a sample of the decoded pixels, however
     the file stores them: a dithered GIF saved as an RGB PNG, or a 1-bit picture as greyscale, dithers
-    alike. A photo has thousands of colours, and a grey photo far more than 32 levels."""
+    alike. A photo has thousands of colours, and even a dull grey photo more than 16 levels."""
     step = max(1, int(np.sqrt(pixels.shape[0] * pixels.shape[1] / sample)))
     px = pixels[::step, ::step].reshape(-1, 3).astype(np.uint32)
     grey = bool((px[:, 0] == px[:, 1]).all() and (px[:, 1] == px[:, 2]).all())
     colours = len(np.unique(px[:, 0] << 16 | px[:, 1] << 8 | px[:, 2]))
-    return colours <= (32 if grey else 256)
+    return colours <= (16 if grey else 256)
 
 
-def _decode_with_pil(path: Path, mime: str, frame: int = 0) -> np.ndarray:
-    """Formats OpenCV lacks (animated GIF, some WebP/TIFF) and transparent pictures: the first frame (or
-    `frame`), orientation applied, transparent pixels shown on white."""
+def _decode_with_pil(path: Path, mime: str, orientation: int, frame: int = 0) -> np.ndarray:
+    """Formats OpenCV lacks (animated GIF, some WebP/TIFF): the first frame (or `frame`), `orientation`
+    applied, transparent pixels shown on white."""
     try:
         with Image.open(path) as im:
             im.seek(frame)
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+            if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+                    "transparency" in im.info and im.mode in ("1", "L", "P", "RGB")):
                 im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
-            im = im.convert("RGB")
-            return cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)
+            return orient(cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR), orientation)
     except Exception as exc:
         if "truncated" in str(exc):   # Pillow's word for a GIF, WebP, TIFF or BMP cut short
             raise FakeLensError("undecodable",
