@@ -411,3 +411,16 @@ def test_yt_dlps_own_tails_are_left_out_of_an_error_it_leaves_unexplained():
             "report this issue on  https://github.com/yt-dlp/yt-dlp/issues?q= , filling out the appropriate issue "
             "template. Confirm you are on the latest version using  yt-dlp -U")
     assert _plain(said) == "Unable to download webpage: something odd"
+
+
+def test_what_ended_a_video_download_is_said_before_a_warning_yt_dlp_got_past(net, tmp_path):
+    """A warning logged on the way ("Connection reset", then a retry that worked) must not stand in
+    for the error that ended the download (a 403)."""
+    from fakelens.fetch.netguard import guarded
+    from fakelens.fetch.ytdlp import Download
+
+    with guarded(net) as guard:
+        download = Download("https://example.com/v", net, guard, tmp_path, lambda f: None, lambda: False)
+        download.logger.warning("[generic] Connection reset by peer; retrying (1/3)...")
+        error = download._error(Exception("ERROR: [generic] v: Unable to download webpage: HTTP Error 403: Forbidden"))
+    assert error.message == "the server answered HTTP 403 for https://example.com/v", error.message

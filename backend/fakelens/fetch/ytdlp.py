@@ -301,17 +301,19 @@ class Download:
                 return storage_unavailable(self.settings.home, OSError(number, os.strerror(number)), "the video")
         where = (f"the video at {self.media_url} (found on {self.url})"
                  if self.media_url and self.media_url != self.url else self.url)
-        # in the words the direct download (fetch.http) uses, not requests' and ssl's own
-        if "redirect loop" in text:
-            return FakeLensError("fetch_failed", f"the server redirects {where} in a loop")
-        if "SSLError" in text or "[SSL:" in text or "CERTIFICATE_VERIFY_FAILED" in text:
-            return FakeLensError("fetch_failed", f"could not download {where}: the secure connection (TLS) failed")
-        if re.search(r"Connection (aborted|reset|refused)|RemoteDisconnected|TransportError|"
-                     r"Failed to establish a new connection", text):
-            return FakeLensError("fetch_failed", f"could not download {where}: the connection failed")
-        status = re.search(r"HTTP Error (\d{3})", text)
-        if status:
-            return FakeLensError("fetch_failed", f"the server answered HTTP {status.group(1)} for {where}")
+        # in the words the direct download (fetch.http) uses, not requests' and ssl's own; what ended
+        # the download (the error) first, then what yt-dlp logged on the way (a warning it got past)
+        for said in (str(e), text):
+            if "redirect loop" in said:
+                return FakeLensError("fetch_failed", f"the server redirects {where} in a loop")
+            status = re.search(r"HTTP Error (\d{3})", said)
+            if status:
+                return FakeLensError("fetch_failed", f"the server answered HTTP {status.group(1)} for {where}")
+            if "SSLError" in said or "[SSL:" in said or "CERTIFICATE_VERIFY_FAILED" in said:
+                return FakeLensError("fetch_failed", f"could not download {where}: the secure connection (TLS) failed")
+            if re.search(r"Connection (aborted|reset|refused)|RemoteDisconnected|TransportError|"
+                         r"Failed to establish a new connection", said):
+                return FakeLensError("fetch_failed", f"could not download {where}: the connection failed")
         return FakeLensError("fetch_failed", f"could not download the video: {_plain(str(e))}")
 
 
