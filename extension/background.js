@@ -132,6 +132,7 @@ const withUploadSlot = limiter(MAX_UPLOADS);
 // A page scan reads and uploads this many images at once, so a gallery is never all in memory.
 const withScanSlot = limiter(MAX_UPLOADS + 2);
 const MAX_BATCH = 100; // the backend's limit on one batch
+const MAX_URL_CHARS = 4096; // the backend's limit on an address
 
 const isHttp = (url) => /^https?:/i.test(url || "");
 
@@ -222,10 +223,18 @@ function uploadImage(media, blob, wait = 2) {
 
 // Start one check; the same media asked for again while its start is under way (two tabs of one
 // feed, a hover and a right-click) shares it instead of uploading and checking it twice.
-const starting = new Map(); // `${kind} ${url} ${cookies}` -> the start under way
+// Per page host too: the backend's cache is (a page must not learn, by a verdict come at once, that
+// another site's page asked for the same picture).
+const starting = new Map(); // `${kind} ${url} ${cookies} ${page host}` -> the start under way
 const cookiesFor = (media) => sameSite(media.url, media.pageUrl) && sameSite(media.url, media.tabUrl || media.pageUrl);
 function startCheck(media) {
-  const key = `${media.kind} ${media.url} ${cookiesFor(media)}`; // cookies: see sameSite
+  let host = "";
+  try {
+    host = new URL(media.pageUrl).host;
+  } catch {
+    /* no page: one key for all */
+  }
+  const key = `${media.kind} ${media.url} ${cookiesFor(media)} ${host}`; // cookies: see sameSite
   if (!starting.has(key)) starting.set(key, startNewCheck(media).finally(() => starting.delete(key)));
   return starting.get(key);
 }
@@ -280,6 +289,10 @@ async function scan(items, pageUrl) {
       const url = item.kind === "video" ? videoUrl({ ...item, pageUrl }) : item.url;
       if (!isHttp(url)) {
         checks[i] = { status: "failed", error: { code: "bad_url", message: "Not an http or https address" } };
+        return;
+      }
+      if (url.length > MAX_URL_CHARS) {   // the backend's limit: refused here, not with the whole batch (1 MB)
+        checks[i] = { status: "failed", error: { code: "bad_request", message: `The address is longer than ${MAX_URL_CHARS} characters` } };
         return;
       }
       batch.push({ i, url, kind: item.kind === "video" ? "video" : item.kind === "image" ? "image" : "auto" });

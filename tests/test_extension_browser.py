@@ -887,6 +887,13 @@ def test_a_page_scan_of_more_than_a_batch_sends_every_item(browser, live_backend
     assert len(checks) == 130
     assert all(c and c.get("id") for c in checks), [c for c in checks if not (c and c.get("id"))][:2]
     assert {c["sent_url"] for c in checks} == {i["url"] for i in items}
+    # addresses longer than the backend takes fail one by one: 12 of 100 kB would make a batch over
+    # the backend's 1 MB of JSON, and fail it whole
+    long = [{"kind": "image", "url": f"{sites.local}/media/missing.jpg?{i}={'x' * 100_000}"} for i in range(12)]
+    checks = browser.sw("([items, page]) => FakeLens.background.scan(items, page)",
+                        [items[:3] + long, f"{sites.local}/gallery"])
+    assert all(c.get("id") for c in checks[:3]), checks[:3]
+    assert [c["error"]["message"] for c in checks[3:]] == ["The address is longer than 4096 characters"] * 12
 
 
 def test_a_failed_check_is_retried_from_its_badge(browser, live_backend, media_dir, sites):
