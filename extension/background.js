@@ -4,6 +4,7 @@
 import "./lib/settings.js";
 import "./lib/follow-check.js";
 import "./lib/private-host.js";
+import "./lib/read-capped.js";
 import { showConnection } from "./background/toolbar-state.js";
 import { installContextMenus } from "./background/context-menus.js";
 
@@ -136,26 +137,6 @@ const MAX_URL_CHARS = 4096; // the backend's limit on an address
 
 const isHttp = (url) => /^https?:/i.test(url || "");
 
-// The body, read no further than MAX_IMAGE_BYTES (Content-Length may be absent or lie); null past it.
-async function readCapped(res, abort) {
-  if (Number(res.headers.get("content-length") || 0) > MAX_IMAGE_BYTES || !res.body) return null;
-  const reader = res.body.getReader();
-  const chunks = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_IMAGE_BYTES) {
-      abort.abort(); // stop the download: a page could name an endless image
-      return null;
-    }
-    chunks.push(value);
-  }
-  const type = (res.headers.get("content-type") || "").split(";")[0].trim().toLowerCase();
-  return size ? new Blob(chunks, { type }) : null;
-}
-
 // Whether the image lies on the site of `pageUrl` (its host, or a subdomain of it, "www." aside:
 // lib/settings.js's site keys). Cookies go with an image only when it lies on the site of both the
 // frame showing it and the tab's page: a page could otherwise name an image of another site the user
@@ -180,7 +161,7 @@ async function fetchImageBytes(url, cookies) {
     if (!res.ok) return null;
     const type = res.headers.get("content-type") || "";
     if (type && !/^(image\/|application\/octet-stream)/i.test(type)) return null;
-    return await readCapped(res, abort);
+    return await FL.readCapped(res, abort, MAX_IMAGE_BYTES);
   } catch {
     return null;
   } finally {

@@ -27,6 +27,7 @@
   const placeholder = (item) => el("div", { className: "thumb", textContent: item.kind === "video" ? "▶" : "▣" });
 
   const MAX_THUMB_BYTES = 20 * 1024 * 1024;
+  const THUMB_TIMEOUT_MS = 15_000;
 
   // The popup is an extension page: an <img> it loads carries every cookie, even SameSite ones the page
   // itself could not send (crossorigin="anonymous" does not stop that in an extension with host access).
@@ -41,18 +42,22 @@
     }
     if (FL.privateHost(item.thumb)) return glyph;
     const ownSite = Boolean(pageUrl) && FL.siteListed([FL.siteKey(pageUrl)], FL.siteKey(item.thumb));
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), THUMB_TIMEOUT_MS);
     fetch(item.thumb, { credentials: ownSite ? "include" : "omit", cache: "force-cache", redirect: "manual",
-                        referrerPolicy: "no-referrer" })
+                        referrerPolicy: "no-referrer", signal: abort.signal })
       .then(async (res) => {
-        const type = res.headers.get("content-type") || "";
-        if (!res.ok || !/^image\//i.test(type) || Number(res.headers.get("content-length") || 0) > MAX_THUMB_BYTES) return;
-        const blob = await res.blob();
-        if (blob.size > MAX_THUMB_BYTES || !glyph.isConnected) return;
+        if (!res.ok || !/^image\//i.test(res.headers.get("content-type") || "")) return;
+        const blob = await FL.readCapped(res, abort, MAX_THUMB_BYTES);
+        if (!blob || !glyph.isConnected) return;
         const img = el("img", { className: "thumb", alt: "" });
+        const url = URL.createObjectURL(blob);
         img.addEventListener("load", () => glyph.replaceWith(img), { once: true });
-        img.src = URL.createObjectURL(blob);
+        for (const end of ["load", "error"]) img.addEventListener(end, () => URL.revokeObjectURL(url), { once: true });
+        img.src = url;
       })
-      .catch(() => {});   // no thumbnail: the glyph stays
+      .catch(() => {})   // no thumbnail: the glyph stays
+      .finally(() => clearTimeout(timer));
     return glyph;
   };
 
