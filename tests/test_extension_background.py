@@ -443,3 +443,16 @@ def test_the_same_media_asked_for_twice_at_once_is_one_check(tmp_path):
       return { same: a === b, together, later: calls.filter((c) => c.method === "POST").length };
     """)
     assert got == {"same": True, "together": 1, "later": 2}
+
+
+def test_the_same_media_asked_for_by_pages_on_two_hosts_is_two_checks(tmp_path):
+    """As the backend's cache: a page must not get, at once, a check another site's page started."""
+    got = run_background(tmp_path, """
+      web["https://cdn.example.com/same.jpg"] = jpeg();
+      const media = { kind: "image", url: "https://cdn.example.com/same.jpg" };
+      const [a, b] = await Promise.all([
+        FL.background.startCheck({ ...media, pageUrl: "https://news.example/a", tabUrl: "https://news.example/a" }),
+        FL.background.startCheck({ ...media, pageUrl: "https://photos.example/b", tabUrl: "https://photos.example/b" })]);
+      return { same: a === b, posts: calls.filter((c) => c.method === "POST").length };
+    """)
+    assert got == {"same": False, "posts": 2}
