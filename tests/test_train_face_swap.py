@@ -1,5 +1,6 @@
 """The training command end to end on a handful of real faces: logs, checkpoints, resumes, exports ONNX."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -143,3 +144,33 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     exp3 = subprocess.run([sys.executable, "-m", "fakelens.train.face_swap", "--out", str(run3), "--export",
                            str(tmp_path / "lite.onnx")], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert exp3.returncode == 0, exp3.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_a_resumed_run_keeps_its_faces_and_split_and_a_finished_one_stays_finished(tmp_path):
+    run = lambda cmd: subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)  # noqa: E731
+    out = tmp_path / "run"
+    cmd, imagenet = tiny_run(tmp_path, out)
+    first = run(cmd + ["--imagenet", str(imagenet), "--epochs", "1", "--minutes", "10"])
+    assert first.returncode == 0, first.stderr[-3000:]
+    split = (out / "split.json").read_text()
+    # run again as it was: done, not one more step and validation
+    again = run(cmd + ["--epochs", "1", "--minutes", "10"])
+    assert again.returncode == 0 and "done already" in again.stdout, again.stdout[-2000:]
+    assert torch.load(out / "last.pt", weights_only=False)["state"]["step"] == 2
+    # other faces, or another split, are refused; no --split keeps the run's own
+    other = tmp_path / "other-faces"
+    shutil.copytree(tmp_path / "faces", other)
+    moved = run([a if a != str(tmp_path / "faces") else str(other) for a in cmd] + ["--epochs", "2", "--minutes", "10"])
+    assert moved.returncode != 0 and "--data" in moved.stderr and "differs" in moved.stderr, moved.stderr[-2000:]
+    sides = json.loads(split)
+    swapped = tmp_path / "swapped.json"
+    swapped.write_text(json.dumps({"train": sides["val"], "val": sides["train"]}))
+    clash = run(cmd + ["--epochs", "2", "--minutes", "10", "--split", str(swapped)])
+    assert clash.returncode != 0 and "differs from the split of the run" in clash.stderr
+    on = run(cmd + ["--epochs", "2", "--minutes", "10"])
+    assert on.returncode == 0 and "the run's own split" in on.stdout and (out / "split.json").read_text() == split
+    # an unreadable checkpoint is one line, not a traceback
+    (out / "last.pt").write_bytes(b"not a checkpoint")
+    broken = run(cmd + ["--epochs", "3", "--minutes", "10"])
+    assert broken.returncode != 0 and "cannot be read" in broken.stderr and "Traceback" not in broken.stderr

@@ -198,6 +198,7 @@ def cmd_train(args) -> int:
         print(f"error: training needs {exc.name}, which the backend does not install: "
               "`.venv/bin/pip install -e '.[train]'` adds it", file=sys.stderr)
         return 2
+    sys.argv[0] = f"fakelens train {args.what}"   # the usage line argparse prints names the command run
     return module.main(args.rest) or 0
 
 

@@ -33,6 +33,7 @@ from .sbi import SYNTHESES
 from .split import split
 
 SIZE = 160   # default input size; a run's own size is kept in its checkpoint state
+DEFAULT_DATA = Path("../shared/data/faces-real/utkface")
 
 
 @torch.no_grad()
@@ -74,6 +75,17 @@ def run_option(name: str, given, kept, default):
     return kept
 
 
+def load_checkpoint(path: Path) -> dict:
+    """A checkpoint, or one line saying which file is unreadable (not a PyTorch traceback)."""
+    if not Path(path).is_file():
+        raise SystemExit(f"{path}: no such checkpoint (a run writes best.pt at its first validation)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise SystemExit(f"{path} cannot be read ({exc.__class__.__name__}): move it aside to start the run "
+                         "afresh, or resume from the run's other checkpoint") from None
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
@@ -108,7 +120,7 @@ def train(args):
     if resume and args.init:
         raise SystemExit(f"--init {args.init}: {out} already holds a run, which resumes from its own weights; "
                          f"start a new run (another --out) to begin from other weights")
-    ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False) if resume else None
+    ck = load_checkpoint(out / "last.pt") if resume else None
     init = torch.load(args.init, map_location="cpu", weights_only=False) if args.init else None
     # A resumed run keeps what it started with (face_swap-1's checkpoints predate these options), and
     # a run from --init takes its source's backbone; asking for something else is refused, not ignored.
@@ -121,6 +133,10 @@ def train(args):
     degradations = run_option("degradations", args.degradations, kept("degradations", "social"), "social")
     mask_loss = float(run_option("mask-loss", args.mask_loss, kept("mask_loss", 0.0), 0.0))
     ema_decay = float(run_option("ema", args.ema, kept("ema", 0.0), 0.0))
+    # the faces and the split too: a resumed run given other faces, or none of its --split, trained on
+    # faces it had held out
+    data = run_option("data", str(Path(args.data).resolve()) if args.data else None, kept("data", None),
+                      str(DEFAULT_DATA.resolve()))
     if not 0 <= ema_decay < 1:
         raise SystemExit(f"--ema {ema_decay}: a decay in [0, 1), 0 for none")
     # the rest of the recipe is kept too (runs from before these were stored take what is given)
@@ -137,9 +153,16 @@ def train(args):
 
     if not Path(args.landmarks).is_file():
         from .landmarks import main as landmarks_main
-        landmarks_main(["--data", str(args.data), "--out", str(args.landmarks)])
-    names, images, five, mesh = D.load_faces(args.data, args.landmarks)
-    if args.split:
+        landmarks_main(["--data", data, "--out", str(args.landmarks)])
+    names, images, five, mesh = D.load_faces(Path(data), args.landmarks)
+    own_split = out / "split.json"
+    if resume and own_split.is_file():
+        if args.split and json.loads(Path(args.split).read_text()) != json.loads(own_split.read_text()):
+            raise SystemExit(f"--split {args.split} differs from the split of the run {out} continues "
+                             f"({own_split}); start a new run (another --out) to change it")
+        train_idx, val_idx = given_split(names, own_split)
+        groups_note = f"the run's own split ({own_split})"
+    elif args.split:
         train_idx, val_idx = given_split(names, args.split)
         groups_note = f"split from {args.split}"
     else:
@@ -187,7 +210,7 @@ def train(args):
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     state = {"step": 0, "epoch": 0, "epoch_step": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
              "size": size, "backbone": backbone, "synthesis": synthesis, "mask_loss": mask_loss,
-             "degradations": degradations, "ema": ema_decay,
+             "degradations": degradations, "ema": ema_decay, "data": data,
              "lr": lr, "batch": batch_size, "seed": seed, "weight_decay": weight_decay, "val_pick": "random",
              "minutes": minutes}
     if resume:
@@ -204,7 +227,7 @@ def train(args):
             print(f"budget now {minutes} min (was {state['minutes']}): the learning rate moves to where "
                   f"{state['seconds'] / 60:.1f} of {minutes} min falls on the new schedule", flush=True)
         state.update({"lr": lr, "batch": batch_size, "seed": seed, "weight_decay": weight_decay,
-                      "minutes": minutes})
+                      "minutes": minutes, "data": data})
 
     dataset = D.PairDataset(images, five, mesh, train_idx, size, seed=seed, scales=scales, synthesis=synthesis,
                             degradations=degradations,
@@ -222,6 +245,12 @@ def train(args):
 
     labels = torch.tensor([0.0, 1.0]).repeat(batch_size // 2).to(device)
     best = max([h["auc_degraded"] for h in state["history"]], default=0.0)
+    if state["seconds"] >= budget or (args.epochs and state["epoch"] >= args.epochs):
+        # run again as it was started: nothing more to do (it used to make one more step and validation)
+        print(f"done already: {state['seconds'] / 60:.1f} of {minutes} min, epoch {state['epoch']}"
+              + (f" of {args.epochs}" if args.epochs else "") + "; a longer --minutes (or --epochs) trains on",
+              flush=True)
+        return
     done = False
     while not done:
         dataset.epoch = state["epoch"]
@@ -286,10 +315,12 @@ def train(args):
         state["history"].append(record)
         print("validation", json.dumps(record), f"({time.time() - t0:.0f} s)", flush=True)
         tick = time.time()   # validation time is not training time
-        save(out / "last.pt", checkpoint())
+        # best.pt first: last.pt's history already holds this record, and a run stopped between the
+        # two writes would otherwise never write this best (resumed, it starts from the history's best)
         if record["auc_degraded"] >= best:
             best = record["auc_degraded"]
             save(out / "best.pt", {"model": judged().state_dict(), "state": state})
+        save(out / "last.pt", checkpoint())
         if args.epochs and state["epoch"] >= args.epochs:
             done = True
     print("done", json.dumps(state["history"][-1]), flush=True)
@@ -297,9 +328,11 @@ def train(args):
 
 def export(checkpoint: Path, onnx_path: Path):
     """ONNX with the sigmoid inside: input 'input' N×3×S×S normalised RGB (S the run's size), output 'prob' N×1."""
-    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    ck = load_checkpoint(checkpoint)
     net = face_swap_net(backbone_of(ck))
-    net.load_state_dict(ck["model"])
+    # a run's last.pt under --ema: its averaged weights, which its validation judged and best.pt holds
+    averaged = {k.removeprefix("module."): v for k, v in (ck.get("ema") or {}).items() if k.startswith("module.")}
+    net.load_state_dict(averaged or ck["model"])
     net.eval()
     model = nn.Sequential(net, nn.Sigmoid()).eval()   # a new Sequential is in training mode
     size = int(ck.get("state", {}).get("size", SIZE))
@@ -317,7 +350,7 @@ def export(checkpoint: Path, onnx_path: Path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Train the self-blended-images face-swap detector.")
-    ap.add_argument("--data", type=Path, default=Path("../shared/data/faces-real/utkface"))
+    ap.add_argument("--data", type=Path, help=f"the real faces (default {DEFAULT_DATA}; kept in the checkpoint)")
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
     ap.add_argument("--backbone", choices=BACKBONES, help="default mobilenet_v2; kept in the checkpoint")
     ap.add_argument("--imagenet", type=Path, help="the backbone's ImageNet weights: torchvision's "
