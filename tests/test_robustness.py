@@ -66,3 +66,26 @@ def test_the_commands_without_a_split_say_what_makes_one(tmp_path):
         run = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=120)
         assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-1500:]
         assert "is missing: " in run.stderr and ("--split" in run.stderr or "--landmarks" in run.stderr), run.stderr
+
+
+def test_the_commands_refuse_what_would_break_the_install_or_divide_by_nothing(tmp_path):
+    """--write-manifest of a file outside models/ left the backend naming a model that is not there;
+    robustness with faces missing from --data ended in a ZeroDivisionError."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    outside = tmp_path / "face_swap-9.onnx"
+    shutil.copy(REPO_MODELS / "face_swap-1.onnx", outside)
+    before = (REPO_MODELS / "manifest.json").read_bytes()
+    run = subprocess.run([sys.executable, "-m", "fakelens.train.report_face_swap", "--onnx", str(outside),
+                          "--version", "9", "--write-manifest"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "copy it into" in run.stderr, run.stderr[-1500:]
+    assert (REPO_MODELS / "manifest.json").read_bytes() == before
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"train": [], "val": ["nobody.jpg"]}))
+    run = subprocess.run([sys.executable, "-m", "fakelens.train.robustness", "--split", str(split), "--data",
+                          str(tmp_path), "--faces", "2", "--only", "baseline"], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 1 and "none of the held-out faces" in run.stderr and "Traceback" not in run.stderr

@@ -142,6 +142,10 @@ def main(argv=None):
     ap.add_argument("--write-manifest", action="store_true")
     ap.add_argument("--against", type=Path, help="another face-swap ONNX to compare with, on the same faces and clips")
     args = ap.parse_args(argv)
+    if args.write_manifest and args.onnx.resolve().parent != REPO_MODELS.resolve():
+        # the manifest names the file in models/: one elsewhere would leave the backend without a model
+        ap.error(f"--write-manifest ships {args.onnx}: copy it into {REPO_MODELS} (as face_swap-<version>.onnx) "
+                 "and measure that file")
     if args.write_manifest and args.synthesis != "mild":
         # with "paper" half the real faces carry the jitter; the threshold belongs to untouched faces
         ap.error("--write-manifest measures the mild synthesis (untouched real faces set the threshold)")

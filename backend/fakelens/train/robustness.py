@@ -22,6 +22,7 @@ from ..analyze import Analyzer
 from ..config import REPO_MODELS, Settings
 from ..models import file_sha256
 from .data import SPLIT_MADE_BY, need
+from .report_face_swap import input_size
 
 REPO = Path(__file__).resolve().parents[3]
 GREY = (150, 150, 150)
@@ -86,12 +87,20 @@ def candidate_models(onnx: Path, threshold: float | None, folder: Path) -> Path:
     for entry in manifest["models"]:
         entry["file"] = str((REPO_MODELS / entry["file"]).resolve())
         if entry["task"] == "face_swap":
-            entry.update(file=str(onnx.resolve()), sha256=file_sha256(onnx), version="candidate")
-            if threshold is not None:
-                entry["threshold"] = threshold
+            # its own input size: a candidate trained at another size would not take the shipped 160 px
+            entry.update(file=str(onnx.resolve()), sha256=file_sha256(onnx), version="candidate",
+                         input_size=input_size(onnx))
+        if entry["task"] == "face_swap" and threshold is not None:
+            entry["threshold"] = threshold
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
+
+
+def shipped_file() -> str:
+    """The shipped face-swap model's file name in models/."""
+    manifest = json.loads((REPO_MODELS / "manifest.json").read_text())
+    return next(e["file"] for e in manifest["models"] if e["task"] == "face_swap")
 
 
 def held_out_faces(count: int, data: Path, split: Path) -> list[Path]:
@@ -133,7 +142,7 @@ def table(rows: dict) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--onnx", type=Path, help="a candidate face-swap ONNX (default: the shipped model)")
-    ap.add_argument("--threshold", type=float, help="with --onnx: its threshold (default: the shipped one's)")
+    ap.add_argument("--threshold", type=float, help="the face-swap threshold (default: the shipped one's)")
     ap.add_argument("--faces", type=int, default=150)
     ap.add_argument("--only", default="", help="comma-separated transformation names")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "faces-real" / "utkface")
@@ -146,9 +155,13 @@ def main(argv=None):
         ap.error(f"unknown transformation(s) {unknown}; known: {', '.join(TRANSFORMS)}")
     need(args.split, SPLIT_MADE_BY)
     with tempfile.TemporaryDirectory() as tmp:
-        models = candidate_models(args.onnx, args.threshold, Path(tmp) / "models") if args.onnx else REPO_MODELS
+        faces = held_out_faces(args.faces, args.data, args.split)
+        if not faces:
+            raise SystemExit(f"none of the held-out faces of {args.split} is in {args.data}: --data names the faces")
+        models = (candidate_models(args.onnx or REPO_MODELS / shipped_file(), args.threshold, Path(tmp) / "models")
+                  if args.onnx or args.threshold is not None else REPO_MODELS)
         analyzer = Analyzer(Settings(home=Path(tmp) / "home", cache=False, models_dir=models))
-        rows = measure(held_out_faces(args.faces, args.data, args.split), analyzer, names, Path(tmp))
+        rows = measure(faces, analyzer, names, Path(tmp))
     print(table(rows))
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2))
