@@ -157,6 +157,14 @@ def test_eval_counts_flagged_as_the_product_says_it(tmp_path, request):
     assert summary["fpr"] == 1.0 and summary["tpr"] == 0.0   # the small face is held at "Uncertain"
     rows = {r["label"]: r for r in csv.DictReader(open(tmp_path / "out" / "scores.csv"))}
     assert rows["fake"]["capped"].startswith("the face is small") and not rows["real"]["capped"]
+    # a small face scoring under the threshold is held from nothing: not counted as held
+    for m in manifest["models"]:
+        if m["task"] == "face_swap":
+            m["threshold"] = 0.99999
+    (models / "manifest.json").write_text(json.dumps(manifest))
+    summary = run_eval(tmp_path / "large", tmp_path / "small", tmp_path / "out2",
+                       Settings(home=tmp_path / "home2", models_dir=models))
+    assert summary["capped"] == 0 and summary["tpr"] == 0.0, summary
 
 
 def test_run_eval_refuses_a_missing_folder(tmp_path):

@@ -216,7 +216,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         # no face, or only faces too small to judge: listed, never dropped silently
         "no_face": [r["file"] for r in rows if r["score"] is None and not r["status"].startswith("error")],
         "errors": [{"file": r["file"], "error": r["status"][7:]} for r in rows if r["status"].startswith("error")],
-        "capped": int(capped.sum()),
+        "capped": int((capped & (s >= threshold)).sum()),   # held: a flag the product does not show
         "skipped": [str(p) for p in skipped_real + skipped_fake],
         "seconds": round(time.monotonic() - started, 1),
     }
