@@ -12,16 +12,25 @@ set -eu
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
   echo "usage: $0 RUN_DIR [CHECKPOINT]" >&2; exit 2
 fi
+run=$(realpath -m "$1")   # named from where it was called, before the cd below
+checkpoint=$(realpath -m "${2:-$run/best.pt}")
 cd "$(dirname "$0")/.."
-run=$1
-checkpoint=${2:-$run/best.pt}
 python=${PYTHON:-.venv/bin/python}
+# an earlier judgement's outputs go first: a step that fails must not leave old ones looking current
+rm -f "$run/best.onnx" "$run/report.json" "$run/robustness.json" "$run/export.log" "$run/report.log" "$run/robustness.log"
+step=export
+trap 'echo "judge_face_swap: the $step step failed; see $run/$step.log" >&2' ERR
 "$python" -m fakelens.train.face_swap --out "$run" --checkpoint "$checkpoint" --export "$run/best.onnx" > "$run/export.log" 2>&1
+# measured at the middle of the crop range it was trained on, as its own validation was
+scale=$("$python" -c "import sys, torch; s = torch.load(sys.argv[1], map_location='cpu', weights_only=False).get('state', {}); \
+lo, hi = s.get('crop_scales', [0.92, 1.08]); print(round((lo + hi) / 2, 4))" "$checkpoint")
+step=report
 "$python" -m fakelens.train.report_face_swap --onnx "$run/best.onnx" --version candidate --out "$run/report.json" \
-  --against "${AGAINST:-models/face_swap-1.onnx}" > "$run/report.log" 2>&1
+  --crop-scale "$scale" --against "${AGAINST:-models/face_swap-1.onnx}" > "$run/report.log" 2>&1
 threshold=$("$python" -c "import json, sys; print(json.load(open(sys.argv[1]))['threshold'])" "$run/report.json")
+step=robustness
 OMP_NUM_THREADS=1 "$python" -m fakelens.train.robustness --onnx "$run/best.onnx" --threshold "$threshold" \
-  --out "$run/robustness.json" > "$run/robustness.log" 2>&1
+  --crop-scale "$scale" --out "$run/robustness.json" > "$run/robustness.log" 2>&1
 echo "threshold $threshold"
 "$python" - "$run/report.json" <<'PY'
 import json, sys

@@ -22,6 +22,9 @@ limit=$(python3 -c "print(int($minutes * 60 + ${SLACK:-90}))")
 names=()
 while [ $# -ge 2 ]; do
   name=$1; args=$2; shift 2; names+=("$name")
+  # a fresh run each call: a machine kept warm still holds the last call's run of that NAME, which
+  # would be resumed (or, asked for another recipe, refused while its old best.pt came back)
+  rm -rf "/tmp/runs/$name" "/tmp/$name.log"
   # shellcheck disable=SC2086  # ARGS are several options
   timeout "$limit" "${PYTHON:-python3}" -m fakelens.train.face_swap --data /tmp/utk --landmarks /tmp/landmarks.npz \
     --imagenet /tmp/imagenet-fp16.pth --split /tmp/split.json --device "${DEVICE:-cuda}" --workers "$workers" --threads 1 \

@@ -50,6 +50,9 @@ def test_a_candidate_model_is_measured_with_its_own_file_and_threshold(tmp_path)
     candidate = store.first("face_swap")
     assert candidate.threshold == 0.25 and candidate.version == "candidate"
     assert store.problem(candidate) is None and store.problem(store.first("face_detect")) is None
+    assert candidate.input_size == shipped.input_size and candidate.crop["scale"] == shipped.crop["scale"]
+    looser = ModelStore(R.candidate_models(REPO_MODELS / shipped.file, None, tmp_path / "m2", 1.15)).first("face_swap")
+    assert looser.crop["scale"] == 1.15 and looser.threshold == shipped.threshold
 
 
 def test_the_commands_without_a_split_say_what_makes_one(tmp_path):
@@ -89,3 +92,17 @@ def test_the_commands_refuse_what_would_break_the_install_or_divide_by_nothing(t
                           str(tmp_path), "--faces", "2", "--only", "baseline"], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 1 and "none of the held-out faces" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_judge_script_says_which_step_failed_and_leaves_no_old_results(tmp_path):
+    """It failed silently, leaving an earlier judgement's report beside the new logs; and a relative
+    RUN_DIR was taken from the repository, not from where it was called."""
+    import subprocess
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "report.json").write_text("{}")   # an earlier judgement's
+    done = subprocess.run(["bash", str(REPO / "scripts" / "judge_face_swap.sh"), "run"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and f"the export step failed; see {run}/export.log" in done.stderr, done.stderr
+    assert not (run / "report.json").exists() and (run / "export.log").is_file()

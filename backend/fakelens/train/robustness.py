@@ -80,9 +80,9 @@ TRANSFORMS = {
 }
 
 
-def candidate_models(onnx: Path, threshold: float | None, folder: Path) -> Path:
+def candidate_models(onnx: Path, threshold: float | None, folder: Path, crop_scale: float | None = None) -> Path:
     """A models folder like the shipped one whose face-swap entry is `onnx` (an absolute path, its
-    own sha256; the shipped entry's crop, and its threshold unless one is given)."""
+    own sha256 and input size; the shipped entry's crop and threshold unless others are given)."""
     manifest = json.loads((REPO_MODELS / "manifest.json").read_text())
     for entry in manifest["models"]:
         entry["file"] = str((REPO_MODELS / entry["file"]).resolve())
@@ -92,6 +92,8 @@ def candidate_models(onnx: Path, threshold: float | None, folder: Path) -> Path:
                          input_size=input_size(onnx))
         if entry["task"] == "face_swap" and threshold is not None:
             entry["threshold"] = threshold
+        if entry["task"] == "face_swap" and crop_scale is not None:
+            entry["crop"]["scale"] = crop_scale
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
@@ -143,6 +145,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--onnx", type=Path, help="a candidate face-swap ONNX (default: the shipped model)")
     ap.add_argument("--threshold", type=float, help="the face-swap threshold (default: the shipped one's)")
+    ap.add_argument("--crop-scale", type=float, help="the face-swap crop's looseness (default: the shipped one's; "
+                    "a candidate trained on other --crop-scales: their middle)")
     ap.add_argument("--faces", type=int, default=150)
     ap.add_argument("--only", default="", help="comma-separated transformation names")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "faces-real" / "utkface")
@@ -158,8 +162,9 @@ def main(argv=None):
         faces = held_out_faces(args.faces, args.data, args.split)
         if not faces:
             raise SystemExit(f"none of the held-out faces of {args.split} is in {args.data}: --data names the faces")
-        models = (candidate_models(args.onnx or REPO_MODELS / shipped_file(), args.threshold, Path(tmp) / "models")
-                  if args.onnx or args.threshold is not None else REPO_MODELS)
+        changed = args.onnx or args.threshold is not None or args.crop_scale is not None
+        models = (candidate_models(args.onnx or REPO_MODELS / shipped_file(), args.threshold, Path(tmp) / "models",
+                                   args.crop_scale) if changed else REPO_MODELS)
         analyzer = Analyzer(Settings(home=Path(tmp) / "home", cache=False, models_dir=models))
         rows = measure(faces, analyzer, names, Path(tmp))
     print(table(rows))
