@@ -50,13 +50,14 @@ def test_cancel_racing_clear_history_is_404_not_500(idle_app, monkeypatch):
     store, home = idle_app.extensions["fakelens"]["store"], idle_app.config["SETTINGS"].home
     check_id = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
                            json={"url": "http://127.0.0.1:9/a.jpg"}).get_json()["id"]
-    fail = store.fail
+    cancel_queued = store.cancel_queued
 
-    def fail_then_clear(*args, **kwargs):   # "Clear history" pressed just as the cancel is stored
-        fail(*args, **kwargs)
+    def cancel_then_clear(*args, **kwargs):   # "Clear history" pressed just as the cancel is stored
+        done = cancel_queued(*args, **kwargs)
         forget(store, home / "thumbs", before=time.time())
+        return done
 
-    monkeypatch.setattr(store, "fail", fail_then_clear)
+    monkeypatch.setattr(store, "cancel_queued", cancel_then_clear)
     r = client.delete(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers)
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found", r.get_json()
 
@@ -603,15 +604,15 @@ def test_a_check_cleared_before_writing_its_picture_takes_the_picture_with_it(tm
         assert inside.wait(20) and not (home / "thumbs").exists()
         r = client.delete(CHECKS, base_url=BASE_URL, headers=headers)
         assert r.status_code == 200 and r.get_json()["deleted"] == 1
+        # gone from the history at once (the clear ends it in the database as it cancels it)
+        assert client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 404
+        pool, deadline = app.extensions["fakelens"]["pool"], time.monotonic() + 20
         go_on.set()
-        deadline = time.monotonic() + 20
-        while client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code != 404:
+        while check_id in pool._running:   # its worker goes on to its end, writing what it writes
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        assert (home / "thumbs").is_dir()   # it was written after the clear
-        while list((home / "thumbs").iterdir()):   # and goes with the check's last steps, after its row
-            assert time.monotonic() < deadline, list((home / "thumbs").iterdir())
-            time.sleep(0.05)
+        # and what it wrote after the clear went with its last steps
+        assert not (home / "thumbs").is_dir() or not list((home / "thumbs").iterdir())
     finally:
         go_on.set()
         app.extensions["fakelens"]["pool"].stop()
@@ -717,4 +718,67 @@ def test_a_history_database_removed_while_serving_is_503_not_a_silent_loss(tmp_p
         assert list((tmp_path / "home" / "uploads").glob("*.upload")) == []
     finally:
         app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()
+
+
+def test_a_running_check_cancelled_is_over_in_the_history_before_its_worker_notices(tmp_path, face_jpeg, monkeypatch):
+    """Its row said "running" until the worker noticed; a server stopped in that moment ran it again at
+    the next start, and one "Clear history" removed came back and wrote its result."""
+    from fakelens import analyze
+
+    home = tmp_path / "home"
+    app = create_app(Settings(home=home, workers=1, sync_wait_s=0))
+    client, headers = app.test_client(), token_headers(app)
+    store = app.extensions["fakelens"]["store"]
+    inside, go_on = threading.Event(), threading.Event()
+    detect = analyze.detect_photo_faces
+
+    def held(*args, **kwargs):
+        inside.set()
+        go_on.wait(20)
+        return detect(*args, **kwargs)
+
+    monkeypatch.setattr(analyze, "detect_photo_faces", held)
+    try:
+        check_id = post_file(client, headers, face_jpeg.read_bytes(), wait=0).get_json()["id"]
+        assert inside.wait(20)
+        r = client.delete(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers)
+        assert r.status_code == 200 and r.get_json()["status"] == "cancelled", r.get_json()
+        assert store.get(check_id)["status"] == "cancelled"   # before the worker has noticed
+        assert store.with_status("queued", "running") == []   # nothing a restart would run again
+        go_on.set()
+        pool, deadline = app.extensions["fakelens"]["pool"], time.monotonic() + 20
+        while check_id in pool._running:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert store.get(check_id)["status"] == "cancelled" and store.get(check_id)["result"] is None
+        assert store.cached_by_hash(store.get(check_id)["request"].get("sha256") or "x", app.extensions[
+            "fakelens"]["analyzer"].fingerprint) is None
+    finally:
+        go_on.set()
+        app.extensions["fakelens"]["pool"].stop()
+        store.close()
+
+
+def test_concurrent_checks_do_not_overshoot_the_queue_limit(tmp_path):
+    app = create_app(Settings(home=tmp_path / "home", max_queue=5, sync_wait_s=0), start_jobs=False)
+    pool = app.extensions["fakelens"]["pool"]
+    answers, start = [], threading.Barrier(16)
+
+    def submit(n):
+        start.wait()
+        for k in range(3):
+            try:
+                answers.append(pool.submit({"url": f"https://example.com/{n}-{k}.jpg", "kind": "image"}))
+            except Exception as exc:   # queue_full
+                answers.append(getattr(exc, "code", repr(exc)))
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert sum(a != "queue_full" for a in answers) == 5 and answers.count("queue_full") == 43, answers
+    finally:
         app.extensions["fakelens"]["store"].close()

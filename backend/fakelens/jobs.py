@@ -53,6 +53,7 @@ class JobPool:
         self._cancel: dict[str, threading.Event] = {}
         self._running: set[str] = set()   # checks a worker is on now
         self._forget_when_done: set[str] = set()   # running checks a "clear history" cancelled
+        self._submitting = threading.Lock()
         self._analysing: set[str] = set()   # _same_media() keys a worker is analysing now
         self._parked: dict[str, list[str]] = {}   # key -> checks for the same media, back in line after it
         self._analysing_lock = threading.Lock()
@@ -172,12 +173,13 @@ class JobPool:
         return storage_unavailable(self.settings.home, exc)
 
     def submit(self, request: dict) -> str:
-        if self.store.count_queued() >= self.settings.max_queue:
-            self.discard_upload(request)
-            n = self.settings.max_queue
-            raise FakeLensError("queue_full", f"{n} {'check is' if n == 1 else 'checks are'} already waiting; "
-                                "try again when some have finished")
-        check_id = self.store.create(request)
+        with self._submitting:   # counted and added as one step: concurrent requests overshot the limit
+            if self.store.count_queued() >= self.settings.max_queue:
+                self.discard_upload(request)
+                n = self.settings.max_queue
+                raise FakeLensError("queue_full", f"{n} {'check is' if n == 1 else 'checks are'} already waiting; "
+                                    "try again when some have finished")
+            check_id = self.store.create(request)
         self._enqueue(check_id)
         return check_id
 
@@ -191,35 +193,36 @@ class JobPool:
             event = self._cancel.get(check_id)
             if event:
                 event.set()
-            # a running check no worker is on (its end could not be stored) would otherwise stay
-            # "running" until a restart: the worker adds itself to _running before it starts the row
-            if check["status"] == "queued" or check_id not in self._running:
-                self.store.fail(check_id, "cancelled", {"code": "cancelled", "message": "cancelled before it started"
-                                                        if check["status"] == "queued" else "the check was cancelled"})
-                self.discard_upload(check["request"])
-                self._notify()
+            if check["status"] == "queued" and self.store.cancel_queued(
+                    check_id, {"code": "cancelled", "message": "cancelled before it started"}):
+                self.discard_upload(check["request"])   # no worker has it
+            else:
+                # running (or started just now): ended in the database at once, so a server stopped before
+                # its worker notices does not run it again at the next start; the worker, seeing the event,
+                # stores nothing more and removes its files. One no worker is on (its end could not be
+                # stored) has its upload removed here (the worker adds itself to _running before it starts)
+                self.store.fail(check_id, "cancelled", {"code": "cancelled", "message": "the check was cancelled"})
+                if check_id not in self._running:
+                    self.discard_upload(check["request"])
+            self._notify()
             check = self.store.get(check_id)
         if check is None:   # never there, or the history was cleared meanwhile
             raise FakeLensError("not_found", f"no check with id '{check_id}'")
         return check
 
-    def cancel_all(self) -> int:
-        """Cancel every waiting and running check ("clear history": nothing checked so far stays); one
-        a worker is on has its row deleted once the worker has stopped, the others end at once (the
-        caller's forget() then takes them). Returns how many a worker was on."""
-        running = 0
+    def cancel_all(self):
+        """Cancel every waiting and running check ("clear history": nothing checked so far stays): each
+        ends at once (the caller's forget() then deletes it), and one a worker is on is deleted again,
+        with what it wrote since (its pictures, a result it cached), once the worker has stopped."""
         for check in self.store.with_status("queued", "running"):
             if check["id"] in self._running:
                 self._forget_when_done.add(check["id"])
                 if check["id"] not in self._running:   # its worker left meanwhile: the forget() below takes it
                     self._forget_when_done.discard(check["id"])
-                    continue
-                running += 1
             try:
                 self.cancel(check["id"])
             except FakeLensError:   # it finished and was cleared meanwhile
                 pass
-        return running
 
     def wait(self, check_id: str, timeout: float) -> dict:
         """The check once it has finished, or as it stands after `timeout` seconds."""
@@ -359,7 +362,7 @@ class JobPool:
         if not started:
             return False
         event = self._cancel.setdefault(check_id, threading.Event())
-        request, workdir = {}, None
+        request, workdir, result = {}, None, None
         last = [0.0]
 
         def progress(stage: str, fraction: float):
@@ -399,17 +402,22 @@ class JobPool:
             else:
                 self._record(self.store.fail, check_id, "failed", exc.to_dict())
         except Exception as exc:
-            if isinstance(exc, OSError) and exc.errno in FULL_DISK:   # a download filled the disk
+            if event.is_set():   # cancelled as it started (its upload removed under it): not a bug
+                error = {"code": "cancelled", "message": "the check was cancelled"}
+            elif isinstance(exc, OSError) and exc.errno in FULL_DISK:   # a download filled the disk
                 error = storage_unavailable(self.settings.home, exc, "the media being checked").to_dict()
             else:
                 log.exception("check %s failed unexpectedly", check_id)
                 error = {"code": "internal", "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"}
-            self._record(self.store.fail, check_id, "failed", error)
+            self._record(self.store.fail, check_id, "cancelled" if event.is_set() else "failed", error)
         finally:
             if check_id in self._forget_when_done:   # cleared from the history while it ran
                 self._forget_when_done.discard(check_id)
                 self._record(self.store.delete, check_id)
                 retention.drop_pictures(self.store, pictures)
+                # a result cached between the cancel and the clear's own forget()
+                self._record(self.store.drop_cached, (result or {}).get("media", {}).get("sha256"),
+                             request.get("url"))
                 try:
                     self.store.scrub()
                 except StoreUnavailable:   # the rows are gone; the log keeps them until the next checkpoint

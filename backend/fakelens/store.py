@@ -194,6 +194,21 @@ class Store:
         self._run("UPDATE checks SET status=?, error=?, updated=? WHERE id=? AND status IN (?, ?)",
                   (status, json.dumps(error), time.time(), check_id, *ACTIVE))
 
+    def cancel_queued(self, check_id: str, error: dict) -> bool:
+        """queued → cancelled; False if a worker has started it meanwhile (or it has ended)."""
+        with self._locked():
+            return self._db.execute("UPDATE checks SET status='cancelled', error=?, updated=? WHERE id=? AND "
+                                    "status='queued'", (json.dumps(error), time.time(), check_id)).rowcount == 1
+
+    def drop_cached(self, sha256: str | None, url: str | None):
+        """Forget the cached results of one medium (a check cleared from the history while it ran)."""
+        with self._locked():
+            if sha256:
+                self._db.execute("DELETE FROM cache_hash WHERE sha256=?", (sha256,))
+                self._db.execute("DELETE FROM cache_url WHERE sha256=?", (sha256,))
+            if url:
+                self._db.execute("DELETE FROM cache_url WHERE url=?", (url,))
+
     def requeue(self, check_id: str, count_attempt: bool = True):
         """running → queued; count_attempt=False when the server stopped in good order (not the check's fault)."""
         self._run("UPDATE checks SET status='queued', stage='queued', fraction=0, "

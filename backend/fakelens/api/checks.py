@@ -82,7 +82,15 @@ def _url_request(item: dict, page_url: str | None, seen_hosts: dict | None = Non
 
 def _start(req: dict) -> dict:
     """The check made for `req` (see _create), as it stands."""
-    return _ctx()["store"].get(_create(req))
+    return _made(_create(req))
+
+
+def _made(check_id: str) -> dict:
+    """A check just made, as it stands; the history may have been cleared in between."""
+    check = _ctx()["store"].get(check_id)
+    if check is None:
+        raise FakeLensError("cancelled", "the check was cancelled: the history was cleared as it was made")
+    return check
 
 
 def _create(req: dict) -> str:
@@ -150,7 +158,7 @@ def create_check():
         except BaseException:   # refused, or the database would not take it: the file must not stay
             path.unlink(missing_ok=True)
             raise
-        return _answer(_ctx()["store"].get(check_id), wait)   # made: its file is the queued check's now
+        return _answer(_made(check_id), wait)   # made: its file is the queued check's now
     body = _json_body()
     if not isinstance(body, dict):
         raise FakeLensError("bad_request", "send JSON {\"url\": ...} or a multipart form with a 'media' file")
@@ -228,11 +236,11 @@ def history():
 def clear():
     # waiting and running checks are cancelled first: the waiting ones go now, each running one as
     # soon as its worker stops (a fraction of a second for a download; a decode finishes its step)
-    running = _ctx()["pool"].cancel_all()
+    _ctx()["pool"].cancel_all()   # each ends at once, so the forget() below deletes and counts it
     deleted = forget(_ctx()["store"], current_app.config["SETTINGS"].thumbs_dir, before=time.time(), clearing=True)
     try:
         _ctx()["store"].scrub()   # what was cleared must not stay readable in the write-ahead log
     except StoreUnavailable as exc:   # cleared all the same, but the user is told where it still lies
         current_app.logger.warning("could not checkpoint the history after clearing it: %s", exc.message)
-        return jsonify({"deleted": deleted + running, "warning": exc.message})
-    return jsonify({"deleted": deleted + running})
+        return jsonify({"deleted": deleted, "warning": exc.message})
+    return jsonify({"deleted": deleted})
