@@ -12,8 +12,9 @@ set -eu
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
   echo "usage: $0 RUN_DIR [CHECKPOINT]" >&2; exit 2
 fi
-run=$(realpath -m "$1")   # named from where it was called, before the cd below
-checkpoint=$(realpath -m "${2:-$run/best.pt}")
+absolute() { python3 -c 'import os, sys; print(os.path.abspath(sys.argv[1]))' "$1"; }   # (macOS has no realpath -m)
+run=$(absolute "$1")   # named from where it was called, before the cd below
+checkpoint=$(absolute "${2:-$run/best.pt}")
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
 # an earlier judgement's outputs go first: a step that fails must not leave old ones looking current
@@ -22,6 +23,7 @@ step=export
 trap 'echo "judge_face_swap: the $step step failed; see $run/$step.log" >&2' ERR
 "$python" -m fakelens.train.face_swap --out "$run" --checkpoint "$checkpoint" --export "$run/best.onnx" > "$run/export.log" 2>&1
 # measured at the middle of the crop range it was trained on, as its own validation was
+step=export   # (reading the checkpoint's crop range: export.log has the checkpoint's own error)
 scale=$("$python" -c "import sys, torch; s = torch.load(sys.argv[1], map_location='cpu', weights_only=False).get('state', {}); \
 lo, hi = s.get('crop_scales', [0.92, 1.08]); print(round((lo + hi) / 2, 4))" "$checkpoint")
 step=report

@@ -782,3 +782,40 @@ def test_concurrent_checks_do_not_overshoot_the_queue_limit(tmp_path):
         assert sum(a != "queue_full" for a in answers) == 5 and answers.count("queue_full") == 43, answers
     finally:
         app.extensions["fakelens"]["store"].close()
+
+
+def test_a_check_cancelled_then_cleared_while_running_leaves_nothing_behind(tmp_path, face_jpeg, monkeypatch):
+    """Cancelled, its row said so at once; a clear of the history right after passed it by as not running,
+    and the report picture its worker went on to write stayed."""
+    from fakelens import analyze
+
+    home = tmp_path / "home"
+    app = create_app(Settings(home=home, workers=1, sync_wait_s=0, keep_days=0))
+    client, headers = app.test_client(), token_headers(app)
+    pool = app.extensions["fakelens"]["pool"]
+    inside, go_on = threading.Event(), threading.Event()
+    detect = analyze.detect_photo_faces
+
+    def held(*args, **kwargs):
+        inside.set()
+        go_on.wait(20)
+        return detect(*args, **kwargs)
+
+    monkeypatch.setattr(analyze, "detect_photo_faces", held)
+    try:
+        check_id = post_file(client, headers, face_jpeg.read_bytes(), wait=0).get_json()["id"]
+        assert inside.wait(20)
+        assert client.delete(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 200
+        r = client.delete(CHECKS, base_url=BASE_URL, headers=headers)
+        assert r.status_code == 200 and r.get_json()["deleted"] == 1, r.get_json()
+        go_on.set()
+        deadline = time.monotonic() + 20
+        while check_id in pool._running:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert not (home / "thumbs").is_dir() or not list((home / "thumbs").iterdir())
+        assert client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 404
+    finally:
+        go_on.set()
+        pool.stop()
+        app.extensions["fakelens"]["store"].close()

@@ -210,19 +210,23 @@ class JobPool:
             raise FakeLensError("not_found", f"no check with id '{check_id}'")
         return check
 
-    def cancel_all(self):
+    def cancel_all(self) -> set[str]:
         """Cancel every waiting and running check ("clear history": nothing checked so far stays): each
-        ends at once (the caller's forget() then deletes it), and one a worker is on is deleted again,
-        with what it wrote since (its pictures, a result it cached), once the worker has stopped."""
+        ends at once (the caller's forget() then deletes it), and each check a worker is on (whatever its
+        row says: one cancelled earlier is still running) is deleted again, with what it wrote since
+        (its pictures, a result it cached), once the worker has stopped. Returns the ids cancelled."""
+        cancelled = set()
         for check in self.store.with_status("queued", "running"):
-            if check["id"] in self._running:
-                self._forget_when_done.add(check["id"])
-                if check["id"] not in self._running:   # its worker left meanwhile: the forget() below takes it
-                    self._forget_when_done.discard(check["id"])
             try:
                 self.cancel(check["id"])
+                cancelled.add(check["id"])
             except FakeLensError:   # it finished and was cleared meanwhile
                 pass
+        for check_id in list(self._running):   # after the cancels: one a worker took meanwhile too
+            self._forget_when_done.add(check_id)
+            if check_id not in self._running:   # its worker left meanwhile: the caller's forget() takes it
+                self._forget_when_done.discard(check_id)
+        return cancelled
 
     def wait(self, check_id: str, timeout: float) -> dict:
         """The check once it has finished, or as it stands after `timeout` seconds."""
@@ -349,12 +353,17 @@ class JobPool:
         # _running for one no worker is on
         self._running.add(check_id)
         started = False
+        try:   # the request read before the check starts: a clear may delete the row right after
+            request = (self.store.get(check_id) or {}).get("request") or {}
+        except StoreUnavailable:
+            request = {}
         try:
             # a locked database is waited out as for a check's end (False: cancelled while queued)
             started = self._record(self.store.start, check_id)
         finally:
             if not started:
                 self._running.discard(check_id)
+                self._forget_when_done.discard(check_id)
         if started is None and not self._stopping.is_set():
             # the row still says "queued": back in line, or it would wait for the next start
             log.warning("could not start check %s (the database is unavailable); it stays queued", check_id)
@@ -362,7 +371,7 @@ class JobPool:
         if not started:
             return False
         event = self._cancel.setdefault(check_id, threading.Event())
-        request, workdir, result = {}, None, None
+        workdir, result = None, None
         last = [0.0]
 
         def progress(stage: str, fraction: float):

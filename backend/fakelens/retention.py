@@ -12,8 +12,8 @@ PRUNE_EVERY_S = 3600.0
 PICTURE_NAME = re.compile(r"([0-9a-f]{64})(-\d+)?")   # analyze.thumbnail_name, or the older "<sha256>"
 
 
-def forget(store: Store, thumbs: Path, before: float, clearing: bool = False) -> int:
-    """Forget what was made before `before` (time.time()); returns how many checks went. Pictures go
+def forget(store: Store, thumbs: Path, before: float, clearing: bool = False) -> list[str]:
+    """Forget what was made before `before` (time.time()); returns the ids of the checks that went. Pictures go
     with them, except those a remaining check shows, and those written since the oldest check still
     running began (it may be that check's); `clearing` the whole history, every active check has just
     been cancelled, so only pictures written since `before` stay (their check's end removes them)."""
@@ -48,4 +48,4 @@ def prune(store: Store, thumbs: Path, keep_days: float) -> int:
     """Forget what is older than keep_days (0 or less: keep everything)."""
     if keep_days <= 0:
         return 0
-    return forget(store, thumbs, time.time() - keep_days * 86400)
+    return len(forget(store, thumbs, time.time() - keep_days * 86400))

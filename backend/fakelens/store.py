@@ -218,15 +218,16 @@ class Store:
     def delete(self, check_id: str):
         self._run("DELETE FROM checks WHERE id = ?", (check_id,))
 
-    def forget(self, before: float) -> int:
+    def forget(self, before: float) -> list[str]:
         """Delete finished checks and cached results made before `before` (time.time()); active
-        checks stay. Returns how many checks went."""
+        checks stay. Returns the ids of the checks that went."""
         with self._locked():
-            n = self._db.execute("DELETE FROM checks WHERE status NOT IN (?, ?) AND created < ?",
-                                 (*ACTIVE, before)).rowcount
+            where = "FROM checks WHERE status NOT IN (?, ?) AND created < ?"
+            ids = [row[0] for row in self._db.execute(f"SELECT id {where}", (*ACTIVE, before)).fetchall()]
+            self._db.execute(f"DELETE {where}", (*ACTIVE, before))
             self._db.execute("DELETE FROM cache_hash WHERE created < ?", (before,))
             self._db.execute("DELETE FROM cache_url WHERE created < ?", (before,))
-            return n
+            return ids
 
     def scrub(self):
         """Copy the write-ahead log into the database and empty it: after "clear history" the rows

@@ -236,8 +236,9 @@ def history():
 def clear():
     # waiting and running checks are cancelled first: the waiting ones go now, each running one as
     # soon as its worker stops (a fraction of a second for a download; a decode finishes its step)
-    _ctx()["pool"].cancel_all()   # each ends at once, so the forget() below deletes and counts it
-    deleted = forget(_ctx()["store"], current_app.config["SETTINGS"].thumbs_dir, before=time.time(), clearing=True)
+    cancelled = _ctx()["pool"].cancel_all()   # each ends at once, so the forget() below deletes it
+    gone = forget(_ctx()["store"], current_app.config["SETTINGS"].thumbs_dir, before=time.time(), clearing=True)
+    deleted = len(cancelled | set(gone))   # (a cancelled check's worker may have deleted it first)
     try:
         _ctx()["store"].scrub()   # what was cleared must not stay readable in the write-ahead log
     except StoreUnavailable as exc:   # cleared all the same, but the user is told where it still lies

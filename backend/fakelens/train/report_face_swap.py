@@ -141,6 +141,8 @@ def main(argv=None):
                     help="how the held-out blends are made (mild: the blends every shipped model was measured on)")
     ap.add_argument("--write-manifest", action="store_true")
     ap.add_argument("--against", type=Path, help="another face-swap ONNX to compare with, on the same faces and clips")
+    ap.add_argument("--against-crop-scale", type=float, default=D.middle_scale(),
+                    help="the crop looseness --against was validated at (default: the shipped models')")
     args = ap.parse_args(argv)
     if args.write_manifest and args.onnx.resolve().parent != REPO_MODELS.resolve():
         # the manifest names the file in models/: one elsewhere would leave the backend without a model
@@ -209,7 +211,7 @@ def main(argv=None):
         report["ffpp_dev"] = res
         print(json.dumps(res), flush=True)
     if args.against:
-        report["against"] = compare(args.against, args.crop_scale, scores, report.get("ffpp_dev_clips"),
+        report["against"] = compare(args.against, args.against_crop_scale, scores, report.get("ffpp_dev_clips"),
                                     (images, five, mesh, val), args.synthesis, settings)
         print(json.dumps(report["against"]), flush=True)
     report["seconds"] = round(time.time() - started)
