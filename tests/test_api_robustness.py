@@ -581,42 +581,67 @@ def test_clear_history_while_a_check_runs_leaves_no_picture_and_no_trace(tmp_pat
         app.extensions["fakelens"]["store"].close()
 
 
-def test_a_check_cleared_before_writing_its_picture_takes_the_picture_with_it(tmp_path, face_jpeg, monkeypatch):
+class HeldCheck:
+    """An app with one worker whose check of `face_jpeg` is held while it looks for faces (before it
+    writes its report picture) until release(); finished() waits for its worker to end."""
+
+    def __init__(self, tmp_path, face_jpeg, monkeypatch):
+        from fakelens import analyze
+
+        self.home = tmp_path / "home"
+        self.app = create_app(Settings(home=self.home, workers=1, sync_wait_s=0, keep_days=0))
+        self.client, self.headers = self.app.test_client(), token_headers(self.app)
+        self.pool, self.store = self.app.extensions["fakelens"]["pool"], self.app.extensions["fakelens"]["store"]
+        inside, self.go_on = threading.Event(), threading.Event()
+        detect = analyze.detect_photo_faces
+
+        def held(*args, **kwargs):
+            inside.set()
+            self.go_on.wait(20)
+            return detect(*args, **kwargs)
+
+        monkeypatch.setattr(analyze, "detect_photo_faces", held)
+        self.id = post_file(self.client, self.headers, face_jpeg.read_bytes(), wait=0).get_json()["id"]
+        assert inside.wait(20)
+
+    def delete(self, path: str):
+        return self.client.delete(path, base_url=BASE_URL, headers=self.headers)
+
+    def finished(self):
+        self.go_on.set()
+        deadline = time.monotonic() + 20
+        while self.id in self.pool._running:   # its worker goes on to its end, writing what it writes
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    def no_pictures_left(self) -> bool:
+        return not (self.home / "thumbs").is_dir() or not list((self.home / "thumbs").iterdir())
+
+    def close(self):
+        self.go_on.set()
+        self.pool.stop()
+        self.store.close()
+
+
+@pytest.fixture
+def held_check(tmp_path, face_jpeg, monkeypatch):
+    held = HeldCheck(tmp_path, face_jpeg, monkeypatch)
+    yield held
+    held.close()
+
+
+def test_a_check_cleared_before_writing_its_picture_takes_the_picture_with_it(held_check):
     """Cleared while it looked for faces: the check wrote its report picture after the clear, then ended
     cancelled, without a stored result naming the picture, and the picture stayed (forever with
     keep_days 0)."""
-    from fakelens import analyze
-
-    home = tmp_path / "home"
-    app = create_app(Settings(home=home, workers=1, sync_wait_s=0, keep_days=0))
-    client, headers = app.test_client(), token_headers(app)
-    inside, go_on = threading.Event(), threading.Event()
-    detect = analyze.detect_photo_faces
-
-    def held(*args, **kwargs):   # the check is held while it looks for faces, before its picture
-        inside.set()
-        go_on.wait(20)
-        return detect(*args, **kwargs)
-
-    monkeypatch.setattr(analyze, "detect_photo_faces", held)
-    try:
-        check_id = post_file(client, headers, face_jpeg.read_bytes(), wait=0).get_json()["id"]
-        assert inside.wait(20) and not (home / "thumbs").exists()
-        r = client.delete(CHECKS, base_url=BASE_URL, headers=headers)
-        assert r.status_code == 200 and r.get_json()["deleted"] == 1
-        # gone from the history at once (the clear ends it in the database as it cancels it)
-        assert client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 404
-        pool, deadline = app.extensions["fakelens"]["pool"], time.monotonic() + 20
-        go_on.set()
-        while check_id in pool._running:   # its worker goes on to its end, writing what it writes
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        # and what it wrote after the clear went with its last steps
-        assert not (home / "thumbs").is_dir() or not list((home / "thumbs").iterdir())
-    finally:
-        go_on.set()
-        app.extensions["fakelens"]["pool"].stop()
-        app.extensions["fakelens"]["store"].close()
+    assert not (held_check.home / "thumbs").exists()
+    r = held_check.delete(CHECKS)
+    assert r.status_code == 200 and r.get_json()["deleted"] == 1
+    # gone from the history at once (the clear ends it in the database as it cancels it)
+    assert held_check.client.get(f"{CHECKS}/{held_check.id}", base_url=BASE_URL,
+                                 headers=held_check.headers).status_code == 404
+    held_check.finished()
+    assert held_check.no_pictures_left()   # what it wrote after the clear went with its last steps
 
 
 def test_a_read_does_not_wait_behind_a_write_that_waits_out_a_lock(tmp_path):
@@ -721,43 +746,18 @@ def test_a_history_database_removed_while_serving_is_503_not_a_silent_loss(tmp_p
         app.extensions["fakelens"]["store"].close()
 
 
-def test_a_running_check_cancelled_is_over_in_the_history_before_its_worker_notices(tmp_path, face_jpeg, monkeypatch):
+def test_a_running_check_cancelled_is_over_in_the_history_before_its_worker_notices(held_check):
     """Its row said "running" until the worker noticed; a server stopped in that moment ran it again at
     the next start, and one "Clear history" removed came back and wrote its result."""
-    from fakelens import analyze
-
-    home = tmp_path / "home"
-    app = create_app(Settings(home=home, workers=1, sync_wait_s=0))
-    client, headers = app.test_client(), token_headers(app)
-    store = app.extensions["fakelens"]["store"]
-    inside, go_on = threading.Event(), threading.Event()
-    detect = analyze.detect_photo_faces
-
-    def held(*args, **kwargs):
-        inside.set()
-        go_on.wait(20)
-        return detect(*args, **kwargs)
-
-    monkeypatch.setattr(analyze, "detect_photo_faces", held)
-    try:
-        check_id = post_file(client, headers, face_jpeg.read_bytes(), wait=0).get_json()["id"]
-        assert inside.wait(20)
-        r = client.delete(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers)
-        assert r.status_code == 200 and r.get_json()["status"] == "cancelled", r.get_json()
-        assert store.get(check_id)["status"] == "cancelled"   # before the worker has noticed
-        assert store.with_status("queued", "running") == []   # nothing a restart would run again
-        go_on.set()
-        pool, deadline = app.extensions["fakelens"]["pool"], time.monotonic() + 20
-        while check_id in pool._running:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        assert store.get(check_id)["status"] == "cancelled" and store.get(check_id)["result"] is None
-        assert store.cached_by_hash(store.get(check_id)["request"].get("sha256") or "x", app.extensions[
-            "fakelens"]["analyzer"].fingerprint) is None
-    finally:
-        go_on.set()
-        app.extensions["fakelens"]["pool"].stop()
-        store.close()
+    store = held_check.store
+    r = held_check.delete(f"{CHECKS}/{held_check.id}")
+    assert r.status_code == 200 and r.get_json()["status"] == "cancelled", r.get_json()
+    assert store.get(held_check.id)["status"] == "cancelled"   # before the worker has noticed
+    assert store.with_status("queued", "running") == []   # nothing a restart would run again
+    held_check.finished()
+    assert store.get(held_check.id)["status"] == "cancelled" and store.get(held_check.id)["result"] is None
+    sha = store.get(held_check.id)["request"]["sha256"]
+    assert store.cached_by_hash(sha, held_check.pool.cache_scope({})) is None   # nor cached
 
 
 def test_concurrent_checks_do_not_overshoot_the_queue_limit(tmp_path):
@@ -784,38 +784,13 @@ def test_concurrent_checks_do_not_overshoot_the_queue_limit(tmp_path):
         app.extensions["fakelens"]["store"].close()
 
 
-def test_a_check_cancelled_then_cleared_while_running_leaves_nothing_behind(tmp_path, face_jpeg, monkeypatch):
+def test_a_check_cancelled_then_cleared_while_running_leaves_nothing_behind(held_check):
     """Cancelled, its row said so at once; a clear of the history right after passed it by as not running,
     and the report picture its worker went on to write stayed."""
-    from fakelens import analyze
-
-    home = tmp_path / "home"
-    app = create_app(Settings(home=home, workers=1, sync_wait_s=0, keep_days=0))
-    client, headers = app.test_client(), token_headers(app)
-    pool = app.extensions["fakelens"]["pool"]
-    inside, go_on = threading.Event(), threading.Event()
-    detect = analyze.detect_photo_faces
-
-    def held(*args, **kwargs):
-        inside.set()
-        go_on.wait(20)
-        return detect(*args, **kwargs)
-
-    monkeypatch.setattr(analyze, "detect_photo_faces", held)
-    try:
-        check_id = post_file(client, headers, face_jpeg.read_bytes(), wait=0).get_json()["id"]
-        assert inside.wait(20)
-        assert client.delete(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 200
-        r = client.delete(CHECKS, base_url=BASE_URL, headers=headers)
-        assert r.status_code == 200 and r.get_json()["deleted"] == 1, r.get_json()
-        go_on.set()
-        deadline = time.monotonic() + 20
-        while check_id in pool._running:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        assert not (home / "thumbs").is_dir() or not list((home / "thumbs").iterdir())
-        assert client.get(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers).status_code == 404
-    finally:
-        go_on.set()
-        pool.stop()
-        app.extensions["fakelens"]["store"].close()
+    assert held_check.delete(f"{CHECKS}/{held_check.id}").status_code == 200
+    r = held_check.delete(CHECKS)
+    assert r.status_code == 200 and r.get_json()["deleted"] == 1, r.get_json()
+    held_check.finished()
+    assert held_check.no_pictures_left()
+    assert held_check.client.get(f"{CHECKS}/{held_check.id}", base_url=BASE_URL,
+                                 headers=held_check.headers).status_code == 404
