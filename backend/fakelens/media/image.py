@@ -58,15 +58,18 @@ def _jpeg_ends(data: bytes) -> bool:
     return False
 
 
-def _png_ends(data: bytes) -> bool:
-    """Whether the chunks after the signature reach IEND."""
+def _png_chunks(data: bytes):
+    """(kind, body) of each chunk after the signature, as far as the file goes."""
     i = 8
     while i + 8 <= len(data):
         length = int.from_bytes(data[i:i + 4], "big")
-        if data[i + 4:i + 8] == b"IEND":
-            return True
+        yield data[i + 4:i + 8], data[i + 8:i + 8 + length]
         i += 12 + length
-    return False
+
+
+def _png_ends(data: bytes) -> bool:
+    """Whether the chunks after the signature reach IEND."""
+    return any(kind == b"IEND" for kind, _ in _png_chunks(data))
 
 
 def megapixels(pixels: int) -> str:
@@ -91,8 +94,7 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
             orientation = im.getexif().get(0x0112, 1) if im.format != "PNG" else None
             # a transparent picture is judged as a browser shows it on a white page, not by the
             # colours hidden under its transparent pixels (OpenCV's colour read drops the alpha)
-            transparent = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-                "transparency" in im.info and im.mode in ("1", "L", "P", "RGB"))
+            transparent = _has_alpha(im)
             # an APNG's default image is what a browser that cannot animate shows; every other one
             # shows the animation, whose first frame is the next one (OpenCV would read the default)
             hidden_default = im.format == "PNG" and bool(im.info.get("default_image")) and getattr(im, "n_frames", 1) > 1
@@ -120,21 +122,25 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     return pixels if mime == "image/tiff" else orient(pixels, orientation)
 
 
+def _has_alpha(im: Image.Image) -> bool:
+    """An alpha channel, or a transparent colour in a mode Pillow makes RGBA rightly (its 16-bit grey
+    clips to white: OpenCV reads that one, without the transparency)."""
+    return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        "transparency" in im.info and im.mode in ("1", "L", "P", "RGB"))
+
+
 def _png_orientation(data: bytes) -> int:
     """The EXIF orientation in a PNG's eXIf chunk, before or after its pixels, found by walking its chunks."""
-    i = 8
-    while i + 8 <= len(data):
-        length = int.from_bytes(data[i:i + 4], "big")
-        if data[i + 4:i + 8] == b"eXIf":
+    for kind, body in _png_chunks(data):
+        if kind == b"IEND":
+            break
+        if kind == b"eXIf":
             exif = Image.Exif()
             try:
-                exif.load(data[i + 8:i + 8 + length])
+                exif.load(body)
             except Exception:   # a broken chunk: the picture as stored
                 return 1
             return exif.get(0x0112, 1)
-        if data[i + 4:i + 8] == b"IEND":
-            break
-        i += 12 + length
     return 1
 
 
@@ -202,8 +208,7 @@ def _decode_with_pil(path: Path, mime: str, orientation: int, frame: int = 0) ->
     try:
         with Image.open(path) as im:
             im.seek(frame)
-            if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-                    "transparency" in im.info and im.mode in ("1", "L", "P", "RGB")):
+            if _has_alpha(im):
                 im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
             return orient(cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR), orientation)
     except Exception as exc:
