@@ -217,6 +217,7 @@ def test_truncated_jpeg_is_4xx(client, auth, plain_jpeg):
     report = client.get(f"/api/v1/checks/{r.get_json()['id']}/report", base_url=BASE_URL, headers=auth)
     assert report.status_code == 200 and b"truncated" in report.data
     assert b"Progress:" not in report.data   # a failed check's last progress is no news
+    assert b"Check failed: the image file is truncated" in report.data   # in the extension's words
 
 
 def test_a_page_gets_a_cached_verdict_only_from_checks_asked_on_its_own_site(client, auth, plain_jpeg):

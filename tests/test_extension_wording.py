@@ -55,17 +55,21 @@ def test_verdicts_are_counted_by_their_headline_without_the_score():
 
 def test_not_checked_says_why():
     reasons = {"no face found": "no face", "faces too small to judge (under 32 px)": "faces too small",
-               "faces cut off by the picture's edge, too little of them to judge": "face cut off by the edge",
-               "faces too small or cut off by the picture's edge to judge": "faces too small or cut off"}
-    got = describe([{"label": "not_applicable", "score": None, "faces": [{"score": None}],
-                     "summary": f"Not checked: {why}. No Content Credentials."} for why in reasons])
+               "faces cut off by the picture's edge, too little of them to judge": "face cut off",
+               "faces too small or cut off by the picture's edge to judge": "small or cut-off faces"}
+    results = [{"label": "not_applicable", "score": None, "faces": [{"score": None}],
+                "summary": f"Not checked: {why}. No Content Credentials."} for why in reasons]
+    got = describe(results)
     assert [g["text"] for g in got] == [f"Not checked: {r}" for r in reasons.values()]
+    # the CLI and the report write the same headline (verdict.not_checked_reason)
+    from fakelens.verdict import label_words
+    assert [label_words(r) for r in results] == [g["text"] for g in got]
     # the provenance note's "too small" (for the watermark) is not why the faces were not checked
     cut = describe([{"label": "not_applicable", "score": None, "faces": [{"score": None}],
                      "summary": "Not checked: faces cut off by the picture's edge, too little of them to judge. No "
                                 "Content Credentials or AI metadata found; the watermark was not looked for: too "
                                 "small for the invisible watermark (200×200 < 256×256 pixels)."}])
-    assert cut[0]["text"] == "Not checked: face cut off by the edge"
+    assert cut[0]["text"] == "Not checked: face cut off"
 
 
 def test_a_quiet_verdict_shows_no_score_beside_its_words_and_the_badge_says_likely():
@@ -213,3 +217,20 @@ def test_plain_text_shows_commands_in_quotes_where_code_cannot_be_shown():
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == ('Run "fakelens token" (in the FakeLens folder: "make token") and paste the '
                                       'token in Options.')
+
+
+def test_a_declaration_shows_no_score_and_a_check_in_line_is_waiting_not_checking():
+    """An AI marker in the file's own provenance is declared, not scored: its fixed signal value read as a
+    model's confidence in the tooltip. A queued check read "Checking… 0%" for as long as it waited."""
+    declared = {"label": "ai_generated", "score": 0.93, "summary": "AI-generated (file metadata): …",
+                "provenance": {"ai_generated": True, "source": "metadata"},
+                "signals": [{"detector": "provenance", "score": 0.93, "threshold": 0.5, "decisive": True}]}
+    lines = describe([declared], "detailLines")[0]
+    assert not any(line.startswith("Score:") for line in lines), lines
+    assert "Signal provenance: declared by file metadata, decisive" in lines
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = (WORDING_JS.read_text() + "\nconsole.log(JSON.stringify(globalThis.FakeLens.describe("
+              "{status: 'queued', progress: {stage: 'queued', fraction: 0}})));\n")
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert json.loads(run.stdout)["text"] == "Waiting to be checked…", run.stdout

@@ -60,7 +60,7 @@ def test_low_scores_are_no_evidence_never_real():
     assert "Content Credentials" in r["summary"] and "real" not in r["summary"].lower()
     # what the quiet detector cannot have seen is said beside its silence
     assert r["summary"].startswith("No signs of manipulation found by the face-swap detector. It looks for blended "
-                                   "or swapped faces, not for wholly AI-generated pictures. No Content Credentials")
+                                   "or swapped faces, not for wholly AI-generated images or videos. No Content Credentials")
 
 
 def test_no_evidence_says_when_smaller_faces_were_not_judged():
@@ -202,3 +202,12 @@ def test_a_page_of_ten_videos_may_have_more():
     from fakelens.verdict import page_videos_note
     assert page_videos_note(2, "u") == " The page has 2 videos; only the first that could be downloaded was checked (u)."
     assert page_videos_note(10, "u").startswith(" The page has 10 or more videos;")
+
+
+def test_a_flag_names_what_else_raises_the_score_for_the_kind_of_media_without_saying_real():
+    picture = fuse([face_swap(0.87)], media(), 1)["summary"]
+    assert "a photo of a screen can also raise this score on unedited faces" in picture
+    video = media()
+    video.kind = "video"
+    assert "filming a screen can also raise" in fuse([face_swap(0.87)], video, 1)["summary"]
+    assert "real" not in picture.lower().split()

@@ -89,6 +89,7 @@ def _looks_like_url(text: str) -> bool:
 
 def cmd_check(args) -> int:
     from .analyze import Analyzer, sniff_file
+    from .detectors.base import stored_score
     from .verdict import label_words
 
     settings = load_settings(home=args.home)
@@ -127,7 +128,8 @@ def cmd_check(args) -> int:
                 print(f"{item}: {label_words(result)}\n  {result['summary']}")
                 for s in result["signals"]:
                     mark = "*" if s["decisive"] else " "
-                    val = "n/a" if s["score"] is None else f"{s['score']:.3f}"
+                    # never "1.000" for a score short of 1 (as the report's tables: 0.9999 is 0.999)
+                    val = "n/a" if s["score"] is None else f"{stored_score(s['score'], 3):.3f}"
                     print(f"  {mark} {s['detector']:12} {val:>6}  (threshold {s['threshold']})")
         except Exception as exc:   # a bug on one input still leaves its line and checks the rest
             failed = True

@@ -12,6 +12,7 @@ Each signal in the result says whether it decided the verdict (`decisive`).
 """
 
 import math
+import re
 
 from .detectors.base import Signal, stored_score
 from .fetch.ytdlp import PAGE_ITEMS
@@ -54,10 +55,31 @@ def _headline(result: dict) -> str:
         # a photo with an AI-made part (generative fill) is not wholly AI-generated: its headline says so
         partly = "Partly " if _partly(prov) else ""
         return f"{partly}AI-generated ({PROVENANCE_SOURCES.get(prov.get('source'), 'provenance')})"
+    if label == "not_applicable":
+        return f"Not checked: {not_checked_reason(result)}"
     words = "Likely AI-generated" if label == "ai_generated" else LABELS[label]
     if label in ("manipulated", "ai_generated") and result.get("score") is not None:
         words += f" ({_score(result['score'])})"   # "Uncertain" alone, as the extension's headline
     return words
+
+
+def not_checked_reason(result: dict) -> str:
+    """Why nothing was checked, in the extension's words (wording.js notCheckedReason: the same rules),
+    from the summary's first sentence (the provenance note after it has its own "too small")."""
+    text = f"{result.get('reason') or ''} {(result.get('summary') or '').split('. ')[0]}".lower()
+    if re.search(r"no face|no faces|without a face", text):
+        return "no face"
+    if "small" in text and "cut off" in text:
+        return "small or cut-off faces"
+    if "small" in text:
+        return "faces too small"
+    if "cut off" in text:
+        return "face cut off"
+    if "unsupported" in text or "not supported" in text:
+        return "unsupported media"
+    if isinstance(result.get("faces"), list) and not result["faces"]:
+        return "no face"
+    return "no detector applies"
 
 
 NO_PROVENANCE = {"status": "none", "trusted": False, "signer": None, "generator": None,
@@ -66,7 +88,7 @@ NO_PROVENANCE = {"status": "none", "trusted": False, "signer": None, "generator"
 DETECTOR_NAMES = {"face_swap": "the face-swap detector", "synthetic": "the AI-image detector",
                   "provenance": "the provenance check"}
 # what a quiet detector cannot have seen, said beside its silence
-BLIND_SPOTS = {"face_swap": "It looks for blended or swapped faces, not for wholly AI-generated pictures."}
+BLIND_SPOTS = {"face_swap": "It looks for blended or swapped faces, not for wholly AI-generated images or videos."}
 
 
 def _name(signal: Signal) -> str:
@@ -169,8 +191,9 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         what = "Likely manipulated" if label == "manipulated" else "Likely AI-generated"
         summary = f"{what} ({_score(score)}): flagged by " + ", ".join(_name(s) for s in flagged) + "."
         if any(s.detector == "face_swap" for s in flagged):   # measured: fakelens.train.robustness
-            summary += (" Strong beauty filters, a face out of focus or a photo of a screen can also "
-                        "raise this score on real faces.")
+            screen = "filming a screen" if media.kind == "video" else "a photo of a screen"
+            summary += (f" Strong beauty filters, a face out of focus or {screen} can also "
+                        "raise this score on unedited faces.")
         summary += _provenance_aside(prov, prov_signal)
     elif near := [s for s in detectors
                   if s.score >= s.threshold - UNCERTAIN_MARGIN or s.detail.get("at_least_uncertain")]:
@@ -212,7 +235,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     if media.page_videos > 1:   # the badge sits on the video the user meant, which may be another
         summary += page_videos_note(media.page_videos, media.media_url)
     if media.declared_duration:   # what was not there was not checked: a quiet verdict must not hide it
-        summary += (f" The file ends after {media.duration:g} s though it says it lasts {media.declared_duration:g} s"
+        summary += (f" The file ends after {_seconds(media.duration)} s though it says it lasts "
+                    f"{_seconds(media.declared_duration)} s"
                     " (a download cut off, or a truncated file): only that part was checked.")
 
     faces = [f for s in signals for f in s.faces]

@@ -30,13 +30,15 @@
   }
 
   function notCheckedReason(result) {
+    // (verdict.not_checked_reason writes the same for the CLI and the report)
     // the summary's first sentence only: the provenance note after it has its own "too small" (for
     // the watermark), which is not why the faces were not checked
     const text = `${result.reason || ""} ${(result.summary || "").split(". ")[0]}`.toLowerCase();
     if (/no face|no faces|without a face/.test(text)) return "no face";
-    if (/small/.test(text) && /cut off/.test(text)) return "faces too small or cut off";
+    // (short enough for a badge: its text is cut past 260 px)
+    if (/small/.test(text) && /cut off/.test(text)) return "small or cut-off faces";
     if (/too small|small/.test(text)) return "faces too small";
-    if (/cut off/.test(text)) return "face cut off by the edge";
+    if (/cut off/.test(text)) return "face cut off";
     if (/unsupported|not supported/.test(text)) return "unsupported media";
     if (Array.isArray(result.faces) && result.faces.length === 0) return "no face";
     return "no detector applies";
@@ -120,6 +122,9 @@
       const msg = (check.error && check.error.message) || "unknown error";
       return { tone: "error", icon: "!", text: `Check failed: ${msg}`, short: "Check failed", label: "failed" };
     }
+    if (check.status === "queued") {   // in line behind other checks: not yet being checked
+      return { tone: "pending", icon: "…", text: "Waiting to be checked…", short: "Waiting…", label: "" };
+    }
     const fraction = check.progress && typeof check.progress.fraction === "number" ? check.progress.fraction : null;
     const text = fraction === null ? "Checking…" : `Checking… ${pct(fraction)}`;
     return { tone: "pending", icon: "…", text, short: text, label: "" };
@@ -131,7 +136,9 @@
     if (!result) return [root.describe(check).text];
     const lines = [];
     if (result.summary) lines.push(result.summary);
-    if (!["not_applicable", "no_evidence"].includes(result.label)) {
+    // a declaration (Content Credentials, metadata, a watermark) is no model's score: none is shown for it
+    const declared = result.label === "ai_generated" && result.provenance && result.provenance.ai_generated;
+    if (!["not_applicable", "no_evidence"].includes(result.label) && !declared) {
       // a model score, not a probability: what it means is where it stands against the threshold below
       // (not beside "No signs of manipulation found", where it would read as a chance, as the backend's
       // summary leaves it out too; the signal lines below still give it with its threshold)
@@ -143,6 +150,11 @@
       deciding = [...signals].sort((a, b) => (b.score * (b.weight ?? 1)) - (a.score * (a.weight ?? 1))).slice(0, 2);
     }
     for (const s of deciding) {
+      if (s.detector === "provenance" && declared) {
+        lines.push(`Signal provenance: declared by ${(PROVENANCE_SOURCES[result.provenance.source] || ["provenance"])[0]}`
+          + (s.decisive ? ", decisive" : ""));
+        continue;
+      }
       // a score just under its threshold that rounds to the same two decimals gets more, or "0.69
       // (threshold 0.69)" would not say which side it lies on
       const close = typeof s.threshold === "number" && s.score !== s.threshold && scoreText(s.score) === scoreText(s.threshold);

@@ -53,6 +53,18 @@ def _box_words(result: dict | None):
     return words
 
 
+def status_words(check: dict) -> str:
+    """An unfinished or failed check in the extension's words (wording.js describe)."""
+    error = check.get("error") or {}
+    if check["status"] == "queued":
+        return "Waiting to be checked…"
+    if check["status"] == "running":
+        return f"Checking… {round(100 * (check.get('progress') or {}).get('fraction', 0))}%"
+    if check["status"] == "cancelled":
+        return "Check cancelled" + (" (the history was cleared)" if error.get("code") == "not_found" else "")
+    return f"Check failed: {error.get('message') or 'unknown error'}"
+
+
 @bp.get("/checks/<check_id>/report")
 def report(check_id: str):
     store = current_app.extensions["fakelens"]["store"]
@@ -73,7 +85,7 @@ def report(check_id: str):
         if path is not None:
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
     html = render_template("report.html", check=check, result=result, thumb=thumb, media=media,
-                           label_text=label_words(result) if result else check["status"],
+                           label_text=label_words(result) if result else status_words(check),
                            boxes=shown_faces, box_tone=_box_tone(result), box_words=_box_words(result),
                            timeline=_timeline((result or {}).get("frames", []), media.get("duration")))
     # the page carries no script and loads nothing: a strict policy keeps it so
