@@ -124,6 +124,8 @@ def test_upload_image_gives_verdict_then_cache(client, auth, plain_jpeg):
     assert again.get_json()["result"]["media"]["source_url"] == "https://example.org/copy.jpg"
     history = client.get(f"{CHECKS}?limit=5", base_url=BASE_URL, headers=auth).get_json()["checks"]
     assert [c["id"] for c in history] == [again.get_json()["id"], body["id"]]
+    reused = client.get(again.get_json()["report_url"], base_url=BASE_URL, headers=auth)
+    assert b"the verdict of an earlier check of the same media, reused" in reused.data   # not "checked in 3 ms"
     report = client.get(body["report_url"], base_url=BASE_URL, headers=auth)
     assert report.status_code == 200 and b"FakeLens report" in report.data and b"data:image/jpeg" in report.data
     assert b"silence is not proof" not in report.data   # said under "No signs of manipulation found" only

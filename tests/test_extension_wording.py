@@ -234,3 +234,12 @@ def test_a_declaration_shows_no_score_and_a_check_in_line_is_waiting_not_checkin
               "{status: 'queued', progress: {stage: 'queued', fraction: 0}})));\n")
     run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
     assert json.loads(run.stdout)["text"] == "Waiting to be checked…", run.stdout
+
+
+def test_a_reused_verdict_says_so_in_the_tooltip():
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = (WORDING_JS.read_text() + "\nconsole.log(JSON.stringify(globalThis.FakeLens.detailLines("
+              "{status: 'done', cached: true, result: {label: 'no_evidence', score: 0.1, summary: 'No signs.'}})));\n")
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert "The verdict of an earlier check of the same media, reused." in json.loads(run.stdout), run.stdout

@@ -136,6 +136,7 @@
     if (!result) return [root.describe(check).text];
     const lines = [];
     if (result.summary) lines.push(result.summary);
+    if (check.cached) lines.push("The verdict of an earlier check of the same media, reused.");
     // a declaration (Content Credentials, metadata, a watermark) is no model's score: none is shown for it
     const declared = result.label === "ai_generated" && result.provenance && result.provenance.ai_generated;
     if (!["not_applicable", "no_evidence"].includes(result.label) && !declared) {
