@@ -794,3 +794,22 @@ def test_a_check_cancelled_then_cleared_while_running_leaves_nothing_behind(held
     assert held_check.no_pictures_left()
     assert held_check.client.get(f"{CHECKS}/{held_check.id}", base_url=BASE_URL,
                                  headers=held_check.headers).status_code == 404
+
+
+def test_a_check_a_worker_starts_as_the_history_is_cleared_is_not_forgotten_when_it_ends(idle_app, monkeypatch):
+    """Made after the clear began (an automatic check as the user clears), it is not cancelled, so it must
+    not be deleted when its worker ends either: it ran to its end and then vanished."""
+    pool, store = idle_app.extensions["fakelens"]["pool"], idle_app.extensions["fakelens"]["store"]
+    query = store.with_status
+
+    def then_a_worker_starts_a_new_check(*args):
+        found = query(*args)
+        pool._running.add("made-after-the-clear")
+        return found
+
+    monkeypatch.setattr(store, "with_status", then_a_worker_starts_a_new_check)
+    try:
+        pool.cancel_all()
+        assert "made-after-the-clear" not in pool._forget_when_done
+    finally:
+        pool._running.discard("made-after-the-clear")

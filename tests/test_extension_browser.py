@@ -47,7 +47,8 @@ WORDING = {
                               r"|Likely AI-generated \(score \d\.\d\d\))$"),
     "no_evidence": re.compile(r"^No signs of manipulation found$"),
     "uncertain": re.compile(r"^Uncertain$"),
-    "not_applicable": re.compile(r"^Not checked: (no face|faces too small|unsupported media|no detector applies)$"),
+    "not_applicable": re.compile(r"^Not checked: (no face|faces too small|face cut off|small or cut-off faces|unsupported media|"
+                                r"no detector applies)$"),
 }
 
 

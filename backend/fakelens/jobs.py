@@ -215,14 +215,15 @@ class JobPool:
         ends at once (the caller's forget() then deletes it), and each check a worker is on (whatever its
         row says: one cancelled earlier is still running) is deleted again, with what it wrote since
         (its pictures, a result it cached), once the worker has stopped. Returns the ids cancelled."""
-        cancelled = set()
+        cancelled, on_before = set(), set(self._running)
         for check in self.store.with_status("queued", "running"):
             try:
                 self.cancel(check["id"])
                 cancelled.add(check["id"])
             except FakeLensError:   # it finished and was cleared meanwhile
                 pass
-        for check_id in list(self._running):   # after the cancels: one a worker took meanwhile too
+        # after the cancels: one a worker took meanwhile too; not one made after the clear began
+        for check_id in (on_before | cancelled) & set(self._running):
             self._forget_when_done.add(check_id)
             if check_id not in self._running:   # its worker left meanwhile: the caller's forget() takes it
                 self._forget_when_done.discard(check_id)

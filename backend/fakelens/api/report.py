@@ -1,6 +1,7 @@
 """GET /checks/<id>/report: one self-contained HTML page (no outside resources) for a check."""
 
 import base64
+import math
 
 from flask import Blueprint, current_app, render_template
 
@@ -59,7 +60,8 @@ def status_words(check: dict) -> str:
     if check["status"] == "queued":
         return "Waiting to be checked…"
     if check["status"] == "running":
-        return f"Checking… {round(100 * (check.get('progress') or {}).get('fraction', 0))}%"
+        fraction = min(max((check.get("progress") or {}).get("fraction") or 0, 0), 1)
+        return f"Checking… {math.floor(100 * fraction + 0.5)}%"   # halves up, as wording.js
     if check["status"] == "cancelled":
         return "Check cancelled" + (" (the history was cleared)" if error.get("code") == "not_found" else "")
     return f"Check failed: {error.get('message') or 'unknown error'}"

@@ -210,7 +210,7 @@ class FaceSwapDetector(Detector):
                                            "from one): its dithering looks like blending to the model")
         elif held_small and deciding >= FLAG_FACE_PX and len(large_only) < MIN_FACE_FRAMES:
             detail["at_most_uncertain"] = (f"faces of {FLAG_FACE_PX} px or more were seen in only {len(large_only)} "
-                                           f"of {len(media.frames)} sampled frames, and the others are small")
+                                           f"of the {len(per_frame)} frames with faces; the others' faces are small")
         elif held_small and deciding >= FLAG_FACE_PX:
             detail["at_most_uncertain"] = (f"the faces that scored high are small (under {FLAG_FACE_PX} px), too "
                                            "little detail to flag them")
