@@ -334,7 +334,7 @@ def test_x_feed_badges_carry_the_backends_verdicts(browser, live_backend, media_
         assert (f"Score: {two(verdict['score'])}" in tip) == (verdict["label"] != "no_evidence"), tip
         assert "%" not in tip and "chance" not in tip, tip
         threshold = next(s["threshold"] for s in verdict["signals"] if s["detector"] == "face_swap")
-        assert "Signal face_swap:" in tip and f"(threshold {two(threshold)})" in tip, tip
+        assert "Face-swap detector: score" in tip and f"(threshold {two(threshold)})" in tip, tip
     page.screenshot(path=str(ARTIFACTS / "extension-x-feed.png"))
     # Badges follow the page when it scrolls (the lowest one: it stays in the window)
     page.evaluate("document.body.style.paddingBottom = '2000px'")

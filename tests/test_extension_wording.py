@@ -78,7 +78,7 @@ def test_a_quiet_verdict_shows_no_score_beside_its_words_and_the_badge_says_like
     quiet = {"label": "no_evidence", "score": 0.12, "summary": "No signs of manipulation found by the face-swap detector.",
              "signals": [{"detector": "face_swap", "score": 0.12, "threshold": 0.69, "decisive": True}]}
     lines = describe([quiet], "detailLines")[0]
-    assert not any(line.startswith("Score:") for line in lines) and "Signal face_swap: 0.12 (threshold 0.69), decisive" in lines
+    assert not any(line.startswith("Score:") for line in lines) and "Face-swap detector: score 0.12 (threshold 0.69), decided the verdict" in lines
     flagged = {**quiet, "label": "manipulated", "score": 0.87}
     assert "Score: 0.87" in describe([flagged], "detailLines")[0]
     assert [g["short"] for g in describe([flagged, {"label": "ai_generated", "score": 0.91}])] == [
@@ -125,10 +125,10 @@ def test_a_score_beside_its_threshold_says_which_side_it_lies_on():
     signal = {"detector": "face_swap", "threshold": 0.6931, "decisive": True}
     got = describe([{"label": "uncertain", "score": score, "signals": [{**signal, "score": score}]}
                     for score in (0.6926, 0.8, 0.6931)], "detailLines")
-    lines = [next(x for x in g if x.startswith("Signal")) for g in got]
-    assert lines == ["Signal face_swap: 0.6926 (threshold 0.6931), decisive",
-                     "Signal face_swap: 0.80 (threshold 0.69), decisive",
-                     "Signal face_swap: 0.69 (threshold 0.69), decisive"]
+    lines = [next(x for x in g if x.startswith("Face-swap detector:")) for g in got]
+    assert lines == ["Face-swap detector: score 0.6926 (threshold 0.6931), decided the verdict",
+                     "Face-swap detector: score 0.80 (threshold 0.69), decided the verdict",
+                     "Face-swap detector: score 0.69 (threshold 0.69), decided the verdict"]
 
 
 def test_the_popup_cuts_a_long_address_in_the_middle_keeping_the_file_name():
@@ -227,7 +227,7 @@ def test_a_declaration_shows_no_score_and_a_check_in_line_is_waiting_not_checkin
                 "signals": [{"detector": "provenance", "score": 0.93, "threshold": 0.5, "decisive": True}]}
     lines = describe([declared], "detailLines")[0]
     assert not any(line.startswith("Score:") for line in lines), lines
-    assert "Signal provenance: declared by file metadata, decisive" in lines
+    assert "Provenance check: declared by file metadata, decided the verdict" in lines
     if not shutil.which("node"):
         pytest.skip("node is not installed")
     script = (WORDING_JS.read_text() + "\nconsole.log(JSON.stringify(globalThis.FakeLens.describe("

@@ -130,6 +130,10 @@
     return { tone: "pending", icon: "…", text, short: text, label: "" };
   };
 
+  // A signal's name in the tooltip, in words a reader knows (verdict.py DETECTOR_NAMES)
+  const SIGNAL_NAMES = { face_swap: "Face-swap detector", synthetic: "AI-image detector", provenance: "Provenance check" };
+  const signalName = (detector) => SIGNAL_NAMES[detector] || detector;
+
   // Tooltip lines: summary, score, the deciding signals and the provenance.
   root.detailLines = (check) => {
     const result = check && check.result;
@@ -152,8 +156,8 @@
     }
     for (const s of deciding) {
       if (s.detector === "provenance" && declared) {
-        lines.push(`Signal provenance: declared by ${(PROVENANCE_SOURCES[result.provenance.source] || ["provenance"])[0]}`
-          + (s.decisive ? ", decisive" : ""));
+        lines.push(`${signalName(s.detector)}: declared by ${(PROVENANCE_SOURCES[result.provenance.source] || ["provenance"])[0]}`
+          + (s.decisive ? ", decided the verdict" : ""));
         continue;
       }
       // a score just under its threshold that rounds to the same two decimals gets more, or "0.69
@@ -161,7 +165,7 @@
       const close = typeof s.threshold === "number" && s.score !== s.threshold && scoreText(s.score) === scoreText(s.threshold);
       const text = (x) => (close ? clamp(x).toFixed(4) : scoreText(x));
       const threshold = typeof s.threshold === "number" ? ` (threshold ${text(s.threshold)})` : "";
-      lines.push(`Signal ${s.detector}: ${text(s.score)}${threshold}${s.decisive ? ", decisive" : ""}`);
+      lines.push(`${signalName(s.detector)}: score ${text(s.score)}${threshold}${s.decisive ? ", decided the verdict" : ""}`);
     }
     const p = result.provenance || {};
     if (p.status === "intact") {
