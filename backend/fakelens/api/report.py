@@ -23,34 +23,39 @@ def _timeline(frames: list[dict], duration: float | None, width: int = 600, heig
              "t": f["t"], "score": f["score"]} for f in frames]
 
 
-def _box_tone(result: dict | None):
-    """A face box's colour class from its score against the face-swap threshold (red at or above,
-    amber within the uncertain margin, neutral below): not red on a "No signs…" verdict."""
+def _against_threshold(result: dict | None):
+    """score -> "above" (at or above the face-swap threshold), "near" (within the uncertain margin
+    below it) or "" (lower, unscored, or no face-swap signal)."""
     threshold = next((s.get("threshold") for s in (result or {}).get("signals", [])
                       if s.get("detector") == "face_swap"), None)
 
+    def side(score):
+        if score is None or threshold is None:
+            return ""
+        return "above" if score >= threshold else "near" if score >= threshold - UNCERTAIN_MARGIN else ""
+    return side
+
+
+def _box_tone(result: dict | None):
+    """A face box's colour class from its score against the face-swap threshold (red at or above,
+    amber within the uncertain margin, neutral below): not red on a "No signs…" verdict."""
+    side = _against_threshold(result)
     # a video's verdict is its frames' mean: one frame's face may score high under "No signs…" or
     # "Uncertain", shown amber there (worth a look), never red beside a verdict that flags nothing
     cap = " near" if (result or {}).get("label") in ("no_evidence", "uncertain") else " high"
-
-    def tone(score):   # the extra class, with its leading space
-        if score is None or threshold is None:
-            return ""
-        return cap if score >= threshold else " near" if score >= threshold - UNCERTAIN_MARGIN else ""
-    return tone
+    return lambda score: {"above": cap, "near": " near"}.get(side(score), "")   # the extra class, with its space
 
 
 def _box_words(result: dict | None):
     """A face box's label, in words as well as colour: "score 0.87, at or above the threshold"."""
-    threshold = next((s.get("threshold") for s in (result or {}).get("signals", [])
-                      if s.get("detector") == "face_swap"), None)
+    side = _against_threshold(result)
+    where = {"above": ", at or above the threshold", "near": ", just under the threshold"}
 
     def words(score):
         if score is None:
             return "face, not scored"
-        where = ("" if threshold is None else ", at or above the threshold" if score >= threshold
-                 else ", just under the threshold" if score >= threshold - UNCERTAIN_MARGIN else "")
-        return f"score {stored_score(score, 3):.3f}{where}"   # as the table below: 0.685 is not "0.69"
+        # three decimals, as the table below: 0.685 is not "0.69"
+        return f"score {stored_score(score, 3):.3f}{where.get(side(score), '')}"
     return words
 
 
