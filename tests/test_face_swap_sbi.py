@@ -10,7 +10,7 @@ from fakelens.media.align import TEMPLATE, align_face, crop_matrix, similarity
 from fakelens.models import ModelStore
 from fakelens.train import degrade
 from fakelens.train.landmarks import compute
-from fakelens.train.sbi import blend_pair, face_hull, five_point_hull, self_blend
+from fakelens.train.sbi import blend_pair, face_hull, five_point_hull, SWAP_SHARE, lookalikes, match_colours, self_blend
 from fakelens.train.split import groups, phash, split
 
 from conftest import REPO, need_shared
@@ -219,3 +219,57 @@ def test_mixed_synthesis_draws_each_pair_mild_or_paper(faces):
         assert all(np.array_equal(a, b) for a, b in zip((real, blend, mask), again))
         kinds.add(kind)
     assert kinds == {"mild", "paper"}
+
+
+def test_lookalike_swap_changes_only_inside_its_mask_and_brings_another_face(faces):
+    image, five, mesh = faces[0]
+    donor, donor_five, _ = faces[3]
+    kinds = set()
+    for seed in range(8):
+        real, blend, mask = blend_pair(image, five, mesh, np.random.default_rng([7, seed]), "swap",
+                                       donor=(donor, donor_five))
+        assert real is image and blend.shape == image.shape and blend.dtype == np.uint8
+        changed = (blend != image).any(axis=2)
+        assert changed.sum() > 0.05 * changed.size
+        assert not changed[mask == 0].any(), "a pixel outside the mask changed"
+        # the first draw chooses: a swap, or the face's own mild self-blend from the same generator
+        rng = np.random.default_rng([7, seed])
+        swap = rng.random() < SWAP_SHARE
+        own, own_mask = self_blend(image, five, mesh, rng)
+        kinds.add(swap)
+        if not swap:
+            assert np.array_equal(blend, own) and np.array_equal(mask, own_mask)
+        else:   # another face's pixels where the mask is strongest: far from the face's own self-blend
+            inside = mask >= 0.9 * mask.max()
+            assert np.abs(blend[inside].astype(int) - own[inside]).mean() > 4 * mask.max()
+    assert kinds == {True, False}
+    with pytest.raises(ValueError):
+        blend_pair(image, five, mesh, np.random.default_rng(0), "swap")   # a swap needs a donor
+
+
+def test_lookalike_swap_brings_the_donors_face_in_the_faces_own_colours(faces):
+    image, five, mesh = faces[0]
+    donor, donor_five, _ = faces[3]
+    region = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillConvexPoly(region, cv2.convexHull(face_hull(five, mesh).astype(np.int32)), 1)
+    tinted = np.clip(donor.astype(int) + [60, -40, 0], 0, 255).astype(np.uint8)
+    matched = match_colours(tinted, image, region)
+    lab = lambda x: cv2.cvtColor(x, cv2.COLOR_BGR2LAB)[region > 0].astype(float).mean(0)  # noqa: E731
+    assert np.abs(lab(matched) - lab(image)).max() < 3
+    assert np.abs(lab(tinted) - lab(image)).max() > 10
+
+
+def test_lookalikes_come_from_the_given_faces_only_and_are_near_in_pose():
+    rng = np.random.default_rng(0)
+    base = TEMPLATE * 160
+    five = np.stack([base + rng.normal(0, 2, base.shape) for _ in range(60)]).astype(np.float32)
+    five[:30, 2, 0] += 25        # the first thirty look to one side (nose moved), the rest straight
+    # the same pose elsewhere and at another size is still a look-alike
+    five[5] = five[6] * 2 + [100, 40]
+    train = np.arange(0, 60, 2)  # the odd faces are held out
+    near = lookalikes(five, train, k=5)
+    assert set(near) == set(train.tolist())
+    for face, donors in near.items():
+        assert face not in donors and len(donors) == 5
+        assert all(d % 2 == 0 for d in donors), "a held-out face lent its face"
+        assert all((d < 30) == (face < 30) for d in donors), "a look-alike of another pose"

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..media.align import align_face
 from . import degrade
-from .sbi import blend_pair
+from .sbi import blend_pair, lookalikes
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -56,10 +56,11 @@ def middle_scale(scales: tuple = CROP_SCALES) -> float:
 
 def make_pair(image, five, mesh, size: int, rng: np.random.Generator, train: bool = True,
               degraded: bool = True, scales: tuple = CROP_SCALES, synthesis: str = "mild",
-              with_mask: bool = False, degradations: str = "social"):
+              with_mask: bool = False, degradations: str = "social", donor: tuple | None = None):
     """(real crop, fake crop) as BGR uint8 `size`×`size`, same degradations and crop for both; with
-    `with_mask` also the blend mask cut out the same way (float32 `size`×`size`, the blend weight)."""
-    real, fake, mask = blend_pair(image, five, mesh, rng, synthesis)
+    `with_mask` also the blend mask cut out the same way (float32 `size`×`size`, the blend weight).
+    `donor`: (image, five points) of a look-alike face, for the "swap" synthesis."""
+    real, fake, mask = blend_pair(image, five, mesh, rng, synthesis, donor)
     if degraded:
         p = degrade.draw(rng, degradations)
         real, fake = degrade.apply(real, p), degrade.apply(fake, p)
@@ -87,6 +88,8 @@ class PairDataset:
         self.scales, self.synthesis, self.mask_size = scales, synthesis, mask_size
         self.degradations = degradations
         self.indices = np.asarray(indices)
+        # the "swap" synthesis borrows faces from this set only (never a held-out one)
+        self.donors = lookalikes(five, self.indices) if synthesis == "swap" else None
         self.size = size
         self.seed = seed
         self.epoch = 0
@@ -97,8 +100,13 @@ class PairDataset:
     def __getitem__(self, k):
         i = int(self.indices[k])
         rng = np.random.default_rng([self.seed, self.epoch, i])   # the same pairs whatever the workers
+        donor = None
+        if self.donors is not None:
+            j = int(rng.choice(self.donors[i]))
+            donor = (self.images[j], self.five[j])
         pair = make_pair(self.images[i], self.five[i], self.mesh[i], self.size, rng, scales=self.scales,
-                         synthesis=self.synthesis, with_mask=self.mask_size > 0, degradations=self.degradations)
+                         synthesis=self.synthesis, with_mask=self.mask_size > 0, degradations=self.degradations,
+                         donor=donor)
         images = np.stack([to_input(pair[0]), to_input(pair[1])])
         if not self.mask_size:
             return images

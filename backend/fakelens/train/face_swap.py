@@ -180,8 +180,11 @@ def train(args):
     print(f"{size} px, crop scales {scales}: validation at {D.middle_scale(scales)}; {synthesis} synthesis; "
           f"{degradations} degradations in training",
           flush=True)
+    # validation blends the held-out faces themselves ("swap" training mixes in other faces: its
+    # validation is the mild self-blend every report measures)
+    val_synthesis = "mild" if synthesis == "swap" else synthesis
     val_sets = {name: D.validation_set(images, five, mesh, val_sub, size, degraded=deg, scales=scales,
-                                       synthesis=synthesis, seed=VAL_BLEND_SEED if random_val else 1)
+                                       synthesis=val_synthesis, seed=VAL_BLEND_SEED if random_val else 1)
                 if len(val_sub)
                 else (np.zeros((0, size, size, 3), np.uint8), np.zeros(0))
                 for name, deg in (("clean", False), ("degraded", True))}
@@ -361,7 +364,8 @@ def main(argv=None):
                          "(give report_face_swap the same middle as --crop-scale)")
     ap.add_argument("--size", type=int, help=f"input size in pixels, default {SIZE} (kept in the checkpoint)")
     ap.add_argument("--synthesis", choices=SYNTHESES,
-                    help="self-blend strength, default mild (fakelens.train.sbi; kept in the checkpoint)")
+                    help="self-blend strength, default mild; swap mixes in look-alike swaps of other training "
+                    "faces (fakelens.train.sbi; kept in the checkpoint)")
     ap.add_argument("--degradations", choices=DEGRADATIONS,
                     help="social (default: JPEG, scaling, blur, noise) or everyday (also strong defocus, "
                     "beauty smoothing and screen moiré, which real photos have); both images of a pair alike; "

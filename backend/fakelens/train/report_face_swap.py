@@ -33,7 +33,7 @@ from ..media.align import align_face
 from ..models import ModelSpec, ModelStore, file_sha256
 from . import data as D
 from . import degrade
-from .sbi import SYNTHESES, blend_pair
+from .sbi import SELF_SYNTHESES, blend_pair
 
 SHARED = REPO_MODELS.parent.parent / "shared" / "data"
 
@@ -137,7 +137,7 @@ def main(argv=None):
     ap.add_argument("--val-faces", type=int, default=0, help="0: every held-out face")
     ap.add_argument("--crop-scale", type=float, default=D.middle_scale(),
                     help="crop looseness the model was validated at (the middle of its training range)")
-    ap.add_argument("--synthesis", choices=SYNTHESES, default="mild",
+    ap.add_argument("--synthesis", choices=SELF_SYNTHESES, default="mild",
                     help="how the held-out blends are made (mild: the blends every shipped model was measured on)")
     ap.add_argument("--write-manifest", action="store_true")
     ap.add_argument("--against", type=Path, help="another face-swap ONNX to compare with, on the same faces and clips")

@@ -12,14 +12,21 @@ Two strengths of synthesis (a training run keeps its choice in its checkpoint):
 - "paper" (the paper's source-target augmentation): a frequency change every time (nearest-neighbour
   down-scaling by 2 or 4, or a 3×3 sharpening), and half the time on the face itself instead of the
   copy, so the real sample carries the change too and only the mismatch marks the fake;
-- "mixed": each pair drawn with "mild" or "paper", half and half.
+- "mixed": each pair drawn with "mild" or "paper", half and half;
+- "swap": half the pairs "mild", half a *look-alike swap* (after Face X-ray, Li et al., CVPR 2020): the
+  inner face of another training face whose landmarks lie closest, aligned on the five points and
+  given this face's colours, blended in through the same kind of mask. Its fakes carry what real swaps
+  carry beyond a blend (another person's skin, features a little out of place); self-blends alone
+  carry neither. Only training draws it: validation and reports blend "mild".
 """
 
 import cv2
 import numpy as np
 
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)   # the paper's choice: mostly full blends
-SYNTHESES = ("mild", "paper", "mixed")
+SELF_SYNTHESES = ("mild", "paper", "mixed")   # a face alone makes its fake
+SYNTHESES = SELF_SYNTHESES + ("swap",)         # "swap" needs a donor face too (training only)
+SWAP_SHARE = 0.5                               # of the pairs "swap" draws as look-alike swaps
 
 
 def five_point_hull(five: np.ndarray) -> np.ndarray:
@@ -150,10 +157,73 @@ def self_blend(image: np.ndarray, five: np.ndarray, mesh: np.ndarray | None,
     return blend, mask
 
 
+def normalised_five(five: np.ndarray) -> np.ndarray:
+    """(N, 10): each face's five points moved to their centre, turned so the eyes lie level and
+    scaled to a unit eye distance: what is left is pose and shape, not place or size."""
+    five = np.asarray(five, np.float64)
+    centred = five - five.mean(1, keepdims=True)
+    eyes = five[:, 1] - five[:, 0]
+    angle = np.arctan2(eyes[:, 1], eyes[:, 0])
+    c, s = np.cos(-angle), np.sin(-angle)
+    rot = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], 1)          # (N, 2, 2)
+    turned = np.einsum("nij,nkj->nki", rot, centred)
+    return (turned / (np.linalg.norm(eyes, axis=1)[:, None, None] + 1e-6)).reshape(len(five), -1)
+
+
+def lookalikes(five: np.ndarray, indices, k: int = 20) -> dict:
+    """Face index -> the `k` faces among `indices` (itself excepted) whose normalised landmarks lie
+    closest: the donors a look-alike swap draws from (Face X-ray's nearest-landmark search). Give only
+    training faces: a held-out face must never lend its face."""
+    indices = np.asarray(indices)
+    points = normalised_five(five[indices]).astype(np.float32)
+    squares = (points ** 2).sum(1)
+    near = {}
+    for start in range(0, len(indices), 1024):                  # the full matrix would be 300 MB
+        block = points[start:start + 1024]
+        d = squares[start:start + 1024, None] + squares[None] - 2 * block @ points.T
+        d[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf
+        nearest = np.argpartition(d, min(k, len(indices) - 1) - 1, axis=1)[:, :k]
+        for row, face in enumerate(indices[start:start + 1024]):
+            near[int(face)] = indices[nearest[row]]
+    return near
+
+
+def match_colours(source: np.ndarray, target: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """`source` with the mean and spread of `target`'s colours (Lab, per channel) inside `region`, as
+    face-swap tools correct colour before blending (Reinhard et al., 2001)."""
+    s = cv2.cvtColor(source, cv2.COLOR_BGR2LAB).astype(np.float32)
+    t = cv2.cvtColor(target, cv2.COLOR_BGR2LAB).astype(np.float32)
+    inside = region > 0
+    s_mean, s_std = s[inside].mean(0), s[inside].std(0) + 1e-3
+    t_mean, t_std = t[inside].mean(0), t[inside].std(0) + 1e-3
+    out = (s - s_mean) * (t_std / s_std) + t_mean
+    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+
+
+def lookalike_swap(image: np.ndarray, five: np.ndarray, mesh: np.ndarray | None, donor: np.ndarray,
+                   donor_five: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(blend, mask): `donor`'s face moved onto `image`'s five points (a similarity transform), given
+    `image`'s colours over the face and blended in as a self-blend's copy is. Outside the mask the
+    blend equals `image`."""
+    m, _ = cv2.estimateAffinePartial2D(np.asarray(donor_five, np.float32), np.asarray(five, np.float32))
+    h, w = image.shape[:2]
+    moved = cv2.warpAffine(donor, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    region = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(region, cv2.convexHull(face_hull(five, mesh).astype(np.int32)), 1)
+    return self_blend(image, five, mesh, rng, source=match_colours(moved, image, region))
+
+
 def blend_pair(image: np.ndarray, five: np.ndarray, mesh: np.ndarray | None, rng: np.random.Generator,
-               synthesis: str = "mild") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               synthesis: str = "mild", donor: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(real, blend, mask) with the given synthesis. The blend equals `real` outside the mask; with
-    "paper" the jitter goes half the time to the face itself, and `real` is then the jittered face."""
+    "paper" the jitter goes half the time to the face itself, and `real` is then the jittered face.
+    "swap" takes `donor`, (image, five points) of a look-alike face, for its swaps."""
+    if synthesis == "swap":
+        if donor is None:
+            raise ValueError("the swap synthesis needs a donor face (training only; validation blends mild)")
+        if rng.random() < SWAP_SHARE:
+            return (image, *lookalike_swap(image, five, mesh, donor[0], donor[1], rng))
+        synthesis = "mild"
     if synthesis == "mixed":
         synthesis = "mild" if rng.random() < 0.5 else "paper"
     if synthesis == "mild":
