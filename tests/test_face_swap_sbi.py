@@ -273,3 +273,8 @@ def test_lookalikes_come_from_the_given_faces_only_and_are_near_in_pose():
         assert face not in donors and len(donors) == 5
         assert all(d % 2 == 0 for d in donors), "a held-out face lent its face"
         assert all((d < 30) == (face < 30) for d in donors), "a look-alike of another pose"
+    # fewer faces than asked for: every other face, never itself
+    few = lookalikes(five, [0, 2, 4], k=20)
+    assert {f: sorted(d.tolist()) for f, d in few.items()} == {0: [2, 4], 2: [0, 4], 4: [0, 2]}
+    with pytest.raises(ValueError):
+        lookalikes(five, [0])

@@ -2,6 +2,7 @@
 
 import cv2
 import numpy as np
+import pytest
 
 from fakelens.analyze import Analyzer
 from fakelens.config import REPO_MODELS, Settings
@@ -106,3 +107,27 @@ def test_the_judge_script_says_which_step_failed_and_leaves_no_old_results(tmp_p
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and f"the export step failed; see {run}/export.log" in done.stderr, done.stderr
     assert not (run / "report.json").exists() and (run / "export.log").is_file()
+
+
+def test_the_manifest_names_what_a_model_was_trained_from(tmp_path):
+    """The manifest's licence and training-data lines were fixed text (MobileNetV2, UTKFace) whatever the
+    candidate: a model from other faces would have shipped under UTKFace's terms. They are written from
+    what the export recorded; face_swap-1 (recorded nothing) keeps its lines, an unknown source stops."""
+    import json
+
+    import onnx
+
+    from fakelens.train.report_face_swap import training_lines
+
+    shipped = next(m for m in json.loads((REPO_MODELS / "manifest.json").read_text())["models"]
+                   if m["task"] == "face_swap")
+    assert training_lines(REPO_MODELS / shipped["file"]) == (shipped["licence"], shipped["training_data"])
+    graph = onnx.load(str(REPO_MODELS / shipped["file"]))
+    onnx.helper.set_model_props(graph, {"backbone": "mobilenet_v2", "data": "utk+sdfd", "synthesis": "mild"})
+    other = tmp_path / "face_swap-9.onnx"
+    onnx.save(graph, str(other))
+    with pytest.raises(SystemExit, match="utk\\+sdfd"):
+        training_lines(other)
+    onnx.helper.set_model_props(graph, {"backbone": "mobilenet_v2", "data": "utkface", "synthesis": "swap"})
+    onnx.save(graph, str(other))
+    assert training_lines(other)[1].endswith("their self-blends and look-alike swaps between them")

@@ -136,7 +136,8 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     torch.save(wheel_names, tmp_path / "lite.pth")
     run3 = tmp_path / "run3"
     cmd3 = [a if a != str(out) else str(run3) for a in cmd]
-    fifth = subprocess.run(cmd3 + ["--backbone", "efficientnet_lite0", "--imagenet", str(tmp_path / "lite.pth")],
+    fifth = subprocess.run(cmd3 + ["--backbone", "efficientnet_lite0", "--imagenet", str(tmp_path / "lite.pth"),
+                                   "--synthesis", "swap"],
                            capture_output=True, text=True, timeout=600, cwd=REPO)
     assert fifth.returncode == 0, fifth.stderr[-3000:]
     assert "backbone efficientnet_lite0" in fifth.stdout
@@ -144,6 +145,14 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     exp3 = subprocess.run([sys.executable, "-m", "fakelens.train.face_swap", "--out", str(run3), "--export",
                            str(tmp_path / "lite.onnx")], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert exp3.returncode == 0, exp3.stderr[-3000:]
+    # the export says what the model was trained from; the manifest's licence lines are written from
+    # that, and a model from faces this repository names no licence for cannot be shipped
+    from fakelens.train.report_face_swap import trained_from, training_lines
+    assert trained_from(tmp_path / "lite.onnx") == {"backbone": "efficientnet_lite0", "data": "faces",
+                                                    "synthesis": "swap"}
+    assert trained_from(onnx_path) == {"backbone": "mobilenet_v2", "data": "faces", "synthesis": "mild"}
+    with pytest.raises(SystemExit, match="DATASETS"):
+        training_lines(tmp_path / "lite.onnx")
 
 
 @pytest.mark.slow

@@ -343,6 +343,13 @@ def export(checkpoint: Path, onnx_path: Path):
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(model, x, str(onnx_path), input_names=["input"], output_names=["prob"],
                       dynamic_axes={"input": {0: "n"}, "prob": {0: "n"}}, opset_version=17, dynamo=False)
+    # what it was trained from, for the manifest's licence and training-data lines (report_face_swap)
+    import onnx
+    graph = onnx.load(str(onnx_path))
+    state = ck.get("state", {})
+    onnx.helper.set_model_props(graph, {"backbone": backbone_of(ck), "synthesis": state.get("synthesis", "mild"),
+                                        "data": Path(state.get("data") or DEFAULT_DATA).name})
+    onnx.save(graph, str(onnx_path))
     import onnxruntime as ort
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     with torch.no_grad():

