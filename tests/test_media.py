@@ -100,6 +100,42 @@ def test_a_video_cut_short_is_sampled_over_what_is_there(tmp_path):
     assert whole["declared_duration"] is None
 
 
+def test_a_variable_rate_webm_is_timed_by_its_frames_not_refused_as_too_long(tmp_path):
+    """OpenCV gives Matroska/WebM without a frame duration 1000 fps and a frame count of its length in
+    milliseconds: a 54 s screen recording was refused as lasting 2,160 s (1000 x 54 frames at 25 fps)."""
+    from support.matroska import write_matroska
+
+    rng = np.random.default_rng(2)
+    gaps = rng.choice([17, 33, 41, 500], 120)
+    times = np.r_[0, np.cumsum(gaps[:-1])].astype(int)
+    frames = [np.full((120, 160, 3), i * 2, np.uint8) for i in range(120)]
+    path = write_matroska(tmp_path / "screen.webm", frames, times)
+    cap = cv2.VideoCapture(str(path))
+    assert cap.get(cv2.CAP_PROP_FPS) == 1000 and cap.get(cv2.CAP_PROP_FRAME_COUNT) > 1000 * times[-1] / 1000 - 50
+    cap.release()
+    settings = Settings(home=tmp_path / "h", max_duration_s=times[-1] / 1000 * 2)
+    sampled, info = sample_frames(path, 16, settings)
+    assert len(sampled) == 16 and info["declared_duration"] is None, info
+    assert info["duration"] == pytest.approx(times[-1] / 1000, abs=0.6), info
+    assert sampled[-1].t == pytest.approx(times[-1] / 1000, abs=0.01)
+    assert sampled[0].image.mean() < 3 and sampled[-1].image.mean() > 230
+
+
+def test_a_whole_mpeg_ts_stating_twice_its_rate_is_not_called_cut_off(tmp_path):
+    """MPEG-TS written at 30 fps reads as 60 fps with twice its frames: comparing frame counts, every
+    whole file was "a download cut off" (said with the verdict, and never cached by its address). A cut
+    file is still found by its stamps (test_a_video_cut_short_is_sampled_over_what_is_there)."""
+    path = tmp_path / "whole.ts"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"PIM1"), 30, (320, 240))
+    assert writer.isOpened(), "OpenCV cannot write MPEG-1 in MPEG-TS here"
+    for i in range(150):
+        writer.write(np.full((240, 320, 3), i, np.uint8))
+    writer.release()
+    frames, info = sample_frames(path, 16, Settings(home=tmp_path / "h"))
+    assert info["declared_duration"] is None, info
+    assert frames[-1].t == pytest.approx(149 / 30, abs=0.05) and info["duration"] == pytest.approx(5, abs=0.1)
+
+
 def test_a_relative_video_name_with_a_colon_opens(tmp_path, monkeypatch):
     """`fakelens eval` walks folders by relative paths: FFmpeg took "x:y.mp4" for a protocol "x"."""
     write_video(tmp_path / "10:30.mp4", "mp4v")

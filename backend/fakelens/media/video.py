@@ -32,20 +32,22 @@ def _open(path: Path) -> cv2.VideoCapture:
     return cap
 
 
-def _count_frames(path: Path, deadline: float, cancelled=lambda: False) -> int:
-    """Some containers (WebM, streamed MP4) do not state their frame count: count by grabbing."""
+def _count_frames(path: Path, deadline: float, cancelled=lambda: False) -> tuple[int, float]:
+    """(frames, the last one's time stamp in seconds): some containers (WebM, streamed MP4) do not
+    state their frame count, or state it wrongly: count by grabbing."""
     cap = _open(path)
-    n = 0
+    n, last = 0, 0.0
     try:
         while cap.grab():
             n += 1
+            last = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
             if n % 32 == 0 and cancelled():
                 raise FakeLensError("cancelled", "the check was cancelled")
             if time.monotonic() > deadline:
                 raise FakeLensError("too_long", "the video took too long to decode")
     finally:
         cap.release()
-    return n
+    return n, last
 
 
 def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
@@ -67,19 +69,28 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
     if width * height > settings.max_pixels:
         raise FakeLensError("too_large", f"the video is {width}×{height}; the limit is "
                             f"{megapixels(settings.max_pixels)} per frame")
-    fps = fps if 0 < fps < 1000 else 25.0
-    if total <= 0:
-        total = _count_frames(path, deadline, cancelled)
+    if not 0 < fps < 1000:
+        # no rate, or the 1000 OpenCV gives Matroska/WebM of a variable rate, whose frame count is then
+        # its length in milliseconds (a 54 s clip was refused as 2,160 s): count the frames, and take
+        # their rate from their stamps
+        total, last = _count_frames(path, deadline, cancelled)
+        fps = (total - 1) / last if total > 1 and last > 0 else 25.0
+    elif total <= 0:
+        total, _ = _count_frames(path, deadline, cancelled)
     frames, more, ended = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     declared = None   # the length the header stated, when the stream ends well before it
     if more:   # the header understated the length (a duration that lies): count, check, sample again
-        total = _count_frames(path, deadline, cancelled)
+        total, _ = _count_frames(path, deadline, cancelled)
         frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     elif ended is not None:   # it overstated it (a cut-off download): sample what is there, all of it
-        short = total - ended > 2   # headers are often a frame or two long: those frames stand
-        if total - ended > max(int(fps), total // 20):   # a second or 5 % missing: said with the verdict
-            declared = round(total / fps, 3)
-        total = ended
+        frames_there, lasted = ended
+        short = total - frames_there > 2   # headers are often a frame or two long: those frames stand
+        # cut off when the stream's last stamp falls a second or 5 % short of the stated length (frame
+        # counts alone misled: MPEG-TS states 60 fps for 30 fps video, and twice its frames)
+        stated = total / fps
+        if stated - (lasted + 1 / fps) > max(1.0, stated / 20):   # said with the verdict
+            declared = round(stated, 3)
+        total = frames_there
         if short:
             frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     if not frames:
@@ -90,9 +101,9 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
 
 
 def _read(path: Path, total: int, fps: float, count: int, settings, deadline: float, cancelled,
-          progress, seek: bool = True) -> tuple[list[Frame], bool, int | None]:
-    """(frames spread over `total`, whether the stream goes on past `total`, and how many frames it
-    has when it ends before the frames wanted, else None). Samples SEEK_GAP or more frames apart are
+          progress, seek: bool = True) -> tuple[list[Frame], bool, tuple[int, float] | None]:
+    """(frames spread over `total`, whether the stream goes on past `total`, and when it ends before
+    the frames wanted how many frames it has and the last one's stamp in seconds, else None). Samples SEEK_GAP or more frames apart are
     reached by seeking (unless `seek` is False); a seek that fails walks the whole video instead."""
     duration = total / fps
     if duration > settings.max_duration_s:
@@ -108,6 +119,7 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
         wanted[-1] = max(wanted[-2] + 1, wanted[-1] - max(int(fps), 2))
     frames, more, ended, seeked = [], False, None, False
     offset, last_target = 0.0, 0   # seconds added to the stamps after they restart; the frame last kept
+    stamp_seen = 0.0               # the stamp of the last frame grabbed (known only while it is current)
     cap = _open(path)
     try:
         index = -1
@@ -126,6 +138,7 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
                 if not cap.grab():
                     break
                 index += 1
+                stamp_seen = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
                 if time.monotonic() > deadline:
                     raise FakeLensError("too_long", f"decoding passed the {settings.decode_wall_s:.0f} s limit")
                 if cancelled():
@@ -133,7 +146,7 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
             if index != target:   # the stream ended early (a frame count in the header that lied)
                 if seeked:   # after a seek, where it ended is unknown: walk it to find out
                     return _read(path, total, fps, count, settings, deadline, cancelled, progress, seek=False)
-                ended = index + 1
+                ended = (index + 1, stamp_seen + offset)
                 break
             ok, image = cap.retrieve()
             if ok and image is not None:
