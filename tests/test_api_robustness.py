@@ -593,14 +593,14 @@ class HeldCheck:
         self.client, self.headers = self.app.test_client(), token_headers(self.app)
         self.pool, self.store = self.app.extensions["fakelens"]["pool"], self.app.extensions["fakelens"]["store"]
         inside, self.go_on = threading.Event(), threading.Event()
-        detect = analyze.detect_photo_faces
+        detect = analyze.detect_upright_faces
 
         def held(*args, **kwargs):
             inside.set()
             self.go_on.wait(20)
             return detect(*args, **kwargs)
 
-        monkeypatch.setattr(analyze, "detect_photo_faces", held)
+        monkeypatch.setattr(analyze, "detect_upright_faces", held)
         self.id = post_file(self.client, self.headers, face_jpeg.read_bytes(), wait=0).get_json()["id"]
         assert inside.wait(20)
 

@@ -184,6 +184,28 @@ def test_a_stream_offered_only_above_720p_is_fetched_at_its_smallest(server, med
     assert got.kind == "video" and frames(got.path) == 60
 
 
+@pytest.mark.parametrize("sizes, wanted", [(("360x640", "720x1280", "1080x1920"), "720x1280"),
+                                           (("640x360", "1280x720", "1920x1080"), "1280x720")])
+def test_a_portrait_video_is_fetched_at_the_same_detail_as_a_landscape_one(server, media, net, workdir, sizes,
+                                                                          wanted):
+    """The format filter capped the height at 720: a phone's portrait video (720x1280 offered) came down
+    at 360x640, half the detail of a landscape one, and real faces score higher the smaller they are."""
+    variants = []
+    for size in sizes:   # each variant its own copies of the segments, to tell which came down
+        playlist = (media / "hls" / "playlist.m3u8").read_text()
+        for n in range(3):
+            (media / "hls" / f"{size}-seg{n}.ts").write_bytes((media / "hls" / f"seg{n}.ts").read_bytes())
+            playlist = playlist.replace(f"seg{n}.ts", f"{size}-seg{n}.ts")
+        (media / "hls" / f"v{size}.m3u8").write_text(playlist)
+        variants += [f"#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION={size}", f"v{size}.m3u8"]
+    master = f"master-{wanted}.m3u8"
+    (media / "hls" / master).write_text("\n".join(["#EXTM3U", *variants, ""]))
+    got = ok(server.url(f"/files/hls/{master}"), "video", net, workdir)
+    assert got.kind == "video"
+    fetched = [size for size in sizes if f"/files/hls/{size}-seg0.ts" in server.seen]
+    assert fetched == [wanted], server.seen[-6:]
+
+
 def test_byte_range_hls_from_a_server_that_ignores_ranges_is_refused(server, media, net, workdir):
     """HLS segments as byte ranges of one file, from a server that sends the whole file for each range:
     yt-dlp joined three copies of it (a 9 s video of 3 s) and the wrong video was checked silently."""

@@ -512,13 +512,13 @@ def test_large_video_frames_shrunk_but_boxes_in_media_pixels(tmp_path, face_jpeg
 def test_faces_in_a_long_screenshot_are_found():
     """A 1080×20000 page (a phone's long screenshot) with three 400 px faces was searched 104 px wide,
     its faces shrunk to 38 px; searched by its area, all three are found."""
-    from fakelens.media.faces import detect_photo_faces
+    from fakelens.media.faces import detect_upright_faces
 
     names = sorted(need_shared("faces-real", "utkface").iterdir())[300:303]
     page = np.full((20000, 1080, 3), 235, np.uint8)
     for i, name in enumerate(names):
         page[2000 + i * 6000:2400 + i * 6000, 340:740] = cv2.resize(cv2.imread(str(name)), (400, 400))
-    faces = detect_photo_faces(page, ModelStore(REPO_MODELS))
+    faces = detect_upright_faces(page, ModelStore(REPO_MODELS))
     assert sorted(f.box[1] // 6000 for f in faces) == [0, 1, 2], [f.box for f in faces]
 
 

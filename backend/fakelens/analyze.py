@@ -17,7 +17,7 @@ from .config import make_data_folder
 from .errors import FakeLensError
 from . import fetch as fetching
 from .fetch.sniff import SNIFF_BYTES, sniff
-from .media.faces import detect_faces, detect_photo_faces
+from .media.faces import detect_upright_faces
 from .media.image import read_image, shrink_to, traits
 from .media.types import Frame, Media
 from .media.video import sample_frames
@@ -178,5 +178,4 @@ def find_faces(media: Media, models: ModelStore, progress=lambda f: None):
     still listed (and said)."""
     for n, frame in enumerate(media.frames):
         progress(n / len(media.frames))
-        media.faces += (detect_photo_faces(frame.image, models, frame.index, frame.t) if media.kind == "image"
-                        else detect_faces(frame.image, models, frame.index, frame.t))
+        media.faces += detect_upright_faces(frame.image, models, frame.index, frame.t, photo=media.kind == "image")

@@ -36,7 +36,7 @@ class Settings:
     max_video_bytes: int = 300 * 1024 * 1024
     max_pixels: int = 60_000_000       # refused before decoding (decompression bombs)
     max_duration_s: float = 1800.0     # longest video accepted
-    max_video_height: int = 720        # yt-dlp format cap (a stream offered only above it: its smallest)
+    max_video_height: int = 720        # yt-dlp format cap on the shorter side (a stream offered only above it: its smallest)
     video_frames: int = 16             # frames sampled evenly from a video
     max_frames: int = 64
     max_faces: int = 8                 # largest faces judged per frame (the others are listed, and said)

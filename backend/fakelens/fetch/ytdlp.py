@@ -1,6 +1,6 @@
 """Pages and videos through the yt-dlp Python API.
 
-ydl_options() is the one place the download policy lives: a format of at most
+ydl_options() is the one place the download policy lives: a format whose shorter side is at most
 settings.max_video_height (else the smallest offered) that needs no ffmpeg (one file with video,
 muxed or video-only: we only need frames, so nothing is merged or post-processed), the page's
 first item that has video and downloads (the next is tried after an HTTP error), no playlists, no
@@ -70,10 +70,11 @@ def _allowed_extensions() -> frozenset | None:
 def ydl_options(settings, outdir: Path, hook, logger) -> dict:
     h = int(settings.max_video_height)
     return {
-        # one file that has video, at most h pixels high (unknown height allowed: direct files),
-        # H.264 preferred (decodes fast everywhere), never two formats merged
-        # else the smallest video (a stream offered in 1080p only); the byte and pixel limits still hold
-        "format": f"bv*[height<=?{h}]{_NEEDS_FFMPEG}/wv*{_NEEDS_FFMPEG}",
+        # one file that has video, never two formats merged, ranked by the sort: the largest whose
+        # shorter side is at most h ("res" is the smaller of width and height: a filter on height took a
+        # phone's portrait video at 360x640 beside its 720x1280), else the smallest above (a stream
+        # offered in 1080p only), H.264 preferred (decodes fast everywhere); byte and pixel limits still hold
+        "format": f"bv*{_NEEDS_FFMPEG}",
         "format_sort": [f"res:{h}", "vcodec:h264", "proto:https"],
         "check_formats": False,
         "outtmpl": {"default": str(outdir / "media.%(ext)s")},
@@ -291,8 +292,7 @@ class Download:
         if "Unsupported URL" in text:
             return FakeLensError("fetch_failed", NO_VIDEO)
         if "Requested format is not available" in text or "No video formats found" in text:
-            return FakeLensError("fetch_failed", f"no video of at most {self.settings.max_video_height}p "
-                                                 "that can be downloaded without ffmpeg")
+            return FakeLensError("fetch_failed", "no video that can be downloaded without ffmpeg")
         if "ffmpeg could not be found" in text:   # ffmpeg_location above: never started, by design
             return FakeLensError("unsupported_media", "this video stream is encrypted in a way FakeLens does not "
                                                       "download (it would need ffmpeg, outside its network guard)")

@@ -14,8 +14,9 @@ again from the photo turned by each quarter, and the most confident upright read
 Faces whose landmarks look upright are left as found: a face upside down mostly gets landmarks that
 look upright (253 of 314 held-out faces), and the detector's confidence, tried as the judge, also
 preferred other turns for some upright faces (faces tilted 30°, a few of 150), which then scored high;
-so an upside-down photo is not corrected. Nothing is turned in a photo without a face, nor in video
-frames (their rotation is in the file and applied when decoding).
+so an upside-down photo is not corrected. Nothing is turned in a picture without a face. Video frames
+are read the same way: OpenCV applies an MP4's rotation, but MPEG-TS, Matroska and AVI carry none,
+and a person lying down is sideways in any file (5 of 12 real FF++ clips turned a quarter were flagged).
 """
 
 import math
@@ -128,17 +129,18 @@ def _unturn(face: Face, turns: int, turned_shape: tuple) -> Face:
     return Face(frame=face.frame, t=face.t, box=box, score=face.score, landmarks=points.astype(np.float32))
 
 
-def detect_photo_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float = 0.0) -> list[Face]:
-    """detect_faces for a photo, a face whose landmarks are not upright read again from the photo
-    turned by each quarter (the module's docstring)."""
-    faces = detect_faces(image, models, frame, t, photo=True)
+def detect_upright_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float = 0.0,
+                         photo: bool = True) -> list[Face]:
+    """detect_faces, a face whose landmarks are not upright read again from the picture turned by each
+    quarter (the module's docstring)."""
+    faces = detect_faces(image, models, frame, t, photo=photo)
     standing = [upright(f.landmarks) for f in faces]
     if all(standing):
         return faces
     turned = []
     for n in (1, 2, 3):
         rotated = np.ascontiguousarray(np.rot90(image, n))
-        turned += [_unturn(f, n, rotated.shape) for f in detect_faces(rotated, models, frame, t, photo=True)
+        turned += [_unturn(f, n, rotated.shape) for f in detect_faces(rotated, models, frame, t, photo=photo)
                    if upright(f.landmarks)]
     # the turns only read again the faces already found (they also find "faces" inside a face, which
     # scored high): for each, the most confident upright reading covering much the same box, each
