@@ -374,6 +374,36 @@ def test_a_video_stored_sideways_is_read_the_right_way_up(tmp_path):
     assert scores["sideways"] < 0.5 and abs(scores["sideways"] - scores["upright"]) < 0.15, scores
 
 
+def test_a_face_on_screen_briefly_is_looked_for_before_saying_there_is_none(tmp_path):
+    """16 samples of a 20 s video are 1.3 s apart: a face shown for 0.7 s between two of them made
+    "Not checked: no face found" (the audit's 3.4 s swapped face in a minute did too). A video whose
+    samples show no face is sampled again with max_frames."""
+    from fakelens.analyze import Analyzer
+
+    face = cv2.resize(cv2.imread(str(need_shared("faces-real", "utkface", "10_1_0_20170110220649364.jpg.chip.jpg"))),
+                      (200, 200))
+    writer = cv2.VideoWriter(str(tmp_path / "brief.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (480, 360))
+    for i in range(200):
+        frame = np.full((360, 480, 3), (60 + i % 40, 110, 150), np.uint8)
+        if 20 <= i <= 26:   # between samples 13 and 27 of 16 spread over 200 frames
+            frame[80:280, 140:340] = face
+        writer.write(frame)
+    writer.release()
+    result = Analyzer(Settings(home=tmp_path / "home", cache=False)).analyze({"path": str(tmp_path / "brief.avi")},
+                                                                            tmp_path)
+    signal = next(s for s in result["signals"] if s["detector"] == "face_swap")
+    assert signal["score"] is not None and signal["detail"]["frames_sampled"] == 64, signal["detail"]
+    assert signal["detail"]["frames_with_faces"] == 2   # and the verdict says how little it saw
+    assert "a face was seen in only 2 of 64 sampled frames" in result["summary"], result["summary"]
+    plain = tmp_path / "plain.avi"   # a video without any face still says so, after the second look
+    writer = cv2.VideoWriter(str(plain), cv2.VideoWriter_fourcc(*"MJPG"), 10, (480, 360))
+    for i in range(50):
+        writer.write(np.full((360, 480, 3), (60 + i, 110, 150), np.uint8))
+    writer.release()
+    result = Analyzer(Settings(home=tmp_path / "home", cache=False)).analyze({"path": str(plain)}, tmp_path)
+    assert result["label"] == "not_applicable" and "no face" in result["summary"], result["summary"]
+
+
 def test_a_real_face_in_a_gif_is_at_most_uncertain(tmp_path):
     """Saved with 256 colours (a GIF), a real face's dithering looks like blending: 10 of 30 real faces
     scored over 0.5 that way, this one 0.99. A palette picture is held at "Uncertain", and says why."""

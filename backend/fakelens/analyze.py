@@ -104,11 +104,10 @@ class Analyzer:
             path, source_url, kind, mime = fetched.path, request["url"], fetched.kind, fetched.mime
             sha = None
         step("decode")
-        media = load_media(path, kind, mime, self.settings, source_url, sha, lambda f: step("decode", f), cancelled)
+        media = load_with_faces(path, kind, mime, self.settings, self.models, source_url, sha, step, cancelled)
         if not request.get("path") and fetched.final_url and fetched.final_url != request["url"]:
             media.media_url = fetched.final_url   # which of a page's videos was checked, or where a redirect led
             media.page_videos = fetched.page_videos
-        find_faces(media, self.models, lambda f: step("faces", f))
         picture = self.save_thumbnail(media)
         if picture:
             pictured(picture)
@@ -159,18 +158,34 @@ LIBRARIES = _libraries()
 
 
 def load_media(path: Path, kind: str, mime: str, settings, source_url: str | None = None,
-               sha: str | None = None, progress=lambda f: None, cancelled=lambda: False) -> Media:
-    """Decode an image, or sample a video's frames, into a Media (faces not yet found)."""
+               sha: str | None = None, progress=lambda f: None, cancelled=lambda: False,
+               frames: int | None = None) -> Media:
+    """Decode an image, or sample a video's frames (settings.video_frames unless `frames` says), into a
+    Media (faces not yet found)."""
     sha = sha or file_sha256(path)
     if kind == "image":
         pixels = read_image(path, mime, settings.max_pixels)
         h, w = pixels.shape[:2]
         return Media("image", str(path), sha, w, h, None, source_url, mime, [Frame(0, 0.0, pixels)],
                      **traits(path, pixels))
-    frames, info = sample_frames(path, settings.video_frames, settings, cancelled, progress)
+    sampled, info = sample_frames(path, frames or settings.video_frames, settings, cancelled, progress)
     return Media("video", str(path), sha, info["width"], info["height"], info["duration"],
-                 source_url, mime, frames, scale=frames[0].image.shape[1] / info["width"],
+                 source_url, mime, sampled, scale=sampled[0].image.shape[1] / info["width"],
                  declared_duration=info["declared_duration"])
+
+
+def load_with_faces(path: Path, kind: str, mime: str, settings, models: ModelStore, source_url: str | None = None,
+                    sha: str | None = None, step=lambda stage, f=0.0: None, cancelled=lambda: False) -> Media:
+    """load_media, then find_faces; a video without a face in its samples is sampled again with
+    max_frames before it is said to have none (a face on screen for three seconds of a minute falls
+    between 16 samples). `step(stage, fraction)` is told the progress."""
+    media = load_media(path, kind, mime, settings, source_url, sha, lambda f: step("decode", f), cancelled)
+    find_faces(media, models, lambda f: step("faces", f))
+    if media.kind == "video" and not media.faces and len(media.frames) < settings.max_frames:
+        media = load_media(path, kind, mime, settings, source_url, media.sha256, lambda f: step("faces", 0.5 * f),
+                           cancelled, frames=settings.max_frames)
+        find_faces(media, models, lambda f: step("faces", 0.5 + 0.5 * f))
+    return media
 
 
 def find_faces(media: Media, models: ModelStore, progress=lambda f: None):

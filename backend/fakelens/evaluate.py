@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .analyze import SNIFF_BYTES, find_faces, load_media, sniff_file
+from .analyze import SNIFF_BYTES, load_with_faces, sniff_file
 from .detectors.face_swap import FaceSwapDetector
 from .errors import FakeLensError
 from .fetch.sniff import sniff
@@ -120,8 +120,7 @@ def score_file(path: Path, models: ModelStore, spec, settings, sha: str | None =
     detector itself. `capped` is why the product would say at most "Uncertain" however high the
     score (small faces, a face in too few frames), else empty."""
     kind, mime = sniff_file(path)
-    media = load_media(path, kind, mime, settings, sha=sha)
-    find_faces(media, models)
+    media = load_with_faces(path, kind, mime, settings, models, sha=sha)
     signal = FaceSwapDetector(spec, models, settings).run(media)
     return {"kind": kind, "score": signal.score, "faces": len(signal.faces), "frames": len(media.frames),
             "frames_with_faces": signal.detail.get("frames_with_faces", 0),

@@ -21,7 +21,7 @@ from .media.types import Media
 UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, to which faces a detector scores or which
 # decides, or to how a picture is decoded (cached verdicts then go)
-RULES_VERSION = "11"
+RULES_VERSION = "12"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
