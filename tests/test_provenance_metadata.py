@@ -4,6 +4,7 @@ import io
 import json
 import struct
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -327,6 +328,36 @@ def _png_chunk(data: bytes, kind: bytes, body: bytes) -> bytes:
     at = data.find(b"IDAT") - 4
     return (data[:at] + struct.pack(">I", len(body)) + kind + body
             + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF) + data[at:])
+
+
+def _png_chunk_after_pixels(data: bytes, kind: bytes, body: bytes) -> bytes:
+    """`data` (a PNG) with one more chunk after its pixels, just before IEND."""
+    at = data.rfind(b"IEND") - 4
+    return (data[:at] + struct.pack(">I", len(body)) + kind + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF) + data[at:])
+
+
+_XMP_AI = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description Iptc4xmpExt:DigitalSourceType='
+           '"http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>')
+
+
+@pytest.mark.parametrize("kind, body, strength", [
+    (b"tEXt", b"parameters\0" + A1111.encode(), "generator_chunk"),
+    (b"zTXt", b"parameters\0\0" + zlib.compress(A1111.encode()), "generator_chunk"),
+    (b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + _XMP_AI.encode(), "source_type"),
+    (b"iTXt", b"XML:com.adobe.xmp\0\1\0\0\0" + zlib.compress(_XMP_AI.encode()), "source_type"),
+], ids=["tEXt", "zTXt", "iTXt", "iTXt compressed"])
+def test_text_chunks_after_the_pixels_are_read(tmp_path, settings, kind, body, strength):
+    """PNG text may follow IDAT (the format allows it anywhere): it was read only before the pixels,
+    so A1111 settings or an IPTC AI source type written there gave "No AI metadata found"."""
+    import cv2
+
+    data = cv2.imencode(".png", photo_like(240, 320))[1].tobytes()
+    path = tmp_path / "late.png"
+    path.write_bytes(_png_chunk_after_pixels(data, kind, body))
+    assert [a["strength"] for a in read_metadata(str(path))["ai"]] == [strength]
+    r = _check(path, settings, "image/png")
+    assert r["provenance"]["ai_generated"] and r["provenance"]["source"] == "metadata", r["detail"]["reasons"]
 
 
 def test_a_deeply_nested_prompt_chunk_hides_nothing(tmp_path, settings):

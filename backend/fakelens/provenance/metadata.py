@@ -2,15 +2,16 @@
 
 None of this is signed: it can be stripped (most platforms do), forged or copied onto
 another picture, so a find here is a lead with a stated source, never proof.
-Reads headers only (PIL opens lazily and decodes no pixels here).
+Reads headers only (PIL opens lazily and decodes no pixels here; a PNG's chunks are walked).
 """
 
 import json
 import re
+import zlib
 
-from PIL import Image, IptcImagePlugin
+from PIL import Image, IptcImagePlugin, PngImagePlugin
 
-from ..media import image as _pillow_limits  # noqa: F401  (sets Pillow's PNG text-chunk limits)
+from ..media.image import _png_chunks   # (importing it also sets Pillow's PNG text-chunk limits)
 from .generators import match_generator
 
 # IPTC digital source types that mean "made (in part) by a generative model"
@@ -130,6 +131,55 @@ def _png_generator(chunks: dict) -> tuple[str, str] | None:
     return None
 
 
+def _exif(raw: bytes) -> Image.Exif:
+    exif = Image.Exif()
+    exif.load(raw)
+    return exif
+
+
+def _png_text(kind: bytes, body: bytes) -> tuple[str, str] | None:
+    """(keyword, text) of one tEXt, zTXt or iTXt chunk, as Pillow reads them; None when it is
+    malformed or unpacks to more than Pillow's per-chunk limit."""
+    key, _, rest = body.partition(b"\0")
+    compressed, encoding = kind == b"zTXt", "latin-1"
+    if kind == b"zTXt":
+        rest = rest[1:]                              # the compression method: zlib is the only one
+    elif kind == b"iTXt":
+        parts = rest[2:].split(b"\0", 2)             # language tag, translated keyword, text
+        if len(parts) < 3:
+            return None
+        compressed, encoding, rest = rest[:1] == b"\1", "utf-8", parts[2]
+    if compressed:
+        unzip = zlib.decompressobj()
+        rest = unzip.decompress(rest, PngImagePlugin.MAX_TEXT_CHUNK)
+        if unzip.unconsumed_tail:
+            return None
+    return (key.decode("latin-1"), rest.decode(encoding, "replace")) if key else None
+
+
+def _png_info(path: str) -> tuple[dict, Image.Exif | dict]:
+    """(text chunks by keyword, EXIF) of a PNG from its chunks, before or after the pixels: Pillow
+    reads those after IDAT (where an A1111 "parameters" or an XMP packet may sit) only by decoding
+    the whole picture, which the media stage has done already."""
+    with open(path, "rb") as fh:
+        data = memoryview(fh.read())                 # slices of a view: the pixel chunks are not copied
+    info, exif, left = {}, {}, PngImagePlugin.MAX_TEXT_MEMORY
+    for kind, body in _png_chunks(data):
+        if kind == b"IEND":
+            break
+        if kind == b"eXIf" and not exif:
+            exif = _or_none(lambda: _exif(bytes(body))) or {}
+        elif kind in (b"tEXt", b"zTXt", b"iTXt") and left > 0:   # all text together stays capped
+            key, text = _or_none(lambda: _png_text(bytes(kind), bytes(body))) or (None, "")
+            if key:
+                info[key] = text
+                left -= len(text)
+    raw = info.get("Raw profile type exif")          # ImageMagick's EXIF, in hex (Pillow reads it too)
+    if not exif and raw:
+        exif = _or_none(lambda: _exif(bytes.fromhex("".join(raw.split("\n")[3:])))) or {}
+    return info, exif
+
+
 def read_metadata(path: str) -> dict:
     """Everything relevant found in the file's metadata, plus `ai` findings.
 
@@ -142,10 +192,10 @@ def read_metadata(path: str) -> dict:
            "size": None, "orientation": 1}
     try:
         with Image.open(path) as im:
-            info = dict(im.info)
             fmt = im.format
             out["size"] = im.size
-            exif = _or_none(im.getexif) or {}
+            # a PNG's im.info stops at its pixels, and its getexif() decodes them to look further
+            info, exif = _png_info(path) if fmt == "PNG" else (dict(im.info), _or_none(im.getexif) or {})
             out["orientation"] = exif.get(0x0112, 1)
             # each block on its own: a malformed IPTC block must not hide an XMP AI source type
             iptc = _or_none(lambda: IptcImagePlugin.getiptcinfo(im)) if fmt in ("JPEG", "TIFF") else None
