@@ -325,6 +325,26 @@ def test_a_signature_that_does_not_verify_names_no_signer_and_its_ai_claim_is_a_
     assert "whose signature does not verify" in result["summary"], result["summary"]
 
 
+@pytest.mark.parametrize("relationship, actions", [
+    ("parentOf", [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["ing1"]}}]),
+    ("componentOf", [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"},
+                     {"action": "c2pa.placed", "parameters": {"ingredientIds": ["ing1"]}}]),
+])
+def test_an_ingredient_whose_signature_failed_is_a_hint_and_names_no_signer(tmp_path, settings, ca, ai_ingredient,
+                                                                             relationship, actions):
+    """The manifest that took an ingredient in records its validation status (here: its signature does
+    not match); the SDK does not validate it again, and its AI marker counted as validly signed (0.95)."""
+    ingredient = {"title": "ingredient.jpg", "relationship": relationship, "instance_id": "ing1", "label": "ing1"}
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], tool="Photo Editor", actions=actions,
+                          ingredients=[(ingredient, _break_signature(ai_ingredient))])
+    r = _check(tmp_path, signed, settings)
+    assert r["provenance"]["status"] == "intact", r["provenance"]["reasons"]   # this file's own claim verifies
+    assert not r["provenance"]["ai_generated"] and r["score"] == pytest.approx(0.35), r["detail"]["reason"]
+    assert r["detail"]["reason"].startswith("Content Credentials of an ingredient whose signature does not verify "
+                                            "(anyone could have written them) say: "), r["detail"]["reason"]
+    assert "(signed by" not in r["detail"]["reason"] and r["detail"]["reason"].endswith(" — a hint only")
+
+
 def test_signed_mp4(tmp_path, settings, ca):
     path = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))

@@ -315,9 +315,26 @@ def _read_store(reader, fh, out) -> None:
             marker["unsigned"] = unsigned   # a broken signature vouches for no claim in the file
             if manifest_label != label:
                 marker["relationship"] = _relationship(manifests, label, manifest_label)
+                marker["unsigned"] = unsigned or _ingredient_unsigned(manifests, failures, manifest_label)
                 signed = manifest.get("signature_info") or {}
-                marker["signer"] = signed.get("common_name") or signed.get("issuer")
+                marker["signer"] = None if marker["unsigned"] else signed.get("common_name") or signed.get("issuer")
             out["ai"].append(marker)
+
+
+def _ingredient_unsigned(manifests: dict, failures: list[dict], ingredient_label) -> bool:
+    """Whether an ingredient's own signature failed, as this file's validation found it or as the
+    manifest that took it in recorded it (the ingredient's validation status, kept with it: the SDK
+    does not validate an ingredient's claim signature again)."""
+    if any(f["code"] in SIGNATURE_CODES and f"/{ingredient_label}/" in (f["url"] or "") for f in failures):
+        return True
+    for manifest in manifests.values():
+        for ing in manifest.get("ingredients") or []:
+            if isinstance(ing, dict) and ingredient_label in (ing.get("active_manifest"), ing.get("manifest")):
+                results = (ing.get("validation_results") or {}).get("activeManifest") or {}
+                recorded = list(ing.get("validation_status") or []) + list(results.get("failure") or [])
+                if any(isinstance(e, dict) and e.get("code") in SIGNATURE_CODES for e in recorded):
+                    return True
+    return False
 
 
 def _relationship(manifests: dict, active_label, ingredient_label) -> str | None:
