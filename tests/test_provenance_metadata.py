@@ -63,6 +63,31 @@ def test_comfyui_prompt_and_workflow(tmp_path, settings):
     assert r["provenance"]["ai_tool"] == "ComfyUI"
 
 
+def test_a_huge_prompt_chunk_is_not_parsed_whole(tmp_path, settings):
+    """A 'prompt' zTXt of "{}," x 1.5 million (a file of a few kB): parsed as JSON, then written out
+    again, it took some 25 times its size (a 16 MB one, 450 MB). A graph that size is not parsed; a
+    real one beside it is still found."""
+    import tracemalloc
+
+    huge = '{"1": {"class_type": "KSampler", "inputs": {}}, "pad": [' + "{}," * 1_500_000 + "{}]}"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("prompt", huge, zip=True)
+    path = tmp_path / "huge.png"
+    Image.new("RGB", (64, 64)).save(path, pnginfo=info)
+    assert path.stat().st_size < 20_000
+    tracemalloc.start()
+    try:
+        meta = read_metadata(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40_000_000, peak    # the text itself, as Pillow and the reader hold it: 4.5 MB each
+    assert meta["error"] is None and meta["ai"] == []
+    workflow = json.dumps({"last_node_id": 2, "nodes": [{"id": 1, "type": "KSampler"}], "links": []})
+    path = _png(tmp_path, {"prompt": huge[:100] + "x", "workflow": workflow}, "both.png")
+    assert [a["generator"] for a in read_metadata(str(path))["ai"]] == ["ComfyUI"]
+
+
 def test_invokeai_and_novelai(tmp_path, settings):
     r = _check(_png(tmp_path, {"invokeai_metadata": json.dumps({"positive_prompt": "a cat"})}), settings, "image/png")
     assert r["provenance"]["ai_tool"] == "InvokeAI"

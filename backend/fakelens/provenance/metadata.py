@@ -45,6 +45,9 @@ _XMP_FIELDS = {
 # (an unanchored ".*" took minutes on a 3 KB PNG whose text chunk unpacks to "Steps: 1 " x 100,000).
 _A1111 = re.compile(r"^Steps:\s*\d+,[^\n]*?\b(?:Sampler|CFG scale|Seed):", re.M)
 MAX_TEXT = 65536   # characters of one free-text field searched (a generator's settings are far shorter)
+MAX_GRAPH = 1_000_000   # characters of a ComfyUI graph parsed as JSON
+# bytes kept of one PNG text chunk: more than is read of any (1 MB of XMP, a graph), so a longer one still shows it
+MAX_CHUNK_TEXT = 1_100_000
 MAX_PNG_FIELDS = 40   # PNG text chunks listed in a verdict (each cut at 500 characters); all are searched
 
 # Fields that name the program that wrote the file. Captions, credits and artists are free text
@@ -100,11 +103,18 @@ def _strength(field: str) -> str:
 
 def _comfy_graph(text: str) -> bool:
     """A ComfyUI node graph (its "prompt" or "workflow" JSON): a structure, not a name anyone can type."""
+    # parsed only when it names what a graph holds, and small enough: the parser's objects take some 25
+    # times the text ("{}," x 5 million, a 16 MB zTXt from a 31 kB file, took 450 MB). A large workflow
+    # is a few hundred kB, and ComfyUI writes its "prompt" beside it, a fraction of its size.
+    if len(text) > MAX_GRAPH or ("class_type" not in text and '"nodes"' not in text):
+        return False
     try:   # any error: "[" x 200,000 is valid to start and raises RecursionError, not ValueError
-        blob = json.dumps(json.loads(text))[:200000]
+        graph = json.loads(text)
     except Exception:
         return False
-    return "class_type" in blob or '"nodes"' in blob
+    # an API "prompt": node id -> {"class_type", "inputs"}; a UI "workflow": {"nodes": [...], "links": ...}
+    return isinstance(graph, dict) and (isinstance(graph.get("nodes"), list) or any(
+        isinstance(node, dict) and "class_type" in node for node in graph.values()))
 
 
 def _png_generator(chunks: dict) -> tuple[str, str] | None:
@@ -138,8 +148,8 @@ def _exif(raw: bytes) -> Image.Exif:
 
 
 def _png_text(kind: bytes, body: bytes) -> tuple[str, str] | None:
-    """(keyword, text) of one tEXt, zTXt or iTXt chunk, as Pillow reads them; None when it is
-    malformed or unpacks to more than Pillow's per-chunk limit."""
+    """(keyword, text) of one tEXt, zTXt or iTXt chunk, as Pillow reads them, but only its first
+    MAX_CHUNK_TEXT bytes (a padded zTXt is not unpacked whole); None when it is malformed."""
     key, _, rest = body.partition(b"\0")
     compressed, encoding = kind == b"zTXt", "latin-1"
     if kind == b"zTXt":
@@ -150,11 +160,8 @@ def _png_text(kind: bytes, body: bytes) -> tuple[str, str] | None:
             return None
         compressed, encoding, rest = rest[:1] == b"\1", "utf-8", parts[2]
     if compressed:
-        unzip = zlib.decompressobj()
-        rest = unzip.decompress(rest, PngImagePlugin.MAX_TEXT_CHUNK)
-        if unzip.unconsumed_tail:
-            return None
-    return (key.decode("latin-1"), rest.decode(encoding, "replace")) if key else None
+        rest = zlib.decompressobj().decompress(rest, MAX_CHUNK_TEXT)
+    return (key.decode("latin-1"), rest[:MAX_CHUNK_TEXT].decode(encoding, "replace")) if key else None
 
 
 def _png_info(path: str) -> tuple[dict, Image.Exif | dict]:
