@@ -316,6 +316,27 @@ def test_a_generator_named_in_a_caption_or_credit_is_only_a_hint(tmp_path, setti
     assert hint.endswith(" — a hint only") and hint[: -len(" — a hint only")] not in r["provenance"]["reasons"]
 
 
+def test_a_caption_hint_does_not_name_the_tool_of_an_ai_source_type(tmp_path, settings):
+    """An IPTC AI source type took its tool from any earlier finding, a credit's words too: "Photo
+    illustration: Sora Kobayashi" made the block's generator "OpenAI image generation"."""
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description photoshop:Credit="Photo illustration: '
+           'Sora Kobayashi" Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/'
+           'compositeWithTrainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>')
+    path = tmp_path / "credit.jpg"
+    _image().save(path, quality=92, xmp=xmp.encode())
+    r = _check(path, settings, "image/jpeg")
+    block = r["provenance"]
+    assert block["ai_generated"] and block["partly_ai"], r["detail"]["reasons"]
+    assert block["ai_tool"] is None and block["generator"] is None, block
+    assert [(a["strength"], a["generator"]) for a in read_metadata(str(path))["ai"]] == [
+        ("comment", "OpenAI image generation"), ("source_type", None)]
+    # a tool field still names it
+    tool = tmp_path / "tool.jpg"
+    _image().save(tool, quality=92, xmp=xmp.replace('photoshop:Credit="Photo illustration: Sora Kobayashi"',
+                                                     'xmp:CreatorTool="Midjourney"').encode())
+    assert _check(tool, settings, "image/jpeg")["provenance"]["ai_tool"] == "Midjourney"
+
+
 @pytest.mark.parametrize("fmt, name", [("GIF", "c.gif"), ("PNG", "c.png")])
 def test_a_gif_or_png_comment_is_not_called_a_jpeg_comment(tmp_path, settings, fmt, name):
     path = tmp_path / name

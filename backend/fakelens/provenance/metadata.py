@@ -318,7 +318,9 @@ def read_metadata(path: str) -> dict:
     out["fields"] = {k: v for k, v in fields.items() if v}
     dst = out["digital_source_type"]
     if dst in AI_SOURCE_TYPES:
-        tool = next((a["generator"] for a in ai), None)
+        # the tool only from what names one (a tool field, a generator's own chunk), never a caption's or
+        # a credit's words ("Photo illustration: Sora Kobayashi" is not OpenAI's)
+        tool = next((a["generator"] for a in ai if a["strength"] != "comment"), None)
         found(tool, "XMP DigitalSourceType",
               f"IPTC DigitalSourceType '{dst}' in XMP: {AI_SOURCE_TYPES[dst]}", "source_type")
     return out
