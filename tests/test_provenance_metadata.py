@@ -497,6 +497,40 @@ def test_generator_names_that_are_also_products():
         assert match_generator(text) == name, text
 
 
+@pytest.mark.parametrize("field, value", [("EXIF Software", "Veo 2.1.0"), ("EXIF Software", "SD 3 Card Reader"),
+                                          ("XMP CreatorTool", "Dalle"), ("XMP CreatorTool", "Kling photo"),
+                                          ("EXIF Software", "Grok photo studio"), ("XMP CreatorTool", "Kandinsky Studio")])
+def test_a_tool_named_like_a_generator_is_not_ai(tmp_path, settings, field, value):
+    """Tool fields matched loose patterns: a Veo camera's firmware 2.1.0 read as Veo 2, an SD card
+    reader as SD 3, "Dalle" as DALL·E, any "Kling": "AI-generated (file metadata)" at 0.85."""
+    img = _image()
+    path = tmp_path / "tool.jpg"
+    if field == "EXIF Software":
+        exif = img.getexif()
+        exif[0x0131] = value
+        img.save(path, exif=exif)
+    else:
+        img.save(path, xmp=('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+                            f'xmp:CreatorTool="{value}"/></rdf:RDF></x:xmpmeta>').encode())
+    r = _check(path, settings, "image/jpeg")
+    assert r["detail"]["metadata"][field] == value
+    assert r["score"] is None and not r["provenance"]["ai_generated"], r["detail"]["reason"]
+
+
+def test_generators_real_forms_still_match():
+    for text, name in [("DALL·E 3", "DALL·E (OpenAI)"), ("DALL-E", "DALL·E (OpenAI)"), ("dall-e-3", "DALL·E (OpenAI)"),
+                       ("Veo 3", "Google Veo"), ("Veo3", "Google Veo"), ("Veo 3.1", "Google Veo"),
+                       ("SD 1.5", "Stable Diffusion"), ("SD3.5 Large", "Stable Diffusion"), ("SD 3 Medium", "Stable Diffusion"),
+                       ("SDXL 1.0", "Stable Diffusion"), ("Kling AI", "Kling"), ("KlingAI", "Kling"),
+                       ("Kling 2.1", "Kling"), ("kling-v1.6", "Kling"), ("Grok", "Grok / Aurora (xAI)"),
+                       ("Grok Imagine", "Grok / Aurora (xAI)"), ("xAI Aurora", "Grok / Aurora (xAI)"),
+                       ("Kandinsky 3.1", "Kandinsky"), ("Forge WebUI", "Stable Diffusion (AUTOMATIC1111 web UI)"), ("Imagen 4", "Google Imagen")]:
+        assert match_generator(text) == name, text
+    for text in ["Veo 2.1.0", "SD 3 Card Reader", "SD 2.0 converter", "Dalle", "Dalle Rocca", "Kling photo",
+                 "Grok photo studio", "Kandinsky Studio", "imagen 2 de 5", "Pixel Forge Studio web UI"]:
+        assert match_generator(text) is None, text
+
+
 def test_every_jpeg_comment_is_read(tmp_path, settings):
     """Pillow keeps only the last COM segment in info["comment"]: an optimiser's comment after the
     generator's hid it."""
