@@ -88,6 +88,22 @@ def test_a_huge_prompt_chunk_is_not_parsed_whole(tmp_path, settings):
     assert [a["generator"] for a in read_metadata(str(path))["ai"]] == ["ComfyUI"]
 
 
+def test_swarmui_and_easy_diffusion(tmp_path, settings):
+    """SwarmUI writes its settings as JSON in 'parameters'; Easy Diffusion one chunk a setting."""
+    swarm = json.dumps({"sui_image_params": {"prompt": "a cat", "model": "OfficialStableDiffusion/sd_xl_base_1.0",
+                                             "seed": 1, "steps": 20, "cfgscale": 7, "swarm_version": "0.9.5.0"},
+                        "sui_extra_data": {"date": "2025-01-01"}})
+    r = _check(_png(tmp_path, {"parameters": swarm}, "swarm.png"), settings, "image/png")
+    assert r["provenance"]["ai_tool"] == "SwarmUI" and r["score"] == pytest.approx(0.93), r["detail"]["reasons"]
+    easy = {"prompt": "a cat", "negative_prompt": "", "seed": "42", "use_stable_diffusion_model": "sd-v1-4",
+            "sampler_name": "euler_a", "num_inference_steps": "25", "guidance_scale": "7.5"}
+    r = _check(_png(tmp_path, easy, "easy.png"), settings, "image/png")
+    assert r["provenance"]["ai_tool"] == "Easy Diffusion" and r["score"] == pytest.approx(0.93), r["detail"]["reasons"]
+    # a 'parameters' chunk that only mentions the key is no SwarmUI output
+    r = _check(_png(tmp_path, {"parameters": 'see "sui_image_params" in the docs'}, "text.png"), settings, "image/png")
+    assert r["score"] is None
+
+
 def test_invokeai_and_novelai(tmp_path, settings):
     r = _check(_png(tmp_path, {"invokeai_metadata": json.dumps({"positive_prompt": "a cat"})}), settings, "image/png")
     assert r["provenance"]["ai_tool"] == "InvokeAI"
@@ -528,6 +544,23 @@ def test_generators_real_forms_still_match():
         assert match_generator(text) == name, text
     for text in ["Veo 2.1.0", "SD 3 Card Reader", "SD 2.0 converter", "Dalle", "Dalle Rocca", "Kling photo",
                  "Grok photo studio", "Kandinsky Studio", "imagen 2 de 5", "Pixel Forge Studio web UI"]:
+        assert match_generator(text) is None, text
+
+
+def test_current_generators_are_named():
+    for text, name in [("FLUX1.1 [pro]", "FLUX (Black Forest Labs)"), ("flux1-dev", "FLUX (Black Forest Labs)"),
+                       ("FLUX.2 [pro]", "FLUX (Black Forest Labs)"), ("gpt-image-1", "OpenAI image generation"),
+                       ("GPT-4o", "OpenAI image generation"), ("Microsoft Copilot", "Microsoft Designer / Bing Image Creator"),
+                       ("Recraft V3", "Recraft"), ("Seedream 4.0", "Seedream / Dreamina (ByteDance)"),
+                       ("Dreamina", "Seedream / Dreamina (ByteDance)"), ("Jimeng AI", "Seedream / Dreamina (ByteDance)"),
+                       ("Hailuo AI", "Hailuo (MiniMax)"), ("MiniMax image-01", "Hailuo (MiniMax)"),
+                       ("Qwen-Image", "Qwen-Image (Alibaba)"), ("Krea AI", "Krea"), ("Reve Image", "Reve"),
+                       ("HiDream-I1", "HiDream"), ("Kwai-Kolors", "Kolors (Kuaishou)"), ("Kolors 2.0", "Kolors (Kuaishou)"),
+                       ("Playground v2.5", "Playground AI"), ("Image Playground", "Apple Image Playground"),
+                       ("Ideogram 3.0", "Ideogram"), ("SwarmUI 0.9.6", "SwarmUI"), ("Easy Diffusion 3.0", "Easy Diffusion")]:
+        assert match_generator(text) == name, text
+    for text in ["Flux Capacitor Studio", "recrafted by hand", "Jimeng Li", "Hailuo Zhang", "minimax search",
+                 "Krea Studio", "un rêve", "reve de Paris", "Kolors paint", "GitHub Copilot", "Playground"]:
         assert match_generator(text) is None, text
 
 

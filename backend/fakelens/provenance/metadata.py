@@ -101,17 +101,22 @@ def _strength(field: str) -> str:
     return "tool_name" if field in TOOL_FIELDS else "comment"
 
 
+def _small_json(text: str, names: tuple[str, ...]):
+    """`text` parsed as JSON, only when it names one of `names` and is small enough (else None): the
+    parser's objects take some 25 times the text ("{}," x 5 million, a 16 MB zTXt from a 31 kB file,
+    took 450 MB). A large ComfyUI workflow is a few hundred kB, and ComfyUI writes its "prompt" beside
+    it, a fraction of its size."""
+    if len(text) > MAX_GRAPH or not any(name in text for name in names):
+        return None
+    try:   # any error: "[" x 200,000 is valid to start and raises RecursionError, not ValueError
+        return json.loads(text)
+    except Exception:
+        return None
+
+
 def _comfy_graph(text: str) -> bool:
     """A ComfyUI node graph (its "prompt" or "workflow" JSON): a structure, not a name anyone can type."""
-    # parsed only when it names what a graph holds, and small enough: the parser's objects take some 25
-    # times the text ("{}," x 5 million, a 16 MB zTXt from a 31 kB file, took 450 MB). A large workflow
-    # is a few hundred kB, and ComfyUI writes its "prompt" beside it, a fraction of its size.
-    if len(text) > MAX_GRAPH or ("class_type" not in text and '"nodes"' not in text):
-        return False
-    try:   # any error: "[" x 200,000 is valid to start and raises RecursionError, not ValueError
-        graph = json.loads(text)
-    except Exception:
-        return False
+    graph = _small_json(text, ("class_type", '"nodes"'))
     # an API "prompt": node id -> {"class_type", "inputs"}; a UI "workflow": {"nodes": [...], "links": ...}
     return isinstance(graph, dict) and (isinstance(graph.get("nodes"), list) or any(
         isinstance(node, dict) and "class_type" in node for node in graph.values()))
@@ -126,6 +131,11 @@ def _png_generator(chunks: dict) -> tuple[str, str] | None:
             return "Stable Diffusion (AUTOMATIC1111 web UI)", "PNG text chunk 'parameters' with A1111 generation settings (Steps, Sampler, CFG scale, Seed)"
         if "fooocus" in params.lower() or "fooocus_scheme" in keys:
             return "Fooocus", "PNG text chunk 'parameters' written by Fooocus"
+        swarm = _small_json(chunks[keys["parameters"]], ('"sui_image_params"',))
+        if isinstance(swarm, dict) and isinstance(swarm.get("sui_image_params"), dict):
+            return "SwarmUI", "PNG text chunk 'parameters' with SwarmUI generation settings (sui_image_params)"
+    if "use_stable_diffusion_model" in keys and "sampler_name" in keys:   # one chunk a setting
+        return "Easy Diffusion", "PNG text chunks 'use_stable_diffusion_model' and 'sampler_name' written by Easy Diffusion"
     for key in ("prompt", "workflow"):
         if key in keys and _comfy_graph(chunks[keys[key]]):
             return "ComfyUI", f"PNG text chunk '{key}' holding a ComfyUI node graph"
