@@ -4,6 +4,7 @@ import io
 import json
 import struct
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -60,6 +61,47 @@ def test_comfyui_prompt_and_workflow(tmp_path, settings):
     r = _check(_png(tmp_path, {"workflow": json.dumps({"nodes": [{"id": 1, "type": "KSampler"}]})}, "w.png"),
                settings, "image/png")
     assert r["provenance"]["ai_tool"] == "ComfyUI"
+
+
+def test_a_huge_prompt_chunk_is_not_parsed_whole(tmp_path, settings):
+    """A 'prompt' zTXt of "{}," x 1.5 million (a file of a few kB): parsed as JSON, then written out
+    again, it took some 25 times its size (a 16 MB one, 450 MB). A graph that size is not parsed; a
+    real one beside it is still found."""
+    import tracemalloc
+
+    huge = '{"1": {"class_type": "KSampler", "inputs": {}}, "pad": [' + "{}," * 1_500_000 + "{}]}"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("prompt", huge, zip=True)
+    path = tmp_path / "huge.png"
+    Image.new("RGB", (64, 64)).save(path, pnginfo=info)
+    assert path.stat().st_size < 20_000
+    tracemalloc.start()
+    try:
+        meta = read_metadata(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40_000_000, peak    # the text itself, as Pillow and the reader hold it: 4.5 MB each
+    assert meta["error"] is None and meta["ai"] == []
+    workflow = json.dumps({"last_node_id": 2, "nodes": [{"id": 1, "type": "KSampler"}], "links": []})
+    path = _png(tmp_path, {"prompt": huge[:100] + "x", "workflow": workflow}, "both.png")
+    assert [a["generator"] for a in read_metadata(str(path))["ai"]] == ["ComfyUI"]
+
+
+def test_swarmui_and_easy_diffusion(tmp_path, settings):
+    """SwarmUI writes its settings as JSON in 'parameters'; Easy Diffusion one chunk a setting."""
+    swarm = json.dumps({"sui_image_params": {"prompt": "a cat", "model": "OfficialStableDiffusion/sd_xl_base_1.0",
+                                             "seed": 1, "steps": 20, "cfgscale": 7, "swarm_version": "0.9.5.0"},
+                        "sui_extra_data": {"date": "2025-01-01"}})
+    r = _check(_png(tmp_path, {"parameters": swarm}, "swarm.png"), settings, "image/png")
+    assert r["provenance"]["ai_tool"] == "SwarmUI" and r["score"] == pytest.approx(0.93), r["detail"]["reasons"]
+    easy = {"prompt": "a cat", "negative_prompt": "", "seed": "42", "use_stable_diffusion_model": "sd-v1-4",
+            "sampler_name": "euler_a", "num_inference_steps": "25", "guidance_scale": "7.5"}
+    r = _check(_png(tmp_path, easy, "easy.png"), settings, "image/png")
+    assert r["provenance"]["ai_tool"] == "Easy Diffusion" and r["score"] == pytest.approx(0.93), r["detail"]["reasons"]
+    # a 'parameters' chunk that only mentions the key is no SwarmUI output
+    r = _check(_png(tmp_path, {"parameters": 'see "sui_image_params" in the docs'}, "text.png"), settings, "image/png")
+    assert r["score"] is None
 
 
 def test_invokeai_and_novelai(tmp_path, settings):
@@ -290,6 +332,27 @@ def test_a_generator_named_in_a_caption_or_credit_is_only_a_hint(tmp_path, setti
     assert hint.endswith(" — a hint only") and hint[: -len(" — a hint only")] not in r["provenance"]["reasons"]
 
 
+def test_a_caption_hint_does_not_name_the_tool_of_an_ai_source_type(tmp_path, settings):
+    """An IPTC AI source type took its tool from any earlier finding, a credit's words too: "Photo
+    illustration: Sora Kobayashi" made the block's generator "OpenAI image generation"."""
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description photoshop:Credit="Photo illustration: '
+           'Sora Kobayashi" Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/'
+           'compositeWithTrainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>')
+    path = tmp_path / "credit.jpg"
+    _image().save(path, quality=92, xmp=xmp.encode())
+    r = _check(path, settings, "image/jpeg")
+    block = r["provenance"]
+    assert block["ai_generated"] and block["partly_ai"], r["detail"]["reasons"]
+    assert block["ai_tool"] is None and block["generator"] is None, block
+    assert [(a["strength"], a["generator"]) for a in read_metadata(str(path))["ai"]] == [
+        ("comment", "OpenAI image generation"), ("source_type", None)]
+    # a tool field still names it
+    tool = tmp_path / "tool.jpg"
+    _image().save(tool, quality=92, xmp=xmp.replace('photoshop:Credit="Photo illustration: Sora Kobayashi"',
+                                                     'xmp:CreatorTool="Midjourney"').encode())
+    assert _check(tool, settings, "image/jpeg")["provenance"]["ai_tool"] == "Midjourney"
+
+
 @pytest.mark.parametrize("fmt, name", [("GIF", "c.gif"), ("PNG", "c.png")])
 def test_a_gif_or_png_comment_is_not_called_a_jpeg_comment(tmp_path, settings, fmt, name):
     path = tmp_path / name
@@ -327,6 +390,36 @@ def _png_chunk(data: bytes, kind: bytes, body: bytes) -> bytes:
     at = data.find(b"IDAT") - 4
     return (data[:at] + struct.pack(">I", len(body)) + kind + body
             + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF) + data[at:])
+
+
+def _png_chunk_after_pixels(data: bytes, kind: bytes, body: bytes) -> bytes:
+    """`data` (a PNG) with one more chunk after its pixels, just before IEND."""
+    at = data.rfind(b"IEND") - 4
+    return (data[:at] + struct.pack(">I", len(body)) + kind + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF) + data[at:])
+
+
+_XMP_AI = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description Iptc4xmpExt:DigitalSourceType='
+           '"http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>')
+
+
+@pytest.mark.parametrize("kind, body, strength", [
+    (b"tEXt", b"parameters\0" + A1111.encode(), "generator_chunk"),
+    (b"zTXt", b"parameters\0\0" + zlib.compress(A1111.encode()), "generator_chunk"),
+    (b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + _XMP_AI.encode(), "source_type"),
+    (b"iTXt", b"XML:com.adobe.xmp\0\1\0\0\0" + zlib.compress(_XMP_AI.encode()), "source_type"),
+], ids=["tEXt", "zTXt", "iTXt", "iTXt compressed"])
+def test_text_chunks_after_the_pixels_are_read(tmp_path, settings, kind, body, strength):
+    """PNG text may follow IDAT (the format allows it anywhere): it was read only before the pixels,
+    so A1111 settings or an IPTC AI source type written there gave "No AI metadata found"."""
+    import cv2
+
+    data = cv2.imencode(".png", photo_like(240, 320))[1].tobytes()
+    path = tmp_path / "late.png"
+    path.write_bytes(_png_chunk_after_pixels(data, kind, body))
+    assert [a["strength"] for a in read_metadata(str(path))["ai"]] == [strength]
+    r = _check(path, settings, "image/png")
+    assert r["provenance"]["ai_generated"] and r["provenance"]["source"] == "metadata", r["detail"]["reasons"]
 
 
 def test_a_deeply_nested_prompt_chunk_hides_nothing(tmp_path, settings):
@@ -418,6 +511,57 @@ def test_generator_names_that_are_also_products():
                        ("Nano Banana", "Google Gemini"), ("Google Veo", "Google Veo"), ("Veo 3", "Google Veo"),
                        ("Adobe Firefly", "Adobe Firefly"), ("Adobe_Firefly", "Adobe Firefly")]:
         assert match_generator(text) == name, text
+
+
+@pytest.mark.parametrize("field, value", [("EXIF Software", "Veo 2.1.0"), ("EXIF Software", "SD 3 Card Reader"),
+                                          ("XMP CreatorTool", "Dalle"), ("XMP CreatorTool", "Kling photo"),
+                                          ("EXIF Software", "Grok photo studio"), ("XMP CreatorTool", "Kandinsky Studio")])
+def test_a_tool_named_like_a_generator_is_not_ai(tmp_path, settings, field, value):
+    """Tool fields matched loose patterns: a Veo camera's firmware 2.1.0 read as Veo 2, an SD card
+    reader as SD 3, "Dalle" as DALL·E, any "Kling": "AI-generated (file metadata)" at 0.85."""
+    img = _image()
+    path = tmp_path / "tool.jpg"
+    if field == "EXIF Software":
+        exif = img.getexif()
+        exif[0x0131] = value
+        img.save(path, exif=exif)
+    else:
+        img.save(path, xmp=('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+                            f'xmp:CreatorTool="{value}"/></rdf:RDF></x:xmpmeta>').encode())
+    r = _check(path, settings, "image/jpeg")
+    assert r["detail"]["metadata"][field] == value
+    assert r["score"] is None and not r["provenance"]["ai_generated"], r["detail"]["reason"]
+
+
+def test_generators_real_forms_still_match():
+    for text, name in [("DALL·E 3", "DALL·E (OpenAI)"), ("DALL-E", "DALL·E (OpenAI)"), ("dall-e-3", "DALL·E (OpenAI)"),
+                       ("Veo 3", "Google Veo"), ("Veo3", "Google Veo"), ("Veo 3.1", "Google Veo"),
+                       ("SD 1.5", "Stable Diffusion"), ("SD3.5 Large", "Stable Diffusion"), ("SD 3 Medium", "Stable Diffusion"),
+                       ("SDXL 1.0", "Stable Diffusion"), ("Kling AI", "Kling"), ("KlingAI", "Kling"),
+                       ("Kling 2.1", "Kling"), ("kling-v1.6", "Kling"), ("Grok", "Grok / Aurora (xAI)"),
+                       ("Grok Imagine", "Grok / Aurora (xAI)"), ("xAI Aurora", "Grok / Aurora (xAI)"),
+                       ("Kandinsky 3.1", "Kandinsky"), ("Forge WebUI", "Stable Diffusion (AUTOMATIC1111 web UI)"), ("Imagen 4", "Google Imagen")]:
+        assert match_generator(text) == name, text
+    for text in ["Veo 2.1.0", "SD 3 Card Reader", "SD 2.0 converter", "Dalle", "Dalle Rocca", "Kling photo",
+                 "Grok photo studio", "Kandinsky Studio", "imagen 2 de 5", "Pixel Forge Studio web UI"]:
+        assert match_generator(text) is None, text
+
+
+def test_current_generators_are_named():
+    for text, name in [("FLUX1.1 [pro]", "FLUX (Black Forest Labs)"), ("flux1-dev", "FLUX (Black Forest Labs)"),
+                       ("FLUX.2 [pro]", "FLUX (Black Forest Labs)"), ("gpt-image-1", "OpenAI image generation"),
+                       ("GPT-4o", "OpenAI image generation"), ("Microsoft Copilot", "Microsoft Designer / Bing Image Creator"),
+                       ("Recraft V3", "Recraft"), ("Seedream 4.0", "Seedream / Dreamina (ByteDance)"),
+                       ("Dreamina", "Seedream / Dreamina (ByteDance)"), ("Jimeng AI", "Seedream / Dreamina (ByteDance)"),
+                       ("Hailuo AI", "Hailuo (MiniMax)"), ("MiniMax image-01", "Hailuo (MiniMax)"),
+                       ("Qwen-Image", "Qwen-Image (Alibaba)"), ("Krea AI", "Krea"), ("Reve Image", "Reve"),
+                       ("HiDream-I1", "HiDream"), ("Kwai-Kolors", "Kolors (Kuaishou)"), ("Kolors 2.0", "Kolors (Kuaishou)"),
+                       ("Playground v2.5", "Playground AI"), ("Image Playground", "Apple Image Playground"),
+                       ("Ideogram 3.0", "Ideogram"), ("SwarmUI 0.9.6", "SwarmUI"), ("Easy Diffusion 3.0", "Easy Diffusion")]:
+        assert match_generator(text) == name, text
+    for text in ["Flux Capacitor Studio", "recrafted by hand", "Jimeng Li", "Hailuo Zhang", "minimax search",
+                 "Krea Studio", "un rêve", "reve de Paris", "Kolors paint", "GitHub Copilot", "Playground"]:
+        assert match_generator(text) is None, text
 
 
 def test_every_jpeg_comment_is_read(tmp_path, settings):

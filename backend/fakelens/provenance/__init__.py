@@ -19,7 +19,7 @@ from .c2pa_reader import read_c2pa
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.8"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.9"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -29,11 +29,12 @@ log = logging.getLogger(__name__)
 # Unsigned metadata can be copied or forged, so it ranks lower, a generator's own structured
 # output (A1111 settings, a ComfyUI graph) above a bare tool name; a name in free text is
 # only a hint (0.35: below the 0.5 threshold and the verdict's 0.4 "uncertain" band), as is an
-# AI-generated ingredient used only as an input (inputTo: a reference, not these pixels). The
+# AI-generated ingredient used only as an input (inputTo: a reference, not these pixels), and a
+# claim whose signature does not verify (anyone's word, whatever certificate it carries). The
 # SD watermark is specific (chance match < 1e-6) but anyone can embed it with the public encoder.
 SCORES = {
     ("c2pa", "trusted"): 0.99, ("c2pa", "intact"): 0.97, ("c2pa", "ingredient"): 0.95,
-    ("c2pa", "tampered"): 0.90, ("c2pa", "input"): 0.35,
+    ("c2pa", "tampered"): 0.90, ("c2pa", "input"): 0.35, ("c2pa", "unsigned"): 0.35,
     ("metadata", "source_type"): 0.90, ("metadata", "generator_chunk"): 0.93,
     ("metadata", "tool_name"): 0.85, ("metadata", "comment"): 0.35,
     ("watermark", "mark"): 0.95,
@@ -127,6 +128,9 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
         if rel == "inputTo":
             key, what = "input", "an AI-generated picture was used as an input to make it"
             lead = "Content Credentials" + (" (which no longer validate)" if cred["status"] == "tampered" else "") + " say"
+        elif m.get("unsigned"):
+            of = " of an ingredient" if m["where"] == "ingredient" else ""
+            key, lead = "unsigned", f"Content Credentials{of} whose signature does not verify (anyone could have written them) say"
         elif cred["status"] == "tampered":
             key, lead = "tampered", "Content Credentials (which no longer validate) say"
         elif m["where"] == "ingredient":
@@ -181,6 +185,10 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         reasons.append(meta["error"])
     if firm:
         score, reason = firm[0]["score"], firm[0]["reason"]
+    elif evidence and evidence[0]["source"] == "c2pa":
+        # what broken or indirect credentials claim (a signature that does not verify, an input): said
+        # first, as a hint, with why it is only one; the failures follow among the reasons
+        score, reason = evidence[0]["score"], evidence[0]["reason"] + " — a hint only"
     elif cred["status"] == "tampered":
         score = TAMPERED_SCORE
         # what the codes say in plain words (an expired certificate is not an edit), then the caveat
@@ -244,7 +252,7 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         "reasons": block["reasons"],
         "evidence": evidence,
         "c2pa": {k: cred.get(k) for k in ("status", "signed_at", "failures", "remote_manifest",
-                                          "wide_exclusion_verified", "unreadable") if cred.get(k)},
+                                          "wide_exclusion_verified", "unreadable", "unsigned") if cred.get(k)},
         "metadata": meta.get("fields", {}),
         "watermark": {k: v for k, v in mark.items()},
         "elapsed_ms": {"c2pa": round((t1 - t0) * 1000, 2), "metadata_and_watermark": round((t2 - t1) * 1000, 2)},

@@ -22,6 +22,12 @@ from .trust import reader_context
 TRUST_CODES = {"signingCredential.untrusted", "timeStamp.untrusted", "signingCredential.ocsp.skipped",
                "signingCredential.ocsp.inaccessible", "signingCredential.ocsp.unknown"}
 
+# Failures that mean the signature does not vouch for the claim. The certificate is public (anyone can
+# attach a real organisation's chain to a garbage signature): then it names nobody, and what the claim
+# says is anyone's word.
+SIGNATURE_CODES = {"claimSignature.mismatch", "claimSignature.missing", "signingCredential.invalid",
+                   "signingCredential.revoked", "algorithm.unsupported"}
+
 PLAIN = {  # failure codes in plain words, for the report
     "assertion.dataHash.mismatch": "the image data no longer matches the signed hash (edited after signing)",
     "assertion.bmffHash.mismatch": "the video data no longer matches the signed hash (edited after signing)",
@@ -266,15 +272,19 @@ def _read_store(reader, fh, out) -> None:
             out["wide_exclusion_verified"] = True
 
     sig = active.get("signature_info") or {}
-    out["signer"] = sig.get("common_name") or sig.get("issuer")
-    out["issuer"] = sig.get("issuer")
+    # the certificate's names count only when the signature over the claim verifies
+    unsigned = any(f["code"] in SIGNATURE_CODES and (f["where"] == "active manifest" or f"/{label}/" in (f["url"] or ""))
+                   for f in failures)
+    out["unsigned"] = unsigned
+    out["signer"] = None if unsigned else sig.get("common_name") or sig.get("issuer")
+    out["issuer"] = None if unsigned else sig.get("issuer")
     out["signed_at"] = sig.get("time")
     out["generator"] = _generator(active)
     out["actions"] = _actions(active)[:20]
     # trusted: the signer chains to one of our anchors (said by the SDK as signingCredential.trusted)
     success = ((store.get("validation_results") or {}).get("activeManifest") or {}).get("success") or []
-    out["trusted"] = store.get("validation_state") == "Trusted" or any(
-        entry.get("code") == "signingCredential.trusted" for entry in success)
+    out["trusted"] = not unsigned and (store.get("validation_state") == "Trusted" or any(
+        entry.get("code") == "signingCredential.trusted" for entry in success))
     out["codes"] = sorted({f["code"] for f in content_failures})
     out["status"] = "tampered" if content_failures else "intact"
     out["failures"] = [{k: f[k] for k in ("code", "where", "explanation")} for f in content_failures][:20]
@@ -288,19 +298,43 @@ def _read_store(reader, fh, out) -> None:
         out["failure_words"] = words   # the extension's tooltip says these, not a table of its own
         out["reasons"].append("the Content Credentials do not validate: " + "; ".join(words))
     who = out["signer"] or "an unknown signer"
-    out["reasons"].append(f"Content Credentials signed by {who}" + (f" (issuer {out['issuer']})" if out["issuer"] and out["issuer"] != who else "")
-                          + (", on FakeLens's trust list" if out["trusted"] else ", not on FakeLens's trust list (unknown signer, not a sign of tampering)"))
+    if unsigned:
+        named = sig.get("common_name") or sig.get("issuer")
+        out["reasons"].append("the signature does not verify, so who wrote the Content Credentials is not known"
+                              + (f" (the certificate attached names {named}, but a certificate is public: anyone "
+                                 "can attach one)" if named else ""))
+    else:
+        out["reasons"].append(f"Content Credentials signed by {who}" + (f" (issuer {out['issuer']})" if out["issuer"] and out["issuer"] != who else "")
+                              + (", on FakeLens's trust list" if out["trusted"] else ", not on FakeLens's trust list (unknown signer, not a sign of tampering)"))
 
     # AI markers: the active manifest first, then any earlier manifest (ingredients) in the store,
     # with how that ingredient went into this file
     for manifest_label, manifest in [(label, active)] + [(k, v) for k, v in manifests.items() if k != label]:
         for marker in _ai_markers(manifest, _actions(manifest)):
             marker["where"] = "active manifest" if manifest_label == label else "ingredient"
+            marker["unsigned"] = unsigned   # a broken signature vouches for no claim in the file
             if manifest_label != label:
                 marker["relationship"] = _relationship(manifests, label, manifest_label)
+                marker["unsigned"] = unsigned or _ingredient_unsigned(manifests, failures, manifest_label)
                 signed = manifest.get("signature_info") or {}
-                marker["signer"] = signed.get("common_name") or signed.get("issuer")
+                marker["signer"] = None if marker["unsigned"] else signed.get("common_name") or signed.get("issuer")
             out["ai"].append(marker)
+
+
+def _ingredient_unsigned(manifests: dict, failures: list[dict], ingredient_label) -> bool:
+    """Whether an ingredient's own signature failed, as this file's validation found it or as the
+    manifest that took it in recorded it (the ingredient's validation status, kept with it: the SDK
+    does not validate an ingredient's claim signature again)."""
+    if any(f["code"] in SIGNATURE_CODES and f"/{ingredient_label}/" in (f["url"] or "") for f in failures):
+        return True
+    for manifest in manifests.values():
+        for ing in manifest.get("ingredients") or []:
+            if isinstance(ing, dict) and ingredient_label in (ing.get("active_manifest"), ing.get("manifest")):
+                results = (ing.get("validation_results") or {}).get("activeManifest") or {}
+                recorded = list(ing.get("validation_status") or []) + list(results.get("failure") or [])
+                if any(isinstance(e, dict) and e.get("code") in SIGNATURE_CODES for e in recorded):
+                    return True
+    return False
 
 
 def _relationship(manifests: dict, active_label, ingredient_label) -> str | None:

@@ -2,15 +2,16 @@
 
 None of this is signed: it can be stripped (most platforms do), forged or copied onto
 another picture, so a find here is a lead with a stated source, never proof.
-Reads headers only (PIL opens lazily and decodes no pixels here).
+Reads headers only (PIL opens lazily and decodes no pixels here; a PNG's chunks are walked).
 """
 
 import json
 import re
+import zlib
 
-from PIL import Image, IptcImagePlugin
+from PIL import Image, IptcImagePlugin, PngImagePlugin
 
-from ..media import image as _pillow_limits  # noqa: F401  (sets Pillow's PNG text-chunk limits)
+from ..media.image import _png_chunks   # (importing it also sets Pillow's PNG text-chunk limits)
 from .generators import match_generator
 
 # IPTC digital source types that mean "made (in part) by a generative model"
@@ -44,6 +45,9 @@ _XMP_FIELDS = {
 # (an unanchored ".*" took minutes on a 3 KB PNG whose text chunk unpacks to "Steps: 1 " x 100,000).
 _A1111 = re.compile(r"^Steps:\s*\d+,[^\n]*?\b(?:Sampler|CFG scale|Seed):", re.M)
 MAX_TEXT = 65536   # characters of one free-text field searched (a generator's settings are far shorter)
+MAX_GRAPH = 1_000_000   # characters of a ComfyUI graph parsed as JSON
+# bytes kept of one PNG text chunk: more than is read of any (1 MB of XMP, a graph), so a longer one still shows it
+MAX_CHUNK_TEXT = 1_100_000
 MAX_PNG_FIELDS = 40   # PNG text chunks listed in a verdict (each cut at 500 characters); all are searched
 
 # Fields that name the program that wrote the file. Captions, credits and artists are free text
@@ -97,13 +101,25 @@ def _strength(field: str) -> str:
     return "tool_name" if field in TOOL_FIELDS else "comment"
 
 
+def _small_json(text: str, names: tuple[str, ...]):
+    """`text` parsed as JSON, only when it names one of `names` and is small enough (else None): the
+    parser's objects take some 25 times the text ("{}," x 5 million, a 16 MB zTXt from a 31 kB file,
+    took 450 MB). A large ComfyUI workflow is a few hundred kB, and ComfyUI writes its "prompt" beside
+    it, a fraction of its size."""
+    if len(text) > MAX_GRAPH or not any(name in text for name in names):
+        return None
+    try:   # any error: "[" x 200,000 is valid to start and raises RecursionError, not ValueError
+        return json.loads(text)
+    except Exception:
+        return None
+
+
 def _comfy_graph(text: str) -> bool:
     """A ComfyUI node graph (its "prompt" or "workflow" JSON): a structure, not a name anyone can type."""
-    try:   # any error: "[" x 200,000 is valid to start and raises RecursionError, not ValueError
-        blob = json.dumps(json.loads(text))[:200000]
-    except Exception:
-        return False
-    return "class_type" in blob or '"nodes"' in blob
+    graph = _small_json(text, ("class_type", '"nodes"'))
+    # an API "prompt": node id -> {"class_type", "inputs"}; a UI "workflow": {"nodes": [...], "links": ...}
+    return isinstance(graph, dict) and (isinstance(graph.get("nodes"), list) or any(
+        isinstance(node, dict) and "class_type" in node for node in graph.values()))
 
 
 def _png_generator(chunks: dict) -> tuple[str, str] | None:
@@ -115,6 +131,11 @@ def _png_generator(chunks: dict) -> tuple[str, str] | None:
             return "Stable Diffusion (AUTOMATIC1111 web UI)", "PNG text chunk 'parameters' with A1111 generation settings (Steps, Sampler, CFG scale, Seed)"
         if "fooocus" in params.lower() or "fooocus_scheme" in keys:
             return "Fooocus", "PNG text chunk 'parameters' written by Fooocus"
+        swarm = _small_json(chunks[keys["parameters"]], ('"sui_image_params"',))
+        if isinstance(swarm, dict) and isinstance(swarm.get("sui_image_params"), dict):
+            return "SwarmUI", "PNG text chunk 'parameters' with SwarmUI generation settings (sui_image_params)"
+    if "use_stable_diffusion_model" in keys and "sampler_name" in keys:   # one chunk a setting
+        return "Easy Diffusion", "PNG text chunks 'use_stable_diffusion_model' and 'sampler_name' written by Easy Diffusion"
     for key in ("prompt", "workflow"):
         if key in keys and _comfy_graph(chunks[keys[key]]):
             return "ComfyUI", f"PNG text chunk '{key}' holding a ComfyUI node graph"
@@ -130,6 +151,52 @@ def _png_generator(chunks: dict) -> tuple[str, str] | None:
     return None
 
 
+def _exif(raw: bytes) -> Image.Exif:
+    exif = Image.Exif()
+    exif.load(raw)
+    return exif
+
+
+def _png_text(kind: bytes, body: bytes) -> tuple[str, str] | None:
+    """(keyword, text) of one tEXt, zTXt or iTXt chunk, as Pillow reads them, but only its first
+    MAX_CHUNK_TEXT bytes (a padded zTXt is not unpacked whole); None when it is malformed."""
+    key, _, rest = body.partition(b"\0")
+    compressed, encoding = kind == b"zTXt", "latin-1"
+    if kind == b"zTXt":
+        rest = rest[1:]                              # the compression method: zlib is the only one
+    elif kind == b"iTXt":
+        parts = rest[2:].split(b"\0", 2)             # language tag, translated keyword, text
+        if len(parts) < 3:
+            return None
+        compressed, encoding, rest = rest[:1] == b"\1", "utf-8", parts[2]
+    if compressed:
+        rest = zlib.decompressobj().decompress(rest, MAX_CHUNK_TEXT)
+    return (key.decode("latin-1"), rest[:MAX_CHUNK_TEXT].decode(encoding, "replace")) if key else None
+
+
+def _png_info(path: str) -> tuple[dict, Image.Exif | dict]:
+    """(text chunks by keyword, EXIF) of a PNG from its chunks, before or after the pixels: Pillow
+    reads those after IDAT (where an A1111 "parameters" or an XMP packet may sit) only by decoding
+    the whole picture, which the media stage has done already."""
+    with open(path, "rb") as fh:
+        data = memoryview(fh.read())                 # slices of a view: the pixel chunks are not copied
+    info, exif, left = {}, {}, PngImagePlugin.MAX_TEXT_MEMORY
+    for kind, body in _png_chunks(data):
+        if kind == b"IEND":
+            break
+        if kind == b"eXIf" and not exif:
+            exif = _or_none(lambda: _exif(bytes(body))) or {}
+        elif kind in (b"tEXt", b"zTXt", b"iTXt") and left > 0:   # all text together stays capped
+            key, text = _or_none(lambda: _png_text(bytes(kind), bytes(body))) or (None, "")
+            if key:
+                info[key] = text
+                left -= len(text)
+    raw = info.get("Raw profile type exif")          # ImageMagick's EXIF, in hex (Pillow reads it too)
+    if not exif and raw:
+        exif = _or_none(lambda: _exif(bytes.fromhex("".join(raw.split("\n")[3:])))) or {}
+    return info, exif
+
+
 def read_metadata(path: str) -> dict:
     """Everything relevant found in the file's metadata, plus `ai` findings.
 
@@ -142,10 +209,10 @@ def read_metadata(path: str) -> dict:
            "size": None, "orientation": 1}
     try:
         with Image.open(path) as im:
-            info = dict(im.info)
             fmt = im.format
             out["size"] = im.size
-            exif = _or_none(im.getexif) or {}
+            # a PNG's im.info stops at its pixels, and its getexif() decodes them to look further
+            info, exif = _png_info(path) if fmt == "PNG" else (dict(im.info), _or_none(im.getexif) or {})
             out["orientation"] = exif.get(0x0112, 1)
             # each block on its own: a malformed IPTC block must not hide an XMP AI source type
             iptc = _or_none(lambda: IptcImagePlugin.getiptcinfo(im)) if fmt in ("JPEG", "TIFF") else None
@@ -261,7 +328,9 @@ def read_metadata(path: str) -> dict:
     out["fields"] = {k: v for k, v in fields.items() if v}
     dst = out["digital_source_type"]
     if dst in AI_SOURCE_TYPES:
-        tool = next((a["generator"] for a in ai), None)
+        # the tool only from what names one (a tool field, a generator's own chunk), never a caption's or
+        # a credit's words ("Photo illustration: Sora Kobayashi" is not OpenAI's)
+        tool = next((a["generator"] for a in ai if a["strength"] != "comment"), None)
         found(tool, "XMP DigitalSourceType",
               f"IPTC DigitalSourceType '{dst}' in XMP: {AI_SOURCE_TYPES[dst]}", "source_type")
     return out
