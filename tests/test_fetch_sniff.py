@@ -24,7 +24,36 @@ def test_real_files_made_by_opencv(media):
     assert sniff(head(media / "truncated.jpg")) == ("image", "image/jpeg")  # decoding is media's job
 
 
+@pytest.mark.parametrize("name, fourcc, mime", [("clip.flv", "FLV1", "video/x-flv"), ("clip.mpg", "PIM1", "video/mpeg")])
+def test_videos_opencv_decodes_are_not_refused_as_unknown(tmp_path, name, fourcc, mime):
+    """FLV and MPEG program streams decode, but were refused as "not a supported image or video" (and
+    yt-dlp could download 300 MB of one first)."""
+    import cv2
+    import numpy as np
+
+    from fakelens.config import Settings
+    from fakelens.media.video import sample_frames
+
+    writer = cv2.VideoWriter(str(tmp_path / name), cv2.VideoWriter_fourcc(*fourcc), 25, (320, 240))
+    assert writer.isOpened(), f"OpenCV cannot write {fourcc}"
+    for i in range(50):
+        writer.write(np.full((240, 320, 3), i * 4, np.uint8))
+    writer.release()
+    assert sniff(head(tmp_path / name)) == ("video", mime)
+    frames, _ = sample_frames(tmp_path / name, 4, Settings(home=tmp_path / "h"))
+    assert len(frames) == 4
+
+
+def test_a_camcorder_transport_stream_with_time_codes_is_video(media):
+    """.m2ts/.mts: a 4-byte time code before each 188-byte packet; refused as unknown before."""
+    ts = (media / "hls" / "seg0.ts").read_bytes()
+    m2ts = b"".join(b"\x00\x00\x00\x00" + ts[k:k + 188] for k in range(0, 188 * 4, 188))
+    assert sniff(m2ts[:64]) == ("video", "video/mp2t") and sniff(m2ts[:400]) == ("video", "video/mp2t")
+    assert sniff(b"\x00\x00\x00\x00GET / HTTP/1.1") is None
+
+
 @pytest.mark.parametrize("data, expected", [
+    (b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00", ("video", "video/ogg")),
     (b"GIF89a\x01\x00\x01\x00", ("image", "image/gif")),
     (b"GIF87a\x01\x00\x01\x00", ("image", "image/gif")),
     (b"RIFF\x24\x00\x00\x00WEBPVP8 ", ("image", "image/webp")),

@@ -27,7 +27,8 @@ __all__ = ["Fetched", "fetch", "sniff", "check_url"]
 _EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
         "image/bmp": ".bmp", "image/tiff": ".tif", "video/mp4": ".mp4", "video/quicktime": ".mov",
         "video/x-m4v": ".m4v", "video/webm": ".webm", "video/x-matroska": ".mkv",
-        "video/x-msvideo": ".avi", "video/mp2t": ".ts"}
+        "video/x-msvideo": ".avi", "video/mp2t": ".ts", "video/x-flv": ".flv", "video/mpeg": ".mpg",
+        "video/ogg": ".ogv"}
 
 
 @dataclass

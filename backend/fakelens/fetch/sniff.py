@@ -12,6 +12,9 @@ _PREFIXES = [
     (b"II*\x00", "image", "image/tiff"),
     (b"MM\x00*", "image", "image/tiff"),
     (b"\x1a\x45\xdf\xa3", "video", None),  # EBML: WebM or Matroska, told apart below
+    (b"FLV\x01", "video", "video/x-flv"),
+    (b"\x00\x00\x01\xba", "video", "video/mpeg"),   # an MPEG program stream's pack header (.mpg, DVD .vob)
+    (b"OggS", "video", "video/ogg"),                # Theora; sound only is refused when decoding finds no picture
 ]
 
 # ISO base media brands that are images, not video (HEIF/AVIF): unsupported here
@@ -56,6 +59,9 @@ def sniff(head: bytes) -> tuple[str, str] | None:
         return "video", "video/quicktime"
     # MPEG-TS: 188-byte packets, each starting with the sync byte 0x47 ("G")
     if _looks_like_ts(head):
+        return "video", "video/mp2t"
+    # camcorders' and Blu-ray's .m2ts/.mts: each 188-byte packet behind a 4-byte time code
+    if _looks_like_ts(head[4:]):
         return "video", "video/mp2t"
     return None
 
