@@ -155,6 +155,55 @@ def test_a_video_of_pixels_that_are_not_square_is_seen_as_shown(tmp_path):
     assert abs(len(columns) - len(rows)) <= 4, (len(columns), len(rows))   # a circle again, not an ellipse
 
 
+def test_a_clip_trimmed_without_re_encoding_is_not_called_cut_off(tmp_path):
+    """A cut made by an edit list (ffmpeg -ss ... -c copy, lossless cutters) keeps every frame in its
+    track: frame counts said 10 s, 3.3 s decoded, and the whole clip was "a download cut off". The
+    movie header's length (after the edit) is what the file says it lasts; an MP4 cut off in its data
+    still says so."""
+    import struct
+
+    path = write_video(tmp_path / "trim.mp4", "mp4v", frames=300, fps=30)
+    data = bytearray(path.read_bytes())
+    movie = data.find(b"mvhd") - 4
+    movie_scale, = struct.unpack(">I", data[movie + 20:movie + 24])
+    media = data.find(b"mdhd") - 4
+    media_length, = struct.unpack(">I", data[media + 24:media + 28])
+    edit = data.find(b"elst") - 4
+    assert edit > 0, "OpenCV's MP4 writer wrote no edit list"
+    kept = int(100 / 30 * movie_scale)   # the last 100 frames: 3.33 s, from frame 200 on
+    data[edit + 16:edit + 24] = struct.pack(">Ii", kept, media_length * 200 // 300)
+    data[movie + 24:movie + 28] = struct.pack(">I", kept)
+    track = data.find(b"tkhd") - 4
+    data[track + 28:track + 32] = struct.pack(">I", kept)
+    path.write_bytes(bytes(data))
+    frames, info = sample_frames(path, 8, Settings(home=tmp_path / "h"))
+    assert info["declared_duration"] is None, info
+    assert abs(frames[0].image.mean() - 4 * 200 % 256) < 8   # the kept part: frame 200 on (brightness 4 i)
+    whole = _faststart(write_video(tmp_path / "whole.mp4", "mp4v", frames=300, fps=30))
+    cut = tmp_path / "cut.mp4"   # a download of it cut off at 40 %
+    cut.write_bytes(whole[: len(whole) * 40 // 100])
+    frames, info = sample_frames(cut, 8, Settings(home=tmp_path / "h"))
+    assert info["declared_duration"] == pytest.approx(10, abs=0.05) and frames[-1].t < 5, info
+
+
+def _faststart(path) -> bytes:
+    """The MP4's bytes with its index (moov) moved before its data, as web video is served."""
+    import struct
+
+    data, boxes, at = path.read_bytes(), {}, 0
+    while at < len(data):
+        size, = struct.unpack(">I", data[at:at + 4])
+        boxes[data[at + 4:at + 8]] = data[at:at + size]
+        at += size
+    moov = bytearray(boxes[b"moov"])
+    table = moov.find(b"stco")
+    count, = struct.unpack(">I", moov[table + 8:table + 12])
+    for n in range(count):   # the chunk offsets move by the index's size
+        o = table + 12 + 4 * n
+        moov[o:o + 4] = struct.pack(">I", struct.unpack(">I", moov[o:o + 4])[0] + len(moov))
+    return boxes[b"ftyp"] + bytes(moov) + b"".join(v for k, v in boxes.items() if k not in (b"ftyp", b"moov"))
+
+
 def test_a_relative_video_name_with_a_colon_opens(tmp_path, monkeypatch):
     """`fakelens eval` walks folders by relative paths: FFmpeg took "x:y.mp4" for a protocol "x"."""
     write_video(tmp_path / "10:30.mp4", "mp4v")

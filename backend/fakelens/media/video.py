@@ -7,6 +7,8 @@ reached by seeking (SEEK_GAP).
 """
 
 import dataclasses
+import os
+import struct
 import time
 from pathlib import Path
 
@@ -31,6 +33,43 @@ def _open(path: Path) -> cv2.VideoCapture:
     if not cap.isOpened():
         raise FakeLensError("undecodable", "the video could not be opened (a broken or unknown container, or sound only: no video stream)")
     return cap
+
+
+def _movie_length(path: Path) -> float | None:
+    """An MP4/MOV's own length in seconds, from its movie header (mvhd: after any edit list, so a clip
+    trimmed without re-encoding says its trimmed length while its track still counts every frame);
+    None for other containers or when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            end, pos = os.fstat(fh.fileno()).st_size, 0
+            while pos + 8 <= end:   # top-level boxes: moov may come after the media data
+                fh.seek(pos)
+                size, kind = struct.unpack(">I4s", fh.read(8))
+                head = 8
+                if size == 1:
+                    size, head = struct.unpack(">Q", fh.read(8))[0], 16
+                elif size == 0:
+                    size = end - pos
+                if size < head:
+                    return None
+                if kind == b"moov":
+                    body = fh.read(min(size - head, 1 << 20))
+                    at = 0
+                    while at + 8 <= len(body):   # its children: mvhd is one of the first
+                        child, name = struct.unpack(">I4s", body[at:at + 8])
+                        if name == b"mvhd":
+                            v1 = body[at + 8] == 1
+                            scale, length = (struct.unpack(">IQ", body[at + 28:at + 40]) if v1
+                                             else struct.unpack(">II", body[at + 20:at + 28]))
+                            return length / scale if scale and length else None
+                        if child < 8:
+                            return None
+                        at += child
+                    return None
+                pos += size
+    except (OSError, struct.error, IndexError):
+        return None
+    return None
 
 
 def _count_frames(path: Path, deadline: float, cancelled=lambda: False) -> tuple[int, float]:
@@ -93,7 +132,7 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
         short = total - frames_there > 2   # headers are often a frame or two long: those frames stand
         # cut off when the stream's last stamp falls a second or 5 % short of the stated length (frame
         # counts alone misled: MPEG-TS states 60 fps for 30 fps video, and twice its frames)
-        stated = total / fps
+        stated = _movie_length(path) or total / fps
         if stated - (lasted + 1 / fps) > max(1.0, stated / 20):   # said with the verdict
             declared = round(stated, 3)
         total = frames_there
