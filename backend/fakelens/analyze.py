@@ -4,6 +4,7 @@ Used by the job pool (server) and by `fakelens check` (CLI). Holds the model ses
 instances for the life of the process.
 """
 
+import dataclasses
 import hashlib
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from . import fetch as fetching
 from .fetch.sniff import SNIFF_BYTES, sniff
 from .media.faces import detect_upright_faces
 from .media.image import read_image, shrink_to, traits
+from .media.interlace import interlaced, one_field
 from .media.types import Frame, Media
 from .media.video import sample_frames
 from .models import ModelStore, file_sha256
@@ -178,13 +180,19 @@ def load_with_faces(path: Path, kind: str, mime: str, settings, models: ModelSto
                     sha: str | None = None, step=lambda stage, f=0.0: None, cancelled=lambda: False) -> Media:
     """load_media, then find_faces; a video without a face in its samples is sampled again with
     max_frames before it is said to have none (a face on screen for three seconds of a minute falls
-    between 16 samples). `step(stage, fraction)` is told the progress."""
+    between 16 samples), and an interlaced one is checked on one field of each frame
+    (media.interlace). `step(stage, fraction)` is told the progress."""
     media = load_media(path, kind, mime, settings, source_url, sha, lambda f: step("decode", f), cancelled)
     find_faces(media, models, lambda f: step("faces", f))
     if media.kind == "video" and not media.faces and len(media.frames) < settings.max_frames:
         media = load_media(path, kind, mime, settings, source_url, media.sha256, lambda f: step("faces", 0.5 * f),
                            cancelled, frames=settings.max_frames)
         find_faces(media, models, lambda f: step("faces", 0.5 + 0.5 * f))
+    if media.kind == "video" and media.faces and interlaced(media):
+        # combing on the faces reads as blending: one field of each frame, faces found again
+        media.frames = [dataclasses.replace(f, image=one_field(f.image)) for f in media.frames]
+        media.faces, media.interlaced = [], True
+        find_faces(media, models, lambda f: step("faces", f))
     return media
 
 

@@ -39,6 +39,7 @@ class Media:
     media_url: str | None = None   # where the file itself came from, when not source_url (a page's video)
     declared_duration: float | None = None   # a video that ends well before the length its header states
     page_videos: int = 1      # videos on the page asked for, of which the one at media_url was checked
+    interlaced: bool = False  # a video whose faces showed combing: one field of each frame was checked
 
     def describe(self) -> dict:
         described = {"kind": self.kind, "sha256": self.sha256, "width": self.width, "height": self.height,
@@ -49,4 +50,6 @@ class Media:
             described["declared_duration"] = self.declared_duration
         if self.page_videos > 1:
             described["page_videos"] = self.page_videos
+        if self.interlaced:
+            described["interlaced"] = True
         return {**described, "animated": True} if self.animated else described
