@@ -554,6 +554,30 @@ def test_context_menu_checks(browser, live_backend, media_dir, sites):
     browser.configure(autoCheck=True)
 
 
+def test_check_here_over_a_link_checks_the_media_under_it(browser, live_backend, media_dir, sites):
+    """"Check the image or video here" is offered over links now (a news card's link laid over its
+    photo, Instagram's grid): clicked there, it checks the photo under the click point, not the link's
+    page, and draws the verdict on it."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/overlays.html")
+        box = page.locator("#card-photo").bounding_box()
+        page.mouse.click(box["x"] + 150, box["y"] + 120, button="right")   # lands on the link
+        assert page.evaluate(f"document.elementFromPoint({box['x'] + 150}, {box['y'] + 120}).tagName") == "A"
+        info = {"menuItemId": "fakelens-check-here", "linkUrl": f"{sites.local}/story/1", "pageUrl": page.url,
+                "frameId": 0, "editable": False}
+        check = browser.menu_click(info, browser.tab_id(page))
+        assert check["status"] == "done", check
+        assert check["media"]["url"] == f"{sites.local}/media/real-1.jpg", check["media"]
+        assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-1.jpg")
+        badge = final_badges(page, 1)[0]
+        assert badge["id"] == check["id"] and badge["media"].endswith("/media/real-1.jpg"), badge
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def assert_nothing_drawn(browser, url: str, wait_ms: int):
     """Hovering the page's portrait leaves no pill and no badge."""
     page = browser.context.new_page()
