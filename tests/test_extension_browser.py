@@ -461,12 +461,15 @@ def test_the_popups_thumbnails_send_no_cookies_off_the_page_s_site_and_none_to_p
 
 def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, media_dir, sites):
     """A right-click check on the Facebook and YouTube imitations carries the post's permalink (what a
-    video is fetched by, and what the report names): the post link, the /watch link a thumbnail sits
-    in, and the watch page itself for its player, also after moving to another video without a reload
-    (YouTube leaves the canonical link naming the first)."""
+    video is fetched by, and what the report names): the post link, a shared blob: video's own
+    /videos/ link (not the page /photographydaily, taken for a /photo permalink, nor the sharing post's
+    link), the /watch link a thumbnail sits in, and the watch page itself for its player, also after
+    moving to another video without a reload (YouTube leaves the canonical link naming the first)."""
     browser.configure(autoCheck=False)
     try:
         cases = [("https://www.facebook.com/", "#fb-photo", "fakelens-check-image", "https://www.facebook.com/dana.k/posts/pfbid02Xy9", None),
+                 ("https://www.facebook.com/", "#fb-video", "fakelens-check-video",
+                  "https://www.facebook.com/watchmojo/videos/1234567890/", None),
                  ("https://www.youtube.com/", "#yt-thumb", "fakelens-check-image", "https://www.youtube.com/watch?v=aBcDeF12345", None),
                  ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=dQw4w9WgXcQ", None),
                  ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=NxT4vid0001",
@@ -478,6 +481,8 @@ def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, medi
             page.goto(url)
             if moved_to:   # the next video, as YouTube plays it: the address changes, the page stays
                 page.evaluate("path => history.pushState({}, '', path)", moved_to)
+            page.wait_for_function("sel => { const el = document.querySelector(sel); return el.currentSrc || el.src; }",
+                                   arg=selector, timeout=10_000)   # a blob: video's comes after load
             src = page.eval_on_selector(selector, "el => el.currentSrc || el.src")
             page.locator(selector).click(button="right")
             info = {"menuItemId": menu, "srcUrl": src, "pageUrl": page.url, "frameId": 0}
