@@ -583,6 +583,27 @@ def test_check_here_over_a_link_checks_the_media_under_it(browser, live_backend,
         page.close()
 
 
+def test_a_video_with_a_poster_and_no_source_yet_is_checked_by_its_page(browser, live_backend, media_dir, sites):
+    """A player that gives its <video> a source only on play shows a poster and no address: the hover
+    check did nothing at all. Its video is the page's, sent as a blob: video's is (yt-dlp finds it)."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/poster-player.html")
+        box = page.locator("#later").bounding_box()
+        page.mouse.move(box["x"] + 100, box["y"] + 100)
+        page.mouse.move(box["x"] + 110, box["y"] + 110)
+        page.locator("fakelens-pill button").click(timeout=5_000)
+        badge = final_badges(page, 1)[0]
+        assert badge["media"] == page.url, badge
+        assert badge["state"] == "done", badge
+        result = backend_check(live_backend, badge["id"])["result"]
+        assert result["media"]["kind"] == "video" and result["media"]["sha256"] == sha256(media_dir / "clip.mp4"), result
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def assert_nothing_drawn(browser, url: str, wait_ms: int):
     """Hovering the page's portrait leaves no pill and no badge."""
     page = browser.context.new_page()

@@ -171,12 +171,16 @@
       thumb = url;
     }
     if (url && kind === "image") url = site.mediaUrl(el, url);
+    const permalink = site.permalink(el) || null;
+    // a player that attaches its video only on play shows a poster and no source yet: its video is
+    // the post's (or the page's), as for a blob: video, which yt-dlp resolves
+    if (kind === "video" && !url) url = permalink || location.href;
     const r = el.getBoundingClientRect();
     return {
       kind,
       url,
       thumb,
-      permalink: site.permalink(el) || null,
+      permalink,
       width: Math.round(r.width),
       height: Math.round(r.height),
       site: site.name,
