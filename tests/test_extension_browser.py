@@ -604,6 +604,48 @@ def test_a_video_with_a_poster_and_no_source_yet_is_checked_by_its_page(browser,
         page.close()
 
 
+def test_a_right_click_checks_the_media_under_what_lies_on_it(browser, live_backend, media_dir, sites):
+    """The right-click took the first media of the clicked element's ancestors (a wrapper's texture)
+    or the topmost media under the point, however small or transparent (a spacer picture over a photo,
+    a play button's 64 px background over a video): it is the photo or video beneath now, as the hover
+    pill's is."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/overlays.html")
+        tab = browser.tab_id(page)
+
+        def right_click(selector, menu, src=None):
+            box = page.locator(selector).bounding_box()
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, button="right")
+            info = {"menuItemId": menu, "pageUrl": page.url, "frameId": 0, **({"srcUrl": src} if src else {})}
+            check = browser.menu_click(info, tab)
+            assert check["status"] == "done", check
+            return check
+
+        # "Check this image" names what the browser hit, the transparent spacer: the photo under it goes
+        check = right_click("#spacer", "fakelens-check-image", f"{sites.local}/media/plain.jpg")
+        assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-4.jpg"), check["media"]
+        assert badge_on(page, "#spaced-photo")["id"] == check["id"]
+        # a veil over a photo in a wrapper with a paper texture: the photo, not the texture
+        check = right_click("#wrapped-photo", "fakelens-check-here")
+        assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-6.jpg"), check["media"]
+        # a play button drawn as a 64 px background over the video: the video
+        check = right_click(".play", "fakelens-check-here")
+        assert check["media"]["kind"] == "video" and check["media"]["url"] == f"{sites.local}/media/clip.mp4", check["media"]
+        # and hovering the play button offers the video's check
+        box = page.locator(".play").bounding_box()
+        page.mouse.move(box["x"] + 30, box["y"] + 30)
+        page.mouse.move(box["x"] + 32, box["y"] + 32)
+        pill = page.locator("fakelens-pill button")
+        pill.wait_for(state="visible", timeout=5_000)
+        video = page.locator("#played").bounding_box()
+        assert abs(pill.bounding_box()["x"] - video["x"] - 6) < 2, (pill.bounding_box(), video)
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def assert_nothing_drawn(browser, url: str, wait_ms: int):
     """Hovering the page's portrait leaves no pill and no badge."""
     page = browser.context.new_page()

@@ -201,9 +201,15 @@
     return found;
   };
 
-  // The media under a viewport point, through overlays and into open shadow roots.
-  FL.mediaAtPoint = (x, y) => {
+  // Whether `el` shows at all: not fully transparent (its own opacity 0 or a wrapper's) nor hidden.
+  FL.isShown = (el) => !el.checkVisibility || el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
+
+  // The media under a viewport point, through overlays and into open shadow roots: the topmost that
+  // shows and is `minSize` or more, passing over what lies on it (a transparent spacer picture, a
+  // play button's 64 px background over a video); else the topmost that shows.
+  FL.mediaAtPoint = (x, y, minSize = 0) => {
     const seen = new Set();
+    let small = null;
     const search = (root, depth) => {
       for (const el of root.elementsFromPoint(x, y)) {
         if (seen.has(el)) continue;
@@ -212,11 +218,13 @@
           const inner = search(el.shadowRoot, depth + 1);
           if (inner) return inner;
         }
-        if (FL.mediaKind(el)) return el;
+        if (!FL.mediaKind(el) || !FL.isShown(el)) continue;
+        if (FL.isBigEnough(el, minSize)) return el;
+        small = small || el;
       }
       return null;
     };
-    return search(document, 0);
+    return search(document, 0) || small;
   };
 
   // The element showing `url` (e.g. the context menu's srcUrl), if any.

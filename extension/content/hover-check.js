@@ -55,7 +55,7 @@
     frame = 0;
     if (!lastPoint || !FL.uiAllowed()) return hide();
     const { x, y } = lastPoint;
-    const el = FL.mediaAtPoint(x, y);
+    const el = FL.mediaAtPoint(x, y, FL.settings.minSize);
     if (el && el !== target && !FL.badges.has(el) && FL.isBigEnough(el, FL.settings.minSize)) return showFor(el);
     if (el && el === target) return;
     if (!el && pill && pill.style.display !== "none") {
@@ -84,7 +84,7 @@
     const inside = el && el.matches && el.matches(WRAPPERS) ? FL.deepQueryAll(el, FL.MEDIA_TAGS) : [];
     const media = (el && el !== document.body && FL.mediaKind(el) ? el : null)
       || inside.find((m) => FL.isBigEnough(m, 1))
-      || (lastPoint && FL.mediaAtPoint(lastPoint.x, lastPoint.y));
+      || (lastPoint && FL.mediaAtPoint(lastPoint.x, lastPoint.y, FL.settings.minSize));
     if (!media) return false;
     hide();
     const check = FL.checkElement(media, { userAsked: true });   // draws its badge before it waits
