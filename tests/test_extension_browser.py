@@ -646,6 +646,52 @@ def test_a_right_click_checks_the_media_under_what_lies_on_it(browser, live_back
         page.close()
 
 
+def test_checks_the_user_asks_for_go_before_queued_automatic_ones(browser, live_backend, sites):
+    """Every image coming into view queues an automatic check, three run at a time, first come first
+    served: a hover check or the keyboard's waited behind the whole gallery. The user's go next now, and
+    queued automatic checks of images taken out of the page are dropped. The backend is held here (the
+    content script's messages for checks wait until the test answers them), so the order is exact."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/many-photos.html")
+        page.wait_for_function("[...document.images].every(i => i.complete)")
+        run = content_script(page)
+        run("""(() => { window.asked = []; const ask = FakeLens.ask;
+            FakeLens.ask = (type, message) => type !== 'check' ? ask(type, message) : new Promise((resolve) =>
+                asked.push({url: message.media.url, answer: () => resolve({status: 'cancelled'})}));
+            return 1; })()""")
+        asked = lambda: run("asked.map(a => a.url.split('/').pop())")
+        answer = lambda n: run(f"asked.slice(0, {n}).forEach(a => a.answer()); 1")
+        browser.configure(autoCheck=True)
+        page.wait_for_function("() => document.querySelectorAll('fakelens-badge').length === 8")
+        page.wait_for_timeout(300)
+        assert asked() == ["real-1.jpg", "real-2.jpg", "real-3.jpg"]   # three at a time, the rest wait
+        page.evaluate("document.querySelectorAll('#grid img')[3].remove(); document.querySelectorAll('#grid img')[3].remove()")
+        box = page.locator("#clip").bounding_box()   # no automatic check for a video: the user hovers it
+        page.mouse.move(box["x"] + 100, box["y"] + 100)
+        page.mouse.move(box["x"] + 110, box["y"] + 110)
+        page.locator("fakelens-pill button").click(timeout=5_000)
+        answer(1)
+        page.wait_for_timeout(300)
+        assert asked()[3:] == ["clip.mp4"]   # before the four automatic checks still waiting
+        page.focus("#last-link")   # the keyboard's check of the last photo of the gallery, queued automatically
+        page.bring_to_front()
+        browser.sw("tab => { chrome.tabs.get(tab).then(t => FakeLens.background.runCommand('check-focused', t)); }",
+                   browser.tab_id(page))
+        page.wait_for_function("() => { const a = document.activeElement; return a && a.tagName === 'FAKELENS-BADGE'; }")
+        answer(2)
+        page.wait_for_timeout(300)
+        assert asked()[4:] == ["ai-1.jpg"], asked()
+        for _ in range(10):   # the rest, as slots come free
+            answer(99)
+            page.wait_for_timeout(200)
+        assert asked()[5:] == ["real-6.jpg", "real-7.jpg"], asked()   # not the two taken out of the page
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def assert_nothing_drawn(browser, url: str, wait_ms: int):
     """Hovering the page's portrait leaves no pill and no badge."""
     page = browser.context.new_page()
