@@ -419,6 +419,32 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
     page.close()
 
 
+def test_a_page_scan_lists_lazy_photos_by_the_address_they_will_load(browser, live_backend, media_dir, sites):
+    """Photos a lazy loader has not loaded yet all show one placeholder (a data: GIF, a tiny picture):
+    the scan listed that placeholder once and none of the photos. It lists each photo now, by its
+    data-src, the largest of its data-srcset or its data-lazy-src."""
+    (media_dir / "blank.gif").write_bytes(bytes.fromhex(
+        "47494638396101000100800000ffffff00000021f90401000000002c00000000010001000002024401003b"))
+    page = browser.context.new_page()
+    popup = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/lazy-gallery.html")
+        page.wait_for_function("[...document.images].every(i => i.complete)")
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        popup.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
+            return rows.length && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)); }""",
+                                timeout=WAIT_MS)
+        rows = popup.evaluate("""() => [...document.querySelectorAll('#results li')].map(r =>
+            [r.querySelector('.meta').title, r.dataset.state])""")
+        assert rows == [[f"{sites.local}/media/{name}", "done"]
+                        for name in ("real-5.jpg", "real-1.jpg", "real-3-large.jpg", "real-4.jpg")], rows
+    finally:
+        popup.close()
+        page.close()
+
+
 def test_the_popups_thumbnails_send_no_cookies_off_the_page_s_site_and_none_to_private_addresses(
         browser, live_backend, sites):
     """The popup is an extension page: its requests carry every cookie, SameSite ones too. A page naming

@@ -116,6 +116,8 @@
   // another photo), so the <img>'s own srcset counts only when what is shown is one of its own.
   function imageUrl(el) {
     const shown = el.currentSrc || el.src;
+    const lazy = lazyUrl(el, shown);
+    if (lazy) return lazy;
     const own = el.getAttribute("srcset");
     if (!shown) return (own && largestSrcset(own, el.baseURI)) || null;   // not loaded yet
     const sources = el.parentElement && el.parentElement.tagName === "PICTURE"
@@ -124,6 +126,17 @@
     for (const srcset of sources) if (names(srcset).includes(shown)) return largestSrcset(srcset, el.baseURI);
     if (own && (shown === el.src || names(own).includes(shown))) return largestSrcset(own, el.baseURI) || shown;
     return shown;
+  }
+
+  // A lazy loader's placeholder (a data: picture, or a tiny one stretched over the photo's place) is
+  // not the photo: the address it will load is, in data-srcset / data-src (lazysizes and most others)
+  // or data-lazy-srcset / data-lazy-src (WP Rocket). null for any other image.
+  function lazyUrl(el, shown) {
+    const tiny = el.complete && el.naturalWidth > 0 && el.naturalWidth < 16 && el.naturalHeight < 16;
+    if (shown && !/^data:/i.test(shown) && !tiny) return null;
+    const srcset = el.getAttribute("data-srcset") || el.getAttribute("data-lazy-srcset");
+    const src = el.getAttribute("data-src") || el.getAttribute("data-lazy-src");
+    return (srcset && largestSrcset(srcset, el.baseURI)) || (src && absolute(src, el.baseURI)) || null;
   }
 
   // An SVG <image> (Facebook draws profile photos so): a picture like an <img>.
@@ -157,8 +170,9 @@
     let url = null;
     let thumb = null;
     if (el.tagName === "IMG") {
+      const shown = el.currentSrc || el.src;
       url = imageUrl(el);
-      thumb = el.currentSrc || el.src;
+      thumb = lazyUrl(el, shown) ? url : shown;   // a placeholder shows nothing of the photo
     } else if (el.tagName === "VIDEO") {
       const source = el.querySelector("source[src]");
       url = el.currentSrc || el.src || (source && source.src) || "";
