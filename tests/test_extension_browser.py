@@ -1146,6 +1146,57 @@ def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, med
         page.close()
 
 
+def test_media_that_does_not_show_is_not_checked_nor_badged(browser, live_backend, media_dir, sites):
+    """A crossfade slideshow lays its slides on one another, all but one at opacity 0: each was checked
+    and badged over the slide shown. Only the slide shown is now, the next once it fades in, and a
+    slide's badge goes while it is faded out."""
+    page = browser.context.new_page()
+    shown = "id => { const b = document.querySelector(`fakelens-badge[data-media$='/media/${id}']`); " \
+            "return b && b.dataset.state === 'done' && b.style.display !== 'none'; }"
+    try:
+        page.goto(f"{sites.local}/crossfade.html")
+        page.wait_for_function(shown, arg="real-1.jpg", timeout=WAIT_MS)
+        page.wait_for_timeout(1500)
+        assert [b["media"].split("/")[-1] for b in page.evaluate(BADGES_JS)] == ["real-1.jpg"]
+        page.evaluate("document.querySelector('#s1').classList.remove('active'); "
+                      "document.querySelector('#s2').classList.add('active')")
+        page.wait_for_function(shown, arg="real-2.jpg", timeout=WAIT_MS)
+        page.wait_for_function(f"id => !({shown})(id)", arg="real-1.jpg", timeout=5_000)
+        assert not any(b["media"].endswith("real-3.jpg") for b in page.evaluate(BADGES_JS))
+    finally:
+        page.close()
+
+
+def test_an_x_photo_is_checked_once_on_the_picture_shown(browser, live_backend, media_dir, sites):
+    """X draws a photo as a background over the same picture's <img>, made transparent: both were
+    checked and badged, one badge over the other. The picture shown is, automatically, by a page scan
+    and from the keyboard on the photo's link; the transparent <img> is not."""
+    page = browser.context.new_page()
+    try:
+        page.goto("https://x.com/x-photo.html")
+        badges = final_badges(page, 1)
+        page.wait_for_timeout(1500)
+        badges = page.evaluate(BADGES_JS)
+        assert len(badges) == 1 and badges[0]["visible"], badges
+        assert_badge_is_backend_verdict(badges[0], live_backend, media_dir)
+        run = content_script(page)
+        assert run("FakeLens.findAllMedia(128).map(el => el.className)") == ["bg"]
+
+        browser.configure(autoCheck=False)
+        page.reload()
+        page.focus("#photo-link")
+        page.bring_to_front()
+        browser.sw("async (tab) => FakeLens.background.runCommand('check-focused', await chrome.tabs.get(tab))",
+                   browser.tab_id(page))
+        page.wait_for_function("""() => { const a = document.activeElement;
+            return a && a.tagName === 'FAKELENS-BADGE' && a.dataset.state === 'done' && a.style.display !== 'none'; }""",
+                               timeout=WAIT_MS)
+        assert len(page.evaluate(BADGES_JS)) == 1
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_a_picture_is_checked_as_shown_and_its_badge_stays_in_its_scrolling_box(browser, live_backend, media_dir,
                                                                                 sites):
     """Art direction: on a wide window the <source> shows another photo than the <img> names, and that

@@ -201,16 +201,17 @@
     };
   };
 
-  // All media on the page worth checking (page scan), in document order.
+  // All media on the page worth checking (page scan), in document order; not what does not show (a
+  // slide faded out; on X the transparent <img> under its photo, whose background is listed).
   FL.findAllMedia = (minSize) => {
     const found = [];
     for (const el of FL.deepQueryAll(document, FL.MEDIA_TAGS)) {
-      if (FL.mediaKind(el) && FL.isBigEnough(el, minSize)) found.push(el);
+      if (FL.mediaKind(el) && FL.isBigEnough(el, minSize) && FL.isShown(el)) found.push(el);
     }
     // CSS backgrounds: only elements big enough to matter, then their computed style.
     for (const el of FL.deepQueryAll(document, "*")) {
       if (el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el) || NOT_MEDIA.has(el.tagName)) continue;
-      if (FL.isBigEnough(el, minSize) && backgroundUrl(el)) found.push(el);
+      if (FL.isBigEnough(el, minSize) && backgroundUrl(el) && FL.isShown(el)) found.push(el);
     }
     return found;
   };
