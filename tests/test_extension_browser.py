@@ -1709,6 +1709,30 @@ def test_a_page_texture_gets_no_check_pill(browser, live_backend, sites):
         page.close()
 
 
+def test_a_tiled_background_is_no_media(browser, live_backend, sites):
+    """A wrapper's paper texture (a background repeating at its own size) was media: a check pill over
+    the text it lies under and a row in every page scan. A picture laid as a background without
+    repeating, or sized to its box, still is media."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/overlays.html")
+        page.evaluate("""() => { for (const [id, css] of [['laid', 'no-repeat center'], ['covering', 'center / cover']]) {
+            const div = Object.assign(document.createElement('div'), {id});
+            div.style.cssText = `width:300px;height:200px;background:url(/media/real-2.jpg) ${css}`;
+            document.querySelector('#feed').append(div); } }""")
+        box = page.locator(".paper").bounding_box()
+        page.mouse.move(box["x"] + 5, box["y"] + 5)   # on the texture, beside the post it wraps
+        page.mouse.move(box["x"] + 8, box["y"] + 8)
+        page.wait_for_timeout(800)
+        assert not page.is_visible("fakelens-pill button")
+        found = content_script(page)("FakeLens.findAllMedia(128).map(el => el.id || el.className)")
+        assert found == ["card-photo", "spaced-photo", "wrapped-photo", "played", "laid", "covering"], found
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_the_popup_switch_defers_to_a_parent_domains_entry(browser, live_backend):
     """facebook.com switched off in Options covers m.facebook.com: the popup there shows it off and
     greyed out, naming the entry to change (switching the subdomain alone would not turn it on)."""

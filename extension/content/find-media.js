@@ -74,10 +74,14 @@
   const QUOTED_URL = /url\("((?:[^"\\]|\\.)*)"\)(?:\s+([\d.]+)(dppx|x|dpi|dpcm))?/g;
   const DPPX = { dppx: 1, x: 1, dpi: 1 / 96, dpcm: 2.54 / 96 };
   function backgroundUrl(el) {
-    const bg = getComputedStyle(el).backgroundImage;
+    const style = getComputedStyle(el);
+    const bg = style.backgroundImage;
     if (!bg || bg === "none") return null;
-    for (const layer of layers(bg)) {   // the top image; a gradient over it (a tint) is no picture
+    const repeats = (style.backgroundRepeat || "").split(",");
+    const sizes = (style.backgroundSize || "").split(",");
+    for (const [i, layer] of layers(bg).entries()) {   // the top image; a gradient over it (a tint) is no picture
       if (!/^((-webkit-)?image-set|url)\(/.test(layer)) continue;
+      if (tiled(repeats[i % repeats.length], sizes[i % sizes.length])) continue;   // a texture, not a picture
       // a url() is an image-set() of one candidate
       let url = null, best = -1;
       for (const m of layer.matchAll(QUOTED_URL)) {
@@ -89,6 +93,14 @@
     }
     return null;
   }
+  // A layer that repeats at its own size (a page's paper or noise texture, a pattern) rather than
+  // one picture filling the box: a photo is laid with no-repeat, or sized to cover or fill the box
+  // (none said: a picture).
+  function tiled(repeat = "", size = "") {
+    if (!repeat.trim() || /^\s*no-repeat(\s+no-repeat)?\s*$/.test(repeat)) return false;
+    return !/cover|contain|100%/.test(size);
+  }
+
   // The comma-separated layers of a background (brackets and quotes respected).
   function layers(value) {
     const out = [];
