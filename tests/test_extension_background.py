@@ -20,6 +20,7 @@ const web = {};
 let listener = null;
 const store = { backendUrl: "http://127.0.0.1:8731", token: "good-token" };
 const noop = () => {};
+const menuItems = []; // the context-menu items background.js registers
 globalThis.chrome = {
   runtime: { id: "fakelensid", getURL: (p) => `chrome-extension://fakelensid/${p}`, lastError: null,
              onMessage: { addListener: (fn) => { listener = fn; } }, getPlatformInfo: async () => ({}),
@@ -28,7 +29,7 @@ globalThis.chrome = {
                       remove: async (key) => { delete store[key]; } },
              onChanged: { addListener: noop } },
   alarms: { create: noop, onAlarm: { addListener: noop } },
-  contextMenus: { removeAll: async () => {}, create: noop, onClicked: { addListener: noop } },
+  contextMenus: { removeAll: async () => {}, create: (item) => menuItems.push(item), onClicked: { addListener: noop } },
   action: { setBadgeText: async () => {}, setBadgeBackgroundColor: async () => {}, setTitle: async () => {} },
   tabs: { create: async () => {} },
 };
@@ -311,6 +312,17 @@ def test_web_pages_can_only_check_media(tmp_path):
         "type constructor": "no answer", "type toString": "no answer", "type __proto__": "no answer",
         "type hasOwnProperty": "no answer",
     }
+
+
+def test_check_here_is_offered_over_links_and_selected_text(tmp_path):
+    """"Check the image or video here" was registered for the "page" and "frame" contexts only, which the
+    browser leaves out over a link or selected text: it was missing on Instagram's grid (each photo under
+    a link) and on news cards with a stretched link, where the overlay hides the photo."""
+    got = run_background(tmp_path, """
+      return Object.fromEntries(menuItems.map((item) => [item.id, item.contexts]));
+    """)
+    assert got["fakelens-check-here"] == ["page", "frame", "link", "selection"]
+    assert got["fakelens-check-image"] == ["image"] and got["fakelens-check-link"] == ["link"]
 
 
 def test_a_page_scan_holds_at_most_four_images_at_a_time(tmp_path):

@@ -419,6 +419,32 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
     page.close()
 
 
+def test_a_page_scan_lists_lazy_photos_by_the_address_they_will_load(browser, live_backend, media_dir, sites):
+    """Photos a lazy loader has not loaded yet all show one placeholder (a data: GIF, a tiny picture):
+    the scan listed that placeholder once and none of the photos. It lists each photo now, by its
+    data-src, the largest of its data-srcset or its data-lazy-src."""
+    (media_dir / "blank.gif").write_bytes(bytes.fromhex(
+        "47494638396101000100800000ffffff00000021f90401000000002c00000000010001000002024401003b"))
+    page = browser.context.new_page()
+    popup = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/lazy-gallery.html")
+        page.wait_for_function("[...document.images].every(i => i.complete)")
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        popup.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
+            return rows.length && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)); }""",
+                                timeout=WAIT_MS)
+        rows = popup.evaluate("""() => [...document.querySelectorAll('#results li')].map(r =>
+            [r.querySelector('.meta').title, r.dataset.state])""")
+        assert rows == [[f"{sites.local}/media/{name}", "done"]
+                        for name in ("real-5.jpg", "real-1.jpg", "real-3-large.jpg", "real-4.jpg")], rows
+    finally:
+        popup.close()
+        page.close()
+
+
 def test_the_popups_thumbnails_send_no_cookies_off_the_page_s_site_and_none_to_private_addresses(
         browser, live_backend, sites):
     """The popup is an extension page: its requests carry every cookie, SameSite ones too. A page naming
@@ -461,12 +487,15 @@ def test_the_popups_thumbnails_send_no_cookies_off_the_page_s_site_and_none_to_p
 
 def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, media_dir, sites):
     """A right-click check on the Facebook and YouTube imitations carries the post's permalink (what a
-    video is fetched by, and what the report names): the post link, the /watch link a thumbnail sits
-    in, and the watch page itself for its player, also after moving to another video without a reload
-    (YouTube leaves the canonical link naming the first)."""
+    video is fetched by, and what the report names): the post link, a shared blob: video's own
+    /videos/ link (not the page /photographydaily, taken for a /photo permalink, nor the sharing post's
+    link), the /watch link a thumbnail sits in, and the watch page itself for its player, also after
+    moving to another video without a reload (YouTube leaves the canonical link naming the first)."""
     browser.configure(autoCheck=False)
     try:
         cases = [("https://www.facebook.com/", "#fb-photo", "fakelens-check-image", "https://www.facebook.com/dana.k/posts/pfbid02Xy9", None),
+                 ("https://www.facebook.com/", "#fb-video", "fakelens-check-video",
+                  "https://www.facebook.com/watchmojo/videos/1234567890/", None),
                  ("https://www.youtube.com/", "#yt-thumb", "fakelens-check-image", "https://www.youtube.com/watch?v=aBcDeF12345", None),
                  ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=dQw4w9WgXcQ", None),
                  ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=NxT4vid0001",
@@ -478,6 +507,8 @@ def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, medi
             page.goto(url)
             if moved_to:   # the next video, as YouTube plays it: the address changes, the page stays
                 page.evaluate("path => history.pushState({}, '', path)", moved_to)
+            page.wait_for_function("sel => { const el = document.querySelector(sel); return el.currentSrc || el.src; }",
+                                   arg=selector, timeout=10_000)   # a blob: video's comes after load
             src = page.eval_on_selector(selector, "el => el.currentSrc || el.src")
             page.locator(selector).click(button="right")
             info = {"menuItemId": menu, "srcUrl": src, "pageUrl": page.url, "frameId": 0}
@@ -552,6 +583,139 @@ def test_context_menu_checks(browser, live_backend, media_dir, sites):
     assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-5.jpg")
     page.close()
     browser.configure(autoCheck=True)
+
+
+def test_check_here_over_a_link_checks_the_media_under_it(browser, live_backend, media_dir, sites):
+    """"Check the image or video here" is offered over links now (a news card's link laid over its
+    photo, Instagram's grid): clicked there, it checks the photo under the click point, not the link's
+    page, and draws the verdict on it."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/overlays.html")
+        box = page.locator("#card-photo").bounding_box()
+        page.mouse.click(box["x"] + 150, box["y"] + 120, button="right")   # lands on the link
+        assert page.evaluate(f"document.elementFromPoint({box['x'] + 150}, {box['y'] + 120}).tagName") == "A"
+        info = {"menuItemId": "fakelens-check-here", "linkUrl": f"{sites.local}/story/1", "pageUrl": page.url,
+                "frameId": 0, "editable": False}
+        check = browser.menu_click(info, browser.tab_id(page))
+        assert check["status"] == "done", check
+        assert check["media"]["url"] == f"{sites.local}/media/real-1.jpg", check["media"]
+        assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-1.jpg")
+        badge = final_badges(page, 1)[0]
+        assert badge["id"] == check["id"] and badge["media"].endswith("/media/real-1.jpg"), badge
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_a_video_with_a_poster_and_no_source_yet_is_checked_by_its_page(browser, live_backend, media_dir, sites):
+    """A player that gives its <video> a source only on play shows a poster and no address: the hover
+    check did nothing at all. Its video is the page's, sent as a blob: video's is (yt-dlp finds it)."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/poster-player.html")
+        box = page.locator("#later").bounding_box()
+        page.mouse.move(box["x"] + 100, box["y"] + 100)
+        page.mouse.move(box["x"] + 110, box["y"] + 110)
+        page.locator("fakelens-pill button").click(timeout=5_000)
+        badge = final_badges(page, 1)[0]
+        assert badge["media"] == page.url, badge
+        assert badge["state"] == "done", badge
+        result = backend_check(live_backend, badge["id"])["result"]
+        assert result["media"]["kind"] == "video" and result["media"]["sha256"] == sha256(media_dir / "clip.mp4"), result
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_a_right_click_checks_the_media_under_what_lies_on_it(browser, live_backend, media_dir, sites):
+    """The right-click took the first media of the clicked element's ancestors (a wrapper's texture)
+    or the topmost media under the point, however small or transparent (a spacer picture over a photo,
+    a play button's 64 px background over a video): it is the photo or video beneath now, as the hover
+    pill's is."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/overlays.html")
+        tab = browser.tab_id(page)
+
+        def right_click(selector, menu, src=None):
+            box = page.locator(selector).bounding_box()
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, button="right")
+            info = {"menuItemId": menu, "pageUrl": page.url, "frameId": 0, **({"srcUrl": src} if src else {})}
+            check = browser.menu_click(info, tab)
+            assert check["status"] == "done", check
+            return check
+
+        # "Check this image" names what the browser hit, the transparent spacer: the photo under it goes
+        check = right_click("#spacer", "fakelens-check-image", f"{sites.local}/media/plain.jpg")
+        assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-4.jpg"), check["media"]
+        assert badge_on(page, "#spaced-photo")["id"] == check["id"]
+        # a veil over a photo in a wrapper with a paper texture: the photo, not the texture
+        check = right_click("#wrapped-photo", "fakelens-check-here")
+        assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-6.jpg"), check["media"]
+        # a play button drawn as a 64 px background over the video: the video
+        check = right_click(".play", "fakelens-check-here")
+        assert check["media"]["kind"] == "video" and check["media"]["url"] == f"{sites.local}/media/clip.mp4", check["media"]
+        # and hovering the play button offers the video's check
+        box = page.locator(".play").bounding_box()
+        page.mouse.move(box["x"] + 30, box["y"] + 30)
+        page.mouse.move(box["x"] + 32, box["y"] + 32)
+        pill = page.locator("fakelens-pill button")
+        pill.wait_for(state="visible", timeout=5_000)
+        video = page.locator("#played").bounding_box()
+        assert abs(pill.bounding_box()["x"] - video["x"] - 6) < 2, (pill.bounding_box(), video)
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_checks_the_user_asks_for_go_before_queued_automatic_ones(browser, live_backend, sites):
+    """Every image coming into view queues an automatic check, three run at a time, first come first
+    served: a hover check or the keyboard's waited behind the whole gallery. The user's go next now, and
+    queued automatic checks of images taken out of the page are dropped. The backend is held here (the
+    content script's messages for checks wait until the test answers them), so the order is exact."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/many-photos.html")
+        page.wait_for_function("[...document.images].every(i => i.complete)")
+        run = content_script(page)
+        run("""(() => { window.asked = []; const ask = FakeLens.ask;
+            FakeLens.ask = (type, message) => type !== 'check' ? ask(type, message) : new Promise((resolve) =>
+                asked.push({url: message.media.url, answer: () => resolve({status: 'cancelled'})}));
+            return 1; })()""")
+        asked = lambda: run("asked.map(a => a.url.split('/').pop())")
+        answer = lambda n: run(f"asked.slice(0, {n}).forEach(a => a.answer()); 1")
+        browser.configure(autoCheck=True)
+        page.wait_for_function("() => document.querySelectorAll('fakelens-badge').length === 8")
+        page.wait_for_timeout(300)
+        assert asked() == ["real-1.jpg", "real-2.jpg", "real-3.jpg"]   # three at a time, the rest wait
+        page.evaluate("document.querySelectorAll('#grid img')[3].remove(); document.querySelectorAll('#grid img')[3].remove()")
+        box = page.locator("#clip").bounding_box()   # no automatic check for a video: the user hovers it
+        page.mouse.move(box["x"] + 100, box["y"] + 100)
+        page.mouse.move(box["x"] + 110, box["y"] + 110)
+        page.locator("fakelens-pill button").click(timeout=5_000)
+        answer(1)
+        page.wait_for_timeout(300)
+        assert asked()[3:] == ["clip.mp4"]   # before the four automatic checks still waiting
+        page.focus("#last-link")   # the keyboard's check of the last photo of the gallery, queued automatically
+        page.bring_to_front()
+        browser.sw("tab => { chrome.tabs.get(tab).then(t => FakeLens.background.runCommand('check-focused', t)); }",
+                   browser.tab_id(page))
+        page.wait_for_function("() => { const a = document.activeElement; return a && a.tagName === 'FAKELENS-BADGE'; }")
+        answer(2)
+        page.wait_for_timeout(300)
+        assert asked()[4:] == ["ai-1.jpg"], asked()
+        for _ in range(10):   # the rest, as slots come free
+            answer(99)
+            page.wait_for_timeout(200)
+        assert asked()[5:] == ["real-6.jpg", "real-7.jpg"], asked()   # not the two taken out of the page
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
 
 
 def assert_nothing_drawn(browser, url: str, wait_ms: int):
@@ -979,6 +1143,57 @@ def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, med
             if badge["media"].endswith(("/media/real-1.jpg", "/media/real-5.jpg", "/media/ai-3.jpg")):
                 assert_badge_is_backend_verdict(badge, live_backend, media_dir)
     finally:
+        page.close()
+
+
+def test_media_that_does_not_show_is_not_checked_nor_badged(browser, live_backend, media_dir, sites):
+    """A crossfade slideshow lays its slides on one another, all but one at opacity 0: each was checked
+    and badged over the slide shown. Only the slide shown is now, the next once it fades in, and a
+    slide's badge goes while it is faded out."""
+    page = browser.context.new_page()
+    shown = "id => { const b = document.querySelector(`fakelens-badge[data-media$='/media/${id}']`); " \
+            "return b && b.dataset.state === 'done' && b.style.display !== 'none'; }"
+    try:
+        page.goto(f"{sites.local}/crossfade.html")
+        page.wait_for_function(shown, arg="real-1.jpg", timeout=WAIT_MS)
+        page.wait_for_timeout(1500)
+        assert [b["media"].split("/")[-1] for b in page.evaluate(BADGES_JS)] == ["real-1.jpg"]
+        page.evaluate("document.querySelector('#s1').classList.remove('active'); "
+                      "document.querySelector('#s2').classList.add('active')")
+        page.wait_for_function(shown, arg="real-2.jpg", timeout=WAIT_MS)
+        page.wait_for_function(f"id => !({shown})(id)", arg="real-1.jpg", timeout=5_000)
+        assert not any(b["media"].endswith("real-3.jpg") for b in page.evaluate(BADGES_JS))
+    finally:
+        page.close()
+
+
+def test_an_x_photo_is_checked_once_on_the_picture_shown(browser, live_backend, media_dir, sites):
+    """X draws a photo as a background over the same picture's <img>, made transparent: both were
+    checked and badged, one badge over the other. The picture shown is, automatically, by a page scan
+    and from the keyboard on the photo's link; the transparent <img> is not."""
+    page = browser.context.new_page()
+    try:
+        page.goto("https://x.com/x-photo.html")
+        badges = final_badges(page, 1)
+        page.wait_for_timeout(1500)
+        badges = page.evaluate(BADGES_JS)
+        assert len(badges) == 1 and badges[0]["visible"], badges
+        assert_badge_is_backend_verdict(badges[0], live_backend, media_dir)
+        run = content_script(page)
+        assert run("FakeLens.findAllMedia(128).map(el => el.className)") == ["bg"]
+
+        browser.configure(autoCheck=False)
+        page.reload()
+        page.focus("#photo-link")
+        page.bring_to_front()
+        browser.sw("async (tab) => FakeLens.background.runCommand('check-focused', await chrome.tabs.get(tab))",
+                   browser.tab_id(page))
+        page.wait_for_function("""() => { const a = document.activeElement;
+            return a && a.tagName === 'FAKELENS-BADGE' && a.dataset.state === 'done' && a.style.display !== 'none'; }""",
+                               timeout=WAIT_MS)
+        assert len(page.evaluate(BADGES_JS)) == 1
+    finally:
+        browser.configure(autoCheck=True)
         page.close()
 
 
@@ -1489,6 +1704,30 @@ def test_a_page_texture_gets_no_check_pill(browser, live_backend, sites):
         assert not page.is_visible("fakelens-pill button")
         found = content_script(page)("FakeLens.findAllMedia(128).map(el => el.tagName)")
         assert found == ["IMG", "IMG", "VIDEO"], found
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_a_tiled_background_is_no_media(browser, live_backend, sites):
+    """A wrapper's paper texture (a background repeating at its own size) was media: a check pill over
+    the text it lies under and a row in every page scan. A picture laid as a background without
+    repeating, or sized to its box, still is media."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/overlays.html")
+        page.evaluate("""() => { for (const [id, css] of [['laid', 'no-repeat center'], ['covering', 'center / cover']]) {
+            const div = Object.assign(document.createElement('div'), {id});
+            div.style.cssText = `width:300px;height:200px;background:url(/media/real-2.jpg) ${css}`;
+            document.querySelector('#feed').append(div); } }""")
+        box = page.locator(".paper").bounding_box()
+        page.mouse.move(box["x"] + 5, box["y"] + 5)   # on the texture, beside the post it wraps
+        page.mouse.move(box["x"] + 8, box["y"] + 8)
+        page.wait_for_timeout(800)
+        assert not page.is_visible("fakelens-pill button")
+        found = content_script(page)("FakeLens.findAllMedia(128).map(el => el.id || el.className)")
+        assert found == ["card-photo", "spaced-photo", "wrapped-photo", "played", "laid", "covering"], found
     finally:
         browser.configure(autoCheck=True)
         page.close()

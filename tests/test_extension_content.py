@@ -190,7 +190,7 @@ globalThis.IntersectionObserver = class {
 };
 const checked = [];
 globalThis.FakeLens = {
-  settings: { autoCheck: true, minSize: 100 }, uiAllowed: () => true, isBigEnough: () => true,
+  settings: { autoCheck: true, minSize: 100 }, uiAllowed: () => true, isBigEnough: () => true, isShown: () => true,
   mediaKind: () => "image", checkElement: (el) => checked.push(el.id),
 };
 """

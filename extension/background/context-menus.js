@@ -2,12 +2,14 @@
 // overlay swallows the target, "Check the image or video here" (the content script of the page or
 // frame clicked finds the media under the last right-click point with elementsFromPoint; in a frame
 // where none answers, such as one opened before FakeLens was installed, the frame's page is checked
-// as a link would be: an embedded player's video).
+// as a link would be: an embedded player's video). That one shows over links and selected text too:
+// the browser's "page" context leaves out both, and a photo's overlay is often a link (Instagram's
+// grid, a news card's stretched link).
 const MENUS = [
   { id: "fakelens-check-image", title: "Check this image", contexts: ["image"] },
   { id: "fakelens-check-video", title: "Check this video", contexts: ["video"] },
   { id: "fakelens-check-link", title: "Check this link", contexts: ["link"] },
-  { id: "fakelens-check-here", title: "Check the image or video here", contexts: ["page", "frame"] },
+  { id: "fakelens-check-here", title: "Check the image or video here", contexts: ["page", "frame", "link", "selection"] },
 ];
 
 export function installContextMenus({ ext, startCheck, untilDone }) {

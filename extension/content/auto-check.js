@@ -9,17 +9,20 @@
   let pausedUntil = 0;
   let resumeTimer = 0;
   const waiting = new Set(); // seen in view while paused
-  // In view but under the minimum size: measured again each second, since growing (a zoom-in
-  // reveal, a transform, a layout change) does not change how much of it is in view, so the
-  // observer would say nothing more.
+  // In view but under the minimum size, or not shown (a crossfade's next slide at opacity 0; X's
+  // own <img> of a photo, transparent under the picture drawn as a background, which is checked):
+  // measured again each second, since growing (a zoom-in reveal, a transform, a layout change) or
+  // fading in does not change how much of it is in view, so the observer would say nothing more.
   const small = new Set();
   let smallTimer = 0;
+
+  const ready = (el) => FL.isBigEnough(el, FL.settings.minSize) && FL.isShown(el);
 
   function measureSmall() {
     smallTimer = 0;
     for (const el of small) {
       if (!el.isConnected) small.delete(el);
-      else if (FL.isBigEnough(el, FL.settings.minSize)) {
+      else if (ready(el)) {
         small.delete(el);
         visible.unobserve(el);
         visible.observe(el);
@@ -58,7 +61,7 @@
         // a lazy loader's placeholder (a 1×1 GIF stretched over the photo's place) holds no face: its
         // real src, when it comes, is looked at then (watch-feed.js)
         if (el.tagName === "IMG" && el.naturalWidth > 0 && el.naturalWidth < 16 && el.naturalHeight < 16) continue;
-        if (!FL.isBigEnough(el, FL.settings.minSize)) {
+        if (!ready(el)) {
           // measured again only if it could plausibly grow into a photo: not a 16 px sprite icon (one
           // of no size at all may be a reveal starting from scale(0))
           const { width, height } = el.getBoundingClientRect();

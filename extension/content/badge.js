@@ -175,8 +175,10 @@
   function measure(el) {
     const whole = el.getBoundingClientRect();
     const r = el.isConnected ? shownPart(el, whole) : whole;
+    // not on media that does not show (a crossfade's slide faded out, a view hidden): the badge
+    // would float over the slide or page shown in its place
     const visible = el.isConnected && r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 &&
-      r.top < innerHeight && r.left < innerWidth && !covered(el, r, whole);
+      r.top < innerHeight && r.left < innerWidth && FL.isShown(el) && !covered(el, r, whole);
     // the tooltip hangs left from the chip (its width, padding and the chip's inset: TIP_PX + 26); a
     // media near the window's left edge gets it hanging right, from inside the window; near the
     // window's bottom it opens upwards, where there is more room

@@ -10,16 +10,30 @@
   const finished = new WeakSet(); // those promises that have settled
   const started = new WeakMap(); // element -> the media URL checked on it (a new src is a new check)
   let running = 0;
+  // Checks waiting for a slot: {key, userAsked, elements, resolve}. The user's (a hover, the keyboard,
+  // a retry) go before the automatic ones, which every image coming into view queues; an automatic
+  // one whose elements all left the page (a feed scrolled on, a view closed) is dropped at its turn.
   const queue = [];
 
-  async function slot() {
-    if (running >= MAX_RUNNING) await new Promise((resolve) => queue.push(resolve));
-    running += 1;
+  // Resolves true once the check may run (it holds a slot until release()), false when dropped.
+  function slot(turn) {
+    if (running < MAX_RUNNING) {
+      running += 1;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => queue.push({ ...turn, resolve }));
   }
   function release() {
     running -= 1;
-    const next = queue.shift();
-    if (next) next();
+    for (const turn of queue.filter((t) => !t.userAsked && ![...t.elements].some((el) => el.isConnected))) {
+      queue.splice(queue.indexOf(turn), 1);
+      turn.resolve(false);
+    }
+    const next = queue.find((t) => t.userAsked) || queue[0];
+    if (!next) return;
+    queue.splice(queue.indexOf(next), 1);
+    running += 1;
+    next.resolve(true);
   }
 
   // A blob: image belongs to the page; read its bytes here and hand them over as a data: URL
@@ -46,8 +60,8 @@
 
   FL.readableUrl = readableUrl;   // the right-click check needs it too
 
-  async function follow(media, onUpdate) {
-    await slot();
+  async function follow(media, onUpdate, turn) {
+    if (!(await slot(turn))) return null;
     try {
       const url = media.kind === "image" ? await readableUrl(media.url) : media.url;
       const check = await FL.ask("check", { media: { ...media, url, pageUrl: location.href } });
@@ -81,8 +95,13 @@
     draw(null);
     const key = `${media.kind} ${media.url}`;
     let pending = byUrl.get(key);
+    const waiting = queue.find((t) => t.key === key);
+    if (waiting) {   // this element wants it too, and the user asking moves it ahead of automatic ones
+      waiting.elements.add(el);
+      waiting.userAsked = waiting.userAsked || userAsked;
+    }
     if (!pending) {
-      pending = follow(media, (check) => draw(check));
+      pending = follow(media, (check) => draw(check), { key, userAsked, elements: new Set([el]) });
       pending.then(() => finished.add(pending), () => {});
       byUrl.set(key, pending);
       // a feed scrolled for hours must not keep every result for the page's life: the oldest finished go
@@ -93,6 +112,11 @@
     }
     try {
       const check = await pending;
+      if (!check) {   // dropped while waiting: its element left the page (it is asked again if it comes back)
+        if (byUrl.get(key) === pending) byUrl.delete(key);
+        started.delete(el);
+        return null;
+      }
       draw(check);
       if (check.status !== "done" && byUrl.get(key) === pending) byUrl.delete(key); // let a later hover retry
       return check;

@@ -12,8 +12,13 @@
     "contextmenu",
     (event) => {
       if (!event.isTrusted) return; // a page's own event must not aim the user's right-click elsewhere
-      const direct = event.composedPath().find((n) => n.nodeType === 1 && FL.mediaKind(n));
-      last = { x: event.clientX, y: event.clientY, el: direct || FL.mediaAtPoint(event.clientX, event.clientY) };
+      // The element clicked when it is media that shows at the minimum size, else the topmost such
+      // media under the point: not a wrapper around it (a page's texture), nor a transparent or small
+      // picture over it (a spacer, a play button)
+      const minSize = (FL.settings || FL.DEFAULT_SETTINGS).minSize;
+      const hit = event.composedPath()[0];
+      const fits = hit && FL.mediaKind(hit) && FL.isShown(hit) && FL.isBigEnough(hit, minSize);
+      last = { x: event.clientX, y: event.clientY, el: fits ? hit : FL.mediaAtPoint(event.clientX, event.clientY, minSize) };
     },
     { capture: true, passive: true },
   );
@@ -24,7 +29,10 @@
       const media = FL.describeMedia(el);
       if (!srcUrl || (media && (media.url === srcUrl || el.currentSrc === srcUrl || el.src === srcUrl))) return el;
     }
-    return FL.findByUrl(srcUrl) || (srcUrl ? null : el);
+    // the browser names the picture it hit: a transparent one over the media clicked is not it
+    const named = FL.findByUrl(srcUrl);
+    if (named && el && el.isConnected && !FL.isShown(named)) return el;
+    return named || (srcUrl ? null : el);
   }
 
   FL.contentHandlers["context-target"] = async ({ srcUrl }) => {

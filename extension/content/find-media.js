@@ -74,10 +74,14 @@
   const QUOTED_URL = /url\("((?:[^"\\]|\\.)*)"\)(?:\s+([\d.]+)(dppx|x|dpi|dpcm))?/g;
   const DPPX = { dppx: 1, x: 1, dpi: 1 / 96, dpcm: 2.54 / 96 };
   function backgroundUrl(el) {
-    const bg = getComputedStyle(el).backgroundImage;
+    const style = getComputedStyle(el);
+    const bg = style.backgroundImage;
     if (!bg || bg === "none") return null;
-    for (const layer of layers(bg)) {   // the top image; a gradient over it (a tint) is no picture
+    const repeats = (style.backgroundRepeat || "").split(",");
+    const sizes = (style.backgroundSize || "").split(",");
+    for (const [i, layer] of layers(bg).entries()) {   // the top image; a gradient over it (a tint) is no picture
       if (!/^((-webkit-)?image-set|url)\(/.test(layer)) continue;
+      if (tiled(repeats[i % repeats.length], sizes[i % sizes.length])) continue;   // a texture, not a picture
       // a url() is an image-set() of one candidate
       let url = null, best = -1;
       for (const m of layer.matchAll(QUOTED_URL)) {
@@ -89,6 +93,14 @@
     }
     return null;
   }
+  // A layer that repeats at its own size (a page's paper or noise texture, a pattern) rather than
+  // one picture filling the box: a photo is laid with no-repeat, or sized to cover or fill the box
+  // (none said: a picture).
+  function tiled(repeat = "", size = "") {
+    if (!repeat.trim() || /^\s*no-repeat(\s+no-repeat)?\s*$/.test(repeat)) return false;
+    return !/cover|contain|100%/.test(size);
+  }
+
   // The comma-separated layers of a background (brackets and quotes respected).
   function layers(value) {
     const out = [];
@@ -116,6 +128,8 @@
   // another photo), so the <img>'s own srcset counts only when what is shown is one of its own.
   function imageUrl(el) {
     const shown = el.currentSrc || el.src;
+    const lazy = lazyUrl(el, shown);
+    if (lazy) return lazy;
     const own = el.getAttribute("srcset");
     if (!shown) return (own && largestSrcset(own, el.baseURI)) || null;   // not loaded yet
     const sources = el.parentElement && el.parentElement.tagName === "PICTURE"
@@ -124,6 +138,17 @@
     for (const srcset of sources) if (names(srcset).includes(shown)) return largestSrcset(srcset, el.baseURI);
     if (own && (shown === el.src || names(own).includes(shown))) return largestSrcset(own, el.baseURI) || shown;
     return shown;
+  }
+
+  // A lazy loader's placeholder (a data: picture, or a tiny one stretched over the photo's place) is
+  // not the photo: the address it will load is, in data-srcset / data-src (lazysizes and most others)
+  // or data-lazy-srcset / data-lazy-src (WP Rocket). null for any other image.
+  function lazyUrl(el, shown) {
+    const tiny = el.complete && el.naturalWidth > 0 && el.naturalWidth < 16 && el.naturalHeight < 16;
+    if (shown && !/^data:/i.test(shown) && !tiny) return null;
+    const srcset = el.getAttribute("data-srcset") || el.getAttribute("data-lazy-srcset");
+    const src = el.getAttribute("data-src") || el.getAttribute("data-lazy-src");
+    return (srcset && largestSrcset(srcset, el.baseURI)) || (src && absolute(src, el.baseURI)) || null;
   }
 
   // An SVG <image> (Facebook draws profile photos so): a picture like an <img>.
@@ -157,8 +182,9 @@
     let url = null;
     let thumb = null;
     if (el.tagName === "IMG") {
+      const shown = el.currentSrc || el.src;
       url = imageUrl(el);
-      thumb = el.currentSrc || el.src;
+      thumb = lazyUrl(el, shown) ? url : shown;   // a placeholder shows nothing of the photo
     } else if (el.tagName === "VIDEO") {
       const source = el.querySelector("source[src]");
       url = el.currentSrc || el.src || (source && source.src) || "";
@@ -171,35 +197,46 @@
       thumb = url;
     }
     if (url && kind === "image") url = site.mediaUrl(el, url);
+    const permalink = site.permalink(el) || null;
+    // a player that attaches its video only on play shows a poster and no source yet: its video is
+    // the post's (or the page's), as for a blob: video, which yt-dlp resolves
+    if (kind === "video" && !url) url = permalink || location.href;
     const r = el.getBoundingClientRect();
     return {
       kind,
       url,
       thumb,
-      permalink: site.permalink(el) || null,
+      permalink,
       width: Math.round(r.width),
       height: Math.round(r.height),
       site: site.name,
     };
   };
 
-  // All media on the page worth checking (page scan), in document order.
+  // All media on the page worth checking (page scan), in document order; not what does not show (a
+  // slide faded out; on X the transparent <img> under its photo, whose background is listed).
   FL.findAllMedia = (minSize) => {
     const found = [];
     for (const el of FL.deepQueryAll(document, FL.MEDIA_TAGS)) {
-      if (FL.mediaKind(el) && FL.isBigEnough(el, minSize)) found.push(el);
+      if (FL.mediaKind(el) && FL.isBigEnough(el, minSize) && FL.isShown(el)) found.push(el);
     }
     // CSS backgrounds: only elements big enough to matter, then their computed style.
     for (const el of FL.deepQueryAll(document, "*")) {
       if (el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el) || NOT_MEDIA.has(el.tagName)) continue;
-      if (FL.isBigEnough(el, minSize) && backgroundUrl(el)) found.push(el);
+      if (FL.isBigEnough(el, minSize) && backgroundUrl(el) && FL.isShown(el)) found.push(el);
     }
     return found;
   };
 
-  // The media under a viewport point, through overlays and into open shadow roots.
-  FL.mediaAtPoint = (x, y) => {
+  // Whether `el` shows at all: not fully transparent (its own opacity 0 or a wrapper's) nor hidden.
+  FL.isShown = (el) => !el.checkVisibility || el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
+
+  // The media under a viewport point, through overlays and into open shadow roots: the topmost that
+  // shows and is `minSize` or more, passing over what lies on it (a transparent spacer picture, a
+  // play button's 64 px background over a video); else the topmost that shows.
+  FL.mediaAtPoint = (x, y, minSize = 0) => {
     const seen = new Set();
+    let small = null;
     const search = (root, depth) => {
       for (const el of root.elementsFromPoint(x, y)) {
         if (seen.has(el)) continue;
@@ -208,11 +245,13 @@
           const inner = search(el.shadowRoot, depth + 1);
           if (inner) return inner;
         }
-        if (FL.mediaKind(el)) return el;
+        if (!FL.mediaKind(el) || !FL.isShown(el)) continue;
+        if (FL.isBigEnough(el, minSize)) return el;
+        small = small || el;
       }
       return null;
     };
-    return search(document, 0);
+    return search(document, 0) || small;
   };
 
   // The element showing `url` (e.g. the context menu's srcUrl), if any.

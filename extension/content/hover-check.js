@@ -55,7 +55,7 @@
     frame = 0;
     if (!lastPoint || !FL.uiAllowed()) return hide();
     const { x, y } = lastPoint;
-    const el = FL.mediaAtPoint(x, y);
+    const el = FL.mediaAtPoint(x, y, FL.settings.minSize);
     if (el && el !== target && !FL.badges.has(el) && FL.isBigEnough(el, FL.settings.minSize)) return showFor(el);
     if (el && el === target) return;
     if (!el && pill && pill.style.display !== "none") {
@@ -81,10 +81,13 @@
     const el = focused();
     // a page whose focus is in one of its frames "has focus" too: the frame acts, not the page
     if (!document.hasFocus() || !FL.uiAllowed() || (el && /^I?FRAME$/.test(el.tagName))) return false;
-    const inside = el && el.matches && el.matches(WRAPPERS) ? FL.deepQueryAll(el, FL.MEDIA_TAGS) : [];
+    // in a link, the first media that shows (on X a background, over a transparent <img>), one of the
+    // minimum size before a smaller one (an icon beside the photo)
+    const inside = (el && el.matches && el.matches(WRAPPERS) ? FL.deepQueryAll(el, "*") : [])
+      .filter((m) => FL.mediaKind(m) && FL.isShown(m));
     const media = (el && el !== document.body && FL.mediaKind(el) ? el : null)
-      || inside.find((m) => FL.isBigEnough(m, 1))
-      || (lastPoint && FL.mediaAtPoint(lastPoint.x, lastPoint.y));
+      || inside.find((m) => FL.isBigEnough(m, FL.settings.minSize)) || inside.find((m) => FL.isBigEnough(m, 1))
+      || (lastPoint && FL.mediaAtPoint(lastPoint.x, lastPoint.y, FL.settings.minSize));
     if (!media) return false;
     hide();
     const check = FL.checkElement(media, { userAsked: true });   // draws its badge before it waits

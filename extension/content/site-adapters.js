@@ -34,6 +34,17 @@
     return null;
   };
 
+  // The link matching `pattern` nearest `el` in `container`: looked for in the element `el` sits in,
+  // then in the one around that, up to `container` (a post that shares another's video names both).
+  FL.nearestLink = (el, container, pattern) => {
+    if (!container) return null;
+    for (let node = el.parentElement || el.getRootNode().host; node; node = node.parentElement || node.getRootNode().host) {
+      const hit = FL.findLink(node, pattern);
+      if (hit || node === container) return hit;
+    }
+    return null;
+  };
+
   const generic = {
     name: "generic",
     permalink(el) {
