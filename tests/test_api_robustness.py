@@ -445,6 +445,37 @@ def test_a_new_data_folder_and_its_database_are_the_users_only(tmp_path):
     assert stat.S_IMODE(chosen.stat().st_mode) == 0o755   # a folder the user chose is left as it was
 
 
+def test_an_upgrade_makes_an_earlier_versions_open_data_folder_private(tmp_path, monkeypatch):
+    """Versions before 2026-11-24 made the default folder 0755, fakelens.db 0644 and thumbs/ 0755;
+    an upgrade kept that (and new -wal/-shm files copy the database's mode): every account on the
+    computer could read the history and the pictures of what was checked."""
+    from fakelens.store import Store
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    old = tmp_path / "share" / "fakelens"
+    old.mkdir(parents=True, mode=0o755)
+    old.chmod(0o755)
+    Store(old / "fakelens.db").close()
+    (old / "thumbs").mkdir(mode=0o755)
+    (old / "thumbs").chmod(0o755)
+    (old / "thumbs" / ("a" * 64 + "-0.jpg")).write_bytes(b"jpeg")
+    for f in [old / "fakelens.db", old / "thumbs" / ("a" * 64 + "-0.jpg")]:
+        f.chmod(0o644)
+    app = create_app(Settings(home=old), start_jobs=False)
+    app.extensions["fakelens"]["store"].close()
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(old) == 0o700 and mode(old / "thumbs") == 0o700
+    assert mode(old / "fakelens.db") == 0o600 and mode(old / "thumbs" / ("a" * 64 + "-0.jpg")) == 0o600
+    named = tmp_path / "named"   # a folder the user named keeps its mode; FakeLens's files in it do not
+    named.mkdir(mode=0o755)
+    named.chmod(0o755)
+    Store(named / "fakelens.db").close()
+    (named / "fakelens.db").chmod(0o644)
+    app = create_app(Settings(home=named), start_jobs=False)
+    app.extensions["fakelens"]["store"].close()
+    assert mode(named) == 0o755 and mode(named / "fakelens.db") == 0o600
+
+
 def test_the_folders_fakelens_makes_in_a_chosen_data_folder_are_the_users_only(tmp_path, plain_jpeg):
     """In a data folder the user made readable to all (0755), what FakeLens adds (uploads, the check
     folders, thumbnails of what was checked) is still theirs only."""

@@ -217,6 +217,52 @@ def test_a_history_database_that_cannot_be_written_is_one_line(tmp_path):
                                "(attempt to write a readonly database): make it and its folder writable"), r.stderr
 
 
+def test_a_history_database_from_a_newer_fakelens_is_one_line_and_kept(tmp_path):
+    """The schema's version is kept in the file: an older FakeLens refuses a newer one's history
+    instead of misreading it (a downgrade), and never changes it."""
+    import sqlite3
+
+    from fakelens.store import SCHEMA_VERSION, Store
+
+    home = tmp_path / "home"
+    Store(home / "fakelens.db").close()
+    db = sqlite3.connect(home / "fakelens.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION   # stamped
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    before = (home / "fakelens.db").read_bytes()
+    r = serve_once(home)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "was written by a newer FakeLens" in r.stderr and "upgrade FakeLens" in r.stderr, r.stderr
+    assert (home / "fakelens.db").read_bytes() == before
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_a_check_stopped_by_a_signal_leaves_no_download_behind(tmp_path, signal_name):
+    """Killed (a terminal closed: SIGHUP; SIGTERM), `fakelens check` skipped its clean-up: what it had
+    downloaded of the picture or video stayed in the system's temporary folder for good."""
+    import signal
+    import time
+
+    from support.httpd import MediaServer
+
+    (tmp_path / "files").mkdir()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with MediaServer(tmp_path / "files") as server:
+        env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "TMPDIR": str(temp),
+               "FAKELENS_ALLOW_LOOPBACK": "1"}
+        proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", server.url("/trickle")], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while "/trickle" not in server.seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "/trickle" in server.seen and list(temp.glob("fakelens-cli-*"))   # downloading into it
+        proc.send_signal(getattr(signal, signal_name))
+        proc.communicate(timeout=30)
+    assert list(temp.glob("fakelens-cli-*")) == []
+
+
 def test_trust_anchors_that_name_no_pem_file_stop_the_start_with_one_line(tmp_path):
     """The server started and trusted no added signer, saying so only in a log line at the first check."""
     home = tmp_path / "home"

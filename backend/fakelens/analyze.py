@@ -4,8 +4,10 @@ Used by the job pool (server) and by `fakelens check` (CLI). Holds the model ses
 instances for the life of the process.
 """
 
+import contextlib
 import dataclasses
 import hashlib
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -130,6 +132,9 @@ class Analyzer:
         make_data_folder(self.thumbs_dir)   # pictures of what the user checked: theirs only
         path = self.thumbs_dir / thumbnail_name(media.sha256, frame.t)
         written = cv2.imwrite(str(path), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        if written and os.name == "posix":
+            with contextlib.suppress(OSError):   # gone already (a clear): said below
+                path.chmod(0o600)   # OpenCV writes with the umask's mode
         return path if written and path.is_file() else None   # a report without its picture, not a failed check
 
 

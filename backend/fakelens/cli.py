@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -16,7 +17,6 @@ from .store import StoreUnavailable
 
 def cmd_serve(args) -> int:
     import logging
-    import signal
 
     from waitress.server import create_server
 
@@ -103,6 +103,10 @@ def cmd_check(args) -> int:
                 print(f"{item}: error: {exc.message} ({exc.code})", file=sys.stderr)
         return 1
     failed = False
+    # stopped (SIGTERM, a terminal closed), it ends as after Ctrl-C: each check's folder is removed
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda number, frame: sys.exit(128 + number))
     for item in args.inputs:
         workdir = Path(tempfile.mkdtemp(prefix="fakelens-cli-"))
         try:

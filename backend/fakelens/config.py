@@ -141,6 +141,29 @@ def make_data_folder(path: Path):
     Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
+def make_private(home: Path):
+    """FakeLens's own files in the data folder made the user's only (folders 0700, files 0600),
+    whatever mode an earlier version left them in: those before 2026-11-24 made the folder 0755 and
+    fakelens.db 0644, and kept that over an upgrade, so every account on the computer could read the
+    history and the report pictures. The default folder is FakeLens's own too; a folder the user
+    named keeps its mode (its files are tightened all the same)."""
+    if os.name != "posix":
+        return
+    home = Path(home)
+    folders = [home / "thumbs", home / "uploads", home / "work"]
+    if home.resolve() == default_home().resolve():
+        folders.append(home)
+    files = [home / f"fakelens.db{end}" for end in ("", "-wal", "-shm")] + [home / "token"]
+    for folder in folders:
+        if folder.is_dir() and not folder.is_symlink():
+            folder.chmod(0o700)
+            if folder.name == "thumbs":
+                files += [f for f in folder.iterdir() if f.is_file()]
+    for f in files:
+        if f.is_file() and not f.is_symlink() and f.stat().st_mode & 0o077:
+            f.chmod(0o600)
+
+
 class SettingsError(ValueError):
     """A bad config.toml, FAKELENS_* value or flag (the CLI says "error in the settings")."""
 

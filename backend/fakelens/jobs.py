@@ -129,6 +129,10 @@ class JobPool:
             deleted = retention.prune(self.store, self.settings.thumbs_dir, self.settings.keep_days)
             if deleted:
                 log.info("forgot %d checks older than %g days", deleted, self.settings.keep_days)
+                try:   # the rows forgotten would stay readable in fakelens.db-wal until a checkpoint
+                    self.store.scrub()
+                except StoreUnavailable as exc:
+                    log.warning("%s", exc.message)
         except Exception:   # pruning must never stop the checks
             log.exception("pruning the history failed")
         finally:

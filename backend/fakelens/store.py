@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS checks (
     cached INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS checks_created ON checks (created);
+CREATE INDEX IF NOT EXISTS checks_status ON checks (status);   -- the queue's count, run for every check made
 CREATE TABLE IF NOT EXISTS cache_hash (
     sha256 TEXT NOT NULL, models TEXT NOT NULL, result TEXT NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (sha256, models));
@@ -37,6 +38,9 @@ CREATE TABLE IF NOT EXISTS cache_url (
 """
 
 ACTIVE = ("queued", "running")
+# The schema's version, kept in the file (PRAGMA user_version; files from before it say 0, with this
+# schema): a newer FakeLens's file is refused, not misread, by an older one.
+SCHEMA_VERSION = 1
 
 
 _MOVE_ASIDE = "move it aside to start fresh (FakeLens makes a new one; its history is lost)"
@@ -83,11 +87,15 @@ class Store:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA secure_delete=ON")   # deleted history is overwritten, not left in free pages
-            self._db.executescript(SCHEMA)
-            # a file SQLite could open only to read passes everything above: write its header once
-            # now, so a read-only history stops the start with one line, not the first check later
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            self._db.execute(f"PRAGMA user_version = {int(version)}")
+            if version > SCHEMA_VERSION:
+                raise StoreUnavailable(f"the history database {self.path} was written by a newer FakeLens "
+                                       f"(its schema {version}, this one knows {SCHEMA_VERSION}): upgrade "
+                                       f"FakeLens, or {_MOVE_ASIDE}")
+            self._db.executescript(SCHEMA)
+            # written every time: a file SQLite could open only to read passes everything above, and
+            # a read-only history then stops the start with one line, not the first check later
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._file = self._identity()
         self._read_lock = threading.Lock()
         with self._locked("open", self._read_lock):

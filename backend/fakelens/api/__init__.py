@@ -6,7 +6,7 @@ import threading
 from flask import Flask
 
 from ..analyze import Analyzer
-from ..config import Settings, load_settings, make_data_folder
+from ..config import Settings, load_settings, make_data_folder, make_private
 from ..jobs import JobPool
 from ..store import Store
 from . import auth, errors
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, start_jobs: bool = True) -> Fla
     # the multipart body may hold a video; anything bigger is refused before it is read
     app.config["MAX_CONTENT_LENGTH"] = settings.max_video_bytes + (1 << 20)
     store = Store(settings.home / "fakelens.db")
+    make_private(settings.home)
     analyzer = Analyzer(settings, thumbs_dir=settings.thumbs_dir)
     pool = JobPool(settings, store, analyzer)
     app.extensions["fakelens"] = {"store": store, "pool": pool, "analyzer": analyzer,
