@@ -446,7 +446,7 @@ def test_a_new_data_folder_and_its_database_are_the_users_only(tmp_path):
 
 
 def test_an_upgrade_makes_an_earlier_versions_open_data_folder_private(tmp_path, monkeypatch):
-    """Versions before 2026-11-24 made the default folder 0755, fakelens.db 0644 and thumbs/ 0755;
+    """Versions before 2026-11-26 made the default folder 0755, fakelens.db 0644 and thumbs/ 0755;
     an upgrade kept that (and new -wal/-shm files copy the database's mode): every account on the
     computer could read the history and the pictures of what was checked."""
     from fakelens.store import Store

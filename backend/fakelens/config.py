@@ -143,7 +143,7 @@ def make_data_folder(path: Path):
 
 def make_private(home: Path):
     """FakeLens's own files in the data folder made the user's only (folders 0700, files 0600),
-    whatever mode an earlier version left them in: those before 2026-11-24 made the folder 0755 and
+    whatever mode an earlier version left them in: those before 2026-11-26 made the folder 0755 and
     fakelens.db 0644, and kept that over an upgrade, so every account on the computer could read the
     history and the report pictures. The default folder is FakeLens's own too; a folder the user
     named keeps its mode (its files are tightened all the same)."""
