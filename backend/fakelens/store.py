@@ -239,8 +239,16 @@ class Store:
 
     def scrub(self):
         """Copy the write-ahead log into the database and empty it: after "clear history" the rows
-        deleted would otherwise stay readable in fakelens.db-wal until the next checkpoint."""
+        deleted would otherwise stay readable in fakelens.db-wal until the next checkpoint. When most
+        of the file is then free pages, it is rebuilt smaller (a cleared history of 100,000 checks
+        kept its 836 MB)."""
         with self._locked():
+            free, pages = (self._db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("freelist_count", "page_count"))
+            if pages and free * 2 > pages:
+                try:
+                    self._db.execute("VACUUM")
+                except sqlite3.OperationalError:   # a reader in another program: smaller another time
+                    pass
             busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         if busy:   # said as a result row, not an error: another program is reading the database
             raise StoreUnavailable(f"the cleared history is still readable in {self.path}-wal because another "
