@@ -142,6 +142,10 @@ def test_upload_face_is_found(client, auth, face_jpeg):
     report = client.get(r.get_json()["report_url"], base_url=BASE_URL, headers=auth)
     assert b"silence is not proof" in report.data
     assert report.data.count(b'<div class="box"') == 1   # its box neutral, not red, under "No signs…"
+    # the page's policy is in the page too: the extension shows it through srcdoc, without the header
+    policy = report.headers["Content-Security-Policy"]
+    assert f'<meta http-equiv="Content-Security-Policy" content="{policy}">'.encode().replace(b"'", b"&#39;") \
+        in report.data, report.data[:400]
 
 
 def test_a_report_colours_each_face_box_by_its_score_against_the_threshold():

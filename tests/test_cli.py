@@ -95,6 +95,15 @@ def test_check_a_file_that_cannot_be_read_is_the_users_problem_not_a_bug(tmp_pat
     assert line["error"]["message"] == f"cannot read {unreadable}: Input/output error"
 
 
+def test_check_writes_control_characters_as_escapes_not_to_the_terminal(tmp_path):
+    """An input's name (or any message quoting what a server or a file said) with an escape sequence
+    reached the terminal raw: it could rewrite the lines above, the verdict's among them."""
+    name = str(tmp_path / "x\x1b[2K\r\u202eph.jpg")
+    r = fakelens(tmp_path / "home", "check", name)
+    assert r.returncode == 1 and "\x1b" not in r.stderr and "\u202e" not in r.stderr, repr(r.stderr)
+    assert "x\\x1b[2K\\r\\u202eph.jpg: error: no such file" in r.stderr, repr(r.stderr)
+
+
 def test_check_readable_output_exit_zero(tmp_path, plain_jpeg):
     r = fakelens(tmp_path / "home", "check", str(plain_jpeg))
     assert r.returncode == 0, r.stderr

@@ -91,6 +91,25 @@ def test_run_eval_writes_csv_roc_and_lists_faceless_files(folders, tmp_path):
     assert json.loads((out / "summary.json").read_text())["auc"] == summary["auc"]
 
 
+def test_file_names_cannot_run_in_a_spreadsheet_or_a_terminal(folders, tmp_path, capsys, monkeypatch):
+    """A file named as a formula (media is found by content, not by name) became a live formula in
+    scores.csv opened in a spreadsheet; a name with an escape sequence reached the terminal raw."""
+    import shutil
+
+    real = tmp_path / "real"
+    shutil.copytree(folders / "real", real)
+    shutil.copy(real / "no_face.png", real / '=HYPERLINK("http:"&CHAR(47)&CHAR(47)&"evil.example","open")')
+    shutil.copy(real / "no_face.png", real / "x\x1b]0;owned\x07.png")
+    out = tmp_path / "out"
+    monkeypatch.chdir(real)   # `fakelens eval --real .`: the CSV names files as given, the name first
+    run_eval(Path("."), folders / "fake", out, Settings(home=tmp_path / "home"))
+    files = [r["file"] for r in csv.DictReader(open(out / "scores.csv"))]
+    formula = [f for f in files if "HYPERLINK" in f]
+    assert formula and all(f.startswith("'") for f in formula), files
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "x\\x1b]0;owned\\x07.png" in err, err[-2000:]
+
+
 def test_eval_reads_every_media_file_and_lists_the_rest(folders, tmp_path):
     """Media found by content as well as by name, linked folders followed once, and whatever cannot
     be read or is not media listed: nothing dropped silently, one bad file never ends the run."""

@@ -105,6 +105,31 @@ def test_truepic_wide_exclusion_is_verified_not_assumed(settings, tmp_path):
 
 # --- files we sign -------------------------------------------------------------------------
 
+def test_a_signers_name_cannot_hide_or_turn_round_the_words_around_it(tmp_path, settings):
+    """Anyone can sign with a certificate of any name: one with a right-to-left override turned "(not on
+    the trust list)" backwards in the tooltip, the popup and the report; 3,000 blank characters pushed it
+    out of view; an escape sequence rewrote the verdict line in a terminal; a 1 MB claim generator made
+    a 1 MB verdict. Such text is made one plain line of at most 100 characters."""
+    from fakelens.verdict import fuse
+    from fakelens.detectors.base import Signal
+    from fakelens.media.types import Media
+
+    bad = "Reuters\u202e (verified)\x1b[2K\rphoto.jpg: No signs\n" + "\u2800 " * 3000 + "end"
+    _, chain, key = make_test_ca(signer=bad)
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", chain, key, tool="Camera\x1b]0;x\x07 " + "x" * 100_000)
+    r = _check(tmp_path, signed, settings)
+    block = r["provenance"]
+    assert block["status"] == "intact"
+    texts = [block["signer"], block["issuer"], block["generator"], r["detail"]["reason"], *block["reasons"]]
+    for text in texts:
+        assert not any(c in text for c in "\x1b\x07\r\n\u202e\u2800"), repr(text[:200])
+    assert block["signer"] == "Reuters (verified) [2K photo.jpg: No signs end"   # the blanks one space
+    assert len(block["generator"]) == 100 and block["generator"].endswith("…")
+    media = Media("image", "x.jpg", "0" * 64, 400, 300)
+    summary = fuse([Signal("provenance", "1", None, provenance=block)], media, 1)["summary"]
+    assert f"signed by “{block['signer']}” (not on the trust list)" in summary and len(summary) < 400, summary
+
+
 def test_signed_ai_image_untrusted_then_trusted(tmp_path, settings, ca):
     actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
                 "softwareAgent": {"name": "Adobe Firefly"}}]
@@ -119,22 +144,22 @@ def test_signed_ai_image_untrusted_then_trusted(tmp_path, settings, ca):
     assert "generative AI tool (Adobe Firefly)" in r["detail"]["reason"]
 
     # an unknown signer's claim does not read as a trusted one's
-    assert r["detail"]["reason"].startswith("Content Credentials signed by FakeLens Test Signer (not on FakeLens's "
+    assert r["detail"]["reason"].startswith("Content Credentials signed by “FakeLens Test Signer” (not on FakeLens's "
                                             "trust list) say: created by a generative AI tool")
 
     trusting = Settings(home=tmp_path, trust_anchors=ca["pem_path"])
     r2 = _check(tmp_path, signed, trusting, name="y.jpg")
     assert r2["provenance"]["trusted"] is True and r2["score"] == pytest.approx(0.99)
-    assert r2["detail"]["reason"].startswith("Content Credentials signed by FakeLens Test Signer (on FakeLens's "
+    assert r2["detail"]["reason"].startswith("Content Credentials signed by “FakeLens Test Signer” (on FakeLens's "
                                              "trust list) say:")
 
 
 @pytest.mark.parametrize("source_type, tool, reason", [
     ("compositeWithTrainedAlgorithmicMedia", "Adobe Photoshop",
-     "Content Credentials signed by FakeLens Test Signer (not on FakeLens's trust list) say: includes "
+     "Content Credentials signed by “FakeLens Test Signer” (not on FakeLens's trust list) say: includes "
      "AI-generated elements (Adobe Photoshop)"),
     # generative fill on a photo: it includes AI-made parts, it was not "created by a generative AI tool"
-    ("trainedAlgorithmicMedia", "Adobe Firefly", "Content Credentials signed by FakeLens Test Signer (not on "
+    ("trainedAlgorithmicMedia", "Adobe Firefly", "Content Credentials signed by “FakeLens Test Signer” (not on "
      "FakeLens's trust list) say: edited with a generative AI tool (Adobe Firefly)"),
 ])
 def test_a_camera_capture_edited_with_ai_says_so_not_created_by_it(tmp_path, settings, ca, source_type, tool, reason):
@@ -205,11 +230,11 @@ def ai_ingredient(ca):
 @pytest.mark.parametrize("relationship, actions, ai, score, words", [
     ("parentOf", [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["ing1"]}},
                   {"action": "c2pa.color_adjustments"}],
-     True, 0.95, "Content Credentials of an earlier version (signed by FakeLens Test Signer) say: created by a "
+     True, 0.95, "Content Credentials of an earlier version (signed by “FakeLens Test Signer”) say: created by a "
                  "generative AI tool (Adobe Firefly)"),
     ("componentOf", [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"},
                      {"action": "c2pa.placed", "parameters": {"ingredientIds": ["ing1"]}}],
-     True, 0.95, "Content Credentials (signed by FakeLens Test Signer) say: includes AI-generated elements, an "
+     True, 0.95, "Content Credentials (signed by “FakeLens Test Signer”) say: includes AI-generated elements, an "
                  "ingredient placed into it (Adobe Firefly)"),
     ("inputTo", [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}],
      False, 0.35, "an AI-generated picture was used as an input to make it (Adobe Firefly) — a hint only"),
@@ -317,7 +342,7 @@ def test_a_signature_that_does_not_verify_names_no_signer_and_its_ai_claim_is_a_
     assert r["detail"]["reason"] == ("Content Credentials whose signature does not verify (anyone could have written "
                                      "them) say: created by a generative AI tool (Adobe Firefly) — a hint only")
     assert not any("FakeLens's trust list" in reason for reason in block["reasons"]), block["reasons"]
-    assert any("the certificate attached names FakeLens Test Signer" in reason for reason in block["reasons"])
+    assert any("the certificate attached names “FakeLens Test Signer”" in reason for reason in block["reasons"])
 
     (tmp_path / "broken.jpg").write_bytes(_break_signature(signed))
     result = Analyzer(trusting).analyze({"path": str(tmp_path / "broken.jpg")}, tmp_path)

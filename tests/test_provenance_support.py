@@ -52,15 +52,16 @@ def photo_like(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 # --- a throw-away certificate authority and C2PA signing --------------------------------
 
-def make_test_ca(cn: str = "FakeLens Test Root"):
-    """(ca_pem, chain_pem, key_pem): a root CA and an ES256 signer certificate it issued."""
+def make_test_ca(cn: str = "FakeLens Test Root", signer: str = "FakeLens Test Signer"):
+    """(ca_pem, chain_pem, key_pem): a root CA and an ES256 signer certificate it issued, named `signer`."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     def name(common):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common),
+        # (a name past X.509's 64 characters too: the C2PA library signs with it all the same)
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common, _validate=len(common) <= 64),
                           x509.NameAttribute(NameOID.ORGANIZATION_NAME, "FakeLens Test")])
 
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -73,7 +74,7 @@ def make_test_ca(cn: str = "FakeLens Test Root"):
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(name("FakeLens Test Signer")).issuer_name(ca.subject)
+    cert = (x509.CertificateBuilder().subject_name(name(signer)).issuer_name(ca.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -41,9 +41,9 @@ def test_a_flag_says_what_provenance_found_when_it_found_anything():
                                                          "trusted": True})
     flagged = fuse([face_swap(0.87), signed], media(), 1)["summary"]
     assert flagged.startswith("Likely manipulated (score 0.87)")
-    assert flagged.endswith("Content Credentials intact, signed by Leica (trusted)."), flagged
+    assert flagged.endswith("Content Credentials intact, signed by “Leica” (trusted)."), flagged
     near = fuse([face_swap(0.45), signed], media(), 1)["summary"]
-    assert near.startswith("Uncertain") and near.endswith("Content Credentials intact, signed by Leica (trusted)."), near
+    assert near.startswith("Uncertain") and near.endswith("Content Credentials intact, signed by “Leica” (trusted)."), near
     unread = Signal("provenance", "1", None, provenance={"status": "none", "ai_generated": False, "unreadable": True,
                                                          "reasons": ["Content Credentials were found but could not be read (x)"]})
     assert fuse([face_swap(0.87), unread], media(), 1)["summary"].endswith(
@@ -166,7 +166,7 @@ def test_an_ai_marker_in_metadata_beside_credentials_that_validate_without_one_s
     r = fuse([face_swap(0.1), prov], media(), 1)
     assert r["label"] == "ai_generated"
     assert r["summary"] == ("AI-generated: the XMP metadata says it was made by a generative AI tool. Its Content "
-                            "Credentials, which validate (signed by Leica), carry no AI marker.")
+                            "Credentials, which validate (signed by “Leica”), carry no AI marker.")
     said_by_c2pa = Signal("provenance", "1", 0.99, flags="ai_generated",
                           provenance={"status": "intact", "ai_generated": True, "source": "c2pa", "signer": "Adobe"},
                           detail={"reason": "Content Credentials say: created by a generative AI tool (Adobe Firefly)",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .config import SettingsError, load_settings
 from .errors import FakeLensError
+from .terminal import shown
 from .store import StoreUnavailable
 
 
@@ -78,7 +79,7 @@ def _progress_bar(name: str):
 
     def show(stage: str, fraction: float):
         filled = int(fraction * 30)
-        sys.stderr.write(f"\r{name[:40]:40} [{'#' * filled}{'.' * (30 - filled)}] {stage:7} {fraction:4.0%}")
+        sys.stderr.write(f"\r{shown(name)[:40]:40} [{'#' * filled}{'.' * (30 - filled)}] {stage:7} {fraction:4.0%}")
         sys.stderr.flush()
     return show
 
@@ -100,7 +101,7 @@ def cmd_check(args) -> int:
             if args.json:
                 print(json.dumps({"input": item, "error": exc.to_dict()}), flush=True)
             else:
-                print(f"{item}: error: {exc.message} ({exc.code})", file=sys.stderr)
+                print(shown(f"{item}: error: {exc.message} ({exc.code})"), file=sys.stderr)
         return 1
     failed = False
     # stopped (SIGTERM, a terminal closed), it ends as after Ctrl-C: each check's folder is removed
@@ -129,7 +130,7 @@ def cmd_check(args) -> int:
             if args.json:
                 print(json.dumps({"input": item, **result}), flush=True)
             else:
-                print(f"{item}: {label_words(result)}\n  {result['summary']}")
+                print(shown(f"{item}: {label_words(result)}") + "\n  " + shown(result["summary"]))
                 for s in result["signals"]:
                     mark = "*" if s["decisive"] else " "
                     # never "1.000" for a score short of 1 (as the report's tables: 0.9999 is 0.999)
@@ -144,7 +145,7 @@ def cmd_check(args) -> int:
             if args.json:
                 print(json.dumps({"input": item, "error": exc.to_dict()}), flush=True)
             else:
-                print(f"{item}: error: {exc.message} ({exc.code})", file=sys.stderr)
+                print(shown(f"{item}: error: {exc.message} ({exc.code})"), file=sys.stderr)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     return 1 if failed else 0

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from .analyze import SNIFF_BYTES, load_with_faces, sniff_file
+from .terminal import csv_cell, shown
 from .detectors.face_swap import FaceSwapDetector
 from .errors import FakeLensError
 from .fetch.sniff import sniff
@@ -198,7 +199,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         rows.append(row)
         if echo:
             s = "-" if row["score"] is None else f"{row['score']:.3f}"
-            print(f"[{n + 1}/{len(items)}] {row['label']:4} {s:>5}  {path.name}  {row['status']}",
+            print(f"[{n + 1}/{len(items)}] {row['label']:4} {s:>5}  {shown(path.name)}  {shown(row['status'])}",
                   file=sys.stderr, flush=True)
     scored = [r for r in rows if r["score"] is not None]
     y = np.array([r["label"] == "fake" for r in scored], bool)
@@ -237,7 +238,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         with open(out_dir / "scores.csv", "w", newline="", encoding="utf-8", errors="backslashreplace") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
         if summary["auc"] is not None:
             fpr, tpr, _ = roc_curve(y, s)
             draw_roc(fpr, tpr, out_dir / "roc.png",
@@ -250,7 +251,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         summary["csv"] = str(out_dir / "scores.csv")
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     if echo:
-        print(format_summary(summary), file=sys.stderr, flush=True)
+        print("\n".join(shown(line) for line in format_summary(summary).split("\n")), file=sys.stderr, flush=True)
     return summary
 
 

@@ -17,6 +17,7 @@ import re
 from .detectors.base import Signal, stored_score
 from .fetch.ytdlp import PAGE_ITEMS
 from .media.types import Media
+from .provenance.text import signer_words
 
 UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, to which faces a detector scores or which
@@ -122,7 +123,7 @@ def _provenance_note(prov: dict) -> str:
     if prov["status"] == "tampered":
         reasons = prov.get("reasons") or ["its Content Credentials do not validate"]
         return reasons[0][0].upper() + reasons[0][1:] + "."
-    who = prov.get("signer") or "an unknown signer"
+    who = signer_words(prov.get("signer"))
     trust = "trusted" if prov.get("trusted") else "not on the trust list"
     return f"Content Credentials intact, signed by {who} ({trust})."
 
@@ -175,7 +176,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
             # file metadata or a watermark says AI: what the credentials say is said too
             if prov["status"] == "intact":
                 summary += (f" Its Content Credentials, which validate (signed by "
-                            f"{prov.get('signer') or 'an unknown signer'}), carry no AI marker.")
+                            f"{signer_words(prov.get('signer'))}), carry no AI marker.")
             elif prov["status"] == "tampered":
                 summary += (" Its Content Credentials do not validate: "
                             + "; ".join(prov.get("failure_words") or ["they were changed after signing"]) + ".")

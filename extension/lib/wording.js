@@ -169,7 +169,8 @@
     }
     const p = result.provenance || {};
     if (p.status === "intact") {
-      const who = [p.signer && `signed by ${p.signer}`, p.generator && `made with ${p.generator}`].filter(Boolean).join(", ");
+      // a certificate's name is whatever its maker typed: said as a claim, in quotes
+      const who = [p.signer && `signed by “${p.signer}”`, p.generator && `made with ${p.generator}`].filter(Boolean).join(", ");
       lines.push(`Content Credentials: intact${who ? `, ${who}` : ""}${p.trusted ? "" : " (signer not trusted)"}`);
     } else if (p.status === "tampered") {
       lines.push(`Content Credentials: present, but ${credentialFailures(p)}`);

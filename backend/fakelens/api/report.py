@@ -11,6 +11,10 @@ from ..detectors.base import stored_score
 from ..verdict import UNCERTAIN_MARGIN, label_words, score_text
 
 bp = Blueprint("report", __name__, template_folder="templates")
+
+# what the report may load: nothing but its own inline styles and data: pictures. Said in the page too,
+# for the extension shows it through srcdoc, where the header does not come along
+REPORT_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 bp.add_app_template_filter(score_text, "score")
 bp.add_app_template_filter(lambda x: f"{stored_score(x, 3):.3f}", "score3")   # the tables' three decimals
 
@@ -91,10 +95,10 @@ def report(check_id: str):
         path = next((p for p in (thumbs / thumbnail_name(sha, t), thumbs / f"{sha}.jpg") if p.is_file()), None)
         if path is not None:
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
-    html = render_template("report.html", check=check, result=result, thumb=thumb, media=media,
+    html = render_template("report.html", check=check, result=result, thumb=thumb, media=media, policy=REPORT_POLICY,
                            label_text=label_words(result) if result else status_words(check),
                            boxes=shown_faces, box_tone=_box_tone(result), box_words=_box_words(result),
                            timeline=_timeline((result or {}).get("frames", []), media.get("duration")))
     # the page carries no script and loads nothing: a strict policy keeps it so
     return html, 200, {"Content-Type": "text/html; charset=utf-8",
-                       "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'"}
+                       "Content-Security-Policy": REPORT_POLICY}

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .c2pa_reader import read_c2pa
+from .text import signer_words
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
@@ -135,13 +136,13 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
             key, lead = "tampered", "Content Credentials (which no longer validate) say"
         elif m["where"] == "ingredient":
             key = "ingredient"
-            by = f" (signed by {m['signer']})" if m.get("signer") else ""   # its own signer, not this file's
+            by = f" (signed by {signer_words(m['signer'])})" if m.get("signer") else ""   # its own signer, not this file's
             lead = {"parentOf": f"Content Credentials of an earlier version{by} say",
                     "componentOf": f"Content Credentials{by} say"}.get(rel, f"Content Credentials of an ingredient{by} say")
         else:
             key = "trusted" if cred["trusted"] else "intact"
             # an unknown signer's claim must not read as a trusted one's: who signed it is said
-            lead = (f"Content Credentials signed by {cred.get('signer') or 'an unknown signer'} "
+            lead = (f"Content Credentials signed by {signer_words(cred.get('signer'))} "
                     f"({'on' if cred['trusted'] else 'not on'} FakeLens's trust list) say")
         tool = f" ({m['generator']})" if m.get("generator") else ""
         evidence.append({"source": "c2pa", "score": SCORES[("c2pa", key)], "generator": m.get("generator"),
@@ -200,7 +201,7 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         score, reason = evidence[0]["score"], evidence[0]["reason"] + " — a hint only"
     elif cred["status"] == "intact":
         score = None
-        reason = (f"Content Credentials validate, signed by {cred['signer'] or 'an unknown signer'}"
+        reason = (f"Content Credentials validate, signed by {signer_words(cred['signer'])}"
                   f"{' (trusted)' if cred['trusted'] else ' (not on the trust list)'}; they carry no AI marker.")
     elif cred.get("remote_manifest") or cred.get("unreadable") or cred.get("failed"):
         score, reason = None, cred["reasons"][0]

@@ -16,6 +16,7 @@ import c2pa
 
 from .generators import match_generator
 from .metadata import AI_SOURCE_TYPES, source_type_name
+from .text import plain, signer_words
 from .trust import reader_context
 
 # Codes about trust or revocation checks we skip, not about the content or the signature.
@@ -45,7 +46,7 @@ PLAIN = {  # failure codes in plain words, for the report
 }
 
 MAX_REMOTE_BYTES = 16 * 1024 * 1024
-_REMOTE_URL = re.compile(r"https?://[^\s'\"]+")
+_REMOTE_URL = re.compile(r"https?://[\x21-\x7e]{1,2000}")   # printable ASCII: no escape sequences or blanks
 
 
 def _remote_url(text: str) -> str | None:
@@ -54,7 +55,7 @@ def _remote_url(text: str) -> str | None:
     found = _REMOTE_URL.search(text)
     if found is None:
         return None
-    url = found.group(0)
+    url = re.split(r"['\"]", found.group(0))[0]
     while url and (url[-1] in ".,;:" or (url[-1] == ")" and url.count(")") > url.count("("))):
         url = url[:-1]
     return url or None
@@ -93,15 +94,15 @@ def _codes(store: dict) -> tuple[list[dict], list[dict]]:
 def _agent_name(agent) -> str | None:
     if isinstance(agent, dict):
         agent = agent.get("name")
-    return str(agent) if agent else None
+    return plain(agent) if agent else None
 
 
 def _generator(manifest: dict) -> str | None:
     info = manifest.get("claim_generator_info") or []
     if info and isinstance(info[0], dict) and info[0].get("name"):
         version = info[0].get("version")
-        return f"{info[0]['name']} {version}".strip() if version else info[0]["name"]
-    return manifest.get("claim_generator")
+        return plain(f"{info[0]['name']} {version}" if version else info[0]["name"])
+    return plain(manifest.get("claim_generator"))
 
 
 def _actions(manifest: dict) -> list[dict]:
@@ -118,7 +119,7 @@ def _actions(manifest: dict) -> list[dict]:
                     "software_agent": _agent_name(act.get("softwareAgent") or params.get("softwareAgent")),
                     "digital_source_type": source_type_name(dst)}
             if act.get("description") or params.get("description"):
-                item["description"] = str(act.get("description") or params.get("description"))[:200]
+                item["description"] = plain(act.get("description") or params.get("description"), 200)
             out.append({k: v for k, v in item.items() if v})
     return out
 
@@ -276,8 +277,8 @@ def _read_store(reader, fh, out) -> None:
     unsigned = any(f["code"] in SIGNATURE_CODES and (f["where"] == "active manifest" or f"/{label}/" in (f["url"] or ""))
                    for f in failures)
     out["unsigned"] = unsigned
-    out["signer"] = None if unsigned else sig.get("common_name") or sig.get("issuer")
-    out["issuer"] = None if unsigned else sig.get("issuer")
+    out["signer"] = None if unsigned else plain(sig.get("common_name") or sig.get("issuer"))
+    out["issuer"] = None if unsigned else plain(sig.get("issuer"))
     out["signed_at"] = sig.get("time")
     out["generator"] = _generator(active)
     out["actions"] = _actions(active)[:20]
@@ -289,22 +290,22 @@ def _read_store(reader, fh, out) -> None:
     out["status"] = "tampered" if content_failures else "intact"
     out["failures"] = [{k: f[k] for k in ("code", "where", "explanation")} for f in content_failures][:20]
     if content_failures:
-        plain = dict(PLAIN)
+        said = dict(PLAIN)
         if not out["signed_at"]:   # no time-stamp: the SDK checks the certificate against today's date
-            plain["signingCredential.expired"] = ("the signing certificate has expired, and no time-stamp shows "
-                                                  "it was valid when it signed")
-        words = sorted({plain.get(f["code"], f["code"]) + (" (in an ingredient)" if f["where"] == "ingredient" else "")
+            said["signingCredential.expired"] = ("the signing certificate has expired, and no time-stamp shows "
+                                                 "it was valid when it signed")
+        words = sorted({said.get(f["code"], f["code"]) + (" (in an ingredient)" if f["where"] == "ingredient" else "")
                         for f in content_failures})
         out["failure_words"] = words   # the extension's tooltip says these, not a table of its own
         out["reasons"].append("the Content Credentials do not validate: " + "; ".join(words))
-    who = out["signer"] or "an unknown signer"
+    who = signer_words(out["signer"])
     if unsigned:
-        named = sig.get("common_name") or sig.get("issuer")
+        named = plain(sig.get("common_name") or sig.get("issuer"))
         out["reasons"].append("the signature does not verify, so who wrote the Content Credentials is not known"
-                              + (f" (the certificate attached names {named}, but a certificate is public: anyone "
+                              + (f" (the certificate attached names {signer_words(named)}, but a certificate is public: anyone "
                                  "can attach one)" if named else ""))
     else:
-        out["reasons"].append(f"Content Credentials signed by {who}" + (f" (issuer {out['issuer']})" if out["issuer"] and out["issuer"] != who else "")
+        out["reasons"].append(f"Content Credentials signed by {who}" + (f" (issuer {signer_words(out['issuer'])})" if out["issuer"] and out["issuer"] != out["signer"] else "")
                               + (", on FakeLens's trust list" if out["trusted"] else ", not on FakeLens's trust list (unknown signer, not a sign of tampering)"))
 
     # AI markers: the active manifest first, then any earlier manifest (ingredients) in the store,
@@ -317,7 +318,7 @@ def _read_store(reader, fh, out) -> None:
                 marker["relationship"] = _relationship(manifests, label, manifest_label)
                 marker["unsigned"] = unsigned or _ingredient_unsigned(manifests, failures, manifest_label)
                 signed = manifest.get("signature_info") or {}
-                marker["signer"] = None if marker["unsigned"] else signed.get("common_name") or signed.get("issuer")
+                marker["signer"] = None if marker["unsigned"] else plain(signed.get("common_name") or signed.get("issuer"))
             out["ai"].append(marker)
 
 

@@ -13,6 +13,7 @@ from PIL import Image, IptcImagePlugin, PngImagePlugin
 
 from ..media.image import _png_chunks   # (importing it also sets Pillow's PNG text-chunk limits)
 from .generators import match_generator
+from .text import plain
 
 # IPTC digital source types that mean "made (in part) by a generative model"
 AI_SOURCE_TYPES = {
@@ -234,7 +235,7 @@ def read_metadata(path: str) -> dict:
     try:
         for tag, name in EXIF_TAGS.items():
             if tag in exif:
-                fields[f"EXIF {name}"] = _text(exif[tag])[:500]
+                fields[f"EXIF {name}"] = plain(_text(exif[tag]), 500)
         ifd = exif.get_ifd(EXIF_IFD)
         if USER_COMMENT in ifd:
             fields["EXIF UserComment"] = _user_comment(ifd[USER_COMMENT])[:4000]
@@ -272,7 +273,7 @@ def read_metadata(path: str) -> dict:
         for name, pattern in _XMP_FIELDS.items():
             m = pattern.search(xmp)
             if m:
-                fields[f"XMP {name}"] = (m.group(1) or m.group(2) or "").strip()[:500]
+                fields[f"XMP {name}"] = plain(m.group(1) or m.group(2) or "", 500)
         url = fields.get("XMP provenance") or ""
         out["remote_manifest"] = url if url.lower().startswith(("http://", "https://")) else None
         for key in ("XMP CreatorTool", "XMP softwareAgent", "XMP Credit"):
@@ -286,7 +287,7 @@ def read_metadata(path: str) -> dict:
             if tag in iptc:
                 value = iptc[tag]
                 value = value[0] if isinstance(value, list) and value else value
-                fields[f"IPTC {name}"] = _text(value)[:500]
+                fields[f"IPTC {name}"] = plain(_text(value), 500)
                 gen = match_generator(fields[f"IPTC {name}"])
                 if gen:
                     found(gen, f"IPTC {name}", f"IPTC {name} says '{fields[f'IPTC {name}'][:80]}'",
@@ -301,7 +302,7 @@ def read_metadata(path: str) -> dict:
             if n == MAX_PNG_FIELDS:
                 fields["PNG text chunks not shown"] = str(len(chunks) - n)
                 break
-            fields[f"PNG {k}"] = v[:500]
+            fields[f"PNG {plain(k, 80)}"] = plain(v, 500)
         hit = _png_generator(chunks)
         if hit:
             found(hit[0], "PNG text", hit[1], "generator_chunk")
@@ -315,7 +316,7 @@ def read_metadata(path: str) -> dict:
     texts = [t for t in (_text(c)[:MAX_TEXT] for c in comments) if t]
     where = f"{fmt} comment" if fmt in ("GIF", "PNG", "WEBP") else "JPEG comment"
     if texts:
-        fields[where] = "\n".join(texts)[:500]
+        fields[where] = plain(" | ".join(texts), 500)
     for text in texts:
         if _A1111.search(text):
             found("Stable Diffusion (AUTOMATIC1111 web UI)", where,

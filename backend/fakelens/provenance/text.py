@@ -1,0 +1,27 @@
+"""Text a file carries (a certificate's names, a claim generator, metadata fields) made fit to show:
+anyone writes it, and it is shown beside FakeLens's own words in the tooltip, the popup, the report
+and the terminal. Control characters (a terminal's escape sequences, new lines), bidirectional
+overrides (which turned "(not on the trust list)" backwards after a signer's name) and runs of blank
+characters (which pushed it out of view) are taken out, and the length is capped."""
+
+import re
+
+# C0 and C1 controls, and the bidirectional marks, embeddings, overrides and isolates
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# whitespace, and characters that show as a blank without being one (Braille blank, Hangul fillers,
+# zero-width ones)
+_BLANKS = re.compile("[\\s\u200b-\u200d\u2060\ufeff\u2800\u3164\u115f\u1160\uffa0]+")
+
+
+def plain(value, limit: int = 100) -> str | None:
+    """`value` as one line of at most `limit` characters (cut with "…"); None stays None."""
+    if value is None:
+        return None
+    text = _BLANKS.sub(" ", _CONTROLS.sub(" ", str(value))).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def signer_words(name: str | None) -> str:
+    """A signer's name as a claim, in quotes (a certificate's name is whatever its maker typed), or
+    "an unknown signer"."""
+    return f"“{name}”" if name else "an unknown signer"
