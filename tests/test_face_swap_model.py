@@ -346,29 +346,38 @@ def test_a_photo_turned_sideways_is_read_the_right_way_up(store, spec, name):
         assert score < spec.threshold and abs(score - upright_score) < 0.1, (turns, score, upright_score)
 
 
+def _first_frames(path, n: int) -> list:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while len(frames) < n:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
+def _write_avi(path, frames, fps: int):
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for f in frames:
+        writer.write(f)
+    writer.release()
+
+
 def test_a_video_stored_sideways_is_read_the_right_way_up(tmp_path):
     """A video whose frames lie sideways with no rotation in the file (MPEG-TS, Matroska and AVI carry
     none; a person lying down): the faces' landmarks came out wrong and the real sanity clip ff_real
     went from 0.13 to "Likely manipulated" 0.77. Its frames' faces are read again turned, as a photo's."""
     from fakelens.analyze import Analyzer
 
-    cap = cv2.VideoCapture(str(need_shared("deepfake-clips", "ff_real.mp4")))
-    frames = []
-    while len(frames) < 48:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
+    frames = _first_frames(need_shared("deepfake-clips", "ff_real.mp4"), 48)
     analyzer = Analyzer(Settings(home=tmp_path / "home", cache=False, video_frames=8))
     scores = {}
     for name, turn in (("upright", 0), ("sideways", 1)):
         turned = [np.ascontiguousarray(np.rot90(f, turn)) for f in frames]
-        h, w = turned[0].shape[:2]
-        writer = cv2.VideoWriter(str(tmp_path / f"{name}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25, (w, h))
-        for f in turned:
-            writer.write(f)
-        writer.release()
+        _write_avi(tmp_path / f"{name}.avi", turned, 25)
         result = analyzer.analyze({"path": str(tmp_path / f"{name}.avi")}, tmp_path)
         scores[name] = next(s["score"] for s in result["signals"] if s["detector"] == "face_swap")
     assert scores["sideways"] < 0.5 and abs(scores["sideways"] - scores["upright"]) < 0.15, scores
@@ -410,14 +419,7 @@ def test_an_interlaced_video_is_checked_on_one_field(tmp_path):
     12 real clips). Combing on its faces makes the check use one field of each frame."""
     from fakelens.analyze import Analyzer
 
-    cap = cv2.VideoCapture(str(need_shared("ffpp-dev", "real", "241.mp4")))
-    frames = []
-    while len(frames) < 200:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
+    frames = _first_frames(need_shared("ffpp-dev", "real", "241.mp4"), 200)
     woven = []
     for a, b in zip(frames[0::2], frames[1::2]):   # even rows from one moment, odd rows from the next
         w = a.copy()
@@ -426,11 +428,7 @@ def test_an_interlaced_video_is_checked_on_one_field(tmp_path):
     analyzer = Analyzer(Settings(home=tmp_path / "home", cache=False))
     results = {}
     for name, clip in (("progressive", frames[0::2]), ("interlaced", woven)):
-        h, w = clip[0].shape[:2]
-        writer = cv2.VideoWriter(str(tmp_path / f"{name}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 15, (w, h))
-        for f in clip:
-            writer.write(f)
-        writer.release()
+        _write_avi(tmp_path / f"{name}.avi", clip, 15)
         results[name] = analyzer.analyze({"path": str(tmp_path / f"{name}.avi")}, tmp_path)
     assert results["interlaced"]["media"].get("interlaced") is True
     assert "interlaced" not in results["progressive"]["media"]
