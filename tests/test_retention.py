@@ -104,19 +104,3 @@ def test_the_queue_is_counted_from_an_index_not_by_reading_the_whole_history(tmp
     store = Store(tmp_path / "fakelens.db")
     plan = " ".join(row[3] for row in store._read("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM checks WHERE status = 'queued'"))
     assert "USING COVERING INDEX checks_status" in plan, plan
-
-
-def test_history_made_while_the_clock_ran_ahead_is_not_kept_until_that_date(tmp_path):
-    """A check made with the clock a year ahead outlived keep_days (1) for a year, sorted first in the
-    history, and its address stayed a fresh cache entry until then: such rows are dated now."""
-    store = Store(tmp_path / "fakelens.db")
-    (tmp_path / "thumbs").mkdir()
-    ahead = done_check(store, "a" * 64, "https://example.org/ahead.jpg", age_days=-365)
-    prune(store, tmp_path / "thumbs", keep_days=1)
-    assert abs(store.get(ahead)["created"] - time.time()) < 60
-    assert store.cached_by_url("https://example.org/ahead.jpg", MODELS, ttl_s=3600)   # fresh from now on
-    store._run("UPDATE checks SET created = created - 2 * 86400")
-    store._run("UPDATE cache_hash SET created = created - 2 * 86400")
-    store._run("UPDATE cache_url SET created = created - 2 * 86400")
-    prune(store, tmp_path / "thumbs", keep_days=1)   # two days on, it goes as any other
-    assert store.get(ahead) is None and store.cached_by_url("https://example.org/ahead.jpg", MODELS, ttl_s=1e9) is None

@@ -48,6 +48,4 @@ def prune(store: Store, thumbs: Path, keep_days: float) -> int:
     """Forget what is older than keep_days (0 or less: keep everything)."""
     if keep_days <= 0:
         return 0
-    now = time.time()
-    store.redate_future(now)
-    return len(forget(store, thumbs, now - keep_days * 86400))
+    return len(forget(store, thumbs, time.time() - keep_days * 86400))

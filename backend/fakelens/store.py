@@ -226,13 +226,6 @@ class Store:
     def delete(self, check_id: str):
         self._run("DELETE FROM checks WHERE id = ?", (check_id,))
 
-    def redate_future(self, now: float):
-        """Rows dated more than a day after `now` (made while the clock ran ahead) dated `now`: else
-        keep_days would keep them until that date, and a cached address stay fresh until then."""
-        with self._locked():
-            for table in ("checks", "cache_hash", "cache_url"):
-                self._db.execute(f"UPDATE {table} SET created = ? WHERE created > ?", (now, now + 86400))
-
     def forget(self, before: float) -> list[str]:
         """Delete finished checks and cached results made before `before` (time.time()); active
         checks stay. Returns the ids of the checks that went."""
