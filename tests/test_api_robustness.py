@@ -449,6 +449,8 @@ def test_an_upgrade_makes_an_earlier_versions_open_data_folder_private(tmp_path,
     """Versions before 2026-11-26 made the default folder 0755, fakelens.db 0644 and thumbs/ 0755;
     an upgrade kept that (and new -wal/-shm files copy the database's mode): every account on the
     computer could read the history and the pictures of what was checked."""
+    import subprocess
+
     from fakelens.store import Store
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
@@ -474,6 +476,18 @@ def test_an_upgrade_makes_an_earlier_versions_open_data_folder_private(tmp_path,
     app = create_app(Settings(home=named), start_jobs=False)
     app.extensions["fakelens"]["store"].close()
     assert mode(named) == 0o755 and mode(named / "fakelens.db") == 0o600
+    # a file it may not change (another account's, a file system without modes) is left, and it starts
+    thumb = old / "thumbs" / ("b" * 64 + "-0.jpg")
+    thumb.write_bytes(b"jpeg")
+    thumb.chmod(0o644)
+    if subprocess.run(["chattr", "+i", str(thumb)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here (root ignores file modes: an immutable file stands in)")
+    try:
+        app = create_app(Settings(home=old), start_jobs=False)   # no PermissionError
+        app.extensions["fakelens"]["store"].close()
+    finally:
+        subprocess.run(["chattr", "-i", str(thumb)], capture_output=True)
+    assert mode(thumb) == 0o644
 
 
 def test_the_folders_fakelens_makes_in_a_chosen_data_folder_are_the_users_only(tmp_path, plain_jpeg):

@@ -272,6 +272,28 @@ def test_a_check_stopped_by_a_signal_leaves_no_download_behind(tmp_path, signal_
     assert list(temp.glob("fakelens-cli-*")) == []
 
 
+def test_a_check_run_under_nohup_outlives_its_terminal(tmp_path):
+    """The SIGHUP handler replaced nohup's "ignore": a batch left running at logout was killed (129)."""
+    import signal
+    import time
+
+    from support.httpd import MediaServer
+
+    (tmp_path / "files").mkdir()
+    with MediaServer(tmp_path / "files") as server:
+        env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_ALLOW_LOOPBACK": "1",
+               "FAKELENS_FETCH_WALL_S": "6"}
+        proc = subprocess.Popen(["nohup", sys.executable, "-m", "fakelens.cli", "check", "--json",
+                                 server.url("/trickle")], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while "/trickle" not in server.seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGHUP)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and '"fetch_timeout"' in out, (proc.returncode, out)   # ended by its own limit
+
+
 def test_trust_anchors_that_name_no_pem_file_stop_the_start_with_one_line(tmp_path):
     """The server started and trusted no added signer, saying so only in a log line at the first check."""
     home = tmp_path / "home"

@@ -8,6 +8,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from .config import SettingsError, load_settings
@@ -89,9 +90,7 @@ def _looks_like_url(text: str) -> bool:
 
 
 def cmd_check(args) -> int:
-    from .analyze import Analyzer, sniff_file
-    from .detectors.base import stored_score
-    from .verdict import label_words
+    from .analyze import Analyzer
 
     settings = load_settings(home=args.home)
     try:
@@ -103,11 +102,29 @@ def cmd_check(args) -> int:
             else:
                 print(shown(f"{item}: error: {exc.message} ({exc.code})"), file=sys.stderr)
         return 1
+    # stopped (SIGTERM, a terminal closed), it ends as after Ctrl-C: each check's folder is removed.
+    # Only a signal left at its default is taken (nohup's ignored SIGHUP stays ignored), from the main
+    # thread only (where Python allows it), and given back after.
+    taken = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+                taken[number] = signal.signal(number, lambda n, frame: sys.exit(128 + n))
+    try:
+        return _check_each(args, analyzer)
+    finally:
+        for number, before in taken.items():
+            signal.signal(number, before)
+
+
+def _check_each(args, analyzer) -> int:
+    """Each input checked and printed in turn; 1 when any failed."""
+    from .analyze import sniff_file
+    from .detectors.base import stored_score
+    from .verdict import label_words
+
     failed = False
-    # stopped (SIGTERM, a terminal closed), it ends as after Ctrl-C: each check's folder is removed
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), lambda number, frame: sys.exit(128 + number))
     for item in args.inputs:
         workdir = Path(tempfile.mkdtemp(prefix="fakelens-cli-"))
         try:

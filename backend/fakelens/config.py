@@ -1,5 +1,7 @@
 """Settings: defaults < config file (FAKELENS_HOME/config.toml) < env FAKELENS_* < command-line flags."""
 
+import contextlib
+import logging
 import math
 import os
 import sys
@@ -155,13 +157,23 @@ def make_private(home: Path):
         folders.append(home)
     files = [home / f"fakelens.db{end}" for end in ("", "-wal", "-shm")] + [home / "token"]
     for folder in folders:
-        if folder.is_dir() and not folder.is_symlink():
-            folder.chmod(0o700)
-            if folder.name == "thumbs":
-                files += [f for f in folder.iterdir() if f.is_file()]
+        _tighten(folder, 0o700)
+        if folder.name == "thumbs" and folder.is_dir() and not folder.is_symlink():
+            with contextlib.suppress(OSError):
+                files += list(folder.iterdir())
     for f in files:
-        if f.is_file() and not f.is_symlink() and f.stat().st_mode & 0o077:
-            f.chmod(0o600)
+        _tighten(f, 0o600)
+
+
+def _tighten(path: Path, mode: int):
+    """`path` given `mode` when others may read it; one that cannot be (another account's file, a
+    file system without modes, gone meanwhile) is said in the log and left: the server still starts."""
+    try:
+        if path.is_symlink() or not path.exists() or not path.stat().st_mode & 0o077:
+            return
+        path.chmod(mode)
+    except OSError as exc:
+        logging.getLogger("fakelens").warning("could not make %s private (%s)", path, exc.strerror or exc)
 
 
 class SettingsError(ValueError):
