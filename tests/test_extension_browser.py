@@ -625,6 +625,13 @@ def test_a_video_with_a_poster_and_no_source_yet_is_checked_by_its_page(browser,
         assert badge["state"] == "done", badge
         result = backend_check(live_backend, badge["id"])["result"]
         assert result["media"]["kind"] == "video" and result["media"]["sha256"] == sha256(media_dir / "clip.mp4"), result
+        # a live stream (a video call's tile, a camera preview: srcObject, no poster) is no page's video
+        urls = content_script(page)("""(() => { const v = document.createElement('video');
+            const c = document.createElement('canvas'); c.getContext('2d').fillRect(0, 0, 10, 10);
+            v.srcObject = c.captureStream(); v.id = 'call'; v.style.cssText = 'width:320px;height:240px';
+            document.querySelector('#feed').append(v);
+            return [FakeLens.describeMedia(v).url, FakeLens.describeMedia(document.querySelector('#later')).url]; })()""")
+        assert urls == ["", page.url], urls
     finally:
         browser.configure(autoCheck=True)
         page.close()
@@ -1714,12 +1721,13 @@ def test_a_page_texture_gets_no_check_pill(browser, live_backend, sites):
 def test_a_tiled_background_is_no_media(browser, live_backend, sites):
     """A wrapper's paper texture (a background repeating at its own size) was media: a check pill over
     the text it lies under and a row in every page scan. A picture laid as a background without
-    repeating, or sized to its box, still is media."""
+    repeating, sized, or alone in its box (the browser says "repeat" where nothing was said) still is."""
     browser.configure(autoCheck=False)
     page = browser.context.new_page()
     try:
         page.goto(f"{sites.local}/overlays.html")
-        page.evaluate("""() => { for (const [id, css] of [['laid', 'no-repeat center'], ['covering', 'center / cover']]) {
+        page.evaluate("""() => { for (const [id, css] of [['laid', 'no-repeat center'], ['covering', 'center / cover'],
+                                                       ['plain', ''], ['sized', '0 0 / 300px 200px']]) {
             const div = Object.assign(document.createElement('div'), {id});
             div.style.cssText = `width:300px;height:200px;background:url(/media/real-2.jpg) ${css}`;
             document.querySelector('#feed').append(div); } }""")
@@ -1729,7 +1737,9 @@ def test_a_tiled_background_is_no_media(browser, live_backend, sites):
         page.wait_for_timeout(800)
         assert not page.is_visible("fakelens-pill button")
         found = content_script(page)("FakeLens.findAllMedia(128).map(el => el.id || el.className)")
-        assert found == ["card-photo", "spaced-photo", "wrapped-photo", "played", "laid", "covering"], found
+        # (a photo set as a background with nothing said of repeating or size, or sized in pixels, is one)
+        assert found == ["card-photo", "spaced-photo", "wrapped-photo", "played", "laid", "covering", "plain",
+                         "sized"], found
     finally:
         browser.configure(autoCheck=True)
         page.close()

@@ -119,6 +119,9 @@ def test_a_variable_rate_webm_is_timed_by_its_frames_not_refused_as_too_long(tmp
     assert info["duration"] == pytest.approx(times[-1] / 1000, abs=0.6), info
     assert sampled[-1].t == pytest.approx(times[-1] / 1000, abs=0.01)
     assert sampled[0].image.mean() < 3 and sampled[-1].image.mean() > 230
+    # one longer than allowed is refused at once, by what its header says, not after walking all of it
+    with pytest.raises(FakeLensError, match=r"lasts \d+ s; the limit is 10 s"):
+        sample_frames(path, 16, Settings(home=tmp_path / "h", max_duration_s=10, decode_wall_s=0.001))
 
 
 def test_a_whole_mpeg_ts_stating_twice_its_rate_is_not_called_cut_off(tmp_path):
@@ -184,6 +187,24 @@ def test_a_clip_trimmed_without_re_encoding_is_not_called_cut_off(tmp_path):
     cut.write_bytes(whole[: len(whole) * 40 // 100])
     frames, info = sample_frames(cut, 8, Settings(home=tmp_path / "h"))
     assert info["declared_duration"] == pytest.approx(10, abs=0.05) and frames[-1].t < 5, info
+
+
+def test_an_mp4_whose_header_counts_a_longer_sound_track_is_not_called_cut_off(tmp_path):
+    """The movie header's length is its longest track's: a whole clip whose sound runs 3 s past its
+    picture (or whose header says "unknown", all ones) read as cut off when its last two frames were
+    missing from the frame count."""
+    import struct
+
+    whole = _faststart(write_video(tmp_path / "w.mp4", "mp4v", frames=300, fps=30))
+    for name, length in (("sound", lambda scale, n: n + 3 * scale), ("unknown", lambda scale, n: 0xFFFFFFFF)):
+        data = bytearray(whole)
+        movie = data.find(b"mvhd") - 4
+        scale, n = struct.unpack(">II", data[movie + 20:movie + 28])
+        data[movie + 24:movie + 28] = struct.pack(">I", length(scale, n))
+        path = tmp_path / f"{name}.mp4"
+        path.write_bytes(bytes(data[:-2500]))   # the last two frames' data gone: the count says two more
+        _, info = sample_frames(path, 16, Settings(home=tmp_path / "h"))
+        assert info["declared_duration"] is None, (name, info)
 
 
 def _faststart(path) -> bytes:

@@ -81,7 +81,7 @@
     const sizes = (style.backgroundSize || "").split(",");
     for (const [i, layer] of layers(bg).entries()) {   // the top image; a gradient over it (a tint) is no picture
       if (!/^((-webkit-)?image-set|url)\(/.test(layer)) continue;
-      if (tiled(repeats[i % repeats.length], sizes[i % sizes.length])) continue;   // a texture, not a picture
+      if (tiled(el, repeats[i % repeats.length], sizes[i % sizes.length])) continue;   // a texture, not a picture
       // a url() is an image-set() of one candidate
       let url = null, best = -1;
       for (const m of layer.matchAll(QUOTED_URL)) {
@@ -93,12 +93,13 @@
     }
     return null;
   }
-  // A layer that repeats at its own size (a page's paper or noise texture, a pattern) rather than
-  // one picture filling the box: a photo is laid with no-repeat, or sized to cover or fill the box
-  // (none said: a picture).
-  function tiled(repeat = "", size = "") {
+  // A layer that repeats at its own size under content it wraps (a page's paper or noise texture, a
+  // pattern) rather than one picture: a photo is laid with no-repeat, or sized (cover, contain, a
+  // length), or alone in its box (the browser says "repeat" where the page said nothing).
+  function tiled(el, repeat = "", size = "") {
     if (!repeat.trim() || /^\s*no-repeat(\s+no-repeat)?\s*$/.test(repeat)) return false;
-    return !/cover|contain|100%/.test(size);
+    if (!/^\s*auto(\s+auto)?\s*$/.test(size || "auto")) return false;
+    return el.childElementCount > 0;
   }
 
   // The comma-separated layers of a background (brackets and quotes respected).
@@ -200,7 +201,7 @@
     const permalink = site.permalink(el) || null;
     // a player that attaches its video only on play shows a poster and no source yet: its video is
     // the post's (or the page's), as for a blob: video, which yt-dlp resolves
-    if (kind === "video" && !url) url = permalink || location.href;
+    if (kind === "video" && !url && el.poster && !el.srcObject) url = permalink || location.href;
     const r = el.getBoundingClientRect();
     return {
       kind,

@@ -14,7 +14,7 @@ _PREFIXES = [
     (b"\x1a\x45\xdf\xa3", "video", None),  # EBML: WebM or Matroska, told apart below
     (b"FLV\x01", "video", "video/x-flv"),
     (b"\x00\x00\x01\xba", "video", "video/mpeg"),   # an MPEG program stream's pack header (.mpg, DVD .vob)
-    (b"OggS", "video", "video/ogg"),                # Theora; sound only is refused when decoding finds no picture
+    (b"OggS", "video", "video/ogg"),                # Theora or VP8 (told below)
 ]
 
 # ISO base media brands that are images, not video (HEIF/AVIF): unsupported here
@@ -45,6 +45,12 @@ def sniff(head: bytes) -> tuple[str, str] | None:
             # "BM" is two letters: also require the BMP header's reserved zero bytes
             if mime == "image/bmp" and (len(head) < 10 or head[6:10] != b"\x00\x00\x00\x00"):
                 continue
+            # sound only is no video: an FLV header says whether it has pictures (flag 1 of byte 4), and
+            # an Ogg stream's first page names its codec (Theora, VP8)
+            if mime == "video/x-flv" and (len(head) < 5 or not head[4] & 0x01):
+                return None
+            if mime == "video/ogg" and b"theora" not in head and b"OVP80" not in head:
+                return None
             return kind, mime
     if len(head) >= 12 and head[:4] == b"RIFF":
         if head[8:12] == b"WEBP":

@@ -61,7 +61,8 @@ def _movie_length(path: Path) -> float | None:
                             v1 = body[at + 8] == 1
                             scale, length = (struct.unpack(">IQ", body[at + 28:at + 40]) if v1
                                              else struct.unpack(">II", body[at + 20:at + 28]))
-                            return length / scale if scale and length else None
+                            unknown = length == (1 << (64 if v1 else 32)) - 1   # all ones: not said
+                            return length / scale if scale and length and not unknown else None
                         if child < 8:
                             return None
                         at += child
@@ -117,7 +118,10 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
     if not 0 < fps < 1000:
         # no rate, or the 1000 OpenCV gives Matroska/WebM of a variable rate, whose frame count is then
         # its length in milliseconds (a 54 s clip was refused as 2,160 s): count the frames, and take
-        # their rate from their stamps
+        # their rate from their stamps; one longer than allowed is refused before it is walked
+        if fps >= 1000 and total / 1000 > settings.max_duration_s:
+            raise FakeLensError("too_long", f"the video lasts {total / 1000:.0f} s; the limit is "
+                                f"{settings.max_duration_s:.0f} s")
         total, last = _count_frames(path, deadline, cancelled)
         fps = (total - 1) / last if total > 1 and last > 0 else 25.0
     elif total <= 0:
@@ -129,10 +133,14 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
         frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     elif ended is not None:   # it overstated it (a cut-off download): sample what is there, all of it
         frames_there, lasted = ended
+        if lasted <= 0:   # no stamp on the last frame (MPEG-PS): counted instead
+            lasted = (frames_there - 1) / fps
         short = total - frames_there > 2   # headers are often a frame or two long: those frames stand
         # cut off when the stream's last stamp falls a second or 5 % short of the stated length (frame
-        # counts alone misled: MPEG-TS states 60 fps for 30 fps video, and twice its frames)
-        stated = _movie_length(path) or total / fps
+        # counts alone misled: MPEG-TS states 60 fps for 30 fps video, and twice its frames); an MP4's
+        # movie header can only shorten that length (a trim by an edit list), as it also counts a
+        # longer sound track
+        stated = min(total / fps, _movie_length(path) or total / fps)
         if stated - (lasted + 1 / fps) > max(1.0, stated / 20):   # said with the verdict
             declared = round(stated, 3)
         total = frames_there
