@@ -261,8 +261,10 @@ def test_a_check_stopped_by_a_signal_leaves_no_download_behind(tmp_path, signal_
     with MediaServer(tmp_path / "files") as server:
         env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "TMPDIR": str(temp),
                "FAKELENS_ALLOW_LOOPBACK": "1"}
+        # (at their defaults, whatever this test runs under: nohup's ignored SIGHUP is passed on)
+        defaults = lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGTERM, signal.SIGHUP)]  # noqa: E731
         proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", server.url("/trickle")], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=defaults)
         deadline = time.monotonic() + 60
         while "/trickle" not in server.seen and time.monotonic() < deadline:
             time.sleep(0.1)

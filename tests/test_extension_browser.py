@@ -1315,12 +1315,14 @@ def test_the_report_page_scrolls_from_the_keyboard(browser, live_backend, face_j
         page.wait_for_function("() => document.activeElement && document.activeElement.id === 'report'", timeout=5_000)
         assert report.evaluate("document.documentElement.scrollHeight") > 900   # more than the window shows
         assert report.evaluate("document.hasFocus()")   # the keys go to the report
-        page.keyboard.press("PageDown")
-        # polled from here: no script runs in the sandboxed frame, so its own wait_for_function never polls
-        deadline = time.monotonic() + 5
+        # polled from here: no script runs in the sandboxed frame, so its own wait_for_function never polls;
+        # the key pressed again each second (on a loaded machine one press could come before the frame
+        # was ready for keys: the test failed now and then, on the code before this too)
+        deadline = time.monotonic() + 10
         while report.evaluate("scrollY") < 100:
             assert time.monotonic() < deadline, "the report did not scroll"
-            page.wait_for_timeout(50)
+            page.keyboard.press("PageDown")
+            page.wait_for_timeout(1_000)
     finally:
         page.close()
 
