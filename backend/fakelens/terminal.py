@@ -5,12 +5,13 @@ quoted."""
 
 import re
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls, and the bidirectional marks, embeddings, overrides and isolates
+CONTROL_OR_BIDI = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def shown(text) -> str:
     """`text` with control and bidi characters as visible escapes (\\x1b, \\u202e)."""
-    return _UNSAFE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(text))
+    return CONTROL_OR_BIDI.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(text))
 
 
 def csv_cell(value):

@@ -6,8 +6,8 @@ characters (which pushed it out of view) are taken out, and the length is capped
 
 import re
 
-# C0 and C1 controls, and the bidirectional marks, embeddings, overrides and isolates
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+from ..terminal import CONTROL_OR_BIDI
+
 # whitespace, and characters that show as a blank without being one (Braille blank, Hangul fillers,
 # zero-width ones)
 _BLANKS = re.compile("[\\s\u200b-\u200d\u2060\ufeff\u2800\u3164\u115f\u1160\uffa0]+")
@@ -17,7 +17,7 @@ def plain(value, limit: int = 100) -> str | None:
     """`value` as one line of at most `limit` characters (cut with "…"); None stays None."""
     if value is None:
         return None
-    text = _BLANKS.sub(" ", _CONTROLS.sub(" ", str(value))).strip()
+    text = _BLANKS.sub(" ", CONTROL_OR_BIDI.sub(" ", str(value))).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
