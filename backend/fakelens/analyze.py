@@ -189,7 +189,7 @@ def load_with_faces(path: Path, kind: str, mime: str, settings, models: ModelSto
     """load_media, then find_faces; a video of at most SECOND_LOOK_MAX_S without a face in its samples
     is sampled again with max_frames before it is said to have none (a face on screen for three seconds
     of a minute falls between 16 samples), and an interlaced one is checked on one field of each frame
-    (media.interlace). `step(stage, fraction)` is told the progress."""
+    (media.interlaced). `step(stage, fraction)` is told the progress."""
     media = load_media(path, kind, mime, settings, source_url, sha, lambda f: step("decode", f), cancelled)
     find_faces(media, models, lambda f: step("faces", f))
     # the second look: only where there are frames between the samples, and a video short enough that
@@ -209,7 +209,7 @@ def load_with_faces(path: Path, kind: str, mime: str, settings, models: ModelSto
         # combing on the faces reads as blending: one field of each frame, faces found again
         media.frames = [dataclasses.replace(f, image=one_field(f.image)) for f in media.frames]
         media.faces, media.interlaced = [], True
-        find_faces(media, models, lambda f: step("faces", f))
+        find_faces(media, models, lambda f: step("faces", 1.0))   # (progress does not go back)
     return media
 
 
