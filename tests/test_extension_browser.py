@@ -1176,6 +1176,26 @@ def test_media_that_does_not_show_is_not_checked_nor_badged(browser, live_backen
         page.close()
 
 
+def test_a_badge_slides_with_its_photo(browser, live_backend, sites):
+    """A carousel that slides with a CSS transform moves its photo without a scroll, a resize or a size
+    change: the badge stayed where the photo had been, over the next slide, until the next second's
+    look. It follows the photo while the slide runs."""
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/slider.html")
+        badge = "document.querySelector(`fakelens-badge[data-media$='/media/real-1.jpg']`)"
+        page.wait_for_function(f"() => {{ const b = {badge}; return b && b.dataset.state === 'done'; }}", timeout=WAIT_MS)
+        page.evaluate("document.querySelector('#track').style.transform = 'translateX(200px)'")   # 2 s, linear
+        gaps = []
+        for _ in range(6):
+            page.wait_for_timeout(150)
+            gaps.append(page.evaluate(f"""() => Math.abs(parseFloat({badge}.style.left)
+                                              - document.querySelector('#first').getBoundingClientRect().left)"""))
+        assert max(gaps) < 12, gaps   # within a frame or two of its photo, at 100 px a second
+    finally:
+        page.close()
+
+
 def test_an_x_photo_is_checked_once_on_the_picture_shown(browser, live_backend, media_dir, sites):
     """X draws a photo as a background over the same picture's <img>, made transparent: both were
     checked and badged, one badge over the other. The picture shown is, automatically, by a page scan

@@ -239,10 +239,23 @@
     }
     const zoom = FL.rootZoom();
     for (const [entry, where] of placing) apply(entry, where, zoom);
+    if (performance.now() < followUntil) schedule();
   }
   const schedule = () => {
     if (!frame && badges.size) frame = requestAnimationFrame(placeAll);
   };
+  // A carousel slides its photos with a CSS transition or animation, which no scroll, resize or size
+  // change tells (a verdict sat on the next slide for up to a second): while one runs, badges are
+  // placed every frame, and once more when it ends.
+  let followUntil = 0;
+  const follow = () => {
+    followUntil = performance.now() + 1000;
+    schedule();
+  };
+  for (const type of ["transitionrun", "animationstart"]) addEventListener(type, follow, { capture: true, passive: true });
+  for (const type of ["transitionend", "transitioncancel", "animationend"]) {
+    addEventListener(type, schedule, { capture: true, passive: true });
+  }
   const resizeObserver = new ResizeObserver(schedule);
   addEventListener("scroll", schedule, { capture: true, passive: true });
   addEventListener("resize", schedule, { passive: true });
