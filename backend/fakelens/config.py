@@ -157,23 +157,26 @@ def make_private(home: Path):
         folders.append(home)
     files = [home / f"fakelens.db{end}" for end in ("", "-wal", "-shm")] + [home / "token"]
     for folder in folders:
-        _tighten(folder, 0o700)
-        if folder.name == "thumbs" and folder.is_dir() and not folder.is_symlink():
+        # the pictures are looked at only in a folder that was open: behind a closed one they are
+        # private whatever their own mode (a walk of every thumbnail at each start is not needed)
+        if _tighten(folder, 0o700) and folder.name == "thumbs":
             with contextlib.suppress(OSError):
                 files += list(folder.iterdir())
     for f in files:
         _tighten(f, 0o600)
 
 
-def _tighten(path: Path, mode: int):
-    """`path` given `mode` when others may read it; one that cannot be (another account's file, a
-    file system without modes, gone meanwhile) is said in the log and left: the server still starts."""
+def _tighten(path: Path, mode: int) -> bool:
+    """`path` given `mode` when others may read it; whether they could. One that cannot be changed
+    (another account's file, a file system without modes, gone meanwhile) is said in the log and
+    left: the server still starts."""
     try:
         if path.is_symlink() or not path.exists() or not path.stat().st_mode & 0o077:
-            return
+            return False
         path.chmod(mode)
     except OSError as exc:
         logging.getLogger("fakelens").warning("could not make %s private (%s)", path, exc.strerror or exc)
+    return True
 
 
 class SettingsError(ValueError):
