@@ -192,21 +192,26 @@ function videoUrl(media) {
 // comes in one round trip; a slower check is polled after that, out of the slot (two slots held by
 // 20 s waits kept a page scan's uploads waiting behind them). A page scan sends 0: the popup follows
 // every check itself.
-function uploadImage(media, blob, wait = 2) {
+function uploadImage(media, blob, wait = 2, priority = "high") {
   return withUploadSlot(() => {
     const form = new FormData();
     form.append("media", blob, fileName(media.url, blob));
+    form.append("priority", priority);
     if (isHttp(media.url)) form.append("source_url", media.url);
     if (isHttp(media.pageUrl)) form.append("page_url", media.pageUrl);
     return backend(`/api/v1/checks?wait=${wait}`, { method: "POST", form });
   });
 }
 
+// The backend runs what the user asked for (a right-click, a hover, a retry) before automatic checks
+// (images coming into view) and page scans, whatever came first.
+const priorityOf = (media) => (media.automatic ? "low" : "high");
+
 // Start one check; the same media asked for again while its start is under way (two tabs of one
 // feed, a hover and a right-click) shares it instead of uploading and checking it twice.
 // Per page host too: the backend's cache is (a page must not learn, by a verdict come at once, that
 // another site's page asked for the same picture).
-const starting = new Map(); // `${kind} ${url} ${cookies} ${page host}` -> the start under way
+const starting = new Map(); // `${kind} ${url} ${cookies} ${page host} ${priority}` -> the start under way
 const cookiesFor = (media) => sameSite(media.url, media.pageUrl) && sameSite(media.url, media.tabUrl || media.pageUrl);
 function startCheck(media) {
   let host = "";
@@ -215,7 +220,8 @@ function startCheck(media) {
   } catch {
     /* no page: one key for all */
   }
-  const key = `${media.kind} ${media.url} ${cookiesFor(media)} ${host}`; // cookies: see sameSite
+  // cookies: see sameSite; an automatic start is not shared with the user's (theirs goes ahead of it)
+  const key = `${media.kind} ${media.url} ${cookiesFor(media)} ${host} ${priorityOf(media)}`;
   if (!starting.has(key)) starting.set(key, startNewCheck(media).finally(() => starting.delete(key)));
   return starting.get(key);
 }
@@ -223,16 +229,17 @@ function startCheck(media) {
 // Images are uploaded as bytes; videos and links go as URLs.
 async function startNewCheck(media) {
   const pageUrl = isHttp(media.pageUrl) ? media.pageUrl : undefined;
+  const priority = priorityOf(media);
   if (media.kind === "image") {
     const blob = await fetchImageBytes(media.url, cookiesFor(media));
-    if (blob) return uploadImage(media, blob);
+    if (blob) return uploadImage(media, blob, 2, priority);
     if (!isHttp(media.url)) throw new BackendError("bad_url", "This image cannot be read (not an http or https address)");
-    return backend("/api/v1/checks?wait=20", { method: "POST", json: { url: media.url, page_url: pageUrl, kind: "image" } });
+    return backend("/api/v1/checks?wait=20", { method: "POST", json: { url: media.url, page_url: pageUrl, kind: "image", priority } });
   }
   const url = media.kind === "video" ? videoUrl(media) : media.url;
   if (!isHttp(url)) throw new BackendError("bad_url", "Only http and https addresses can be checked");
   const kind = media.kind === "video" ? "video" : "auto";
-  return backend("/api/v1/checks?wait=5", { method: "POST", json: { url, page_url: pageUrl, kind } });
+  return backend("/api/v1/checks?wait=5", { method: "POST", json: { url, page_url: pageUrl, kind, priority } });
 }
 
 const getCheck = (id) => backend(`/api/v1/checks/${encodeURIComponent(id)}`);
@@ -258,7 +265,7 @@ async function scan(items, pageUrl) {
         try {
           const sent = await withScanSlot(async () => {
             const blob = await fetchImageBytes(item.url, sameSite(item.url, pageUrl));
-            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0);
+            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0, "low");
             return Boolean(blob);
           });
           if (sent) return;
@@ -285,7 +292,7 @@ async function scan(items, pageUrl) {
     try {
       const answer = await backend("/api/v1/checks/batch", {
         method: "POST",
-        json: { items: part.map(({ url, kind }) => ({ url, kind })), page_url: isHttp(pageUrl) ? pageUrl : undefined },
+        json: { items: part.map(({ url, kind }) => ({ url, kind })), page_url: isHttp(pageUrl) ? pageUrl : undefined, priority: "low" },
       });
       (answer.checks || []).forEach((check, k) => {
         checks[part[k].i] = { ...check, sent_url: part[k].url };

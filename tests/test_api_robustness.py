@@ -859,3 +859,97 @@ def test_a_check_a_worker_starts_as_the_history_is_cleared_is_not_forgotten_when
         assert "made-after-the-clear" not in pool._forget_when_done
     finally:
         pool._running.discard("made-after-the-clear")
+
+
+# --- 10. what the user asked for goes before automatic checks and page scans ---------------------------
+
+def _jpeg_bytes(plain_jpeg, n: int) -> bytes:
+    """The same picture as different bytes (a trailing comment), so that the cache does not join them."""
+    data = plain_jpeg.read_bytes()
+    return data[:-2] + b"\xff\xfe\x00\x05" + bytes([65 + n]) + b"\x00\x00" + data[-2:]
+
+
+def test_a_check_the_user_asks_for_runs_before_waiting_automatic_ones_and_page_scans(tmp_path, plain_jpeg):
+    """One worker, held on a first check: an automatic upload ("priority": "low"), a page scan (a batch
+    is low unless it says otherwise) and then a right-click (high, the default) are queued; the
+    right-click runs next, the low ones after it in the order they came."""
+    from support.httpd import MediaServer
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0))
+    pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
+    client, headers = app.test_client(), token_headers(app)
+    analysed, release = [], threading.Event()
+    real_analyze = pool.analyzer.analyze
+
+    def analyze(request, *args):
+        analysed.append(request.get("filename") or request.get("url"))
+        if len(analysed) == 1:
+            assert release.wait(10)
+        return real_analyze(request, *args)
+
+    pool.analyzer.analyze = analyze
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "photo.jpg").write_bytes(plain_jpeg.read_bytes())
+    try:
+        with MediaServer(tmp_path / "site") as server:
+            first = post_file(client, headers, _jpeg_bytes(plain_jpeg, 0), name="first.jpg", wait=0).get_json()["id"]
+            assert wait_status(client, headers, first, ("running",))["status"] == "running"
+            auto = post_file(client, headers, _jpeg_bytes(plain_jpeg, 1), name="auto.jpg", wait=0, priority="low")
+            scan = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=headers,
+                               json={"items": [{"url": server.url(f"/files/photo.jpg?{n}")} for n in (1, 2)]})
+            asked = post_file(client, headers, _jpeg_bytes(plain_jpeg, 2), name="asked.jpg", wait=0)
+            assert auto.get_json()["input"]["priority"] == "low" and asked.get_json()["input"]["priority"] == "high"
+            assert [c["input"]["priority"] for c in scan.get_json()["checks"]] == ["low", "low"]
+            release.set()
+            ids = [auto.get_json()["id"], asked.get_json()["id"]] + [c["id"] for c in scan.get_json()["checks"]]
+            for check_id in ids:
+                assert wait_status(client, headers, check_id, ("done", "failed"))["status"] == "done"
+    finally:
+        release.set()
+        pool.stop()
+        store.close()
+    assert analysed == ["first.jpg", "asked.jpg", "auto.jpg",
+                        server.url("/files/photo.jpg?1"), server.url("/files/photo.jpg?2")]
+
+
+def test_waiting_checks_keep_their_priority_across_a_restart(tmp_path, plain_jpeg):
+    home = tmp_path / "home"
+    before = create_app(Settings(home=home, allow_loopback=True, sync_wait_s=0), start_jobs=False)
+    client, headers = before.test_client(), token_headers(before)
+    for n, (name, priority) in enumerate([("auto-1.jpg", "low"), ("auto-2.jpg", "low"), ("asked.jpg", "")]):
+        assert post_file(client, headers, _jpeg_bytes(plain_jpeg, n), name=name, wait=0,
+                         priority=priority).status_code == 202
+    before.extensions["fakelens"]["store"].close()
+    after = create_app(Settings(home=home, allow_loopback=True, workers=1, sync_wait_s=0), start_jobs=False)
+    pool, store = after.extensions["fakelens"]["pool"], after.extensions["fakelens"]["store"]
+    analysed, real_analyze = [], pool.analyzer.analyze
+    pool.analyzer.analyze = lambda request, *args: analysed.append(request["filename"]) or real_analyze(request, *args)
+    pool.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(store.with_status("done")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        pool.stop()
+        store.close()
+    assert analysed == ["asked.jpg", "auto-1.jpg", "auto-2.jpg"]
+
+
+@pytest.mark.parametrize("how", ["json", "form", "batch", "batch item"])
+def test_an_unknown_priority_is_refused_before_anything_is_queued(idle_app, plain_jpeg, how):
+    client, headers = idle_app.test_client(), token_headers(idle_app)
+    url = "http://example.com/a.jpg"
+    if how == "json":
+        r = client.post(CHECKS, base_url=BASE_URL, headers=headers, json={"url": url, "priority": "urgent"})
+    elif how == "form":
+        r = post_file(client, headers, plain_jpeg.read_bytes(), wait=0, priority="urgent")
+    elif how == "batch":
+        r = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=headers,
+                        json={"items": [{"url": url}], "priority": ["high"]})
+    else:
+        r = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=headers,
+                        json={"items": [{"url": url, "priority": 1}]})
+        r = r.get_json()["checks"][0]["error"], 400
+    error, status = (r[0], r[1]) if isinstance(r, tuple) else (r.get_json()["error"], r.status_code)
+    assert status == 400 and error["code"] == "bad_request" and "'priority' must be one of high, low" in error["message"]
+    assert idle_app.extensions["fakelens"]["store"].count_queued() == 0
+    assert list((idle_app.config["SETTINGS"].home / "uploads").glob("*.upload")) == []

@@ -53,7 +53,8 @@ function backendAnswer(url, init, call) {
   const path = url.slice("http://127.0.0.1:8731".length);
   if (path === "/api/v1/health") return json({ status: "ok", version: "test", models: [] });
   if (call.auth !== "Bearer good-token") return json({ error: { code: "unauthorized", message: "no" } }, 401);
-  if (init.body instanceof FormData) call.sent = { bytes: init.body.get("media").size, source_url: init.body.get("source_url") };
+  if (init.body instanceof FormData) call.sent = { bytes: init.body.get("media").size, source_url: init.body.get("source_url"),
+                                                   priority: init.body.get("priority") };
   else if (init.body) call.sent = JSON.parse(init.body);
   if (call.method === "DELETE") return json({ deleted: 3 });
   if (path === "/api/v1/checks/batch") return json({ checks: call.sent.items.map((_, i) => ({ id: `b${i}`, status: "queued" })) });
@@ -468,3 +469,28 @@ def test_the_same_media_asked_for_by_pages_on_two_hosts_is_two_checks(tmp_path):
       return { same: a === b, posts: calls.filter((c) => c.method === "POST").length };
     """)
     assert got == {"same": False, "posts": 2}
+
+
+def test_automatic_checks_and_page_scans_ask_the_backend_for_low_priority(tmp_path):
+    """The backend runs "high" checks before "low" ones: a right-click, a hover or the keyboard (high)
+    no longer waits behind a page scan or the automatic checks of a feed's images (low). An automatic
+    start under way is not shared with the user's own ask for the same media (that would keep it low)."""
+    got = run_background(tmp_path, """
+      const posted = () => calls.filter((c) => c.method === "POST").map((c) => c.sent.priority || c.sent);
+      web["https://cdn.example.com/a.jpg"] = jpeg();
+      await FL.background.startCheck({ kind: "image", url: "https://cdn.example.com/a.jpg", automatic: true });
+      await FL.background.startCheck({ kind: "image", url: "https://cdn.example.com/a.jpg" });
+      await FL.background.startCheck({ kind: "video", url: "https://cdn.example.com/v.mp4", automatic: true });
+      await FL.background.startCheck({ kind: "video", url: "https://cdn.example.com/v.mp4" });
+      const single = posted();
+      calls.length = 0;
+      web["https://cdn.example.com/b.jpg"] = jpeg();
+      await FL.background.scan([{ kind: "image", url: "https://cdn.example.com/b.jpg" },
+                                { kind: "video", url: "https://cdn.example.com/w.mp4" }], "https://news.example/");
+      const scan = posted();
+      calls.length = 0;
+      const media = { kind: "image", url: "https://cdn.example.com/a.jpg" };
+      await Promise.all([FL.background.startCheck({ ...media, automatic: true }), FL.background.startCheck(media)]);
+      return { single, scan, together: posted() };
+    """)
+    assert got == {"single": ["low", "high", "low", "high"], "scan": ["low", "low"], "together": ["low", "high"]}

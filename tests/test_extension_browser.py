@@ -322,6 +322,8 @@ def test_x_feed_badges_carry_the_backends_verdicts(browser, live_backend, media_
         assert by_file[name]["visible"]
         assert result["media"]["kind"] == "image"
         assert result["media"]["source_url"] == f"https://x.com/media/{name}"
+        # automatic: behind what the user asks for in the backend's queue
+        assert backend_check(live_backend, by_file[name]["id"])["input"]["priority"] == "low"
     # The tooltip explains: summary, score, signals and provenance.
     tip = page.evaluate("""() => [...document.querySelectorAll('fakelens-badge')]
         .find(b => b.dataset.media.endsWith('real-1.jpg')).shadowRoot.querySelector('.tip').textContent""")
@@ -539,6 +541,7 @@ def test_context_menu_checks(browser, live_backend, media_dir, sites):
     info = {"menuItemId": "fakelens-check-here", "pageUrl": page.url, "frameId": 0, "editable": False}
     check = browser.menu_click(info, tab)
     assert check["status"] == "done", check
+    assert check["input"]["priority"] == "high"   # the user asked: ahead of automatic checks
     assert check["media"]["permalink"] == "https://www.instagram.com/p/Cx1aB2cD3e/"
     assert check["result"]["media"]["sha256"] == sha256(media_dir / "real-3-large.jpg")
     assert check["result"]["media"]["width"] == 600

@@ -11,6 +11,7 @@ and cancel the first one's checks.
 """
 
 import fcntl
+import itertools
 import logging
 import queue
 import shutil
@@ -30,6 +31,8 @@ from .verdict import page_videos_note
 log = logging.getLogger("fakelens.jobs")
 
 MAX_ATTEMPTS = 2
+PRIORITIES = ("high", "low")   # a request's "priority": low ones (automatic checks, page scans) wait
+                               # until no high one (what the user asked for there and then) is waiting
 PROGRESS_EVERY_S = 0.2   # progress rows are written at most this often
 RECORD_RETRIES_S = (0.1, 0.5, 2.0, 5.0)   # pauses between tries to store a check's end (a locked or full database)
 
@@ -49,7 +52,9 @@ class JobPool:
         self._lock_file = None
         self._pruned_at = None   # time.monotonic() of the last prune
         self._prune_lock = threading.Lock()
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()   # (rank, order, check id)
+        self._order = itertools.count()   # first in, first out within a rank
+        self._rank: dict[str, int] = {}   # queued (and parked) checks' ranks, 0 = high
         self._cancel: dict[str, threading.Event] = {}
         self._running: set[str] = set()   # checks a worker is on now
         self._forget_when_done: set[str] = set()   # running checks a "clear history" cancelled
@@ -74,7 +79,7 @@ class JobPool:
         """Running checks stop at their next step and go back in the queue for the next start."""
         self._stopping.set()
         for _ in self._threads:
-            self._queue.put(None)
+            self._queue.put((-1, next(self._order), None))   # ahead of every check
         for thread in self._threads:
             thread.join(timeout)
         # A worker still blocked (a silent server, a long decode) dies with the process: its check goes
@@ -108,7 +113,7 @@ class JobPool:
                 self.store.requeue(check["id"])
         waiting = self.store.with_status("queued")
         for check in waiting:
-            self._enqueue(check["id"])
+            self._enqueue(check["id"], check["request"].get("priority"))
         self._remove_orphan_uploads({Path(check["request"]["path"]).name for check in waiting
                                      if check["request"].get("path")})
         # no check runs yet: what is there, a dead server left (only the folders FakeLens makes, so a
@@ -184,12 +189,16 @@ class JobPool:
                 raise FakeLensError("queue_full", f"{n} {'check is' if n == 1 else 'checks are'} already waiting; "
                                     "try again when some have finished")
             check_id = self.store.create(request)
-        self._enqueue(check_id)
+        self._enqueue(check_id, request.get("priority"))
         return check_id
 
-    def _enqueue(self, check_id: str):
+    def _enqueue(self, check_id: str, priority: str | None = None):
         self._cancel[check_id] = threading.Event()
-        self._queue.put(check_id)
+        self._rank[check_id] = PRIORITIES.index(priority) if priority in PRIORITIES else 0
+        self._put(check_id)
+
+    def _put(self, check_id: str):
+        self._queue.put((self._rank.get(check_id, 0), next(self._order), check_id))
 
     def cancel(self, check_id: str) -> dict:
         check = self.store.get(check_id)
@@ -323,14 +332,14 @@ class JobPool:
         with self._analysing_lock:
             self._analysing.discard(key)
             waiting = self._parked.pop(key, [])
-        for check_id in waiting:   # their cancel events stay: cancel() still finds them
-            self._queue.put(check_id)
+        for check_id in waiting:   # their cancel events and ranks stay: cancel() still finds them
+            self._put(check_id)
 
     # --- work ------------------------------------------------------------------
     def _work(self):
         while not self._stopping.is_set():
             try:   # an idle server forgets old history too, not only one that keeps checking
-                check_id = self._queue.get(timeout=retention.PRUNE_EVERY_S)
+                check_id = self._queue.get(timeout=retention.PRUNE_EVERY_S)[2]
             except queue.Empty:
                 self._prune()
                 continue
@@ -348,8 +357,9 @@ class JobPool:
                 self._unclaim(claimed)
                 self._cancel.pop(check_id, None)
                 self._notify()
+            rank = self._rank.pop(check_id, 0)
             if again:   # back in line after its cancel event went above, or cancel() would not find it
-                self._enqueue(check_id)
+                self._enqueue(check_id, PRIORITIES[rank])
             self._prune()
 
     def _run(self, check_id: str) -> bool:

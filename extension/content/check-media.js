@@ -21,7 +21,7 @@
       running += 1;
       return Promise.resolve(true);
     }
-    return new Promise((resolve) => queue.push({ ...turn, resolve }));
+    return new Promise((resolve) => queue.push(Object.assign(turn, { resolve }))); // the same object: a user asking meanwhile marks it
   }
   function release() {
     running -= 1;
@@ -64,7 +64,8 @@
     if (!(await slot(turn))) return null;
     try {
       const url = media.kind === "image" ? await readableUrl(media.url) : media.url;
-      const check = await FL.ask("check", { media: { ...media, url, pageUrl: location.href } });
+      // automatic checks wait in the backend's queue behind what the user asks for
+      const check = await FL.ask("check", { media: { ...media, url, pageUrl: location.href, automatic: !turn.userAsked } });
       onUpdate(check);
       try {
         return await FL.followCheck(check, (id) => FL.ask("check-status", { id }), onUpdate, { delay: 500, longest: 2500 });

@@ -9,6 +9,7 @@ from ..config import MAX_SYNC_WAIT_S
 from ..errors import FakeLensError
 from ..fetch.http import mb
 from ..fetch.netguard import check_url
+from ..jobs import PRIORITIES
 from ..models import file_sha256
 from ..retention import forget
 from ..store import StoreUnavailable
@@ -34,7 +35,7 @@ def public(check: dict) -> dict:
     req = check["request"]
     out = {"id": check["id"], "status": check["status"], "created": check["created"],
            "progress": check["progress"], "cached": check["cached"],
-           "input": {k: req.get(k) for k in ("url", "source_url", "page_url", "kind", "filename")},
+           "input": {k: req.get(k) for k in ("url", "source_url", "page_url", "kind", "filename", "priority")},
            "media": check["media"], "report_url": f"/api/v1/checks/{check['id']}/report"}
     if check["result"] is not None:
         out["result"] = check["result"]
@@ -70,14 +71,26 @@ def _note(value) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= MAX_URL_CHARS and _unicode(value) else None
 
 
+def _priority(value, default: str) -> str:
+    """Which checks a worker takes first (jobs.PRIORITIES): "high" for what the user asked for there
+    and then (a right-click, a hover), "low" for what they did not wait on (automatic checks, a page
+    scan); first come, first served within each."""
+    if value is None or value == "":
+        return default
+    if value not in PRIORITIES:
+        raise FakeLensError("bad_request", f"'priority' must be one of {', '.join(PRIORITIES)}")
+    return value
+
+
 def _url_request(item: dict, page_url: str | None, seen_hosts: dict | None = None,
-                 lookups_until: float | None = None) -> dict:
+                 lookups_until: float | None = None, priority: str = "high") -> dict:
     url = _text(item.get("url"), "url", required=True).strip()
     kind = item.get("kind") or "auto"
     if kind not in KINDS:
         raise FakeLensError("bad_request", f"'kind' must be one of {', '.join(KINDS)}")
+    priority = _priority(item.get("priority"), priority)
     check_url(url, current_app.config["SETTINGS"], seen_hosts, lookups_until)   # bad URLs and private addresses: refused now
-    return {"url": url, "kind": kind, "page_url": _note(page_url)}
+    return {"url": url, "kind": kind, "page_url": _note(page_url), "priority": priority}
 
 
 def _start(req: dict) -> dict:
@@ -143,6 +156,7 @@ def create_check():
         if upload is None:
             raise FakeLensError("bad_request", "a multipart check needs a file field named 'media'")
         settings = current_app.config["SETTINGS"]
+        priority = _priority(request.form.get("priority"), "high")   # refused before the file is read
         path = _ctx()["pool"].save_upload(upload.stream, settings.max_video_bytes)
         try:
             kind, _ = sniff_file(path)
@@ -152,7 +166,7 @@ def create_check():
             filename = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:MAX_FILENAME_CHARS]
             req = {"path": str(path), "kind": kind, "filename": filename or None,
                    "source_url": _note(request.form.get("source_url")),
-                   "page_url": _note(request.form.get("page_url"))}
+                   "page_url": _note(request.form.get("page_url")), "priority": priority}
             req["sha256"] = file_sha256(path)
             check_id = _create(req)
         except BaseException:   # refused, or the database would not take it: the file must not stay
@@ -189,13 +203,15 @@ def create_batch():
         raise FakeLensError("bad_request", "send JSON {\"items\": [{\"url\": ...}, ...]}")
     if len(items) > MAX_BATCH:
         raise FakeLensError("bad_request", f"a batch holds at most {MAX_BATCH} items")
+    priority = _priority(body.get("priority"), "low")   # a page scan: after checks asked for one by one
     checks, seen_hosts = [], {}   # each host looked up once per batch, for BATCH_LOOKUPS_S at most
     lookups_until = time.monotonic() + BATCH_LOOKUPS_S
     for item in items:
         try:
             if not isinstance(item, dict):
                 raise FakeLensError("bad_request", "each item must be an object with a 'url'")
-            checks.append(public(_start(_url_request(item, body.get("page_url"), seen_hosts, lookups_until))))
+            checks.append(public(_start(_url_request(item, body.get("page_url"), seen_hosts, lookups_until,
+                                                     priority))))
         except FakeLensError as exc:   # one bad item does not sink the page scan
             checks.append({"id": None, "status": "failed", "input": {"url": item.get("url") if isinstance(item, dict) else None},
                            "error": exc.to_dict()})
