@@ -140,3 +140,26 @@ def test_a_new_threshold_with_the_same_file_changes_the_fingerprint(tmp_path):
     entry["threshold"] = round(entry["threshold"] - 0.1, 4)
     (models / "manifest.json").write_text(json.dumps(manifest))
     assert ModelStore(models).fingerprint != before
+
+
+def test_any_change_to_the_code_that_makes_a_verdict_starts_the_cache_afresh(tmp_path):
+    """Changes that moved verdicts (interlaced video, stretched pixels) went in without a bump of
+    RULES_VERSION, and the cache kept serving the older code's verdicts: the code itself is in the
+    cache's fingerprint now (training code aside: it never makes a verdict)."""
+    import fakelens
+    from fakelens.analyze import CODE_FINGERPRINT, code_fingerprint
+    package = tmp_path / "fakelens"
+    shutil.copytree(os.path.dirname(fakelens.__file__), package, ignore=shutil.ignore_patterns("__pycache__"))
+    assert code_fingerprint(package) == CODE_FINGERPRINT
+    (package / "train" / "face_swap.py").write_text((package / "train" / "face_swap.py").read_text() + "\n# note\n")
+    assert code_fingerprint(package) == CODE_FINGERPRINT
+    (package / "media" / "video.py").write_text((package / "media" / "video.py").read_text() + "\n# note\n")
+    assert code_fingerprint(package) != CODE_FINGERPRINT
+    from fakelens import analyze
+    from fakelens.config import Settings
+    before = analyze.Analyzer(Settings(home=tmp_path / "home")).fingerprint
+    analyze.CODE_FINGERPRINT, kept = code_fingerprint(package), analyze.CODE_FINGERPRINT
+    try:
+        assert analyze.Analyzer(Settings(home=tmp_path / "home")).fingerprint != before
+    finally:
+        analyze.CODE_FINGERPRINT = kept

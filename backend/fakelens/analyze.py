@@ -52,6 +52,22 @@ def sniff_file(path: Path) -> tuple[str, str]:
 REQUIRED_TASKS = ("face_detect", "face_swap")   # without these a check would say nothing of faces
 
 
+def code_fingerprint(root: Path = Path(__file__).resolve().parent) -> str:
+    """A hash of the code that makes a verdict (every module but training's): RULES_VERSION and the
+    provenance VERSION are bumped by hand, and changes that moved verdicts (interlaced video, stretched
+    pixels, cleaned credential text) went in without a bump, so cached verdicts of older code were
+    served as current. Any edit now starts the cache afresh; upgrades are rare, checks cheap to redo."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if not relative.startswith("train/"):
+            digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+CODE_FINGERPRINT = code_fingerprint()
+
+
 class Analyzer:
     def __init__(self, settings, models: ModelStore | None = None, thumbs_dir: Path | None = None):
         self.settings = settings
@@ -74,12 +90,13 @@ class Analyzer:
         """What a cached verdict depends on: the models, this code's version, the libraries that decode,
         run the models and validate credentials, and the settings that change a verdict (frames and
         faces looked at, the signers trusted, remote manifests), so turning on remote manifests or
-        upgrading FakeLens or c2pa does not serve an older verdict."""
+        upgrading FakeLens (any change to its code: CODE_FINGERPRINT) or c2pa does not serve an older
+        verdict."""
         s = self.settings
         # the signers trusted can change while the server runs (provenance.trust re-reads them then)
         anchors = tuple((str(p), p.stat().st_mtime_ns) for p in anchor_files(s))
         if self._fingerprint is None or self._fingerprint[0] != anchors:
-            parts = [self.models.fingerprint, __version__, PROVENANCE_VERSION, RULES_VERSION, s.video_frames,
+            parts = [self.models.fingerprint, __version__, CODE_FINGERPRINT, PROVENANCE_VERSION, RULES_VERSION, s.video_frames,
                      s.max_frames, s.max_faces, s.max_video_height, s.remote_manifests,
                      hashlib.sha256(anchors_pem(s).encode()).hexdigest(), *LIBRARIES]
             self._fingerprint = (anchors, hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16])

@@ -21,8 +21,9 @@ from .provenance.text import signer_words
 
 UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, to which faces a detector scores or which
-# decides, or to how a picture is decoded (cached verdicts then go)
-RULES_VERSION = "12"
+# decides, or to how a picture is decoded (cached verdicts also go with any change to the code:
+# analyze.CODE_FINGERPRINT; this number names the rules a verdict was made by)
+RULES_VERSION = "13"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",

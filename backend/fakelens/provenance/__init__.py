@@ -20,7 +20,7 @@ from .text import signer_words
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.9"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.10"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
