@@ -112,11 +112,13 @@ def test_credentials_found_but_not_read_are_not_called_none():
     remotely and were not fetched: the tooltip says that, not "none" beside a summary that says otherwise."""
     blocks = [{"status": "none", "unreadable": True, "remote_manifest": None},
               {"status": "none", "unreadable": False, "remote_manifest": "https://cr.example/m.c2pa"},
+              {"status": "none", "unreadable": False, "remote_manifest": None, "failed": True},
               {"status": "none", "unreadable": False, "remote_manifest": None}]
     got = describe([{"label": "manipulated", "score": 0.9, "provenance": b} for b in blocks], "detailLines")
     assert [next(x for x in lines if x.startswith("Content Credentials")) for lines in got] == [
         "Content Credentials: present, but they could not be read",
         "Content Credentials: stored elsewhere (a remote manifest), not read",
+        "Content Credentials: could not be checked (an error in FakeLens)",
         "Content Credentials: none"]
 
 

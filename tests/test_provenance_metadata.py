@@ -587,3 +587,4 @@ def test_a_failed_credentials_step_is_not_called_none_found(tmp_path, settings, 
     r = provenance.check(str(plain), "image/jpeg", "image", settings)
     assert r["provenance"]["reasons"][0] == "Content Credentials could not be checked (an error in FakeLens)"
     assert r["provenance"]["unreadable"] is False   # not known to be there: "present, but…" would claim they are
+    assert r["provenance"]["failed"] is True   # the badge's tooltip said "Content Credentials: none"

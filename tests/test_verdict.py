@@ -48,6 +48,10 @@ def test_a_flag_says_what_provenance_found_when_it_found_anything():
                                                          "reasons": ["Content Credentials were found but could not be read (x)"]})
     assert fuse([face_swap(0.87), unread], media(), 1)["summary"].endswith(
         "Content Credentials were found but could not be read (x).")
+    failed = Signal("provenance", "1", None, provenance={"status": "none", "ai_generated": False, "failed": True,
+                                                         "reasons": ["Content Credentials could not be checked (x)"]})
+    assert fuse([face_swap(0.87), failed], media(), 1)["summary"].endswith(
+        "Content Credentials could not be checked (x).")   # the summary of a flag dropped it
     nothing = Signal("provenance", "1", None, provenance={"status": "none", "ai_generated": False,
                                                           "reasons": ["no Content Credentials found"]})
     assert "Content Credentials" not in fuse([face_swap(0.87), nothing], media(), 1)["summary"]

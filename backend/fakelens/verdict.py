@@ -134,7 +134,7 @@ def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
     credentials (a signed camera capture that a detector flags is worth knowing), credentials not
     read, a hint. Nothing when it found nothing (the usual case, and no evidence either way)."""
     found = prov["status"] != "none" or prov.get("unreadable") or prov.get("remote_manifest") \
-        or (prov_signal is not None and prov_signal.score is not None)
+        or prov.get("failed") or (prov_signal is not None and prov_signal.score is not None)
     return " " + _provenance_note(prov) if found else ""
 
 

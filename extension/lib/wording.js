@@ -178,6 +178,8 @@
       lines.push("Content Credentials: present, but they could not be read");
     } else if (p.remote_manifest) {
       lines.push("Content Credentials: stored elsewhere (a remote manifest), not read");
+    } else if (p.failed) {
+      lines.push("Content Credentials: could not be checked (an error in FakeLens)");
     } else {
       lines.push("Content Credentials: none");
     }

@@ -245,6 +245,8 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         "watermark": mark.get("found"),
         # credentials there but not read: "none" alone would say there are none
         "unreadable": bool(cred.get("unreadable")),
+        # the credentials step itself failed (a bug in FakeLens): whether there are any is not known
+        "failed": bool(cred.get("failed")),
         "remote_manifest": cred.get("remote_manifest"),
         "reasons": [reason] + [r for r in reasons if r != reason],
     }
