@@ -270,6 +270,29 @@ def test_edited_after_signing_is_tampered_not_manipulated(tmp_path, settings, ca
     assert "image data no longer matches the signed hash" in r["detail"]["reason"]   # the code, in plain words
 
 
+def test_a_face_edited_after_signing_is_uncertain_not_no_signs_found(tmp_path, settings, ca, face_jpeg):
+    """The credentials say the file changed after signing: a quiet face-swap detector beside them read
+    "No signs of manipulation found", a headline its own tooltip contradicted."""
+    from fakelens.analyze import Analyzer
+
+    signed, _ = c2pa_sign(face_jpeg.read_bytes(), "image/jpeg", ca["chain"], ca["key"])
+    data = bytearray(signed)
+    data[-200] ^= 0x55
+    path = tmp_path / "edited.jpg"
+    path.write_bytes(bytes(data))
+    result = Analyzer(settings).analyze({"path": str(path)}, tmp_path)
+    assert result["provenance"]["data_changed"] is True
+    assert result["label"] == "uncertain", result["summary"]
+    assert result["summary"].startswith("Uncertain: the file was changed after its Content Credentials were signed")
+    assert "image data no longer matches the signed hash" in result["summary"]
+    assert "No signs of manipulation were found by the face-swap detector (score" in result["summary"]
+    assert [s["detector"] for s in result["signals"] if s["decisive"]] == ["provenance"]
+    unchanged = tmp_path / "signed.jpg"
+    unchanged.write_bytes(signed)
+    result = Analyzer(settings).analyze({"path": str(unchanged)}, tmp_path)
+    assert result["provenance"]["data_changed"] is False and result["label"] == "no_evidence"
+
+
 def test_an_expired_certificate_is_not_called_an_edit(settings):
     path = TESTFILES / "nikon-20221019-building.jpeg"
     if not path.is_file():
@@ -281,6 +304,7 @@ def test_an_expired_certificate_is_not_called_an_edit(settings):
     # time-stamp: the SDK checks it against today, so "had expired when it signed" was untrue
     assert "the signing certificate has expired, and no time-stamp shows it was valid when it signed" in reason, reason
     assert "changed after signing" not in reason and "edited after signing" not in reason
+    assert r["provenance"]["data_changed"] is False   # no reason for "Uncertain"
 
 
 def test_the_summary_says_credentials_were_there_when_they_cannot_be_read(tmp_path, settings, ca):

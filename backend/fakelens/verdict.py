@@ -208,6 +208,14 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
                    + (f" scored high, but {held[0]}." if held else
                       f" scored low over the whole video, but {segment[0]}: part of it may be manipulated."
                       if segment else " scored close to its threshold.")) + _provenance_aside(prov, prov_signal)
+    elif detectors and prov.get("data_changed") and prov_signal is not None and prov_signal.score is not None:
+        # the file changed after its credentials were signed: a detector's silence must not read as
+        # "No signs of manipulation found" beside credentials that say it was edited
+        label, decisive, score = "uncertain", [prov_signal], prov_signal.score   # the broken credentials' 0.3
+        summary = ("Uncertain: the file was changed after its Content Credentials were signed, so they no longer "
+                   f"describe it ({'; '.join(prov.get('failure_words') or ['its data no longer matches the signed hash'])})"
+                   "; what changed cannot be told from them. No signs of manipulation were found by "
+                   + ", ".join(f"{_name(s)} ({_score(s.score)})" for s in detectors) + ".")
     elif detectors:
         label, decisive = "no_evidence", detectors
         score = max(s.score for s in detectors)

@@ -245,6 +245,8 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         "watermark": mark.get("found"),
         # credentials there but not read: "none" alone would say there are none
         "unreadable": bool(cred.get("unreadable")),
+        # the file's data no longer matches its signed hash (not an ingredient's, not a certificate's age)
+        "data_changed": bool(cred.get("data_changed")),
         # the credentials step itself failed (a bug in FakeLens): whether there are any is not known
         "failed": bool(cred.get("failed")),
         "remote_manifest": cred.get("remote_manifest"),

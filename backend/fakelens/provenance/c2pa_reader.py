@@ -29,6 +29,10 @@ TRUST_CODES = {"signingCredential.untrusted", "timeStamp.untrusted", "signingCre
 SIGNATURE_CODES = {"claimSignature.mismatch", "claimSignature.missing", "signingCredential.invalid",
                    "signingCredential.revoked", "algorithm.unsupported"}
 
+# Failures that mean the file's own bytes changed after its credentials were signed: they no longer
+# describe these pixels (the verdict is then at least "Uncertain", whatever the detectors say).
+DATA_CHANGED_CODES = {"assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch"}
+
 PLAIN = {  # failure codes in plain words, for the report
     "assertion.dataHash.mismatch": "the image data no longer matches the signed hash (edited after signing)",
     "assertion.bmffHash.mismatch": "the video data no longer matches the signed hash (edited after signing)",
@@ -289,6 +293,8 @@ def _read_store(reader, fh, out) -> None:
     out["codes"] = sorted({f["code"] for f in content_failures})
     out["status"] = "tampered" if content_failures else "intact"
     out["failures"] = [{k: f[k] for k in ("code", "where", "explanation")} for f in content_failures][:20]
+    out["data_changed"] = any(f["code"] in DATA_CHANGED_CODES and f["where"] == "active manifest"
+                              for f in content_failures)
     if content_failures:
         said = dict(PLAIN)
         if not out["signed_at"]:   # no time-stamp: the SDK checks the certificate against today's date
