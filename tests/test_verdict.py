@@ -215,3 +215,18 @@ def test_a_flag_names_what_else_raises_the_score_for_the_kind_of_media_without_s
     video.kind = "video"
     assert "filming a screen can also raise" in fuse([face_swap(0.87)], video, 1)["summary"]
     assert "real" not in picture.lower().split()
+
+
+def test_a_score_is_never_rounded_across_its_threshold():
+    """0.69307 under a threshold of 0.6931 was stored 0.6931 ("at or above the threshold" in the
+    report, level in the tooltip) on a verdict that found it under; a flag's 0.6933 read "0.693
+    (threshold 0.6931)" in the report's table and the CLI."""
+    from fakelens.detectors.base import shown_score, stored_score
+    r = fuse([face_swap(0.69307, threshold=0.6931), provenance()], media(), 1)
+    assert r["label"] == "uncertain" and r["score"] == 0.693 and r["signals"][0]["score"] == 0.693
+    r = fuse([face_swap(0.693096, threshold=0.6931), provenance()], media(), 1)
+    assert r["label"] == "uncertain" and r["score"] == 0.693
+    assert stored_score(0.69312, 4, 0.6931) == 0.6931 and stored_score(0.6, 4, 0.6931) == 0.6
+    assert [shown_score(x, 0.6931) for x in (0.6933, 0.69307, 0.5, 0.99996, 0.71)] == [
+        "0.6933", "0.693", "0.500", "0.999", "0.710"]
+    assert shown_score(0.6933, None) == "0.693"

@@ -121,7 +121,7 @@ def cmd_check(args) -> int:
 def _check_each(args, analyzer) -> int:
     """Each input checked and printed in turn; 1 when any failed."""
     from .analyze import sniff_file
-    from .detectors.base import stored_score
+    from .detectors.base import shown_score
     from .verdict import label_words
 
     failed = False
@@ -150,8 +150,9 @@ def _check_each(args, analyzer) -> int:
                 print(shown(f"{item}: {label_words(result)}") + "\n  " + shown(result["summary"]))
                 for s in result["signals"]:
                     mark = "*" if s["decisive"] else " "
-                    # never "1.000" for a score short of 1 (as the report's tables: 0.9999 is 0.999)
-                    val = "n/a" if s["score"] is None else f"{stored_score(s['score'], 3):.3f}"
+                    # never "1.000" for a score short of 1 (as the report's tables: 0.9999 is 0.999), nor
+                    # rounded across its threshold
+                    val = "n/a" if s["score"] is None else shown_score(s["score"], s["threshold"])
                     print(f"  {mark} {s['detector']:12} {val:>6}  (threshold {s['threshold']})")
         except Exception as exc:   # a bug on one input still leaves its line and checks the rest
             failed = True

@@ -257,7 +257,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     framed = [s for s in decisive if s.frames] or [s for s in scored if s.frames]
     return {
         "label": label,
-        "score": None if score is None else stored_score(score),
+        "score": None if score is None else stored_score(score, threshold=next(
+            (s.threshold for s in decisive if s.score == score), None)),   # on its signal's side of the threshold
         "summary": summary,
         "signals": [s.to_dict(any(s is d for d in decisive)) for s in signals],
         "faces": faces,

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, render_template
 
 from ..analyze import thumbnail_frame, thumbnail_name
 from ..errors import FakeLensError
-from ..detectors.base import stored_score
+from ..detectors.base import shown_score
 from ..verdict import UNCERTAIN_MARGIN, label_words, score_text
 
 bp = Blueprint("report", __name__, template_folder="templates")
@@ -16,7 +16,7 @@ bp = Blueprint("report", __name__, template_folder="templates")
 # for the extension shows it through srcdoc, where the header does not come along
 REPORT_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 bp.add_app_template_filter(score_text, "score")
-bp.add_app_template_filter(lambda x: f"{stored_score(x, 3):.3f}", "score3")   # the tables' three decimals
+bp.add_app_template_global(shown_score, "shown_score")   # the tables' three decimals (four across a threshold)
 
 def _timeline(frames: list[dict], duration: float | None, width: int = 600, height: int = 80) -> list[dict]:
     """Points of the per-frame score line, in SVG pixels."""
@@ -27,11 +27,16 @@ def _timeline(frames: list[dict], duration: float | None, width: int = 600, heig
              "t": f["t"], "score": f["score"]} for f in frames]
 
 
+def _face_threshold(result: dict | None) -> float | None:
+    """The face-swap detector's threshold, which every face's score is read against."""
+    return next((s.get("threshold") for s in (result or {}).get("signals", []) if s.get("detector") == "face_swap"),
+                None)
+
+
 def _against_threshold(result: dict | None):
     """score -> "above" (at or above the face-swap threshold), "near" (within the uncertain margin
     below it) or "" (lower, unscored, or no face-swap signal)."""
-    threshold = next((s.get("threshold") for s in (result or {}).get("signals", [])
-                      if s.get("detector") == "face_swap"), None)
+    threshold = _face_threshold(result)
 
     def side(score):
         if score is None or threshold is None:
@@ -52,14 +57,14 @@ def _box_tone(result: dict | None):
 
 def _box_words(result: dict | None):
     """A face box's label, in words as well as colour: "score 0.87, at or above the threshold"."""
-    side = _against_threshold(result)
+    side, threshold = _against_threshold(result), _face_threshold(result)
     where = {"above": ", at or above the threshold", "near": ", just under the threshold"}
 
     def words(score):
         if score is None:
             return "face, not scored"
         # three decimals, as the table below: 0.685 is not "0.69"
-        return f"score {stored_score(score, 3):.3f}{where.get(side(score), '')}"
+        return f"score {shown_score(score, threshold)}{where.get(side(score), '')}"
     return words
 
 
@@ -98,6 +103,7 @@ def report(check_id: str):
     html = render_template("report.html", check=check, result=result, thumb=thumb, media=media, policy=REPORT_POLICY,
                            label_text=label_words(result) if result else status_words(check),
                            boxes=shown_faces, box_tone=_box_tone(result), box_words=_box_words(result),
+                           face_threshold=_face_threshold(result),
                            timeline=_timeline((result or {}).get("frames", []), media.get("duration")))
     # the page carries no script and loads nothing: a strict policy keeps it so
     return html, 200, {"Content-Type": "text/html; charset=utf-8",

@@ -4,21 +4,35 @@ A detector says what it applies to and turns a decoded `Media` into one `Signal`
 Adding a detector touches one file: subclass `Detector`, decorate it with `@register`.
 """
 
+import math
 from dataclasses import dataclass, field
 
 from ..media.types import Media
 from ..models import ModelSpec, ModelStore
 
 
-def stored_score(score: float, places: int = 4) -> float:
+def stored_score(score: float, places: int = 4, threshold: float | None = None) -> float:
     """A score rounded for the result, never to exactly 0 or 1 unless it is that: 0.99996 would be
-    stored as 1.0 and read as certainty ("score 1.00") where verdict.score_text says "> 0.99"."""
+    stored as 1.0 and read as certainty ("score 1.00") where verdict.score_text says "> 0.99". Nor
+    across its threshold: 0.69307 under a threshold of 0.6931 is stored 0.6930, not 0.6931 ("at or
+    above the threshold" in the report, of a score the verdict found under it)."""
     rounded = round(float(score), places)
     if rounded >= 1 and score < 1:
         return round(1 - 10 ** -places, places)
     if rounded <= 0 and score > 0:
         return 10 ** -places
+    if threshold is not None and (rounded >= threshold) != (score >= threshold):
+        unit = 10 ** places
+        return (math.floor(score * unit) if score < threshold else math.ceil(score * unit)) / unit
     return rounded
+
+
+def shown_score(score: float, threshold: float | None, places: int = 3) -> str:
+    """A score in a table beside its threshold: `places` decimals, or four where fewer would put it on the
+    other side of the threshold (a flag's 0.6933 read "0.693 (threshold 0.6931)")."""
+    if threshold is not None and (stored_score(score, places) >= threshold) != (score >= threshold):
+        places = 4
+    return f"{stored_score(score, places, threshold):.{places}f}"
 
 
 @dataclass
@@ -36,7 +50,7 @@ class Signal:
 
     def to_dict(self, decisive: bool) -> dict:
         return {"detector": self.detector, "version": self.version,
-                "score": None if self.score is None else stored_score(self.score),
+                "score": None if self.score is None else stored_score(self.score, threshold=self.threshold),
                 "weight": self.weight, "threshold": self.threshold, "decisive": decisive,
                 "detail": self.detail}
 

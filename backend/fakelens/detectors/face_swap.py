@@ -178,7 +178,7 @@ class FaceSwapDetector(Detector):
             scores = score_faces(frame.image, by_frame[index], self.models, self.spec)
             for face, s in zip(by_frame[index], scores):
                 faces_out.append({"frame": face.frame, "t": round(float(face.t), 3),
-                                  "box": [int(v) for v in face.box], "score": stored_score(s)})
+                                  "box": [int(v) for v in face.box], "score": stored_score(s, threshold=threshold)})
             pick = (deciding_face(by_frame[index], scores, threshold) if media.kind == "image"
                     else int(scores.argmax()))
             per_frame.append(float(scores[pick]))
@@ -188,7 +188,7 @@ class FaceSwapDetector(Detector):
             if large:
                 large_only.append(float(max(large)))
             deciding_sides.append(side(by_frame[index][pick]))
-            frames_out.append({"t": round(float(frame.t), 3), "score": stored_score(scores[pick])})
+            frames_out.append({"t": round(float(frame.t), 3), "score": stored_score(scores[pick], threshold=threshold)})
         score = aggregate(media.kind, per_frame)
         aggregation = ("the deciding face's score" if media.kind == "image"
                        else "mean over frames of each frame's highest face score")
