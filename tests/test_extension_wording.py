@@ -191,12 +191,15 @@ def test_what_a_verdict_did_not_cover_is_said_beside_its_headline_and_not_drawn_
            "media": {"kind": "video", "duration": 5.16, "declared_duration": 14.76}}
     many = {**page, "media": {**page["media"], "page_videos": 10}}
     half = {**cut, "media": {**cut["media"], "duration": 5.125, "declared_duration": 12345.67}}   # 123 frames at 24 fps
-    got = [g["text"] for g in describe([page, cut, many, half])]
-    assert got == [label_words(page), label_words(cut), label_words(many), label_words(half)] == [
+    gif = {"label": "no_evidence", "score": 0.1, "summary": "No signs…", "provenance": {},
+           "media": {"kind": "image", "animated": True}}
+    got = [g["text"] for g in describe([page, cut, many, half, gif])]
+    assert got == [label_words(page), label_words(cut), label_words(many), label_words(half), label_words(gif)] == [
         "No signs of manipulation found (the first of 3 videos on the page)",
         "Likely manipulated (score 0.90) (only the first 5.16 s of 14.76 s)",
         "No signs of manipulation found (the first of 10 or more videos on the page)",
-        "Likely manipulated (score 0.90) (only the first 5.13 s of 12345.67 s)"]
+        "Likely manipulated (score 0.90) (only the first 5.13 s of 12345.67 s)",
+        "No signs of manipulation found (only its first frame)"]
     if not shutil.which("node"):
         pytest.skip("node is not installed")
     script = (WORDING_JS.read_text() + f"\nconst check = {{status: 'done', result: {json.dumps(page)}}};\n"

@@ -35,11 +35,13 @@ PROVENANCE_SOURCES = {"c2pa": "Content Credentials", "metadata": "file metadata"
 
 def caveat(media: dict) -> str:
     """What a verdict did not cover, said beside its headline as the extension does (wording.js caveat):
-    a page's other videos, a video's missing end."""
+    a page's other videos, a video's missing end, an animated image's (a multi-page TIFF's) later frames."""
     if (media.get("page_videos") or 1) > 1:
         return f"the first of {_videos(media['page_videos'])} videos on the page"
     if media.get("declared_duration") and media.get("duration") is not None:
         return f"only the first {_seconds(media['duration'])} s of {_seconds(media['declared_duration'])} s"
+    if media.get("animated"):
+        return "only its first frame"
     return ""
 
 

@@ -91,6 +91,7 @@
       const seconds = (x) => (Math.round(x * 100) / 100).toFixed(2).replace(/\.?0+$/, "");   // as verdict._seconds
       return `only the first ${seconds(media.duration)} s of ${seconds(media.declared_duration)} s`;
     }
+    if (media.animated) return "only its first frame";
     return "";
   }
 
