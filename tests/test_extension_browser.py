@@ -1900,3 +1900,28 @@ def test_a_badge_whose_check_is_cleared_from_the_history_says_so(browser, live_b
     finally:
         browser.configure(autoCheck=True)
         page.close()
+
+
+def test_a_videos_badge_about_the_pages_first_video_shows_none_of_that_videos_lines(browser, live_backend, sites):
+    """A `blob:` video sent as its page's address comes back about the page's first video: the chip said
+    "Not checked: another video", and the tooltip under it listed the first video's "Likely
+    manipulated", its score and "decided the verdict" as if they were this one's."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        run = content_script(page)
+        check = {"id": "c1", "status": "done", "result": {
+            "label": "manipulated", "score": 0.9, "summary": "Likely manipulated (score 0.90): flagged by the face-swap detector.",
+            "provenance": {"status": "none"}, "faces": [], "frames": [],
+            "signals": [{"detector": "face_swap", "score": 0.9, "threshold": 0.69, "decisive": True}],
+            "media": {"kind": "video", "page_videos": 3, "media_url": "https://site.example/1.mp4"}}}
+        tip = run(f"""(() => {{ const badge = FakeLens.badges.show(document.querySelector('#clip'), {json.dumps(check)});
+            return [...badge.shadowRoot.querySelectorAll('.tip p')].map((p) => p.textContent); }})()""")
+        assert tip[0].startswith("– Not checked: the page has 3 videos"), tip
+        assert not any("Likely manipulated" in line or "Score" in line or "decided the verdict" in line
+                       for line in tip), tip
+        assert "What FakeLens found in the page's first video is in the full report." in tip, tip
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()

@@ -90,7 +90,11 @@
     head.className = "head";
     head.textContent = `${look.icon} ${look.text}`;
     entry.tip.append(head);
-    for (const line of [...(check && check.result ? FL.detailLines(check) : []), ...(note ? [FL.plainText(note)] : [])]) {
+    // the verdict came back about the page's first video: its lines (its score, "decided the verdict")
+    // must not read as this one's under "Not checked"
+    const details = look.otherVideo ? ["What FakeLens found in the page's first video is in the full report."]
+      : check && check.result ? FL.detailLines(check) : [];
+    for (const line of [...details, ...(note ? [FL.plainText(note)] : [])]) {
       const p = document.createElement("p");
       p.textContent = line;
       entry.tip.append(p);

@@ -107,7 +107,7 @@
       const pageVideos = (check.result.media || {}).page_videos;
       if (pageVideos > 1 && el && el.localName === "video") {
         return { tone: "skipped", icon: "–", label: "not_applicable", short: "Not checked: another video",
-                 group: "Not checked: another video",
+                 group: "Not checked: another video", otherVideo: true,
                  text: `Not checked: the page has ${videos(pageVideos)} videos, and `
                    + "FakeLens checked the first it could download, which may not be this one" };
       }
