@@ -14,7 +14,7 @@ Each signal in the result says whether it decided the verdict (`decisive`).
 import math
 import re
 
-from .detectors.base import Signal, stored_score
+from .detectors.base import Signal, score_text, stored_score
 from .fetch.ytdlp import PAGE_ITEMS
 from .media.types import Media
 from .provenance.text import signer_words
@@ -97,18 +97,6 @@ BLIND_SPOTS = {"face_swap": "It looks for blended or swapped faces, not for whol
 
 def _name(signal: Signal) -> str:
     return DETECTOR_NAMES.get(signal.detector, signal.detector)
-
-
-def score_text(score: float) -> str:
-    """"0.87": a model's score read against its threshold, not a chance (the face-swap score is not
-    calibrated), so never a percentage. Two decimals as the extension writes them (Math.round: halves
-    up; Python's round() takes halves to even); a score short of 1 or above 0 never reads as exactly
-    that ("> 0.99", "< 0.01"), since the end points would say certainty."""
-    if 0.995 <= score < 1:
-        return "> 0.99"
-    if 0 < score < 0.005:
-        return "< 0.01"
-    return f"{math.floor(score * 100 + 0.5) / 100:.2f}"
 
 
 def _score(score: float) -> str:

@@ -27,6 +27,18 @@ def stored_score(score: float, places: int = 4, threshold: float | None = None) 
     return rounded
 
 
+def score_text(score: float) -> str:
+    """"0.87": a model's score read against its threshold, not a chance (the face-swap score is not
+    calibrated), so never a percentage. Two decimals as the extension writes them (Math.round: halves
+    up; Python's round() takes halves to even); a score short of 1 or above 0 never reads as exactly
+    that ("> 0.99", "< 0.01"), since the end points would say certainty."""
+    if 0.995 <= score < 1:
+        return "> 0.99"
+    if 0 < score < 0.005:
+        return "< 0.01"
+    return f"{math.floor(score * 100 + 0.5) / 100:.2f}"
+
+
 def shown_score(score: float, threshold: float | None, places: int = 3) -> str:
     """A score in a table beside its threshold: `places` decimals, or four where fewer would put it on the
     other side of the threshold (a flag's 0.6933 read "0.693 (threshold 0.6931)")."""

@@ -43,7 +43,7 @@ from ..errors import FakeLensError
 from ..media.align import align_face, outside_fraction
 from ..media.types import Face, Media
 from ..models import ModelSpec, ModelStore
-from .base import Detector, Signal, register, stored_score
+from .base import Detector, Signal, register, score_text, stored_score
 
 MIN_FACE_PX = 32
 FLAG_FACE_PX = 64
@@ -223,8 +223,10 @@ class FaceSwapDetector(Detector):
             run = longest_high_run([(position[i], frames_by_index[i].t, s) for i, s in zip(sorted(by_frame), per_frame)],
                                    threshold)
             if len(run) >= HIGH_RUN_FRAMES:
+                # their own mean said: the video's (the verdict's score) reads low beside "Uncertain"
                 detail["at_least_uncertain"] = (f"{len(run)} consecutive sampled frames "
-                                                f"({run[0][1]:.1f}-{run[-1][1]:.1f} s) scored high")
+                                                f"({run[0][1]:.1f}-{run[-1][1]:.1f} s) scored high "
+                                                f"({score_text(float(np.mean([r[2] for r in run])))} on average)")
         detail.update(unscored)
         return Signal(
             self.name, self.version, score, threshold=self.spec.threshold, flags="manipulated",
