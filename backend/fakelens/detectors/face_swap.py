@@ -49,7 +49,7 @@ import cv2
 import numpy as np
 
 from ..errors import FakeLensError
-from ..media.align import align_face, outside_fraction
+from ..media.align import align_face, crop_matrix, outside_fraction
 from ..media.types import Face, Media
 from ..models import ModelSpec, ModelStore
 from .base import Detector, Signal, register, score_text, stored_score
@@ -72,10 +72,16 @@ def deciding_face(faces: list[Face], scores: np.ndarray, threshold: float) -> in
     return max(flaggable, key=lambda i: scores[i]) if flaggable else int(np.argmax(scores))
 
 
-def face_detail(crop_bgr: np.ndarray) -> float:
-    """How much fine detail a face crop holds: the variance of the Laplacian of its grey middle (60 % of
-    each side, so neither the background nor the crop's border counts), in 8-bit grey levels at the
-    model's input size (160 px; the measured cut-off BLURRED_DETAIL holds for that size)."""
+def face_detail(image_bgr: np.ndarray, face: Face, crop_bgr: np.ndarray, spec: ModelSpec) -> float:
+    """How much fine detail a face holds: the variance of the Laplacian of its crop's grey middle (60 % of
+    each side, so neither the background nor the crop's border counts), in 8-bit grey levels. A face
+    smaller than the model's input is cut out again at its own size for this, not stretched: a sharp
+    88 px face stretched to 160 px reads as blurred. (BLURRED_DETAIL was measured at 160 px.)"""
+    scale = float(spec.crop.get("scale", 1.0))
+    m = crop_matrix(face.landmarks, spec.input_size, scale)
+    zoom = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))   # crop pixels per picture pixel
+    if zoom > 1:
+        crop_bgr = align_face(image_bgr, face.landmarks, max(16, round(spec.input_size / zoom)), scale)
     grey = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY).astype(np.float64)
     h, w = grey.shape
     middle = grey[int(h * 0.2):int(h * 0.8), int(w * 0.2):int(w * 0.8)]
@@ -209,7 +215,7 @@ class FaceSwapDetector(Detector):
             if large:
                 large_only.append(float(max(large)))
             deciding_sides.append(side(by_frame[index][pick]))
-            details.append(face_detail(crops[pick]))
+            details.append(face_detail(frame.image, by_frame[index][pick], crops[pick], self.spec))
             frames_out.append({"t": round(float(frame.t), 3), "score": stored_score(scores[pick], threshold=threshold)})
         score = aggregate(media.kind, per_frame)
         aggregation = ("the deciding face's score" if media.kind == "image"
