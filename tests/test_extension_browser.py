@@ -491,7 +491,8 @@ def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, medi
     """A right-click check on the Facebook and YouTube imitations carries the post's permalink (what a
     video is fetched by, and what the report names): the post link, a shared blob: video's own
     /videos/ link (not the page /photographydaily, taken for a /photo permalink, nor the sharing post's
-    link), the /watch link a thumbnail sits in, and the watch page itself for its player, also after
+    link), the /watch link a thumbnail sits in, the link of the thumbnail a hover preview plays over
+    (not the home page), and the watch page itself for its player, also after
     moving to another video without a reload (YouTube leaves the canonical link naming the first)."""
     browser.configure(autoCheck=False)
     try:
@@ -499,6 +500,7 @@ def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, medi
                  ("https://www.facebook.com/", "#fb-video", "fakelens-check-video",
                   "https://www.facebook.com/watchmojo/videos/1234567890/", None),
                  ("https://www.youtube.com/", "#yt-thumb", "fakelens-check-image", "https://www.youtube.com/watch?v=aBcDeF12345", None),
+                 ("https://www.youtube.com/", "#yt-preview", "fakelens-check-video", "https://www.youtube.com/watch?v=PreView0001", None),
                  ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=dQw4w9WgXcQ", None),
                  ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=NxT4vid0001",
                   "/watch?v=NxT4vid0001&list=PLx&t=42s"),
@@ -1922,6 +1924,30 @@ def test_a_videos_badge_about_the_pages_first_video_shows_none_of_that_videos_li
         assert not any("Likely manipulated" in line or "Score" in line or "decided the verdict" in line
                        for line in tip), tip
         assert "What FakeLens found in the page's first video is in the full report." in tip, tip
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_a_youtube_miniplayer_over_a_thumbnail_is_not_taken_for_that_thumbnails_video(browser, live_backend, sites):
+    """A hover preview takes the link of the thumbnail it covers; the miniplayer, which plays the video
+    last watched wherever it lies, must not take the address of the thumbnail under it."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto("https://www.youtube.com/")
+        run = content_script(page)
+        page.evaluate("""() => {
+            const box = document.querySelector('#yt-thumb').getBoundingClientRect();
+            const mini = document.createElement('ytd-miniplayer');
+            mini.innerHTML = '<video id="mini" muted style="width:320px;height:180px"></video>';
+            mini.style.cssText = `position:fixed;left:${box.left}px;top:${box.top}px`;
+            document.body.append(mini);
+        }""")
+        assert run("FakeLens.describeMedia(document.querySelector('#mini')).permalink") == \
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ"   # the page's own, not aBcDeF12345 under it
+        assert run("FakeLens.describeMedia(document.querySelector('#yt-preview')).permalink") == \
+            "https://www.youtube.com/watch?v=PreView0001"
     finally:
         browser.configure(autoCheck=True)
         page.close()

@@ -1,5 +1,5 @@
 // youtube.com: the player's video is the watch page itself (or the Short); a thumbnail's
-// permalink is the link it sits in.
+// permalink is the link it sits in, a hover preview's the link of the thumbnail it plays over.
 (() => {
   "use strict";
   const FL = globalThis.FakeLens;
@@ -18,14 +18,37 @@
     return canonical && VIDEO_PAGE.test(new URL(canonical.href).pathname) ? canonical.href : location.href;
   }
 
+  const VIDEO_LINK = 'a[href*="/watch"], a[href*="/shorts/"]';
+
+  // A hover preview on the home page or a channel plays over its thumbnail, outside the thumbnail's
+  // link: the video is that link's, found under the preview's middle. Only a link whose box matches
+  // the video's (the thumbnail it covers), so a miniplayer over some other thumbnail does not take
+  // that one's address.
+  function thumbnailUnder(video) {
+    if (FL.closestComposed(video, "ytd-miniplayer")) return null;
+    const box = video.getBoundingClientRect();
+    if (!box.width || !box.height) return null;
+    for (const hit of document.elementsFromPoint(box.left + box.width / 2, box.top + box.height / 2)) {
+      if (hit === video || video.contains(hit)) continue;
+      const link = FL.closestComposed(hit, VIDEO_LINK);
+      if (!link) continue;
+      const other = link.getBoundingClientRect();
+      const overlap = Math.max(0, Math.min(box.right, other.right) - Math.max(box.left, other.left))
+        * Math.max(0, Math.min(box.bottom, other.bottom) - Math.max(box.top, other.top));
+      const union = box.width * box.height + other.width * other.height - overlap;
+      return overlap / union > 0.6 ? link.href : null;
+    }
+    return null;
+  }
+
   FL.sites.add({
     name: "youtube",
     hosts: ["youtube.com", "youtu.be"],
     permalink(el) {
-      const link = FL.closestComposed(el, 'a[href*="/watch"], a[href*="/shorts/"]');
+      const link = FL.closestComposed(el, VIDEO_LINK);
       if (link) return link.href;
-      if (el.tagName === "VIDEO") return watchPage();
-      return null;
+      if (el.tagName !== "VIDEO") return null;
+      return (!VIDEO_PAGE.test(location.pathname) && thumbnailUnder(el)) || watchPage();
     },
   });
 })();
