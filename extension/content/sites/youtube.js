@@ -32,13 +32,18 @@
       if (hit === video || video.contains(hit)) continue;
       const link = FL.closestComposed(hit, VIDEO_LINK);
       if (!link) continue;
-      const other = link.getBoundingClientRect();
-      const overlap = Math.max(0, Math.min(box.right, other.right) - Math.max(box.left, other.left))
-        * Math.max(0, Math.min(box.bottom, other.bottom) - Math.max(box.top, other.top));
-      const union = box.width * box.height + other.width * other.height - overlap;
-      return overlap / union > 0.6 ? link.href : null;
+      // the picture hit, or the link itself (an inline link's own box is only its line)
+      return Math.max(matching(box, hit.getBoundingClientRect()), matching(box, link.getBoundingClientRect())) > 0.6
+        ? link.href : null;
     }
     return null;
+  }
+
+  // How well two boxes coincide: their intersection over their union.
+  function matching(a, b) {
+    const overlap = Math.max(0, Math.min(a.right, b.right) - Math.max(a.left, b.left))
+      * Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top));
+    return overlap / (a.width * a.height + b.width * b.height - overlap || 1);
   }
 
   FL.sites.add({
