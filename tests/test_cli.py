@@ -325,3 +325,20 @@ def test_a_reader_that_stops_early_gets_no_error_message(tmp_path):
     p.stdout.close()   # gone before the command writes a byte
     err = p.stderr.read().decode()
     assert p.wait(120) == 1 and err == "", err
+
+
+@pytest.mark.parametrize("mode", [[], ["--json"]])
+def test_check_stops_at_the_first_output_it_cannot_write(tmp_path, plain_jpeg, mode):
+    """`fakelens check a b | head -1` or `> /dev/full`: every later input was still analysed, for
+    nobody, each said "cannot read <input>: Broken pipe"; a full disk ended in a traceback at exit."""
+    inputs = [str(plain_jpeg), str(tmp_path / "missing.jpg")]   # the second would say "no such file"
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home")}
+    p = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", *mode, *inputs], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdout.close()   # the reader is gone: quietly over, nothing more checked
+    err = p.stderr.read()
+    assert p.wait(120) == 1 and err == "", err
+    with open("/dev/full", "w") as full:   # a full disk: one line, nothing more checked
+        r = subprocess.run([sys.executable, "-m", "fakelens.cli", "check", *mode, *inputs], env=env,
+                           stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr == "error: cannot write the results: No space left on device\n", r.stderr

@@ -120,53 +120,76 @@ def cmd_check(args) -> int:
 
 def _check_each(args, analyzer) -> int:
     """Each input checked and printed in turn; 1 when any failed."""
+    failed = False
+    for item in args.inputs:
+        result, error = _check_one(args, analyzer, item)
+        failed = failed or error is not None
+        try:
+            _print_check(args, item, result, error)
+        except BrokenPipeError:   # `| head -1`: main ends quietly, nothing more is checked for nobody
+            raise
+        except OSError as exc:   # a full disk: the rest would be checked for nobody
+            _stdout_to_devnull()
+            print(f"error: cannot write the results: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    return 1 if failed else 0
+
+
+def _check_one(args, analyzer, item: str):
+    """(result, None) or (None, FakeLensError): only reading and analysing the input, never the output."""
     from .analyze import sniff_file
+
+    workdir = Path(tempfile.mkdtemp(prefix="fakelens-cli-"))
+    try:
+        if _looks_like_url(item):
+            request, is_video = {"url": item, "kind": "auto"}, True
+        else:
+            path = Path(item)
+            if path.is_dir():
+                raise FakeLensError("bad_request", f"{item} is a folder: name the files in it "
+                                    "(`fakelens eval` scores whole folders)")
+            if not path.is_file():
+                what = "not a regular file" if path.exists() else "no such file"
+                raise FakeLensError("not_found", f"{what}: {item}")
+            request = {"path": str(path.resolve())}
+            is_video = sniff_file(path)[0] == "video"
+        bar = _progress_bar(item) if (is_video and not args.json) else (lambda s, f: None)
+        result = analyzer.analyze(request, workdir, bar)
+        if is_video and not args.json and sys.stderr.isatty():
+            sys.stderr.write("\n")
+        return result, None
+    except Exception as exc:   # a bug on one input still leaves its line and checks the rest
+        if isinstance(exc, OSError):   # unreadable, or gone since it was named
+            exc = FakeLensError("bad_request", f"cannot read {item}: {exc.strerror or exc}")
+        elif not isinstance(exc, FakeLensError):
+            exc = FakeLensError("internal", f"FakeLens hit an internal error: {exc.__class__.__name__}: {exc}")
+        return None, exc
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _print_check(args, item: str, result, error):
+    """The input's verdict or error, flushed at once: a reader that is gone (a closed pipe, a full
+    disk) is found at this input, not after checking all the others."""
     from .detectors.base import shown_score
     from .verdict import label_words
 
-    failed = False
-    for item in args.inputs:
-        workdir = Path(tempfile.mkdtemp(prefix="fakelens-cli-"))
-        try:
-            if _looks_like_url(item):
-                request, is_video = {"url": item, "kind": "auto"}, True
-            else:
-                path = Path(item)
-                if path.is_dir():
-                    raise FakeLensError("bad_request", f"{item} is a folder: name the files in it "
-                                        "(`fakelens eval` scores whole folders)")
-                if not path.is_file():
-                    what = "not a regular file" if path.exists() else "no such file"
-                    raise FakeLensError("not_found", f"{what}: {item}")
-                request = {"path": str(path.resolve())}
-                is_video = sniff_file(path)[0] == "video"
-            bar = _progress_bar(item) if (is_video and not args.json) else (lambda s, f: None)
-            result = analyzer.analyze(request, workdir, bar)
-            if is_video and not args.json and sys.stderr.isatty():
-                sys.stderr.write("\n")
-            if args.json:
-                print(json.dumps({"input": item, **result}), flush=True)
-            else:
-                print(shown(f"{item}: {label_words(result)}") + "\n  " + shown(result["summary"]))
-                for s in result["signals"]:
-                    mark = "*" if s["decisive"] else " "
-                    # never "1.000" for a score short of 1 (as the report's tables: 0.9999 is 0.999), nor
-                    # rounded across its threshold
-                    val = "n/a" if s["score"] is None else shown_score(s["score"], s["threshold"])
-                    print(f"  {mark} {s['detector']:12} {val:>6}  (threshold {s['threshold']})")
-        except Exception as exc:   # a bug on one input still leaves its line and checks the rest
-            failed = True
-            if isinstance(exc, OSError):   # unreadable, or gone since it was named
-                exc = FakeLensError("bad_request", f"cannot read {item}: {exc.strerror or exc}")
-            elif not isinstance(exc, FakeLensError):
-                exc = FakeLensError("internal", f"FakeLens hit an internal error: {exc.__class__.__name__}: {exc}")
-            if args.json:
-                print(json.dumps({"input": item, "error": exc.to_dict()}), flush=True)
-            else:
-                print(shown(f"{item}: error: {exc.message} ({exc.code})"), file=sys.stderr)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if failed else 0
+    if error is not None:
+        if args.json:
+            print(json.dumps({"input": item, "error": error.to_dict()}), flush=True)
+        else:
+            print(shown(f"{item}: error: {error.message} ({error.code})"), file=sys.stderr, flush=True)
+    elif args.json:
+        print(json.dumps({"input": item, **result}), flush=True)
+    else:
+        print(shown(f"{item}: {label_words(result)}") + "\n  " + shown(result["summary"]))
+        for s in result["signals"]:
+            mark = "*" if s["decisive"] else " "
+            # never "1.000" for a score short of 1 (as the report's tables: 0.9999 is 0.999), nor
+            # rounded across its threshold
+            val = "n/a" if s["score"] is None else shown_score(s["score"], s["threshold"])
+            print(f"  {mark} {s['detector']:12} {val:>6}  (threshold {s['threshold']})")
+        sys.stdout.flush()
 
 
 def cmd_token(args) -> int:
@@ -264,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_to_devnull():
+    """stdout pointed at nothing, so Python's flush of what is left at exit fails quietly (a closed
+    pipe, a full disk)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -278,8 +307,7 @@ def main(argv=None) -> int:
         print(f"error in the settings: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:   # `fakelens models --json | head -1`: the reader has what it wanted
-        # no "error: Broken pipe"; stdout pointed at nothing so Python's flush at exit fails quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()   # no "error: Broken pipe"
         return 1
     except OSError as exc:      # a data folder that is a file or not writable; a file given that is missing
         where = f": {exc.filename}" if exc.filename else ""
