@@ -342,3 +342,45 @@ def test_check_stops_at_the_first_output_it_cannot_write(tmp_path, plain_jpeg, m
         r = subprocess.run([sys.executable, "-m", "fakelens.cli", "check", *mode, *inputs], env=env,
                            stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
     assert r.returncode == 1 and r.stderr == "error: cannot write the results: No space left on device\n", r.stderr
+
+
+def read_terminal(proc, master, timeout=60) -> str:
+    """What `proc` wrote to the pseudo-terminal `master` until it ended."""
+    import select
+    import time
+
+    out, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 1)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:   # EIO: every writer is gone
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(30)
+    os.close(master)
+    return out.decode(errors="replace")
+
+
+def test_a_failed_check_on_a_terminal_ends_its_progress_bar_line_first(tmp_path):
+    """The error was written onto the end of the progress bar's line: "...] fetch  0%http://...: error"."""
+    import pty
+
+    from support.httpd import MediaServer
+
+    (tmp_path / "files").mkdir()
+    with MediaServer(tmp_path / "files") as server:
+        url = server.url("/trickle")
+        env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_ALLOW_LOOPBACK": "1",
+               "FAKELENS_FETCH_WALL_S": "2"}
+        master, terminal = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", url], env=env,
+                                stdout=subprocess.PIPE, stderr=terminal)
+        os.close(terminal)
+        shown = read_terminal(proc, master)
+    assert proc.returncode == 1 and "] fetch " in shown, repr(shown[-300:])   # the bar was drawn
+    assert f"%\r\n{url}: error: " in shown, repr(shown[-300:])            # its line ended, then the error

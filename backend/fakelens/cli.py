@@ -74,15 +74,26 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def _progress_bar(name: str):
-    if not sys.stderr.isatty():
-        return lambda stage, fraction: None
+class _ProgressBar:
+    """A video's progress on one line of the terminal (nothing when stderr is not a terminal)."""
 
-    def show(stage: str, fraction: float):
+    def __init__(self, name: str):
+        self.name, self.drawn = name, False
+
+    def __call__(self, stage: str, fraction: float):
+        if not sys.stderr.isatty():
+            return
         filled = int(fraction * 30)
-        sys.stderr.write(f"\r{shown(name)[:40]:40} [{'#' * filled}{'.' * (30 - filled)}] {stage:7} {fraction:4.0%}")
+        sys.stderr.write(f"\r{shown(self.name)[:40]:40} [{'#' * filled}{'.' * (30 - filled)}] {stage:7} {fraction:4.0%}")
         sys.stderr.flush()
-    return show
+        self.drawn = True
+
+    def end(self):
+        """Ends the bar's line, so the verdict, an error or "interrupted" starts a line of its own."""
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.drawn = False
 
 
 def _looks_like_url(text: str) -> bool:
@@ -140,6 +151,7 @@ def _check_one(args, analyzer, item: str):
     from .analyze import sniff_file
 
     workdir = Path(tempfile.mkdtemp(prefix="fakelens-cli-"))
+    bar = _ProgressBar(item)
     try:
         if _looks_like_url(item):
             request, is_video = {"url": item, "kind": "auto"}, True
@@ -153,11 +165,8 @@ def _check_one(args, analyzer, item: str):
                 raise FakeLensError("not_found", f"{what}: {item}")
             request = {"path": str(path.resolve())}
             is_video = sniff_file(path)[0] == "video"
-        bar = _progress_bar(item) if (is_video and not args.json) else (lambda s, f: None)
-        result = analyzer.analyze(request, workdir, bar)
-        if is_video and not args.json and sys.stderr.isatty():
-            sys.stderr.write("\n")
-        return result, None
+        progress = bar if (is_video and not args.json) else (lambda s, f: None)
+        return analyzer.analyze(request, workdir, progress), None
     except Exception as exc:   # a bug on one input still leaves its line and checks the rest
         if isinstance(exc, OSError):   # unreadable, or gone since it was named
             exc = FakeLensError("bad_request", f"cannot read {item}: {exc.strerror or exc}")
@@ -165,6 +174,7 @@ def _check_one(args, analyzer, item: str):
             exc = FakeLensError("internal", f"FakeLens hit an internal error: {exc.__class__.__name__}: {exc}")
         return None, exc
     finally:
+        bar.end()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
