@@ -366,9 +366,11 @@ def read_terminal(proc, master, timeout=60) -> str:
     return out.decode(errors="replace")
 
 
-def test_a_failed_check_on_a_terminal_ends_its_progress_bar_line_first(tmp_path):
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_check_on_a_terminal_ends_its_progress_bar_line_before_an_error_or_interrupted(tmp_path, stopped):
     """The error was written onto the end of the progress bar's line: "...] fetch  0%http://...: error"."""
     import pty
+    import signal
 
     from support.httpd import MediaServer
 
@@ -376,11 +378,46 @@ def test_a_failed_check_on_a_terminal_ends_its_progress_bar_line_first(tmp_path)
     with MediaServer(tmp_path / "files") as server:
         url = server.url("/trickle")
         env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_ALLOW_LOOPBACK": "1",
-               "FAKELENS_FETCH_WALL_S": "2"}
+               "FAKELENS_FETCH_WALL_S": "30" if stopped else "2"}
         master, terminal = pty.openpty()
         proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", url], env=env,
-                                stdout=subprocess.PIPE, stderr=terminal)
+                                stdout=subprocess.PIPE, stderr=terminal,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as a terminal's
         os.close(terminal)
-        shown = read_terminal(proc, master)
-    assert proc.returncode == 1 and "] fetch " in shown, repr(shown[-300:])   # the bar was drawn
-    assert f"%\r\n{url}: error: " in shown, repr(shown[-300:])            # its line ended, then the error
+        shown = ""
+        if stopped:   # Ctrl+C once the bar is drawn
+            while "] fetch " not in shown:
+                shown += os.read(master, 4096).decode()
+            proc.send_signal(signal.SIGINT)
+        shown += read_terminal(proc, master)
+    assert "] fetch " in shown, repr(shown[-300:])   # the bar was drawn
+    if stopped:   # its line ended, then "interrupted"
+        assert proc.returncode == 130 and shown.endswith("%\r\ninterrupted\r\n"), repr(shown[-300:])
+    else:         # its line ended, then the error
+        assert proc.returncode == 1 and f"%\r\n{url}: error: " in shown, repr(shown[-300:])
+
+
+def test_ctrl_c_in_check_is_one_line_exit_130_and_leaves_no_download_behind(tmp_path):
+    """Ctrl+C printed a Python traceback (KeyboardInterrupt) and exited -2."""
+    import signal
+    import time
+
+    from support.httpd import MediaServer
+
+    (tmp_path / "files").mkdir()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with MediaServer(tmp_path / "files") as server:
+        env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "TMPDIR": str(temp),
+               "FAKELENS_ALLOW_LOOPBACK": "1"}
+        proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", "--json", server.url("/trickle")],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's
+        deadline = time.monotonic() + 60
+        while "/trickle" not in server.seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(temp.glob("fakelens-cli-*"))   # downloading into it
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out, err) == (130, "", "interrupted\n")
+    assert list(temp.glob("fakelens-cli-*")) == []

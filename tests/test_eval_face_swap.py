@@ -261,3 +261,29 @@ def test_a_folder_eval_cannot_open_is_listed_and_an_out_inside_an_input_refused(
         locked.chmod(0o755)
     proc = run(real, "--out", str(real / "results"))
     assert proc.returncode == 1 and "is inside" in proc.stderr and not (real / "results").exists(), proc.stderr
+
+
+def test_ctrl_c_in_eval_writes_what_was_scored_and_exits_130(folders, tmp_path):
+    """Ctrl+C printed a traceback and lost every file scored so far (hours' worth, maybe)."""
+    import signal
+
+    for name in ("real", "fake"):   # enough files that the run is still scoring when it is stopped
+        (tmp_path / name).mkdir()
+        for k, picture in enumerate(sorted((folders / name).glob(f"{name}*.png")) * 15):
+            shutil.copy(picture, tmp_path / name / f"{k:02}.png")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "eval",
+                             "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake"), "--out", str(out)],
+                            stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as a terminal's
+    lines = [proc.stderr.readline()]
+    while not lines[-1].startswith("[2/"):   # two files scored
+        assert lines[-1], lines
+        lines.append(proc.stderr.readline())
+    proc.send_signal(signal.SIGINT)
+    err = "".join(lines) + proc.stderr.read()
+    assert proc.wait(60) == 130 and err.endswith("\ninterrupted\n") and "Traceback" not in err, err[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    rows = list(csv.DictReader(open(out / "scores.csv")))
+    assert summary["interrupted"] is True and 2 <= len(rows) < 60 and summary["not_scored"] == 60 - len(rows)
+    assert f"interrupted: {60 - len(rows)} file(s) not scored" in err, err[-2000:]

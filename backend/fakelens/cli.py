@@ -244,6 +244,9 @@ def cmd_eval(args) -> int:
     summary = run_eval(Path(args.real), Path(args.fake), Path(args.out) if args.out else None, settings)
     if args.json:
         print(json.dumps(summary, indent=2))
+    if summary["interrupted"]:   # Ctrl+C: what was scored is written and summed up, then as main's
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0 if summary["auc"] is not None else 1   # nothing to judge the model by
 
 
@@ -307,6 +310,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:   # Ctrl+C: one line, not a traceback; each check's folder is already removed
+        print("interrupted", file=sys.stderr)
+        return 130
     except StoreUnavailable as exc:   # fakelens.db not a database, locked, read-only: one line, the file kept
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

@@ -186,21 +186,26 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         rows += [{"file": str(folder), "label": label, "kind": None, "score": None, "faces": 0, "frames": 0,
                   "frames_with_faces": 0, "capped": "",
                   "status": f"error: cannot read this folder ({why}): its files are not counted"} for folder, why in shut]
-    for n, (path, label) in enumerate(items):
-        row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
-               "faces": 0, "frames": 0, "frames_with_faces": 0, "capped": "", "status": "ok"}
-        try:
-            row.update(score_file(path, models, spec, settings, digests[path]))
-            reason = row.pop("reason", None)
-            if row["score"] is None:
-                row["status"] = reason or "no face found"
-        except Exception as exc:   # one bad file is listed; the run, hours long maybe, goes on
-            row["status"] = f"error: {_file_error(exc)}"
-        rows.append(row)
-        if echo:
-            s = "-" if row["score"] is None else f"{row['score']:.3f}"
-            print(f"[{n + 1}/{len(items)}] {row['label']:4} {s:>5}  {shown(path.name)}  {shown(row['status'])}",
-                  file=sys.stderr, flush=True)
+    done, interrupted = 0, False
+    try:
+        for n, (path, label) in enumerate(items):
+            row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
+                   "faces": 0, "frames": 0, "frames_with_faces": 0, "capped": "", "status": "ok"}
+            try:
+                row.update(score_file(path, models, spec, settings, digests[path]))
+                reason = row.pop("reason", None)
+                if row["score"] is None:
+                    row["status"] = reason or "no face found"
+            except Exception as exc:   # one bad file is listed; the run, hours long maybe, goes on
+                row["status"] = f"error: {_file_error(exc)}"
+            rows.append(row)
+            done += 1
+            if echo:
+                s = "-" if row["score"] is None else f"{row['score']:.3f}"
+                print(f"[{n + 1}/{len(items)}] {row['label']:4} {s:>5}  {shown(path.name)}  {shown(row['status'])}",
+                      file=sys.stderr, flush=True)
+    except KeyboardInterrupt:   # Ctrl+C: the files scored so far, hours' worth maybe, are still summed up and written
+        interrupted = True
     scored = [r for r in rows if r["score"] is not None]
     y = np.array([r["label"] == "fake" for r in scored], bool)
     s = np.array([r["score"] for r in scored], np.float64)
@@ -219,6 +224,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         "capped": int((capped & (s >= threshold)).sum()),   # held: a flag the product does not show
         "skipped": [str(p) for p in skipped_real + skipped_fake],
         "seconds": round(time.monotonic() - started, 1),
+        "interrupted": interrupted, "not_scored": len(items) - done,   # Ctrl+C: left out of the metrics
     }
     if len(s):
         summary["accuracy"] = round(float((flagged == y).mean()), 4)
@@ -266,6 +272,9 @@ def format_summary(summary: dict) -> str:
              f"  at the threshold {summary['threshold']}: accuracy {pct(summary['accuracy'])}, "
              f"false positives {pct(summary['fpr'])} of real, fakes caught {pct(summary['tpr'])}",
              f"  at 5 % false positives: fakes caught {pct(summary['recall_at_5pct_fpr'])}"]
+    if summary.get("interrupted"):   # first: every figure below covers only the files scored before it
+        lines.insert(1, f"  interrupted: {summary['not_scored']} file(s) not scored; these figures cover only "
+                        "the files scored before it")
     if summary["capped"]:
         lines.append(f"  {summary['capped']} file(s) scored at or above the threshold are held at \"Uncertain\" "
                      "(small faces, or a face in too few frames), as the product says them: not counted as flagged")
