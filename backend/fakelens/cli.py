@@ -247,6 +247,8 @@ def cmd_eval(args) -> int:
     if summary["interrupted"]:   # Ctrl+C: what was scored is written and summed up, then as main's
         print("interrupted", file=sys.stderr)
         return 130
+    if summary.get("not_written"):   # the summary said which
+        return 1
     return 0 if summary["auc"] is not None else 1   # nothing to judge the model by
 
 
