@@ -77,6 +77,29 @@ def test_check_json_gives_every_input_its_line_when_the_manifest_is_broken(tmp_p
     assert all("is not valid JSON" in line["error"]["message"] for line in lines)
 
 
+def test_check_json_gives_every_input_its_line_when_the_settings_are_bad(tmp_path, plain_jpeg):
+    """A bad config.toml printed nothing on stdout and exited 2: DESIGN promises a line per input."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("prot = 8791\n")
+    r = fakelens(home, "check", "--json", str(plain_jpeg), "x.jpg")
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert r.returncode == 1 and [line["input"] for line in lines] == [str(plain_jpeg), "x.jpg"], r
+    assert all(line["error"]["message"].startswith("error in the settings: ") and "prot" in line["error"]["message"]
+               for line in lines), lines
+
+
+def test_serve_with_a_broken_model_manifest_exits_2_as_every_failed_start(tmp_path):
+    """It exited 1 (main's FakeLensError), while a changed model file or a bad setting exit 2."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "manifest.json").write_text("{bad")
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "serve", "--port", "1"],
+                       env={**os.environ, "FAKELENS_MODELS_DIR": str(models)}, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "is not valid JSON" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+
+
 def test_a_data_folder_that_cannot_be_used_is_one_line_not_a_traceback(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("not a folder")

@@ -32,7 +32,11 @@ def cmd_serve(args) -> int:
         print("fakelens serve binds 127.0.0.1 only (the API must not be reachable from other machines)",
               file=sys.stderr)
         return 2
-    app = create_app(settings, start_jobs=False)
+    try:
+        app = create_app(settings, start_jobs=False)
+    except FakeLensError as exc:   # a broken model manifest, a data folder it cannot use: 2, as every start-up failure
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
     pool = app.extensions["fakelens"]["pool"]
     analyzer = app.extensions["fakelens"]["analyzer"]
     # a missing or changed model file would fail every check: say so now, not as "ok" then errors
@@ -103,15 +107,13 @@ def _looks_like_url(text: str) -> bool:
 def cmd_check(args) -> int:
     from .analyze import Analyzer
 
-    settings = load_settings(home=args.home)
     try:
-        analyzer = Analyzer(settings)
-    except FakeLensError as exc:   # a broken model manifest: every input still gets its line
-        for item in args.inputs:
-            if args.json:
-                print(json.dumps({"input": item, "error": exc.to_dict()}), flush=True)
-            else:
-                print(shown(f"{item}: error: {exc.message} ({exc.code})"), file=sys.stderr)
+        analyzer = Analyzer(load_settings(home=args.home))
+    except (SettingsError, FakeLensError) as exc:   # a bad config.toml, a broken model manifest
+        if isinstance(exc, SettingsError):
+            exc = FakeLensError("bad_request", f"error in the settings: {exc}")
+        for item in args.inputs:   # every input still gets its line (DESIGN: one per input)
+            _print_check(args, item, None, exc)
         return 1
     # stopped (SIGTERM, a terminal closed), it ends as after Ctrl-C: each check's folder is removed.
     # Only a signal left at its default is taken (nohup's ignored SIGHUP stays ignored), from the main
