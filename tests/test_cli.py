@@ -185,6 +185,29 @@ def serve_once(home):
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.parametrize("name", ["work", "thumbs", "uploads"])
+def test_a_file_where_a_data_folder_s_folder_goes_stops_the_start_with_one_line(tmp_path, name):
+    """`work` or `thumbs` a file: the server started and every check failed with "internal error:
+    FileExistsError", and the start's privacy pass made the stray file 0700."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / name).write_text("a stray file")
+    (home / name).chmod(0o644)
+    r = serve_once(home)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == f"error: {home / name} is a file, not a folder: move it aside (FakeLens makes the folder)\n"
+    assert stat.S_IMODE((home / name).stat().st_mode) == 0o644
+
+
+def test_a_token_that_is_a_folder_is_named_not_a_temporary_file(tmp_path):
+    """The message named a random temporary file (".token-xxxx.tmp") instead of the token's path."""
+    home = tmp_path / "home"
+    (home / "token").mkdir(parents=True)
+    said = f"error: {home / 'token'} is a folder: move it aside (FakeLens writes the pairing token there)\n"
+    for r in (fakelens(home, "token"), serve_once(home)):
+        assert (r.returncode, r.stderr) == (2, said)
+
+
 def test_a_history_database_that_is_not_one_is_one_line_and_kept(tmp_path):
     home = tmp_path / "home"
     home.mkdir()

@@ -14,7 +14,6 @@ from pathlib import Path
 from .config import SettingsError, load_settings
 from .errors import FakeLensError
 from .terminal import shown
-from .store import StoreUnavailable
 
 
 def cmd_serve(args) -> int:
@@ -317,12 +316,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:   # Ctrl+C: one line, not a traceback; each check's folder is already removed
         print("interrupted", file=sys.stderr)
         return 130
-    except StoreUnavailable as exc:   # fakelens.db not a database, locked, read-only: one line, the file kept
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
     except FakeLensError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+        # the data folder (fakelens.db not a database, locked, read-only; the token a folder) is a
+        # start-up problem, as a bad setting: 2
+        return 2 if exc.code == "storage_unavailable" else 1
     except SettingsError as exc:   # a bad config.toml or FAKELENS_* value
         print(f"error in the settings: {exc}", file=sys.stderr)
         return 2

@@ -9,6 +9,8 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .errors import FakeLensError
+
 REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
@@ -143,6 +145,19 @@ def make_data_folder(path: Path):
     Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
+DATA_SUBFOLDERS = ("thumbs", "uploads", "work")
+
+
+def refuse_files_in_place_of_folders(home: Path):
+    """A file where FakeLens keeps one of its folders (a stray file named "work") is said at start,
+    in one line: the server would start and fail every check ("internal error: FileExistsError")."""
+    for name in DATA_SUBFOLDERS:
+        path = Path(home) / name
+        if path.exists() and not path.is_dir():
+            raise FakeLensError("storage_unavailable", f"{path} is a file, not a folder: move it aside "
+                                "(FakeLens makes the folder)")
+
+
 def make_private(home: Path):
     """FakeLens's own files in the data folder made the user's only (folders 0700, files 0600),
     whatever mode an earlier version left them in: those before 2026-11-26 made the folder 0755 and
@@ -152,18 +167,19 @@ def make_private(home: Path):
     if os.name != "posix":
         return
     home = Path(home)
-    folders = [home / "thumbs", home / "uploads", home / "work"]
+    folders = [home / name for name in DATA_SUBFOLDERS]
     if home.resolve() == default_home().resolve():
         folders.append(home)
     files = [home / f"fakelens.db{end}" for end in ("", "-wal", "-shm")] + [home / "token"]
     for folder in folders:
         # the pictures are looked at only in a folder that was open: behind a closed one they are
         # private whatever their own mode (a walk of every thumbnail at each start is not needed)
-        if _tighten(folder, 0o700) and folder.name == "thumbs":
+        if folder.is_dir() and _tighten(folder, 0o700) and folder.name == "thumbs":
             with contextlib.suppress(OSError):
                 files += list(folder.iterdir())
     for f in files:
-        _tighten(f, 0o600)
+        if f.is_file():   # a stray file named "work" is not made executable, nor a folder named "token" closed
+            _tighten(f, 0o600)
 
 
 def _tighten(path: Path, mode: int) -> bool:
