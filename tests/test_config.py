@@ -109,3 +109,15 @@ def test_the_privacy_pass_tightens_only_folders_that_are_folders_and_files_that_
     make_private(home)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir()}
     assert modes == {"thumbs": 0o700, "work": 0o644, "token": 0o755}
+
+
+@pytest.mark.parametrize("toml, words", [
+    ("port = 8791x\n", " is not valid TOML: "),   # "error in the settings: Illegal character ..." said no file
+    ("prot = 8791\n", "unknown setting(s) in "),
+])
+def test_an_error_in_the_config_file_names_the_file(tmp_path, monkeypatch, toml, words):
+    (tmp_path / "config.toml").write_text(toml)
+    monkeypatch.setenv("FAKELENS_HOME", str(tmp_path))
+    with pytest.raises(ValueError) as err:
+        load_settings()
+    assert str(tmp_path / "config.toml") in str(err.value) and words in str(err.value), str(err.value)

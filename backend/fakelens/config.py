@@ -214,7 +214,10 @@ def _load_settings(overrides: dict) -> Settings:
     config_file = Path(os.path.expanduser(str(home))) / "config.toml"   # "~/x" from a quoted flag too
     if config_file.is_file():
         with open(config_file, "rb") as fh:
-            values.update(tomllib.load(fh))
+            try:
+                values.update(tomllib.load(fh))
+            except ValueError as exc:   # TOML syntax, or not UTF-8: the file is named, with the line
+                raise ValueError(f"{config_file} is not valid TOML: {exc}") from None
     for f in fields(Settings):
         key = "FAKELENS_" + f.name.upper()
         if key in env:
@@ -222,8 +225,8 @@ def _load_settings(overrides: dict) -> Settings:
     values.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name: f for f in fields(Settings)}
     unknown = set(values) - set(known)
-    if unknown:
-        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    if unknown:   # only the file can name one (FAKELENS_* and flags are looked up by known names)
+        raise ValueError(f"unknown setting(s) in {config_file}: {', '.join(sorted(unknown))}")
     coerced = {k: _coerce(known[k], v) for k, v in values.items()}
     coerced.setdefault("home", Path(home))
     return Settings(**coerced)
