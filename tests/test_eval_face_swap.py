@@ -336,3 +336,24 @@ def test_a_result_path_linked_to_a_full_device_loses_nothing(folders, tmp_path):
     assert summary["not_written"] == [] and summary["csv"] == str(out / "scores.csv")
     assert len(list(csv.DictReader(open(out / "scores.csv")))) == 5
     assert (out / "roc.png").is_file() and json.loads((out / "summary.json").read_text())["auc"] == summary["auc"]
+
+
+def test_empty_folder_arguments_are_refused_not_taken_as_the_current_folder(folders, tmp_path):
+    """`--real ""` scored the current folder (Path("") is "."), `--out ""` meant no results at all."""
+    def fakelens(*args):
+        return subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), *args],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    for flag, args in (("--real", ["--real", "", "--fake", str(folders / "fake")]),
+                       ("--fake", ["--real", str(folders / "real"), "--fake", ""]),
+                       ("--out", ["--real", str(folders / "real"), "--fake", str(folders / "fake"), "--out", ""])):
+        r = fakelens("eval", *args)
+        assert r.returncode == 2 and f'argument {flag}: must not be empty ("")' in r.stderr, r.stderr[-2000:]
+        assert "[1/" not in r.stderr
+    r = fakelens("check", "")   # ":  error:  is a folder" before
+    assert r.returncode == 2 and 'argument PATH_OR_URL: must not be empty ("")' in r.stderr, r.stderr
+    assert "writes scores.csv, roc.png and summary.json here" in fakelens("eval", "--help").stdout
+
+
+def test_eval_without_out_says_how_to_keep_the_csv_and_the_curve(folders, tmp_path, capsys):
+    run_eval(folders / "real", folders / "fake", None, Settings(home=tmp_path / "home"))
+    assert capsys.readouterr().err.endswith("\n  --out DIR keeps the per-file CSV and the ROC curve\n")

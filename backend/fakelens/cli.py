@@ -266,6 +266,13 @@ def cmd_train(args) -> int:
     return module.main(args.rest) or 0
 
 
+def _not_empty(text: str) -> str:
+    """A path or URL argument: "" would be the current folder (`--real ""` scored it) or none at all."""
+    if not text:
+        raise argparse.ArgumentTypeError('must not be empty ("")')
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fakelens", description="Local checks for manipulated and AI-made media")
     parser.add_argument("--home", help="data folder (default $FAKELENS_HOME or ~/.local/share/fakelens)")
@@ -278,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="check files or URLs in this process")
     p.add_argument("--json", action="store_true", help="one JSON verdict per input (JSON Lines)")
-    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
+    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", type=_not_empty)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("token", help="print the pairing token")
@@ -290,9 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("eval", help="AUC, accuracy, FPR, ROC curve and per-file CSV on folders of real and fake media")
-    p.add_argument("--real", required=True)
-    p.add_argument("--fake", required=True)
-    p.add_argument("--out")
+    p.add_argument("--real", required=True, type=_not_empty)
+    p.add_argument("--fake", required=True, type=_not_empty)
+    p.add_argument("--out", type=_not_empty, help="writes scores.csv, roc.png and summary.json here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

@@ -294,7 +294,8 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         if why:   # last: the console and --json still say it
             summary["not_written"].append({"file": str(out_dir / "summary.json"), "error": why})
     if echo:
-        print("\n".join(shown(line) for line in format_summary(summary).split("\n")), file=sys.stderr, flush=True)
+        text = format_summary(summary) + ("\n  --out DIR keeps the per-file CSV and the ROC curve" if out_dir is None else "")
+        print("\n".join(shown(line) for line in text.split("\n")), file=sys.stderr, flush=True)
     return summary
 
 
