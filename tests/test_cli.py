@@ -467,3 +467,16 @@ def test_ctrl_c_in_check_is_one_line_exit_130_and_leaves_no_download_behind(tmp_
         out, err = proc.communicate(timeout=30)
     assert (proc.returncode, out, err) == (130, "", "interrupted\n")
     assert list(temp.glob("fakelens-cli-*")) == []
+
+
+def test_help_says_what_readme_says(tmp_path):
+    """--home's default named only ~/.local/share/fakelens ($XDG_DATA_HOME and other systems are
+    honoured), --port showed no default, and no sub-command said its exit codes."""
+    def help_text(*command):
+        return " ".join(fakelens(tmp_path / "home", *command, "--help").stdout.split())   # as one line
+    assert ("default $FAKELENS_HOME, else on Linux $XDG_DATA_HOME/fakelens, that is ~/.local/share/fakelens unless "
+            "set; macOS ~/Library/Application Support/FakeLens; Windows %APPDATA%\\FakeLens") in help_text()
+    assert "default 8731" in help_text("serve") and "exit 2 when it cannot start" in help_text("serve")
+    assert 'exit 1 when any input failed (its line has "error")' in help_text("check")
+    assert "exit 1 when either class has no file scored" in help_text("eval")
+    assert "exit 1 when a model file is missing or changed (sha256)" in help_text("models")

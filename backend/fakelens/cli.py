@@ -11,7 +11,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .config import SettingsError, load_settings
+from .config import Settings, SettingsError, load_settings
 from .errors import FakeLensError
 from .terminal import shown
 
@@ -275,15 +275,21 @@ def _not_empty(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fakelens", description="Local checks for manipulated and AI-made media")
-    parser.add_argument("--home", help="data folder (default $FAKELENS_HOME or ~/.local/share/fakelens)")
+    # as README says it (argparse needs %% for %)
+    parser.add_argument("--home", help="data folder (default $FAKELENS_HOME, else on Linux $XDG_DATA_HOME/fakelens, "
+                        "that is ~/.local/share/fakelens unless set; macOS ~/Library/Application Support/FakeLens; "
+                        "Windows %%APPDATA%%\\FakeLens)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("serve", help="start the backend (production WSGI server) on 127.0.0.1")
+    p = sub.add_parser("serve", help="start the backend (production WSGI server) on 127.0.0.1",
+                       epilog="exit 2 when it cannot start, with one line saying why")
     p.add_argument("--host", help="127.0.0.1 (the default) or localhost: nothing else is accepted")
-    p.add_argument("--port", type=int)
+    p.add_argument("--port", type=int, help=f"default {Settings.port}, or the port setting (config.toml, FAKELENS_PORT)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("check", help="check files or URLs in this process")
+    p = sub.add_parser("check", help="check files or URLs in this process",
+                       epilog='exit 1 when any input failed (its line has "error") or the output cannot be '
+                              'written; Ctrl+C: exit 130')
     p.add_argument("--json", action="store_true", help="one JSON verdict per input (JSON Lines)")
     p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", type=_not_empty)
     p.set_defaults(func=cmd_check)
@@ -292,11 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rotate", action="store_true", help="make a new token (the extension must be paired again)")
     p.set_defaults(func=cmd_token)
 
-    p = sub.add_parser("models", help="list the installed models and their measured metrics")
+    p = sub.add_parser("models", help="list the installed models and their measured metrics",
+                       epilog="exit 1 when a model file is missing or changed (sha256)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("eval", help="AUC, accuracy, FPR, ROC curve and per-file CSV on folders of real and fake media")
+    p = sub.add_parser("eval", help="AUC, accuracy, FPR, ROC curve and per-file CSV on folders of real and fake media",
+                       epilog="exit 1 when either class has no file scored, or when a result could not be written; "
+                              "Ctrl+C: what was scored is written, exit 130")
     p.add_argument("--real", required=True, type=_not_empty)
     p.add_argument("--fake", required=True, type=_not_empty)
     p.add_argument("--out", type=_not_empty, help="writes scores.csv, roc.png and summary.json here")
