@@ -86,10 +86,10 @@ class _ProgressBar:
     def __call__(self, stage: str, fraction: float):
         if not sys.stderr.isatty():
             return
+        self.drawn = True   # first: Ctrl+C can land just after the write
         filled = int(fraction * 30)
         sys.stderr.write(f"\r{shown(self.name)[:40]:40} [{'#' * filled}{'.' * (30 - filled)}] {stage:7} {fraction:4.0%}")
         sys.stderr.flush()
-        self.drawn = True
 
     def end(self):
         """Ends the bar's line, so the verdict, an error or "interrupted" starts a line of its own."""

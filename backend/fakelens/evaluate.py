@@ -213,7 +213,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         rows += [{"file": str(folder), "label": label, "kind": None, "score": None, "faces": 0, "frames": 0,
                   "frames_with_faces": 0, "capped": "",
                   "status": f"error: cannot read this folder ({why}): its files are not counted"} for folder, why in shut]
-    done, interrupted = 0, False
+    unreadable_folders, interrupted = len(rows), False
     try:
         for n, (path, label) in enumerate(items):
             row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
@@ -226,7 +226,6 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
             except Exception as exc:   # one bad file is listed; the run, hours long maybe, goes on
                 row["status"] = f"error: {_file_error(exc)}"
             rows.append(row)
-            done += 1
             if echo:
                 s = "-" if row["score"] is None else f"{row['score']:.3f}"
                 print(f"[{n + 1}/{len(items)}] {row['label']:4} {s:>5}  {shown(path.name)}  {shown(row['status'])}",
@@ -251,7 +250,8 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         "capped": int((capped & (s >= threshold)).sum()),   # held: a flag the product does not show
         "skipped": [str(p) for p in skipped_real + skipped_fake],
         "seconds": round(time.monotonic() - started, 1),
-        "interrupted": interrupted, "not_scored": len(items) - done,   # Ctrl+C: left out of the metrics
+        "interrupted": interrupted,
+        "not_scored": len(items) - (len(rows) - unreadable_folders),   # Ctrl+C: left out of the metrics
     }
     if len(s):
         summary["accuracy"] = round(float((flagged == y).mean()), 4)
