@@ -138,7 +138,7 @@ def _check_each(args, analyzer) -> int:
         failed = failed or error is not None
         try:
             _print_check(args, item, result, error)
-        except BrokenPipeError:   # `| head -1`: main ends quietly, nothing more is checked for nobody
+        except BrokenPipeError:   # `| head -1`, the reader gone: main ends quietly, the rest unchecked
             raise
         except OSError as exc:   # a full disk: the rest would be checked for nobody
             _stdout_to_devnull()
@@ -245,7 +245,7 @@ def cmd_eval(args) -> int:
     summary = run_eval(Path(args.real), Path(args.fake), Path(args.out) if args.out else None, settings)
     if args.json:
         print(json.dumps(summary, indent=2))
-    if summary["interrupted"]:   # Ctrl+C: what was scored is written and summed up, then as main's
+    if summary["interrupted"]:   # Ctrl+C: what was scored is written and summed up, then ends as main does
         print("interrupted", file=sys.stderr)
         return 130
     if summary.get("not_written"):   # the summary said which
