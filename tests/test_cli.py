@@ -77,6 +77,29 @@ def test_check_json_gives_every_input_its_line_when_the_manifest_is_broken(tmp_p
     assert all("is not valid JSON" in line["error"]["message"] for line in lines)
 
 
+def test_check_json_gives_every_input_its_line_when_the_settings_are_bad(tmp_path, plain_jpeg):
+    """A bad config.toml printed nothing on stdout and exited 2: DESIGN promises a line per input."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("prot = 8791\n")
+    r = fakelens(home, "check", "--json", str(plain_jpeg), "x.jpg")
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert r.returncode == 1 and [line["input"] for line in lines] == [str(plain_jpeg), "x.jpg"], r
+    assert all(line["error"]["message"].startswith("error in the settings: ") and "prot" in line["error"]["message"]
+               for line in lines), lines
+
+
+def test_serve_with_a_broken_model_manifest_exits_2_as_every_failed_start(tmp_path):
+    """It exited 1 (main's FakeLensError), while a changed model file or a bad setting exit 2."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "manifest.json").write_text("{bad")
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "serve", "--port", "1"],
+                       env={**os.environ, "FAKELENS_MODELS_DIR": str(models)}, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "is not valid JSON" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+
+
 def test_a_data_folder_that_cannot_be_used_is_one_line_not_a_traceback(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("not a folder")
@@ -160,6 +183,29 @@ def test_serve_on_a_port_it_may_not_use_says_so_not_already_running(tmp_path):
 def serve_once(home):
     return subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(home), "serve", "--port", "1"],
                           capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("name", ["work", "thumbs", "uploads"])
+def test_a_file_where_a_data_folder_s_folder_goes_stops_the_start_with_one_line(tmp_path, name):
+    """`work` or `thumbs` a file: the server started and every check failed with "internal error:
+    FileExistsError", and the start's privacy pass made the stray file 0700."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / name).write_text("a stray file")
+    (home / name).chmod(0o644)
+    r = serve_once(home)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == f"error: {home / name} is a file, not a folder: move it aside (FakeLens makes the folder)\n"
+    assert stat.S_IMODE((home / name).stat().st_mode) == 0o644
+
+
+def test_a_token_that_is_a_folder_is_named_not_a_temporary_file(tmp_path):
+    """The message named a random temporary file (".token-xxxx.tmp") instead of the token's path."""
+    home = tmp_path / "home"
+    (home / "token").mkdir(parents=True)
+    said = f"error: {home / 'token'} is a folder: move it aside (FakeLens writes the pairing token there)\n"
+    for r in (fakelens(home, "token"), serve_once(home)):
+        assert (r.returncode, r.stderr) == (2, said)
 
 
 def test_a_history_database_that_is_not_one_is_one_line_and_kept(tmp_path):
@@ -325,3 +371,112 @@ def test_a_reader_that_stops_early_gets_no_error_message(tmp_path):
     p.stdout.close()   # gone before the command writes a byte
     err = p.stderr.read().decode()
     assert p.wait(120) == 1 and err == "", err
+
+
+@pytest.mark.parametrize("mode", [[], ["--json"]])
+def test_check_stops_at_the_first_output_it_cannot_write(tmp_path, plain_jpeg, mode):
+    """`fakelens check a b | head -1` or `> /dev/full`: every later input was still analysed, for
+    nobody, each said "cannot read <input>: Broken pipe"; a full disk ended in a traceback at exit."""
+    inputs = [str(plain_jpeg), str(tmp_path / "missing.jpg")]   # the second would say "no such file"
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home")}
+    p = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", *mode, *inputs], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdout.close()   # the reader is gone: quietly over, nothing more checked
+    err = p.stderr.read()
+    assert p.wait(120) == 1 and err == "", err
+    with open("/dev/full", "w") as full:   # a full disk: one line, nothing more checked
+        r = subprocess.run([sys.executable, "-m", "fakelens.cli", "check", *mode, *inputs], env=env,
+                           stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr == "error: cannot write the results: No space left on device\n", r.stderr
+
+
+def read_terminal(proc, master, timeout=60) -> str:
+    """What `proc` wrote to the pseudo-terminal `master` until it ended."""
+    import select
+    import time
+
+    out, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 1)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:   # EIO: every writer is gone
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(30)
+    os.close(master)
+    return out.decode(errors="replace")
+
+
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_check_on_a_terminal_ends_its_progress_bar_line_before_an_error_or_interrupted(tmp_path, stopped):
+    """The error was written onto the end of the progress bar's line: "...] fetch  0%http://...: error"."""
+    import pty
+    import signal
+
+    from support.httpd import MediaServer
+
+    (tmp_path / "files").mkdir()
+    with MediaServer(tmp_path / "files") as server:
+        url = server.url("/trickle")
+        env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_ALLOW_LOOPBACK": "1",
+               "FAKELENS_FETCH_WALL_S": "30" if stopped else "2"}
+        master, terminal = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", url], env=env,
+                                stdout=subprocess.PIPE, stderr=terminal,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as a terminal's
+        os.close(terminal)
+        shown = ""
+        if stopped:   # Ctrl+C once the bar is drawn
+            while "] fetch " not in shown:
+                shown += os.read(master, 4096).decode()
+            proc.send_signal(signal.SIGINT)
+        shown += read_terminal(proc, master)
+    assert "] fetch " in shown, repr(shown[-300:])   # the bar was drawn
+    if stopped:   # its line ended, then "interrupted"
+        assert proc.returncode == 130 and shown.endswith("%\r\ninterrupted\r\n"), repr(shown[-300:])
+    else:         # its line ended, then the error
+        assert proc.returncode == 1 and f"%\r\n{url}: error: " in shown, repr(shown[-300:])
+
+
+def test_ctrl_c_in_check_is_one_line_exit_130_and_leaves_no_download_behind(tmp_path):
+    """Ctrl+C printed a Python traceback (KeyboardInterrupt) and exited -2."""
+    import signal
+    import time
+
+    from support.httpd import MediaServer
+
+    (tmp_path / "files").mkdir()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with MediaServer(tmp_path / "files") as server:
+        env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "TMPDIR": str(temp),
+               "FAKELENS_ALLOW_LOOPBACK": "1"}
+        proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", "--json", server.url("/trickle")],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's
+        deadline = time.monotonic() + 60
+        while "/trickle" not in server.seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(temp.glob("fakelens-cli-*"))   # downloading into it
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out, err) == (130, "", "interrupted\n")
+    assert list(temp.glob("fakelens-cli-*")) == []
+
+
+def test_help_says_what_readme_says(tmp_path):
+    """--home's default named only ~/.local/share/fakelens ($XDG_DATA_HOME and other systems are
+    honoured), --port showed no default, and no sub-command said its exit codes."""
+    def help_text(*command):
+        return " ".join(fakelens(tmp_path / "home", *command, "--help").stdout.split())   # as one line
+    assert ("default $FAKELENS_HOME, else on Linux $XDG_DATA_HOME/fakelens, that is ~/.local/share/fakelens unless "
+            "set; macOS ~/Library/Application Support/FakeLens; Windows %APPDATA%\\FakeLens") in help_text()
+    assert "default 8731" in help_text("serve") and "exit 2 when it cannot start" in help_text("serve")
+    assert 'exit 1 when any input failed (its line has "error")' in help_text("check")
+    assert "exit 1 when either class has no file scored" in help_text("eval")
+    assert "exit 1 when a model file is missing or changed (sha256)" in help_text("models")

@@ -1,8 +1,10 @@
 """Settings layers: defaults < config file < FAKELENS_* environment < flags."""
 
+import stat
+
 import pytest
 
-from fakelens.config import load_settings
+from fakelens.config import load_settings, make_private
 
 
 def test_layers(tmp_path, monkeypatch):
@@ -94,3 +96,28 @@ def test_a_data_folder_written_with_a_tilde_reads_its_config_file(tmp_path, monk
     s = load_settings()
     assert s.home == tmp_path / "x" and s.workers == 3
     assert load_settings(home="~/x").workers == 3
+
+
+def test_the_privacy_pass_tightens_only_folders_that_are_folders_and_files_that_are_files(tmp_path):
+    """A stray file named "work" was made 0700 (executable); a folder named "token" would be 0600."""
+    home = tmp_path / "home"
+    (home / "thumbs").mkdir(parents=True)
+    (home / "work").write_text("a stray file")
+    (home / "token").mkdir()
+    for path in (home / "thumbs", home / "work", home / "token"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    make_private(home)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir()}
+    assert modes == {"thumbs": 0o700, "work": 0o644, "token": 0o755}
+
+
+@pytest.mark.parametrize("toml, words", [
+    ("port = 8791x\n", " is not valid TOML: "),   # "error in the settings: Illegal character ..." said no file
+    ("prot = 8791\n", "unknown setting(s) in "),
+])
+def test_an_error_in_the_config_file_names_the_file(tmp_path, monkeypatch, toml, words):
+    (tmp_path / "config.toml").write_text(toml)
+    monkeypatch.setenv("FAKELENS_HOME", str(tmp_path))
+    with pytest.raises(ValueError) as err:
+        load_settings()
+    assert str(tmp_path / "config.toml") in str(err.value) and words in str(err.value), str(err.value)

@@ -261,3 +261,99 @@ def test_a_folder_eval_cannot_open_is_listed_and_an_out_inside_an_input_refused(
         locked.chmod(0o755)
     proc = run(real, "--out", str(real / "results"))
     assert proc.returncode == 1 and "is inside" in proc.stderr and not (real / "results").exists(), proc.stderr
+
+
+def test_ctrl_c_in_eval_writes_what_was_scored_and_exits_130(folders, tmp_path):
+    """Ctrl+C printed a traceback and lost every file scored so far (hours' worth, maybe)."""
+    import signal
+
+    for name in ("real", "fake"):   # enough files that the run is still scoring when it is stopped
+        (tmp_path / name).mkdir()
+        for k, picture in enumerate(sorted((folders / name).glob(f"{name}*.png")) * 15):
+            shutil.copy(picture, tmp_path / name / f"{k:02}.png")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "eval",
+                             "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake"), "--out", str(out)],
+                            stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as a terminal's
+    lines = [proc.stderr.readline()]
+    while not lines[-1].startswith("[2/"):   # two files scored
+        assert lines[-1], lines
+        lines.append(proc.stderr.readline())
+    proc.send_signal(signal.SIGINT)
+    err = "".join(lines) + proc.stderr.read()
+    assert proc.wait(60) == 130 and err.endswith("\ninterrupted\n") and "Traceback" not in err, err[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    rows = list(csv.DictReader(open(out / "scores.csv")))
+    assert summary["interrupted"] is True and 2 <= len(rows) < 60 and summary["not_scored"] == 60 - len(rows)
+    assert f"interrupted: {60 - len(rows)} file(s) not scored" in err, err[-2000:]
+
+
+@pytest.mark.parametrize("name", ["scores.csv", "roc.png", "summary.json"])
+def test_a_result_path_that_is_a_folder_is_refused_before_any_scoring(folders, tmp_path, capsys, name):
+    """out/scores.csv a folder failed after the whole scoring; out/roc.png a folder was named as the
+    curve written (cv2.imwrite's False went unread)."""
+    out = tmp_path / "out"
+    (out / name).mkdir(parents=True)
+    with pytest.raises(FakeLensError) as err:
+        run_eval(folders / "real", folders / "fake", out, Settings(home=tmp_path / "home"))
+    assert err.value.message == f"cannot write the results to {out}: {out / name} is a folder"
+    assert "[1/" not in capsys.readouterr().err   # refused up front, not after scoring every file
+
+
+def test_a_result_that_cannot_be_written_is_said_and_the_others_are_written(folders, tmp_path):
+    """A full disk at the end lost every result and the summary; a curve never written was named."""
+    import resource
+    import signal
+
+    def small_files():   # a real write failure: past 8 KB a file gets EFBIG, as a full disk gives ENOSPC
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "roc.png").write_bytes(b"an earlier run's curve")
+    proc = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "eval", "--real",
+                           str(folders / "real"), "--fake", str(folders / "fake"), "--out", str(out), "--json"],
+                          capture_output=True, text=True, timeout=300, cwd=REPO, preexec_fn=small_files)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert summary["not_written"] == [{"file": str(out / "roc.png"), "error": "File too large"}]
+    assert "roc_png" not in summary and f"could not write {out / 'roc.png'}: File too large" in proc.stderr
+    assert "ROC curve:" not in proc.stderr and "% interval" in proc.stderr   # the summary is still printed
+    assert sorted(p.name for p in out.iterdir()) == ["scores.csv", "summary.json"]   # no half file, nor the old one
+    assert json.loads((out / "summary.json").read_text())["not_written"] == summary["not_written"]
+    assert len(list(csv.DictReader(open(out / "scores.csv")))) == 5
+
+
+def test_a_result_path_linked_to_a_full_device_loses_nothing(folders, tmp_path):
+    """out/scores.csv a link to /dev/full (a full disk, at the end of a long run): an OSError, and
+    the curve and summary were never written. Each file goes through a temporary file now."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "scores.csv").symlink_to("/dev/full")
+    summary = run_eval(folders / "real", folders / "fake", out, Settings(home=tmp_path / "home"))
+    assert summary["not_written"] == [] and summary["csv"] == str(out / "scores.csv")
+    assert len(list(csv.DictReader(open(out / "scores.csv")))) == 5
+    assert (out / "roc.png").is_file() and json.loads((out / "summary.json").read_text())["auc"] == summary["auc"]
+
+
+def test_empty_folder_arguments_are_refused_not_taken_as_the_current_folder(folders, tmp_path):
+    """`--real ""` scored the current folder (Path("") is "."), `--out ""` meant no results at all."""
+    def fakelens(*args):
+        return subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), *args],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    for flag, args in (("--real", ["--real", "", "--fake", str(folders / "fake")]),
+                       ("--fake", ["--real", str(folders / "real"), "--fake", ""]),
+                       ("--out", ["--real", str(folders / "real"), "--fake", str(folders / "fake"), "--out", ""])):
+        r = fakelens("eval", *args)
+        assert r.returncode == 2 and f'argument {flag}: must not be empty ("")' in r.stderr, r.stderr[-2000:]
+        assert "[1/" not in r.stderr
+    r = fakelens("check", "")   # ":  error:  is a folder" before
+    assert r.returncode == 2 and 'argument PATH_OR_URL: must not be empty ("")' in r.stderr, r.stderr
+    assert "writes scores.csv, roc.png and summary.json here" in fakelens("eval", "--help").stdout
+
+
+def test_eval_without_out_says_how_to_keep_the_csv_and_the_curve(folders, tmp_path, capsys):
+    run_eval(folders / "real", folders / "fake", None, Settings(home=tmp_path / "home"))
+    assert capsys.readouterr().err.endswith("\n  --out DIR keeps the per-file CSV and the ROC curve\n")

@@ -11,10 +11,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .config import SettingsError, load_settings
+from .config import Settings, SettingsError, load_settings
 from .errors import FakeLensError
 from .terminal import shown
-from .store import StoreUnavailable
 
 
 def cmd_serve(args) -> int:
@@ -32,7 +31,11 @@ def cmd_serve(args) -> int:
         print("fakelens serve binds 127.0.0.1 only (the API must not be reachable from other machines)",
               file=sys.stderr)
         return 2
-    app = create_app(settings, start_jobs=False)
+    try:
+        app = create_app(settings, start_jobs=False)
+    except FakeLensError as exc:   # a broken model manifest, a data folder it cannot use: 2, as every start-up failure
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
     pool = app.extensions["fakelens"]["pool"]
     analyzer = app.extensions["fakelens"]["analyzer"]
     # a missing or changed model file would fail every check: say so now, not as "ok" then errors
@@ -74,15 +77,26 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def _progress_bar(name: str):
-    if not sys.stderr.isatty():
-        return lambda stage, fraction: None
+class _ProgressBar:
+    """A video's progress on one line of the terminal (nothing when stderr is not a terminal)."""
 
-    def show(stage: str, fraction: float):
+    def __init__(self, name: str):
+        self.name, self.drawn = name, False
+
+    def __call__(self, stage: str, fraction: float):
+        if not sys.stderr.isatty():
+            return
+        self.drawn = True   # first: Ctrl+C can land just after the write
         filled = int(fraction * 30)
-        sys.stderr.write(f"\r{shown(name)[:40]:40} [{'#' * filled}{'.' * (30 - filled)}] {stage:7} {fraction:4.0%}")
+        sys.stderr.write(f"\r{shown(self.name)[:40]:40} [{'#' * filled}{'.' * (30 - filled)}] {stage:7} {fraction:4.0%}")
         sys.stderr.flush()
-    return show
+
+    def end(self):
+        """Ends the bar's line, so the verdict, an error or "interrupted" starts a line of its own."""
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.drawn = False
 
 
 def _looks_like_url(text: str) -> bool:
@@ -92,15 +106,13 @@ def _looks_like_url(text: str) -> bool:
 def cmd_check(args) -> int:
     from .analyze import Analyzer
 
-    settings = load_settings(home=args.home)
     try:
-        analyzer = Analyzer(settings)
-    except FakeLensError as exc:   # a broken model manifest: every input still gets its line
-        for item in args.inputs:
-            if args.json:
-                print(json.dumps({"input": item, "error": exc.to_dict()}), flush=True)
-            else:
-                print(shown(f"{item}: error: {exc.message} ({exc.code})"), file=sys.stderr)
+        analyzer = Analyzer(load_settings(home=args.home))
+    except (SettingsError, FakeLensError) as exc:   # a bad config.toml, a broken model manifest
+        if isinstance(exc, SettingsError):
+            exc = FakeLensError("bad_request", f"error in the settings: {exc}")
+        for item in args.inputs:   # every input still gets its line (DESIGN: one per input)
+            _print_check(args, item, None, exc)
         return 1
     # stopped (SIGTERM, a terminal closed), it ends as after Ctrl-C: each check's folder is removed.
     # Only a signal left at its default is taken (nohup's ignored SIGHUP stays ignored), from the main
@@ -120,53 +132,75 @@ def cmd_check(args) -> int:
 
 def _check_each(args, analyzer) -> int:
     """Each input checked and printed in turn; 1 when any failed."""
+    failed = False
+    for item in args.inputs:
+        result, error = _check_one(args, analyzer, item)
+        failed = failed or error is not None
+        try:
+            _print_check(args, item, result, error)
+        except BrokenPipeError:   # `| head -1`, the reader gone: main ends quietly, the rest unchecked
+            raise
+        except OSError as exc:   # a full disk: the rest would be checked for nobody
+            _stdout_to_devnull()
+            print(f"error: cannot write the results: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    return 1 if failed else 0
+
+
+def _check_one(args, analyzer, item: str):
+    """(result, None) or (None, FakeLensError): only reading and analysing the input, never the output."""
     from .analyze import sniff_file
+
+    workdir = Path(tempfile.mkdtemp(prefix="fakelens-cli-"))
+    bar = _ProgressBar(item)
+    try:
+        if _looks_like_url(item):
+            request, is_video = {"url": item, "kind": "auto"}, True
+        else:
+            path = Path(item)
+            if path.is_dir():
+                raise FakeLensError("bad_request", f"{item} is a folder: name the files in it "
+                                    "(`fakelens eval` scores whole folders)")
+            if not path.is_file():
+                what = "not a regular file" if path.exists() else "no such file"
+                raise FakeLensError("not_found", f"{what}: {item}")
+            request = {"path": str(path.resolve())}
+            is_video = sniff_file(path)[0] == "video"
+        progress = bar if (is_video and not args.json) else (lambda s, f: None)
+        return analyzer.analyze(request, workdir, progress), None
+    except Exception as exc:   # a bug on one input still leaves its line and checks the rest
+        if isinstance(exc, OSError):   # unreadable, or gone since it was named
+            exc = FakeLensError("bad_request", f"cannot read {item}: {exc.strerror or exc}")
+        elif not isinstance(exc, FakeLensError):
+            exc = FakeLensError("internal", f"FakeLens hit an internal error: {exc.__class__.__name__}: {exc}")
+        return None, exc
+    finally:
+        bar.end()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _print_check(args, item: str, result, error):
+    """The input's verdict or error, flushed at once: a reader that is gone (a closed pipe, a full
+    disk) is found at this input, not after checking all the others."""
     from .detectors.base import shown_score
     from .verdict import label_words
 
-    failed = False
-    for item in args.inputs:
-        workdir = Path(tempfile.mkdtemp(prefix="fakelens-cli-"))
-        try:
-            if _looks_like_url(item):
-                request, is_video = {"url": item, "kind": "auto"}, True
-            else:
-                path = Path(item)
-                if path.is_dir():
-                    raise FakeLensError("bad_request", f"{item} is a folder: name the files in it "
-                                        "(`fakelens eval` scores whole folders)")
-                if not path.is_file():
-                    what = "not a regular file" if path.exists() else "no such file"
-                    raise FakeLensError("not_found", f"{what}: {item}")
-                request = {"path": str(path.resolve())}
-                is_video = sniff_file(path)[0] == "video"
-            bar = _progress_bar(item) if (is_video and not args.json) else (lambda s, f: None)
-            result = analyzer.analyze(request, workdir, bar)
-            if is_video and not args.json and sys.stderr.isatty():
-                sys.stderr.write("\n")
-            if args.json:
-                print(json.dumps({"input": item, **result}), flush=True)
-            else:
-                print(shown(f"{item}: {label_words(result)}") + "\n  " + shown(result["summary"]))
-                for s in result["signals"]:
-                    mark = "*" if s["decisive"] else " "
-                    # never "1.000" for a score short of 1 (as the report's tables: 0.9999 is 0.999), nor
-                    # rounded across its threshold
-                    val = "n/a" if s["score"] is None else shown_score(s["score"], s["threshold"])
-                    print(f"  {mark} {s['detector']:12} {val:>6}  (threshold {s['threshold']})")
-        except Exception as exc:   # a bug on one input still leaves its line and checks the rest
-            failed = True
-            if isinstance(exc, OSError):   # unreadable, or gone since it was named
-                exc = FakeLensError("bad_request", f"cannot read {item}: {exc.strerror or exc}")
-            elif not isinstance(exc, FakeLensError):
-                exc = FakeLensError("internal", f"FakeLens hit an internal error: {exc.__class__.__name__}: {exc}")
-            if args.json:
-                print(json.dumps({"input": item, "error": exc.to_dict()}), flush=True)
-            else:
-                print(shown(f"{item}: error: {exc.message} ({exc.code})"), file=sys.stderr)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if failed else 0
+    if error is not None:
+        if args.json:
+            print(json.dumps({"input": item, "error": error.to_dict()}), flush=True)
+        else:
+            print(shown(f"{item}: error: {error.message} ({error.code})"), file=sys.stderr, flush=True)
+    elif args.json:
+        print(json.dumps({"input": item, **result}), flush=True)
+    else:
+        print(shown(f"{item}: {label_words(result)}") + "\n  " + shown(result["summary"]))
+        for s in result["signals"]:
+            mark = "*" if s["decisive"] else " "
+            # never "1.000" for a score short of 1 (as the report's tables: 0.9999 is 0.999), nor
+            # rounded across its threshold
+            val = "n/a" if s["score"] is None else shown_score(s["score"], s["threshold"])
+            print(f"  {mark} {s['detector']:12} {val:>6}  (threshold {s['threshold']})")
+        sys.stdout.flush()
 
 
 def cmd_token(args) -> int:
@@ -211,6 +245,11 @@ def cmd_eval(args) -> int:
     summary = run_eval(Path(args.real), Path(args.fake), Path(args.out) if args.out else None, settings)
     if args.json:
         print(json.dumps(summary, indent=2))
+    if summary["interrupted"]:   # Ctrl+C: what was scored is written and summed up, then ends as main does
+        print("interrupted", file=sys.stderr)
+        return 130
+    if summary.get("not_written"):   # the summary said which
+        return 1
     return 0 if summary["auc"] is not None else 1   # nothing to judge the model by
 
 
@@ -227,33 +266,49 @@ def cmd_train(args) -> int:
     return module.main(args.rest) or 0
 
 
+def _not_empty(text: str) -> str:
+    """A path or URL argument: "" would be the current folder (`--real ""` scored it) or none at all."""
+    if not text:
+        raise argparse.ArgumentTypeError('must not be empty ("")')
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fakelens", description="Local checks for manipulated and AI-made media")
-    parser.add_argument("--home", help="data folder (default $FAKELENS_HOME or ~/.local/share/fakelens)")
+    # as README says it (argparse needs %% for %)
+    parser.add_argument("--home", help="data folder (default $FAKELENS_HOME, else on Linux $XDG_DATA_HOME/fakelens, "
+                        "that is ~/.local/share/fakelens unless set; macOS ~/Library/Application Support/FakeLens; "
+                        "Windows %%APPDATA%%\\FakeLens)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("serve", help="start the backend (production WSGI server) on 127.0.0.1")
+    p = sub.add_parser("serve", help="start the backend (production WSGI server) on 127.0.0.1",
+                       epilog="exit 2 when it cannot start, with one line saying why")
     p.add_argument("--host", help="127.0.0.1 (the default) or localhost: nothing else is accepted")
-    p.add_argument("--port", type=int)
+    p.add_argument("--port", type=int, help=f"default {Settings.port}, or the port setting (config.toml, FAKELENS_PORT)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("check", help="check files or URLs in this process")
+    p = sub.add_parser("check", help="check files or URLs in this process",
+                       epilog='exit 1 when any input failed (its line has "error") or the output cannot be '
+                              'written; Ctrl+C: exit 130')
     p.add_argument("--json", action="store_true", help="one JSON verdict per input (JSON Lines)")
-    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
+    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", type=_not_empty)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("token", help="print the pairing token")
     p.add_argument("--rotate", action="store_true", help="make a new token (the extension must be paired again)")
     p.set_defaults(func=cmd_token)
 
-    p = sub.add_parser("models", help="list the installed models and their measured metrics")
+    p = sub.add_parser("models", help="list the installed models and their measured metrics",
+                       epilog="exit 1 when a model file is missing or changed (sha256)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("eval", help="AUC, accuracy, FPR, ROC curve and per-file CSV on folders of real and fake media")
-    p.add_argument("--real", required=True)
-    p.add_argument("--fake", required=True)
-    p.add_argument("--out")
+    p = sub.add_parser("eval", help="AUC, accuracy, FPR, ROC curve and per-file CSV on folders of real and fake media",
+                       epilog="exit 1 when either class has no file scored, or when a result could not be written; "
+                              "Ctrl+C: what was scored is written, exit 130")
+    p.add_argument("--real", required=True, type=_not_empty)
+    p.add_argument("--fake", required=True, type=_not_empty)
+    p.add_argument("--out", type=_not_empty, help="writes scores.csv, roc.png and summary.json here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
@@ -264,22 +319,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_to_devnull():
+    """stdout pointed at nothing, so Python's flush of what is left at exit fails quietly (a closed
+    pipe, a full disk)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except StoreUnavailable as exc:   # fakelens.db not a database, locked, read-only: one line, the file kept
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:   # Ctrl+C: one line, not a traceback; each check's folder is already removed
+        print("interrupted", file=sys.stderr)
+        return 130
     except FakeLensError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+        # the data folder (fakelens.db not a database, locked, read-only; the token a folder) is a
+        # start-up problem, as a bad setting: 2
+        return 2 if exc.code == "storage_unavailable" else 1
     except SettingsError as exc:   # a bad config.toml or FAKELENS_* value
         print(f"error in the settings: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:   # `fakelens models --json | head -1`: the reader has what it wanted
-        # no "error: Broken pipe"; stdout pointed at nothing so Python's flush at exit fails quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()   # no "error: Broken pipe"
         return 1
     except OSError as exc:      # a data folder that is a file or not writable; a file given that is missing
         where = f": {exc.filename}" if exc.filename else ""

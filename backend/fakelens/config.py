@@ -9,6 +9,8 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .errors import FakeLensError
+
 REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
@@ -143,6 +145,19 @@ def make_data_folder(path: Path):
     Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
+DATA_SUBFOLDERS = ("thumbs", "uploads", "work")
+
+
+def refuse_files_in_place_of_folders(home: Path):
+    """A file where FakeLens keeps one of its folders (a stray file named "work") is said at start,
+    in one line: the server would start and fail every check ("internal error: FileExistsError")."""
+    for name in DATA_SUBFOLDERS:
+        path = Path(home) / name
+        if path.exists() and not path.is_dir():
+            raise FakeLensError("storage_unavailable", f"{path} is a file, not a folder: move it aside "
+                                "(FakeLens makes the folder)")
+
+
 def make_private(home: Path):
     """FakeLens's own files in the data folder made the user's only (folders 0700, files 0600),
     whatever mode an earlier version left them in: those before 2026-11-26 made the folder 0755 and
@@ -152,18 +167,19 @@ def make_private(home: Path):
     if os.name != "posix":
         return
     home = Path(home)
-    folders = [home / "thumbs", home / "uploads", home / "work"]
+    folders = [home / name for name in DATA_SUBFOLDERS]
     if home.resolve() == default_home().resolve():
         folders.append(home)
     files = [home / f"fakelens.db{end}" for end in ("", "-wal", "-shm")] + [home / "token"]
     for folder in folders:
         # the pictures are looked at only in a folder that was open: behind a closed one they are
         # private whatever their own mode (a walk of every thumbnail at each start is not needed)
-        if _tighten(folder, 0o700) and folder.name == "thumbs":
+        if folder.is_dir() and _tighten(folder, 0o700) and folder.name == "thumbs":
             with contextlib.suppress(OSError):
                 files += list(folder.iterdir())
     for f in files:
-        _tighten(f, 0o600)
+        if f.is_file():   # a stray file named "work" is not made executable, nor a folder named "token" closed
+            _tighten(f, 0o600)
 
 
 def _tighten(path: Path, mode: int) -> bool:
@@ -198,7 +214,10 @@ def _load_settings(overrides: dict) -> Settings:
     config_file = Path(os.path.expanduser(str(home))) / "config.toml"   # "~/x" from a quoted flag too
     if config_file.is_file():
         with open(config_file, "rb") as fh:
-            values.update(tomllib.load(fh))
+            try:
+                values.update(tomllib.load(fh))
+            except ValueError as exc:   # TOML syntax, or not UTF-8: the file is named, with the line
+                raise ValueError(f"{config_file} is not valid TOML: {exc}") from None
     for f in fields(Settings):
         key = "FAKELENS_" + f.name.upper()
         if key in env:
@@ -206,8 +225,8 @@ def _load_settings(overrides: dict) -> Settings:
     values.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name: f for f in fields(Settings)}
     unknown = set(values) - set(known)
-    if unknown:
-        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    if unknown:   # only the file can name one (FAKELENS_* and flags are looked up by known names)
+        raise ValueError(f"unknown setting(s) in {config_file}: {', '.join(sorted(unknown))}")
     coerced = {k: _coerce(known[k], v) for k, v in values.items()}
     coerced.setdefault("home", Path(home))
     return Settings(**coerced)

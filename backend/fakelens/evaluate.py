@@ -11,7 +11,9 @@ too few frames).
 Writes scores.csv, roc.png and summary.json to --out when given.
 """
 
+import contextlib
 import csv
+import io
 import json
 import math
 import os
@@ -32,8 +34,8 @@ from .metrics import auc, auc_interval, recall_at_fpr, roc_curve
 from .models import ModelStore, file_sha256
 
 
-def draw_roc(fpr, tpr, path: Path, title: str, point=None, size: int = 480):
-    """The ROC curve as a PNG, drawn with OpenCV (no plotting library needed)."""
+def draw_roc(fpr, tpr, title: str, point=None, size: int = 480) -> bytes:
+    """The ROC curve as PNG bytes, drawn with OpenCV (no plotting library needed)."""
     pad = 60
     img = np.full((size + 2 * pad, size + 2 * pad, 3), 255, np.uint8)
 
@@ -62,7 +64,29 @@ def draw_roc(fpr, tpr, path: Path, title: str, point=None, size: int = 480):
     rotated = cv2.rotate(label, cv2.ROTATE_90_COUNTERCLOCKWISE)
     y0 = pad + size // 2 - 130
     img[y0:y0 + 260, 5:25] = rotated
-    cv2.imwrite(str(path), img)
+    return cv2.imencode(".png", img)[1].tobytes()   # written by _write_file, which says when it fails
+
+
+RESULT_FILES = ("scores.csv", "roc.png", "summary.json")
+CSV_FIELDS = ["file", "label", "kind", "score", "faces", "frames", "frames_with_faces", "capped", "status"]
+
+
+def _write_file(path: Path, data: bytes) -> str | None:
+    """`data` written to a temporary file beside `path`, then put in its place: a write that fails (a
+    full disk) leaves no half file. Why it failed, else None. An earlier run's file there is removed
+    then, so that it is not read as this run's."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        finally:   # also on Ctrl+C
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        return exc.strerror or str(exc)
+    return None
 
 
 MEDIA_SUFFIXES = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff",
@@ -181,26 +205,33 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
                 raise PermissionError(13, "Permission denied")
         except OSError as exc:
             raise FakeLensError("bad_request", f"cannot write the results to {out_dir}: {exc.strerror}") from None
+        folders = [out_dir / name for name in RESULT_FILES if (out_dir / name).is_dir()]
+        if folders:   # it could not be replaced by the file, after all the scoring
+            raise FakeLensError("bad_request", f"cannot write the results to {out_dir}: {folders[0]} is a folder")
     rows, started = [], time.monotonic()
     for label, shut in (("real", shut_real), ("fake", shut_fake)):
         rows += [{"file": str(folder), "label": label, "kind": None, "score": None, "faces": 0, "frames": 0,
                   "frames_with_faces": 0, "capped": "",
                   "status": f"error: cannot read this folder ({why}): its files are not counted"} for folder, why in shut]
-    for n, (path, label) in enumerate(items):
-        row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
-               "faces": 0, "frames": 0, "frames_with_faces": 0, "capped": "", "status": "ok"}
-        try:
-            row.update(score_file(path, models, spec, settings, digests[path]))
-            reason = row.pop("reason", None)
-            if row["score"] is None:
-                row["status"] = reason or "no face found"
-        except Exception as exc:   # one bad file is listed; the run, hours long maybe, goes on
-            row["status"] = f"error: {_file_error(exc)}"
-        rows.append(row)
-        if echo:
-            s = "-" if row["score"] is None else f"{row['score']:.3f}"
-            print(f"[{n + 1}/{len(items)}] {row['label']:4} {s:>5}  {shown(path.name)}  {shown(row['status'])}",
-                  file=sys.stderr, flush=True)
+    unreadable_folders, interrupted = len(rows), False
+    try:
+        for n, (path, label) in enumerate(items):
+            row = {"file": str(path), "label": "fake" if label else "real", "kind": None, "score": None,
+                   "faces": 0, "frames": 0, "frames_with_faces": 0, "capped": "", "status": "ok"}
+            try:
+                row.update(score_file(path, models, spec, settings, digests[path]))
+                reason = row.pop("reason", None)
+                if row["score"] is None:
+                    row["status"] = reason or "no face found"
+            except Exception as exc:   # one bad file is listed; the run, hours long maybe, goes on
+                row["status"] = f"error: {_file_error(exc)}"
+            rows.append(row)
+            if echo:
+                s = "-" if row["score"] is None else f"{row['score']:.3f}"
+                print(f"[{n + 1}/{len(items)}] {row['label']:4} {s:>5}  {shown(path.name)}  {shown(row['status'])}",
+                      file=sys.stderr, flush=True)
+    except KeyboardInterrupt:   # Ctrl+C: the files scored so far, hours' worth maybe, are still summed up and written
+        interrupted = True
     scored = [r for r in rows if r["score"] is not None]
     y = np.array([r["label"] == "fake" for r in scored], bool)
     s = np.array([r["score"] for r in scored], np.float64)
@@ -219,6 +250,8 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         "capped": int((capped & (s >= threshold)).sum()),   # held: a flag the product does not show
         "skipped": [str(p) for p in skipped_real + skipped_fake],
         "seconds": round(time.monotonic() - started, 1),
+        "interrupted": interrupted,
+        "not_scored": len(items) - (len(rows) - unreadable_folders),   # Ctrl+C: left out of the metrics
     }
     if len(s):
         summary["accuracy"] = round(float((flagged == y).mean()), 4)
@@ -234,24 +267,35 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         summary["threshold_at_5pct_fpr"] = at
         summary["recall_at_5pct_fpr"] = round(float((s[y] >= at).mean()), 4)
     if out_dir is not None:
+        # each file on its own: one that cannot be written (a full disk) leaves the others, and the
+        # summary says which, never naming a file that is not there
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
         # a file name that is not UTF-8 is written with escapes, not lost with the whole table
-        with open(out_dir / "scores.csv", "w", newline="", encoding="utf-8", errors="backslashreplace") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+        results = {"scores.csv": table.getvalue().encode("utf-8", errors="backslashreplace")}
         if summary["auc"] is not None:
             fpr, tpr, _ = roc_curve(y, s)
-            draw_roc(fpr, tpr, out_dir / "roc.png",
-                     f"{spec.name} v{spec.version}: AUC {summary['auc']:.3f} "
-                     f"({summary['real']} real, {summary['fake']} fake)",
-                     point=(summary["fpr"], summary["tpr"]))
-            summary["roc_png"] = str(out_dir / "roc.png")
+            results["roc.png"] = draw_roc(fpr, tpr, f"{spec.name} v{spec.version}: AUC {summary['auc']:.3f} "
+                                          f"({summary['real']} real, {summary['fake']} fake)",
+                                          point=(summary["fpr"], summary["tpr"]))
         else:   # an earlier run's curve must not sit beside this run's scores as if it were theirs
-            (out_dir / "roc.png").unlink(missing_ok=True)
-        summary["csv"] = str(out_dir / "scores.csv")
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+            with contextlib.suppress(OSError):
+                (out_dir / "roc.png").unlink(missing_ok=True)
+        summary["not_written"] = []
+        for name, data in results.items():
+            why = _write_file(out_dir / name, data)
+            if why:
+                summary["not_written"].append({"file": str(out_dir / name), "error": why})
+            else:
+                summary["csv" if name == "scores.csv" else "roc_png"] = str(out_dir / name)
+        why = _write_file(out_dir / "summary.json", json.dumps(summary, indent=2).encode())
+        if why:   # last: the console and --json still say it
+            summary["not_written"].append({"file": str(out_dir / "summary.json"), "error": why})
     if echo:
-        print("\n".join(shown(line) for line in format_summary(summary).split("\n")), file=sys.stderr, flush=True)
+        text = format_summary(summary) + ("\n  --out DIR keeps the per-file CSV and the ROC curve" if out_dir is None else "")
+        print("\n".join(shown(line) for line in text.split("\n")), file=sys.stderr, flush=True)
     return summary
 
 
@@ -266,6 +310,9 @@ def format_summary(summary: dict) -> str:
              f"  at the threshold {summary['threshold']}: accuracy {pct(summary['accuracy'])}, "
              f"false positives {pct(summary['fpr'])} of real, fakes caught {pct(summary['tpr'])}",
              f"  at 5 % false positives: fakes caught {pct(summary['recall_at_5pct_fpr'])}"]
+    if summary.get("interrupted"):   # first: every figure below covers only the files scored before it
+        lines.insert(1, f"  interrupted: {summary['not_scored']} file(s) not scored; these figures cover only "
+                        "the files scored before it")
     if summary["capped"]:
         lines.append(f"  {summary['capped']} file(s) scored at or above the threshold are held at \"Uncertain\" "
                      "(small faces, or a face in too few frames), as the product says them: not counted as flagged")
@@ -281,6 +328,10 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  {len(summary['skipped'])} file(s) skipped: not an image or video"
                      + (" (first 10 listed; all in summary.json)" if len(summary["skipped"]) > 10 else ""))
         lines += [f"    {f}" for f in shown]
-    if summary.get("csv"):
-        lines.append(f"  per-file scores: {summary['csv']}" + (f"; ROC curve: {summary['roc_png']}" if summary.get("roc_png") else ""))
+    for failed in summary.get("not_written", []):
+        lines.append(f"  could not write {failed['file']}: {failed['error']}")
+    written = [f"{what}: {summary[key]}" for what, key in (("per-file scores", "csv"), ("ROC curve", "roc_png"))
+               if summary.get(key)]
+    if written:
+        lines.append("  " + "; ".join(written))
     return "\n".join(lines)

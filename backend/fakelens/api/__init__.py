@@ -6,7 +6,7 @@ import threading
 from flask import Flask
 
 from ..analyze import Analyzer
-from ..config import Settings, load_settings, make_data_folder, make_private
+from ..config import Settings, load_settings, make_data_folder, make_private, refuse_files_in_place_of_folders
 from ..jobs import JobPool
 from ..store import Store
 from . import auth, errors
@@ -18,6 +18,7 @@ from .report import bp as report_bp
 def create_app(settings: Settings | None = None, start_jobs: bool = True) -> Flask:
     settings = settings or load_settings()
     make_data_folder(settings.home)
+    refuse_files_in_place_of_folders(settings.home)
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.config["TOKEN"] = auth.PairingToken(settings.home)

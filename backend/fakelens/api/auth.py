@@ -31,6 +31,9 @@ def ensure_token(home: Path, rotate: bool = False) -> str:
             token = ""
         if token:
             return token
+    if path.is_dir():   # else os.replace below fails naming its temporary file, not the token's
+        raise FakeLensError("storage_unavailable", f"{path} is a folder: move it aside (FakeLens writes the "
+                            "pairing token there)")
     make_data_folder(path.parent)
     token = secrets.token_urlsafe(32)
     # a temporary file of its own (mkstemp: mode 0600): two writers at once (the server and
