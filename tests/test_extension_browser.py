@@ -16,6 +16,7 @@ import os
 import http.server
 import re
 import shutil
+import socket
 import ssl
 import threading
 import time
@@ -1575,6 +1576,50 @@ def test_backend_trouble_shows_its_state(browser, live_backend, make_url, state,
         browser.configure(backendUrl=live_backend.url)
     assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
     assert browser.badge_text() == ""
+
+
+def test_a_backend_that_holds_its_port_but_does_not_answer_is_said_so(browser, live_backend, sites):
+    """A backend stopped with Ctrl+Z keeps its port: connections are taken and nothing answers (here a
+    socket that listens and never reads). The popup said "Checking the backend…" for ever, the toolbar
+    kept "connected", and a page scan or a hover check never ended."""
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(64)
+    url = f"http://127.0.0.1:{hung.getsockname()[1]}"
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto("https://ads.example/plain-page.html")   # a public name: its photos are uploaded
+        browser.configure(backendUrl=url)
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='not_answering']", timeout=15_000)
+        assert popup.text_content("#connection .text") == f"Backend not answering at {url}"
+        assert "paused (Ctrl+Z)" in popup.text_content("#fix") and "fg" in popup.eval_on_selector_all(
+            "#fix code", "codes => codes.map(c => c.textContent)")
+        assert browser.badge_text() == "!"
+        started = time.monotonic()
+        popup.click("#scan")
+        popup.locator("#summary", has_text="Scan failed").wait_for(timeout=60_000)
+        assert "does not answer" in popup.text_content("#summary"), popup.text_content("#summary")
+        popup.wait_for_selector("#scan[aria-disabled='false']", timeout=15_000)   # the button comes back
+        popup.close()
+        # a hover check ends too, with the fix
+        page.bring_to_front()
+        box = page.locator("#portrait").bounding_box()
+        page.mouse.move(box["x"] + 100, box["y"] + 100)
+        page.mouse.move(box["x"] + 110, box["y"] + 110)
+        page.locator("fakelens-pill button").click(timeout=5_000)
+        badge = final_badges(page, 1)[0]
+        assert badge["state"] == "failed" and "does not answer" in badge["text"], badge
+        tip = page.evaluate("document.querySelector('fakelens-badge').shadowRoot.querySelector('.tip').textContent")
+        assert 'is "fakelens serve" paused (Ctrl+Z)?' in tip, tip
+        assert time.monotonic() - started < 60
+    finally:
+        browser.configure(autoCheck=True, backendUrl=live_backend.url)
+        hung.close()
+        page.close()
+    assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
 
 
 class _OtherBackend(http.server.BaseHTTPRequestHandler):

@@ -4,7 +4,7 @@
   "use strict";
   const FL = globalThis.FakeLens;
   const MAX_RUNNING = 3;
-  const CONNECTION_CODES = new Set(["unreachable", "unauthorized", "unpaired"]);
+  const CONNECTION_CODES = new Set(["unreachable", "not_answering", "unauthorized", "unpaired"]);
   const MAX_REMEMBERED = 500; // finished checks kept per page; older ones are asked again (the backend caches them)
   const byUrl = new Map(); // media URL -> promise of the final check, oldest first
   const finished = new WeakSet(); // those promises that have settled

@@ -229,6 +229,9 @@
         return { tone: "error", icon: "!", text: "The backend answers with an error", fix: state.message || "" };
       case "unreachable":
         return { tone: "error", icon: "!", text: "Backend not reachable", fix: "Start it with `fakelens serve` (in the FakeLens folder: `make serve`), or fix the backend URL in Options." };
+      case "not_answering":   // a backend stopped but holding its port
+        return { tone: "error", icon: "!", text: "Backend not answering",
+                 fix: "FakeLens accepts connections but does not answer: is `fakelens serve` paused (Ctrl+Z)? Bring it back with `fg`, or restart it." };
       default:
         return { tone: "pending", icon: "…", text: "Checking the backend…", fix: "" };
     }
