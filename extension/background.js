@@ -2,6 +2,7 @@
 // page ask it through runtime messages: pages on the web cannot reach 127.0.0.1, the service
 // worker (or Firefox's background script) can, with the token the user pasted in Options.
 import "./lib/settings.js";
+import "./lib/wording.js";
 import "./lib/follow-check.js";
 import "./lib/private-host.js";
 import "./lib/read-capped.js";
@@ -210,9 +211,10 @@ function videoUrl(media) {
 // `wait`: seconds the backend may hold the answer, inside an upload slot, so that a quick result
 // comes in one round trip; a slower check is polled after that, out of the slot (two slots held by
 // 20 s waits kept a page scan's uploads waiting behind them). A page scan sends 0: the popup follows
-// every check itself.
-function uploadImage(media, blob, wait = 2, priority = "high") {
+// every check itself. `ready` runs once the slot is there, and may throw instead (a scan stopped).
+function uploadImage(media, blob, wait = 2, priority = "high", ready = () => {}) {
   return withUploadSlot(() => {
+    ready();
     const form = new FormData();
     form.append("media", blob, fileName(media.url, blob));
     form.append("priority", priority);
@@ -278,17 +280,26 @@ function untilDone(check, onProgress) {
 async function scan(items, pageUrl) {
   const checks = new Array(items.length);
   const batch = [];
+  // A connection failure (no backend, one not answering, a wrong token) is the scan's, not each
+  // image's: the images after it are not sent (each would fail the same way, one not answering after
+  // 15 s), and with no check made the popup says why the scan failed, once.
+  let stopped = null;
+  const goOn = () => {
+    if (stopped) throw stopped;
+  };
   await Promise.all(
     items.map(async (item, i) => {
       if (item.kind === "image") {
         try {
           const sent = await withScanSlot(async () => {
+            goOn();
             const blob = await fetchImageBytes(item.url, sameSite(item.url, pageUrl));
-            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0, "low");
+            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0, "low", goOn);
             return Boolean(blob);
           });
           if (sent) return;
         } catch (err) {
+          if (FL.connectionTrouble(err)) stopped = stopped || err;
           checks[i] = { status: "failed", error: { code: err.code || "internal", message: err.message } };
           return;
         }
@@ -305,10 +316,12 @@ async function scan(items, pageUrl) {
       batch.push({ i, url, kind: item.kind === "video" ? "video" : item.kind === "image" ? "image" : "auto" });
     }),
   );
+  if (stopped && !checks.some((check) => check && check.id)) throw stopped;
   // in batches the backend accepts; a batch that fails fails its own items only
   for (let start = 0; start < batch.length; start += MAX_BATCH) {
     const part = batch.slice(start, start + MAX_BATCH);
     try {
+      goOn();
       const answer = await backend("/api/v1/checks/batch", {
         method: "POST",
         json: { items: part.map(({ url, kind }) => ({ url, kind })), page_url: isHttp(pageUrl) ? pageUrl : undefined, priority: "low" },

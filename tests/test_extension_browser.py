@@ -1622,6 +1622,32 @@ def test_a_backend_that_holds_its_port_but_does_not_answer_is_said_so(browser, l
     assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
 
 
+def test_a_page_scan_with_the_backend_gone_says_so_once_and_draws_nothing_on_the_page(browser, live_backend):
+    """The backend stopped after the popup opened: the scan said "2 media found: 2 failed" under a green
+    "Connected" line, and drew "Check failed" on every photo of the page (a connection failure is no
+    verdict on a photo). It fails as a whole, with the backend's state and fix above it."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto("https://www.instagram.com/")   # photos the browser reads and uploads
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        url, _ = _dead_port_url(live_backend)
+        browser.configure(backendUrl=url)   # the backend gone; the popup's line still says "Connected"
+        popup.click("#scan")
+        popup.wait_for_selector("#connection[data-state='unreachable']", timeout=20_000)
+        assert popup.text_content("#summary") == f"Scan failed: FakeLens backend not reachable at {url}"
+        assert "fakelens serve" in popup.text_content("#fix")
+        popup.wait_for_selector("#scan[aria-disabled='false']", timeout=10_000)
+        page.wait_for_timeout(1_000)
+        assert page.evaluate(BADGES_JS) == []
+        popup.close()
+    finally:
+        browser.configure(autoCheck=True, backendUrl=live_backend.url)
+        page.close()
+
+
 class _OtherBackend(http.server.BaseHTTPRequestHandler):
     """Answers health as FakeLens does; every other call with `answer` (status, JSON body or None)."""
     answer = (404, None)

@@ -4,7 +4,6 @@
   "use strict";
   const FL = globalThis.FakeLens;
   const MAX_RUNNING = 3;
-  const CONNECTION_CODES = new Set(["unreachable", "not_answering", "unauthorized", "unpaired"]);
   const MAX_REMEMBERED = 500; // finished checks kept per page; older ones are asked again (the backend caches them)
   const byUrl = new Map(); // media URL -> promise of the final check, oldest first
   const finished = new WeakSet(); // those promises that have settled
@@ -78,8 +77,6 @@
       release();
     }
   }
-
-  FL.connectionTrouble = (err) => CONNECTION_CODES.has(err && err.code);
 
   // Check `el`; `userAsked` is false for automatic checks, which stay silent about a missing backend.
   FL.checkElement = async (el, { userAsked = false } = {}) => {

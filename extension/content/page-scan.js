@@ -37,7 +37,8 @@
     if (!FL.uiAllowed()) return false;
     for (const { index, check } of results || []) {
       const { el, url } = lastScan[index] || {};
-      if (el && el.isConnected && check) FL.badges.show(el, check, "", url);
+      // a connection failure is no verdict on the media: the popup says it, the page is left alone
+      if (el && el.isConnected && check && !FL.connectionTrouble(check.error)) FL.badges.show(el, check, "", url);
     }
     return true;
   };

@@ -196,6 +196,11 @@
     return lines;
   };
 
+  // Whether an error (a thrown one, or a check's `error`) is the connection's: no backend, one not
+  // answering, a wrong or missing token. Its fix is the connection's, and it is no verdict on any media.
+  const CONNECTION_CODES = new Set(["unreachable", "not_answering", "unauthorized", "unpaired"]);
+  root.connectionTrouble = (err) => CONNECTION_CODES.has(err && err.code);
+
   // What the toolbar popup and the options page say about the backend, with the one-line fix.
   root.describeConnection = (state) => {
     switch (state && state.state) {

@@ -95,6 +95,8 @@
       }
     };
     answer.checks.forEach((check, i) => update(i, check));
+    // the backend went away during the scan: the line above says so, not "Connected"
+    if (answer.checks.some((check) => check && FL.connectionTrouble(check.error))) FL.showConnection();
     // Follow the running jobs (videos take a while) until every one is final; a backend restarting
     // meanwhile keeps them (lib/follow-check.js)
     await Promise.all(
