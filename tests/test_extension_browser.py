@@ -733,6 +733,46 @@ def test_checks_the_user_asks_for_go_before_queued_automatic_ones(browser, live_
         page.close()
 
 
+def gallery(sites, count: int) -> str:
+    """A page of `count` face photos, each at an address of its own, all in view: its address."""
+    stamp = time.time_ns()
+    name = f"gallery-{stamp}.html"
+    photos = "".join(f'<img alt="photo {i}" src="/media/real-{i % 7 + 1}.jpg?n={i}-{stamp}" '
+                     'style="width:130px;height:130px">' for i in range(count))
+    (sites.media / name).write_text(f"<!doctype html><title>gallery</title>{photos}")
+    return f"{sites.local}/media/{name}"
+
+
+def checks_made_for(live_backend, page_url: str) -> int:
+    history = requests.get(f"{live_backend.url}/api/v1/checks?limit=500", headers=live_backend.headers, timeout=10)
+    return sum((c.get("input") or {}).get("page_url") == page_url for c in history.json()["checks"])
+
+
+@pytest.mark.parametrize("switch", [{"disabledSites": ["127.0.0.1"]}, {"autoCheck": False}], ids=["site-off", "auto-off"])
+def test_checks_waiting_on_a_page_stop_when_its_site_or_automatic_checks_are_switched_off(browser, live_backend,
+                                                                                         sites, switch):
+    """Switching a site off (popup, Options) or automatic checks off left the checks already waiting in
+    the page's queue to run: all 56 of a 60-photo gallery were still uploaded and kept in the history."""
+    url = gallery(sites, 60)
+    browser.configure(autoCheck=True, disabledSites=[])
+    page = browser.context.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_function("() => document.querySelectorAll('fakelens-badge').length >= 8", timeout=30_000)
+        browser.configure(**switch)
+        page.wait_for_timeout(1_000)   # the checks under way at the switch (three at most) reach the backend
+        made = checks_made_for(live_backend, url)
+        page.wait_for_timeout(6_000)
+        assert checks_made_for(live_backend, url) <= made + 3, made   # none of those waiting
+        assert made < 40, made
+        # no badge left saying "Checking…" for a check that will not run
+        page.wait_for_function("""() => [...document.querySelectorAll('fakelens-badge')]
+            .every(b => ['done', 'failed', 'cancelled'].includes(b.dataset.state))""", timeout=10_000)
+    finally:
+        browser.configure(autoCheck=True, disabledSites=[])
+        page.close()
+
+
 def assert_nothing_drawn(browser, url: str, wait_ms: int):
     """Hovering the page's portrait leaves no pill and no badge."""
     page = browser.context.new_page()

@@ -23,6 +23,7 @@
     FL.settings = await FL.getPageSettings(); // no token here
     if (changes.disabledSites) await FL.refreshTabSite();
     if (!FL.uiAllowed()) FL.badges.removeAll(); // this site was just switched off
+    FL.dropDisallowedChecks(); // and what waits to be checked here, or automatic checks switched off
     if (FL.watchHere && FL.settings.autoCheck && (!before.autoCheck || changes.tokenSavedAt || changes.backendUrl || changes.minSize)) {
       FL.autoCheck.restart();
     }
