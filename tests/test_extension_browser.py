@@ -773,6 +773,26 @@ def test_checks_waiting_on_a_page_stop_when_its_site_or_automatic_checks_are_swi
         page.close()
 
 
+def test_a_site_switched_on_again_gets_its_badges_back_without_new_checks(browser, live_backend, sites):
+    """Switched off and on again (the popup's switch), a page had no badges until it was reloaded. Its
+    verdicts come back now, from what the page remembers: nothing is checked again."""
+    url = gallery(sites, 6)
+    browser.configure(autoCheck=True, disabledSites=[])
+    page = browser.context.new_page()
+    try:
+        page.goto(url)
+        final_badges(page, 6)
+        made = checks_made_for(live_backend, url)
+        browser.configure(disabledSites=["127.0.0.1"])
+        page.wait_for_function("() => !document.querySelector('fakelens-badge')", timeout=5_000)
+        browser.configure(disabledSites=[])
+        assert len(final_badges(page, 6)) == 6
+        assert checks_made_for(live_backend, url) == made
+    finally:
+        browser.configure(disabledSites=[])
+        page.close()
+
+
 def assert_nothing_drawn(browser, url: str, wait_ms: int):
     """Hovering the page's portrait leaves no pill and no badge."""
     page = browser.context.new_page()
