@@ -1536,6 +1536,41 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
         page.close()
 
 
+def test_a_save_in_options_keeps_the_popups_site_switch(browser, live_backend, sites):
+    """Options open, a site switched off in the popup, then anything saved in Options: the site list
+    was written back as Options had loaded it, and the site was on again. The fields not edited
+    follow the change; one being edited is left as the user has it."""
+    from playwright.sync_api import expect
+
+    browser.configure(autoCheck=True, disabledSites=[])
+    options = browser.context.new_page()
+    page = browser.context.new_page()
+    try:
+        options.goto(browser.url("options/options.html"))
+        options.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        page.goto(f"{sites.local}/plain-page.html")
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.uncheck("#site-on")
+        popup.close()
+        expect(options.locator("#disabledSites")).to_have_value("127.0.0.1", timeout=5_000)
+        options.fill("#minSize", "150")   # being edited: a change elsewhere leaves it
+        browser.configure(minSize=200)
+        options.wait_for_timeout(500)
+        assert options.input_value("#minSize") == "150"
+        options.uncheck("#autoCheck")
+        options.evaluate("document.querySelector('#connection').dataset.state = 'saving'")
+        options.click("#save")
+        options.wait_for_selector("#connection[data-state='ok']", timeout=10_000)   # saved, then checked
+        stored = browser.sw("() => chrome.storage.local.get(['disabledSites', 'autoCheck', 'minSize'])")
+        assert stored == {"disabledSites": ["127.0.0.1"], "autoCheck": False, "minSize": 150}, stored
+    finally:
+        browser.configure(autoCheck=True, disabledSites=[], minSize=128)
+        options.close()
+        page.close()
+
+
 def test_options_page_clears_the_history(browser, live_backend, media_dir):
     with open(media_dir / "real-1.jpg", "rb") as fh:
         r = requests.post(f"{live_backend.url}/api/v1/checks?wait=30", headers=live_backend.headers,

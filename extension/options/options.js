@@ -6,15 +6,24 @@
   const FL = globalThis.FakeLens;
   const $ = (id) => document.getElementById(id);
 
+  // Fields the user changed since they were filled. The others follow the settings as they change
+  // elsewhere (the popup's site switch): a save here wrote back every field as loaded, and undid it.
+  const edited = new Set();
+  for (const type of ["input", "change"]) $("form").addEventListener(type, (event) => edited.add(event.target.id));
+
   async function load() {
     const s = await FL.getSettings();
+    const fill = (id, write) => { if (!edited.has(id)) write($(id)); };
     // the address actually used: one saved before it had to be local is replaced by the default
-    $("backendUrl").value = FL.localBackendUrl(s.backendUrl) || FL.DEFAULT_SETTINGS.backendUrl;
-    $("token").value = s.token;
-    $("autoCheck").checked = s.autoCheck;
-    $("minSize").value = s.minSize;
-    $("disabledSites").value = s.disabledSites.join("\n");
+    fill("backendUrl", (field) => { field.value = FL.localBackendUrl(s.backendUrl) || FL.DEFAULT_SETTINGS.backendUrl; });
+    fill("token", (field) => { field.value = s.token; });
+    fill("autoCheck", (field) => { field.checked = s.autoCheck; });
+    fill("minSize", (field) => { field.value = s.minSize; });
+    fill("disabledSites", (field) => { field.value = s.disabledSites.join("\n"); });
   }
+  FL.ext.storage.onChanged.addListener((_changes, area) => {
+    if (area === "local") load();
+  });
 
   $("form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -55,6 +64,7 @@
       $("fix").hidden = false;
       return;
     }
+    edited.clear();
     await load();
     $("sitesNote").textContent = skipped.length ? `Not a site name, left out: ${skipped.join(", ")}` : "";
     $("sitesNote").hidden = !skipped.length;
