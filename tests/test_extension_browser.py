@@ -1536,6 +1536,31 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
         page.close()
 
 
+def test_options_says_saved_and_checks_the_connection_afresh(browser, live_backend):
+    """"Save and connect" showed nothing when the connection stayed as it was (the minimum size
+    changed, say): no word that it saved, and the old "Connected" line stood while it checked again,
+    as if it were the answer. It says "Saved." and the line says it is checking, then the answer."""
+    page = browser.context.new_page()
+    try:
+        page.goto(browser.url("options/options.html"))
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        page.evaluate("""() => { window.lines = []; const line = document.querySelector('#connection');
+            new MutationObserver(() => window.lines.push(line.textContent.trim()))
+                .observe(line, {childList: true, characterData: true, subtree: true}); }""")
+        page.fill("#minSize", "140")
+        page.click("#save")
+        page.locator("#saved", has_text="Saved.").wait_for(timeout=10_000)
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        lines = page.evaluate("window.lines")
+        assert "… Checking the backend…" in lines and lines[-1].startswith("● Connected to FakeLens"), lines
+        assert browser.sw("async () => (await chrome.storage.local.get('minSize')).minSize") == 140
+        page.fill("#minSize", "150")   # an edit since: "Saved." no longer stands
+        assert page.text_content("#saved") == ""
+    finally:
+        browser.configure(minSize=128)
+        page.close()
+
+
 def test_a_save_in_options_keeps_the_popups_site_switch(browser, live_backend, sites):
     """Options open, a site switched off in the popup, then anything saved in Options: the site list
     was written back as Options had loaded it, and the site was on again. The fields not edited

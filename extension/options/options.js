@@ -9,7 +9,12 @@
   // Fields the user changed since they were filled. The others follow the settings as they change
   // elsewhere (the popup's site switch): a save here wrote back every field as loaded, and undid it.
   const edited = new Set();
-  for (const type of ["input", "change"]) $("form").addEventListener(type, (event) => edited.add(event.target.id));
+  for (const type of ["input", "change"]) {
+    $("form").addEventListener(type, (event) => {
+      edited.add(event.target.id);
+      $("saved").textContent = "";   // "Saved." was about the fields before this edit
+    });
+  }
 
   async function load() {
     const s = await FL.getSettings();
@@ -27,6 +32,7 @@
 
   $("form").addEventListener("submit", async (event) => {
     event.preventDefault();
+    $("saved").textContent = "";
     const minSize = Math.max(32, Math.min(2000, Number($("minSize").value) || FL.DEFAULT_SETTINGS.minSize));
     const backendUrl = $("backendUrl").value.trim() ? FL.localBackendUrl($("backendUrl").value) : FL.DEFAULT_SETTINGS.backendUrl;
     if (!backendUrl) {
@@ -65,6 +71,8 @@
       return;
     }
     edited.clear();
+    // said, since a save that leaves the connection as it was changes nothing else on the page
+    $("saved").textContent = "Saved.";
     await load();
     $("sitesNote").textContent = skipped.length ? `Not a site name, left out: ${skipped.join(", ")}` : "";
     $("sitesNote").hidden = !skipped.length;
