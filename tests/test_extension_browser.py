@@ -1639,6 +1639,29 @@ def test_options_page_clears_the_history(browser, live_backend, media_dir):
     page.close()
 
 
+def test_clearing_the_history_with_the_backend_gone_shows_the_fix(browser, live_backend, tmp_path):
+    """The backend stopped while Options was open: "Not cleared: backend not reachable" stood beside a
+    green "Connected" line, with no fix."""
+    from support.live_backend import start_backend
+
+    gone = start_backend(tmp_path / "home")
+    browser.configure(backendUrl=gone.url, token=gone.token)
+    page = browser.context.new_page()
+    try:
+        page.goto(browser.url("options/options.html"))
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        gone.stop()
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#clearHistory")
+        page.locator("#cleared", has_text="Not cleared").wait_for(timeout=10_000)
+        page.wait_for_selector("#connection[data-state='unreachable']", timeout=10_000)
+        assert page.is_visible("#fix") and "fakelens serve" in page.text_content("#fix")
+    finally:
+        gone.stop()
+        browser.configure(backendUrl=live_backend.url, token=live_backend.token)
+        page.close()
+
+
 def test_the_report_page_says_what_to_do_when_a_report_cannot_be_loaded(browser, live_backend):
     """A check cleared from the history (or past keep_days) said only "no check with id ..."."""
     page = browser.context.new_page()

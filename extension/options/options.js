@@ -91,6 +91,7 @@
         + (typeof warning === "string" ? ` But ${warning}.` : "");
     } catch (err) {
       $("cleared").textContent = `Not cleared: ${err.message}`;
+      FL.showConnection(true);   // the line said "Connected" beside it: the backend's state now, and its fix
     } finally {
       FL.setBusy(button, false);
     }
