@@ -1862,6 +1862,27 @@ def test_options_page_cleans_a_pasted_token_and_site_entries(browser, live_backe
         page.close()
 
 
+def test_options_page_takes_the_token_from_the_whole_line_serve_printed(browser, live_backend):
+    """`fakelens serve` printed "pairing token (paste it into the extension's options): TOKEN"; the whole
+    line pasted kept every letter of its label glued onto the token: "Token rejected"."""
+    page = browser.context.new_page()
+    page.goto(browser.url("options/options.html"))
+    try:
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        for pasted in (f"pairing token (paste it into the extension's options): {live_backend.token}",
+                       f"pairing token (paste it into the extension's options): {live_backend.token}"
+                       f"  (stored in /home/me/.local/share/fakelens/token; `fakelens token` prints it again)"):
+            page.fill("#token", pasted)
+            page.evaluate("document.querySelector('#connection').dataset.state = 'saving'")
+            page.click("#save")
+            page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+            assert browser.sw("() => FakeLens.readToken()") == live_backend.token
+            assert page.input_value("#token") == live_backend.token
+    finally:
+        browser.configure(token=live_backend.token)
+        page.close()
+
+
 def content_script(page):
     """Evaluate JavaScript in FakeLens's content-script world of `page` (its isolated world, found
     through the DevTools protocol): what a page's content script could do."""

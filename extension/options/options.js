@@ -16,6 +16,16 @@
     });
   }
 
+  // Tokens are URL-safe base64 (Python's token_urlsafe, 43 characters). What is pasted may hold more:
+  // the whole line `fakelens serve` prints ("pairing token (paste it into the extension's options): …",
+  // whose words were glued onto it), an invisible character from a chat (U+200B), a line break. The
+  // token is its last run of token characters of a token's length; anything shorter is kept as typed,
+  // without the characters no token has.
+  function pastedToken(text) {
+    const runs = text.match(/[A-Za-z0-9_-]{20,}/g);
+    return runs ? runs[runs.length - 1] : text.replace(/[^A-Za-z0-9_-]/g, "");
+  }
+
   async function load() {
     const s = await FL.getSettings();
     const fill = (id, write) => { if (!edited.has(id)) write($(id)); };
@@ -57,9 +67,7 @@
     try {
       await FL.saveSettings({
         backendUrl,
-        // tokens are URL-safe base64 (Python's token_urlsafe): an invisible character pasted from a
-        // chat (U+200B) or a line break is no part of it
-        token: $("token").value.replace(/[^A-Za-z0-9_-]/g, ""),
+        token: pastedToken($("token").value),
         autoCheck: $("autoCheck").checked,
         minSize,
         disabledSites,
