@@ -2066,6 +2066,36 @@ def test_the_popup_opened_as_a_tab_scans_the_page_shown_before_it(browser, live_
         page.close()
 
 
+def test_the_toolbar_popup_over_fakelenss_own_page_scans_no_other_tab(browser, live_backend):
+    """The toolbar's popup opened over FakeLens's Options (or a report) took itself for a popup opened as
+    a tab, and scanned the tab used before, hidden behind Options. Only a popup that is a tab does
+    that; over FakeLens's own page it says there is nothing to scan."""
+    from support.real_popup import RealPopup
+
+    page = browser.context.new_page()
+    options = browser.context.new_page()
+    popup = None
+    try:
+        page.goto("https://x.com/home")
+        page.wait_for_function("document.body.dataset.loadedLater === '1'", timeout=10_000)
+        options.goto(browser.url("options/options.html"))
+        options.bring_to_front()
+        popup = RealPopup(browser, options)
+        popup.wait("document.querySelector('#connection').dataset.state === 'ok'")
+        popup.wait("document.querySelector('#site-on').disabled")
+        assert popup.js("document.querySelector('#site-name').textContent") == "this site"
+        popup.js("document.querySelector('#scan').click()")
+        popup.wait("!document.querySelector('#summary').textContent.startsWith('Looking')"
+                   " && document.querySelector('#summary').textContent !== ''")
+        assert popup.js("document.querySelector('#summary').textContent") == \
+            "This is one of FakeLens's own pages (Options, a report): there is nothing on it to scan."
+    finally:
+        if popup:
+            popup.close()
+        options.close()
+        page.close()
+
+
 def test_the_popup_says_when_a_page_cannot_be_scanned(browser, live_backend):
     """A tab no content script runs in (a data: page here; browser pages and extension stores alike)
     gets a sentence, not a scan that never ends."""

@@ -7,13 +7,17 @@
   const ext = FL.ext;
   const $ = (id) => document.getElementById(id);
 
+  const mine = (tab) => (tab.url || "").startsWith(ext.runtime.getURL(""));
+
   async function targetTab() {
     const id = Number(new URLSearchParams(location.search).get("tab"));
     if (id) return ext.tabs.get(id);
+    const tabs = await ext.tabs.query({ lastFocusedWindow: true });
+    // The toolbar's popup is no tab: its page is the active tab, FakeLens's own Options or report too
+    // (the tab used before it, hidden behind, was scanned instead)
+    if (!(await ext.tabs.getCurrent())) return tabs.find((tab) => tab.active);
     // opened as a tab of its own (Firefox for Android, or by hand), the active tab is this page: the
     // page meant is the one shown before it
-    const tabs = await ext.tabs.query({ lastFocusedWindow: true });
-    const mine = (tab) => (tab.url || "").startsWith(ext.runtime.getURL(""));
     const others = tabs.filter((tab) => !mine(tab)).sort((a, b) => (b.lastAccessed || 0) - (a.lastAccessed || 0));
     return tabs.find((tab) => tab.active && !mine(tab)) || others[0] || tabs.find((tab) => tab.active);
   }
@@ -47,9 +51,11 @@
       // the page itself (frame 0): content scripts run in its frames too, and the first to answer would win
       page = await ext.tabs.sendMessage(tab.id, { type: "scan-page" }, { frameId: 0 });
     } catch {
-      // No content script: a browser page, (in Chrome) a page open since before FakeLens was installed
-      // or updated, or a site FakeLens may not read (the browser hides such a tab's address)
-      say(/^https?:/.test(tab.url || "")
+      // No content script: FakeLens's own page, a browser page, (in Chrome) a page open since before
+      // FakeLens was installed or updated, or a site FakeLens may not read (the browser hides such a
+      // tab's address)
+      say(mine(tab) ? "This is one of FakeLens's own pages (Options, a report): there is nothing on it to scan."
+        : /^https?:/.test(tab.url || "")
         ? "FakeLens is not running on this page yet: reload the page, then scan again."
         : tab.url ? "This page cannot be scanned (browser pages and extension stores are closed to extensions)."
           : "This page cannot be scanned: it is a browser page, or a site FakeLens is not allowed on " +
