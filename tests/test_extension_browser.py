@@ -38,7 +38,7 @@ PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com", "m.facebook.com",
-              "platform.twitter.com", "ads.example"]
+              "platform.twitter.com", "ads.example", "chromewebstore.google.com", "chrome.google.com"]
 WAIT_MS = 60_000  # the first check loads the models
 
 # The exact wording of DESIGN.md and issue 4, by label.
@@ -2115,6 +2115,46 @@ def test_the_popup_says_when_a_page_cannot_be_scanned(browser, live_backend):
         popup.close()
     finally:
         page.close()
+
+
+PDF = b"""%PDF-1.1
+1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj
+2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj
+3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 144]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>endobj
+4 0 obj<</Length 44>>stream
+BT /F1 24 Tf 30 60 Td (Hello PDF) Tj ET
+endstream endobj
+5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj
+trailer<</Root 1 0 R>>
+%%EOF
+"""
+
+
+def test_the_popup_says_why_it_cannot_scan_a_store_a_local_file_or_a_pdf(browser, live_backend, sites):
+    """The Chrome Web Store said "not running on this page yet: reload the page" (no reload helps: the
+    browser keeps its stores from every extension) and offered its site switch; a file:// page was
+    called a browser page; a PDF had "No images or videos of the minimum size", though a PDF's pictures
+    are never looked at."""
+    (sites.media / "doc.pdf").write_bytes(PDF)
+    for url, said in (("https://chromewebstore.google.com/detail/fakelens/abcdef", "Browser extension stores are closed"),
+                      ("https://chrome.google.com/webstore/detail/abcdef", "Browser extension stores are closed"),
+                      ("file:///etc/hostname", "FakeLens does not scan files on this computer"),
+                      (f"{sites.local}/media/doc.pdf", "FakeLens cannot look inside PDF files")):
+        page = browser.context.new_page()
+        try:
+            page.goto(url)
+            page.wait_for_timeout(1_000)   # a PDF's viewer, and the content script in it, come after the load
+            popup = browser.context.new_page()
+            popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+            popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+            popup.click("#scan")
+            popup.wait_for_selector("#scan[aria-disabled='false']", timeout=10_000)
+            assert popup.text_content("#summary").startswith(said), (url, popup.text_content("#summary"))
+            if "store" in said:
+                assert popup.is_disabled("#site-on"), url   # no badges there, whatever it says
+            popup.close()
+        finally:
+            page.close()
 
 
 def test_a_tall_photo_scrolled_half_out_of_view_gets_its_pill_in_view(browser, live_backend, sites):

@@ -30,7 +30,8 @@
       budget -= dataUrl.length;
       item.sendUrl = dataUrl; // the row keeps showing the blob: URL
     }
-    return { pageUrl: location.href, title: document.title, uiAllowed: FL.uiAllowed(), items };
+    // contentType: a PDF shown by the browser is a page of no pictures of its own (its pictures are not looked at)
+    return { pageUrl: location.href, title: document.title, contentType: document.contentType, uiAllowed: FL.uiAllowed(), items };
   };
 
   FL.contentHandlers["scan-results"] = ({ results }) => {

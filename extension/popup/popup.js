@@ -9,6 +9,28 @@
 
   const mine = (tab) => (tab.url || "").startsWith(ext.runtime.getURL(""));
 
+  // Pages no extension may read (the browser keeps its extension stores to itself), whatever is done.
+  const STORE = /^https:\/\/(chromewebstore\.google\.com|chrome\.google\.com\/webstore|addons\.mozilla\.org)([/?#]|$)/i;
+  const PDF = "FakeLens cannot look inside PDF files: the pictures in this one are not checked.";
+  const isPdf = (url) => /^https?:/i.test(url) && /\.pdf$/i.test(new URL(url).pathname);
+
+  // Why no content script answers in `tab`, and what to do when something would help.
+  function whyNotRunning(tab) {
+    const url = tab.url || "";
+    if (mine(tab)) return "This is one of FakeLens's own pages (Options, a report): there is nothing on it to scan.";
+    if (STORE.test(url)) return "Browser extension stores are closed to extensions: FakeLens cannot scan this page.";
+    if (/^file:/i.test(url)) {
+      return 'FakeLens does not scan files on this computer (file:// pages): check one with "fakelens check FILE".';
+    }
+    if (isPdf(url)) return PDF;   // Firefox's PDF viewer runs no content script
+    // (in Chrome) a page open since before FakeLens was installed or updated, or one still loading
+    if (/^https?:/i.test(url)) return "FakeLens is not running on this page yet: reload the page, then scan again.";
+    if (url) return "This page cannot be scanned (browser pages are closed to extensions).";
+    // the browser hides the address of a site FakeLens may not read
+    return "This page cannot be scanned: it is a browser page, or a site FakeLens is not allowed on " +
+      "(Firefox: the Extensions menu → FakeLens → Always allow on this site).";
+  }
+
   async function targetTab() {
     const id = Number(new URLSearchParams(location.search).get("tab"));
     if (id) return ext.tabs.get(id);
@@ -51,20 +73,17 @@
       // the page itself (frame 0): content scripts run in its frames too, and the first to answer would win
       page = await ext.tabs.sendMessage(tab.id, { type: "scan-page" }, { frameId: 0 });
     } catch {
-      // No content script: FakeLens's own page, a browser page, (in Chrome) a page open since before
-      // FakeLens was installed or updated, or a site FakeLens may not read (the browser hides such a
-      // tab's address)
-      say(mine(tab) ? "This is one of FakeLens's own pages (Options, a report): there is nothing on it to scan."
-        : /^https?:/.test(tab.url || "")
-        ? "FakeLens is not running on this page yet: reload the page, then scan again."
-        : tab.url ? "This page cannot be scanned (browser pages and extension stores are closed to extensions)."
-          : "This page cannot be scanned: it is a browser page, or a site FakeLens is not allowed on " +
-            "(Firefox: the Extensions menu → FakeLens → Always allow on this site).");
+      say(whyNotRunning(tab));
       FL.setBusy(button, false);
       return;
     }
     if (page && page.error) {   // the page's own script failed: say so, not "no media"
       say(`Scan failed: ${page.error.message}`);
+      FL.setBusy(button, false);
+      return;
+    }
+    if (page.contentType === "application/pdf") {   // Chrome's PDF viewer: a page with no pictures of its own
+      say(PDF);
       FL.setBusy(button, false);
       return;
     }
@@ -123,7 +142,7 @@
   }
 
   async function siteSwitch(tab) {
-    const site = FL.siteKey(tab.url);
+    const site = STORE.test(tab.url || "") ? "" : FL.siteKey(tab.url);   // no badges there, whatever it says
     const box = $("site-on");
     if (!site) {
       box.disabled = true;
