@@ -2007,6 +2007,38 @@ def test_a_tiled_background_is_no_media(browser, live_backend, sites):
         page.close()
 
 
+def test_the_popup_scrolls_as_one_page_and_keeps_its_scan_button_on_one_line(browser, live_backend, sites):
+    """After a scan of 45 photos the list scrolled in a box of its own inside the popup's page (two
+    scrollbars, Chrome's popup being at most 600 px tall) and hid the note under it; a long site
+    name beside it squeezed "Scan this page" onto three lines."""
+    url = gallery(sites, 45)
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(url)
+        popup = browser.context.new_page()
+        popup.set_viewport_size({"width": 380, "height": 600})
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        one_line = popup.evaluate("document.querySelector('#scan').getBoundingClientRect().height")
+        popup.evaluate("document.querySelector('#site-name').textContent = "
+                       "'a-very-long-host-name-of-a-news-site.example.co.uk (off for all of example.co.uk: change it in Options)'")
+        assert popup.evaluate("document.querySelector('#scan').getBoundingClientRect().height") == one_line
+        popup.click("#scan")
+        popup.locator("#results li").nth(44).wait_for(timeout=10_000)   # (a string to evaluate is refused by the CSP)
+        assert popup.locator("#results li").count() == 45
+        scrolls = popup.evaluate("""() => { const list = document.querySelector('#results');
+            const page = document.scrollingElement;
+            return {list: list.scrollHeight - list.clientHeight, page: page.scrollHeight - page.clientHeight}; }""")
+        assert scrolls["list"] <= 1 and scrolls["page"] > 0, scrolls   # one scrollbar: the page's
+        popup.evaluate("window.scrollTo(0, document.scrollingElement.scrollHeight)")
+        assert popup.evaluate("document.querySelector('.note').getBoundingClientRect().bottom <= innerHeight")
+        popup.close()
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_the_popup_switch_defers_to_a_parent_domains_entry(browser, live_backend):
     """facebook.com switched off in Options covers m.facebook.com: the popup there shows it off and
     greyed out, naming the entry to change (switching the subdomain alone would not turn it on)."""
