@@ -1662,6 +1662,20 @@ def test_clearing_the_history_with_the_backend_gone_shows_the_fix(browser, live_
         page.close()
 
 
+def test_a_report_tab_is_named_after_its_media(browser, live_backend, plain_jpeg):
+    """Every report tab was titled "FakeLens report": several open could not be told apart."""
+    r = requests.post(f"{live_backend.url}/api/v1/checks?wait=30", headers=live_backend.headers,
+                      files={"media": ("holiday.jpg", plain_jpeg.read_bytes()[:300], "image/jpeg")}, timeout=60)
+    assert r.status_code == 422, r.text   # a failed check has its report too
+    page = browser.context.new_page()
+    try:
+        page.goto(browser.url(f"report/report.html?id={r.json()['id']}"))
+        page.wait_for_selector("iframe#report:not([hidden])", timeout=15_000)
+        assert page.title() == "FakeLens report: holiday.jpg"
+    finally:
+        page.close()
+
+
 def test_the_report_page_says_what_to_do_when_a_report_cannot_be_loaded(browser, live_backend):
     """A check cleared from the history (or past keep_days) said only "no check with id ..."."""
     page = browser.context.new_page()
