@@ -2053,6 +2053,19 @@ def test_the_popup_scrolls_as_one_page_and_keeps_its_scan_button_on_one_line(bro
         page.close()
 
 
+def test_the_popups_placeholder_thumbnails_are_not_read_out(browser, live_backend):
+    """A row without its thumbnail yet showed "▣" or "▶", which a screen reader read out as text."""
+    popup = browser.context.new_page()
+    try:
+        popup.goto(browser.url("popup/popup.html"))
+        hidden = popup.evaluate("""() => ['image', 'video'].map((kind) => FakeLens.resultRow(
+            {index: 0, kind, url: `https://x.com/media/none.${kind === 'video' ? 'mp4' : 'jpg'}`}, '')
+            .querySelector('.thumb').getAttribute('aria-hidden'))""")
+        assert hidden == ["true", "true"]
+    finally:
+        popup.close()
+
+
 def test_the_popup_switch_defers_to_a_parent_domains_entry(browser, live_backend):
     """facebook.com switched off in Options covers m.facebook.com: the popup there shows it off and
     greyed out, naming the entry to change (switching the subdomain alone would not turn it on)."""
