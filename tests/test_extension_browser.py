@@ -1578,6 +1578,10 @@ def test_a_save_in_options_keeps_the_popups_site_switch(browser, live_backend, s
         popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
         popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         popup.uncheck("#site-on")
+        deadline = time.monotonic() + 10   # saved (the popup saves once it has read the settings), then closed
+        while browser.sw("async () => (await chrome.storage.local.get('disabledSites')).disabledSites") != ["127.0.0.1"]:
+            assert time.monotonic() < deadline, "the popup's switch was not saved"
+            popup.wait_for_timeout(100)
         popup.close()
         expect(options.locator("#disabledSites")).to_have_value("127.0.0.1", timeout=5_000)
         options.fill("#minSize", "150")   # being edited: a change elsewhere leaves it
