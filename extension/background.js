@@ -2,6 +2,7 @@
 // page ask it through runtime messages: pages on the web cannot reach 127.0.0.1, the service
 // worker (or Firefox's background script) can, with the token the user pasted in Options.
 import "./lib/settings.js";
+import "./lib/wording.js";
 import "./lib/follow-check.js";
 import "./lib/private-host.js";
 import "./lib/read-capped.js";
@@ -14,6 +15,10 @@ const FL = globalThis.FakeLens;
 const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 const MAX_UPLOADS = 2; // concurrent uploads; the backend has its own bounded worker pool
 const FETCH_TIMEOUT_MS = 30_000; // reading one image's bytes; past it the URL goes to the backend instead
+// A backend stopped but holding its port (Ctrl+Z on `fakelens serve`) accepts connections and never
+// answers: without a limit every call, and what waits on it (the popup, a badge), waited for ever.
+const HEALTH_TIMEOUT_MS = 5_000;
+const API_TIMEOUT_MS = 15_000; // beyond what a call asks the backend to wait (?wait=)
 
 class BackendError extends Error {
   constructor(code, message, status = 0, checkId = null) {
@@ -60,15 +65,26 @@ async function backend(path, { method = "GET", json, form, settings } = {}) {
   } else if (form) {
     body = form;
   }
-  let res;
+  // the answer read in full within the time the call may take (a check's POST waits at most its ?wait=)
+  const wait = Number((/[?&]wait=(\d+)/.exec(path) || [])[1] || 0);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), wait * 1000 + API_TIMEOUT_MS);
+  let res, data;
   try {
-    res = await fetch(base + path, { method, headers, body, credentials: "omit", cache: "no-store" });
+    res = await fetch(base + path, { method, headers, body, credentials: "omit", cache: "no-store", signal: abort.signal });
+    const isJson = (res.headers.get("content-type") || "").includes("json");
+    // a body that is no JSON reads as none; one cut off by the time limit is a backend not answering
+    data = isJson ? await res.json().catch((err) => { if (abort.signal.aborted) throw err; return null; }) : await res.text();
   } catch {
+    if (abort.signal.aborted) {
+      await setConnection({ state: "not_answering", url: base });
+      throw new BackendError("not_answering", `FakeLens backend at ${base} does not answer`);
+    }
     await setConnection({ state: "unreachable", url: base });
     throw new BackendError("unreachable", `FakeLens backend not reachable at ${base}`);
+  } finally {
+    clearTimeout(timer);
   }
-  const isJson = (res.headers.get("content-type") || "").includes("json");
-  const data = isJson ? await res.json().catch(() => null) : await res.text();
   if (res.status === 401) {
     const state = s.token ? "unauthorized" : "unpaired";
     await setConnection({ state, url: base });
@@ -87,8 +103,10 @@ async function checkConnection() {
   const s = await FL.getSettings();
   const base = baseUrl(s);
   let health;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), HEALTH_TIMEOUT_MS);
   try {
-    const res = await fetch(`${base}/api/v1/health`, { credentials: "omit", cache: "no-store" });
+    const res = await fetch(`${base}/api/v1/health`, { credentials: "omit", cache: "no-store", signal: abort.signal });
     health = await res.json();
     if (res.status === 403 && health && health.error && health.error.code === "forbidden_host") {
       // FakeLens is there but answers only to 127.0.0.1 and localhost (its DNS-rebinding guard)
@@ -96,7 +114,9 @@ async function checkConnection() {
     }
     if (!res.ok || !health || !health.status) throw new Error("not FakeLens");
   } catch {
-    return setConnection({ state: "unreachable", url: base, version: null });
+    return setConnection({ state: abort.signal.aborted ? "not_answering" : "unreachable", url: base, version: null });
+  } finally {
+    clearTimeout(timer);
   }
   const info = { url: base, version: health.version, models: (health.models || []).length };
   if (!s.token) return setConnection({ ...info, state: "unpaired" });
@@ -104,7 +124,7 @@ async function checkConnection() {
     await backend("/api/v1/checks?limit=1", { settings: s });
     return setConnection({ ...info, state: "ok" });
   } catch (err) {
-    if (err.code === "unauthorized" || err.code === "unreachable") return setConnection({ ...info, state: err.code });
+    if (["unauthorized", "unreachable", "not_answering"].includes(err.code)) return setConnection({ ...info, state: err.code });
     // something answers as FakeLens but lacks this extension's API (another version, or another program)
     if (err.status === 404) return setConnection({ ...info, state: "incompatible", extension: ext.runtime.getManifest().version });
     return setConnection({ ...info, state: "trouble", message: err.message }); // e.g. its history file gone (503)
@@ -191,9 +211,10 @@ function videoUrl(media) {
 // `wait`: seconds the backend may hold the answer, inside an upload slot, so that a quick result
 // comes in one round trip; a slower check is polled after that, out of the slot (two slots held by
 // 20 s waits kept a page scan's uploads waiting behind them). A page scan sends 0: the popup follows
-// every check itself.
-function uploadImage(media, blob, wait = 2, priority = "high") {
+// every check itself. `ready` runs once the slot is there, and may throw instead (a scan stopped).
+function uploadImage(media, blob, wait = 2, priority = "high", ready = () => {}) {
   return withUploadSlot(() => {
+    ready();
     const form = new FormData();
     form.append("media", blob, fileName(media.url, blob));
     form.append("priority", priority);
@@ -259,17 +280,26 @@ function untilDone(check, onProgress) {
 async function scan(items, pageUrl) {
   const checks = new Array(items.length);
   const batch = [];
+  // A connection failure (no backend, one not answering, a wrong token) is the scan's, not each
+  // image's: the images after it are not sent (each would fail the same way, one not answering after
+  // 15 s), and with no check made the popup says why the scan failed, once.
+  let stopped = null;
+  const goOn = () => {
+    if (stopped) throw stopped;
+  };
   await Promise.all(
     items.map(async (item, i) => {
       if (item.kind === "image") {
         try {
           const sent = await withScanSlot(async () => {
+            goOn();
             const blob = await fetchImageBytes(item.url, sameSite(item.url, pageUrl));
-            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0, "low");
+            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0, "low", goOn);
             return Boolean(blob);
           });
           if (sent) return;
         } catch (err) {
+          if (FL.connectionTrouble(err)) stopped = stopped || err;
           checks[i] = { status: "failed", error: { code: err.code || "internal", message: err.message } };
           return;
         }
@@ -286,10 +316,12 @@ async function scan(items, pageUrl) {
       batch.push({ i, url, kind: item.kind === "video" ? "video" : item.kind === "image" ? "image" : "auto" });
     }),
   );
+  if (stopped && !checks.some((check) => check && check.id)) throw stopped;
   // in batches the backend accepts; a batch that fails fails its own items only
   for (let start = 0; start < batch.length; start += MAX_BATCH) {
     const part = batch.slice(start, start + MAX_BATCH);
     try {
+      goOn();
       const answer = await backend("/api/v1/checks/batch", {
         method: "POST",
         json: { items: part.map(({ url, kind }) => ({ url, kind })), page_url: isHttp(pageUrl) ? pageUrl : undefined, priority: "low" },

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import struct
 import time
 import zlib
@@ -224,6 +225,25 @@ def test_truncated_jpeg_is_4xx(client, auth, plain_jpeg):
     assert report.status_code == 200 and b"truncated" in report.data
     assert b"Progress:" not in report.data   # a failed check's last progress is no news
     assert b"Check failed: the image file is truncated" in report.data   # in the extension's words
+
+
+def test_a_failed_checks_report_names_its_media_and_when_it_was_asked_for(client, auth, plain_jpeg):
+    """A failed check's report said only "Check failed: …" under its heading: not which picture, nor
+    when; and every report's title was "FakeLens report" and an id, so report tabs looked alike."""
+    data = plain_jpeg.read_bytes()[:300]
+    before = time.time()
+    r = post_file(client, auth, data, name="holiday.jpg")
+    assert r.status_code == 422, r.get_json()
+    html = client.get(f"/api/v1/checks/{r.get_json()['id']}/report", base_url=BASE_URL, headers=auth).data.decode()
+    assert "<title>FakeLens report: holiday.jpg</title>" in html
+    assert "File: <code>holiday.jpg</code>" in html
+    asked = re.search(r"asked for on (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", html)
+    assert asked and abs(time.mktime(time.strptime(asked.group(1), "%Y-%m-%d %H:%M:%S")) - before) < 60, html
+    # uploaded by the extension: named by the address it came from
+    r = post_file(client, auth, data, name="media.jpg", source_url="https://cdn.example/p/beach%20day.jpg?s=1")
+    html = client.get(f"/api/v1/checks/{r.get_json()['id']}/report", base_url=BASE_URL, headers=auth).data.decode()
+    assert "<title>FakeLens report: beach day.jpg</title>" in html
+    assert "Address: <code>https://cdn.example/p/beach%20day.jpg?s=1</code>" in html
 
 
 def test_a_page_gets_a_cached_verdict_only_from_checks_asked_on_its_own_site(client, auth, plain_jpeg):

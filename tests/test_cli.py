@@ -180,6 +180,20 @@ def test_serve_on_a_port_it_may_not_use_says_so_not_already_running(tmp_path):
     assert "already running" not in r.stderr
 
 
+def test_serve_prints_the_pairing_token_on_a_line_of_its_own(tmp_path):
+    """The token followed its label on one line: pasting the whole line into the extension's options
+    glued the label's words onto the token, which was then refused."""
+    from support.live_backend import start_backend
+
+    backend = start_backend(tmp_path / "home")
+    try:
+        lines = (tmp_path / "home" / "serve.log").read_text().splitlines()
+    finally:
+        backend.stop()
+    assert backend.token in lines, lines
+    assert lines[lines.index(backend.token) - 1] == "pairing token (paste it into the extension's options):"
+
+
 def serve_once(home):
     return subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(home), "serve", "--port", "1"],
                           capture_output=True, text=True, timeout=60)

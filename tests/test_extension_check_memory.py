@@ -17,7 +17,10 @@ globalThis.location = { href: "https://feed.example/" };
 globalThis.FakeLens = {
   ask: async (type) => { asked += 1; return { status: "done", id: String(asked) }; },
   describeMedia: (el) => ({ kind: "image", url: el.url }),
-  uiAllowed: () => false,
+  // a page where the checks may run (checks are dropped where FakeLens may not draw, and automatic
+  // ones while automatic checks are off); the badges drawn are not looked at
+  uiAllowed: () => true,
+  settings: { autoCheck: true },
   badges: { show() {}, remove() {} },
 };
 """

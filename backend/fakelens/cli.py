@@ -68,7 +68,9 @@ def cmd_serve(args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"FakeLens backend on http://127.0.0.1:{settings.port}")
     print(f"data folder: {settings.home}")
-    print(f"pairing token (paste it into the extension's options): {app.config['TOKEN'].current()}")
+    # the token on a line of its own: the whole line, pasted, held the label's words too
+    print("pairing token (paste it into the extension's options):")
+    print(app.config["TOKEN"].current())
     print(f"  (stored in {token_path(settings.home)}; `fakelens token` prints it again)", flush=True)
     try:
         server.run()

@@ -4,7 +4,6 @@
   "use strict";
   const FL = globalThis.FakeLens;
   const MAX_RUNNING = 3;
-  const CONNECTION_CODES = new Set(["unreachable", "unauthorized", "unpaired"]);
   const MAX_REMEMBERED = 500; // finished checks kept per page; older ones are asked again (the backend caches them)
   const byUrl = new Map(); // media URL -> promise of the final check, oldest first
   const finished = new WeakSet(); // those promises that have settled
@@ -14,6 +13,10 @@
   // a retry) go before the automatic ones, which every image coming into view queues; an automatic
   // one whose elements all left the page (a feed scrolled on, a view closed) is dropped at its turn.
   const queue = [];
+
+  // Whether a check may still run: not once its site is switched off, and an automatic one not once
+  // automatic checks are off (a page of 60 photos had every one still waiting uploaded after the switch).
+  const allowed = (turn) => FL.uiAllowed() && (turn.userAsked || (FL.settings || FL.DEFAULT_SETTINGS).autoCheck);
 
   // Resolves true once the check may run (it holds a slot until release()), false when dropped.
   function slot(turn) {
@@ -35,6 +38,14 @@
     running += 1;
     next.resolve(true);
   }
+
+  // The settings changed: the checks waiting that may no longer run are dropped now, not at their turn.
+  FL.dropDisallowedChecks = () => {
+    for (const turn of queue.filter((t) => !allowed(t))) {
+      queue.splice(queue.indexOf(turn), 1);
+      turn.resolve(false);
+    }
+  };
 
   // A blob: image belongs to the page; read its bytes here and hand them over as a data: URL
   // (its type and size are known before it is read: a blob: video is never read).
@@ -63,6 +74,7 @@
   async function follow(media, onUpdate, turn) {
     if (!(await slot(turn))) return null;
     try {
+      if (!allowed(turn)) return null;   // switched off while it waited
       const url = media.kind === "image" ? await readableUrl(media.url) : media.url;
       // automatic checks wait in the backend's queue behind what the user asks for
       const check = await FL.ask("check", { media: { ...media, url, pageUrl: location.href, automatic: !turn.userAsked } });
@@ -78,8 +90,6 @@
       release();
     }
   }
-
-  FL.connectionTrouble = (err) => CONNECTION_CODES.has(err && err.code);
 
   // Check `el`; `userAsked` is false for automatic checks, which stay silent about a missing backend.
   FL.checkElement = async (el, { userAsked = false } = {}) => {
@@ -113,9 +123,10 @@
     }
     try {
       const check = await pending;
-      if (!check) {   // dropped while waiting: its element left the page (it is asked again if it comes back)
-        if (byUrl.get(key) === pending) byUrl.delete(key);
+      if (!check) {   // dropped while waiting: its element left the page (it is asked again if it comes back),
+        if (byUrl.get(key) === pending) byUrl.delete(key);   // or its site or automatic checks were switched off
         started.delete(el);
+        FL.badges.remove(el);   // no "Checking…" left for a check that will not run
         return null;
       }
       draw(check);

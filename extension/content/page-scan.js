@@ -30,14 +30,16 @@
       budget -= dataUrl.length;
       item.sendUrl = dataUrl; // the row keeps showing the blob: URL
     }
-    return { pageUrl: location.href, title: document.title, uiAllowed: FL.uiAllowed(), items };
+    // contentType: a PDF shown by the browser is a page of no pictures of its own (its pictures are not looked at)
+    return { pageUrl: location.href, title: document.title, contentType: document.contentType, uiAllowed: FL.uiAllowed(), items };
   };
 
   FL.contentHandlers["scan-results"] = ({ results }) => {
     if (!FL.uiAllowed()) return false;
     for (const { index, check } of results || []) {
       const { el, url } = lastScan[index] || {};
-      if (el && el.isConnected && check) FL.badges.show(el, check, "", url);
+      // a connection failure is no verdict on the media: the popup says it, the page is left alone
+      if (el && el.isConnected && check && !FL.connectionTrouble(check.error)) FL.badges.show(el, check, "", url);
     }
     return true;
   };

@@ -20,10 +20,14 @@
   FL.ext.storage.onChanged.addListener(async (changes, area) => {
     if (area !== "local") return;
     const before = FL.settings || FL.DEFAULT_SETTINGS;
+    const wasAllowed = FL.uiAllowed();
     FL.settings = await FL.getPageSettings(); // no token here
     if (changes.disabledSites) await FL.refreshTabSite();
     if (!FL.uiAllowed()) FL.badges.removeAll(); // this site was just switched off
-    if (FL.watchHere && FL.settings.autoCheck && (!before.autoCheck || changes.tokenSavedAt || changes.backendUrl || changes.minSize)) {
+    FL.dropDisallowedChecks(); // and what waits to be checked here, or automatic checks switched off
+    // switched on again: the page is looked at afresh (verdicts this page remembers are drawn again, not asked again)
+    const backOn = !wasAllowed && FL.uiAllowed();
+    if (FL.watchHere && FL.settings.autoCheck && (!before.autoCheck || backOn || changes.tokenSavedAt || changes.backendUrl || changes.minSize)) {
       FL.autoCheck.restart();
     }
   });

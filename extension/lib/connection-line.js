@@ -13,24 +13,33 @@
   }
   FL.withCode = withCode;
 
+  function render(state) {
+    const look = FL.describeConnection(state);
+    const line = document.getElementById("connection");
+    line.className = `connection ${look.tone}`;
+    // set once the answer is in (what a wait for it looks for)
+    if (state.state === "pending") delete line.dataset.state;
+    else line.dataset.state = state.state;
+    line.querySelector(".icon").textContent = look.icon;
+    const models = state.state === "ok" && state.models ? `, ${state.models} models` : "";
+    line.querySelector(".text").textContent =
+      ["unreachable", "not_answering", "wrong_host"].includes(state.state) && state.url ? `${look.text} at ${state.url}` : look.text + models;
+    const fix = document.getElementById("fix");
+    fix.hidden = !look.fix;
+    withCode(fix, look.fix);
+  }
+
   FL.showConnection = async (fresh = true) => {
+    // a fresh check can take seconds (a backend that does not answer: 5): the old line, "Connected"
+    // say, must not stand meanwhile as if it were the answer
+    if (fresh) render({ state: "pending" });
     let state;
     try {
       state = await FL.ask("connection", { fresh });
     } catch {
       state = { state: "unknown" };
     }
-    const look = FL.describeConnection(state);
-    const line = document.getElementById("connection");
-    line.className = `connection ${look.tone}`;
-    line.dataset.state = state.state;
-    line.querySelector(".icon").textContent = look.icon;
-    const models = state.state === "ok" && state.models ? `, ${state.models} models` : "";
-    line.querySelector(".text").textContent =
-      ["unreachable", "wrong_host"].includes(state.state) && state.url ? `${look.text} at ${state.url}` : look.text + models;
-    const fix = document.getElementById("fix");
-    fix.hidden = !look.fix;
-    withCode(fix, look.fix);
+    render(state);
     return state;
   };
 })();

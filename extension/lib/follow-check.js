@@ -6,7 +6,8 @@
   "use strict";
   const root = globalThis.FakeLens || (globalThis.FakeLens = {});
   const FINAL = new Set(["done", "failed", "cancelled"]);
-  const PASSING = new Set(["unreachable", "storage_unavailable"]); // a restart, a locked database
+  // a restart, a backend paused (Ctrl+Z) and brought back, a locked database
+  const PASSING = new Set(["unreachable", "not_answering", "storage_unavailable"]);
   const OUTAGE_MS = 120_000;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

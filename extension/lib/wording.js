@@ -196,6 +196,11 @@
     return lines;
   };
 
+  // Whether an error (a thrown one, or a check's `error`) is the connection's: no backend, one not
+  // answering, a wrong or missing token. Its fix is the connection's, and it is no verdict on any media.
+  const CONNECTION_CODES = new Set(["unreachable", "not_answering", "unauthorized", "unpaired"]);
+  root.connectionTrouble = (err) => CONNECTION_CODES.has(err && err.code);
+
   // What the toolbar popup and the options page say about the backend, with the one-line fix.
   root.describeConnection = (state) => {
     switch (state && state.state) {
@@ -229,6 +234,9 @@
         return { tone: "error", icon: "!", text: "The backend answers with an error", fix: state.message || "" };
       case "unreachable":
         return { tone: "error", icon: "!", text: "Backend not reachable", fix: "Start it with `fakelens serve` (in the FakeLens folder: `make serve`), or fix the backend URL in Options." };
+      case "not_answering":   // a backend stopped but holding its port
+        return { tone: "error", icon: "!", text: "Backend not answering",
+                 fix: "FakeLens accepts connections but does not answer: is `fakelens serve` paused (Ctrl+Z)? Bring it back with `fg`, or restart it." };
       default:
         return { tone: "pending", icon: "…", text: "Checking the backend…", fix: "" };
     }

@@ -6,18 +6,43 @@
   const FL = globalThis.FakeLens;
   const $ = (id) => document.getElementById(id);
 
+  // Fields the user changed since they were filled. The others follow the settings as they change
+  // elsewhere (the popup's site switch): a save here wrote back every field as loaded, and undid it.
+  const edited = new Set();
+  for (const type of ["input", "change"]) {
+    $("form").addEventListener(type, (event) => {
+      edited.add(event.target.id);
+      $("saved").textContent = "";   // "Saved." was about the fields before this edit
+    });
+  }
+
+  // Tokens are URL-safe base64 (Python's token_urlsafe, 43 characters). What is pasted may hold more:
+  // the whole line `fakelens serve` prints ("pairing token (paste it into the extension's options): …",
+  // whose words were glued onto it), an invisible character from a chat (U+200B), a line break. The
+  // token is its last run of token characters of a token's length; anything shorter is kept as typed,
+  // without the characters no token has.
+  function pastedToken(text) {
+    const runs = text.match(/[A-Za-z0-9_-]{20,}/g);
+    return runs ? runs[runs.length - 1] : text.replace(/[^A-Za-z0-9_-]/g, "");
+  }
+
   async function load() {
     const s = await FL.getSettings();
+    const fill = (id, write) => { if (!edited.has(id)) write($(id)); };
     // the address actually used: one saved before it had to be local is replaced by the default
-    $("backendUrl").value = FL.localBackendUrl(s.backendUrl) || FL.DEFAULT_SETTINGS.backendUrl;
-    $("token").value = s.token;
-    $("autoCheck").checked = s.autoCheck;
-    $("minSize").value = s.minSize;
-    $("disabledSites").value = s.disabledSites.join("\n");
+    fill("backendUrl", (field) => { field.value = FL.localBackendUrl(s.backendUrl) || FL.DEFAULT_SETTINGS.backendUrl; });
+    fill("token", (field) => { field.value = s.token; });
+    fill("autoCheck", (field) => { field.checked = s.autoCheck; });
+    fill("minSize", (field) => { field.value = s.minSize; });
+    fill("disabledSites", (field) => { field.value = s.disabledSites.join("\n"); });
   }
+  FL.ext.storage.onChanged.addListener((_changes, area) => {
+    if (area === "local") load();
+  });
 
   $("form").addEventListener("submit", async (event) => {
     event.preventDefault();
+    $("saved").textContent = "";
     const minSize = Math.max(32, Math.min(2000, Number($("minSize").value) || FL.DEFAULT_SETTINGS.minSize));
     const backendUrl = $("backendUrl").value.trim() ? FL.localBackendUrl($("backendUrl").value) : FL.DEFAULT_SETTINGS.backendUrl;
     if (!backendUrl) {
@@ -42,9 +67,7 @@
     try {
       await FL.saveSettings({
         backendUrl,
-        // tokens are URL-safe base64 (Python's token_urlsafe): an invisible character pasted from a
-        // chat (U+200B) or a line break is no part of it
-        token: $("token").value.replace(/[^A-Za-z0-9_-]/g, ""),
+        token: pastedToken($("token").value),
         autoCheck: $("autoCheck").checked,
         minSize,
         disabledSites,
@@ -55,6 +78,9 @@
       $("fix").hidden = false;
       return;
     }
+    edited.clear();
+    // said, since a save that leaves the connection as it was changes nothing else on the page
+    $("saved").textContent = "Saved.";
     await load();
     $("sitesNote").textContent = skipped.length ? `Not a site name, left out: ${skipped.join(", ")}` : "";
     $("sitesNote").hidden = !skipped.length;
@@ -73,6 +99,7 @@
         + (typeof warning === "string" ? ` But ${warning}.` : "");
     } catch (err) {
       $("cleared").textContent = `Not cleared: ${err.message}`;
+      FL.showConnection(true);   // the line said "Connected" beside it: the backend's state now, and its fix
     } finally {
       FL.setBusy(button, false);
     }

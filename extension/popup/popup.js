@@ -7,13 +7,39 @@
   const ext = FL.ext;
   const $ = (id) => document.getElementById(id);
 
+  const mine = (tab) => (tab.url || "").startsWith(ext.runtime.getURL(""));
+
+  // Pages no extension may read (the browser keeps its extension stores to itself), whatever is done.
+  const STORE = /^https:\/\/(chromewebstore\.google\.com|chrome\.google\.com\/webstore|addons\.mozilla\.org)([/?#]|$)/i;
+  const PDF = "FakeLens cannot look inside PDF files: the pictures in this one are not checked.";
+  const isPdf = (url) => /^https?:/i.test(url) && /\.pdf$/i.test(new URL(url).pathname);
+
+  // Why no content script answers in `tab`, and what to do when something would help.
+  function whyNotRunning(tab) {
+    const url = tab.url || "";
+    if (mine(tab)) return "This is one of FakeLens's own pages (Options, a report): there is nothing on it to scan.";
+    if (STORE.test(url)) return "Browser extension stores are closed to extensions: FakeLens cannot scan this page.";
+    if (/^file:/i.test(url)) {
+      return 'FakeLens does not scan files on this computer (file:// pages): check one with "fakelens check FILE".';
+    }
+    if (isPdf(url)) return PDF;   // Firefox's PDF viewer runs no content script
+    // (in Chrome) a page open since before FakeLens was installed or updated, or one still loading
+    if (/^https?:/i.test(url)) return "FakeLens is not running on this page yet: reload the page, then scan again.";
+    if (url) return "This page cannot be scanned (browser pages are closed to extensions).";
+    // the browser hides the address of a site FakeLens may not read
+    return "This page cannot be scanned: it is a browser page, or a site FakeLens is not allowed on " +
+      "(Firefox: the Extensions menu → FakeLens → Always allow on this site).";
+  }
+
   async function targetTab() {
     const id = Number(new URLSearchParams(location.search).get("tab"));
     if (id) return ext.tabs.get(id);
+    const tabs = await ext.tabs.query({ lastFocusedWindow: true });
+    // The toolbar's popup is no tab: its page is the active tab, FakeLens's own Options or report too
+    // (the tab used before it, hidden behind, was scanned instead)
+    if (!(await ext.tabs.getCurrent())) return tabs.find((tab) => tab.active);
     // opened as a tab of its own (Firefox for Android, or by hand), the active tab is this page: the
     // page meant is the one shown before it
-    const tabs = await ext.tabs.query({ lastFocusedWindow: true });
-    const mine = (tab) => (tab.url || "").startsWith(ext.runtime.getURL(""));
     const others = tabs.filter((tab) => !mine(tab)).sort((a, b) => (b.lastAccessed || 0) - (a.lastAccessed || 0));
     return tabs.find((tab) => tab.active && !mine(tab)) || others[0] || tabs.find((tab) => tab.active);
   }
@@ -47,18 +73,17 @@
       // the page itself (frame 0): content scripts run in its frames too, and the first to answer would win
       page = await ext.tabs.sendMessage(tab.id, { type: "scan-page" }, { frameId: 0 });
     } catch {
-      // No content script: a browser page, (in Chrome) a page open since before FakeLens was installed
-      // or updated, or a site FakeLens may not read (the browser hides such a tab's address)
-      say(/^https?:/.test(tab.url || "")
-        ? "FakeLens is not running on this page yet: reload the page, then scan again."
-        : tab.url ? "This page cannot be scanned (browser pages and extension stores are closed to extensions)."
-          : "This page cannot be scanned: it is a browser page, or a site FakeLens is not allowed on " +
-            "(Firefox: the Extensions menu → FakeLens → Always allow on this site).");
+      say(whyNotRunning(tab));
       FL.setBusy(button, false);
       return;
     }
     if (page && page.error) {   // the page's own script failed: say so, not "no media"
       say(`Scan failed: ${page.error.message}`);
+      FL.setBusy(button, false);
+      return;
+    }
+    if (page.contentType === "application/pdf") {   // Chrome's PDF viewer: a page with no pictures of its own
+      say(PDF);
       FL.setBusy(button, false);
       return;
     }
@@ -95,6 +120,8 @@
       }
     };
     answer.checks.forEach((check, i) => update(i, check));
+    // the backend went away during the scan: the line above says so, not "Connected"
+    if (answer.checks.some((check) => check && FL.connectionTrouble(check.error))) FL.showConnection();
     // Follow the running jobs (videos take a while) until every one is final; a backend restarting
     // meanwhile keeps them (lib/follow-check.js)
     await Promise.all(
@@ -115,7 +142,7 @@
   }
 
   async function siteSwitch(tab) {
-    const site = FL.siteKey(tab.url);
+    const site = STORE.test(tab.url || "") ? "" : FL.siteKey(tab.url);   // no badges there, whatever it says
     const box = $("site-on");
     if (!site) {
       box.disabled = true;

@@ -16,6 +16,9 @@
   }
   try {
     const { html } = await FL.ask("report", { id });
+    // the tab takes the report's title, which names the media: several report tabs are told apart
+    // (parsed, not shown: DOMParser's document runs nothing and loads nothing)
+    document.title = new DOMParser().parseFromString(html, "text/html").title || document.title;
     const frame = document.getElementById("report");
     // focused once shown, so the keys scroll the report (nothing in it can take focus: no scripts)
     frame.addEventListener("load", () => frame.focus(), { once: true });

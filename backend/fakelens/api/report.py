@@ -2,12 +2,15 @@
 
 import base64
 import math
+import time
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, current_app, render_template
 
 from ..analyze import thumbnail_frame, thumbnail_name
 from ..errors import FakeLensError
 from ..detectors.base import shown_score
+from ..provenance.text import plain
 from ..verdict import UNCERTAIN_MARGIN, label_words, score_text
 
 bp = Blueprint("report", __name__, template_folder="templates")
@@ -81,6 +84,21 @@ def status_words(check: dict) -> str:
     return f"Check failed: {error.get('message') or 'unknown error'}"
 
 
+def media_names(check: dict) -> tuple[str, str, bool]:
+    """What a check was about, in full (the address asked for or an upload came from, or the uploaded
+    file's name) and short, for the page's title: a file name, else the address without its scheme
+    (several report tabs are told apart by it, and a browser cuts a title from its end); and whether
+    it is an address."""
+    req = check.get("request") or {}
+    full = plain(req.get("source_url") or req.get("url") or req.get("filename") or "an uploaded file", 500)
+    parts = urlsplit(full)
+    if parts.scheme not in ("http", "https"):
+        return full, plain(full, 60), False
+    last = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    short = last if "." in last else parts.netloc + parts.path + (f"?{parts.query}" if parts.query else "")
+    return full, plain(short, 60), True
+
+
 @bp.get("/checks/<check_id>/report")
 def report(check_id: str):
     store = current_app.extensions["fakelens"]["store"]
@@ -100,7 +118,10 @@ def report(check_id: str):
         path = next((p for p in (thumbs / thumbnail_name(sha, t), thumbs / f"{sha}.jpg") if p.is_file()), None)
         if path is not None:
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+    name, short_name, address = media_names(check)
     html = render_template("report.html", check=check, result=result, thumb=thumb, media=media, policy=REPORT_POLICY,
+                           name=name, short_name=short_name, address=address,
+                           asked_at=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(check["created"])),
                            label_text=label_words(result) if result else status_words(check),
                            boxes=shown_faces, box_tone=_box_tone(result), box_words=_box_words(result),
                            face_threshold=_face_threshold(result),
