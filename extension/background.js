@@ -34,6 +34,9 @@ class BackendError extends Error {
 let connection = { state: "unknown" };
 
 async function setConnection(next) {
+  // an answer from a backend no longer configured (a call under way as the address changed in Options)
+  // must not overwrite what the configured one said ("Connected" over "not reachable")
+  if (next.url && next.url !== baseUrl(await FL.getSettings())) return connection;
   const changed = next.state !== connection.state;
   connection = { ...connection, ...next, at: Date.now() };
   if (changed) await showConnection(connection);

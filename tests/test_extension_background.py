@@ -494,3 +494,29 @@ def test_automatic_checks_and_page_scans_ask_the_backend_for_low_priority(tmp_pa
       return { single, scan, together: posted() };
     """)
     assert got == {"single": ["low", "high", "low", "high"], "scan": ["low", "low"], "together": ["low", "high"]}
+
+
+def test_an_answer_from_a_backend_no_longer_configured_does_not_change_the_connection(tmp_path):
+    """A call under way when the backend's address changes in Options answered later, and its success
+    set "Connected" over what the configured backend said (not reachable)."""
+    got = run_background(tmp_path, """
+      await FL.background.checkConnection();
+      const before = FL.background.connection().state;
+      let release;
+      const held = new Promise((resolve) => { release = resolve; });
+      const answer = globalThis.fetch;
+      globalThis.fetch = async (input, init = {}) => {
+        const url = typeof input === "string" ? input : input.url;
+        if (url.includes("/api/v1/checks?wait=")) await held;   // the check's POST, on the old backend
+        return answer(input, init);
+      };
+      const started = FL.background.startCheck({ kind: "video", url: "https://cdn.example.com/v.mp4" });
+      await new Promise((r) => setTimeout(r, 20));
+      store.backendUrl = "http://127.0.0.1:8732";   // nothing listens there
+      await FL.background.checkConnection();
+      const moved = FL.background.connection().state;
+      release();   // the old backend answers the check now
+      await started;
+      return { before, moved, after: FL.background.connection().state };
+    """)
+    assert got == {"before": "ok", "moved": "unreachable", "after": "unreachable"}
