@@ -55,7 +55,9 @@ class RealPopup:
         """Waits until `expression` is true in the popup."""
         deadline = time.monotonic() + timeout
         while not self.js(expression):
-            assert time.monotonic() < deadline, f"never true in the popup: {expression}"
+            # what the popup said instead
+            assert time.monotonic() < deadline, (f"never true in the popup: {expression}",
+                                                 self.js("document.body.innerText.slice(0, 300)"))
             time.sleep(0.1)
 
     def close(self):
