@@ -724,6 +724,22 @@ def test_a_read_does_not_wait_behind_a_write_that_waits_out_a_lock(tmp_path):
         store.close()
 
 
+def hold_first_analysis(pool, record=lambda request: request):
+    """([record(request) of each analysis, in order], an event): the pool's first analysis waits until
+    the test sets the event (at most 10 s)."""
+    analysed, release = [], threading.Event()
+    real_analyze = pool.analyzer.analyze
+
+    def analyze(request, *args):
+        analysed.append(record(request))
+        if len(analysed) == 1:
+            assert release.wait(10)
+        return real_analyze(request, *args)
+
+    pool.analyzer.analyze = analyze
+    return analysed, release
+
+
 # --- 9. the same media asked for twice at once is analysed once ----------------------------------------
 
 @pytest.mark.parametrize("by, cancel_waiting", [("upload", False), ("url", False), ("upload", True)])
@@ -735,16 +751,7 @@ def test_the_same_media_asked_for_twice_at_once_is_analysed_once(tmp_path, plain
     app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=2, sync_wait_s=0))
     pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
     client, headers = app.test_client(), token_headers(app)
-    analysed, release = [], threading.Event()
-    real_analyze = pool.analyzer.analyze
-
-    def analyze(request, *args):
-        analysed.append(request)
-        if len(analysed) == 1:   # the first analysis is held until the test lets it go
-            assert release.wait(10)
-        return real_analyze(request, *args)
-
-    pool.analyzer.analyze = analyze
+    analysed, release = hold_first_analysis(pool)
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "photo.jpg").write_bytes(plain_jpeg.read_bytes())
     try:
@@ -879,16 +886,7 @@ def test_a_check_the_user_asks_for_runs_before_waiting_automatic_ones_and_page_s
     app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0))
     pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
     client, headers = app.test_client(), token_headers(app)
-    analysed, release = [], threading.Event()
-    real_analyze = pool.analyzer.analyze
-
-    def analyze(request, *args):
-        analysed.append(request.get("filename") or request.get("url"))
-        if len(analysed) == 1:
-            assert release.wait(10)
-        return real_analyze(request, *args)
-
-    pool.analyzer.analyze = analyze
+    analysed, release = hold_first_analysis(pool, lambda request: request.get("filename") or request.get("url"))
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "photo.jpg").write_bytes(plain_jpeg.read_bytes())
     try:

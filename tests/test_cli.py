@@ -1,5 +1,6 @@
 """`fakelens check | token | models` as a user runs them (real subprocesses)."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -306,10 +307,11 @@ def test_a_history_database_from_a_newer_fakelens_is_one_line_and_kept(tmp_path)
     assert (home / "fakelens.db").read_bytes() == before
 
 
-@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
-def test_a_check_stopped_by_a_signal_leaves_no_download_behind(tmp_path, signal_name):
-    """Killed (a terminal closed: SIGHUP; SIGTERM), `fakelens check` skipped its clean-up: what it had
-    downloaded of the picture or video stayed in the system's temporary folder for good."""
+@contextlib.contextmanager
+def check_mid_download(tmp_path, *args, defaults=()):
+    """`fakelens check ARGS URL` of a download that trickles, once it downloads into its temporary
+    folder: (process, that folder's parent). The signals in `defaults` are at their default action in it,
+    whatever this test runs under (nohup's ignored SIGHUP is passed on; pytest may ignore SIGINT)."""
     import signal
     import time
 
@@ -321,14 +323,23 @@ def test_a_check_stopped_by_a_signal_leaves_no_download_behind(tmp_path, signal_
     with MediaServer(tmp_path / "files") as server:
         env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "TMPDIR": str(temp),
                "FAKELENS_ALLOW_LOOPBACK": "1"}
-        # (at their defaults, whatever this test runs under: nohup's ignored SIGHUP is passed on)
-        defaults = lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGTERM, signal.SIGHUP)]  # noqa: E731
-        proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", server.url("/trickle")], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=defaults)
+        proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", *args, server.url("/trickle")],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in defaults])
         deadline = time.monotonic() + 60
         while "/trickle" not in server.seen and time.monotonic() < deadline:
             time.sleep(0.1)
         assert "/trickle" in server.seen and list(temp.glob("fakelens-cli-*"))   # downloading into it
+        yield proc, temp
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_a_check_stopped_by_a_signal_leaves_no_download_behind(tmp_path, signal_name):
+    """Killed (a terminal closed: SIGHUP; SIGTERM), `fakelens check` skipped its clean-up: what it had
+    downloaded of the picture or video stayed in the system's temporary folder for good."""
+    import signal
+
+    with check_mid_download(tmp_path, defaults=(signal.SIGTERM, signal.SIGHUP)) as (proc, temp):
         proc.send_signal(getattr(signal, signal_name))
         proc.communicate(timeout=30)
     assert list(temp.glob("fakelens-cli-*")) == []
@@ -460,23 +471,8 @@ def test_a_check_on_a_terminal_ends_its_progress_bar_line_before_an_error_or_int
 def test_ctrl_c_in_check_is_one_line_exit_130_and_leaves_no_download_behind(tmp_path):
     """Ctrl+C printed a Python traceback (KeyboardInterrupt) and exited -2."""
     import signal
-    import time
 
-    from support.httpd import MediaServer
-
-    (tmp_path / "files").mkdir()
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    with MediaServer(tmp_path / "files") as server:
-        env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "TMPDIR": str(temp),
-               "FAKELENS_ALLOW_LOOPBACK": "1"}
-        proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "check", "--json", server.url("/trickle")],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's
-        deadline = time.monotonic() + 60
-        while "/trickle" not in server.seen and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert list(temp.glob("fakelens-cli-*"))   # downloading into it
+    with check_mid_download(tmp_path, "--json", defaults=(signal.SIGINT,)) as (proc, temp):   # as a terminal's
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert (proc.returncode, out, err) == (130, "", "interrupted\n")
