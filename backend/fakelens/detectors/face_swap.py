@@ -49,7 +49,7 @@ import cv2
 import numpy as np
 
 from ..errors import FakeLensError
-from ..media.align import align_face, crop_matrix, outside_fraction
+from ..media.align import align_face, crop_matrix, crop_zoom, outside_fraction
 from ..media.types import Face, Media
 from ..models import ModelSpec, ModelStore
 from .base import Detector, Signal, register, score_text, stored_score
@@ -78,8 +78,7 @@ def face_detail(image_bgr: np.ndarray, face: Face, crop_bgr: np.ndarray, spec: M
     smaller than the model's input is cut out again at its own size for this, not stretched: a sharp
     88 px face stretched to 160 px reads as blurred. (BLURRED_DETAIL was measured at 160 px.)"""
     scale = float(spec.crop.get("scale", 1.0))
-    m = crop_matrix(face.landmarks, spec.input_size, scale)
-    zoom = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))   # crop pixels per picture pixel
+    zoom = crop_zoom(crop_matrix(face.landmarks, spec.input_size, scale))
     if zoom > 1:
         crop_bgr = align_face(image_bgr, face.landmarks, max(16, round(spec.input_size / zoom)), scale)
     grey = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY).astype(np.float64)

@@ -41,13 +41,18 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.hstack([rot, (md - rot @ ms)[:, None]]).astype(np.float32)
 
 
+def crop_zoom(m: np.ndarray) -> float:
+    """Crop pixels per picture pixel of a crop_matrix (above 1: the face is stretched to fill the crop)."""
+    return float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+
+
 def align_face(image: np.ndarray, landmarks: np.ndarray, size: int, scale: float = 1.0,
                shift: tuple = (0.0, 0.0)) -> np.ndarray:
     """The face crop, `size`×`size` pixels, same channel order as `image`. Beyond the frame's edge
     the border pixels are repeated."""
     m = crop_matrix(landmarks, size, scale, shift)
     # INTER_AREA is not supported by warpAffine; a big downscale is pre-shrunk to avoid aliasing.
-    ratio = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    ratio = crop_zoom(m)
     if ratio < 0.5:
         factor = 0.5 / ratio
         small = cv2.resize(image, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
