@@ -356,6 +356,11 @@ const handlers = {
   async "check-status"({ id }) {
     return getCheck(id);
   },
+  // The user now waits on what an automatic check sent (they hovered that image): ahead of the other
+  // automatic checks and page scans in the backend's queue, if it still waits there.
+  async "raise-check"({ id }) {
+    return backend(`/api/v1/checks/${encodeURIComponent(id)}`, { method: "PATCH", json: { priority: "high" } });
+  },
   // For a frame: whether the tab's page is on a site switched off in Options (a site switched off
   // covers what it embeds; a frame cannot always tell which page it sits in). Only that yes or no:
   // the tab's address stays here.
@@ -386,7 +391,7 @@ const handlers = {
 // Content scripts run in web pages (a compromised page could speak through them): they may check
 // media, follow their checks and open a report; scanning, reading reports, clearing the history and
 // the rest are for the extension's own pages (popup, options, report), wherever they are open.
-const FROM_CONTENT_SCRIPTS = new Set(["check", "check-status", "open-report", "tab-site-off"]);
+const FROM_CONTENT_SCRIPTS = new Set(["check", "check-status", "raise-check", "open-report", "tab-site-off"]);
 const extensionPage = (sender) => Boolean(sender && sender.url && sender.url.startsWith(ext.runtime.getURL("")));
 
 ext.runtime.onMessage.addListener((message, sender, sendResponse) => {

@@ -934,6 +934,54 @@ def test_waiting_checks_keep_their_priority_across_a_restart(tmp_path, plain_jpe
     assert analysed == ["asked.jpg", "auto-1.jpg", "auto-2.jpg"]
 
 
+def test_a_waiting_automatic_check_the_user_then_asks_for_moves_ahead(tmp_path, plain_jpeg):
+    """One worker, held on a first check; three automatic uploads wait ("low"). The user hovers the
+    third (PATCH {"priority": "high"}): it runs next, the other two after it in their order, and it
+    keeps it in the database (a restart queues it so). The check a worker is on, or one ended, stays as it was."""
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0))
+    pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
+    client, headers = app.test_client(), token_headers(app)
+    analysed, release = hold_first_analysis(pool, lambda request: request.get("filename"))
+    try:
+        first = post_file(client, headers, _jpeg_bytes(plain_jpeg, 0), name="first.jpg", wait=0,
+                          priority="low").get_json()["id"]
+        assert wait_status(client, headers, first, ("running",))["status"] == "running"
+        autos = [post_file(client, headers, _jpeg_bytes(plain_jpeg, n), name=f"auto-{n}.jpg", wait=0,
+                           priority="low").get_json()["id"] for n in (1, 2, 3)]
+        raised = client.patch(f"{CHECKS}/{autos[2]}", base_url=BASE_URL, headers=headers, json={"priority": "high"})
+        assert raised.status_code == 200 and raised.get_json()["input"]["priority"] == "high"
+        assert raised.get_json()["status"] == "queued"
+        assert store.get(autos[2])["request"]["priority"] == "high"   # a restart queues it so
+        running = client.patch(f"{CHECKS}/{first}", base_url=BASE_URL, headers=headers, json={"priority": "high"})
+        assert running.status_code == 200 and running.get_json()["input"]["priority"] == "low"
+        assert running.get_json()["status"] == "running"
+        release.set()
+        for check_id in autos:
+            assert wait_status(client, headers, check_id, ("done", "failed"))["status"] == "done"
+        done = client.patch(f"{CHECKS}/{autos[0]}", base_url=BASE_URL, headers=headers, json={"priority": "high"})
+        assert done.status_code == 200 and done.get_json()["input"]["priority"] == "low"
+    finally:
+        release.set()
+        pool.stop()
+        store.close()
+    assert analysed == ["first.jpg", "auto-3.jpg", "auto-1.jpg", "auto-2.jpg"]   # each analysed once
+
+
+@pytest.mark.parametrize("body", [{"priority": "urgent"}, {"priority": ""}, {}, {"priority": "high", "status": "done"},
+                                  ["high"], None])
+def test_a_priority_change_that_cannot_be_made_is_refused(idle_app, plain_jpeg, body):
+    client, headers = idle_app.test_client(), token_headers(idle_app)
+    check_id = post_file(client, headers, plain_jpeg.read_bytes(), wait=0, priority="low").get_json()["id"]
+    r = client.patch(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers,
+                     **({"data": "not json", "content_type": "text/plain"} if body is None else {"json": body}))
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request", r.get_json()
+    assert idle_app.extensions["fakelens"]["store"].get(check_id)["request"]["priority"] == "low"
+    gone = client.patch(f"{CHECKS}/0123456789abcdef", base_url=BASE_URL, headers=headers, json={"priority": "high"})
+    assert gone.status_code == 404 and gone.get_json()["error"]["code"] == "not_found"
+    no_token = client.patch(f"{CHECKS}/{check_id}", base_url=BASE_URL, json={"priority": "high"})
+    assert no_token.status_code == 401
+
+
 @pytest.mark.parametrize("how", ["json", "form", "batch", "batch item"])
 def test_an_unknown_priority_is_refused_before_anything_is_queued(idle_app, plain_jpeg, how):
     client, headers = idle_app.test_client(), token_headers(idle_app)

@@ -17,6 +17,7 @@ import http.server
 import re
 import shutil
 import socket
+import sqlite3
 import ssl
 import threading
 import time
@@ -732,6 +733,53 @@ def test_checks_the_user_asks_for_go_before_queued_automatic_ones(browser, live_
     finally:
         browser.configure(autoCheck=True)
         page.close()
+
+
+def test_a_waiting_automatic_checks_badge_clicked_moves_it_ahead_in_the_backend(browser, live_backend, sites,
+                                                                                tmp_path):
+    """Automatic checks wait in the backend behind the user's (priority low): the user clicking the badge
+    of one ("Waiting…") wants it now, and the backend moves it ahead of the other automatic checks."""
+    from support.httpd import MediaServer
+
+    stamp = time.time_ns()   # new bytes: the backend's cache must not answer at once
+    for n in range(3):
+        data = (sites.media / f"real-{n + 1}.jpg").read_bytes()
+        (sites.media / f"wait-{n}-{stamp}.jpg").write_bytes(data[:-2] + b"\xff\xfe\x00\x0a" + str(stamp)[-8:].encode()
+                                                             + data[-2:])
+    photos = "".join(f'<img alt="photo {n}" src="/media/wait-{n}-{stamp}.jpg" style="width:200px;height:200px">'
+                     for n in range(3))
+    (sites.media / f"waiting-{stamp}.html").write_text(f"<!doctype html><title>waiting</title>{photos}")
+    page = browser.context.new_page()
+    with MediaServer(tmp_path) as silent:   # its /silent answers nothing: the backend's one worker is held
+        held = requests.post(f"{live_backend.url}/api/v1/checks", headers=live_backend.headers,
+                             json={"url": silent.url("/silent"), "kind": "video"}, timeout=30).json()
+        try:
+            page.goto(f"{sites.local}/media/waiting-{stamp}.html")
+            page.wait_for_function("""() => { const b = [...document.querySelectorAll('fakelens-badge')];
+                return b.length === 3 && b.every(x => x.dataset.state === 'queued'); }""", timeout=WAIT_MS)
+            # in the order they came: the last is clicked
+            ids = sorted((b["id"] for b in page.evaluate(BADGES_JS)), key=lambda i: backend_check(live_backend, i)["created"])
+            assert [backend_check(live_backend, i)["input"]["priority"] for i in ids] == ["low"] * 3
+            last = page.locator(f"fakelens-badge[data-check-id='{ids[2]}']")
+            assert "Click the badge to check this one first." in last.evaluate(
+                "b => b.shadowRoot.querySelector('.tip').textContent")
+            last.locator(".chip").click()
+            deadline = time.monotonic() + 15
+            while backend_check(live_backend, ids[2])["input"]["priority"] != "high":
+                assert time.monotonic() < deadline, "the clicked check was not moved ahead"
+                time.sleep(0.2)
+            assert [backend_check(live_backend, i)["input"]["priority"] for i in ids[:2]] == ["low", "low"]
+            page.wait_for_function("""(id) => { const b = document.querySelector(`fakelens-badge[data-check-id="${id}"]`);
+                return !b.shadowRoot.querySelector('.tip').textContent.includes('first'); }""", arg=ids[2],
+                                   timeout=10_000)   # once moved, the hint goes
+            requests.delete(f"{live_backend.url}/api/v1/checks/{held['id']}", headers=live_backend.headers, timeout=30)
+            final_badges(page, 3)
+            with sqlite3.connect(live_backend.home / "fakelens.db") as db:   # when each ended
+                ended = {i: db.execute("SELECT updated FROM checks WHERE id = ?", (i,)).fetchone()[0] for i in ids}
+            assert ended[ids[2]] < ended[ids[0]] < ended[ids[1]], ended   # the one clicked first, then the others
+        finally:
+            requests.delete(f"{live_backend.url}/api/v1/checks/{held['id']}", headers=live_backend.headers, timeout=30)
+            page.close()
 
 
 def gallery(sites, count: int) -> str:

@@ -55,6 +55,10 @@ class JobPool:
         self._queue: queue.PriorityQueue = queue.PriorityQueue()   # (rank, order, check id)
         self._order = itertools.count()   # first in, first out within a rank
         self._rank: dict[str, int] = {}   # queued (and parked) checks' ranks, 0 = high
+        # check id -> the order of its entry in the queue now; an entry a priority change replaced is
+        # skipped when a worker takes it (a PriorityQueue cannot move an entry)
+        self._ticket: dict[str, int] = {}
+        self._ticket_lock = threading.Lock()
         self._cancel: dict[str, threading.Event] = {}
         self._running: set[str] = set()   # checks a worker is on now
         self._forget_when_done: set[str] = set()   # running checks a "clear history" cancelled
@@ -198,7 +202,35 @@ class JobPool:
         self._put(check_id)
 
     def _put(self, check_id: str):
-        self._queue.put((self._rank.get(check_id, 0), next(self._order), check_id))
+        with self._ticket_lock:
+            self._put_locked(check_id)
+
+    def _put_locked(self, check_id: str):
+        order = next(self._order)
+        self._ticket[check_id] = order
+        self._queue.put((self._rank.get(check_id, 0), order, check_id))
+
+    def _take(self, order: int, check_id: str) -> bool:
+        """Whether a worker may run the entry it took: not one a priority change replaced."""
+        with self._ticket_lock:
+            if self._ticket.get(check_id) != order:
+                return False
+            del self._ticket[check_id]
+            return True
+
+    def set_priority(self, check_id: str, priority: str) -> bool:
+        """A waiting check moved to another priority (the user now waits on what an automatic check
+        sent): its place is taken again in that rank, behind the checks already there. False when it is
+        no longer waiting (a worker has it, or it has ended)."""
+        if not self.store.set_priority(check_id, priority):
+            return False
+        with self._ticket_lock:
+            if check_id not in self._rank or self._rank[check_id] == PRIORITIES.index(priority):
+                return True
+            self._rank[check_id] = PRIORITIES.index(priority)   # a parked check goes back with its new rank
+            if check_id in self._ticket:   # in the queue, not taken by a worker yet
+                self._put_locked(check_id)
+        return True
 
     def cancel(self, check_id: str) -> dict:
         check = self.store.get(check_id)
@@ -339,12 +371,14 @@ class JobPool:
     def _work(self):
         while not self._stopping.is_set():
             try:   # an idle server forgets old history too, not only one that keeps checking
-                check_id = self._queue.get(timeout=retention.PRUNE_EVERY_S)[2]
+                _, order, check_id = self._queue.get(timeout=retention.PRUNE_EVERY_S)
             except queue.Empty:
                 self._prune()
                 continue
             if check_id is None:
                 return
+            if not self._take(order, check_id):
+                continue
             claimed = self._claim(check_id)
             if claimed is False:   # parked behind the same media's analysis
                 continue

@@ -202,6 +202,17 @@ class Store:
         self._run("UPDATE checks SET status=?, error=?, updated=? WHERE id=? AND status IN (?, ?)",
                   (status, json.dumps(error), time.time(), check_id, *ACTIVE))
 
+    def set_priority(self, check_id: str, priority: str) -> bool:
+        """A queued check's priority, kept in its request (a restart queues it so); False once it has
+        started (or ended)."""
+        with self._locked():
+            row = self._db.execute("SELECT request FROM checks WHERE id=? AND status='queued'", (check_id,)).fetchone()
+            if row is None:
+                return False
+            req = {**json.loads(row[0]), "priority": priority}
+            return self._db.execute("UPDATE checks SET request=?, updated=? WHERE id=? AND status='queued'",
+                                    (json.dumps(req), time.time(), check_id)).rowcount == 1
+
     def cancel_queued(self, check_id: str, error: dict) -> bool:
         """queued → cancelled; False if a worker has started it meanwhile (or it has ended)."""
         with self._locked():

@@ -5,6 +5,8 @@
   const FL = globalThis.FakeLens;
   const badges = new Map(); // media element -> {host, chip, tip, check}
   const RETRY = new Set(["failed", "cancelled"]); // a click on such a badge checks again
+  // an automatic check waiting in the backend's queue: a click moves it ahead of the other automatic ones
+  const waitingAutomatic = (check) => check.status === "queued" && (check.input || {}).priority === "low";
   const CORNER_PX = 14; // the chip's middle, from the media's top right corner
   const TIP_PX = 280; // the tooltip's width
 
@@ -53,7 +55,7 @@
       const check = (badges.get(el) || {}).check;
       if (!check) return;
       if (check.status === "done" && check.id) FL.ask("open-report", { id: check.id }).catch(() => {});
-      else if (RETRY.has(check.status)) FL.checkElement(el, { userAsked: true });
+      else if (RETRY.has(check.status) || waitingAutomatic(check)) FL.checkElement(el, { userAsked: true });
     };
     chip.addEventListener("click", activate);
     chip.addEventListener("keydown", (event) => {
@@ -100,7 +102,8 @@
       entry.tip.append(p);
     }
     const hint = check && check.id && check.status === "done" ? "Click the badge for the full report."
-      : check && RETRY.has(check.status) ? "Click the badge to try again." : "";
+      : check && RETRY.has(check.status) ? "Click the badge to try again."
+      : check && waitingAutomatic(check) ? "Click the badge to check this one first." : "";
     if (hint) {
       const p = document.createElement("p");
       p.textContent = hint;

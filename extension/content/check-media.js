@@ -71,16 +71,31 @@
 
   FL.readableUrl = readableUrl;   // the right-click check needs it too
 
+  // An automatic check the user then asks for (a hover, the keyboard) while it waits in the backend's
+  // queue is moved ahead of the other automatic ones there too, once.
+  function raise(turn) {
+    if (!turn.sentLow || !turn.userAsked || !turn.check || turn.check.status !== "queued") return;
+    turn.sentLow = false;
+    FL.ask("raise-check", { id: turn.check.id }).catch(() => {}); // it runs in its turn all the same
+  }
+
   async function follow(media, onUpdate, turn) {
     if (!(await slot(turn))) return null;
     try {
       if (!allowed(turn)) return null;   // switched off while it waited
       const url = media.kind === "image" ? await readableUrl(media.url) : media.url;
       // automatic checks wait in the backend's queue behind what the user asks for
-      const check = await FL.ask("check", { media: { ...media, url, pageUrl: location.href, automatic: !turn.userAsked } });
+      turn.sentLow = !turn.userAsked;
+      const check = await FL.ask("check", { media: { ...media, url, pageUrl: location.href, automatic: turn.sentLow } });
+      turn.check = check;
+      raise(turn);   // asked for while it was being sent
       onUpdate(check);
+      const update = (latest) => {
+        turn.check = latest;
+        onUpdate(latest);
+      };
       try {
-        return await FL.followCheck(check, (id) => FL.ask("check-status", { id }), onUpdate, { delay: 500, longest: 2500 });
+        return await FL.followCheck(check, (id) => FL.ask("check-status", { id }), update, { delay: 500, longest: 2500 });
       } catch (err) {
         // made, then gone from the backend while followed: the history was cleared, not a failure
         if (err.code === "not_found") return FL.removedCheck();
@@ -103,16 +118,19 @@
     const draw = (check, note) => {
       if (FL.uiAllowed()) FL.badges.show(el, check, note, media.url);
     };
-    draw(null);
     const key = `${media.kind} ${media.url}`;
     let pending = byUrl.get(key);
-    const waiting = queue.find((t) => t.key === key);
-    if (waiting) {   // this element wants it too, and the user asking moves it ahead of automatic ones
-      waiting.elements.add(el);
-      waiting.userAsked = waiting.userAsked || userAsked;
+    const turn = pending && !finished.has(pending) && pending.turn;
+    if (!(turn && FL.badges.has(el))) draw(null);   // (a waiting badge clicked keeps saying where it waits)
+    if (turn) {   // this element wants it too, and the user asking moves it ahead of automatic ones
+      turn.elements.add(el);   // (here, waiting for a slot, or in the backend's queue)
+      turn.userAsked = turn.userAsked || userAsked;
+      raise(turn);
     }
     if (!pending) {
-      pending = follow(media, (check) => draw(check), { key, userAsked, elements: new Set([el]) });
+      const turn = { key, userAsked, elements: new Set([el]) };
+      pending = follow(media, (check) => draw(check), turn);
+      pending.turn = turn;
       pending.then(() => finished.add(pending), () => {});
       byUrl.set(key, pending);
       // a feed scrolled for hours must not keep every result for the page's life: the oldest finished go

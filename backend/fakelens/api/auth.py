@@ -114,7 +114,7 @@ def add_cors(response):
     origin = request.headers.get("Origin")
     if origin and origin.startswith(EXTENSION_SCHEMES):
         response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
         response.headers["Access-Control-Max-Age"] = "600"
     response.headers["Vary"] = "Origin"

@@ -1,4 +1,4 @@
-"""The checks routes: start (one or a batch), read, cancel, history, clear."""
+"""The checks routes: start (one or a batch), read, change priority, cancel, history, clear."""
 
 import time
 
@@ -227,6 +227,20 @@ def _check_or_404(check_id: str) -> dict:
 
 @bp.get("/checks/<check_id>")
 def get_check(check_id: str):
+    return jsonify(public(_check_or_404(check_id)))
+
+
+@bp.patch("/checks/<check_id>")
+def change_check(check_id: str):
+    """{"priority": "high"}: the user now waits on a check sent as "low" (an automatic check of the image
+    they hover). A check already started or ended stays as it is (the answer shows it)."""
+    body = _json_body()
+    if not isinstance(body, dict) or set(body) != {"priority"} or body["priority"] in (None, ""):
+        raise FakeLensError("bad_request", "send JSON {\"priority\": \"high\"} (or \"low\"): only a waiting "
+                            "check's priority can be changed")
+    priority = _priority(body["priority"], "high")
+    _check_or_404(check_id)
+    _ctx()["pool"].set_priority(check_id, priority)
     return jsonify(public(_check_or_404(check_id)))
 
 
