@@ -80,6 +80,14 @@ def test_a_strip_is_not_checked_and_says_why(size):
     assert not result["checked"] and result["reason"].startswith("too narrow for the invisible watermark")
 
 
+@pytest.mark.parametrize("size", [(255, 9000), (201, 16000), (254, 12000)])
+def test_a_wide_banner_shorter_than_the_rows_read_is_checked(size):
+    """Fewer rows than the 256 a wide picture is read by, not a multiple of 4: the rows it has are read
+    (it crashed, and the verdict said the provenance was only partly checked)."""
+    result = watermark.find_marks(np.random.default_rng(0).integers(0, 256, (*size, 3), dtype=np.uint8))
+    assert result["checked"] and result["found"] is None and result["rows_read"] <= size[0]
+
+
 def test_wide_image_reads_only_the_top_rows():
     mark = watermark.MARKS[1]
     img = photo_like(1200, 2400, seed=5)

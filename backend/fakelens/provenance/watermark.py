@@ -65,7 +65,7 @@ def bounded_rows(height: int, width: int, max_pixels: int = MAX_PIXELS) -> int:
     rows = height // 4 * 4
     if rows * width <= max_pixels:
         return rows
-    return max(256, max_pixels // max(width, 1)) // 8 * 8
+    return min(rows, max(256, max_pixels // max(width, 1)) // 8 * 8)   # never more than it has (a 9000×255 banner)
 
 
 def block_bits(bgr: np.ndarray, max_pixels: int = MAX_PIXELS) -> np.ndarray:
