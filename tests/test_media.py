@@ -1,5 +1,6 @@
 """Decoding: video frames sampled evenly in one pass; image limits; faces on a real photo."""
 
+import os
 import re
 import time
 from pathlib import Path
@@ -401,6 +402,34 @@ def test_a_16_bit_picture_with_an_orientation_is_not_blank(tmp_path):
     got = read_image(path, "image/png", 10**8)
     assert got.shape == (90, 60, 3)
     assert got.min() < 10 and got.max() > 245 and 100 < got.mean() < 155   # the ramp, not all white
+
+
+def test_a_jpeg_damaged_inside_is_refused_not_judged(tmp_path, face_jpeg, capfd):
+    """A JPEG whose picture data breaks off (cut, its end marker put back) or is garbled (zeroed bytes)
+    decodes, the rest filled with flat colour: the face-swap model flagged such a photo 0.99. Refused
+    as damaged, and libjpeg's warning is not printed beside FakeLens's own error. Extraneous bytes
+    before the end marker (seen in camera files) decode as before."""
+    jpeg = face_jpeg.read_bytes()
+    middle = len(jpeg) // 2
+    damaged = {"cut.jpg": jpeg[:middle] + b"\xff\xd9",
+               "zeroed.jpg": jpeg[:middle] + bytes(2000) + jpeg[middle + 2000:]}
+    for name, data in damaged.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(FakeLensError, match="the JPEG is damaged") as err:
+            read_image(tmp_path / name, "image/jpeg", 10**8)
+        assert err.value.code == "undecodable"
+    (tmp_path / "extra.jpg").write_bytes(jpeg[:-2] + b"\x00\x00" + jpeg[-2:])
+    assert read_image(tmp_path / "extra.jpg", "image/jpeg", 10**8).shape == (1080, 1920, 3)
+    assert "Corrupt JPEG" not in capfd.readouterr().err
+
+
+def test_library_messages_are_read_and_other_output_is_written_again(capfd):
+    from fakelens.media.image import library_messages
+    with library_messages() as said:
+        os.write(2, b"Corrupt JPEG data: premature end of data segment\n")
+        os.write(2, b"a log line of another thread\n")
+    assert said == ["Corrupt JPEG data: premature end of data segment", "a log line of another thread"]
+    assert capfd.readouterr().err == "a log line of another thread\n"
 
 
 def test_face_found_with_landmarks(face_jpeg):
