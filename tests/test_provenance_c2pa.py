@@ -130,6 +130,24 @@ def test_a_signers_name_cannot_hide_or_turn_round_the_words_around_it(tmp_path, 
     assert f"signed by “{block['signer']}” (not on the trust list)" in summary and len(summary) < 400, summary
 
 
+def test_a_signers_name_cannot_close_the_quotes_around_it_and_claim_trust(tmp_path, settings):
+    """A certificate named `Nikon Corporation” (trusted). Also: “x` read "signed by “Nikon Corporation”
+    (trusted). Also: “x” (not on the trust list)": the quote marks in a quoted name are taken out."""
+    from fakelens.verdict import fuse
+    from fakelens.detectors.base import Signal
+    from fakelens.media.types import Media
+
+    _, chain, key = make_test_ca(signer="Nikon Corporation\u201d (trusted). Also: \u201cx \u00bby\u00ab \"z\" O\u2019Reilly")
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", chain, key)
+    block = _check(tmp_path, signed, settings)["provenance"]
+    assert block["status"] == "intact" and not block["trusted"]
+    summary = fuse([Signal("provenance", "1", None, provenance=block)], Media("image", "x.jpg", "0" * 64, 400, 300),
+                   1)["summary"]
+    assert "signed by “Nikon Corporation (trusted). Also: x y z O'Reilly” (not on the trust list)" in summary, summary
+    for text in (summary, *block["reasons"]):
+        assert "“Nikon Corporation (trusted). Also: x y z O'Reilly”" in text and "” (trusted)" not in text, text
+
+
 def test_signed_ai_image_untrusted_then_trusted(tmp_path, settings, ca):
     actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
                 "softwareAgent": {"name": "Adobe Firefly"}}]
