@@ -7,6 +7,7 @@ import re
 import struct
 import time
 import zlib
+from html import unescape as html_unescape
 
 import cv2
 import numpy as np
@@ -244,6 +245,38 @@ def test_a_failed_checks_report_names_its_media_and_when_it_was_asked_for(client
     html = client.get(f"/api/v1/checks/{r.get_json()['id']}/report", base_url=BASE_URL, headers=auth).data.decode()
     assert "<title>FakeLens report: beach day.jpg</title>" in html
     assert "Address: <code>https://cdn.example/p/beach%20day.jpg?s=1</code>" in html
+
+
+def test_a_page_videos_address_is_one_plain_short_line_in_the_summary_the_report_and_an_error(client, auth,
+                                                                                              tmp_path):
+    """The address of the video a page names is whatever the page wrote: a right-to-left override and
+    3,000 characters went whole into the summary, the report's Media line and a failed check's message."""
+    from fixtures.media.generate import generate
+    from support.httpd import MediaServer
+
+    def asked(server, page):
+        r = client.post(f"{CHECKS}?wait=30", base_url=BASE_URL, headers=auth, json={"url": server.url(page)})
+        check = r.get_json()
+        for _ in range(120):
+            if check["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.25)
+            check = client.get(f"{CHECKS}/{check['id']}", base_url=BASE_URL, headers=auth).get_json()
+        html = client.get(f"{CHECKS}/{check['id']}/report", base_url=BASE_URL, headers=auth).data.decode()
+        return check, html
+
+    with MediaServer(generate(tmp_path / "media")) as server:
+        done, html = asked(server, "/page/odd-address.html")
+        assert done["status"] == "done", done
+        assert "\u202e" in done["result"]["media"]["media_url"]   # the field keeps the address as it is
+        assert "\u202e" not in done["result"]["summary"] and len(done["result"]["summary"]) < 500, done["result"]["summary"]
+        assert "checked (" + server.url("/files/clip.mp4?n= evil.exe&pad=q") in done["result"]["summary"]
+        assert "\u202e" not in html and max(len(html_unescape(c)) for c in re.findall(r"<code>([^<]*)</code>", html)) <= 500
+        failed, html = asked(server, "/page/odd-address-gone.html")
+        message = failed["error"]["message"]
+        assert failed["status"] == "failed" and message.startswith("the server answered HTTP 404 for the video at "), message
+        assert "\u202e" not in message and len(message) < 300, message
+        assert "\u202e" not in html
 
 
 def test_a_page_gets_a_cached_verdict_only_from_checks_asked_on_its_own_site(client, auth, plain_jpeg):

@@ -19,6 +19,7 @@ bp = Blueprint("report", __name__, template_folder="templates")
 # for the extension shows it through srcdoc, where the header does not come along
 REPORT_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 bp.add_app_template_filter(score_text, "score")
+bp.add_app_template_filter(plain, "plain")   # an address a page or an upload named: one plain line, cut
 bp.add_app_template_global(shown_score, "shown_score")   # the tables' three decimals (four across a threshold)
 
 def _timeline(frames: list[dict], duration: float | None, width: int = 600, height: int = 80) -> list[dict]:
