@@ -148,6 +148,18 @@ def test_a_signers_name_cannot_close_the_quotes_around_it_and_claim_trust(tmp_pa
         assert "“Nikon Corporation (trusted). Also: x y z O'Reilly”" in text and "” (trusted)" not in text, text
 
 
+def test_an_actions_name_and_source_type_are_one_plain_line_of_at_most_100_characters(tmp_path, settings):
+    """An action's name and digitalSourceType are the signer's words: 100,000 characters and a
+    right-to-left override and a new line went whole into the block and the report."""
+    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "\u202e" + "C" * 50_000},
+               {"action": "x." + "B" * 100_000}, {"action": "c2pa.edited\u202eRLO\nNL"}]
+    _, chain, key = make_test_ca()
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", chain, key, actions=actions)
+    got = _check(tmp_path, signed, settings)["provenance"]["actions"]
+    assert got[0]["digital_source_type"] == "C" * 99 + "…"
+    assert got[1]["action"] == "x." + "B" * 97 + "…" and got[2]["action"] == "c2pa.edited RLO NL"
+
+
 def test_signed_ai_image_untrusted_then_trusted(tmp_path, settings, ca):
     actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
                 "softwareAgent": {"name": "Adobe Firefly"}}]

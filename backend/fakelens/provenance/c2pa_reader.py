@@ -119,7 +119,7 @@ def _actions(manifest: dict) -> list[dict]:
                 continue
             params = act.get("parameters") if isinstance(act.get("parameters"), dict) else {}
             dst = act.get("digitalSourceType") or params.get("digitalSourceType")
-            item = {"action": act.get("action"),
+            item = {"action": plain(act.get("action")),   # a name the signer wrote: one plain line, cut
                     "software_agent": _agent_name(act.get("softwareAgent") or params.get("softwareAgent")),
                     "digital_source_type": source_type_name(dst)}
             if act.get("description") or params.get("description"):
