@@ -476,6 +476,24 @@ def test_remote_manifest_off_by_default_and_fetched_through_netguard(tmp_path, c
         server.shutdown()
 
 
+@pytest.mark.parametrize("fetching", [False, True])
+def test_a_long_remote_manifest_address_is_cut_in_words_and_kept_whole_in_its_field(tmp_path, ca, fetching):
+    """A remote manifest's address of 2,000 characters went whole into the summary."""
+    from fakelens.verdict import fuse
+    from fakelens.detectors.base import Signal
+    from fakelens.media.types import Media
+
+    url = "http://127.0.0.1:9/" + "m" * 1970 + ".c2pa"
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], remote_url=url)
+    # fetching on: the netguard refuses the loopback address at once, and that is said
+    block = _check(tmp_path, signed, Settings(home=tmp_path, remote_manifests=fetching))["provenance"]
+    assert block["remote_manifest"] == url and ("could not be fetched" in " ".join(block["reasons"])) == fetching
+    summary = fuse([Signal("provenance", "1", None, provenance=block)], Media("image", "x.jpg", "0" * 64, 400, 300),
+                   1)["summary"]
+    assert "http://127.0.0.1:9/mmm" in summary and len(summary) < 500, summary
+    assert all(len(reason) < 400 for reason in block["reasons"]), block["reasons"]
+
+
 class _Trickle(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200)
