@@ -169,6 +169,67 @@ def test_a_report_colours_each_face_box_by_its_score_against_the_threshold():
     assert words(0.6851) == "score 0.685, just under the threshold"   # not "0.69" under a threshold of 0.69
 
 
+def stored_report(app, client, auth, result: dict, request: dict | None = None) -> str:
+    """The report of a check stored as done with `result` (and a grey picture of its media)."""
+    from fakelens.analyze import thumbnail_name
+
+    media = result["media"]
+    thumbs = app.config["SETTINGS"].thumbs_dir
+    thumbs.mkdir(parents=True, exist_ok=True)
+    ok, jpg = cv2.imencode(".jpg", np.full((media["height"], media["width"], 3), 128, np.uint8))
+    (thumbs / thumbnail_name(media["sha256"], min((f["t"] for f in result["faces"]), default=0.0))).write_bytes(jpg)
+    check_id = app.extensions["fakelens"]["store"].create(request or {"filename": "x.jpg"}, "done", result)
+    return client.get(f"{CHECKS}/{check_id}/report", base_url=BASE_URL, headers=auth).data.decode()
+
+
+def report_result(**changes) -> dict:
+    """A video's verdict as the report reads it, without analysing anything."""
+    return {"label": "no_evidence", "score": 0.1, "summary": "No signs of manipulation found.", "elapsed_ms": 5,
+            "signals": [{"detector": "face_swap", "version": "1", "score": 0.1, "weight": 1.0, "threshold": 0.69,
+                         "decisive": True, "detail": {}}],
+            "faces": [], "frames": [], "provenance": {"status": "none"},
+            "media": {"kind": "video", "sha256": "ab" * 32, "width": 320, "height": 240, "duration": 4.0},
+            **changes}
+
+
+def page_width(html: str, viewport: int = 1000) -> int | None:
+    """How wide Chromium lays the page out in a window `viewport` px wide; None without Chromium."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not os.path.exists("/usr/bin/chromium"):
+        return None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless=new", "--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": viewport, "height": 800})
+            page.set_content(html)
+            return page.evaluate("document.documentElement.scrollWidth")
+        finally:
+            browser.close()
+
+
+def test_long_unbroken_text_and_a_long_timeline_stay_in_the_reports_column(app, client, auth):
+    """A 500-character PNG text chunk made the report 4,449 px wide, a 4,000-character address 31,001 px
+    and 128 frames' timeline, one row of cells, 7,479 px, far past its 860 px column: text and
+    addresses wrap anywhere, and the timeline scrolls in a box of its own."""
+    frames = [{"t": i / 4, "score": 0.1} for i in range(128)]
+    html = stored_report(app, client, auth, report_result(
+        frames=frames, summary="No signs. " + "x" * 3000,
+        signals=[{"detector": "provenance", "version": "1", "score": None, "threshold": 0.5, "decisive": False,
+                  "detail": {"metadata": {"PNG Comment": "x" * 500}}}],
+        media={**report_result()["media"], "source_url": "https://cdn.example/p.jpg?t=" + "z" * 3950}))
+    style = re.sub(r"/\*.*?\*/", "", re.search(r"<style>(.*?)</style>", html, re.S).group(1), flags=re.S)
+    wrapping = [set(re.split(r"\s*,\s*", sel.strip()))
+                for sel, body in re.findall(r"([^{}]+)\{([^}]*)\}", style) if "overflow-wrap: anywhere" in body]
+    assert any({"p", "code"} <= sel for sel in wrapping), wrapping
+    assert re.search(r"\.scroll\s*\{[^}]*overflow-x: auto", style), style
+    timeline = re.search(r'<div class="scroll"><table><tr><th>time \(s\)</th>(.*?)</table></div>', html, re.S)
+    assert timeline and timeline.group(1).count("<td>") == 2 * 128, html[-3000:]
+    assert page_width(html) in (None, 1000)   # measured where Chromium is installed
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
