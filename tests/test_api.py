@@ -230,6 +230,28 @@ def test_long_unbroken_text_and_a_long_timeline_stay_in_the_reports_column(app, 
     assert page_width(html) in (None, 1000)   # measured where Chromium is installed
 
 
+def test_a_crowds_unscored_faces_do_not_cover_the_deciding_face_nor_fill_the_table(app, client, auth):
+    """On a crowd picture every face's label was drawn in list order, the unscored last, over the
+    deciding face's; and its table listed every face (a crowd video: 1,324 rows). The scored boxes are
+    drawn last, the highest on top, the unscored dashed and unlabelled, and the table lists the scored."""
+    scores = {5: 0.9, 17: 0.2, 30: 0.62}
+    faces = [{"frame": 0, "t": 0.0, "box": [(i % 8) * 40, (i // 8) * 40, 36, 36], "score": scores.get(i)}
+             for i in range(40)]
+    html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, faces=faces))
+    boxes = re.findall(r'<div class="box([^"]*)"[^>]*>(.*?)</div>', html)
+    assert len(boxes) == 40
+    assert boxes[-3:] == [("", "<span>score 0.200</span>"),
+                          (" near", "<span>score 0.620, just under the threshold</span>"),
+                          (" high", "<span>score 0.900, at or above the threshold</span>")], boxes[-3:]
+    assert all(box == (" unscored", "") for box in boxes[:-3]), boxes[:-3]
+    table = html.split("<h2>Faces</h2>")[1].split("<h2>")[0]
+    assert table.count("<tr>") == 1 + 3 and "and 37 more faces, found but not scored." in table, table
+    # a few faces are all listed, and an unscored one keeps its words where the pointer rests
+    html = stored_report(app, client, auth, report_result(faces=faces[:6]))
+    assert html.split("<h2>Faces</h2>")[1].split("<h2>")[0].count("<tr>") == 1 + 6
+    assert 'title="face, not scored"' in html
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -330,9 +352,11 @@ def test_a_page_videos_address_is_one_plain_short_line_in_the_summary_the_report
         done, html = asked(server, "/page/odd-address.html")
         assert done["status"] == "done", done
         assert "\u202e" in done["result"]["media"]["media_url"]   # the field keeps the address as it is
-        assert "\u202e" not in done["result"]["summary"] and len(done["result"]["summary"]) < 500, done["result"]["summary"]
-        assert "checked (" + server.url("/files/clip.mp4?n= evil.exe&pad=q") in done["result"]["summary"]
-        assert "\u202e" not in html and max(len(html_unescape(c)) for c in re.findall(r"<code>([^<]*)</code>", html)) <= 500
+        summary = done["result"]["summary"]
+        assert "\u202e" not in summary and len(summary) < 500, summary
+        assert "checked (" + server.url("/files/clip.mp4?n= evil.exe&pad=q") in summary
+        assert "\u202e" not in html
+        assert max(len(html_unescape(c)) for c in re.findall(r"<code>([^<]*)</code>", html)) <= 500
         failed, html = asked(server, "/page/odd-address-gone.html")
         message = failed["error"]["message"]
         assert failed["status"] == "failed" and message.startswith("the server answered HTTP 404 for the video at "), message
