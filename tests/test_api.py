@@ -7,6 +7,7 @@ import re
 import struct
 import time
 import zlib
+from html import unescape as html_unescape
 
 import cv2
 import numpy as np
@@ -168,6 +169,89 @@ def test_a_report_colours_each_face_box_by_its_score_against_the_threshold():
     assert words(0.6851) == "score 0.685, just under the threshold"   # not "0.69" under a threshold of 0.69
 
 
+def stored_report(app, client, auth, result: dict, request: dict | None = None) -> str:
+    """The report of a check stored as done with `result` (and a grey picture of its media)."""
+    from fakelens.analyze import thumbnail_name
+
+    media = result["media"]
+    thumbs = app.config["SETTINGS"].thumbs_dir
+    thumbs.mkdir(parents=True, exist_ok=True)
+    ok, jpg = cv2.imencode(".jpg", np.full((media["height"], media["width"], 3), 128, np.uint8))
+    (thumbs / thumbnail_name(media["sha256"], min((f["t"] for f in result["faces"]), default=0.0))).write_bytes(jpg)
+    check_id = app.extensions["fakelens"]["store"].create(request or {"filename": "x.jpg"}, "done", result)
+    return client.get(f"{CHECKS}/{check_id}/report", base_url=BASE_URL, headers=auth).data.decode()
+
+
+def report_result(**changes) -> dict:
+    """A video's verdict as the report reads it, without analysing anything."""
+    return {"label": "no_evidence", "score": 0.1, "summary": "No signs of manipulation found.", "elapsed_ms": 5,
+            "signals": [{"detector": "face_swap", "version": "1", "score": 0.1, "weight": 1.0, "threshold": 0.69,
+                         "decisive": True, "detail": {}}],
+            "faces": [], "frames": [], "provenance": {"status": "none"},
+            "media": {"kind": "video", "sha256": "ab" * 32, "width": 320, "height": 240, "duration": 4.0},
+            **changes}
+
+
+def page_width(html: str, viewport: int = 1000) -> int | None:
+    """How wide Chromium lays the page out in a window `viewport` px wide; None without Chromium."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not os.path.exists("/usr/bin/chromium"):
+        return None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless=new", "--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": viewport, "height": 800})
+            page.set_content(html)
+            return page.evaluate("document.documentElement.scrollWidth")
+        finally:
+            browser.close()
+
+
+def test_long_unbroken_text_and_a_long_timeline_stay_in_the_reports_column(app, client, auth):
+    """A 500-character PNG text chunk made the report 4,449 px wide, a 4,000-character address 31,001 px
+    and 128 frames' timeline, one row of cells, 7,479 px, far past its 860 px column: text and
+    addresses wrap anywhere, and the timeline scrolls in a box of its own."""
+    frames = [{"t": i / 4, "score": 0.1} for i in range(128)]
+    html = stored_report(app, client, auth, report_result(
+        frames=frames, summary="No signs. " + "x" * 3000,
+        signals=[{"detector": "provenance", "version": "1", "score": None, "threshold": 0.5, "decisive": False,
+                  "detail": {"metadata": {"PNG Comment": "x" * 500}}}],
+        media={**report_result()["media"], "source_url": "https://cdn.example/p.jpg?t=" + "z" * 3950}))
+    style = re.sub(r"/\*.*?\*/", "", re.search(r"<style>(.*?)</style>", html, re.S).group(1), flags=re.S)
+    wrapping = [set(re.split(r"\s*,\s*", sel.strip()))
+                for sel, body in re.findall(r"([^{}]+)\{([^}]*)\}", style) if "overflow-wrap: anywhere" in body]
+    assert any({"p", "code"} <= sel for sel in wrapping), wrapping
+    assert re.search(r"\.scroll\s*\{[^}]*overflow-x: auto", style), style
+    timeline = re.search(r'<div class="scroll"><table><tr><th>time \(s\)</th>(.*?)</table></div>', html, re.S)
+    assert timeline and timeline.group(1).count("<td>") == 2 * 128, html[-3000:]
+    assert page_width(html) in (None, 1000)   # measured where Chromium is installed
+
+
+def test_a_crowds_unscored_faces_do_not_cover_the_deciding_face_nor_fill_the_table(app, client, auth):
+    """On a crowd picture every face's label was drawn in list order, the unscored last, over the
+    deciding face's; and its table listed every face (a crowd video: 1,324 rows). The scored boxes are
+    drawn last, the highest on top, the unscored dashed and unlabelled, and the table lists the scored."""
+    scores = {5: 0.9, 17: 0.2, 30: 0.62}
+    faces = [{"frame": 0, "t": 0.0, "box": [(i % 8) * 40, (i // 8) * 40, 36, 36], "score": scores.get(i)}
+             for i in range(40)]
+    html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, faces=faces))
+    boxes = re.findall(r'<div class="box([^"]*)"[^>]*>(.*?)</div>', html)
+    assert len(boxes) == 40
+    assert boxes[-3:] == [("", "<span>score 0.200</span>"),
+                          (" near", "<span>score 0.620, just under the threshold</span>"),
+                          (" high", "<span>score 0.900, at or above the threshold</span>")], boxes[-3:]
+    assert all(box == (" unscored", "") for box in boxes[:-3]), boxes[:-3]
+    table = html.split("<h2>Faces</h2>")[1].split("<h2>")[0]
+    assert table.count("<tr>") == 1 + 3 and "and 37 more faces, found but not scored." in table, table
+    # a few faces are all listed, and an unscored one keeps its words where the pointer rests
+    html = stored_report(app, client, auth, report_result(faces=faces[:6]))
+    assert html.split("<h2>Faces</h2>")[1].split("<h2>")[0].count("<tr>") == 1 + 6
+    assert 'title="face, not scored"' in html
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -244,6 +328,40 @@ def test_a_failed_checks_report_names_its_media_and_when_it_was_asked_for(client
     html = client.get(f"/api/v1/checks/{r.get_json()['id']}/report", base_url=BASE_URL, headers=auth).data.decode()
     assert "<title>FakeLens report: beach day.jpg</title>" in html
     assert "Address: <code>https://cdn.example/p/beach%20day.jpg?s=1</code>" in html
+
+
+def test_a_page_videos_address_is_one_plain_short_line_in_the_summary_the_report_and_an_error(client, auth,
+                                                                                              tmp_path):
+    """The address of the video a page names is whatever the page wrote: a right-to-left override and
+    3,000 characters went whole into the summary, the report's Media line and a failed check's message."""
+    from fixtures.media.generate import generate
+    from support.httpd import MediaServer
+
+    def asked(server, page):
+        r = client.post(f"{CHECKS}?wait=30", base_url=BASE_URL, headers=auth, json={"url": server.url(page)})
+        check = r.get_json()
+        for _ in range(120):
+            if check["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.25)
+            check = client.get(f"{CHECKS}/{check['id']}", base_url=BASE_URL, headers=auth).get_json()
+        html = client.get(f"{CHECKS}/{check['id']}/report", base_url=BASE_URL, headers=auth).data.decode()
+        return check, html
+
+    with MediaServer(generate(tmp_path / "media")) as server:
+        done, html = asked(server, "/page/odd-address.html")
+        assert done["status"] == "done", done
+        assert "\u202e" in done["result"]["media"]["media_url"]   # the field keeps the address as it is
+        summary = done["result"]["summary"]
+        assert "\u202e" not in summary and len(summary) < 500, summary
+        assert "checked (" + server.url("/files/clip.mp4?n= evil.exe&pad=q") in summary
+        assert "\u202e" not in html
+        assert max(len(html_unescape(c)) for c in re.findall(r"<code>([^<]*)</code>", html)) <= 500
+        failed, html = asked(server, "/page/odd-address-gone.html")
+        message = failed["error"]["message"]
+        assert failed["status"] == "failed" and message.startswith("the server answered HTTP 404 for the video at "), message
+        assert "\u202e" not in message and len(message) < 300, message
+        assert "\u202e" not in html
 
 
 def test_a_page_gets_a_cached_verdict_only_from_checks_asked_on_its_own_site(client, auth, plain_jpeg):

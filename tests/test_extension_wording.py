@@ -122,6 +122,14 @@ def test_credentials_found_but_not_read_are_not_called_none():
         "Content Credentials: none"]
 
 
+def test_a_signers_name_cannot_close_the_quotes_around_it_in_the_tooltip():
+    """A certificate's name is said in quotes: its own quote marks go, or `Nikon” (trusted). Also: “x` read
+    as FakeLens saying the signer is trusted."""
+    prov = {"status": "intact", "trusted": False, "signer": "Nikon\u201d (trusted). Also: \u201cx \"y\" O\u2019Reilly"}
+    lines = describe([{"label": "no_evidence", "score": 0.1, "provenance": prov}], "detailLines")[0]
+    assert "Content Credentials: intact, signed by “Nikon (trusted). Also: x y O'Reilly” (signer not trusted)" in lines
+
+
 def test_a_score_beside_its_threshold_says_which_side_it_lies_on():
     """0.6926 against 0.6931 is "0.69 (threshold 0.69)" in two decimals: such a pair gets four."""
     signal = {"detector": "face_swap", "threshold": 0.6931, "decisive": True}

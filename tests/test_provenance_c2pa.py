@@ -130,6 +130,36 @@ def test_a_signers_name_cannot_hide_or_turn_round_the_words_around_it(tmp_path, 
     assert f"signed by “{block['signer']}” (not on the trust list)" in summary and len(summary) < 400, summary
 
 
+def test_a_signers_name_cannot_close_the_quotes_around_it_and_claim_trust(tmp_path, settings):
+    """A certificate named `Nikon Corporation” (trusted). Also: “x` read "signed by “Nikon Corporation”
+    (trusted). Also: “x” (not on the trust list)": the quote marks in a quoted name are taken out."""
+    from fakelens.verdict import fuse
+    from fakelens.detectors.base import Signal
+    from fakelens.media.types import Media
+
+    _, chain, key = make_test_ca(signer="Nikon Corporation\u201d (trusted). Also: \u201cx \u00bby\u00ab \"z\" O\u2019Reilly")
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", chain, key)
+    block = _check(tmp_path, signed, settings)["provenance"]
+    assert block["status"] == "intact" and not block["trusted"]
+    summary = fuse([Signal("provenance", "1", None, provenance=block)], Media("image", "x.jpg", "0" * 64, 400, 300),
+                   1)["summary"]
+    assert "signed by “Nikon Corporation (trusted). Also: x y z O'Reilly” (not on the trust list)" in summary, summary
+    for text in (summary, *block["reasons"]):
+        assert "“Nikon Corporation (trusted). Also: x y z O'Reilly”" in text and "” (trusted)" not in text, text
+
+
+def test_an_actions_name_and_source_type_are_one_plain_line_of_at_most_100_characters(tmp_path, settings):
+    """An action's name and digitalSourceType are the signer's words: 100,000 characters and a
+    right-to-left override and a new line went whole into the block and the report."""
+    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "\u202e" + "C" * 50_000},
+               {"action": "x." + "B" * 100_000}, {"action": "c2pa.edited\u202eRLO\nNL"}]
+    _, chain, key = make_test_ca()
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", chain, key, actions=actions)
+    got = _check(tmp_path, signed, settings)["provenance"]["actions"]
+    assert got[0]["digital_source_type"] == "C" * 99 + "…"
+    assert got[1]["action"] == "x." + "B" * 97 + "…" and got[2]["action"] == "c2pa.edited RLO NL"
+
+
 def test_signed_ai_image_untrusted_then_trusted(tmp_path, settings, ca):
     actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
                 "softwareAgent": {"name": "Adobe Firefly"}}]
@@ -444,6 +474,24 @@ def test_remote_manifest_off_by_default_and_fetched_through_netguard(tmp_path, c
         assert on["provenance"]["status"] == "intact", on["provenance"]["reasons"]
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("fetching", [False, True])
+def test_a_long_remote_manifest_address_is_cut_in_words_and_kept_whole_in_its_field(tmp_path, ca, fetching):
+    """A remote manifest's address of 2,000 characters went whole into the summary."""
+    from fakelens.verdict import fuse
+    from fakelens.detectors.base import Signal
+    from fakelens.media.types import Media
+
+    url = "http://127.0.0.1:9/" + "m" * 1970 + ".c2pa"
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], remote_url=url)
+    # fetching on: the netguard refuses the loopback address at once, and that is said
+    block = _check(tmp_path, signed, Settings(home=tmp_path, remote_manifests=fetching))["provenance"]
+    assert block["remote_manifest"] == url and ("could not be fetched" in " ".join(block["reasons"])) == fetching
+    summary = fuse([Signal("provenance", "1", None, provenance=block)], Media("image", "x.jpg", "0" * 64, 400, 300),
+                   1)["summary"]
+    assert "http://127.0.0.1:9/mmm" in summary and len(summary) < 500, summary
+    assert all(len(reason) < 400 for reason in block["reasons"]), block["reasons"]
 
 
 class _Trickle(http.server.BaseHTTPRequestHandler):

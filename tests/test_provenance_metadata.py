@@ -238,6 +238,37 @@ def test_exif_software_and_user_comment(tmp_path, settings):
     assert r["provenance"]["ai_tool"] == "Stable Diffusion (AUTOMATIC1111 web UI)"
 
 
+def test_a_user_comment_and_a_digital_source_type_are_one_plain_line_of_at_most_500_and_100(tmp_path, settings):
+    """Text a file carries is shown as one line without control or bidirectional characters, capped:
+    an EXIF UserComment kept its new lines, escape sequences and right-to-left override, and 4,000
+    characters; an XMP DigitalSourceType 200,000 characters. A1111's settings past the cut still count."""
+    img = _image()
+    exif = img.getexif()
+    prompt = "line1\nline2 \u202eevil\x1b[31m " + "U" * 600 + "\n"
+    exif.get_ifd(0x8769)[0x9286] = b"UNICODE\x00" + (prompt + A1111).encode("utf-16-be")
+    path = tmp_path / "u.jpg"
+    img.save(path, exif=exif)
+    r = _check(path, settings, "image/jpeg")
+    comment = r["detail"]["metadata"]["EXIF UserComment"]
+    assert len(comment) == 500 and comment.startswith("line1 line2 evil [31m UUU") and comment.endswith("…"), comment
+    assert r["provenance"]["ai_tool"] == "Stable Diffusion (AUTOMATIC1111 web UI)"
+
+    source = "http://cv.iptc.org/newscodes/digitalsourcetype/\u202edigital\x1bCapture" + "A" * 200_000
+    xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description Iptc4xmpExt:DigitalSourceType="{source}"/>' \
+          '</rdf:RDF></x:xmpmeta>'
+    path = tmp_path / "x.png"
+    _image().save(path, pnginfo=_xmp_chunk(xmp))
+    r = _check(path, settings, "image/png")
+    for text in (r["provenance"]["digital_source_type"], r["detail"]["metadata"]["XMP DigitalSourceType"]):
+        assert len(text) == 100 and text.startswith("digital Capture") and text.endswith("A…"), text[:200]
+
+
+def _xmp_chunk(xmp: str) -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp)
+    return info
+
+
 def test_jpeg_comment(tmp_path, settings):
     path = tmp_path / "c.jpg"
     _image().save(path, comment=A1111.encode())

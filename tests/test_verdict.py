@@ -206,6 +206,9 @@ def test_a_page_of_ten_videos_may_have_more():
     from fakelens.verdict import page_videos_note
     assert page_videos_note(2, "u") == " The page has 2 videos; only the first that could be downloaded was checked (u)."
     assert page_videos_note(10, "u").startswith(" The page has 10 or more videos;")
+    # the address is whatever the page wrote: one plain line, cut
+    odd = page_videos_note(2, "https://site.example/v.mp4?n=\u202eevil&pad=" + "q" * 3000)
+    assert "\u202e" not in odd and len(odd) < 200 and odd.endswith("q…).")
 
 
 def test_a_flag_names_what_else_raises_the_score_for_the_kind_of_media_without_saying_real():

@@ -17,7 +17,7 @@ import re
 from .detectors.base import Signal, score_text, stored_score
 from .fetch.ytdlp import PAGE_ITEMS
 from .media.types import Media
-from .provenance.text import signer_words
+from .provenance.text import plain, signer_words
 
 UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, to which faces a detector scores or which
@@ -146,7 +146,9 @@ def _videos(count: int) -> str:
 
 def page_videos_note(count: int, media_url: str | None) -> str:
     """Said after a summary when the address asked for was a page of several videos."""
-    return f" The page has {_videos(count)} videos; only the first that could be downloaded was checked ({media_url})."
+    # the address is whatever the page wrote: one plain line, cut
+    return (f" The page has {_videos(count)} videos; only the first that could be downloaded was checked"
+            f" ({plain(media_url)}).")
 
 
 def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:

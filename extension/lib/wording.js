@@ -17,6 +17,10 @@
     return words.length ? words.join("; ") : "they do not validate";
   }
 
+  // Quote marks in a name said in quotes (as provenance/text.py signer_words): one closed the quotes
+  // and wrote its own "(trusted)" after them. Double ones go; single ones become a plain apostrophe
+  const quotedName = (name) => String(name).replace(/["“”„‟«»〝〞〟＂❝❞⹂″‶]/g, "").replace(/[‘’‚‛‹›❛❜＇`′‵]/g, "'");
+
   const clamp = (x) => Math.max(0, Math.min(1, Number(x) || 0));
   const pct = (x) => `${Math.round(clamp(x) * 100)}%`;   // progress only
   // A model's score, read against its threshold: not a chance (the face-swap score is not calibrated),
@@ -171,7 +175,7 @@
     const p = result.provenance || {};
     if (p.status === "intact") {
       // a certificate's name is whatever its maker typed: said as a claim, in quotes
-      const who = [p.signer && `signed by “${p.signer}”`, p.generator && `made with ${p.generator}`].filter(Boolean).join(", ");
+      const who = [p.signer && `signed by “${quotedName(p.signer)}”`, p.generator && `made with ${p.generator}`].filter(Boolean).join(", ");
       lines.push(`Content Credentials: intact${who ? `, ${who}` : ""}${p.trusted ? "" : " (signer not trusted)"}`);
     } else if (p.status === "tampered") {
       lines.push(`Content Credentials: present, but ${credentialFailures(p)}`);

@@ -19,6 +19,9 @@ Routes:
   /page/missing-first.html    a <video> whose file is gone (404), then clip.webm
   /page/missing.html          only the gone one
   /page/long.html             a page whose JSON-LD says its video (clip.mp4) lasts two hours
+  /page/odd-address.html      two <video>: clip.mp4 by an address with a right-to-left override and
+                              3,000 more characters, then clip.webm
+  /page/odd-address-gone.html only a gone one (404) by such an address
   /stall                      headers of a JPEG, a few bytes, then silence
   /silent                     accepts the request and never answers
   /trickle                    a JPEG a few bytes at a time, slower than any wall limit
@@ -74,6 +77,12 @@ PAGES = {
                           '</body></html>',
     "missing.html": '<!DOCTYPE html><html><head><title>A gone clip</title></head><body>'
                     '<video controls src="/files/gone.mp4"></video></body></html>',
+    "odd-address.html": '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Odd</title></head><body>'
+                        '<video controls src="/files/clip.mp4?n=\u202eevil.exe&pad=' + "q" * 3000 + '"></video>'
+                        '<video controls src="/files/clip.webm"></video></body></html>',
+    "odd-address-gone.html": '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Odd</title></head><body>'
+                             '<video controls src="/files/gone.mp4?n=\u202eevil.exe&pad=' + "q" * 3000 + '">'
+                             '</video></body></html>',
     "audio-first.html": '<!DOCTYPE html><html><head><title>A song, then a clip</title></head><body>'
                         '<audio controls src="/files/song.mp3"></audio>'
                         '<video controls src="/files/clip.mp4"></video></body></html>',

@@ -19,6 +19,7 @@ bp = Blueprint("report", __name__, template_folder="templates")
 # for the extension shows it through srcdoc, where the header does not come along
 REPORT_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 bp.add_app_template_filter(score_text, "score")
+bp.add_app_template_filter(plain, "plain")   # an address a page or an upload named: one plain line, cut
 bp.add_app_template_global(shown_score, "shown_score")   # the tables' three decimals (four across a threshold)
 
 def _timeline(frames: list[dict], duration: float | None, width: int = 600, height: int = 80) -> list[dict]:
@@ -71,6 +72,25 @@ def _box_words(result: dict | None):
     return words
 
 
+# faces listed in the report's table before a crowd's unscored ones are left out (a crowd video listed 1,324)
+FACE_ROWS = 20
+
+
+def _drawing_order(faces: list[dict]) -> list[dict]:
+    """Faces in the order their boxes are drawn, each over those before: the unscored first, then by
+    score, so the highest's label is on top (a crowd's unscored labels hid the deciding face's)."""
+    return sorted(faces, key=lambda f: (f["score"] is not None, f["score"] or 0.0))
+
+
+def _face_rows(faces: list[dict]) -> tuple[list[dict], int]:
+    """The faces the table lists, and how many unscored ones it leaves out: every face when there are
+    few, else the scored ones (the first few when none is)."""
+    if len(faces) <= FACE_ROWS:
+        return faces, 0
+    rows = [f for f in faces if f["score"] is not None] or faces[:FACE_ROWS]
+    return rows, len(faces) - len(rows)
+
+
 def status_words(check: dict) -> str:
     """An unfinished or failed check in the extension's words (wording.js describe)."""
     error = check.get("error") or {}
@@ -119,11 +139,13 @@ def report(check_id: str):
         if path is not None:
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
     name, short_name, address = media_names(check)
+    face_rows, faces_left_out = _face_rows(faces)
     html = render_template("report.html", check=check, result=result, thumb=thumb, media=media, policy=REPORT_POLICY,
                            name=name, short_name=short_name, address=address,
                            asked_at=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(check["created"])),
                            label_text=label_words(result) if result else status_words(check),
-                           boxes=shown_faces, box_tone=_box_tone(result), box_words=_box_words(result),
+                           boxes=_drawing_order(shown_faces), box_tone=_box_tone(result), box_words=_box_words(result),
+                           face_rows=face_rows, faces_left_out=faces_left_out,
                            face_threshold=_face_threshold(result),
                            timeline=_timeline((result or {}).get("frames", []), media.get("duration")))
     # the page carries no script and loads nothing: a strict policy keeps it so

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from ..errors import FULL_DISK, FakeLensError, storage_unavailable
+from ..provenance.text import plain
 from .http import mb
 from .netguard import Guard, check_url
 
@@ -157,7 +158,7 @@ class Download:
                 # a part of a file asked for (HLS byte ranges), the whole file sent: joined, the parts
                 # would be copies of one another, and the wrong video checked without a word
                 response.close()
-                self._stop(FakeLensError("fetch_failed", f"the server of {self.url} ignored a request for part "
+                self._stop(FakeLensError("fetch_failed", f"the server of {plain(self.url)} ignored a request for part "
                                                          "of a file (a byte range), so the video cannot be put together"))
             read = response.read
 
@@ -168,7 +169,7 @@ class Download:
                 while part := read(1 << 16):
                     total += len(part)
                     if total > MAX_PAGE_BYTES:
-                        self._stop(FakeLensError("too_large", f"the page at {self.url} is larger than "
+                        self._stop(FakeLensError("too_large", f"the page at {plain(self.url)} is larger than "
                                                               f"{mb(MAX_PAGE_BYTES)}"))
                     parts.append(part)
                 return b"".join(parts)
@@ -284,11 +285,11 @@ class Download:
         if self.guard.timed_out:
             return FakeLensError("fetch_timeout", f"the download took longer than {self.settings.fetch_wall_s:g} s")
         if re.search(r"timed? ?out", text, re.I):
-            return FakeLensError("fetch_timeout", f"the server at {self.url} did not answer in time")
+            return FakeLensError("fetch_timeout", f"the server at {plain(self.url)} did not answer in time")
         if "No connection adapters were found" in text or "Unsupported url scheme" in text:
             return FakeLensError("bad_url", "the server redirected to a URL that is not http or https")
         if "Did not get any data blocks" in text:
-            return FakeLensError("unsupported_media", f"{self.url} is empty (0 bytes)")
+            return FakeLensError("unsupported_media", f"{plain(self.url)} is empty (0 bytes)")
         if "Unsupported URL" in text:
             return FakeLensError("fetch_failed", NO_VIDEO)
         if "Requested format is not available" in text or "No video formats found" in text:
@@ -299,8 +300,10 @@ class Download:
         for number in FULL_DISK:   # the data folder filled up (or is read-only): not the video's fault
             if os.strerror(number) in text:
                 return storage_unavailable(self.settings.home, OSError(number, os.strerror(number)), "the video")
-        where = (f"the video at {self.media_url} (found on {self.url})"
-                 if self.media_url and self.media_url != self.url else self.url)
+        # a page's video address is whatever the page wrote (a right-to-left override, 3,000 characters):
+        # one plain line, cut, in words shown to the user
+        where = (f"the video at {plain(self.media_url)} (found on {plain(self.url)})"
+                 if self.media_url and self.media_url != self.url else plain(self.url))
         # in the words the direct download (fetch.http) uses, not requests' and ssl's own; what ended
         # the download (the error) first, then what yt-dlp logged on the way (a warning it got past)
         for said in (str(e), text):

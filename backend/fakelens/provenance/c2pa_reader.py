@@ -119,7 +119,7 @@ def _actions(manifest: dict) -> list[dict]:
                 continue
             params = act.get("parameters") if isinstance(act.get("parameters"), dict) else {}
             dst = act.get("digitalSourceType") or params.get("digitalSourceType")
-            item = {"action": act.get("action"),
+            item = {"action": plain(act.get("action")),   # a name the signer wrote: one plain line, cut
                     "software_agent": _agent_name(act.get("softwareAgent") or params.get("softwareAgent")),
                     "digital_source_type": source_type_name(dst)}
             if act.get("description") or params.get("description"):
@@ -238,8 +238,9 @@ def _open_reader(fh, fmt, settings, out):
             _unreadable(out, exc)
             return None
         out["remote_manifest"] = url
+        shown = plain(url)   # up to 2,000 characters the file wrote: the field keeps them, a sentence not
         if not getattr(settings, "remote_manifests", False):
-            out["reasons"].append(f"the Content Credentials are stored remotely ({url}); fetching remote "
+            out["reasons"].append(f"the Content Credentials are stored remotely ({shown}); fetching remote "
                                   "manifests is off (setting remote_manifests)")
             return None
         try:
@@ -247,7 +248,7 @@ def _open_reader(fh, fmt, settings, out):
             fh.seek(0)
             return c2pa.Reader(fmt, fh, manifest_data=manifest_bytes, context=ctx)
         except Exception as exc2:
-            out["reasons"].append(f"the remote Content Credentials at {url} could not be fetched or read "
+            out["reasons"].append(f"the remote Content Credentials at {shown} could not be fetched or read "
                                   f"({getattr(exc2, 'message', None) or exc2.__class__.__name__})")
             return None
 

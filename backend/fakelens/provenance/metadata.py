@@ -70,7 +70,8 @@ def source_type_name(value: str | None) -> str | None:
     """'trainedAlgorithmicMedia' from any IPTC URI form (http/https, with or without a path)."""
     if not value:
         return None
-    return str(value).rstrip("/").rsplit("/", 1)[-1].strip()
+    # whatever the file wrote (200,000 characters, a right-to-left override): one plain line, cut
+    return plain(str(value).rstrip("/").rsplit("/", 1)[-1], 100)
 
 
 def _text(value) -> str:
@@ -232,13 +233,15 @@ def read_metadata(path: str) -> dict:
         ai.append({"generator": generator, "source": source, "evidence": evidence, "strength": strength})
 
     # EXIF
+    comment = ""   # UserComment read further than it is shown: A1111's settings follow its prompts
     try:
         for tag, name in EXIF_TAGS.items():
             if tag in exif:
                 fields[f"EXIF {name}"] = plain(_text(exif[tag]), 500)
         ifd = exif.get_ifd(EXIF_IFD)
         if USER_COMMENT in ifd:
-            fields["EXIF UserComment"] = _user_comment(ifd[USER_COMMENT])[:4000]
+            comment = _user_comment(ifd[USER_COMMENT])[:4000]
+            fields["EXIF UserComment"] = plain(comment, 500)
     except Exception:
         pass
     # ComfyUI's WebP and JPEG savers put its node graph where a camera's name goes: "prompt:{...}" in
@@ -252,12 +255,11 @@ def read_metadata(path: str) -> dict:
         gen = match_generator(fields.get(key))
         if gen:
             found(gen, key, f"{key} says '{fields[key][:80]}'", _strength(key))
-    comment = fields.get("EXIF UserComment", "")
     if comment and _A1111.search(comment):
         found("Stable Diffusion (AUTOMATIC1111 web UI)", "EXIF UserComment",
               "EXIF UserComment holds A1111 generation settings (Steps, Sampler, CFG scale, Seed)", "generator_chunk")
-    for key in ("EXIF ImageDescription", "EXIF UserComment"):
-        gen = match_generator(fields.get(key))
+    for key, text in (("EXIF ImageDescription", fields.get("EXIF ImageDescription")), ("EXIF UserComment", comment)):
+        gen = match_generator(text)
         if gen:
             found(gen, key, f"{key} names {gen}", "comment")
 

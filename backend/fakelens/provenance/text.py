@@ -21,7 +21,12 @@ def plain(value, limit: int = 100) -> str | None:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# quote marks in a name FakeLens puts in quotes: one closed them and wrote its own "(trusted)" after
+# them. Double ones go; single ones become a plain apostrophe, which keeps "O’Reilly" readable
+_QUOTES = str.maketrans({**dict.fromkeys("\"“”„‟«»〝〞〟＂❝❞⹂″‶"), **dict.fromkeys("‘’‚‛‹›❛❜＇`′‵", "'")})
+
+
 def signer_words(name: str | None) -> str:
     """A signer's name as a claim, in quotes (a certificate's name is whatever its maker typed), or
     "an unknown signer"."""
-    return f"“{name}”" if name else "an unknown signer"
+    return f"“{name.translate(_QUOTES)}”" if name else "an unknown signer"
