@@ -372,7 +372,9 @@ def test_data_after_the_end_marker_is_fine_a_cut_file_is_not(tmp_path, face_jpeg
 
 
 def test_exif_orientation_applied(tmp_path):
-    """Every EXIF orientation, in every format that carries one, shows as PIL shows it upright."""
+    """Every EXIF orientation, in every format that carries one, shows as PIL shows it upright. A grey
+    and alpha TIFF, which OpenCV cannot read, is decoded by Pillow, which turns a TIFF as it loads it:
+    it was turned twice (a quarter turn showed upside down, no face found)."""
     from PIL import Image, ImageOps
 
     picture = np.zeros((60, 90, 3), np.uint8)   # three coloured corners: any turn or flip shows
@@ -380,14 +382,38 @@ def test_exif_orientation_applied(tmp_path):
     for orientation in range(1, 9):
         exif = Image.Exif()
         exif[0x0112] = orientation
-        for ext, mime in (("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp"),
-                          ("tiff", "image/tiff")):
+        for ext, mime, mode in (("jpg", "image/jpeg", "RGB"), ("png", "image/png", "RGB"),
+                                ("webp", "image/webp", "RGB"), ("tiff", "image/tiff", "RGB"),
+                                ("la.tiff", "image/tiff", "LA")):
             path = tmp_path / f"o{orientation}.{ext}"
-            Image.fromarray(picture).save(path, exif=exif, **({"quality": 95} if ext in ("jpg", "webp") else {}))
+            Image.fromarray(picture).convert(mode).save(path, exif=exif,
+                                                        **({"quality": 95} if ext in ("jpg", "webp") else {}))
             upright = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))[..., ::-1]
             got = read_image(path, mime, 10**8)
             assert got.shape == upright.shape, (orientation, ext)
             assert np.abs(got.astype(int) - upright).mean() < 8, (orientation, ext)
+
+
+def test_a_tiff_only_pillow_reads_is_upright_in_every_orientation(tmp_path, monkeypatch):
+    """What OpenCV cannot read goes to Pillow, which turns a TIFF as it loads it (it was turned again),
+    and maps an uncompressed grey, palette or RGBA one from a named file at its turned size (scrambled)."""
+    from PIL import Image
+
+    picture = np.zeros((60, 90, 3), np.uint8)
+    picture[:20, :30], picture[40:, 60:], picture[:20, 60:] = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+    stored = {mode: Image.fromarray(picture).convert(mode) for mode in ("RGB", "RGBA", "LA", "L", "P", "CMYK")}
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        for mode, image in stored.items():
+            path = tmp_path / f"{mode}{orientation}.tiff"
+            image.save(path, exif=exif)
+            upright = read_image(path, "image/tiff", 10**8)   # OpenCV's, for LA Pillow's (checked above)
+            with monkeypatch.context() as m:
+                m.setattr(cv2, "imdecode", lambda *args: None)
+                got = read_image(path, "image/tiff", 10**8)
+            assert got.shape == upright.shape, (orientation, mode)
+            assert np.abs(got.astype(int) - upright).mean() < 8, (orientation, mode)
 
 
 def test_a_16_bit_picture_with_an_orientation_is_not_blank(tmp_path):

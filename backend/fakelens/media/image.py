@@ -248,8 +248,14 @@ def _decode_with_pil(path: Path, mime: str, orientation: int, frame: int = 0) ->
     """Formats OpenCV lacks (animated GIF, some WebP/TIFF): the first frame (or `frame`), `orientation`
     applied, transparent pixels shown on white."""
     try:
-        with Image.open(path) as im:
+        # opened as a file, not by its name: Pillow (13) maps an uncompressed TIFF's pixels from a named
+        # file at its size already turned, which scrambled a quarter-turned grey or RGBA one
+        with open(path, "rb") as file, Image.open(file) as im:
             im.seek(frame)
+            im.load()
+            if im.format == "TIFF":
+                # Pillow (13) turns a TIFF upright as it loads it, and drops the tag then: what is left to do
+                orientation = im.getexif().get(0x0112, 1)
             if _has_alpha(im):
                 im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
             return orient(cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR), orientation)
