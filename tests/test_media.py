@@ -310,6 +310,31 @@ def test_image_pixel_limit_before_decoding(tmp_path):
     assert err.value.code == "too_large" and "100×100" in err.value.message
 
 
+def test_an_image_longer_than_65535_pixels_on_a_side_is_refused_before_decoding(tmp_path):
+    """A 1×50,000,000 PNG (194 KB, within the pixel limit) took 10 s and 2.5 GB to decode: decoders
+    spend memory per row. 65,535 px, JPEG's and WebP's own limit, is the longest side accepted."""
+    for rows, refused in ((70_000, True), (65_535, False)):
+        path = tmp_path / f"strip{rows}.png"
+        cv2.imwrite(str(path), np.zeros((rows, 1, 3), np.uint8))
+        if not refused:
+            assert read_image(path, "image/png", max_pixels=10**8).shape == (rows, 1, 3)
+            continue
+        with pytest.raises(FakeLensError) as err:
+            read_image(path, "image/png", max_pixels=10**8)
+        assert err.value.code == "too_large" and "1×70000" in err.value.message and "65,535" in err.value.message
+
+
+def test_no_face_is_looked_for_in_a_strip_thinner_than_a_face(monkeypatch):
+    """The detector ran on a 1×10,000,000 strip (shrunk to no less than a pixel wide): no face it keeps
+    fits in a picture less than MIN_FACE_PX on its short side, so it is not run there."""
+    from fakelens.media.faces import MIN_FACE_PX
+
+    models = ModelStore(REPO_MODELS)
+    monkeypatch.setattr(models, "session", lambda spec: pytest.fail("the face detector ran on a strip"))
+    for shape in ((1, 65_535, 3), (60_000, MIN_FACE_PX - 1, 3)):
+        assert detect_faces(np.zeros(shape, np.uint8), models, photo=True) == []
+
+
 def test_a_png_text_chunk_over_pillows_1_mb_limit_decodes(tmp_path):
     """A valid PNG whose zTXt unpacks to 2 MB (a generator's settings, or padding): Pillow's default
     1 MB per-chunk limit made the header read fail ("not a readable image"). The total for all text

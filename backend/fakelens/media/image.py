@@ -13,6 +13,8 @@ from PIL import Image, PngImagePlugin
 from ..errors import FakeLensError
 
 Image.MAX_IMAGE_PIXELS = None   # we enforce our own limit below, before decoding
+MAX_SIDE = 65_535   # JPEG's and WebP's own limit: a longer side is a strip, whose decoding costs memory per
+# row (a 1×50,000,000 PNG, within the pixel limit, took 2.5 GB), and holds no picture worth judging
 # a file OpenCV cannot read goes on to Pillow, or gets FakeLens's own error: not OpenCV's log lines too
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 # Pillow refuses a whole PNG (ValueError) when one text chunk unpacks to over 1 MB, and a generator's
@@ -116,6 +118,16 @@ def megapixels(pixels: int) -> str:
     return f"{mp:.0f} MP" if mp >= 10 else f"{mp:.2g} MP"
 
 
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    """Refuses, from the header, a picture over the pixel limit or longer than MAX_SIDE on a side."""
+    if width * height > max_pixels:
+        raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
+                            f"({megapixels(width * height)}); the limit is {megapixels(max_pixels)}")
+    if max(width, height) > MAX_SIDE:
+        raise FakeLensError("too_large", f"the image is {width}×{height} pixels; a side may be at most "
+                            f"{MAX_SIDE:,} pixels long")
+
+
 def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     """BGR uint8 pixels, EXIF orientation applied. Raises FakeLensError for anything unusable."""
     path = Path(path)
@@ -123,10 +135,7 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
         raise FakeLensError("undecodable", "the file is empty (0 bytes)")
     try:
         with Image.open(path) as im:   # reads the header only
-            width, height = im.size
-            if width * height > max_pixels:
-                raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
-                                    f"({megapixels(width * height)}); the limit is {megapixels(max_pixels)}")
+            _check_size(*im.size, max_pixels)
             # a PNG's from its eXIf chunk, below: Pillow's getexif() decodes the whole picture to look
             # past its pixels for one (twice the memory, and a cut PNG failed here, not as truncated)
             orientation = im.getexif().get(0x0112, 1) if im.format != "PNG" else None
