@@ -335,6 +335,30 @@ def test_no_face_is_looked_for_in_a_strip_thinner_than_a_face(monkeypatch):
         assert detect_faces(np.zeros(shape, np.uint8), models, photo=True) == []
 
 
+def test_a_header_pillow_cannot_read_is_said_in_plain_words(tmp_path, face_jpeg):
+    """A file cut inside its header, or a WebP cut anywhere (libwebp says only "could not create
+    decoder object"), said "not a readable image (OSError)": truncated, in FakeLens's words; a header
+    damaged otherwise is said so, without a Python exception's name."""
+    from PIL import Image
+
+    noise = Image.effect_noise((300, 200), 60).convert("RGB")
+    for fmt, mime in (("JPEG", "image/jpeg"), ("BMP", "image/bmp"), ("WEBP", "image/webp"), ("PNG", "image/png")):
+        whole = tmp_path / f"whole.{fmt.lower()}"
+        noise.save(whole, format=fmt)
+        data = whole.read_bytes()
+        for cut in (40, len(data) // 2):
+            (tmp_path / "cut").write_bytes(data[:cut])
+            with pytest.raises(FakeLensError) as err:
+                read_image(tmp_path / "cut", mime, 10**8)
+            assert err.value.message.startswith("the image file is truncated ("), (fmt, cut, err.value.message)
+    damaged = bytearray((tmp_path / "whole.webp").read_bytes())
+    damaged[20:40] = bytes(20)   # inside the VP8 header, the file whole
+    (tmp_path / "damaged.webp").write_bytes(bytes(damaged))
+    with pytest.raises(FakeLensError) as err:
+        read_image(tmp_path / "damaged.webp", "image/webp", 10**8)
+    assert err.value.message == "not a readable image: its header is damaged or cut short"
+
+
 def test_a_png_text_chunk_over_pillows_1_mb_limit_decodes(tmp_path):
     """A valid PNG whose zTXt unpacks to 2 MB (a generator's settings, or padding): Pillow's default
     1 MB per-chunk limit made the header read fail ("not a readable image"). The total for all text

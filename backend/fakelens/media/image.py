@@ -1,8 +1,10 @@
 """Decode a still image safely: size checked from the header before any pixel is decoded."""
 
+import logging
 import os
 import tempfile
 import threading
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,9 +14,15 @@ from PIL import Image, PngImagePlugin
 
 from ..errors import FakeLensError
 
+log = logging.getLogger(__name__)
+
 Image.MAX_IMAGE_PIXELS = None   # we enforce our own limit below, before decoding
 MAX_SIDE = 65_535   # JPEG's and WebP's own limit: a longer side is a strip, whose decoding costs memory per
 # row (a 1×50,000,000 PNG, within the pixel limit, took 2.5 GB), and holds no picture worth judging
+# Pillow warns (on stderr, beside the verdict) of broken EXIF or TIFF tags in a picture that is otherwise
+# fine, and reads what it can of them: the picture is judged as that. Process-wide, set once here
+# (warnings.catch_warnings around each read is not thread-safe); only Pillow's tag reader is silenced.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin$")
 # a file OpenCV cannot read goes on to Pillow, or gets FakeLens's own error: not OpenCV's log lines too
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 # Pillow refuses a whole PNG (ValueError) when one text chunk unpacks to over 1 MB, and a generator's
@@ -128,6 +136,26 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
                             f"{MAX_SIDE:,} pixels long")
 
 
+TRUNCATED = "the image file is truncated (it ends before its last pixels)"
+
+
+def _unreadable(exc: Exception, path: Path, mime: str) -> FakeLensError:
+    """FakeLens's words for a header Pillow could not read: truncated where Pillow says so ("Truncated
+    File Read", "image file is truncated") or the file's own structure does (libwebp says only "could not
+    create decoder object", for a damaged WebP too), else damaged; Pillow's text goes to the log."""
+    log.debug("%s: Pillow could not read the header: %s: %s", path.name, exc.__class__.__name__, exc)
+    data = path.read_bytes()
+    if "truncated" in str(exc).lower() or _truncated(data, mime) or (mime == "image/webp" and _webp_cut(data)):
+        return FakeLensError("undecodable", TRUNCATED)
+    return FakeLensError("undecodable", "not a readable image: its header is damaged or cut short")
+
+
+def _webp_cut(data: bytes) -> bool:
+    """A WebP shorter than its RIFF header says (asked only of one Pillow could not open: a writer's
+    length a byte off must not refuse a WebP that decodes)."""
+    return len(data) < 8 + int.from_bytes(data[4:8], "little")
+
+
 def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     """BGR uint8 pixels, EXIF orientation applied. Raises FakeLensError for anything unusable."""
     path = Path(path)
@@ -148,7 +176,7 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     except FakeLensError:
         raise
     except Exception as exc:  # PIL raises many types for garbage headers
-        raise FakeLensError("undecodable", f"not a readable image ({exc.__class__.__name__})") from None
+        raise _unreadable(exc, path, mime) from None
     data = path.read_bytes()   # read once: checked for its end, then decoded
     if _truncated(data, mime):
         raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
@@ -269,11 +297,11 @@ def _decode_with_pil(path: Path, mime: str, orientation: int, frame: int = 0) ->
                 im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
             return orient(cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR), orientation)
     except Exception as exc:
-        if "truncated" in str(exc):   # Pillow's word for a GIF, WebP, TIFF or BMP cut short
-            raise FakeLensError("undecodable",
-                                "the image file is truncated (it ends before its last pixels)") from None
-        raise FakeLensError("undecodable", f"the {mime} file could not be decoded "
-                            f"({exc.__class__.__name__}: {exc})") from None
+        log.debug("%s: Pillow could not decode it: %s: %s", path.name, exc.__class__.__name__, exc)
+        if "truncated" in str(exc).lower():   # Pillow's word for a GIF, WebP, TIFF or BMP cut short
+            raise FakeLensError("undecodable", TRUNCATED) from None
+        raise FakeLensError("undecodable", f"the {mime} file could not be decoded: its picture data is "
+                            "damaged, or stored in a way FakeLens cannot read") from None
 
 
 def shrink_to(image: np.ndarray, side: int) -> np.ndarray:
