@@ -66,6 +66,17 @@ def test_a_cut_picture_gives_fakelens_s_one_line_not_opencv_s(tmp_path, fmt):
     assert r.stderr == f"{cut}: error: the image file is truncated (it ends before its last pixels) (undecodable)\n", r.stderr
 
 
+def test_a_jpeg_with_broken_exif_is_checked_without_pillow_s_warning(tmp_path, plain_jpeg):
+    """An EXIF block whose first IFD lies past its end (the picture is fine): Pillow's "UserWarning:
+    Corrupt EXIF data" was printed beside the verdict."""
+    exif = b"\xff\xe1\x00\x10Exif\x00\x00II*\x00\xff\xff\xff\x7f"   # APP1: a TIFF header, IFD at 2 GB
+    broken = tmp_path / "broken-exif.jpg"
+    broken.write_bytes(plain_jpeg.read_bytes()[:2] + exif + plain_jpeg.read_bytes()[2:])
+    r = fakelens(tmp_path / "home", "check", "--json", str(broken))
+    assert r.returncode == 0 and json.loads(r.stdout)["media"]["kind"] == "image", r.stdout
+    assert r.stderr == "", r.stderr
+
+
 def test_check_json_gives_every_input_its_line_when_the_manifest_is_broken(tmp_path, plain_jpeg):
     models = tmp_path / "models"
     models.mkdir()

@@ -310,6 +310,55 @@ def test_image_pixel_limit_before_decoding(tmp_path):
     assert err.value.code == "too_large" and "100×100" in err.value.message
 
 
+def test_an_image_longer_than_65535_pixels_on_a_side_is_refused_before_decoding(tmp_path):
+    """A 1×50,000,000 PNG (194 KB, within the pixel limit) took 10 s and 2.5 GB to decode: decoders
+    spend memory per row. 65,535 px, JPEG's and WebP's own limit, is the longest side accepted."""
+    for rows, refused in ((70_000, True), (65_535, False)):
+        path = tmp_path / f"strip{rows}.png"
+        cv2.imwrite(str(path), np.zeros((rows, 1, 3), np.uint8))
+        if not refused:
+            assert read_image(path, "image/png", max_pixels=10**8).shape == (rows, 1, 3)
+            continue
+        with pytest.raises(FakeLensError) as err:
+            read_image(path, "image/png", max_pixels=10**8)
+        assert err.value.code == "too_large" and "1×70000" in err.value.message and "65,535" in err.value.message
+
+
+def test_no_face_is_looked_for_in_a_strip_thinner_than_a_face(monkeypatch):
+    """The detector ran on a 1×10,000,000 strip (shrunk to no less than a pixel wide): no face it keeps
+    fits in a picture less than MIN_FACE_PX on its short side, so it is not run there."""
+    from fakelens.media.faces import MIN_FACE_PX
+
+    models = ModelStore(REPO_MODELS)
+    monkeypatch.setattr(models, "session", lambda spec: pytest.fail("the face detector ran on a strip"))
+    for shape in ((1, 65_535, 3), (60_000, MIN_FACE_PX - 1, 3)):
+        assert detect_faces(np.zeros(shape, np.uint8), models, photo=True) == []
+
+
+def test_a_header_pillow_cannot_read_is_said_in_plain_words(tmp_path, face_jpeg):
+    """A file cut inside its header, or a WebP cut anywhere (libwebp says only "could not create
+    decoder object"), said "not a readable image (OSError)": truncated, in FakeLens's words; a header
+    damaged otherwise is said so, without a Python exception's name."""
+    from PIL import Image
+
+    noise = Image.effect_noise((300, 200), 60).convert("RGB")
+    for fmt, mime in (("JPEG", "image/jpeg"), ("BMP", "image/bmp"), ("WEBP", "image/webp"), ("PNG", "image/png")):
+        whole = tmp_path / f"whole.{fmt.lower()}"
+        noise.save(whole, format=fmt)
+        data = whole.read_bytes()
+        for cut in (40, len(data) // 2):
+            (tmp_path / "cut").write_bytes(data[:cut])
+            with pytest.raises(FakeLensError) as err:
+                read_image(tmp_path / "cut", mime, 10**8)
+            assert err.value.message.startswith("the image file is truncated ("), (fmt, cut, err.value.message)
+    damaged = bytearray((tmp_path / "whole.webp").read_bytes())
+    damaged[20:40] = bytes(20)   # inside the VP8 header, the file whole
+    (tmp_path / "damaged.webp").write_bytes(bytes(damaged))
+    with pytest.raises(FakeLensError) as err:
+        read_image(tmp_path / "damaged.webp", "image/webp", 10**8)
+    assert err.value.message == "not a readable image: its header is damaged or cut short"
+
+
 def test_a_png_text_chunk_over_pillows_1_mb_limit_decodes(tmp_path):
     """A valid PNG whose zTXt unpacks to 2 MB (a generator's settings, or padding): Pillow's default
     1 MB per-chunk limit made the header read fail ("not a readable image"). The total for all text
@@ -372,7 +421,9 @@ def test_data_after_the_end_marker_is_fine_a_cut_file_is_not(tmp_path, face_jpeg
 
 
 def test_exif_orientation_applied(tmp_path):
-    """Every EXIF orientation, in every format that carries one, shows as PIL shows it upright."""
+    """Every EXIF orientation, in every format that carries one, shows as PIL shows it upright. A grey
+    and alpha TIFF, which OpenCV cannot read, is decoded by Pillow, which turns a TIFF as it loads it:
+    it was turned twice (a quarter turn showed upside down, no face found)."""
     from PIL import Image, ImageOps
 
     picture = np.zeros((60, 90, 3), np.uint8)   # three coloured corners: any turn or flip shows
@@ -380,14 +431,38 @@ def test_exif_orientation_applied(tmp_path):
     for orientation in range(1, 9):
         exif = Image.Exif()
         exif[0x0112] = orientation
-        for ext, mime in (("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp"),
-                          ("tiff", "image/tiff")):
+        for ext, mime, mode in (("jpg", "image/jpeg", "RGB"), ("png", "image/png", "RGB"),
+                                ("webp", "image/webp", "RGB"), ("tiff", "image/tiff", "RGB"),
+                                ("la.tiff", "image/tiff", "LA")):
             path = tmp_path / f"o{orientation}.{ext}"
-            Image.fromarray(picture).save(path, exif=exif, **({"quality": 95} if ext in ("jpg", "webp") else {}))
+            Image.fromarray(picture).convert(mode).save(path, exif=exif,
+                                                        **({"quality": 95} if ext in ("jpg", "webp") else {}))
             upright = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))[..., ::-1]
             got = read_image(path, mime, 10**8)
             assert got.shape == upright.shape, (orientation, ext)
             assert np.abs(got.astype(int) - upright).mean() < 8, (orientation, ext)
+
+
+def test_a_tiff_only_pillow_reads_is_upright_in_every_orientation(tmp_path, monkeypatch):
+    """What OpenCV cannot read goes to Pillow, which turns a TIFF as it loads it (it was turned again),
+    and maps an uncompressed grey, palette or RGBA one from a named file at its turned size (scrambled)."""
+    from PIL import Image
+
+    picture = np.zeros((60, 90, 3), np.uint8)
+    picture[:20, :30], picture[40:, 60:], picture[:20, 60:] = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+    stored = {mode: Image.fromarray(picture).convert(mode) for mode in ("RGB", "RGBA", "LA", "L", "P", "CMYK")}
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        for mode, image in stored.items():
+            path = tmp_path / f"{mode}{orientation}.tiff"
+            image.save(path, exif=exif)
+            upright = read_image(path, "image/tiff", 10**8)   # OpenCV's, for LA Pillow's (checked above)
+            with monkeypatch.context() as m:
+                m.setattr(cv2, "imdecode", lambda *args: None)
+                got = read_image(path, "image/tiff", 10**8)
+            assert got.shape == upright.shape, (orientation, mode)
+            assert np.abs(got.astype(int) - upright).mean() < 8, (orientation, mode)
 
 
 def test_a_16_bit_picture_with_an_orientation_is_not_blank(tmp_path):

@@ -158,6 +158,14 @@ def longest_high_run(frames: list[tuple[int, float, float]], threshold: float) -
     return best
 
 
+def few_face_frames(with_faces: int, sampled: int, asked: int) -> str:
+    """Why a video's faces in so few frames cannot flag it: a face in every frame of a video shorter than
+    the frames asked for is the video's own length ("only 1 of 1 sampled frames" misread it)."""
+    if with_faces == sampled < asked:
+        return f"the video has only {sampled} frame{'s' if sampled > 1 else ''}"
+    return f"a face was seen in only {with_faces} of {sampled} sampled frames"
+
+
 def aggregate(kind: str, frame_scores: list[float]) -> float:
     """Media score from each frame's deciding (image) or highest (video) face score."""
     return float(max(frame_scores)) if kind == "image" else float(np.mean(frame_scores))
@@ -230,8 +238,7 @@ class FaceSwapDetector(Detector):
                       and (len(large_only) < MIN_FACE_FRAMES or float(np.mean(large_only)) < threshold))
         if media.kind == "video" and len(per_frame) < MIN_FACE_FRAMES:
             # a video of one or two frames (or sampled so) has no more to show: still not a video's verdict
-            detail["at_most_uncertain"] = (f"a face was seen in only {len(per_frame)} of "
-                                           f"{len(media.frames)} sampled frames")
+            detail["at_most_uncertain"] = few_face_frames(len(per_frame), len(media.frames), self.settings.video_frames)
             detail["quiet_caveat"] = detail["at_most_uncertain"]   # said beside "No signs…" too
         elif media.palette:
             detail["at_most_uncertain"] = ("the picture has at most 256 colours (a GIF or palette image, or saved "

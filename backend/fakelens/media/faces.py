@@ -60,8 +60,10 @@ def detect_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float
     spec = models.first("face_detect")
     if spec is None:
         raise FakeLensError("model_broken", "no face_detect model in models/manifest.json")
-    session = models.session(spec)
     h, w = image.shape[:2]
+    if min(h, w) < MIN_FACE_PX:   # a strip or a thread holds no face this keeps: the model is not run on it
+        return []
+    session = models.session(spec)
     side = max(spec.input_size, min(MAX_PHOTO_SIDE, max(h, w) // 3)) if photo else spec.input_size
     if photo and max(h, w) > 3 * min(h, w):
         # a long screenshot or a panorama: by its long side its faces would shrink below what RetinaFace

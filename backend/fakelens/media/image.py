@@ -1,8 +1,10 @@
 """Decode a still image safely: size checked from the header before any pixel is decoded."""
 
+import logging
 import os
 import tempfile
 import threading
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,7 +14,15 @@ from PIL import Image, PngImagePlugin
 
 from ..errors import FakeLensError
 
+log = logging.getLogger(__name__)
+
 Image.MAX_IMAGE_PIXELS = None   # we enforce our own limit below, before decoding
+MAX_SIDE = 65_535   # JPEG's and WebP's own limit: a longer side is a strip, whose decoding costs memory per
+# row (a 1×50,000,000 PNG, within the pixel limit, took 2.5 GB), and holds no picture worth judging
+# Pillow warns (on stderr, beside the verdict) of broken EXIF or TIFF tags in a picture that is otherwise
+# fine, and reads what it can of them: the picture is judged as that. Process-wide, set once here
+# (warnings.catch_warnings around each read is not thread-safe); only Pillow's tag reader is silenced.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin$")
 # a file OpenCV cannot read goes on to Pillow, or gets FakeLens's own error: not OpenCV's log lines too
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 # Pillow refuses a whole PNG (ValueError) when one text chunk unpacks to over 1 MB, and a generator's
@@ -116,6 +126,36 @@ def megapixels(pixels: int) -> str:
     return f"{mp:.0f} MP" if mp >= 10 else f"{mp:.2g} MP"
 
 
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    """Refuses, from the header, a picture over the pixel limit or longer than MAX_SIDE on a side."""
+    if width * height > max_pixels:
+        raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
+                            f"({megapixels(width * height)}); the limit is {megapixels(max_pixels)}")
+    if max(width, height) > MAX_SIDE:
+        raise FakeLensError("too_large", f"the image is {width}×{height} pixels; a side may be at most "
+                            f"{MAX_SIDE:,} pixels long")
+
+
+TRUNCATED = "the image file is truncated (it ends before its last pixels)"
+
+
+def _unreadable(exc: Exception, path: Path, mime: str) -> FakeLensError:
+    """FakeLens's words for a header Pillow could not read: truncated where Pillow says so ("Truncated
+    File Read", "image file is truncated") or the file's own structure does (libwebp says only "could not
+    create decoder object", for a damaged WebP too), else damaged; Pillow's text goes to the log."""
+    log.debug("%s: Pillow could not read the header: %s: %s", path.name, exc.__class__.__name__, exc)
+    data = path.read_bytes()
+    if "truncated" in str(exc).lower() or _truncated(data, mime) or (mime == "image/webp" and _webp_cut(data)):
+        return FakeLensError("undecodable", TRUNCATED)
+    return FakeLensError("undecodable", "not a readable image: its header is damaged or cut short")
+
+
+def _webp_cut(data: bytes) -> bool:
+    """A WebP shorter than its RIFF header says (asked only of one Pillow could not open: a writer's
+    length a byte off must not refuse a WebP that decodes)."""
+    return len(data) < 8 + int.from_bytes(data[4:8], "little")
+
+
 def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     """BGR uint8 pixels, EXIF orientation applied. Raises FakeLensError for anything unusable."""
     path = Path(path)
@@ -123,10 +163,7 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
         raise FakeLensError("undecodable", "the file is empty (0 bytes)")
     try:
         with Image.open(path) as im:   # reads the header only
-            width, height = im.size
-            if width * height > max_pixels:
-                raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
-                                    f"({megapixels(width * height)}); the limit is {megapixels(max_pixels)}")
+            _check_size(*im.size, max_pixels)
             # a PNG's from its eXIf chunk, below: Pillow's getexif() decodes the whole picture to look
             # past its pixels for one (twice the memory, and a cut PNG failed here, not as truncated)
             orientation = im.getexif().get(0x0112, 1) if im.format != "PNG" else None
@@ -139,7 +176,7 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     except FakeLensError:
         raise
     except Exception as exc:  # PIL raises many types for garbage headers
-        raise FakeLensError("undecodable", f"not a readable image ({exc.__class__.__name__})") from None
+        raise _unreadable(exc, path, mime) from None
     data = path.read_bytes()   # read once: checked for its end, then decoded
     if _truncated(data, mime):
         raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
@@ -248,17 +285,23 @@ def _decode_with_pil(path: Path, mime: str, orientation: int, frame: int = 0) ->
     """Formats OpenCV lacks (animated GIF, some WebP/TIFF): the first frame (or `frame`), `orientation`
     applied, transparent pixels shown on white."""
     try:
-        with Image.open(path) as im:
+        # opened as a file, not by its name: Pillow (13) maps an uncompressed TIFF's pixels from a named
+        # file at its size already turned, which scrambled a quarter-turned grey or RGBA one
+        with open(path, "rb") as file, Image.open(file) as im:
             im.seek(frame)
+            im.load()
+            if im.format == "TIFF":
+                # Pillow (13) turns a TIFF upright as it loads it, and drops the tag then: what is left to do
+                orientation = im.getexif().get(0x0112, 1)
             if _has_alpha(im):
                 im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
             return orient(cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR), orientation)
     except Exception as exc:
-        if "truncated" in str(exc):   # Pillow's word for a GIF, WebP, TIFF or BMP cut short
-            raise FakeLensError("undecodable",
-                                "the image file is truncated (it ends before its last pixels)") from None
-        raise FakeLensError("undecodable", f"the {mime} file could not be decoded "
-                            f"({exc.__class__.__name__}: {exc})") from None
+        log.debug("%s: Pillow could not decode it: %s: %s", path.name, exc.__class__.__name__, exc)
+        if "truncated" in str(exc).lower():   # Pillow's word for a GIF, WebP, TIFF or BMP cut short
+            raise FakeLensError("undecodable", TRUNCATED) from None
+        raise FakeLensError("undecodable", f"the {mime} file could not be decoded: its picture data is "
+                            "damaged, or stored in a way FakeLens cannot read") from None
 
 
 def shrink_to(image: np.ndarray, side: int) -> np.ndarray:
