@@ -375,6 +375,14 @@ const handlers = {
     const html = await backend(`/api/v1/checks/${encodeURIComponent(id)}/report`);
     return { html: typeof html === "string" ? html : JSON.stringify(html) };
   },
+  // The popup's site switch: stored here, not in the popup, which the user may close the moment they
+  // click (its own read-then-write of the site list was lost with it). Other sites' entries stay.
+  async "switch-site"({ site, on }) {
+    if (typeof site !== "string" || !site) throw new BackendError("bad_request", "no site to switch");
+    const others = (await FL.getSettings()).disabledSites.filter((s) => s !== site);
+    await FL.saveSettings({ disabledSites: on ? others : [...others, site] });
+    return {};
+  },
   async "clear-history"() {
     return backend("/api/v1/checks", { method: "DELETE" });
   },

@@ -1629,6 +1629,29 @@ def test_options_says_saved_and_checks_the_connection_afresh(browser, live_backe
         page.close()
 
 
+def test_the_popups_site_switch_is_kept_when_the_popup_closes_with_the_click(browser, live_backend, sites):
+    """A toolbar popup closes the moment the user clicks elsewhere: the switch read the site list
+    first and wrote it after, and a popup closed in between lost the change. Other sites' entries stay."""
+    browser.configure(disabledSites=["example.org"])
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        for on, want in ((False, ["example.org", "127.0.0.1"]), (True, ["example.org"])):
+            popup = browser.context.new_page()
+            popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+            popup.wait_for_selector("#site-on:not([disabled])", timeout=10_000)
+            popup.wait_for_function("document.querySelector('#site-name').textContent === '127.0.0.1'")
+            popup.set_checked("#site-on", on)
+            popup.close()   # at once, as a toolbar popup does when the user clicks the page
+            deadline = time.monotonic() + 10
+            while (stored := browser.sw("async () => (await chrome.storage.local.get('disabledSites')).disabledSites")) != want:
+                assert time.monotonic() < deadline, ("the popup's switch was not saved", on, stored)
+                time.sleep(0.1)
+    finally:
+        browser.configure(disabledSites=[])
+        page.close()
+
+
 def test_a_save_in_options_keeps_the_popups_site_switch(browser, live_backend, sites):
     """Options open, a site switched off in the popup, then anything saved in Options: the site list
     was written back as Options had loaded it, and the site was on again. The fields not edited

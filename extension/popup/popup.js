@@ -158,11 +158,8 @@
       $("site-name").textContent = `${site} (off for all of ${parent}: change it in Options)`;
       return;
     }
-    box.addEventListener("change", async () => {
-      const now = await FL.getSettings();
-      const others = now.disabledSites.filter((s) => s !== site);
-      await FL.saveSettings({ disabledSites: box.checked ? others : [...others, site] });
-    });
+    // sent at once to background.js, which stores it even when the popup closes with the click
+    box.addEventListener("change", () => FL.ask("switch-site", { site, on: box.checked }).catch(() => {}));
   }
 
   (async () => {
