@@ -8,6 +8,7 @@ import os
 import time
 
 import cv2
+import numpy as np
 import pytest
 
 from fakelens.config import Settings
@@ -101,6 +102,16 @@ def test_direct_image(server, media, net, workdir, kind):
     assert (got.kind, got.mime) == ("image", "image/jpeg")
     assert got.path.read_bytes() == (media / "photo.jpg").read_bytes()
     assert got.final_url == got.source_url
+
+
+@pytest.mark.parametrize("kind", ["image", "auto", "video"])
+def test_a_file_sent_gzip_encoded_though_none_was_asked_for_is_kept_whole(server, media, net, workdir, kind):
+    """Content-Length counts the packed bytes: a PNG (already deflated: gzip makes it larger) was
+    refused as "ended early" by comparing it with the unpacked ones."""
+    noise = np.random.default_rng(0).integers(0, 256, (400, 600, 3), dtype=np.uint8)
+    (media / "noise.png").write_bytes(cv2.imencode(".png", noise)[1].tobytes())
+    got = ok(server.url("/gzip/noise.png"), kind, net, workdir)
+    assert got.path.read_bytes() == (media / "noise.png").read_bytes()
 
 
 def test_image_through_redirects(server, media, net, workdir):
@@ -339,6 +350,32 @@ def test_trickling_page_hits_the_wall_time_cap(server, tmp_path, workdir, kind):
     # yt-dlp reads a whole page before it looks for a video: the netguard's watchdog cuts it off
     walled = make_settings(tmp_path, fetch_wall_s=2.0)
     refused(server.url("/trickle-page"), kind, walled, workdir, "fetch_timeout", "longer than 2 s", limit_s=4.0)
+
+
+@pytest.mark.parametrize("kind", ["video", "auto"])
+def test_a_page_that_keeps_yt_dlp_busy_is_stopped_at_the_time_limit(server, tmp_path, workdir, kind):
+    """yt-dlp's embed patterns take quadratic time on some pages (100 kB held a check 66 s, 1 MB hours),
+    where no socket is read: its process is killed at the time limit."""
+    walled = make_settings(tmp_path, fetch_wall_s=3.0)
+    refused(server.url("/spin-page"), kind, walled, workdir, "fetch_timeout", "longer than 3 s", limit_s=8.0)
+    assert list(workdir.iterdir()) == []
+
+
+def test_a_check_cancelled_while_yt_dlp_is_busy_ends_at_once(server, net, workdir):
+    started = time.monotonic()
+    refused(server.url("/spin-page"), "auto", net, workdir, "cancelled", "cancelled", limit_s=4.0,
+            cancelled=lambda: time.monotonic() - started > 1.0)
+
+
+def test_a_manifest_of_millions_of_parts_is_stopped_by_the_memory_cap(server, net, workdir):
+    """600 bytes of DASH whose timeline names 20 million segments: yt-dlp made a dict per segment before
+    any limit of ours could look (5.6 GB). Its process may use 2 GB: it ends there, said in words."""
+    started = time.monotonic()
+    with pytest.raises(FakeLensError) as error:
+        fetch(server.url("/parts.mpd"), "video", net, workdir)
+    # a MemoryError raised says so; a C library that cannot allocate crashes its process instead
+    assert error.value.code in ("too_large", "fetch_failed") and "2048 MB" in error.value.message, error.value.message
+    assert time.monotonic() - started < 20 and list(workdir.iterdir()) == []
 
 
 @pytest.mark.parametrize("kind", ["video", "auto"])

@@ -30,6 +30,10 @@ Routes:
   /huge-video                 the same as video/mp4
   /bomb-page                  an HTML page, gzip-encoded: 64 KB on the wire, 64 MB unpacked
   /hangup                     reads the request and closes the connection without an answer
+  /gzip/NAME                  the file gzip-encoded (as a server that ignores "Accept-Encoding: identity"),
+                              its Content-Length the packed bytes
+  /spin-page                  100 kB of "<video " with no ">": yt-dlp's embed patterns take minutes on it
+  /parts.mpd                  a DASH manifest of 600 bytes whose timeline names 20 million segments
   /loop                       a 302 to itself, for ever
 Every path asked for is kept in srv.seen.
 """
@@ -47,6 +51,15 @@ JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x
 
 TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".webm": "video/webm",
          ".mp4": "video/mp4", ".jpg": "image/jpeg", ".png": "image/png", ".html": "text/html"}
+
+PARTS_MPD = """<?xml version="1.0" encoding="UTF-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT10S" minBufferTime="PT2S"
+ profiles="urn:mpeg:dash:profile:isoff-live:2011"><Period id="0" start="PT0S">
+ <AdaptationSet mimeType="video/mp4" contentType="video">
+  <SegmentTemplate timescale="1000" initialization="{base}/files/init.mp4" media="{base}/files/seg-$Time$.m4s">
+   <SegmentTimeline><S t="0" d="1" r="20000000"/></SegmentTimeline></SegmentTemplate>
+  <Representation id="v" codecs="avc1.42c01e" width="320" height="240" bandwidth="100000"/>
+ </AdaptationSet></Period></MPD>"""
 
 PAGES = {
     "video.html": '<!DOCTYPE html><html><head><title>A clip</title></head><body>'
@@ -141,6 +154,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        if path.startswith("/gzip/"):
+            file = self.server.owner.folder / path[len("/gzip/"):]
+            body = gzip.compress(file.read_bytes())
+            self._headers(200, TYPES.get(file.suffix, "application/octet-stream"), len(body), gzip=True)
+            self.wfile.write(body)
+            return
+        if path == "/spin-page":
+            return self._send(b"<!DOCTYPE html><html><body>" + b"<video " * 15000, "text/html")
+        if path == "/parts.mpd":
+            return self._send(PARTS_MPD.replace("{base}", owner.base).encode(), "application/dash+xml")
         if path == "/silent":
             return self._hold()
         if path == "/hangup":
@@ -182,9 +205,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _headers(self, status: int, ctype: str, length: int):
+    def _headers(self, status: int, ctype: str, length: int, gzip: bool = False):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
+        if gzip:
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(length))
         self.end_headers()
 

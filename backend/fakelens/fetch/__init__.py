@@ -86,10 +86,10 @@ def fetch(url: str, kind: str, settings, workdir: Path,
 
 
 def _video(url, settings, guard, outdir, progress, cancelled) -> Fetched:
-    from .ytdlp import Download
+    from .isolated import run_download   # yt-dlp in a process of its own, which can be stopped
 
-    download = Download(url, settings, guard, outdir, progress, cancelled)
-    path, media_url = download.run()
+    path, media_url, page_videos = run_download(url, settings, outdir, guard.deadline, progress, cancelled)
+    path = Path(path)
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     found = sniff(head)
@@ -103,7 +103,7 @@ def _video(url, settings, guard, outdir, progress, cancelled) -> Fetched:
     if named != path:
         path = path.rename(named)
     progress(1.0)
-    return Fetched(path, found[0], found[1], url, media_url, size, download.page_videos)
+    return Fetched(path, found[0], found[1], url, media_url, size, page_videos)
 
 
 def _is_html(head: bytes, content_type: str) -> bool:

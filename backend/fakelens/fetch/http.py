@@ -158,10 +158,16 @@ class HttpSource:
                 chunk = self._read()
                 size += len(chunk)
                 if total:
-                    progress(min(size / total, 1.0))
-        if total is not None and size < total:
-            raise FakeLensError("fetch_failed", f"the download ended early ({size} of {total} bytes)")
+                    progress(min(self._received(size) / total, 1.0))
+        if total is not None and self._received(size) < total:
+            raise FakeLensError("fetch_failed", f"the download ended early ({self._received(size)} of {total} bytes)")
         return size
+
+    def _received(self, unpacked: int) -> int:
+        """Bytes come off the connection, which Content-Length counts: from a server that packed the
+        file anyway (gzip, though asked for none), not the unpacked ones (a PNG packs to more than itself)."""
+        encoding = self.response.headers.get("Content-Encoding", "").strip().lower()
+        return self.response.raw.tell() if encoding not in ("", "identity") else unpacked
 
 
 def bad_redirect(url: str) -> FakeLensError:

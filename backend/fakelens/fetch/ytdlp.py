@@ -273,6 +273,8 @@ class Download:
         return files[0]
 
     def _error(self, e: Exception) -> FakeLensError:
+        if _out_of_memory(e):   # the process's memory cap (fetch/isolated.py) says what it means
+            raise MemoryError from None
         if self.stop_reason is not None:
             return self.stop_reason
         if self.guard.was_cancelled:
@@ -318,6 +320,18 @@ class Download:
                          r"Failed to establish a new connection", said):
                 return FakeLensError("fetch_failed", f"could not download {where}: the connection failed")
         return FakeLensError("fetch_failed", f"could not download the video: {_plain(str(e))}")
+
+
+def _out_of_memory(e: BaseException | None) -> bool:
+    """A MemoryError, or one yt-dlp wrapped in its own errors (as their cause, or in exc_info)."""
+    for _ in range(10):
+        if e is None:
+            return False
+        if isinstance(e, MemoryError):
+            return True
+        info = getattr(e, "exc_info", None)
+        e = e.__cause__ or e.__context__ or (info[1] if isinstance(info, tuple) and len(info) > 1 else None)
+    return False
 
 
 def _plain(msg: str) -> str:
