@@ -2,7 +2,9 @@
 
 1. images per second for `fakelens check --json` on a folder (one process, start-up included and excluded);
 2. p50 / p95 latency of POST /api/v1/checks for a 1080p JPEG with one face, cache off, real server;
-3. seconds of processing per minute of 720p video.
+3. seconds of processing per minute of 720p video;
+4. the long-video frame sampling, by seeking and by walking;
+5. what running yt-dlp in a process of its own (fetch/isolated.py) costs a video page's download.
 
 Needs ../shared/data (faces and clips). Run: .venv/bin/python bench/bench_backend.py [--quick]
 """
@@ -145,6 +147,40 @@ def bench_long_video_sampling(work: Path, minutes: float):
           f"{best[False]:.2f} s ({best[False] / best[True]:.0f}x; best of two each)")
 
 
+def bench_ytdlp_process(work: Path, runs: int):
+    """A page with one video, downloaded by yt-dlp in this process and in its own, alternated."""
+    import shutil
+
+    from support.httpd import MediaServer
+
+    from fakelens.config import Settings
+    from fakelens.fetch.isolated import run_download
+    from fakelens.fetch.netguard import guarded
+    from fakelens.fetch.ytdlp import Download
+
+    (work / "site").mkdir()
+    shutil.copy(DATA / "deepfake-clips" / "ff_real.mp4", work / "site" / "clip.mp4")
+    settings = Settings(home=work / "home-ytdlp", allow_loopback=True)
+    times = {"this process": [], "its own process": []}
+    with MediaServer(work / "site") as server:
+        for n in range(runs):
+            for how in times:
+                out = work / f"ytdlp-{n}-{len(times[how])}-{how[0]}"
+                out.mkdir()
+                started = time.monotonic()
+                if how == "this process":
+                    with guarded(settings, time.monotonic() + 60) as guard:
+                        Download(server.url("/page/video.html"), settings, guard, out, lambda f: None,
+                                 lambda: False).run()
+                else:
+                    run_download(server.url("/page/video.html"), settings, out, time.monotonic() + 60,
+                                 lambda f: None, lambda: False)
+                times[how].append(time.monotonic() - started)
+    print("a page's video (%s) downloaded by yt-dlp, median of %d: %s" % (
+        f"{(work / 'site' / 'clip.mp4').stat().st_size / 1e6:.1f} MB", runs,
+        ", ".join(f"in {how} {statistics.median(v):.2f} s" for how, v in times.items())))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer runs")
@@ -158,6 +194,7 @@ def main():
         bench_api_latency(work, 10 if args.quick else 40, work / "home-api")
         bench_video(work, 20 if args.quick else 60, work / "home-video")
         bench_long_video_sampling(work, 2 if args.quick else 5)
+        bench_ytdlp_process(work, 3 if args.quick else 9)
 
 
 if __name__ == "__main__":
