@@ -361,6 +361,25 @@ def test_a_page_that_keeps_yt_dlp_busy_is_stopped_at_the_time_limit(server, tmp_
     assert list(workdir.iterdir()) == []
 
 
+def test_slow_name_lookups_count_in_the_time_limit(server, tmp_path, workdir, monkeypatch):
+    """A resolver that takes 3 s a name: looked up before the clock started, then again unbounded, a
+    2 s limit let the download run past 6 s."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def slow(host, port, *args, **kwargs):
+        if host == "slow.test":
+            time.sleep(3)
+            host = "127.0.0.1"
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    walled = make_settings(tmp_path, fetch_wall_s=2.0)
+    url = server.url("/files/photo.jpg").replace("127.0.0.1", "slow.test")
+    refused(url, "image", walled, workdir, "fetch_timeout", "longer than", limit_s=4.5)
+
+
 def test_a_check_cancelled_while_yt_dlp_is_busy_ends_at_once(server, net, workdir):
     started = time.monotonic()
     refused(server.url("/spin-page"), "auto", net, workdir, "cancelled", "cancelled", limit_s=4.0,

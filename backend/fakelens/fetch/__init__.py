@@ -48,11 +48,12 @@ def fetch(url: str, kind: str, settings, workdir: Path,
     """Download the media at `url` into a new folder inside `workdir`, within the settings' limits."""
     if kind not in ("image", "video", "auto"):
         raise FakeLensError("bad_request", f"kind must be image, video or auto (got {kind!r})")
-    check_url(url, settings)
+    deadline = time.monotonic() + settings.fetch_wall_s   # from the first name lookup on
+    check_url(url, settings, deadline=deadline)
     outdir = Path(workdir) / f"fetch-{uuid.uuid4().hex[:12]}"
     outdir.mkdir(parents=True)
     try:
-        with guarded(settings, time.monotonic() + settings.fetch_wall_s, cancelled) as guard:
+        with guarded(settings, deadline, cancelled) as guard:
             cap, what = ((settings.max_image_bytes, "image") if kind == "image"
                          else (max(settings.max_image_bytes, settings.max_video_bytes), "file"))
             try:

@@ -103,7 +103,7 @@ def resolve(host: str, port: int, timeout: float = DNS_TIMEOUT_S) -> list[tuple]
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
-        raise FakeLensError("fetch_timeout", f"looking up {host} took longer than {timeout:.0f} s")
+        raise FakeLensError("fetch_timeout", f"looking up {host} took longer than {timeout:.2g} s")
     if "bad_name" in result:
         raise FakeLensError("bad_url", f"{host[:100]} is not a valid host name")
     if "error" in result:
@@ -144,13 +144,17 @@ def split_url(url: str) -> tuple[str, str, int]:
     return scheme, host, port or (443 if scheme == "https" else 80)
 
 
-def check_url(url: str, settings, seen: dict | None = None, lookups_until: float | None = None) -> None:
+def check_url(url: str, settings, seen: dict | None = None, lookups_until: float | None = None,
+              deadline: float | None = None) -> None:
     """Refuse a URL that is not http(s) or whose host resolves to any non-public address. `seen`
     remembers each host's answer (or error) across calls, so a page scan of many URLs on one slow
     server waits for its name once, not once per URL or port. Past `lookups_until` (time.monotonic())
     no new name is looked up: the download checks it again anyway, so a batch of slow names cannot
-    hold the request."""
+    hold the request. A lookup waits no longer than `deadline` (time.monotonic()), or the active
+    guard's: a download's time limit counts its name lookups too (a slow resolver doubled it)."""
     _, host, port = split_url(url)
+    guard = _active()
+    deadline = deadline if deadline is not None else guard.deadline if guard is not None else None
     key = host   # the addresses are what is checked, whatever the port
 
     def out_of_time() -> bool:   # a name past the batch's lookup time (an address needs no lookup)
@@ -160,6 +164,10 @@ def check_url(url: str, settings, seen: dict | None = None, lookups_until: float
         return
     if seen is None or key not in seen:
         wait = DNS_TIMEOUT_S if lookups_until is None else max(0.5, min(DNS_TIMEOUT_S, lookups_until - time.monotonic()))
+        if deadline is not None and _ip_literal(host) is None:
+            wait = min(wait, deadline - time.monotonic())
+            if wait <= 0:
+                raise FakeLensError("fetch_timeout", f"the download took longer than {settings.fetch_wall_s:g} s")
         try:
             answer = resolve(host, port, wait)
         except FakeLensError as exc:
