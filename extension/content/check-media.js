@@ -130,8 +130,8 @@
     if (!pending) {
       const turn = { key, userAsked, elements: new Set([el]) };
       pending = follow(media, (check) => draw(check), turn);
-      pending.turn = turn;
-      pending.then(() => finished.add(pending), () => {});
+      pending.turn = turn;   // let go once settled: it holds the elements (a feed drops them as it scrolls)
+      pending.then(() => finished.add(pending), () => {}).finally(() => delete pending.turn);
       byUrl.set(key, pending);
       // a feed scrolled for hours must not keep every result for the page's life: the oldest finished go
       if (byUrl.size > MAX_REMEMBERED) {
