@@ -2062,6 +2062,11 @@ def test_the_token_is_out_of_reach_of_content_scripts(browser, live_backend, sit
         assert "token" not in browser.sw("() => chrome.storage.local.get(null)")
         assert "token" not in run("chrome.storage.local.get(null)")
         assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
+        # a content script (a compromised page's) cannot replace the token so: it is dropped
+        run("chrome.storage.local.set({token: 'chosen-by-the-page'}).then(() => 1)")
+        assert browser.sw("async () => (await FakeLens.getSettings()).token") == live_backend.token
+        assert "token" not in run("chrome.storage.local.get(null)")
+        assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
     finally:
         browser.configure(token=live_backend.token)
         page.close()

@@ -31,16 +31,22 @@
   });
 
   // Extension pages and background only. A token saved in storage.local by an earlier version
-  // moves to the store of secrets the first time it is read. A store the browser refuses (IndexedDB
-  // switched off) reads as no token: the toolbar then says "not paired", and saving says why not.
+  // moves to the store of secrets the first time it is read, when that holds none yet: content
+  // scripts can write storage.local too, and one in a compromised page replaced the user's token so.
+  // A store the browser refuses (IndexedDB switched off) reads as no token: the toolbar then says
+  // "not paired", and saving says why not.
   root.readToken = async () => {
     try {
       const { token: earlier } = await ext.storage.local.get("token");
+      let token = await secrets("readonly", (store) => store.get("token"));
       if (earlier !== undefined) {
-        await secrets("readwrite", (store) => store.put(String(earlier), "token"));
+        if (!token) {
+          token = String(earlier);
+          await secrets("readwrite", (store) => store.put(token, "token"));
+        }
         await ext.storage.local.remove("token");
       }
-      return (await secrets("readonly", (store) => store.get("token"))) || "";
+      return token || "";
     } catch (err) {
       console.warn("FakeLens: the pairing token could not be read:", err);
       return "";
