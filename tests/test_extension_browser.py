@@ -7,6 +7,7 @@ with --host-resolver-rules) so the site adapters run as they would on the real s
 Screenshots go to test-artifacts/.
 """
 
+import base64
 import datetime
 import functools
 import hashlib
@@ -73,7 +74,7 @@ def media_dir(tmp_path_factory) -> Path:
         shutil.copy(src, out / f"real-{i}.jpg")
     for i, src in enumerate(_faces("synthetic-faces/sdfd", 3), start=1):
         shutil.copy(src, out / f"ai-{i}.jpg")
-    # The largest srcset candidate on the Instagram imitation: the same face at 600 px.
+    # The srcset candidate the Instagram imitation shows (600w, drawn at 400 px): the same face at 600 px.
     face = cv2.imread(str(out / "real-3.jpg"))
     cv2.imwrite(str(out / "real-3-large.jpg"), cv2.resize(face, (600, 600), interpolation=cv2.INTER_CUBIC))
     gradient = np.zeros((240, 320, 3), np.uint8)
@@ -425,9 +426,9 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
 
 
 def test_a_page_scan_lists_lazy_photos_by_the_address_they_will_load(browser, live_backend, media_dir, sites):
-    """Photos a lazy loader has not loaded yet all show one placeholder (a data: GIF, a tiny picture):
-    the scan listed that placeholder once and none of the photos. It lists each photo now, by its
-    data-src, the largest of its data-srcset or its data-lazy-src."""
+    """Photos a lazy loader has not loaded yet all show one placeholder (a data: GIF, a tiny picture, an
+    SVG that draws nothing): the scan listed that placeholder once and none of the photos. It lists each
+    photo now, by its data-src, the largest of its data-srcset or its data-lazy-src."""
     (media_dir / "blank.gif").write_bytes(bytes.fromhex(
         "47494638396101000100800000ffffff00000021f90401000000002c00000000010001000002024401003b"))
     page = browser.context.new_page()
@@ -444,7 +445,87 @@ def test_a_page_scan_lists_lazy_photos_by_the_address_they_will_load(browser, li
         rows = popup.evaluate("""() => [...document.querySelectorAll('#results li')].map(r =>
             [r.querySelector('.meta').title, r.dataset.state])""")
         assert rows == [[f"{sites.local}/media/{name}", "done"]
-                        for name in ("real-5.jpg", "real-1.jpg", "real-3-large.jpg", "real-4.jpg")], rows
+                        for name in ("real-5.jpg", "real-1.jpg", "real-3-large.jpg", "real-4.jpg", "real-2.jpg")], rows
+    finally:
+        popup.close()
+        page.close()
+
+
+# A picture labelled AI-generated in its file (a Stable Diffusion web UI's "parameters" PNG chunk): the
+# backend's verdict on it is "AI-generated (file metadata)" whatever its face models say.
+A1111 = ("portrait photo of a person\nNegative prompt: blurry\n"
+         "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: {seed}, Size: 512x512, Model hash: 6ce0161689")
+
+
+def _ai_png(face: Path, out: Path, side: int, seed: int) -> Path:
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", A1111.format(seed=seed))
+    Image.open(face).convert("RGB").resize((side, side)).save(out, pnginfo=info)
+    return out
+
+
+def test_the_verdict_is_about_the_picture_shown_not_one_the_page_names(browser, live_backend, media_dir, sites):
+    """A page shows an AI picture and names a clean one beside it: FakeLens checked the one named and
+    drew "No signs of manipulation found" on the AI picture, on the page and in the popup's scan: a
+    data: picture taken for a lazy loader's placeholder (its data-src checked), the largest srcset
+    candidate (w or x) rather than the one the browser shows, and a background's top layer though it
+    is drawn at 0×0, at 1 px in a corner, or outside its box. Each verdict is about the picture shown
+    now, and each popup row's thumbnail is the picture its verdict is about."""
+    # each AI picture at its own size, so a thumbnail tells which one it is; the clean ones are 200 px
+    cells = ["ctl", "data", "srcset-w", "srcset-x", "bg-zero", "bg-corner", "bg-outside"]
+    fakes = {cell: _ai_png(media_dir / "ai-1.jpg", media_dir / f"shown-{cell}.png", 320 + 10 * i, i)
+             for i, cell in enumerate(cells)}
+    data_url = "data:image/png;base64," + base64.b64encode(fakes["data"].read_bytes()).decode()
+    bg = "width:300px;height:300px;background-repeat:no-repeat"
+    (media_dir / "shown-page.html").write_text(f"""<!doctype html><title>shown and named</title>
+<style>body {{ margin: 0 }} .cell {{ display: inline-block; width: 300px; height: 300px; margin: 10px }}
+img {{ display: block; width: 300px; height: 300px }}</style>
+<div class=cell><img id=ctl alt="" src="/media/shown-ctl.png"></div>
+<div class=cell><img id=data alt="" src="{data_url}" data-src="/media/real-1.jpg"></div>
+<div class=cell><img id=srcset-w alt="" src="/media/shown-srcset-w.png"
+  srcset="/media/shown-srcset-w.png 300w, /media/real-2.jpg 3000w" sizes="300px"></div>
+<div class=cell><img id=srcset-x alt="" src="/media/shown-srcset-x.png" srcset="/media/real-3.jpg 2x"></div>
+<div class=cell><div id=bg-zero style="{bg};background-image:url(/media/real-4.jpg), url(/media/shown-bg-zero.png);
+  background-size:0 0, cover"></div></div>
+<div class=cell><div id=bg-corner style="{bg};background-image:url(/media/real-5.jpg), url(/media/shown-bg-corner.png);
+  background-size:1px 1px, cover"></div></div>
+<div class=cell><div id=bg-outside style="{bg};background-image:url(/media/real-6.jpg), url(/media/shown-bg-outside.png);
+  background-size:300px 300px, cover;background-position:-2000px 0, center"></div></div>
+""")
+    # a public name: the popup shows no thumbnail of a picture on 127.0.0.1
+    shown = {cell: f"https://ads.example/media/shown-{cell}.png" for cell in cells}
+    shown["data"] = data_url
+    page = browser.context.new_page()
+    popup = browser.context.new_page()
+    try:
+        page.goto("https://ads.example/media/shown-page.html")
+        # what the browser shows is the AI picture each time
+        assert page.evaluate("""() => [...document.images].map(i => i.currentSrc)""") == [shown[c] for c in cells[:4]]
+        final_badges(page, len(cells))
+        for cell in cells:
+            badge = badge_on(page, f"#{cell}")
+            assert badge and badge["state"] == "done", (cell, page.evaluate(BADGES_JS))
+            assert badge["media"] == shown[cell], (cell, badge["media"][:80])
+            # the backend checked the bytes of the picture shown (for the data: one, the same file's)
+            result = assert_badge_is_backend_verdict({**badge, "media": f"/media/shown-{cell}.png"}, live_backend,
+                                                     media_dir)
+            assert result["label"] == "ai_generated", (cell, result["summary"])
+
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        popup.wait_for_function("""n => { const rows = [...document.querySelectorAll('#results li')];
+            return rows.length === n && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)
+                                                        && r.querySelector('img.thumb')); }""",
+                                arg=len(cells), timeout=WAIT_MS)
+        rows = popup.evaluate("""() => [...document.querySelectorAll('#results li')].map(r => ({
+            label: r.dataset.label, sent: r.querySelector('.meta').title,
+            thumb: r.querySelector('img.thumb').naturalWidth}))""")
+        assert [r["label"] for r in rows] == ["ai_generated"] * len(cells), rows
+        assert [r["thumb"] for r in rows] == [320 + 10 * i for i in range(len(cells))], rows
+        assert [r["sent"] for r in rows if not r["sent"].startswith("data:")] == [shown[c] for c in cells if c != "data"]
     finally:
         popup.close()
         page.close()
@@ -530,7 +611,7 @@ def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, medi
 
 def test_context_menu_checks(browser, live_backend, media_dir, sites):
     """The context-menu handler, run in the service worker as a click would: through Instagram's
-    overlay (elementsFromPoint, largest srcset candidate), a video by URL, and a link."""
+    overlay (elementsFromPoint, the srcset candidate shown), a video by URL, and a link."""
     browser.configure(autoCheck=False)  # so that only the menu handler can draw a badge
     page = browser.context.new_page()
     page.goto("https://www.instagram.com/")
@@ -1002,7 +1083,8 @@ def badge_on(page, selector: str) -> dict | None:
         const r = document.querySelector(sel).getBoundingClientRect();
         const b = [...document.querySelectorAll('fakelens-badge')].find(b =>
             b.style.display !== 'none' && Math.abs(parseFloat(b.style.left) - r.left) < 2 && Math.abs(parseFloat(b.style.top) - r.top) < 2);
-        return b ? {state: b.dataset.state, id: b.dataset.checkId || null, media: b.dataset.media} : null;
+        return b ? {state: b.dataset.state, id: b.dataset.checkId || null, media: b.dataset.media, label: b.dataset.label,
+                    text: b.dataset.text} : null;
     }""", selector)
 
 

@@ -264,3 +264,64 @@ def test_an_image_set_background_is_read_at_its_highest_resolution():
                    "https://site.example/p/c.jpg", "https://site.example/p/a,%20b.jpg",
                    "https://site.example/p/big.jpg", "https://site.example/p/under.jpg", None,
                    "https://site.example/p/bare.jpg", None]
+
+
+def test_a_placeholder_is_only_a_picture_that_shows_nothing():
+    """Any data: picture was taken for a lazy loader's placeholder, so a page could show an AI picture
+    inline and have the clean one its data-src names checked. A placeholder is a picture under 16 px a
+    side, loaded, or an SVG that draws nothing (WP Rocket's); a larger data: picture is what is shown."""
+    got = run_scripts("globalThis.document = {};\nglobalThis.FakeLens = {};\n", ["content/find-media.js"], """
+      const FL = globalThis.FakeLens;
+      const img = (w, h, complete = true) => ({ complete, naturalWidth: w, naturalHeight: h });
+      const svg = (text) => "data:image/svg+xml," + encodeURIComponent(text);
+      const gif = "data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==";
+      const rocket = "data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'%20viewBox='0%200%20800%20600'%3E%3C/svg%3E";
+      return [
+        FL.isPlaceholder(img(1, 1), gif),
+        FL.isPlaceholder(img(15, 10), "https://site.example/blank.gif"),
+        FL.isPlaceholder(img(200, 150), rocket),
+        FL.isPlaceholder(img(800, 600), "data:image/svg+xml;base64," + btoa('<svg xmlns="http://www.w3.org/2000/svg" width="800" height="600"/>')),
+        FL.isPlaceholder(img(400, 400), "data:image/png;base64,iVBORw0KGgo"),   // an inline picture, shown
+        FL.isPlaceholder(img(16, 16), "data:image/png;base64,iVBORw0KGgo"),
+        FL.isPlaceholder(img(0, 0, false), gif),   // not loaded yet: not known to be one
+        FL.isPlaceholder(img(800, 600), svg('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 6"><image href="data:image/png;base64,AAAA" width="8" height="6"/></svg>')),
+        FL.isPlaceholder(img(800, 600), svg('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 6" style="background:url(data:image/png;base64,AAAA)"></svg>')),
+      ];
+    """)
+    assert got == [True, True, True, True, False, False, False, False, False]
+
+
+def test_the_background_layer_drawn_is_the_one_read():
+    """The top layer was read though the page drew it at 0×0, at 1 px in a corner, outside its box or
+    clipped to a box of no size, and showed the picture under it. The values are as Chromium's computed
+    style gives them; the box is 300 px square."""
+    got = run_scripts("""
+      globalThis.getComputedStyle = (el) => el.computed;
+      globalThis.document = {};
+      globalThis.FakeLens = {};
+    """, ["content/find-media.js"], """
+      const read = (sizes, more = {}) => {
+        const computed = { backgroundImage: 'url("top.jpg"), url("under.jpg")', backgroundSize: sizes,
+                           backgroundRepeat: "no-repeat, no-repeat", backgroundPositionX: "0%, 50%",
+                           backgroundPositionY: "0%, 50%", ...more };
+        const url = globalThis.FakeLens.backgroundUrl({ computed, baseURI: "https://site.example/", offsetWidth: 300,
+                                                        offsetHeight: 300, childElementCount: 0 });
+        return url && url.split("/").pop();
+      };
+      return [
+        read("0px 0px, cover"),
+        read("1px 1px, cover"),
+        read("300px 300px, cover", { backgroundPositionX: "-2000px, 50%" }),
+        read("cover, cover", { backgroundClip: "content-box, border-box", paddingLeft: "150px", paddingRight: "150px" }),
+        read("64px 64px, cover", { backgroundPositionX: "calc(100% - 10px), 50%" }),   // a logo on a photo
+        read("100% 100%, cover"),
+        read("cover, cover"),
+        read("auto, cover"),   // at its own size: not known to cover the box
+        read("auto, auto"),    // neither known: the top one
+        read("64px 64px, 32px 32px"),
+        read("10px 10px, cover", { backgroundRepeat: "repeat, no-repeat" }),   // repeated over the box
+        read("0px 0px, 50% 0%"),   // nothing drawn
+      ];
+    """)
+    assert got == ["under.jpg", "under.jpg", "under.jpg", "under.jpg", "under.jpg", "top.jpg", "top.jpg", "under.jpg",
+                   "top.jpg", "top.jpg", "top.jpg", None]

@@ -1,4 +1,6 @@
-"""Which srcset candidate the extension checks (extension/content/find-media.js run in node)."""
+"""The largest srcset candidate (extension/content/find-media.js run in node): what a lazy loader's
+data-srcset will load, and an image's before the browser has chosen one; once it has, its currentSrc
+is checked (test_extension_browser.py)."""
 
 import json
 import shutil

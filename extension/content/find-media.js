@@ -1,5 +1,6 @@
-// Finding media: <img> (currentSrc or the largest srcset candidate), <video>, and CSS background
-// images, in the page and in every open shadow root, shown at the minimum size or more.
+// Finding media: <img> (the picture the browser shows, its currentSrc), <video>, and CSS background
+// images (the layer drawn), in the page and in every open shadow root, shown at the minimum size or more.
+// What is checked is what the page shows, never another picture it names beside it.
 (() => {
   "use strict";
   const FL = globalThis.FakeLens;
@@ -68,8 +69,10 @@
   FL.largestSrcset = largestSrcset; // for the tests
 
   // The computed value quotes the URL, escaping double quotes and backslashes: `url("a(1).jpg")`,
-  // `url("o'brien.jpg")` (a bare url(...) is read too, for other engines). The top image layer only
-  // (gradients skipped); of an image-set() its highest resolution (`image-set(url("a.jpg") 1dppx,
+  // `url("o'brien.jpg")` (a bare url(...) is read too, for other engines). The top image layer drawn
+  // (gradients skipped; a layer sized 0 or laid outside its box is not drawn; one drawn over all of
+  // its box goes before one above it that covers only part of it, or is drawn at its own size, which
+  // is not known here); of an image-set() its highest resolution (`image-set(url("a.jpg") 1dppx,
   // url("b.jpg") 2dppx)`), not the first, which is the smallest.
   const QUOTED_URL = /url\("((?:[^"\\]|\\.)*)"\)(?:\s+([\d.]+)(dppx|x|dpi|dpcm))?/g;
   const DPPX = { dppx: 1, x: 1, dpi: 1 / 96, dpcm: 2.54 / 96 };
@@ -79,9 +82,12 @@
     if (!bg || bg === "none") return null;
     const repeats = (style.backgroundRepeat || "").split(",");
     const sizes = (style.backgroundSize || "").split(",");
+    let drawn = null;   // the top layer drawn over part of its box
     for (const [i, layer] of layers(bg).entries()) {   // the top image; a gradient over it (a tint) is no picture
       if (!/^((-webkit-)?image-set|url)\(/.test(layer)) continue;
       if (tiled(el, repeats[i % repeats.length], sizes[i % sizes.length])) continue;   // a texture, not a picture
+      const lies = layerLies(el, style, i);
+      if (lies === "none") continue;
       // a url() is an image-set() of one candidate
       let url = null, best = -1;
       for (const m of layer.matchAll(QUOTED_URL)) {
@@ -89,10 +95,83 @@
         if (res > best) [best, url] = [res, m[1]];
       }
       if (!url) url = (/^url\(([^"')\s]+)\)/.exec(layer) || [])[1];   // unquoted, as other engines write it
-      if (url) return absolute(url.replace(/\\(.)/g, "$1"), el.baseURI);
+      url = url && absolute(url.replace(/\\(.)/g, "$1"), el.baseURI);
+      if (!url) continue;
+      if (lies === "box") return url;
+      drawn = drawn || url;
     }
-    return null;
+    return drawn;
   }
+
+  // Where background layer `i` of `el` lies, from its computed style: "none" when it is not drawn (a
+  // side sized 0, clipped to a box of no size, or laid wholly outside its box: a page can name one
+  // picture on top and show another under it), "box" when it is drawn over all of its box (cover,
+  // contain: as large as fits; repeated; sized and placed to reach every edge), else "some" (over part
+  // of its box, or at the picture's own size, or where the style does not say).
+  function layerLies(el, style, i) {
+    const nth = (prop) => {
+      const all = (style[prop] || "").split(",");
+      return all[i % all.length].trim();
+    };
+    const clip = boxSize(el, style, nth("backgroundClip"));
+    if (clip && (clip[0] <= 0 || clip[1] <= 0)) return "none";
+    const area = boxSize(el, style, nth("backgroundOrigin") || "padding-box");
+    const size = nth("backgroundSize") || "auto";
+    if (size === "cover" || size === "contain") return "box";
+    const sides = size.split(/\s+/);
+    const [rx, ry = rx] = nth("backgroundRepeat").replace("repeat-x", "repeat no-repeat")
+      .replace("repeat-y", "no-repeat repeat").split(/\s+/);
+    const repeats = [rx, ry].map((r) => Boolean(r) && r !== "no-repeat");
+    const fixed = nth("backgroundAttachment") === "fixed";   // placed in the window, not in its box
+    const at = [nth("backgroundPositionX"), nth("backgroundPositionY")];
+    let whole = true;
+    for (const axis of [0, 1]) {
+      const len = area && area[axis];
+      const side = lengthOf(sides[axis] || "auto", len);
+      if (side === 0) return "none";
+      if (repeats[axis]) continue;   // repeated: across the box, whatever its size
+      const offset = side === null || !area || fixed ? null : lengthOf(at[axis] || "0%", len - side);
+      if (offset === null) whole = false;
+      else if (offset + side <= 0 || offset >= len) return "none";
+      else if (offset > 0 || offset + side < len) whole = false;
+    }
+    return whole ? "box" : "some";
+  }
+
+  // A computed length in px: `value` ("12px", "50%", "calc(100% - 10px)") with 100% = `whole`;
+  // null for auto, or what is not known.
+  function lengthOf(value, whole) {
+    const sum = value.replace(/^calc\((.*)\)$/, "$1").replace(/\s+/g, "");
+    if (!/^([+-]?[\d.]+(px|%))+$/.test(sum)) return null;
+    let px = 0;
+    for (const [term, unit] of sum.matchAll(/[+-]?[\d.]+(px|%)/g)) {
+      if (unit === "px") px += parseFloat(term);
+      else if (typeof whole === "number") px += (parseFloat(term) / 100) * whole;
+      else return null;
+    }
+    return px;
+  }
+
+  // [width, height] of `el`'s border-box, padding-box or content-box (layout sizes, before any
+  // transform); null where it has no layout to ask (outside a page).
+  function boxSize(el, style, which = "border-box") {
+    let [w, h] = [el.offsetWidth, el.offsetHeight];
+    if (w === undefined) {
+      if (!el.getBoundingClientRect) return null;
+      ({ width: w, height: h } = el.getBoundingClientRect());
+    }
+    const px = (prop) => parseFloat(style[prop]) || 0;
+    if (which === "padding-box" || which === "content-box") {
+      w -= px("borderLeftWidth") + px("borderRightWidth");
+      h -= px("borderTopWidth") + px("borderBottomWidth");
+    }
+    if (which === "content-box") {
+      w -= px("paddingLeft") + px("paddingRight");
+      h -= px("paddingTop") + px("paddingBottom");
+    }
+    return [w, h];
+  }
+
   // A layer that repeats at its own size under content it wraps (a page's paper or noise texture, a
   // pattern) rather than one picture: a photo is laid with no-repeat, or sized (cover, contain, a
   // length), or alone in its box (the browser says "repeat" where the page said nothing).
@@ -124,32 +203,56 @@
   }
   FL.backgroundUrl = backgroundUrl; // for the tests
 
-  // The image's best-resolution URL of what the browser shows: the largest candidate of the srcset
-  // it chose from. In a <picture> that may be a <source>'s (art direction: another crop, even
-  // another photo), so the <img>'s own srcset counts only when what is shown is one of its own.
+  // The URL of the picture the browser shows: its currentSrc, the srcset candidate it chose (in a
+  // <picture> maybe a <source>'s: art direction, another crop or photo), not the largest one it names:
+  // a page can name one picture at 4000w and show another at the size it is drawn. Before it has
+  // chosen (an image not loaded yet), the largest of its own srcset, or its src: looked at again once
+  // it shows (badge.js). A lazy loader's placeholder: the photo it will load.
   function imageUrl(el) {
-    const shown = el.currentSrc || el.src;
-    const lazy = lazyUrl(el, shown);
+    const shown = el.currentSrc || "";
+    const lazy = lazyUrl(el, shown || el.src);
     if (lazy) return lazy;
+    if (shown) return shown;
     const own = el.getAttribute("srcset");
-    if (!shown) return (own && largestSrcset(own, el.baseURI)) || null;   // not loaded yet
-    const sources = el.parentElement && el.parentElement.tagName === "PICTURE"
-      ? [...el.parentElement.querySelectorAll("source[srcset]")].map((s) => s.getAttribute("srcset")) : [];
-    const names = (srcset) => srcsetCandidates(srcset).map(({ url }) => absolute(url, el.baseURI));
-    for (const srcset of sources) if (names(srcset).includes(shown)) return largestSrcset(srcset, el.baseURI);
-    if (own && (shown === el.src || names(own).includes(shown))) return largestSrcset(own, el.baseURI) || shown;
-    return shown;
+    return (own && largestSrcset(own, el.baseURI)) || el.src || null;
   }
 
-  // A lazy loader's placeholder (a data: picture, or a tiny one stretched over the photo's place) is
-  // not the photo: the address it will load is, in data-srcset / data-src (lazysizes and most others)
-  // or data-lazy-srcset / data-lazy-src (WP Rocket). null for any other image.
+  // A lazy loader's placeholder is not the photo: the address it will load is, in data-srcset /
+  // data-src (lazysizes and most others) or data-lazy-srcset / data-lazy-src (WP Rocket). null for
+  // any other image, a data: one too: a page can show a picture inline and name another to load.
   function lazyUrl(el, shown) {
-    const tiny = el.complete && el.naturalWidth > 0 && el.naturalWidth < 16 && el.naturalHeight < 16;
-    if (shown && !/^data:/i.test(shown) && !tiny) return null;
+    if (shown && !placeholder(el, shown)) return null;
     const srcset = el.getAttribute("data-srcset") || el.getAttribute("data-lazy-srcset");
     const src = el.getAttribute("data-src") || el.getAttribute("data-lazy-src");
     return (srcset && largestSrcset(srcset, el.baseURI)) || (src && absolute(src, el.baseURI)) || null;
+  }
+
+  // A placeholder shows nothing of a photo: a picture under 16 px a side (a lazy loader's 1×1 GIF or
+  // a few pixels of colour, stretched over the photo's place: it holds no face the backend would find,
+  // which looks for faces of 24 px or more; a larger one, stretched, can show a face) or an SVG that
+  // draws nothing (WP Rocket's, which only gives the box its aspect ratio).
+  const TINY = 16;
+  function placeholder(el, shown) {
+    if (el.complete && el.naturalWidth > 0 && el.naturalWidth < TINY && el.naturalHeight < TINY) return true;
+    return emptySvg(shown);
+  }
+  FL.isPlaceholder = placeholder; // for the tests
+
+  // A data: SVG whose root element holds nothing and says only its size: `<svg xmlns="…"
+  // viewBox="0 0 800 600"></svg>` (any other attribute, a style with a background, could draw).
+  const SVG_SIZE_ATTRS = /^(xmlns(:xlink)?|version|viewBox|width|height|preserveAspectRatio)$/;
+  function emptySvg(url) {
+    const m = url && url.length < 2048 && /^data:image\/svg\+xml(;[^,]*)?,(.*)$/is.exec(url);   // an empty one is short
+    if (!m) return false;
+    let text;
+    try {
+      text = /;base64$/i.test(m[1] || "") ? atob(decodeURIComponent(m[2])) : decodeURIComponent(m[2]);
+    } catch {
+      return false;
+    }
+    const svg = /^\s*(<\?xml[^>]*\?>\s*)?<svg((?:\s+[\w:-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/>|>\s*<\/svg>)\s*$/.exec(text);
+    if (!svg) return false;
+    return [...svg[2].matchAll(/([\w:-]+)\s*=/g)].every(([, name]) => SVG_SIZE_ATTRS.test(name));
   }
 
   // An SVG <image> (Facebook draws profile photos so): a picture like an <img>.
@@ -183,9 +286,8 @@
     let url = null;
     let thumb = null;
     if (el.tagName === "IMG") {
-      const shown = el.currentSrc || el.src;
       url = imageUrl(el);
-      thumb = lazyUrl(el, shown) ? url : shown;   // a placeholder shows nothing of the photo
+      thumb = url;   // the picture checked (a placeholder shows nothing of the photo)
     } else if (el.tagName === "VIDEO") {
       const source = el.querySelector("source[src]");
       url = el.currentSrc || el.src || (source && source.src) || "";
