@@ -1195,6 +1195,58 @@ def test_a_page_scan_of_more_than_a_batch_sends_every_item(browser, live_backend
         roomy.stop()
 
 
+def test_a_page_scan_follows_its_checks_a_few_at_a_time(browser, live_backend, sites, tmp_path):
+    """60 pictures from a server that never answers: the backend's one worker waits on the first, the
+    others wait in line. The popup asked after every one of them every 2 s (30 requests a second here;
+    the audit's page of 200: 100), though a check waiting in line makes no progress. It asks after the
+    few the backend is on or takes next, and one other in turn."""
+    from support.live_backend import start_backend
+
+    silent, held = socket.socket(), []
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(128)
+
+    def hold():
+        while True:
+            try:
+                held.append(silent.accept()[0])
+            except OSError:   # closed
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
+    backend = start_backend(tmp_path / "home", FAKELENS_READ_TIMEOUT_S=60)   # one worker
+    browser.configure(backendUrl=backend.url, token=backend.token, autoCheck=False)
+    browser.sw("""() => { self.checkPolls = 0; self.fetchBeforeCount = self.fetch;
+        self.fetch = (url, init) => { if (/\\/api\\/v1\\/checks\\/[0-9a-f]{16}$/.test(String(url))) self.checkPolls += 1;
+                                      return self.fetchBeforeCount(url, init); }; }""")
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""src => document.querySelector('#feed').replaceChildren(...Array.from({ length: 60 }, (_, n) =>
+            Object.assign(document.createElement('img'), { width: 130, height: 130, src: `${src}/${n}.jpg` })))""",
+                      f"http://127.0.0.1:{silent.getsockname()[1]}")
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        popup.wait_for_selector("#results li[data-state='running']", timeout=30_000)   # followed since
+        browser.sw("() => { self.checkPolls = 0; }")
+        time.sleep(10)
+        polls = browser.sw("() => self.checkPolls")
+        summary = popup.text_content("#summary")
+        popup.close()
+    finally:
+        browser.sw("() => { if (self.fetchBeforeCount) self.fetch = self.fetchBeforeCount; }")
+        browser.configure(autoCheck=True, backendUrl=live_backend.url, token=live_backend.token)
+        page.close()
+        backend.stop()
+        silent.close()
+        for conn in held:
+            conn.close()
+    assert summary == "60 media found: 60 running", summary
+    assert polls <= 30, polls   # five each 2 s at most (300 before)
+
+
 def test_a_failed_check_is_retried_from_its_badge(browser, live_backend, media_dir, sites):
     """Checked while the backend was down: a click on the failed badge checks again once it is up."""
     browser.configure(autoCheck=False, backendUrl=_dead_port_url(live_backend)[0])
