@@ -290,19 +290,31 @@ async function scan(items, pageUrl) {
   const goOn = () => {
     if (stopped) throw stopped;
   };
+  // The backend's queue has no room for this page's checks (it keeps room for what the user asks for
+  // and for other sites'): the items not sent yet are not sent either (each would be refused the same
+  // way: a gallery of 400 read and uploaded 300 pictures for nothing), and each says why.
+  let full = null;
+  const roomLeft = () => {
+    if (full) throw new BackendError(full.code, full.message);
+  };
+  const isFull = (error) => {
+    if (error && error.code === "queue_full") full = full || { code: error.code, message: error.message };
+  };
   await Promise.all(
     items.map(async (item, i) => {
       if (item.kind === "image") {
         try {
           const sent = await withScanSlot(async () => {
             goOn();
+            roomLeft();
             const blob = await fetchImageBytes(item.url, sameSite(item.url, pageUrl));
-            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0, "low", goOn);
+            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0, "low", () => { goOn(); roomLeft(); });
             return Boolean(blob);
           });
           if (sent) return;
         } catch (err) {
           if (FL.connectionTrouble(err)) stopped = stopped || err;
+          isFull(err);
           checks[i] = { status: "failed", error: { code: err.code || "internal", message: err.message } };
           return;
         }
@@ -325,14 +337,17 @@ async function scan(items, pageUrl) {
     const part = batch.slice(start, start + MAX_BATCH);
     try {
       goOn();
+      roomLeft();
       const answer = await backend("/api/v1/checks/batch", {
         method: "POST",
         json: { items: part.map(({ url, kind }) => ({ url, kind })), page_url: isHttp(pageUrl) ? pageUrl : undefined, priority: "low" },
       });
       (answer.checks || []).forEach((check, k) => {
         checks[part[k].i] = { ...check, sent_url: part[k].url };
+        isFull(check.error);
       });
     } catch (err) {
+      isFull(err);
       // nothing made yet: the popup says why the scan failed; else the images uploaded are followed
       if (!start && !checks.some((check) => check && check.id)) throw err;
       for (const { i } of part) checks[i] = { status: "failed", error: { code: err.code || "internal", message: err.message } };

@@ -588,6 +588,51 @@ def test_max_queue_counts_waiting_checks_not_the_running_ones(tmp_path, silent_s
         app.extensions["fakelens"]["store"].close()
 
 
+def test_a_page_that_fills_the_queue_leaves_room_for_the_users_checks_and_other_sites(tmp_path, silent_server,
+                                                                                     plain_jpeg):
+    """One worker, held by a download that never answers. One page's scan sent more checks than the queue
+    holds and took all of it: the user's own check on another site, and another tab's automatic check,
+    were refused for minutes. A page host's automatic and page-scan checks ("low") now take at most half
+    the places (each item past them refused with its own error), all low checks three quarters, and
+    what the user asks for ("high") the rest."""
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0,
+                              max_queue=8, read_timeout_s=60))
+    client, headers = app.test_client(), token_headers(app)
+
+    def post(n, **body):
+        return client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
+                           json={"url": f"{silent_server.url}?{n}", **body})
+
+    try:
+        running = post(0).get_json()["id"]
+        assert wait_status(client, headers, running, {"running"}, timeout=10)["status"] == "running"
+        scan = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=headers,
+                           json={"items": [{"url": f"{silent_server.url}?{n}"} for n in range(1, 7)],
+                                 "page_url": "https://evil.example/fill.html"}).get_json()["checks"]
+        assert [c["status"] for c in scan] == ["queued"] * 4 + ["failed"] * 2, scan
+        assert {c["error"]["code"] for c in scan[4:]} == {"queue_full"}
+        assert scan[4]["error"]["message"].startswith("4 automatic and page-scan checks from pages on evil.example "
+                                                      "are already waiting, the most one site may have waiting")
+        asked = post(7, page_url="https://news.example/")   # the user's right-click on another site
+        assert asked.status_code == 202 and asked.get_json()["status"] == "queued"
+        automatic = post_file(client, headers, plain_jpeg.read_bytes(), wait=0, priority="low",
+                              page_url="https://news.example/today")   # another tab's automatic check
+        assert automatic.status_code == 202 and automatic.get_json()["status"] == "queued"
+        assert post(8, priority="low", page_url="https://blog.example/").status_code == 202   # 6 low: 3/4 of 8
+        low = post(9, priority="low", page_url="https://shop.example/")
+        assert low.status_code == 429 and low.get_json()["error"]["code"] == "queue_full"
+        assert low.get_json()["error"]["message"].startswith("6 automatic and page-scan checks are already waiting, "
+                                                            "the most that may wait (6 of the queue's 8 places: the "
+                                                            "others are kept for the checks you ask for)")
+        assert post(10).status_code == 202   # the user's: the eighth place
+        full = post(11)
+        assert full.status_code == 429 and full.get_json()["error"]["message"].startswith("8 checks are already waiting")
+        assert len(list((tmp_path / "home" / "uploads").glob("*.upload"))) == 1   # the automatic check's, waiting
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()
+
+
 def test_clear_history_cancels_a_running_check_and_removes_it_once_stopped(hanging_check):
     client, headers, check_id = hanging_check
     r = client.delete(CHECKS, base_url=BASE_URL, headers=headers)

@@ -520,3 +520,100 @@ def test_an_answer_from_a_backend_no_longer_configured_does_not_change_the_conne
       return { before, moved, after: FL.background.connection().state };
     """)
     assert got == {"before": "ok", "moved": "unreachable", "after": "unreachable"}
+
+
+def test_a_page_scans_checks_are_followed_a_few_at_a_time(tmp_path):
+    """The popup asked after each of a scan's checks every 2 s: 200 checks waiting behind a slow one
+    made 100 requests a second, though a check waiting in line makes no progress. A round now asks
+    after the checks the backend is on or takes next (running ones, then the earliest made) and one
+    other in turn: at most five requests at once, a few a second."""
+    got = run_background(tmp_path, """
+      const checks = Array.from({ length: 200 }, (_, n) => ({ id: `c${n}`, status: "queued", created: 1000 + n }));
+      checks.reverse();   // the popup's order is the page's, not the order the backend made them in
+      const asked = [];
+      let busy = 0, most = 0, over = false;
+      const status = async (id) => {
+        asked.push(id);
+        most = Math.max(most, ++busy);
+        await new Promise((r) => setTimeout(r, 5));
+        busy -= 1;
+        const n = Number(id.slice(1));
+        return { id, status: over ? "done" : n === 2 ? "running" : "queued", created: 1000 + n };
+      };
+      const updates = [];
+      const following = FL.followChecks(checks, status, (i, check) => updates.push([i, check.status]), () => {});
+      await new Promise((r) => setTimeout(r, 4700));   // rounds at 1, 2.5 and 4.5 s
+      const seen = { requests: asked.length, most, rounds: [asked.slice(0, 5), asked.slice(5, 10)],
+                     running: updates.filter(([, s]) => s === "running").length };
+      over = true;   // the backend ends them all: followed to the end in quick rounds
+      await following;
+      return { ...seen, done: updates.filter(([, s]) => s === "done").length };
+    """)
+    assert got["most"] <= 5 and got["requests"] <= 15, got   # was 600 (200 checks, 3 rounds each)
+    assert got["rounds"][0] == ["c0", "c1", "c2", "c3", "c4"], got   # the earliest made, then one of the others
+    assert got["rounds"][1] == ["c2", "c0", "c1", "c3", "c5"], got   # the running one first; the next other
+    assert got["running"] >= 2 and got["done"] == 200, got
+
+
+def test_a_page_scans_checks_the_backend_ended_meanwhile_are_shown_at_once(tmp_path):
+    """Checks that end quickly (small photos) are caught up with in quick rounds, not five each 2 s;
+    ones gone from the backend (the history cleared) are reported as such; a backend out of reach ends
+    them all once the outage is over two minutes long, not one after another."""
+    got = run_background(tmp_path, """
+      const checks = Array.from({ length: 40 }, (_, n) => ({ id: `c${n}`, status: "queued", created: n }));
+      checks.push(null, { status: "failed", error: { code: "bad_url" } });   // nothing to follow
+      const started = Date.now();
+      let requests = 0;
+      const ended = [];
+      await FL.followChecks(checks, async (id) => {
+        requests += 1;
+        if (id === "c7") { const err = new Error("no check"); err.code = "not_found"; throw err; }
+        return { id, status: "done" };
+      }, (i, check) => ended.push([i, check.status]), (i, err) => ended.push([i, err.code]));
+      const quick = { seconds: (Date.now() - started) / 1000, requests, ended: ended.length,
+                      gone: ended.find(([i]) => i === 7) };
+      const realNow = Date.now;
+      let offset = 0;
+      Date.now = () => realNow() + offset;
+      const down = [];
+      await FL.followChecks(checks.slice(0, 10), async () => {
+        offset += 61_000;   // a minute passes with each round
+        const err = new Error("not reachable"); err.code = "unreachable"; throw err;
+      }, () => {}, (i, err) => down.push([i, err.code]));
+      Date.now = realNow;
+      return { quick, down };
+    """)
+    quick = got["quick"]
+    assert quick["seconds"] < 3 and quick["requests"] <= 45 and quick["ended"] == 40, quick   # was 2 s per 5
+    assert quick["gone"] == [7, "not_found"], quick
+    assert got["down"] == [[i, "unreachable"] for i in range(10)], got["down"]
+
+
+def test_a_scan_the_backends_queue_has_no_room_for_sends_no_more(tmp_path):
+    """The backend keeps most of its queue from one page's automatic checks and scans: once it refuses
+    one of a scan's checks, the pictures not sent yet are not read and uploaded for nothing (each is
+    refused the same way, and says why)."""
+    got = run_background(tmp_path, """
+      const realFetch = globalThis.fetch;
+      let posts = 0;
+      globalThis.fetch = async (input, init = {}) => {
+        const url = typeof input === "string" ? input : input.url;
+        if (url.includes("/api/v1/checks?wait=") && ++posts > 3) {
+          return new Response(JSON.stringify({ error: { code: "queue_full", message: "100 automatic and page-scan checks from pages on gallery.example are already waiting" } }),
+                              { status: 429, headers: { "content-type": "application/json" } });
+        }
+        return realFetch(input, init);
+      };
+      const items = Array.from({ length: 40 }, (_, n) => ({ kind: "image", url: `https://gallery.example/${n}.jpg` }));
+      items.forEach(({ url }) => { web[url] = jpeg(); });
+      items.push({ kind: "video", url: "https://gallery.example/clip.mp4" });
+      const checks = await FL.background.scan(items, "https://gallery.example/");
+      return { read: calls.filter((c) => c.url.startsWith("https://gallery.example/")).length, posts,
+               batches: calls.filter((c) => c.url.endsWith("/checks/batch")).length,
+               made: checks.filter((c) => c.id).length,
+               refused: [...new Set(checks.filter((c) => !c.id).map((c) => `${c.error.code}: ${c.error.message}`))] };
+    """)
+    assert got["made"] == 3 and got["batches"] == 0, got
+    assert got["read"] <= 8 and got["posts"] <= 6, got   # those under way when the first was refused
+    assert got["refused"] == ["queue_full: 100 automatic and page-scan checks from pages on gallery.example are "
+                              "already waiting"], got

@@ -1250,21 +1250,83 @@ def test_the_popup_draws_each_verdict_on_the_page_as_soon_as_it_is_final(browser
         page.close()
 
 
-def test_a_page_scan_of_more_than_a_batch_sends_every_item(browser, live_backend, sites):
+def test_a_page_scan_of_more_than_a_batch_sends_every_item(browser, live_backend, sites, tmp_path):
     """The backend takes at most 100 URLs a batch; a gallery of 130 images the browser cannot read
-    (here: 404s, which go to the backend as URLs) used to fail the whole scan."""
-    items = [{"kind": "image", "url": f"{sites.local}/media/missing-{i}.jpg"} for i in range(130)]
-    checks = browser.sw("([items, page]) => FakeLens.background.scan(items, page)", [items, f"{sites.local}/gallery"])
-    assert len(checks) == 130
-    assert all(c and c.get("id") for c in checks), [c for c in checks if not (c and c.get("id"))][:2]
-    assert {c["sent_url"] for c in checks} == {i["url"] for i in items}
-    # addresses longer than the backend takes fail one by one: 12 of 100 kB would make a batch over
-    # the backend's 1 MB of JSON, and fail it whole
-    long = [{"kind": "image", "url": f"{sites.local}/media/missing.jpg?{i}={'x' * 100_000}"} for i in range(12)]
-    checks = browser.sw("([items, page]) => FakeLens.background.scan(items, page)",
-                        [items[:3] + long, f"{sites.local}/gallery"])
-    assert all(c.get("id") for c in checks[:3]), checks[:3]
-    assert [c["error"]["message"] for c in checks[3:]] == ["The address is longer than 4096 characters"] * 12
+    (here: 404s, which go to the backend as URLs) used to fail the whole scan. (On a backend whose queue
+    has room for them all: one page host's checks may have half of max_queue waiting.)"""
+    from support.live_backend import start_backend
+
+    roomy = start_backend(tmp_path / "home", FAKELENS_MAX_QUEUE=400)
+    browser.configure(backendUrl=roomy.url, token=roomy.token)
+    try:
+        items = [{"kind": "image", "url": f"{sites.local}/media/missing-{i}.jpg"} for i in range(130)]
+        checks = browser.sw("([items, page]) => FakeLens.background.scan(items, page)",
+                            [items, f"{sites.local}/gallery"])
+        assert len(checks) == 130
+        assert all(c and c.get("id") for c in checks), [c for c in checks if not (c and c.get("id"))][:2]
+        assert {c["sent_url"] for c in checks} == {i["url"] for i in items}
+        # addresses longer than the backend takes fail one by one: 12 of 100 kB would make a batch over
+        # the backend's 1 MB of JSON, and fail it whole
+        long = [{"kind": "image", "url": f"{sites.local}/media/missing.jpg?{i}={'x' * 100_000}"} for i in range(12)]
+        checks = browser.sw("([items, page]) => FakeLens.background.scan(items, page)",
+                            [items[:3] + long, f"{sites.local}/gallery"])
+        assert all(c.get("id") for c in checks[:3]), checks[:3]
+        assert [c["error"]["message"] for c in checks[3:]] == ["The address is longer than 4096 characters"] * 12
+    finally:
+        browser.configure(backendUrl=live_backend.url, token=live_backend.token)
+        roomy.stop()
+
+
+def test_a_page_scan_follows_its_checks_a_few_at_a_time(browser, live_backend, sites, tmp_path):
+    """60 pictures from a server that never answers: the backend's one worker waits on the first, the
+    others wait in line. The popup asked after every one of them every 2 s (30 requests a second here;
+    the audit's page of 200: 100), though a check waiting in line makes no progress. It asks after the
+    few the backend is on or takes next, and one other in turn."""
+    from support.live_backend import start_backend
+
+    silent, held = socket.socket(), []
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(128)
+
+    def hold():
+        while True:
+            try:
+                held.append(silent.accept()[0])
+            except OSError:   # closed
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
+    backend = start_backend(tmp_path / "home", FAKELENS_READ_TIMEOUT_S=60)   # one worker
+    browser.configure(backendUrl=backend.url, token=backend.token, autoCheck=False)
+    browser.sw("""() => { self.checkPolls = 0; self.fetchBeforeCount = self.fetch;
+        self.fetch = (url, init) => { if (/\\/api\\/v1\\/checks\\/[0-9a-f]{16}$/.test(String(url))) self.checkPolls += 1;
+                                      return self.fetchBeforeCount(url, init); }; }""")
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""src => document.querySelector('#feed').replaceChildren(...Array.from({ length: 60 }, (_, n) =>
+            Object.assign(document.createElement('img'), { width: 130, height: 130, src: `${src}/${n}.jpg` })))""",
+                      f"http://127.0.0.1:{silent.getsockname()[1]}")
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        popup.wait_for_selector("#results li[data-state='running']", timeout=30_000)   # followed since
+        browser.sw("() => { self.checkPolls = 0; }")
+        time.sleep(10)
+        polls = browser.sw("() => self.checkPolls")
+        summary = popup.text_content("#summary")
+        popup.close()
+    finally:
+        browser.sw("() => { if (self.fetchBeforeCount) self.fetch = self.fetchBeforeCount; }")
+        browser.configure(autoCheck=True, backendUrl=live_backend.url, token=live_backend.token)
+        page.close()
+        backend.stop()
+        silent.close()
+        for conn in held:
+            conn.close()
+    assert summary == "60 media found: 60 running", summary
+    assert polls <= 30, polls   # five each 2 s at most (300 before)
 
 
 def test_a_failed_check_is_retried_from_its_badge(browser, live_backend, media_dir, sites):

@@ -33,8 +33,21 @@ log = logging.getLogger("fakelens.jobs")
 MAX_ATTEMPTS = 2
 PRIORITIES = ("high", "low")   # a request's "priority": low ones (automatic checks, page scans) wait
                                # until no high one (what the user asked for there and then) is waiting
+# Of max_queue: the places "low" checks may take together, and those of one page host (its page_url's), so
+# that a page (a scan of its 400 pictures, a feed's automatic checks) refuses neither what the user asks
+# for nor other sites' automatic checks; "high" checks may take every place
+LOW_SHARE = 0.75
+PAGE_SHARE = 0.5
 PROGRESS_EVERY_S = 0.2   # progress rows are written at most this often
 RECORD_RETRIES_S = (0.1, 0.5, 2.0, 5.0)   # pauses between tries to store a check's end (a locked or full database)
+
+
+def page_host(page_url: str | None) -> str:
+    """The host of the page that asked for a check ("" when none is known)."""
+    try:
+        return urlsplit(page_url or "").hostname or ""
+    except ValueError:
+        return ""
 
 
 class DataFolderInUse(Exception):
@@ -187,14 +200,38 @@ class JobPool:
 
     def submit(self, request: dict) -> str:
         with self._submitting:   # counted and added as one step: concurrent requests overshot the limit
-            if self.store.count_queued() >= self.settings.max_queue:
+            full = self._no_room(request)
+            if full:
                 self.discard_upload(request)
-                n = self.settings.max_queue
-                raise FakeLensError("queue_full", f"{n} {'check is' if n == 1 else 'checks are'} already waiting; "
-                                    "try again when some have finished")
+                raise FakeLensError("queue_full", full)
             check_id = self.store.create(request)
         self._enqueue(check_id, request.get("priority"))
         return check_id
+
+    def _no_room(self, request: dict) -> str | None:
+        """Why the queue takes no more of `request`'s kind (None: it does): max_queue checks wait, or its
+        priority's share (LOW_SHARE) or its page host's (PAGE_SHARE) is taken."""
+        waiting = self.store.queued_pages()
+        n = self.settings.max_queue
+        if len(waiting) >= n:
+            return f"{n} {'check is' if n == 1 else 'checks are'} already waiting; try again when some have finished"
+        if request.get("priority") != "low":   # what the user asks for (a request saying none is high)
+            return None
+        low = [page for priority, page in waiting if priority == "low"]
+        share = max(1, int(n * LOW_SHARE))
+        if len(low) >= share:
+            return (f"{len(low)} automatic and page-scan checks are already waiting, the most that may wait ("
+                    f"{share} of the queue's {n} places: the others are kept for the checks you ask for); try again "
+                    "when some have finished")
+        host = page_host(request.get("page_url"))
+        same = sum(page_host(page) == host for page in low)
+        share = max(1, int(n * PAGE_SHARE))
+        if same >= share:
+            where = f"from pages on {host}" if host else "sent without a page"
+            return (f"{same} automatic and page-scan checks {where} are already waiting, the most one site may "
+                    f"have waiting ({share} of the queue's {n} places: other sites' checks still go in); try again "
+                    "when some have finished")
+        return None
 
     def _enqueue(self, check_id: str, priority: str | None = None):
         self._cancel[check_id] = threading.Event()
@@ -300,10 +337,7 @@ class JobPool:
         """The cache's key beside the media: the models' fingerprint and the host of the page that asked.
         A page times how fast its badge turns: a verdict answered at once from the cache would tell it
         that its visitor checked the same picture on another site (automatic checks are most of them)."""
-        try:
-            site = urlsplit(request.get("page_url") or "").hostname or ""
-        except ValueError:
-            site = ""
+        site = page_host(request.get("page_url"))
         return f"{self.analyzer.fingerprint}|{site}" if site else self.analyzer.fingerprint
 
     def from_cache(self, request: dict) -> dict | None:

@@ -175,6 +175,12 @@ class Store:
     def count_queued(self) -> int:
         return self._read("SELECT COUNT(*) FROM checks WHERE status = 'queued'")[0][0]
 
+    def queued_pages(self) -> list[tuple[str | None, str | None]]:
+        """(priority, page_url) of each waiting check: the queue's shares (jobs.JobPool.submit)."""
+        return [tuple(row) for row in self._read("SELECT json_extract(request, '$.priority'), "
+                                                 "json_extract(request, '$.page_url') FROM checks "
+                                                 "WHERE status = 'queued'")]
+
     def oldest_active(self) -> float | None:
         """When the oldest queued or running check was created (None when nothing is active)."""
         return self._read("SELECT MIN(created) FROM checks WHERE status IN (?, ?)", ACTIVE)[0][0]

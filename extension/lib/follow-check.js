@@ -35,4 +35,57 @@
     }
     return check;
   };
+
+  // Following many checks (a page scan's, in the popup). Asking after each every 2 s made 100
+  // requests a second for a scan of 200, though a check waiting in line makes no progress. A round
+  // asks after the `atOnce` checks the backend is on or takes next (the running ones, then the
+  // earliest made: it takes a page's checks in the order they came) and one of the others in turn (one
+  // may end out of line: cancelled, or cleared from the history). A round that found checks ended is
+  // followed at once (the backend is ahead), else after `delay`, growing to `longest`. A backend out
+  // of reach is waited out as by followCheck, for all of them. `onUpdate(i, check)` sees each new
+  // state of checks[i]; `onError(i, err)`, a check whose following ended in an error.
+  root.followChecks = async (checks, status, onUpdate, onError, { delay = 1000, longest = 2000, atOnce = 4 } = {}) => {
+    const open = [];
+    checks.forEach((check, i) => {
+      if (check && check.id && !root.isFinal(check)) open.push({ i, check });
+    });
+    const running = (entry) => (entry.check.status === "running" ? 0 : 1);
+    const order = (a, b) => running(a) - running(b) || (a.check.created || 0) - (b.check.created || 0) || a.i - b.i;
+    const first = delay;
+    let troubleSince = null;
+    let turn = 0;
+    while (open.length) {
+      await sleep(delay);
+      open.sort(order);
+      const asked = open.slice(0, atOnce);
+      if (open.length > atOnce) asked.push(open[atOnce + (turn++ % (open.length - atOnce))]);
+      let trouble = null;
+      let answered = false;
+      await Promise.all(asked.map(async (entry) => {
+        try {
+          entry.check = await status(entry.check.id);
+        } catch (err) {
+          if (PASSING.has(err.code)) {
+            trouble = err;
+            return;
+          }
+          answered = true;
+          entry.ended = true;
+          onError(entry.i, err);
+          return;
+        }
+        answered = true;
+        entry.ended = root.isFinal(entry.check);
+        onUpdate(entry.i, entry.check);
+      }));
+      troubleSince = answered || !trouble ? null : (troubleSince ?? Date.now());
+      if (troubleSince !== null && Date.now() - troubleSince > OUTAGE_MS) {
+        open.forEach((entry) => onError(entry.i, trouble));
+        return;
+      }
+      const before = open.length;
+      open.splice(0, open.length, ...open.filter((entry) => !entry.ended));
+      delay = open.length < before ? 0 : Math.min(Math.max(delay, first) * 1.5, longest);
+    }
+  };
 })();

@@ -48,7 +48,10 @@
     const counts = {};
     checks.forEach((check) => {
       const look = FL.describe(check);
-      const key = !FL.isFinal(check) ? "running" : check.status === "done" ? look.group : check.status;
+      // refused by a full queue: not checked, and another scan once these are done checks them
+      const key = !FL.isFinal(check) ? "running" : check.status === "done" ? look.group
+        : check.error && check.error.code === "queue_full" ? "not checked: too many checks waiting (scan again later)"
+          : check.status;
       counts[key] = (counts[key] || 0) + 1;
     });
     const parts = Object.entries(counts).map(([k, n]) => `${n} ${k}`);
@@ -122,21 +125,14 @@
     answer.checks.forEach((check, i) => update(i, check));
     // the backend went away during the scan: the line above says so, not "Connected"
     if (answer.checks.some((check) => check && FL.connectionTrouble(check.error))) FL.showConnection();
-    // Follow the running jobs (videos take a while) until every one is final; a backend restarting
-    // meanwhile keeps them (lib/follow-check.js)
-    await Promise.all(
-      answer.checks.map(async (check, i) => {
-        if (!check || !check.id || FL.isFinal(check)) return;
-        const shown = (c) => update(i, { ...c, sent_url: check.sent_url });
-        try {
-          await FL.followCheck(check, (id) => FL.ask("check-status", { id }), shown, { delay: 1000, longest: 2000 });
-        } catch (err) {
-          // gone from the backend while followed: the history was cleared (Options), not a failure
-          update(i, err.code === "not_found" ? FL.removedCheck()
-            : { status: "failed", error: { code: err.code, message: err.message } });
-        }
-      }),
-    );
+    // Follow the checks (videos take a while) until every one is final, a few at a time (those the
+    // backend is on or takes next: the others wait in line); a backend restarting meanwhile keeps them
+    // (lib/follow-check.js)
+    await FL.followChecks(answer.checks, (id) => FL.ask("check-status", { id }),
+      (i, check) => update(i, { ...check, sent_url: answer.checks[i].sent_url }),
+      // gone from the backend while followed: the history was cleared (Options), not a failure
+      (i, err) => update(i, err.code === "not_found" ? FL.removedCheck()
+        : { status: "failed", error: { code: err.code, message: err.message } }));
     announce(`Scan finished: ${$("summary").textContent}`);
     FL.setBusy(button, false);
   }
