@@ -243,12 +243,12 @@ def test_a_token_no_header_can_carry_is_a_bad_token_not_a_dead_backend(tmp_path)
     """A token saved with an invisible character (U+200B pasted from a chat) made a healthy backend
     show "not reachable": the header is now built before the network call, and the state says the token."""
     got = run_background(tmp_path, """
-      store.token = "\\u200bgood-token";
+      secrets.set("token", "\\u200bgood-token");   // the token's store (storage.local's is taken only into an empty one)
       const bad = (await FL.background.checkConnection()).state;
       let error = null;
       try { await FL.background.startCheck({ kind: "auto", url: "https://video.example/watch" }); }
       catch (err) { error = err.code; }
-      store.token = "good-token";
+      secrets.set("token", "good-token");
       return { bad, error, good: (await FL.background.checkConnection()).state };
     """)
     assert got == {"bad": "unauthorized", "error": "unauthorized", "good": "ok"}
