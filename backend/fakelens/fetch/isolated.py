@@ -45,7 +45,10 @@ def run_download(url: str, settings, outdir, deadline: float | None, progress, c
                 return tuple(message[1])
             else:   # "error"
                 raise FakeLensError(message[1], message[2])
-        child.wait(5)
+        try:   # it closed its end: it is ending
+            child.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
         if child.returncode is not None and child.returncode < 0:   # a signal: a C library that could not
             # allocate under the cap crashes rather than raise MemoryError (a DASH timeline of 20 million parts)
             raise FakeLensError("fetch_failed", f"the video download crashed (signal {-child.returncode}), most "
