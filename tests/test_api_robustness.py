@@ -1044,5 +1044,5 @@ def test_an_unknown_priority_is_refused_before_anything_is_queued(idle_app, plai
         r = r.get_json()["checks"][0]["error"], 400
     error, status = (r[0], r[1]) if isinstance(r, tuple) else (r.get_json()["error"], r.status_code)
     assert status == 400 and error["code"] == "bad_request" and "'priority' must be one of high, low" in error["message"]
-    assert idle_app.extensions["fakelens"]["store"].count_queued() == 0
+    assert idle_app.extensions["fakelens"]["store"].queued_pages() == []
     assert list((idle_app.config["SETTINGS"].home / "uploads").glob("*.upload")) == []

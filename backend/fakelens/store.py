@@ -172,9 +172,6 @@ class Store:
         rows = self._read(f"SELECT * FROM checks WHERE status IN ({marks}) ORDER BY created", statuses)
         return [self._row(r) for r in rows]
 
-    def count_queued(self) -> int:
-        return self._read("SELECT COUNT(*) FROM checks WHERE status = 'queued'")[0][0]
-
     def queued_pages(self) -> list[tuple[str | None, str | None]]:
         """(priority, page_url) of each waiting check: the queue's shares (jobs.JobPool.submit)."""
         return [tuple(row) for row in self._read("SELECT json_extract(request, '$.priority'), "

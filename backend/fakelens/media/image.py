@@ -78,6 +78,8 @@ def _jpeg_ends(data: bytes) -> bool:
 # flagged 0.99). Its other warning, extraneous bytes before a marker, is left alone: 3 of the 10,895
 # JPEGs in the shared data have it, and decode whole.
 DAMAGED_JPEG = ("premature end of data segment", "bad huffman code", "instead of rst", "premature end of jpeg file")
+# the lines of libjpeg's and libpng's own that a capture keeps to itself (anything else is written out again)
+LIBRARY_WORDS = ("corrupt jpeg data", "premature end of jpeg", "libpng ", "invalid sos", "inconsistent progression")
 _STDERR = threading.Lock()
 
 
@@ -102,8 +104,6 @@ def library_messages():
             if others:
                 os.write(2, others.encode())
 
-
-LIBRARY_WORDS = ("corrupt jpeg data", "premature end of jpeg", "libpng ", "invalid sos", "inconsistent progression")
 
 
 def _png_chunks(data: bytes):
