@@ -5,6 +5,7 @@ time limit, leave nothing behind in the work folder, and never connect to a priv
 """
 
 import os
+import signal
 import time
 
 import cv2
@@ -384,6 +385,27 @@ def test_a_check_cancelled_while_yt_dlp_is_busy_ends_at_once(server, net, workdi
     started = time.monotonic()
     refused(server.url("/spin-page"), "auto", net, workdir, "cancelled", "cancelled", limit_s=4.0,
             cancelled=lambda: time.monotonic() - started > 1.0)
+
+
+def test_yt_dlps_process_ends_by_itself_when_no_server_is_left_to_stop_it(server, tmp_path):
+    """A server killed outright leaves its download process behind: on a page yt-dlp spins on, it stops
+    at the time limit in CPU seconds (+10 s) all the same (a 100 kB page ran 66 s, 1 MB hours)."""
+    import pickle
+    import subprocess
+    import sys
+
+    (tmp_path / "out").mkdir()
+    child = subprocess.Popen([sys.executable, "-m", "fakelens.fetch.isolated"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, start_new_session=True)   # as run_download starts it
+    child.stdin.write(pickle.dumps((server.url("/spin-page"), make_settings(tmp_path, fetch_wall_s=2.0),
+                                    str(tmp_path / "out"), None)))   # and then never stopped by anyone
+    child.stdin.close()
+    try:
+        assert child.wait(40) == -signal.SIGXCPU
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
 
 
 def test_a_manifest_of_millions_of_parts_is_stopped_by_the_memory_cap(server, net, workdir):

@@ -118,6 +118,14 @@ def _child():
         from .ytdlp import Download
 
         url, settings, outdir, deadline = pickle.loads(sys.stdin.buffer.read())
+        # a server killed outright cannot kill this process: the kernel does, past the time limit in CPU
+        # seconds (a regular expression spinning holds the interpreter: no thread of ours could act)
+        try:
+            import resource
+            cpu = int(settings.fetch_wall_s) + 10
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+        except (ImportError, ValueError, OSError):
+            pass
         with guarded(settings, deadline) as guard:
             download = Download(url, settings, guard, Path(outdir), progress, lambda: False)
             path, media_url = download.run()
