@@ -956,6 +956,35 @@ def test_a_check_the_user_asks_for_runs_before_waiting_automatic_ones_and_page_s
                         server.url("/files/photo.jpg?1"), server.url("/files/photo.jpg?2")]
 
 
+def test_automatic_checks_of_different_sites_take_turns(tmp_path, plain_jpeg):
+    """One worker, held; a page on a.example queues four automatic checks, then one on b.example two:
+    b.example's first no longer waits behind all of a.example's (a hostile page's 100 held another site's
+    automatic checks for minutes). Within a site, first come, first served."""
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0))
+    pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
+    client, headers = app.test_client(), token_headers(app)
+    analysed, release = hold_first_analysis(pool, lambda request: request.get("filename"))
+
+    def auto(n: int, site: str) -> str:
+        r = post_file(client, headers, _jpeg_bytes(plain_jpeg, n), name=f"{site}-{n}.jpg", wait=0, priority="low",
+                      page_url=f"https://{site}.example/feed")
+        assert r.status_code == 202, r.get_json()
+        return r.get_json()["id"]
+
+    try:
+        first = post_file(client, headers, _jpeg_bytes(plain_jpeg, 0), name="first.jpg", wait=0).get_json()["id"]
+        assert wait_status(client, headers, first, ("running",))["status"] == "running"
+        ids = [auto(n, "a") for n in (1, 2, 3, 4)] + [auto(n, "b") for n in (5, 6)]
+        release.set()
+        for check_id in ids:
+            assert wait_status(client, headers, check_id, ("done", "failed"))["status"] == "done"
+    finally:
+        release.set()
+        pool.stop()
+        store.close()
+    assert analysed == ["first.jpg", "a-1.jpg", "b-5.jpg", "a-2.jpg", "b-6.jpg", "a-3.jpg", "a-4.jpg"]
+
+
 def test_waiting_checks_keep_their_priority_across_a_restart(tmp_path, plain_jpeg):
     home = tmp_path / "home"
     before = create_app(Settings(home=home, allow_loopback=True, sync_wait_s=0), start_jobs=False)

@@ -72,6 +72,12 @@ class JobPool:
         # skipped when a worker takes it (a PriorityQueue cannot move an entry)
         self._ticket: dict[str, int] = {}
         self._ticket_lock = threading.Lock()
+        # Low checks take turns by page host (fair queueing): each host's next low check gets the round
+        # after its last one, never one before the round a worker last took, so a page that queued 100
+        # does not make another site's automatic check wait behind all of them
+        self._host: dict[str, str] = {}       # queued (and parked) checks' page hosts
+        self._host_round: dict[str, int] = {}   # host -> the round its next low check gets
+        self._round = 0                         # the round of the last low check a worker took
         self._cancel: dict[str, threading.Event] = {}
         self._running: set[str] = set()   # checks a worker is on now
         self._forget_when_done: set[str] = set()   # running checks a "clear history" cancelled
@@ -96,7 +102,7 @@ class JobPool:
         """Running checks stop at their next step and go back in the queue for the next start."""
         self._stopping.set()
         for _ in self._threads:
-            self._queue.put((-1, next(self._order), None))   # ahead of every check
+            self._queue.put((-1, 0, next(self._order), None))   # ahead of every check
         for thread in self._threads:
             thread.join(timeout)
         # A worker still blocked (a silent server, a long decode) dies with the process: its check goes
@@ -130,7 +136,7 @@ class JobPool:
                 self.store.requeue(check["id"])
         waiting = self.store.with_status("queued")
         for check in waiting:
-            self._enqueue(check["id"], check["request"].get("priority"))
+            self._enqueue(check["id"], check["request"].get("priority"), page_host(check["request"].get("page_url")))
         self._remove_orphan_uploads({Path(check["request"]["path"]).name for check in waiting
                                      if check["request"].get("path")})
         # no check runs yet: what is there, a dead server left (only the folders FakeLens makes, so a
@@ -205,7 +211,7 @@ class JobPool:
                 self.discard_upload(request)
                 raise FakeLensError("queue_full", full)
             check_id = self.store.create(request)
-        self._enqueue(check_id, request.get("priority"))
+        self._enqueue(check_id, request.get("priority"), page_host(request.get("page_url")))
         return check_id
 
     def _no_room(self, request: dict) -> str | None:
@@ -233,9 +239,10 @@ class JobPool:
                     "when some have finished")
         return None
 
-    def _enqueue(self, check_id: str, priority: str | None = None):
+    def _enqueue(self, check_id: str, priority: str | None = None, host: str = ""):
         self._cancel[check_id] = threading.Event()
         self._rank[check_id] = PRIORITIES.index(priority) if priority in PRIORITIES else 0
+        self._host[check_id] = host
         self._put(check_id)
 
     def _put(self, check_id: str):
@@ -245,14 +252,23 @@ class JobPool:
     def _put_locked(self, check_id: str):
         order = next(self._order)
         self._ticket[check_id] = order
-        self._queue.put((self._rank.get(check_id, 0), order, check_id))
+        rank, turn = self._rank.get(check_id, 0), 0
+        if rank:   # a low check: its page host's next round
+            host = self._host.get(check_id, "")
+            turn = max(self._host_round.get(host, 0), self._round)
+            self._host_round[host] = turn + 1
+        self._queue.put((rank, turn, order, check_id))
 
-    def _take(self, order: int, check_id: str) -> bool:
+    def _take(self, rank: int, turn: int, order: int, check_id: str) -> bool:
         """Whether a worker may run the entry it took: not one a priority change replaced."""
         with self._ticket_lock:
             if self._ticket.get(check_id) != order:
                 return False
             del self._ticket[check_id]
+            if rank:
+                self._round = max(self._round, turn)
+                # hosts with nothing left waiting past this round: forgotten (a feed visits many)
+                self._host_round = {h: r for h, r in self._host_round.items() if r > self._round}
             return True
 
     def set_priority(self, check_id: str, priority: str) -> bool:
@@ -405,13 +421,13 @@ class JobPool:
     def _work(self):
         while not self._stopping.is_set():
             try:   # an idle server forgets old history too, not only one that keeps checking
-                _, order, check_id = self._queue.get(timeout=retention.PRUNE_EVERY_S)
+                rank, turn, order, check_id = self._queue.get(timeout=retention.PRUNE_EVERY_S)
             except queue.Empty:
                 self._prune()
                 continue
             if check_id is None:
                 return
-            if not self._take(order, check_id):
+            if not self._take(rank, turn, order, check_id):
                 continue
             claimed = self._claim(check_id)
             if claimed is False:   # parked behind the same media's analysis
@@ -425,9 +441,9 @@ class JobPool:
                 self._unclaim(claimed)
                 self._cancel.pop(check_id, None)
                 self._notify()
-            rank = self._rank.pop(check_id, 0)
+            rank, host = self._rank.pop(check_id, 0), self._host.pop(check_id, "")
             if again:   # back in line after its cancel event went above, or cancel() would not find it
-                self._enqueue(check_id, PRIORITIES[rank])
+                self._enqueue(check_id, PRIORITIES[rank], host)
             self._prune()
 
     def _run(self, check_id: str) -> bool:
