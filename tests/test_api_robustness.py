@@ -3,6 +3,7 @@ token file, a check whose end cannot be stored, a full disk, long waits holding 
 bodies over the limit, overlong file names. Interleavings are forced at the exact point with the real
 objects (the second request runs inside the first one's window), not left to timing luck."""
 
+import contextlib
 import io
 import os
 import shutil
@@ -785,6 +786,33 @@ def hold_first_analysis(pool, record=lambda request: request):
     return analysed, release
 
 
+@contextlib.contextmanager
+def held_worker(tmp_path, plain_jpeg, record, **first_form):
+    """An app with one worker, held on a first check ("first.jpg", `first_form` its form fields) until
+    the test sets `release`: (client, headers, store, analysed, release, the first check's id). Released,
+    stopped and closed after."""
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0))
+    pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
+    client, headers = app.test_client(), token_headers(app)
+    analysed, release = hold_first_analysis(pool, record)
+    try:
+        first = post_file(client, headers, _jpeg_bytes(plain_jpeg, 0), name="first.jpg", wait=0,
+                          **first_form).get_json()["id"]
+        assert wait_status(client, headers, first, ("running",))["status"] == "running"
+        yield client, headers, store, analysed, release, first
+    finally:
+        release.set()
+        pool.stop()
+        store.close()
+
+
+def all_done(client, headers, release, ids):
+    """The held worker let go; each of `ids` then ends done."""
+    release.set()
+    for check_id in ids:
+        assert wait_status(client, headers, check_id, ("done", "failed"))["status"] == "done"
+
+
 # --- 9. the same media asked for twice at once is analysed once ----------------------------------------
 
 @pytest.mark.parametrize("by, cancel_waiting", [("upload", False), ("url", False), ("upload", True)])
@@ -928,30 +956,18 @@ def test_a_check_the_user_asks_for_runs_before_waiting_automatic_ones_and_page_s
     is low unless it says otherwise) and then a right-click (high, the default) are queued; the
     right-click runs next, the low ones after it in the order they came."""
     from support.httpd import MediaServer
-    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0))
-    pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
-    client, headers = app.test_client(), token_headers(app)
-    analysed, release = hold_first_analysis(pool, lambda request: request.get("filename") or request.get("url"))
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "photo.jpg").write_bytes(plain_jpeg.read_bytes())
-    try:
-        with MediaServer(tmp_path / "site") as server:
-            first = post_file(client, headers, _jpeg_bytes(plain_jpeg, 0), name="first.jpg", wait=0).get_json()["id"]
-            assert wait_status(client, headers, first, ("running",))["status"] == "running"
-            auto = post_file(client, headers, _jpeg_bytes(plain_jpeg, 1), name="auto.jpg", wait=0, priority="low")
-            scan = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=headers,
-                               json={"items": [{"url": server.url(f"/files/photo.jpg?{n}")} for n in (1, 2)]})
-            asked = post_file(client, headers, _jpeg_bytes(plain_jpeg, 2), name="asked.jpg", wait=0)
-            assert auto.get_json()["input"]["priority"] == "low" and asked.get_json()["input"]["priority"] == "high"
-            assert [c["input"]["priority"] for c in scan.get_json()["checks"]] == ["low", "low"]
-            release.set()
-            ids = [auto.get_json()["id"], asked.get_json()["id"]] + [c["id"] for c in scan.get_json()["checks"]]
-            for check_id in ids:
-                assert wait_status(client, headers, check_id, ("done", "failed"))["status"] == "done"
-    finally:
-        release.set()
-        pool.stop()
-        store.close()
+    with (held_worker(tmp_path, plain_jpeg, lambda request: request.get("filename") or request.get("url"))
+          as (client, headers, _, analysed, release, _), MediaServer(tmp_path / "site") as server):
+        auto = post_file(client, headers, _jpeg_bytes(plain_jpeg, 1), name="auto.jpg", wait=0, priority="low")
+        scan = client.post(f"{CHECKS}/batch", base_url=BASE_URL, headers=headers,
+                           json={"items": [{"url": server.url(f"/files/photo.jpg?{n}")} for n in (1, 2)]})
+        asked = post_file(client, headers, _jpeg_bytes(plain_jpeg, 2), name="asked.jpg", wait=0)
+        assert auto.get_json()["input"]["priority"] == "low" and asked.get_json()["input"]["priority"] == "high"
+        assert [c["input"]["priority"] for c in scan.get_json()["checks"]] == ["low", "low"]
+        all_done(client, headers, release,
+                 [auto.get_json()["id"], asked.get_json()["id"]] + [c["id"] for c in scan.get_json()["checks"]])
     assert analysed == ["first.jpg", "asked.jpg", "auto.jpg",
                         server.url("/files/photo.jpg?1"), server.url("/files/photo.jpg?2")]
 
@@ -960,28 +976,15 @@ def test_automatic_checks_of_different_sites_take_turns(tmp_path, plain_jpeg):
     """One worker, held; a page on a.example queues four automatic checks, then one on b.example two:
     b.example's first no longer waits behind all of a.example's (a hostile page's 100 held another site's
     automatic checks for minutes). Within a site, first come, first served."""
-    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0))
-    pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
-    client, headers = app.test_client(), token_headers(app)
-    analysed, release = hold_first_analysis(pool, lambda request: request.get("filename"))
+    with held_worker(tmp_path, plain_jpeg, lambda request: request.get("filename")) as (
+            client, headers, _, analysed, release, _):
+        def auto(n: int, site: str) -> str:
+            r = post_file(client, headers, _jpeg_bytes(plain_jpeg, n), name=f"{site}-{n}.jpg", wait=0,
+                          priority="low", page_url=f"https://{site}.example/feed")
+            assert r.status_code == 202, r.get_json()
+            return r.get_json()["id"]
 
-    def auto(n: int, site: str) -> str:
-        r = post_file(client, headers, _jpeg_bytes(plain_jpeg, n), name=f"{site}-{n}.jpg", wait=0, priority="low",
-                      page_url=f"https://{site}.example/feed")
-        assert r.status_code == 202, r.get_json()
-        return r.get_json()["id"]
-
-    try:
-        first = post_file(client, headers, _jpeg_bytes(plain_jpeg, 0), name="first.jpg", wait=0).get_json()["id"]
-        assert wait_status(client, headers, first, ("running",))["status"] == "running"
-        ids = [auto(n, "a") for n in (1, 2, 3, 4)] + [auto(n, "b") for n in (5, 6)]
-        release.set()
-        for check_id in ids:
-            assert wait_status(client, headers, check_id, ("done", "failed"))["status"] == "done"
-    finally:
-        release.set()
-        pool.stop()
-        store.close()
+        all_done(client, headers, release, [auto(n, "a") for n in (1, 2, 3, 4)] + [auto(n, "b") for n in (5, 6)])
     assert analysed == ["first.jpg", "a-1.jpg", "b-5.jpg", "a-2.jpg", "b-6.jpg", "a-3.jpg", "a-4.jpg"]
 
 
@@ -1012,14 +1015,8 @@ def test_a_waiting_automatic_check_the_user_then_asks_for_moves_ahead(tmp_path, 
     """One worker, held on a first check; three automatic uploads wait ("low"). The user hovers the
     third (PATCH {"priority": "high"}): it runs next, the other two after it in their order, and it
     keeps it in the database (a restart queues it so). The check a worker is on, or one ended, stays as it was."""
-    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, workers=1, sync_wait_s=0))
-    pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
-    client, headers = app.test_client(), token_headers(app)
-    analysed, release = hold_first_analysis(pool, lambda request: request.get("filename"))
-    try:
-        first = post_file(client, headers, _jpeg_bytes(plain_jpeg, 0), name="first.jpg", wait=0,
-                          priority="low").get_json()["id"]
-        assert wait_status(client, headers, first, ("running",))["status"] == "running"
+    with held_worker(tmp_path, plain_jpeg, lambda request: request.get("filename"), priority="low") as (
+            client, headers, store, analysed, release, first):
         autos = [post_file(client, headers, _jpeg_bytes(plain_jpeg, n), name=f"auto-{n}.jpg", wait=0,
                            priority="low").get_json()["id"] for n in (1, 2, 3)]
         raised = client.patch(f"{CHECKS}/{autos[2]}", base_url=BASE_URL, headers=headers, json={"priority": "high"})
@@ -1029,15 +1026,9 @@ def test_a_waiting_automatic_check_the_user_then_asks_for_moves_ahead(tmp_path, 
         running = client.patch(f"{CHECKS}/{first}", base_url=BASE_URL, headers=headers, json={"priority": "high"})
         assert running.status_code == 200 and running.get_json()["input"]["priority"] == "low"
         assert running.get_json()["status"] == "running"
-        release.set()
-        for check_id in autos:
-            assert wait_status(client, headers, check_id, ("done", "failed"))["status"] == "done"
+        all_done(client, headers, release, autos)
         done = client.patch(f"{CHECKS}/{autos[0]}", base_url=BASE_URL, headers=headers, json={"priority": "high"})
         assert done.status_code == 200 and done.get_json()["input"]["priority"] == "low"
-    finally:
-        release.set()
-        pool.stop()
-        store.close()
     assert analysed == ["first.jpg", "auto-3.jpg", "auto-1.jpg", "auto-2.jpg"]   # each analysed once
 
 
