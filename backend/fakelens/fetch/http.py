@@ -159,8 +159,9 @@ class HttpSource:
                 size += len(chunk)
                 if total:
                     progress(min(self._received(size) / total, 1.0))
-        if total is not None and self._received(size) < total:
-            raise FakeLensError("fetch_failed", f"the download ended early ({self._received(size)} of {total} bytes)")
+        received = self._received(size)
+        if total is not None and received < total:
+            raise FakeLensError("fetch_failed", f"the download ended early ({received} of {total} bytes)")
         return size
 
     def _received(self, unpacked: int) -> int:
