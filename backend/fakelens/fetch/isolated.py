@@ -85,6 +85,20 @@ def _messages(child, deadline, cancelled, settings):
                 yield json.loads(line)
 
 
+def _limit(settings):
+    """This process's memory (MEMORY_BYTES) and CPU time: a server killed outright cannot kill it, so the
+    kernel does, past the time limit in CPU seconds (+10 s: a regular expression spinning holds the
+    interpreter, and no thread of ours could act). Where the system has no such limits, the parent's
+    time limit still holds."""
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+        cpu = int(settings.fetch_wall_s) + 10
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 def _child():
     # messages go out on the real stdout alone; anything a library prints goes to stderr
     out = os.fdopen(os.dup(1), "w", buffering=1)
@@ -93,11 +107,6 @@ def _child():
     def send(*message):
         out.write(json.dumps(message) + "\n")
 
-    try:
-        import resource
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    except (ImportError, ValueError, OSError):   # no such limit here: the time limit still holds
-        pass
     sent = [0.0]
 
     def progress(fraction: float):
@@ -118,14 +127,7 @@ def _child():
         from .ytdlp import Download
 
         url, settings, outdir, deadline = pickle.loads(sys.stdin.buffer.read())
-        # a server killed outright cannot kill this process: the kernel does, past the time limit in CPU
-        # seconds (a regular expression spinning holds the interpreter: no thread of ours could act)
-        try:
-            import resource
-            cpu = int(settings.fetch_wall_s) + 10
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-        except (ImportError, ValueError, OSError):
-            pass
+        _limit(settings)
         with guarded(settings, deadline) as guard:
             download = Download(url, settings, guard, Path(outdir), progress, lambda: False)
             path, media_url = download.run()
