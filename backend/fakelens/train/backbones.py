@@ -34,8 +34,9 @@ def face_swap_net(backbone: str = DEFAULT_BACKBONE, imagenet_weights=None) -> nn
 
 
 # The auxiliary mask head (trainer's --mask-loss) reads the last stride-16 feature map: for MobileNetV2
-# features[13], 96 channels (10×10 at 160 px). It is used in training only and never exported.
-MASK_FEATURES = {"mobilenet_v2": (13, 96)}
+# features[13], 96 channels (10×10 at 160 px); for EfficientNet-Lite0 _blocks[10], the last block of
+# its 112-channel stage. It is used in training only and never exported.
+MASK_FEATURES = {"mobilenet_v2": ("features", 13, 96), "efficientnet_lite0": ("_blocks", 10, 112)}
 MASK_STRIDE = 16
 
 
@@ -45,7 +46,7 @@ def attach_mask_head(net: nn.Module, backbone: str) -> tuple[nn.Module, dict]:
     its state dict and its ONNX stay exactly as without the head)."""
     if backbone not in MASK_FEATURES:
         raise ValueError(f"no mask head for {backbone}; one of {', '.join(MASK_FEATURES)}")
-    index, channels = MASK_FEATURES[backbone]
+    layers, index, channels = MASK_FEATURES[backbone]
     tapped = {}
-    net.features[index].register_forward_hook(lambda module, inputs, output: tapped.__setitem__("features", output))
+    getattr(net, layers)[index].register_forward_hook(lambda module, inputs, output: tapped.__setitem__("features", output))
     return nn.Conv2d(channels, 1, 1), tapped
