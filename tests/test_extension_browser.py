@@ -267,7 +267,7 @@ def browser(tmp_path_factory, sites, live_backend):
 
 # ---------------------------------------------------------------- helpers
 
-BADGES_JS = """() => [...document.querySelectorAll('fakelens-badge')].map(b => ({
+BADGES_JS = """() => [...document.querySelectorAll('div[data-fakelens=badge]')].map(b => ({
     state: b.dataset.state, label: b.dataset.label, text: b.dataset.text, id: b.dataset.checkId || null,
     media: b.dataset.media, shown: b.shadowRoot.querySelector('.chip').textContent,
     visible: b.style.display !== 'none'}))"""
@@ -277,7 +277,7 @@ def final_badges(page, count: int) -> list[dict]:
     """Wait until `count` badges carry a finished check, and return them all."""
     try:
         page.wait_for_function(
-            """n => [...document.querySelectorAll('fakelens-badge')]
+            """n => [...document.querySelectorAll('div[data-fakelens=badge]')]
                      .filter(b => ['done', 'failed', 'cancelled'].includes(b.dataset.state)).length >= n""",
             arg=count, timeout=WAIT_MS)
     except Exception as err:
@@ -329,7 +329,7 @@ def test_x_feed_badges_carry_the_backends_verdicts(browser, live_backend, media_
         # automatic: behind what the user asks for in the backend's queue
         assert backend_check(live_backend, by_file[name]["id"])["input"]["priority"] == "low"
     # The tooltip explains: summary, score, signals and provenance.
-    tip = page.evaluate("""() => [...document.querySelectorAll('fakelens-badge')]
+    tip = page.evaluate("""() => [...document.querySelectorAll('div[data-fakelens=badge]')]
         .find(b => b.dataset.media.endsWith('real-1.jpg')).shadowRoot.querySelector('.tip').textContent""")
     verdict = results["real-1.jpg"]
     assert verdict["summary"] in tip and "Content Credentials: none" in tip and "1 face found" in tip, tip
@@ -344,7 +344,7 @@ def test_x_feed_badges_carry_the_backends_verdicts(browser, live_backend, media_
     page.screenshot(path=str(ARTIFACTS / "extension-x-feed.png"))
     # Badges follow the page when it scrolls (the lowest one: it stays in the window)
     page.evaluate("document.body.style.paddingBottom = '2000px'")
-    lowest = """() => [...document.querySelectorAll('fakelens-badge')].map(b => b.getBoundingClientRect().top)
+    lowest = """() => [...document.querySelectorAll('div[data-fakelens=badge]')].map(b => b.getBoundingClientRect().top)
         .reduce((a, b) => Math.max(a, b))"""
     before = page.evaluate(lowest)
     assert before > 250, before
@@ -708,7 +708,7 @@ def test_a_video_with_a_poster_and_no_source_yet_is_checked_by_its_page(browser,
         box = page.locator("#later").bounding_box()
         page.mouse.move(box["x"] + 100, box["y"] + 100)
         page.mouse.move(box["x"] + 110, box["y"] + 110)
-        page.locator("fakelens-pill button").click(timeout=5_000)
+        page.locator("div[data-fakelens=pill] button").click(timeout=5_000)
         badge = final_badges(page, 1)[0]
         assert badge["media"] == page.url, badge
         assert badge["state"] == "done", badge
@@ -758,7 +758,7 @@ def test_a_right_click_checks_the_media_under_what_lies_on_it(browser, live_back
         box = page.locator(".play").bounding_box()
         page.mouse.move(box["x"] + 30, box["y"] + 30)
         page.mouse.move(box["x"] + 32, box["y"] + 32)
-        pill = page.locator("fakelens-pill button")
+        pill = page.locator("div[data-fakelens=pill] button")
         pill.wait_for(state="visible", timeout=5_000)
         video = page.locator("#played").bounding_box()
         assert abs(pill.bounding_box()["x"] - video["x"] - 6) < 2, (pill.bounding_box(), video)
@@ -788,14 +788,14 @@ def test_checks_the_user_asks_for_go_before_queued_automatic_ones(browser, live_
         asked = lambda: run("asked.map(a => a.url.split('/').pop())")
         answer = lambda n: run(f"asked.slice(0, {n}).forEach(a => a.answer()); 1")
         browser.configure(autoCheck=True)
-        page.wait_for_function("() => document.querySelectorAll('fakelens-badge').length === 8")
+        page.wait_for_function("() => document.querySelectorAll('div[data-fakelens=badge]').length === 8")
         page.wait_for_timeout(300)
         assert asked() == ["real-1.jpg", "real-2.jpg", "real-3.jpg"]   # three at a time, the rest wait
         page.evaluate("document.querySelectorAll('#grid img')[3].remove(); document.querySelectorAll('#grid img')[3].remove()")
         box = page.locator("#clip").bounding_box()   # no automatic check for a video: the user hovers it
         page.mouse.move(box["x"] + 100, box["y"] + 100)
         page.mouse.move(box["x"] + 110, box["y"] + 110)
-        page.locator("fakelens-pill button").click(timeout=5_000)
+        page.locator("div[data-fakelens=pill] button").click(timeout=5_000)
         answer(1)
         page.wait_for_timeout(300)
         assert asked()[3:] == ["clip.mp4"]   # before the four automatic checks still waiting
@@ -803,7 +803,7 @@ def test_checks_the_user_asks_for_go_before_queued_automatic_ones(browser, live_
         page.bring_to_front()
         browser.sw("tab => { chrome.tabs.get(tab).then(t => FakeLens.background.runCommand('check-focused', t)); }",
                    browser.tab_id(page))
-        page.wait_for_function("() => { const a = document.activeElement; return a && a.tagName === 'FAKELENS-BADGE'; }")
+        page.wait_for_function("() => { const a = document.activeElement; return a && a.matches('div[data-fakelens=badge]'); }")
         answer(2)
         page.wait_for_timeout(300)
         assert asked()[4:] == ["ai-1.jpg"], asked()
@@ -836,12 +836,12 @@ def test_a_waiting_automatic_checks_badge_clicked_moves_it_ahead_in_the_backend(
                              json={"url": silent.url("/silent"), "kind": "video"}, timeout=30).json()
         try:
             page.goto(f"{sites.local}/media/waiting-{stamp}.html")
-            page.wait_for_function("""() => { const b = [...document.querySelectorAll('fakelens-badge')];
+            page.wait_for_function("""() => { const b = [...document.querySelectorAll('div[data-fakelens=badge]')];
                 return b.length === 3 && b.every(x => x.dataset.state === 'queued'); }""", timeout=WAIT_MS)
             # in the order they came: the last is clicked
             ids = sorted((b["id"] for b in page.evaluate(BADGES_JS)), key=lambda i: backend_check(live_backend, i)["created"])
             assert [backend_check(live_backend, i)["input"]["priority"] for i in ids] == ["low"] * 3
-            last = page.locator(f"fakelens-badge[data-check-id='{ids[2]}']")
+            last = page.locator(f"div[data-fakelens=badge][data-check-id='{ids[2]}']")
             assert "Click the badge to check this one first." in last.evaluate(
                 "b => b.shadowRoot.querySelector('.tip').textContent")
             last.locator(".chip").click()
@@ -850,7 +850,7 @@ def test_a_waiting_automatic_checks_badge_clicked_moves_it_ahead_in_the_backend(
                 assert time.monotonic() < deadline, "the clicked check was not moved ahead"
                 time.sleep(0.2)
             assert [backend_check(live_backend, i)["input"]["priority"] for i in ids[:2]] == ["low", "low"]
-            page.wait_for_function("""(id) => { const b = document.querySelector(`fakelens-badge[data-check-id="${id}"]`);
+            page.wait_for_function("""(id) => { const b = document.querySelector(`div[data-fakelens=badge][data-check-id="${id}"]`);
                 return !b.shadowRoot.querySelector('.tip').textContent.includes('first'); }""", arg=ids[2],
                                    timeout=10_000)   # once moved, the hint goes
             requests.delete(f"{live_backend.url}/api/v1/checks/{held['id']}", headers=live_backend.headers, timeout=30)
@@ -888,7 +888,7 @@ def test_checks_waiting_on_a_page_stop_when_its_site_or_automatic_checks_are_swi
     page = browser.context.new_page()
     try:
         page.goto(url)
-        page.wait_for_function("() => document.querySelectorAll('fakelens-badge').length >= 8", timeout=30_000)
+        page.wait_for_function("() => document.querySelectorAll('div[data-fakelens=badge]').length >= 8", timeout=30_000)
         browser.configure(**switch)
         page.wait_for_timeout(1_000)   # the checks under way at the switch (three at most) reach the backend
         made = checks_made_for(live_backend, url)
@@ -896,7 +896,7 @@ def test_checks_waiting_on_a_page_stop_when_its_site_or_automatic_checks_are_swi
         assert checks_made_for(live_backend, url) <= made + 3, made   # none of those waiting
         assert made < 40, made
         # no badge left saying "Checking…" for a check that will not run
-        page.wait_for_function("""() => [...document.querySelectorAll('fakelens-badge')]
+        page.wait_for_function("""() => [...document.querySelectorAll('div[data-fakelens=badge]')]
             .every(b => ['done', 'failed', 'cancelled'].includes(b.dataset.state))""", timeout=10_000)
     finally:
         browser.configure(autoCheck=True, disabledSites=[])
@@ -914,7 +914,7 @@ def test_a_site_switched_on_again_gets_its_badges_back_without_new_checks(browse
         final_badges(page, 6)
         made = checks_made_for(live_backend, url)
         browser.configure(disabledSites=["127.0.0.1"])
-        page.wait_for_function("() => !document.querySelector('fakelens-badge')", timeout=5_000)
+        page.wait_for_function("() => !document.querySelector('div[data-fakelens=badge]')", timeout=5_000)
         browser.configure(disabledSites=[])
         assert len(final_badges(page, 6)) == 6
         assert checks_made_for(live_backend, url) == made
@@ -930,7 +930,7 @@ def assert_nothing_drawn(browser, url: str, wait_ms: int):
     box = page.locator("#portrait").bounding_box()
     page.mouse.move(box["x"] + 100, box["y"] + 100)
     page.wait_for_timeout(wait_ms)
-    assert page.evaluate("document.querySelectorAll('fakelens-badge, fakelens-pill').length") == 0
+    assert page.evaluate("document.querySelectorAll('div[data-fakelens=badge], div[data-fakelens=pill]').length") == 0
     page.close()
 
 
@@ -943,7 +943,7 @@ def test_hover_pill_checks_and_page_opt_out(browser, live_backend, media_dir, si
         assert page.evaluate(BADGES_JS) == []  # auto-check off: nothing checked yet
         box = page.locator("#noface").bounding_box()
         page.mouse.move(box["x"] + 100, box["y"] + 100)
-        pill = page.locator("fakelens-pill button")
+        pill = page.locator("div[data-fakelens=pill] button")
         pill.wait_for(state="visible", timeout=5_000)
         assert pill.text_content().strip().endswith("Check")
         pill.click()
@@ -1044,7 +1044,7 @@ def test_media_in_an_embedded_post_from_another_site_is_checked_in_its_frame(bro
     ad image of an article was), but hovering its photo still checks it; switching the article's
     site off takes the frames' badges away too; the popup's page scan lists the page's own media only."""
     page = browser.context.new_page()
-    done = """() => [...document.querySelectorAll('fakelens-badge')].some(b => b.dataset.state === 'done')"""
+    done = """() => [...document.querySelectorAll('div[data-fakelens=badge]')].some(b => b.dataset.state === 'done')"""
     try:
         page.goto(f"{sites.local}/article-with-post.html")
         for frame_id in ("#post", "#ad"):
@@ -1059,8 +1059,8 @@ def test_media_in_an_embedded_post_from_another_site_is_checked_in_its_frame(bro
         assert ad.evaluate(BADGES_JS) == [], "an ad's frame was checked automatically"
         box = page.locator("#ad").bounding_box()
         page.mouse.move(box["x"] + 120, box["y"] + 120)   # over the ad's photo: its pill
-        ad.wait_for_selector("fakelens-pill", state="attached", timeout=5_000)
-        ad.locator("fakelens-pill button").click()
+        ad.wait_for_selector("div[data-fakelens=pill]", state="attached", timeout=5_000)
+        ad.locator("div[data-fakelens=pill] button").click()
         ad.wait_for_function(done, timeout=WAIT_MS)
         popup = browser.context.new_page()
         popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
@@ -1071,7 +1071,7 @@ def test_media_in_an_embedded_post_from_another_site_is_checked_in_its_frame(bro
         popup.close()
         browser.configure(disabledSites=["127.0.0.1"])   # the article's site
         for frame in (post, ad):
-            frame.wait_for_function("() => !document.querySelector('fakelens-badge')", timeout=10_000)
+            frame.wait_for_function("() => !document.querySelector('div[data-fakelens=badge]')", timeout=10_000)
     finally:
         browser.configure(disabledSites=[])
         page.close()
@@ -1081,7 +1081,7 @@ def badge_on(page, selector: str) -> dict | None:
     """The badge drawn over the element `selector` (badges live on <html>, placed over their media)."""
     return page.evaluate("""sel => {
         const r = document.querySelector(sel).getBoundingClientRect();
-        const b = [...document.querySelectorAll('fakelens-badge')].find(b =>
+        const b = [...document.querySelectorAll('div[data-fakelens=badge]')].find(b =>
             b.style.display !== 'none' && Math.abs(parseFloat(b.style.left) - r.left) < 2 && Math.abs(parseFloat(b.style.top) - r.top) < 2);
         return b ? {state: b.dataset.state, id: b.dataset.checkId || null, media: b.dataset.media, label: b.dataset.label,
                     text: b.dataset.text} : null;
@@ -1102,7 +1102,7 @@ def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, l
         before = badge_on(page, "#shown")
         assert before["media"].endswith("/media/real-3.jpg") and before["state"] == "done", before
         page.evaluate("document.querySelector('#source').srcset = '/media/real-4.jpg'")
-        page.wait_for_function("""() => [...document.querySelectorAll('fakelens-badge')].some(b =>
+        page.wait_for_function("""() => [...document.querySelectorAll('div[data-fakelens=badge]')].some(b =>
             b.dataset.media.endsWith('/media/real-4.jpg') && b.dataset.state === 'done')""", timeout=WAIT_MS)
         after = badge_on(page, "#shown")
         assert after["media"].endswith("/media/real-4.jpg") and after["id"] != before["id"], after
@@ -1120,13 +1120,13 @@ def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, l
                 };
                 self.countingTabs = true;
             } }""")
-        page.evaluate("""() => { for (const b of document.querySelectorAll('fakelens-badge'))
+        page.evaluate("""() => { for (const b of document.querySelectorAll('div[data-fakelens=badge]'))
             for (let i = 0; i < 3; i++) b.shadowRoot.querySelector('.chip').click();
-            for (const b of document.querySelectorAll('fakelens-badge'))
+            for (const b of document.querySelectorAll('div[data-fakelens=badge]'))
                 b.shadowRoot.querySelector('.chip').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter'}));
         }""")
         # from the keyboard: Tab to a badge (a button, not a live region), Enter opens its report
-        chip = page.locator(f"fakelens-badge[data-check-id='{thumb['id']}'] .chip")
+        chip = page.locator(f"div[data-fakelens=badge][data-check-id='{thumb['id']}'] .chip")
         assert chip.get_attribute("role") == "button"
         chip.focus()
         with browser.context.expect_page() as opened:
@@ -1148,7 +1148,7 @@ def test_verdicts_stay_with_their_media_and_only_the_user_clicks_them(browser, l
         assert badge_on(page, "#thumb")["id"] == thumb["id"]   # the thumbnail keeps its own verdict
 
         browser.configure(disabledSites=["127.0.0.1"])
-        page.wait_for_function("document.querySelectorAll('fakelens-badge').length === 0", timeout=5_000)
+        page.wait_for_function("document.querySelectorAll('div[data-fakelens=badge]').length === 0", timeout=5_000)
     finally:
         browser.configure(disabledSites=[])
         page.close()
@@ -1161,7 +1161,7 @@ def test_a_badge_hides_under_what_the_page_lays_over_its_media(browser, live_bac
     its tooltip hanging right, inside the window."""
     page = browser.context.new_page()
     hidden = "sel => { const r = document.querySelector(sel).getBoundingClientRect(); " \
-             "return ![...document.querySelectorAll('fakelens-badge')].some(b => b.style.display !== 'none' " \
+             "return ![...document.querySelectorAll('div[data-fakelens=badge]')].some(b => b.style.display !== 'none' " \
              "&& Math.abs(parseFloat(b.style.left) - r.left) < 2 && Math.abs(parseFloat(b.style.top) - r.top) < 2); }"
     lay = """([id, css]) => { const r = document.querySelector('#thumb').getBoundingClientRect();
         const el = Object.assign(document.createElement('div'), {id});
@@ -1194,9 +1194,9 @@ def test_a_badge_hides_under_what_the_page_lays_over_its_media(browser, live_bac
             document.body.append(dialog); dispatchEvent(new Event('resize')); }""")
         page.wait_for_function(f"sel => !({hidden})(sel)", arg="#thumb", timeout=5_000)   # shown where it moved
 
-        chip = page.locator(f"fakelens-badge[data-check-id='{badge_on(page, '#thumb')['id']}'] .chip")
+        chip = page.locator(f"div[data-fakelens=badge][data-check-id='{badge_on(page, '#thumb')['id']}'] .chip")
         chip.focus()   # its tooltip shows
-        tip = page.evaluate("""id => document.querySelector(`fakelens-badge[data-check-id='${id}']`)
+        tip = page.evaluate("""id => document.querySelector(`div[data-fakelens=badge][data-check-id='${id}']`)
             .shadowRoot.querySelector('.tip').getBoundingClientRect().toJSON()""", badge_on(page, "#thumb")["id"])
         assert tip["width"] > 200 and tip["left"] >= 0, tip
         chip.blur()
@@ -1239,7 +1239,7 @@ def test_the_popup_draws_each_verdict_on_the_page_as_soon_as_it_is_final(browser
         popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
         popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         popup.click("#scan")
-        page.wait_for_function("[...document.querySelectorAll('fakelens-badge')].some(b => b.dataset.state === 'done')",
+        page.wait_for_function("[...document.querySelectorAll('div[data-fakelens=badge]')].some(b => b.dataset.state === 'done')",
                                timeout=WAIT_MS)
         rows = popup.evaluate("[...document.querySelectorAll('#results li')].map(r => [r.dataset.kind, r.dataset.state])")
         assert ["video", "done"] not in rows, rows   # the video was still being checked
@@ -1337,12 +1337,12 @@ def test_a_failed_check_is_retried_from_its_badge(browser, live_backend, media_d
         page.goto(f"{sites.local}/plain-page.html")
         box = page.locator("#portrait").bounding_box()
         page.mouse.move(box["x"] + 100, box["y"] + 100)
-        page.locator("fakelens-pill button").click(timeout=5_000)
+        page.locator("div[data-fakelens=pill] button").click(timeout=5_000)
         failed = final_badges(page, 1)[0]
         assert failed["state"] == "failed" and "not reachable" in failed["text"], failed
         browser.configure(backendUrl=live_backend.url)
-        page.locator("fakelens-badge .chip").click()
-        page.wait_for_function("document.querySelector('fakelens-badge').dataset.state === 'done'", timeout=WAIT_MS)
+        page.locator("div[data-fakelens=badge] .chip").click()
+        page.wait_for_function("document.querySelector('div[data-fakelens=badge]').dataset.state === 'done'", timeout=WAIT_MS)
         assert_badge_is_backend_verdict(page.evaluate(BADGES_JS)[0], live_backend, media_dir)
         page.close()
     finally:
@@ -1354,17 +1354,17 @@ def test_a_verdict_follows_its_image_when_the_page_swaps_the_src(browser, live_b
     checked; a style change alone keeps the verdict."""
     page = browser.context.new_page()
     page.goto(f"{sites.local}/plain-page.html")
-    badge = page.locator("fakelens-badge[data-media$='/media/plain.jpg']")
+    badge = page.locator("div[data-fakelens=badge][data-media$='/media/plain.jpg']")
     badge.wait_for(state="attached", timeout=WAIT_MS)
-    page.wait_for_function("document.querySelector(\"fakelens-badge[data-media$='/media/plain.jpg']\")"
+    page.wait_for_function("document.querySelector(\"div[data-fakelens=badge][data-media$='/media/plain.jpg']\")"
                            ".dataset.state === 'done'", timeout=WAIT_MS)
     page.evaluate("document.querySelector('#noface').style.opacity = '0.99'")
     page.wait_for_timeout(600)
     assert badge.count() == 1, "a style change must not drop the verdict"
     page.evaluate("document.querySelector('#noface').src = '/media/real-7.jpg'")
-    swapped = page.locator("fakelens-badge[data-media$='/media/real-7.jpg']")
+    swapped = page.locator("div[data-fakelens=badge][data-media$='/media/real-7.jpg']")
     swapped.wait_for(state="attached", timeout=WAIT_MS)
-    page.wait_for_function("document.querySelector(\"fakelens-badge[data-media$='/media/real-7.jpg']\")"
+    page.wait_for_function("document.querySelector(\"div[data-fakelens=badge][data-media$='/media/real-7.jpg']\")"
                            ".dataset.state === 'done'", timeout=WAIT_MS)
     assert badge.count() == 0
     got = [b for b in page.evaluate(BADGES_JS) if b["media"].endswith("/media/real-7.jpg")][0]
@@ -1378,7 +1378,7 @@ def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, med
     it is in the page, a photo that grows to the minimum size and an SVG <image> (Facebook's profile
     photos) are all checked automatically; a lazy loader's 1×1 placeholder is not, its photo is."""
     page = browser.context.new_page()
-    done = """name => [...document.querySelectorAll('fakelens-badge')].some(b => b.dataset.media &&
+    done = """name => [...document.querySelectorAll('div[data-fakelens=badge]')].some(b => b.dataset.media &&
         decodeURIComponent(b.dataset.media).endsWith('/media/' + name) && b.dataset.state === 'done')"""
     try:
         page.goto(f"{sites.local}/late-media.html")
@@ -1393,7 +1393,7 @@ def test_media_that_turns_up_late_or_oddly_is_checked(browser, live_backend, med
         page.wait_for_function(done, arg="ai-2.jpg", timeout=WAIT_MS)
         # out of the page until its badge goes, then back
         page.evaluate("window.again = document.querySelector('#again'); again.remove()")
-        page.wait_for_function("!document.querySelector(\"fakelens-badge[data-media$='/media/real-1.jpg']\")",
+        page.wait_for_function("!document.querySelector(\"div[data-fakelens=badge][data-media$='/media/real-1.jpg']\")",
                                timeout=WAIT_MS)
         page.evaluate("document.querySelector('#list').append(again)")
         page.wait_for_function(done, arg="real-1.jpg", timeout=WAIT_MS)
@@ -1419,7 +1419,7 @@ def test_media_that_does_not_show_is_not_checked_nor_badged(browser, live_backen
     and badged over the slide shown. Only the slide shown is now, the next once it fades in, and a
     slide's badge goes while it is faded out."""
     page = browser.context.new_page()
-    shown = "id => { const b = document.querySelector(`fakelens-badge[data-media$='/media/${id}']`); " \
+    shown = "id => { const b = document.querySelector(`div[data-fakelens=badge][data-media$='/media/${id}']`); " \
             "return b && b.dataset.state === 'done' && b.style.display !== 'none'; }"
     try:
         page.goto(f"{sites.local}/crossfade.html")
@@ -1442,7 +1442,7 @@ def test_a_badge_slides_with_its_photo(browser, live_backend, sites):
     page = browser.context.new_page()
     try:
         page.goto(f"{sites.local}/slider.html")
-        badge = "document.querySelector(`fakelens-badge[data-media$='/media/real-1.jpg']`)"
+        badge = "document.querySelector(`div[data-fakelens=badge][data-media$='/media/real-1.jpg']`)"
         page.wait_for_function(f"() => {{ const b = {badge}; return b && b.dataset.state === 'done'; }}", timeout=WAIT_MS)
         page.evaluate("document.querySelector('#track').style.transform = 'translateX(200px)'")   # 2 s, linear
         gaps = []
@@ -1477,7 +1477,7 @@ def test_an_x_photo_is_checked_once_on_the_picture_shown(browser, live_backend, 
         browser.sw("async (tab) => FakeLens.background.runCommand('check-focused', await chrome.tabs.get(tab))",
                    browser.tab_id(page))
         page.wait_for_function("""() => { const a = document.activeElement;
-            return a && a.tagName === 'FAKELENS-BADGE' && a.dataset.state === 'done' && a.style.display !== 'none'; }""",
+            return a && a.matches('div[data-fakelens=badge]') && a.dataset.state === 'done' && a.style.display !== 'none'; }""",
                                timeout=WAIT_MS)
         assert len(page.evaluate(BADGES_JS)) == 1
     finally:
@@ -1491,7 +1491,7 @@ def test_a_picture_is_checked_as_shown_and_its_badge_stays_in_its_scrolling_box(
     photo is the one checked. In an app whose feed scrolls in a box under its header, the badge sits on
     the part of the photo still shown, never over the header, and goes once the photo is scrolled away."""
     page = browser.context.new_page()
-    badge = "fakelens-badge[data-media$='/media/real-5.jpg']"
+    badge = "div[data-fakelens=badge][data-media$='/media/real-5.jpg']"
     try:
         page.goto(f"{sites.local}/art-direction.html")
         got = final_badges(page, 1)
@@ -1515,7 +1515,7 @@ def test_badges_stay_usable_at_the_windows_edges_zoomed_right_to_left_and_by_key
     Escape hides its tooltip."""
     page = browser.context.new_page()
     chip = "sel => { const m = document.querySelector(sel).getBoundingClientRect(); " \
-           "const b = [...document.querySelectorAll('fakelens-badge')].find(b => b.dataset.media.endsWith(" \
+           "const b = [...document.querySelectorAll('div[data-fakelens=badge]')].find(b => b.dataset.media.endsWith(" \
            "sel === '#wide' ? 'real-1.jpg' : 'real-2.jpg')); const c = b.shadowRoot.querySelector('.chip');" \
            "const r = c.getBoundingClientRect(); return {media: m.toJSON(), chip: r.toJSON(), shown: b.style.display," \
            "label: c.getAttribute('aria-label'), tip: getComputedStyle(b.shadowRoot.querySelector('.tip')).display," \
@@ -1532,9 +1532,9 @@ def test_badges_stay_usable_at_the_windows_edges_zoomed_right_to_left_and_by_key
         assert wide["shown"] == "block" and inside(wide), wide   # its right corner is past the window
         assert low["above"] and 'FakeLens on "Portrait of Ann": ' in low["label"], low
         # the tooltip opens on focus, above the chip, inside the window; Escape hides it
-        badge = page.locator("fakelens-badge[data-media$='/media/real-2.jpg'] .chip")
+        badge = page.locator("div[data-fakelens=badge][data-media$='/media/real-2.jpg'] .chip")
         badge.focus()
-        tip = page.evaluate("""() => [...document.querySelectorAll('fakelens-badge')].find(b => b.dataset.media
+        tip = page.evaluate("""() => [...document.querySelectorAll('div[data-fakelens=badge]')].find(b => b.dataset.media
             .endsWith('real-2.jpg')).shadowRoot.querySelector('.tip').getBoundingClientRect().toJSON()""")
         assert tip["height"] > 40 and 0 <= tip["top"] and tip["bottom"] <= page.evaluate("innerHeight"), tip
         assert tip["bottom"] >= low["chip"]["top"], (tip, low["chip"])   # no gap for the pointer to fall through
@@ -1566,7 +1566,7 @@ def test_the_keyboard_command_checks_the_photo_in_focus_and_focuses_its_verdict(
         browser.sw("async (tab) => FakeLens.background.runCommand('check-focused', await chrome.tabs.get(tab))",
                    browser.tab_id(page))
         page.wait_for_function("""() => { const a = document.activeElement;
-            return a && a.tagName === 'FAKELENS-BADGE' && a.dataset.state === 'done'; }""", timeout=WAIT_MS)
+            return a && a.matches('div[data-fakelens=badge]') && a.dataset.state === 'done'; }""", timeout=WAIT_MS)
         got = page.evaluate(BADGES_JS)
         assert len(got) == 1 and got[0]["media"].endswith("/media/real-5.jpg"), got
         assert_badge_is_backend_verdict(got[0], live_backend, media_dir)
@@ -2005,10 +2005,10 @@ def test_a_backend_that_holds_its_port_but_does_not_answer_is_said_so(browser, l
         box = page.locator("#portrait").bounding_box()
         page.mouse.move(box["x"] + 100, box["y"] + 100)
         page.mouse.move(box["x"] + 110, box["y"] + 110)
-        page.locator("fakelens-pill button").click(timeout=5_000)
+        page.locator("div[data-fakelens=pill] button").click(timeout=5_000)
         badge = final_badges(page, 1)[0]
         assert badge["state"] == "failed" and "does not answer" in badge["text"], badge
-        tip = page.evaluate("document.querySelector('fakelens-badge').shadowRoot.querySelector('.tip').textContent")
+        tip = page.evaluate("document.querySelector('div[data-fakelens=badge]').shadowRoot.querySelector('.tip').textContent")
         assert 'is "fakelens serve" paused (Ctrl+Z)?' in tip, tip
         assert time.monotonic() - started < 60
     finally:
@@ -2230,7 +2230,7 @@ def test_a_page_texture_gets_no_check_pill(browser, live_backend, sites):
         page.mouse.move(950, 1500)
         page.mouse.move(960, 1510)
         page.wait_for_timeout(800)
-        assert not page.is_visible("fakelens-pill button")
+        assert not page.is_visible("div[data-fakelens=pill] button")
         found = content_script(page)("FakeLens.findAllMedia(128).map(el => el.tagName)")
         assert found == ["IMG", "IMG", "VIDEO"], found
     finally:
@@ -2255,13 +2255,71 @@ def test_a_tiled_background_is_no_media(browser, live_backend, sites):
         page.mouse.move(box["x"] + 5, box["y"] + 5)   # on the texture, beside the post it wraps
         page.mouse.move(box["x"] + 8, box["y"] + 8)
         page.wait_for_timeout(800)
-        assert not page.is_visible("fakelens-pill button")
+        assert not page.is_visible("div[data-fakelens=pill] button")
         found = content_script(page)("FakeLens.findAllMedia(128).map(el => el.id || el.className)")
         # (a photo set as a background with nothing said of repeating or size, or sized in pixels, is one)
         assert found == ["card-photo", "spaced-photo", "wrapped-photo", "played", "laid", "covering", "plain",
                          "sized"], found
     finally:
         browser.configure(autoCheck=True)
+        page.close()
+
+
+# FakeLens's own layers found by what they are, not by a name (the page below names its own elements
+# as FakeLens's once were): hung on <html>, an open shadow root holding the badge's chip or the pill's button.
+OWN_LAYERS_JS = """part => [...document.documentElement.children].filter(e => e.shadowRoot && e.shadowRoot.querySelector(part))"""
+OWN_BADGES_JS = f"""() => ({OWN_LAYERS_JS})('.chip').map(b => ({{
+    state: b.dataset.state, label: b.dataset.label, text: b.dataset.text, id: b.dataset.checkId || null,
+    media: b.dataset.media, shown: b.shadowRoot.querySelector('.chip').textContent, visible: b.style.display !== 'none'}}))"""
+
+
+@pytest.mark.parametrize("mode", ["before", "later", "throws"])
+def test_a_page_that_defines_fakelens_element_names_cannot_switch_it_off(browser, live_backend, media_dir, sites, mode):
+    """The badge and the pill were custom elements, <fakelens-badge> and <fakelens-pill>, and the custom
+    element registry is the page's, even for elements a content script creates: a page that defined
+    those names had its class run on FakeLens's layers, and a shadow root it attached made FakeLens's
+    throw, so no badge and no pill showed on that page, whether it defined them before any was drawn or
+    once the first one was (what was drawn later then failed). A constructor that throws ran on them too.
+    No page's class runs on them now, and every verdict shows; a picture that copies FakeLens's marker
+    attribute onto itself, or sits in an element named as the badge was, is still checked."""
+    page = browser.context.new_page()
+
+    def verdict_on(name: str) -> dict:
+        try:
+            page.wait_for_function(f"""name => ({OWN_BADGES_JS})().some(b => b.state === 'done'
+                                       && b.media.endsWith('/media/' + name))""", arg=name, timeout=WAIT_MS)
+        except Exception as err:
+            pytest.fail(f"no verdict on {name}: found {page.evaluate(OWN_BADGES_JS)}; the page's class ran "
+                        f"{page.evaluate('window.ranOnOthers')} times on FakeLens's elements ({err})")
+        badge = next(b for b in page.evaluate(OWN_BADGES_JS) if b["media"].endswith("/media/" + name))
+        assert_badge_is_backend_verdict(badge, live_backend, media_dir)
+        assert badge["visible"] and badge["text"].split()[0] in badge["shown"], badge   # drawn in its own chip
+        return badge
+
+    try:
+        page.goto(f"{sites.local}/hostile-elements.html?mode={mode}")
+        verdict_on("real-6.jpg")
+        verdict_on("plain.jpg")   # its <img> carries data-fakelens="badge"
+        # a photo added once the page's class is defined (mode=later: FakeLens has drawn on <html>)
+        page.wait_for_function("customElements.get('fakelens-badge') !== undefined")
+        page.evaluate("""() => { const img = Object.assign(document.createElement('img'), {id: 'late', alt: '',
+                                                                                        src: '/media/real-1.jpg'});
+                                 img.style.cssText = 'width:240px;height:240px';
+                                 document.querySelector('main').prepend(img); }""")
+        verdict_on("real-1.jpg")
+        # hovering the video (no automatic check) offers the pill
+        box = page.locator("#clip").bounding_box()
+        page.mouse.move(box["x"] + 100, box["y"] + 100)
+        page.mouse.move(box["x"] + 110, box["y"] + 110)
+        page.wait_for_function(f"""() => ({OWN_LAYERS_JS})('button').some(p => p.style.display === 'block'
+                                   && p.shadowRoot.querySelector('button').textContent === 'Check')""", timeout=5_000)
+        verdict_on("real-4.jpg")   # the background of the page's own <fakelens-badge>
+        assert page.evaluate("window.ranOnOthers") == 0, "the page's class ran on FakeLens's elements"
+        # nor do its rules for what hangs on <html> restyle them
+        looks = page.evaluate(f"""() => ({OWN_LAYERS_JS})('.chip').map(b => [b.checkVisibility({{opacityProperty: true}}),
+            getComputedStyle(b.shadowRoot.querySelector('.chip')).direction, getComputedStyle(b, '::after').content])""")
+        assert looks and all(look == [True, "ltr", "none"] for look in looks), looks
+    finally:
         page.close()
 
 
@@ -2475,8 +2533,8 @@ def test_a_tall_photo_scrolled_half_out_of_view_gets_its_pill_in_view(browser, l
         page.wait_for_function("() => document.getElementById('tall').complete")
         page.mouse.move(300, 300)
         page.mouse.move(310, 310)
-        page.locator("fakelens-pill button").wait_for(state="visible", timeout=5_000)
-        box = page.locator("fakelens-pill button").bounding_box()
+        page.locator("div[data-fakelens=pill] button").wait_for(state="visible", timeout=5_000)
+        box = page.locator("div[data-fakelens=pill] button").bounding_box()
         assert box and 0 <= box["y"] < 100, box   # at the top of the part in view
     finally:
         browser.configure(autoCheck=True)
@@ -2498,14 +2556,14 @@ def test_a_badge_whose_check_is_cleared_from_the_history_says_so(browser, live_b
                 document.body.prepend(video);
             }""", silent.url("/silent"))
             content_script(page)("FakeLens.checkElement(document.getElementById('slow'), {userAsked: true}); 1")
-            page.wait_for_function("() => { const b = document.querySelector('fakelens-badge');"
+            page.wait_for_function("() => { const b = document.querySelector('div[data-fakelens=badge]');"
                                    " return b && b.dataset.checkId; }", timeout=15_000)
             r = requests.delete(f"{live_backend.url}/api/v1/checks", headers=live_backend.headers, timeout=30)
             assert r.status_code == 200, r.text
-            page.wait_for_function("() => { const b = document.querySelector('fakelens-badge');"
+            page.wait_for_function("() => { const b = document.querySelector('div[data-fakelens=badge]');"
                                    " return b && b.dataset.state === 'cancelled'; }", timeout=15_000)
-            text = page.evaluate("document.querySelector('fakelens-badge').dataset.text")
-            tip = page.evaluate("document.querySelector('fakelens-badge').shadowRoot.querySelector('.tip').textContent")
+            text = page.evaluate("document.querySelector('div[data-fakelens=badge]').dataset.text")
+            tip = page.evaluate("document.querySelector('div[data-fakelens=badge]').shadowRoot.querySelector('.tip').textContent")
             assert text == "Check cancelled (the history was cleared)" and "no check with id" not in tip, (text, tip)
     finally:
         browser.configure(autoCheck=True)

@@ -62,6 +62,7 @@ globalThis.FakeLens = {
   autoCheck: { observe: (el) => observed.push(el) },
   badges: { has: () => false, mediaUrl: () => null, remove() {} },
   describeMedia: () => null,
+  isOwnHost: () => false,
   isSvgImage: () => false,
   SVG_NS: "http://www.w3.org/2000/svg",
 };

@@ -20,7 +20,7 @@ from support.live_backend import free_port
 EXTENSION = Path(os.environ.get("FAKELENS_EXTENSION_DIR", Path(__file__).resolve().parents[1] / "extension"))
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
 EXTENSION_ID = "fakelens@fakelens.invalid"   # browser_specific_settings.gecko.id
-BADGES = """[...document.querySelectorAll('fakelens-badge')].map((b) => ({state: b.dataset.state,
+BADGES = """[...document.querySelectorAll('div[data-fakelens=badge]')].map((b) => ({state: b.dataset.state,
     label: b.dataset.label, id: b.dataset.checkId || null, media: b.dataset.media}))"""
 
 

@@ -12,6 +12,7 @@
 
   const CSS = `
     :host { all: initial; direction: ltr; unicode-bidi: isolate; }
+    :host::before, :host::after { content: none !important; }   /* a page's div::after, on this <div> too */
     .chip { position: absolute; top: 6px; right: 6px; display: inline-flex; align-items: center; gap: 4px;
       max-width: 260px; padding: 3px 8px; border-radius: 12px; font: 600 12px/16px system-ui, sans-serif;
       color: #fff; background: #37474f; box-shadow: 0 1px 3px rgba(0,0,0,.45); cursor: pointer;
@@ -30,9 +31,9 @@
     .chip:hover + .tip, .chip:focus + .tip, .tip:hover { display: block; }`;
 
   function create(el) {
-    const host = document.createElement("fakelens-badge");
-    host.style.cssText = "all: initial !important; position: fixed !important; z-index: 2147483647 !important;" +
-      " height: 0 !important; pointer-events: none !important; top: 0; left: 0;";
+    // a plain <div> (find-media.js): no page's class runs on it
+    const host = FL.makeOwnHost("badge", "position: fixed !important; z-index: 2147483647 !important;" +
+      " height: 0 !important; pointer-events: none !important; top: 0; left: 0;");
     const shadow = host.attachShadow({ mode: "open" });
     const style = document.createElement("style");
     style.textContent = CSS;
@@ -145,7 +146,7 @@
   function covered(el, r, whole) {
     const x = r.right - CORNER_PX, y = r.top + CORNER_PX;
     if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return false;
-    const top = document.elementsFromPoint(x, y).find((n) => !n.tagName.startsWith("FAKELENS-"));
+    const top = document.elementsFromPoint(x, y).find((n) => !FL.isOwnHost(n));
     if (!top || top === el || within(el, top)) return false;
     return (FL.mediaKind(top) !== null && !inside(top.getBoundingClientRect(), whole)) || pinned(top, el);
   }

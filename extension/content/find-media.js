@@ -5,10 +5,28 @@
   "use strict";
   const FL = globalThis.FakeLens;
 
-  const OWN_TAGS = new Set(["FAKELENS-BADGE", "FAKELENS-PILL"]);
+  // FakeLens's own layers (a badge, the hover pill): plain <div>s, which no page can define or
+  // upgrade. They were custom elements (<fakelens-badge>), whose registry is the page's even for an
+  // element a content script creates: a page that defined the name ran its class on ours and made
+  // their shadow roots throw, and an element of its own under that name was never checked. They are
+  // known by this set, held in the content scripts' world: a page can neither put its own media in
+  // it (to hide them from the checks) nor take ours out. Their data-fakelens attribute is for people
+  // reading the DOM and for the tests only: a page can set it on anything, so no script here reads it.
+  // Their style is inline and important, so no page rule restyles them: `all` resets every property
+  // but direction and unicode-bidi, which a page's rule for every <div> (a right-to-left site's) sets
+  // too now. `css`: the layer's own, after that.
+  const ownHosts = new WeakSet();
+  FL.makeOwnHost = (name, css) => {
+    const host = document.createElement("div");
+    host.style.cssText = `all: initial !important; direction: ltr !important; unicode-bidi: isolate !important; ${css}`;
+    host.dataset.fakelens = name;
+    ownHosts.add(host);
+    return host;
+  };
+  FL.isOwnHost = (el) => ownHosts.has(el);
   // Never media themselves: a page texture on <body> or <html> would put the hover pill over empty
   // page areas and into every page scan.
-  const NOT_MEDIA = new Set([...OWN_TAGS, "BODY", "HTML"]);
+  const NOT_MEDIA = new Set(["BODY", "HTML"]);
 
   // Every element matching `selector` under `root`, open shadow roots included.
   FL.deepQueryAll = (root, selector, out = []) => {
@@ -267,7 +285,7 @@
 
   // "image" | "video" | null for one element.
   FL.mediaKind = (el) => {
-    if (!el || el.nodeType !== 1 || NOT_MEDIA.has(el.tagName)) return null;
+    if (!el || el.nodeType !== 1 || NOT_MEDIA.has(el.tagName) || ownHosts.has(el)) return null;
     if (el.tagName === "IMG" || (FL.isSvgImage(el) && svgImageUrl(el))) return "image";
     if (el.tagName === "VIDEO") return "video";
     return backgroundUrl(el) ? "image" : null;
@@ -325,7 +343,8 @@
     }
     // CSS backgrounds: only elements big enough to matter, then their computed style.
     for (const el of FL.deepQueryAll(document, "*")) {
-      if (el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el) || NOT_MEDIA.has(el.tagName)) continue;
+      if (el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el) || NOT_MEDIA.has(el.tagName) ||
+          ownHosts.has(el)) continue;
       if (FL.isBigEnough(el, minSize) && backgroundUrl(el) && FL.isShown(el)) found.push(el);
     }
     return found;

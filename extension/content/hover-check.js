@@ -9,11 +9,12 @@
   let lastPoint = null;
 
   function makePill() {
-    const host = document.createElement("fakelens-pill");
-    host.style.cssText = "all: initial !important; position: fixed !important; z-index: 2147483647 !important; display: none;";
+    // a plain <div> (find-media.js): no page's class runs on it
+    const host = FL.makeOwnHost("pill", "position: fixed !important; z-index: 2147483647 !important; display: none;");
     const shadow = host.attachShadow({ mode: "open" });
     const style = document.createElement("style");
     style.textContent = `:host { all: initial; direction: ltr; unicode-bidi: isolate; }
+      :host::before, :host::after { content: none !important; }
       button { font: 600 12px/16px system-ui, sans-serif; padding: 3px 10px; border-radius: 12px; cursor: pointer;
         color: #fff; background: #263238; border: 1px solid rgba(255,255,255,.7); box-shadow: 0 1px 3px rgba(0,0,0,.45); }
       button:hover, button:focus { background: #37474f; }`;

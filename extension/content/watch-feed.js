@@ -73,9 +73,10 @@
 
   // Register the media under `node` and watch the shadow roots inside it.
   function scan(node) {
-    if (node.tagName === "FAKELENS-BADGE" || node.tagName === "FAKELENS-PILL") return;
+    if (FL.isOwnHost(node)) return;
     const all = [node, ...node.querySelectorAll("*")];
     for (const el of all) {
+      if (FL.isOwnHost(el)) continue;   // a badge on <html>: nothing of the page's in it
       look(el);
       // a custom element defined later (a lazy module) gets its shadow root without any DOM mutation
       if (el.tagName.includes("-") && !el.shadowRoot && !el.matches(":defined") && !undefinedHosts.has(el)) {
