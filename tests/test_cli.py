@@ -501,3 +501,13 @@ def test_help_says_what_readme_says(tmp_path):
     assert 'exit 1 when any input failed (its line has "error")' in help_text("check")
     assert "exit 1 when either class has no file scored" in help_text("eval")
     assert "exit 1 when a model file is missing or changed (sha256)" in help_text("models")
+
+
+def test_python_dash_m_fakelens_is_the_same_command(tmp_path):
+    # `python -m fakelens` where the `fakelens` script is not on PATH (a venv not activated)
+    done = subprocess.run([sys.executable, "-m", "fakelens", "models", "--json"], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "FAKELENS_HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert any(m["task"] == "face_swap" for m in json.loads(done.stdout)["models"])
+    usage = subprocess.run([sys.executable, "-m", "fakelens", "--help"], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 0 and usage.stdout.startswith("usage: fakelens ")
