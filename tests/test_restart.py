@@ -245,6 +245,22 @@ def test_start_removes_uploads_no_waiting_check_names(tmp_path):
     assert not (pool.work / "check-dead").exists() and mine.read_text() == "a user's file"
 
 
+def test_start_removes_the_temporary_copies_a_dead_server_left_in_the_spool(tmp_path):
+    """Request bodies waitress buffers and form files Werkzeug spools go to work/spool (`fakelens
+    serve` points tempfile there); a server killed while one was open (where the file system cannot
+    keep them nameless) leaves it behind: removed at the next start, and nothing else is."""
+    settings = load_settings(home=tmp_path / "home")
+    pool = JobPool(settings, Store(tmp_path / "home" / "fakelens.db"), analyzer=None)
+    spool = tmp_path / "home" / "work" / "spool"
+    spool.mkdir(parents=True)
+    left = spool / "tmpk3x_9q2a"   # tempfile's names
+    left.write_bytes(b"a request body")
+    mine = pool.work / "tmp-notes.txt"   # a data folder given as an existing folder with its own work/
+    mine.write_text("a user's file")
+    pool._recover()
+    assert not left.exists() and spool.is_dir() and mine.read_text() == "a user's file"
+
+
 def test_discard_removes_an_upload_however_its_folder_is_spelled_and_nothing_else(tmp_path):
     settings = load_settings(home=tmp_path / "home")
     pool = JobPool(settings, Store(tmp_path / "home" / "fakelens.db"), analyzer=None)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import retention
+from . import retention, spool
 from .config import make_data_folder
 from .errors import FULL_DISK, FakeLensError, storage_unavailable
 from .fetch.http import mb
@@ -143,6 +143,7 @@ class JobPool:
         # --home given an existing folder with its own work/ loses nothing)
         for left in self.work.glob("check-*"):
             shutil.rmtree(left, ignore_errors=True)
+        spool.remove_leftovers(self.settings.home)   # request bodies being received (spool.py)
         self._prune()
 
     def _prune(self):
@@ -490,6 +491,7 @@ class JobPool:
                 self._record(self.store.finish, check_id, cached, cached=True)
                 return False
             make_data_folder(self.work)
+            spool.make_spool_folder(self.settings.home)   # `fakelens serve`'s tempfile folder: a decode uses it
             workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set(),
