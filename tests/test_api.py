@@ -133,6 +133,28 @@ def test_upload_image_gives_verdict_then_cache(client, auth, plain_jpeg):
     assert b"silence is not proof" not in report.data   # said under "No signs of manipulation found" only
 
 
+def test_api_answers_are_never_kept_in_the_browser_cache(client, auth, plain_jpeg):
+    """A check's status, the history, a report and errors carry Cache-Control: no-store: what the
+    browser kept in its HTTP cache would outlive "Clear FakeLens history"."""
+    r = post_file(client, auth, plain_jpeg.read_bytes())
+    assert r.status_code == 200, r.get_json()
+    check = r.get_json()
+    answers = {
+        "upload": r,
+        "status": client.get(f"{CHECKS}/{check['id']}", base_url=BASE_URL, headers=auth),
+        "history": client.get(CHECKS, base_url=BASE_URL, headers=auth),
+        "report": client.get(check["report_url"], base_url=BASE_URL, headers=auth),
+        "models": client.get("/api/v1/models", base_url=BASE_URL, headers=auth),
+        "health": client.get("/api/v1/health", base_url=BASE_URL),
+        "error": client.get(f"{CHECKS}/nope", base_url=BASE_URL, headers=auth),
+        "no token": client.get(CHECKS, base_url=BASE_URL),
+        "clear": client.delete(CHECKS, base_url=BASE_URL, headers=auth),
+    }
+    assert answers["report"].mimetype == "text/html" and answers["error"].status_code == 404
+    assert {name: a.headers.get("Cache-Control") for name, a in answers.items()} == \
+        {name: "no-store" for name in answers}
+
+
 def test_upload_face_is_found(client, auth, face_jpeg):
     r = post_file(client, auth, face_jpeg.read_bytes(), wait=30)
     assert r.status_code == 200, r.get_json()

@@ -269,16 +269,34 @@ def test_a_cancelled_check_is_not_turned_done_by_a_late_result(tmp_path):
 
 # --- 5. a full disk is the data folder's problem, said as such --------------------------------------
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A real 1 MB file system (tmpfs) for the data folder: writes past it fail with ENOSPC."""
-    where = tmp_path / "tiny"
-    where.mkdir()
+@contextlib.contextmanager
+def mounted_tiny_disk(where):
+    """A real 1 MB file system (tmpfs) at `where` (made if absent): writes past it fail with ENOSPC."""
+    where.mkdir(parents=True, exist_ok=True)
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True)
     if r.returncode:
         pytest.skip("a small tmpfs cannot be mounted here (needs root)")
-    yield where
-    subprocess.run(["umount", "-l", str(where)], check=False)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(disk):
+    """The file system of `disk` filled to its last byte."""
+    with open(disk / "filler", "wb", buffering=0) as fh:
+        try:
+            while fh.write(b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 1 MB file system (tmpfs) for the data folder: writes past it fail with ENOSPC."""
+    with mounted_tiny_disk(tmp_path / "tiny") as where:
+        yield where
 
 
 def test_a_full_disk_is_503_storage_unavailable_naming_the_data_folder(tiny_disk, tmp_path, plain_jpeg):
@@ -294,12 +312,7 @@ def test_a_full_disk_is_503_storage_unavailable_naming_the_data_folder(tiny_disk
         assert "writable" not in error["message"]   # the remedy that fits, not every remedy
         assert not list((home / "uploads").iterdir())
         # the database's turn: the disk filled to the last byte, then a new check
-        with open(tiny_disk / "filler", "wb", buffering=0) as fh:
-            try:
-                while fh.write(b"\0" * 4096):
-                    pass
-            except OSError:
-                pass
+        fill(tiny_disk)
         r = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
                         json={"url": "http://127.0.0.1:9/" + "a" * 3000, "page_url": "https://example.com/" + "b" * 3000})
         assert r.status_code == 503, r.get_json()
@@ -335,6 +348,121 @@ def test_a_download_that_fills_the_disk_is_503_storage_unavailable(tiny_disk, tm
         assert not [p for p in (home / "work").rglob("*") if p.is_file()]
     finally:
         app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()
+
+
+def upload_raw(port: int, token: str, data: bytes) -> bytes:
+    """A multipart upload of `data` over a plain socket, the answer read while the body is still being
+    sent (a server that answers before it has read the whole body is heard, not lost in a reset)."""
+    boundary = "fakelens-test-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"x.jpg\"\r\n"
+            f"Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    head = (f"POST {CHECKS}?wait=0 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        def send():
+            try:
+                sock.sendall(head + body)
+            except OSError:   # the server answered and closed before taking it all
+                pass
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except OSError as exc:   # a reset once the server closed with the body's rest unread
+            answer = answer or f"({exc.__class__.__name__})".encode()
+        sender.join(30)
+    return answer
+
+
+def answer_json(answer: bytes) -> tuple[int, dict | None]:
+    """The status and JSON body of a raw HTTP answer (None when the body is not JSON)."""
+    import json
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.") else 0
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, None
+
+
+def test_uploads_do_not_pass_through_a_full_tmpdir(tmp_path, plain_jpeg):
+    """waitress buffers a request body over 512 kB to a temporary file, and Werkzeug copies a form's
+    file over 500 kB to another as it parses it, both through Python's tempfile, so into TMPDIR: on
+    Debian 13 /tmp is a RAM tmpfs, and a full one answered a 600 kB upload with a 500 (OSError) and a
+    3 MB one not at all. `fakelens serve` keeps them in the data folder (work/spool), where the
+    upload goes anyway."""
+    home = tmp_path / "home"
+    # 1 MB, not filled: Python takes a TMPDIR it cannot write a few bytes to for none (falls back to /tmp)
+    with mounted_tiny_disk(tmp_path / "tmpdir") as tmpdir:
+        backend = start_backend(home, TMPDIR=str(tmpdir), FAKELENS_CACHE=0)
+        try:
+            for size in (600_000, 3 << 20):
+                data = plain_jpeg.read_bytes() + os.urandom(size)
+                status, body = answer_json(upload_raw(backend.port, backend.token, data))
+                assert status in (200, 202), (size, status, body)
+                assert body["status"] in ("queued", "running", "done", "failed"), body
+        finally:
+            backend.stop()
+    log = (home / "serve.log").read_text()
+    assert "No space left on device" not in log and "Traceback" not in log, log[-3000:]
+    # the temporary copies are gone (they have no name while open)
+    assert not [p for p in (home / "work" / "spool").iterdir()]
+
+
+def test_a_data_folder_too_full_for_an_upload_s_temporary_copies_answers_503(tmp_path, plain_jpeg):
+    """The data folder's work/ full (a 1 MB file system): an upload whose body waitress cannot
+    buffer (3 MB), or whose file part Werkzeug cannot copy as it parses the form (700 kB, buffered by
+    waitress first), answers 503 storage_unavailable naming the data folder, as an upload that
+    cannot be saved does: not a 500, nor a connection dropped without an answer."""
+    home = tmp_path / "home"
+    with mounted_tiny_disk(home / "work"):
+        backend = start_backend(home, FAKELENS_CACHE=0)
+        try:
+            for size in (700_000, 3 << 20):
+                data = plain_jpeg.read_bytes() + os.urandom(size)
+                status, body = answer_json(upload_raw(backend.port, backend.token, data))
+                assert status == 503 and body, (size, status, body)
+                error = body["error"]
+                assert error["code"] == "storage_unavailable" and str(home) in error["message"], error
+                assert "No space left on device" in error["message"], error
+                assert error["message"].endswith("free some disk space there"), error
+            # the server goes on: a small upload (kept in memory) still gets in
+            r = requests.post(f"{backend.url}{CHECKS}", params={"wait": 0}, headers=backend.headers,
+                              files={"media": ("small.jpg", plain_jpeg.read_bytes())}, timeout=30)
+            assert r.status_code in (200, 202), r.text
+        finally:
+            backend.stop()
+    log = (home / "serve.log").read_text()
+    assert "Traceback" not in log and "uncaptured python exception" not in log, log[-3000:]
+
+
+def test_a_form_that_cannot_be_spooled_is_503_not_500(tmp_path, plain_jpeg, monkeypatch):
+    """Werkzeug's copy of a form's file over 500 kB fails (the disk under its temporary folder full):
+    the data folder's problem, said as such (503 storage_unavailable), not an internal error (500)."""
+    import tempfile
+
+    app = create_app(Settings(home=tmp_path / "home", allow_loopback=True, sync_wait_s=0), start_jobs=False)
+    boundary = "fakelens-test-boundary"   # the body made here: the test client spools a form through tempfile too
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"x.jpg\"\r\n\r\n".encode()
+            + plain_jpeg.read_bytes() + os.urandom(700_000) + f"\r\n--{boundary}--\r\n".encode())
+    try:
+        with mounted_tiny_disk(tmp_path / "spool") as spool:
+            fill(spool)
+            monkeypatch.setattr(tempfile, "tempdir", str(spool))
+            client, headers = app.test_client(), token_headers(app)
+            r = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers, data=body,
+                            content_type=f"multipart/form-data; boundary={boundary}")
+            assert r.status_code == 503, r.get_json()
+            error = r.get_json()["error"]
+            assert error["code"] == "storage_unavailable", error
+            assert "No space left on device" in error["message"], error
+        assert not list((tmp_path / "home" / "uploads").iterdir())
+    finally:
         app.extensions["fakelens"]["store"].close()
 
 

@@ -211,12 +211,13 @@ def serve_once(home):
                           capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("name", ["work", "thumbs", "uploads"])
+@pytest.mark.parametrize("name", ["work", "thumbs", "uploads", "work/spool"])
 def test_a_file_where_a_data_folder_s_folder_goes_stops_the_start_with_one_line(tmp_path, name):
     """`work` or `thumbs` a file: the server started and every check failed with "internal error:
-    FileExistsError", and the start's privacy pass made the stray file 0700."""
+    FileExistsError", and the start's privacy pass made the stray file 0700. (work/spool: where
+    `fakelens serve` keeps the temporary copies of request bodies.)"""
     home = tmp_path / "home"
-    home.mkdir()
+    (home / name).parent.mkdir(parents=True)
     (home / name).write_text("a stray file")
     (home / name).chmod(0o644)
     r = serve_once(home)

@@ -245,6 +245,60 @@ def test_start_removes_uploads_no_waiting_check_names(tmp_path):
     assert not (pool.work / "check-dead").exists() and mine.read_text() == "a user's file"
 
 
+def test_start_removes_the_temporary_copies_a_dead_server_left_in_the_spool(tmp_path):
+    """Request bodies waitress buffers and form files Werkzeug spools go to work/spool (`fakelens
+    serve` points tempfile there); a server killed while one was open (where the file system cannot
+    keep them nameless) leaves it behind: removed at the next start, and nothing else is."""
+    settings = load_settings(home=tmp_path / "home")
+    pool = JobPool(settings, Store(tmp_path / "home" / "fakelens.db"), analyzer=None)
+    spool = tmp_path / "home" / "work" / "spool"
+    spool.mkdir(parents=True)
+    left = spool / "tmpk3x_9q2a"   # tempfile's names
+    left.write_bytes(b"a request body")
+    mine = pool.work / "tmp-notes.txt"   # a data folder given as an existing folder with its own work/
+    mine.write_text("a user's file")
+    pool._recover()
+    assert not left.exists() and spool.is_dir() and mine.read_text() == "a user's file"
+
+
+def test_a_queued_upload_whose_file_is_gone_fails_plainly_after_restart(tmp_path, plain_jpeg, caplog):
+    """An upload queued when the server stopped, whose file was then removed from uploads/ (a cleaner,
+    an old fakelens.db put back): after the restart the check ends failed, saying the file is gone,
+    not "internal error: FileNotFoundError" with a traceback in the log."""
+    import logging
+
+    from fakelens.api import create_app
+    from fakelens.config import Settings
+
+    settings = Settings(home=tmp_path / "home", workers=1, sync_wait_s=0, cache=False)
+    app = create_app(settings, start_jobs=False)   # no worker: the upload stays queued
+    ctx = app.extensions["fakelens"]
+    headers = {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
+    with plain_jpeg.open("rb") as fh:
+        r = app.test_client().post("/api/v1/checks?wait=0", base_url="http://127.0.0.1:8731", headers=headers,
+                                   data={"media": (fh, "photo.jpg")}, content_type="multipart/form-data")
+    assert r.status_code == 202, r.get_json()
+    check_id = r.get_json()["id"]
+    ctx["pool"].stop()
+    ctx["store"].close()
+    uploads = list((settings.home / "uploads").iterdir())
+    assert len(uploads) == 1
+    uploads[0].unlink()                               # removed while the server was stopped
+    caplog.set_level(logging.INFO)
+    app = create_app(settings)                        # the restart
+    ctx = app.extensions["fakelens"]
+    try:
+        check = ctx["pool"].wait(check_id, 30)
+        assert check["status"] == "failed", check
+        assert check["error"]["code"] == "upload_missing", check["error"]
+        assert "no longer in the data folder" in check["error"]["message"], check["error"]
+        assert "internal" not in check["error"]["message"], check["error"]
+    finally:
+        ctx["pool"].stop()
+        ctx["store"].close()
+    assert not [rec for rec in caplog.records if rec.exc_info], [rec.getMessage() for rec in caplog.records]
+
+
 def test_discard_removes_an_upload_however_its_folder_is_spelled_and_nothing_else(tmp_path):
     settings = load_settings(home=tmp_path / "home")
     pool = JobPool(settings, Store(tmp_path / "home" / "fakelens.db"), analyzer=None)

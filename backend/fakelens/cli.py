@@ -25,6 +25,7 @@ def cmd_serve(args) -> int:
     from .api.auth import token_path
     from .jobs import DataFolderInUse
     from .provenance.trust import anchors_problem
+    from .spool import spool_in_data_folder
 
     settings = load_settings(home=args.home, port=args.port, host=args.host)
     if settings.host not in ("127.0.0.1", "localhost"):   # the flag, FAKELENS_HOST or config.toml alike
@@ -57,6 +58,8 @@ def cmd_serve(args) -> int:
         print(f"cannot listen on 127.0.0.1:{settings.port}: {exc.strerror}. {hint}"
               "(`--port N` picks another port; set the same in the extension's options)", file=sys.stderr)
         return 2
+    # request bodies waitress buffers and form files Werkzeug spools: in the data folder, not TMPDIR
+    spool_in_data_folder(server, settings.home)
     try:
         pool.start()
     except DataFolderInUse as exc:

@@ -145,7 +145,7 @@ def make_data_folder(path: Path):
     Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
-DATA_SUBFOLDERS = ("thumbs", "uploads", "work")
+DATA_SUBFOLDERS = ("thumbs", "uploads", "work", "work/spool")   # spool: request bodies being received (spool.py)
 
 
 def refuse_files_in_place_of_folders(home: Path):

@@ -23,6 +23,7 @@ STATUS_BY_CODE = {
     "cancelled": 409,
     "queue_full": 429,
     "interrupted": 409,
+    "upload_missing": 410,   # a queued upload's file left the data folder before it was checked (send it again)
     "model_broken": 503,   # a model file missing or changed: the install needs repair, not the input
     "storage_unavailable": 503,   # the data folder cannot be written (disk full, read-only, database locked)
     "internal": 500,

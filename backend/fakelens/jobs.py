@@ -4,7 +4,8 @@ Every check is a row in SQLite before it is queued, so none is lost on a restart
 again. A check running when the server is stopped in good order (Ctrl+C, SIGTERM) is put back in
 the queue as it was; one running when the server died is re-queued once (a second interruption
 marks it failed with the reason, so a file that crashes the server cannot loop forever). Uploaded
-files no waiting check names, and working folders a dead server left, are removed at start.
+files no waiting check names, and working folders a dead server left, are removed at start; a
+waiting upload whose file was removed meanwhile fails as "upload_missing" when its turn comes.
 History older than settings.keep_days is pruned at start and then at most hourly (retention.py).
 One data folder has one job pool: a second server on it is refused rather than let it re-queue
 and cancel the first one's checks.
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import retention
+from . import retention, spool
 from .config import make_data_folder
 from .errors import FULL_DISK, FakeLensError, storage_unavailable
 from .fetch.http import mb
@@ -40,6 +41,8 @@ LOW_SHARE = 0.75
 PAGE_SHARE = 0.5
 PROGRESS_EVERY_S = 0.2   # progress rows are written at most this often
 RECORD_RETRIES_S = (0.1, 0.5, 2.0, 5.0)   # pauses between tries to store a check's end (a locked or full database)
+UPLOAD_MISSING = ("the uploaded file is no longer in the data folder (it was removed before it could be "
+                  "checked): check it again")
 
 
 def page_host(page_url: str | None) -> str:
@@ -48,6 +51,11 @@ def page_host(page_url: str | None) -> str:
         return urlsplit(page_url or "").hostname or ""
     except ValueError:
         return ""
+
+
+def _upload_gone(request: dict) -> bool:
+    """Whether the file a check of an upload was to read is gone."""
+    return bool(request.get("path")) and not Path(request["path"]).is_file()
 
 
 class DataFolderInUse(Exception):
@@ -143,6 +151,7 @@ class JobPool:
         # --home given an existing folder with its own work/ loses nothing)
         for left in self.work.glob("check-*"):
             shutil.rmtree(left, ignore_errors=True)
+        spool.remove_leftovers(self.settings.home)   # request bodies being received (spool.py)
         self._prune()
 
     def _prune(self):
@@ -489,7 +498,10 @@ class JobPool:
             if cached is not None:
                 self._record(self.store.finish, check_id, cached, cached=True)
                 return False
+            if _upload_gone(request):   # removed while it waited (a cleaner, an older fakelens.db put back)
+                raise FakeLensError("upload_missing", UPLOAD_MISSING)
             make_data_folder(self.work)
+            spool.make_spool_folder(self.settings.home)   # `fakelens serve`'s tempfile folder: a decode uses it
             workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set(),
@@ -514,6 +526,8 @@ class JobPool:
                 error = {"code": "cancelled", "message": "the check was cancelled"}
             elif isinstance(exc, OSError) and exc.errno in FULL_DISK:   # a download filled the disk
                 error = storage_unavailable(self.settings.home, exc, "the media being checked").to_dict()
+            elif isinstance(exc, FileNotFoundError) and _upload_gone(request):   # removed as it was read
+                error = {"code": "upload_missing", "message": UPLOAD_MISSING}
             else:
                 log.exception("check %s failed unexpectedly", check_id)
                 error = {"code": "internal", "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"}

@@ -3,7 +3,7 @@
 import logging
 import threading
 
-from flask import Flask
+from flask import Flask, request
 
 from ..analyze import Analyzer
 from ..config import Settings, load_settings, make_data_folder, make_private, refuse_files_in_place_of_folders
@@ -35,8 +35,17 @@ def create_app(settings: Settings | None = None, start_jobs: bool = True) -> Fla
 
     app.before_request(auth.check_request)
     app.after_request(auth.add_cors)
+    app.after_request(no_store)
     errors.register(app)
     for bp in (health_bp, checks_bp, report_bp):
         app.register_blueprint(bp, url_prefix="/api/v1")
     logging.getLogger("fakelens").setLevel(logging.INFO)
     return app
+
+
+def no_store(response):
+    """The API's answers (a check and its result, the history, a report) are never kept in the browser's
+    HTTP cache: a copy there would outlive "Clear FakeLens history"."""
+    if request.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response

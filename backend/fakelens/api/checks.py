@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..analyze import sniff_file
 from ..config import MAX_SYNC_WAIT_S
-from ..errors import FakeLensError
+from ..errors import FakeLensError, storage_unavailable
 from ..fetch.http import mb
 from ..fetch.netguard import check_url
 from ..jobs import PRIORITIES
@@ -151,12 +151,13 @@ def _answer(check: dict, wait: float):
 @bp.post("/checks")
 def create_check():
     wait = _wait_seconds()
-    if not request.is_json and (request.files or request.form):   # (reading the form opens the body)
-        upload = request.files.get("media")
+    files, form = ({}, {}) if request.is_json else _form()
+    if files or form:
+        upload = files.get("media")
         if upload is None:
             raise FakeLensError("bad_request", "a multipart check needs a file field named 'media'")
         settings = current_app.config["SETTINGS"]
-        priority = _priority(request.form.get("priority"), "high")   # refused before the file is read
+        priority = _priority(form.get("priority"), "high")   # refused before the file is read
         path = _ctx()["pool"].save_upload(upload.stream, settings.max_video_bytes)
         try:
             kind, _ = sniff_file(path)
@@ -165,8 +166,8 @@ def create_check():
             # the base name only, capped: it is stored and sent back in every history answer
             filename = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:MAX_FILENAME_CHARS]
             req = {"path": str(path), "kind": kind, "filename": filename or None,
-                   "source_url": _note(request.form.get("source_url")),
-                   "page_url": _note(request.form.get("page_url")), "priority": priority}
+                   "source_url": _note(form.get("source_url")),
+                   "page_url": _note(form.get("page_url")), "priority": priority}
             req["sha256"] = file_sha256(path)
             check_id = _create(req)
         except BaseException:   # refused, or the database would not take it: the file must not stay
@@ -177,6 +178,16 @@ def create_check():
     if not isinstance(body, dict):
         raise FakeLensError("bad_request", "send JSON {\"url\": ...} or a multipart form with a 'media' file")
     return _answer(_start(_url_request(body, body.get("page_url"))), wait)
+
+
+def _form():
+    """The multipart form's files and fields (reading them reads the body). Werkzeug copies a file over
+    500 kB to a temporary file as it parses (`fakelens serve` keeps those in the data folder): a disk
+    that cannot take it is the data folder's problem, as for the upload itself (503), not a bug (500)."""
+    try:
+        return request.files, request.form
+    except OSError as exc:
+        raise storage_unavailable(current_app.config["SETTINGS"].home, exc) from None
 
 
 def _json_body():

@@ -1,0 +1,97 @@
+"""Where `fakelens serve` keeps the temporary copies of request bodies: work/spool in the data folder.
+
+Before an upload reaches uploads/, waitress buffers a request body over 512 kB (its inbuf_overflow)
+to a temporary file, and Werkzeug copies a form's file over 500 kB to another as it parses the form,
+both through Python's tempfile, so into TMPDIR. That is often a small RAM file system (Debian 13's
+/tmp): a full one answered a 600 kB upload with a 500 and dropped a 3 MB one without an answer. In
+the data folder they share the disk the upload is saved to anyway, and a disk too full for them
+answers as one too full for the upload does: 503 storage_unavailable, naming the folder.
+"""
+
+import json
+import tempfile
+from pathlib import Path
+
+from .config import make_data_folder
+from .errors import storage_unavailable
+
+SPOOL = Path("work") / "spool"
+
+
+def spool_folder(home) -> Path:
+    return Path(home) / SPOOL
+
+
+def make_spool_folder(home) -> Path:
+    """work/spool made where it is missing (a first start, a cleaner that removed work/), each the user's
+    only as the data folder's other folders (a parent mkdir makes is not)."""
+    folder = spool_folder(home)
+    make_data_folder(folder.parent)
+    make_data_folder(folder)
+    return folder
+
+
+def remove_leftovers(home):
+    """Temporary files a server killed while receiving a body left (only where the file system cannot
+    keep them nameless: Linux's usually can); called at start, before any request is read."""
+    for left in spool_folder(home).glob(f"{tempfile.gettempprefix()}*"):
+        if left.is_file() and not left.is_symlink():
+            left.unlink(missing_ok=True)
+
+
+def spool_in_data_folder(server, home):
+    """This process's temporary files go to the data folder's work/spool (waitress and Werkzeug make
+    theirs with tempfile and no folder of their own), and the waitress `server` answers a body it
+    cannot buffer there with 503 storage_unavailable instead of closing the connection unanswered."""
+    tempfile.tempdir = str(make_spool_folder(home))
+    from waitress.server import BaseWSGIServer
+
+    channel = _channel_class(home)
+    # one server, or one per address when it listens on several
+    servers = [server] if isinstance(server, BaseWSGIServer) else \
+        [d for d in server.map.values() if isinstance(d, BaseWSGIServer)]
+    for each in servers:
+        each.channel_class = channel
+
+
+def _channel_class(home):
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
+    from waitress.utilities import Error
+
+    class DataFolderFull(Error):
+        """The API's own error, as JSON, from waitress itself (the app never sees the request)."""
+        code, reason = 503, "Service Unavailable"
+
+        def to_response(self, ident=None):
+            body = json.dumps({"error": self.body}, separators=(",", ":")).encode()   # as Flask writes it
+            return (f"{self.code} {self.reason}",
+                    [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
+
+    class Parser(HTTPRequestParser):
+        def __init__(self, adj):
+            super().__init__(adj)
+            try:   # removed meanwhile (a cleaner): made again before a body is buffered there
+                make_spool_folder(home)
+            except OSError:
+                pass   # said when a body cannot be buffered there
+
+        def received(self, data):
+            try:
+                return super().received(data)
+            except OSError as exc:   # the body's temporary file cannot be written: a full or read-only disk
+                self.error = DataFolderFull(storage_unavailable(home, exc).to_dict())
+                self.completed = True
+                self.close()   # what it holds on the disk freed now
+                return len(data)
+
+        def close(self):
+            try:
+                super().close()
+            except OSError:   # the buffered rest written out on closing, to the same full disk (closed all the same)
+                pass
+
+    class Channel(HTTPChannel):
+        parser_class = Parser
+
+    return Channel
