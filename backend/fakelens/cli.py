@@ -50,7 +50,6 @@ def cmd_serve(args) -> int:
     # holding [::1]:PORT would receive the extension's token and media, so that stops the start too.
     try:
         server, addresses = make_server(app, settings.port, threads=16, ident="fakelens",
-                                        channel_timeout=60, cleanup_interval=10,
                                         max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + (1 << 20))
     except CannotListen as exc:
         taken, v6 = exc.error.errno == errno.EADDRINUSE, exc.address.startswith("[")
