@@ -19,18 +19,17 @@ from .terminal import shown
 def cmd_serve(args) -> int:
     import logging
 
-    from waitress.server import create_server
-
     from .api import create_app
     from .api.auth import token_path
     from .jobs import DataFolderInUse
     from .provenance.trust import anchors_problem
+    from .serving import CannotListen, make_server
     from .spool import spool_in_data_folder
 
     settings = load_settings(home=args.home, port=args.port, host=args.host)
     if settings.host not in ("127.0.0.1", "localhost"):   # the flag, FAKELENS_HOST or config.toml alike
-        print("fakelens serve binds 127.0.0.1 only (the API must not be reachable from other machines)",
-              file=sys.stderr)
+        print("fakelens serve listens on this computer's loopback only, 127.0.0.1 and [::1] (the API must not "
+              "be reachable from other machines): --host takes 127.0.0.1 or localhost", file=sys.stderr)
         return 2
     try:
         app = create_app(settings, start_jobs=False)
@@ -48,14 +47,19 @@ def cmd_serve(args) -> int:
     # The port first, then the job pool: a second server started by mistake leaves the first's checks alone.
     # A body a little over the app's own limit still reaches it (and gets its JSON 413); a bigger one
     # waitress refuses itself, with a plain-text 413, before it buffers the body to disk.
+    # 127.0.0.1 and [::1] both (serving.py): browsers try localhost's ::1 first, and another program
+    # holding [::1]:PORT would receive the extension's token and media, so that stops the start too.
     try:
-        server = create_server(app, host="127.0.0.1", port=settings.port, threads=16, ident="fakelens",
-                               channel_timeout=60, cleanup_interval=10,
-                               max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + (1 << 20))
-    except OSError as exc:
-        hint = ("Is FakeLens already running? " if exc.errno == errno.EADDRINUSE else
-                "Ports under 1024 need administrator rights. " if exc.errno == errno.EACCES else "")
-        print(f"cannot listen on 127.0.0.1:{settings.port}: {exc.strerror}. {hint}"
+        server, addresses = make_server(app, settings.port, threads=16, ident="fakelens",
+                                        max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + (1 << 20))
+    except CannotListen as exc:
+        taken, v6 = exc.error.errno == errno.EADDRINUSE, exc.address.startswith("[")
+        hint = ("Another program holds it, and would receive what the extension sends to "
+                f"http://localhost:{settings.port} (the token, the media): stop that program. "
+                if taken and v6 else
+                "Is FakeLens already running? " if taken else
+                "Ports under 1024 need administrator rights. " if exc.error.errno == errno.EACCES else "")
+        print(f"cannot listen on {exc.address}: {exc.error.strerror}. {hint}"
               "(`--port N` picks another port; set the same in the extension's options)", file=sys.stderr)
         return 2
     # request bodies waitress buffers and form files Werkzeug spools: in the data folder, not TMPDIR
@@ -70,6 +74,10 @@ def cmd_serve(args) -> int:
     # SIGTERM (kill, systemd, an IDE's stop button) stops like Ctrl+C: running checks go back in the queue
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"FakeLens backend on http://127.0.0.1:{settings.port}")
+    if len(addresses) > 1:
+        print(f"  (and on [::1]:{settings.port}, where browsers look first for http://localhost:{settings.port})")
+    else:   # no IPv6 loopback here: nothing can take [::1]:PORT, and localhost can only be 127.0.0.1
+        print(f"  (this computer has no IPv6 loopback: http://localhost:{settings.port} is served on 127.0.0.1 only)")
     print(f"data folder: {settings.home}")
     # the token on a line of its own: the whole line, pasted, held the label's words too
     print("pairing token (paste it into the extension's options):")
@@ -286,9 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "Windows %%APPDATA%%\\FakeLens)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("serve", help="start the backend (production WSGI server) on 127.0.0.1",
+    p = sub.add_parser("serve", help="start the backend (production WSGI server) on 127.0.0.1 and [::1]",
                        epilog="exit 2 when it cannot start, with one line saying why")
-    p.add_argument("--host", help="127.0.0.1 (the default) or localhost: nothing else is accepted")
+    p.add_argument("--host", help="127.0.0.1 (the default) or localhost, the same: it listens on 127.0.0.1 and "
+                                  "[::1]; nothing else is accepted")
     p.add_argument("--port", type=int, help=f"default {Settings.port}, or the port setting (config.toml, FAKELENS_PORT)")
     p.set_defaults(func=cmd_serve)
 

@@ -46,16 +46,15 @@ def spool_in_data_folder(server, home):
     tempfile.tempdir = str(make_spool_folder(home))
     from waitress.server import BaseWSGIServer
 
-    channel = _channel_class(home)
-    # one server, or one per address when it listens on several
+    # one server, or one per address when it listens on several; their channel class (serving.py's)
+    # kept, with this parser
     servers = [server] if isinstance(server, BaseWSGIServer) else \
         [d for d in server.map.values() if isinstance(d, BaseWSGIServer)]
     for each in servers:
-        each.channel_class = channel
+        each.channel_class = _channel_class(home, each.channel_class)
 
 
-def _channel_class(home):
-    from waitress.channel import HTTPChannel
+def _channel_class(home, base):
     from waitress.parser import HTTPRequestParser
     from waitress.utilities import Error
 
@@ -91,7 +90,7 @@ def _channel_class(home):
             except OSError:   # the buffered rest written out on closing, to the same full disk (closed all the same)
                 pass
 
-    class Channel(HTTPChannel):
+    class Channel(base):
         parser_class = Parser
 
     return Channel

@@ -1,5 +1,6 @@
 """The real `fakelens serve` in a subprocess, for the tests and the benchmarks (no pytest needed)."""
 
+import errno
 import os
 import socket
 import subprocess
@@ -11,9 +12,18 @@ import requests
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free on 127.0.0.1 and, where there is one, on [::1] too: `fakelens serve` takes both."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET6) as s6:
+                s6.bind(("::1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                continue
+        return port
 
 
 class LiveBackend:

@@ -14,6 +14,9 @@ from ..errors import FakeLensError
 
 TOKEN_FILE = "token"
 EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://")
+# set in a refused request's WSGI environ: `fakelens serve` (serving.py) answers it with
+# "Connection: close" and closes the connection, so refused requests cannot hold its connections
+CLOSE_CONNECTION = "fakelens.close_connection"
 
 
 def token_path(home: Path) -> Path:
@@ -87,17 +90,23 @@ def allowed_origin(origin: str | None) -> bool:
     return origin is None or origin.startswith(EXTENSION_SCHEMES)
 
 
+def _refused(code: str, message: str) -> FakeLensError:
+    request.environ[CLOSE_CONNECTION] = True
+    return FakeLensError(code, message)
+
+
 def check_request():
-    """Runs before every request: Host (DNS rebinding), Origin (only our extension), then the token."""
+    """Runs before every request: Host (DNS rebinding), Origin (only our extension), then the token.
+    A request refused here closes its connection (a page can make many such, from many host names)."""
     settings = current_app.config["SETTINGS"]
     hosts = {f"127.0.0.1:{settings.port}", f"localhost:{settings.port}"}
     if settings.port == 80:   # the default port: browsers and Werkzeug leave it out of the Host
         hosts |= {"127.0.0.1", "localhost"}
     if request.host not in hosts:
-        raise FakeLensError("forbidden_host", f"Host '{request.host}' is not allowed; "
-                            f"use http://127.0.0.1:{settings.port}")
+        raise _refused("forbidden_host", f"Host '{request.host}' is not allowed; "
+                       f"use http://127.0.0.1:{settings.port}")
     if not allowed_origin(request.headers.get("Origin")):
-        raise FakeLensError("forbidden_origin", "only the FakeLens extension may call this server from a browser")
+        raise _refused("forbidden_origin", "only the FakeLens extension may call this server from a browser")
     if request.method == "OPTIONS" or request.endpoint == "health.health":
         return
     sent = request.headers.get("Authorization", "")
@@ -106,8 +115,8 @@ def check_request():
     if (scheme.lower() != "bearer" or not expected
             or not hmac.compare_digest(given.strip().encode(), expected.encode())):
         what = "no token was sent" if not sent else "the token is wrong"
-        raise FakeLensError("unauthorized", f"{what}: send 'Authorization: Bearer <token>' "
-                            "with the token that `fakelens token` prints")
+        raise _refused("unauthorized", f"{what}: send 'Authorization: Bearer <token>' "
+                       "with the token that `fakelens token` prints")
 
 
 def add_cors(response):

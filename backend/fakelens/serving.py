@@ -1,0 +1,124 @@
+"""`fakelens serve`'s WSGI server (waitress): where it listens, and what its connections may cost.
+
+Browsers resolve `localhost` to ::1 before 127.0.0.1, so the server holds [::1]:PORT as well as
+127.0.0.1:PORT: a port left free there could be taken by any other program on the computer, which
+would then receive the extension's token and media. Requests refused by their Host, Origin or token
+close their connection, so that a page (or a program) cannot fill waitress's connections with them."""
+
+import errno
+import socket
+
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+from waitress.task import WSGITask
+
+from .api.auth import CLOSE_CONNECTION
+
+CONNECTIONS = 500   # waitress's default is 100
+# An idle connection (nothing received or sent for this long, and no request being answered) is
+# closed. waitress never times out a connection whose request is being answered (a check's ?wait=,
+# up to 30 s, is not cut), nor an upload still sending: only one silent for the whole time, which
+# from this computer's own browser or curl is a client that has stopped. waitress looks every
+# CLEANUP_S, so an idle connection goes 15 to 20 s after its last byte (its default: 60 s, then 10).
+CHANNEL_TIMEOUT_S = 15
+CLEANUP_S = 5
+IPV6_MISSING = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
+
+
+class CannotListen(Exception):
+    def __init__(self, address: str, error: OSError):
+        super().__init__(address, error)
+        self.address, self.error = address, error
+
+
+def _bound(family, host: str, port: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):   # Windows: SO_REUSEADDR there would let another take the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        else:   # a restart right after a stop is not refused for the old connections' TIME_WAIT, as waitress does
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def listen_sockets(port: int) -> list[socket.socket]:
+    """127.0.0.1:PORT and [::1]:PORT, bound; [::1] left out only where this computer has no IPv6
+    loopback (then localhost can only be 127.0.0.1 here). CannotListen names the address refused."""
+    try:
+        sockets = [_bound(socket.AF_INET, "127.0.0.1", port)]
+    except OSError as exc:
+        raise CannotListen(f"127.0.0.1:{port}", exc) from exc
+    if not socket.has_ipv6:
+        return sockets
+    try:
+        sockets.append(_bound(socket.AF_INET6, "::1", port))
+    except OSError as exc:
+        if exc.errno not in IPV6_MISSING:
+            sockets[0].close()
+            raise CannotListen(f"[::1]:{port}", exc) from exc
+    return sockets
+
+
+def file_limit() -> int | None:
+    """The most files this process may open, raised to 1024 where it is lower and may be (macOS
+    gives 256); None where there is no such limit (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 1024:
+        want = 1024 if hard == resource.RLIM_INFINITY else min(hard, 1024)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            soft = want
+        except (OSError, ValueError):
+            pass
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def connection_limit(files: int | None) -> int:
+    """CONNECTIONS, or fewer where the file limit leaves too few files beside them for the rest of
+    the server (the database, models, downloads, yt-dlp's pipes: 256 kept, or half the limit)."""
+    if files is None:
+        return CONNECTIONS   # Windows: select() there takes 512 sockets, the listening ones included
+    return min(CONNECTIONS, max(files // 2, files - 256))
+
+
+class _Task(WSGITask):
+    def build_response_header(self):
+        # waitress refuses a Connection header from the app (hop-by-hop); the app marks the request
+        # instead, and it is answered as one whose client asked to close: "Connection: close", then closed
+        if self.environ is not None and self.environ.get(CLOSE_CONNECTION):
+            self.request.headers["CONNECTION"] = "close"
+        return super().build_response_header()
+
+
+class _Channel(HTTPChannel):
+    task_class = _Task
+
+
+def make_server(app, port: int, **adjustments):
+    """The waitress server on listen_sockets(port). Returns (server, addresses listened on)."""
+    sockets = listen_sockets(port)
+    sockmap = {}
+    try:
+        server = create_server(app, map=sockmap, sockets=sockets, connection_limit=connection_limit(file_limit()),
+                               channel_timeout=CHANNEL_TIMEOUT_S, cleanup_interval=CLEANUP_S,
+                               asyncore_use_poll=True,   # select() fails on a file number over 1023
+                               **adjustments)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    for dispatcher in sockmap.values():
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.channel_class = _Channel
+    return server, [f"[{s.getsockname()[0]}]" if s.family == socket.AF_INET6 else s.getsockname()[0]
+                    for s in sockets]

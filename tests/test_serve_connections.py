@@ -1,0 +1,95 @@
+"""What `fakelens serve`'s connections cost (a real server in a subprocess).
+
+waitress takes a limited number of connections (its default, 100) and kept an idle one 60 s: a local
+program, or a web page using many host names that resolve to 127.0.0.1, held them all with requests
+the server had refused (an audit's conns.py), and the extension could not reach it for a minute."""
+
+import socket
+import time
+
+import pytest
+import requests
+
+from support.live_backend import start_backend
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    backend = start_backend(tmp_path_factory.mktemp("serve") / "home")
+    yield backend
+    backend.stop()
+
+
+def read_to_end(sock: socket.socket, timeout: float = 10.0) -> tuple[bytes, bool]:
+    """What the server sent, and whether it closed the connection (False: it kept it open)."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+        return data, True
+    except TimeoutError:
+        return data, False
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({"Host": "evil.example:{port}"}, 403),                                         # forbidden_host
+    ({"Host": "127.0.0.1:{port}", "Origin": "https://evil.example"}, 403),           # forbidden_origin
+    ({"Host": "127.0.0.1:{port}"}, 401),                                            # unauthorized
+])
+def test_a_refused_request_closes_its_connection(backend, headers, status):
+    head = "".join(f"{k}: {v.format(port=backend.port)}\r\n" for k, v in headers.items())
+    with socket.create_connection(("127.0.0.1", backend.port)) as sock:
+        sock.sendall(f"GET /api/v1/checks?limit=1 HTTP/1.1\r\n{head}\r\n".encode())
+        data, closed = read_to_end(sock)
+    head_lines = data.split(b"\r\n\r\n")[0].decode().lower().splitlines()
+    assert head_lines[0].startswith(f"http/1.1 {status}"), data
+    assert "connection: close" in head_lines and closed, data
+
+
+def test_an_accepted_request_keeps_its_connection(backend):
+    with socket.create_connection(("127.0.0.1", backend.port)) as sock:
+        sock.sendall(f"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:{backend.port}\r\n\r\n".encode())
+        data, closed = read_to_end(sock, timeout=2)
+    assert data.startswith(b"HTTP/1.1 200") and b"connection: close" not in data.lower() and not closed, data
+
+
+def health_within(port: int, seconds: float = 10.0):
+    """A hang bound, not a speed: waitress's default limit kept a new connection waiting about 60 s."""
+    r = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=seconds)
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_connections_refused_by_host_do_not_keep_the_extension_out(backend):
+    """An audit's conns.py: 120 connections whose requests got 403 filled waitress's 100."""
+    socks = []
+    try:
+        for _ in range(120):
+            s = socket.create_connection(("127.0.0.1", backend.port))
+            s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: evil.example:%d\r\n\r\n" % backend.port)
+            socks.append(s)
+        time.sleep(1)
+        health_within(backend.port)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_idle_connections_beyond_waitress_default_limit_do_not_keep_the_extension_out(backend):
+    socks = []
+    try:
+        for _ in range(150):   # nothing sent: these stay until the channel timeout
+            socks.append(socket.create_connection(("127.0.0.1", backend.port)))
+        time.sleep(1)
+        health_within(backend.port)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_the_connection_limit_fits_the_file_limit():
+    from fakelens.serving import connection_limit
+
+    assert connection_limit(20000) == 500
+    assert connection_limit(1024) == 500
+    assert 100 <= connection_limit(512) <= 256 and connection_limit(256) <= 128
