@@ -76,7 +76,7 @@
     await ext.storage.local.set(changes);
   };
 
-  // The backend runs on this computer only (DESIGN: it binds 127.0.0.1): the token and the media go to
+  // The backend runs on this computer only (it binds 127.0.0.1 and [::1]): the token and the media go to
   // no other address. "127.0.0.1:8731/" -> "http://127.0.0.1:8731"; anything not local -> null.
   root.localBackendUrl = (text) => {
     let value = String(text || "").trim().replace(/\/+$/, "");
