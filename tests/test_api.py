@@ -67,6 +67,13 @@ def test_wrong_host_refused_even_with_token(client, auth):
     assert r.status_code == 403
 
 
+def test_the_ipv6_loopback_address_is_a_backend_address_too(client, auth):
+    # the extension's options take http://[::1]:PORT (fakelens serve listens there too); a literal address
+    # cannot be rebound by DNS, as localhost's name cannot
+    assert client.get(CHECKS, base_url="http://[::1]:8731", headers=auth).status_code == 200
+    assert client.get(CHECKS, base_url="http://[::2]:8731", headers=auth).status_code == 403
+
+
 def test_port_80_is_reachable_without_the_port_in_the_host(tmp_path):
     """Browsers (and Werkzeug) leave the default port out of the Host header: port 80 locked everyone out."""
     from fakelens.api import create_app
@@ -75,7 +82,7 @@ def test_port_80_is_reachable_without_the_port_in_the_host(tmp_path):
     app = create_app(Settings(home=tmp_path / "h", port=80))
     try:
         auth = {"Authorization": f"Bearer {app.config['TOKEN'].current()}"}
-        for base in ("http://127.0.0.1", "http://localhost", "http://127.0.0.1:80"):
+        for base in ("http://127.0.0.1", "http://localhost", "http://127.0.0.1:80", "http://[::1]"):
             assert app.test_client().get(CHECKS, base_url=base, headers=auth).status_code == 200, base
         assert app.test_client().get(CHECKS, base_url="http://evil.example", headers=auth).status_code == 403
     finally:

@@ -99,9 +99,9 @@ def check_request():
     """Runs before every request: Host (DNS rebinding), Origin (only our extension), then the token.
     A request refused here closes its connection (a page can make many such, from many host names)."""
     settings = current_app.config["SETTINGS"]
-    hosts = {f"127.0.0.1:{settings.port}", f"localhost:{settings.port}"}
+    hosts = {f"127.0.0.1:{settings.port}", f"localhost:{settings.port}", f"[::1]:{settings.port}"}
     if settings.port == 80:   # the default port: browsers and Werkzeug leave it out of the Host
-        hosts |= {"127.0.0.1", "localhost"}
+        hosts |= {"127.0.0.1", "localhost", "[::1]"}
     if request.host not in hosts:
         raise _refused("forbidden_host", f"Host '{request.host}' is not allowed; "
                        f"use http://127.0.0.1:{settings.port}")
