@@ -1,12 +1,13 @@
 """C2PA Content Credentials through c2pa-python: validation, signer, trust, actions, AI markers.
 
 Status: "none" (no manifest), "intact" (validates; the signer may still be unknown) or
-"tampered" (a validation failure other than trust: hashes, signature, missing claims,
-expired credential). "signingCredential.untrusted" alone is never tampering: it only means
-the signer is not on our trust list.
+"tampered" (a validation failure other than trust: hashes, signature, missing claims, a
+signing certificate outside its validity: expired or not valid yet). "signingCredential.untrusted"
+alone is never tampering: it only means the signer is not on our trust list.
 """
 
 import base64
+import datetime
 import hashlib
 import json
 import re
@@ -40,7 +41,8 @@ PLAIN = {  # failure codes in plain words, for the report
     "assertion.hashedURI.mismatch": "a statement inside the credentials was changed after signing",
     "claimSignature.mismatch": "the signature does not match the claim",
     "claimSignature.missing": "the claim has no signature",
-    "signingCredential.expired": "the signing certificate had expired when it signed",   # time-stamped
+    # time-stamped; the SDK says "expired" for a certificate not valid yet too (_validity_words)
+    "signingCredential.expired": "the signing certificate had expired when it signed",
     "signingCredential.revoked": "the signing certificate was revoked",
     "signingCredential.invalid": "the signing certificate is not valid for signing",
     "claim.missing": "a claim the credentials refer to is missing",
@@ -48,6 +50,48 @@ PLAIN = {  # failure codes in plain words, for the report
     "assertion.missing": "a statement the claim refers to is missing",
     "timeStamp.mismatch": "the time-stamp does not match the signature",
 }
+
+
+def _validity(reader) -> dict:
+    """{manifest label: (notBefore, notAfter)} of each signing certificate, from the SDK's crJSON; {}
+    where it cannot be read."""
+    try:
+        manifests = json.loads(reader.crjson()).get("manifests") or []
+    except Exception:
+        return {}
+    out = {}
+    for manifest in manifests:
+        try:
+            dates = manifest["signature"]["certificateInfo"]["validity"]
+            out[manifest["label"]] = (datetime.datetime.fromisoformat(dates["notBefore"]),
+                                      datetime.datetime.fromisoformat(dates["notAfter"]))
+        except Exception:
+            continue
+    return out
+
+
+def _validity_words(failure: dict, active_label, manifests: dict, validity: dict) -> str:
+    """signingCredential.expired in plain words: the SDK reports a certificate whose validity has not
+    started yet with that code too. Checked, as the SDK does, at the time-stamp's time, or now."""
+    found = re.search(r"/c2pa/([^/]+)/", failure.get("url") or "")
+    label = found.group(1) if found else active_label if failure["where"] == "active manifest" else None
+    stamped = ((manifests.get(label) or {}).get("signature_info") or {}).get("time")
+    try:
+        at = datetime.datetime.fromisoformat(stamped) if stamped else datetime.datetime.now(datetime.timezone.utc)
+        not_before, not_after = validity[label]
+        early, late = at < not_before, at > not_after
+    except Exception:                   # no dates, or a time that cannot be compared
+        early = late = False
+    if early:
+        return ("the signing certificate was not valid yet when it signed" if stamped else
+                f"the signing certificate is not valid yet (valid from {not_before:%Y-%m-%d})")
+    if late:
+        return PLAIN["signingCredential.expired"] if stamped else (
+            "the signing certificate has expired, and no time-stamp shows it was valid when it signed")
+    return ("the signing certificate was not valid when it signed (expired or not yet valid)" if stamped else
+            "the signing certificate is not valid at this time (expired or not yet valid), and no time-stamp "
+            "shows it was valid when it signed")
+
 
 MAX_REMOTE_BYTES = 16 * 1024 * 1024
 _REMOTE_URL = re.compile(r"https?://[\x21-\x7e]{1,2000}")   # printable ASCII: no escape sequences or blanks
@@ -276,6 +320,8 @@ def _read_store(reader, fh, out) -> None:
                                   "EXIF, which the current C2PA SDK rejects by placement; FakeLens re-hashed "
                                   "the image data and it matches the signature (EXIF is not covered)")
             out["wide_exclusion_verified"] = True
+        expired = any(f["code"] == "signingCredential.expired" for f in content_failures)
+        validity = _validity(reader) if expired else {}
 
     sig = active.get("signature_info") or {}
     # the certificate's names count only when the signature over the claim verifies
@@ -283,6 +329,8 @@ def _read_store(reader, fh, out) -> None:
                    for f in failures)
     out["unsigned"] = unsigned
     out["signer"] = None if unsigned else plain(sig.get("common_name") or sig.get("issuer"))
+    # the SDK's "issuer" is the signing certificate's own organisation (its O=), not the authority that
+    # issued it: said as its organisation (the field keeps its documented name)
     out["issuer"] = None if unsigned else plain(sig.get("issuer"))
     out["signed_at"] = sig.get("time")
     out["generator"] = _generator(active)
@@ -297,11 +345,11 @@ def _read_store(reader, fh, out) -> None:
     out["data_changed"] = any(f["code"] in DATA_CHANGED_CODES and f["where"] == "active manifest"
                               for f in content_failures)
     if content_failures:
-        said = dict(PLAIN)
-        if not out["signed_at"]:   # no time-stamp: the SDK checks the certificate against today's date
-            said["signingCredential.expired"] = ("the signing certificate has expired, and no time-stamp shows "
-                                                 "it was valid when it signed")
-        words = sorted({said.get(f["code"], f["code"]) + (" (in an ingredient)" if f["where"] == "ingredient" else "")
+        def said(f):
+            if f["code"] == "signingCredential.expired":
+                return _validity_words(f, label, manifests, validity)
+            return PLAIN.get(f["code"], f["code"])
+        words = sorted({said(f) + (" (in an ingredient)" if f["where"] == "ingredient" else "")
                         for f in content_failures})
         out["failure_words"] = words   # the extension's tooltip says these, not a table of its own
         out["reasons"].append("the Content Credentials do not validate: " + "; ".join(words))
@@ -312,7 +360,7 @@ def _read_store(reader, fh, out) -> None:
                               + (f" (the certificate attached names {signer_words(named)}, but a certificate is public: anyone "
                                  "can attach one)" if named else ""))
     else:
-        out["reasons"].append(f"Content Credentials signed by {who}" + (f" (issuer {signer_words(out['issuer'])})" if out["issuer"] and out["issuer"] != out["signer"] else "")
+        out["reasons"].append(f"Content Credentials signed by {who}" + (f" (organisation {signer_words(out['issuer'])})" if out["issuer"] and out["issuer"] != out["signer"] else "")
                               + (", on FakeLens's trust list" if out["trusted"] else ", not on FakeLens's trust list (unknown signer, not a sign of tampering)"))
 
     # AI markers: the active manifest first, then any earlier manifest (ingredients) in the store,
