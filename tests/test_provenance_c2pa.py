@@ -440,6 +440,7 @@ def test_signed_mp4(tmp_path, settings, ca):
     signed, _ = c2pa_sign(path.read_bytes(), "video/mp4", ca["chain"], ca["key"], tool="Sora", actions=actions)
     r = _check(tmp_path, signed, settings, name="signed.mp4", mime="video/mp4", kind="video")
     assert r["provenance"]["status"] == "intact" and r["provenance"]["ai_generated"] is True
+    assert r["provenance"]["ai_tool"] == "OpenAI Sora (video generation)"   # was "OpenAI image generation"
     plain = _check(tmp_path, path.read_bytes(), settings, name="plain.mp4", mime="video/mp4", kind="video")
     assert plain["provenance"]["status"] == "none" and plain["score"] is None
 

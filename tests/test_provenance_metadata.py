@@ -348,11 +348,11 @@ def _iptc_jpeg(path, tag: int, text: str, artist: str | None = None):
 
 @pytest.mark.parametrize("tag, text, artist", [
     (120, "OpenAI chief executive Sam Altman speaks at a conference in San Francisco", None),   # caption
-    (110, "Sora Shimazaki / Pexels", None),                                                      # credit
-    (120, "A street in Lisbon", "Sora Shimazaki"),                                               # EXIF Artist
+    (110, "Illustration made with OpenAI Sora / Pexels", None),                                  # credit
+    (120, "A street in Lisbon", "Midjourney"),                                                   # EXIF Artist
 ])
 def test_a_generator_named_in_a_caption_or_credit_is_only_a_hint(tmp_path, settings, tag, text, artist):
-    """News photos name OpenAI in captions and photographers are called Sora: that is no AI label."""
+    """News photos name OpenAI in captions, credits name tools: that is no AI label."""
     r = _check(_iptc_jpeg(tmp_path / "news.jpg", tag, text, artist), settings, "image/jpeg")
     assert not r["provenance"]["ai_generated"], r["detail"]
     assert r["score"] == pytest.approx(0.35)   # a hint, below the threshold and the uncertain band
@@ -367,7 +367,7 @@ def test_a_caption_hint_does_not_name_the_tool_of_an_ai_source_type(tmp_path, se
     """An IPTC AI source type took its tool from any earlier finding, a credit's words too: "Photo
     illustration: Sora Kobayashi" made the block's generator "OpenAI image generation"."""
     xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description photoshop:Credit="Photo illustration: '
-           'Sora Kobayashi" Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/'
+           'OpenAI Sora" Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/'
            'compositeWithTrainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>')
     path = tmp_path / "credit.jpg"
     _image().save(path, quality=92, xmp=xmp.encode())
@@ -376,10 +376,10 @@ def test_a_caption_hint_does_not_name_the_tool_of_an_ai_source_type(tmp_path, se
     assert block["ai_generated"] and block["partly_ai"], r["detail"]["reasons"]
     assert block["ai_tool"] is None and block["generator"] is None, block
     assert [(a["strength"], a["generator"]) for a in read_metadata(str(path))["ai"]] == [
-        ("comment", "OpenAI image generation"), ("source_type", None)]
+        ("comment", "OpenAI Sora (video generation)"), ("source_type", None)]
     # a tool field still names it
     tool = tmp_path / "tool.jpg"
-    _image().save(tool, quality=92, xmp=xmp.replace('photoshop:Credit="Photo illustration: Sora Kobayashi"',
+    _image().save(tool, quality=92, xmp=xmp.replace('photoshop:Credit="Photo illustration: OpenAI Sora"',
                                                      'xmp:CreatorTool="Midjourney"').encode())
     assert _check(tool, settings, "image/jpeg")["provenance"]["ai_tool"] == "Midjourney"
 
@@ -619,3 +619,110 @@ def test_a_failed_credentials_step_is_not_called_none_found(tmp_path, settings, 
     assert r["provenance"]["reasons"][0] == "Content Credentials could not be checked (an error in FakeLens)"
     assert r["provenance"]["unreadable"] is False   # not known to be there: "present, but…" would claim they are
     assert r["provenance"]["failed"] is True   # the badge's tooltip said "Content Credentials: none"
+
+
+# --- formats whose metadata was not read, a 'Dream' chunk, generator names -------------------------
+
+_DST_XMP = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+            'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" Iptc4xmpExt:DigitalSourceType='
+            '"http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>'
+            '<?xpacket end="w"?>')
+
+
+def _gif_with_xmp(path, xmp: str, after_the_pixels=False):
+    """A GIF with XMP in its application extension as Adobe writes it: "XMP DataXMP", the packet raw
+    (not in sub-blocks), then the 258-byte "magic trailer" that makes it read as sub-blocks."""
+    buf = io.BytesIO()
+    _image().convert("P", palette=Image.ADAPTIVE).save(buf, "GIF")
+    gif = buf.getvalue()
+    ext = b"\x21\xff\x0bXMP DataXMP" + xmp.encode() + bytes([1] + list(range(255, -1, -1))) + b"\x00"
+    flags = gif[10]
+    at = len(gif) - 1 if after_the_pixels else 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    assert gif[-1:] == b";"
+    path.write_bytes(gif[:at] + ext + gif[at:])
+    return path
+
+
+@pytest.mark.parametrize("after_the_pixels", [False, True])
+def test_xmp_in_a_gif_is_read(tmp_path, settings, after_the_pixels):
+    """Pillow keeps only the position of a GIF's XMP extension: the same AI source type that gives 0.90
+    in JPEG, PNG, WebP and TIFF was "No Content Credentials, AI metadata or … found"."""
+    path = _gif_with_xmp(tmp_path / "x.gif", _DST_XMP, after_the_pixels)
+    r = _check(path, settings, "image/gif")
+    assert r["provenance"]["ai_generated"], r["detail"]["reason"]
+    assert r["provenance"]["digital_source_type"] == "trainedAlgorithmicMedia"
+    assert r["score"] == pytest.approx(0.90)
+    # a plain GIF, and one whose XMP names nothing, are still nothing
+    plain = tmp_path / "plain.gif"
+    _image().convert("P").save(plain)
+    assert read_metadata(str(plain))["ai"] == []
+    assert read_metadata(str(_gif_with_xmp(tmp_path / "p.gif", "<x:xmpmeta/>")))["ai"] == []
+
+
+def test_a_huge_gif_xmp_extension_is_read_only_in_part(tmp_path):
+    """Bounded like the other XMP reads (1 MB): the AI source type at the start is found, and a 20 MB
+    packet is not read whole."""
+    import tracemalloc
+
+    path = _gif_with_xmp(tmp_path / "big.gif", _DST_XMP.replace("<?xpacket end", " " * 20_000_000 + "<?xpacket end"))
+    tracemalloc.start()
+    try:
+        meta = read_metadata(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert meta["digital_source_type"] == "trainedAlgorithmicMedia"
+    assert peak < 10_000_000, peak
+
+
+def test_iptc_in_an_mpo_jpeg_is_read(tmp_path, settings):
+    """Phone photos with a second image (MPF; Pillow says "MPO", Ultra HDR too): IPTC was read only
+    for "JPEG" and "TIFF"."""
+    buf = io.BytesIO()
+    _image().save(buf, "MPO", save_all=True, append_images=[_image((160, 120))], quality=90)
+    data = buf.getvalue()
+    raw = b"Midjourney"
+    iim = b"\x1c\x02\x41" + struct.pack(">H", len(raw)) + raw
+    payload = b"Photoshop 3.0\x00" + b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(">I", len(iim)) + iim
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(data[:2] + b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload + data[2:])
+    with Image.open(path) as im:
+        assert im.format == "MPO"
+    r = _check(path, settings, "image/jpeg")
+    assert r["detail"]["metadata"].get("IPTC OriginatingProgram") == "Midjourney", r["detail"]
+    assert r["provenance"]["ai_generated"] and r["score"] == pytest.approx(0.85)
+
+
+def test_a_dream_chunk_counts_only_in_invokeais_format(tmp_path, settings):
+    """Only the key 'Dream' was checked: any PNG with a chunk Dream="Summer holiday 2019" was
+    "written by InvokeAI" at 0.93. InvokeAI (and the dream.py it grew from) wrote the dream> command."""
+    r = _check(_png(tmp_path, {"Dream": "Summer holiday 2019"}, "holiday.png"), settings, "image/png")
+    assert r["score"] is None and not r["provenance"]["ai_generated"], r["detail"]["reason"]
+    for value in ['"a castle on a hill [blurry]" -s 50 -S 1234 -W 512 -H 512 -C 7.500000 -A k_lms',
+                  '"ashley judd riding a camel" -n2 -s150 -S 416354203']:
+        r = _check(_png(tmp_path, {"Dream": value}, "dream.png"), settings, "image/png")
+        assert r["provenance"]["ai_tool"] == "InvokeAI" and r["score"] == pytest.approx(0.93), value
+
+
+def test_generator_names_video_model_ids_and_words():
+    for text, name in [("Sora", "OpenAI Sora (video generation)"), ("sora-2-pro", "OpenAI Sora (video generation)"),
+                       ("OpenAI Sora", "OpenAI Sora (video generation)"), ("DALLE3", "DALL·E (OpenAI)"),
+                       ("dalle-3", "DALL·E (OpenAI)"), ("imagen-3.0-generate-002", "Google Imagen"),
+                       ("imagen-4-generate-001", "Google Imagen"), ("veo-3.0-generate-001", "Google Veo"),
+                       ("veo-2.0-generate-001", "Google Veo"), ("Draw Things", "Draw Things"), ("NovelAI", "NovelAI")]:
+        assert match_generator(text) == name, text
+    for text in ["Kids draw things", "a novel AI approach", "Dalle 2 alle 5", "dalle", "imagen-generate"]:
+        assert match_generator(text) is None, text
+    # free text (captions, credits, comments): a given name is not the product
+    for text in ["Sora Kim at the beach", "Photo: Sora Shimazaki / Pexels"]:
+        assert match_generator(text, free_text=True) is None, text
+    for text in ["Made with OpenAI Sora", "a Sora 2 clip", "sora-2"]:
+        assert match_generator(text, free_text=True) == "OpenAI Sora (video generation)", text
+    assert match_generator("Midjourney v6", free_text=True) == "Midjourney"
+
+
+def test_a_photographer_called_sora_is_no_hint(tmp_path, settings):
+    for tag, text, artist in [(110, "Sora Shimazaki / Pexels", None), (120, "A street in Lisbon", "Sora Kim")]:
+        r = _check(_iptc_jpeg(tmp_path / "news.jpg", tag, text, artist), settings, "image/jpeg")
+        assert r["score"] is None and read_metadata(str(tmp_path / "news.jpg"))["ai"] == [], r["detail"]

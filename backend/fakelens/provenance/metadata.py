@@ -1,8 +1,9 @@
-"""AI traces in ordinary metadata: EXIF, XMP, IPTC, PNG text chunks and JPEG comments.
+"""AI traces in ordinary metadata: EXIF, XMP, IPTC, PNG text chunks, JPEG and GIF comments.
 
 None of this is signed: it can be stripped (most platforms do), forged or copied onto
 another picture, so a find here is a lead with a stated source, never proof.
-Reads headers only (PIL opens lazily and decodes no pixels here; a PNG's chunks are walked).
+Reads headers only (PIL opens lazily and decodes no pixels here; a PNG's chunks and a GIF's blocks
+are walked).
 """
 
 import json
@@ -49,10 +50,17 @@ MAX_TEXT = 65536   # characters of one free-text field searched (a generator's s
 MAX_GRAPH = 1_000_000   # characters of a ComfyUI graph parsed as JSON
 # bytes kept of one PNG text chunk: more than is read of any (1 MB of XMP, a graph), so a longer one still shows it
 MAX_CHUNK_TEXT = 1_100_000
+MAX_XMP = 1_000_000   # characters of an XMP packet searched
 MAX_PNG_FIELDS = 40   # PNG text chunks listed in a verdict (each cut at 500 characters); all are searched
 
+# InvokeAI's 'Dream' chunk (and that of the dream.py it grew from) is the dream> command that made the
+# picture: '"a castle [blurry]" -s 50 -S 1234 -W 512 -H 512 -C 7.5 -A k_lms'. Two of its switches with
+# their values, not the key alone: anyone can name a text chunk "Dream".
+_DREAM_SWITCH = re.compile(r"(?<!\S)-(?:([sSWHCn])\s?\d|(A)\s?[a-z])")
+
 # Fields that name the program that wrote the file. Captions, credits and artists are free text
-# about the picture: "OpenAI's chief executive ...", a photographer called Sora: a hint only.
+# about the picture: "OpenAI's chief executive ...": a hint only, matched with match_generator's
+# free_text patterns (a photographer called Sora is not even that).
 # EXIF Make/Model name the camera, never a generator (a Planet Computers "Gemini PDA", a "Veo"
 # sports camera): recorded, not matched.
 TOOL_FIELDS = ("EXIF Software", "XMP CreatorTool", "XMP softwareAgent", "IPTC OriginatingProgram")
@@ -141,9 +149,12 @@ def _png_generator(chunks: dict) -> tuple[str, str] | None:
     for key in ("prompt", "workflow"):
         if key in keys and _comfy_graph(chunks[keys[key]]):
             return "ComfyUI", f"PNG text chunk '{key}' holding a ComfyUI node graph"
-    for key in ("invokeai_metadata", "invokeai_graph", "sd-metadata", "dream"):
+    for key in ("invokeai_metadata", "invokeai_graph", "sd-metadata"):
         if key in keys:
             return "InvokeAI", f"PNG text chunk '{keys[key]}' written by InvokeAI"
+    dream = chunks.get(keys.get("dream", ""), "")[:MAX_TEXT]
+    if len({a or b for a, b in _DREAM_SWITCH.findall(dream)}) >= 2:
+        return "InvokeAI", f"PNG text chunk '{keys['dream']}' with an InvokeAI dream command (prompt and settings)"
     software = chunks.get(keys.get("software", ""), "")
     source = chunks.get(keys.get("source", ""), "")
     if "novelai" in software.lower() or "novelai" in source.lower():
@@ -199,6 +210,40 @@ def _png_info(path: str) -> tuple[dict, Image.Exif | dict]:
     return info, exif
 
 
+def _gif_xmp(path: str) -> str:
+    """The XMP packet of a GIF's "XMP DataXMP" application extension, or "". Adobe writes the packet
+    raw, not in sub-blocks, and ends it with a 258-byte "magic trailer" that makes it read as such;
+    Pillow keeps only where the extension is. The blocks are walked (no pixels decoded) up to the first
+    such extension, and at most MAX_XMP bytes of it are read."""
+    with open(path, "rb") as fh:
+        head = fh.read(13)
+        if len(head) < 13 or not head.startswith(b"GIF"):
+            return ""
+        if head[10] & 0x80:                          # the global colour table
+            fh.seek(3 << ((head[10] & 7) + 1), 1)
+
+        def skip_sub_blocks():
+            while (size := fh.read(1)) and size[0]:
+                fh.seek(size[0], 1)
+
+        while (intro := fh.read(1)) in (b"!", b","):
+            if intro == b",":                        # an image: its descriptor, colour table, LZW size, data
+                desc = fh.read(9)
+                if len(desc) < 9:
+                    return ""
+                fh.seek((3 << ((desc[8] & 7) + 1) if desc[8] & 0x80 else 0) + 1, 1)
+            else:                                    # an extension: its label, then its first sub-block
+                label, size = fh.read(1), fh.read(1)
+                if not size:
+                    return ""
+                if not size[0]:                      # no data at all: its terminator is read
+                    continue
+                if fh.read(size[0]) == b"XMP DataXMP" and label == b"\xff":
+                    return fh.read(MAX_XMP).split(b"\x01\xff\xfe\xfd\xfc", 1)[0].decode("utf-8", "ignore")
+            skip_sub_blocks()
+    return ""
+
+
 def read_metadata(path: str) -> dict:
     """Everything relevant found in the file's metadata, plus `ai` findings.
 
@@ -217,8 +262,11 @@ def read_metadata(path: str) -> dict:
             info, exif = _png_info(path) if fmt == "PNG" else (dict(im.info), _or_none(im.getexif) or {})
             out["orientation"] = exif.get(0x0112, 1)
             # each block on its own: a malformed IPTC block must not hide an XMP AI source type
-            iptc = _or_none(lambda: IptcImagePlugin.getiptcinfo(im)) if fmt in ("JPEG", "TIFF") else None
+            # MPO: a JPEG with more images after it (MPF: phone photos, Ultra HDR)
+            iptc = _or_none(lambda: IptcImagePlugin.getiptcinfo(im)) if fmt in ("JPEG", "MPO", "TIFF") else None
             xmp = info.get("xmp") or info.get("XML:com.adobe.xmp") or ""
+            if fmt == "GIF" and not xmp:
+                xmp = _or_none(lambda: _gif_xmp(path)) or ""
             # every JPEG COM segment: info["comment"] keeps only the last ("Made with Midjourney",
             # then "Optimized by JPEGmini", would lose the first)
             comments = [body for marker, body in getattr(im, "applist", []) if marker == "COM"] \
@@ -252,21 +300,21 @@ def read_metadata(path: str) -> dict:
             found("ComfyUI", f"EXIF {name}", f"EXIF {name} holding a ComfyUI node graph ('{key}')", "generator_chunk")
             break
     for key in ("EXIF Software", "EXIF Artist"):
-        gen = match_generator(fields.get(key))
+        gen = match_generator(fields.get(key), free_text=_strength(key) == "comment")
         if gen:
             found(gen, key, f"{key} says '{fields[key][:80]}'", _strength(key))
     if comment and _A1111.search(comment):
         found("Stable Diffusion (AUTOMATIC1111 web UI)", "EXIF UserComment",
               "EXIF UserComment holds A1111 generation settings (Steps, Sampler, CFG scale, Seed)", "generator_chunk")
     for key, text in (("EXIF ImageDescription", fields.get("EXIF ImageDescription")), ("EXIF UserComment", comment)):
-        gen = match_generator(text)
+        gen = match_generator(text, free_text=True)
         if gen:
             found(gen, key, f"{key} names {gen}", "comment")
 
     # XMP (and the IPTC Photo Metadata DigitalSourceType, which lives in XMP)
     if isinstance(xmp, bytes):
         xmp = xmp.decode("utf-8", "ignore")
-    xmp = str(xmp)[:1_000_000] if xmp else ""
+    xmp = str(xmp)[:MAX_XMP] if xmp else ""
     if xmp:
         m = _XMP_SOURCE.search(xmp)
         if m:
@@ -279,7 +327,7 @@ def read_metadata(path: str) -> dict:
         url = fields.get("XMP provenance") or ""
         out["remote_manifest"] = url if url.lower().startswith(("http://", "https://")) else None
         for key in ("XMP CreatorTool", "XMP softwareAgent", "XMP Credit"):
-            gen = match_generator(fields.get(key))
+            gen = match_generator(fields.get(key), free_text=_strength(key) == "comment")
             if gen:
                 found(gen, key, f"{key} says '{fields[key][:80]}'", _strength(key))
 
@@ -290,7 +338,7 @@ def read_metadata(path: str) -> dict:
                 value = iptc[tag]
                 value = value[0] if isinstance(value, list) and value else value
                 fields[f"IPTC {name}"] = plain(_text(value), 500)
-                gen = match_generator(fields[f"IPTC {name}"])
+                gen = match_generator(fields[f"IPTC {name}"], free_text=_strength(f"IPTC {name}") == "comment")
                 if gen:
                     found(gen, f"IPTC {name}", f"IPTC {name} says '{fields[f'IPTC {name}'][:80]}'",
                           _strength(f"IPTC {name}"))
@@ -310,7 +358,7 @@ def read_metadata(path: str) -> dict:
             found(hit[0], "PNG text", hit[1], "generator_chunk")
         named = {k.lower(): v for k, v in chunks.items()}   # "software" is the same chunk as "Software"
         for key in ("Software", "Source", "Description", "Comment", "Title", "Author"):
-            gen = match_generator(named.get(key.lower()))
+            gen = match_generator(named.get(key.lower()), free_text=key not in ("Software", "Source"))
             if gen and not hit:
                 found(gen, f"PNG {key}", f"PNG text chunk '{key}' names {gen}", "tool_name" if key in ("Software", "Source") else "comment")
 
@@ -324,7 +372,7 @@ def read_metadata(path: str) -> dict:
             found("Stable Diffusion (AUTOMATIC1111 web UI)", where,
                   f"{where} holds A1111 generation settings", "generator_chunk")
         else:
-            gen = match_generator(text)
+            gen = match_generator(text, free_text=True)
             if gen:
                 found(gen, where, f"{where} names {gen}", "comment")
 
