@@ -256,3 +256,25 @@ def test_a_reused_verdict_says_so_in_the_tooltip():
               "{status: 'done', cached: true, result: {label: 'no_evidence', score: 0.1, summary: 'No signs.'}})));\n")
     run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
     assert "The verdict of an earlier check of the same media, reused." in json.loads(run.stdout), run.stdout
+
+
+def test_an_ai_claim_by_a_signer_not_on_the_trust_list_names_them_as_the_backend_does():
+    """Anyone can sign "this is AI" with a home-made certificate: the badge read "AI-generated (Content
+    Credentials)" for such a claim as for a trusted one's (verdict.label_words now names the signer)."""
+    from fakelens.verdict import label_words
+
+    ai = {"label": "ai_generated", "score": 0.9}
+    results = [{**ai, "provenance": {"ai_generated": True, "source": "c2pa", "ai_signer": "Reu\u201dters",
+                                     "ai_signer_trusted": False}},
+               {**ai, "provenance": {"ai_generated": True, "source": "c2pa", "ai_signer": None,
+                                     "ai_signer_trusted": False, "partly_ai": True}},
+               {**ai, "provenance": {"ai_generated": True, "source": "c2pa", "ai_signer": "Adobe",
+                                     "ai_signer_trusted": True}},
+               {**ai, "provenance": {"ai_generated": True, "source": "c2pa"}}]   # stored before the field
+    got = describe(results)
+    assert [g["text"] for g in got] == [
+        "AI-generated, as declared by “Reuters” (not on FakeLens's trust list)",
+        "Partly AI-generated, as declared by an unknown signer (not on FakeLens's trust list)",
+        "AI-generated (Content Credentials)", "AI-generated (Content Credentials)"]
+    assert [g["text"] for g in got] == [label_words(r) for r in results]
+    assert got[0]["short"] == "AI-generated (untrusted CR)"

@@ -52,8 +52,10 @@ def photo_like(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 # --- a throw-away certificate authority and C2PA signing --------------------------------
 
-def make_test_ca(cn: str = "FakeLens Test Root", signer: str = "FakeLens Test Signer"):
-    """(ca_pem, chain_pem, key_pem): a root CA and an ES256 signer certificate it issued, named `signer`."""
+def make_test_ca(cn: str = "FakeLens Test Root", signer: str = "FakeLens Test Signer",
+                 valid_for: datetime.timedelta = datetime.timedelta(days=30)):
+    """(ca_pem, chain_pem, key_pem): a root CA and an ES256 signer certificate it issued, named `signer`,
+    valid from a day ago for `valid_for` from now (a few seconds: a certificate that expires after signing)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -76,7 +78,7 @@ def make_test_ca(cn: str = "FakeLens Test Root", signer: str = "FakeLens Test Si
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (x509.CertificateBuilder().subject_name(name(signer)).issuer_name(ca.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + valid_for)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)

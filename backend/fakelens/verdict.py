@@ -23,7 +23,7 @@ UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, to which faces a detector scores or which
 # decides, or to how a picture is decoded (cached verdicts also go with any change to the code:
 # analyze.CODE_FINGERPRINT; this number names the rules a verdict was made by)
-RULES_VERSION = "13"
+RULES_VERSION = "14"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
@@ -58,6 +58,8 @@ def _headline(result: dict) -> str:
     if label == "ai_generated" and prov.get("ai_generated"):
         # a photo with an AI-made part (generative fill) is not wholly AI-generated: its headline says so
         partly = "Partly " if _partly(prov) else ""
+        if _untrusted_claim(prov):   # anyone can sign "this is AI" with a certificate of their own
+            return f"{partly}AI-generated, as declared by {signer_words(prov.get('ai_signer'))} (not on FakeLens's trust list)"
         return f"{partly}AI-generated ({PROVENANCE_SOURCES.get(prov.get('source'), 'provenance')})"
     if label == "not_applicable":
         return f"Not checked: {not_checked_reason(result)}"
@@ -103,7 +105,24 @@ def _score(score: float) -> str:
     return f"score {score_text(score)}"
 
 
-def _provenance_note(prov: dict) -> str:
+def _untrusted_claim(prov: dict) -> bool:
+    """Whether the Content Credentials claim that declared AI was signed by a signer not on FakeLens's
+    trust list (a check stored before the block had `ai_signer_trusted` reads as before)."""
+    return prov.get("source") == "c2pa" and prov.get("ai_signer_trusted") is False
+
+
+def _hint(prov_signal: Signal | None) -> str | None:
+    """The provenance hint that set its score (an AI claim too weak to decide: a name in free text, an
+    input, credentials made for another version of the picture), in the summary's words; else None."""
+    if prov_signal is None or prov_signal.score is None:
+        return None
+    reason = prov_signal.detail.get("reason") or ""
+    if not any(reason.startswith(e.get("reason") or "\0") for e in prov_signal.detail.get("evidence", [])):
+        return None
+    return reason[0].upper() + reason[1:].rstrip(". ") + "."
+
+
+def _provenance_note(prov: dict, prov_signal: Signal | None = None) -> str:
     if prov["status"] == "none":
         # as the provenance step wrote it: credentials there but unreadable or remote, a metadata hint,
         # or what was looked for and found nothing (and what was not: a picture too small for the watermark)
@@ -116,7 +135,8 @@ def _provenance_note(prov: dict) -> str:
         return reasons[0][0].upper() + reasons[0][1:] + "."
     who = signer_words(prov.get("signer"))
     trust = "trusted" if prov.get("trusted") else "not on the trust list"
-    return f"Content Credentials intact, signed by {who} ({trust})."
+    hint = _hint(prov_signal)   # what they say that did not decide (an AI-generated input) is said too
+    return f"Content Credentials intact, signed by {who} ({trust})." + (f" {hint}" if hint else "")
 
 
 def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
@@ -125,7 +145,7 @@ def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
     read, a hint. Nothing when it found nothing (the usual case, and no evidence either way)."""
     found = prov["status"] != "none" or prov.get("unreadable") or prov.get("remote_manifest") \
         or prov.get("failed") or (prov_signal is not None and prov_signal.score is not None)
-    return " " + _provenance_note(prov) if found else ""
+    return " " + _provenance_note(prov, prov_signal) if found else ""
 
 
 def _partly(prov: dict) -> bool:
@@ -165,6 +185,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         score = max([prov_signal.score or 0.99] + [s.score for s in also])
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
         summary = f"{'Partly ' if _partly(prov) else ''}AI-generated: {reason}."
+        if _untrusted_claim(prov):
+            summary += " Anyone can sign such a claim with a certificate of their own."
         if not any(e.get("source") == "c2pa" for e in prov_signal.detail.get("evidence", [])):
             # file metadata or a watermark says AI: what the credentials say is said too
             if prov["status"] == "intact":
@@ -206,7 +228,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         label, decisive, score = "uncertain", [prov_signal], prov_signal.score   # the broken credentials' 0.3
         summary = ("Uncertain: the file was changed after its Content Credentials were signed, so they no longer "
                    f"describe it ({'; '.join(prov.get('failure_words') or ['its data no longer matches the signed hash'])})"
-                   "; what changed cannot be told from them. No signs of manipulation were found by "
+                   "; what changed cannot be told from them. " + (f"{_hint(prov_signal)} " if _hint(prov_signal) else "")
+                   + "No signs of manipulation were found by "
                    + ", ".join(f"{_name(s)} ({_score(s.score)})" for s in detectors) + ".")
     elif detectors:
         label, decisive = "no_evidence", detectors
@@ -223,13 +246,13 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         summary = ("No signs of manipulation found by " + ", ".join(_name(s) for s in detectors)
                    + (f" ({'; '.join(notes)})" if notes else "")
                    + ". " + "".join(BLIND_SPOTS[s.detector] + " " for s in detectors if s.detector in BLIND_SPOTS)
-                   + _provenance_note(prov))
+                   + _provenance_note(prov, prov_signal))
     else:
         label, score, decisive = "not_applicable", None, []
         reasons = sorted({s.detail.get("reason") for s in signals
                           if s.provenance is None and s.detail.get("reason")})
         summary = ("Not checked: " + ("; ".join(reasons) if reasons else "no detector applies to this media")
-                   + ". " + _provenance_note(prov))
+                   + ". " + _provenance_note(prov, prov_signal))
 
     if media.animated:   # a GIF's later frames (a TIFF's later pages) may hold what the first does not
         summary += (" Only the first page of this multi-page TIFF was checked." if media.mime == "image/tiff"

@@ -65,6 +65,13 @@
           const partly = result.provenance.partly_ai
             ?? result.provenance.digital_source_type === "compositeWithTrainedAlgorithmicMedia";
           const what = partly ? "Partly AI-generated" : "AI-generated";
+          // anyone can sign "this is AI" with a certificate of their own: a signer not on the trust list
+          // is named as the one who declared it (verdict.label_words says the same)
+          if (result.provenance.source === "c2pa" && result.provenance.ai_signer_trusted === false) {
+            const who = result.provenance.ai_signer ? `“${quotedName(result.provenance.ai_signer)}”` : "an unknown signer";
+            return { tone: "ai", icon: "✦", text: `${what}, as declared by ${who} (not on FakeLens's trust list)`,
+                     short: `${what} (untrusted CR)`, group: `${what} (Content Credentials of an untrusted signer)` };
+          }
           return { tone: "ai", icon: "✦", text: `${what} (${where})`, short: `${what} (${abbr})`,
                    group: `${what} (${where})` };
         }

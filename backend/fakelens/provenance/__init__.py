@@ -20,22 +20,26 @@ from .text import signer_words
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.10"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.11"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
-# A signed, validating AI marker is as good as provenance gets; an unknown signer could in
-# principle claim anything, but nobody forges "this is AI" onto a real photo, so it stays
-# high. Credentials that no longer validate still record that an AI tool made the original.
-# Unsigned metadata can be copied or forged, so it ranks lower, a generator's own structured
-# output (A1111 settings, a ComfyUI graph) above a bare tool name; a name in free text is
-# only a hint (0.35: below the 0.5 threshold and the verdict's 0.4 "uncertain" band), as is an
-# AI-generated ingredient used only as an input (inputTo: a reference, not these pixels), and a
-# claim whose signature does not verify (anyone's word, whatever certificate it carries). The
-# SD watermark is specific (chance match < 1e-6) but anyone can embed it with the public encoder.
+# A signed, validating AI marker of a signer on the trust list is as good as provenance gets. Anyone
+# can sign "this is AI" onto a real photo with a certificate of their own, so an unknown signer's
+# claim ranks no higher than metadata's declared source type ("untrusted"), and an earlier
+# version's (an ingredient's) goes by its own signer's trust. Credentials that no longer validate
+# for another reason (an expired certificate) still record what their signer said (0.90, no higher
+# than an unknown signer's). Unsigned metadata can be copied or forged, so it ranks lower, a
+# generator's own structured output (A1111 settings, a ComfyUI graph) above a bare tool name; a
+# name in free text is only a hint (0.35: below the 0.5 threshold and the verdict's 0.4
+# "uncertain" band), as is an AI-generated ingredient used only as an input (inputTo: a reference,
+# not these pixels), a claim whose signature does not verify (anyone's word, whatever certificate it
+# carries), and a claim in credentials whose signed hash no longer matches the file ("changed": they
+# were made for another or earlier version of the picture, perhaps copied onto this one). The SD
+# watermark is specific (chance match < 1e-6) but anyone can embed it with the public encoder.
 SCORES = {
-    ("c2pa", "trusted"): 0.99, ("c2pa", "intact"): 0.97, ("c2pa", "ingredient"): 0.95,
-    ("c2pa", "tampered"): 0.90, ("c2pa", "input"): 0.35, ("c2pa", "unsigned"): 0.35,
+    ("c2pa", "trusted"): 0.99, ("c2pa", "ingredient"): 0.95, ("c2pa", "untrusted"): 0.90,
+    ("c2pa", "tampered"): 0.90, ("c2pa", "input"): 0.35, ("c2pa", "unsigned"): 0.35, ("c2pa", "changed"): 0.35,
     ("metadata", "source_type"): 0.90, ("metadata", "generator_chunk"): 0.93,
     ("metadata", "tool_name"): 0.85, ("metadata", "comment"): 0.35,
     ("watermark", "mark"): 0.95,
@@ -127,26 +131,33 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
         if rel == "componentOf":
             what = "includes AI-generated elements, an ingredient placed into it"
         if rel == "inputTo":
-            key, what = "input", "an AI-generated picture was used as an input to make it"
-            lead = "Content Credentials" + (" (which no longer validate)" if cred["status"] == "tampered" else "") + " say"
-        elif m.get("unsigned"):
+            what = "an AI-generated picture was used as an input to make it"
+        # who vouches for the claim, and whether FakeLens trusts them: an earlier version's or a placed
+        # element's own signer (not this file's); this file's for its own claim, and for an input it names
+        own = m["where"] == "ingredient" and rel != "inputTo"
+        signer, trusted = (m.get("signer"), bool(m.get("trusted"))) if own else (cred.get("signer"), bool(cred["trusted"]))
+        by, trust = f"signed by {signer_words(signer)}", f"{'on' if trusted else 'not on'} FakeLens's trust list"
+        whose = {"parentOf": "Content Credentials of an earlier version", "componentOf": "Content Credentials"}.get(
+            rel, "Content Credentials of an ingredient")
+        signed = f"{whose} ({by}, {trust})" if own else f"Content Credentials {by} ({trust})"
+        if m.get("unsigned"):
             of = " of an ingredient" if m["where"] == "ingredient" else ""
             key, lead = "unsigned", f"Content Credentials{of} whose signature does not verify (anyone could have written them) say"
+            signer = trusted = None
+        elif rel == "inputTo":
+            key, lead = "input", signed + (", which no longer validate," if cred["status"] == "tampered" else "") + " say"
+        elif cred.get("data_changed"):
+            # the file is not what they were signed for (edited, or the credentials copied onto another
+            # picture): what they say is about another or earlier version, a hint at most
+            key, lead = "changed", f"Content Credentials made for another or earlier version of this picture ({by}, {trust}) say"
         elif cred["status"] == "tampered":
-            key, lead = "tampered", "Content Credentials (which no longer validate) say"
-        elif m["where"] == "ingredient":
-            key = "ingredient"
-            by = f" (signed by {signer_words(m['signer'])})" if m.get("signer") else ""   # its own signer, not this file's
-            lead = {"parentOf": f"Content Credentials of an earlier version{by} say",
-                    "componentOf": f"Content Credentials{by} say"}.get(rel, f"Content Credentials of an ingredient{by} say")
+            key, lead = "tampered", f"{signed}, which no longer validate, say"
         else:
-            key = "trusted" if cred["trusted"] else "intact"
-            # an unknown signer's claim must not read as a trusted one's: who signed it is said
-            lead = (f"Content Credentials signed by {signer_words(cred.get('signer'))} "
-                    f"({'on' if cred['trusted'] else 'not on'} FakeLens's trust list) say")
+            key = ("ingredient" if own else "trusted") if trusted else "untrusted"
+            lead = f"{signed} say"
         tool = f" ({m['generator']})" if m.get("generator") else ""
         evidence.append({"source": "c2pa", "score": SCORES[("c2pa", key)], "generator": m.get("generator"),
-                         "reason": f"{lead}: {what}{tool}", "evidence": m["evidence"],
+                         "reason": f"{lead}: {what}{tool}", "evidence": m["evidence"], "signer": signer, "trusted": trusted,
                          "partly": what.startswith(("includes AI-generated elements", "edited with"))})
     for m in meta.get("ai", []):
         evidence.append({"source": "metadata", "score": SCORES[("metadata", m["strength"])],
@@ -236,6 +247,11 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         # with a generative fill, an AI picture placed into it): "Partly AI-generated"
         "partly_ai": bool(firm and firm[0].get("partly")),
         "source": firm[0]["source"] if firm else None,
+        # who signed the Content Credentials claim that decided (this file's signer, or an earlier
+        # version's), and whether FakeLens trusts them: "AI-generated, as declared by … (not on
+        # FakeLens's trust list)"; null when no signed claim decided
+        "ai_signer": firm[0].get("signer") if firm else None,
+        "ai_signer_trusted": firm[0].get("trusted") if firm else None,
         # the first AI one declared, credentials' actions before the metadata (a camera capture edited
         # by AI is that edit's source type; a block that says "AI-generated, from the metadata" must not
         # say "digitalCapture" beside it), else the first declared at all

@@ -9,6 +9,7 @@ alone is never tampering: it only means the signer is not on our trust list.
 import base64
 import datetime
 import hashlib
+import io
 import json
 import re
 import time
@@ -263,7 +264,7 @@ def read_c2pa(path: str, mime: str | None, settings) -> dict:
         reader = _open_reader(fh, mime or None, settings, out)
         if reader is None:
             return out
-        _read_store(reader, fh, out)
+        _read_store(reader, fh, out, settings)
     return out
 
 
@@ -297,7 +298,7 @@ def _open_reader(fh, fmt, settings, out):
             return None
 
 
-def _read_store(reader, fh, out) -> None:
+def _read_store(reader, fh, out, settings) -> None:
     """Fill `out` from the manifest store the reader validated."""
     with reader:
         try:
@@ -322,6 +323,7 @@ def _read_store(reader, fh, out) -> None:
             out["wide_exclusion_verified"] = True
         expired = any(f["code"] == "signingCredential.expired" for f in content_failures)
         validity = _validity(reader) if expired else {}
+        ingredient_trust = _ingredient_trust(reader, manifests, label, settings)
 
     sig = active.get("signature_info") or {}
     # the certificate's names count only when the signature over the claim verifies
@@ -374,7 +376,38 @@ def _read_store(reader, fh, out) -> None:
                 marker["unsigned"] = unsigned or _ingredient_unsigned(manifests, failures, manifest_label)
                 signed = manifest.get("signature_info") or {}
                 marker["signer"] = None if marker["unsigned"] else plain(signed.get("common_name") or signed.get("issuer"))
+                marker["trusted"] = not marker["unsigned"] and ingredient_trust.get(manifest_label, False)
             out["ai"].append(marker)
+
+
+def _ingredient_trust(reader, manifests: dict, active_label, settings) -> dict:
+    """{ingredient manifest label: whether its signer chains to FakeLens's trust list} for the ingredients
+    that carry an AI marker. The SDK checks only the active manifest's signer against our list, and the
+    status recorded with an ingredient is the trust list of the tool that took it in, not ours: the
+    ingredient's own manifest store is read again here with our trust list (its data hash cannot match
+    without its pixels; only the signer's trust is taken from it)."""
+    trust = {}
+    for user in manifests.values():
+        for ing in user.get("ingredients") or []:
+            ing_label = isinstance(ing, dict) and (ing.get("active_manifest") or ing.get("manifest"))
+            resource = isinstance(ing_label, str) and isinstance(ing.get("manifest_data"), dict) \
+                and ing["manifest_data"].get("identifier")
+            if not isinstance(resource, str) or ing_label == active_label or ing_label in trust \
+                    or ing_label not in manifests or not _ai_markers(manifests[ing_label], _actions(manifests[ing_label])):
+                continue
+            trust[ing_label] = False
+            try:
+                data = io.BytesIO()
+                reader.resource_to_stream(resource, data)
+                data.seek(0)
+                with c2pa.Reader("application/c2pa", data, context=reader_context(settings)) as again:
+                    store = json.loads(again.json())
+                success = ((store.get("validation_results") or {}).get("activeManifest") or {}).get("success") or []
+                trust[ing_label] = store.get("active_manifest") == ing_label and any(
+                    isinstance(e, dict) and e.get("code") == "signingCredential.trusted" for e in success)
+            except Exception:   # not read again: not known to be trusted
+                pass
+    return trust
 
 
 def _ingredient_unsigned(manifests: dict, failures: list[dict], ingredient_label) -> bool:

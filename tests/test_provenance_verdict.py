@@ -1,0 +1,174 @@
+"""What a Content Credentials AI claim makes of the verdict, on real signed files through the analyzer:
+whose claim it is, whether FakeLens trusts them, and whether the credentials still describe the pixels."""
+
+import datetime
+import time
+
+import cv2
+import pytest
+
+from fakelens import provenance
+from fakelens.analyze import Analyzer
+from fakelens.config import Settings
+from fakelens.verdict import label_words
+from test_provenance_support import IPTC, c2pa_sign, make_test_ca, photo_like
+
+AI = [{"action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
+       "softwareAgent": {"name": "Adobe Firefly"}}]
+CAPTURE = [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}]
+
+
+@pytest.fixture(scope="module")
+def trusted_ca(tmp_path_factory):
+    """A CA FakeLens is told to trust, its signer named "Associated Press"."""
+    ca_pem, chain, key = make_test_ca(cn="Test Trusted Root", signer="Associated Press")
+    path = tmp_path_factory.mktemp("anchors") / "root.pem"
+    path.write_text(ca_pem)
+    return {"pem_path": path, "chain": chain, "key": key}
+
+
+def _jpeg(h=300, w=400, seed=1) -> bytes:
+    return cv2.imencode(".jpg", photo_like(h, w, seed), [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+
+
+def _analyze(tmp_path, data: bytes, settings, name="x.jpg") -> dict:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return Analyzer(settings).analyze({"path": str(path)}, tmp_path)
+
+
+def _app11(jpeg: bytes) -> bytes:
+    """A JPEG's APP11 segments (where its C2PA manifest store lives), as they are."""
+    pos, out = 2, b""
+    while jpeg[pos] == 0xFF and jpeg[pos + 1] != 0xDA:
+        end = pos + 2 + int.from_bytes(jpeg[pos + 2:pos + 4], "big")
+        out += jpeg[pos:end] if jpeg[pos + 1] == 0xEB else b""
+        pos = end
+    return out
+
+
+# --- 1. credentials copied from an AI picture onto a photo -----------------------------------
+
+def test_ai_credentials_copied_onto_a_photo_are_a_hint_about_another_picture_not_ai_generated(tmp_path, trusted_ca,
+                                                                                                face_jpeg):
+    """A trusted Firefly manifest's APP11 segments pasted into a real photo read "AI-generated" (0.90), though
+    the signed hash no longer matched: those credentials were made for another picture."""
+    trusting = Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"])
+    ai_picture, _ = c2pa_sign(_jpeg(1080, 1920, 9), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
+                              tool="Adobe Firefly", actions=AI)
+    photo = face_jpeg.read_bytes()
+    transplant = photo[:2] + _app11(ai_picture) + photo[2:]
+    result = _analyze(tmp_path, transplant, trusting)
+    block = result["provenance"]
+    assert block["status"] == "tampered" and block["data_changed"] is True, block
+    assert block["ai_generated"] is False and block["trusted"] is True
+    assert result["label"] == "uncertain", result["summary"]
+    assert not label_words(result).startswith(("AI-generated", "Partly AI-generated"))
+    assert result["summary"].startswith("Uncertain: the file was changed after its Content Credentials were signed")
+    assert ("Content Credentials made for another or earlier version of this picture (signed by “Associated Press”, "
+            "on FakeLens's trust list) say: created by a generative AI tool (Adobe Firefly) — a hint only."
+            ) in result["summary"], result["summary"]
+    prov = next(s for s in result["signals"] if s["detector"] == "provenance")
+    assert prov["score"] < 0.5 and prov["decisive"]
+
+
+# --- 2. an unknown signer's, or an expired certificate's, AI claim ------------------------------
+
+def test_an_unknown_signers_ai_claim_ranks_no_higher_than_metadata_and_names_them(tmp_path, face_jpeg, trusted_ca):
+    """Anyone can sign "this is AI" onto a real photo with a home-made certificate: such a claim scored
+    0.97, above XMP metadata's 0.90, and headlined "AI-generated (Content Credentials)"."""
+    _, chain, key = make_test_ca(cn="Home-made Root", signer="Reuters")
+    signed, _ = c2pa_sign(face_jpeg.read_bytes(), "image/jpeg", chain, key, tool="Adobe Firefly", actions=AI)
+    result = _analyze(tmp_path, signed, Settings(home=tmp_path / "home"))
+    block = result["provenance"]
+    assert block["status"] == "intact" and block["trusted"] is False and block["ai_generated"] is True
+    prov = next(s for s in result["signals"] if s["detector"] == "provenance")
+    assert prov["score"] <= provenance.SCORES[("metadata", "source_type")], prov["score"]
+    assert block["ai_signer"] == "Reuters" and block["ai_signer_trusted"] is False
+    assert label_words(result) == "AI-generated, as declared by “Reuters” (not on FakeLens's trust list)"
+    assert result["summary"].startswith("AI-generated: Content Credentials signed by “Reuters” (not on FakeLens's "
+                                        "trust list) say: created by a generative AI tool (Adobe Firefly).")
+    assert result["summary"].endswith(" Anyone can sign such a claim with a certificate of their own.")
+
+    # a trusted signer's claim is as it was
+    signed, _ = c2pa_sign(face_jpeg.read_bytes(), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
+                          tool="Adobe Firefly", actions=AI)
+    result = _analyze(tmp_path, signed, Settings(home=tmp_path / "home2", trust_anchors=trusted_ca["pem_path"]),
+                      name="trusted.jpg")
+    assert result["label"] == "ai_generated" and result["score"] == pytest.approx(0.99)
+    assert label_words(result) == "AI-generated (Content Credentials)"
+    assert result["provenance"]["ai_signer_trusted"] is True
+    assert "not on FakeLens's trust list" not in result["summary"]
+
+
+def test_an_expired_certificates_ai_claim_names_its_signer_and_trust(tmp_path):
+    """An expired certificate's AI claim read "Content Credentials (which no longer validate) say: …", its
+    signer's name and trust gone from the lead."""
+    _, chain, key = make_test_ca(cn="Canon Root", signer="Canon Inc.", valid_for=datetime.timedelta(seconds=2))
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", chain, key, tool="Canon", actions=AI)
+    time.sleep(3)   # no time-stamp: the certificate is checked against today's date, and has now expired
+    path = tmp_path / "expired.jpg"
+    path.write_bytes(signed)
+    r = provenance.check(str(path), "image/jpeg", "image", Settings(home=tmp_path / "home"))
+    block = r["provenance"]
+    assert block["codes"] == ["signingCredential.expired"] and block["data_changed"] is False, block
+    assert r["detail"]["reason"] == ("Content Credentials signed by “Canon Inc.” (not on FakeLens's trust list), which "
+                                     "no longer validate, say: created by a generative AI tool (Adobe Firefly)")
+    assert r["score"] <= provenance.SCORES[("metadata", "source_type")]
+    assert block["ai_signer"] == "Canon Inc." and block["ai_signer_trusted"] is False
+
+
+# --- 3. an earlier version's signer, with its own trust ----------------------------------------
+
+@pytest.mark.parametrize("ingredient_trusted", [False, True])
+def test_an_earlier_versions_signer_is_named_with_its_own_trust(tmp_path, trusted_ca, ingredient_trusted):
+    """A trusted manifest whose earlier version was signed by a made-up "OpenAI": the AI claim read
+    "(signed by “OpenAI”)" at 0.95, as if FakeLens vouched for that signer too."""
+    if ingredient_trusted:
+        chain, key, name = trusted_ca["chain"], trusted_ca["key"], "Associated Press"
+    else:
+        _, chain, key = make_test_ca(cn="Some Root", signer="OpenAI")
+        name = "OpenAI"
+    earlier, _ = c2pa_sign(_jpeg(120, 120, 5), "image/jpeg", chain, key, tool="ChatGPT", actions=AI)
+    ingredient = {"title": "ingredient.jpg", "relationship": "parentOf", "instance_id": "ing1", "label": "ing1"}
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", trusted_ca["chain"], trusted_ca["key"], tool="AP Photo Desk",
+                          actions=[{"action": "c2pa.opened", "parameters": {"ingredientIds": ["ing1"]}},
+                                   {"action": "c2pa.cropped"}], ingredients=[(ingredient, earlier)])
+    trusting = Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"])
+    path = tmp_path / "x.jpg"
+    path.write_bytes(signed)
+    r = provenance.check(str(path), "image/jpeg", "image", trusting)
+    block = r["provenance"]
+    assert block["status"] == "intact" and block["trusted"] is True and block["ai_generated"] is True
+    trust = "on FakeLens's trust list" if ingredient_trusted else "not on FakeLens's trust list"
+    assert r["detail"]["reason"] == (f"Content Credentials of an earlier version (signed by “{name}”, {trust}) say: "
+                                     "created by a generative AI tool (Adobe Firefly)"), r["detail"]["reason"]
+    assert block["ai_signer"] == name and block["ai_signer_trusted"] is ingredient_trusted
+    if ingredient_trusted:
+        assert r["score"] == pytest.approx(0.95)
+    else:
+        assert r["score"] <= provenance.SCORES[("metadata", "source_type")]
+    result = _analyze(tmp_path, signed, trusting, name="y.jpg")
+    assert label_words(result) == ("AI-generated (Content Credentials)" if ingredient_trusted else
+                                   "AI-generated, as declared by “OpenAI” (not on FakeLens's trust list)")
+
+
+# --- 4. a hint beside credentials that validate --------------------------------------------------
+
+def test_a_hint_in_validating_credentials_is_said_in_the_summary(tmp_path, trusted_ca, face_jpeg):
+    """A trusted capture made with an AI-generated input: the summary said only "No signs of manipulation
+    found … Content Credentials intact, signed by “Associated Press” (trusted).", the hint (0.35) only in
+    the reasons."""
+    _, chain, key = make_test_ca(cn="Some Root", signer="OpenAI")
+    reference, _ = c2pa_sign(_jpeg(120, 120, 5), "image/jpeg", chain, key, tool="ChatGPT", actions=AI)
+    ingredient = {"title": "ingredient.jpg", "relationship": "inputTo", "instance_id": "ing1", "label": "ing1"}
+    signed, _ = c2pa_sign(face_jpeg.read_bytes(), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
+                          tool="AP Photo Desk", actions=CAPTURE, ingredients=[(ingredient, reference)])
+    result = _analyze(tmp_path, signed, Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"]))
+    assert result["label"] == "no_evidence", result["summary"]
+    prov = next(s for s in result["signals"] if s["detector"] == "provenance")
+    assert prov["score"] == pytest.approx(0.35)
+    assert result["summary"].endswith(
+        "Content Credentials intact, signed by “Associated Press” (trusted). Content Credentials signed by "
+        "“Associated Press” (on FakeLens's trust list) say: an AI-generated picture was used as an input to make it "
+        "(Adobe Firefly) — a hint only."), result["summary"]
