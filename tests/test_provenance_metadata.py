@@ -43,6 +43,17 @@ def _check(path, settings, mime):
     return provenance.check(str(path), mime, "image", settings)
 
 
+def read_metadata_measured(path):
+    """read_metadata's answer and the most memory Python held while it read."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        return read_metadata(str(path)), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_a1111_parameters_chunk(tmp_path, settings):
     r = _check(_png(tmp_path, {"parameters": A1111}), settings, "image/png")
     block = r["provenance"]
@@ -67,20 +78,13 @@ def test_a_huge_prompt_chunk_is_not_parsed_whole(tmp_path, settings):
     """A 'prompt' zTXt of "{}," x 1.5 million (a file of a few kB): parsed as JSON, then written out
     again, it took some 25 times its size (a 16 MB one, 450 MB). A graph that size is not parsed; a
     real one beside it is still found."""
-    import tracemalloc
-
     huge = '{"1": {"class_type": "KSampler", "inputs": {}}, "pad": [' + "{}," * 1_500_000 + "{}]}"
     info = PngImagePlugin.PngInfo()
     info.add_text("prompt", huge, zip=True)
     path = tmp_path / "huge.png"
     Image.new("RGB", (64, 64)).save(path, pnginfo=info)
     assert path.stat().st_size < 20_000
-    tracemalloc.start()
-    try:
-        meta = read_metadata(str(path))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    meta, peak = read_metadata_measured(path)
     assert peak < 40_000_000, peak    # the text itself, as Pillow and the reader hold it: 4.5 MB each
     assert meta["error"] is None and meta["ai"] == []
     workflow = json.dumps({"last_node_id": 2, "nodes": [{"id": 1, "type": "KSampler"}], "links": []})
@@ -663,15 +667,8 @@ def test_xmp_in_a_gif_is_read(tmp_path, settings, after_the_pixels):
 def test_a_huge_gif_xmp_extension_is_read_only_in_part(tmp_path):
     """Bounded like the other XMP reads (1 MB): the AI source type at the start is found, and a 20 MB
     packet is not read whole."""
-    import tracemalloc
-
     path = _gif_with_xmp(tmp_path / "big.gif", _DST_XMP.replace("<?xpacket end", " " * 20_000_000 + "<?xpacket end"))
-    tracemalloc.start()
-    try:
-        meta = read_metadata(str(path))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    meta, peak = read_metadata_measured(path)
     assert meta["digital_source_type"] == "trainedAlgorithmicMedia"
     assert peak < 10_000_000, peak
 
