@@ -278,3 +278,20 @@ def test_an_ai_claim_by_a_signer_not_on_the_trust_list_names_them_as_the_backend
         "AI-generated (Content Credentials)", "AI-generated (Content Credentials)"]
     assert [g["text"] for g in got] == [label_words(r) for r in results]
     assert got[0]["short"] == "AI-generated (untrusted CR)"
+
+
+def test_the_tooltips_provenance_line_says_when_the_declaring_signer_is_not_on_the_trust_list():
+    """"Provenance check: declared by Content Credentials" read the same for a home-made certificate's claim
+    as for a trusted one's, under a summary that says the signer is not on the trust list."""
+    def declared(**prov):
+        return {"label": "ai_generated", "score": 0.9, "summary": "AI-generated: …",
+                "provenance": {"ai_generated": True, "source": "c2pa", **prov},
+                "signals": [{"detector": "provenance", "score": 0.9, "threshold": 0.5, "decisive": True}]}
+    got = describe([declared(ai_signer="Reuters", ai_signer_trusted=False),
+                    declared(ai_signer="Adobe", ai_signer_trusted=True),
+                    declared()], "detailLines")   # a check stored before ai_signer_trusted
+    lines = [next(x for x in g if x.startswith("Provenance check:")) for g in got]
+    assert lines == [
+        "Provenance check: declared by Content Credentials of a signer not on FakeLens's trust list, decided the verdict",
+        "Provenance check: declared by Content Credentials, decided the verdict",
+        "Provenance check: declared by Content Credentials, decided the verdict"]

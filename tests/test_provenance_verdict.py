@@ -86,9 +86,11 @@ def test_an_unknown_signers_ai_claim_ranks_no_higher_than_metadata_and_names_the
     assert prov["score"] <= provenance.SCORES[("metadata", "source_type")], prov["score"]
     assert block["ai_signer"] == "Reuters" and block["ai_signer_trusted"] is False
     assert label_words(result) == "AI-generated, as declared by “Reuters” (not on FakeLens's trust list)"
-    assert result["summary"].startswith("AI-generated: Content Credentials signed by “Reuters” (not on FakeLens's "
-                                        "trust list) say: created by a generative AI tool (Adobe Firefly).")
-    assert result["summary"].endswith(" Anyone can sign such a claim with a certificate of their own.")
+    # both facts, each once: the claim, then why it counts for less (it read "… “Reuters” (not on FakeLens's
+    # trust list) say: … . Anyone can sign such a claim with a certificate of their own.")
+    assert result["summary"] == ("AI-generated: Content Credentials signed by “Reuters” say: created by a generative AI "
+                                 "tool (Adobe Firefly). The signer is not on FakeLens's trust list, and anyone can sign "
+                                 "such a claim with a certificate of their own."), result["summary"]
 
     # a trusted signer's claim is as it was
     signed, _ = c2pa_sign(face_jpeg.read_bytes(), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
@@ -116,6 +118,10 @@ def test_an_expired_certificates_ai_claim_names_its_signer_and_trust(tmp_path):
                                      "no longer validate, say: created by a generative AI tool (Adobe Firefly)")
     assert r["score"] <= provenance.SCORES[("metadata", "source_type")]
     assert block["ai_signer"] == "Canon Inc." and block["ai_signer_trusted"] is False
+    summary = _analyze(tmp_path, signed, Settings(home=tmp_path / "home2"), name="expired2.jpg")["summary"]
+    assert summary == ("AI-generated: Content Credentials signed by “Canon Inc.”, which no longer validate, say: created "
+                       "by a generative AI tool (Adobe Firefly). The signer is not on FakeLens's trust list, and anyone "
+                       "can sign such a claim with a certificate of their own."), summary
 
 
 # --- 3. an earlier version's signer, with its own trust ----------------------------------------
@@ -151,24 +157,54 @@ def test_an_earlier_versions_signer_is_named_with_its_own_trust(tmp_path, truste
     result = _analyze(tmp_path, signed, trusting, name="y.jpg")
     assert label_words(result) == ("AI-generated (Content Credentials)" if ingredient_trusted else
                                    "AI-generated, as declared by “OpenAI” (not on FakeLens's trust list)")
+    assert result["summary"] == ("AI-generated: Content Credentials of an earlier version (signed by “Associated Press”, "
+                                 "on FakeLens's trust list) say: created by a generative AI tool (Adobe Firefly)."
+                                 if ingredient_trusted else
+                                 "AI-generated: Content Credentials of an earlier version (signed by “OpenAI”) say: "
+                                 "created by a generative AI tool (Adobe Firefly). The signer is not on FakeLens's trust "
+                                 "list, and anyone can sign such a claim with a certificate of their own."), result["summary"]
 
 
 # --- 4. a hint beside credentials that validate --------------------------------------------------
 
-def test_a_hint_in_validating_credentials_is_said_in_the_summary(tmp_path, trusted_ca, face_jpeg):
+@pytest.mark.parametrize("trusting", [True, False])
+def test_a_hint_in_validating_credentials_is_said_in_the_summary_naming_their_signer_once(tmp_path, trusted_ca,
+                                                                                           face_jpeg, trusting):
     """A trusted capture made with an AI-generated input: the summary said only "No signs of manipulation
     found … Content Credentials intact, signed by “Associated Press” (trusted).", the hint (0.35) only in
-    the reasons."""
+    the reasons. Then it named the signer twice: "… (trusted). Content Credentials signed by “Associated
+    Press” (on FakeLens's trust list) say: …": the hint is the same credentials', said as theirs."""
     _, chain, key = make_test_ca(cn="Some Root", signer="OpenAI")
     reference, _ = c2pa_sign(_jpeg(120, 120, 5), "image/jpeg", chain, key, tool="ChatGPT", actions=AI)
     ingredient = {"title": "ingredient.jpg", "relationship": "inputTo", "instance_id": "ing1", "label": "ing1"}
     signed, _ = c2pa_sign(face_jpeg.read_bytes(), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
                           tool="AP Photo Desk", actions=CAPTURE, ingredients=[(ingredient, reference)])
-    result = _analyze(tmp_path, signed, Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"]))
+    settings = Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"] if trusting else None)
+    result = _analyze(tmp_path, signed, settings)
     assert result["label"] == "no_evidence", result["summary"]
     prov = next(s for s in result["signals"] if s["detector"] == "provenance")
     assert prov["score"] == pytest.approx(0.35)
     assert result["summary"].endswith(
-        "Content Credentials intact, signed by “Associated Press” (trusted). Content Credentials signed by "
-        "“Associated Press” (on FakeLens's trust list) say: an AI-generated picture was used as an input to make it "
-        "(Adobe Firefly) — a hint only."), result["summary"]
+        f"Content Credentials intact, signed by “Associated Press” ({'trusted' if trusting else 'not on the trust list'}); "
+        "they say an AI-generated picture was used as an input to make it (Adobe Firefly) — a hint only."
+    ), result["summary"]
+    assert result["summary"].count("Associated Press") == 1 and "trust list)" not in result["summary"].replace(
+        "(not on the trust list);", ""), result["summary"]
+
+
+def test_a_hint_from_other_credentials_beside_validating_ones_keeps_its_own_source(tmp_path, trusted_ca, face_jpeg):
+    """An AI input whose own signature does not verify is not what the file's signer says: its hint keeps
+    its own words after the file's credentials."""
+    _, chain, key = make_test_ca(cn="Some Root", signer="OpenAI")
+    reference, _ = c2pa_sign(_jpeg(120, 120, 5), "image/jpeg", chain, key, tool="ChatGPT", actions=AI)
+    at = reference.find(b"cbor", reference.find(b"c2pa.signature"))   # one byte of its claim signature changed
+    end = at - 4 + int.from_bytes(reference[at - 4:at], "big")
+    broken = reference[:end - 1] + bytes([reference[end - 1] ^ 0x01]) + reference[end:]
+    ingredient = {"title": "ingredient.jpg", "relationship": "inputTo", "instance_id": "ing1", "label": "ing1"}
+    signed, _ = c2pa_sign(face_jpeg.read_bytes(), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
+                          tool="AP Photo Desk", actions=CAPTURE, ingredients=[(ingredient, broken)])
+    result = _analyze(tmp_path, signed, Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"]))
+    assert result["summary"].endswith(
+        "Content Credentials intact, signed by “Associated Press” (trusted). Content Credentials of an ingredient whose "
+        "signature does not verify (anyone could have written them) say: an AI-generated picture was used as an input "
+        "to make it (Adobe Firefly) — a hint only."), result["summary"]

@@ -111,15 +111,37 @@ def _untrusted_claim(prov: dict) -> bool:
     return prov.get("source") == "c2pa" and prov.get("ai_signer_trusted") is False
 
 
-def _hint(prov_signal: Signal | None) -> str | None:
-    """The provenance hint that set its score (an AI claim too weak to decide: a name in free text, an
-    input, credentials made for another version of the picture), in the summary's words; else None."""
+def _said(prov_signal: Signal | None) -> dict | None:
+    """The piece of provenance evidence whose words set the provenance signal's reason (a claim that
+    decided, or a hint), else None."""
     if prov_signal is None or prov_signal.score is None:
         return None
     reason = prov_signal.detail.get("reason") or ""
-    if not any(reason.startswith(e.get("reason") or "\0") for e in prov_signal.detail.get("evidence", [])):
+    said = [e for e in prov_signal.detail.get("evidence", [])
+            if e.get("reason") and reason.startswith(e["reason"].rstrip(". "))]
+    return max(said, key=lambda e: len(e["reason"]), default=None)
+
+
+def _hint(prov_signal: Signal | None) -> str | None:
+    """The provenance hint that set its score (an AI claim too weak to decide: a name in free text, an
+    input, credentials made for another version of the picture), in the summary's words; else None."""
+    if _said(prov_signal) is None:
         return None
+    reason = prov_signal.detail["reason"]
     return reason[0].upper() + reason[1:].rstrip(". ") + "."
+
+
+def _untrusted_summary(prov: dict, prov_signal: Signal) -> str:
+    """"AI-generated: <whose credentials> say: <claim>." and why an untrusted signer's claim counts for
+    less, each said once (the signer's trust not in the lead as well)."""
+    partly = "Partly " if _partly(prov) else ""
+    e = _said(prov_signal)
+    if e and e.get("claimant") and e.get("claim"):
+        return (f"{partly}AI-generated: {e['claimant']} say: {e['claim']}. The signer is not on FakeLens's trust "
+                "list, and anyone can sign such a claim with a certificate of their own.")
+    # evidence without its parts: the reason says the trust, this only why it counts for less
+    reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
+    return f"{partly}AI-generated: {reason}. Anyone can sign such a claim with a certificate of their own."
 
 
 def _provenance_note(prov: dict, prov_signal: Signal | None = None) -> str:
@@ -135,8 +157,14 @@ def _provenance_note(prov: dict, prov_signal: Signal | None = None) -> str:
         return reasons[0][0].upper() + reasons[0][1:] + "."
     who = signer_words(prov.get("signer"))
     trust = "trusted" if prov.get("trusted") else "not on the trust list"
+    intact = f"Content Credentials intact, signed by {who} ({trust})"
     hint = _hint(prov_signal)   # what they say that did not decide (an AI-generated input) is said too
-    return f"Content Credentials intact, signed by {who} ({trust})." + (f" {hint}" if hint else "")
+    e = _said(prov_signal) if hint else None
+    if e and e.get("of_file") and e.get("claim") and e.get("signer") == prov.get("signer"):
+        # these same credentials' words: theirs, their signer not named again ("— a hint only" as the reason's)
+        only = prov_signal.detail["reason"][len(e["reason"].rstrip(". ")):].rstrip(". ")
+        return f"{intact}; they say {e['claim']}{only}."
+    return f"{intact}." + (f" {hint}" if hint else "")
 
 
 def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
@@ -184,9 +212,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         label, decisive = "ai_generated", [prov_signal, *also]
         score = max([prov_signal.score or 0.99] + [s.score for s in also])
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
-        summary = f"{'Partly ' if _partly(prov) else ''}AI-generated: {reason}."
-        if _untrusted_claim(prov):
-            summary += " Anyone can sign such a claim with a certificate of their own."
+        summary = (_untrusted_summary(prov, prov_signal) if _untrusted_claim(prov)
+                   else f"{'Partly ' if _partly(prov) else ''}AI-generated: {reason}.")
         if not any(e.get("source") == "c2pa" for e in prov_signal.detail.get("evidence", [])):
             # file metadata or a watermark says AI: what the credentials say is said too
             if prov["status"] == "intact":

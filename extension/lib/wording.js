@@ -168,8 +168,10 @@
     }
     for (const s of deciding) {
       if (s.detector === "provenance" && declared) {
+        // a signer not on the trust list is said here too, as the summary above says it
+        const untrusted = result.provenance.source === "c2pa" && result.provenance.ai_signer_trusted === false;
         lines.push(`${signalName(s.detector)}: declared by ${(PROVENANCE_SOURCES[result.provenance.source] || ["provenance"])[0]}`
-          + (s.decisive ? ", decided the verdict" : ""));
+          + (untrusted ? " of a signer not on FakeLens's trust list" : "") + (s.decisive ? ", decided the verdict" : ""));
         continue;
       }
       // a score just under its threshold that rounds to the same two decimals gets more, or "0.69

@@ -20,7 +20,7 @@ from .text import signer_words
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.11"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.12"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -139,25 +139,36 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
         by, trust = f"signed by {signer_words(signer)}", f"{'on' if trusted else 'not on'} FakeLens's trust list"
         whose = {"parentOf": "Content Credentials of an earlier version", "componentOf": "Content Credentials"}.get(
             rel, "Content Credentials of an ingredient")
-        signed = f"{whose} ({by}, {trust})" if own else f"Content Credentials {by} ({trust})"
+        # whose credentials say it, with the signer's trust and without (the verdict's summary says an
+        # untrusted signer's once, in a sentence of its own)
+        signed, plainly = (f"{whose} ({by}, {trust})", f"{whose} ({by})") if own else \
+            (f"Content Credentials {by} ({trust})", f"Content Credentials {by}")
         if m.get("unsigned"):
             of = " of an ingredient" if m["where"] == "ingredient" else ""
-            key, lead = "unsigned", f"Content Credentials{of} whose signature does not verify (anyone could have written them) say"
+            key = "unsigned"
+            lead = plainly = f"Content Credentials{of} whose signature does not verify (anyone could have written them)"
             signer = trusted = None
         elif rel == "inputTo":
-            key, lead = "input", signed + (", which no longer validate," if cred["status"] == "tampered" else "") + " say"
+            broken = ", which no longer validate," if cred["status"] == "tampered" else ""
+            key, lead, plainly = "input", signed + broken, plainly + broken
         elif cred.get("data_changed"):
             # the file is not what they were signed for (edited, or the credentials copied onto another
             # picture): what they say is about another or earlier version, a hint at most
-            key, lead = "changed", f"Content Credentials made for another or earlier version of this picture ({by}, {trust}) say"
+            key = "changed"
+            lead = f"Content Credentials made for another or earlier version of this picture ({by}, {trust})"
+            plainly = f"Content Credentials made for another or earlier version of this picture ({by})"
         elif cred["status"] == "tampered":
-            key, lead = "tampered", f"{signed}, which no longer validate, say"
+            key, lead, plainly = "tampered", f"{signed}, which no longer validate,", f"{plainly}, which no longer validate,"
         else:
             key = ("ingredient" if own else "trusted") if trusted else "untrusted"
-            lead = f"{signed} say"
+            lead = signed
         tool = f" ({m['generator']})" if m.get("generator") else ""
         evidence.append({"source": "c2pa", "score": SCORES[("c2pa", key)], "generator": m.get("generator"),
-                         "reason": f"{lead}: {what}{tool}", "evidence": m["evidence"], "signer": signer, "trusted": trusted,
+                         "reason": f"{lead} say: {what}{tool}", "evidence": m["evidence"], "signer": signer, "trusted": trusted,
+                         # the same in parts, for the summary: whose credentials (no trust words), what they say,
+                         # and whether they are this file's own, signed by its signer (an input it names)
+                         "claimant": plainly, "claim": f"{what}{tool}",
+                         "of_file": not own and not m.get("unsigned"),
                          "partly": what.startswith(("includes AI-generated elements", "edited with"))})
     for m in meta.get("ai", []):
         evidence.append({"source": "metadata", "score": SCORES[("metadata", m["strength"])],
