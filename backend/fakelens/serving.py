@@ -19,7 +19,8 @@ CONNECTIONS = 500   # waitress's default is 100
 # closed. waitress never times out a connection whose request is being answered (a check's ?wait=,
 # up to 30 s, is not cut), nor an upload still sending: only one silent for the whole time, which
 # from this computer's own browser or curl is a client that has stopped. waitress looks every
-# CLEANUP_S, so an idle connection goes 15 to 20 s after its last byte (FakeLens set 60 s, then 10, before; waitress's own defaults are 120 s and 30).
+# CLEANUP_S, so an idle connection goes 15 to 20 s after its last byte (FakeLens set 60 s, then 10,
+# before; waitress's own defaults are 120 s and 30).
 CHANNEL_TIMEOUT_S = 15
 CLEANUP_S = 5
 IPV6_MISSING = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
