@@ -165,6 +165,32 @@ def test_an_earlier_versions_signer_is_named_with_its_own_trust(tmp_path, truste
                                  "list, and anyone can sign such a claim with a certificate of their own."), result["summary"]
 
 
+@pytest.mark.parametrize("relationship", ["parentOf", "componentOf"])
+def test_an_untrusted_signer_cannot_borrow_a_trusted_ingredients_trust(tmp_path, trusted_ca, relationship):
+    """That a trusted AI image is an earlier version of these pixels (or placed in them) is the outer
+    signer's word: "Mallory" attaching a trusted Firefly picture to a real photo got 0.95 and the bare
+    "AI-generated (Content Credentials)", more than Mallory's own direct claim (0.90, untrusted)."""
+    ai_image, _ = c2pa_sign(_jpeg(120, 120, 5), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
+                            tool="Adobe Firefly", actions=AI)
+    _, chain, key = make_test_ca(cn="Mallory Root", signer="Mallory")
+    uses = ([{"action": "c2pa.opened", "parameters": {"ingredientIds": ["ing1"]}}] if relationship == "parentOf" else
+            [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"},
+             {"action": "c2pa.placed", "parameters": {"ingredientIds": ["ing1"]}}])
+    ingredient = {"title": "i.jpg", "relationship": relationship, "instance_id": "ing1", "label": "ing1"}
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", chain, key, tool="Photo Editor", actions=uses,
+                          ingredients=[(ingredient, ai_image)])
+    trusting = Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"])
+    path = tmp_path / "x.jpg"
+    path.write_bytes(signed)
+    r = provenance.check(str(path), "image/jpeg", "image", trusting)
+    block = r["provenance"]
+    assert block["trusted"] is False and block["ai_generated"] is True
+    assert r["score"] <= provenance.SCORES[("metadata", "source_type")]
+    assert block["ai_signer"] == "Mallory" and block["ai_signer_trusted"] is False
+    result = _analyze(tmp_path, signed, trusting, name="y.jpg")
+    assert label_words(result).endswith("as declared by “Mallory” (not on FakeLens's trust list)"), label_words(result)
+
+
 # --- 4. a hint beside credentials that validate --------------------------------------------------
 
 @pytest.mark.parametrize("trusting", [True, False])
@@ -208,3 +234,31 @@ def test_a_hint_from_other_credentials_beside_validating_ones_keeps_its_own_sour
         "Content Credentials intact, signed by “Associated Press” (trusted). Content Credentials of an ingredient whose "
         "signature does not verify (anyone could have written them) say: an AI-generated picture was used as an input "
         "to make it (Adobe Firefly) — a hint only."), result["summary"]
+
+
+def test_a_long_chain_of_ai_versions_reads_again_only_the_direct_ingredients(tmp_path, trusted_ca, monkeypatch):
+    """Each version's store holds all its ancestors: reading every AI ingredient's store again for its
+    signer's trust took the square of the chain's length (120 links: 9 s for one picture)."""
+    from fakelens.provenance import c2pa_reader
+
+    earlier = None
+    for i in range(12):
+        uses = AI if earlier is None else [{"action": "c2pa.opened", "parameters": {"ingredientIds": [f"ing{i}"]}},
+                                           {"action": "c2pa.edited", "digitalSourceType": IPTC + "trainedAlgorithmicMedia"}]
+        ingredients = [({"title": f"i{i}.jpg", "relationship": "parentOf", "instance_id": f"ing{i}", "label": f"ing{i}"},
+                        earlier)] if earlier else []
+        earlier, _ = c2pa_sign(_jpeg(16, 16, i), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
+                               tool="Adobe Firefly", actions=uses, ingredients=ingredients)
+    path = tmp_path / "chain.jpg"
+    path.write_bytes(earlier)
+    reads = []
+    real = c2pa_reader.c2pa.Reader
+
+    def counted(mime, *args, **kwargs):   # the real reader, counted
+        reads.append(mime)
+        return real(mime, *args, **kwargs)
+
+    monkeypatch.setattr(c2pa_reader.c2pa, "Reader", counted)
+    out = c2pa_reader.read_c2pa(str(path), "image/jpeg", Settings(home=tmp_path / "h", trust_anchors=trusted_ca["pem_path"]))
+    assert out["status"] == "intact" and out["trusted"] is True and len(out["ai"]) >= 2
+    assert reads.count("application/c2pa") <= 1, reads   # the active manifest's one ingredient, not its 10 ancestors

@@ -85,11 +85,12 @@ def file_limit() -> int | None:
 
 
 def connection_limit(files: int | None) -> int:
-    """CONNECTIONS, or fewer where the file limit leaves too few files beside them for the rest of
-    the server (the database, models, downloads, yt-dlp's pipes: 256 kept, or half the limit)."""
+    """CONNECTIONS, or fewer where the file limit leaves too few files for them: each connection
+    receiving a large body holds a second file (its spool file, spool.py), and 256 are kept for the
+    rest of the server (the database, models, downloads, yt-dlp's pipes). At 1024 files: 384."""
     if files is None:
         return CONNECTIONS   # Windows: select() there takes 512 sockets, the listening ones included
-    return min(CONNECTIONS, max(files // 2, files - 256))
+    return min(CONNECTIONS, max(16, (files - 256) // 2))
 
 
 class _Task(WSGITask):

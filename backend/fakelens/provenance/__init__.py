@@ -133,8 +133,10 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
         if rel == "inputTo":
             what = "an AI-generated picture was used as an input to make it"
         # who vouches for the claim, and whether FakeLens trusts them: an earlier version's or a placed
-        # element's own signer (not this file's); this file's for its own claim, and for an input it names
-        own = m["where"] == "ingredient" and rel != "inputTo"
+        # element's own signer (not this file's); this file's for its own claim, and for an input it names.
+        # That the ingredient is an earlier version of these pixels (or placed in them) is this file's
+        # signer's word: an untrusted one cannot borrow a trusted ingredient's trust, and is named
+        own = m["where"] == "ingredient" and rel != "inputTo" and bool(cred["trusted"])
         signer, trusted = (m.get("signer"), bool(m.get("trusted"))) if own else (cred.get("signer"), bool(cred["trusted"]))
         by, trust = f"signed by {signer_words(signer)}", f"{'on' if trusted else 'not on'} FakeLens's trust list"
         whose = {"parentOf": "Content Credentials of an earlier version", "componentOf": "Content Credentials"}.get(

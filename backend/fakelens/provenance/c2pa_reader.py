@@ -380,33 +380,40 @@ def _read_store(reader, fh, out, settings) -> None:
             out["ai"].append(marker)
 
 
+MAX_TRUST_READS = 8   # ingredients' manifest stores read again for their signer's trust (_ingredient_trust)
+
+
 def _ingredient_trust(reader, manifests: dict, active_label, settings) -> dict:
     """{ingredient manifest label: whether its signer chains to FakeLens's trust list} for the ingredients
     that carry an AI marker. The SDK checks only the active manifest's signer against our list, and the
     status recorded with an ingredient is the trust list of the tool that took it in, not ours: the
     ingredient's own manifest store is read again here with our trust list (its data hash cannot match
-    without its pixels; only the signer's trust is taken from it)."""
+    without its pixels; only the signer's trust is taken from it). Only the active manifest's own
+    ingredients, at most MAX_TRUST_READS of them: each store holds all its ancestors, so reading every
+    manifest's in a long chain took the square of its length (120 links: 9 s). An ingredient not read
+    again is not known to be trusted."""
     trust = {}
-    for user in manifests.values():
-        for ing in user.get("ingredients") or []:
-            ing_label = isinstance(ing, dict) and (ing.get("active_manifest") or ing.get("manifest"))
-            resource = isinstance(ing_label, str) and isinstance(ing.get("manifest_data"), dict) \
-                and ing["manifest_data"].get("identifier")
-            if not isinstance(resource, str) or ing_label == active_label or ing_label in trust \
-                    or ing_label not in manifests or not _ai_markers(manifests[ing_label], _actions(manifests[ing_label])):
-                continue
-            trust[ing_label] = False
-            try:
-                data = io.BytesIO()
-                reader.resource_to_stream(resource, data)
-                data.seek(0)
-                with c2pa.Reader("application/c2pa", data, context=reader_context(settings)) as again:
-                    store = json.loads(again.json())
-                success = ((store.get("validation_results") or {}).get("activeManifest") or {}).get("success") or []
-                trust[ing_label] = store.get("active_manifest") == ing_label and any(
-                    isinstance(e, dict) and e.get("code") == "signingCredential.trusted" for e in success)
-            except Exception:   # not read again: not known to be trusted
-                pass
+    for ing in (manifests.get(active_label) or {}).get("ingredients") or []:
+        if len(trust) >= MAX_TRUST_READS:
+            break
+        ing_label = isinstance(ing, dict) and (ing.get("active_manifest") or ing.get("manifest"))
+        resource = isinstance(ing_label, str) and isinstance(ing.get("manifest_data"), dict) \
+            and ing["manifest_data"].get("identifier")
+        if not isinstance(resource, str) or ing_label == active_label or ing_label in trust \
+                or ing_label not in manifests or not _ai_markers(manifests[ing_label], _actions(manifests[ing_label])):
+            continue
+        trust[ing_label] = False
+        try:
+            data = io.BytesIO()
+            reader.resource_to_stream(resource, data)
+            data.seek(0)
+            with c2pa.Reader("application/c2pa", data, context=reader_context(settings)) as again:
+                store = json.loads(again.json())
+            success = ((store.get("validation_results") or {}).get("activeManifest") or {}).get("success") or []
+            trust[ing_label] = store.get("active_manifest") == ing_label and any(
+                isinstance(e, dict) and e.get("code") == "signingCredential.trusted" for e in success)
+        except Exception:   # not read again: not known to be trusted
+            pass
     return trust
 
 
