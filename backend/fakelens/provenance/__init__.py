@@ -139,6 +139,8 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
         own = m["where"] == "ingredient" and rel != "inputTo" and bool(cred["trusted"])
         signer, trusted = (m.get("signer"), bool(m.get("trusted"))) if own else (cred.get("signer"), bool(cred["trusted"]))
         by, trust = f"signed by {signer_words(signer)}", f"{'on' if trusted else 'not on'} FakeLens's trust list"
+        if own and not m.get("trust_checked", True):   # past the ingredients read again (c2pa_reader.MAX_TRUST_READS)
+            trust = "its trust not checked by FakeLens"
         whose = {"parentOf": "Content Credentials of an earlier version", "componentOf": "Content Credentials"}.get(
             rel, "Content Credentials of an ingredient")
         # whose credentials say it, with the signer's trust and without (the verdict's summary says an

@@ -377,6 +377,7 @@ def _read_store(reader, fh, out, settings) -> None:
                 signed = manifest.get("signature_info") or {}
                 marker["signer"] = None if marker["unsigned"] else plain(signed.get("common_name") or signed.get("issuer"))
                 marker["trusted"] = not marker["unsigned"] and ingredient_trust.get(manifest_label, False)
+                marker["trust_checked"] = manifest_label in ingredient_trust
             out["ai"].append(marker)
 
 
@@ -388,12 +389,14 @@ def _ingredient_trust(reader, manifests: dict, active_label, settings) -> dict:
     that carry an AI marker. The SDK checks only the active manifest's signer against our list, and the
     status recorded with an ingredient is the trust list of the tool that took it in, not ours: the
     ingredient's own manifest store is read again here with our trust list (its data hash cannot match
-    without its pixels; only the signer's trust is taken from it). Only the active manifest's own
-    ingredients, at most MAX_TRUST_READS of them: each store holds all its ancestors, so reading every
-    manifest's in a long chain took the square of its length (120 links: 9 s). An ingredient not read
-    again is not known to be trusted."""
+    without its pixels; only the signer's trust is taken from it). At most MAX_TRUST_READS, the active
+    manifest's own ingredients first: each store holds all its ancestors, so reading every one of a
+    long chain took the square of its length (120 links: 9 s). One not read again is not in the dict
+    (its trust not checked)."""
     trust = {}
-    for ing in (manifests.get(active_label) or {}).get("ingredients") or []:
+    direct = (manifests.get(active_label) or {}).get("ingredients") or []
+    others = [ing for lbl, m in manifests.items() if lbl != active_label for ing in m.get("ingredients") or []]
+    for ing in [*direct, *others]:
         if len(trust) >= MAX_TRUST_READS:
             break
         ing_label = isinstance(ing, dict) and (ing.get("active_manifest") or ing.get("manifest"))
@@ -402,7 +405,7 @@ def _ingredient_trust(reader, manifests: dict, active_label, settings) -> dict:
         if not isinstance(resource, str) or ing_label == active_label or ing_label in trust \
                 or ing_label not in manifests or not _ai_markers(manifests[ing_label], _actions(manifests[ing_label])):
             continue
-        trust[ing_label] = False
+        trust[ing_label] = False   # (read again, and not found trusted, unless the read below says so)
         try:
             data = io.BytesIO()
             reader.resource_to_stream(resource, data)
