@@ -134,18 +134,22 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
             what = "an AI-generated picture was used as an input to make it"
         # who vouches for the claim, and whether FakeLens trusts them: an earlier version's or a placed
         # element's own signer (not this file's); this file's for its own claim, and for an input it names.
-        # That the ingredient is an earlier version of these pixels (or placed in them) is this file's
-        # signer's word: an untrusted one cannot borrow a trusted ingredient's trust, and is named
-        own = m["where"] == "ingredient" and rel != "inputTo" and bool(cred["trusted"])
+        own = m["where"] == "ingredient" and rel != "inputTo"
         signer, trusted = (m.get("signer"), bool(m.get("trusted"))) if own else (cred.get("signer"), bool(cred["trusted"]))
         by, trust = f"signed by {signer_words(signer)}", f"{'on' if trusted else 'not on'} FakeLens's trust list"
+        attached = ""
         if own and not m.get("trust_checked", True):   # past the ingredients read again (c2pa_reader.MAX_TRUST_READS)
             trust = "its trust not checked by FakeLens"
+        elif own and trusted and not cred["trusted"]:
+            # that a trusted ingredient is an earlier version of these pixels (or placed in them) is this
+            # file's signer's word: an untrusted one cannot borrow the ingredient's trust, and is named
+            attached = f", attached by {signer_words(cred.get('signer'))}"
+            signer, trusted, trust = cred.get("signer"), False, "not on FakeLens's trust list"
         whose = {"parentOf": "Content Credentials of an earlier version", "componentOf": "Content Credentials"}.get(
             rel, "Content Credentials of an ingredient")
         # whose credentials say it, with the signer's trust and without (the verdict's summary says an
         # untrusted signer's once, in a sentence of its own)
-        signed, plainly = (f"{whose} ({by}, {trust})", f"{whose} ({by})") if own else \
+        signed, plainly = (f"{whose} ({by}{attached}, {trust})", f"{whose} ({by}{attached})") if own else \
             (f"Content Credentials {by} ({trust})", f"Content Credentials {by}")
         if m.get("unsigned"):
             of = " of an ingredient" if m["where"] == "ingredient" else ""
