@@ -49,8 +49,10 @@ def cmd_serve(args) -> int:
     # waitress refuses itself, with a plain-text 413, before it buffers the body to disk.
     # 127.0.0.1 and [::1] both (serving.py): browsers try localhost's ::1 first, and another program
     # holding [::1]:PORT would receive the extension's token and media, so that stops the start too.
+    # request bodies waitress buffers and form files Werkzeug spools: in the data folder, not TMPDIR
+    parser = spool_in_data_folder(settings.home)
     try:
-        server, addresses = make_server(app, settings.port, threads=16, ident="fakelens",
+        server, addresses = make_server(app, settings.port, parser_class=parser, threads=16, ident="fakelens",
                                         max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + (1 << 20))
     except CannotListen as exc:
         taken, v6 = exc.error.errno == errno.EADDRINUSE, exc.address.startswith("[")
@@ -62,8 +64,6 @@ def cmd_serve(args) -> int:
         print(f"cannot listen on {exc.address}: {exc.error.strerror}. {hint}"
               "(`--port N` picks another port; set the same in the extension's options)", file=sys.stderr)
         return 2
-    # request bodies waitress buffers and form files Werkzeug spools: in the data folder, not TMPDIR
-    spool_in_data_folder(server, settings.home)
     try:
         pool.start()
     except DataFolderInUse as exc:

@@ -500,8 +500,8 @@ class JobPool:
                 return False
             if _upload_gone(request):   # removed while it waited (a cleaner, an older fakelens.db put back)
                 raise FakeLensError("upload_missing", UPLOAD_MISSING)
-            make_data_folder(self.work)
-            spool.make_spool_folder(self.settings.home)   # `fakelens serve`'s tempfile folder: a decode uses it
+            # work/ (this check's folder goes there) and its spool (`fakelens serve`'s tempfile folder: a decode uses it)
+            spool.make_spool_folder(self.settings.home)
             workdir = Path(tempfile.mkdtemp(prefix="check-", dir=self.work))
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set(),

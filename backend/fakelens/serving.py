@@ -106,8 +106,9 @@ class _Channel(HTTPChannel):
     task_class = _Task
 
 
-def make_server(app, port: int, **adjustments):
-    """The waitress server on listen_sockets(port). Returns (server, addresses listened on)."""
+def make_server(app, port: int, parser_class=None, **adjustments):
+    """The waitress server on listen_sockets(port), its connections reading requests with `parser_class`
+    (spool.py's) where one is given. Returns (server, addresses listened on)."""
     sockets = listen_sockets(port)
     sockmap = {}
     try:
@@ -119,8 +120,9 @@ def make_server(app, port: int, **adjustments):
         for sock in sockets:
             sock.close()
         raise
-    for dispatcher in sockmap.values():
+    channel = _Channel if parser_class is None else type("_Channel", (_Channel,), {"parser_class": parser_class})
+    for dispatcher in sockmap.values():   # one server per address listened on
         if isinstance(dispatcher, BaseWSGIServer):
-            dispatcher.channel_class = _Channel
+            dispatcher.channel_class = channel
     return server, [f"[{s.getsockname()[0]}]" if s.family == socket.AF_INET6 else s.getsockname()[0]
                     for s in sockets]

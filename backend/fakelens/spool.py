@@ -39,22 +39,16 @@ def remove_leftovers(home):
             left.unlink(missing_ok=True)
 
 
-def spool_in_data_folder(server, home):
+def spool_in_data_folder(home):
     """This process's temporary files go to the data folder's work/spool (waitress and Werkzeug make
-    theirs with tempfile and no folder of their own), and the waitress `server` answers a body it
-    cannot buffer there with 503 storage_unavailable instead of closing the connection unanswered."""
+    theirs with tempfile and no folder of their own). Returns the waitress request parser for
+    serving.make_server: it answers a body it cannot buffer there with 503 storage_unavailable instead
+    of closing the connection unanswered."""
     tempfile.tempdir = str(make_spool_folder(home))
-    from waitress.server import BaseWSGIServer
-
-    # one server, or one per address when it listens on several; their channel class (serving.py's)
-    # kept, with this parser
-    servers = [server] if isinstance(server, BaseWSGIServer) else \
-        [d for d in server.map.values() if isinstance(d, BaseWSGIServer)]
-    for each in servers:
-        each.channel_class = _channel_class(home, each.channel_class)
+    return _parser_class(home)
 
 
-def _channel_class(home, base):
+def _parser_class(home):
     from waitress.parser import HTTPRequestParser
     from waitress.utilities import Error
 
@@ -90,7 +84,4 @@ def _channel_class(home, base):
             except OSError:   # the buffered rest written out on closing, to the same full disk (closed all the same)
                 pass
 
-    class Channel(base):
-        parser_class = Parser
-
-    return Channel
+    return Parser

@@ -253,9 +253,10 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         # the file changed after its credentials were signed: a detector's silence must not read as
         # "No signs of manipulation found" beside credentials that say it was edited
         label, decisive, score = "uncertain", [prov_signal], prov_signal.score   # the broken credentials' 0.3
+        hint = _hint(prov_signal)
         summary = ("Uncertain: the file was changed after its Content Credentials were signed, so they no longer "
                    f"describe it ({'; '.join(prov.get('failure_words') or ['its data no longer matches the signed hash'])})"
-                   "; what changed cannot be told from them. " + (f"{_hint(prov_signal)} " if _hint(prov_signal) else "")
+                   "; what changed cannot be told from them. " + (f"{hint} " if hint else "")
                    + "No signs of manipulation were found by "
                    + ", ".join(f"{_name(s)} ({_score(s.score)})" for s in detectors) + ".")
     elif detectors:

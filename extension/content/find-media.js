@@ -27,6 +27,7 @@
   // Never media themselves: a page texture on <body> or <html> would put the hover pill over empty
   // page areas and into every page scan.
   const NOT_MEDIA = new Set(["BODY", "HTML"]);
+  const notMedia = (el) => NOT_MEDIA.has(el.tagName) || ownHosts.has(el);
 
   // Every element matching `selector` under `root`, open shadow roots included.
   FL.deepQueryAll = (root, selector, out = []) => {
@@ -285,7 +286,7 @@
 
   // "image" | "video" | null for one element.
   FL.mediaKind = (el) => {
-    if (!el || el.nodeType !== 1 || NOT_MEDIA.has(el.tagName) || ownHosts.has(el)) return null;
+    if (!el || el.nodeType !== 1 || notMedia(el)) return null;
     if (el.tagName === "IMG" || (FL.isSvgImage(el) && svgImageUrl(el))) return "image";
     if (el.tagName === "VIDEO") return "video";
     return backgroundUrl(el) ? "image" : null;
@@ -343,8 +344,7 @@
     }
     // CSS backgrounds: only elements big enough to matter, then their computed style.
     for (const el of FL.deepQueryAll(document, "*")) {
-      if (el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el) || NOT_MEDIA.has(el.tagName) ||
-          ownHosts.has(el)) continue;
+      if (el.tagName === "IMG" || el.tagName === "VIDEO" || FL.isSvgImage(el) || notMedia(el)) continue;
       if (FL.isBigEnough(el, minSize) && backgroundUrl(el) && FL.isShown(el)) found.push(el);
     }
     return found;
