@@ -84,13 +84,19 @@ def training_lines(onnx: Path) -> tuple[str, str]:
     return licence, f"{faces} and {FAKES[t['synthesis']]}"
 
 
+def mirrored(onnx: Path) -> bool:
+    """Whether the model is scored with its mirror image too (a merged average of models is not:
+    fakelens.train.average_models)."""
+    return session_of(onnx).get_modelmeta().custom_metadata_map.get("mirror", "true") != "false"
+
+
 def entry(name: str, version: str, onnx: Path, threshold: float, crop_scale: float,
           licence: str = "", training_data: str = "") -> dict:
     return {
         "name": name, "task": "face_swap", "file": onnx.name, "sha256": file_sha256(onnx), "version": version,
         "input_size": input_size(onnx), "colour": "RGB", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
         "crop": {"mode": "align5", "template": "UTKFace median 5-point (fakelens.media.align.TEMPLATE)",
-                 "scale": crop_scale, "mirror": True},
+                 "scale": crop_scale, "mirror": mirrored(onnx)},
         "threshold": threshold,
         "normalisation": "NCHW float RGB, (pixel/255 - ImageNet mean) / ImageNet std; output 'prob' N x 1 = "
                          "probability the face is blended",

@@ -22,7 +22,7 @@ from ..analyze import Analyzer
 from ..config import REPO_MODELS, Settings
 from ..models import file_sha256
 from .data import SPLIT_MADE_BY, need
-from .report_face_swap import input_size
+from .report_face_swap import input_size, mirrored
 
 REPO = Path(__file__).resolve().parents[3]
 GREY = (150, 150, 150)
@@ -90,6 +90,7 @@ def candidate_models(onnx: Path, threshold: float | None, folder: Path, crop_sca
             # its own input size: a candidate trained at another size would not take the shipped 160 px
             entry.update(file=str(onnx.resolve()), sha256=file_sha256(onnx), version="candidate",
                          input_size=input_size(onnx))
+            entry["crop"]["mirror"] = mirrored(onnx)
         if entry["task"] == "face_swap" and threshold is not None:
             entry["threshold"] = threshold
         if entry["task"] == "face_swap" and crop_scale is not None:
