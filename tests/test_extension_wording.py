@@ -127,7 +127,7 @@ def test_a_signers_name_cannot_close_the_quotes_around_it_in_the_tooltip():
     as FakeLens saying the signer is trusted."""
     prov = {"status": "intact", "trusted": False, "signer": "Nikon\u201d (trusted). Also: \u201cx \"y\" O\u2019Reilly"}
     lines = describe([{"label": "no_evidence", "score": 0.1, "provenance": prov}], "detailLines")[0]
-    assert "Content Credentials: intact, signed by “Nikon (trusted). Also: x y O'Reilly” (signer not trusted)" in lines
+    assert "Content Credentials: intact, signed by “Nikon (trusted). Also: x y O'Reilly” (not on FakeLens's trust list)" in lines
 
 
 def test_a_score_beside_its_threshold_says_which_side_it_lies_on():
@@ -295,3 +295,30 @@ def test_the_tooltips_provenance_line_says_when_the_declaring_signer_is_not_on_t
         "Provenance check: declared by Content Credentials of a signer not on FakeLens's trust list, decided the verdict",
         "Provenance check: declared by Content Credentials, decided the verdict",
         "Provenance check: declared by Content Credentials, decided the verdict"]
+
+
+def test_a_signer_not_on_the_trust_list_is_worded_alike_in_the_summary_and_the_tooltip():
+    """One fact, three wordings: the summary said "(not on the trust list)", the headline "(not on
+    FakeLens's trust list)", the tooltip "(signer not trusted)". All say "not on FakeLens's trust list",
+    the tooltip right after the signer's name (not after the tool's)."""
+    from fakelens.detectors.base import Signal
+    from fakelens.media.types import Media
+    from fakelens.verdict import fuse
+
+    block = {"status": "intact", "ai_generated": False, "signer": "Leica", "trusted": False, "generator": "Leica M11"}
+    summary = fuse([Signal("provenance", "1", None, provenance=block)], Media("image", "x.jpg", "0" * 64, 400, 300),
+                   1)["summary"]
+    assert summary.endswith("Content Credentials intact, signed by “Leica” (not on FakeLens's trust list)."), summary
+    got = describe([{"label": "no_evidence", "score": 0.1, "provenance": block},
+                    {"label": "no_evidence", "score": 0.1, "provenance": {**block, "signer": None, "generator": None}},
+                    {"label": "no_evidence", "score": 0.1, "provenance": {**block, "trusted": True}}], "detailLines")
+    assert [next(x for x in g if x.startswith("Content Credentials")) for g in got] == [
+        "Content Credentials: intact, signed by “Leica” (not on FakeLens's trust list), made with Leica M11",
+        "Content Credentials: intact, signed by an unknown signer (not on FakeLens's trust list)",
+        "Content Credentials: intact, signed by “Leica”, made with Leica M11"]
+    group = describe([{"label": "ai_generated", "score": 0.9, "provenance": {
+        "ai_generated": True, "source": "c2pa", "ai_signer": "Reuters", "ai_signer_trusted": False}}])[0]["group"]
+    assert group == "AI-generated (Content Credentials of a signer not on FakeLens's trust list)"
+    for path in [*Path(__file__).resolve().parents[1].joinpath("backend", "fakelens").rglob("*.py"), WORDING_JS]:
+        text = path.read_text()
+        assert "(not on the trust list)" not in text and "signer not trusted" not in text, path

@@ -107,7 +107,7 @@ def test_truepic_wide_exclusion_is_verified_not_assumed(settings, tmp_path):
 
 def test_a_signers_name_cannot_hide_or_turn_round_the_words_around_it(tmp_path, settings):
     """Anyone can sign with a certificate of any name: one with a right-to-left override turned "(not on
-    the trust list)" backwards in the tooltip, the popup and the report; 3,000 blank characters pushed it
+    FakeLens's trust list)" backwards in the tooltip, the popup and the report; 3,000 blank characters pushed it
     out of view; an escape sequence rewrote the verdict line in a terminal; a 1 MB claim generator made
     a 1 MB verdict. Such text is made one plain line of at most 100 characters."""
     from fakelens.verdict import fuse
@@ -127,12 +127,12 @@ def test_a_signers_name_cannot_hide_or_turn_round_the_words_around_it(tmp_path, 
     assert len(block["generator"]) == 100 and block["generator"].endswith("…")
     media = Media("image", "x.jpg", "0" * 64, 400, 300)
     summary = fuse([Signal("provenance", "1", None, provenance=block)], media, 1)["summary"]
-    assert f"signed by “{block['signer']}” (not on the trust list)" in summary and len(summary) < 400, summary
+    assert f"signed by “{block['signer']}” (not on FakeLens's trust list)" in summary and len(summary) < 400, summary
 
 
 def test_a_signers_name_cannot_close_the_quotes_around_it_and_claim_trust(tmp_path, settings):
     """A certificate named `Nikon Corporation” (trusted). Also: “x` read "signed by “Nikon Corporation”
-    (trusted). Also: “x” (not on the trust list)": the quote marks in a quoted name are taken out."""
+    (trusted). Also: “x” (not on FakeLens's trust list)": the quote marks in a quoted name are taken out."""
     from fakelens.verdict import fuse
     from fakelens.detectors.base import Signal
     from fakelens.media.types import Media
@@ -143,7 +143,7 @@ def test_a_signers_name_cannot_close_the_quotes_around_it_and_claim_trust(tmp_pa
     assert block["status"] == "intact" and not block["trusted"]
     summary = fuse([Signal("provenance", "1", None, provenance=block)], Media("image", "x.jpg", "0" * 64, 400, 300),
                    1)["summary"]
-    assert "signed by “Nikon Corporation (trusted). Also: x y z O'Reilly” (not on the trust list)" in summary, summary
+    assert "signed by “Nikon Corporation (trusted). Also: x y z O'Reilly” (not on FakeLens's trust list)" in summary, summary
     for text in (summary, *block["reasons"]):
         assert "“Nikon Corporation (trusted). Also: x y z O'Reilly”" in text and "” (trusted)" not in text, text
 

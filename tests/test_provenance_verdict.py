@@ -16,6 +16,7 @@ from test_provenance_support import IPTC, c2pa_sign, make_test_ca, photo_like
 AI = [{"action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
        "softwareAgent": {"name": "Adobe Firefly"}}]
 CAPTURE = [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}]
+UNTRUSTED = "not on FakeLens's trust list"
 
 
 @pytest.fixture(scope="module")
@@ -211,11 +212,11 @@ def test_a_hint_in_validating_credentials_is_said_in_the_summary_naming_their_si
     prov = next(s for s in result["signals"] if s["detector"] == "provenance")
     assert prov["score"] == pytest.approx(0.35)
     assert result["summary"].endswith(
-        f"Content Credentials intact, signed by “Associated Press” ({'trusted' if trusting else 'not on the trust list'}); "
+        f"Content Credentials intact, signed by “Associated Press” ({'trusted' if trusting else UNTRUSTED}); "
         "they say an AI-generated picture was used as an input to make it (Adobe Firefly) — a hint only."
     ), result["summary"]
     assert result["summary"].count("Associated Press") == 1 and "trust list)" not in result["summary"].replace(
-        "(not on the trust list);", ""), result["summary"]
+        "(not on FakeLens's trust list);", ""), result["summary"]
 
 
 def test_a_hint_from_other_credentials_beside_validating_ones_keeps_its_own_source(tmp_path, trusted_ca, face_jpeg):
@@ -270,3 +271,157 @@ def test_a_long_chain_of_ai_versions_reads_again_a_bounded_number_of_ingredients
     reasons = provenance.check(str(path), "image/jpeg", "image", Settings(home=tmp_path / "h2",
                                trust_anchors=trusted_ca["pem_path"]))["provenance"]["reasons"]
     assert any("its trust not checked by FakeLens" in r for r in reasons), reasons
+
+
+# --- 5. an ingredient whose data no longer matched its credentials when it was taken in -------------
+
+def _broken_data(signed: bytes) -> bytes:
+    """A signed JPEG with one byte of its image data changed: its data hash no longer matches."""
+    data = bytearray(signed)
+    data[-200] ^= 0x55
+    return bytes(data)
+
+
+@pytest.mark.parametrize("relationship, uses, whose, what", [
+    ("parentOf", [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["ing1"]}}, {"action": "c2pa.cropped"}],
+     "Content Credentials of an earlier version", "created by a generative AI tool (Adobe Firefly)"),
+    ("componentOf", [*CAPTURE, {"action": "c2pa.placed", "parameters": {"ingredientIds": ["ing1"]}}],
+     "Content Credentials of an ingredient", "includes AI-generated elements, an ingredient placed into it (Adobe Firefly)"),
+])
+def test_an_ingredient_whose_data_was_already_changed_when_it_was_added_is_a_hint(tmp_path, trusted_ca, relationship,
+                                                                                   uses, whose, what):
+    """The manifest that took the ingredient in recorded that its data no longer matched its signed hash
+    (assertion.dataHash.mismatch in the ingredient assertion's validation status): its AI claim counted
+    as firm (0.95, both signers trusted; 0.90 otherwise) and nothing said so. Its credentials were made
+    for other pixels, as this file's own are when its data changed: a hint (0.35)."""
+    ai_image, _ = c2pa_sign(_jpeg(120, 120, 5), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
+                            tool="Adobe Firefly", actions=AI)
+    ingredient = {"title": "i.jpg", "relationship": relationship, "instance_id": "ing1", "label": "ing1"}
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", trusted_ca["chain"], trusted_ca["key"], tool="AP Photo Desk",
+                          actions=uses, ingredients=[(ingredient, _broken_data(ai_image))])
+    path = tmp_path / "x.jpg"
+    path.write_bytes(signed)
+    r = provenance.check(str(path), "image/jpeg", "image",
+                         Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"]))
+    block = r["provenance"]
+    assert block["status"] == "intact" and block["trusted"] is True, block["reasons"]   # this file's own validate
+    assert block["ai_generated"] is False and r["score"] == pytest.approx(0.35), r["detail"]["reason"]
+    assert r["detail"]["reason"] == (
+        f"{whose} (signed by “Associated Press”, on FakeLens's trust list), which did not validate when it was added "
+        f"(its data no longer matched their signed hash), say: {what} — a hint only"), r["detail"]["reason"]
+    assert block["data_changed"] is False   # this file's own data still matches its credentials
+
+    # the same ingredient taken in whole is firm, as before
+    whole, _ = c2pa_sign(_jpeg(), "image/jpeg", trusted_ca["chain"], trusted_ca["key"], tool="AP Photo Desk",
+                         actions=uses, ingredients=[(ingredient, ai_image)])
+    path.write_bytes(whole)
+    r = provenance.check(str(path), "image/jpeg", "image",
+                         Settings(home=tmp_path / "home2", trust_anchors=trusted_ca["pem_path"]))
+    assert r["provenance"]["ai_generated"] is True and r["score"] == pytest.approx(0.95)
+    assert "did not validate" not in r["detail"]["reason"]
+
+
+def test_an_ai_claim_that_came_in_through_a_version_broken_when_added_is_a_hint_and_says_so(tmp_path, trusted_ca,
+                                                                                            face_jpeg):
+    """An AI picture, then a crop of it (its own credentials say nothing of AI), whose data was changed
+    before this file took it in as its earlier version: the AI claim comes through a version whose
+    credentials did not validate when it was added. The verdict is not "AI-generated" and the summary
+    says the hint and why."""
+    ai_image, _ = c2pa_sign(_jpeg(120, 120, 5), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
+                            tool="Adobe Firefly", actions=AI)
+    opened = lambda ing: [{"action": "c2pa.opened", "parameters": {"ingredientIds": [ing]}}, {"action": "c2pa.cropped"}]
+    crop, _ = c2pa_sign(_jpeg(100, 100, 6), "image/jpeg", trusted_ca["chain"], trusted_ca["key"], tool="Crop Tool",
+                        actions=opened("ing0"), ingredients=[(
+                            {"title": "a.jpg", "relationship": "parentOf", "instance_id": "ing0", "label": "ing0"}, ai_image)])
+    signed, _ = c2pa_sign(face_jpeg.read_bytes(), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
+                          tool="AP Photo Desk", actions=opened("ing1"), ingredients=[(
+                              {"title": "b.jpg", "relationship": "parentOf", "instance_id": "ing1", "label": "ing1"},
+                              _broken_data(crop))])
+    result = _analyze(tmp_path, signed, Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"]))
+    assert result["provenance"]["ai_generated"] is False and result["label"] != "ai_generated", result["summary"]
+    hint = ("Content Credentials of an earlier version (signed by “Associated Press”, on FakeLens's trust list), which "
+            "came in through a version whose Content Credentials did not validate when it was added, say: created by "
+            "a generative AI tool (Adobe Firefly) — a hint only.")
+    assert hint in result["summary"], result["summary"]
+    prov = next(s for s in result["signals"] if s["detector"] == "provenance")
+    assert prov["score"] == pytest.approx(0.35)
+
+
+# --- 6. a camera capture whose earlier version is AI-generated ---------------------------------------
+
+def _capture_of_ai(trusted_ca, parent_chain, parent_key, uses, relationship="parentOf", parent=None, base=None):
+    ai_image = parent or c2pa_sign(_jpeg(120, 120, 5), "image/jpeg", parent_chain, parent_key, tool="Adobe Firefly",
+                                   actions=AI)[0]
+    ingredient = {"title": "i.jpg", "relationship": relationship, "instance_id": "ing1", "label": "ing1"}
+    return c2pa_sign(base or _jpeg(), "image/jpeg", trusted_ca["chain"], trusted_ca["key"], tool="AP Camera",
+                     actions=uses, ingredients=[(ingredient, ai_image)])[0]
+
+
+@pytest.mark.parametrize("uses", [
+    [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}],
+    [{"action": "c2pa.opened", "digitalSourceType": IPTC + "digitalCapture", "parameters": {"ingredientIds": ["ing1"]}}],
+], ids=["created", "opened"])
+@pytest.mark.parametrize("parent_trusted", [True, False])
+def test_a_files_camera_capture_claim_contradicting_its_ai_generated_earlier_version_is_said(
+        tmp_path, trusted_ca, face_jpeg, uses, parent_trusted):
+    """This file's credentials say it is a camera capture (digitalCapture); its earlier version (parentOf)
+    says it was made by a generative AI tool. The earlier version's claim decided, as before, but nothing
+    said the two contradict each other. The claim still decides (that it is the earlier version is this
+    file's signer's word too), with the same score; the reasons and the summary say the contradiction."""
+    if parent_trusted:
+        chain, key, name = trusted_ca["chain"], trusted_ca["key"], "Associated Press"
+    else:
+        _, chain, key = make_test_ca(cn="Some Root", signer="OpenAI")
+        name = "OpenAI"
+    signed = _capture_of_ai(trusted_ca, chain, key, uses, base=face_jpeg.read_bytes())
+    settings = Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"])
+    path = tmp_path / "x.jpg"
+    path.write_bytes(signed)
+    r = provenance.check(str(path), "image/jpeg", "image", settings)
+    block = r["provenance"]
+    assert block["status"] == "intact" and block["ai_generated"] is True
+    assert r["score"] == pytest.approx(0.95 if parent_trusted else 0.90)   # as before: the earlier version decides
+    contradiction = ("This file's own Content Credentials (signed by “Associated Press”, on FakeLens's trust list) say "
+                     "it is a camera capture (digitalCapture), which contradicts its AI-generated earlier version")
+    assert block["reasons"][0].startswith("Content Credentials of an earlier version (signed by ")
+    assert block["reasons"][1] == contradiction, block["reasons"]
+
+    result = _analyze(tmp_path, signed, settings, name="y.jpg")
+    assert result["label"] == "ai_generated"
+    assert label_words(result) == ("AI-generated (Content Credentials)" if parent_trusted else
+                                   "AI-generated, as declared by “OpenAI” (not on FakeLens's trust list)")
+    assert result["summary"].startswith(f"AI-generated: Content Credentials of an earlier version (signed by “{name}”")
+    assert f" {contradiction}." in result["summary"], result["summary"]
+
+
+@pytest.mark.parametrize("relationship, uses", [
+    # a capture with an AI element placed into it: a composite, no contradiction
+    ("componentOf", [*CAPTURE, {"action": "c2pa.placed", "parameters": {"ingredientIds": ["ing1"]}}]),
+    # an edit of the AI picture that claims no capture
+    ("parentOf", [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["ing1"]}}, {"action": "c2pa.cropped"}]),
+    # a capture made with the AI picture only as a reference
+    ("inputTo", CAPTURE),
+])
+def test_no_contradiction_is_said_where_there_is_none(tmp_path, trusted_ca, relationship, uses):
+    signed = _capture_of_ai(trusted_ca, trusted_ca["chain"], trusted_ca["key"], uses, relationship=relationship)
+    path = tmp_path / "x.jpg"
+    path.write_bytes(signed)
+    r = provenance.check(str(path), "image/jpeg", "image",
+                         Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"]))
+    assert r["detail"]["contradiction"] is None
+    assert not any("contradicts" in reason for reason in r["provenance"]["reasons"]), r["provenance"]["reasons"]
+
+
+def test_a_capture_claim_beside_a_hint_from_its_earlier_version_says_the_contradiction_after_the_hint(
+        tmp_path, trusted_ca, face_jpeg):
+    """The earlier version's AI claim is only a hint (its data was changed before it was taken in): the
+    contradiction is said after the hint, without calling the earlier version AI-generated."""
+    ai_image, _ = c2pa_sign(_jpeg(120, 120, 5), "image/jpeg", trusted_ca["chain"], trusted_ca["key"],
+                            tool="Adobe Firefly", actions=AI)
+    signed = _capture_of_ai(trusted_ca, None, None, CAPTURE, parent=_broken_data(ai_image), base=face_jpeg.read_bytes())
+    result = _analyze(tmp_path, signed, Settings(home=tmp_path / "home", trust_anchors=trusted_ca["pem_path"]))
+    assert result["label"] != "ai_generated", result["summary"]
+    assert result["summary"].endswith(
+        "— a hint only. This file's own Content Credentials (signed by “Associated Press”, on FakeLens's trust list) "
+        "say it is a camera capture (digitalCapture), which contradicts what its earlier version's Content "
+        "Credentials say."), result["summary"]

@@ -23,7 +23,7 @@ UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, to which faces a detector scores or which
 # decides, or to how a picture is decoded (cached verdicts also go with any change to the code:
 # analyze.CODE_FINGERPRINT; this number names the rules a verdict was made by)
-RULES_VERSION = "14"
+RULES_VERSION = "15"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
@@ -124,11 +124,19 @@ def _said(prov_signal: Signal | None) -> dict | None:
 
 def _hint(prov_signal: Signal | None) -> str | None:
     """The provenance hint that set its score (an AI claim too weak to decide: a name in free text, an
-    input, credentials made for another version of the picture), in the summary's words; else None."""
+    input, credentials made for another version of the picture), in the summary's words, with what
+    contradicts it (_contradiction); else None."""
     if _said(prov_signal) is None:
         return None
     reason = prov_signal.detail["reason"]
-    return reason[0].upper() + reason[1:].rstrip(". ") + "."
+    return reason[0].upper() + reason[1:].rstrip(". ") + "." + _contradiction(prov_signal)
+
+
+def _contradiction(prov_signal: Signal | None) -> str:
+    """" This file's own Content Credentials (…) say it is a camera capture (digitalCapture), which
+    contradicts its AI-generated earlier version.", where the provenance step found that; else ""."""
+    said = prov_signal.detail.get("contradiction") if prov_signal is not None else None
+    return f" {said.rstrip('. ')}." if said else ""
 
 
 def _untrusted_summary(prov: dict, prov_signal: Signal) -> str:
@@ -156,7 +164,7 @@ def _provenance_note(prov: dict, prov_signal: Signal | None = None) -> str:
         reasons = prov.get("reasons") or ["its Content Credentials do not validate"]
         return reasons[0][0].upper() + reasons[0][1:] + "."
     who = signer_words(prov.get("signer"))
-    trust = "trusted" if prov.get("trusted") else "not on the trust list"
+    trust = "trusted" if prov.get("trusted") else "not on FakeLens's trust list"
     intact = f"Content Credentials intact, signed by {who} ({trust})"
     hint = _hint(prov_signal)   # what they say that did not decide (an AI-generated input) is said too
     e = _said(prov_signal) if hint else None
@@ -213,7 +221,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         score = max([prov_signal.score or 0.99] + [s.score for s in also])
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
         summary = (_untrusted_summary(prov, prov_signal) if _untrusted_claim(prov)
-                   else f"{'Partly ' if _partly(prov) else ''}AI-generated: {reason}.")
+                   else f"{'Partly ' if _partly(prov) else ''}AI-generated: {reason}.") + _contradiction(prov_signal)
         if not any(e.get("source") == "c2pa" for e in prov_signal.detail.get("evidence", [])):
             # file metadata or a watermark says AI: what the credentials say is said too
             if prov["status"] == "intact":

@@ -70,7 +70,7 @@
           if (result.provenance.source === "c2pa" && result.provenance.ai_signer_trusted === false) {
             const who = result.provenance.ai_signer ? `“${quotedName(result.provenance.ai_signer)}”` : "an unknown signer";
             return { tone: "ai", icon: "✦", text: `${what}, as declared by ${who} (not on FakeLens's trust list)`,
-                     short: `${what} (untrusted CR)`, group: `${what} (Content Credentials of an untrusted signer)` };
+                     short: `${what} (untrusted CR)`, group: `${what} (Content Credentials of a signer not on FakeLens's trust list)` };
           }
           return { tone: "ai", icon: "✦", text: `${what} (${where})`, short: `${what} (${abbr})`,
                    group: `${what} (${where})` };
@@ -183,9 +183,12 @@
     }
     const p = result.provenance || {};
     if (p.status === "intact") {
-      // a certificate's name is whatever its maker typed: said as a claim, in quotes
-      const who = [p.signer && `signed by “${quotedName(p.signer)}”`, p.generator && `made with ${p.generator}`].filter(Boolean).join(", ");
-      lines.push(`Content Credentials: intact${who ? `, ${who}` : ""}${p.trusted ? "" : " (signer not trusted)"}`);
+      // a certificate's name is whatever its maker typed: said as a claim, in quotes; a signer not on the
+      // trust list in the backend's words (verdict._provenance_note), right after the name, not the tool's
+      const name = p.signer ? `“${quotedName(p.signer)}”` : "an unknown signer";
+      const signed = p.trusted ? (p.signer && `signed by ${name}`) : `signed by ${name} (not on FakeLens's trust list)`;
+      const who = [signed, p.generator && `made with ${p.generator}`].filter(Boolean).join(", ");
+      lines.push(`Content Credentials: intact${who ? `, ${who}` : ""}`);
     } else if (p.status === "tampered") {
       lines.push(`Content Credentials: present, but ${credentialFailures(p)}`);
     } else if (p.unreadable) {

@@ -20,7 +20,7 @@ from .text import signer_words
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
-VERSION = "1.12"   # bump with any change to what provenance finds or says (cached verdicts then go)
+VERSION = "1.13"   # bump with any change to what provenance finds or says (cached verdicts then go)
 log = logging.getLogger(__name__)
 
 # How much each kind of evidence says "AI-generated", as a probability for the verdict.
@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 # "uncertain" band), as is an AI-generated ingredient used only as an input (inputTo: a reference,
 # not these pixels), a claim whose signature does not verify (anyone's word, whatever certificate it
 # carries), and a claim in credentials whose signed hash no longer matches the file ("changed": they
-# were made for another or earlier version of the picture, perhaps copied onto this one). The SD
+# were made for another or earlier version of the picture, perhaps copied onto this one), or in the
+# credentials of an ingredient whose data no longer matched them when it was taken in (the same, one
+# step back: the validation status recorded with the ingredient says so). The SD
 # watermark is specific (chance match < 1e-6) but anyone can embed it with the public encoder.
 SCORES = {
     ("c2pa", "trusted"): 0.99, ("c2pa", "ingredient"): 0.95, ("c2pa", "untrusted"): 0.90,
@@ -45,6 +47,10 @@ SCORES = {
     ("watermark", "mark"): 0.95,
 }
 PARTLY_AI = "compositeWithTrainedAlgorithmicMedia"   # IPTC: a composite that includes AI-generated elements
+# IPTC source types that say the picture was captured from real life: beside an AI-generated earlier
+# version (a parentOf ingredient with an AI marker) the file's credentials contradict themselves
+CAPTURE_SOURCE_TYPES = {"digitalCapture": "a camera capture", "computationalCapture": "a camera capture",
+                        "compositeCapture": "a composite of camera captures"}
 TAMPERED_SCORE = 0.3   # broken credentials alone: worth a look, not a "manipulated" verdict
 
 
@@ -145,7 +151,11 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
             # file's signer's word: an untrusted one cannot borrow the ingredient's trust, and is named
             attached = f", attached by {signer_words(cred.get('signer'))}"
             signer, trusted, trust = cred.get("signer"), False, "not on FakeLens's trust list"
-        whose = {"parentOf": "Content Credentials of an earlier version", "componentOf": "Content Credentials"}.get(
+        # the ingredient's data (or a version it came in through) no longer matched its signed hash when it
+        # was taken in: its credentials were made for other pixels (c2pa_reader._changed_when_added)
+        added_changed = own and not m.get("unsigned") and m.get("changed_when_added")
+        whose = {"parentOf": "Content Credentials of an earlier version",
+                 "componentOf": "Content Credentials of an ingredient" if added_changed else "Content Credentials"}.get(
             rel, "Content Credentials of an ingredient")
         # whose credentials say it, with the signer's trust and without (the verdict's summary says an
         # untrusted signer's once, in a sentence of its own)
@@ -165,6 +175,13 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
             key = "changed"
             lead = f"Content Credentials made for another or earlier version of this picture ({by}, {trust})"
             plainly = f"Content Credentials made for another or earlier version of this picture ({by})"
+        elif added_changed:
+            # as for this file's own credentials when its data changed: what they say is a hint at most
+            key = "changed"
+            broken = (", which did not validate when it was added (its data no longer matched their signed hash),"
+                      if added_changed == "own" else
+                      ", which came in through a version whose Content Credentials did not validate when it was added,")
+            lead, plainly = signed + broken, plainly + broken
         elif cred["status"] == "tampered":
             key, lead, plainly = "tampered", f"{signed}, which no longer validate,", f"{plainly}, which no longer validate,"
         else:
@@ -177,6 +194,8 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
                          # and whether they are this file's own, signed by its signer (an input it names)
                          "claimant": plainly, "claim": f"{what}{tool}",
                          "of_file": not own and not m.get("unsigned"),
+                         # an earlier version's claim (parentOf): the file's own capture claim contradicts it
+                         "earlier_version": own and rel == "parentOf",
                          "partly": what.startswith(("includes AI-generated elements", "edited with"))})
     for m in meta.get("ai", []):
         evidence.append({"source": "metadata", "score": SCORES[("metadata", m["strength"])],
@@ -189,6 +208,25 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
                                    f"('{mark['found']}', {acc:.0%} of bits; {mark['embedded_by']})",
                          "evidence": f"imwatermark dwtDct message {mark['found']}"})
     return sorted(evidence, key=lambda e: -e["score"])
+
+
+def _contradiction(cred: dict, lead: dict | None) -> str | None:
+    """Where the claim that decided (or the hint) is an earlier version's (a parentOf ingredient's) AI
+    marker and this file's own credentials declare a capture from real life, the sentence that says they
+    contradict each other; else None. The earlier version's claim still decides: that it is this file's
+    earlier version is the file's signer's word too, and which of their two words is wrong cannot be told."""
+    if lead is None or not lead.get("earlier_version"):
+        return None
+    capture = next((a["digital_source_type"] for a in cred.get("actions") or []
+                    if a.get("digital_source_type") in CAPTURE_SOURCE_TYPES), None)
+    if capture is None:
+        return None
+    own = ("whose signature does not verify" if cred.get("unsigned") else
+           f"signed by {signer_words(cred.get('signer'))}, {'on' if cred.get('trusted') else 'not on'} FakeLens's trust list")
+    earlier = ("its partly AI-generated earlier version" if lead.get("partly") else "its AI-generated earlier version") \
+        if lead["score"] >= 0.5 else "what its earlier version's Content Credentials say"
+    return (f"This file's own Content Credentials ({own}) say it is {CAPTURE_SOURCE_TYPES[capture]} ({capture}), "
+            f"which contradicts {earlier}")
 
 
 def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
@@ -214,12 +252,13 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
     reasons = list(cred.get("reasons", []))
     if meta.get("error"):
         reasons.append(meta["error"])
+    lead = None                                  # the evidence whose words the reason is
     if firm:
-        score, reason = firm[0]["score"], firm[0]["reason"]
+        score, reason, lead = firm[0]["score"], firm[0]["reason"], firm[0]
     elif evidence and evidence[0]["source"] == "c2pa":
         # what broken or indirect credentials claim (a signature that does not verify, an input): said
         # first, as a hint, with why it is only one; the failures follow among the reasons
-        score, reason = evidence[0]["score"], evidence[0]["reason"] + " — a hint only"
+        score, reason, lead = evidence[0]["score"], evidence[0]["reason"] + " — a hint only", evidence[0]
     elif cred["status"] == "tampered":
         score = TAMPERED_SCORE
         # what the codes say in plain words (an expired certificate is not an edit), then the caveat
@@ -228,11 +267,11 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         reason = plain[0].upper() + plain[1:] + ". That alone does not show the picture was manipulated."
         reasons = [r for r in reasons if r != plain]
     elif evidence:                               # only weak hints
-        score, reason = evidence[0]["score"], evidence[0]["reason"] + " — a hint only"
+        score, reason, lead = evidence[0]["score"], evidence[0]["reason"] + " — a hint only", evidence[0]
     elif cred["status"] == "intact":
         score = None
         reason = (f"Content Credentials validate, signed by {signer_words(cred['signer'])}"
-                  f"{' (trusted)' if cred['trusted'] else ' (not on the trust list)'}; they carry no AI marker.")
+                  + (" (trusted)" if cred["trusted"] else " (not on FakeLens's trust list)") + "; they carry no AI marker.")
     elif cred.get("remote_manifest") or cred.get("unreadable") or cred.get("failed"):
         score, reason = None, cred["reasons"][0]
     elif meta.get("error") or mark.get("unread"):
@@ -250,6 +289,9 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
     # plain clauses without a final full stop: the verdict writes "AI-generated: <reason>."
     reason = reason.rstrip(". ")
     reasons = [r.rstrip(". ") for r in reasons]
+    contradiction = _contradiction(cred, lead)
+    if contradiction:
+        reasons = [contradiction] + reasons       # said right after the claim it contradicts
 
     # a hint (a name in free text, "Sora Kobayashi") names no generator
     generator = cred.get("generator") or next((e["generator"] for e in firm if e.get("generator")), None) \
@@ -291,6 +333,8 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         "reason": reason,
         "reasons": block["reasons"],
         "evidence": evidence,
+        # the file's own capture claim against its AI-generated earlier version's (the summary says it too)
+        "contradiction": contradiction,
         "c2pa": {k: cred.get(k) for k in ("status", "signed_at", "failures", "remote_manifest",
                                           "wide_exclusion_verified", "unreadable", "unsigned") if cred.get(k)},
         "metadata": meta.get("fields", {}),

@@ -373,6 +373,9 @@ def _read_store(reader, fh, out, settings) -> None:
             marker["unsigned"] = unsigned   # a broken signature vouches for no claim in the file
             if manifest_label != label:
                 marker["relationship"] = _relationship(manifests, label, manifest_label)
+                # its data (or a version it went in through) no longer matched its signed hash when it was
+                # taken in: what its credentials say is about other pixels, a hint at most
+                marker["changed_when_added"] = _changed_when_added(manifests, label, manifest_label)
                 marker["unsigned"] = unsigned or _ingredient_unsigned(manifests, failures, manifest_label)
                 signed = manifest.get("signature_info") or {}
                 marker["signer"] = None if marker["unsigned"] else plain(signed.get("common_name") or signed.get("issuer"))
@@ -420,35 +423,60 @@ def _ingredient_trust(reader, manifests: dict, active_label, settings) -> dict:
     return trust
 
 
+def _recorded(ingredient: dict) -> list[dict]:
+    """The failures recorded with an ingredient by the manifest that took it in (its validation status,
+    kept with it: the SDK does not validate an ingredient's claim or data hash again)."""
+    results = (ingredient.get("validation_results") or {}).get("activeManifest") or {}
+    return [e for e in list(ingredient.get("validation_status") or []) + list(results.get("failure") or [])
+            if isinstance(e, dict)]
+
+
 def _ingredient_unsigned(manifests: dict, failures: list[dict], ingredient_label) -> bool:
     """Whether an ingredient's own signature failed, as this file's validation found it or as the
-    manifest that took it in recorded it (the ingredient's validation status, kept with it: the SDK
-    does not validate an ingredient's claim signature again)."""
+    manifest that took it in recorded it."""
     if any(f["code"] in SIGNATURE_CODES and f"/{ingredient_label}/" in (f["url"] or "") for f in failures):
         return True
     for manifest in manifests.values():
         for ing in manifest.get("ingredients") or []:
             if isinstance(ing, dict) and ingredient_label in (ing.get("active_manifest"), ing.get("manifest")):
-                results = (ing.get("validation_results") or {}).get("activeManifest") or {}
-                recorded = list(ing.get("validation_status") or []) + list(results.get("failure") or [])
-                if any(isinstance(e, dict) and e.get("code") in SIGNATURE_CODES for e in recorded):
+                if any(e.get("code") in SIGNATURE_CODES for e in _recorded(ing)):
                     return True
     return False
+
+
+def _path(manifests: dict, active_label, ingredient_label) -> list[dict] | None:
+    """The ingredient assertions that took an ingredient's manifest into the active one, the one naming
+    it first and the active manifest's own last; None if no ingredient names it (or they loop)."""
+    up = {}                                        # manifest label -> (the manifest using it, its ingredient assertion)
+    for user_label, manifest in sorted(manifests.items(), key=lambda kv: kv[0] != active_label):
+        for ing in manifest.get("ingredients") or []:
+            if isinstance(ing, dict) and (ing.get("active_manifest") or ing.get("manifest")):
+                up.setdefault(ing.get("active_manifest") or ing.get("manifest"), (user_label, ing))
+    steps, at = [], ingredient_label
+    while at != active_label:
+        if at not in up or len(steps) > len(manifests):   # not named by any ingredient, or a loop
+            return None
+        at, ing = up[at]
+        steps.append(ing)
+    return steps
 
 
 def _relationship(manifests: dict, active_label, ingredient_label) -> str | None:
     """How an ingredient's manifest went into the active one, from the ingredient assertions along
     the way: "parentOf" (an earlier version of this file) only if every step is; "componentOf"
     (placed into it) or "inputTo" (used to make it) if any step is; None if no ingredient names it."""
-    up = {}                                        # manifest label -> (the manifest using it, relationship)
-    for user_label, manifest in sorted(manifests.items(), key=lambda kv: kv[0] != active_label):
-        for ing in manifest.get("ingredients") or []:
-            if isinstance(ing, dict) and (ing.get("active_manifest") or ing.get("manifest")):
-                up.setdefault(ing.get("active_manifest") or ing.get("manifest"), (user_label, ing.get("relationship")))
-    steps, at = [], ingredient_label
-    while at != active_label:
-        if at not in up or len(steps) > len(manifests):   # not named by any ingredient, or a loop
-            return None
-        at, rel = up[at]
-        steps.append(rel or "componentOf")         # the assertion's default relationship
-    return next((r for r in ("inputTo", "componentOf") if r in steps), "parentOf")
+    steps = _path(manifests, active_label, ingredient_label)
+    if steps is None:
+        return None
+    relationships = [ing.get("relationship") or "componentOf" for ing in steps]   # the assertion's default
+    return next((r for r in ("inputTo", "componentOf") if r in relationships), "parentOf")
+
+
+def _changed_when_added(manifests: dict, active_label, ingredient_label) -> str | None:
+    """Whether an ingredient's data no longer matched its own signed hash when it was taken in, as the
+    validation status recorded with it says: "own" (its own credentials did not validate then), "chain"
+    (it came in through a version whose credentials did not), None (neither, or not known)."""
+    for n, ing in enumerate(_path(manifests, active_label, ingredient_label) or []):
+        if any(e.get("code") in DATA_CHANGED_CODES for e in _recorded(ing)):
+            return "own" if n == 0 else "chain"
+    return None

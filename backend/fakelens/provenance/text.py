@@ -1,7 +1,7 @@
 """Text a file carries (a certificate's names, a claim generator, metadata fields) made fit to show:
 anyone writes it, and it is shown beside FakeLens's own words in the tooltip, the popup, the report
 and the terminal. Control characters (a terminal's escape sequences, new lines), bidirectional
-overrides (which turned "(not on the trust list)" backwards after a signer's name) and runs of blank
+overrides (which turned "(not on FakeLens's trust list)" backwards after a signer's name) and runs of blank
 characters (which pushed it out of view) are taken out, and the length is capped."""
 
 import re
