@@ -43,9 +43,10 @@ async function setConnection(next) {
   return connection;
 }
 
-// A stored URL that is not on this computer is never used (the token would go with it).
+// A stored URL that is not on this computer is never used (the token would go with it), nor another name
+// for this computer that FakeLens does not answer to.
 function baseUrl(settings) {
-  return FL.localBackendUrl(settings.backendUrl) || FL.DEFAULT_SETTINGS.backendUrl;
+  return FL.backendUrlInUse(settings.backendUrl);
 }
 
 // One HTTP call to the backend; throws BackendError with the API's {code, message}.
@@ -112,7 +113,8 @@ async function checkConnection() {
     const res = await fetch(`${base}/api/v1/health`, { credentials: "omit", cache: "no-store", signal: abort.signal });
     health = await res.json();
     if (res.status === 403 && health && health.error && health.error.code === "forbidden_host") {
-      // FakeLens is there but answers only to 127.0.0.1 and localhost (its DNS-rebinding guard)
+      // FakeLens is there but refuses the name or port it was reached by (its DNS-rebinding guard): an
+      // older FakeLens that refused [::1], or one reached through a forwarded port (it answers on its own)
       return setConnection({ state: "wrong_host", url: base, version: null });
     }
     if (!res.ok || !health || !health.status) throw new Error("not FakeLens");

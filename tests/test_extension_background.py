@@ -522,6 +522,23 @@ def test_an_answer_from_a_backend_no_longer_configured_does_not_change_the_conne
     assert got == {"before": "ok", "moved": "unreachable", "after": "unreachable"}
 
 
+def test_a_saved_backend_name_the_backend_refuses_is_reached_as_127_0_0_1(tmp_path):
+    """Options took "localhost." (FakeLens refuses its Host) and 127.0.0.2 (FakeLens does not listen there),
+    so the user saw only "Wrong backend address": such a URL saved earlier is used as 127.0.0.1 on its port."""
+    got = run_background(tmp_path, """
+      const out = {};
+      for (const saved of ["http://localhost.:8731", "http://127.0.0.2:8731"]) {
+        store.backendUrl = saved;
+        calls.length = 0;
+        const state = (await FL.background.checkConnection()).state;
+        out[saved] = { state, asked: [...new Set(calls.map((c) => new URL(c.url).origin))] };
+      }
+      return out;
+    """)
+    assert got == {saved: {"state": "ok", "asked": ["http://127.0.0.1:8731"]}
+                   for saved in ("http://localhost.:8731", "http://127.0.0.2:8731")}
+
+
 def test_a_page_scans_checks_are_followed_a_few_at_a_time(tmp_path):
     """The popup asked after each of a scan's checks every 2 s: 200 checks waiting behind a slow one
     made 100 requests a second, though a check waiting in line makes no progress. A round now asks

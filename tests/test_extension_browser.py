@@ -18,6 +18,7 @@ import http.server
 import re
 import shutil
 import socket
+import socketserver
 import sqlite3
 import ssl
 import threading
@@ -1731,6 +1732,13 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
             page.locator("#fix", has_text=reason).wait_for(timeout=5_000)
             assert "must be on this computer" not in page.text_content("#fix")
         assert stored()["backendUrl"] == live_backend.url
+        # another name for this computer, which FakeLens refuses (its Host check keeps the dot): refused,
+        # with the address to use; it was saved, and the user saw only "Wrong backend address"
+        page.fill("#backendUrl", f"localhost.:{live_backend.port}")
+        page.click("#save")
+        page.locator("#fix", has_text=f"use {live_backend.url} (or localhost or [::1] on that port)").wait_for(timeout=5_000)
+        assert 'names this computer as "localhost."' in page.text_content("#fix")
+        assert stored()["backendUrl"] == live_backend.url
         page.fill("#backendUrl", live_backend.url.replace("http://", "") + "/")
         page.fill("#disabledSites", "example.org, example.net")
         page.click("#save")
@@ -1743,6 +1751,18 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
         page.reload()
         page.wait_for_selector("#connection[data-state]", timeout=10_000)   # set once the settings are in
         assert page.input_value("#backendUrl") == "http://127.0.0.1:8731"
+        assert "must be on this computer: http://127.0.0.1:8731 is used instead" in page.text_content("#backendNote")
+        # one on this computer under a name FakeLens refuses keeps its port, and is said too
+        browser.configure(backendUrl=f"http://localhost.:{live_backend.port}")
+        page.reload()
+        page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        assert page.input_value("#backendUrl") == live_backend.url
+        assert page.text_content("#backendNote") == (
+            f'The backend URL saved earlier, http://localhost.:{live_backend.port}, names this computer as "localhost.", '
+            f"which FakeLens does not answer to: {live_backend.url} is used instead. Save to keep it.")
+        page.click("#save")
+        page.wait_for_selector("#backendNote[hidden]", state="attached", timeout=10_000)
+        assert stored()["backendUrl"] == live_backend.url
     finally:
         browser.configure(backendUrl=live_backend.url, disabledSites=[])
         page.close()
@@ -1938,25 +1958,51 @@ def test_a_right_click_check_refused_for_its_token_says_the_fix_in_plain_words(b
         page.close()
 
 
-def _dead_port_url(live_backend) -> tuple[str, str]:
+def _dead_port_url(live_backend, cleanup=None) -> tuple[str, str]:
     from support.live_backend import free_port
 
     return f"http://127.0.0.1:{free_port()}", "fakelens serve"
 
 
-def _refused_host_url(live_backend) -> tuple[str, str]:
-    # the same server under a name it refuses: FakeLens answers only to 127.0.0.1 and localhost
-    port = live_backend.url.rsplit(":", 1)[1]
-    return live_backend.url.replace("127.0.0.1", "localhost."), f"http://127.0.0.1:{port}"
+def _pipe(src: socket.socket, dst: socket.socket):
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    try:
+        dst.shutdown(socket.SHUT_WR)   # the end of what src sent
+    except OSError:
+        pass
+
+
+class _Forward(socketserver.BaseRequestHandler):
+    def handle(self):
+        with socket.create_connection(self.server.target) as upstream:
+            back = threading.Thread(target=_pipe, args=(upstream, self.request), daemon=True)
+            back.start()
+            _pipe(self.request, upstream)
+            back.join(10)
+
+
+def _forwarded_port_url(live_backend, cleanup) -> tuple[str, str]:
+    # the same server through a port forwarded to its own (an SSH tunnel, say): it answers only on its own
+    # port, and Options takes no name for this computer that FakeLens refuses, so this is how one is refused
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Forward)
+    server.daemon_threads, server.target = True, ("127.0.0.1", live_backend.port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cleanup(server.server_close)
+    cleanup(server.shutdown)
+    return f"http://127.0.0.1:{server.server_address[1]}", "the address fakelens serve prints"
 
 
 @pytest.mark.parametrize("make_url, state, text, screenshot", [
     (_dead_port_url, "unreachable", "Backend not reachable", "extension-unreachable.png"),
-    (_refused_host_url, "wrong_host", "Wrong backend address", "extension-wrong-host.png"),
+    (_forwarded_port_url, "wrong_host", "Wrong backend address", "extension-wrong-host.png"),
 ])
-def test_backend_trouble_shows_its_state(browser, live_backend, make_url, state, text, screenshot):
-    """Nothing listening, and FakeLens under another host name, each say what is wrong and the fix."""
-    url, fix = make_url(live_backend)
+def test_backend_trouble_shows_its_state(browser, live_backend, request, make_url, state, text, screenshot):
+    """Nothing listening, and FakeLens on a port forwarded to its own, each say what is wrong and the fix."""
+    url, fix = make_url(live_backend, request.addfinalizer)
     browser.configure(backendUrl=url)
     try:
         popup = browser.context.new_page()

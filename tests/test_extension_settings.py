@@ -31,6 +31,36 @@ def test_only_a_backend_on_this_computer_is_accepted():
                    None, None, None, None, None, None, None]
 
 
+def test_only_the_names_the_backend_answers_to_are_accepted():
+    """The backend answers only to Host 127.0.0.1:PORT, localhost:PORT and [::1]:PORT (and listens on
+    127.0.0.1 and [::1]): Options took "localhost." and 127.0.0.2, saved them, and the user then saw only
+    "Wrong backend address" or "not reachable". How a name is typed does not matter: the browser sends it
+    as the URL parser writes it."""
+    urls = ["http://localhost.:8731", "http://127.0.0.2:8731", "http://127.255.255.254:8731", "http://app.localhost:8731",
+            "http://127.0.0.1:0", "LOCALHOST:8731", "127.1:8731", "http://[0:0:0:0:0:0:0:1]:8731", "http://127.0.0.1:80"]
+    got = run(f"FL => {json.dumps(urls)}.map(FL.localBackendUrl)")
+    assert got == [None, None, None, None, None,
+                   "http://localhost:8731", "http://127.0.0.1:8731", "http://[::1]:8731", "http://127.0.0.1"]
+
+
+def test_another_name_for_this_computer_is_refused_with_the_address_to_use():
+    typed = ["localhost.:9000", "http://127.0.0.2:9000", "https://fakelens.example.com", "localhost:9000"]
+    got = run(f"FL => {json.dumps(typed)}.map((t) => [FL.backendUrlProblem(t), "
+              "FL.backendUrlInstead ? FL.backendUrlInstead(t) : 'no backendUrlInstead'])")
+    assert got == [['names this computer as "localhost.", which FakeLens does not answer to', "http://127.0.0.1:9000"],
+                   ['names this computer as "127.0.0.2", which FakeLens does not answer to', "http://127.0.0.1:9000"],
+                   ["must be on this computer", None],
+                   [None, None]]
+
+
+def test_a_saved_address_the_backend_refuses_is_used_as_127_0_0_1_on_its_port():
+    """One saved by an earlier version under another name for this computer keeps its port (that is where
+    its FakeLens listens); one on another computer is never used: the default is."""
+    saved = ["http://localhost.:9000", "http://127.0.0.2:9000", "https://fakelens.example.com", "http://localhost:9000"]
+    got = run(f"FL => {json.dumps(saved)}.map((s) => FL.backendUrlInUse ? FL.backendUrlInUse(s) : 'no backendUrlInUse')")
+    assert got == ["http://127.0.0.1:9000", "http://127.0.0.1:9000", "http://127.0.0.1:8731", "http://localhost:9000"]
+
+
 def test_a_site_switched_off_covers_its_subdomains():
     got = run("FL => ['facebook.com', 'm.facebook.com', 'web.facebook.com', 'notfacebook.com', 'x.com', '']"
               ".map((site) => FL.siteListed(['facebook.com'], site))")

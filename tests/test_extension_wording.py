@@ -232,6 +232,23 @@ def test_plain_text_shows_commands_in_quotes_where_code_cannot_be_shown():
                                       'token in Options.')
 
 
+def test_a_refused_address_says_the_fix_the_user_does_not_have_yet():
+    """Options takes only the names FakeLens answers to, so it refuses one reached as 127.0.0.1 for its
+    port (one forwarded to FakeLens's): "Set the backend URL to" the very URL in use fixed nothing. An
+    older FakeLens that refuses [::1] still gets 127.0.0.1 on that port."""
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    settings_js = WORDING_JS.with_name("settings.js").read_text()
+    script = ("globalThis.chrome = { storage: { local: {} } };\n" + settings_js + WORDING_JS.read_text()
+              + "\nconsole.log(JSON.stringify(['http://[::1]:9000', 'http://127.0.0.1:9000'].map((url) =>"
+              " FakeLens.describeConnection({state: 'wrong_host', url}).fix)));\n")
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    on_v6, on_v4 = json.loads(run.stdout)
+    assert on_v6 == "Set the backend URL in Options to `http://127.0.0.1:9000`: FakeLens answers to no other host name."
+    assert "http://127.0.0.1:9000" not in on_v4 and "the address `fakelens serve` prints" in on_v4
+
+
 def test_a_declaration_shows_no_score_and_a_check_in_line_is_waiting_not_checking():
     """An AI marker in the file's own provenance is declared, not scored: its fixed signal value read as a
     model's confidence in the tooltip. A queued check read "Checking… 0%" for as long as it waited."""

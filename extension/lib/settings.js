@@ -76,38 +76,57 @@
     await ext.storage.local.set(changes);
   };
 
-  // The backend runs on this computer only (it binds 127.0.0.1 and [::1]): the token and the media go to
-  // no other address. "127.0.0.1:8731/" -> "http://127.0.0.1:8731"; anything not local -> null.
-  root.localBackendUrl = (text) => {
+  // The backend runs on this computer only: the token and the media go to no other address. It answers
+  // to these names alone, on its port (its Host check, against DNS rebinding; it listens on 127.0.0.1
+  // and [::1]); the URL parser writes them so however typed ("LOCALHOST", "127.1", "[0::1]").
+  root.BACKEND_NAMES = Object.freeze(["127.0.0.1", "localhost", "[::1]"]);
+  // Other names for this computer, which it refuses ("localhost.": the Host keeps the dot) or does not
+  // listen on (127.0.0.2).
+  const OTHER_LOOPBACK_NAME = /^(([a-z0-9-]+\.)*localhost\.?|127(\.\d{1,3}){3})$/;
+
+  // "127.0.0.1:8731/" -> URL("http://127.0.0.1:8731"); null when it is no address (no server listens on port 0).
+  const parseBackendUrl = (text) => {
     let value = String(text || "").trim().replace(/\/+$/, "");
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) value = `http://${value}`;
     try {
       const u = new URL(value);
-      // any loopback name (the backend itself then says if it answers only to 127.0.0.1 and localhost)
-      const loopback = /^(localhost\.?|127(\.\d{1,3}){3}|\[::1\])$/.test(u.hostname);
-      const local = u.protocol === "http:" && loopback;
-      return local && !u.username && !u.password && u.pathname === "/" && !u.search ? `${u.protocol}//${u.host}` : null;
+      return u.port === "0" ? null : u;
     } catch {
       return null;
     }
   };
 
-  // Why a backend URL typed in Options is refused (localBackendUrl gave null), in the user's words.
+  // Why a backend URL is refused, in the user's words; null when FakeLens answers to it.
   root.backendUrlProblem = (text) => {
-    let value = String(text || "").trim().replace(/\/+$/, "");
-    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) value = `http://${value}`;
-    let u;
-    try {
-      u = new URL(value);
-    } catch {
-      return "is not an address (a port goes from 1 to 65535)";
+    const u = parseBackendUrl(text);
+    if (!u) return "is not an address (a port goes from 1 to 65535)";
+    if (!root.BACKEND_NAMES.includes(u.hostname)) {
+      return OTHER_LOOPBACK_NAME.test(u.hostname)
+        ? `names this computer as "${u.hostname}", which FakeLens does not answer to` : "must be on this computer";
     }
-    if (!/^(localhost\.?|127(\.\d{1,3}){3}|\[::1\])$/.test(u.hostname)) return "must be on this computer";
     if (u.protocol !== "http:") return "must start with http:// (FakeLens serves plain HTTP, on this computer only)";
     if (u.username || u.password) return "must not carry a user name or password";
     if (u.pathname !== "/" || u.search) return "must be the address alone, without a path such as /api/v1";
     return null;
   };
+
+  // "127.0.0.1:8731/" -> "http://127.0.0.1:8731"; anything FakeLens does not answer to -> null.
+  root.localBackendUrl = (text) => (root.backendUrlProblem(text) ? null : `http://${parseBackendUrl(text).host}`);
+
+  // What to use for a URL naming this computer otherwise: "http://localhost.:9000" -> "http://127.0.0.1:9000",
+  // the same port; null for any other.
+  root.backendUrlInstead = (text) => {
+    const u = parseBackendUrl(text);
+    if (!u || root.BACKEND_NAMES.includes(u.hostname) || !OTHER_LOOPBACK_NAME.test(u.hostname)) return null;
+    u.hostname = "127.0.0.1";
+    return root.localBackendUrl(u.href);
+  };
+
+  // The address a saved backend URL stands for. One saved before Options refused it is never used as it
+  // is: another name for this computer (earlier versions took "localhost." and 127.0.0.2) becomes
+  // 127.0.0.1 on its port, which is where that FakeLens listens; any other, the default.
+  root.backendUrlInUse = (saved) =>
+    root.localBackendUrl(saved) || root.backendUrlInstead(saved) || root.DEFAULT_SETTINGS.backendUrl;
 
   // A site switched off covers its subdomains too: "facebook.com" is off on m.facebook.com.
   // "*.example.com" or ".example.com" (saved before Options cleaned them) mean example.com.

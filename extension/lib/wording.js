@@ -227,7 +227,8 @@
       case "unauthorized":
         return { tone: "error", icon: "⚠", text: "Token rejected", fix: "Run `fakelens token` (in the FakeLens folder: `make token`) and paste the token in Options." };
       case "wrong_host": {
-        // the address given, with the default's host name (the only names FakeLens answers to)
+        // the address given, with the default's host name (which every FakeLens answers to); already that,
+        // it was the port: one forwarded to FakeLens's own, which it does not answer on
         let fixed = (root.DEFAULT_SETTINGS || {}).backendUrl || "";
         try {
           const url = new URL(state.url);
@@ -238,7 +239,10 @@
         }
         return {
           tone: "error", icon: "!", text: "Wrong backend address",
-          fix: `Set the backend URL in Options to \`${fixed}\`: FakeLens answers to no other host name.`,
+          fix: fixed === state.url
+            ? "FakeLens answers only on the port it serves on (is this one forwarded to it?): " +
+              "set the backend URL in Options to the address `fakelens serve` prints."
+            : `Set the backend URL in Options to \`${fixed}\`: FakeLens answers to no other host name.`,
         };
       }
       case "incompatible":

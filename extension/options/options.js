@@ -29,8 +29,13 @@
   async function load() {
     const s = await FL.getSettings();
     const fill = (id, write) => { if (!edited.has(id)) write($(id)); };
-    // the address actually used: one saved before it had to be local is replaced by the default
-    fill("backendUrl", (field) => { field.value = FL.localBackendUrl(s.backendUrl) || FL.DEFAULT_SETTINGS.backendUrl; });
+    // the address actually used, and why, when it is not the one saved (by a version that took it)
+    const used = FL.backendUrlInUse(s.backendUrl);
+    fill("backendUrl", (field) => { field.value = used; });
+    const problem = FL.backendUrlProblem(s.backendUrl);
+    $("backendNote").textContent = problem
+      ? `The backend URL saved earlier, ${s.backendUrl}, ${problem}: ${used} is used instead. Save to keep it.` : "";
+    $("backendNote").hidden = !problem;
     fill("token", (field) => { field.value = s.token; });
     fill("autoCheck", (field) => { field.checked = s.autoCheck; });
     fill("minSize", (field) => { field.value = s.minSize; });
@@ -46,9 +51,11 @@
     const minSize = Math.max(32, Math.min(2000, Number($("minSize").value) || FL.DEFAULT_SETTINGS.minSize));
     const backendUrl = $("backendUrl").value.trim() ? FL.localBackendUrl($("backendUrl").value) : FL.DEFAULT_SETTINGS.backendUrl;
     if (!backendUrl) {
-      // never saved: the token and the media must not go to another computer
+      // never saved: the token and the media must not go to another computer, nor to a name FakeLens refuses
+      const instead = FL.backendUrlInstead($("backendUrl").value);
       FL.withCode($("fix"), `The backend URL ${FL.backendUrlProblem($("backendUrl").value) || "is not usable"}: ` +
-        `such as ${FL.DEFAULT_SETTINGS.backendUrl} or http://localhost:PORT (the port \`fakelens serve\` prints). ` +
+        (instead ? `use ${instead} (or ${FL.BACKEND_NAMES.slice(1).join(" or ")} on that port). `
+          : `such as ${FL.DEFAULT_SETTINGS.backendUrl} or http://localhost:PORT (the port \`fakelens serve\` prints). `) +
         "Nothing was saved.");
       $("fix").hidden = false;
       // said where the user is: the field is marked wrong, described by the message, and focused
