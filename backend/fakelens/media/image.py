@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from ..errors import FakeLensError
+from .structure import jpeg_layout, png_chunks, png_ends, walk_image
 
 log = logging.getLogger(__name__)
 
@@ -36,39 +37,9 @@ def _truncated(data: bytes, mime: str) -> bool:
     """JPEG and PNG say where they end; a file cut short never reaches that end. Found by walking
     the file's own structure, so what follows the end (a motion photo's video, padding) is fine."""
     if mime == "image/jpeg":
-        return not _jpeg_ends(data)
+        return not jpeg_layout(data).ended
     if mime == "image/png":
-        return not _png_ends(data)
-    return False
-
-
-def _jpeg_ends(data: bytes) -> bool:
-    """Whether the marker segments from SOI reach EOI (an EXIF thumbnail's EOI is inside its APP1)."""
-    i = 2
-    while i + 2 <= len(data):
-        if data[i] != 0xFF:   # extraneous bytes before a marker: decoders skip them, so do we
-            i = data.find(b"\xff", i)
-            if i < 0:
-                return False
-            continue
-        marker = data[i + 1]
-        if marker == 0xD9:
-            return True
-        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:   # fill byte, RSTn, TEM: no length
-            i += 1 if marker == 0xFF else 2
-            continue
-        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
-        if marker == 0xDA:   # entropy-coded data up to the next marker (FF00 is a stuffed byte, FFD0-D7 restarts)
-            while True:
-                i = data.find(b"\xff", i)
-                if i < 0 or i + 1 >= len(data):
-                    return False
-                if data[i + 1] == 0xFF:   # a fill byte before a marker (T.81 B.1.1.2)
-                    i += 1
-                    continue
-                if data[i + 1] != 0x00 and not 0xD0 <= data[i + 1] <= 0xD7:
-                    break
-                i += 2
+        return not png_ends(data)
     return False
 
 
@@ -104,20 +75,6 @@ def library_messages():
             if others:
                 os.write(2, others.encode())
 
-
-
-def _png_chunks(data: bytes):
-    """(kind, body) of each chunk after the signature, as far as the file goes."""
-    i = 8
-    while i + 8 <= len(data):
-        length = int.from_bytes(data[i:i + 4], "big")
-        yield data[i + 4:i + 8], data[i + 8:i + 8 + length]
-        i += 12 + length
-
-
-def _png_ends(data: bytes) -> bool:
-    """Whether the chunks after the signature reach IEND."""
-    return any(kind == b"IEND" for kind, _ in _png_chunks(data))
 
 
 def megapixels(pixels: int) -> str:
@@ -161,6 +118,10 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     path = Path(path)
     if path.stat().st_size == 0:
         raise FakeLensError("undecodable", "the file is empty (0 bytes)")
+    data = path.read_bytes()   # read once: its structure walked, then decoded
+    # before any decoder: a file whose segments, chunks or blocks number more than a real picture's is
+    # refused (too_large) here, not parsed one by one by Pillow
+    ends = walk_image(data, mime)
     try:
         with Image.open(path) as im:   # reads the header only
             _check_size(*im.size, max_pixels)
@@ -177,8 +138,7 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
         raise
     except Exception as exc:  # PIL raises many types for garbage headers
         raise _unreadable(exc, path, mime) from None
-    data = path.read_bytes()   # read once: checked for its end, then decoded
-    if _truncated(data, mime):
+    if not ends:
         raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
     # the orientation is applied here, the same way for every format (OpenCV applies it to some formats
     # only, and PIL's path clipped 16-bit pictures to white); OpenCV scales 16-bit to 8-bit itself
@@ -210,7 +170,7 @@ def _has_alpha(im: Image.Image) -> bool:
 
 def _png_orientation(data: bytes) -> int:
     """The EXIF orientation in a PNG's eXIf chunk, before or after its pixels, found by walking its chunks."""
-    for kind, body in _png_chunks(data):
+    for kind, body in png_chunks(data):
         if kind == b"IEND":
             break
         if kind == b"eXIf":

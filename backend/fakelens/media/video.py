@@ -7,7 +7,6 @@ reached by seeking (SEEK_GAP).
 """
 
 import dataclasses
-import os
 import struct
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 
 from ..errors import FakeLensError
 from .image import megapixels, shrink_to
+from .structure import BoxWalk, check_movie_index, is_iso_media, jpeg_layout, mapped
 from .types import Frame
 
 MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need more, memory stays bounded
@@ -25,6 +25,7 @@ MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need mor
 # 720p video walked took about 130 s here, past decode_wall_s.
 SEEK_GAP = 300
 SLOW_SEEK_S = 2.0   # a seek slower than this: the rest of the video is walked
+MOTION_JPEG = b"MJPG"   # OpenCV's name for the codec, whatever the container calls it (MOV's "jpeg" too)
 
 
 def _open(path: Path) -> cv2.VideoCapture:
@@ -40,37 +41,34 @@ def _movie_length(path: Path) -> float | None:
     trimmed without re-encoding says its trimmed length while its track still counts every frame);
     None for other containers or when it cannot be read."""
     try:
-        with open(path, "rb") as fh:
-            end, pos = os.fstat(fh.fileno()).st_size, 0
-            while pos + 8 <= end:   # top-level boxes: moov may come after the media data
-                fh.seek(pos)
-                size, kind = struct.unpack(">I4s", fh.read(8))
-                head = 8
-                if size == 1:
-                    size, head = struct.unpack(">Q", fh.read(8))[0], 16
-                elif size == 0:
-                    size = end - pos
-                if size < head:
-                    return None
+        with mapped(path) as data:
+            if not is_iso_media(data):
+                return None
+            walk = BoxWalk(data)   # (its box count capped: a file padded with millions of boxes ends the walk)
+            for kind, body, end in walk.boxes():   # top-level boxes: moov may come after the media data
                 if kind == b"moov":
-                    body = fh.read(min(size - head, 1 << 20))
-                    at = 0
-                    while at + 8 <= len(body):   # its children: mvhd is one of the first
-                        child, name = struct.unpack(">I4s", body[at:at + 8])
-                        if name == b"mvhd":
-                            v1 = body[at + 8] == 1
-                            scale, length = (struct.unpack(">IQ", body[at + 28:at + 40]) if v1
-                                             else struct.unpack(">II", body[at + 20:at + 28]))
+                    for child, at, child_end in walk.boxes(body, end):   # mvhd is one of the first
+                        if child == b"mvhd":
+                            v1 = data[at] == 1
+                            scale, length = (struct.unpack_from(">IQ", data, at + 20) if v1
+                                             else struct.unpack_from(">II", data, at + 12))
                             unknown = length == (1 << (64 if v1 else 32)) - 1   # all ones: not said
                             return length / scale if scale and length and not unknown else None
-                        if child < 8:
-                            return None
-                        at += child
                     return None
-                pos += size
-    except (OSError, struct.error, IndexError):
+    except (OSError, ValueError, struct.error, IndexError, FakeLensError):
         return None
     return None
+
+
+def _check_structure(path: Path, settings) -> None:
+    """Refuses, before FFmpeg opens it, an MP4/MOV whose tables declare more samples or tracks than a
+    real video within the limits has (FFmpeg would allocate an index entry for each first)."""
+    try:
+        with mapped(path) as data:
+            if is_iso_media(data):
+                check_movie_index(data, settings)
+    except (OSError, ValueError):   # unreadable or empty: FFmpeg says what is wrong with it
+        return
 
 
 def _count_frames(path: Path, deadline: float, cancelled=lambda: False) -> tuple[int, float]:
@@ -97,6 +95,7 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
     the last is the length the header stated when the stream ended well before it (a cut-off download
     or a truncated file, whose frames are sampled from what is there), else None."""
     deadline = time.monotonic() + settings.decode_wall_s
+    _check_structure(path, settings)
     cap = _open(path)
     try:
         width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
@@ -104,6 +103,7 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         sar_num, sar_den = cap.get(cv2.CAP_PROP_SAR_NUM), cap.get(cv2.CAP_PROP_SAR_DEN)
+        codec = (int(cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little")
     finally:
         cap.release()
     # pixels that are not square (anamorphic DV and HDV, DVDs: 1440x1080 shown at 1920x1080): faces
@@ -115,13 +115,15 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
     if width * height > settings.max_pixels:
         raise FakeLensError("too_large", f"the video is {width}×{height}; the limit is "
                             f"{megapixels(settings.max_pixels)} per frame")
+    # no rate, or the 1000 OpenCV gives Matroska/WebM of a variable rate, whose frame count is then its
+    # length in milliseconds (a 54 s clip was refused as 2,160 s): the frames are counted, and their rate
+    # taken from their stamps; one longer than allowed is refused before it is walked
+    if fps >= 1000 and total / 1000 > settings.max_duration_s:
+        raise FakeLensError("too_long", f"the video lasts {total / 1000:.0f} s; the limit is "
+                            f"{settings.max_duration_s:.0f} s")
+    if codec == MOTION_JPEG:
+        _check_jpeg_frames(path, width, height, settings, deadline, cancelled)
     if not 0 < fps < 1000:
-        # no rate, or the 1000 OpenCV gives Matroska/WebM of a variable rate, whose frame count is then
-        # its length in milliseconds (a 54 s clip was refused as 2,160 s): count the frames, and take
-        # their rate from their stamps; one longer than allowed is refused before it is walked
-        if fps >= 1000 and total / 1000 > settings.max_duration_s:
-            raise FakeLensError("too_long", f"the video lasts {total / 1000:.0f} s; the limit is "
-                                f"{settings.max_duration_s:.0f} s")
         total, last = _count_frames(path, deadline, cancelled)
         fps = (total - 1) / last if total > 1 and last > 0 else 25.0
     elif total <= 0:
@@ -154,6 +156,40 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
     # a stream whose stamps restarted lasts past what its header says (frames carry on from the last)
     return frames, {"width": width, "height": height, "fps": fps, "duration": round(max(total / fps, frames[-1].t), 3),
                     "declared_duration": declared}
+
+
+def _check_jpeg_frames(path: Path, width: int, height: int, settings, deadline: float, cancelled) -> None:
+    """Motion JPEG: every frame is a JPEG of its own size, which FFmpeg decodes at that size while OpenCV
+    hands over the picture scaled to the size the header states (frames of 16000×16000 behind a 64×64
+    header were each decoded whole, then judged and reported as 64×64). So each frame's own header is
+    read from the undecoded packets before any frame is decoded: a frame over the pixel limit, or larger
+    than the header says, is refused, and so is one built as a JPEG bomb (media/structure.py)."""
+    cap = _open(path)
+    try:
+        cap.set(cv2.CAP_PROP_FORMAT, -1)   # raw: read() hands over each frame's bytes, not decoded
+        number = 0
+        while True:
+            ok, packet = cap.read()
+            if not ok or packet is None:
+                return
+            number += 1
+            try:
+                size = jpeg_layout(packet.tobytes()).size
+            except FakeLensError as exc:
+                raise FakeLensError(exc.code, f"frame {number} of the video: {exc.message}") from None
+            if size and size[0] * size[1] > settings.max_pixels:
+                raise FakeLensError("too_large", f"frame {number} of the video is {size[0]}×{size[1]} "
+                                    f"({megapixels(size[0] * size[1])}); the limit is "
+                                    f"{megapixels(settings.max_pixels)} per frame")
+            if size and size[0] * size[1] > width * height:
+                raise FakeLensError("too_large", f"frame {number} of the video is {size[0]}×{size[1]}, larger "
+                                    f"than the {width}×{height} its header states")
+            if number % 32 == 0 and cancelled():
+                raise FakeLensError("cancelled", "the check was cancelled")
+            if time.monotonic() > deadline:
+                raise FakeLensError("too_long", f"decoding passed the {settings.decode_wall_s:.0f} s limit")
+    finally:
+        cap.release()
 
 
 def _stretched(image: np.ndarray, sar: float) -> np.ndarray:
@@ -211,6 +247,12 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
                 ended = (index + 1, stamp_seen + offset)
                 break
             ok, image = cap.retrieve()
+            if ok and image is not None and image.shape[0] * image.shape[1] > settings.max_pixels:
+                # the limit was judged on the header's size; OpenCV (5.0) scales each frame to that size,
+                # but a backend that hands over what it decoded shows here that the header was not the truth
+                h, w = image.shape[:2]
+                raise FakeLensError("too_large", f"a frame of the video is {w}×{h} ({megapixels(w * h)}); "
+                                    f"the limit is {megapixels(settings.max_pixels)} per frame")
             if ok and image is not None:
                 # the frame's own time stamp: phone videos have a variable frame rate, index / fps drifts
                 stamp = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000

@@ -12,7 +12,7 @@ import zlib
 
 from PIL import Image, IptcImagePlugin, PngImagePlugin
 
-from ..media.image import _png_chunks   # (importing it also sets Pillow's PNG text-chunk limits)
+from ..media.image import png_chunks   # (importing image also sets Pillow's PNG text-chunk limits)
 from .generators import match_generator
 from .text import plain
 
@@ -194,7 +194,7 @@ def _png_info(path: str) -> tuple[dict, Image.Exif | dict]:
     with open(path, "rb") as fh:
         data = memoryview(fh.read())                 # slices of a view: the pixel chunks are not copied
     info, exif, left = {}, {}, PngImagePlugin.MAX_TEXT_MEMORY
-    for kind, body in _png_chunks(data):
+    for kind, body in png_chunks(data):
         if kind == b"IEND":
             break
         if kind == b"eXIf" and not exif:

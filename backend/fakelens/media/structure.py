@@ -1,0 +1,291 @@
+"""Cheap checks of a file's own structure, made before any decoder sees it.
+
+Decoders trust what a file declares: FFmpeg allocates an index entry for every sample an MP4's tables
+name, Pillow parses every JPEG segment, PNG chunk and GIF block before the pixels one by one in Python,
+libjpeg decodes every scan of a progressive JPEG. A few bytes can declare millions of each, and none of
+it can be stopped once started. These walks read only the structure (never pixels), stop as soon as a
+cap is passed and refuse the file as `too_large`; each cap is far above what real files have. (A MOV whose
+movie header is compressed is `unsupported_media`: FFmpeg would unpack it and index what it holds unseen.)
+"""
+
+import mmap
+import re
+import struct
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import FakeLensError
+
+# JPEG
+JPEG_MAX_HEADER_SEGMENTS = 1_000   # marker segments before the picture data: a phone photo has 10-20, extended
+# XMP (depth maps) or a C2PA manifest cut in 64 KB pieces a few hundred; Pillow parses each in Python, and
+# 45 MB of empty ones took it 19 s and 1.6 GB
+JPEG_MAX_HEADER_PADDING = 65_536   # fill or stray bytes between those segments: Pillow reads them one at a
+# time (45 MB of 0xFF fill took 30 s); real files have a few at most
+JPEG_MAX_SCANS = 500   # libjpeg-turbo advises limiting a progressive JPEG's scans against scan bombs
+# (TJPARAM_SCANLIMIT, with "Two Issues with the JPEG Standard"; its own fuzzers allow 500): libjpeg decodes each
+# scan over the whole picture and cannot be stopped meanwhile (0.8 ms a scan at 16 MP here, so 100,000 took
+# 84 s). libjpeg's own progressive script writes 10 scans for a colour picture, 6 for a grey one
+JPEG_MAX_SEGMENTS = JPEG_MAX_HEADER_SEGMENTS + 4 * JPEG_MAX_SCANS   # in all: a table or two beside each scan
+# PNG
+PNG_MAX_HEADER_CHUNKS = 1_000   # chunks before the pixels (IDAT): real pictures have 3-20, a generator's text
+# chunks included; Pillow parses each in Python (45 MB of tiny ones: 12-20 s and 400-600 MB)
+PNG_MAX_CHUNKS = 100_000   # in all: the pixels are cut in chunks of 8-64 KB (6,400 for 50 MB at 8 KB) and an
+# animated PNG adds two a frame; each is walked in Python to find the end, the orientation and the metadata
+# GIF
+GIF_MAX_BLOCKS = 100_000   # extensions and images: an animated GIF has two a frame (50,000 frames is half an
+# hour at 25 fps); Pillow walks them in Python (45 MB of empty extensions: 2.6 s each time it opens the file)
+GIF_MAX_SUB_BLOCKS = 1_000_000   # the pieces of at most 255 bytes that hold each block's data: 200,000 for a
+# 50 MB GIF; Pillow walks those of the extensions and of the first frame in Python
+# MP4, MOV, 3GP (ISO base media)
+MP4_MAX_BOXES = 200_000   # boxes walked, at any depth: a plain file has a few dozen, a fragmented one about six
+# a fragment (half an hour in one-second fragments: 11,000). FFmpeg walks each too: 100 MB of 8-byte boxes
+# took it 4.6 s on each of the two or three times a check opens the file
+MP4_MAX_TRACKS = 64   # a broadcast MOV carries 16 mono sound tracks beside its video and time code
+MP4_SAMPLES_PER_SECOND = 1_000   # index entries a real file needs a second: 240 fps video and its sound (AAC:
+# 47 packets a second) with room to spare. FFmpeg allocates some 35 bytes for each entry a file declares before
+# anything is decoded (80 million samples declared in 3 KB took 2.8 GB)
+ISO_MEDIA_FIRST_BOXES = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"}   # as fetch/sniff.py tells them
+
+
+def _too_large(message: str) -> FakeLensError:
+    return FakeLensError("too_large", message)
+
+
+@contextmanager
+def mapped(path: Path):
+    """The file's bytes, mapped rather than read: a walk touches only the pages it looks at."""
+    with open(path, "rb") as file:
+        if not file.seek(0, 2):
+            yield b""
+            return
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data
+
+
+def walk_image(data, mime: str) -> bool:
+    """Refuses (FakeLensError) a JPEG, PNG or GIF with more segments, scans, chunks or blocks than a real
+    picture has; says whether a JPEG or PNG reaches its end marker (True for other formats)."""
+    if mime == "image/jpeg":
+        return jpeg_layout(data).ended
+    if mime == "image/png":
+        return png_ends(data)
+    if mime == "image/gif":
+        _walk_gif(data)
+    return True
+
+
+@dataclass
+class JpegLayout:
+    ended: bool                          # its marker segments reach EOI
+    size: tuple[int, int] | None = None  # (width, height) from its first frame header (SOFn)
+
+
+# a marker: 0xFF and a code that is not a stuffed zero, a restart marker (RSTn) or more fill
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def jpeg_layout(data) -> JpegLayout:
+    """Walks a JPEG's marker segments from SOI to EOI once (an EXIF thumbnail's EOI is inside its APP1,
+    skipped with it): the entropy-coded data and the fill between segments are searched by the regex
+    engine, so only segments cost a Python step, and their count is capped."""
+    at, segments, scans, padding, size = 2, 0, 0, 0, None
+    while at < len(data):
+        # before the picture data, what lies between segments is fill or stray bytes: looked through no
+        # further than the padding allowed
+        end = len(data) if scans else min(len(data), at + JPEG_MAX_HEADER_PADDING - padding + 2)
+        found = _JPEG_MARKER.search(data, at, end)
+        if not scans:
+            padding += (found.start() if found else end) - at
+            if padding > JPEG_MAX_HEADER_PADDING or (not found and end < len(data)):
+                raise _too_large(f"the JPEG has more than {JPEG_MAX_HEADER_PADDING:,} padding bytes between its "
+                                 "header segments; real pictures have a few at most")
+        if not found:
+            break
+        start = found.start()
+        marker = data[start + 1]
+        if marker == 0xD9:
+            return JpegLayout(True, size)
+        if marker == 0x01:   # TEM: no length
+            at = start + 2
+            continue
+        if start + 4 > len(data):
+            break
+        segments += 1
+        scans += marker == 0xDA
+        if not scans and segments > JPEG_MAX_HEADER_SEGMENTS:
+            raise _too_large(f"the JPEG has more than {JPEG_MAX_HEADER_SEGMENTS:,} marker segments before its "
+                             "picture data; real pictures have a few hundred at most")
+        if scans > JPEG_MAX_SCANS:
+            raise _too_large(f"the JPEG has more than {JPEG_MAX_SCANS:,} scans (passes over the picture); "
+                             "real pictures have a few dozen at most")
+        if segments > JPEG_MAX_SEGMENTS:
+            raise _too_large(f"the JPEG has more than {JPEG_MAX_SEGMENTS:,} marker segments; real pictures "
+                             "have a few hundred at most")
+        if marker in _SOF and size is None and start + 9 <= len(data):
+            height, width = struct.unpack_from(">HH", data, start + 5)
+            size = (width, height)
+        at = start + 2 + int.from_bytes(data[start + 2:start + 4], "big")
+    return JpegLayout(False, size)
+
+
+def png_chunks(data):
+    """(kind, body) of each chunk after the signature, as far as the file goes (slices of `data`)."""
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, at)
+        yield kind, data[at + 8:at + 8 + length]
+        at += 12 + length
+
+
+def png_ends(data) -> bool:
+    """Whether a PNG's chunks reach IEND; refuses one with more chunks than a real picture has, before
+    its pixels or in all. Only the chunk headers are read."""
+    at, chunks, pixels = 8, 0, False
+    while at + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, at)
+        if kind == b"IEND":
+            return True
+        chunks += 1
+        pixels = pixels or kind == b"IDAT"
+        if not pixels and chunks > PNG_MAX_HEADER_CHUNKS:
+            raise _too_large(f"the PNG has more than {PNG_MAX_HEADER_CHUNKS:,} chunks before its pixels; real "
+                             "pictures have a few dozen at most")
+        if chunks > PNG_MAX_CHUNKS:
+            raise _too_large(f"the PNG has more than {PNG_MAX_CHUNKS:,} chunks; real pictures have a few "
+                             "thousand at most")
+        at += 12 + length
+    return False
+
+
+def _walk_gif(data) -> None:
+    """Refuses a GIF with more blocks (extensions, images) or data sub-blocks than a real one has. Stops
+    quietly where the file stops making sense as a GIF: what is there is the decoders' to judge."""
+    if len(data) < 13:
+        return
+    at = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)   # the screen descriptor, global colours
+    blocks = pieces = 0
+    while at < len(data) and data[at] != 0x3B:   # up to the trailer
+        if data[at] == 0x21:     # an extension: its introducer and label, then its sub-blocks
+            at += 2
+        elif data[at] == 0x2C:   # an image: its descriptor, local colours, LZW code size, then its sub-blocks
+            if at + 10 > len(data):
+                return
+            flags = data[at + 9]
+            at += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0) + 1
+        else:
+            return
+        blocks += 1
+        if blocks > GIF_MAX_BLOCKS:
+            raise _too_large(f"the GIF has more than {GIF_MAX_BLOCKS:,} blocks (frames and extensions); real "
+                             "pictures have a few thousand at most")
+        while at < len(data) and data[at]:   # sub-blocks, up to the empty one that ends the block
+            at += data[at] + 1
+            pieces += 1
+            if pieces > GIF_MAX_SUB_BLOCKS:
+                raise _too_large(f"the GIF's data is cut in more than {GIF_MAX_SUB_BLOCKS:,} pieces; real "
+                                 "pictures have a few hundred thousand at most")
+        at += 1
+
+
+def is_iso_media(data) -> bool:
+    """An MP4, MOV or 3GP file: one whose first box is one of those such files start with."""
+    return len(data) >= 8 and bytes(data[4:8]) in ISO_MEDIA_FIRST_BOXES
+
+
+class BoxWalk:
+    """Walks an ISO base media file's boxes (MP4, MOV, 3GP), counting every box it steps over at any
+    depth, and refuses the file once there are more than MP4_MAX_BOXES."""
+
+    def __init__(self, data):
+        self.data, self.walked = data, 0
+
+    def boxes(self, start: int = 0, end: int | None = None):
+        """(kind, body start, end) of each box between `start` and `end` (the file's end when None); a box
+        whose size cannot be ends the walk there (FFmpeg judges what is left)."""
+        data = self.data
+        end = len(data) if end is None else min(end, len(data))
+        at = start
+        while at + 8 <= end:
+            self.walked += 1
+            if self.walked > MP4_MAX_BOXES:
+                raise _too_large(f"the video file is made of more than {MP4_MAX_BOXES:,} boxes (its container's "
+                                 "building blocks); real videos have a few tens of thousands at most")
+            size, kind = struct.unpack_from(">I4s", data, at)
+            body = at + 8
+            if size == 1 and at + 16 <= end:   # a 64-bit size follows
+                size, body = struct.unpack_from(">Q", data, at + 8)[0], at + 16
+            elif size == 0:   # up to the end
+                size = end - at
+            if size < body - at:
+                return
+            yield kind, body, min(at + size, end)
+            at += size
+
+    def uint32(self, at: int, end: int) -> int:
+        """The big-endian 32-bit number at `at`, or 0 where the box ends before it."""
+        return struct.unpack_from(">I", self.data, at)[0] if at + 4 <= end else 0
+
+
+def check_movie_index(data, settings) -> None:
+    """Refuses an MP4/MOV whose sample tables declare more index entries than a video within FakeLens's
+    length limit can need, or more tracks than real files carry, before FFmpeg allocates them. Counted as
+    FFmpeg indexes them: every sample of a track, a fragment's (trun) too, except a sound track of one
+    sample per time unit (uncompressed sound), which it indexes by chunks of up to 1,024 samples."""
+    cap = int(settings.max_duration_s * MP4_SAMPLES_PER_SECOND)
+    walk, tracks, entries = BoxWalk(data), 0, 0
+    for kind, body, end in walk.boxes():
+        if kind == b"moov":
+            for child, child_body, child_end in walk.boxes(body, end):
+                if child == b"cmov":   # FFmpeg unpacks it, and would index what it holds unchecked
+                    raise FakeLensError("unsupported_media", "the video's movie header is compressed (an early "
+                                        "QuickTime form), which FakeLens does not read")
+                if child == b"trak":
+                    tracks += 1
+                    if tracks > MP4_MAX_TRACKS:
+                        raise _too_large(f"the video has more than {MP4_MAX_TRACKS} tracks; real videos have a "
+                                         "few, broadcast ones a few dozen")
+                    entries += _track_entries(walk, child_body, child_end)
+        elif kind == b"moof":
+            for traf, traf_body, traf_end in walk.boxes(body, end):
+                if traf == b"traf":
+                    entries += sum(walk.uint32(run_body + 4, run_end)
+                                   for run, run_body, run_end in walk.boxes(traf_body, traf_end) if run == b"trun")
+        if entries > cap:
+            raise _too_large(f"the video's tables declare {entries:,} samples (frames and sound packets); a video "
+                             f"within the {settings.max_duration_s:.0f} s limit has at most {cap:,}")
+
+
+_TRACK_CONTAINERS = {b"mdia", b"minf", b"stbl"}
+# handler types a sound track's hdlr boxes may name: the media's, and QuickTime's data handlers (minf's hdlr).
+# FFmpeg takes the type from the last hdlr that names one, so a track naming "vide" anywhere is not sound here
+SOUND_HANDLERS = {b"soun", b"alis", b"url ", b"rsrc"}
+
+
+def _track_entries(walk: BoxWalk, start: int, end: int) -> int:
+    """The index entries FFmpeg makes for one track (trak box)."""
+    found, handlers = {}, set()   # the first box of each kind inside the track, its containers opened: (body, end)
+
+    def gather(start, end):
+        for kind, body, box_end in walk.boxes(start, end):
+            if kind in _TRACK_CONTAINERS:
+                gather(body, box_end)
+            else:
+                found.setdefault(kind, (body, box_end))
+            if kind == b"hdlr":
+                handlers.add(bytes(walk.data[body + 8:min(body + 12, box_end)]))
+
+    gather(start, end)
+    # the sample count follows version and flags, and the size all samples share (stsz) or the field size (stz2)
+    body, box_end = found.get(b"stsz") or found.get(b"stz2") or (0, 0)
+    samples = walk.uint32(body + 8, box_end)
+    body, box_end = found.get(b"stts", (0, 0))
+    one_per_unit = walk.uint32(body + 4, box_end) == 1 and walk.uint32(body + 12, box_end) == 1
+    if b"soun" in handlers and handlers <= SOUND_HANDLERS and one_per_unit:
+        body, box_end = found.get(b"stco") or found.get(b"co64") or (0, 0)
+        # FFmpeg reads no more chunk offsets than the box holds
+        chunks = min(walk.uint32(body + 4, box_end), max((box_end - body - 8) // 4, 0))
+        return samples // 1024 + chunks
+    return samples

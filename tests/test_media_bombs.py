@@ -1,0 +1,384 @@
+"""Files built to make a decoder spin are refused from their structure, before any decoder sees them.
+
+Each hostile file here is a scaled-down copy of one an audit found (there: 45 MB of empty JPEG segments,
+80 million samples declared in a 3 KB MOV, 16000×16000 frames behind a 64×64 header…): small enough that
+the code before these checks merely decoded it, or was slow, yet past the caps in media/structure.py.
+"""
+
+import io
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from fakelens.config import Settings
+from fakelens.errors import FakeLensError
+from fakelens.media import structure
+from fakelens.media.image import read_image
+from fakelens.media.video import _movie_length, sample_frames
+
+from conftest import BASE_URL, need_shared
+
+QUICK_S = 2.0   # a refusal comes from a walk over headers: well under this even on a busy machine
+
+
+def refused(read, code="too_large") -> str:
+    """The message of the FakeLensError `read()` raises, checked for its code and for coming quickly."""
+    started = time.monotonic()
+    with pytest.raises(FakeLensError) as err:
+        read()
+    assert err.value.code == code, err.value.message
+    assert time.monotonic() - started < QUICK_S
+    return err.value.message
+
+
+def small_jpeg(progressive=False, size=(64, 64)) -> bytes:
+    img = np.full((size[1], size[0]), 128, np.uint8)
+    img[::16, :], img[:, ::16] = 90, 160
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=90, progressive=progressive)
+    return buf.getvalue()
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+# JPEG
+
+@pytest.mark.parametrize("segment", [b"\xff\xe1\x00\x02", b"\xff\xfe\x00\x02"], ids=["APP1", "COM"])
+def test_a_jpeg_of_thousands_of_empty_segments_is_refused_before_pillow_parses_them(tmp_path, segment):
+    """45 MB of empty APP1 segments took Pillow's Image.open 19 s and 1.6 GB (the whole check 50 s)."""
+    base = small_jpeg()
+    path = write(tmp_path, "segments.jpg", base[:2] + segment * 5_000 + base[2:])
+    message = refused(lambda: read_image(path, "image/jpeg", 10**8))
+    assert message == ("the JPEG has more than 1,000 marker segments before its picture data; real pictures "
+                       "have a few hundred at most")
+
+
+def test_a_jpeg_padded_with_fill_bytes_is_refused(tmp_path):
+    """Pillow reads fill bytes between segments one at a time: 45 MB of them took 30 s."""
+    base = small_jpeg()
+    path = write(tmp_path, "fill.jpg", base[:2] + b"\xff" * 200_000 + base[2:])
+    message = refused(lambda: read_image(path, "image/jpeg", 10**8))
+    assert message.startswith("the JPEG has more than 65,536 padding bytes between its header segments")
+
+
+def progressive_with_empty_scans(extra: int) -> bytes:
+    """A 256×256 progressive grey JPEG with `extra` AC scans after its own that code nothing: one
+    end-of-band run over all its 1,024 blocks (EOB10, coded "0" plus ten zero bits) in two bytes each."""
+    base = small_jpeg(progressive=True, size=(256, 256))
+    table = b"\xff\xc4\x00\x14\x11" + bytes([1] + [0] * 15) + b"\xa0"   # AC table 1: the one symbol EOB10
+    scan = b"\xff\xda\x00\x08\x01\x01\x01\x01\x3f\x00" + b"\x00\x1f"   # component 1, AC 1-63; bits 0 0000000000 11111
+    return base[:-2] + table + scan * extra + b"\xff\xd9"
+
+
+def test_a_progressive_jpeg_of_more_than_500_scans_is_refused(tmp_path):
+    """libjpeg decodes every scan over the whole picture (0.8 ms a scan at 16 MP: 100,000 took 84 s)."""
+    path = write(tmp_path, "scans.jpg", progressive_with_empty_scans(600))
+    message = refused(lambda: read_image(path, "image/jpeg", 10**8))
+    assert message == ("the JPEG has more than 500 scans (passes over the picture); real pictures have a "
+                       "few dozen at most")
+
+
+def test_a_progressive_jpeg_under_the_scan_cap_still_reads(tmp_path):
+    path = write(tmp_path, "scans.jpg", progressive_with_empty_scans(400))
+    assert read_image(path, "image/jpeg", 10**8).shape == (256, 256, 3)
+
+
+def test_the_jpeg_walk_steps_over_entropy_data_restarts_and_an_exif_thumbnails_end():
+    """The walk finds the end marker as the decoder does: not an EOI inside APP1, not FF00 or RSTn."""
+    base = small_jpeg()
+    thumbnail = b"Exif\x00\x00" + base   # a whole JPEG, its EOI too, inside an APP1 segment
+    app1 = b"\xff\xe1" + (len(thumbnail) + 2).to_bytes(2, "big") + thumbnail
+    data = base[:2] + app1 + base[2:-2] + b"\xff\xd0\xff\x00\xff\xff\xd9"
+    layout = structure.jpeg_layout(data)
+    assert layout.ended and layout.size == (64, 64)
+    assert not structure.jpeg_layout(data[:-2]).ended
+
+
+# PNG
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def test_a_png_of_thousands_of_chunks_before_its_pixels_is_refused(tmp_path):
+    """45 MB of tiny chunks before IDAT took 12-20 s and 400-600 MB."""
+    base = cv2.imencode(".png", np.full((64, 64, 3), 128, np.uint8))[1].tobytes()
+    padding = b"".join(png_chunk(b"tEXt", b"k%d\x00v" % i) for i in range(3_000))
+    path = write(tmp_path, "chunks.png", base[:33] + padding + base[33:])   # after the signature and IHDR
+    message = refused(lambda: read_image(path, "image/png", 10**8))
+    assert message == "the PNG has more than 1,000 chunks before its pixels; real pictures have a few dozen at most"
+
+
+def test_a_png_whose_pixels_are_cut_in_a_hundred_thousand_chunks_is_refused(tmp_path):
+    noise = np.random.default_rng(0).integers(0, 256, (200, 200, 3), np.uint8)
+    base = cv2.imencode(".png", noise)[1].tobytes()
+    chunks = list(structure.png_chunks(base))
+    pixels = b"".join(bytes(body) for kind, body in chunks if kind == b"IDAT")
+    assert len(pixels) > 100_000
+    others = [png_chunk(kind, bytes(body)) for kind, body in chunks if kind not in (b"IDAT", b"IEND")]
+    data = (base[:8] + b"".join(others) + b"".join(png_chunk(b"IDAT", pixels[i:i + 1]) for i in range(len(pixels)))
+            + png_chunk(b"IEND", b""))
+    path = write(tmp_path, "idat.png", data)
+    message = refused(lambda: read_image(path, "image/png", 10**8))
+    assert message.startswith("the PNG has more than 100,000 chunks;")
+
+
+# GIF
+
+def small_gif() -> bytes:
+    buf = io.BytesIO()
+    Image.new("P", (64, 64), 1).save(buf, "GIF")
+    return buf.getvalue()
+
+
+def after_screen(gif: bytes) -> int:
+    """Where a GIF's blocks start: after its screen descriptor and global colour table."""
+    return 13 + (3 << ((gif[10] & 7) + 1) if gif[10] & 0x80 else 0)
+
+
+def test_a_gif_of_a_hundred_thousand_empty_extensions_is_refused(tmp_path):
+    """45 MB of empty comment extensions: 2.6 s each time Pillow opened it, 129 s the whole check."""
+    base = small_gif()
+    at = after_screen(base)
+    path = write(tmp_path, "ext.gif", base[:at] + b"\x21\xfe\x00" * 150_000 + base[at:])
+    message = refused(lambda: read_image(path, "image/gif", 10**8))
+    assert message == ("the GIF has more than 100,000 blocks (frames and extensions); real pictures have a few "
+                       "thousand at most")
+
+
+def test_a_gif_whose_comment_is_cut_in_a_million_pieces_is_refused(tmp_path):
+    base = small_gif()
+    at = after_screen(base)
+    comment = b"\x21\xfe" + b"\x01c" * 1_100_000 + b"\x00"
+    path = write(tmp_path, "pieces.gif", base[:at] + comment + base[at:])
+    message = refused(lambda: read_image(path, "image/gif", 10**8))
+    assert message.startswith("the GIF's data is cut in more than 1,000,000 pieces")
+
+
+def test_an_animated_gif_of_a_thousand_frames_still_reads(tmp_path):
+    frames = [Image.new("P", (32, 32), i % 200) for i in range(1_000)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=40, comment=b"hi")
+    assert read_image(tmp_path / "anim.gif", "image/gif", 10**8).shape == (32, 32, 3)
+
+
+# MP4 / MOV
+
+FRAME = cv2.imencode(".jpg", np.full((64, 64, 3), 128, np.uint8))[1].tobytes()
+MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+
+
+def box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def full_box(kind: bytes, flags: int, body: bytes) -> bytes:
+    return box(kind, struct.pack(">I", flags) + body)
+
+
+def track(number: int, handler: bytes, samples: int, delta: int, offset: int) -> bytes:
+    """A MOV track of 64×64 Motion JPEG frames ("vide") or 16-bit sound ("soun") whose tables declare
+    `samples` samples of `delta` time units each, of one size, all in one chunk at `offset`."""
+    if handler == b"soun":
+        entry = box(b"twos", bytes(6) + struct.pack(">H", 1) + bytes(8)
+                    + struct.pack(">HHHHI", 1, 16, 0, 0, 8000 << 16))
+        header, size = full_box(b"smhd", 0, bytes(4)), 2
+    else:
+        entry = box(b"jpeg", bytes(6) + struct.pack(">H", 1) + bytes(16)
+                    + struct.pack(">HHIII", 64, 64, 0x480000, 0x480000, 0) + struct.pack(">H", 1) + bytes(32)
+                    + struct.pack(">Hh", 24, -1))
+        header, size = full_box(b"vmhd", 1, bytes(8)), len(FRAME)
+    tables = box(b"stbl", full_box(b"stsd", 0, struct.pack(">I", 1) + entry)
+                 + full_box(b"stts", 0, struct.pack(">III", 1, samples, delta))
+                 + full_box(b"stsc", 0, struct.pack(">IIII", 1, 1, samples, 1))
+                 + full_box(b"stsz", 0, struct.pack(">II", size, samples))
+                 + full_box(b"stco", 0, struct.pack(">II", 1, offset)))
+    data_ref = box(b"dinf", full_box(b"dref", 0, struct.pack(">I", 1) + full_box(b"url ", 1, b"")))
+    return box(b"trak", full_box(b"tkhd", 3, struct.pack(">IIIII", 0, 0, number, 0, samples * delta) + bytes(8)
+                                 + struct.pack(">hhhH", 0, 0, 0, 0) + MATRIX + struct.pack(">II", 64 << 16, 64 << 16))
+               + box(b"mdia", full_box(b"mdhd", 0, struct.pack(">IIIIHH", 0, 0, 25, samples * delta, 0x55C4, 0))
+                     + full_box(b"hdlr", 0, b"mhlr" + handler + bytes(12) + b"\x00")
+                     + box(b"minf", header + data_ref + tables)))
+
+
+def movie(tracks, fragment_samples: int = 0, padding_boxes: int = 0) -> bytes:
+    """A MOV of the tracks [(handler, samples, delta)], its 4 frames in one mdat after moov; with a
+    fragment (moof) whose run (trun) declares `fragment_samples`, and 8-byte free boxes before moov."""
+    ftyp = box(b"ftyp", b"qt  " + struct.pack(">I", 0x200) + b"qt  ")
+    pad = box(b"free", b"") * padding_boxes
+
+    def moov(offset):
+        header = full_box(b"mvhd", 0, struct.pack(">IIII", 0, 0, 25, 100) + struct.pack(">IH", 0x10000, 0x100)
+                          + bytes(10) + MATRIX + bytes(24) + struct.pack(">I", len(tracks) + 1))
+        defaults = full_box(b"trex", 0, struct.pack(">IIIII", 1, 1, 1, len(FRAME), 0))
+        extends = box(b"mvex", defaults) if fragment_samples else b""
+        return box(b"moov", header + b"".join(track(n + 1, *spec, offset) for n, spec in enumerate(tracks)) + extends)
+
+    offset = len(ftyp) + len(pad) + len(moov(0)) + 8
+    data = ftyp + pad + moov(offset) + box(b"mdat", FRAME * 4)
+    if fragment_samples:
+        run = full_box(b"trun", 0, struct.pack(">I", fragment_samples))   # no per-sample fields: trex's defaults
+        data += box(b"moof", full_box(b"mfhd", 0, struct.pack(">I", 1))
+                    + box(b"traf", full_box(b"tfhd", 0x020000, struct.pack(">I", 1)) + run)) + box(b"mdat", FRAME)
+    return data
+
+
+def test_a_movie_with_honest_tables_samples_as_before(tmp_path):
+    path = write(tmp_path, "ok.mov", movie([(b"vide", 4, 1)]))
+    frames, info = sample_frames(path, 4, Settings(home=tmp_path))
+    assert len(frames) == 4 and (info["width"], info["height"]) == (64, 64)
+
+
+def test_a_movie_whose_tables_declare_millions_of_samples_is_refused_before_ffmpeg_indexes_them(tmp_path):
+    """80 million samples declared in a 3 KB MOV: FFmpeg allocated 2.8 GB a track before any limit looked."""
+    path = write(tmp_path, "index.mov", movie([(b"vide", 2_000_000, 1)]))
+    message = refused(lambda: sample_frames(path, 4, Settings(home=tmp_path)))
+    assert message == ("the video's tables declare 2,000,000 samples (frames and sound packets); a video within "
+                       "the 1800 s limit has at most 1,800,000")
+
+
+def test_the_sample_cap_follows_the_length_limit_and_counts_every_track(tmp_path):
+    path = write(tmp_path, "two.mov", movie([(b"vide", 6_000, 1), (b"vide", 6_000, 1)]))
+    message = refused(lambda: sample_frames(path, 4, Settings(home=tmp_path, max_duration_s=10)))
+    assert message.startswith("the video's tables declare 12,000 samples") and message.endswith("at most 10,000")
+
+
+def test_samples_declared_in_a_fragment_count_too(tmp_path):
+    path = write(tmp_path, "fragment.mov", movie([(b"vide", 4, 1)], fragment_samples=2_000_000))
+    message = refused(lambda: sample_frames(path, 4, Settings(home=tmp_path)))
+    assert message.startswith("the video's tables declare 2,000,004 samples")
+
+
+def test_uncompressed_sound_is_counted_as_ffmpeg_indexes_it_by_chunks(tmp_path):
+    """A camera's MOV stores sound as one sample per time unit (48,000 a second): FFmpeg indexes it by
+    chunks, so a long one is no bomb; the same count of samples of two units each is."""
+    settings = Settings(home=tmp_path)
+    path = write(tmp_path, "pcm.mov", movie([(b"vide", 4, 1), (b"soun", 3_000_000, 1)]))
+    frames, _ = sample_frames(path, 4, settings)
+    assert len(frames) == 4
+    path = write(tmp_path, "packets.mov", movie([(b"vide", 4, 1), (b"soun", 3_000_000, 2)]))
+    assert refused(lambda: sample_frames(path, 4, settings)).startswith("the video's tables declare 3,000,004 samples")
+
+
+def test_a_movie_whose_header_is_compressed_is_not_read(tmp_path):
+    """FFmpeg unpacks a compressed movie header (cmov) and indexes what it holds: its tables could not be
+    counted first."""
+    ftyp_end = 20
+    honest = movie([(b"vide", 4, 1)])
+    moov_end = ftyp_end + struct.unpack_from(">I", honest, ftyp_end)[0]
+    moov = honest[ftyp_end:moov_end]
+    packed = box(b"moov", box(b"cmov", box(b"dcom", b"zlib") + box(b"cmvd", struct.pack(">I", len(moov))
+                                                                      + zlib.compress(moov))))
+    path = write(tmp_path, "cmov.mov", honest[:ftyp_end] + packed + honest[moov_end:])
+    message = refused(lambda: sample_frames(path, 4, Settings(home=tmp_path)), code="unsupported_media")
+    assert message == "the video's movie header is compressed (an early QuickTime form), which FakeLens does not read"
+
+
+def test_a_movie_of_more_than_64_tracks_is_refused(tmp_path):
+    path = write(tmp_path, "tracks.mov", movie([(b"vide", 4, 1)] * 65))
+    message = refused(lambda: sample_frames(path, 4, Settings(home=tmp_path)))
+    assert message == "the video has more than 64 tracks; real videos have a few, broadcast ones a few dozen"
+
+
+def test_a_movie_padded_with_hundreds_of_thousands_of_boxes_is_refused_and_its_walk_is_bounded(tmp_path):
+    """100 MB of 8-byte free boxes: FFmpeg took 4.6 s to open it (a check opens it two or three times) and
+    the length read walked every box in Python (3.5 s)."""
+    path = write(tmp_path, "padded.mov", movie([(b"vide", 4, 1)], padding_boxes=250_000))
+    message = refused(lambda: sample_frames(path, 4, Settings(home=tmp_path)))
+    assert message.startswith("the video file is made of more than 200,000 boxes")
+    started = time.monotonic()
+    assert _movie_length(path) is None   # the walk stops at the cap, whoever asks
+    assert time.monotonic() - started < QUICK_S
+
+
+def test_a_movie_length_is_still_read_from_its_header(tmp_path):
+    path = write(tmp_path, "ok.mov", movie([(b"vide", 4, 1)], padding_boxes=10))
+    assert _movie_length(path) == 4.0   # 100 units at 25 a second
+
+
+# Motion JPEG frames larger than the header
+
+def motion_jpeg_avi(small: int, frames: int, big=(320, 240)) -> bytes:
+    """An AVI of Motion JPEG whose headers say 64×64: its first `small` frames are, the others `big`."""
+    def chunk(fourcc, data):
+        return fourcc + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) % 2 else b"")
+
+    def jpeg(w, h):
+        return cv2.imencode(".jpg", np.full((h, w, 3), 128, np.uint8))[1].tobytes()
+
+    small_frame, big_frame = jpeg(64, 64), jpeg(*big)
+    main = struct.pack("<IIIIIIIIII4I", 40000, 0, 0, 0x10, frames, 0, 1, len(big_frame), 64, 64, 0, 0, 0, 0)
+    stream = b"vids" + b"MJPG" + struct.pack("<IHHIIIIIIIIhhhh", 0, 0, 0, 0, 1, 25, 0, frames, len(big_frame),
+                                             0xFFFFFFFF, 0, 0, 0, 64, 64)
+    picture = struct.pack("<IiiHH4sIiiII", 40, 64, 64, 1, 24, b"MJPG", 64 * 64 * 3, 0, 0, 0, 0)
+    headers = chunk(b"LIST", b"hdrl" + chunk(b"avih", main)
+                    + chunk(b"LIST", b"strl" + chunk(b"strh", stream) + chunk(b"strf", picture)))
+    movi, index, at = [], [], 4
+    for n in range(frames):
+        frame = chunk(b"00dc", small_frame if n < small else big_frame)
+        index.append(b"00dc" + struct.pack("<III", 0x10, at, len(frame) - 8))
+        at += len(frame)
+        movi.append(frame)
+    body = b"AVI " + headers + chunk(b"LIST", b"movi" + b"".join(movi)) + chunk(b"idx1", b"".join(index))
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def test_motion_jpeg_frames_over_the_pixel_limit_behind_a_small_header_are_refused(tmp_path):
+    """Frames of 16000×16000 behind a 64×64 header were decoded whole, then judged (and reported) as 64×64."""
+    path = write(tmp_path, "switch.avi", motion_jpeg_avi(small=3, frames=8))
+    message = refused(lambda: sample_frames(path, 4, Settings(home=tmp_path, max_pixels=50_000)))
+    assert message == "frame 4 of the video is 320×240 (0.077 MP); the limit is 0.05 MP per frame"
+
+
+def test_motion_jpeg_frames_larger_than_the_header_says_are_refused(tmp_path):
+    path = write(tmp_path, "switch.avi", motion_jpeg_avi(small=3, frames=8))
+    message = refused(lambda: sample_frames(path, 4, Settings(home=tmp_path)))
+    assert message == "frame 4 of the video is 320×240, larger than the 64×64 its header states"
+
+
+@pytest.mark.parametrize("name", ["clip.avi", "clip.mov", "clip.mkv"])
+def test_motion_jpeg_whose_frames_match_its_header_samples_as_before(tmp_path, name):
+    writer = cv2.VideoWriter(str(tmp_path / name), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
+    for i in range(30):
+        writer.write(np.full((240, 320, 3), i * 8, np.uint8))
+    writer.release()
+    frames, info = sample_frames(tmp_path / name, 5, Settings(home=tmp_path))
+    assert len(frames) == 5 and (info["width"], info["height"]) == (320, 240)
+    path = write(tmp_path, "honest.avi", motion_jpeg_avi(small=8, frames=8))
+    assert len(sample_frames(path, 4, Settings(home=tmp_path))[0]) == 4
+
+
+# Through the API, and over the real files
+
+def test_a_bomb_uploaded_is_413_too_large_in_plain_words(client, auth):
+    base = small_jpeg()
+    r = client.post("/api/v1/checks?wait=10", base_url=BASE_URL, headers=auth, content_type="multipart/form-data",
+                    data={"media": (io.BytesIO(base[:2] + b"\xff\xe1\x00\x02" * 5_000 + base[2:]), "x.jpg")})
+    assert r.status_code == 413, r.get_json()
+    assert r.get_json()["error"] == {"code": "too_large", "message": "the JPEG has more than 1,000 marker segments "
+                                     "before its picture data; real pictures have a few hundred at most"}
+
+
+def test_no_picture_or_video_of_the_shared_data_is_refused(tmp_path):
+    """Every JPEG (10,895: faces, generated faces, the C2PA test files) and MP4 (41 clips) there passes."""
+    data = need_shared()
+    settings, checked = Settings(home=tmp_path), 0
+    for path in sorted(data.rglob("*")):
+        if path.suffix.lower() in (".jpg", ".jpeg"):
+            structure.walk_image(path.read_bytes(), "image/jpeg")
+        elif path.suffix.lower() == ".mp4":
+            with structure.mapped(path) as mapped:
+                structure.check_movie_index(mapped, settings)
+        else:
+            continue
+        checked += 1
+    assert checked > 10_000
