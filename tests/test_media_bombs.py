@@ -307,8 +307,9 @@ def test_a_movie_length_is_still_read_from_its_header(tmp_path):
 
 # Motion JPEG frames larger than the header
 
-def motion_jpeg_avi(small: int, frames: int, big=(320, 240)) -> bytes:
-    """An AVI of Motion JPEG whose headers say 64×64: its first `small` frames are, the others `big`."""
+def motion_jpeg_avi(small: int, frames: int, big=(320, 240), super_index: int = 0) -> bytes:
+    """An AVI of Motion JPEG whose headers say 64×64: its first `small` frames are, the others `big`; with
+    an OpenDML super index (indx) listing `super_index` standard indexes, all the same empty one."""
     def chunk(fourcc, data):
         return fourcc + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) % 2 else b"")
 
@@ -320,8 +321,12 @@ def motion_jpeg_avi(small: int, frames: int, big=(320, 240)) -> bytes:
     stream = b"vids" + b"MJPG" + struct.pack("<IHHIIIIIIIIhhhh", 0, 0, 0, 0, 1, 25, 0, frames, len(big_frame),
                                              0xFFFFFFFF, 0, 0, 0, 64, 64)
     picture = struct.pack("<IiiHH4sIiiII", 40, 64, 64, 1, 24, b"MJPG", 64 * 64 * 3, 0, 0, 0, 0)
+    indx = b""
+    if super_index:   # each entry: where the standard index is (here: just after this chunk), its size, frames
+        entries = struct.pack("<QII", 0, 32, 0) * super_index
+        indx = chunk(b"indx", struct.pack("<HBBI4s12x", 4, 0, 0, super_index, b"00dc") + entries)
     headers = chunk(b"LIST", b"hdrl" + chunk(b"avih", main)
-                    + chunk(b"LIST", b"strl" + chunk(b"strh", stream) + chunk(b"strf", picture)))
+                    + chunk(b"LIST", b"strl" + chunk(b"strh", stream) + chunk(b"strf", picture) + indx))
     movi, index, at = [], [], 4
     for n in range(frames):
         frame = chunk(b"00dc", small_frame if n < small else big_frame)
@@ -357,6 +362,109 @@ def test_motion_jpeg_whose_frames_match_its_header_samples_as_before(tmp_path, n
     assert len(sample_frames(path, 4, Settings(home=tmp_path))[0]) == 4
 
 
+def test_an_avi_whose_super_index_lists_tens_of_thousands_of_indexes_is_refused(tmp_path):
+    """FFmpeg seeks to each standard index an OpenDML super index lists as it opens the file, before any
+    time limit: 200,000 in a 3 MB AVI took 7.4 s, each time the file was opened."""
+    path = write(tmp_path, "odml.avi", motion_jpeg_avi(small=8, frames=8, super_index=20_000))
+    message = refused(lambda: sample_frames(path, 4, Settings(home=tmp_path)))
+    assert message == "the video's index lists 20,000 further indexes; real videos have at most a few hundred"
+
+
+def test_an_avi_with_a_few_standard_indexes_samples_as_before(tmp_path):
+    path = write(tmp_path, "odml.avi", motion_jpeg_avi(small=8, frames=8, super_index=3))
+    assert len(sample_frames(path, 4, Settings(home=tmp_path))[0]) == 4
+
+
+# FLV
+
+def flv_with_keyframes(times, declared: int | None = None) -> bytes:
+    """An FLV of 25 frames (Sorenson H.263, as OpenCV writes it) whose metadata (onMetaData) lists the
+    keyframes at `times` (s), all at its first frame; their arrays declared `declared` long if said."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        name = str(Path(folder) / "clip.flv")
+        writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*"FLV1"), 25, (64, 64))
+        for i in range(25):
+            writer.write(np.full((64, 64, 3), i * 8, np.uint8))
+        writer.release()
+        base = Path(name).read_bytes()
+
+    def text(s: bytes) -> bytes:
+        return struct.pack(">H", len(s)) + s
+
+    def numbers(values) -> bytes:   # a strict array of numbers
+        length = len(values) if declared is None else declared
+        return b"\x0a" + struct.pack(">I", length) + b"".join(b"\x00" + struct.pack(">d", v) for v in values)
+
+    def tag(position) -> bytes:   # a script tag: onMetaData, then a mixed array holding keyframes
+        keyframes = (b"\x03" + text(b"times") + numbers(times) + text(b"filepositions")
+                     + numbers([position] * len(times)) + b"\x00\x00\x09")
+        body = (b"\x02" + text(b"onMetaData") + b"\x08" + struct.pack(">I", 1) + text(b"keyframes") + keyframes
+                + b"\x00\x00\x09")
+        return b"\x12" + struct.pack(">I", len(body))[1:] + bytes(7) + body + struct.pack(">I", 11 + len(body))
+
+    position = 13 + len(tag(0))   # after the header, the first tag size, and this tag
+    return base[:13] + tag(position) + base[13:]
+
+
+def test_an_flv_whose_keyframe_list_declares_millions_of_entries_is_refused(tmp_path):
+    """FFmpeg allocates and zeroes 8 bytes for each entry declared before reading one: a 7 KB FLV
+    declaring 268 million took 4.6 s and 2.2 GB."""
+    path = write(tmp_path, "keyframes.flv", flv_with_keyframes([0.0, 1.0], declared=2_000_000))
+    message = refused(lambda: sample_frames(path, 4, Settings(home=tmp_path)))
+    assert message == ("the video's keyframe list declares 2,000,000 entries; a video within the 1800 s limit "
+                       "has at most 1,800,000")
+
+
+def test_an_flv_with_an_honest_keyframe_list_samples_as_before(tmp_path):
+    path = write(tmp_path, "keyframes.flv", flv_with_keyframes([0.0, 0.5]))
+    frames, info = sample_frames(path, 4, Settings(home=tmp_path))
+    assert len(frames) == 4 and (info["width"], info["height"]) == (64, 64)
+
+
+# TIFF
+
+def tiff_of_strips(strips: int, height: int = 64) -> bytes:
+    """An uncompressed 64×`height` grey TIFF of one row a strip whose StripOffsets lists `strips` strips
+    (as short numbers, all the first row's offset: Pillow makes a tile of each)."""
+    pixels = bytes(range(64)) * height
+    offsets_at = 8 + len(pixels)
+    offsets = struct.pack("<H", 8) * strips
+    counts_at = offsets_at + len(offsets)
+    counts = struct.pack("<H", 64) * strips
+    directory_at = counts_at + len(counts)
+
+    def entry(tag, kind, count, value):
+        return struct.pack("<HHI", tag, kind, count) + (struct.pack("<HH", value, 0) if kind == 3 and count == 1
+                                                         else struct.pack("<I", value))
+
+    entries = [entry(256, 3, 1, 64), entry(257, 3, 1, height), entry(258, 3, 1, 8), entry(259, 3, 1, 1),
+               entry(262, 3, 1, 1), entry(273, 3, strips, offsets_at), entry(277, 3, 1, 1), entry(278, 3, 1, 1),
+               entry(279, 3, strips, counts_at)]
+    directory = struct.pack("<H", len(entries)) + b"".join(entries) + struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", directory_at) + pixels + offsets + counts + directory
+
+
+def test_a_tiff_listing_hundreds_of_thousands_of_strips_is_refused_before_pillow_makes_a_tile_of_each(tmp_path):
+    """2 MB listing 1,000,000 strips took Pillow 1.25 s and 550 MB to open (a check opens it three times)
+    and 6.6 s to read."""
+    path = write(tmp_path, "strips.tif", tiff_of_strips(300_000))
+    message = refused(lambda: read_image(path, "image/tiff", 10**8))
+    assert message == "the TIFF has a tag (273) holding 300,000 numbers; a real picture's hold at most 262,144"
+
+
+def test_a_tiff_of_one_strip_a_row_and_a_multi_page_tiff_still_read(tmp_path):
+    path = write(tmp_path, "rows.tif", tiff_of_strips(64))
+    assert read_image(path, "image/tiff", 10**8).shape == (64, 64, 3)
+    exif = Image.Exif()
+    exif[0x0131] = "a scanner"
+    exif.get_ifd(0x8769)[0x9286] = b"ASCII\x00\x00\x00a comment"
+    pages = [Image.new("RGB", (48, 32), (i * 40, 90, 160)) for i in range(5)]
+    pages[0].save(tmp_path / "pages.tif", save_all=True, append_images=pages[1:], exif=exif, compression="tiff_lzw")
+    assert read_image(tmp_path / "pages.tif", "image/tiff", 10**8).shape == (32, 48, 3)
+
+
 # Through the API, and over the real files
 
 def test_a_bomb_uploaded_is_413_too_large_in_plain_words(client, auth):
@@ -377,7 +485,7 @@ def test_no_picture_or_video_of_the_shared_data_is_refused(tmp_path):
             structure.walk_image(path.read_bytes(), "image/jpeg")
         elif path.suffix.lower() == ".mp4":
             with structure.mapped(path) as mapped:
-                structure.check_movie_index(mapped, settings)
+                structure.check_video_index(mapped, settings)
         else:
             continue
         checked += 1

@@ -47,6 +47,18 @@ MP4_SAMPLES_PER_SECOND = 1_000   # index entries a real file needs a second: 240
 # 47 packets a second) with room to spare. FFmpeg allocates some 35 bytes for each entry a file declares before
 # anything is decoded (80 million samples declared in 3 KB took 2.8 GB)
 ISO_MEDIA_FIRST_BOXES = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"}   # as fetch/sniff.py tells them
+# TIFF
+TIFF_MAX_VALUES = 262_144   # numbers in one tag of the first directory (or its EXIF or GPS directory): Pillow
+# unpacks each into a Python object as it opens the file, and makes a tile of each strip's offset (a 2 MB TIFF
+# listing 1,000,000 strips took 1.25 s and 550 MB each of the three times a check opens it, and 6.6 s to read
+# through Pillow). A real picture has at most one strip a row: 65,535 rows of 4 separate channels (planar) is
+# 262,140; a 16-bit palette (ColorMap) or transfer curve 196,608 numbers
+# FLV
+FLV_MAX_KEYFRAME_ARRAYS = 1_000   # keyframe lists (times, filepositions) in the metadata: a real file has one pair
+# OpenDML AVI
+AVI_MAX_SUPER_INDEX = 10_000   # entries of a stream's super index (indx), one per standard index: writers cut
+# one per RIFF segment of up to 1 GB or every few thousand frames (an hour at 60 fps cut every 1,000 frames:
+# 216). FFmpeg seeks to each and reads 32 KB there as it opens the file: 200,000 in a 3 MB AVI took 7.4 s
 
 
 def _too_large(message: str) -> FakeLensError:
@@ -73,6 +85,8 @@ def walk_image(data, mime: str) -> bool:
         return png_ends(data)
     if mime == "image/gif":
         _walk_gif(data)
+    if mime == "image/tiff":
+        _walk_tiff(data)
     return True
 
 
@@ -190,6 +204,35 @@ def _walk_gif(data) -> None:
         at += 1
 
 
+# TIFF types that Pillow unpacks into a number each (bytes, text and undefined data it keeps as they are)
+_TIFF_NUMBERS = {3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 16, 17, 18}
+_TIFF_SUB_DIRECTORIES = {34665, 34853}   # EXIF, GPS: read with the first directory (getexif, the metadata)
+
+
+def _walk_tiff(data) -> None:
+    """Refuses a TIFF whose first directory (or the EXIF or GPS directory it points to) has a tag holding
+    more numbers than a real picture's. Only what Pillow reads when it opens the file is walked: its further
+    pages (directories) are not read before one is asked for. Stops quietly where the file stops making
+    sense: what is there is the decoders' to judge."""
+    if len(data) < 8:
+        return
+    order = "<" if data[:2] == b"II" else ">"
+    directories, seen = [struct.unpack_from(order + "I", data, 4)[0]], set()
+    while directories:
+        at = directories.pop()
+        if at in seen or at + 2 > len(data):
+            continue
+        seen.add(at)
+        count = struct.unpack_from(order + "H", data, at)[0]
+        for entry in range(at + 2, min(at + 2 + 12 * count, len(data) - 11), 12):
+            tag, kind, values = struct.unpack_from(order + "HHI", data, entry)
+            if kind in _TIFF_NUMBERS and values > TIFF_MAX_VALUES:
+                raise _too_large(f"the TIFF has a tag ({tag}) holding {values:,} numbers; a real picture's hold "
+                                 f"at most {TIFF_MAX_VALUES:,}")
+            if tag in _TIFF_SUB_DIRECTORIES and kind in (4, 13) and values == 1 and len(seen) < 4:
+                directories.append(struct.unpack_from(order + "I", data, entry + 8)[0])
+
+
 def is_iso_media(data) -> bool:
     """An MP4, MOV or 3GP file: one whose first box is one of those such files start with."""
     return len(data) >= 8 and bytes(data[4:8]) in ISO_MEDIA_FIRST_BOXES
@@ -289,3 +332,67 @@ def _track_entries(walk: BoxWalk, start: int, end: int) -> int:
         chunks = min(walk.uint32(body + 4, box_end), max((box_end - body - 8) // 4, 0))
         return samples // 1024 + chunks
     return samples
+
+
+def check_video_index(data, settings) -> None:
+    """Refuses, before FFmpeg opens it, a video whose container declares more index than a real one within
+    the limits has: an MP4/MOV's sample tables (check_movie_index), an FLV's keyframe lists, an AVI's
+    OpenDML super index."""
+    if is_iso_media(data):
+        check_movie_index(data, settings)
+    elif data[:3] == b"FLV":
+        _check_flv_keyframes(data, settings)
+    elif data[:4] == b"RIFF" and data[8:12] == b"AVI ":
+        _check_avi_super_index(data)
+
+
+# an FLV's keyframe list in its metadata (AMF): the key, then a strict array and its declared length
+_FLV_KEYFRAME_ARRAYS = [re.compile(rb"\x00\x05times\x0a"), re.compile(rb"\x00\x0dfilepositions\x0a")]
+
+
+def _check_flv_keyframes(data, settings) -> None:
+    """FFmpeg allocates (and zeroes) 8 bytes for each entry a keyframe list declares before reading any:
+    28 bits allow 2 GB, and a 7 KB FLV declaring it took 4.6 s and 2.2 GB. A real list has one entry a
+    keyframe, so at most as many as the sample cap of an MP4 (MP4_SAMPLES_PER_SECOND)."""
+    cap, found = int(settings.max_duration_s * MP4_SAMPLES_PER_SECOND), 0
+    for pattern in _FLV_KEYFRAME_ARRAYS:
+        for match in pattern.finditer(data):
+            found += 1
+            if found > FLV_MAX_KEYFRAME_ARRAYS:
+                raise _too_large(f"the video's metadata has more than {FLV_MAX_KEYFRAME_ARRAYS:,} keyframe lists; "
+                                 "real videos have one")
+            if match.end() + 4 > len(data):
+                continue
+            declared = struct.unpack_from(">I", data, match.end())[0]
+            if declared > cap:
+                raise _too_large(f"the video's keyframe list declares {declared:,} entries; a video within the "
+                                 f"{settings.max_duration_s:.0f} s limit has at most {cap:,}")
+
+
+def _riff_chunks(data, start: int, end: int):
+    """(fourcc, body start, body end) of each RIFF chunk between `start` and `end`; a LIST's body starts
+    after its list type."""
+    at = start
+    while at + 8 <= end:
+        fourcc, size = struct.unpack_from("<4sI", data, at)
+        yield fourcc, at + 8, min(at + 8 + size, end)
+        at += 8 + size + (size & 1)
+
+
+def _check_avi_super_index(data) -> None:
+    """Refuses an AVI whose streams' OpenDML super indexes (indx in the stream headers) list more standard
+    indexes than real files have: FFmpeg seeks to each as it opens the file, before any time limit."""
+    end = min(len(data), 8 + struct.unpack_from("<I", data, 4)[0])
+    for fourcc, body, body_end in _riff_chunks(data, 12, end):
+        if fourcc != b"LIST" or bytes(data[body:body + 4]) != b"hdrl":
+            continue
+        for kind, stream, stream_end in _riff_chunks(data, body + 4, body_end):
+            if kind != b"LIST" or bytes(data[stream:stream + 4]) != b"strl":
+                continue
+            for name, index, index_end in _riff_chunks(data, stream + 4, stream_end):
+                if name == b"indx" and index + 8 <= index_end and data[index + 3] == 0:   # an index of indexes
+                    entries = struct.unpack_from("<I", data, index + 4)[0]
+                    if entries > AVI_MAX_SUPER_INDEX:
+                        raise _too_large(f"the video's index lists {entries:,} further indexes; real videos "
+                                         f"have at most a few hundred")
+        return

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import FakeLensError
 from .image import megapixels, shrink_to
-from .structure import BoxWalk, check_movie_index, is_iso_media, jpeg_layout, mapped
+from .structure import BoxWalk, check_video_index, is_iso_media, jpeg_layout, mapped
 from .types import Frame
 
 MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need more, memory stays bounded
@@ -61,12 +61,12 @@ def _movie_length(path: Path) -> float | None:
 
 
 def _check_structure(path: Path, settings) -> None:
-    """Refuses, before FFmpeg opens it, an MP4/MOV whose tables declare more samples or tracks than a
-    real video within the limits has (FFmpeg would allocate an index entry for each first)."""
+    """Refuses, before FFmpeg opens it, a video whose container declares more index than a real video
+    within the limits has (FFmpeg would allocate or read it first): an MP4/MOV's samples and tracks, an
+    FLV's keyframe lists, an AVI's OpenDML super index."""
     try:
         with mapped(path) as data:
-            if is_iso_media(data):
-                check_movie_index(data, settings)
+            check_video_index(data, settings)
     except (OSError, ValueError):   # unreadable or empty: FFmpeg says what is wrong with it
         return
 
