@@ -490,3 +490,132 @@ def test_no_picture_or_video_of_the_shared_data_is_refused(tmp_path):
             continue
         checked += 1
     assert checked > 10_000
+
+
+# Matroska, WebM
+
+def ebml_size(n: int) -> bytes:
+    width = 1
+    while n >= (1 << (7 * width)) - 1:
+        width += 1
+    return ((1 << (7 * width)) | n).to_bytes(width, "big")
+
+
+def element(ident: str, body=b"") -> bytes:
+    if isinstance(body, int):
+        body = body.to_bytes(max(1, (body.bit_length() + 7) // 8), "big")
+    body = body.encode() if isinstance(body, str) else body
+    return bytes.fromhex(ident) + ebml_size(len(body)) + body
+
+
+def matroska(before=b"", after=b"", seek_to=None) -> bytes:
+    """A Matroska file of 25 Motion JPEG frames of 64×64 at 25 a second, `before` its clusters and `after`
+    them; with a SeekHead pointing to the element that starts `after` (`seek_to`, its id) when given."""
+    frame = small_jpeg()
+    header = element("1A45DFA3", element("4286", 1) + element("42F7", 1) + element("42F2", 4) + element("42F3", 8)
+                     + element("4282", "matroska") + element("4287", 4) + element("4285", 2))
+    info = element("1549A966", element("2AD7B1", 1_000_000) + element("4489", struct.pack(">d", 1000.0)))
+    tracks = element("1654AE6B", element("AE", element("D7", 1) + element("73C5", 1) + element("83", 1)
+                                         + element("86", "V_MJPEG") + element("E0", element("B0", 64) + element("BA", 64))))
+    clusters = b"".join(element("1F43B675", element("E7", n * 40) + element("A3", b"\x81\x00\x00\x80" + frame))
+                        for n in range(25))
+
+    def seek_head(position: int) -> bytes:
+        return element("114D9B74", element("4DBB", element("53AB", bytes.fromhex(seek_to))
+                                           + element("53AC", struct.pack(">Q", position))))
+
+    rest = info + tracks + before
+    if seek_to:
+        rest = seek_head(0) + rest
+        rest = seek_head(len(rest) + len(clusters)) + rest[len(seek_head(0)):]
+    body = rest + clusters + after
+    return header + bytes.fromhex("18538067") + struct.pack(">Q", len(body) | 1 << 56) + body
+
+
+def chapters(count: int) -> bytes:
+    """`count` chapters at the start, numbered in decreasing order (FFmpeg looks each up among those before)."""
+    atoms = b"".join(element("B6", element("73C4", struct.pack(">I", count - n)) + element("91", 0))
+                     for n in range(count))
+    return element("1043A770", element("45B9", atoms))
+
+
+def tags(count: int) -> bytes:
+    fields = b"".join(element("67C8", element("45A3", f"FIELD{n}") + element("4487", "x")) for n in range(count))
+    return element("1254C367", element("7373", element("63C0") + fields))
+
+
+def cues(times) -> bytes:
+    return element("1C53BB6B", b"".join(element("BB", element("B3", struct.pack(">I", t))
+                                                + element("B7", element("F7", 1) + element("F1", 100))) for t in times))
+
+
+def test_a_matroska_with_a_few_chapters_tags_and_cues_samples_as_before(tmp_path):
+    path = write(tmp_path, "ok.mkv", matroska(chapters(12) + tags(20) + cues(range(0, 1000, 40))))
+    frames, info = sample_frames(path, 4, Settings(home=tmp_path))
+    assert len(frames) == 4 and (info["width"], info["height"]) == (64, 64)
+
+
+def test_a_matroska_of_tens_of_thousands_of_chapters_is_refused(tmp_path):
+    """FFmpeg looks each chapter's number up among those before it: 100,000 in 1.2 MB took 4.9 s each open."""
+    path = write(tmp_path, "chapters.mkv", matroska(chapters(10_001)))
+    assert refused(lambda: sample_frames(path, 4, Settings(home=tmp_path))) == (
+        "the video has more than 10,000 chapters; real videos have a few dozen at most")
+
+
+def test_a_matroska_of_thousands_of_tags_is_refused_also_when_only_its_seek_head_points_to_them(tmp_path):
+    """FFmpeg looks each field's name up among those before it: 60,000 in 0.9 MB took 12 s each open."""
+    for name, data in (("before.mkv", matroska(tags(5_001))), ("after.mkv", matroska(after=tags(5_001), seek_to="1254C367"))):
+        path = write(tmp_path, name, data)
+        assert refused(lambda: sample_frames(path, 4, Settings(home=tmp_path))) == (
+            "the video has more than 5,000 metadata fields (tags); real videos have a few dozen at most")
+
+
+def test_a_matroska_whose_cue_points_run_backwards_is_refused(tmp_path):
+    """FFmpeg moves every later index entry to insert each: 200,000 in decreasing order took 4.8 s each open."""
+    path = write(tmp_path, "cues.mkv", matroska(after=cues(range(1000, 0, -1)), seek_to="1C53BB6B"))
+    assert refused(lambda: sample_frames(path, 4, Settings(home=tmp_path))) == (
+        "the video's seek index has more than 100 entries out of time order; real videos have none")
+
+
+# Ogg, AVI text fields
+
+def test_an_ogg_whose_comment_header_declares_tens_of_thousands_of_fields_is_refused(tmp_path):
+    """FFmpeg searches the fields before for each: 50,000 in 0.5 MB took 8.8 s to open (chapters: 26 s)."""
+    ident = (b"\x80theora\x03\x02\x01" + struct.pack(">HH", 4, 4) + (64).to_bytes(3, "big") * 2 + bytes(2)
+             + struct.pack(">II", 25, 1)).ljust(42, b"\x00")
+    comments = b"\x81theora" + struct.pack("<I", 1) + b"x" + struct.pack("<I", 10_001)
+    page = b"OggS\x00\x02" + bytes(8) + struct.pack("<III", 1, 0, 0) + bytes([1, len(ident)]) + ident
+    path = write(tmp_path, "comments.ogv", page + comments + b"\x09K=v" * 10_001)
+    assert refused(lambda: sample_frames(path, 4, Settings(home=tmp_path))) == (
+        "the video's comment header declares 10,001 fields; real videos have a few dozen")
+
+
+def test_an_avi_of_thousands_of_text_fields_is_refused(tmp_path):
+    """FFmpeg looks each up among those before it: 50,000 INFO fields in 520 KB took 10 s each open."""
+    base = motion_jpeg_avi(25, 25)
+    fields = b"".join(struct.pack("<4sI", f"I{n:03x}".encode(), 2) + b"x\x00" for n in range(1_001))
+    body = b"AVI " + b"LIST" + struct.pack("<I", 4 + len(fields)) + b"INFO" + fields + base[12:]
+    path = write(tmp_path, "info.avi", b"RIFF" + struct.pack("<I", len(body)) + body)
+    assert refused(lambda: sample_frames(path, 4, Settings(home=tmp_path))) == (
+        "the video has more than 1,000 text fields (INFO); real videos have a few")
+
+
+# BMP
+
+def rle_bmp(width: int, height: int) -> bytes:
+    """8-bit pixels marked RLE4, which OpenCV refuses and Pillow decodes in Python: each row one pixel, then an
+    end of line that Pillow pads a byte at a time."""
+    palette = b"".join(bytes([i, i, i, 0]) for i in range(256))
+    pixels = b"\x01\x80\x00\x00" * height + b"\x00\x01"
+    offset = 14 + 40 + len(palette)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 2, len(pixels), 2835, 2835, 256, 0)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + palette + pixels
+
+
+def test_a_large_rle_bmp_that_only_pillow_reads_is_refused_a_small_one_read(tmp_path):
+    """A 4.7 KB BMP of 65,535×915 took Pillow's Python decoder 3.8 s."""
+    path = write(tmp_path, "big.bmp", rle_bmp(3_000, 3_000))
+    assert refused(lambda: read_image(path, "image/bmp", 10**8)).startswith(
+        "the BMP is run-length coded, 3000×3000 pixels")
+    small = read_image(write(tmp_path, "small.bmp", rle_bmp(300, 200)), "image/bmp", 10**8)
+    assert small.shape == (200, 300, 3)

@@ -31,6 +31,11 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 # (Process-wide, so the provenance metadata reader gets the same; it imports this module.)
 PngImagePlugin.MAX_TEXT_CHUNK = 16 * 1024 * 1024
 PngImagePlugin.MAX_TEXT_MEMORY = 64 * 1024 * 1024
+# A run-length coded (RLE) BMP that OpenCV cannot read (damaged, or 8-bit pixels marked RLE4) goes to Pillow,
+# whose RLE decoder is Python, a step or more a pixel: a 4.7 KB BMP of 65,535×915 rows, each one pixel and
+# an end of line, took 3.8 s (and would take longer per pixel with 4-bit runs). RLE BMPs are palette pictures
+# of old Windows programs (icons, installer art), a few megapixels at most: that fallback is held to this
+RLE_BMP_MAX_PIXELS = 8_000_000
 
 
 def _truncated(data: bytes, mime: str) -> bool:
@@ -249,6 +254,10 @@ def _decode_with_pil(path: Path, mime: str, orientation: int, frame: int = 0) ->
         # file at its size already turned, which scrambled a quarter-turned grey or RGBA one
         with open(path, "rb") as file, Image.open(file) as im:
             im.seek(frame)
+            if im.format == "BMP" and im.tile and im.tile[0][0] == "bmp_rle" and im.width * im.height > RLE_BMP_MAX_PIXELS:
+                raise FakeLensError("too_large", f"the BMP is run-length coded, {im.width}×{im.height} pixels, "
+                                    "and damaged or coded in a way only a slow decoder reads; that one is used for "
+                                    f"such pictures of at most {megapixels(RLE_BMP_MAX_PIXELS)}")
             im.load()
             if im.format == "TIFF":
                 # Pillow (13) turns a TIFF upright as it loads it, and drops the tag then: what is left to do
@@ -256,6 +265,8 @@ def _decode_with_pil(path: Path, mime: str, orientation: int, frame: int = 0) ->
             if _has_alpha(im):
                 im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
             return orient(cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR), orientation)
+    except FakeLensError:
+        raise
     except Exception as exc:
         log.debug("%s: Pillow could not decode it: %s: %s", path.name, exc.__class__.__name__, exc)
         if "truncated" in str(exc).lower():   # Pillow's word for a GIF, WebP, TIFF or BMP cut short

@@ -59,6 +59,20 @@ FLV_MAX_KEYFRAME_ARRAYS = 1_000   # keyframe lists (times, filepositions) in the
 AVI_MAX_SUPER_INDEX = 10_000   # entries of a stream's super index (indx), one per standard index: writers cut
 # one per RIFF segment of up to 1 GB or every few thousand frames (an hour at 60 fps cut every 1,000 frames:
 # 216). FFmpeg seeks to each and reads 32 KB there as it opens the file: 200,000 in a 3 MB AVI took 7.4 s
+AVI_MAX_INFO = 1_000   # text fields (INFO list: title, artist, software…): real files have a few. FFmpeg files each
+# under its name in a list it searches through for every new one: 50,000 in a 520 KB AVI took 10 s each open
+# Matroska, WebM: what FFmpeg reads as it opens the file (header elements, and those its SeekHead points to)
+MKV_MAX_ELEMENTS = 1_000_000   # elements walked: a header of a few hundred, cue points (a few elements each)
+MKV_MAX_CHAPTERS = 10_000   # chapter entries: a film has a few dozen. FFmpeg looks each one's number up among
+# those before when they are not in increasing order: 100,000 in 1.2 MB took 4.9 s each open (cost ~ count²)
+MKV_MAX_TAGS = 5_000   # metadata fields (SimpleTag): mkvmerge writes 7 a track, a tagged file a few dozen more.
+# FFmpeg looks each name up among those before: 60,000 in 0.9 MB took 12 s each open (cost ~ count²)
+MKV_CUES_PER_SECOND = 120   # cue points (the seek index): one a keyframe, at most one a frame
+MKV_MAX_CUES_OUT_OF_ORDER = 100   # cue points earlier than one before them: muxers write them in order. FFmpeg
+# moves every later entry of its index to insert each: 200,000 in decreasing order (3.2 MB) took 4.8 s each open
+# Ogg (Theora)
+OGG_MAX_COMMENTS = 10_000   # comment fields (title, encoder, two a chapter): real files have a few dozen. FFmpeg
+# searches those before for each (and each chapter among the chapters): 50,000 in 0.5 MB took 8.8 s to open
 
 
 def _too_large(message: str) -> FakeLensError:
@@ -344,6 +358,11 @@ def check_video_index(data, settings) -> None:
         _check_flv_keyframes(data, settings)
     elif data[:4] == b"RIFF" and data[8:12] == b"AVI ":
         _check_avi_super_index(data)
+        _check_avi_info(data)
+    elif data[:4] == b"\x1a\x45\xdf\xa3":
+        check_matroska(data, settings)
+    elif data[:4] == b"OggS":
+        _check_ogg_comments(data)
 
 
 # an FLV's keyframe list in its metadata (AMF): the key, then a strict array and its declared length
@@ -396,3 +415,155 @@ def _check_avi_super_index(data) -> None:
                         raise _too_large(f"the video's index lists {entries:,} further indexes; real videos "
                                          f"have at most a few hundred")
         return
+
+
+def _check_avi_info(data) -> None:
+    """Refuses an AVI whose text fields (INFO lists, at the top or among the headers) number more than
+    AVI_MAX_INFO: FFmpeg's cost for them grows with their count squared."""
+    end, fields = min(len(data), 8 + struct.unpack_from("<I", data, 4)[0]), 0
+    for fourcc, body, body_end in _riff_chunks(data, 12, end):
+        if fourcc != b"LIST":
+            continue
+        kind = bytes(data[body:body + 4])
+        lists = [(body, body_end)] if kind == b"INFO" else []
+        if kind == b"hdrl":
+            lists += [(at, at_end) for name, at, at_end in _riff_chunks(data, body + 4, body_end)
+                      if name == b"LIST" and bytes(data[at:at + 4]) == b"INFO"]
+        for start, stop in lists:
+            for _ in _riff_chunks(data, start + 4, stop):
+                fields += 1
+                if fields > AVI_MAX_INFO:
+                    raise _too_large(f"the video has more than {AVI_MAX_INFO:,} text fields (INFO); real videos "
+                                     "have a few")
+
+
+def _ebml_number(data, at: int, end: int, keep_marker: bool):
+    """(value, position after it) of the EBML variable-length number at `at`, or None where it cannot be
+    read; an element's id keeps its length marker, a size does not (all ones: unknown, given as -1)."""
+    if at >= end or not data[at]:
+        return None
+    width = 9 - data[at].bit_length()
+    if at + width > end:
+        return None
+    value = int.from_bytes(data[at:at + width], "big")
+    if keep_marker:
+        return value, at + width
+    value &= (1 << (7 * width)) - 1
+    return (-1 if value == (1 << (7 * width)) - 1 else value), at + width
+
+
+_SEGMENT, _SEEK_HEAD, _CLUSTER = 0x18538067, 0x114D9B74, 0x1F43B675
+_CHAPTERS, _TAGS, _CUES = 0x1043A770, 0x1254C367, 0x1C53BB6B
+
+
+class _EbmlWalk:
+    """Walks a Matroska file's elements, counting each it steps over, and refuses the file past
+    MKV_MAX_ELEMENTS."""
+
+    def __init__(self, data):
+        self.data, self.walked = data, 0
+
+    def elements(self, start: int, end: int):
+        """(id, body start, body end) of each element between `start` and `end`; one of unknown size runs
+        to `end`. A number that cannot be read ends the walk there (FFmpeg judges what is left)."""
+        data, at = self.data, start
+        end = min(end, len(data))
+        while at < end:
+            self.walked += 1
+            if self.walked > MKV_MAX_ELEMENTS:
+                raise _too_large(f"the video's header is made of more than {MKV_MAX_ELEMENTS:,} elements (its "
+                                 "container's building blocks); real videos have far fewer")
+            kind = _ebml_number(data, at, end, True)
+            size = kind and _ebml_number(data, kind[1], end, False)
+            if not size:
+                return
+            body = size[1]
+            stop = end if size[0] < 0 else min(body + size[0], end)
+            yield kind[0], body, stop
+            at = stop
+
+
+def check_matroska(data, settings) -> None:
+    """Refuses a Matroska or WebM file that declares more chapters, metadata fields or out-of-order cue
+    points than real files have, in what FFmpeg reads as it opens it: the Segment's elements before its
+    first Cluster, and those its SeekHead points to (Cues and Tags usually sit after the media)."""
+    walk = _EbmlWalk(data)
+    segment = next(((body, end) for kind, body, end in walk.elements(0, len(data)) if kind == _SEGMENT), None)
+    if segment is None:
+        return
+    start, end = segment
+    wanted, done = [], set()
+    for kind, body, stop in walk.elements(start, end):
+        if kind == _CLUSTER:
+            break
+        wanted.append((kind, body, stop))
+        if kind == _SEEK_HEAD:   # Seek entries: an element's id and its position in the Segment
+            for seek, seek_body, seek_end in walk.elements(body, stop):
+                fields = {k: (b, e) for k, b, e in walk.elements(seek_body, seek_end)}
+                if 0x53AB in fields and 0x53AC in fields:
+                    (id_at, id_end), (pos_at, pos_end) = fields[0x53AB], fields[0x53AC]
+                    target = int.from_bytes(data[id_at:id_end], "big")
+                    at = start + int.from_bytes(data[pos_at:pos_end], "big")
+                    if target in (_CHAPTERS, _TAGS, _CUES) and at < end:
+                        found = next(walk.elements(at, end), None)
+                        if found and found[0] == target:
+                            wanted.append(found)
+    for kind, body, stop in wanted:
+        if (kind, body) in done:
+            continue
+        done.add((kind, body))
+        if kind == _CHAPTERS:
+            _count_nested(walk, body, stop, 0xB6, MKV_MAX_CHAPTERS, "chapters", "a few dozen")
+        elif kind == _TAGS:
+            _count_nested(walk, body, stop, 0x67C8, MKV_MAX_TAGS, "metadata fields (tags)", "a few dozen")
+        elif kind == _CUES:
+            _check_cues(walk, body, stop, settings)
+
+
+_MKV_CONTAINERS = {0x45B9, 0xB6, 0x7373, 0x67C8}   # edition, chapter, tag, simple tag: entries nest in these
+
+
+def _count_nested(walk, start, end, wanted, cap, what, real, found=0) -> int:
+    for kind, body, stop in walk.elements(start, end):
+        if kind == wanted:
+            found += 1
+            if found > cap:
+                raise _too_large(f"the video has more than {cap:,} {what}; real videos have {real} at most")
+        if kind in _MKV_CONTAINERS:
+            found = _count_nested(walk, body, stop, wanted, cap, what, real, found)
+    return found
+
+
+def _check_cues(walk, start, end, settings) -> None:
+    cap, points, out_of_order, latest = int(settings.max_duration_s * MKV_CUES_PER_SECOND), 0, 0, -1
+    for kind, body, stop in walk.elements(start, end):
+        if kind != 0xBB:   # a CuePoint: its time (CueTime) is its first element as muxers write it
+            continue
+        points += 1
+        if points > cap:
+            raise _too_large(f"the video's seek index has more than {cap:,} entries; a video within the "
+                             f"{settings.max_duration_s:.0f} s limit has at most one a frame")
+        for child, child_body, child_stop in walk.elements(body, stop):
+            if child == 0xB3:
+                time = int.from_bytes(walk.data[child_body:child_stop], "big")
+                if time < latest:
+                    out_of_order += 1
+                    if out_of_order > MKV_MAX_CUES_OUT_OF_ORDER:
+                        raise _too_large(f"the video's seek index has more than {MKV_MAX_CUES_OUT_OF_ORDER} "
+                                         "entries out of time order; real videos have none")
+                latest = max(latest, time)
+                break
+
+
+def _check_ogg_comments(data) -> None:
+    """Refuses an Ogg file whose Theora comment header declares more fields than OGG_MAX_COMMENTS (FFmpeg
+    reads as many as the packet holds: the declared count is their most). Read from the packet's first page."""
+    at = bytes(data[:1 << 16]).find(b"\x81theora")
+    if at < 0 or at + 11 > len(data):
+        return
+    vendor = struct.unpack_from("<I", data, at + 7)[0]
+    if at + 15 + vendor > len(data):
+        return
+    declared = struct.unpack_from("<I", data, at + 11 + vendor)[0]
+    if declared > OGG_MAX_COMMENTS:
+        raise _too_large(f"the video's comment header declares {declared:,} fields; real videos have a few dozen")
