@@ -5,6 +5,7 @@
 3. seconds of processing per minute of 720p video;
 4. the long-video frame sampling, by seeking and by walking;
 5. what running yt-dlp in a process of its own (fetch/isolated.py) costs a video page's download.
+   (3. includes sampling the frames in a process of their own: media/isolated.py.)
 
 Needs ../shared/data (faces and clips). Run: .venv/bin/python bench/bench_backend.py [--quick]
 """

@@ -377,9 +377,8 @@ def test_an_avi_with_a_few_standard_indexes_samples_as_before(tmp_path):
 
 # FLV
 
-def flv_with_keyframes(times, declared: int | None = None) -> bytes:
-    """An FLV of 25 frames (Sorenson H.263, as OpenCV writes it) whose metadata (onMetaData) lists the
-    keyframes at `times` (s), all at its first frame; their arrays declared `declared` long if said."""
+def flv_of_25_frames() -> bytes:
+    """An FLV of 25 frames of 64×64 (Sorenson H.263, as OpenCV writes it)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
@@ -388,7 +387,13 @@ def flv_with_keyframes(times, declared: int | None = None) -> bytes:
         for i in range(25):
             writer.write(np.full((64, 64, 3), i * 8, np.uint8))
         writer.release()
-        base = Path(name).read_bytes()
+        return Path(name).read_bytes()
+
+
+def flv_with_keyframes(times, declared: int | None = None) -> bytes:
+    """flv_of_25_frames whose metadata (onMetaData) lists the keyframes at `times` (s), all at its
+    first frame; their arrays declared `declared` long if said."""
+    base = flv_of_25_frames()
 
     def text(s: bytes) -> bytes:
         return struct.pack(">H", len(s)) + s

@@ -24,7 +24,7 @@ from .media.faces import detect_upright_faces
 from .media.image import read_image, shrink_to, traits
 from .media.interlace import interlaced, one_field
 from .media.types import Frame, Media
-from .media.video import sample_frames
+from .media.isolated import sample_frames_isolated
 from .models import ModelStore, file_sha256
 from .provenance import VERSION as PROVENANCE_VERSION
 from .provenance.trust import anchor_files, anchors_pem
@@ -192,7 +192,9 @@ def load_media(path: Path, kind: str, mime: str, settings, source_url: str | Non
         h, w = pixels.shape[:2]
         return Media("image", str(path), sha, w, h, None, source_url, mime, [Frame(0, 0.0, pixels)],
                      **traits(path, pixels))
-    sampled, info = sample_frames(path, frames or settings.video_frames, settings, cancelled, progress)
+    # in a process of its own, killed at the time limit or on cancel, its memory capped (FFmpeg's costs
+    # as it opens a file are open-ended)
+    sampled, info = sample_frames_isolated(path, frames or settings.video_frames, settings, cancelled, progress)
     return Media("video", str(path), sha, info["width"], info["height"], info["duration"],
                  source_url, mime, sampled, scale=sampled[0].image.shape[1] / info["width"],
                  declared_duration=info["declared_duration"])

@@ -90,11 +90,12 @@ def _count_frames(path: Path, deadline: float, cancelled=lambda: False) -> tuple
 
 
 def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
-                  progress=lambda f: None) -> tuple[list[Frame], dict]:
+                  progress=lambda f: None, deadline: float | None = None) -> tuple[list[Frame], dict]:
     """`count` frames spread evenly over the video, and {width, height, fps, duration, declared_duration}:
     the last is the length the header stated when the stream ended well before it (a cut-off download
-    or a truncated file, whose frames are sampled from what is there), else None."""
-    deadline = time.monotonic() + settings.decode_wall_s
+    or a truncated file, whose frames are sampled from what is there), else None. In this process:
+    the server samples in a child process (media/isolated.py), which passes its `deadline`."""
+    deadline = time.monotonic() + settings.decode_wall_s if deadline is None else deadline
     _check_structure(path, settings)
     cap = _open(path)
     try:
