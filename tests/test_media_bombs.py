@@ -470,6 +470,35 @@ def test_a_tiff_of_one_strip_a_row_and_a_multi_page_tiff_still_read(tmp_path):
     assert read_image(tmp_path / "pages.tif", "image/tiff", 10**8).shape == (32, 48, 3)
 
 
+def bigtiff(pixels: np.ndarray, strips: int = 1) -> bytes:
+    """An uncompressed RGB BigTIFF laid out as libtiff writes one: header, pixels, then the directory (8-byte
+    counts and offsets, 20-byte entries); StripOffsets lists `strips` strips (all the first)."""
+    h, w, _ = pixels.shape
+    strip = pixels.tobytes()
+    directory_at = 16 + len(strip)
+    offsets_at = directory_at + 8 + 20 * 10 + 8
+    entries = [(256, 4, 1, w), (257, 4, 1, h), (259, 3, 1, 1), (262, 3, 1, 2), (277, 3, 1, 3),
+               (278, 4, 1, h), (279, 16, 1, len(strip))]
+    directory = b"".join(struct.pack("<HHQQ", *e) for e in entries)
+    directory += struct.pack("<HHQHHHH", 258, 3, 3, 8, 8, 8, 0)
+    directory += struct.pack("<HHQQ", 273, 16, strips, 16 if strips == 1 else offsets_at)
+    directory += struct.pack("<HHQQ", 284, 3, 1, 1)
+    directory = struct.pack("<Q", 10) + directory + struct.pack("<Q", 0)
+    offsets = struct.pack("<Q", 16) * strips if strips > 1 else b""
+    return b"II" + struct.pack("<HHHQ", 43, 8, 0, directory_at) + strip + directory + offsets
+
+
+def test_a_bigtiff_is_walked_as_one_and_a_real_one_reads(tmp_path):
+    """Read as a classic TIFF, a BigTIFF's directory offset was its header's 8 and its entries were the
+    pixels: 20 of 20 noisy BigTIFFs were refused for a made-up tag holding millions of numbers."""
+    pixels = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    path = write(tmp_path, "noisy.tif", bigtiff(pixels))
+    assert read_image(path, "image/tiff", 10**8).shape == (120, 160, 3)
+    path = write(tmp_path, "strips.tif", bigtiff(pixels[:1], strips=300_000))
+    message = refused(lambda: read_image(path, "image/tiff", 10**8))
+    assert message == "the TIFF has a tag (273) holding 300,000 numbers; a real picture's hold at most 262,144"
+
+
 # Through the API, and over the real files
 
 def test_a_bomb_uploaded_is_413_too_large_in_plain_words(client, auth):

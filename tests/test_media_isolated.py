@@ -94,6 +94,7 @@ def test_cancel_during_decoding_kills_the_child_at_once(tmp_path, slow_flv, chil
 def test_frames_and_info_from_the_child_are_those_decoded_here(tmp_path, children, monkeypatch):
     clip = need_shared("deepfake-clips", "dfo_real.mp4")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "temp"))   # the child's, a fresh interpreter's
     (tmp_path / "temp").mkdir()
     settings = Settings(home=tmp_path / "h")
     told = []
@@ -150,3 +151,16 @@ def test_a_cancelled_slow_video_no_longer_holds_the_only_worker(tmp_path, face_j
     finally:
         app.extensions["fakelens"]["pool"].stop()
         app.extensions["fakelens"]["store"].close()
+
+
+def test_a_module_in_the_working_folder_does_not_stand_in_for_the_librarys(tmp_path, monkeypatch, children):
+    """`python -m` puts the working folder first on sys.path: started where a user keeps a json.py of
+    their own, every video failed as "decoding the video stopped unexpectedly" (images, decoded by the
+    `fakelens` script's own process, still worked)."""
+    clip = need_shared("deepfake-clips", "dfo_real.mp4")
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "json.py").write_text("raise ImportError('the json.py of a user, not the library')\n")
+    monkeypatch.chdir(folder)
+    media = load_media(clip, "video", "video/mp4", Settings(home=tmp_path / "h"), sha="x")
+    assert len(media.frames) == Settings(home=tmp_path / "h").video_frames

@@ -24,7 +24,6 @@ import traceback
 
 from .errors import FakeLensError
 
-KILL_GRACE_S = 2.0       # past the time limit, for the child's own timeout to be said first
 PROGRESS_EVERY_S = 0.1
 
 
@@ -33,7 +32,12 @@ def child_process(module: str, arguments):
     """`python -m module` started with `arguments` (pickled to its stdin), in a process group of its
     own, and killed (the whole group) when the block ends, however it ends."""
     env = {**os.environ, "MALLOC_ARENA_MAX": "2"}   # glibc's 64 MB per thread would count against the cap
-    child = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    # -P: `-m` would put the working folder first on sys.path, where a user's random.py or json.py would
+    # stand in for the library's (the parent, started as the `fakelens` script, does not look there); this
+    # fakelens is found where the parent found it, installed or not
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+    child = subprocess.Popen([sys.executable, "-P", "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              start_new_session=True, env=env)   # its own group: killed whole
     try:
         child.stdin.write(pickle.dumps(arguments))

@@ -11,9 +11,11 @@ video decoder's (media/isolated.py).
 """
 
 from ..errors import FakeLensError
-from ..isolation import KILL_GRACE_S, child_main, child_process, ended, limit, messages
+from ..isolation import child_main, child_process, ended, limit, messages
 
 MEMORY_BYTES = 2 << 30   # a download's address space: yt-dlp itself takes about 300 MB of it
+
+KILL_GRACE_S = 2.0   # past the time limit, for the child's own timeout to be said first
 
 
 def run_download(url: str, settings, outdir, deadline: float | None, progress, cancelled) -> tuple:

@@ -18,6 +18,7 @@ peak memory; no file to clean up.
 import os
 import time
 
+import cv2
 import numpy as np
 
 from ..errors import FakeLensError
@@ -69,7 +70,12 @@ def _sample(arguments, send, send_data, progress):
     path, count, settings, deadline = arguments
     # CPU seconds: FFmpeg decodes on every core; the wall-clock limit is the parent's to keep
     limit(MEMORY_BYTES, settings.decode_wall_s * (os.cpu_count() or 1))
-    frames, info = sample_frames(path, count, settings, lambda: False, progress, deadline)
+    try:
+        frames, info = sample_frames(path, count, settings, lambda: False, progress, deadline)
+    except cv2.error as e:   # OpenCV's own out of memory, under the cap: said as running out, not as a failure
+        if "Insufficient memory" in str(e):
+            raise MemoryError from None
+        raise
     for frame in frames:
         image = np.ascontiguousarray(frame.image)
         send_data({"index": frame.index, "t": frame.t, "shape": image.shape}, image)

@@ -226,25 +226,38 @@ _TIFF_SUB_DIRECTORIES = {34665, 34853}   # EXIF, GPS: read with the first direct
 def _walk_tiff(data) -> None:
     """Refuses a TIFF whose first directory (or the EXIF or GPS directory it points to) has a tag holding
     more numbers than a real picture's. Only what Pillow reads when it opens the file is walked: its further
-    pages (directories) are not read before one is asked for. Stops quietly where the file stops making
-    sense: what is there is the decoders' to judge."""
-    if len(data) < 8:
+    pages (directories) are not read before one is asked for. Classic TIFF and BigTIFF (8-byte counts and
+    offsets). Stops quietly where the file stops making sense: what is there is the decoders' to judge."""
+    if len(data) < 16:
         return
     order = "<" if data[:2] == b"II" else ">"
-    directories, seen = [struct.unpack_from(order + "I", data, 4)[0]], set()
+    version = struct.unpack_from(order + "H", data, 2)[0]
+    if version == 42:    # classic: 2-byte entry counts, 12-byte entries (tag, type, count, value or offset)
+        first, counted, entry_format, entry_size = struct.unpack_from(order + "I", data, 4)[0], "H", "HHI", 12
+    elif version == 43:  # BigTIFF: 8-byte counts, 20-byte entries
+        first, counted, entry_format, entry_size = struct.unpack_from(order + "Q", data, 8)[0], "Q", "HHQ", 20
+    else:
+        return
+    value_at = struct.calcsize(order + entry_format)   # where an entry's value (or its offset) starts
+    directories, seen = [first], set()
     while directories:
         at = directories.pop()
-        if at in seen or at + 2 > len(data):
+        if at in seen or at + struct.calcsize(order + counted) > len(data):
             continue
         seen.add(at)
-        count = struct.unpack_from(order + "H", data, at)[0]
-        for entry in range(at + 2, min(at + 2 + 12 * count, len(data) - 11), 12):
-            tag, kind, values = struct.unpack_from(order + "HHI", data, entry)
+        count = min(struct.unpack_from(order + counted, data, at)[0], 65_535)   # as a classic TIFF's at most
+        entries = at + struct.calcsize(order + counted)
+        for entry in range(entries, min(entries + entry_size * count, len(data) - entry_size + 1), entry_size):
+            tag, kind, values = struct.unpack_from(order + entry_format, data, entry)
             if kind in _TIFF_NUMBERS and values > TIFF_MAX_VALUES:
                 raise _too_large(f"the TIFF has a tag ({tag}) holding {values:,} numbers; a real picture's hold "
                                  f"at most {TIFF_MAX_VALUES:,}")
-            if tag in _TIFF_SUB_DIRECTORIES and kind in (4, 13) and values == 1 and len(seen) < 4:
-                directories.append(struct.unpack_from(order + "I", data, entry + 8)[0])
+            # a pointer to the EXIF or GPS directory: LONG or IFD, or in a BigTIFF also LONG8 or IFD8
+            if tag in _TIFF_SUB_DIRECTORIES and values == 1 and len(seen) < 4 and kind in (4, 13, 16, 18):
+                pointer = "I" if kind in (4, 13) else "Q"
+                if kind in (16, 18) and entry_size == 12:   # an 8-byte value does not fit a classic entry
+                    continue
+                directories.append(struct.unpack_from(order + pointer, data, entry + value_at)[0])
 
 
 def is_iso_media(data) -> bool:

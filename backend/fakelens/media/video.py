@@ -133,6 +133,7 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
     declared = None   # the length the header stated, when the stream ends well before it
     if more:   # the header understated the length (a duration that lies): count, check, sample again
         total, _ = _count_frames(path, deadline, cancelled)
+        frames = None   # let the first sampling go before the second is read (128 frames: 1.4 GB each)
         frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     elif ended is not None:   # it overstated it (a cut-off download): sample what is there, all of it
         frames_there, lasted = ended
@@ -148,12 +149,14 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
             declared = round(stated, 3)
         total = frames_there
         if short:
+            frames = None
             frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     if not frames:
         raise FakeLensError("undecodable", "no frame of the video could be decoded")
     if sar != 1.0:
         width = round(width * sar)
-        frames = [dataclasses.replace(f, image=shrink_to(_stretched(f.image, sar), MAX_SIDE)) for f in frames]
+        for i, f in enumerate(frames):   # in place: one frame at a time held twice, not all of them
+            frames[i] = dataclasses.replace(f, image=shrink_to(_stretched(f.image, sar), MAX_SIDE))
     # a stream whose stamps restarted lasts past what its header says (frames carry on from the last)
     return frames, {"width": width, "height": height, "fps": fps, "duration": round(max(total / fps, frames[-1].t), 3),
                     "declared_duration": declared}

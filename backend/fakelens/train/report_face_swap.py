@@ -87,7 +87,8 @@ def training_lines(onnx: Path) -> tuple[str, str]:
 def mirrored(onnx: Path) -> bool:
     """Whether the model is scored with its mirror image too (a merged average of models is not:
     fakelens.train.average_models)."""
-    return session_of(onnx).get_modelmeta().custom_metadata_map.get("mirror", "true") != "false"
+    from .average_models import MIRROR_KEY
+    return session_of(onnx).get_modelmeta().custom_metadata_map.get(MIRROR_KEY, "true") != "false"
 
 
 def entry(name: str, version: str, onnx: Path, threshold: float, crop_scale: float,
