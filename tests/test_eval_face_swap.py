@@ -126,17 +126,21 @@ def test_eval_reads_every_media_file_and_lists_the_rest(folders, tmp_path):
     (real / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
     (real / "eio.jpg").symlink_to("/proc/self/mem")          # open works, read fails (EIO)
     os.mkfifo(real / "pipe.jpg")                              # would block a reader forever
+    (real / "l1").symlink_to("l2")                            # a symlink loop: unreadable, listed
+    (real / "l2").symlink_to("l1")
     (real / "notes.txt").write_text("not media")
     weird = Path(os.fsdecode(b"caf\xe9.jpg"))                 # a name that is not UTF-8
     (real / weird).write_bytes(two.read_bytes())
     out = tmp_path / "out"
     summary = run_eval(real, folders / "fake", out, Settings(home=tmp_path / "home"))
     assert summary["real"] == 4 and summary["fake"] == 2, summary    # no-extension, jfif, linked, café
-    assert sorted(Path(e["file"]).name for e in summary["errors"]) == ["eio.jpg", "gone.jpg"]
+    assert sorted(Path(e["file"]).name for e in summary["errors"]) == ["eio.jpg", "gone.jpg", "l1", "l2"]
     assert all(e["error"].startswith("cannot read the file") for e in summary["errors"])
+    assert "Too many levels of symbolic links" in next(e["error"] for e in summary["errors"]
+                                                       if e["file"].endswith("l1"))
     assert sorted(Path(p).name for p in summary["skipped"]) == ["notes.txt", "pipe.jpg"]
     rows = list(csv.DictReader(open(out / "scores.csv", encoding="utf-8")))
-    assert len(rows) == 8 and any(r["file"].endswith("caf\\udce9.jpg") for r in rows)
+    assert len(rows) == 10 and any(r["file"].endswith("caf\\udce9.jpg") for r in rows)
     assert (out / "roc.png").is_file()
 
 

@@ -186,7 +186,8 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         if needed is not None:
             models.session(needed)
     (reals, skipped_real, shut_real), (fakes, skipped_fake, shut_fake) = list_media(Path(real_dir)), list_media(Path(fake_dir))
-    both = sorted({p.resolve() for p in reals} & {p.resolve() for p in fakes})
+    # realpath, not Path.resolve: a symlink loop among the files (listed as unreadable) raised RuntimeError
+    both = sorted({os.path.realpath(p) for p in reals} & {os.path.realpath(p) for p in fakes})
     if both:   # nested or equal folders: the same file would count as real and as fake
         raise FakeLensError("bad_request", f"{len(both)} file(s) are under both --real and --fake "
                             f"(first: {both[0]}): give two separate folders")
@@ -196,7 +197,8 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         raise FakeLensError("bad_request", f"no images or videos in {real_dir} or {fake_dir}")
     if out_dir is not None:   # before the scoring, which can take hours: not after it
         out_dir = Path(out_dir)
-        inside = next((d for d in (real_dir, fake_dir) if out_dir.resolve().is_relative_to(Path(d).resolve())), None)
+        inside = next((d for d in (real_dir, fake_dir)
+                       if Path(os.path.realpath(out_dir)).is_relative_to(os.path.realpath(d))), None)
         if inside is not None:   # its PNG would be scored as a picture of that class the next time
             raise FakeLensError("bad_request", f"the results folder {out_dir} is inside {inside}: put it elsewhere")
         try:
