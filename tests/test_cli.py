@@ -427,6 +427,18 @@ def test_check_stops_at_the_first_output_it_cannot_write(tmp_path, plain_jpeg, m
     assert r.returncode == 1 and r.stderr == "error: cannot write the results: No space left on device\n", r.stderr
 
 
+@pytest.mark.parametrize("command", [["token"], ["token", "--rotate"], ["models"], ["models", "--json"]])
+def test_output_that_cannot_be_written_exits_1_as_check(tmp_path, command):
+    """`> /dev/full` exited 2, as a data folder that cannot be used, where check exits 1 (README)."""
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home")}
+    for unbuffered in ("1", ""):   # printed at once, or at exit's flush
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([sys.executable, "-m", "fakelens.cli", *command], stdout=full, stderr=subprocess.PIPE,
+                               env={**env, "PYTHONUNBUFFERED": unbuffered}, text=True, timeout=120)
+        assert r.returncode == 1, r.stderr
+        assert r.stderr == "error: cannot write the results: No space left on device\n", r.stderr
+
+
 def read_terminal(proc, master, timeout=60) -> str:
     """What `proc` wrote to the pseudo-terminal `master` until it ended."""
     import select

@@ -260,11 +260,11 @@ def test_a_folder_eval_cannot_open_is_listed_and_an_out_inside_an_input_refused(
         assert summary["real"] == 2 and summary["errors"] == [
             {"file": str(locked), "error": "cannot read this folder (Permission denied): its files are not counted"}]
         proc = run(locked)
-        assert proc.returncode == 1 and f"cannot read {locked}: Permission denied" in proc.stderr, proc.stderr
+        assert proc.returncode == 2 and f"cannot read {locked}: Permission denied" in proc.stderr, proc.stderr
     finally:
         locked.chmod(0o755)
     proc = run(real, "--out", str(real / "results"))
-    assert proc.returncode == 1 and "is inside" in proc.stderr and not (real / "results").exists(), proc.stderr
+    assert proc.returncode == 2 and "is inside" in proc.stderr and not (real / "results").exists(), proc.stderr
 
 
 def test_ctrl_c_in_eval_writes_what_was_scored_and_exits_130(folders, tmp_path):
@@ -361,3 +361,31 @@ def test_empty_folder_arguments_are_refused_not_taken_as_the_current_folder(fold
 def test_eval_without_out_says_how_to_keep_the_csv_and_the_curve(folders, tmp_path, capsys):
     run_eval(folders / "real", folders / "fake", None, Settings(home=tmp_path / "home"))
     assert capsys.readouterr().err.endswith("\n  --out DIR keeps the per-file CSV and the ROC curve\n")
+
+
+def test_a_wrong_argument_exits_2_not_1_as_a_failed_run(folders, tmp_path):
+    """README: a wrong argument exits 2; eval's own refusals of its folders exited 1, as "AUC n/a"."""
+    def fakelens(*args):
+        return subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "eval", *args],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    real, fake = str(folders / "real"), str(folders / "fake")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    for args, said in ((["--real", str(tmp_path / "nope"), "--fake", fake], "is not a folder"),
+                       (["--real", str(folders / "real" / "real0.png"), "--fake", fake], "is not a folder"),
+                       (["--real", real, "--fake", real], "under both --real and --fake"),
+                       (["--real", real, "--fake", fake, "--out", str(folders / "fake" / "o")], "is inside"),
+                       (["--real", real, "--fake", fake, "--out", str(a_file)], "cannot write the results to")):
+        r = fakelens(*args)
+        assert r.returncode == 2 and said in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
+        assert "[1/" not in r.stderr
+
+
+def test_eval_output_that_cannot_be_written_exits_1_as_check(folders, tmp_path):
+    """`fakelens eval --json > /dev/full` exited 2, as a data folder it cannot use."""
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "eval",
+                            "--real", str(folders / "real"), "--fake", str(folders / "fake"), "--json"],
+                           stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert r.stderr.endswith("error: cannot write the results: No space left on device\n"), r.stderr[-2000:]

@@ -12,8 +12,27 @@ import threading
 from pathlib import Path
 
 from .config import Settings, SettingsError, load_settings
-from .errors import FakeLensError
+from .errors import FakeLensError, WrongArgument
 from .terminal import shown
+
+
+class _OutputFailed(Exception):
+    """stdout could not be written (a full disk): exit 1, as check's output (README), not 2 as for a
+    data folder it cannot use."""
+
+    def __init__(self, error: OSError):
+        super().__init__(error)
+        self.error = error
+
+
+def _out(*parts, **kwargs):
+    """print() to stdout, flushed at once, its failure told apart from the data folder's (_OutputFailed)."""
+    try:
+        print(*parts, **kwargs, flush=True)
+    except BrokenPipeError:   # the reader gone: main ends quietly
+        raise
+    except OSError as exc:
+        raise _OutputFailed(exc) from None
 
 
 def cmd_serve(args) -> int:
@@ -220,7 +239,7 @@ def cmd_token(args) -> int:
     from .api.auth import ensure_token
 
     settings = load_settings(home=args.home)
-    print(ensure_token(settings.home, rotate=args.rotate))
+    _out(ensure_token(settings.home, rotate=args.rotate))
     return 0
 
 
@@ -229,7 +248,7 @@ def cmd_models(args) -> int:
 
     store = ModelStore(load_settings(home=args.home).models_dir)
     if args.json:
-        print(json.dumps(store.manifest, indent=2))
+        _out(json.dumps(store.manifest, indent=2))
         problems = [p for p in map(store.problem, store.specs) if p]
         for problem in problems:
             print(f"BROKEN: {problem}", file=sys.stderr)
@@ -242,8 +261,8 @@ def cmd_models(args) -> int:
         metrics = spec.extra.get("metrics") or {}
         shown = ", ".join(f"{k}={v}" for k, v in metrics.items() if not isinstance(v, (dict, list)))
         threshold = f"threshold={spec.threshold}" if spec.threshold is not None else ""
-        print(f"{spec.name:24} v{spec.version:6} {spec.task:14} {spec.file}  "
-              + ", ".join(part for part in (threshold, shown) if part))
+        _out(f"{spec.name:24} v{spec.version:6} {spec.task:14} {spec.file}  "
+             + ", ".join(part for part in (threshold, shown) if part))
         problem = store.problem(spec)   # each file checked against its sha256
         if problem:
             broken = True
@@ -257,7 +276,7 @@ def cmd_eval(args) -> int:
     settings = load_settings(home=args.home)
     summary = run_eval(Path(args.real), Path(args.fake), Path(args.out) if args.out else None, settings)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        _out(json.dumps(summary, indent=2))
     if summary["interrupted"]:   # Ctrl+C: what was scored is written and summed up, then ends as main does
         print("interrupted", file=sys.stderr)
         return 130
@@ -318,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("eval", help="AUC, accuracy, FPR, ROC curve and per-file CSV on folders of real and fake media",
-                       epilog="exit 1 when either class has no file scored, or when a result could not be written; "
+                       epilog="exit 1 when either class has no file scored, or when a result or the output could "
+                              "not be written; exit 2 when a folder given cannot be used; "
                               "Ctrl+C: what was scored is written, exit 130")
     p.add_argument("--real", required=True, type=_not_empty)
     p.add_argument("--fake", required=True, type=_not_empty)
@@ -349,11 +369,15 @@ def main(argv=None) -> int:
     except FakeLensError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         # the data folder (fakelens.db not a database, locked, read-only; the token a folder) is a
-        # start-up problem, as a bad setting: 2
-        return 2 if exc.code == "storage_unavailable" else 1
+        # start-up problem, as a bad setting: 2; so is a wrong argument (eval's folders), as argparse's
+        return 2 if exc.code == "storage_unavailable" or isinstance(exc, WrongArgument) else 1
     except SettingsError as exc:   # a bad config.toml or FAKELENS_* value
         print(f"error in the settings: {exc}", file=sys.stderr)
         return 2
+    except _OutputFailed as exc:   # a full disk under stdout: 1, as check (README)
+        _stdout_to_devnull()
+        print(f"error: cannot write the results: {exc.error.strerror or exc.error}", file=sys.stderr)
+        return 1
     except BrokenPipeError:   # `fakelens models --json | head -1`: the reader has what it wanted
         _stdout_to_devnull()   # no "error: Broken pipe"
         return 1

@@ -44,6 +44,14 @@ class FakeLensError(Exception):
         return {"code": self.code, "message": self.message}
 
 
+class WrongArgument(FakeLensError):
+    """A command-line argument that cannot be used (a folder that is not there, the same folder twice):
+    the CLI exits 2 for it, as argparse does for its own refusals, not 1 as for a run that failed."""
+
+    def __init__(self, message: str):
+        super().__init__("bad_request", message)
+
+
 # What fills or locks the data folder, and the one remedy that fits each (both when the cause is unknown)
 STORAGE_REMEDIES = {errno.ENOSPC: "free some disk space there", errno.EDQUOT: "free some disk space there",
                     errno.EROFS: "make it writable", errno.EACCES: "make it writable", errno.EPERM: "make it writable"}

@@ -28,7 +28,7 @@ import numpy as np
 from .analyze import SNIFF_BYTES, load_with_faces, sniff_file
 from .terminal import csv_cell, shown
 from .detectors.face_swap import FaceSwapDetector
-from .errors import FakeLensError
+from .errors import FakeLensError, WrongArgument
 from .fetch.sniff import sniff
 from .metrics import auc, auc_interval, recall_at_fpr, roc_curve
 from .models import ModelStore, file_sha256
@@ -111,12 +111,12 @@ def list_media(folder: Path) -> tuple[list[Path], list[Path], list[tuple[Path, s
     image nor video, or not a regular file (a pipe would block), is skipped, and listed; a folder that
     cannot be opened is listed too (its files would otherwise vanish from the counts)."""
     if not folder.is_dir():
-        raise FakeLensError("bad_request", f"{folder} is not a folder")
+        raise WrongArgument(f"{folder} is not a folder")
     media, skipped, unreadable, seen = [], [], [], set()
 
     def cannot_open(exc: OSError):
         if Path(exc.filename) == folder:
-            raise FakeLensError("bad_request", f"cannot read {folder}: {exc.strerror}")
+            raise WrongArgument(f"cannot read {folder}: {exc.strerror}")
         unreadable.append((Path(exc.filename), exc.strerror or str(exc)))
 
     for root, dirs, files in os.walk(folder, followlinks=True, onerror=cannot_open):
@@ -172,7 +172,7 @@ def _digests_refusing_copies_in_both(reals: list[Path], fakes: list[Path]) -> di
     real_by_hash = {digests[p]: p for p in reals if digests[p] is not None}
     copies = [(real_by_hash[digests[p]], p) for p in fakes if digests[p] in real_by_hash]
     if copies:
-        raise FakeLensError("bad_request", f"{len(copies)} file(s) in --fake have the same content as one in "
+        raise WrongArgument(f"{len(copies)} file(s) in --fake have the same content as one in "
                             f"--real (first: {copies[0][1]} and {copies[0][0]}): remove the copies")
     return digests
 
@@ -189,7 +189,7 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     # realpath, not Path.resolve: a symlink loop among the files (listed as unreadable) raised RuntimeError
     both = sorted({os.path.realpath(p) for p in reals} & {os.path.realpath(p) for p in fakes})
     if both:   # nested or equal folders: the same file would count as real and as fake
-        raise FakeLensError("bad_request", f"{len(both)} file(s) are under both --real and --fake "
+        raise WrongArgument(f"{len(both)} file(s) are under both --real and --fake "
                             f"(first: {both[0]}): give two separate folders")
     digests = _digests_refusing_copies_in_both(reals, fakes)
     items = [(p, 0) for p in reals] + [(p, 1) for p in fakes]
@@ -200,16 +200,16 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         inside = next((d for d in (real_dir, fake_dir)
                        if Path(os.path.realpath(out_dir)).is_relative_to(os.path.realpath(d))), None)
         if inside is not None:   # its PNG would be scored as a picture of that class the next time
-            raise FakeLensError("bad_request", f"the results folder {out_dir} is inside {inside}: put it elsewhere")
+            raise WrongArgument(f"the results folder {out_dir} is inside {inside}: put it elsewhere")
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             if not os.access(out_dir, os.W_OK):
                 raise PermissionError(13, "Permission denied")
         except OSError as exc:
-            raise FakeLensError("bad_request", f"cannot write the results to {out_dir}: {exc.strerror}") from None
+            raise WrongArgument(f"cannot write the results to {out_dir}: {exc.strerror}") from None
         folders = [out_dir / name for name in RESULT_FILES if (out_dir / name).is_dir()]
         if folders:   # it could not be replaced by the file, after all the scoring
-            raise FakeLensError("bad_request", f"cannot write the results to {out_dir}: {folders[0]} is a folder")
+            raise WrongArgument(f"cannot write the results to {out_dir}: {folders[0]} is a folder")
     rows, started = [], time.monotonic()
     for label, shut in (("real", shut_real), ("fake", shut_fake)):
         rows += [{"file": str(folder), "label": label, "kind": None, "score": None, "faces": 0, "frames": 0,
