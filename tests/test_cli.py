@@ -121,6 +121,34 @@ def test_a_data_folder_that_cannot_be_used_is_one_line_not_a_traceback(tmp_path)
     assert r.stderr.startswith(f"error: cannot use the data folder {afile}"), r.stderr
 
 
+def test_a_data_folder_from_fakelens_home_is_named_as_one_from_home(tmp_path):
+    """FAKELENS_HOME a file said only "error: File exists: …", where --home named the data folder."""
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    r = fakelens(afile, "token")
+    assert r.returncode == 2 and r.stderr == f"error: cannot use the data folder {afile} (File exists: {afile})\n", \
+        r.stderr
+
+
+def test_a_token_rotated_in_a_read_only_data_folder_names_the_folder_not_a_temporary_file(tmp_path):
+    home = tmp_path / "home"
+    assert fakelens(home, "token").returncode == 0
+    as_user = []
+    if os.geteuid() == 0:   # root writes any folder: drop the capabilities that let it
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv")
+        as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    home.chmod(0o500)
+    try:
+        r = subprocess.run(as_user + [sys.executable, "-m", "fakelens.cli", "--home", str(home), "token", "--rotate"],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        home.chmod(0o700)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (f"error: cannot store the pairing token in the data folder {home} (Permission denied): "
+                        "make it writable\n"), r.stderr
+
+
 def test_check_a_file_that_cannot_be_read_is_the_users_problem_not_a_bug(tmp_path):
     unreadable = tmp_path / "photo.jpg"
     unreadable.symlink_to("/proc/self/mem")   # opens, then every read fails (EIO)

@@ -359,6 +359,14 @@ def _stdout_to_devnull():
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _data_folder(args) -> Path | None:
+    """The data folder the command used: --home, else the settings' ($FAKELENS_HOME, config, the default)."""
+    try:
+        return Path(os.path.abspath(args.home or load_settings().home))
+    except Exception:   # a bad setting: the OSError is then not the data folder's
+        return None
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -383,8 +391,8 @@ def main(argv=None) -> int:
         return 1
     except OSError as exc:      # a data folder that is a file or not writable; a file given that is missing
         where = f": {exc.filename}" if exc.filename else ""
-        home = str(args.home) if args.home else None
-        if home and exc.filename and str(exc.filename).startswith(home):
+        home = _data_folder(args)
+        if home and exc.filename and Path(os.path.abspath(os.fsdecode(exc.filename))).is_relative_to(home):
             print(f"error: cannot use the data folder {home} ({exc.strerror or exc}{where})", file=sys.stderr)
         else:
             print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)

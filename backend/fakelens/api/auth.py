@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import current_app, request
 
 from ..config import make_data_folder
-from ..errors import FakeLensError
+from ..errors import FakeLensError, storage_unavailable
 
 TOKEN_FILE = "token"
 EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://")
@@ -41,13 +41,18 @@ def ensure_token(home: Path, rotate: bool = False) -> str:
     token = secrets.token_urlsafe(32)
     # a temporary file of its own (mkstemp: mode 0600): two writers at once (the server and
     # `fakelens token --rotate`) must not write into, or rename away, each other's
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".token-", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".token-", suffix=".tmp")
+    except OSError as exc:   # a read-only or full data folder: named, not the temporary file's name
+        raise storage_unavailable(path.parent, exc, "the pairing token") from None
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(token + "\n")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise storage_unavailable(path.parent, exc, "the pairing token") from None
         raise
     return token
 
