@@ -158,6 +158,23 @@ def test_check_a_file_that_cannot_be_read_is_the_users_problem_not_a_bug(tmp_pat
     assert line["error"]["message"] == f"cannot read {unreadable}: Input/output error"
 
 
+def test_check_says_what_an_input_that_is_not_a_file_is(tmp_path):
+    """A symlink loop said "no such file" (exists() hides ELOOP); a pipe or a device said not_found,
+    though it is there."""
+    (tmp_path / "l1").symlink_to("l2")
+    (tmp_path / "l2").symlink_to("l1")
+    os.mkfifo(tmp_path / "pipe.jpg")
+    inputs = [tmp_path / "l1", tmp_path / "pipe.jpg", "/dev/zero", tmp_path / "missing.jpg"]
+    r = fakelens(tmp_path / "home", "check", "--json", *map(str, inputs))
+    assert r.returncode == 1
+    errors = [json.loads(line)["error"] for line in r.stdout.splitlines()]
+    assert errors == [
+        {"code": "bad_request", "message": f"too many levels of symbolic links: {inputs[0]}"},
+        {"code": "unsupported_media", "message": f"not a regular file (a pipe or a device): {inputs[1]}"},
+        {"code": "unsupported_media", "message": "not a regular file (a pipe or a device): /dev/zero"},
+        {"code": "not_found", "message": f"no such file: {inputs[3]}"}], errors
+
+
 def test_check_writes_control_characters_as_escapes_not_to_the_terminal(tmp_path):
     """An input's name (or any message quoting what a server or a file said) with an escape sequence
     reached the terminal raw: it could rewrite the lines above, the verdict's among them."""

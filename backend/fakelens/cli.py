@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -190,12 +191,19 @@ def _check_one(args, analyzer, item: str):
             request, is_video = {"url": item, "kind": "auto"}, True
         else:
             path = Path(item)
-            if path.is_dir():
+            try:   # stat itself, not exists(): that says "no such file" for a symlink loop too
+                mode = path.stat().st_mode
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                    raise FakeLensError("not_found", f"no such file: {item}") from None
+                if exc.errno == errno.ELOOP:
+                    raise FakeLensError("bad_request", f"too many levels of symbolic links: {item}") from None
+                raise
+            if stat.S_ISDIR(mode):
                 raise FakeLensError("bad_request", f"{item} is a folder: name the files in it "
                                     "(`fakelens eval` scores whole folders)")
-            if not path.is_file():
-                what = "not a regular file" if path.exists() else "no such file"
-                raise FakeLensError("not_found", f"{what}: {item}")
+            if not stat.S_ISREG(mode):   # it is there: a pipe or a device, never read (it could block)
+                raise FakeLensError("unsupported_media", f"not a regular file (a pipe or a device): {item}")
             request = {"path": str(path.resolve())}
             is_video = sniff_file(path)[0] == "video"
         progress = bar if (is_video and not args.json) else (lambda s, f: None)
