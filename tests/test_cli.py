@@ -303,9 +303,53 @@ def test_another_program_s_database_under_the_history_s_name_is_one_line_and_kep
     other.close()
     r = serve_once(home)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr.startswith(f"error: cannot open the history database {home / 'fakelens.db'} (no such column: "), r.stderr
-    assert r.stderr.endswith("it is not a FakeLens history; move it aside to start fresh (FakeLens makes a new one; "
-                             "its history is lost)\n"), r.stderr
+    assert r.stderr == (f"error: cannot open the history database {home / 'fakelens.db'} (its tables are checks): "
+                        "it is not a FakeLens history; move it aside to start fresh (FakeLens makes a new one; "
+                        "its history is lost)\n"), r.stderr
+
+
+@pytest.mark.parametrize("tables", [["jobs"], ["checks", "jobs"]])
+def test_another_program_s_database_without_a_schema_version_is_refused_and_not_altered(tmp_path, tables):
+    """user_version 0 was taken for a FakeLens file from before it was kept: a foreign file holding
+    only `jobs` was adopted, FakeLens's tables added to it."""
+    import sqlite3
+
+    from fakelens.store import SCHEMA
+
+    home = tmp_path / "home"
+    home.mkdir()
+    other = sqlite3.connect(home / "fakelens.db")
+    for table in tables:
+        other.executescript(SCHEMA if table == "checks" else f"CREATE TABLE {table} (x)")
+    other.commit()
+    other.close()
+    before = (home / "fakelens.db").read_bytes()
+    r = serve_once(home)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.endswith(": it is not a FakeLens history; move it aside to start fresh (FakeLens makes a new "
+                             "one; its history is lost)\n") and "its tables are" in r.stderr, r.stderr
+    assert (home / "fakelens.db").read_bytes() == before   # never altered
+
+
+@pytest.mark.parametrize("made", ["empty", "old"])
+def test_an_empty_file_or_an_old_fakelens_history_is_still_taken(tmp_path, made):
+    import sqlite3
+
+    from fakelens.store import SCHEMA, SCHEMA_VERSION, Store
+
+    path = tmp_path / "home" / "fakelens.db"
+    path.parent.mkdir()
+    db = sqlite3.connect(path)
+    if made == "old":   # a file from before the schema's version was kept: user_version 0
+        db.executescript(SCHEMA)
+        db.execute("INSERT INTO checks (id, status, created, updated, request) VALUES ('a', 'done', 1, 1, '{}')")
+        db.commit()
+    db.close()
+    store = Store(path)
+    store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("SELECT count(*) FROM checks").fetchone()[0] == (made == "old")
 
 
 def test_a_locked_history_database_is_one_line(tmp_path):

@@ -42,6 +42,8 @@ ACTIVE = ("queued", "running")
 # schema): a newer FakeLens's file is refused, not misread, by an older one.
 SCHEMA_VERSION = 1
 
+# the tables a FakeLens file from before the schema version holds (SCHEMA): another file is not adopted
+FAKELENS_TABLES = {"checks", "cache_hash", "cache_url"}
 
 _MOVE_ASIDE = "move it aside to start fresh (FakeLens makes a new one; its history is lost)"
 # SQLite's words for a file or disk it cannot use, and what the user can do about each
@@ -85,13 +87,16 @@ class Store:
         with self._locked("open"):
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA secure_delete=ON")   # deleted history is overwritten, not left in free pages
+            # what the file is, before anything is written to it (WAL mode changes its header)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreUnavailable(f"the history database {self.path} was written by a newer FakeLens "
                                        f"(its schema {version}, this one knows {SCHEMA_VERSION}): upgrade "
                                        f"FakeLens, or {_MOVE_ASIDE}")
+            if version == 0:   # new, a FakeLens file from before the version was kept, or another program's
+                self._refuse_a_foreign_database()
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA secure_delete=ON")   # deleted history is overwritten, not left in free pages
             self._db.executescript(SCHEMA)
             # written every time: a file SQLite could open only to read passes everything above, and
             # a read-only history then stops the start with one line, not the first check later
@@ -101,6 +106,19 @@ class Store:
         with self._locked("open", self._read_lock):
             self._reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._reader.row_factory = sqlite3.Row
+
+    def _refuse_a_foreign_database(self):
+        """A file without a schema version is taken (and upgraded) only when it is empty or holds
+        FakeLens's tables: another program's database under this name is never altered."""
+        tables = {row[0] for row in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")}
+        if not tables:
+            return
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(checks)")}
+        if tables <= FAKELENS_TABLES and {"id", "status", "created", "request"} <= columns:
+            return
+        raise StoreUnavailable(f"cannot open the history database {self.path} (its tables are "
+                               f"{', '.join(sorted(tables))}): it is not a FakeLens history; {_MOVE_ASIDE}")
 
     @contextmanager
     def _locked(self, doing: str = "use", lock=None):
