@@ -101,6 +101,27 @@ def test_check_json_gives_every_input_its_line_when_the_settings_are_bad(tmp_pat
                for line in lines), lines
 
 
+def test_eval_and_models_json_say_their_error_in_json_too(tmp_path):
+    """Under --json, eval and models printed only a plain line on stderr when they could not run: a
+    script reading their JSON got nothing to read (check's lines always say their error)."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "fake").mkdir()
+    r = fakelens(tmp_path / "home", "eval", "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake"), "--json")
+    assert r.returncode == 1 and json.loads(r.stdout) == {"error": {
+        "code": "bad_request", "message": f"no images or videos in {tmp_path / 'real'} or {tmp_path / 'fake'}"}}, r
+    assert r.stderr.strip() == f"error: no images or videos in {tmp_path / 'real'} or {tmp_path / 'fake'}"
+    r = fakelens(tmp_path / "home", "eval", "--real", str(tmp_path / "none"), "--fake", str(tmp_path / "fake"), "--json")
+    assert r.returncode == 2 and json.loads(r.stdout)["error"]["message"] == f"{tmp_path / 'none'} is not a folder"
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_MODELS_DIR": str(tmp_path / "none")}
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "models", "--json"], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1 and json.loads(r.stdout)["error"]["code"] == "model_broken", r
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "models", "--json"], capture_output=True, text=True,
+                       env={**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_PORT": "abc"}, timeout=120)
+    assert r.returncode == 2 and json.loads(r.stdout)["error"]["code"] == "bad_settings", r
+    assert r.stderr.startswith("error in the settings: ")
+
+
 def test_serve_with_a_broken_model_manifest_exits_2_as_every_failed_start(tmp_path):
     """It exited 1 (main's FakeLensError), while a changed model file or a bad setting exit 2."""
     models = tmp_path / "models"

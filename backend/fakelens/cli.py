@@ -375,6 +375,18 @@ def _data_folder(args) -> Path | None:
         return None
 
 
+def _failed(args, code: str, message: str, status: int, line: str | None = None) -> int:
+    """One line on stderr (`line`, else "error: message"); under --json also {"error": {code, message}} on
+    stdout, as check's lines say theirs (a script reading the JSON sees why there is no result)."""
+    print(line or f"error: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        try:
+            print(json.dumps({"error": {"code": code, "message": message}}), flush=True)
+        except OSError:   # stdout itself is what failed: stderr has said it
+            pass
+    return status
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -383,13 +395,12 @@ def main(argv=None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except FakeLensError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
         # the data folder (fakelens.db not a database, locked, read-only; the token a folder) is a
         # start-up problem, as a bad setting: 2; so is a wrong argument (eval's folders), as argparse's
-        return 2 if exc.code == "storage_unavailable" or isinstance(exc, WrongArgument) else 1
+        return _failed(args, exc.code, exc.message,
+                       2 if exc.code == "storage_unavailable" or isinstance(exc, WrongArgument) else 1)
     except SettingsError as exc:   # a bad config.toml or FAKELENS_* value
-        print(f"error in the settings: {exc}", file=sys.stderr)
-        return 2
+        return _failed(args, "bad_settings", f"in the settings: {exc}", 2, f"error in the settings: {exc}")
     except _OutputFailed as exc:   # a full disk under stdout: 1, as check (README)
         _stdout_to_devnull()
         print(f"error: cannot write the results: {exc.error.strerror or exc.error}", file=sys.stderr)
@@ -401,10 +412,10 @@ def main(argv=None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         home = _data_folder(args)
         if home and exc.filename and Path(os.path.abspath(os.fsdecode(exc.filename))).is_relative_to(home):
-            print(f"error: cannot use the data folder {home} ({exc.strerror or exc}{where})", file=sys.stderr)
+            message = f"cannot use the data folder {home} ({exc.strerror or exc}{where})"
         else:
-            print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 2
+            message = f"{exc.strerror or exc}{where}"
+        return _failed(args, "storage_unavailable", message, 2)
 
 
 if __name__ == "__main__":
