@@ -412,10 +412,8 @@ def main(argv=None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         home = _data_folder(args)
         if home and exc.filename and Path(os.path.abspath(os.fsdecode(exc.filename))).is_relative_to(home):
-            message = f"cannot use the data folder {home} ({exc.strerror or exc}{where})"
-        else:
-            message = f"{exc.strerror or exc}{where}"
-        return _failed(args, "storage_unavailable", message, 2)
+            return _failed(args, "storage_unavailable", f"cannot use the data folder {home} ({exc.strerror or exc}{where})", 2)
+        return _failed(args, "bad_request", f"{exc.strerror or exc}{where}", 2)   # a file given that cannot be used
 
 
 if __name__ == "__main__":
