@@ -1,5 +1,7 @@
 """The everyday-transformation check of the face-swap model (fakelens.train.robustness) on a few faces."""
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -131,3 +133,17 @@ def test_the_manifest_names_what_a_model_was_trained_from(tmp_path):
     onnx.helper.set_model_props(graph, {"backbone": "mobilenet_v2", "data": "utkface", "synthesis": "swap"})
     onnx.save(graph, str(other))
     assert training_lines(other)[1].endswith("their self-blends and look-alike swaps between them")
+
+
+def test_more_faces_reach_every_held_out_face_and_keep_the_first_ones(tmp_path):
+    """--faces was cut at every sixth held-out face (157 of 941), so asking for more measured fewer
+    than asked; a larger count now adds the others after the same first faces."""
+    val = [f"{i:03d}.jpg" for i in range(30)]
+    for name in val:
+        (tmp_path / name).write_bytes(b"")
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"train": [], "val": val}))
+    few = R.held_out_faces(3, tmp_path, split)
+    every = R.held_out_faces(100, tmp_path, split)
+    assert [p.name for p in few] == ["000.jpg", "006.jpg", "012.jpg"]
+    assert every[:3] == few and sorted(p.name for p in every) == val
