@@ -699,6 +699,40 @@ def test_check_here_over_a_link_checks_the_media_under_it(browser, live_backend,
         page.close()
 
 
+def test_a_context_menu_opened_from_the_keyboard_checks_the_photo_in_the_focused_link(browser, live_backend,
+                                                                                       media_dir, sites):
+    """Shift+F10 (or the Menu key) on a focused link that wraps a photo opens the menu at no point of the
+    link (0, 0), on the <a>: "Check this image" found nothing there and said "No image or video found
+    where you clicked". The photo inside the link is the one checked now, as the keyboard command's is."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/many-photos.html")
+        page.wait_for_function("[...document.images].every(i => i.complete)")
+        # a link as most pages write it: inline, around a photo laid out as a block
+        page.evaluate("""async () => { const a = Object.assign(document.createElement('a'), {id: 'kb-link', href: '/photo/9'});
+            const img = Object.assign(document.createElement('img'), {alt: 'nine', src: '/media/real-6.jpg'});
+            img.style.cssText = 'display:block;width:300px;height:240px';
+            a.append(img); document.querySelector('#feed').prepend(a); await img.decode();
+            window.menuAt = null; addEventListener('contextmenu', e => {
+                window.menuAt = {x: e.clientX, y: e.clientY, target: e.target.id,
+                                 media: document.elementsFromPoint(e.clientX, e.clientY).some(el => el.tagName === 'IMG')}; }, true); }""")
+        page.focus("#kb-link")
+        page.keyboard.press("Shift+F10")
+        page.wait_for_function("window.menuAt !== null")
+        menu_at = page.evaluate("window.menuAt")
+        assert menu_at["target"] == "kb-link" and not menu_at["media"], menu_at   # no photo under that point
+        info = {"menuItemId": "fakelens-check-here", "linkUrl": f"{sites.local}/photo/9", "pageUrl": page.url,
+                "frameId": 0, "editable": False}
+        check = browser.menu_click(info, browser.tab_id(page))
+        assert check["status"] == "done", check
+        assert check["media"]["url"] == f"{sites.local}/media/real-6.jpg", check["media"]
+        assert badge_on(page, "#kb-link img")["id"] == check["id"]
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_a_video_with_a_poster_and_no_source_yet_is_checked_by_its_page(browser, live_backend, media_dir, sites):
     """A player that gives its <video> a source only on play shows a poster and no address: the hover
     check did nothing at all. Its video is the page's, sent as a blob: video's is (yt-dlp finds it)."""

@@ -16,9 +16,14 @@
       // media under the point: not a wrapper around it (a page's texture), nor a transparent or small
       // picture over it (a spacer, a play button)
       const minSize = (FL.settings || FL.DEFAULT_SETTINGS).minSize;
+      // The keyboard (Shift+F10, the Menu key) opens the menu on the focused element at no point of
+      // it (0, 0): a focused link or button wrapping a photo names the photo inside it (FL.mediaInside),
+      // unless the point is on media inside it (a right-click on one of a card's photos)
       const hit = event.composedPath()[0];
       const fits = hit && FL.mediaKind(hit) && FL.isShown(hit) && FL.isBigEnough(hit, minSize);
-      last = { x: event.clientX, y: event.clientY, el: fits ? hit : FL.mediaAtPoint(event.clientX, event.clientY, minSize) };
+      const under = fits ? null : FL.mediaAtPoint(event.clientX, event.clientY, minSize);
+      const el = fits ? hit : (under && hit && hit.contains(under) ? under : FL.mediaInside(hit, minSize) || under);
+      last = { x: event.clientX, y: event.clientY, el };
     },
     { capture: true, passive: true },
   );
