@@ -51,7 +51,7 @@ WORDING = {
     "ai_generated": re.compile(r"^(AI-generated \((Content Credentials|file metadata|watermark)\)"
                               r"|Likely AI-generated \(score \d\.\d\d\))$"),
     "no_evidence": re.compile(r"^No signs of manipulation found$"),
-    "uncertain": re.compile(r"^Uncertain$"),
+    "uncertain": re.compile(r"^Uncertain \(score \d\.\d\d\)$"),
     "not_applicable": re.compile(r"^Not checked: (no face|faces too small|face cut off|small or cut-off faces|unsupported media|"
                                 r"no detector applies)$"),
 }
@@ -1554,6 +1554,9 @@ def test_badges_stay_usable_at_the_windows_edges_zoomed_right_to_left_and_by_key
            "sel === '#wide' ? 'real-1.jpg' : 'real-2.jpg')); const c = b.shadowRoot.querySelector('.chip');" \
            "const r = c.getBoundingClientRect(); return {media: m.toJSON(), chip: r.toJSON(), shown: b.style.display," \
            "label: c.getAttribute('aria-label'), tip: getComputedStyle(b.shadowRoot.querySelector('.tip')).display," \
+           "text: b.dataset.text, shows: c.querySelector('.text').textContent, head: [...b.shadowRoot.querySelector(" \
+           "'.tip .head').childNodes].filter(n => !(n.nodeType === 1 && n.getAttribute('aria-hidden') === 'true'))" \
+           ".map(n => n.textContent).join('').trim()," \
            "above: b.shadowRoot.querySelector('.tip').classList.contains('above')," \
            "direction: getComputedStyle(b.shadowRoot.querySelector('.tip')).direction, width: innerWidth}; }"
     inside = lambda c: (c["chip"]["left"] >= c["media"]["left"] - 1 and c["chip"]["right"] <= c["media"]["right"] + 1
@@ -1566,6 +1569,10 @@ def test_badges_stay_usable_at_the_windows_edges_zoomed_right_to_left_and_by_key
         wide, low = page.evaluate(chip, "#wide"), page.evaluate(chip, "#low")
         assert wide["shown"] == "block" and inside(wide), wide   # its right corner is past the window
         assert low["above"] and 'FakeLens on "Portrait of Ann": ' in low["label"], low
+        # the name starts with the words shown (WCAG 2.5.3), then the media and the verdict in full; the
+        # tooltip's head, its description, reads the verdict without its icon ("question mark")
+        assert low["label"] == f'{low["shows"]} — FakeLens on "Portrait of Ann": {low["text"]}', low
+        assert low["head"] == low["text"], low
         # the tooltip opens on focus, above the chip, inside the window; Escape hides it
         badge = page.locator("div[data-fakelens=badge][data-media$='/media/real-2.jpg'] .chip")
         badge.focus()
@@ -1605,8 +1612,9 @@ def test_the_keyboard_command_checks_the_photo_in_focus_and_focuses_its_verdict(
         got = page.evaluate(BADGES_JS)
         assert len(got) == 1 and got[0]["media"].endswith("/media/real-5.jpg"), got
         assert_badge_is_backend_verdict(got[0], live_backend, media_dir)
-        label = page.evaluate("document.activeElement.shadowRoot.activeElement.getAttribute('aria-label')")
-        assert label.startswith('FakeLens on "a thumbnail": '), label
+        label, shows = page.evaluate("""() => { const c = document.activeElement.shadowRoot.activeElement;
+            return [c.getAttribute('aria-label'), c.querySelector('.text').textContent]; }""")
+        assert label.startswith(f'{shows} — FakeLens on "a thumbnail": '), label   # the words shown first (WCAG 2.5.3)
     finally:
         page.close()
         browser.configure(autoCheck=True)

@@ -85,13 +85,18 @@
     text.className = "text";
     text.textContent = look.short;
     entry.chip.append(icon, text);
-    // which media it is about, as the page names it: a feed's badges are otherwise all alike
+    // which media it is about, as the page names it: a feed's badges are otherwise all alike. The name
+    // starts with the words the chip shows (what a speech user says to click it: WCAG 2.5.3)
     const name = (entry.el.getAttribute("alt") || entry.el.getAttribute("aria-label") || entry.el.title || "").trim();
-    entry.chip.setAttribute("aria-label", `FakeLens${name ? ` on "${name.slice(0, 80)}"` : ""}: ${look.text}`);
+    entry.chip.setAttribute("aria-label", `${look.short} — FakeLens${name ? ` on "${name.slice(0, 80)}"` : ""}: ${look.text}`);
     entry.tip.replaceChildren();
     const head = document.createElement("p");
     head.className = "head";
-    head.textContent = `${look.icon} ${look.text}`;
+    // the icon is not read out ("question mark") in the chip's description
+    const headIcon = document.createElement("span");
+    headIcon.setAttribute("aria-hidden", "true");
+    headIcon.textContent = look.icon;
+    head.append(headIcon, ` ${look.text}`);
     entry.tip.append(head);
     // the verdict came back about the page's first video: its lines (its score, "decided the verdict")
     // must not read as this one's under "Not checked"
