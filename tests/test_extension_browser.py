@@ -1620,6 +1620,49 @@ def test_the_keyboard_command_checks_the_photo_in_focus_and_focuses_its_verdict(
         browser.configure(autoCheck=True)
 
 
+def test_the_verdict_of_a_check_the_user_asked_for_is_said_once_and_automatic_ones_say_nothing(browser,
+                                                                                                 live_backend, sites):
+    """A badge is no live region (a feed of them would talk over everything), so a screen reader user who
+    asked for a check (the keyboard command, a right-click) heard nothing of its end. Its verdict is said
+    once, in one polite status region of FakeLens's own; the automatic checks stay silent."""
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/picture-page.html")
+        # every word written into the region, and the regions there are
+        page.evaluate("""() => { window.said = []; const watched = new WeakSet();
+            const watch = () => { for (const host of document.querySelectorAll('div[data-fakelens=announce]')) {
+                if (watched.has(host)) continue; watched.add(host);
+                new MutationObserver(() => { const t = host.shadowRoot.querySelector('[role=status]').textContent;
+                    if (t) said.push(t); }).observe(host.shadowRoot, {childList: true, subtree: true, characterData: true}); } };
+            new MutationObserver(watch).observe(document.documentElement, {childList: true}); watch(); }""")
+        badges = final_badges(page, 2)   # automatic
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.said") == [], "an automatic check spoke"
+        text = {Path(urlsplit(b["media"]).path).name: b["text"] for b in badges}
+        page.focus("#thumb-link")
+        page.bring_to_front()
+        browser.sw("async (tab) => FakeLens.background.runCommand('check-focused', await chrome.tabs.get(tab))",
+                   browser.tab_id(page))
+        first = f'FakeLens on "a thumbnail": {text["real-5.jpg"]}'
+        page.wait_for_function("n => window.said.length >= n", arg=1, timeout=WAIT_MS)
+        region = page.evaluate("""() => { const hosts = document.querySelectorAll('div[data-fakelens=announce]');
+            const r = hosts[0].shadowRoot.querySelector('[role=status]');
+            return {hosts: hosts.length, role: r.getAttribute('role'), live: r.getAttribute('aria-live')}; }""")
+        assert region == {"hosts": 1, "role": "status", "live": "polite"}, region
+        page.locator("#shown").click(button="right")
+        src = page.eval_on_selector("#shown", "el => el.currentSrc")
+        check = browser.menu_click({"menuItemId": "fakelens-check-image", "srcUrl": src, "pageUrl": page.url,
+                                    "frameId": 0}, browser.tab_id(page))
+        assert check["status"] == "done", check
+        page.wait_for_function("n => window.said.length >= n", arg=2, timeout=WAIT_MS)
+        page.wait_for_timeout(1500)   # nothing said twice (the page and the background both report the end)
+        portrait = f'FakeLens on "a portrait": {badge_on(page, "#shown")["text"]}'
+        assert page.evaluate("window.said") == [first, portrait]
+        assert page.evaluate("document.querySelectorAll('div[data-fakelens=announce]').length") == 1   # one, shared
+    finally:
+        page.close()
+
+
 def scrolls_within(frame, seconds, press) -> bool:
     """Whether the frame scrolls down within the time, `press` called each second until it does."""
     deadline = time.monotonic() + seconds

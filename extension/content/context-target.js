@@ -52,11 +52,17 @@
     return { kind: media.kind, url, permalink: media.permalink, token };
   };
 
+  const announced = new Set(); // tokens whose verdict was said (the background and this page both report it)
   function draw(token, check) {
     const { el, url } = targets.get(token) || {};
     if (!el || !el.isConnected || !FL.uiAllowed()) return false;
     const fix = check && check.error && FL.connectionTrouble(check.error) ? FL.describeConnection({ state: check.error.code }).fix : "";
-    return FL.badges.show(el, check, fix, url) !== null; // null: the element now shows other media
+    const drawn = FL.badges.show(el, check, fix, url) !== null; // null: the element now shows other media
+    if (drawn && check && FL.isFinal(check) && !announced.has(token)) {
+      announced.add(token);
+      FL.badges.announce(el, check);   // the user asked: the verdict is said once
+    }
+    return drawn;
   }
 
   // background.js reports the progress and result of a right-click check; draw it on its element.
