@@ -1767,6 +1767,21 @@ def test_options_page_offers_site_access_only_when_it_is_withheld(browser, tmp_p
         context.close()
 
 
+def watch_lines(page, *ids):
+    """From now on, what happens to the lines `ids` in order: "shown" (un-hidden) and "written" (words in).
+    A screen reader does not read words written into a live region while it is hidden, and shown later."""
+    page.evaluate("""ids => { window.lines = {}; for (const id of ids) { const line = document.getElementById(id);
+        lines[id] = []; new MutationObserver((records) => { for (const r of records) lines[id].push(
+            r.type === 'attributes' ? (line.hidden ? 'hidden' : 'shown') : 'written'); })
+          .observe(line, {attributes: true, attributeFilter: ['hidden'], childList: true, subtree: true, characterData: true}); } }""",
+                  list(ids))
+
+
+def shown_then_written(page, line_id) -> bool:
+    events = page.evaluate("id => window.lines[id]", line_id)
+    return "shown" in events and "written" in events[events.index("shown"):]
+
+
 def test_options_page_says_when_the_browser_will_not_store_the_token(browser, live_backend):
     """The token lives in the extension's IndexedDB; a browser that refuses it (site data off) gets
     "Not saved" and why, and the token in use stays the one that works."""
@@ -1780,9 +1795,13 @@ def test_options_page_says_when_the_browser_will_not_store_the_token(browser, li
             return open;
         }; }""")
         page.fill("#token", "another-token")
+        watch_lines(page, "notSaved")
         page.click("#save")
-        page.wait_for_selector("#fix:not([hidden])", timeout=5_000)
-        assert page.text_content("#fix").startswith("Not saved: the browser would not store the settings")
+        # an alert, not a status beside the connection's fix: the save asked for did not happen
+        page.wait_for_selector("#notSaved:not([hidden])", timeout=5_000)
+        assert page.text_content("#notSaved").startswith("Not saved: the browser would not store the settings")
+        assert page.get_attribute("#notSaved", "role") == "alert"
+        assert shown_then_written(page, "notSaved") is True
         assert browser.sw("() => FakeLens.readToken()") == live_backend.token
     finally:
         page.close()
@@ -1799,9 +1818,11 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
     try:
         page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         page.fill("#backendUrl", "https://fakelens.example.com")
+        watch_lines(page, "fix")
         page.click("#save")
         page.wait_for_selector("#fix:not([hidden])", timeout=5_000)
         assert "must be on this computer" in page.text_content("#fix")
+        assert page.get_attribute("#fix", "role") == "status" and shown_then_written(page, "fix")   # announced
         assert page.text_content("#fix code") == "fakelens serve" and "`" not in page.text_content("#fix")
         # said where the user is: the field marked wrong, described by the message, focused
         assert page.evaluate("""() => { const f = document.querySelector('#backendUrl');
@@ -2096,6 +2117,7 @@ def test_backend_trouble_shows_its_state(browser, live_backend, request, make_ur
         popup.wait_for_selector(f"#connection[data-state='{state}']", timeout=10_000)
         assert popup.text_content("#connection .text") == f"{text} at {url}"
         assert fix in popup.text_content("#fix")
+        assert popup.get_attribute("#fix", "role") == "status"   # the fix is announced with its state
         assert browser.badge_text() == "!"
         popup.screenshot(path=str(ARTIFACTS / screenshot))
         popup.close()
@@ -2233,10 +2255,12 @@ def test_options_page_cleans_a_pasted_token_and_site_entries(browser, live_backe
         page.evaluate("document.querySelector('#connection').dataset.state = 'saving'")
         page.fill("#token", f"\u200b{live_backend.token}\u200b ")
         page.fill("#disabledSites", "*.example.com\n.example.net\nfoo!bar")
+        watch_lines(page, "sitesNote")
         page.click("#save")
         page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         assert stored() == {"token": live_backend.token, "disabledSites": ["example.com", "example.net"]}
         assert page.is_visible("#sitesNote") and page.text_content("#sitesNote") == "Not a site name, left out: foo!bar"
+        assert shown_then_written(page, "sitesNote"), page.evaluate("window.lines")   # so a screen reader reads it
 
         browser.configure(token=f"\u200b{live_backend.token}")
         assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "unauthorized"
