@@ -2242,6 +2242,34 @@ def test_a_backend_that_answers_health_but_not_the_api_is_not_connected(browser,
     assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
 
 
+def contrast(one: str, two: str) -> float:
+    """WCAG's contrast ratio of two CSS rgb()/rgba() colours (opaque)."""
+    def luminance(css):
+        r, g, b = (int(x) / 255 for x in re.findall(r"[\d.]+", css)[:3])
+        lin = lambda c: c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4  # noqa: E731
+        return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    hi, lo = sorted((luminance(one), luminance(two)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_options_fields_have_borders_that_can_be_seen(browser, live_backend):
+    """A text field's border is all that shows where it is: #90a4ae on white was 2.59:1, under WCAG's 3:1
+    for the parts of a control (1.4.11); the backend URL's field (type=text) had the browser's own."""
+    page = browser.context.new_page()
+    page.goto(browser.url("options/options.html"))
+    try:
+        fields = page.evaluate("""() => [...document.querySelectorAll('input:not([type=checkbox]), textarea')].map(f => {
+            const s = getComputedStyle(f); return {id: f.id, border: s.borderTopColor, width: s.borderTopWidth,
+                                                   back: getComputedStyle(document.body).backgroundColor}; })""")
+        assert {f["id"] for f in fields} == {"backendUrl", "token", "minSize", "disabledSites"}, fields
+        for f in fields:
+            back = "rgb(255, 255, 255)" if f["back"] == "rgba(0, 0, 0, 0)" else f["back"]
+            assert contrast(f["border"], back) >= 3, f
+        assert len({f["border"] for f in fields}) == 1, fields   # one look for every field
+    finally:
+        page.close()
+
+
 def test_options_page_cleans_a_pasted_token_and_site_entries(browser, live_backend):
     """A token pasted with an invisible character (U+200B, from a chat) pairs; one stored that way
     earlier says the token is wrong, not that a healthy backend is down. "*.example.com" and
