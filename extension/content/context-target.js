@@ -18,11 +18,14 @@
       const minSize = (FL.settings || FL.DEFAULT_SETTINGS).minSize;
       // The keyboard (Shift+F10, the Menu key) opens the menu on the focused element at no point of
       // it (0, 0): a focused link or button wrapping a photo names the photo inside it (FL.mediaInside),
-      // unless the point is on media inside it (a right-click on one of a card's photos)
+      // unless the point is on media inside it (a right-click on one of a card's photos); only a small
+      // one inside (an icon) goes after the media under the point
       const hit = event.composedPath()[0];
       const fits = hit && FL.mediaKind(hit) && FL.isShown(hit) && FL.isBigEnough(hit, minSize);
       const under = fits ? null : FL.mediaAtPoint(event.clientX, event.clientY, minSize);
-      const el = fits ? hit : (under && hit && hit.contains(under) ? under : FL.mediaInside(hit, minSize) || under);
+      const inside = fits ? null : FL.mediaInside(hit, minSize);
+      const el = fits ? hit : under && hit && hit.contains(under) ? under
+        : inside && (!under || FL.isBigEnough(inside, minSize)) ? inside : under || inside;
       last = { x: event.clientX, y: event.clientY, el };
     },
     { capture: true, passive: true },
