@@ -44,6 +44,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com", "m.facebook.com",
               "platform.twitter.com", "ads.example", "chromewebstore.google.com", "chrome.google.com"]
 WAIT_MS = 60_000  # the first check loads the models
+SHORTCUT = json.loads((EXTENSION / "manifest.json").read_text())["commands"]["check-focused"]["suggested_key"]["default"]
 
 # The exact wording of DESIGN.md and issue 4, by label.
 WORDING = {
@@ -795,6 +796,8 @@ def test_a_right_click_checks_the_media_under_what_lies_on_it(browser, live_back
         page.mouse.move(box["x"] + 32, box["y"] + 32)
         pill = page.locator("div[data-fakelens=pill] button")
         pill.wait_for(state="visible", timeout=5_000)
+        # the pill names the keyboard's way to the same check (manifest.json's command)
+        assert f"keyboard: {SHORTCUT} on the image" in pill.get_attribute("title"), pill.get_attribute("title")
         video = page.locator("#played").bounding_box()
         assert abs(pill.bounding_box()["x"] - video["x"] - 6) < 2, (pill.bounding_box(), video)
         # and a right-click there checks the video
@@ -2250,6 +2253,18 @@ def contrast(one: str, two: str) -> float:
         return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
     hi, lo = sorted((luminance(one), luminance(two)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+def test_options_name_the_keyboard_shortcut_and_where_to_change_it(browser, live_backend):
+    """The keyboard command (Alt+Shift+K) was said nowhere in the extension: no one found it."""
+    page = browser.context.new_page()
+    page.goto(browser.url("options/options.html"))
+    try:
+        text = " ".join(page.text_content("body").split())
+        assert f"{SHORTCUT} checks the image or video in focus" in text, text
+        assert "chrome://extensions/shortcuts" in text and "about:addons" in text, text
+    finally:
+        page.close()
 
 
 def test_options_fields_have_borders_that_can_be_seen(browser, live_backend):

@@ -21,7 +21,8 @@
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = "Check";
-    button.title = "Check this with FakeLens";
+    // the keyboard's way to the same check (manifest.json's commands), which no pointer user would find
+    button.title = "Check this with FakeLens (keyboard: Alt+Shift+K on the image or the link around it)";
     button.addEventListener("click", (event) => {
       event.preventDefault();
       event.stopPropagation();
