@@ -2105,6 +2105,33 @@ def _forwarded_port_url(live_backend, cleanup) -> tuple[str, str]:
     return f"http://127.0.0.1:{server.server_address[1]}", "the address fakelens serve prints"
 
 
+
+def test_a_popup_rows_progress_bar_names_its_media_and_uncertain_says_its_score_once(browser, live_backend):
+    """Each row's progress bar was named "Checking", row after row: it names its media now. The row of an
+    "Uncertain" verdict said its score twice once the verdict's words carried it."""
+    popup = browser.context.new_page()
+    try:
+        popup.goto(browser.url("popup/popup.html"))
+        popup.wait_for_selector("#connection[data-state]", timeout=10_000)
+        got = popup.evaluate("""() => { const FL = globalThis.FakeLens;
+            const item = {index: 0, kind: 'image', url: 'https://cdn.example/photos/beach.jpg', thumb: null};
+            const row = FL.resultRow(item, 'https://site.example/');
+            const label = () => row.querySelector('progress').getAttribute('aria-label');
+            const out = {waiting: label()};
+            FL.updateRow(row, item, {id: 'c1', status: 'queued'});
+            out.queued = label();
+            FL.updateRow(row, item, {id: 'c1', status: 'running', progress: {fraction: 0.4}});
+            out.running = label();
+            FL.updateRow(row, item, {id: 'c1', status: 'done', result: {label: 'uncertain', score: 0.62}});
+            out.done = row.querySelector('.body').textContent;
+            return out; }""")
+        assert got["waiting"] == got["running"] == "Checking image https://cdn.example/photos/beach.jpg", got
+        assert got["queued"] == "Waiting to check image https://cdn.example/photos/beach.jpg", got
+        assert got["done"].count("0.62") == 1 and "Uncertain (score 0.62)" in got["done"], got
+    finally:
+        popup.close()
+
+
 @pytest.mark.parametrize("make_url, state, text, screenshot", [
     (_dead_port_url, "unreachable", "Backend not reachable", "extension-unreachable.png"),
     (_forwarded_port_url, "wrong_host", "Wrong backend address", "extension-wrong-host.png"),
