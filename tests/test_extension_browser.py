@@ -44,6 +44,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com", "m.facebook.com",
               "platform.twitter.com", "ads.example", "chromewebstore.google.com", "chrome.google.com"]
 WAIT_MS = 60_000  # the first check loads the models
+SHORTCUT = json.loads((EXTENSION / "manifest.json").read_text())["commands"]["check-focused"]["suggested_key"]["default"]
 
 # The exact wording of DESIGN.md and issue 4, by label.
 WORDING = {
@@ -51,7 +52,7 @@ WORDING = {
     "ai_generated": re.compile(r"^(AI-generated \((Content Credentials|file metadata|watermark)\)"
                               r"|Likely AI-generated \(score \d\.\d\d\))$"),
     "no_evidence": re.compile(r"^No signs of manipulation found$"),
-    "uncertain": re.compile(r"^Uncertain$"),
+    "uncertain": re.compile(r"^Uncertain \(score \d\.\d\d\)$"),
     "not_applicable": re.compile(r"^Not checked: (no face|faces too small|face cut off|small or cut-off faces|unsupported media|"
                                 r"no detector applies)$"),
 }
@@ -699,6 +700,40 @@ def test_check_here_over_a_link_checks_the_media_under_it(browser, live_backend,
         page.close()
 
 
+def test_a_context_menu_opened_from_the_keyboard_checks_the_photo_in_the_focused_link(browser, live_backend,
+                                                                                       media_dir, sites):
+    """Shift+F10 (or the Menu key) on a focused link that wraps a photo opens the menu at no point of the
+    link (0, 0), on the <a>: "Check this image" found nothing there and said "No image or video found
+    where you clicked". The photo inside the link is the one checked now, as the keyboard command's is."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/many-photos.html")
+        page.wait_for_function("[...document.images].every(i => i.complete)")
+        # a link as most pages write it: inline, around a photo laid out as a block
+        page.evaluate("""async () => { const a = Object.assign(document.createElement('a'), {id: 'kb-link', href: '/photo/9'});
+            const img = Object.assign(document.createElement('img'), {alt: 'nine', src: '/media/real-6.jpg'});
+            img.style.cssText = 'display:block;width:300px;height:240px';
+            a.append(img); document.querySelector('#feed').prepend(a); await img.decode();
+            window.menuAt = null; addEventListener('contextmenu', e => {
+                window.menuAt = {x: e.clientX, y: e.clientY, target: e.target.id,
+                                 media: document.elementsFromPoint(e.clientX, e.clientY).some(el => el.tagName === 'IMG')}; }, true); }""")
+        page.focus("#kb-link")
+        page.keyboard.press("Shift+F10")
+        page.wait_for_function("window.menuAt !== null")
+        menu_at = page.evaluate("window.menuAt")
+        assert menu_at["target"] == "kb-link" and not menu_at["media"], menu_at   # no photo under that point
+        info = {"menuItemId": "fakelens-check-here", "linkUrl": f"{sites.local}/photo/9", "pageUrl": page.url,
+                "frameId": 0, "editable": False}
+        check = browser.menu_click(info, browser.tab_id(page))
+        assert check["status"] == "done", check
+        assert check["media"]["url"] == f"{sites.local}/media/real-6.jpg", check["media"]
+        assert badge_on(page, "#kb-link img")["id"] == check["id"]
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_a_video_with_a_poster_and_no_source_yet_is_checked_by_its_page(browser, live_backend, media_dir, sites):
     """A player that gives its <video> a source only on play shows a poster and no address: the hover
     check did nothing at all. Its video is the page's, sent as a blob: video's is (yt-dlp finds it)."""
@@ -761,6 +796,8 @@ def test_a_right_click_checks_the_media_under_what_lies_on_it(browser, live_back
         page.mouse.move(box["x"] + 32, box["y"] + 32)
         pill = page.locator("div[data-fakelens=pill] button")
         pill.wait_for(state="visible", timeout=5_000)
+        # the pill names the keyboard's way to the same check (manifest.json's command)
+        assert f"keyboard: {SHORTCUT} on the image" in pill.get_attribute("title"), pill.get_attribute("title")
         video = page.locator("#played").bounding_box()
         assert abs(pill.bounding_box()["x"] - video["x"] - 6) < 2, (pill.bounding_box(), video)
         # and a right-click there checks the video
@@ -1520,6 +1557,9 @@ def test_badges_stay_usable_at_the_windows_edges_zoomed_right_to_left_and_by_key
            "sel === '#wide' ? 'real-1.jpg' : 'real-2.jpg')); const c = b.shadowRoot.querySelector('.chip');" \
            "const r = c.getBoundingClientRect(); return {media: m.toJSON(), chip: r.toJSON(), shown: b.style.display," \
            "label: c.getAttribute('aria-label'), tip: getComputedStyle(b.shadowRoot.querySelector('.tip')).display," \
+           "text: b.dataset.text, shows: c.querySelector('.text').textContent, head: [...b.shadowRoot.querySelector(" \
+           "'.tip .head').childNodes].filter(n => !(n.nodeType === 1 && n.getAttribute('aria-hidden') === 'true'))" \
+           ".map(n => n.textContent).join('').trim()," \
            "above: b.shadowRoot.querySelector('.tip').classList.contains('above')," \
            "direction: getComputedStyle(b.shadowRoot.querySelector('.tip')).direction, width: innerWidth}; }"
     inside = lambda c: (c["chip"]["left"] >= c["media"]["left"] - 1 and c["chip"]["right"] <= c["media"]["right"] + 1
@@ -1532,6 +1572,10 @@ def test_badges_stay_usable_at_the_windows_edges_zoomed_right_to_left_and_by_key
         wide, low = page.evaluate(chip, "#wide"), page.evaluate(chip, "#low")
         assert wide["shown"] == "block" and inside(wide), wide   # its right corner is past the window
         assert low["above"] and 'FakeLens on "Portrait of Ann": ' in low["label"], low
+        # the name starts with the words shown (WCAG 2.5.3), then the media and the verdict in full; the
+        # tooltip's head, its description, reads the verdict without its icon ("question mark")
+        assert low["label"] == f'{low["shows"]} — FakeLens on "Portrait of Ann": {low["text"]}', low
+        assert low["head"] == low["text"], low
         # the tooltip opens on focus, above the chip, inside the window; Escape hides it
         badge = page.locator("div[data-fakelens=badge][data-media$='/media/real-2.jpg'] .chip")
         badge.focus()
@@ -1571,11 +1615,55 @@ def test_the_keyboard_command_checks_the_photo_in_focus_and_focuses_its_verdict(
         got = page.evaluate(BADGES_JS)
         assert len(got) == 1 and got[0]["media"].endswith("/media/real-5.jpg"), got
         assert_badge_is_backend_verdict(got[0], live_backend, media_dir)
-        label = page.evaluate("document.activeElement.shadowRoot.activeElement.getAttribute('aria-label')")
-        assert label.startswith('FakeLens on "a thumbnail": '), label
+        label, shows = page.evaluate("""() => { const c = document.activeElement.shadowRoot.activeElement;
+            return [c.getAttribute('aria-label'), c.querySelector('.text').textContent]; }""")
+        assert label.startswith(f'{shows} — FakeLens on "a thumbnail": '), label   # the words shown first (WCAG 2.5.3)
     finally:
         page.close()
         browser.configure(autoCheck=True)
+
+
+def test_the_verdict_of_a_check_the_user_asked_for_is_said_once_and_automatic_ones_say_nothing(browser,
+                                                                                                 live_backend, sites):
+    """A badge is no live region (a feed of them would talk over everything), so a screen reader user who
+    asked for a check (the keyboard command, a right-click) heard nothing of its end. Its verdict is said
+    once, in one polite status region of FakeLens's own; the automatic checks stay silent."""
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/picture-page.html")
+        # every word written into the region, and the regions there are
+        page.evaluate("""() => { window.said = []; const watched = new WeakSet();
+            const watch = () => { for (const host of document.querySelectorAll('div[data-fakelens=announce]')) {
+                if (watched.has(host)) continue; watched.add(host);
+                new MutationObserver(() => { const t = host.shadowRoot.querySelector('[role=status]').textContent;
+                    if (t) said.push(t); }).observe(host.shadowRoot, {childList: true, subtree: true, characterData: true}); } };
+            new MutationObserver(watch).observe(document.documentElement, {childList: true}); watch(); }""")
+        badges = final_badges(page, 2)   # automatic
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.said") == [], "an automatic check spoke"
+        text = {Path(urlsplit(b["media"]).path).name: b["text"] for b in badges}
+        page.focus("#thumb-link")
+        page.bring_to_front()
+        browser.sw("async (tab) => FakeLens.background.runCommand('check-focused', await chrome.tabs.get(tab))",
+                   browser.tab_id(page))
+        first = f'FakeLens on "a thumbnail": {text["real-5.jpg"]}'
+        page.wait_for_function("n => window.said.length >= n", arg=1, timeout=WAIT_MS)
+        region = page.evaluate("""() => { const hosts = document.querySelectorAll('div[data-fakelens=announce]');
+            const r = hosts[0].shadowRoot.querySelector('[role=status]');
+            return {hosts: hosts.length, role: r.getAttribute('role'), live: r.getAttribute('aria-live')}; }""")
+        assert region == {"hosts": 1, "role": "status", "live": "polite"}, region
+        page.locator("#shown").click(button="right")
+        src = page.eval_on_selector("#shown", "el => el.currentSrc")
+        check = browser.menu_click({"menuItemId": "fakelens-check-image", "srcUrl": src, "pageUrl": page.url,
+                                    "frameId": 0}, browser.tab_id(page))
+        assert check["status"] == "done", check
+        page.wait_for_function("n => window.said.length >= n", arg=2, timeout=WAIT_MS)
+        page.wait_for_timeout(1500)   # nothing said twice (the page and the background both report the end)
+        portrait = f'FakeLens on "a portrait": {badge_on(page, "#shown")["text"]}'
+        assert page.evaluate("window.said") == [first, portrait]
+        assert page.evaluate("document.querySelectorAll('div[data-fakelens=announce]').length") == 1   # one, shared
+    finally:
+        page.close()
 
 
 def scrolls_within(frame, seconds, press) -> bool:
@@ -1682,6 +1770,21 @@ def test_options_page_offers_site_access_only_when_it_is_withheld(browser, tmp_p
         context.close()
 
 
+def watch_lines(page, *ids):
+    """From now on, what happens to the lines `ids` in order: "shown" (un-hidden) and "written" (words in).
+    A screen reader does not read words written into a live region while it is hidden, and shown later."""
+    page.evaluate("""ids => { window.lines = {}; for (const id of ids) { const line = document.getElementById(id);
+        lines[id] = []; new MutationObserver((records) => { for (const r of records) lines[id].push(
+            r.type === 'attributes' ? (line.hidden ? 'hidden' : 'shown') : 'written'); })
+          .observe(line, {attributes: true, attributeFilter: ['hidden'], childList: true, subtree: true, characterData: true}); } }""",
+                  list(ids))
+
+
+def shown_then_written(page, line_id) -> bool:
+    events = page.evaluate("id => window.lines[id]", line_id)
+    return "shown" in events and "written" in events[events.index("shown"):]
+
+
 def test_options_page_says_when_the_browser_will_not_store_the_token(browser, live_backend):
     """The token lives in the extension's IndexedDB; a browser that refuses it (site data off) gets
     "Not saved" and why, and the token in use stays the one that works."""
@@ -1695,9 +1798,13 @@ def test_options_page_says_when_the_browser_will_not_store_the_token(browser, li
             return open;
         }; }""")
         page.fill("#token", "another-token")
+        watch_lines(page, "notSaved")
         page.click("#save")
-        page.wait_for_selector("#fix:not([hidden])", timeout=5_000)
-        assert page.text_content("#fix").startswith("Not saved: the browser would not store the settings")
+        # an alert, not a status beside the connection's fix: the save asked for did not happen
+        page.wait_for_selector("#notSaved:not([hidden])", timeout=5_000)
+        assert page.text_content("#notSaved").startswith("Not saved: the browser would not store the settings")
+        assert page.get_attribute("#notSaved", "role") == "alert"
+        assert shown_then_written(page, "notSaved") is True
         assert browser.sw("() => FakeLens.readToken()") == live_backend.token
     finally:
         page.close()
@@ -1714,9 +1821,11 @@ def test_options_page_keeps_the_token_on_this_computer(browser, live_backend):
     try:
         page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         page.fill("#backendUrl", "https://fakelens.example.com")
+        watch_lines(page, "fix")
         page.click("#save")
         page.wait_for_selector("#fix:not([hidden])", timeout=5_000)
         assert "must be on this computer" in page.text_content("#fix")
+        assert page.get_attribute("#fix", "role") == "status" and shown_then_written(page, "fix")   # announced
         assert page.text_content("#fix code") == "fakelens serve" and "`" not in page.text_content("#fix")
         # said where the user is: the field marked wrong, described by the message, focused
         assert page.evaluate("""() => { const f = document.querySelector('#backendUrl');
@@ -1996,6 +2105,33 @@ def _forwarded_port_url(live_backend, cleanup) -> tuple[str, str]:
     return f"http://127.0.0.1:{server.server_address[1]}", "the address fakelens serve prints"
 
 
+
+def test_a_popup_rows_progress_bar_names_its_media_and_uncertain_says_its_score_once(browser, live_backend):
+    """Each row's progress bar was named "Checking", row after row: it names its media now. The row of an
+    "Uncertain" verdict said its score twice once the verdict's words carried it."""
+    popup = browser.context.new_page()
+    try:
+        popup.goto(browser.url("popup/popup.html"))
+        popup.wait_for_selector("#connection[data-state]", timeout=10_000)
+        got = popup.evaluate("""() => { const FL = globalThis.FakeLens;
+            const item = {index: 0, kind: 'image', url: 'https://cdn.example/photos/beach.jpg', thumb: null};
+            const row = FL.resultRow(item, 'https://site.example/');
+            const label = () => row.querySelector('progress').getAttribute('aria-label');
+            const out = {waiting: label()};
+            FL.updateRow(row, item, {id: 'c1', status: 'queued'});
+            out.queued = label();
+            FL.updateRow(row, item, {id: 'c1', status: 'running', progress: {fraction: 0.4}});
+            out.running = label();
+            FL.updateRow(row, item, {id: 'c1', status: 'done', result: {label: 'uncertain', score: 0.62}});
+            out.done = row.querySelector('.body').textContent;
+            return out; }""")
+        assert got["waiting"] == got["running"] == "Checking image https://cdn.example/photos/beach.jpg", got
+        assert got["queued"] == "Waiting to check image https://cdn.example/photos/beach.jpg", got
+        assert got["done"].count("0.62") == 1 and "Uncertain (score 0.62)" in got["done"], got
+    finally:
+        popup.close()
+
+
 @pytest.mark.parametrize("make_url, state, text, screenshot", [
     (_dead_port_url, "unreachable", "Backend not reachable", "extension-unreachable.png"),
     (_forwarded_port_url, "wrong_host", "Wrong backend address", "extension-wrong-host.png"),
@@ -2011,6 +2147,7 @@ def test_backend_trouble_shows_its_state(browser, live_backend, request, make_ur
         popup.wait_for_selector(f"#connection[data-state='{state}']", timeout=10_000)
         assert popup.text_content("#connection .text") == f"{text} at {url}"
         assert fix in popup.text_content("#fix")
+        assert popup.get_attribute("#fix", "role") == "status"   # the fix is announced with its state
         assert browser.badge_text() == "!"
         popup.screenshot(path=str(ARTIFACTS / screenshot))
         popup.close()
@@ -2135,6 +2272,46 @@ def test_a_backend_that_answers_health_but_not_the_api_is_not_connected(browser,
     assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "ok"
 
 
+def contrast(one: str, two: str) -> float:
+    """WCAG's contrast ratio of two CSS rgb()/rgba() colours (opaque)."""
+    def luminance(css):
+        r, g, b = (int(x) / 255 for x in re.findall(r"[\d.]+", css)[:3])
+        lin = lambda c: c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4  # noqa: E731
+        return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    hi, lo = sorted((luminance(one), luminance(two)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_options_name_the_keyboard_shortcut_and_where_to_change_it(browser, live_backend):
+    """The keyboard command (Alt+Shift+K) was said nowhere in the extension: no one found it."""
+    page = browser.context.new_page()
+    page.goto(browser.url("options/options.html"))
+    try:
+        text = " ".join(page.text_content("body").split())
+        assert f"{SHORTCUT} checks the image or video in focus" in text, text
+        assert "chrome://extensions/shortcuts" in text and "about:addons" in text, text
+    finally:
+        page.close()
+
+
+def test_options_fields_have_borders_that_can_be_seen(browser, live_backend):
+    """A text field's border is all that shows where it is: #90a4ae on white was 2.59:1, under WCAG's 3:1
+    for the parts of a control (1.4.11); the backend URL's field (type=text) had the browser's own."""
+    page = browser.context.new_page()
+    page.goto(browser.url("options/options.html"))
+    try:
+        fields = page.evaluate("""() => [...document.querySelectorAll('input:not([type=checkbox]), textarea')].map(f => {
+            const s = getComputedStyle(f); return {id: f.id, border: s.borderTopColor, width: s.borderTopWidth,
+                                                   back: getComputedStyle(document.body).backgroundColor}; })""")
+        assert {f["id"] for f in fields} == {"backendUrl", "token", "minSize", "disabledSites"}, fields
+        for f in fields:
+            back = "rgb(255, 255, 255)" if f["back"] == "rgba(0, 0, 0, 0)" else f["back"]
+            assert contrast(f["border"], back) >= 3, f
+        assert len({f["border"] for f in fields}) == 1, fields   # one look for every field
+    finally:
+        page.close()
+
+
 def test_options_page_cleans_a_pasted_token_and_site_entries(browser, live_backend):
     """A token pasted with an invisible character (U+200B, from a chat) pairs; one stored that way
     earlier says the token is wrong, not that a healthy backend is down. "*.example.com" and
@@ -2148,10 +2325,12 @@ def test_options_page_cleans_a_pasted_token_and_site_entries(browser, live_backe
         page.evaluate("document.querySelector('#connection').dataset.state = 'saving'")
         page.fill("#token", f"\u200b{live_backend.token}\u200b ")
         page.fill("#disabledSites", "*.example.com\n.example.net\nfoo!bar")
+        watch_lines(page, "sitesNote")
         page.click("#save")
         page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         assert stored() == {"token": live_backend.token, "disabledSites": ["example.com", "example.net"]}
         assert page.is_visible("#sitesNote") and page.text_content("#sitesNote") == "Not a site name, left out: foo!bar"
+        assert shown_then_written(page, "sitesNote"), page.evaluate("window.lines")   # so a screen reader reads it
 
         browser.configure(token=f"\u200b{live_backend.token}")
         assert browser.sw("async () => (await FakeLens.background.checkConnection()).state") == "unauthorized"

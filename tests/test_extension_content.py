@@ -214,9 +214,11 @@ globalThis.FakeLens = {
 def test_a_right_click_check_still_ends_when_the_background_stops_following_it():
     """The background follows a right-click check from its own memory: when Chrome stops its idle
     service worker (or an update restarts it) that poll ends, and the badge stayed at "running". The
-    page follows a running check itself too, and draws its end."""
+    page follows a running check itself too, and draws its end, which is said once (the user asked for
+    it; the background's word of the same end says nothing again)."""
     prelude = """
 const shown = [];
+const said = [];
 const el = { isConnected: true, currentSrc: "https://cdn.example/a.jpg" };
 globalThis.addEventListener = () => {};
 globalThis.FakeLens = {
@@ -224,7 +226,8 @@ globalThis.FakeLens = {
   mediaKind: () => "image", findByUrl: () => el,
   describeMedia: () => ({ kind: "image", url: "https://cdn.example/a.jpg", permalink: null }),
   readableUrl: async (url) => url,
-  badges: { show: (target, check) => { shown.push(check.status); return {}; } },
+  badges: { show: (target, check) => { shown.push(check.status); return {}; },
+            announce: (target, check) => said.push(check.status) },
   ask: async (type, { id }) => ({ id, status: "done" }),   // the backend, asked by the page itself
 };
 """
@@ -234,9 +237,10 @@ globalThis.FakeLens = {
       FL.contentHandlers["context-result"]({ check: { id: "c1", status: "running" }, token });
       FL.contentHandlers["context-result"]({ check: { id: "c1", status: "running" }, token });   // one follow only
       await new Promise((resolve) => setTimeout(resolve, 1500));   // no more word from the background
-      return shown;
+      FL.contentHandlers["context-result"]({ check: { id: "c1", status: "done" }, token });   // until now
+      return { shown, said };
     """)
-    assert got == ["running", "running", "done"]
+    assert got == {"shown": ["running", "running", "done", "done"], "said": ["done"]}
 
 
 def test_an_image_set_background_is_read_at_its_highest_resolution():

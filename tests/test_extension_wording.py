@@ -53,6 +53,14 @@ def test_verdicts_are_counted_by_their_headline_without_the_score():
                                          "Uncertain"]
 
 
+def test_uncertain_says_its_score_in_words_as_the_other_model_verdicts_do():
+    """The badge's chip showed "Uncertain 0.62" while its full text (the tooltip, the screen reader's name,
+    the popup's row) said "Uncertain" alone: the full text carries the score too; the popup still counts
+    it as "Uncertain"."""
+    got = describe([{"label": "uncertain", "score": 0.62}])[0]
+    assert (got["text"], got["short"], got["group"]) == ("Uncertain (score 0.62)", "Uncertain 0.62", "Uncertain")
+
+
 def test_not_checked_says_why():
     reasons = {"no face found": "no face", "faces too small to judge (under 32 px)": "faces too small",
                "faces cut off by the picture's edge, too little of them to judge": "face cut off",

@@ -65,7 +65,7 @@ def _headline(result: dict) -> str:
         return f"Not checked: {not_checked_reason(result)}"
     words = "Likely AI-generated" if label == "ai_generated" else LABELS[label]
     if label in ("manipulated", "ai_generated") and result.get("score") is not None:
-        words += f" ({_score(result['score'])})"   # "Uncertain" alone, as the extension's headline
+        words += f" ({_score(result['score'])})"   # "Uncertain" alone (the extension's headline adds its score)
     return words
 
 

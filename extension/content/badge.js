@@ -72,6 +72,36 @@
     return entry;
   }
 
+  // "FakeLens on "Photo"", as the page names the media (its alt text), else "FakeLens"
+  function aboutMedia(el) {
+    const name = (el.getAttribute("alt") || el.getAttribute("aria-label") || el.title || "").trim();
+    return `FakeLens${name ? ` on "${name.slice(0, 80)}"` : ""}`;
+  }
+
+  // The verdict of a check the user asked for (a right-click, the keyboard command, the hover pill, a
+  // badge clicked to try again), said once when it ends in one polite live region (role=status) of
+  // FakeLens's own: a badge is no live region (a feed of them would talk over everything). Automatic
+  // checks and page scans say nothing. The region is emptied first and written a moment later, so a
+  // region just made, or the same words again (a retry), are read too.
+  let region = null;
+  function announce(el, check) {
+    if (!FL.uiAllowed()) return;
+    if (!region || !region.isConnected) {
+      const host = FL.makeOwnHost("announce", "position: fixed !important; top: 0 !important; left: 0 !important;" +
+        " width: 1px !important; height: 1px !important; overflow: hidden !important; clip-path: inset(50%) !important;" +
+        " white-space: nowrap !important; pointer-events: none !important;");
+      region = document.createElement("div");
+      region.setAttribute("role", "status");
+      region.setAttribute("aria-live", "polite");
+      host.attachShadow({ mode: "open" }).append(region);
+      document.documentElement.append(host);
+    }
+    const text = `${aboutMedia(el)}: ${FL.describe(check, el).text}`;
+    const said = region;
+    said.textContent = "";
+    setTimeout(() => { said.textContent = text; }, 150);
+  }
+
   function render(entry, check, note) {
     const look = FL.describe(check, entry.el);
     entry.check = check;
@@ -85,13 +115,17 @@
     text.className = "text";
     text.textContent = look.short;
     entry.chip.append(icon, text);
-    // which media it is about, as the page names it: a feed's badges are otherwise all alike
-    const name = (entry.el.getAttribute("alt") || entry.el.getAttribute("aria-label") || entry.el.title || "").trim();
-    entry.chip.setAttribute("aria-label", `FakeLens${name ? ` on "${name.slice(0, 80)}"` : ""}: ${look.text}`);
+    // which media it is about, as the page names it: a feed's badges are otherwise all alike. The name
+    // starts with the words the chip shows (what a speech user says to click it: WCAG 2.5.3)
+    entry.chip.setAttribute("aria-label", `${look.short} — ${aboutMedia(entry.el)}: ${look.text}`);
     entry.tip.replaceChildren();
     const head = document.createElement("p");
     head.className = "head";
-    head.textContent = `${look.icon} ${look.text}`;
+    // the icon is not read out ("question mark") in the chip's description
+    const headIcon = document.createElement("span");
+    headIcon.setAttribute("aria-hidden", "true");
+    headIcon.textContent = look.icon;
+    head.append(headIcon, ` ${look.text}`);
     entry.tip.append(head);
     // the verdict came back about the page's first video: its lines (its score, "decided the verdict")
     // must not read as this one's under "Not checked"
@@ -285,6 +319,7 @@
       place(el, entry);
       return entry.host;
     },
+    announce,
     has: (el) => badges.has(el),
     focus: (el) => badges.has(el) && badges.get(el).chip.focus(),
     mediaUrl: (el) => (badges.has(el) ? badges.get(el).host.dataset.media : null), // what its verdict is about

@@ -148,6 +148,7 @@
         return null;
       }
       draw(check);
+      if (userAsked) FL.badges.announce(el, check);   // the verdict the user asked for, said once
       if (check.status !== "done" && byUrl.get(key) === pending) byUrl.delete(key); // let a later hover retry
       return check;
     } catch (err) {
@@ -164,6 +165,7 @@
       const check = { status: "failed", error: { code: err.code || "internal", message: err.message } };
       const fix = FL.connectionTrouble(err) ? FL.describeConnection({ state: err.code }).fix : "";
       draw(check, fix);
+      if (userAsked) FL.badges.announce(el, check);
       return check;
     }
   };

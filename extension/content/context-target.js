@@ -16,9 +16,17 @@
       // media under the point: not a wrapper around it (a page's texture), nor a transparent or small
       // picture over it (a spacer, a play button)
       const minSize = (FL.settings || FL.DEFAULT_SETTINGS).minSize;
+      // The keyboard (Shift+F10, the Menu key) opens the menu on the focused element at no point of
+      // it (0, 0): a focused link or button wrapping a photo names the photo inside it (FL.mediaInside),
+      // unless the point is on media inside it (a right-click on one of a card's photos); only a small
+      // one inside (an icon) goes after the media under the point
       const hit = event.composedPath()[0];
       const fits = hit && FL.mediaKind(hit) && FL.isShown(hit) && FL.isBigEnough(hit, minSize);
-      last = { x: event.clientX, y: event.clientY, el: fits ? hit : FL.mediaAtPoint(event.clientX, event.clientY, minSize) };
+      const under = fits ? null : FL.mediaAtPoint(event.clientX, event.clientY, minSize);
+      const inside = fits ? null : FL.mediaInside(hit, minSize);
+      const el = fits ? hit : under && hit && hit.contains(under) ? under
+        : inside && (!under || FL.isBigEnough(inside, minSize)) ? inside : under || inside;
+      last = { x: event.clientX, y: event.clientY, el };
     },
     { capture: true, passive: true },
   );
@@ -47,11 +55,17 @@
     return { kind: media.kind, url, permalink: media.permalink, token };
   };
 
+  const announced = new Set(); // tokens whose verdict was said (the background and this page both report it)
   function draw(token, check) {
     const { el, url } = targets.get(token) || {};
     if (!el || !el.isConnected || !FL.uiAllowed()) return false;
     const fix = check && check.error && FL.connectionTrouble(check.error) ? FL.describeConnection({ state: check.error.code }).fix : "";
-    return FL.badges.show(el, check, fix, url) !== null; // null: the element now shows other media
+    const drawn = FL.badges.show(el, check, fix, url) !== null; // null: the element now shows other media
+    if (drawn && check && FL.isFinal(check) && !announced.has(token)) {
+      announced.add(token);
+      FL.badges.announce(el, check);   // the user asked: the verdict is said once
+    }
+    return drawn;
   }
 
   // background.js reports the progress and result of a right-click check; draw it on its element.

@@ -376,6 +376,18 @@
     return search(document, 0) || small;
   };
 
+  // The media a link or button wraps (a photo's usual wrapper), for what the keyboard points at (the
+  // keyboard command, a context menu opened with Shift+F10 or the Menu key): the first media inside
+  // that shows (on X a background, over a transparent <img>), one of `minSize` or more before a smaller
+  // one (an icon beside the photo); null for any other element. Not `el` itself (a play button drawn
+  // as a small background is no wrapper of the video under it).
+  FL.WRAPPERS = "a, button, [role=link], [role=button]";
+  FL.mediaInside = (el, minSize) => {
+    if (!el || !el.matches || !el.matches(FL.WRAPPERS)) return null;
+    const inside = FL.deepQueryAll(el, "*").filter((m) => m !== el && FL.mediaKind(m) && FL.isShown(m));
+    return inside.find((m) => FL.isBigEnough(m, minSize)) || inside.find((m) => FL.isBigEnough(m, 1)) || null;
+  };
+
   // The element showing `url` (e.g. the context menu's srcUrl), if any.
   FL.findByUrl = (url) => {
     if (!url) return null;

@@ -21,7 +21,8 @@
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = "Check";
-    button.title = "Check this with FakeLens";
+    // the keyboard's way to the same check (manifest.json's commands), which no pointer user would find
+    button.title = "Check this with FakeLens (keyboard: Alt+Shift+K on the image or the link around it)";
     button.addEventListener("click", (event) => {
       event.preventDefault();
       event.stopPropagation();
@@ -75,19 +76,14 @@
   }
 
   // The keyboard command (background.js): the media in focus (or in the focused link or button, a
-  // photo's usual wrapper), else the one under the pointer; its badge takes the focus at once (it
-  // says "Checking…", then the verdict), so a screen reader reads it.
-  const WRAPPERS = "a, button, [role=link], [role=button]";
+  // photo's usual wrapper: FL.mediaInside), else the one under the pointer; its badge takes the focus
+  // at once (it says "Checking…", then the verdict), so a screen reader reads it.
   FL.contentHandlers["check-focused"] = async () => {
     const el = focused();
     // a page whose focus is in one of its frames "has focus" too: the frame acts, not the page
     if (!document.hasFocus() || !FL.uiAllowed() || (el && /^I?FRAME$/.test(el.tagName))) return false;
-    // in a link, the first media that shows (on X a background, over a transparent <img>), one of the
-    // minimum size before a smaller one (an icon beside the photo)
-    const inside = (el && el.matches && el.matches(WRAPPERS) ? FL.deepQueryAll(el, "*") : [])
-      .filter((m) => FL.mediaKind(m) && FL.isShown(m));
     const media = (el && el !== document.body && FL.mediaKind(el) ? el : null)
-      || inside.find((m) => FL.isBigEnough(m, FL.settings.minSize)) || inside.find((m) => FL.isBigEnough(m, 1))
+      || FL.mediaInside(el, FL.settings.minSize)
       || (lastPoint && FL.mediaAtPoint(lastPoint.x, lastPoint.y, FL.settings.minSize));
     if (!media) return false;
     hide();

@@ -80,7 +80,8 @@
       case "no_evidence":
         return { tone: "clear", icon: "○", text: "No signs of manipulation found", short: "No signs found" };
       case "uncertain":
-        return { tone: "uncertain", icon: "?", text: "Uncertain", short: `Uncertain ${score}` };
+        return { tone: "uncertain", icon: "?", text: `Uncertain (score ${score})`, short: `Uncertain ${score}`,
+                 group: "Uncertain" };
       case "not_applicable": {
         const reason = notCheckedReason(result);
         return { tone: "skipped", icon: "–", text: `Not checked: ${reason}`, short: `Not checked: ${reason}` };

@@ -33,9 +33,10 @@
     const used = FL.backendUrlInUse(s.backendUrl);
     fill("backendUrl", (field) => { field.value = used; });
     const problem = FL.backendUrlProblem(s.backendUrl);
+    // (a status line is shown before its words are written: words written while hidden are not read)
+    $("backendNote").hidden = !problem;
     $("backendNote").textContent = problem
       ? `The backend URL saved earlier, ${s.backendUrl}, ${problem}: ${used} is used instead. Save to keep it.` : "";
-    $("backendNote").hidden = !problem;
     fill("token", (field) => { field.value = s.token; });
     fill("autoCheck", (field) => { field.checked = s.autoCheck; });
     fill("minSize", (field) => { field.value = s.minSize; });
@@ -48,16 +49,18 @@
   $("form").addEventListener("submit", async (event) => {
     event.preventDefault();
     $("saved").textContent = "";
+    $("notSaved").hidden = true;
+    $("notSaved").textContent = "";
     const minSize = Math.max(32, Math.min(2000, Number($("minSize").value) || FL.DEFAULT_SETTINGS.minSize));
     const backendUrl = $("backendUrl").value.trim() ? FL.localBackendUrl($("backendUrl").value) : FL.DEFAULT_SETTINGS.backendUrl;
     if (!backendUrl) {
       // never saved: the token and the media must not go to another computer, nor to a name FakeLens refuses
       const instead = FL.backendUrlInstead($("backendUrl").value);
+      $("fix").hidden = false;
       FL.withCode($("fix"), `The backend URL ${FL.backendUrlProblem($("backendUrl").value) || "is not usable"}: ` +
         (instead ? `use ${instead} (or ${FL.BACKEND_NAMES.slice(1).join(" or ")} on that port). `
           : `such as ${FL.DEFAULT_SETTINGS.backendUrl} or http://localhost:PORT (the port \`fakelens serve\` prints). `) +
         "Nothing was saved.");
-      $("fix").hidden = false;
       // said where the user is: the field is marked wrong, described by the message, and focused
       $("backendUrl").setAttribute("aria-invalid", "true");
       $("backendUrl").setAttribute("aria-describedby", "fix");
@@ -81,16 +84,17 @@
       });
     } catch (err) {
       // the browser refused its storage (site data switched off for extensions, a full disk)
-      $("fix").textContent = `Not saved: the browser would not store the settings (${(err && err.message) || err}).`;
-      $("fix").hidden = false;
+      // an alert: the save the user just asked for did not happen
+      $("notSaved").hidden = false;
+      $("notSaved").textContent = `Not saved: the browser would not store the settings (${(err && err.message) || err}).`;
       return;
     }
     edited.clear();
     // said, since a save that leaves the connection as it was changes nothing else on the page
     $("saved").textContent = "Saved.";
     await load();
-    $("sitesNote").textContent = skipped.length ? `Not a site name, left out: ${skipped.join(", ")}` : "";
     $("sitesNote").hidden = !skipped.length;
+    $("sitesNote").textContent = skipped.length ? `Not a site name, left out: ${skipped.join(", ")}` : "";
     await FL.showConnection(true);
   });
 

@@ -1,4 +1,4 @@
-// One row of the popup's list: thumbnail, verdict chip (icon + text), score, progress bar for
+// One row of the popup's list: thumbnail, verdict chip (icon + text, with its score), progress bar for
 // running jobs, and a link to the backend's HTML report.
 (() => {
   "use strict";
@@ -84,18 +84,17 @@
       el("span", { textContent: look.icon, ariaHidden: "true" }),
       ` ${look.text}`,
     ]);
-    const parts = [chip];
+    const parts = [chip];   // (its text says the score, where a verdict has one)
     const result = check && check.result;
-    if (result && result.label === "uncertain") {   // the other labels say their score, or none at all
-      parts.push(el("span", { className: "score", textContent: `  score ${FL.scoreText(result.score)}` }));
-    }
     const sent = (check && check.sent_url) || (item.kind === "video" && !/^https?:/.test(item.url) ? item.permalink : item.url);
     const lines = [el("div", {}, parts), el("div", { className: "meta", title: sent || "",
                                                      textContent: `${item.kind} · ${FL.shortUrl(sent) || "no address"}` })];
     if (!FL.isFinal(check)) {
       const fraction = check && check.progress && typeof check.progress.fraction === "number" ? check.progress.fraction : undefined;
       const bar = el("progress", { max: 1 });
-      bar.setAttribute("aria-label", "Checking");
+      // which one: "Checking" alone, row after row, told a screen reader nothing
+      bar.setAttribute("aria-label", `${check && check.status === "queued" ? "Waiting to check" : "Checking"} ${item.kind} `
+        + (FL.shortUrl(sent) || "with no address"));
       if (fraction !== undefined) bar.value = fraction;
       if (check && check.progress && check.progress.stage) bar.title = check.progress.stage;
       lines.push(bar);
