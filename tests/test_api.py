@@ -281,6 +281,19 @@ def test_a_crowds_unscored_faces_do_not_cover_the_deciding_face_nor_fill_the_tab
     assert 'title="face, not scored"' in html
 
 
+@pytest.mark.parametrize("label, score, headline", [
+    ("manipulated", 0.9, "Likely manipulated (score 0.90)"),
+    ("ai_generated", 0.95, "Likely AI-generated (score 0.95)"),
+    ("uncertain", 0.62, "Uncertain"),
+    ("no_evidence", 0.1, "No signs of manipulation found"),
+])
+def test_a_reports_title_names_its_verdict(app, client, auth, label, score, headline):
+    """A report's title named its media only: a screen reader, which reads the title first, and the
+    tab said nothing of the verdict."""
+    html = stored_report(app, client, auth, report_result(label=label, score=score), {"filename": "clip.mp4"})
+    assert f"<title>FakeLens report: clip.mp4 – {headline}</title>" in html, html[:400]
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -348,14 +361,14 @@ def test_a_failed_checks_report_names_its_media_and_when_it_was_asked_for(client
     r = post_file(client, auth, data, name="holiday.jpg")
     assert r.status_code == 422, r.get_json()
     html = client.get(f"/api/v1/checks/{r.get_json()['id']}/report", base_url=BASE_URL, headers=auth).data.decode()
-    assert "<title>FakeLens report: holiday.jpg</title>" in html
+    assert "<title>FakeLens report: holiday.jpg – Check failed</title>" in html
     assert "File: <code>holiday.jpg</code>" in html
     asked = re.search(r"asked for on (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", html)
     assert asked and abs(time.mktime(time.strptime(asked.group(1), "%Y-%m-%d %H:%M:%S")) - before) < 60, html
     # uploaded by the extension: named by the address it came from
     r = post_file(client, auth, data, name="media.jpg", source_url="https://cdn.example/p/beach%20day.jpg?s=1")
     html = client.get(f"/api/v1/checks/{r.get_json()['id']}/report", base_url=BASE_URL, headers=auth).data.decode()
-    assert "<title>FakeLens report: beach day.jpg</title>" in html
+    assert "<title>FakeLens report: beach day.jpg – Check failed</title>" in html
     assert "Address: <code>https://cdn.example/p/beach%20day.jpg?s=1</code>" in html
 
 

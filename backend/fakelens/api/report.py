@@ -140,10 +140,13 @@ def report(check_id: str):
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
     name, short_name, address = media_names(check)
     face_rows, faces_left_out = _face_rows(faces)
+    label_text = label_words(result) if result else status_words(check)
     html = render_template("report.html", check=check, result=result, thumb=thumb, media=media, policy=REPORT_POLICY,
                            name=name, short_name=short_name, address=address,
                            asked_at=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(check["created"])),
-                           label_text=label_words(result) if result else status_words(check),
+                           # the title names the verdict as well (a screen reader reads it first), a failed
+                           # check's without its message: "Check failed"
+                           label_text=label_text, title_label=label_text if result else label_text.split(": ", 1)[0],
                            boxes=_drawing_order(shown_faces), box_tone=_box_tone(result), box_words=_box_words(result),
                            face_rows=face_rows, faces_left_out=faces_left_out,
                            face_threshold=_face_threshold(result),
