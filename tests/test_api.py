@@ -294,6 +294,17 @@ def test_a_reports_title_names_its_verdict(app, client, auth, label, score, head
     assert f"<title>FakeLens report: clip.mp4 – {headline}</title>" in html, html[:400]
 
 
+@pytest.mark.parametrize("label, symbol", [("manipulated", "⚠"), ("ai_generated", "✦"), ("uncertain", "?"),
+                                           ("no_evidence", "○"), ("not_applicable", "–")])
+def test_a_reports_verdict_symbol_is_hidden_from_a_screen_reader(app, client, auth, label, symbol):
+    """The verdict's symbol was read out before its words ("white circle, No signs of manipulation
+    found"): it is there for the eye, beside the colour, and the words say the verdict."""
+    html = stored_report(app, client, auth, report_result(label=label))
+    chip = re.search(r'<span class="chip [a-z_]+">(.*?)</span></p>', html, re.S).group(1)
+    assert f'<span aria-hidden="true">{symbol}</span>' in chip, chip
+    assert symbol not in re.sub(r'<span aria-hidden="true">.*?</span>', "", chip), chip
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
