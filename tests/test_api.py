@@ -254,7 +254,7 @@ def test_long_unbroken_text_and_a_long_timeline_stay_in_the_reports_column(app, 
                 for sel, body in re.findall(r"([^{}]+)\{([^}]*)\}", style) if "overflow-wrap: anywhere" in body]
     assert any({"p", "code"} <= sel for sel in wrapping), wrapping
     assert re.search(r"\.scroll\s*\{[^}]*overflow-x: auto", style), style
-    timeline = re.search(r'<div class="scroll"><table><tr><th>time \(s\)</th>(.*?)</table></div>', html, re.S)
+    timeline = re.search(r'<div class="scroll"><table><tr><th scope="row">time \(s\)</th>(.*?)</table></div>', html, re.S)
     assert timeline and timeline.group(1).count("<td>") == 2 * 128, html[-3000:]
     assert page_width(html) in (None, 1000)   # measured where Chromium is installed
 
@@ -303,6 +303,19 @@ def test_a_reports_verdict_symbol_is_hidden_from_a_screen_reader(app, client, au
     chip = re.search(r'<span class="chip [a-z_]+">(.*?)</span></p>', html, re.S).group(1)
     assert f'<span aria-hidden="true">{symbol}</span>' in chip, chip
     assert symbol not in re.sub(r'<span aria-hidden="true">.*?</span>', "", chip), chip
+
+
+def test_a_reports_table_headers_say_what_they_head(app, client, auth):
+    """The tables' header cells had no scope: a screen reader had to guess whether "score" heads a
+    column (signals, faces) or a row (the per-frame timeline, provenance)."""
+    faces = [{"frame": 0, "t": 0.0, "box": [10, 10, 50, 50], "score": 0.9}]
+    html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, faces=faces,
+                                                          frames=[{"t": 0.0, "score": 0.9}]))
+    heads = re.findall(r"<th( [^>]*)?>([^<]*)</th>", html)
+    assert heads and all(attrs for attrs, _ in heads), heads
+    assert {text: attrs for attrs, text in heads if text in ("detector", "box (x, y, w, h)", "time (s)", "status")} == {
+        "detector": ' scope="col"', "box (x, y, w, h)": ' scope="col"', "time (s)": ' scope="row"',
+        "status": ' scope="row"'}
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
