@@ -318,6 +318,20 @@ def test_a_reports_table_headers_say_what_they_head(app, client, auth):
         "status": ' scope="row"'}
 
 
+def test_a_reports_picture_says_what_it_is(app, client, auth):
+    """The report's picture was "checked media" to a screen reader, whatever it showed: it names the
+    media, and of a video the frame shown."""
+    faces = [{"frame": 3, "t": 1.5, "box": [10, 10, 50, 50], "score": 0.9}]
+    html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, faces=faces),
+                         {"filename": "clip.mp4"})
+    assert re.search(r'<img src="data:image/jpeg;base64,[^"]+" alt="The frame at 1.5 s of the checked video, clip.mp4">',
+                     html), html[-3000:]
+    html = stored_report(app, client, auth, report_result(media={**report_result()["media"], "kind": "image",
+                                                                 "duration": None}),
+                         {"url": "https://cdn.example/p/holiday.jpg"})
+    assert re.search(r'<img src="data:image/jpeg;base64,[^"]+" alt="The checked image, holiday.jpg">', html)
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
