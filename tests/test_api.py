@@ -259,6 +259,22 @@ def test_long_unbroken_text_and_a_long_timeline_stay_in_the_reports_column(app, 
     assert page_width(html) in (None, 1000)   # measured where Chromium is installed
 
 
+def test_a_report_fits_a_narrow_window_without_scrolling_sideways(app, client, auth):
+    """In a window 320 px wide (a phone; a page zoomed to 400 %) the report scrolled sideways, its text
+    with it: the timeline stayed 600 px wide, the signals table 500 px, and a face's label on the
+    picture's right half reached past it. The timeline shrinks, the table scrolls in its own box, and
+    a label on the right half is drawn from its box's right edge, wrapping."""
+    faces = [{"frame": 0, "t": 0.0, "box": [250, 10, 40, 40], "score": 0.9}]
+    signals = [{"detector": "face_swap", "version": "1", "score": 0.9, "threshold": 0.69, "decisive": True,
+                "detail": {}},
+               {"detector": "provenance", "version": "1.13", "score": None, "threshold": 0.5, "decisive": False,
+                "detail": {"c2pa": {"status": "none"}}}]
+    html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, faces=faces, signals=signals,
+                                                          frames=[{"t": i / 4, "score": 0.9} for i in range(16)]))
+    assert page_width(html, 320) in (None, 320)   # measured where Chromium is installed
+    assert 'data-side="end"' in html
+
+
 def test_a_crowds_unscored_faces_do_not_cover_the_deciding_face_nor_fill_the_table(app, client, auth):
     """On a crowd picture every face's label was drawn in list order, the unscored last, over the
     deciding face's; and its table listed every face (a crowd video: 1,324 rows). The scored boxes are
