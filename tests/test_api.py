@@ -254,9 +254,25 @@ def test_long_unbroken_text_and_a_long_timeline_stay_in_the_reports_column(app, 
                 for sel, body in re.findall(r"([^{}]+)\{([^}]*)\}", style) if "overflow-wrap: anywhere" in body]
     assert any({"p", "code"} <= sel for sel in wrapping), wrapping
     assert re.search(r"\.scroll\s*\{[^}]*overflow-x: auto", style), style
-    timeline = re.search(r'<div class="scroll"><table><tr><th>time \(s\)</th>(.*?)</table></div>', html, re.S)
+    timeline = re.search(r'<div class="scroll"><table><tr><th scope="row">time \(s\)</th>(.*?)</table></div>', html, re.S)
     assert timeline and timeline.group(1).count("<td>") == 2 * 128, html[-3000:]
     assert page_width(html) in (None, 1000)   # measured where Chromium is installed
+
+
+def test_a_report_fits_a_narrow_window_without_scrolling_sideways(app, client, auth):
+    """In a window 320 px wide (a phone; a page zoomed to 400 %) the report scrolled sideways, its text
+    with it: the timeline stayed 600 px wide, the signals table 500 px, and a face's label on the
+    picture's right half reached past it. The timeline shrinks, the table scrolls in its own box, and
+    a label on the right half is drawn from its box's right edge, wrapping."""
+    faces = [{"frame": 0, "t": 0.0, "box": [250, 10, 40, 40], "score": 0.9}]
+    signals = [{"detector": "face_swap", "version": "1", "score": 0.9, "threshold": 0.69, "decisive": True,
+                "detail": {}},
+               {"detector": "provenance", "version": "1.13", "score": None, "threshold": 0.5, "decisive": False,
+                "detail": {"c2pa": {"status": "none"}}}]
+    html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, faces=faces, signals=signals,
+                                                          frames=[{"t": i / 4, "score": 0.9} for i in range(16)]))
+    assert page_width(html, 320) in (None, 320)   # measured where Chromium is installed
+    assert 'data-side="end"' in html
 
 
 def test_a_crowds_unscored_faces_do_not_cover_the_deciding_face_nor_fill_the_table(app, client, auth):
@@ -279,6 +295,57 @@ def test_a_crowds_unscored_faces_do_not_cover_the_deciding_face_nor_fill_the_tab
     html = stored_report(app, client, auth, report_result(faces=faces[:6]))
     assert html.split("<h2>Faces</h2>")[1].split("<h2>")[0].count("<tr>") == 1 + 6
     assert 'title="face, not scored"' in html
+
+
+@pytest.mark.parametrize("label, score, headline", [
+    ("manipulated", 0.9, "Likely manipulated (score 0.90)"),
+    ("ai_generated", 0.95, "Likely AI-generated (score 0.95)"),
+    ("uncertain", 0.62, "Uncertain"),
+    ("no_evidence", 0.1, "No signs of manipulation found"),
+])
+def test_a_reports_title_names_its_verdict(app, client, auth, label, score, headline):
+    """A report's title named its media only: a screen reader, which reads the title first, and the
+    tab said nothing of the verdict."""
+    html = stored_report(app, client, auth, report_result(label=label, score=score), {"filename": "clip.mp4"})
+    assert f"<title>FakeLens report: clip.mp4 – {headline}</title>" in html, html[:400]
+
+
+@pytest.mark.parametrize("label, symbol", [("manipulated", "⚠"), ("ai_generated", "✦"), ("uncertain", "?"),
+                                           ("no_evidence", "○"), ("not_applicable", "–")])
+def test_a_reports_verdict_symbol_is_hidden_from_a_screen_reader(app, client, auth, label, symbol):
+    """The verdict's symbol was read out before its words ("white circle, No signs of manipulation
+    found"): it is there for the eye, beside the colour, and the words say the verdict."""
+    html = stored_report(app, client, auth, report_result(label=label))
+    chip = re.search(r'<span class="chip [a-z_]+">(.*?)</span></p>', html, re.S).group(1)
+    assert f'<span aria-hidden="true">{symbol}</span>' in chip, chip
+    assert symbol not in re.sub(r'<span aria-hidden="true">.*?</span>', "", chip), chip
+
+
+def test_a_reports_table_headers_say_what_they_head(app, client, auth):
+    """The tables' header cells had no scope: a screen reader had to guess whether "score" heads a
+    column (signals, faces) or a row (the per-frame timeline, provenance)."""
+    faces = [{"frame": 0, "t": 0.0, "box": [10, 10, 50, 50], "score": 0.9}]
+    html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, faces=faces,
+                                                          frames=[{"t": 0.0, "score": 0.9}]))
+    heads = re.findall(r"<th( [^>]*)?>([^<]*)</th>", html)
+    assert heads and all(attrs for attrs, _ in heads), heads
+    assert {text: attrs for attrs, text in heads if text in ("detector", "box (x, y, w, h)", "time (s)", "status")} == {
+        "detector": ' scope="col"', "box (x, y, w, h)": ' scope="col"', "time (s)": ' scope="row"',
+        "status": ' scope="row"'}
+
+
+def test_a_reports_picture_says_what_it_is(app, client, auth):
+    """The report's picture was "checked media" to a screen reader, whatever it showed: it names the
+    media, and of a video the frame shown."""
+    faces = [{"frame": 3, "t": 1.5, "box": [10, 10, 50, 50], "score": 0.9}]
+    html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, faces=faces),
+                         {"filename": "clip.mp4"})
+    assert re.search(r'<img src="data:image/jpeg;base64,[^"]+" alt="The frame at 1.5 s of the checked video, clip.mp4">',
+                     html), html[-3000:]
+    html = stored_report(app, client, auth, report_result(media={**report_result()["media"], "kind": "image",
+                                                                 "duration": None}),
+                         {"url": "https://cdn.example/p/holiday.jpg"})
+    assert re.search(r'<img src="data:image/jpeg;base64,[^"]+" alt="The checked image, holiday.jpg">', html)
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -348,14 +415,14 @@ def test_a_failed_checks_report_names_its_media_and_when_it_was_asked_for(client
     r = post_file(client, auth, data, name="holiday.jpg")
     assert r.status_code == 422, r.get_json()
     html = client.get(f"/api/v1/checks/{r.get_json()['id']}/report", base_url=BASE_URL, headers=auth).data.decode()
-    assert "<title>FakeLens report: holiday.jpg</title>" in html
+    assert "<title>FakeLens report: holiday.jpg – Check failed</title>" in html
     assert "File: <code>holiday.jpg</code>" in html
     asked = re.search(r"asked for on (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", html)
     assert asked and abs(time.mktime(time.strptime(asked.group(1), "%Y-%m-%d %H:%M:%S")) - before) < 60, html
     # uploaded by the extension: named by the address it came from
     r = post_file(client, auth, data, name="media.jpg", source_url="https://cdn.example/p/beach%20day.jpg?s=1")
     html = client.get(f"/api/v1/checks/{r.get_json()['id']}/report", base_url=BASE_URL, headers=auth).data.decode()
-    assert "<title>FakeLens report: beach day.jpg</title>" in html
+    assert "<title>FakeLens report: beach day.jpg – Check failed</title>" in html
     assert "Address: <code>https://cdn.example/p/beach%20day.jpg?s=1</code>" in html
 
 

@@ -2039,7 +2039,7 @@ def test_a_report_tab_is_named_after_its_media(browser, live_backend, plain_jpeg
     try:
         page.goto(browser.url(f"report/report.html?id={r.json()['id']}"))
         page.wait_for_selector("iframe#report:not([hidden])", timeout=15_000)
-        assert page.title() == "FakeLens report: holiday.jpg"
+        assert page.title() == "FakeLens report: holiday.jpg – Check failed"
     finally:
         page.close()
 

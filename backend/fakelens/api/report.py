@@ -130,7 +130,7 @@ def report(check_id: str):
     faces = (result or {}).get("faces", [])
     shown = thumbnail_frame(f["frame"] for f in faces)   # the frame the thumbnail was taken from
     shown_faces = [f for f in faces if f["frame"] == shown]
-    thumb = None
+    thumb, thumb_alt = None, ""
     if result:
         thumbs, sha = current_app.config["SETTINGS"].thumbs_dir, media["sha256"]
         t = shown_faces[0]["t"] if shown_faces else 0.0   # a picture without faces shows its first frame
@@ -138,12 +138,21 @@ def report(check_id: str):
         path = next((p for p in (thumbs / thumbnail_name(sha, t), thumbs / f"{sha}.jpg") if p.is_file()), None)
         if path is not None:
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+            # what the picture is, for a screen reader: which media, and of a video which frame (an
+            # older check's picture does not say)
+            frame = f"The frame at {t} s" if path.name == thumbnail_name(sha, t) else "A frame"
+            thumb_alt = f"{frame} of the checked video" if media.get("kind") == "video" else "The checked image"
     name, short_name, address = media_names(check)
+    thumb_alt += f", {short_name}" if thumb_alt else ""
     face_rows, faces_left_out = _face_rows(faces)
-    html = render_template("report.html", check=check, result=result, thumb=thumb, media=media, policy=REPORT_POLICY,
+    label_text = label_words(result) if result else status_words(check)
+    html = render_template("report.html", check=check, result=result, thumb=thumb, thumb_alt=thumb_alt, media=media,
+                           policy=REPORT_POLICY,
                            name=name, short_name=short_name, address=address,
                            asked_at=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(check["created"])),
-                           label_text=label_words(result) if result else status_words(check),
+                           # the title names the verdict as well (a screen reader reads it first), a failed
+                           # check's without its message: "Check failed"
+                           label_text=label_text, title_label=label_text if result else label_text.split(": ", 1)[0],
                            boxes=_drawing_order(shown_faces), box_tone=_box_tone(result), box_words=_box_words(result),
                            face_rows=face_rows, faces_left_out=faces_left_out,
                            face_threshold=_face_threshold(result),
