@@ -2294,6 +2294,25 @@ def test_options_name_the_keyboard_shortcut_and_where_to_change_it(browser, live
         page.close()
 
 
+def test_options_say_the_shortcut_the_browser_has_or_that_there_is_none(browser, live_backend):
+    """Options named Alt+Shift+K whatever the browser had: a shortcut the user changed, or none at all
+    (Chrome leaves it unset when another extension has it), was never said."""
+    for shortcut, expect in (("Ctrl+Shift+Y", "Ctrl+Shift+Y checks the image or video in focus"),
+                             ("", "The keyboard command checks the image or video in focus")):
+        page = browser.context.new_page()
+        # what the browser would answer (its own list cannot be changed from a test)
+        page.add_init_script(f"""chrome.commands.getAll = async () =>
+            [{{name: "check-focused", shortcut: {json.dumps(shortcut)}, description: "x"}}];""")
+        page.goto(browser.url("options/options.html"))
+        try:
+            page.wait_for_function("document.querySelector('#shortcut').textContent !== 'Alt+Shift+K'")
+            text = " ".join(page.text_content("body").split())
+            assert expect in text, text
+            assert ("It has no shortcut now" in text) == (not shortcut), text
+        finally:
+            page.close()
+
+
 def test_options_fields_have_borders_that_can_be_seen(browser, live_backend):
     """A text field's border is all that shows where it is: #90a4ae on white was 2.59:1, under WCAG's 3:1
     for the parts of a control (1.4.11); the backend URL's field (type=text) had the browser's own."""

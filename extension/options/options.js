@@ -133,6 +133,23 @@
   FL.ext.permissions.onAdded.addListener(showAccess);
   FL.ext.permissions.onRemoved.addListener(showAccess);
 
+  // The keyboard command's shortcut as the browser has it: the user may have changed it, and Chrome
+  // leaves it unset when another extension has Alt+Shift+K
+  async function showShortcut() {
+    const commands = FL.ext.commands && FL.ext.commands.getAll ? await FL.ext.commands.getAll().catch(() => []) : [];
+    const command = commands.find((c) => c.name === "check-focused");
+    if (!command) return;   // (a browser that does not say: the default stays)
+    const keys = (command.shortcut || "").split("+").filter(Boolean);
+    $("shortcut").replaceChildren(...(keys.length ? keys.flatMap((k, i) => {
+      const kbd = document.createElement("kbd");
+      kbd.textContent = k;
+      return i ? ["+", kbd] : [kbd];
+    }) : ["The keyboard command"]));
+    $("shortcutNote").hidden = !!keys.length;
+    $("shortcutNote").textContent = keys.length ? "" : "It has no shortcut now (another extension may have taken Alt+Shift+K): set one.";
+  }
+
   load().then(() => FL.showConnection(true));
   showAccess();
+  showShortcut();
 })();
