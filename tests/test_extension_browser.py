@@ -734,6 +734,78 @@ def test_a_context_menu_opened_from_the_keyboard_checks_the_photo_in_the_focused
         page.close()
 
 
+RIGHT_CLICK_TARGET = "FakeLens.contentHandlers['context-target']({}).then(r => r.url && r.url.split('/').pop())"
+
+
+def test_a_right_click_on_a_cards_photo_in_a_shadow_root_checks_that_photo(browser, live_backend, sites):
+    """A card's link with a ::after overlay over the whole card, around a gallery component whose open
+    shadow root holds two photos: a right-click on the second photo lands on the link, and the photo
+    under the point was taken only when the link "contains" it, which Node.contains does not say
+    through a shadow root: the first photo in the link was checked. It is the one clicked now."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""async () => {
+            const style = document.createElement('style');
+            style.textContent = '#card::after { content: ""; position: absolute; inset: 0; }';
+            const card = Object.assign(document.createElement('a'), {id: 'card', href: '/story/2'});
+            card.style.cssText = 'display:block;position:relative;width:700px;padding:20px';
+            const gallery = card.appendChild(document.createElement('x-gallery'));
+            gallery.attachShadow({mode: 'open'}).innerHTML = '<img id=one src=/media/real-1.jpg style="width:300px;height:200px"> '
+                + '<img id=two src=/media/real-2.jpg style="width:300px;height:200px">';
+            document.head.append(style); document.body.prepend(card);
+            await Promise.all([...gallery.shadowRoot.querySelectorAll('img')].map(i => i.decode())); }""")
+        box = page.evaluate("document.querySelector('x-gallery').shadowRoot.querySelector('#two').getBoundingClientRect().toJSON()")
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        assert page.evaluate(f"document.elementFromPoint({x}, {y}).id") == "card"   # the overlay: the link
+        page.mouse.click(x, y, button="right")
+        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-2.jpg"
+        box = page.evaluate("document.querySelector('x-gallery').shadowRoot.querySelector('#one').getBoundingClientRect().toJSON()")
+        page.mouse.click(box["x"] + 150, box["y"] + 100, button="right")
+        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-1.jpg"
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+@pytest.mark.parametrize("logo", ["above", "over"])
+def test_a_context_menu_opened_from_the_keyboard_checks_a_small_photo_in_the_focused_link(browser, live_backend,
+                                                                                           sites, logo):
+    """Shift+F10 on a focused link around a 100 px thumbnail (under the 128 px minimum) opens the menu at
+    (0, 0): the media under that point (a 40 px logo in the window's corner, above the link or fixed
+    over it) was taken before the small photo inside the link. A menu whose point a pointer would not
+    hit the element it opened on at came from the keyboard: the photo the link wraps is the one,
+    whatever its size, as for the keyboard command."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""async (over) => {
+            const logo = Object.assign(document.createElement('img'), {id: 'logo', src: '/media/real-7.jpg'});
+            logo.style.cssText = over ? 'position:fixed;left:0;top:0;width:40px;height:40px;z-index:5'
+                                      : 'display:block;width:40px;height:40px';
+            const a = Object.assign(document.createElement('a'), {id: 'thumb-link', href: '/photo/4'});
+            const img = Object.assign(document.createElement('img'), {alt: 'four', src: '/media/real-4.jpg'});
+            img.style.cssText = 'display:block;width:100px;height:100px';
+            a.append(img); document.body.prepend(logo, a);
+            await Promise.all([logo.decode(), img.decode()]);
+            window.menuAt = null; addEventListener('contextmenu', e => {
+                window.menuAt = {x: e.clientX, y: e.clientY, target: e.target.id}; }, true); }""", logo == "over")
+        page.focus("#thumb-link")
+        page.keyboard.press("Shift+F10")
+        page.wait_for_function("window.menuAt !== null")
+        menu_at = page.evaluate("window.menuAt")
+        assert menu_at == {"x": 0, "y": 0, "target": "thumb-link"}, menu_at   # on the logo, not the link
+        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-4.jpg"
+        # a right-click with the pointer on the logo is still about the logo
+        page.mouse.click(20, 20, button="right")
+        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-7.jpg"
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_a_video_with_a_poster_and_no_source_yet_is_checked_by_its_page(browser, live_backend, media_dir, sites):
     """A player that gives its <video> a source only on play shows a poster and no address: the hover
     check did nothing at all. Its video is the page's, sent as a blob: video's is (yt-dlp finds it)."""

@@ -151,11 +151,7 @@
     if (check && check.id) entry.host.dataset.checkId = check.id;
   }
 
-  // Is `outer` one of the elements `el` sits in (through shadow roots and slots)?
-  function within(el, outer) {
-    for (let node = el; node; node = node.assignedSlot || node.parentNode || node.host) if (node === outer) return true;
-    return false;
-  }
+  const within = FL.within;   // find-media.js: through shadow roots and slots
 
   // Is `node`, or one it sits in that `el` does not, fixed to the window (a header, a viewer over the
   // page)? A layer inside the same fixed dialog as the photo is not over it from outside.
