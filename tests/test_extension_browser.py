@@ -1738,6 +1738,51 @@ def test_the_verdict_of_a_check_the_user_asked_for_is_said_once_and_automatic_on
         page.close()
 
 
+# In FakeLens's content-script world: the backend answers the checks of this page (a check runs, then
+# ends "manipulated" at its second poll); `window.onPoll` runs at each poll; every word the status
+# region says is kept in `window.said`.
+STUB_BACKEND_AND_LISTEN = """(() => { window.said = []; window.onPoll = () => {}; const polls = {};
+    FakeLens.ask = async (type, {id} = {}) => {
+        if (type === 'check') { const n = Object.keys(polls).length + 1; polls[`c${n}`] = 0; return {id: `c${n}`, status: 'running'}; }
+        if (type !== 'check-status') return {};
+        window.onPoll(id);
+        return ++polls[id] < 2 ? {id, status: 'running'} : {id, status: 'done', result: {label: 'manipulated', score: 0.93,
+            summary: '', signals: [], faces: [], provenance: {}}}; };
+    const watched = new WeakSet();
+    const watch = () => { for (const host of document.querySelectorAll('div[data-fakelens=announce]')) {
+        if (watched.has(host)) continue; watched.add(host);
+        new MutationObserver(() => { const t = host.shadowRoot.querySelector('[role=status]').textContent;
+            if (t) said.push(t); }).observe(host.shadowRoot, {childList: true, subtree: true, characterData: true}); } };
+    new MutationObserver(watch).observe(document.documentElement, {childList: true}); watch(); })()"""
+
+
+def test_a_verdict_not_drawn_on_a_slide_swapped_in_meanwhile_is_not_said_either(browser, live_backend, sites):
+    """A carousel swaps the checked <img> to its next slide while the check the user asked for runs: the
+    old slide's verdict was rightly not drawn on the new one, but it was said, under the new slide's
+    name ("FakeLens on "Slide two"": Likely manipulated"). Only a verdict drawn is said."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        run = content_script(page)
+        run(STUB_BACKEND_AND_LISTEN)
+        run("""(async () => { window.onPoll = () => { const i = document.querySelector('#noface');
+                                                        i.src = '/media/real-2.jpg'; i.alt = 'Slide two'; };
+            return Boolean(await FakeLens.checkElement(document.querySelector('#noface'), {userAsked: true})); })()""")
+        page.wait_for_timeout(500)   # a verdict is written 150 ms after the region is emptied
+        assert run("window.said") == []
+        assert page.evaluate(BADGES_JS) == []
+        # the same, with no swap, is drawn and said
+        run("""(async () => { window.onPoll = () => {};
+            await FakeLens.checkElement(document.querySelector('#portrait'), {userAsked: true}); })()""")
+        page.wait_for_timeout(500)
+        assert run("window.said") == ['FakeLens on "a portrait": Likely manipulated (score 0.93)']
+        assert [b["label"] for b in page.evaluate(BADGES_JS)] == ["manipulated"]
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def scrolls_within(frame, seconds, press) -> bool:
     """Whether the frame scrolls down within the time, `press` called each second until it does."""
     deadline = time.monotonic() + seconds
