@@ -1783,6 +1783,44 @@ def test_a_verdict_not_drawn_on_a_slide_swapped_in_meanwhile_is_not_said_either(
         page.close()
 
 
+def test_a_site_switched_off_keeps_no_verdict_in_its_status_region(browser, live_backend, sites):
+    """Switching the site off took its badges away but left FakeLens's hidden status region on the page
+    with the last verdict in it (a screen reader can still read it), and a verdict about to be written
+    (150 ms after the region is emptied) was written after the switch. The region goes with the
+    badges now, and a verdict not yet written is not."""
+    browser.configure(autoCheck=False, disabledSites=[])
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        run = content_script(page)
+        run(STUB_BACKEND_AND_LISTEN)
+        run("FakeLens.checkElement(document.querySelector('#portrait'), {userAsked: true})")
+        page.wait_for_timeout(500)
+        assert run("window.said") == ['FakeLens on "a portrait": Likely manipulated (score 0.93)']
+        browser.configure(disabledSites=["127.0.0.1"])   # the popup's switch
+        page.wait_for_function("() => !document.querySelector('div[data-fakelens=badge]')", timeout=5_000)
+        page.wait_for_timeout(200)
+        assert page.evaluate("document.querySelectorAll('div[data-fakelens=announce]').length") == 0
+
+        browser.configure(disabledSites=[])
+        assert run("""new Promise((resolve) => { const t0 = Date.now();   // back on
+            const wait = () => (FakeLens.uiAllowed() || Date.now() - t0 > 5000 ? resolve(FakeLens.uiAllowed()) : setTimeout(wait, 50));
+            wait(); })""")
+        # a verdict said a moment before the switch (start.js takes the badges away as it learns of it)
+        written = run("""(async () => { const FL = FakeLens; const el = document.querySelector('#portrait');
+            FL.badges.announce(el, {id: 'c9', status: 'done', result: {label: 'uncertain', score: 0.6, summary: '',
+                                                                       signals: [], faces: [], provenance: {}}});
+            const host = document.querySelector('div[data-fakelens=announce]');
+            FL.settings = {...FL.settings, disabledSites: [location.hostname]};
+            FL.badges.removeAll();
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            return [host.shadowRoot.textContent, document.querySelectorAll('div[data-fakelens=announce]').length]; })()""")
+        assert written == ["", 0]
+    finally:
+        browser.configure(autoCheck=True, disabledSites=[])
+        page.close()
+
+
 def scrolls_within(frame, seconds, press) -> bool:
     """Whether the frame scrolls down within the time, `press` called each second until it does."""
     deadline = time.monotonic() + seconds

@@ -82,7 +82,8 @@
   // badge clicked to try again), said once when it ends in one polite live region (role=status) of
   // FakeLens's own: a badge is no live region (a feed of them would talk over everything). Automatic
   // checks and page scans say nothing. The region is emptied first and written a moment later, so a
-  // region just made, or the same words again (a retry), are read too.
+  // region just made, or the same words again (a retry), are read too. Switching the site off
+  // (removeAll) takes the region away, with its last words, and a verdict not yet written is not.
   let region = null;
   function announce(el, check) {
     if (!FL.uiAllowed()) return;
@@ -99,7 +100,9 @@
     const text = `${aboutMedia(el)}: ${FL.describe(check, el).text}`;
     const said = region;
     said.textContent = "";
-    setTimeout(() => { said.textContent = text; }, 150);
+    setTimeout(() => {
+      if (said === region && FL.uiAllowed()) said.textContent = text;
+    }, 150);
   }
 
   function render(entry, check, note) {
@@ -328,6 +331,8 @@
     },
     removeAll() {
       for (const el of [...badges.keys()]) FL.badges.remove(el);
+      if (region) region.getRootNode().host.remove();   // its last verdict with it
+      region = null;
     },
   };
 })();
