@@ -769,6 +769,38 @@ def test_a_right_click_on_a_cards_photo_in_a_shadow_root_checks_that_photo(brows
         page.close()
 
 
+def test_a_right_click_through_a_stretched_links_overlay_checks_the_photo_not_an_icon_in_the_link(browser,
+                                                                                                   live_backend, sites):
+    """A news card: a photo, and a title link (with a small icon in it) whose ::after is stretched over
+    the whole card. A right-click on the photo lands on the title link, off its own boxes, which read
+    as a menu opened from the keyboard: the icon in the link was checked. The right button is no
+    keyboard: the photo under the point is checked."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""async () => {
+            const style = document.createElement('style');
+            style.textContent = '#title::after { content: ""; position: absolute; inset: 0; }';
+            const card = document.createElement('div');
+            card.style.cssText = 'position:relative;width:400px;padding:10px';
+            const photo = Object.assign(document.createElement('img'), {id: 'photo', src: '/media/real-3.jpg'});
+            photo.style.cssText = 'display:block;width:300px;height:200px';
+            const title = Object.assign(document.createElement('a'), {id: 'title', href: '/story/3', textContent: 'Story '});
+            const icon = Object.assign(document.createElement('img'), {id: 'icon', src: '/media/real-5.jpg'});
+            icon.style.cssText = 'width:16px;height:16px';
+            title.append(icon); card.append(photo, title); document.head.append(style); document.body.prepend(card);
+            await Promise.all([photo.decode(), icon.decode()]); }""")
+        box = page.evaluate("document.querySelector('#photo').getBoundingClientRect().toJSON()")
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        assert page.evaluate(f"document.elementFromPoint({x}, {y}).id") == "title"   # the overlay: the link
+        page.mouse.click(x, y, button="right")
+        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-3.jpg"
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 @pytest.mark.parametrize("logo", ["above", "over"])
 def test_a_context_menu_opened_from_the_keyboard_checks_a_small_photo_in_the_focused_link(browser, live_backend,
                                                                                            sites, logo):

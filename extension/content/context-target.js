@@ -14,7 +14,10 @@
       if (!event.isTrusted) return; // a page's own event must not aim the user's right-click elsewhere
       const minSize = (FL.settings || FL.DEFAULT_SETTINGS).minSize;
       const hit = event.composedPath()[0];
-      last = { x: event.clientX, y: event.clientY, el: pick(hit, event.clientX, event.clientY, minSize) };
+      // a pointer's right button is 2 (Chromium's keyboard menu says -1; a Mac's Ctrl+click says 0, as
+      // Firefox's keyboard menu may): only a menu not opened by the right button can be the keyboard's
+      const byKeyboard = event.button !== 2 && Boolean(hit) && !hitAt(hit, event.clientX, event.clientY);
+      last = { x: event.clientX, y: event.clientY, el: pick(hit, event.clientX, event.clientY, minSize, byKeyboard) };
     },
     { capture: true, passive: true },
   );
@@ -35,7 +38,8 @@
 
   // The media a context menu opened at (x, y) on `hit` is about: `hit` when it is media that shows at
   // the minimum size. The keyboard (Shift+F10, the Menu key) opens the menu on the focused element at
-  // a point where a pointer would not hit it ((0, 0): off it, or on a logo or a hero over it): a
+  // a point where a pointer would not hit it ((0, 0): off it, or on a logo or a hero over it; not
+  // the right button: a card's stretched link is right-clicked through its ::after, off its own boxes): a
   // focused link or button wrapping a photo names the photo inside it (FL.mediaInside), however
   // small, as the keyboard command does.
   // A right-click takes the topmost media that shows at the minimum size under the point (not a
@@ -43,9 +47,8 @@
   // lies inside the element clicked (one of a card's photos, in its gallery's shadow root too); else
   // a photo the element wraps, when it shows at the minimum size, before a small picture under the
   // point (an icon); else what is under the point.
-  function pick(hit, x, y, minSize) {
+  function pick(hit, x, y, minSize, keyboard) {
     if (hit && FL.mediaKind(hit) && FL.isShown(hit) && FL.isBigEnough(hit, minSize)) return hit;
-    const keyboard = Boolean(hit) && !hitAt(hit, x, y);
     // FL.mediaInside deep-queries the element and reads styles: only where it is needed
     const inside = keyboard ? FL.mediaInside(hit, minSize) : null;
     if (inside) return inside;
