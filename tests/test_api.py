@@ -334,14 +334,15 @@ def test_a_reports_table_headers_say_what_they_head(app, client, auth):
         "status": ' scope="row"'}
 
 
-def test_a_reports_picture_says_what_it_is(app, client, auth):
+@pytest.mark.parametrize("t, said", [(1.5, "1.5"), (0.0, "0"), (2.0, "2")])
+def test_a_reports_picture_says_what_it_is(app, client, auth, t, said):
     """The report's picture was "checked media" to a screen reader, whatever it showed: it names the
-    media, and of a video the frame shown."""
-    faces = [{"frame": 3, "t": 1.5, "box": [10, 10, 50, 50], "score": 0.9}]
+    media, and of a video the frame shown, its time as a person writes it ("at 2 s", not "at 2.0 s")."""
+    faces = [{"frame": 3, "t": t, "box": [10, 10, 50, 50], "score": 0.9}]
     html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, faces=faces),
                          {"filename": "clip.mp4"})
-    assert re.search(r'<img src="data:image/jpeg;base64,[^"]+" alt="The frame at 1.5 s of the checked video, clip.mp4">',
-                     html), html[-3000:]
+    assert re.search(rf'<img src="data:image/jpeg;base64,[^"]+" alt="The frame at {re.escape(said)} s of the checked video, '
+                     r'clip.mp4">', html), html[-3000:]
     html = stored_report(app, client, auth, report_result(media={**report_result()["media"], "kind": "image",
                                                                  "duration": None}),
                          {"url": "https://cdn.example/p/holiday.jpg"})

@@ -734,6 +734,110 @@ def test_a_context_menu_opened_from_the_keyboard_checks_the_photo_in_the_focused
         page.close()
 
 
+RIGHT_CLICK_TARGET = "FakeLens.contentHandlers['context-target']({}).then(r => r.url && r.url.split('/').pop())"
+
+
+def test_a_right_click_on_a_cards_photo_in_a_shadow_root_checks_that_photo(browser, live_backend, sites):
+    """A card's link with a ::after overlay over the whole card, around a gallery component whose open
+    shadow root holds two photos: a right-click on the second photo lands on the link, and the photo
+    under the point was taken only when the link "contains" it, which Node.contains does not say
+    through a shadow root: the first photo in the link was checked. It is the one clicked now."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""async () => {
+            const style = document.createElement('style');
+            style.textContent = '#card::after { content: ""; position: absolute; inset: 0; }';
+            const card = Object.assign(document.createElement('a'), {id: 'card', href: '/story/2'});
+            card.style.cssText = 'display:block;position:relative;width:700px;padding:20px';
+            const gallery = card.appendChild(document.createElement('x-gallery'));
+            gallery.attachShadow({mode: 'open'}).innerHTML = '<img id=one src=/media/real-1.jpg style="width:300px;height:200px"> '
+                + '<img id=two src=/media/real-2.jpg style="width:300px;height:200px">';
+            document.head.append(style); document.body.prepend(card);
+            await Promise.all([...gallery.shadowRoot.querySelectorAll('img')].map(i => i.decode())); }""")
+        box = page.evaluate("document.querySelector('x-gallery').shadowRoot.querySelector('#two').getBoundingClientRect().toJSON()")
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        assert page.evaluate(f"document.elementFromPoint({x}, {y}).id") == "card"   # the overlay: the link
+        page.mouse.click(x, y, button="right")
+        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-2.jpg"
+        box = page.evaluate("document.querySelector('x-gallery').shadowRoot.querySelector('#one').getBoundingClientRect().toJSON()")
+        page.mouse.click(box["x"] + 150, box["y"] + 100, button="right")
+        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-1.jpg"
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_a_right_click_through_a_stretched_links_overlay_checks_the_photo_not_an_icon_in_the_link(browser,
+                                                                                                   live_backend, sites):
+    """A news card: a photo, and a title link (with a small icon in it) whose ::after is stretched over
+    the whole card. A right-click on the photo lands on the title link, off its own boxes, which read
+    as a menu opened from the keyboard: the icon in the link was checked. The right button is no
+    keyboard: the photo under the point is checked."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""async () => {
+            const style = document.createElement('style');
+            style.textContent = '#title::after { content: ""; position: absolute; inset: 0; }';
+            const card = document.createElement('div');
+            card.style.cssText = 'position:relative;width:400px;padding:10px';
+            const photo = Object.assign(document.createElement('img'), {id: 'photo', src: '/media/real-3.jpg'});
+            photo.style.cssText = 'display:block;width:300px;height:200px';
+            const title = Object.assign(document.createElement('a'), {id: 'title', href: '/story/3', textContent: 'Story '});
+            const icon = Object.assign(document.createElement('img'), {id: 'icon', src: '/media/real-5.jpg'});
+            icon.style.cssText = 'width:16px;height:16px';
+            title.append(icon); card.append(photo, title); document.head.append(style); document.body.prepend(card);
+            await Promise.all([photo.decode(), icon.decode()]); }""")
+        box = page.evaluate("document.querySelector('#photo').getBoundingClientRect().toJSON()")
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        assert page.evaluate(f"document.elementFromPoint({x}, {y}).id") == "title"   # the overlay: the link
+        page.mouse.click(x, y, button="right")
+        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-3.jpg"
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+@pytest.mark.parametrize("logo", ["above", "over"])
+def test_a_context_menu_opened_from_the_keyboard_checks_a_small_photo_in_the_focused_link(browser, live_backend,
+                                                                                           sites, logo):
+    """Shift+F10 on a focused link around a 100 px thumbnail (under the 128 px minimum) opens the menu at
+    (0, 0): the media under that point (a 40 px logo in the window's corner, above the link or fixed
+    over it) was taken before the small photo inside the link. A menu whose point a pointer would not
+    hit the element it opened on at came from the keyboard: the photo the link wraps is the one,
+    whatever its size, as for the keyboard command."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""async (over) => {
+            const logo = Object.assign(document.createElement('img'), {id: 'logo', src: '/media/real-7.jpg'});
+            logo.style.cssText = over ? 'position:fixed;left:0;top:0;width:40px;height:40px;z-index:5'
+                                      : 'display:block;width:40px;height:40px';
+            const a = Object.assign(document.createElement('a'), {id: 'thumb-link', href: '/photo/4'});
+            const img = Object.assign(document.createElement('img'), {alt: 'four', src: '/media/real-4.jpg'});
+            img.style.cssText = 'display:block;width:100px;height:100px';
+            a.append(img); document.body.prepend(logo, a);
+            await Promise.all([logo.decode(), img.decode()]);
+            window.menuAt = null; addEventListener('contextmenu', e => {
+                window.menuAt = {x: e.clientX, y: e.clientY, target: e.target.id}; }, true); }""", logo == "over")
+        page.focus("#thumb-link")
+        page.keyboard.press("Shift+F10")
+        page.wait_for_function("window.menuAt !== null")
+        menu_at = page.evaluate("window.menuAt")
+        assert menu_at == {"x": 0, "y": 0, "target": "thumb-link"}, menu_at   # on the logo, not the link
+        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-4.jpg"
+        # a right-click with the pointer on the logo is still about the logo
+        page.mouse.click(20, 20, button="right")
+        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-7.jpg"
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_a_video_with_a_poster_and_no_source_yet_is_checked_by_its_page(browser, live_backend, media_dir, sites):
     """A player that gives its <video> a source only on play shows a poster and no address: the hover
     check did nothing at all. Its video is the page's, sent as a blob: video's is (yt-dlp finds it)."""
@@ -1663,6 +1767,89 @@ def test_the_verdict_of_a_check_the_user_asked_for_is_said_once_and_automatic_on
         assert page.evaluate("window.said") == [first, portrait]
         assert page.evaluate("document.querySelectorAll('div[data-fakelens=announce]').length") == 1   # one, shared
     finally:
+        page.close()
+
+
+# In FakeLens's content-script world: the backend answers the checks of this page (a check runs, then
+# ends "manipulated" at its second poll); `window.onPoll` runs at each poll; every word the status
+# region says is kept in `window.said`.
+STUB_BACKEND_AND_LISTEN = """(() => { window.said = []; window.onPoll = () => {}; const polls = {};
+    FakeLens.ask = async (type, {id} = {}) => {
+        if (type === 'check') { const n = Object.keys(polls).length + 1; polls[`c${n}`] = 0; return {id: `c${n}`, status: 'running'}; }
+        if (type !== 'check-status') return {};
+        window.onPoll(id);
+        return ++polls[id] < 2 ? {id, status: 'running'} : {id, status: 'done', result: {label: 'manipulated', score: 0.93,
+            summary: '', signals: [], faces: [], provenance: {}}}; };
+    const watched = new WeakSet();
+    const watch = () => { for (const host of document.querySelectorAll('div[data-fakelens=announce]')) {
+        if (watched.has(host)) continue; watched.add(host);
+        new MutationObserver(() => { const t = host.shadowRoot.querySelector('[role=status]').textContent;
+            if (t) said.push(t); }).observe(host.shadowRoot, {childList: true, subtree: true, characterData: true}); } };
+    new MutationObserver(watch).observe(document.documentElement, {childList: true}); watch(); })()"""
+
+
+def test_a_verdict_not_drawn_on_a_slide_swapped_in_meanwhile_is_not_said_either(browser, live_backend, sites):
+    """A carousel swaps the checked <img> to its next slide while the check the user asked for runs: the
+    old slide's verdict was rightly not drawn on the new one, but it was said, under the new slide's
+    name ("FakeLens on "Slide two"": Likely manipulated"). Only a verdict drawn is said."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        run = content_script(page)
+        run(STUB_BACKEND_AND_LISTEN)
+        run("""(async () => { window.onPoll = () => { const i = document.querySelector('#noface');
+                                                        i.src = '/media/real-2.jpg'; i.alt = 'Slide two'; };
+            return Boolean(await FakeLens.checkElement(document.querySelector('#noface'), {userAsked: true})); })()""")
+        page.wait_for_timeout(500)   # a verdict is written 150 ms after the region is emptied
+        assert run("window.said") == []
+        assert page.evaluate(BADGES_JS) == []
+        # the same, with no swap, is drawn and said
+        run("""(async () => { window.onPoll = () => {};
+            await FakeLens.checkElement(document.querySelector('#portrait'), {userAsked: true}); })()""")
+        page.wait_for_timeout(500)
+        assert run("window.said") == ['FakeLens on "a portrait": Likely manipulated (score 0.93)']
+        assert [b["label"] for b in page.evaluate(BADGES_JS)] == ["manipulated"]
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_a_site_switched_off_keeps_no_verdict_in_its_status_region(browser, live_backend, sites):
+    """Switching the site off took its badges away but left FakeLens's hidden status region on the page
+    with the last verdict in it (a screen reader can still read it), and a verdict about to be written
+    (150 ms after the region is emptied) was written after the switch. The region goes with the
+    badges now, and a verdict not yet written is not."""
+    browser.configure(autoCheck=False, disabledSites=[])
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        run = content_script(page)
+        run(STUB_BACKEND_AND_LISTEN)
+        run("FakeLens.checkElement(document.querySelector('#portrait'), {userAsked: true})")
+        page.wait_for_timeout(500)
+        assert run("window.said") == ['FakeLens on "a portrait": Likely manipulated (score 0.93)']
+        browser.configure(disabledSites=["127.0.0.1"])   # the popup's switch
+        page.wait_for_function("() => !document.querySelector('div[data-fakelens=badge]')", timeout=5_000)
+        page.wait_for_timeout(200)
+        assert page.evaluate("document.querySelectorAll('div[data-fakelens=announce]').length") == 0
+
+        browser.configure(disabledSites=[])
+        assert run("""new Promise((resolve) => { const t0 = Date.now();   // back on
+            const wait = () => (FakeLens.uiAllowed() || Date.now() - t0 > 5000 ? resolve(FakeLens.uiAllowed()) : setTimeout(wait, 50));
+            wait(); })""")
+        # a verdict said a moment before the switch (start.js takes the badges away as it learns of it)
+        written = run("""(async () => { const FL = FakeLens; const el = document.querySelector('#portrait');
+            FL.badges.announce(el, {id: 'c9', status: 'done', result: {label: 'uncertain', score: 0.6, summary: '',
+                                                                       signals: [], faces: [], provenance: {}}});
+            const host = document.querySelector('div[data-fakelens=announce]');
+            FL.settings = {...FL.settings, disabledSites: [location.hostname]};
+            FL.badges.removeAll();
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            return [host.shadowRoot.textContent, document.querySelectorAll('div[data-fakelens=announce]').length]; })()""")
+        assert written == ["", 0]
+    finally:
+        browser.configure(autoCheck=True, disabledSites=[])
         page.close()
 
 

@@ -82,7 +82,8 @@
   // badge clicked to try again), said once when it ends in one polite live region (role=status) of
   // FakeLens's own: a badge is no live region (a feed of them would talk over everything). Automatic
   // checks and page scans say nothing. The region is emptied first and written a moment later, so a
-  // region just made, or the same words again (a retry), are read too.
+  // region just made, or the same words again (a retry), are read too. Switching the site off
+  // (removeAll) takes the region away, with its last words, and a verdict not yet written is not.
   let region = null;
   function announce(el, check) {
     if (!FL.uiAllowed()) return;
@@ -99,7 +100,9 @@
     const text = `${aboutMedia(el)}: ${FL.describe(check, el).text}`;
     const said = region;
     said.textContent = "";
-    setTimeout(() => { said.textContent = text; }, 150);
+    setTimeout(() => {
+      if (said === region && FL.uiAllowed()) said.textContent = text;
+    }, 150);
   }
 
   function render(entry, check, note) {
@@ -151,11 +154,7 @@
     if (check && check.id) entry.host.dataset.checkId = check.id;
   }
 
-  // Is `outer` one of the elements `el` sits in (through shadow roots and slots)?
-  function within(el, outer) {
-    for (let node = el; node; node = node.assignedSlot || node.parentNode || node.host) if (node === outer) return true;
-    return false;
-  }
+  const within = FL.within;   // find-media.js: through shadow roots and slots
 
   // Is `node`, or one it sits in that `el` does not, fixed to the window (a header, a viewer over the
   // page)? A layer inside the same fixed dialog as the photo is not over it from outside.
@@ -332,6 +331,8 @@
     },
     removeAll() {
       for (const el of [...badges.keys()]) FL.badges.remove(el);
+      if (region) region.getRootNode().host.remove();   // its last verdict with it
+      region = null;
     },
   };
 })();

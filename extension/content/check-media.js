@@ -115,9 +115,9 @@
     if (started.get(el) === media.url && FL.badges.has(el) && !userAsked) return null;
     started.set(el, media.url);
     // Pages swap an element's src (carousels, lazy loaders, players): draw only on the media checked.
-    const draw = (check, note) => {
-      if (FL.uiAllowed()) FL.badges.show(el, check, note, media.url);
-    };
+    // Whether it was drawn: a verdict not drawn (the element shows other media now) is not said either,
+    // or the old slide's verdict would be read out under the new slide's name.
+    const draw = (check, note) => FL.uiAllowed() && FL.badges.show(el, check, note, media.url) !== null;
     const key = `${media.kind} ${media.url}`;
     let pending = byUrl.get(key);
     const turn = pending && !finished.has(pending) && pending.turn;
@@ -147,8 +147,7 @@
         FL.badges.remove(el);   // no "Checking…" left for a check that will not run
         return null;
       }
-      draw(check);
-      if (userAsked) FL.badges.announce(el, check);   // the verdict the user asked for, said once
+      if (draw(check) && userAsked) FL.badges.announce(el, check);   // the verdict the user asked for, said once
       if (check.status !== "done" && byUrl.get(key) === pending) byUrl.delete(key); // let a later hover retry
       return check;
     } catch (err) {
@@ -164,8 +163,7 @@
       }
       const check = { status: "failed", error: { code: err.code || "internal", message: err.message } };
       const fix = FL.connectionTrouble(err) ? FL.describeConnection({ state: err.code }).fix : "";
-      draw(check, fix);
-      if (userAsked) FL.badges.announce(el, check);
+      if (draw(check, fix) && userAsked) FL.badges.announce(el, check);
       return check;
     }
   };

@@ -12,24 +12,51 @@
     "contextmenu",
     (event) => {
       if (!event.isTrusted) return; // a page's own event must not aim the user's right-click elsewhere
-      // The element clicked when it is media that shows at the minimum size, else the topmost such
-      // media under the point: not a wrapper around it (a page's texture), nor a transparent or small
-      // picture over it (a spacer, a play button)
       const minSize = (FL.settings || FL.DEFAULT_SETTINGS).minSize;
-      // The keyboard (Shift+F10, the Menu key) opens the menu on the focused element at no point of
-      // it (0, 0): a focused link or button wrapping a photo names the photo inside it (FL.mediaInside),
-      // unless the point is on media inside it (a right-click on one of a card's photos); only a small
-      // one inside (an icon) goes after the media under the point
       const hit = event.composedPath()[0];
-      const fits = hit && FL.mediaKind(hit) && FL.isShown(hit) && FL.isBigEnough(hit, minSize);
-      const under = fits ? null : FL.mediaAtPoint(event.clientX, event.clientY, minSize);
-      const inside = fits ? null : FL.mediaInside(hit, minSize);
-      const el = fits ? hit : under && hit && hit.contains(under) ? under
-        : inside && (!under || FL.isBigEnough(inside, minSize)) ? inside : under || inside;
-      last = { x: event.clientX, y: event.clientY, el };
+      // a pointer's right button is 2 (Chromium's keyboard menu says -1; a Mac's Ctrl+click says 0, as
+      // Firefox's keyboard menu may): only a menu not opened by the right button can be the keyboard's
+      const byKeyboard = event.button !== 2 && Boolean(hit) && !hitAt(hit, event.clientX, event.clientY);
+      last = { x: event.clientX, y: event.clientY, el: pick(hit, event.clientX, event.clientY, minSize, byKeyboard) };
     },
     { capture: true, passive: true },
   );
+
+  // Whether a pointer at (x, y) hits `el`: the point is on its boxes and nothing else lies over it
+  // there (into open shadow roots)
+  function hitAt(el, x, y) {
+    if (!el.getClientRects || ![...el.getClientRects()].some((r) => x >= r.left && x <= r.right && y >= r.top &&
+                                                               y <= r.bottom)) return false;
+    let top = document.elementFromPoint(x, y);
+    while (top && top !== el && top.shadowRoot) {
+      const inner = top.shadowRoot.elementFromPoint(x, y);
+      if (!inner || inner === top) break;
+      top = inner;
+    }
+    return top === el;
+  }
+
+  // The media a context menu opened at (x, y) on `hit` is about: `hit` when it is media that shows at
+  // the minimum size. The keyboard (Shift+F10, the Menu key) opens the menu on the focused element at
+  // a point where a pointer would not hit it ((0, 0): off it, or on a logo or a hero over it; not
+  // the right button: a card's stretched link is right-clicked through its ::after, off its own boxes): a
+  // focused link or button wrapping a photo names the photo inside it (FL.mediaInside), however
+  // small, as the keyboard command does.
+  // A right-click takes the topmost media that shows at the minimum size under the point (not a
+  // wrapper's texture, nor a transparent or small picture over it: a spacer, a play button) when it
+  // lies inside the element clicked (one of a card's photos, in its gallery's shadow root too); else
+  // a photo the element wraps, when it shows at the minimum size, before a small picture under the
+  // point (an icon); else what is under the point.
+  function pick(hit, x, y, minSize, keyboard) {
+    if (hit && FL.mediaKind(hit) && FL.isShown(hit) && FL.isBigEnough(hit, minSize)) return hit;
+    // FL.mediaInside deep-queries the element and reads styles: only where it is needed
+    const inside = keyboard ? FL.mediaInside(hit, minSize) : null;
+    if (inside) return inside;
+    const under = FL.mediaAtPoint(x, y, minSize);
+    if (under && hit && FL.within(under, hit)) return under;
+    const wrapped = keyboard ? null : FL.mediaInside(hit, minSize);
+    return wrapped && (!under || FL.isBigEnough(wrapped, minSize)) ? wrapped : under || wrapped;
+  }
 
   function targetFor(srcUrl) {
     const el = last && last.el;

@@ -376,6 +376,13 @@
     return search(document, 0) || small;
   };
 
+  // Is `outer` one of the elements `el` sits in, `el` itself included, through shadow roots and slots
+  // (Node.contains stops at a shadow root: a card's link around a gallery component holding its photos)?
+  FL.within = (el, outer) => {
+    for (let node = el; node; node = node.assignedSlot || node.parentNode || node.host) if (node === outer) return true;
+    return false;
+  };
+
   // The media a link or button wraps (a photo's usual wrapper), for what the keyboard points at (the
   // keyboard command, a context menu opened with Shift+F10 or the Menu key): the first media inside
   // that shows (on X a background, over a transparent <img>), one of `minSize` or more before a smaller

@@ -140,7 +140,7 @@ def report(check_id: str):
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
             # what the picture is, for a screen reader: which media, and of a video which frame (an
             # older check's picture does not say)
-            frame = f"The frame at {t} s" if path.name == thumbnail_name(sha, t) else "A frame"
+            frame = f"The frame at {t:g} s" if path.name == thumbnail_name(sha, t) else "A frame"
             thumb_alt = f"{frame} of the checked video" if media.get("kind") == "video" else "The checked image"
     name, short_name, address = media_names(check)
     thumb_alt += f", {short_name}" if thumb_alt else ""
