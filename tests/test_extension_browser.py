@@ -737,6 +737,19 @@ def test_a_context_menu_opened_from_the_keyboard_checks_the_photo_in_the_focused
 RIGHT_CLICK_TARGET = "FakeLens.contentHandlers['context-target']({}).then(r => r.url && r.url.split('/').pop())"
 
 
+STRETCHED = '::after { content: ""; position: absolute; inset: 0; }'   # a link stretched over its card
+
+
+def right_click_through(page, media_js, overlay_id):
+    """Right-clicks the middle of the media `media_js` names, where the element `overlay_id` (a link's
+    stretched ::after) lies over it, and gives the file name of the media FakeLens would check."""
+    box = page.evaluate(f"{media_js}.getBoundingClientRect().toJSON()")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    assert page.evaluate(f"document.elementFromPoint({x}, {y}).id") == overlay_id   # the overlay: the link
+    page.mouse.click(x, y, button="right")
+    return content_script(page)(RIGHT_CLICK_TARGET)
+
+
 def test_a_right_click_on_a_cards_photo_in_a_shadow_root_checks_that_photo(browser, live_backend, sites):
     """A card's link with a ::after overlay over the whole card, around a gallery component whose open
     shadow root holds two photos: a right-click on the second photo lands on the link, and the photo
@@ -746,21 +759,17 @@ def test_a_right_click_on_a_cards_photo_in_a_shadow_root_checks_that_photo(brows
     page = browser.context.new_page()
     try:
         page.goto(f"{sites.local}/plain-page.html")
+        page.add_style_tag(content=f"#card{STRETCHED}")   # its ::after laid over the whole card
         page.evaluate("""async () => {
-            const style = document.createElement('style');
-            style.textContent = '#card::after { content: ""; position: absolute; inset: 0; }';
             const card = Object.assign(document.createElement('a'), {id: 'card', href: '/story/2'});
             card.style.cssText = 'display:block;position:relative;width:700px;padding:20px';
             const gallery = card.appendChild(document.createElement('x-gallery'));
             gallery.attachShadow({mode: 'open'}).innerHTML = '<img id=one src=/media/real-1.jpg style="width:300px;height:200px"> '
                 + '<img id=two src=/media/real-2.jpg style="width:300px;height:200px">';
-            document.head.append(style); document.body.prepend(card);
+            document.body.prepend(card);
             await Promise.all([...gallery.shadowRoot.querySelectorAll('img')].map(i => i.decode())); }""")
-        box = page.evaluate("document.querySelector('x-gallery').shadowRoot.querySelector('#two').getBoundingClientRect().toJSON()")
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        assert page.evaluate(f"document.elementFromPoint({x}, {y}).id") == "card"   # the overlay: the link
-        page.mouse.click(x, y, button="right")
-        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-2.jpg"
+        gallery = "document.querySelector('x-gallery').shadowRoot"
+        assert right_click_through(page, f"{gallery}.querySelector('#two')", "card") == "real-2.jpg"
         box = page.evaluate("document.querySelector('x-gallery').shadowRoot.querySelector('#one').getBoundingClientRect().toJSON()")
         page.mouse.click(box["x"] + 150, box["y"] + 100, button="right")
         assert content_script(page)(RIGHT_CLICK_TARGET) == "real-1.jpg"
@@ -779,9 +788,8 @@ def test_a_right_click_through_a_stretched_links_overlay_checks_the_photo_not_an
     page = browser.context.new_page()
     try:
         page.goto(f"{sites.local}/plain-page.html")
+        page.add_style_tag(content=f"#title{STRETCHED}")   # its ::after laid over the whole card
         page.evaluate("""async () => {
-            const style = document.createElement('style');
-            style.textContent = '#title::after { content: ""; position: absolute; inset: 0; }';
             const card = document.createElement('div');
             card.style.cssText = 'position:relative;width:400px;padding:10px';
             const photo = Object.assign(document.createElement('img'), {id: 'photo', src: '/media/real-3.jpg'});
@@ -789,13 +797,9 @@ def test_a_right_click_through_a_stretched_links_overlay_checks_the_photo_not_an
             const title = Object.assign(document.createElement('a'), {id: 'title', href: '/story/3', textContent: 'Story '});
             const icon = Object.assign(document.createElement('img'), {id: 'icon', src: '/media/real-5.jpg'});
             icon.style.cssText = 'width:16px;height:16px';
-            title.append(icon); card.append(photo, title); document.head.append(style); document.body.prepend(card);
+            title.append(icon); card.append(photo, title); document.body.prepend(card);
             await Promise.all([photo.decode(), icon.decode()]); }""")
-        box = page.evaluate("document.querySelector('#photo').getBoundingClientRect().toJSON()")
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        assert page.evaluate(f"document.elementFromPoint({x}, {y}).id") == "title"   # the overlay: the link
-        page.mouse.click(x, y, button="right")
-        assert content_script(page)(RIGHT_CLICK_TARGET) == "real-3.jpg"
+        assert right_click_through(page, "document.querySelector('#photo')", "title") == "real-3.jpg"
     finally:
         browser.configure(autoCheck=True)
         page.close()
