@@ -21,8 +21,10 @@
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = "Check";
-    // the keyboard's way to the same check (manifest.json's commands), which no pointer user would find
-    button.title = "Check this with FakeLens (keyboard: Alt+Shift+K on the image or the link around it)";
+    // the keyboard's way to the same check (manifest.json's commands), which no pointer user would find;
+    // the user may have changed its shortcut, which a content script cannot read (Options names it)
+    button.title = "Check this with FakeLens (from the keyboard: Alt+Shift+K, unless changed in the browser's " +
+      "extension shortcuts, on the image or the link around it)";
     button.addEventListener("click", (event) => {
       event.preventDefault();
       event.stopPropagation();
