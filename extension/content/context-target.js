@@ -14,9 +14,11 @@
       if (!event.isTrusted) return; // a page's own event must not aim the user's right-click elsewhere
       const minSize = (FL.settings || FL.DEFAULT_SETTINGS).minSize;
       const hit = event.composedPath()[0];
-      // a pointer's right button is 2 (Chromium's keyboard menu says -1; a Mac's Ctrl+click says 0, as
-      // Firefox's keyboard menu may): only a menu not opened by the right button can be the keyboard's
-      const byKeyboard = event.button !== 2 && Boolean(hit) && !hitAt(hit, event.clientX, event.clientY);
+      // a pointer's right button is 2 (Chromium's keyboard menu says -1, Firefox's may say 0); a Mac's
+      // Ctrl+click says 0 too, with the button still held (buttons 1): only a menu opened with no button
+      // held, by none, can be the keyboard's
+      const byKeyboard = event.button !== 2 && event.buttons === 0 && Boolean(hit) &&
+        !hitAt(hit, event.clientX, event.clientY);
       last = { x: event.clientX, y: event.clientY, el: pick(hit, event.clientX, event.clientY, minSize, byKeyboard) };
     },
     { capture: true, passive: true },
