@@ -87,12 +87,13 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     cmd2 = [a if a != str(out) else str(run2) for a in cmd]
     third = subprocess.run(cmd2 + ["--init", str(out / "best.pt"), "--crop-scales", "1.0", "1.2", "--size", "96",
                                   "--synthesis", "paper", "--mask-loss", "0.5", "--degradations", "everyday",
-                                  "--ema", "0.5"],
+                                  "--ema", "0.5", "--sam", "0.05"],
                            capture_output=True, text=True, timeout=600, cwd=REPO)
     assert third.returncode == 0, third.stderr[-3000:]
     assert "weights from" in third.stdout and "96 px" in third.stdout and "validation at 1.1" in third.stdout
     assert "paper synthesis" in third.stdout and "mask head" in third.stdout and "(mask " in third.stdout
     assert "everyday degradations in training" in third.stdout and "EMA, decay 0.5" in third.stdout
+    assert "sharpness-aware steps, radius 0.05" in third.stdout
     fourth = subprocess.run(cmd2 + ["--minutes", "0.04"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert fourth.returncode == 0 and "resumed from" in fourth.stdout and "96 px" in fourth.stdout
     assert "paper synthesis" in fourth.stdout and "mask head" in fourth.stdout
@@ -103,6 +104,7 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     assert state["degradations"] == "everyday" and "everyday degradations" in fourth.stdout
     # the averaged weights are what was validated and kept; the raw ones go on training beside them
     assert state["ema"] == 0.5 and "EMA, decay 0.5" in fourth.stdout
+    assert state["sam"] == 0.05 and "sharpness-aware" in fourth.stdout
     best = torch.load(run2 / "best.pt", weights_only=False)["model"]
     averaged = {k.removeprefix("module."): v for k, v in last["ema"].items() if k.startswith("module.")}
     assert averaged.keys() == last["model"].keys() == best.keys()
@@ -113,6 +115,8 @@ def test_train_logs_checkpoints_resumes_and_exports(tmp_path):
     # asking a resumed run, or a run from --init, for another recipe is refused, not silently ignored
     clash = subprocess.run(cmd2 + ["--synthesis", "mild"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert clash.returncode != 0 and "--synthesis mild differs" in clash.stderr
+    clash = subprocess.run(cmd2 + ["--sam", "0"], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert clash.returncode != 0 and "--sam 0.0 differs" in clash.stderr
     clash = subprocess.run(cmd2 + ["--init", str(out / "best.pt")], capture_output=True, text=True, timeout=600,
                            cwd=REPO)
     assert clash.returncode != 0 and "already holds a run" in clash.stderr
@@ -196,3 +200,31 @@ def test_the_mask_head_reads_stride_16_features_and_leaves_the_network_alone(bac
             assert net(torch.zeros(1, 3, size, size)).shape == (1, 1)
             assert head(tapped["features"]).shape == (1, 1, size // MASK_STRIDE, size // MASK_STRIDE)
     assert set(net.state_dict()) == names   # a hook, not a module: the exported network is unchanged
+
+
+def test_a_sharpness_aware_step_takes_the_gradient_uphill_and_leaves_batchnorm_statistics_alone():
+    from torch import nn
+
+    from fakelens.train.sam import climb, descend, still_batchnorm
+
+    # loss |w|²/2 has gradient w: SAM's gradient is taken at w + rho·w/|w|, applied from w itself
+    w = nn.Parameter(torch.tensor([3.0, 4.0]))
+    frozen = nn.Parameter(torch.tensor([1.0]))   # no gradient: left where it is
+    opt = torch.optim.SGD([w, frozen], lr=0.1)
+    (w.square().sum() / 2).backward()
+    moves = climb([w, frozen], rho=0.5)
+    assert torch.allclose(w.detach(), torch.tensor([3.3, 4.4])) and moves[1] is None
+    opt.zero_grad()
+    (w.square().sum() / 2).backward()
+    descend([w, frozen], moves)
+    opt.step()
+    assert torch.allclose(w.detach(), torch.tensor([3.0, 4.0]) - 0.1 * torch.tensor([3.3, 4.4]))
+    assert frozen.item() == 1.0
+    # the second pass normalises by its batch but does not count it in the running statistics
+    bn = nn.BatchNorm1d(2).train()
+    with still_batchnorm(nn.Sequential(bn)):
+        out = bn(torch.randn(16, 2) * 5 + 3)
+    assert torch.equal(bn.running_mean, torch.zeros(2)) and bn.momentum == 0.1
+    assert out.mean(0).abs().max() < 1e-5
+    bn(torch.randn(16, 2) + 3)
+    assert bn.running_mean.min() > 0.1   # outside, statistics move again

@@ -29,6 +29,7 @@ from ..metrics import auc
 from . import data as D
 from .backbones import BACKBONES, DEFAULT_BACKBONE, MASK_FEATURES, MASK_STRIDE, attach_mask_head, backbone_of, face_swap_net
 from .degrade import DEGRADATIONS
+from .sam import climb, descend, still_batchnorm
 from .sbi import SYNTHESES
 from .split import split
 
@@ -133,12 +134,15 @@ def train(args):
     degradations = run_option("degradations", args.degradations, kept("degradations", "social"), "social")
     mask_loss = float(run_option("mask-loss", args.mask_loss, kept("mask_loss", 0.0), 0.0))
     ema_decay = float(run_option("ema", args.ema, kept("ema", 0.0), 0.0))
+    sam_rho = float(run_option("sam", args.sam, kept("sam", 0.0), 0.0))
     # the faces and the split too: a resumed run given other faces, or none of its --split, trained on
     # faces it had held out
     data = run_option("data", str(Path(args.data).resolve()) if args.data else None, kept("data", None),
                       str(DEFAULT_DATA.resolve()))
     if not 0 <= ema_decay < 1:
         raise SystemExit(f"--ema {ema_decay}: a decay in [0, 1), 0 for none")
+    if sam_rho < 0:
+        raise SystemExit(f"--sam {sam_rho}: a radius >= 0, 0 for none")
     # the rest of the recipe is kept too (runs from before these were stored take what is given)
     lr = float(run_option("lr", args.lr, kept("lr", None), 5e-4))
     batch_size = int(run_option("batch", args.batch, kept("batch", None), 32))
@@ -209,11 +213,13 @@ def train(args):
         if ema_decay else None)
     if ema is not None:
         print(f"weights averaged (EMA, decay {ema_decay}) for validation and export", flush=True)
+    if sam_rho:
+        print(f"sharpness-aware steps, radius {sam_rho} (two passes a step)", flush=True)
     params = list(net.parameters()) + (list(head.parameters()) if head is not None else [])
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     state = {"step": 0, "epoch": 0, "epoch_step": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
              "size": size, "backbone": backbone, "synthesis": synthesis, "mask_loss": mask_loss,
-             "degradations": degradations, "ema": ema_decay, "data": data,
+             "degradations": degradations, "ema": ema_decay, "sam": sam_rho, "data": data,
              "lr": lr, "batch": batch_size, "seed": seed, "weight_decay": weight_decay, "val_pick": "random",
              "minutes": minutes}
     if resume:
@@ -247,6 +253,15 @@ def train(args):
         return ema.module if ema is not None else net
 
     labels = torch.tensor([0.0, 1.0]).repeat(batch_size // 2).to(device)
+
+    def step_loss(x, masks):
+        """The batch's loss, and its blend-mask part (None without the head)."""
+        loss = loss_fn(net(x)[:, 0], labels)
+        if head is None:
+            return loss, None
+        mask_part = loss_fn(head(tapped["features"])[:, 0], masks)
+        return loss + mask_loss * mask_part, mask_part
+
     best = max([h["auc_degraded"] for h in state["history"]], default=0.0)
     if state["seconds"] >= budget or (args.epochs and state["epoch"] >= args.epochs):
         # run again as it was started: nothing more to do (it used to make one more step and validation)
@@ -274,14 +289,19 @@ def train(args):
             step_lr = lr_at(state["seconds"] / budget, lr)
             for g in opt.param_groups:
                 g["lr"] = step_lr
-            loss = loss_fn(net(x)[:, 0], labels)
             if head is not None:   # same order as x: real, fake, real, fake, ...
                 masks = masks.reshape(-1, *masks.shape[2:]).to(device, non_blocking=True)
-                mask_part = loss_fn(head(tapped["features"])[:, 0], masks)
+            loss, mask_part = step_loss(x, masks)
+            if mask_part is not None:
                 running_mask.append(mask_part.item())
-                loss = loss + mask_loss * mask_part
             opt.zero_grad()
             loss.backward()
+            if sam_rho:   # the gradient again, at weights moved uphill (train/sam.py)
+                moves = climb(params, sam_rho)
+                opt.zero_grad()
+                with still_batchnorm(net):
+                    step_loss(x, masks)[0].backward()
+                descend(params, moves)
             opt.step()
             if ema is not None:
                 ema.update_parameters(net)
@@ -381,6 +401,9 @@ def main(argv=None):
                     "MobileNetV2 only; kept in the checkpoint; the head is never exported)")
     ap.add_argument("--ema", type=float, help="validate, keep and export an exponential moving average of the "
                     "weights with this decay per step, e.g. 0.999 (default 0: the weights themselves)")
+    ap.add_argument("--sam", type=float, help="sharpness-aware minimisation with this radius, e.g. 0.05 as in "
+                    "the SBI paper: each step's gradient taken at weights moved uphill (twice the cost of a "
+                    "step; default 0: plain steps; kept in the checkpoint)")
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap"))
     ap.add_argument("--minutes", type=float, help="training-time budget (the LR schedule spans it); 60 for a "
                     "new run, a resumed run's own unless given")
