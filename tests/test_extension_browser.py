@@ -41,7 +41,8 @@ EXTENSION = Path(os.environ.get("FAKELENS_EXTENSION_DIR", REPO / "extension"))  
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com", "m.facebook.com",
+FAKE_HOSTS = ["x.com", "www.instagram.com", "www.reddit.com", "www.facebook.com", "www.youtube.com", "www.tiktok.com",
+              "m.facebook.com",
               "platform.twitter.com", "ads.example", "chromewebstore.google.com", "chrome.google.com"]
 WAIT_MS = 60_000  # the first check loads the models
 SHORTCUT = json.loads((EXTENSION / "manifest.json").read_text())["commands"]["check-focused"]["suggested_key"]["default"]
@@ -117,7 +118,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     media: Path = None
     HOME = {"x.com": "x-feed.html", "www.instagram.com": "instagram-feed.html", "www.reddit.com": "reddit-feed.html",
-            "www.facebook.com": "facebook-feed.html", "www.youtube.com": "youtube-home.html"}
+            "www.facebook.com": "facebook-feed.html", "www.youtube.com": "youtube-home.html",
+            "www.tiktok.com": "tiktok-feed.html"}
 
     def do_GET(self):
         if self.path.startswith("/slow-media/"):   # a video server that takes its time (the popup test)
@@ -573,13 +575,17 @@ def test_the_popups_thumbnails_send_no_cookies_off_the_page_s_site_and_none_to_p
     page.close()
 
 
-def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, media_dir, sites):
-    """A right-click check on the Facebook and YouTube imitations carries the post's permalink (what a
-    video is fetched by, and what the report names): the post link, a shared blob: video's own
+def test_facebook_youtube_and_tiktok_adapters_name_the_post(browser, live_backend, media_dir, sites):
+    """A right-click check on the Facebook, YouTube and TikTok imitations carries the post's permalink
+    (what a video is fetched by, and what the report names): the post link, a shared blob: video's own
     /videos/ link (not the page /photographydaily, taken for a /photo permalink, nor the sharing post's
     link), the /watch link a thumbnail sits in, the link of the thumbnail a hover preview plays over
     (not the home page), and the watch page itself for its player, also after
-    moving to another video without a reload (YouTube leaves the canonical link naming the first)."""
+    moving to another video without a reload (YouTube leaves the canonical link naming the first);
+    TikTok's feed videos by their player's id and their card's author (the tab's address named neither),
+    a grid thumbnail by its link without the query. A TikTok video is checked by its post even when it
+    plays from an http address (a signed CDN address the backend could not fetch without the page's
+    cookies): yt-dlp resolves the post."""
     browser.configure(autoCheck=False)
     try:
         cases = [("https://www.facebook.com/", "#fb-photo", "fakelens-check-image", "https://www.facebook.com/dana.k/posts/pfbid02Xy9", None),
@@ -591,7 +597,13 @@ def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, medi
                  ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/watch?v=NxT4vid0001",
                   "/watch?v=NxT4vid0001&list=PLx&t=42s"),
                  ("https://www.youtube.com/", "#yt-player", "fakelens-check-video", "https://www.youtube.com/shorts/Sh0rt5vid01",
-                  "/shorts/Sh0rt5vid01?feature=share")]
+                  "/shorts/Sh0rt5vid01?feature=share"),
+                 ("https://www.tiktok.com/", "#tt-feed", "fakelens-check-video",
+                  "https://www.tiktok.com/@dana.k/video/7301234567890123456", None),
+                 ("https://www.tiktok.com/", "#tt-cdn", "fakelens-check-video",
+                  "https://www.tiktok.com/@news.daily/video/7309999999999999999", None),
+                 ("https://www.tiktok.com/", "#tt-thumb", "fakelens-check-image",
+                  "https://www.tiktok.com/@dana.k/video/7301111111111111111", None)]
         for url, selector, menu, permalink, moved_to in cases:
             page = browser.context.new_page()
             page.goto(url)
@@ -604,6 +616,8 @@ def test_facebook_and_youtube_adapters_name_the_post(browser, live_backend, medi
             info = {"menuItemId": menu, "srcUrl": src, "pageUrl": page.url, "frameId": 0}
             check = browser.menu_click(info, browser.tab_id(page))
             assert check["media"]["permalink"] == permalink, (selector, check["media"])
+            if selector == "#tt-cdn":
+                assert check["media"]["url"] == permalink, check["media"]   # the post, not its CDN address
             if menu == "fakelens-check-image":   # its bytes go from the browser; a video the backend fetches
                 assert check["status"] == "done", check   # itself, from a host it cannot resolve offline
             page.close()

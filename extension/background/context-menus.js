@@ -40,8 +40,9 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
     switch (info.menuItemId) {
       case "fakelens-check-image":
         return { kind: "image", url: (target && target.url) || info.srcUrl, pageUrl, permalink: target && target.permalink };
-      case "fakelens-check-video":
-        return { kind: "video", url: info.srcUrl || (target && target.url), pageUrl, permalink: target && target.permalink };
+      case "fakelens-check-video":   // the site's address for it where it has one (a TikTok video's post)
+        return { kind: "video", url: (target && target.kind === "video" && target.url) || info.srcUrl, pageUrl,
+                 permalink: target && target.permalink };
       case "fakelens-check-link":
         return { kind: "auto", url: info.linkUrl, pageUrl };
       case "fakelens-check-here":

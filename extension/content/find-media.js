@@ -318,7 +318,7 @@
       url = backgroundUrl(el);
       thumb = url;
     }
-    if (url && kind === "image") url = site.mediaUrl(el, url);
+    if (url) url = site.mediaUrl(el, url, kind);
     const permalink = site.permalink(el) || null;
     // a player that attaches its video only on play shows a poster and no source yet: its video is
     // the post's (or the page's), as for a blob: video, which yt-dlp resolves
