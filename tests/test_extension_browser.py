@@ -143,6 +143,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             return str(PAGES / self.HOME[host])
         if path.startswith("/media/"):
             return str(self.media / Path(path).name)
+        if host == "www.tiktok.com" and path.startswith("/embed/v2/"):   # the frame of an embedded post
+            return str(PAGES / "tiktok-embed.html")
         return str(PAGES / Path(path).name) if path.count("/") == 1 else str(PAGES / "missing")
 
     def log_message(self, *args):
@@ -603,7 +605,9 @@ def test_facebook_youtube_and_tiktok_adapters_name_the_post(browser, live_backen
                  ("https://www.tiktok.com/", "#tt-cdn", "fakelens-check-video",
                   "https://www.tiktok.com/@news.daily/video/7309999999999999999", None),
                  ("https://www.tiktok.com/", "#tt-thumb", "fakelens-check-image",
-                  "https://www.tiktok.com/@dana.k/video/7301111111111111111", None)]
+                  "https://www.tiktok.com/@dana.k/video/7301111111111111111", None),
+                 ("https://www.tiktok.com/embed/v2/7305555555555555555?lang=en", "#tt-embed", "fakelens-check-video",
+                  "https://www.tiktok.com/@/video/7305555555555555555", None)]
         for url, selector, menu, permalink, moved_to in cases:
             page = browser.context.new_page()
             page.goto(url)

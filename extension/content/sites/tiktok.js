@@ -40,14 +40,18 @@
     return path ? POST_ORIGIN + path[0] : null;
   }
 
-  // A thumbnail inside its post's link, a video by its player, else the post link nearest it in its
-  // card; null (the tab's address goes instead) on a post's own page without a player TikTok's way.
+  // A thumbnail inside its post's link, a video by its player, media in an embedded post by the
+  // frame's address, else the post link nearest it in its card; null (the tab's address goes
+  // instead) on a post's own page without a player TikTok's way.
   function permalink(el) {
     const link = FL.closestComposed(el, "a[href]");
     const linked = link && postOf(link.getAttribute("href"));
     if (linked) return linked;
     const played = el.tagName === "VIDEO" ? playerPost(el) : null;
     if (played) return played;
+    // an embedded post (the frame news sites show, /embed/v2/<id>, which yt-dlp does not read)
+    const embedded = /^\/embed(?:\/v\d+)?\/(\d+)/.exec(location.pathname);
+    if (embedded) return `${POST_ORIGIN}/@/video/${embedded[1]}`;
     const card = FL.closestComposed(el, CARD);
     const near = card && FL.nearestLink(el, card, POST_PATH);
     return near ? postOf(near) : null;
