@@ -171,6 +171,28 @@ def test_an_animated_gif_of_a_thousand_frames_still_reads(tmp_path):
     assert read_image(tmp_path / "anim.gif", "image/gif", 10**8).shape == (32, 32, 3)
 
 
+# WebP
+
+def test_a_webp_of_150000_empty_chunks_is_refused(tmp_path):
+    """libwebp's demuxer keeps a record of every chunk as Pillow opens the file: 6,000,000 empty ones in
+    48 MB took 290 MB and 0.8 s, 1,000,000 one-pixel frames in 46 MB 240 MB."""
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (90, 120, 150)).save(buf, "WEBP", lossless=True)
+    plain = buf.getvalue()
+    vp8x = b"VP8X" + struct.pack("<I", 10) + bytes(4) + (63).to_bytes(3, "little") * 2
+    body = b"WEBP" + vp8x + (b"ZZZZ" + bytes(4)) * 150_000 + plain[12:]
+    path = write(tmp_path, "chunks.webp", b"RIFF" + struct.pack("<I", len(body)) + body)
+    message = refused(lambda: read_image(path, "image/webp", 10**8))
+    assert message == ("the WebP has more than 100,000 chunks (frames and metadata); real pictures have a few "
+                       "thousand at most")
+
+
+def test_an_animated_webp_of_a_thousand_frames_still_reads(tmp_path):
+    frames = [Image.new("RGB", (32, 32), (i % 200, 80, 120)) for i in range(1_000)]
+    frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:], duration=40, lossless=True)
+    assert read_image(tmp_path / "anim.webp", "image/webp", 10**8).shape == (32, 32, 3)
+
+
 # MP4 / MOV
 
 FRAME = cv2.imencode(".jpg", np.full((64, 64, 3), 128, np.uint8))[1].tobytes()
