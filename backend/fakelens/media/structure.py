@@ -47,6 +47,10 @@ MP4_MAX_BOXES = 200_000   # boxes walked, at any depth: a plain file has a few d
 # a fragment (half an hour in one-second fragments: 11,000). FFmpeg walks each too: 100 MB of 8-byte boxes
 # took it 4.6 s on each of the two or three times a check opens the file
 MP4_MAX_TRACKS = 64   # a broadcast MOV carries 16 mono sound tracks beside its video and time code
+MP4_MAX_METADATA = 5_000   # metadata fields (udta and ilst entries, and the names a keys box declares): a phone
+# writes a dozen, a tagged file a few dozen. FFmpeg looks each new one up among those before it (20,000 named
+# fields in 0.9 MB took 1.9 s each time the file is opened, 100,000 would take some 47 s) and allocates a keys
+# box's declared count before reading any
 MP4_SAMPLES_PER_SECOND = 1_000   # index entries a real file needs a second: 240 fps video and its sound (AAC:
 # 47 packets a second) with room to spare. FFmpeg allocates some 35 bytes for each entry a file declares before
 # anything is decoded (80 million samples declared in 3 KB took 2.8 GB)
@@ -324,13 +328,15 @@ def check_movie_index(data, settings) -> None:
     FFmpeg indexes them: every sample of a track, a fragment's (trun) too, except a sound track of one
     sample per time unit (uncompressed sound), which it indexes by chunks of up to 1,024 samples."""
     cap = int(settings.max_duration_s * MP4_SAMPLES_PER_SECOND)
-    walk, tracks, entries = BoxWalk(data), 0, 0
+    walk, tracks, entries, fields = BoxWalk(data), 0, 0, 0
     for kind, body, end in walk.boxes():
         if kind == b"moov":
             for child, child_body, child_end in walk.boxes(body, end):
                 if child == b"cmov":   # FFmpeg unpacks it, and would index what it holds unchecked
                     raise FakeLensError("unsupported_media", "the video's movie header is compressed (an early "
                                         "QuickTime form), which FakeLens does not read")
+                if child in _METADATA_CONTAINERS or child == b"trak":   # the movie's metadata, or a track's
+                    fields = _metadata_fields(walk, child, child_body, child_end, fields)
                 if child == b"trak":
                     tracks += 1
                     if tracks > MP4_MAX_TRACKS:
@@ -345,6 +351,30 @@ def check_movie_index(data, settings) -> None:
         if entries > cap:
             raise _too_large(f"the video's tables declare {entries:,} samples (frames and sound packets); a video "
                              f"within the {settings.max_duration_s:.0f} s limit has at most {cap:,}")
+
+
+# where metadata lies: moov/udta (QuickTime's ©nam… entries), udta/meta/ilst (iTunes-style), moov/meta with a keys
+# box (QuickTime's named fields), and the same inside a track
+_METADATA_CONTAINERS = {b"udta", b"meta", b"ilst"}
+
+
+def _metadata_fields(walk: BoxWalk, kind: bytes, start: int, end: int, fields: int) -> int:
+    """`fields` plus the metadata fields inside one box (`kind`, its body from `start`) of moov; refuses the
+    file past MP4_MAX_METADATA."""
+    if kind == b"meta":   # a full box (4 bytes of version and flags) in MP4, a plain one in QuickTime: as
+        # FFmpeg does, its boxes start where its handler (hdlr) does
+        found = bytes(walk.data[start:min(start + 64, end)]).find(b"hdlr")
+        start = start + found - 4 if found >= 4 else start
+    for child, body, box_end in walk.boxes(start, end):
+        fields += 1 if kind in (b"udta", b"ilst") else 0
+        if child == b"keys":
+            fields += walk.uint32(body + 4, box_end)
+        if fields > MP4_MAX_METADATA:
+            raise _too_large(f"the video has more than {MP4_MAX_METADATA:,} metadata fields; real videos have a "
+                             "few dozen at most")
+        if child in _METADATA_CONTAINERS:
+            fields = _metadata_fields(walk, child, body, box_end, fields)
+    return fields
 
 
 _TRACK_CONTAINERS = {b"mdia", b"minf", b"stbl"}
