@@ -629,6 +629,27 @@ def test_facebook_youtube_and_tiktok_adapters_name_the_post(browser, live_backen
         browser.configure(autoCheck=True)
 
 
+def test_a_tiktok_feed_video_is_checked_by_its_post_from_the_hover_pill(browser, live_backend, sites):
+    """The hover pill on a TikTok feed video playing from a signed CDN address asks the backend for the
+    post (yt-dlp's to resolve), not for the CDN address (which wants the page's cookies): the badge's
+    media is the post. The backend here cannot reach www.tiktok.com, so the check fails, saying so."""
+    browser.configure(autoCheck=False)
+    try:
+        page = browser.context.new_page()
+        page.goto("https://www.tiktok.com/")
+        box = page.locator("#tt-cdn").bounding_box()
+        page.mouse.move(box["x"] + 100, box["y"] + 150)
+        pill = page.locator("div[data-fakelens=pill] button")
+        pill.wait_for(state="visible", timeout=5_000)
+        pill.click()
+        badge = final_badges(page, 1)[0]
+        assert badge["media"] == "https://www.tiktok.com/@news.daily/video/7309999999999999999", badge
+        assert badge["state"] == "failed" and "could not find the server www.tiktok.com" in badge["text"], badge
+        page.close()
+    finally:
+        browser.configure(autoCheck=True)
+
+
 def test_context_menu_checks(browser, live_backend, media_dir, sites):
     """The context-menu handler, run in the service worker as a click would: through Instagram's
     overlay (elementsFromPoint, the srcset candidate shown), a video by URL, and a link."""
