@@ -306,6 +306,27 @@ def test_a_movie_with_a_few_metadata_fields_samples_as_before(tmp_path):
     assert len(frames) == 4 and (info["width"], info["height"]) == (64, 64)
 
 
+def test_boxes_nested_thousands_deep_are_walked_only_as_deep_as_ffmpeg_reads(tmp_path):
+    """A chain of 3,000 nested boxes in a track's containers or in the metadata made the walk recurse past
+    Python's limit (RecursionError: "decoding the video failed"); FFmpeg reads no deeper than 10 levels
+    and then refuses the file or skips what it did not read."""
+    def chain(kind: bytes) -> bytes:
+        nested = b""
+        for _ in range(3_000):
+            nested = box(kind, nested)
+        return nested
+
+    for name, metadata in (("track.mov", box(b"trak", chain(b"mdia"))), ("udta.mov", chain(b"udta")),
+                           ("meta.mov", chain(b"meta"))):
+        data = movie([(b"vide", 4, 1)], metadata=metadata)
+        structure.check_video_index(data, Settings(home=tmp_path))   # no error of its own
+        try:
+            frames, _ = sample_frames(write(tmp_path, name, data), 4, Settings(home=tmp_path))
+            assert len(frames) == 4, name
+        except FakeLensError as err:
+            assert err.message.startswith("the video could not be opened"), (name, err.message)
+
+
 def test_a_movie_with_honest_tables_samples_as_before(tmp_path):
     path = write(tmp_path, "ok.mov", movie([(b"vide", 4, 1)]))
     frames, info = sample_frames(path, 4, Settings(home=tmp_path))
@@ -659,6 +680,17 @@ def cues(times) -> bytes:
 
 def test_a_matroska_with_a_few_chapters_tags_and_cues_samples_as_before(tmp_path):
     path = write(tmp_path, "ok.mkv", matroska(chapters(12) + tags(20) + cues(range(0, 1000, 40))))
+    frames, info = sample_frames(path, 4, Settings(home=tmp_path))
+    assert len(frames) == 4 and (info["width"], info["height"]) == (64, 64)
+
+
+def test_chapters_nested_thousands_deep_are_walked_only_as_deep_as_ffmpeg_reads(tmp_path):
+    """3,000 chapters each inside the one before made the walk recurse past Python's limit; FFmpeg reads
+    elements 16 deep at most, and samples this file."""
+    atom = element("91", 0)
+    for _ in range(3_000):
+        atom = element("B6", atom)
+    path = write(tmp_path, "nested.mkv", matroska(element("1043A770", element("45B9", atom))))
     frames, info = sample_frames(path, 4, Settings(home=tmp_path))
     assert len(frames) == 4 and (info["width"], info["height"]) == (64, 64)
 

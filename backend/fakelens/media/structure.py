@@ -46,6 +46,9 @@ WEBP_MAX_CHUNKS = 100_000   # top-level chunks: an animated WebP has one a frame
 MP4_MAX_BOXES = 200_000   # boxes walked, at any depth: a plain file has a few dozen, a fragmented one about six
 # a fragment (half an hour in one-second fragments: 11,000). FFmpeg walks each too: 100 MB of 8-byte boxes
 # took it 4.6 s on each of the two or three times a check opens the file
+MP4_MAX_DEPTH = 10   # boxes nested deeper are not walked: FFmpeg refuses a file whose boxes nest past 10 levels
+# (a real file nests 7: moov/trak/mdia/minf/stbl/stsd/avc1, or moov/udta/meta/ilst/item/data); a chain of
+# thousands of nested boxes must not exhaust Python's recursion either
 MP4_MAX_TRACKS = 64   # a broadcast MOV carries 16 mono sound tracks beside its video and time code
 MP4_MAX_METADATA = 5_000   # metadata fields (udta and ilst entries, and the names a keys box declares): a phone
 # writes a dozen, a tagged file a few dozen. FFmpeg looks each new one up among those before it (20,000 named
@@ -71,6 +74,7 @@ AVI_MAX_INFO = 1_000   # text fields (INFO list: title, artist, software…): re
 # under its name in a list it searches through for every new one: 50,000 in a 520 KB AVI took 10 s each open
 # Matroska, WebM: what FFmpeg reads as it opens the file (header elements, and those its SeekHead points to)
 MKV_MAX_ELEMENTS = 1_000_000   # elements walked: a header of a few hundred, cue points (a few elements each)
+MKV_MAX_DEPTH = 16   # elements nested deeper are not walked (FFmpeg's own limit, EBML_MAX_DEPTH)
 MKV_MAX_CHAPTERS = 10_000   # chapter entries: a film has a few dozen. FFmpeg looks each one's number up among
 # those before when they are not in increasing order: 100,000 in 1.2 MB took 4.9 s each open (cost ~ count²)
 MKV_MAX_TAGS = 5_000   # metadata fields (SimpleTag): mkvmerge writes 7 a track, a tagged file a few dozen more.
@@ -358,9 +362,9 @@ def check_movie_index(data, settings) -> None:
 _METADATA_CONTAINERS = {b"udta", b"meta", b"ilst"}
 
 
-def _metadata_fields(walk: BoxWalk, kind: bytes, start: int, end: int, fields: int) -> int:
-    """`fields` plus the metadata fields inside one box (`kind`, its body from `start`) of moov; refuses the
-    file past MP4_MAX_METADATA."""
+def _metadata_fields(walk: BoxWalk, kind: bytes, start: int, end: int, fields: int, depth: int = 2) -> int:
+    """`fields` plus the metadata fields inside one box (`kind`, its body from `start`, `depth` boxes deep) of
+    moov; refuses the file past MP4_MAX_METADATA."""
     if kind == b"meta":   # a full box (4 bytes of version and flags) in MP4, a plain one in QuickTime: as
         # FFmpeg does, its boxes start where its handler (hdlr) does
         found = bytes(walk.data[start:min(start + 64, end)]).find(b"hdlr")
@@ -372,8 +376,8 @@ def _metadata_fields(walk: BoxWalk, kind: bytes, start: int, end: int, fields: i
         if fields > MP4_MAX_METADATA:
             raise _too_large(f"the video has more than {MP4_MAX_METADATA:,} metadata fields; real videos have a "
                              "few dozen at most")
-        if child in _METADATA_CONTAINERS:
-            fields = _metadata_fields(walk, child, body, box_end, fields)
+        if child in _METADATA_CONTAINERS and depth < MP4_MAX_DEPTH:
+            fields = _metadata_fields(walk, child, body, box_end, fields, depth + 1)
     return fields
 
 
@@ -387,10 +391,10 @@ def _track_entries(walk: BoxWalk, start: int, end: int) -> int:
     """The index entries FFmpeg makes for one track (trak box)."""
     found, handlers = {}, set()   # the first box of each kind inside the track, its containers opened: (body, end)
 
-    def gather(start, end):
+    def gather(start, end, depth=3):   # trak's children are 3 boxes deep
         for kind, body, box_end in walk.boxes(start, end):
-            if kind in _TRACK_CONTAINERS:
-                gather(body, box_end)
+            if kind in _TRACK_CONTAINERS and depth < MP4_MAX_DEPTH:
+                gather(body, box_end, depth + 1)
             else:
                 found.setdefault(kind, (body, box_end))
             if kind == b"hdlr":
@@ -585,14 +589,16 @@ def check_matroska(data, settings) -> None:
 _MKV_CONTAINERS = {0x45B9, 0xB6, 0x7373, 0x67C8}   # edition, chapter, tag, simple tag: entries nest in these
 
 
-def _count_nested(walk, start, end, wanted, cap, what, real, found=0) -> int:
+def _count_nested(walk, start, end, wanted, cap, what, real, found=0, depth=3) -> int:
+    """`found` plus the `wanted` elements from `start` (`depth` elements deep: Segment, Chapters or Tags, then
+    these), at any depth FFmpeg reads."""
     for kind, body, stop in walk.elements(start, end):
         if kind == wanted:
             found += 1
             if found > cap:
                 raise _too_large(f"the video has more than {cap:,} {what}; real videos have {real} at most")
-        if kind in _MKV_CONTAINERS:
-            found = _count_nested(walk, body, stop, wanted, cap, what, real, found)
+        if kind in _MKV_CONTAINERS and depth < MKV_MAX_DEPTH:
+            found = _count_nested(walk, body, stop, wanted, cap, what, real, found, depth + 1)
     return found
 
 
