@@ -256,12 +256,13 @@ def movie(tracks, fragment_samples: int = 0, padding_boxes: int = 0, metadata: b
     return data
 
 
-def named_fields(count: int, declared: int | None = None) -> bytes:
+def named_fields(count: int, declared: int | None = None, values: int | None = None) -> bytes:
     """QuickTime's named metadata: moov/meta with a keys box of `count` names (declaring `declared`) and
-    an ilst of a value for each."""
+    an ilst of a value for each (or `values` values, naming the first names in turn)."""
     names = b"".join(struct.pack(">I", 18) + b"mdta" + b"key%07d" % i for i in range(count))
     keys = full_box(b"keys", 0, struct.pack(">I", count if declared is None else declared) + names)
-    values = b"".join(box(struct.pack(">I", i + 1), box(b"data", struct.pack(">II", 1, 0) + b"v")) for i in range(count))
+    values = b"".join(box(struct.pack(">I", i % count + 1), box(b"data", struct.pack(">II", 1, 0) + b"v"))
+                      for i in range(count if values is None else values))
     return box(b"meta", full_box(b"hdlr", 0, b"\0\0\0\0mdta" + bytes(12) + b"\0") + keys + box(b"ilst", values))
 
 
@@ -281,20 +282,61 @@ def test_a_keys_box_declaring_millions_of_names_is_refused(tmp_path):
         "the video has more than 5,000 metadata fields")
 
 
-def test_a_track_of_six_thousand_quicktime_fields_is_refused(tmp_path):
-    """udta's ©-entries, one a field, in a track's own udta (FFmpeg files a track's in the same way)."""
-    fields = box(b"udta", b"".join(box(b"\xa9" + b"%03d" % (i % 1000), struct.pack(">HH", 1, 0) + b"v")
-                                   for i in range(6_000)))
+def inside(data: bytes, path: list, add: bytes) -> bytes:
+    """`data` (a movie()) with `add` at the end of the box reached by `path` (its kinds, outermost first; the
+    first box of each kind), the sizes around it and the frames' chunk offset moved on to match."""
+    at, chain = 0, []
+    for kind in path:
+        at = data.index(kind, at) - 4
+        chain.append(at)
+        at += 8
+    end = chain[-1] + struct.unpack_from(">I", data, chain[-1])[0]
+    data = data[:end] + add + data[end:]
+    for at in chain:
+        data = data[:at] + struct.pack(">I", struct.unpack_from(">I", data, at)[0] + len(add)) + data[at + 4:]
+    stco = data.index(b"stco")
+    offset = struct.unpack_from(">I", data, stco + 12)[0]
+    return data[:stco + 12] + struct.pack(">I", offset + (len(add) if end < offset else 0)) + data[stco + 16:]
+
+
+def quicktime_fields(count: int) -> bytes:
+    """`count` ©nam entries, each in another language (so FFmpeg files each under a name of its own)."""
+    return b"".join(box(b"\xa9nam", struct.pack(">HH", 1, 0x400 + i) + b"v") for i in range(count))
+
+
+@pytest.mark.parametrize("where", [[b"moov", b"trak"], [b"moov", b"trak", b"mdia"], [b"moov", b"trak", b"mdia", b"minf"],
+                                   "top level"])
+def test_six_thousand_quicktime_fields_are_refused_wherever_ffmpeg_reads_them(tmp_path, where):
+    """FFmpeg files a ©-entry's text wherever it walks box by box: 30,000 in a track's mdia or minf, or at
+    the top level after the frames, took it 19-20 s a sampling (they were not counted there)."""
+    fields = box(b"udta", quicktime_fields(6_000))
     data = movie([(b"vide", 4, 1)])
-    at = data.index(b"trak") - 4
-    size = struct.unpack_from(">I", data, at)[0]
-    grown = data[:at] + struct.pack(">I", size + len(fields)) + data[at + 4:at + size] + fields + data[at + size:]
-    moov = grown.index(b"moov") - 4
-    grown = grown[:moov] + struct.pack(">I", struct.unpack_from(">I", grown, moov)[0] + len(fields)) + grown[moov + 4:]
-    stco = grown.index(b"stco")   # the frames moved on by what was added
-    offset = struct.unpack_from(">I", grown, stco + 12)[0]
-    grown = grown[:stco + 12] + struct.pack(">I", offset + len(fields)) + grown[stco + 16:]
-    path = write(tmp_path, "track.mov", grown)
+    data = data + fields if where == "top level" else inside(data, where, fields)
+    path = write(tmp_path, "fields.mov", data)
+    assert refused(lambda: sample_frames(path, 4, Settings(home=tmp_path))).startswith(
+        "the video has more than 5,000 metadata fields")
+
+
+def itunes_meta(entries: bytes, before_handler: bytes = b"") -> bytes:
+    """An MP4 meta box (a full box: version and flags first) with an iTunes handler, an ilst of `entries`,
+    and `before_handler` between its flags and its handler."""
+    return full_box(b"meta", 0, before_handler + full_box(b"hdlr", 0, b"\0\0\0\0mdirappl" + bytes(9)) + box(b"ilst", entries))
+
+
+def freeform(count: int) -> bytes:
+    """iTunes freeform entries (----: mean, name, data), each named differently."""
+    return b"".join(box(b"----", full_box(b"mean", 0, b"com.apple.iTunes") + full_box(b"name", 0, b"k%07d" % i)
+                        + box(b"data", struct.pack(">II", 1, 0) + b"v")) for i in range(count))
+
+
+@pytest.mark.parametrize("meta", [
+    box(b"udta", itunes_meta(freeform(6_000))),                                     # iTunes-style, as MP4 writers
+    box(b"udta", itunes_meta(freeform(6_000), before_handler=box(b"free", bytes(64)))),   # FFmpeg looks for hdlr
+    box(b"udta", itunes_meta(freeform(6_000), before_handler=b"xhdlr" + bytes(3))),  # a misaligned "hdlr" is not it
+    named_fields(10, values=6_000),                                                  # QuickTime: few names, many values
+], ids=["itunes", "free box before the handler", "misaligned decoy", "quicktime values"])
+def test_an_mp4_meta_box_of_six_thousand_entries_is_refused_however_its_handler_is_placed(tmp_path, meta):
+    path = write(tmp_path, "meta.mp4", movie([(b"vide", 4, 1)], metadata=meta))
     assert refused(lambda: sample_frames(path, 4, Settings(home=tmp_path))).startswith(
         "the video has more than 5,000 metadata fields")
 

@@ -46,12 +46,12 @@ WEBP_MAX_CHUNKS = 100_000   # top-level chunks: an animated WebP has one a frame
 MP4_MAX_BOXES = 200_000   # boxes walked, at any depth: a plain file has a few dozen, a fragmented one about six
 # a fragment (half an hour in one-second fragments: 11,000). FFmpeg walks each too: 100 MB of 8-byte boxes
 # took it 4.6 s on each of the two or three times a check opens the file
-MP4_MAX_DEPTH = 10   # boxes nested deeper are not walked: FFmpeg refuses a file whose boxes nest past 10 levels
-# (a real file nests 7: moov/trak/mdia/minf/stbl/stsd/avc1, or moov/udta/meta/ilst/item/data); a chain of
-# thousands of nested boxes must not exhaust Python's recursion either
+MP4_MAX_DEPTH = 16   # box levels walked (moov is the 1st): FFmpeg reads 11 and refuses a file nesting deeper (a
+# real file nests 7: moov/trak/mdia/minf/stbl/stsd/avc1, or moov/udta/meta/ilst/item/data), so all it reads is
+# counted, and a chain of thousands of nested boxes does not exhaust Python's recursion
 MP4_MAX_TRACKS = 64   # a broadcast MOV carries 16 mono sound tracks beside its video and time code
-MP4_MAX_METADATA = 5_000   # metadata fields (udta and ilst entries, and the names a keys box declares): a phone
-# writes a dozen, a tagged file a few dozen. FFmpeg looks each new one up among those before it (20,000 named
+MP4_MAX_METADATA = 5_000   # metadata fields (udta and ilst entries, and the names a keys box declares: a named
+# field counts twice, name and value): a phone writes a dozen, a tagged file a few dozen. FFmpeg looks each new one up among those before it (20,000 named
 # fields in 0.9 MB took 1.9 s each time the file is opened, 100,000 would take some 47 s) and allocates a keys
 # box's declared count before reading any
 MP4_SAMPLES_PER_SECOND = 1_000   # index entries a real file needs a second: 240 fps video and its sound (AAC:
@@ -74,7 +74,7 @@ AVI_MAX_INFO = 1_000   # text fields (INFO list: title, artist, software…): re
 # under its name in a list it searches through for every new one: 50,000 in a 520 KB AVI took 10 s each open
 # Matroska, WebM: what FFmpeg reads as it opens the file (header elements, and those its SeekHead points to)
 MKV_MAX_ELEMENTS = 1_000_000   # elements walked: a header of a few hundred, cue points (a few elements each)
-MKV_MAX_DEPTH = 16   # elements nested deeper are not walked (FFmpeg's own limit, EBML_MAX_DEPTH)
+MKV_MAX_DEPTH = 20   # element levels walked: a few more than FFmpeg reads (EBML_MAX_DEPTH, 16)
 MKV_MAX_CHAPTERS = 10_000   # chapter entries: a film has a few dozen. FFmpeg looks each one's number up among
 # those before when they are not in increasing order: 100,000 in 1.2 MB took 4.9 s each open (cost ~ count²)
 MKV_MAX_TAGS = 5_000   # metadata fields (SimpleTag): mkvmerge writes 7 a track, a tagged file a few dozen more.
@@ -332,15 +332,13 @@ def check_movie_index(data, settings) -> None:
     FFmpeg indexes them: every sample of a track, a fragment's (trun) too, except a sound track of one
     sample per time unit (uncompressed sound), which it indexes by chunks of up to 1,024 samples."""
     cap = int(settings.max_duration_s * MP4_SAMPLES_PER_SECOND)
-    walk, tracks, entries, fields = BoxWalk(data), 0, 0, 0
+    walk, tracks, entries = BoxWalk(data), 0, 0
     for kind, body, end in walk.boxes():
         if kind == b"moov":
             for child, child_body, child_end in walk.boxes(body, end):
                 if child == b"cmov":   # FFmpeg unpacks it, and would index what it holds unchecked
                     raise FakeLensError("unsupported_media", "the video's movie header is compressed (an early "
                                         "QuickTime form), which FakeLens does not read")
-                if child in _METADATA_CONTAINERS or child == b"trak":   # the movie's metadata, or a track's
-                    fields = _metadata_fields(walk, child, child_body, child_end, fields)
                 if child == b"trak":
                     tracks += 1
                     if tracks > MP4_MAX_TRACKS:
@@ -357,27 +355,50 @@ def check_movie_index(data, settings) -> None:
                              f"within the {settings.max_duration_s:.0f} s limit has at most {cap:,}")
 
 
-# where metadata lies: moov/udta (QuickTime's ©nam… entries), udta/meta/ilst (iTunes-style), moov/meta with a keys
-# box (QuickTime's named fields), and the same inside a track
-_METADATA_CONTAINERS = {b"udta", b"meta", b"ilst"}
+# the boxes FFmpeg walks box by box (mov_read_default), wherever they lie; it files as metadata every entry of
+# a udta (QuickTime's ©nam…) or an ilst (iTunes-style), and allocates the names a keys box declares
+# (QuickTime's named fields, meta/keys)
+_WALKED_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf", b"edts", b"mvex", b"moof", b"traf",
+                      b"udta", b"meta", b"ilst", b"tref", b"mfra"}
 
 
-def _metadata_fields(walk: BoxWalk, kind: bytes, start: int, end: int, fields: int, depth: int = 2) -> int:
-    """`fields` plus the metadata fields inside one box (`kind`, its body from `start`, `depth` boxes deep) of
-    moov; refuses the file past MP4_MAX_METADATA."""
-    if kind == b"meta":   # a full box (4 bytes of version and flags) in MP4, a plain one in QuickTime: as
-        # FFmpeg does, its boxes start where its handler (hdlr) does
-        found = bytes(walk.data[start:min(start + 64, end)]).find(b"hdlr")
-        start = start + found - 4 if found >= 4 else start
+def check_movie_metadata(data) -> None:
+    """Refuses an MP4/MOV with more than MP4_MAX_METADATA metadata fields wherever FFmpeg reads them (the
+    top level, moov, a track and the boxes inside it, fragments), nested as deep as FFmpeg reads."""
+    _metadata_fields(BoxWalk(data), b"", 0, len(data), 0, 1)
+
+
+def _meta_children(data, start: int, end: int) -> int | None:
+    """Where a meta box's children start, found as FFmpeg finds them (MP4's meta is a full box, version and
+    flags first; QuickTime's a plain one): the first 4-byte word of its body, after the first, that says
+    hdlr is its handler's type, so its boxes start 4 bytes before; None when there is none (FFmpeg then
+    reads nothing of it)."""
+    at = start + 4
+    while at + 4 <= end:
+        at = data.find(b"hdlr", at, end)
+        if at < 0:
+            return None
+        if (at - start) % 4 == 0:
+            return at - 4
+        at += 1
+    return None
+
+
+def _metadata_fields(walk: BoxWalk, kind: bytes, start: int, end: int, fields: int, depth: int) -> int:
+    """`fields` plus the metadata fields among the boxes from `start` to `end` (inside a `kind` box, `depth`
+    boxes deep); refuses the file past MP4_MAX_METADATA."""
     for child, body, box_end in walk.boxes(start, end):
-        fields += 1 if kind in (b"udta", b"ilst") else 0
+        if kind in (b"udta", b"ilst"):
+            fields += 1
         if child == b"keys":
             fields += walk.uint32(body + 4, box_end)
         if fields > MP4_MAX_METADATA:
             raise _too_large(f"the video has more than {MP4_MAX_METADATA:,} metadata fields; real videos have a "
                              "few dozen at most")
-        if child in _METADATA_CONTAINERS and depth < MP4_MAX_DEPTH:
-            fields = _metadata_fields(walk, child, body, box_end, fields, depth + 1)
+        if child in _WALKED_CONTAINERS and depth < MP4_MAX_DEPTH:
+            inner = _meta_children(walk.data, body, box_end) if child == b"meta" else body
+            if inner is not None:
+                fields = _metadata_fields(walk, child, inner, box_end, fields, depth + 1)
     return fields
 
 
@@ -416,10 +437,11 @@ def _track_entries(walk: BoxWalk, start: int, end: int) -> int:
 
 def check_video_index(data, settings) -> None:
     """Refuses, before FFmpeg opens it, a video whose container declares more index than a real one within
-    the limits has: an MP4/MOV's sample tables (check_movie_index), an FLV's keyframe lists, an AVI's
-    OpenDML super index."""
+    the limits has: an MP4/MOV's sample tables (check_movie_index) and metadata fields, an FLV's keyframe
+    lists, an AVI's OpenDML super index, a Matroska's or Ogg's chapters, tags, cues and comments."""
     if is_iso_media(data):
         check_movie_index(data, settings)
+        check_movie_metadata(data)
     elif data[:3] == b"FLV":
         _check_flv_keyframes(data, settings)
     elif data[:4] == b"RIFF" and data[8:12] == b"AVI ":
