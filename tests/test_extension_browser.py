@@ -606,6 +606,8 @@ def test_facebook_youtube_and_tiktok_adapters_name_the_post(browser, live_backen
                   "https://www.tiktok.com/@news.daily/video/7309999999999999999", None),
                  ("https://www.tiktok.com/", "#tt-thumb", "fakelens-check-image",
                   "https://www.tiktok.com/@dana.k/video/7301111111111111111", None),
+                 ("https://www.tiktok.com/", "#tt-photo", "fakelens-check-image",
+                  "https://www.tiktok.com/@dana.k/photo/7302222222222222222", None),
                  ("https://www.tiktok.com/embed/v2/7305555555555555555?lang=en", "#tt-embed", "fakelens-check-video",
                   "https://www.tiktok.com/@/video/7305555555555555555", None)]
         for url, selector, menu, permalink, moved_to in cases:

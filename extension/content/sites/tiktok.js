@@ -6,6 +6,7 @@
   "use strict";
   const FL = globalThis.FakeLens;
   const POST_PATH = /^\/@[\w.-]*\/(video|photo)\/\d+/;
+  const VIDEO_PATH = /^\/@[\w.-]*\/video\/\d+/;   // what yt-dlp reads (not a slideshow's /photo/)
   // yt-dlp knows a post by this host only (not tiktok.com or m.tiktok.com)
   const POST_ORIGIN = "https://www.tiktok.com";
   const CARD = '[data-e2e="recommend-list-item-container"], [data-e2e="user-post-item"], article';
@@ -35,8 +36,8 @@
   const handleOf = (link) => /^\/@([\w.-]+)/.exec(tiktokPath(link.getAttribute("href")) || "")?.[1] || "";
 
   // The post an address leads to (query and hash dropped, on yt-dlp's host), or null.
-  function postOf(href) {
-    const path = POST_PATH.exec(tiktokPath(href) || "");
+  function postOf(href, pattern = POST_PATH) {
+    const path = pattern.exec(tiktokPath(href) || "");
     return path ? POST_ORIGIN + path[0] : null;
   }
 
@@ -44,8 +45,9 @@
   // frame's address, else the post link nearest it in its card; null (the tab's address goes
   // instead) on a post's own page without a player TikTok's way.
   function permalink(el) {
+    const pattern = el.tagName === "VIDEO" ? VIDEO_PATH : POST_PATH;   // a video is fetched by its post
     const link = FL.closestComposed(el, "a[href]");
-    const linked = link && postOf(link.getAttribute("href"));
+    const linked = link && postOf(link.getAttribute("href"), pattern);
     if (linked) return linked;
     const played = el.tagName === "VIDEO" ? playerPost(el) : null;
     if (played) return played;
@@ -53,8 +55,8 @@
     const embedded = /^\/embed(?:\/v\d+)?\/(\d+)/.exec(location.pathname);
     if (embedded) return `${POST_ORIGIN}/@/video/${embedded[1]}`;
     const card = FL.closestComposed(el, CARD);
-    const near = card && FL.nearestLink(el, card, POST_PATH);
-    return near ? postOf(near) : null;
+    const near = card && FL.nearestLink(el, card, pattern);
+    return near ? postOf(near, pattern) : null;
   }
 
   FL.sites.add({
