@@ -304,8 +304,8 @@ def quicktime_fields(count: int) -> bytes:
     return b"".join(box(b"\xa9nam", struct.pack(">HH", 1, 0x400 + i) + b"v") for i in range(count))
 
 
-@pytest.mark.parametrize("where", [[b"moov", b"trak"], [b"moov", b"trak", b"mdia"], [b"moov", b"trak", b"mdia", b"minf"],
-                                   "top level"])
+@pytest.mark.parametrize("where", [[b"moov", b"trak"], [b"moov", b"trak", b"mdia"],
+                                   [b"moov", b"trak", b"mdia", b"minf"], "top level"])
 def test_six_thousand_quicktime_fields_are_refused_wherever_ffmpeg_reads_them(tmp_path, where):
     """FFmpeg files a ©-entry's text wherever it walks box by box: 30,000 in a track's mdia or minf, or at
     the top level after the frames, took it 19-20 s a sampling (they were not counted there)."""
@@ -320,7 +320,8 @@ def test_six_thousand_quicktime_fields_are_refused_wherever_ffmpeg_reads_them(tm
 def itunes_meta(entries: bytes, before_handler: bytes = b"") -> bytes:
     """An MP4 meta box (a full box: version and flags first) with an iTunes handler, an ilst of `entries`,
     and `before_handler` between its flags and its handler."""
-    return full_box(b"meta", 0, before_handler + full_box(b"hdlr", 0, b"\0\0\0\0mdirappl" + bytes(9)) + box(b"ilst", entries))
+    handler = full_box(b"hdlr", 0, b"\0\0\0\0mdirappl" + bytes(9))
+    return full_box(b"meta", 0, before_handler + handler + box(b"ilst", entries))
 
 
 def freeform(count: int) -> bytes:

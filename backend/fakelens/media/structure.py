@@ -51,9 +51,9 @@ MP4_MAX_DEPTH = 16   # box levels walked (moov is the 1st): FFmpeg reads 11 and 
 # counted, and a chain of thousands of nested boxes does not exhaust Python's recursion
 MP4_MAX_TRACKS = 64   # a broadcast MOV carries 16 mono sound tracks beside its video and time code
 MP4_MAX_METADATA = 5_000   # metadata fields (udta and ilst entries, and the names a keys box declares: a named
-# field counts twice, name and value): a phone writes a dozen, a tagged file a few dozen. FFmpeg looks each new one up among those before it (20,000 named
-# fields in 0.9 MB took 1.9 s each time the file is opened, 100,000 would take some 47 s) and allocates a keys
-# box's declared count before reading any
+# field counts twice, name and value): a phone writes a dozen, a tagged file a few dozen. FFmpeg looks each new
+# one up among those before it (20,000 named fields in 0.9 MB took 1.9 s each time the file is opened, 100,000
+# would take some 47 s) and allocates a keys box's declared count before reading any
 MP4_SAMPLES_PER_SECOND = 1_000   # index entries a real file needs a second: 240 fps video and its sound (AAC:
 # 47 packets a second) with room to spare. FFmpeg allocates some 35 bytes for each entry a file declares before
 # anything is decoded (80 million samples declared in 3 KB took 2.8 GB)
