@@ -300,7 +300,7 @@ def test_a_crowds_unscored_faces_do_not_cover_the_deciding_face_nor_fill_the_tab
 @pytest.mark.parametrize("label, score, headline", [
     ("manipulated", 0.9, "Likely manipulated (score 0.90)"),
     ("ai_generated", 0.95, "Likely AI-generated (score 0.95)"),
-    ("uncertain", 0.62, "Uncertain"),
+    ("uncertain", 0.62, "Uncertain (score 0.62)"),
     ("no_evidence", 0.1, "No signs of manipulation found"),
 ])
 def test_a_reports_title_names_its_verdict(app, client, auth, label, score, headline):

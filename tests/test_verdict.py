@@ -134,7 +134,8 @@ def test_ai_generated_is_said_outright_only_when_provenance_declares_it():
     assert label_words({"label": "manipulated", "score": 0.874, "provenance": {}}) == "Likely manipulated (score 0.87)"
     # halves up, as the extension's Math.round (Python's round() would say 0.86)
     assert label_words({"label": "manipulated", "score": 0.865, "provenance": {}}) == "Likely manipulated (score 0.87)"
-    assert label_words({"label": "uncertain", "score": 0.65, "provenance": {}}) == "Uncertain"
+    # as the extension says it: "Uncertain" alone hid how near the flag it came
+    assert label_words({"label": "uncertain", "score": 0.65, "provenance": {}}) == "Uncertain (score 0.65)"
 
 
 def test_a_detector_held_to_uncertain_does_not_flag():

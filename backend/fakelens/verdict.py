@@ -53,7 +53,8 @@ def label_words(result: dict) -> str:
 def _headline(result: dict) -> str:
     """The headline as the CLI and the report write it, as the extension does: "AI-generated" outright
     only when the media's own provenance declares it, then naming that provenance; a model's opinion
-    is "Likely …" with its score; no score after "No signs…" (it would read as a chance of manipulation)."""
+    is "Likely …" with its score, "Uncertain" too; no score after "No signs…" (it would read as a chance of
+    manipulation)."""
     label, prov = result["label"], result.get("provenance") or {}
     if label == "ai_generated" and prov.get("ai_generated"):
         # a photo with an AI-made part (generative fill) is not wholly AI-generated: its headline says so
@@ -64,8 +65,8 @@ def _headline(result: dict) -> str:
     if label == "not_applicable":
         return f"Not checked: {not_checked_reason(result)}"
     words = "Likely AI-generated" if label == "ai_generated" else LABELS[label]
-    if label in ("manipulated", "ai_generated") and result.get("score") is not None:
-        words += f" ({_score(result['score'])})"   # "Uncertain" alone (the extension's headline adds its score)
+    if label in ("manipulated", "ai_generated", "uncertain") and result.get("score") is not None:
+        words += f" ({_score(result['score'])})"
     return words
 
 
