@@ -318,8 +318,8 @@
       url = backgroundUrl(el);
       thumb = url;
     }
-    if (url) url = site.mediaUrl(el, url, kind);
     const permalink = site.permalink(el) || null;
+    if (url) url = site.mediaUrl(el, url, kind, permalink);
     // a player that attaches its video only on play shows a poster and no source yet: its video is
     // the post's (or the page's), as for a blob: video, which yt-dlp resolves
     if (kind === "video" && !url && el.poster && !el.srcObject) url = permalink || location.href;

@@ -53,7 +53,7 @@
       if (own) return own.href;
       return null; // background.js then sends the tab's URL
     },
-    mediaUrl: (el, url, kind) => url, // what to check for this image or video (a site's full size, its post)
+    mediaUrl: (el, url, kind, permalink) => url, // what to check for this image or video (a site's full size, its post)
   };
 
   function known() {

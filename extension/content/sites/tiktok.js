@@ -45,11 +45,12 @@
   // frame's address, else the post link nearest it in its card; null (the tab's address goes
   // instead) on a post's own page without a player TikTok's way.
   function permalink(el) {
-    const pattern = el.tagName === "VIDEO" ? VIDEO_PATH : POST_PATH;   // a video is fetched by its post
+    const video = el.tagName === "VIDEO";
+    const pattern = video ? VIDEO_PATH : POST_PATH;   // a video is fetched by its post
     const link = FL.closestComposed(el, "a[href]");
     const linked = link && postOf(link.getAttribute("href"), pattern);
     if (linked) return linked;
-    const played = el.tagName === "VIDEO" ? playerPost(el) : null;
+    const played = video ? playerPost(el) : null;
     if (played) return played;
     // an embedded post (the frame news sites show, /embed/v2/<id>, which yt-dlp does not read)
     const embedded = /^\/embed(?:\/v\d+)?\/(\d+)/.exec(location.pathname);
@@ -63,9 +64,6 @@
     name: "tiktok",
     hosts: ["tiktok.com"],
     permalink,
-    mediaUrl(el, url, kind) {
-      if (kind !== "video") return url;
-      return permalink(el) || url;
-    },
+    mediaUrl: (el, url, kind, post) => (kind === "video" && post) || url,
   });
 })();
