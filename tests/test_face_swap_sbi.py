@@ -123,6 +123,39 @@ def test_everyday_degradations_keep_the_social_draws_and_add_their_own(faces):
         degrade.draw(np.random.default_rng(0), "studio")
 
 
+def test_video_degradations_encode_the_pair_alike_as_h264_instead_of_jpeg(faces):
+    """"video" draws the social degradations exactly as before, then (half the time) H.264 at the
+    down-scaled size as a predicted frame, which replaces the JPEG step; both classes alike."""
+    image, five, mesh = faces[1]
+    blend, mask = self_blend(image, five, mesh, np.random.default_rng(3))
+    far = cv2.dilate((mask > 0).astype(np.uint8), np.ones((25, 25), np.uint8)) == 0
+    kinds = set()
+    for seed in range(12):
+        social = degrade.draw(np.random.default_rng(seed))
+        video = degrade.draw(np.random.default_rng(seed), "video")
+        assert {k: v for k, v in video.items() if k in social} == social
+        assert set(video) - set(social) <= {"h264"}
+        if "h264" not in video:
+            continue
+        kinds.add("scale" in video)
+        a, b = degrade.apply(image, video), degrade.apply(blend, video)
+        assert a.shape == image.shape and a.dtype == np.uint8
+        assert np.array_equal(degrade.apply(image, video), a), "the encoder must be deterministic"
+        without = degrade.apply(image, {k: v for k, v in video.items() if k not in ("h264", "jpeg")})
+        loss = np.abs(a.astype(int) - without).mean()
+        assert 0.3 < loss < 12, loss   # it did something, and left a face
+        if far.any() and "scale" not in video and "blur" not in video and "motion" not in video:
+            assert np.abs(a[far].astype(int) - b[far]).mean() < 3.0
+    assert kinds == {True, False}   # encoded at full size and at the down-scaled size
+
+
+def test_h264_keeps_the_shape_and_loses_more_at_a_higher_crf(faces):
+    image = faces[1][0][:199]   # odd height: padded for 4:2:0 and cut back
+    fine, coarse = degrade.h264(image, 18, (1.0, -1.5)), degrade.h264(image, 40, (1.0, -1.5))
+    assert fine.shape == coarse.shape == image.shape
+    assert np.abs(fine.astype(int) - image).mean() < np.abs(coarse.astype(int) - image).mean()
+
+
 def test_near_duplicates_share_a_group(faces):
     image = faces[0][0]
     copies = [image, image[:, ::-1].copy(), degrade.jpeg(image, 60), faces[3][0], faces[4][0]]

@@ -7,13 +7,20 @@ the blend: the model cannot learn JPEG quality or sharpness as a shortcut.
 (fakelens.train.robustness): strong defocus, a beauty app's edge-preserving smoothing and a
 screen's moiré bands. Drawn after the others, so "social" (the default, and every report's
 "degraded" condition) draws exactly as before.
+
+"video" adds what a face read from a video frame went through instead of JPEG: H.264 at the frame's
+(down-scaled) size, as a P-frame predicted from a slightly moved copy of itself (real video is
+mostly predicted frames, whose loss differs from a still's). Training only: it needs PyAV (the
+`train` extra), whose wheels carry FFmpeg's libx264.
 """
+
+from fractions import Fraction
 
 import cv2
 import numpy as np
 
 
-DEGRADATIONS = ("social", "everyday")
+DEGRADATIONS = ("social", "everyday", "video")
 
 
 def draw(rng: np.random.Generator, kind: str = "social") -> dict:
@@ -41,6 +48,10 @@ def draw(rng: np.random.Generator, kind: str = "social") -> dict:
             p["smooth"] = (int(rng.integers(1, 3)), float(rng.uniform(30, 80)))   # bilateral passes, colour sigma
         if rng.random() < 0.1:
             p["moire"] = (float(rng.uniform(0.03, 0.1)), float(rng.uniform(8, 20)), float(rng.uniform(0, np.pi)))
+    if kind == "video" and rng.random() < 0.5:
+        # x264's constant-quality factor (FF++ c23 is 23; platforms re-encode coarser), and the
+        # motion the frame is predicted across, in pixels
+        p["h264"] = (int(rng.integers(18, 41)), tuple(float(v) for v in rng.uniform(-2, 2, 2)))
     return p
 
 
@@ -75,11 +86,40 @@ def apply(image: np.ndarray, p: dict) -> np.ndarray:
     if "scale" in p:
         small = cv2.resize(out, (max(16, int(w * p["scale"])), max(16, int(h * p["scale"]))),
                            interpolation=cv2.INTER_AREA)
+        if "h264" in p:   # encoded at the size the video carried it
+            small = h264(small, *p["h264"])
         out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    if "jpeg" in p:
+    elif "h264" in p:
+        out = h264(out, *p["h264"])
+    if "jpeg" in p and "h264" not in p:
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, p["jpeg"]])
         out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     return out
+
+
+def h264(image: np.ndarray, crf: int, motion: tuple) -> np.ndarray:
+    """`image` as H.264 decodes it from a P-frame: encoded after a copy of itself moved by `motion`."""
+    import av   # training only (the `train` extra); the server never imports this module
+
+    h, w = image.shape[:2]
+    even = cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)   # 4:2:0 needs even sides
+    size = (even.shape[1], even.shape[0])
+    before = cv2.warpAffine(even, np.float32([[1, 0, motion[0]], [0, 1, motion[1]]]), size,
+                            borderMode=cv2.BORDER_REPLICATE)
+    encoder = av.CodecContext.create("libx264", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = size[0], size[1], "yuv420p"
+    encoder.time_base = Fraction(1, 25)
+    # one thread and no look-ahead: the same input gives the same bytes, and a frame comes out at once
+    encoder.options = {"crf": str(crf), "preset": "veryfast", "tune": "zerolatency", "threads": "1"}
+    packets = []
+    for pts, frame in enumerate((before, even)):
+        picture = av.VideoFrame.from_ndarray(frame, format="bgr24")
+        picture.pts = pts
+        packets += encoder.encode(picture)
+    packets += encoder.encode(None)
+    decoder = av.CodecContext.create("h264", "r")
+    frames = [f for packet in packets + [None] for f in decoder.decode(packet)]
+    return np.ascontiguousarray(frames[-1].to_ndarray(format="bgr24")[:h, :w])
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
