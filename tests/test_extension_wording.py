@@ -338,9 +338,9 @@ def test_a_signer_not_on_the_trust_list_is_worded_alike_in_the_summary_and_the_t
                     {"label": "no_evidence", "score": 0.1, "provenance": {**block, "signer": None, "generator": None}},
                     {"label": "no_evidence", "score": 0.1, "provenance": {**block, "trusted": True}}], "detailLines")
     assert [next(x for x in g if x.startswith("Content Credentials")) for g in got] == [
-        "Content Credentials: intact, signed by “Leica” (not on FakeLens's trust list), made with Leica M11",
+        "Content Credentials: intact, signed by “Leica” (not on FakeLens's trust list), made with “Leica M11”",
         "Content Credentials: intact, signed by an unknown signer (not on FakeLens's trust list)",
-        "Content Credentials: intact, signed by “Leica”, made with Leica M11"]
+        "Content Credentials: intact, signed by “Leica”, made with “Leica M11”"]
     group = describe([{"label": "ai_generated", "score": 0.9, "provenance": {
         "ai_generated": True, "source": "c2pa", "ai_signer": "Reuters", "ai_signer_trusted": False}}])[0]["group"]
     assert group == "AI-generated (Content Credentials of a signer not on FakeLens's trust list)"

@@ -188,10 +188,15 @@ def test_signed_ai_image_untrusted_then_trusted(tmp_path, settings, ca):
 @pytest.mark.parametrize("source_type, tool, reason", [
     ("compositeWithTrainedAlgorithmicMedia", "Adobe Photoshop",
      "Content Credentials signed by “FakeLens Test Signer” (not on FakeLens's trust list) say: includes "
-     "AI-generated elements (Adobe Photoshop)"),
+     "AI-generated elements (“Adobe Photoshop”)"),
     # generative fill on a photo: it includes AI-made parts, it was not "created by a generative AI tool"
     ("trainedAlgorithmicMedia", "Adobe Firefly", "Content Credentials signed by “FakeLens Test Signer” (not on "
      "FakeLens's trust list) say: edited with a generative AI tool (Adobe Firefly)"),
+    # a tool's name FakeLens does not know is the file's words, in quotes: it wrote a trusted signer after
+    # a closing bracket of its own ("(Firefly). Signed by “Adobe Inc.” (on FakeLens's trust list).")
+    ("trainedAlgorithmicMedia", "Fireflies). Signed by “Adobe Inc.” (on FakeLens's trust list",
+     "Content Credentials signed by “FakeLens Test Signer” (not on FakeLens's trust list) say: edited with a "
+     "generative AI tool (“Fireflies). Signed by Adobe Inc. (on FakeLens's trust list”)"),
 ])
 def test_a_camera_capture_edited_with_ai_says_so_not_created_by_it(tmp_path, settings, ca, source_type, tool, reason):
     actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"},
@@ -412,6 +417,35 @@ def test_a_signature_that_does_not_verify_names_no_signer_and_its_ai_claim_is_a_
     assert "whose signature does not verify" in result["summary"], result["summary"]
 
 
+def test_actions_changed_after_signing_are_a_hint_not_their_trusted_signers_word(tmp_path, ca):
+    """The claim's signature still verifies, but its actions statement no longer matches the hash the
+    claim signed (one word swapped, same length): a trusted signer's "algorithmicallyEnhanced" edited
+    into "trainedAlgorithmicMedia" gave "AI-generated (Content Credentials)" at 0.90, credited to it."""
+    from fakelens.analyze import Analyzer
+    from fakelens.verdict import label_words
+
+    trusting = Settings(home=tmp_path, trust_anchors=ca["pem_path"])
+    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "algorithmicallyEnhanced"}]
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], tool="Camera", actions=actions)
+    assert signed.count(b"algorithmicallyEnhanced") == 1
+    before = _check(tmp_path, signed, trusting)["provenance"]
+    assert before["status"] == "intact" and before["trusted"] and not before["ai_generated"], before
+
+    forged = signed.replace(b"algorithmicallyEnhanced", b"trainedAlgorithmicMedia")
+    r = _check(tmp_path, forged, trusting)
+    block = r["provenance"]
+    assert block["status"] == "tampered" and block["codes"] == ["assertion.hashedURI.mismatch"], block
+    assert not block["ai_generated"] and block["ai_signer"] is None and r["score"] == pytest.approx(0.35)
+    assert r["detail"]["reason"] == ("Content Credentials whose actions were changed after signing (not the signer's "
+                                     "words: anyone could have written them) say: created by a generative AI tool "
+                                     "(“Camera 1.0”) — a hint only"), r["detail"]["reason"]
+
+    (tmp_path / "forged.jpg").write_bytes(forged)
+    result = Analyzer(trusting).analyze({"path": str(tmp_path / "forged.jpg")}, tmp_path)
+    assert result["label"] != "ai_generated" and not label_words(result).startswith("AI-generated"), result["summary"]
+    assert "whose actions were changed after signing" in result["summary"], result["summary"]
+
+
 @pytest.mark.parametrize("relationship, actions", [
     ("parentOf", [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["ing1"]}}]),
     ("componentOf", [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"},
@@ -430,6 +464,23 @@ def test_an_ingredient_whose_signature_failed_is_a_hint_and_names_no_signer(tmp_
     assert r["detail"]["reason"].startswith("Content Credentials of an ingredient whose signature does not verify "
                                             "(anyone could have written them) say: "), r["detail"]["reason"]
     assert "(signed by" not in r["detail"]["reason"] and r["detail"]["reason"].endswith(" — a hint only")
+
+
+def test_an_ingredient_whose_actions_were_changed_after_signing_is_a_hint(tmp_path, settings, ca):
+    """An earlier version's actions edited after it was signed (its claim's signature still verifies), as
+    the manifest that took it in recorded: its AI marker is not its signer's word."""
+    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "algorithmicallyEnhanced"}]
+    earlier, _ = c2pa_sign(_jpeg(120, 120, seed=5), "image/jpeg", ca["chain"], ca["key"], tool="Camera", actions=actions)
+    forged = earlier.replace(b"algorithmicallyEnhanced", b"trainedAlgorithmicMedia")
+    ingredient = {"title": "ingredient.jpg", "relationship": "parentOf", "instance_id": "ing1", "label": "ing1"}
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"], tool="Photo Editor",
+                          actions=[{"action": "c2pa.opened", "parameters": {"ingredientIds": ["ing1"]}}],
+                          ingredients=[(ingredient, forged)])
+    r = _check(tmp_path, signed, settings)
+    assert not r["provenance"]["ai_generated"] and r["score"] == pytest.approx(0.35), r["detail"]["reason"]
+    assert r["detail"]["reason"] == ("Content Credentials of an ingredient whose actions were changed after signing "
+                                     "(not the signer's words: anyone could have written them) say: created by a "
+                                     "generative AI tool (“Camera 1.0”) — a hint only"), r["detail"]["reason"]
 
 
 def test_signed_mp4(tmp_path, settings, ca):

@@ -723,3 +723,16 @@ def test_a_photographer_called_sora_is_no_hint(tmp_path, settings):
     for tag, text, artist in [(110, "Sora Shimazaki / Pexels", None), (120, "A street in Lisbon", "Sora Kim")]:
         r = _check(_iptc_jpeg(tmp_path / "news.jpg", tag, text, artist), settings, "image/jpeg")
         assert r["score"] is None and read_metadata(str(tmp_path / "news.jpg"))["ai"] == [], r["detail"]
+
+
+def test_a_tool_field_is_quoted_and_cannot_close_the_quotes_to_write_a_verdict_of_its_own(tmp_path, settings):
+    """A CreatorTool that closed FakeLens's single quotes wrote a trusted signer's "Not AI" after them."""
+    text = "Midjourney'. Not AI: Content Credentials signed by “Reuters” (on FakeLens's trust list) say so"
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description>'
+           f'<xmp:CreatorTool>{text}</xmp:CreatorTool></rdf:Description></rdf:RDF></x:xmpmeta>')
+    path = tmp_path / "x.jpg"
+    _image().save(path, quality=92, xmp=xmp.encode())
+    reason = _check(path, settings, "image/jpeg")["detail"]["reason"]
+    # (cut at 80 characters, and now says so)
+    assert reason == ("XMP CreatorTool says “Midjourney'. Not AI: Content Credentials signed by Reuters (on FakeLens's "
+                      "tru…” (metadata: can be copied or forged)"), reason

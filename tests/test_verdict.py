@@ -183,6 +183,14 @@ def test_an_ai_marker_in_metadata_beside_credentials_that_validate_without_one_s
                           detail={"reason": "a Midjourney generation chunk",
                                   "evidence": [{"source": "metadata", "score": 0.93}, {"source": "c2pa", "score": 0.35}]})
     assert "carry no AI marker" not in fuse([hint_in_c2pa], media(), 1)["summary"]
+    # that hint in credentials that no longer validate: that they do not is still said (it was not)
+    broken = Signal("provenance", "1", 0.93, flags="ai_generated",
+                    provenance={"status": "tampered", "ai_generated": True, "source": "metadata", "data_changed": True,
+                                "failure_words": ["the image data no longer matches the signed hash (edited after signing)"]},
+                    detail=hint_in_c2pa.detail)
+    assert fuse([broken], media(), 1)["summary"] == (
+        "AI-generated: a Midjourney generation chunk. Its Content Credentials do not validate: the image data no "
+        "longer matches the signed hash (edited after signing).")
 
 
 def test_a_composite_with_an_ai_made_part_is_partly_ai_generated():

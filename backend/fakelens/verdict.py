@@ -223,11 +223,14 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         reason = prov_signal.detail.get("reason") or "its provenance declares it AI-generated"
         summary = (_untrusted_summary(prov, prov_signal) if _untrusted_claim(prov)
                    else f"{'Partly ' if _partly(prov) else ''}AI-generated: {reason}.") + _contradiction(prov_signal)
-        if not any(e.get("source") == "c2pa" for e in prov_signal.detail.get("evidence", [])):
-            # file metadata or a watermark says AI: what the credentials say is said too
+        if prov.get("source") != "c2pa":
+            # file metadata or a watermark says AI: what the credentials say is said too ("no AI marker"
+            # only where they carry none, not even a hint too weak to decide)
+            hinted = any(e.get("source") == "c2pa" for e in prov_signal.detail.get("evidence", []))
             if prov["status"] == "intact":
-                summary += (f" Its Content Credentials, which validate (signed by "
-                            f"{signer_words(prov.get('signer'))}), carry no AI marker.")
+                if not hinted:
+                    summary += (f" Its Content Credentials, which validate (signed by "
+                                f"{signer_words(prov.get('signer'))}), carry no AI marker.")
             elif prov["status"] == "tampered":
                 summary += (" Its Content Credentials do not validate: "
                             + "; ".join(prov.get("failure_words") or ["they were changed after signing"]) + ".")

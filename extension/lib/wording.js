@@ -188,7 +188,7 @@
       // trust list in the backend's words (verdict._provenance_note), right after the name, not the tool's
       const name = p.signer ? `“${quotedName(p.signer)}”` : "an unknown signer";
       const signed = p.trusted ? (p.signer && `signed by ${name}`) : `signed by ${name} (not on FakeLens's trust list)`;
-      const who = [signed, p.generator && `made with ${p.generator}`].filter(Boolean).join(", ");
+      const who = [signed, p.generator && `made with “${quotedName(p.generator)}”`].filter(Boolean).join(", ");
       lines.push(`Content Credentials: intact${who ? `, ${who}` : ""}`);
     } else if (p.status === "tampered") {
       lines.push(`Content Credentials: present, but ${credentialFailures(p)}`);

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from .c2pa_reader import read_c2pa
-from .text import signer_words
+from .text import quoted, signer_words
 from .metadata import AI_SOURCE_TYPES, read_metadata
 from .watermark import find_marks
 
@@ -153,7 +153,7 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
             signer, trusted, trust = cred.get("signer"), False, "not on FakeLens's trust list"
         # the ingredient's data (or a version it came in through) no longer matched its signed hash when it
         # was taken in: its credentials were made for other pixels (c2pa_reader._changed_when_added)
-        added_changed = own and not m.get("unsigned") and m.get("changed_when_added")
+        added_changed = own and not m.get("unsigned") and not m.get("actions_changed") and m.get("changed_when_added")
         whose = {"parentOf": "Content Credentials of an earlier version",
                  "componentOf": "Content Credentials of an ingredient" if added_changed else "Content Credentials"}.get(
             rel, "Content Credentials of an ingredient")
@@ -161,10 +161,17 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
         # untrusted signer's once, in a sentence of its own)
         signed, plainly = (f"{whose} ({by}{attached}, {trust})", f"{whose} ({by}{attached})") if own else \
             (f"Content Credentials {by} ({trust})", f"Content Credentials {by}")
+        of = " of an ingredient" if m["where"] == "ingredient" else ""
         if m.get("unsigned"):
-            of = " of an ingredient" if m["where"] == "ingredient" else ""
             key = "unsigned"
             lead = plainly = f"Content Credentials{of} whose signature does not verify (anyone could have written them)"
+            signer = trusted = None
+        elif m.get("actions_changed"):
+            # the claim's signature verifies, but the actions that say AI are not the ones it signed: they
+            # are not its signer's words, who is not named beside them
+            key = "unsigned"
+            lead = plainly = (f"Content Credentials{of} whose actions were changed after signing (not the signer's "
+                              "words: anyone could have written them)")
             signer = trusted = None
         elif rel == "inputTo":
             broken = ", which no longer validate," if cred["status"] == "tampered" else ""
@@ -187,13 +194,14 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
         else:
             key = ("ingredient" if own else "trusted") if trusted else "untrusted"
             lead = signed
-        tool = f" ({m['generator']})" if m.get("generator") else ""
+        tool = m.get("generator")
+        tool = f" ({tool if m.get('named') else quoted(tool)})" if tool else ""
         evidence.append({"source": "c2pa", "score": SCORES[("c2pa", key)], "generator": m.get("generator"),
                          "reason": f"{lead} say: {what}{tool}", "evidence": m["evidence"], "signer": signer, "trusted": trusted,
                          # the same in parts, for the summary: whose credentials (no trust words), what they say,
                          # and whether they are this file's own, signed by its signer (an input it names)
                          "claimant": plainly, "claim": f"{what}{tool}",
-                         "of_file": not own and not m.get("unsigned"),
+                         "of_file": not own and not m.get("unsigned") and not m.get("actions_changed"),
                          # an earlier version's claim (parentOf): the file's own capture claim contradicts it
                          "earlier_version": own and rel == "parentOf",
                          "partly": what.startswith(("includes AI-generated elements", "edited with"))})

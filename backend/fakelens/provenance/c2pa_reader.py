@@ -31,6 +31,11 @@ TRUST_CODES = {"signingCredential.untrusted", "timeStamp.untrusted", "signingCre
 SIGNATURE_CODES = {"claimSignature.mismatch", "claimSignature.missing", "signingCredential.invalid",
                    "signingCredential.revoked", "algorithm.unsupported"}
 
+# Failures that mean a statement (assertion) the claim lists is not the one signed: its hash no longer
+# matches, or it is gone. Where that statement is a manifest's actions, what they say (an AI marker)
+# is not its signer's word, whoever signed the claim: anyone could have edited them.
+STATEMENT_CODES = {"assertion.hashedURI.mismatch", "assertion.missing"}
+
 # Failures that mean the file's own bytes changed after its credentials were signed: they no longer
 # describe these pixels (the verdict is then at least "Uncertain", whatever the detectors say).
 DATA_CHANGED_CODES = {"assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch"}
@@ -181,13 +186,14 @@ def _ai_markers(manifest: dict, actions: list[dict]) -> list[dict]:
         dst = act.get("digital_source_type")
         tool = match_generator(act.get("software_agent")) or match_generator(generator)
         if dst in AI_SOURCE_TYPES:
-            markers.append({"generator": tool or act.get("software_agent") or generator, "action": act.get("action"),
-                            "source_type": dst,
+            # "named": a generator FakeLens knows, by its own name; else the file's words, said as such
+            markers.append({"generator": tool or act.get("software_agent") or generator, "named": bool(tool),
+                            "action": act.get("action"), "source_type": dst,
                             "evidence": f"action {act.get('action')} with digitalSourceType {dst}: {AI_SOURCE_TYPES[dst]}"})
         elif act.get("action") == "c2pa.created" and tool and not dst:
             # a tool's name counts only where the action says nothing of its source: a signed
             # digitalCapture is not overruled by a claim generator's name that looks like an AI tool's
-            markers.append({"generator": tool, "action": "c2pa.created", "source_type": None,
+            markers.append({"generator": tool, "named": True, "action": "c2pa.created", "source_type": None,
                             "evidence": f"c2pa.created by a generative AI tool ({tool})"})
     return markers
 
@@ -371,6 +377,8 @@ def _read_store(reader, fh, out, settings) -> None:
         for marker in _ai_markers(manifest, _actions(manifest)):
             marker["where"] = "active manifest" if manifest_label == label else "ingredient"
             marker["unsigned"] = unsigned   # a broken signature vouches for no claim in the file
+            # the signature verifies, but not over these words
+            marker["actions_changed"] = _actions_changed(manifests, failures, manifest_label)
             if manifest_label != label:
                 marker["relationship"] = _relationship(manifests, label, manifest_label)
                 # its data (or a version it went in through) no longer matched its signed hash when it was
@@ -429,6 +437,19 @@ def _recorded(ingredient: dict) -> list[dict]:
     results = (ingredient.get("validation_results") or {}).get("activeManifest") or {}
     return [e for e in list(ingredient.get("validation_status") or []) + list(results.get("failure") or [])
             if isinstance(e, dict)]
+
+
+def _actions_changed(manifests: dict, failures: list[dict], manifest_label) -> bool:
+    """Whether a manifest's actions statement (where its AI markers come from) is not the one its
+    claim signed, as this file's validation found it or as a manifest that took it in recorded it."""
+    def about_its_actions(entry):
+        url = entry.get("url") or ""
+        return entry.get("code") in STATEMENT_CODES and f"/{manifest_label}/" in url and "/c2pa.actions" in url
+
+    recorded = [e for manifest in manifests.values() for ing in manifest.get("ingredients") or []
+                if isinstance(ing, dict) and manifest_label in (ing.get("active_manifest"), ing.get("manifest"))
+                for e in _recorded(ing)]
+    return any(about_its_actions(e) for e in [*failures, *recorded])
 
 
 def _ingredient_unsigned(manifests: dict, failures: list[dict], ingredient_label) -> bool:

@@ -14,7 +14,7 @@ from PIL import Image, IptcImagePlugin, PngImagePlugin
 
 from ..media.image import png_chunks   # (importing image also sets Pillow's PNG text-chunk limits)
 from .generators import match_generator
-from .text import plain
+from .text import plain, quoted
 
 # IPTC digital source types that mean "made (in part) by a generative model"
 AI_SOURCE_TYPES = {
@@ -302,7 +302,7 @@ def read_metadata(path: str) -> dict:
     for key in ("EXIF Software", "EXIF Artist"):
         gen = match_generator(fields.get(key), free_text=_strength(key) == "comment")
         if gen:
-            found(gen, key, f"{key} says '{fields[key][:80]}'", _strength(key))
+            found(gen, key, f"{key} says {quoted(fields[key], 80)}", _strength(key))
     if comment and _A1111.search(comment):
         found("Stable Diffusion (AUTOMATIC1111 web UI)", "EXIF UserComment",
               "EXIF UserComment holds A1111 generation settings (Steps, Sampler, CFG scale, Seed)", "generator_chunk")
@@ -329,7 +329,7 @@ def read_metadata(path: str) -> dict:
         for key in ("XMP CreatorTool", "XMP softwareAgent", "XMP Credit"):
             gen = match_generator(fields.get(key), free_text=_strength(key) == "comment")
             if gen:
-                found(gen, key, f"{key} says '{fields[key][:80]}'", _strength(key))
+                found(gen, key, f"{key} says {quoted(fields[key], 80)}", _strength(key))
 
     # IPTC IIM (JPEG APP13)
     if iptc:
@@ -340,7 +340,7 @@ def read_metadata(path: str) -> dict:
                 fields[f"IPTC {name}"] = plain(_text(value), 500)
                 gen = match_generator(fields[f"IPTC {name}"], free_text=_strength(f"IPTC {name}") == "comment")
                 if gen:
-                    found(gen, f"IPTC {name}", f"IPTC {name} says '{fields[f'IPTC {name}'][:80]}'",
+                    found(gen, f"IPTC {name}", f"IPTC {name} says {quoted(fields[f'IPTC {name}'], 80)}",
                           _strength(f"IPTC {name}"))
 
     # PNG text chunks (tEXt, zTXt, iTXt) and other text the decoder put in info

@@ -26,7 +26,13 @@ def plain(value, limit: int = 100) -> str | None:
 _QUOTES = str.maketrans({**dict.fromkeys("\"“”„‟«»〝〞〟＂❝❞⹂″‶"), **dict.fromkeys("‘’‚‛‹›❛❜＇`′‵", "'")})
 
 
+def quoted(text, limit: int = 100) -> str:
+    """Text a file supplies, said as its words: one plain line in “…”, with its own double quote marks
+    taken out (a tool's name closed the quotes and wrote FakeLens's trust words after them)."""
+    return f"“{plain(text, limit).translate(_QUOTES)}”"
+
+
 def signer_words(name: str | None) -> str:
     """A signer's name as a claim, in quotes (a certificate's name is whatever its maker typed), or
     "an unknown signer"."""
-    return f"“{name.translate(_QUOTES)}”" if name else "an unknown signer"
+    return quoted(name) if name else "an unknown signer"
