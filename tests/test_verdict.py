@@ -210,6 +210,18 @@ def test_a_score_short_of_one_is_not_stored_as_one():
     assert low["score"] == 0.0001
 
 
+def test_a_flagged_video_says_how_many_frames_scored_high_and_when():
+    """The summary gave the mean alone: whether one frame or most of the video scored high was not said."""
+    video = media()
+    video.kind = "video"
+    signal = face_swap(0.8, threshold=0.69)
+    signal.frames = [{"t": t, "score": s} for t, s in ((0.0, 0.5), (1.25, 0.9), (2.5, 0.95), (3.75, 0.85))]
+    assert fuse([signal], video, 1)["summary"].startswith(
+        "Likely manipulated (score 0.80): flagged by the face-swap detector (the mean over 4 sampled frames with "
+        "faces; 3 of them at or above its threshold, 1.2–3.8 s). ")
+    assert "sampled frames" not in fuse([face_swap(0.8, threshold=0.69)], media(), 1)["summary"]   # an image
+
+
 def test_a_page_of_ten_videos_may_have_more():
     """Only a page's first 10 media are listed (fetch.ytdlp.PAGE_ITEMS): ten means ten or more."""
     from fakelens.verdict import page_videos_note

@@ -185,6 +185,17 @@ def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
     return " " + _provenance_note(prov, prov_signal) if found else ""
 
 
+def _frames_said(signal: Signal, media: Media) -> str:
+    """Beside a video's flag, what its score is made of: how many sampled frames it averaged, how many of
+    them scored at or above the threshold, and when (one frame's score and many frames' read alike)."""
+    if media.kind != "video" or not signal.frames:
+        return ""
+    high = [f["t"] for f in signal.frames if f["score"] >= signal.threshold]
+    when = f", {high[0]:.1f}–{high[-1]:.1f} s" if len(high) > 1 else f", at {high[0]:.1f} s" if high else ""
+    return (f" (the mean over {len(signal.frames)} sampled frames with faces; {len(high)} of them at or above "
+            f"its threshold{when})")
+
+
 def _partly(prov: dict) -> bool:
     """Whether what declared AI says AI-made elements in a picture not AI-made as a whole; a check stored
     before the block had `partly_ai` goes by its declared composite type."""
@@ -244,7 +255,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         top = max(flagged, key=lambda s: s.score)
         label, score, decisive = top.flags, top.score, flagged
         what = "Likely manipulated" if label == "manipulated" else "Likely AI-generated"
-        summary = f"{what} ({_score(score)}): flagged by " + ", ".join(_name(s) for s in flagged) + "."
+        summary = f"{what} ({_score(score)}): flagged by " + ", ".join(_name(s) + _frames_said(s, media) for s in flagged) + "."
         if any(s.detector == "face_swap" for s in flagged):   # measured: fakelens.train.robustness
             screen = "filming a screen" if media.kind == "video" else "a photo of a screen"
             summary += (f" Strong beauty filters, a face out of focus or {screen} can also "
