@@ -35,6 +35,7 @@ def server(media):
         (media / "zeros.jpg").write_bytes(bytes(4096))   # NUL bytes (a gzip bomb decodes to such): not text
         (media / "song.mp3").write_bytes(b"ID3" + bytes(2000))   # sound only, on two pages
         srv.types["song.mp3"] = "audio/mpeg"
+        (media / "empty.mp4").write_bytes(b"")
         yield srv
 
 
@@ -113,6 +114,31 @@ def test_a_file_sent_gzip_encoded_though_none_was_asked_for_is_kept_whole(server
     (media / "noise.png").write_bytes(cv2.imencode(".png", noise)[1].tobytes())
     got = ok(server.url("/gzip/noise.png"), kind, net, workdir)
     assert got.path.read_bytes() == (media / "noise.png").read_bytes()
+
+
+def test_a_file_packed_more_times_over_than_unpacked_is_refused_in_words(server, net, workdir):
+    """urllib3 unpacks at most 5 encodings: 8 gave "could not download …: DecodeError"."""
+    refused(server.url("/gzip-times/8/photo.jpg"), "image", net, workdir, "fetch_failed",
+            "packed it (Content-Encoding) in a way FakeLens cannot unpack")
+
+
+def test_an_international_host_name_is_fetched_by_the_name_checked(server, media, net, workdir, monkeypatch):
+    """A symbol's name ("☃.net", which browsers open) failed as "could not download …: InvalidURL"
+    (requests' IDNA 2008 refuses it), and "faß" was checked as "fass" but fetched as "xn--fa-hia"."""
+    from fakelens.fetch import netguard
+    looked_up = []
+    resolve = netguard.resolve
+
+    def local(host, port, timeout=netguard.DNS_TIMEOUT_S):
+        looked_up.append(host)
+        return resolve("127.0.0.1", port, timeout)
+
+    monkeypatch.setattr(netguard, "resolve", local)
+    for host, wire in (("☃.test", "xn--n3h.test"), ("faß.test", "xn--fa-hia.test")):
+        got = ok(server.url("/files/photo.jpg", host=host), "image", net, workdir)
+        assert got.path.read_bytes() == (media / "photo.jpg").read_bytes()
+        assert set(looked_up) == {wire}, looked_up
+        looked_up.clear()
 
 
 def test_image_through_redirects(server, media, net, workdir):
@@ -338,6 +364,16 @@ def test_a_video_address_that_stalls_a_plain_request_is_asked_again_by_yt_dlp(se
     refused(server.url("/silent"), "video", net, workdir, "fetch_timeout", "did not answer in time",
             limit_s=2 * READ_TIMEOUT + 3.0)
     assert server.seen.count("/silent") - before == 2   # the plain request, then yt-dlp's
+
+
+@pytest.mark.parametrize("page, code, words", [
+    ("silent-video.html", "fetch_timeout", "/silent (found on {page}) did not answer in time"),
+    ("empty-video.html", "unsupported_media", "the video at {base}/files/empty.mp4 (found on {page}) is empty (0 bytes)"),
+])
+def test_a_pages_video_that_fails_is_named_not_the_page(server, net, workdir, page, code, words):
+    """The page answered; its video did not, or was empty: both were said of the page."""
+    url = server.url(f"/page/{page}")
+    refused(url, "video", net, workdir, code, words.format(page=url, base=server.url("")), limit_s=2 * READ_TIMEOUT + 3.0)
 
 
 def test_trickling_server_hits_the_wall_time_cap(server, tmp_path, workdir):

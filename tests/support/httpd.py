@@ -22,6 +22,8 @@ Routes:
   /page/odd-address.html      two <video>: clip.mp4 by an address with a right-to-left override and
                               3,000 more characters, then clip.webm
   /page/odd-address-gone.html only a gone one (404) by such an address
+  /page/silent-video.html     a <video> whose server never answers (/silent)
+  /page/empty-video.html      a <video> of 0 bytes (empty.mp4: put it in the folder)
   /stall                      headers of a JPEG, a few bytes, then silence
   /silent                     accepts the request and never answers
   /trickle                    a JPEG a few bytes at a time, slower than any wall limit
@@ -32,6 +34,7 @@ Routes:
   /hangup                     reads the request and closes the connection without an answer
   /gzip/NAME                  the file gzip-encoded (as a server that ignores "Accept-Encoding: identity"),
                               its Content-Length the packed bytes
+  /gzip-times/N/NAME          the file gzipped N times over, its Content-Encoding "gzip, gzip, …"
   /spin-page                  100 kB of "<video " with no ">": yt-dlp's embed patterns take minutes on it
   /parts.mpd                  a DASH manifest of 600 bytes whose timeline names 20 million segments
   /loop                       a 302 to itself, for ever
@@ -96,6 +99,10 @@ PAGES = {
     "odd-address-gone.html": '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Odd</title></head><body>'
                              '<video controls src="/files/gone.mp4?n=\u202eevil.exe&pad=' + "q" * 3000 + '">'
                              '</video></body></html>',
+    "silent-video.html": '<!DOCTYPE html><html><head><title>A silent clip</title></head><body>'
+                         '<video controls src="/silent"></video></body></html>',
+    "empty-video.html": '<!DOCTYPE html><html><head><title>An empty clip</title></head><body>'
+                        '<video controls src="/files/empty.mp4"></video></body></html>',
     "audio-first.html": '<!DOCTYPE html><html><head><title>A song, then a clip</title></head><body>'
                         '<audio controls src="/files/song.mp3"></audio>'
                         '<video controls src="/files/clip.mp4"></video></body></html>',
@@ -158,6 +165,19 @@ class _Handler(BaseHTTPRequestHandler):
             file = self.server.owner.folder / path[len("/gzip/"):]
             body = gzip.compress(file.read_bytes())
             self._headers(200, TYPES.get(file.suffix, "application/octet-stream"), len(body), gzip=True)
+            self.wfile.write(body)
+            return
+        if path.startswith("/gzip-times/"):
+            _, _, n, name = path.split("/", 3)
+            file = self.server.owner.folder / name
+            body = file.read_bytes()
+            for _ in range(int(n)):
+                body = gzip.compress(body)
+            self.send_response(200)
+            self.send_header("Content-Type", TYPES.get(file.suffix, "application/octet-stream"))
+            self.send_header("Content-Encoding", ", ".join(["gzip"] * int(n)))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
             self.wfile.write(body)
             return
         if path == "/spin-page":

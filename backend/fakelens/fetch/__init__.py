@@ -19,7 +19,7 @@ from typing import Callable
 
 from ..errors import FakeLensError
 from .http import HttpSource, mb
-from .netguard import check_url, guarded
+from .netguard import ascii_url, check_url, guarded
 from .sniff import SNIFF_BYTES, sniff
 
 __all__ = ["Fetched", "fetch", "sniff", "check_url"]
@@ -89,7 +89,8 @@ def fetch(url: str, kind: str, settings, workdir: Path,
 def _video(url, settings, guard, outdir, progress, cancelled) -> Fetched:
     from .isolated import run_download   # yt-dlp in a process of its own, which can be stopped
 
-    path, media_url, page_videos = run_download(url, settings, outdir, guard.deadline, progress, cancelled)
+    # yt-dlp writes an international host name by IDNA 2003 ("faß" as "fass"): given it as checked
+    path, media_url, page_videos = run_download(ascii_url(url), settings, outdir, guard.deadline, progress, cancelled)
     path = Path(path)
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)

@@ -7,7 +7,7 @@ import requests
 import urllib3
 
 from ..errors import FakeLensError
-from .netguard import Guard, check_url
+from .netguard import Guard, ascii_url, check_url
 from .sniff import SNIFF_BYTES
 
 MAX_REDIRECTS = 5
@@ -73,6 +73,12 @@ class HttpSource:
             return self.wall_error()
         if isinstance(e, (requests.Timeout, TimeoutError)) or "timed out" in str(e):
             return FakeLensError("fetch_timeout", f"the server at {url} did not answer in time")
+        if isinstance(e, (urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError)):
+            # a gzip or deflate stream that is broken, or packed more times over than urllib3 unpacks
+            return FakeLensError("fetch_failed", f"could not download {url}: the server packed it "
+                                                 "(Content-Encoding) in a way FakeLens cannot unpack")
+        if isinstance(e, requests.exceptions.InvalidURL):
+            return FakeLensError("bad_url", f"could not download {url}: not a valid address")
         if isinstance(e, urllib3.exceptions.ProtocolError):
             return FakeLensError("fetch_failed", f"the download of {url} ended early")
         if isinstance(e, requests.exceptions.SSLError):
@@ -83,6 +89,7 @@ class HttpSource:
 
     def _open(self, url: str, cap: int, what: str):
         for _ in range(MAX_REDIRECTS + 1):
+            url = ascii_url(url)   # the host fetched as check_url checks it (☃.net: requests refused it)
             check_url(url, self.settings)
             response = self._get(url)
             if response.is_redirect:

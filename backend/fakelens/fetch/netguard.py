@@ -20,11 +20,13 @@ import os
 import socket
 import threading
 import time
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
+import idna
 import urllib3.util.connection
 
 from ..errors import FakeLensError
+from ..provenance.text import plain
 
 DNS_TIMEOUT_S = 10.0
 CANCEL_POLL_S = 0.25   # how often a download's watchdog asks whether its check was cancelled
@@ -125,6 +127,36 @@ def _check_addresses(host: str, addrs: list[tuple], settings) -> None:
             raise FakeLensError("blocked_address", f"{host} {where}; FakeLens only fetches from public addresses")
 
 
+def ascii_host(host: str) -> str:
+    """A host name as DNS and HTTP carry it: an international one in its xn-- form as browsers write it
+    (UTS 46 over IDNA 2008, which keeps "ß"), else as IDNA 2003 does (a symbol, "☃.net", which browsers
+    still open and IDNA 2008 refuses). The name checked and the name fetched are then one and the same:
+    the check resolved by Python's IDNA 2003 ("fass") while requests fetched by IDNA 2008, or refused."""
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        pass
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise FakeLensError("bad_url", f"the host name {plain(host)} is not a valid international domain name") from None
+
+
+def ascii_url(url: str) -> str:
+    """`url` with its host name as ascii_host gives it (the rest as it was)."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except (ValueError, TypeError):
+        return url   # split_url says what is wrong with it
+    if not host or host.isascii():
+        return url
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{ascii_host(host)}" + (f":{port}" if port is not None else "")))
+
+
 def split_url(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of an http(s) URL, or FakeLensError("bad_url")."""
     if not isinstance(url, str) or not url.strip():
@@ -141,7 +173,7 @@ def split_url(url: str) -> tuple[str, str, int]:
     host = parts.hostname
     if not host:
         raise FakeLensError("bad_url", "the URL has no host name")
-    return scheme, host, port or (443 if scheme == "https" else 80)
+    return scheme, ascii_host(host), port or (443 if scheme == "https" else 80)
 
 
 def check_url(url: str, settings, seen: dict | None = None, lookups_until: float | None = None,

@@ -282,16 +282,20 @@ class Download:
         if self.guard.blocked is not None:
             return self.guard.blocked
         text = " ".join([str(e)] + self.logger.messages)
+        # a page's video address is whatever the page wrote (a right-to-left override, 3,000 characters):
+        # one plain line, cut, in words shown to the user; a page's video that fails is named, not the page
+        found = self.media_url and self.media_url != self.url
+        where = f"the video at {plain(self.media_url)} (found on {plain(self.url)})" if found else plain(self.url)
         if "max-filesize" in text:  # yt-dlp refused a file or fragment by its Content-Length
             return FakeLensError("too_large", f"the video is more than the {mb(self.settings.max_video_bytes)} limit")
         if self.guard.timed_out:
             return FakeLensError("fetch_timeout", f"the download took longer than {self.settings.fetch_wall_s:g} s")
         if re.search(r"timed? ?out", text, re.I):
-            return FakeLensError("fetch_timeout", f"the server at {plain(self.url)} did not answer in time")
+            return FakeLensError("fetch_timeout", f"the server {'of' if found else 'at'} {where} did not answer in time")
         if "No connection adapters were found" in text or "Unsupported url scheme" in text:
             return FakeLensError("bad_url", "the server redirected to a URL that is not http or https")
         if "Did not get any data blocks" in text:
-            return FakeLensError("unsupported_media", f"{plain(self.url)} is empty (0 bytes)")
+            return FakeLensError("unsupported_media", f"{where} is empty (0 bytes)")
         if "Unsupported URL" in text:
             return FakeLensError("fetch_failed", NO_VIDEO)
         if "Requested format is not available" in text or "No video formats found" in text:
@@ -302,10 +306,6 @@ class Download:
         for number in FULL_DISK:   # the data folder filled up (or is read-only): not the video's fault
             if os.strerror(number) in text:
                 return storage_unavailable(self.settings.home, OSError(number, os.strerror(number)), "the video")
-        # a page's video address is whatever the page wrote (a right-to-left override, 3,000 characters):
-        # one plain line, cut, in words shown to the user
-        where = (f"the video at {plain(self.media_url)} (found on {plain(self.url)})"
-                 if self.media_url and self.media_url != self.url else plain(self.url))
         # in the words the direct download (fetch.http) uses, not requests' and ssl's own; what ended
         # the download (the error) first, then what yt-dlp logged on the way (a warning it got past)
         for said in (str(e), text):
