@@ -259,6 +259,17 @@ def test_long_unbroken_text_and_a_long_timeline_stay_in_the_reports_column(app, 
     assert page_width(html) in (None, 1000)   # measured where Chromium is installed
 
 
+def test_the_per_frame_scores_tell_which_side_of_the_threshold_they_are_on(app, client, auth):
+    """0.6935 and 0.6926 both read "0.69" beside a threshold of 0.6931, in the table and the points'
+    titles; the faces table (shown_score) told them apart."""
+    frames = [{"t": 0.0, "score": 0.6935}, {"t": 1.0, "score": 0.6926}, {"t": 2.0, "score": 0.2}]
+    html = stored_report(app, client, auth, report_result(
+        frames=frames, signals=[{**report_result()["signals"][0], "threshold": 0.6931}]))
+    row = re.search(r'<tr><th scope="row">score</th>(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r"<td>(.*?)</td>", row) == ["0.694", "0.693", "0.200"], row   # the tables' three decimals
+    assert "<title>0.0 s: 0.694</title>" in html and "<title>1.0 s: 0.693</title>" in html
+
+
 def test_a_report_fits_a_narrow_window_without_scrolling_sideways(app, client, auth):
     """In a window 320 px wide (a phone; a page zoomed to 400 %) the report scrolled sideways, its text
     with it: the timeline stayed 600 px wide, the signals table 500 px, and a face's label on the

@@ -99,6 +99,7 @@ def test_check_json_gives_every_input_its_line_when_the_settings_are_bad(tmp_pat
     assert r.returncode == 1 and [line["input"] for line in lines] == [str(plain_jpeg), "x.jpg"], r
     assert all(line["error"]["message"].startswith("error in the settings: ") and "prot" in line["error"]["message"]
                for line in lines), lines
+    assert {line["error"]["code"] for line in lines} == {"bad_settings"}   # as eval's and the README's (not bad_request)
 
 
 def test_eval_and_models_json_say_their_error_in_json_too(tmp_path):

@@ -147,7 +147,18 @@ def test_eval_reads_every_media_file_and_lists_the_rest(folders, tmp_path):
 def test_eval_refuses_folders_that_share_files(folders, tmp_path):
     with pytest.raises(FakeLensError) as err:
         run_eval(folders, folders / "fake", None, Settings(home=tmp_path / "home"))
-    assert "under both --real and --fake" in err.value.message and err.value.status == 400
+    assert "the same folder or one is inside the other" in err.value.message and err.value.status == 400
+    # the same folder twice with no media in it: refused as such, not "no images or videos in x or x" (exit 1)
+    (tmp_path / "empty").mkdir()
+    for real, fake in ((tmp_path / "empty", tmp_path / "empty"), (tmp_path / "empty", tmp_path / "empty" / ".")):
+        with pytest.raises(FakeLensError, match="the same folder or one is inside the other"):
+            run_eval(real, fake, None, Settings(home=tmp_path / "home"))
+    linked = tmp_path / "fake-with-a-link"
+    shutil.copytree(folders / "fake", linked)
+    (linked / "real-by-a-link.png").symlink_to(folders / "real" / "real0.png")   # one file in both
+    with pytest.raises(FakeLensError) as err:
+        run_eval(folders / "real", linked, None, Settings(home=tmp_path / "home"))
+    assert "under both --real and --fake" in err.value.message
     copy = tmp_path / "fake-with-a-copy"
     shutil.copytree(folders / "fake", copy)
     real = folders / "real" / "real0.png"
@@ -373,7 +384,8 @@ def test_a_wrong_argument_exits_2_not_1_as_a_failed_run(folders, tmp_path):
     a_file.write_text("not a folder")
     for args, said in ((["--real", str(tmp_path / "nope"), "--fake", fake], "is not a folder"),
                        (["--real", str(folders / "real" / "real0.png"), "--fake", fake], "is not a folder"),
-                       (["--real", real, "--fake", real], "under both --real and --fake"),
+                       (["--real", real, "--fake", real], "the same folder or one is inside the other"),
+                       (["--real", "nope\x1b[2J", "--fake", fake], "nope\\x1b[2J is not a folder"),   # escaped
                        (["--real", real, "--fake", fake, "--out", str(folders / "fake" / "o")], "is inside"),
                        (["--real", real, "--fake", fake, "--out", str(a_file)], "cannot write the results to")):
         r = fakelens(*args)
@@ -389,3 +401,54 @@ def test_eval_output_that_cannot_be_written_exits_1_as_check(folders, tmp_path):
                            stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
     assert r.returncode == 1, r.stderr[-2000:]
     assert r.stderr.endswith("error: cannot write the results: No space left on device\n"), r.stderr[-2000:]
+
+
+def test_a_file_under_two_names_is_scored_once(folders, tmp_path):
+    """A link to a file (or to a folder holding it) scored it once per name: the counts and the metrics
+    counted it twice."""
+    fake = tmp_path / "fake"
+    shutil.copytree(folders / "fake", fake)
+    first = sorted(fake.glob("*.png"))[0]
+    (fake / "zz-link.png").symlink_to(first)
+    os.link(first, fake / "zz-hard.png")
+    (fake / "zz-folder").symlink_to(fake)   # the folder again: walked once already
+    summary = run_eval(folders / "real", fake, None, Settings(home=tmp_path / "home"))
+    assert summary["fake"] == 2, summary
+    assert sorted(Path(p).name for p in summary["skipped"]) == ["notes.txt", "zz-hard.png", "zz-link.png"]
+
+
+def test_identical_empty_files_in_both_folders_are_listed_not_refused_as_copies(folders, tmp_path):
+    real, fake = tmp_path / "real", tmp_path / "fake"
+    shutil.copytree(folders / "real", real)
+    shutil.copytree(folders / "fake", fake)
+    (real / "empty.jpg").write_bytes(b"")
+    (fake / "also-empty.jpg").write_bytes(b"")
+    summary = run_eval(real, fake, None, Settings(home=tmp_path / "home"))
+    assert sorted(Path(e["file"]).name for e in summary["errors"]) == ["also-empty.jpg", "empty.jpg"], summary
+
+
+def test_ctrl_c_while_summing_up_still_writes_every_score(folders, tmp_path, monkeypatch, capsys):
+    """Ctrl+C after the last file was scored (in the AUC's bootstrap, seconds on a large set) lost the
+    whole run: no scores.csv, no summary.json."""
+    import fakelens.evaluate as evaluate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(evaluate, "auc_interval", interrupted)
+    out = tmp_path / "out"
+    summary = run_eval(folders / "real", folders / "fake", out, Settings(home=tmp_path / "home"))
+    assert summary["interrupted"] is True and summary["not_scored"] == 0 and summary["auc_95"] is None
+    assert summary["auc"] is not None and json.loads((out / "summary.json").read_text())["interrupted"] is True
+    assert len(list(csv.DictReader(open(out / "scores.csv")))) == 5
+    err = capsys.readouterr().err
+    assert "interrupted after every file was scored: the AUC's interval was left out" in err, err[-1500:]
+
+
+def test_a_newline_in_a_listed_name_cannot_start_a_line_of_its_own():
+    from fakelens.evaluate import format_summary
+    summary = {"model": "face_swap", "version": "1", "real": 1, "fake": 1, "seconds": 1.0, "auc": None,
+               "auc_95": None, "threshold": 0.69, "accuracy": None, "fpr": None, "tpr": None,
+               "recall_at_5pct_fpr": None, "capped": 0, "no_face": ["r/no\nface\x1b[2J.png"], "skipped": [],
+               "errors": [{"file": "r/bro\nken.jpg", "error": "cannot read the file"}]}
+    lines = format_summary(summary).split("\n")
+    assert "    r/no\\nface\\x1b[2J.png" in lines and "    r/bro\\nken.jpg: cannot read the file" in lines, lines

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from .config import Settings, SettingsError, load_settings
-from .errors import FakeLensError, WrongArgument
+from .errors import BadSettings, FakeLensError, WrongArgument
 from .terminal import shown
 
 
@@ -143,7 +143,7 @@ def cmd_check(args) -> int:
         analyzer = Analyzer(load_settings(home=args.home))
     except (SettingsError, FakeLensError) as exc:   # a bad config.toml, a broken model manifest
         if isinstance(exc, SettingsError):
-            exc = FakeLensError("bad_request", f"error in the settings: {exc}")
+            exc = BadSettings(f"error in the settings: {exc}")
         for item in args.inputs:   # every input still gets its line (DESIGN: one per input)
             _print_check(args, item, None, exc)
         return 1
@@ -378,7 +378,7 @@ def _data_folder(args) -> Path | None:
 def _failed(args, code: str, message: str, status: int, line: str | None = None) -> int:
     """One line on stderr (`line`, else "error: message"); under --json also {"error": {code, message}} on
     stdout, as check's lines say theirs (a script reading the JSON sees why there is no result)."""
-    print(line or f"error: {message}", file=sys.stderr)
+    print(shown(line or f"error: {message}"), file=sys.stderr)   # (names a folder or file: anyone's characters)
     if getattr(args, "json", False):
         try:
             print(json.dumps({"error": {"code": code, "message": message}}), flush=True)

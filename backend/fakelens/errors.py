@@ -52,6 +52,19 @@ class WrongArgument(FakeLensError):
         super().__init__("bad_request", message)
 
 
+class BadSettings(FakeLensError):
+    """The settings (config.toml, FAKELENS_*) cannot be used: the CLI's own code, `bad_settings` (a server
+    with bad settings does not start, so the API never answers with it)."""
+
+    def __init__(self, message: str):
+        super().__init__("bad_request", message)
+        self.code = "bad_settings"
+
+    @property
+    def status(self) -> int:
+        return 400
+
+
 # What fills or locks the data folder, and the one remedy that fits each (both when the cause is unknown)
 STORAGE_REMEDIES = {errno.ENOSPC: "free some disk space there", errno.EDQUOT: "free some disk space there",
                     errno.EROFS: "make it writable", errno.EACCES: "make it writable", errno.EPERM: "make it writable"}

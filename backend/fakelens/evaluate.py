@@ -108,11 +108,12 @@ def _is_media(path: Path) -> bool:
 def list_media(folder: Path) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
     """(media, skipped, unreadable folders with why) under `folder`, linked folders followed (each
     real folder once). A broken link is media (its row says it cannot be read); a file that is neither
-    image nor video, or not a regular file (a pipe would block), is skipped, and listed; a folder that
-    cannot be opened is listed too (its files would otherwise vanish from the counts)."""
+    image nor video, or not a regular file (a pipe would block), is skipped, and listed; so is a second
+    name of a file already listed (a link to it: it counted twice); a folder that cannot be opened is
+    listed too (its files would otherwise vanish from the counts)."""
     if not folder.is_dir():
         raise WrongArgument(f"{folder} is not a folder")
-    media, skipped, unreadable, seen = [], [], [], set()
+    media, skipped, unreadable, seen, files_seen = [], [], [], set(), set()
 
     def cannot_open(exc: OSError):
         if Path(exc.filename) == folder:
@@ -125,16 +126,18 @@ def list_media(folder: Path) -> tuple[list[Path], list[Path], list[tuple[Path, s
             dirs[:] = []
             continue
         seen.add(real)
-        for name in files:
+        for name in sorted(files):   # (sorted: which of two names of one file is kept does not vary)
             path = Path(root) / name
             try:
-                regular = stat.S_ISREG(path.stat().st_mode)
+                info = path.stat()
+                regular, key = stat.S_ISREG(info.st_mode), (info.st_dev, info.st_ino)
             except OSError:
-                regular = None   # broken link, or no permission to look: listed as an error
-            if regular is False:
+                regular, key = None, None   # broken link, or no permission to look: listed as an error
+            if regular is False or (key is not None and key in files_seen):
                 skipped.append(path)
             elif regular is None or _is_media(path):
                 media.append(path)
+                files_seen.add(key)
             else:
                 skipped.append(path)
     return sorted(media), sorted(skipped), sorted(unreadable)
@@ -164,8 +167,8 @@ def _digests_refusing_copies_in_both(reals: list[Path], fakes: list[Path]) -> di
     """Each file's sha256 (None when unreadable: listed as an error when it is scored), refusing the
     same bytes under another name in both folders, which would count as real and as fake."""
     def digest(path):
-        try:
-            return file_sha256(path)
+        try:   # an empty file is no one's copy: both fail as unreadable, they cannot count twice
+            return file_sha256(path) if path.stat().st_size else None
         except OSError:
             return None
     digests = {p: digest(p) for p in reals + fakes}
@@ -185,6 +188,10 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
     for needed in (spec, models.first("face_detect")):   # a broken model fails here in one line, not once per file
         if needed is not None:
             models.session(needed)
+    real_at, fake_at = (Path(os.path.realpath(d)) for d in (real_dir, fake_dir))
+    if real_at.is_relative_to(fake_at) or fake_at.is_relative_to(real_at):   # with no media in them too
+        raise WrongArgument(f"--real {real_dir} and --fake {fake_dir} are the same folder or one is inside the "
+                            "other: give two separate folders")
     (reals, skipped_real, shut_real), (fakes, skipped_fake, shut_fake) = list_media(Path(real_dir)), list_media(Path(fake_dir))
     # realpath, not Path.resolve: a symlink loop among the files (listed as unreadable) raised RuntimeError
     both = sorted({os.path.realpath(p) for p in reals} & {os.path.realpath(p) for p in fakes})
@@ -234,6 +241,21 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
                       file=sys.stderr, flush=True)
     except KeyboardInterrupt:   # Ctrl+C: the files scored so far, hours' worth maybe, are still summed up and written
         interrupted = True
+    skipped = skipped_real + skipped_fake
+    try:
+        summary = _summarise(rows, len(items), unreadable_folders, skipped, spec, started, interrupted, out_dir)
+    except KeyboardInterrupt:   # Ctrl+C while summing up (the bootstrap takes seconds): written all the same
+        summary = _summarise(rows, len(items), unreadable_folders, skipped, spec, started, True, out_dir, interval=False)
+    if echo:
+        text = format_summary(summary) + ("\n  --out DIR keeps the per-file CSV and the ROC curve" if out_dir is None else "")
+        print("\n".join(shown(line) for line in text.split("\n")), file=sys.stderr, flush=True)
+    return summary
+
+
+def _summarise(rows: list[dict], item_count: int, unreadable_folders: int, skipped: list[Path], spec, started: float,
+               interrupted: bool, out_dir: Path | None, interval: bool = True) -> dict:
+    """The metrics over the scored rows, written to `out_dir` (scores.csv, roc.png, summary.json) when
+    given; without the AUC's bootstrap interval when `interval` is False."""
     scored = [r for r in rows if r["score"] is not None]
     y = np.array([r["label"] == "fake" for r in scored], bool)
     s = np.array([r["score"] for r in scored], np.float64)
@@ -250,10 +272,10 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         "no_face": [r["file"] for r in rows if r["score"] is None and not r["status"].startswith("error")],
         "errors": [{"file": r["file"], "error": r["status"][7:]} for r in rows if r["status"].startswith("error")],
         "capped": int((capped & (s >= threshold)).sum()),   # held: a flag the product does not show
-        "skipped": [str(p) for p in skipped_real + skipped_fake],
+        "skipped": [str(p) for p in skipped],
         "seconds": round(time.monotonic() - started, 1),
         "interrupted": interrupted,
-        "not_scored": len(items) - (len(rows) - unreadable_folders),   # Ctrl+C: left out of the metrics
+        "not_scored": item_count - (len(rows) - unreadable_folders),   # Ctrl+C: left out of the metrics
     }
     if len(s):
         summary["accuracy"] = round(float((flagged == y).mean()), 4)
@@ -263,7 +285,8 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         summary["tpr"] = round(float(flagged[y].mean()), 4)
     if y.any() and (~y).any():
         summary["auc"] = round(auc(y, s), 4)
-        summary["auc_95"] = [round(v, 4) for v in auc_interval(y, s)]
+        if interval:
+            summary["auc_95"] = [round(v, 4) for v in auc_interval(y, s)]
         _, at = recall_at_fpr(y, s, 0.05)
         at = math.ceil(at * 1e4) / 1e4   # rounded up: never more than 5 %; the recall is the one at it
         summary["threshold_at_5pct_fpr"] = at
@@ -295,9 +318,6 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         why = _write_file(out_dir / "summary.json", json.dumps(summary, indent=2).encode())
         if why:   # last: the console and --json still say it
             summary["not_written"].append({"file": str(out_dir / "summary.json"), "error": why})
-    if echo:
-        text = format_summary(summary) + ("\n  --out DIR keeps the per-file CSV and the ROC curve" if out_dir is None else "")
-        print("\n".join(shown(line) for line in text.split("\n")), file=sys.stderr, flush=True)
     return summary
 
 
@@ -307,32 +327,34 @@ def format_summary(summary: dict) -> str:
 
     lines = [f"{summary['model']} v{summary['version']}: {summary['real']} real and {summary['fake']} fake files scored "
              f"in {summary['seconds']} s",
-             f"  AUC {summary['auc']} (95 % interval {summary['auc_95'][0]}–{summary['auc_95'][1]}, bootstrap over files)"
+             (f"  AUC {summary['auc']}" + (f" (95 % interval {summary['auc_95'][0]}–{summary['auc_95'][1]}, bootstrap "
+                                           "over files)" if summary["auc_95"] else ""))
              if summary["auc"] is not None else "  AUC n/a: it needs both real and fake files scored",
              f"  at the threshold {summary['threshold']}: accuracy {pct(summary['accuracy'])}, "
              f"false positives {pct(summary['fpr'])} of real, fakes caught {pct(summary['tpr'])}",
              f"  at 5 % false positives: fakes caught {pct(summary['recall_at_5pct_fpr'])}"]
-    if summary.get("interrupted"):   # first: every figure below covers only the files scored before it
+    if summary.get("interrupted") and summary["not_scored"]:   # first: every figure below covers only those
         lines.insert(1, f"  interrupted: {summary['not_scored']} file(s) not scored; these figures cover only "
                         "the files scored before it")
+    elif summary.get("interrupted"):
+        lines.insert(1, "  interrupted after every file was scored: the AUC's interval was left out")
     if summary["capped"]:
         lines.append(f"  {summary['capped']} file(s) scored at or above the threshold are held at \"Uncertain\" "
                      "(small faces, or a face in too few frames), as the product says them: not counted as flagged")
     if summary["no_face"]:
         lines.append(f"  no face to judge in {len(summary['no_face'])} file(s) (none found, or all too small), "
                      "left out of the metrics:")
-        lines += [f"    {f}" for f in summary["no_face"]]
+        lines += [f"    {shown(f)}" for f in summary["no_face"]]
     if summary["errors"]:
         lines.append(f"  {len(summary['errors'])} file(s) could not be read:")
-        lines += [f"    {e['file']}: {e['error']}" for e in summary["errors"]]
+        lines += [f"    {shown(e['file'])}: {shown(e['error'])}" for e in summary["errors"]]
     if summary["skipped"]:
-        shown = summary["skipped"][:10]
-        lines.append(f"  {len(summary['skipped'])} file(s) skipped: not an image or video"
-                     + (" (first 10 listed; all in summary.json)" if len(summary["skipped"]) > 10 else ""))
-        lines += [f"    {f}" for f in shown]
+        lines.append(f"  {len(summary['skipped'])} file(s) skipped: not an image or video, or another name of a "
+                     "file listed (a link)" + (" (first 10 listed; all in summary.json)" if len(summary["skipped"]) > 10 else ""))
+        lines += [f"    {shown(f)}" for f in summary["skipped"][:10]]
     for failed in summary.get("not_written", []):
-        lines.append(f"  could not write {failed['file']}: {failed['error']}")
-    written = [f"{what}: {summary[key]}" for what, key in (("per-file scores", "csv"), ("ROC curve", "roc_png"))
+        lines.append(f"  could not write {shown(failed['file'])}: {shown(failed['error'])}")
+    written = [f"{what}: {shown(summary[key])}" for what, key in (("per-file scores", "csv"), ("ROC curve", "roc_png"))
                if summary.get(key)]
     if written:
         lines.append("  " + "; ".join(written))
