@@ -259,6 +259,13 @@ def test_long_unbroken_text_and_a_long_timeline_stay_in_the_reports_column(app, 
     assert page_width(html) in (None, 1000)   # measured where Chromium is installed
 
 
+@pytest.mark.parametrize("source_url", ["http://[bad/x.png", "http://ex\uff03ample.com/x.png"])
+def test_the_report_of_an_upload_whose_source_address_does_not_parse_is_drawn(app, client, auth, source_url):
+    """An upload's source_url is kept as sent; one urlsplit cannot read made its report a 500, for good."""
+    html = stored_report(app, client, auth, report_result(), {"filename": "x.png", "source_url": source_url})
+    assert "<h1" in html and source_url in html, html[:500]
+
+
 def test_the_per_frame_scores_tell_which_side_of_the_threshold_they_are_on(app, client, auth):
     """0.6935 and 0.6926 both read "0.69" beside a threshold of 0.6931, in the table and the points'
     titles; the faces table (shown_score) told them apart."""

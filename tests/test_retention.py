@@ -98,6 +98,31 @@ def test_forgotten_history_is_not_left_readable_in_the_write_ahead_log(tmp_path)
         assert not path.exists() or b"secret.example" not in path.read_bytes(), name
 
 
+def test_a_cached_result_forgotten_after_its_check_is_not_left_readable_either(tmp_path, monkeypatch):
+    """A check's cached result is made when it ends, after the check: one prune forgot the check (and
+    checkpointed), the next only the cached result, and did not checkpoint: its address stayed in
+    fakelens.db."""
+    home = tmp_path / "home"
+    store = Store(home / "fakelens.db")
+    (home / "thumbs").mkdir(parents=True)
+    done_check(store, "a" * 64, "https://secret.example/old.jpg", age_days=40)
+    store._run("UPDATE checks SET created=?", (time.time() - 40 * DAY - 60,))   # the check a minute older
+    store.scrub()   # all of it in fakelens.db, as after a long run
+    pool = JobPool(Settings(home=home, keep_days=30), store, analyzer=None)
+    now = time.time
+    monkeypatch.setattr(time, "time", lambda: now() - 10 * DAY - 30)   # a prune between the two
+    pool._prune()
+    assert store._read("SELECT COUNT(*) FROM checks")[0][0] == 0
+    assert store._read("SELECT COUNT(*) FROM cache_url")[0][0] == 1
+    monkeypatch.setattr(time, "time", now)
+    pool._pruned_at = None   # an hour on
+    pool._prune()
+    assert store._read("SELECT COUNT(*) FROM cache_url")[0][0] == 0
+    for name in ("fakelens.db", "fakelens.db-wal"):
+        path = home / name
+        assert not path.exists() or b"secret.example" not in path.read_bytes(), name
+
+
 def test_the_queue_is_counted_from_an_index_not_by_reading_the_whole_history(tmp_path):
     """Every check made counts the queue, under the lock that admits checks: with 100,000 checks in the
     history (months of automatic checks) a page scan's batch of 100 took 10 s, reading every row."""

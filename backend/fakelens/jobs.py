@@ -166,7 +166,10 @@ class JobPool:
             deleted = retention.prune(self.store, self.settings.thumbs_dir, self.settings.keep_days)
             if deleted:
                 log.info("forgot %d checks older than %g days", deleted, self.settings.keep_days)
-                try:   # the rows forgotten would stay readable in fakelens.db-wal until a checkpoint
+            if self.settings.keep_days > 0:
+                # the rows forgotten would stay readable in fakelens.db until a checkpoint: after every prune,
+                # not only one that forgot checks (a check's cached result, made after it, goes an hour later)
+                try:
                     self.store.scrub()
                 except StoreUnavailable as exc:
                     log.warning("%s", exc.message)

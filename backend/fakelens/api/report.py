@@ -111,7 +111,10 @@ def media_names(check: dict) -> tuple[str, str, bool]:
     it is an address."""
     req = check.get("request") or {}
     full = plain(req.get("source_url") or req.get("url") or req.get("filename") or "an uploaded file", 500)
-    parts = urlsplit(full)
+    try:
+        parts = urlsplit(full)
+    except ValueError:   # an upload's source_url is the sender's word ("http://[bad/x.png"): not read as an address
+        return full, plain(full, 60), False
     if parts.scheme not in ("http", "https"):
         return full, plain(full, 60), False
     last = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
