@@ -394,8 +394,9 @@ def main(argv=None):
                     help="self-blend strength, default mild; swap mixes in look-alike swaps of other training "
                     "faces (fakelens.train.sbi; kept in the checkpoint)")
     ap.add_argument("--degradations", choices=DEGRADATIONS,
-                    help="social (default: JPEG, scaling, blur, noise) or everyday (also strong defocus, "
-                    "beauty smoothing and screen moiré, which real photos have); both images of a pair alike; "
+                    help="social (default: JPEG, scaling, blur, noise), everyday (also strong defocus, "
+                    "beauty smoothing and screen moiré, which real photos have) or video (half the pairs "
+                    "H.264 as a predicted frame instead of JPEG; needs PyAV); both images of a pair alike; "
                     "validation and reports keep social; kept in the checkpoint")
     ap.add_argument("--mask-loss", type=float, help="weight of the auxiliary blend-mask loss, default 0 (none; "
                     "MobileNetV2 only; kept in the checkpoint; the head is never exported)")
