@@ -181,8 +181,11 @@ async function fetchImageBytes(url, cookies) {
   const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS); // a server that stalls holds a slot no longer
   try {
     // a redirect is not followed here (it could lead to a private address): it comes back as an
-    // "opaqueredirect" response, not ok
-    const res = await fetch(url, { credentials, cache: "force-cache", redirect: "manual", signal: abort.signal });
+    // "opaqueredirect" response, not ok. With cookies, not kept in (or taken from) the cache: the
+    // extension's one cache does not tell requests with cookies from those without, and another site's
+    // page naming the same address would have been checked from the signed-in copy
+    const cache = cookies ? "no-store" : "force-cache";
+    const res = await fetch(url, { credentials, cache, redirect: "manual", signal: abort.signal });
     if (!res.ok) return null;
     const type = res.headers.get("content-type") || "";
     if (type && !/^(image\/|application\/octet-stream)/i.test(type)) return null;

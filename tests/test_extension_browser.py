@@ -113,8 +113,8 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Pages from tests/fixtures/pages, /media/* from the temporary media folder; every other
-    path (a post's permalink) answers a small page."""
+    """Pages from tests/fixtures/pages, /media/* from the temporary media folder (/private-media/* too,
+    only with the cookie session=s3cret); every other path (a post's permalink) answers a small page."""
 
     media: Path = None
     HOME = {"x.com": "x-feed.html", "www.instagram.com": "instagram-feed.html", "www.reddit.com": "reddit-feed.html",
@@ -122,6 +122,20 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             "www.tiktok.com": "tiktok-feed.html"}
 
     def do_GET(self):
+        if self.path.startswith("/private-media/"):   # a signed-in user's picture: only with the session cookie
+            cookie = self.headers.get("Cookie") or ""
+            self.private_requests.append((self.headers.get("Sec-Fetch-Dest"), cookie))
+            if "session=s3cret" not in cookie:
+                self.send_error(403)
+                return None
+            body = (self.media / Path(urlsplit(self.path).path).name).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "private, max-age=3600")   # a browser may keep it
+            self.end_headers()
+            self.wfile.write(body)
+            return None
         if self.path.startswith("/slow-media/"):   # a video server that takes its time (the popup test)
             time.sleep(4)
             self.path = "/media/" + self.path[len("/slow-media/"):]
@@ -155,7 +169,8 @@ class Sites:
     """One HTTP server on 127.0.0.1 and one HTTPS server for the imitation hosts."""
 
     def __init__(self, media: Path, tmp: Path):
-        handler = type("Handler", (_Handler,), {"media": media})
+        self.private_requests = []   # (Sec-Fetch-Dest, Cookie) of each /private-media/ request
+        handler = type("Handler", (_Handler,), {"media": media, "private_requests": self.private_requests})
         handler = functools.partial(handler, directory=str(PAGES))
         self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.https = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -3092,4 +3107,124 @@ def test_a_youtube_miniplayer_over_a_thumbnail_is_not_taken_for_that_thumbnails_
             "https://www.youtube.com/watch?v=PreView0001"
     finally:
         browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_elements_named_as_fakelens_globals_do_not_switch_it_off(browser, live_backend, media_dir, sites):
+    """<form id="FakeLens"><input name="ext"> made globalThis.FakeLens that form in every content script
+    (a window's named properties show through): writing its "ext" threw, and hover, automatic checks,
+    the keyboard and the scan all stopped on the page."""
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/named-globals.html")
+        badge = [b for b in final_badges(page, 1) if b["media"].endswith("/media/real-7.jpg")]
+        assert badge, page.evaluate(BADGES_JS)
+        assert_badge_is_backend_verdict(badge[0], live_backend, media_dir)
+    finally:
+        page.close()
+
+
+def test_a_page_writing_a_badges_data_media_keeps_no_verdict_on_other_media(browser, live_backend, sites):
+    """What a verdict was about was read back from its badge's data-media, which the page can write: a page
+    that swapped in another photo and wrote its address there kept the old verdict (and its report) on it,
+    and with automatic checks off (the default) nothing checked the new one."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        url = page.evaluate("document.querySelector('#noface').src")
+        page.locator("#noface").click(button="right")
+        check = browser.menu_click({"menuItemId": "fakelens-check-image", "srcUrl": url, "pageUrl": page.url,
+                                    "frameId": 0}, browser.tab_id(page))
+        assert check["status"] == "done" and badge_on(page, "#noface")["id"] == check["id"], check
+        page.evaluate("""() => { window.oldBadge = [...document.querySelectorAll('div[data-fakelens=badge]')]
+                                   .find(b => b.dataset.media.endsWith('/media/plain.jpg'));
+            const img = document.querySelector('#noface');
+            img.addEventListener('load', () => { oldBadge.dataset.media = img.currentSrc; }, {once: true});
+            img.src = '/media/real-7.jpg'; }""")
+        page.wait_for_function("!window.oldBadge.isConnected", timeout=5_000)
+        assert badge_on(page, "#noface") is None, page.evaluate(BADGES_JS)
+    finally:
+        page.close()
+        browser.configure(autoCheck=True)
+
+
+def test_a_right_click_in_the_next_document_gets_another_token(browser, live_backend, sites):
+    """Right-click tokens counted from 1 in every document, and the background answers a frame by its
+    token: a check begun on one site drew its verdict on the next site's right-clicked media."""
+    page = browser.context.new_page()
+    tokens = []
+    try:
+        for path in ("/plain-page.html", "/named-globals.html"):
+            page.goto(f"{sites.local}{path}")
+            page.click("img", button="right")
+            tokens.append(browser.sw("""async (tab) => (await chrome.tabs.sendMessage(tab,
+                {type: 'context-target', srcUrl: null}, {frameId: 0})).token""", browser.tab_id(page)))
+        assert all(isinstance(t, str) and len(t) >= 16 for t in tokens) and tokens[0] != tokens[1], tokens
+    finally:
+        page.close()
+
+
+def test_a_picture_fetched_with_cookies_is_not_kept_for_another_sites_page(browser, live_backend, sites):
+    """The extension fetched pictures with cookies through its one HTTP cache ("force-cache"), and
+    Chromium's cache does not tell requests with cookies from those without (two fetches of a probe
+    extension, with and without, got the same private bytes from one request): a signed-in picture checked
+    on its own site could be served to the check of another site's page naming the same address. Here
+    the old code happened to ask again (its reads were not reused); now nothing with cookies is kept."""
+    browser.context.add_cookies([{"name": "session", "value": "s3cret", "domain": "x.com", "path": "/",
+                                  "sameSite": "Strict", "secure": True}])
+    url = "https://x.com/private-media/real-6.jpg"
+    show = """url => { const img = Object.assign(document.createElement('img'), {src: url, alt: 'private'});
+                       img.style.cssText = 'width:240px;height:240px'; document.body.prepend(img); }"""
+    done = """url => [...document.querySelectorAll('div[data-fakelens=badge]')].some(b => b.dataset.media === url
+                     && ['done', 'failed'].includes(b.dataset.state))"""
+    own, other = browser.context.new_page(), browser.context.new_page()
+    try:
+        own.goto("https://x.com/home")
+        own.evaluate(show, url)
+        own.wait_for_function(done, arg=url, timeout=WAIT_MS)
+        fetched = [cookie for dest, cookie in sites.private_requests if dest == "empty"]   # fetch(), not an <img>
+        assert fetched and "session=s3cret" in fetched[0], sites.private_requests
+        other.goto("https://www.reddit.com/home")
+        other.evaluate(show, url)   # (broken there: the page's own request carries no Strict cookie)
+        other.locator("img[alt=private]").click(button="right")
+        browser.menu_click({"menuItemId": "fakelens-check-image", "srcUrl": url, "pageUrl": other.url, "frameId": 0},
+                           browser.tab_id(other))
+        fetched = [cookie for dest, cookie in sites.private_requests if dest == "empty"]
+        assert len(fetched) == 2 and "s3cret" not in fetched[1], sites.private_requests   # asked again, without
+    finally:
+        browser.context.clear_cookies()
+        own.close()
+        other.close()
+
+
+def test_a_scan_after_the_tab_went_to_another_site_goes_by_the_page_it_scans(browser, live_backend, sites):
+    """The popup took the scanned page's address from the tab as it was when the popup opened: a tab gone
+    to another site since had that site's pictures fetched by the first site's cookie rule (its own
+    pictures without their cookies here; the other way round, another site's with the first's)."""
+    browser.context.add_cookies([{"name": "session", "value": "s3cret", "domain": "www.reddit.com", "path": "/",
+                                  "sameSite": "Strict", "secure": True}])
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    popup = browser.context.new_page()
+    try:
+        page.goto("https://x.com/home")
+        seen = []
+        popup.on("request", lambda r: seen.append((r.url, r.all_headers().get("cookie"))))
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        page.goto("https://www.reddit.com/home")
+        page.wait_for_function("document.readyState === 'complete'")
+        page.wait_for_timeout(500)   # its content scripts at document_idle
+        popup.click("#scan")
+        popup.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
+            return rows.length > 0 && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)); }""",
+                                timeout=WAIT_MS)
+        popup.wait_for_timeout(500)
+        own = [cookie for url, cookie in seen if url.startswith("https://www.reddit.com/media/")]
+        assert own and all(cookie == "session=s3cret" for cookie in own), seen
+    finally:
+        browser.context.clear_cookies()
+        browser.configure(autoCheck=True)
+        popup.close()
         page.close()

@@ -271,7 +271,7 @@
       // The element shows other media now (a <picture> source, a responsive candidate, a new video
       // in the same player): the verdict was about the old one. Its new media is checked as new.
       const media = recheck ? FL.describeMedia(el) : null;
-      if (recheck && ((media && media.url) || "") !== entry.host.dataset.media) {
+      if (recheck && ((media && media.url) || "") !== entry.media) {
         FL.badges.remove(el);
         if (FL.autoCheck) FL.autoCheck.observe(el);
         continue;
@@ -313,6 +313,9 @@
       const now = (media && media.url) || "";
       if (url && url !== now) return null;
       const entry = badges.get(el) || create(el);
+      // what the verdict is about, kept here: the host's data-media is for people reading the DOM (and
+      // the tests), and the page can write it (it kept a verdict on the photo it swapped in)
+      entry.media = now;
       entry.host.dataset.media = now;
       render(entry, check, note);
       place(el, entry);
@@ -321,7 +324,7 @@
     announce,
     has: (el) => badges.has(el),
     focus: (el) => badges.has(el) && badges.get(el).chip.focus(),
-    mediaUrl: (el) => (badges.has(el) ? badges.get(el).host.dataset.media : null), // what its verdict is about
+    mediaUrl: (el) => (badges.has(el) ? badges.get(el).media : null), // what its verdict is about
     remove(el) {
       const entry = badges.get(el);
       if (!entry) return;

@@ -6,7 +6,9 @@
   const FL = globalThis.FakeLens;
   let last = null; // {x, y, el}
   const targets = new Map(); // token -> {el, url}: the element a right-click check was started on, and its media
-  let nextToken = 1;
+  // a random token, not a count: a count starts again at 1 in every document, and a check begun before
+  // the tab moved to another site drew its verdict on that site's right-clicked media
+  const newToken = () => Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(16)).join("-");
 
   addEventListener(
     "contextmenu",
@@ -76,7 +78,7 @@
     const el = targetFor(srcUrl);
     const media = el && FL.describeMedia(el);
     if (!media) return { url: null };
-    const token = nextToken++;
+    const token = newToken();
     targets.set(token, { el, url: media.url });
     if (targets.size > 20) targets.delete(targets.keys().next().value); // the oldest is long finished
     // a blob: image means nothing outside this page: its bytes go instead, as a data: URL

@@ -4,7 +4,7 @@
 // and only then gives up; any other error ends it at once.
 (() => {
   "use strict";
-  const root = globalThis.FakeLens || (globalThis.FakeLens = {});
+  const root = Object.hasOwn(globalThis, "FakeLens") ? globalThis.FakeLens : (globalThis.FakeLens = {});   // (namespace.js)
   const FINAL = new Set(["done", "failed", "cancelled"]);
   // a restart, a backend paused (Ctrl+Z) and brought back, a locked database
   const PASSING = new Set(["unreachable", "not_answering", "storage_unavailable"]);

@@ -2,8 +2,13 @@
 // `ext` is the promise-based WebExtension API in Firefox (`browser`) and Chrome (`chrome`).
 (() => {
   "use strict";
-  const root = globalThis.FakeLens || (globalThis.FakeLens = {});
-  root.ext = globalThis.browser ?? globalThis.chrome;
+  // own only: a page's element named "FakeLens" (<form id="FakeLens">) shows through as globalThis.FakeLens
+  // in a content script (a window's named properties), and writing to it threw: every content script died
+  const root = Object.hasOwn(globalThis, "FakeLens") ? globalThis.FakeLens : (globalThis.FakeLens = {});
+  // The API: in Chrome's content scripts no `browser` is defined, and a page's element named "browser"
+  // (<div id="browser">) shows through as globalThis.browser: there, only an own one (Firefox's) is it
+  root.ext = Object.hasOwn(globalThis, "browser") || /^(chrome|moz)-extension:$/.test(globalThis.location?.protocol || "")
+    ? globalThis.browser ?? globalThis.chrome : globalThis.chrome;
   root.contentHandlers = root.contentHandlers || {}; // message type -> handler, in content scripts
 
   // Send a message to background.js; resolves with its answer, rejects on {error}.

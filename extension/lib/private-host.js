@@ -4,7 +4,7 @@
 // "blocked address" error. Loaded by background.js and the popup.
 (() => {
   "use strict";
-  const root = globalThis.FakeLens || (globalThis.FakeLens = {});
+  const root = Object.hasOwn(globalThis, "FakeLens") ? globalThis.FakeLens : (globalThis.FakeLens = {});   // (namespace.js)
 
   const ipv4Number = (text) => text.split(".").reduce((n, part) => n * 256 + Number(part), 0);
 

@@ -3,7 +3,7 @@
 // Loaded by background.js and the popup.
 (() => {
   "use strict";
-  const root = globalThis.FakeLens || (globalThis.FakeLens = {});
+  const root = Object.hasOwn(globalThis, "FakeLens") ? globalThis.FakeLens : (globalThis.FakeLens = {});   // (namespace.js)
 
   root.readCapped = async (res, abort, max) => {
     if (Number(res.headers.get("content-length") || 0) > max || !res.body) return null;

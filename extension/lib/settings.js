@@ -4,8 +4,9 @@
 // pages and its background can open (a content script's indexedDB is the web page's).
 (() => {
   "use strict";
-  const root = globalThis.FakeLens || (globalThis.FakeLens = {});
-  const ext = globalThis.browser ?? globalThis.chrome;
+  const root = Object.hasOwn(globalThis, "FakeLens") ? globalThis.FakeLens : (globalThis.FakeLens = {});   // (namespace.js)
+  const ext = Object.hasOwn(globalThis, "browser") || /^(chrome|moz)-extension:$/.test(globalThis.location?.protocol || "")
+    ? globalThis.browser ?? globalThis.chrome : globalThis.chrome;   // (namespace.js)
 
   root.DEFAULT_SETTINGS = Object.freeze({
     backendUrl: "http://127.0.0.1:8731",

@@ -2,7 +2,7 @@
 // Colour never stands alone: every tone comes with an icon and text. Never say "real".
 (() => {
   "use strict";
-  const root = globalThis.FakeLens || (globalThis.FakeLens = {});
+  const root = Object.hasOwn(globalThis, "FakeLens") ? globalThis.FakeLens : (globalThis.FakeLens = {});   // (namespace.js)
 
   const PROVENANCE_SOURCES = {
     c2pa: ["Content Credentials", "CR"],

@@ -91,7 +91,10 @@
       return;
     }
     const items = page.items || [];
-    const pageUrl = /^https?:/.test(tab.url || "") ? tab.url : page.pageUrl;
+    // the address of the document that listed the items (its content script's location: a page cannot
+    // change its own host), not the tab's when the popup opened: the tab may have gone to another site
+    // since, and that site's items were fetched with the first site's cookies
+    const pageUrl = /^https?:/.test(page.pageUrl || "") ? page.pageUrl : tab.url;
     const rows = items.map((item) => FL.resultRow(item, pageUrl));
     $("results").append(...rows);
     const checks = new Array(items.length).fill(null);

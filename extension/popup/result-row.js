@@ -49,7 +49,8 @@
     const ownSite = Boolean(pageUrl) && FL.siteListed([FL.siteKey(pageUrl)], FL.siteKey(item.thumb));
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), THUMB_TIMEOUT_MS);
-    fetch(item.thumb, { credentials: ownSite ? "include" : "omit", cache: "force-cache", redirect: "manual",
+    // with cookies, not through the cache, as background.js's fetchImageBytes
+    fetch(item.thumb, { credentials: ownSite ? "include" : "omit", cache: ownSite ? "no-store" : "force-cache", redirect: "manual",
                         referrerPolicy: "no-referrer", signal: abort.signal })
       .then(async (res) => {
         if (!res.ok || !/^image\//i.test(res.headers.get("content-type") || "")) return;
