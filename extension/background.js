@@ -183,7 +183,7 @@ async function fetchImageBytes(url, cookies) {
     // a redirect is not followed here (it could lead to a private address): it comes back as an
     // "opaqueredirect" response, not ok. With cookies, not kept in (or taken from) the cache: the
     // extension's one cache does not tell requests with cookies from those without, and another site's
-    // page naming the same address would have been checked from the signed-in copy
+    // page naming the same address could be checked from the signed-in copy
     const cache = cookies ? "no-store" : "force-cache";
     const res = await fetch(url, { credentials, cache, redirect: "manual", signal: abort.signal });
     if (!res.ok) return null;
