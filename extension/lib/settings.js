@@ -5,8 +5,9 @@
 (() => {
   "use strict";
   const root = Object.hasOwn(globalThis, "FakeLens") ? globalThis.FakeLens : (globalThis.FakeLens = {});   // (namespace.js)
-  const ext = Object.hasOwn(globalThis, "browser") || /^(chrome|moz)-extension:$/.test(globalThis.location?.protocol || "")
-    ? globalThis.browser ?? globalThis.chrome : globalThis.chrome;   // (namespace.js)
+  // namespace.js's choice where it ran first (content scripts, FakeLens's pages); the background, which
+  // imports this file alone, has no page's elements to mistake for the API
+  const ext = root.ext ?? globalThis.browser ?? globalThis.chrome;
 
   root.DEFAULT_SETTINGS = Object.freeze({
     backendUrl: "http://127.0.0.1:8731",
