@@ -439,6 +439,13 @@ def _recorded(ingredient: dict) -> list[dict]:
             if isinstance(e, dict)]
 
 
+def _recorded_for(manifests: dict, label) -> list[dict]:
+    """The failures recorded with the manifest `label` by every manifest that took it in (_recorded)."""
+    return [e for manifest in manifests.values() for ing in manifest.get("ingredients") or []
+            if isinstance(ing, dict) and label in (ing.get("active_manifest"), ing.get("manifest"))
+            for e in _recorded(ing)]
+
+
 def _actions_changed(manifests: dict, failures: list[dict], manifest_label) -> bool:
     """Whether a manifest's actions statement (where its AI markers come from) is not the one its
     claim signed, as this file's validation found it or as a manifest that took it in recorded it."""
@@ -446,10 +453,7 @@ def _actions_changed(manifests: dict, failures: list[dict], manifest_label) -> b
         url = entry.get("url") or ""
         return entry.get("code") in STATEMENT_CODES and f"/{manifest_label}/" in url and "/c2pa.actions" in url
 
-    recorded = [e for manifest in manifests.values() for ing in manifest.get("ingredients") or []
-                if isinstance(ing, dict) and manifest_label in (ing.get("active_manifest"), ing.get("manifest"))
-                for e in _recorded(ing)]
-    return any(about_its_actions(e) for e in [*failures, *recorded])
+    return any(about_its_actions(e) for e in [*failures, *_recorded_for(manifests, manifest_label)])
 
 
 def _ingredient_unsigned(manifests: dict, failures: list[dict], ingredient_label) -> bool:
@@ -457,12 +461,7 @@ def _ingredient_unsigned(manifests: dict, failures: list[dict], ingredient_label
     manifest that took it in recorded it."""
     if any(f["code"] in SIGNATURE_CODES and f"/{ingredient_label}/" in (f["url"] or "") for f in failures):
         return True
-    for manifest in manifests.values():
-        for ing in manifest.get("ingredients") or []:
-            if isinstance(ing, dict) and ingredient_label in (ing.get("active_manifest"), ing.get("manifest")):
-                if any(e.get("code") in SIGNATURE_CODES for e in _recorded(ing)):
-                    return True
-    return False
+    return any(e.get("code") in SIGNATURE_CODES for e in _recorded_for(manifests, ingredient_label))
 
 
 def _path(manifests: dict, active_label, ingredient_label) -> list[dict] | None:
