@@ -8,6 +8,7 @@ import "./lib/private-host.js";
 import "./lib/read-capped.js";
 import { showConnection } from "./background/toolbar-state.js";
 import { installContextMenus } from "./background/context-menus.js";
+import { installPageScans } from "./background/page-scans.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const FL = globalThis.FakeLens;
@@ -363,7 +364,10 @@ async function scan(items, pageUrl) {
 
 // ---- messages from content scripts, popup, options and report pages ----
 
+const pageScans = installPageScans({ ext, scan, getCheck });
+
 const handlers = {
+  ...pageScans,   // scan, scan-state
   async connection({ fresh }) {
     if (fresh || connection.state === "unknown" || Date.now() - (connection.at || 0) > 5000) await checkConnection();
     return connection;
@@ -387,9 +391,6 @@ const handlers = {
   async "tab-site-off"(_message, sender) {
     const tab = sender && sender.tab && sender.tab.url;
     return { off: Boolean(tab) && FL.siteListed((await FL.getSettings()).disabledSites, FL.siteKey(tab)) };
-  },
-  async scan({ items, pageUrl }) {
-    return { checks: await scan(items || [], pageUrl) };
   },
   async report({ id }) {
     const html = await backend(`/api/v1/checks/${encodeURIComponent(id)}/report`);

@@ -25,7 +25,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import cv2
 import numpy as np
@@ -136,8 +136,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return None
-        if self.path.startswith("/slow-media/"):   # a video server that takes its time (the popup test)
-            time.sleep(4)
+        if self.path.startswith("/slow-media/"):   # a video server that takes its time (4 s, or ?wait=S)
+            time.sleep(float(parse_qs(urlsplit(self.path).query).get("wait", ["4"])[0]))
             self.path = "/media/" + self.path[len("/slow-media/"):]
         if self.path == "/slow-page.html":   # a page still loading: no content script in it yet
             self.send_response(200)
@@ -1452,6 +1452,75 @@ def test_the_popup_draws_each_verdict_on_the_page_as_soon_as_it_is_final(browser
         page.close()
 
 
+def test_a_page_scan_goes_on_with_the_popup_closed_and_a_popup_opened_again_shows_it(browser, live_backend, sites):
+    """A click on the page closes Chrome's popup. The scan went on uploading, but the verdicts not final
+    by then were never drawn (only the popup drew them), and a popup opened again was blank: scanning
+    again checked everything twice. background.js follows the scan now: the page gets every verdict, and
+    a popup opened again shows the scan as it stands, with no new check."""
+    history = lambda: {c["id"] for c in requests.get(f"{live_backend.url}/api/v1/checks?limit=500",
+                                                     headers=live_backend.headers, timeout=10).json()["checks"]}
+    page = browser.context.new_page()
+    browser.configure(autoCheck=False)
+    try:
+        page.goto(f"{sites.local}/slow-video-page.html")
+        page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?wait=6&t=' + Date.now()")
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        popup.wait_for_selector("#results li[data-kind='video']", timeout=10_000)
+        popup.close()   # as a click on the page closes it, the video not checked yet
+        badges = final_badges(page, 2)
+        assert sorted(b["state"] for b in badges) == ["done", "done"], badges
+        assert any(b["media"].split("?")[0].endswith("/slow-media/clip.mp4") for b in badges), badges
+        made = history()
+        again = browser.context.new_page()
+        again.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        again.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
+            return rows.length === 2 && rows.every(r => r.dataset.state === 'done'); }""", timeout=10_000)
+        assert again.text_content("#summary").startswith("2 media found:")
+        assert again.get_attribute("#scan", "aria-disabled") == "false"
+        assert history() == made   # shown, not checked again
+        again.close()
+        # a scan of another page in the tab is not shown for this one
+        page.goto(f"{sites.local}/plain-page.html")
+        other = browser.context.new_page()
+        other.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        other.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        time.sleep(1)
+        assert other.evaluate("document.querySelectorAll('#results li').length") == 0
+        other.close()
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_a_right_clicked_link_opens_its_report_tab_at_once_with_the_checks_progress(browser, live_backend, sites):
+    """"Check this link" showed nothing at all until its check had ended (a video page can take a minute):
+    no tab, no badge, and the user clicked again. The report tab opens as soon as the check is made, says
+    what it is doing, then shows the report; one tab."""
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        link = f"{sites.local}/slow-media/clip.mp4?wait=10&t={time.time()}"
+        info = {"menuItemId": "fakelens-check-link", "linkUrl": link, "pageUrl": page.url, "frameId": 0}
+        with browser.context.expect_page(timeout=15_000) as opened:
+            browser.menu_click(info, browser.tab_id(page), wait=False)
+        report = opened.value
+        report.wait_for_function("""link => { const m = document.querySelector('#message');
+            return m && (m.textContent.startsWith(`Checking ${link}`) || m.textContent.startsWith(`Waiting to check ${link}`)); }""",
+                                 arg=link, timeout=10_000)
+        assert report.evaluate("!document.querySelector('#progress').hidden")
+        check = browser.menu_result()
+        assert check["status"] == "done", check
+        report.wait_for_selector("iframe#report:not([hidden])", timeout=15_000)
+        assert report.evaluate("!document.querySelector('#progress')")   # gone with the message
+        assert [p for p in browser.context.pages if f"id={check['id']}" in p.url] == [report]
+        report.close()
+    finally:
+        page.close()
+
+
 def test_a_page_scan_of_more_than_a_batch_sends_every_item(browser, live_backend, sites, tmp_path):
     """The backend takes at most 100 URLs a batch; a gallery of 130 images the browser cannot read
     (here: 404s, which go to the backend as URLs) used to fail the whole scan. (On a backend whose queue
@@ -1782,6 +1851,15 @@ def test_the_keyboard_command_checks_the_photo_in_focus_and_focuses_its_verdict(
         label, shows = page.evaluate("""() => { const c = document.activeElement.shadowRoot.activeElement;
             return [c.getAttribute('aria-label'), c.querySelector('.text').textContent]; }""")
         assert label.startswith(f'{shows} — FakeLens on "a thumbnail": '), label   # the words shown first (WCAG 2.5.3)
+        # with nothing to check in focus (nor under the pointer), the key did nothing a screen reader could tell
+        page.evaluate("""() => { const a = Object.assign(document.createElement('a'), {href: '#', id: 'words',
+            textContent: 'words only'}); document.body.append(a); a.focus(); }""")
+        browser.sw("async (tab) => FakeLens.background.runCommand('check-focused', await chrome.tabs.get(tab))",
+                   browser.tab_id(page))
+        page.wait_for_function("""() => [...document.querySelectorAll('div[data-fakelens=announce]')].some(h =>
+            h.shadowRoot.textContent === 'FakeLens: no image or video in focus or under the pointer to check')""",
+                               timeout=5_000)
+        assert page.evaluate("document.activeElement.id") == "words"   # the focus stays where the user left it
     finally:
         page.close()
         browser.configure(autoCheck=True)

@@ -43,6 +43,17 @@ def test_only_the_names_the_backend_answers_to_are_accepted():
                    "http://localhost:8731", "http://127.0.0.1:8731", "http://[::1]:8731", "http://127.0.0.1"]
 
 
+def test_an_address_typed_without_a_port_is_on_fakelens_s_port():
+    """Typed as the placeholder reads, less its port ("localhost", "127.0.0.1/"), the address was saved
+    as port 80, where nothing answers, and Options then said to start the backend already running. A
+    port typed, 80 too, is kept."""
+    typed = ["localhost", "127.0.0.1/", "http://[::1]", "http://user@localhost", "localhost:", "http://localhost:80",
+             "localhost:9000"]
+    got = run(f"FL => {json.dumps(typed)}.map(FL.localBackendUrl)")
+    assert got == ["http://localhost:8731", "http://127.0.0.1:8731", "http://[::1]:8731", None, "http://localhost:8731",
+                   "http://localhost", "http://localhost:9000"]
+
+
 def test_another_name_for_this_computer_is_refused_with_the_address_to_use():
     typed = ["localhost.:9000", "http://127.0.0.2:9000", "https://fakelens.example.com", "localhost:9000"]
     got = run(f"FL => {json.dumps(typed)}.map((t) => [FL.backendUrlProblem(t), "

@@ -63,13 +63,20 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
     const media = mediaFor(info, tab, target);
     // the token names the right-clicked element, so a later right-click elsewhere does not take the result
     const tell = (check) => askTab(tab, info.frameId, { type: "context-result", check, token: target && target.token });
+    const openReport = (query) => ext.tabs.create({ url: ext.runtime.getURL(`report/report.html?${query}`) });
     let check;
+    let opened = false;
     if (!media || !media.url) {
       check = { status: "failed", error: { code: "not_found", message: "No image or video found where you clicked" } };
     } else {
       try {
         check = await startCheck(media);
-        await tell(check);
+        // Nowhere on the page to draw it (a link, a frame's page): the report tab opens now and shows the
+        // check's progress until its report (a video page can take a minute, and nothing said it had begun).
+        if (!(await tell(check)) && check.id && !globalThis.FakeLens.isFinal(check)) {
+          opened = true;
+          await openReport(`id=${encodeURIComponent(check.id)}`);
+        }
         check = await untilDone(check, tell);
       } catch (err) {
         check = err.code === "not_found" && check ? globalThis.FakeLens.removedCheck()   // made, then cleared from the history
@@ -77,11 +84,10 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
       }
     }
     const shown = await tell(check);
-    if (!shown) {
+    if (!shown && !opened) {
       // Nowhere on the page to draw it (a link, a frame, a browser page): open the report, or the reason it failed.
-      const query = check.id ? `id=${encodeURIComponent(check.id)}`
-        : `error=${encodeURIComponent(check.error.message)}&code=${encodeURIComponent(check.error.code || "")}`;
-      await ext.tabs.create({ url: ext.runtime.getURL(`report/report.html?${query}`) });
+      await openReport(check.id ? `id=${encodeURIComponent(check.id)}`
+        : `error=${encodeURIComponent(check.error.message)}&code=${encodeURIComponent(check.error.code || "")}`);
     }
     return { ...check, media };
   }

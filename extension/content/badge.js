@@ -85,7 +85,8 @@
   // region just made, or the same words again (a retry), are read too. Switching the site off
   // (removeAll) takes the region away, with its last words, and a verdict not yet written is not.
   let region = null;
-  function announce(el, check) {
+  const announce = (el, check) => say(`${aboutMedia(el)}: ${FL.describe(check, el).text}`);
+  function say(text) {
     if (!FL.uiAllowed()) return;
     if (!region || !region.isConnected) {
       const host = FL.makeOwnHost("announce", "position: fixed !important; top: 0 !important; left: 0 !important;" +
@@ -97,7 +98,6 @@
       host.attachShadow({ mode: "open" }).append(region);
       document.documentElement.append(host);
     }
-    const text = `${aboutMedia(el)}: ${FL.describe(check, el).text}`;
     const said = region;
     said.textContent = "";
     setTimeout(() => {
@@ -322,6 +322,7 @@
       return entry.host;
     },
     announce,
+    say,   // words of FakeLens's own, in the same live region
     has: (el) => badges.has(el),
     focus: (el) => badges.has(el) && badges.get(el).chip.focus(),
     mediaUrl: (el) => (badges.has(el) ? badges.get(el).media : null), // what its verdict is about

@@ -87,7 +87,11 @@
     const media = (el && el !== document.body && FL.mediaKind(el) ? el : null)
       || FL.mediaInside(el, FL.settings.minSize)
       || (lastPoint && FL.mediaAtPoint(lastPoint.x, lastPoint.y, FL.settings.minSize));
-    if (!media) return false;
+    if (!media) {
+      // said, or the key seemed to do nothing (the frame with the focus is the only one to say it)
+      FL.badges.say("FakeLens: no image or video in focus or under the pointer to check");
+      return false;
+    }
     hide();
     const check = FL.checkElement(media, { userAsked: true });   // draws its badge before it waits
     FL.badges.focus(media);

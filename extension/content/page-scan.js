@@ -1,9 +1,12 @@
 // "Scan this page" (toolbar popup): list the page's media for the popup, and draw the verdicts
-// the popup got back on the matching media.
+// background.js follows for that scan on the matching media.
 (() => {
   "use strict";
   const FL = globalThis.FakeLens;
   let lastScan = [];
+  // names this document's last scan: background.js sends its verdicts with it, and one from an earlier
+  // scan (whose item numbers meant other media) is not drawn
+  let scanId = "";
   // blob: images go as their bytes (data: URLs, in one message to the popup): up to this many
   // characters in all; past it they fail with a clear error rather than a message too large.
   const MAX_BYTES_CHARS = 32 * 1024 * 1024;
@@ -11,6 +14,7 @@
   FL.contentHandlers["scan-page"] = async () => {
     const seen = new Set();
     lastScan = [];
+    scanId = Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(16)).join("-");   // (randomUUID: https only)
     const items = [];
     for (const el of FL.findAllMedia((FL.settings || FL.DEFAULT_SETTINGS).minSize)) {
       const media = FL.describeMedia(el);
@@ -31,11 +35,14 @@
       item.sendUrl = dataUrl; // the row keeps showing the blob: URL
     }
     // contentType: a PDF shown by the browser is a page of no pictures of its own (its pictures are not looked at)
-    return { pageUrl: location.href, title: document.title, contentType: document.contentType, uiAllowed: FL.uiAllowed(), items };
+    return { scanId, pageUrl: location.href, title: document.title, contentType: document.contentType, uiAllowed: FL.uiAllowed(), items };
   };
 
-  FL.contentHandlers["scan-results"] = ({ results }) => {
-    if (!FL.uiAllowed()) return false;
+  // for a popup opened again: which scan this document's badges come from
+  FL.contentHandlers["scan-id"] = () => scanId;
+
+  FL.contentHandlers["scan-results"] = ({ scanId: of, results }) => {
+    if (!FL.uiAllowed() || !of || of !== scanId) return false;
     for (const { index, check } of results || []) {
       const { el, url } = lastScan[index] || {};
       // a connection failure is no verdict on the media: the popup says it, the page is left alone

@@ -43,8 +43,10 @@
   // may end out of line: cancelled, or cleared from the history). A round that found checks ended is
   // followed at once (the backend is ahead), else after `delay`, growing to `longest`. A backend out
   // of reach is waited out as by followCheck, for all of them. `onUpdate(i, check)` sees each new
-  // state of checks[i]; `onError(i, err)`, a check whose following ended in an error.
-  root.followChecks = async (checks, status, onUpdate, onError, { delay = 1000, longest = 2000, atOnce = 4 } = {}) => {
+  // state of checks[i]; `onError(i, err)`, a check whose following ended in an error. Following stops
+  // early once `active()` says no (a page scan another scan of its tab replaced).
+  root.followChecks = async (checks, status, onUpdate, onError,
+                             { delay = 1000, longest = 2000, atOnce = 4, active = () => true } = {}) => {
     const open = [];
     checks.forEach((check, i) => {
       if (check && check.id && !root.isFinal(check)) open.push({ i, check });
@@ -56,6 +58,7 @@
     let turn = 0;
     while (open.length) {
       await sleep(delay);
+      if (!active()) return;
       open.sort(order);
       const asked = open.slice(0, atOnce);
       if (open.length > atOnce) asked.push(open[atOnce + (turn++ % (open.length - atOnce))]);

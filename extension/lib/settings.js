@@ -9,8 +9,9 @@
   // imports this file alone, has no page's elements to mistake for the API
   const ext = root.ext ?? globalThis.browser ?? globalThis.chrome;
 
+  const DEFAULT_PORT = "8731";   // `fakelens serve`'s
   root.DEFAULT_SETTINGS = Object.freeze({
-    backendUrl: "http://127.0.0.1:8731",
+    backendUrl: `http://127.0.0.1:${DEFAULT_PORT}`,
     token: "",
     autoCheck: false,        // check visible images without a hover
     disabledSites: [],       // hostnames where FakeLens draws nothing
@@ -87,11 +88,15 @@
   const OTHER_LOOPBACK_NAME = /^(([a-z0-9-]+\.)*localhost\.?|127(\.\d{1,3}){3})$/;
 
   // "127.0.0.1:8731/" -> URL("http://127.0.0.1:8731"); null when it is no address (no server listens on port 0).
+  // An address typed without a port is on FakeLens's (URL would take port 80, where nothing answers).
   const parseBackendUrl = (text) => {
     let value = String(text || "").trim().replace(/\/+$/, "");
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) value = `http://${value}`;
     try {
       const u = new URL(value);
+      const authority = value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").split(/[/?#]/, 1)[0];
+      const hostAndPort = authority.slice(authority.lastIndexOf("@") + 1).replace(/^\[[^\]]*\]/, "");
+      if (!/:\d+$/.test(hostAndPort) && u.protocol === "http:") u.port = DEFAULT_PORT;
       return u.port === "0" ? null : u;
     } catch {
       return null;

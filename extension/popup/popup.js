@@ -95,48 +95,86 @@
     // change its own host), not the tab's when the popup opened: the tab may have gone to another site
     // since, and that site's items were fetched with the first site's cookies
     const pageUrl = /^https?:/.test(page.pageUrl || "") ? page.pageUrl : tab.url;
-    const rows = items.map((item) => FL.resultRow(item, pageUrl));
-    $("results").append(...rows);
-    const checks = new Array(items.length).fill(null);
-    summarize(items, checks);
     if (!items.length) {
+      summarize(items, []);
       announce($("summary").textContent);
       FL.setBusy(button, false);
       return;
     }
     announce(`${items.length} media found; checking them…`);
+    // background.js uploads, follows and draws them on the page, the popup closed or not (a click on the
+    // page closes it); the popup shows what it is told
+    const shown = show(tab, page.scanId, items, pageUrl);
     let answer;
     try {
-      answer = await FL.ask("scan", { items: items.map(({ kind, url, sendUrl, permalink }) => ({ kind, url: sendUrl || url, permalink })), pageUrl });
+      answer = await FL.ask("scan", {
+        tabId: tab.id, scanId: page.scanId, pageUrl,
+        items: items.map(({ kind, url, sendUrl, permalink }) => ({ kind, url: sendUrl || url, permalink })),
+        rows: items.map(({ index, kind, url, permalink, thumb }) => ({ index, kind, url, permalink, thumb })),
+      });
     } catch (err) {
       // no check was made: every row says so too, instead of "Checking…" for ever
-      rows.forEach((row, i) => FL.updateRow(row, items[i], { status: "failed", error: { code: err.code, message: err.message } }));
+      shown.stop();
+      shown.rows.forEach((row, i) => FL.updateRow(row, items[i], { status: "failed", error: { code: err.code, message: err.message } }));
       say(`Scan failed: ${err.message}`);
       await FL.showConnection();
       FL.setBusy(button, false);
       return;
     }
+    answer.checks.forEach((check, i) => shown.update(i, check));
+    // the backend went away during the scan: the line above says so, not "Connected"
+    if (answer.checks.some((check) => check && FL.connectionTrouble(check.error))) FL.showConnection();
+    await shown.done;
+    announce(`Scan finished: ${$("summary").textContent}`);
+    FL.setBusy(button, false);
+  }
+
+  // The rows of a scan of `tab`, kept up to date from background.js's messages about it; `done`
+  // resolves once every check is final.
+  function show(tab, scanId, items, pageUrl, known = []) {
+    const rows = items.map((item) => FL.resultRow(item, pageUrl));
+    $("results").replaceChildren(...rows);
+    const checks = items.map((_, i) => known[i] || null);
+    let finish;
+    const done = new Promise((resolve) => { finish = resolve; });
     const update = (i, check) => {
+      // an answer overtaken by the message that it ended (both come from background.js) is old news
+      if (!rows[i] || !check || (FL.isFinal(checks[i]) && !FL.isFinal(check))) return;
       checks[i] = check;
       FL.updateRow(rows[i], items[i], check);
       summarize(items, checks);
-      // drawn on the page as soon as it is final: a click on the page closes the popup and ends this loop
-      if (FL.isFinal(check)) {
-        ext.tabs.sendMessage(tab.id, { type: "scan-results", results: [{ index: i, check }] }, { frameId: 0 }).catch(() => {});
-      }
+      if (checks.every(FL.isFinal)) finish();
     };
-    answer.checks.forEach((check, i) => update(i, check));
-    // the backend went away during the scan: the line above says so, not "Connected"
-    if (answer.checks.some((check) => check && FL.connectionTrouble(check.error))) FL.showConnection();
-    // Follow the checks (videos take a while) until every one is final, a few at a time (those the
-    // backend is on or takes next: the others wait in line); a backend restarting meanwhile keeps them
-    // (lib/follow-check.js)
-    await FL.followChecks(answer.checks, (id) => FL.ask("check-status", { id }),
-      (i, check) => update(i, { ...check, sent_url: answer.checks[i].sent_url }),
-      // gone from the backend while followed: the history was cleared (Options), not a failure
-      (i, err) => update(i, err.code === "not_found" ? FL.removedCheck()
-        : { status: "failed", error: { code: err.code, message: err.message } }));
-    announce(`Scan finished: ${$("summary").textContent}`);
+    const listener = (message) => {
+      if (message && message.type === "scan-update" && message.tabId === tab.id && message.scanId === scanId) {
+        update(message.index, message.check);
+      }
+      return false;   // no answer: background.js expects none
+    };
+    ext.runtime.onMessage.addListener(listener);
+    const stop = () => ext.runtime.onMessage.removeListener(listener);
+    done.then(stop);
+    checks.forEach((check, i) => check && FL.updateRow(rows[i], items[i], check));
+    summarize(items, checks);
+    if (checks.length && checks.every(FL.isFinal)) finish();
+    return { rows, update, done, stop };
+  }
+
+  // A popup opened again on a page scanned before (the last one closed with a click on the page): the
+  // scan as it stands, followed on if it is still running.
+  async function resume(tab) {
+    let scanId;
+    try {
+      scanId = await ext.tabs.sendMessage(tab.id, { type: "scan-id" }, { frameId: 0 });
+    } catch {
+      return;   // no content script there: nothing was scanned
+    }
+    const state = scanId && typeof scanId === "string" ? await FL.ask("scan-state", { tabId: tab.id, scanId }).catch(() => null) : null;
+    if (!state || !Array.isArray(state.rows) || !state.rows.length || FL.isBusy($("scan"))) return;
+    const button = $("scan");
+    FL.setBusy(button, true);
+    const shown = show(tab, scanId, state.rows, state.pageUrl, state.checks);
+    await shown.done;
     FL.setBusy(button, false);
   }
 
@@ -168,6 +206,6 @@
     });
     const tab = await targetTab();
     $("scan").addEventListener("click", () => scan(tab));
-    await Promise.all([FL.showConnection(), siteSwitch(tab)]);
+    await Promise.all([FL.showConnection(), siteSwitch(tab), tab && resume(tab)]);
   })();
 })();

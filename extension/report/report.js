@@ -6,6 +6,20 @@
   const params = new URLSearchParams(location.search);
   const id = params.get("id");
   const message = document.getElementById("message");
+  const progress = document.getElementById("progress");
+  // the stages analyze.py reports
+  const STAGES = { fetch: "downloading it", decode: "reading it", faces: "finding faces", detect: "running the detectors" };
+  function showProgress(check) {
+    const what = (check.input && (check.input.url || check.input.filename)) || "the media";
+    const stage = check.progress && STAGES[check.progress.stage];
+    // the live line changes with the stage only (each poll's percentage would be read out)
+    const text = check.status === "queued" ? `Waiting to check ${what} (other checks are ahead of it)…`
+      : `Checking ${what}${stage ? `: ${stage}` : ""}…`;
+    if (message.textContent !== text) message.textContent = text;
+    const fraction = check.progress && check.progress.fraction;
+    progress.hidden = false;
+    if (typeof fraction === "number") progress.value = fraction;
+  }
   if (!id) {
     // a right-click check that failed before the backend made a check of it, with the fix when it was
     // the connection (a wrong token, no backend)
@@ -15,6 +29,14 @@
     return;
   }
   try {
+    // a check still running (a right-clicked link's page, opened at once so that the click is seen to
+    // do something: a video page can take a minute): its progress first, then its report
+    let check = await FL.ask("check-status", { id });
+    if (!FL.isFinal(check)) {
+      showProgress(check);
+      check = await FL.followCheck(check, (checkId) => FL.ask("check-status", { id: checkId }), showProgress);
+      progress.remove();
+    }
     const { html } = await FL.ask("report", { id });
     // the tab takes the report's title, which names the media: several report tabs are told apart
     // (parsed, not shown: DOMParser's document runs nothing and loads nothing)
