@@ -592,6 +592,39 @@ def test_the_popups_thumbnails_send_no_cookies_off_the_page_s_site_and_none_to_p
     page.close()
 
 
+def test_the_popups_thumbnails_load_as_their_rows_come_into_view(browser, live_backend, sites):
+    """A scan of 200 pictures had the popup fetch all 200 thumbnails at once (at full size, beside the
+    scan's own downloads of the same pictures), for rows most people never scroll to. They load as their
+    rows come into view, a few at a time."""
+    page = browser.context.new_page()
+    browser.configure(autoCheck=False)
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        page.evaluate("""() => document.querySelector('#feed').replaceChildren(...Array.from({ length: 40 }, (_, n) =>
+            Object.assign(document.createElement('img'), { width: 130, height: 130, src: `https://x.com/media/real-${n % 7 + 1}.jpg?n=${n}` })))""")
+        page.wait_for_function("[...document.images].every(i => i.complete)", timeout=10_000)
+        popup = browser.context.new_page()
+        asked = []
+        popup.on("request", lambda r: asked.append(r.url) if "/media/" in r.url else None)
+        popup.set_viewport_size({"width": 400, "height": 500})
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        popup.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
+            return rows.length >= 40 && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)); }""",
+                                timeout=WAIT_MS)
+        popup.wait_for_timeout(500)
+        assert 0 < len(asked) <= 15, asked   # the rows in view and just below, not all 40
+        assert popup.evaluate("document.querySelector('#results li:first-child .thumb').tagName") == "IMG"
+        popup.evaluate("document.querySelector('#results li:last-child').scrollIntoView()")
+        popup.wait_for_function("() => document.querySelector('#results li:last-child .thumb').tagName === 'IMG'",
+                                timeout=10_000)
+        popup.close()
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_facebook_youtube_and_tiktok_adapters_name_the_post(browser, live_backend, media_dir, sites):
     """A right-click check on the Facebook, YouTube and TikTok imitations carries the post's permalink
     (what a video is fetched by, and what the report names): the post link, a shared blob: video's own

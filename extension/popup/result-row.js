@@ -46,11 +46,46 @@
       return el("img", { className: "thumb", alt: "", src: item.thumb });
     }
     if (FL.privateHost(item.thumb)) return glyph;
+    later(glyph, () => load(glyph, item, pageUrl));
+    return glyph;
+  };
+
+  // Thumbnails load as their rows come into view, a few at a time: a scan of 200 pictures fetched all
+  // 200 at once, beside the scan's own downloads of them, for rows most people never scroll to.
+  const THUMBS_AT_ONCE = 4;
+  const jobs = new Map();   // glyph → its loading, not begun
+  const queue = [];
+  let loading = 0;
+  const next = () => {
+    while (loading < THUMBS_AT_ONCE && queue.length) {
+      const job = queue.shift();
+      loading += 1;
+      job().finally(() => {
+        loading -= 1;
+        next();
+      });
+    }
+  };
+  const inView = new IntersectionObserver((entries) => {
+    for (const { target, isIntersecting } of entries) {
+      if (!isIntersecting || !jobs.has(target)) continue;
+      inView.unobserve(target);
+      queue.push(jobs.get(target));
+      jobs.delete(target);
+    }
+    next();
+  }, { rootMargin: "200px" });
+  const later = (glyph, job) => {
+    jobs.set(glyph, () => (glyph.isConnected ? job() : Promise.resolve()));   // a row gone meanwhile: nothing
+    inView.observe(glyph);
+  };
+
+  const load = (glyph, item, pageUrl) => {
     const ownSite = Boolean(pageUrl) && FL.siteListed([FL.siteKey(pageUrl)], FL.siteKey(item.thumb));
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), THUMB_TIMEOUT_MS);
     // with cookies, not through the cache, as background.js's fetchImageBytes
-    fetch(item.thumb, { credentials: ownSite ? "include" : "omit", cache: ownSite ? "no-store" : "force-cache", redirect: "manual",
+    return fetch(item.thumb, { credentials: ownSite ? "include" : "omit", cache: ownSite ? "no-store" : "force-cache", redirect: "manual",
                         referrerPolicy: "no-referrer", signal: abort.signal })
       .then(async (res) => {
         if (!res.ok || !/^image\//i.test(res.headers.get("content-type") || "")) return;
@@ -64,7 +99,6 @@
       })
       .catch(() => {})   // no thumbnail: the glyph stays
       .finally(() => clearTimeout(timer));
-    return glyph;
   };
 
   FL.resultRow = (item, pageUrl) => {
