@@ -520,7 +520,7 @@ def test_face_found_with_landmarks(face_jpeg):
 
 def test_faces_in_a_large_group_photo_are_found(tmp_path):
     """A 4800 px photo with four 160 px faces: at the model's 640 px they would be 21 px, too small
-    to find; a photo is searched at a third of its side."""
+    to find; a photo is searched at its own size too (up to 1,920 px)."""
     from fakelens.analyze import Analyzer
 
     names = sorted(need_shared("faces-real", "utkface").iterdir())[:4]
@@ -536,6 +536,42 @@ def test_faces_in_a_large_group_photo_are_found(tmp_path):
         x, y, w, h = face["box"]
         assert 1380 <= y <= 1440 and 120 <= min(w, h) <= 200, face
     assert result["label"] != "not_applicable"
+
+
+def test_a_face_cut_by_the_pictures_edge_is_measured_whole():
+    """A 108 px face with part of it beyond the picture's left edge has a box 62 px wide (the part shown),
+    and was held back as "the face is small (62 px)". Its size comes from its landmarks; an uncut face's
+    is its box's."""
+    chip = cv2.imread(str(need_shared("faces-real", "utkface", "100_1_0_20170110183726390.jpg.chip.jpg")))
+    face = cv2.resize(cv2.copyMakeBorder(chip, 60, 60, 60, 60, cv2.BORDER_REPLICATE), (160, 160))
+    models = ModelStore(REPO_MODELS)
+    whole = np.full((400, 600, 3), 100, np.uint8)
+    whole[100:260, 200:360] = face
+    uncut = detect_faces(whole, models, photo=True)[0]
+    assert uncut.side == min(uncut.box[2:])
+    cut = np.full((400, 600, 3), 100, np.uint8)
+    cut[100:260, 0:105] = face[:, 55:]
+    found = detect_faces(cut, models, photo=True)[0]
+    assert found.box[2] < 70 and abs(found.side - uncut.side) <= 0.12 * uncut.side, (found.box, found.side, uncut.side)
+
+
+def test_small_faces_of_a_1920_px_photo_and_a_close_up_in_a_large_one_are_found():
+    """A photo up to 1,920 px was searched at 640 px: the 80 px faces of a 1,920 px group photo (27 px
+    there) were never found ("no face"), though scored from 32 px. And a 6,000 px close-up, searched at
+    1,920, was missed or read as dozens of faces. A photo is searched at its own size and at 640."""
+    names = sorted(need_shared("faces-real", "utkface").iterdir())[:12]
+    models = ModelStore(REPO_MODELS)
+    group = np.full((1280, 1920, 3), 110, np.uint8)
+    for k, name in enumerate(names):
+        x, y = 100 + (k % 6) * 286, 200 + (k // 6) * 440
+        group[y:y + 80, x:x + 80] = cv2.resize(cv2.imread(str(name)), (80, 80), interpolation=cv2.INTER_AREA)
+    found = detect_faces(group, models, photo=True)
+    assert len(found) == 12 and all(50 <= min(f.box[2:]) <= 90 for f in found), [f.box for f in found]
+    assert len(detect_faces(group, models)) <= 1   # what 640 px saw (a video frame is still searched there)
+    close_up = cv2.resize(cv2.imread(str(names[0])), (6000, 6000), interpolation=cv2.INTER_CUBIC)
+    found = detect_faces(close_up, models, photo=True)
+    # (this face, filling the picture, is read twice, shifted, at 640 px too: no more)
+    assert 1 <= len(found) <= 2 and all(min(f.box[2:]) > 3000 for f in found), [f.box for f in found]
 
 
 def test_an_animated_image_says_only_its_first_frame_was_checked(tmp_path, face_jpeg):

@@ -63,7 +63,9 @@ BLURRED_DETAIL = 18.0   # face_detail() under which a face is too blurred to fla
 
 
 def side(face: Face) -> int:
-    return int(min(face.box[2], face.box[3]))
+    """The face's size: its box's shorter side, a face cut by the picture's edge measured whole (a
+    108 px face half out of the picture was held back as "small (62 px)")."""
+    return int(max(face.side, min(face.box[2], face.box[3])))
 
 
 def deciding_face(faces: list[Face], scores: np.ndarray, threshold: float) -> int:

@@ -1,11 +1,14 @@
 """Find faces and their five landmarks with RetinaFace-MobileNet0.25 (ONNX, models/manifest task face_detect).
 
-The frame is resized so its longest side is the manifest's input_size (640 px: 19 ms on one core for a
-1080p frame, and faces were still found at 320 px in FINDINGS.md), then boxes and landmarks are mapped
-back to frame pixels. A large photo is shrunk only to a third of its side (at most MAX_PHOTO_SIDE):
-at 640 px a 200 px face in a 6000 px group photo becomes 21 px, below what RetinaFace finds. A photo
-more than three times as long as wide (a long screenshot, a panorama) is searched at the area of a
-1080p photo instead. Anchors and decoding follow biubug6/Pytorch_Retinaface (MIT).
+A video frame is resized so its longest side is the manifest's input_size (640 px: 19 ms on one core
+for a 1080p frame, and faces were still found at 320 px in FINDINGS.md), then boxes and landmarks are
+mapped back to frame pixels. A photo larger than 1.5 times that is searched twice, and the two
+searches' faces merged: at input_size, for a face that fills it (larger than RetinaFace's largest
+anchor, 512 px, at full size: a close-up in a 6000 px photo was missed at 1920), and at its own size up
+to MAX_PHOTO_SIDE, for the small faces of a group photo (at 640 px an 80 px face of a 1920 px photo
+becomes 27 px, below what RetinaFace finds: none of 12 was found, every one at 1920). A photo more than
+three times as long as wide (a long screenshot, a panorama) is searched at the area of a 1080p photo
+instead. Anchors and decoding follow biubug6/Pytorch_Retinaface (MIT).
 
 A photo shown sideways (a site or a messenger stripped its EXIF orientation): RetinaFace still finds
 the face, but its landmarks are wrong and the crop cut from them scored as manipulated (up to 0.99 for
@@ -27,6 +30,7 @@ import numpy as np
 
 from ..errors import FakeLensError
 from ..models import ModelStore
+from .align import crop_matrix, crop_zoom, outside_fraction
 from .image import shrink_to
 from .types import Face
 
@@ -35,8 +39,12 @@ MIN_SIZES = ((16, 32), (64, 128), (256, 512))
 VARIANCE = (0.1, 0.2)
 NMS_IOU = 0.4
 MIN_FACE_PX = 24          # smaller faces carry too little detail for any detector
-MAX_PHOTO_SIDE = 1920     # about 0.5 s on one core, once per photo (a video's frames stay at 640)
+MAX_PHOTO_SIDE = 1920     # 0.23 s on one core, once per photo, beside 0.05 s at 640 (a video's frames stay at 640)
 MAX_PHOTO_AREA = 1920 * 1080   # pixels a long screenshot or panorama is searched at
+# a box's shorter side over the picture pixels its face's crop (align.crop_matrix, scale 1) spans: 0.87
+# the median over 598 held-out UTKFace faces at two sizes (5-95 %: 0.80-0.93)
+LANDMARK_SIDE = 0.87
+FINE_FACE_PX = 256        # the largest face the search at a photo's own size keeps (the 640 px one finds those)
 
 
 @lru_cache(maxsize=16)
@@ -55,34 +63,30 @@ def _anchors(height: int, width: int) -> np.ndarray:
 def detect_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float = 0.0,
                  max_faces: int | None = None, photo: bool = False) -> list[Face]:
     """Faces in a BGR frame, largest first, at most `max_faces` (None: all). A `photo` (a still image,
-    not one of many video frames) larger than three times the model's side is searched at a third of
-    its side."""
+    not one of many video frames) is also searched at its own size (the module's docstring)."""
     spec = models.first("face_detect")
     if spec is None:
         raise FakeLensError("model_broken", "no face_detect model in models/manifest.json")
     h, w = image.shape[:2]
     if min(h, w) < MIN_FACE_PX:   # a strip or a thread holds no face this keeps: the model is not run on it
         return []
-    session = models.session(spec)
-    side = max(spec.input_size, min(MAX_PHOTO_SIDE, max(h, w) // 3)) if photo else spec.input_size
-    if photo and max(h, w) > 3 * min(h, w):
-        # a long screenshot or a panorama: by its long side its faces would shrink below what RetinaFace
-        # finds (a 1080×20000 page searched 104 px wide); by its area it costs what a 1080p photo does
-        side = max(side, round(max(h, w) * min(1.0, math.sqrt(MAX_PHOTO_AREA / (h * w)))))
-    small = shrink_to(image, side)
-    sh, sw = small.shape[:2]
-    blob = (small.astype(np.float32) - np.array(spec.mean, np.float32)).transpose(2, 0, 1)[None]
-    loc, conf, landms = session.run(None, {"input": blob})
-    anchors = _anchors(sh, sw)
-    scores = conf[0, :, 1]
-    keep = scores >= spec.threshold
-    if not keep.any():
+    sides = [spec.input_size]
+    if photo:
+        fine = min(MAX_PHOTO_SIDE, max(h, w))
+        if max(h, w) > 3 * min(h, w):
+            # a long screenshot or a panorama: by its long side its faces would shrink below what RetinaFace
+            # finds (a 1080×20000 page searched 104 px wide); by its area it costs what a 1080p photo does
+            fine = max(fine, round(max(h, w) * min(1.0, math.sqrt(MAX_PHOTO_AREA / (h * w)))))
+        if fine > 1.5 * spec.input_size:
+            sides.append(fine)
+    # the search at full size keeps the faces up to FINE_FACE_PX there (larger ones the 640 px search
+    # finds, whole: at full size one close-up was read as two faces, or a dozen inside it)
+    found = [_search(image, models.session(spec), spec, side, FINE_FACE_PX if n else None)
+             for n, side in enumerate(sides)]
+    boxes, scores, points = (np.concatenate(parts) for parts in zip(*found))
+    if not len(scores):
         return []
-    a, loc, landms, scores = anchors[keep], loc[0][keep], landms[0][keep], scores[keep]
-    centre = a[:, :2] + loc[:, :2] * VARIANCE[0] * a[:, 2:]
-    size = a[:, 2:] * np.exp(loc[:, 2:] * VARIANCE[1])
-    boxes = np.concatenate([centre - size / 2, size], 1) * [w, h, w, h]  # anchors are in fractions of the frame
-    points = (a[:, None, :2] + landms.reshape(-1, 5, 2) * VARIANCE[0] * a[:, None, 2:]) * [w, h]
+    # one face found by both searches is kept once, as the more confident one read it
     order = cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), spec.threshold, NMS_IOU)
     faces = []
     for i in np.array(order).reshape(-1):
@@ -91,9 +95,45 @@ def detect_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float
             continue
         x0, y0 = max(0.0, x), max(0.0, y)
         box = (int(round(x0)), int(round(y0)), int(round(min(w, x + bw) - x0)), int(round(min(h, y + bh) - y0)))
-        faces.append(Face(frame=frame, t=t, box=box, score=float(scores[i]), landmarks=points[i].astype(np.float32)))
+        faces.append(Face(frame=frame, t=t, box=box, score=float(scores[i]), landmarks=points[i].astype(np.float32),
+                          side=_whole_side(points[i], min(bw, bh), image.shape)))
     faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+    # a "face" inside a larger one (an eye read as a face, in the search at full size) is part of it
+    faces = [f for n, f in enumerate(faces) if not any(_inside(f.box, g.box) >= 0.6 for g in faces[:n])]
     return faces[:max_faces]
+
+
+def _whole_side(landmarks: np.ndarray, box_side: float, shape: tuple) -> int:
+    """The shorter side of a face's box; for a face cut by the frame's edge, whose box covers only the
+    part shown (62 px of a 108 px face), the side its landmarks give: LANDMARK_SIDE times the picture
+    pixels its crop spans."""
+    if outside_fraction(landmarks, shape, 160) > 0:
+        box_side = max(box_side, LANDMARK_SIDE * 160 / crop_zoom(crop_matrix(landmarks, 160)))
+    return int(round(box_side))
+
+
+def _search(image: np.ndarray, session, spec, side: int, largest: int | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RetinaFace's candidates in `image` shrunk to `side`: boxes (x, y, w, h) and landmarks in the
+    image's own pixels, with their scores, those at or above the model's threshold (and no more than
+    `largest` pixels across at that size)."""
+    h, w = image.shape[:2]
+    small = shrink_to(image, side)
+    sh, sw = small.shape[:2]
+    blob = (small.astype(np.float32) - np.array(spec.mean, np.float32)).transpose(2, 0, 1)[None]
+    loc, conf, landms = session.run(None, {"input": blob})
+    anchors = _anchors(sh, sw)
+    scores = conf[0, :, 1]
+    keep = scores >= spec.threshold
+    a, loc, landms, scores = anchors[keep], loc[0][keep], landms[0][keep], scores[keep]
+    centre = a[:, :2] + loc[:, :2] * VARIANCE[0] * a[:, 2:]
+    size = a[:, 2:] * np.exp(loc[:, 2:] * VARIANCE[1])
+    boxes = np.concatenate([centre - size / 2, size], 1) * [w, h, w, h]  # anchors are in fractions of the frame
+    points = (a[:, None, :2] + landms.reshape(-1, 5, 2) * VARIANCE[0] * a[:, None, 2:]) * [w, h]
+    if largest is not None:
+        small_enough = np.minimum(size[:, 0] * sw, size[:, 1] * sh) <= largest   # (size: fractions of the frame)
+        boxes, scores, points = boxes[small_enough], scores[small_enough], points[small_enough]
+    return boxes, scores, points
 
 
 def upright(landmarks: np.ndarray) -> bool:
@@ -128,7 +168,8 @@ def _unturn(face: Face, turns: int, turned_shape: tuple) -> Face:
         height, width = width, height
     (x0, y0), (x1, y1) = corners.min(0), corners.max(0)
     box = (int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
-    return Face(frame=face.frame, t=face.t, box=box, score=face.score, landmarks=points.astype(np.float32))
+    return Face(frame=face.frame, t=face.t, box=box, score=face.score, landmarks=points.astype(np.float32),
+                side=face.side)
 
 
 def detect_upright_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float = 0.0,
@@ -155,6 +196,13 @@ def detect_upright_faces(image: np.ndarray, models: ModelStore, frame: int = 0, 
             used.add(best)
         out.append(face if best is None else turned[best])
     return out
+
+
+def _inside(a: tuple, b: tuple) -> float:
+    """How much of (x, y, w, h) box `a` lies inside box `b`: a share of a's area."""
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    return max(0, x1 - x0) * max(0, y1 - y0) / float(a[2] * a[3] or 1)
 
 
 def _iou(a: tuple, b: tuple) -> float:

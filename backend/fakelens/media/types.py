@@ -19,6 +19,7 @@ class Face:
     box: tuple                # (x, y, w, h) in frame pixels
     score: float              # detector confidence
     landmarks: np.ndarray     # (5, 2) pixels: eye, eye (image left to right), nose tip, mouth corner, mouth corner
+    side: int = 0             # the box's shorter side as found, before the frame's edge cut the box (0: the box's)
 
 
 @dataclass
