@@ -159,6 +159,62 @@ def test_a_video_of_pixels_that_are_not_square_is_seen_as_shown(tmp_path):
     assert abs(len(columns) - len(rows)) <= 4, (len(columns), len(rows))   # a circle again, not an ellipse
 
 
+def test_a_phone_video_turned_a_quarter_with_pixels_that_are_not_square_is_stretched_along_its_height(tmp_path):
+    """OpenCV turns a video whose track says "rotate 90°" upright, but its pixels' aspect ratio is that
+    of the stored, unturned width: the upright frame's width was stretched, and its faces 16/9 off."""
+    import fractions
+    import struct
+
+    av = pytest.importorskip("av")
+    path = tmp_path / "sar.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 240, 180, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = fractions.Fraction(4, 3)   # shown 320×180
+        for _ in range(10):
+            picture = np.full((180, 240, 3), 40, np.uint8)
+            picture[:90, :120] = (255, 0, 0)   # the top-left quarter, red
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    data = bytearray(path.read_bytes())
+    matrix = data.find(b"tkhd") + 4 + 40   # the track header's matrix: a quarter turn
+    data[matrix:matrix + 36] = struct.pack(">9i", 0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30)
+    turned = tmp_path / "sar-turned.mp4"
+    turned.write_bytes(bytes(data))
+    for video, shape in ((path, (180, 320)), (turned, (320, 180))):
+        frames, info = sample_frames(video, 2, Settings(home=tmp_path / "h"))
+        image = frames[0].image
+        assert image.shape[:2] == shape and (info["height"], info["width"]) == shape, (video.name, image.shape, info)
+        ys, xs = np.nonzero((image[..., 2] > 200) & (image[..., 0] < 80))
+        assert sorted([np.ptp(xs) + 1, np.ptp(ys) + 1]) == pytest.approx([90, 160], abs=4), video.name   # a quarter, as shown
+
+
+def test_an_av1_video_this_decoder_cannot_read_is_not_called_broken(tmp_path):
+    """OpenCV's FFmpeg here decodes AV1 only with hardware that does: a good AV1 file opened, said it had
+    60 frames, decoded none, and was refused as "no frame of the video could be decoded", a broken file.
+    It is said to be AV1, which FakeLens cannot decode on this computer."""
+    av = pytest.importorskip("av")
+    if "libsvtav1" not in av.codecs_available:
+        pytest.skip("PyAV has no AV1 encoder here")
+    path = tmp_path / "av1.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libsvtav1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(30):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((240, 320, 3), i * 8, np.uint8), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    try:
+        frames, _ = sample_frames(path, 4, Settings(home=tmp_path / "h"))
+    except FakeLensError as exc:
+        assert exc.code == "unsupported_media" and "AV1" in exc.message, (exc.code, exc.message)
+    else:   # an OpenCV that decodes AV1 in software
+        assert len(frames) == 4
+
+
 def test_a_clip_trimmed_without_re_encoding_is_not_called_cut_off(tmp_path):
     """A cut made by an edit list (ffmpeg -ss ... -c copy, lossless cutters) keeps every frame in its
     track: frame counts said 10 s, 3.3 s decoded, and the whole clip was "a download cut off". The
@@ -679,6 +735,28 @@ def test_a_16_bit_grey_png_with_a_transparent_grey_is_not_read_as_white(tmp_path
     (tmp_path / "g16.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"".join(_png_chunk(k, d) for k, d in with_trns))
     pixels = read_image(tmp_path / "g16.png", "image/png", 10**8)
     assert abs(float(pixels.mean()) - ramp.mean() / 257) < 2, pixels.mean()
+
+
+def test_a_32_bit_bmp_whose_alpha_bytes_are_all_zero_is_read_opaque(tmp_path):
+    """Writers of 32-bit BMPs leave the alpha bytes 0, and browsers show such a picture opaque; FakeLens
+    judged it as a blank white page. A BMP with some transparency is still shown on white."""
+    import struct
+
+    def bmp(bgra: np.ndarray) -> bytes:
+        h, w = bgra.shape[:2]
+        header = struct.pack("<IiiHHIIiiII", 108, w, -h, 1, 32, 3, w * h * 4, 2835, 2835, 0, 0)   # top-down rows
+        header += struct.pack("<IIII", 0xFF0000, 0xFF00, 0xFF, 0xFF000000) + b"BGRs" + bytes(48)
+        return b"BM" + struct.pack("<IHHI", 14 + 108 + bgra.size, 0, 0, 14 + 108) + header + bgra.tobytes()
+
+    pixels = np.zeros((30, 40, 4), np.uint8)
+    pixels[..., :3] = (20, 50, 200)
+    path = tmp_path / "zero-alpha.bmp"
+    path.write_bytes(bmp(pixels))
+    assert read_image(path, "image/bmp", 10**7)[5, 5].tolist() == [20, 50, 200]
+    pixels[:15, :, 3] = 255   # the top half opaque, the rest transparent
+    path.write_bytes(bmp(pixels))
+    read = read_image(path, "image/bmp", 10**7)
+    assert read[5, 5].tolist() == [20, 50, 200] and read[25, 5].tolist() == [255, 255, 255]
 
 
 def test_an_opaque_picture_with_an_alpha_channel_reads_as_its_colours(tmp_path, face_jpeg):

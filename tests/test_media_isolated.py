@@ -164,3 +164,30 @@ def test_a_module_in_the_working_folder_does_not_stand_in_for_the_librarys(tmp_p
     monkeypatch.chdir(folder)
     media = load_media(clip, "video", "video/mp4", Settings(home=tmp_path / "h"), sha="x")
     assert len(media.frames) == Settings(home=tmp_path / "h").video_frames
+
+
+def test_a_child_is_not_started_while_a_decoder_has_the_servers_stderr():
+    """An image decode swaps the process's stderr (fd 2) for a file that reads libjpeg's messages. A video
+    or download child started meanwhile kept that file as its stderr, and what it wrote after the swap
+    ended (FFmpeg's messages, a traceback) went nowhere. A child is started once the swap is over."""
+    import threading
+
+    from fakelens.isolation import child_process
+    from fakelens.media.image import library_messages
+
+    inside, ended = threading.Event(), []
+
+    def decoding():
+        with library_messages():
+            inside.set()
+            time.sleep(1.0)
+            ended.append(time.monotonic())
+
+    worker = threading.Thread(target=decoding)
+    worker.start()
+    assert inside.wait(5)
+    with child_process("json.tool", None) as child:   # (any module: this one reads stdin and ends)
+        started = time.monotonic()
+        child.wait(30)
+    worker.join()
+    assert ended and started >= ended[0]

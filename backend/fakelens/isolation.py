@@ -19,12 +19,17 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
 from .errors import FakeLensError
 
 PROGRESS_EVERY_S = 0.1
+# Held while the process's stderr (fd 2) is swapped for a file that reads a C library's messages
+# (media/image.py) and while a child is started: a child started meanwhile kept that file as its stderr,
+# and what it wrote after the swap ended (FFmpeg's messages, a traceback) was lost with the file.
+STDERR_SWAPPED = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -37,8 +42,9 @@ def child_process(module: str, arguments):
     # fakelens is found where the parent found it, installed or not
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
-    child = subprocess.Popen([sys.executable, "-P", "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             start_new_session=True, env=env)   # its own group: killed whole
+    with STDERR_SWAPPED:   # the server's own stderr, not a decoder's capture of it
+        child = subprocess.Popen([sys.executable, "-P", "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 start_new_session=True, env=env)   # its own group: killed whole
     try:
         child.stdin.write(pickle.dumps(arguments))
         child.stdin.close()

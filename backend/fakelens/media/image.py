@@ -3,7 +3,6 @@
 import logging
 import os
 import tempfile
-import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from ..errors import FakeLensError
+from ..isolation import STDERR_SWAPPED
 from .structure import jpeg_layout, png_chunks, png_ends, walk_image
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,6 @@ def _truncated(data: bytes, mime: str) -> bool:
 DAMAGED_JPEG = ("premature end of data segment", "bad huffman code", "instead of rst", "premature end of jpeg file")
 # the lines of libjpeg's and libpng's own that a capture keeps to itself (anything else is written out again)
 LIBRARY_WORDS = ("corrupt jpeg data", "premature end of jpeg", "libpng ", "invalid sos", "inconsistent progression")
-_STDERR = threading.Lock()
 
 
 @contextmanager
@@ -65,7 +64,7 @@ def library_messages():
     process's stderr meanwhile, read instead of shown. stderr is the whole process's, so one capture at
     a time; what anything else wrote there meanwhile is written out again afterwards."""
     said: list[str] = []
-    with _STDERR, tempfile.TemporaryFile() as spool:
+    with STDERR_SWAPPED, tempfile.TemporaryFile() as spool:
         saved = os.dup(2)
         os.dup2(spool.fileno(), 2)
         try:
@@ -158,7 +157,12 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
     if mime == "image/jpeg" and any(w in line.lower() for line in said for w in DAMAGED_JPEG):
         raise FakeLensError("undecodable", "the JPEG is damaged: its picture data breaks off or is garbled "
                             "before the end, so part of the picture is missing")
-    if pixels is not None and transparent:
+    if pixels is not None and transparent and mime == "image/bmp" and pixels.ndim == 3 and pixels.shape[2] == 4 \
+            and not pixels[..., 3].any():
+        # a 32-bit BMP whose alpha bytes are all 0: writers leave them so, and browsers show such a
+        # picture opaque (on white it was a blank page)
+        pixels = np.ascontiguousarray(pixels[..., :3])
+    elif pixels is not None and transparent:
         pixels = on_white(pixels)
     if pixels is None:
         return _decode_with_pil(path, mime, orientation)

@@ -25,6 +25,7 @@ MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need mor
 # 720p video walked took about 130 s here, past decode_wall_s.
 SEEK_GAP = 300
 SLOW_SEEK_S = 2.0   # a seek slower than this: the rest of the video is walked
+AV1 = b"AV01"
 MOTION_JPEG = b"MJPG"   # OpenCV's name for the codec, whatever the container calls it (MOV's "jpeg" too)
 
 
@@ -105,6 +106,9 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         sar_num, sar_den = cap.get(cv2.CAP_PROP_SAR_NUM), cap.get(cv2.CAP_PROP_SAR_DEN)
         codec = (int(cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little")
+        # turned a quarter (a phone's video): OpenCV hands the frames, and their size, upright, while
+        # the pixels' aspect ratio is still that of the stored, unturned width
+        sideways = int(cap.get(cv2.CAP_PROP_ORIENTATION_META)) % 180 == 90
     finally:
         cap.release()
     # pixels that are not square (anamorphic DV and HDV, DVDs: 1440x1080 shown at 1920x1080): faces
@@ -152,11 +156,16 @@ def sample_frames(path: Path, count: int, settings, cancelled=lambda: False,
             frames = None
             frames, _, _ = _read(path, total, fps, count, settings, deadline, cancelled, progress)
     if not frames:
-        raise FakeLensError("undecodable", "no frame of the video could be decoded")
+        if codec == AV1:   # a good file: OpenCV's FFmpeg decodes AV1 only with hardware that does
+            raise FakeLensError("unsupported_media", "this video is AV1, which FakeLens cannot decode on this "
+                                "computer (its decoder reads AV1 only with hardware support)")
+        named = codec.decode("latin-1").strip() if codec.strip(b"\0 ").isalnum() else ""
+        raise FakeLensError("undecodable", "no frame of the video could be decoded"
+                            + (f" (its codec: {named})" if named else ""))
     if sar != 1.0:
-        width = round(width * sar)
+        width, height = (width, round(height * sar)) if sideways else (round(width * sar), height)
         for i, f in enumerate(frames):   # in place: one frame at a time held twice, not all of them
-            frames[i] = dataclasses.replace(f, image=shrink_to(_stretched(f.image, sar), MAX_SIDE))
+            frames[i] = dataclasses.replace(f, image=shrink_to(_stretched(f.image, sar, sideways), MAX_SIDE))
     # a stream whose stamps restarted lasts past what its header says (frames carry on from the last)
     return frames, {"width": width, "height": height, "fps": fps, "duration": round(max(total / fps, frames[-1].t), 3),
                     "declared_duration": declared}
@@ -196,10 +205,12 @@ def _check_jpeg_frames(path: Path, width: int, height: int, settings, deadline: 
         cap.release()
 
 
-def _stretched(image: np.ndarray, sar: float) -> np.ndarray:
-    """The frame as it is shown: its width times the pixels' aspect ratio."""
+def _stretched(image: np.ndarray, sar: float, sideways: bool = False) -> np.ndarray:
+    """The frame as it is shown: its width times the pixels' aspect ratio (its height, for a frame
+    turned upright from sideways)."""
     h, w = image.shape[:2]
-    return cv2.resize(image, (max(1, round(w * sar)), h), interpolation=cv2.INTER_CUBIC if sar > 1 else cv2.INTER_AREA)
+    size = (w, max(1, round(h * sar))) if sideways else (max(1, round(w * sar)), h)
+    return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC if sar > 1 else cv2.INTER_AREA)
 
 
 def _read(path: Path, total: int, fps: float, count: int, settings, deadline: float, cancelled,
