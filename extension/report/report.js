@@ -31,12 +31,14 @@
   try {
     // a check still running (a right-clicked link's page, opened at once so that the click is seen to
     // do something: a video page can take a minute): its progress first, then its report
-    let check = await FL.ask("check-status", { id });
-    if (!FL.isFinal(check)) {
+    // (a check that failed comes back as an error: its report says why, and so does the report of one
+    // no longer kept, or the connection's trouble)
+    const check = await FL.ask("check-status", { id }).catch(() => null);
+    if (check && !FL.isFinal(check)) {
       showProgress(check);
-      check = await FL.followCheck(check, (checkId) => FL.ask("check-status", { id: checkId }), showProgress);
-      progress.remove();
+      await FL.followCheck(check, (checkId) => FL.ask("check-status", { id: checkId }), showProgress).catch(() => {});
     }
+    progress.remove();
     const { html } = await FL.ask("report", { id });
     // the tab takes the report's title, which names the media: several report tabs are told apart
     // (parsed, not shown: DOMParser's document runs nothing and loads nothing)
