@@ -94,3 +94,56 @@ def test_the_connection_limit_fits_the_file_limit():
     # each connection may hold a spool file too (a large body being received): two files each, 256 kept
     assert connection_limit(1024) == 384
     assert connection_limit(512) == 128 and connection_limit(256) == 16
+
+
+
+def test_a_client_that_trickles_its_headers_loses_its_connection(backend):
+    """waitress's idle timeout counts from the last byte: a program sending a header line every few
+    seconds (no token needed) kept its connection for ever, and 520 such kept the extension out. A
+    request's headers are due within 10 s of its first byte."""
+    trickle = socket.create_connection(("127.0.0.1", backend.port))
+    trickle.sendall(f"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:{backend.port}\r\n".encode())
+    start, cut = time.monotonic(), None
+    try:
+        while time.monotonic() - start < 40:   # a line every 2 s: never idle by waitress's measure
+            time.sleep(2)
+            try:
+                trickle.sendall(b"X-Slow: 1\r\n")
+            except OSError:   # closed by the server
+                cut = time.monotonic() - start
+                break
+    finally:
+        trickle.close()
+    assert cut is not None and cut < 25, cut   # looked at every 5 s
+    health_within(backend.port)
+
+
+def test_answers_left_unread_do_not_hold_a_thread_for_ever():
+    """Requests sent one after another on a connection, their answers never read: once 16 MB wait, the
+    thread writing them waits for the client, and waitress never timed out a connection with requests,
+    so 16 such held every thread. Such a connection is closed after the idle timeout (here fakelens's
+    server with one thread, a plain app answering 1 MB)."""
+    import threading
+
+    from support.live_backend import free_port
+    from fakelens.serving import make_server
+
+    big = b"x" * 2**20
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(big)))])
+        return [big]
+
+    port = free_port()
+    server, _ = make_server(app, port, threads=1)
+    threading.Thread(target=server.run, daemon=True).start()
+    unread = socket.create_connection(("127.0.0.1", port))
+    try:
+        unread.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        unread.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 60)   # 60 MB of answers, in one read
+        time.sleep(22)   # the idle timeout's 15 s, looked at every 5 s
+        r = requests.get(f"http://127.0.0.1:{port}/", timeout=10)   # the one thread answers again
+        assert r.status_code == 200 and len(r.content) == len(big)
+    finally:
+        unread.close()
+        server.close()

@@ -3,10 +3,13 @@
 Browsers resolve `localhost` to ::1 before 127.0.0.1, so the server holds [::1]:PORT as well as
 127.0.0.1:PORT: a port left free there could be taken by any other program on the computer, which
 would then receive the extension's token and media. Requests refused by their Host, Origin or token
-close their connection, so that a page (or a program) cannot fill waitress's connections with them."""
+close their connection, so that a page (or a program) cannot fill waitress's connections with them; so
+does a request that trickles in, and answers left unread."""
 
 import errno
+import functools
 import socket
+import time
 
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
@@ -23,6 +26,12 @@ CONNECTIONS = 500   # waitress's default is 100
 # before; waitress's own defaults are 120 s and 30).
 CHANNEL_TIMEOUT_S = 15
 CLEANUP_S = 5
+# A request must come whole in time, whatever it trickles: waitress's idle timeout counts from the last
+# byte, so a program sending one header line every few seconds (no token needed) kept a connection for
+# ever, and 500 such kept the extension out. Its headers within HEADERS_DEADLINE_S of its first byte,
+# its body within REQUEST_DEADLINE_S (from this computer the largest upload takes seconds).
+HEADERS_DEADLINE_S = 10
+REQUEST_DEADLINE_S = 120
 IPV6_MISSING = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
 
 
@@ -104,6 +113,33 @@ class _Task(WSGITask):
 
 class _Channel(HTTPChannel):
     task_class = _Task
+    reading = None   # (the request being read, the time its first byte came)
+
+    def received(self, data):
+        answer = super().received(data)
+        if self.request is not None and (self.reading is None or self.reading[0] is not self.request):
+            self.reading = (self.request, time.time())
+        return answer
+
+    def overdue(self, now: float) -> bool:
+        """A request not come whole in time (the deadlines above), or answers the client has read nothing
+        of for CHANNEL_TIMEOUT_S: the thread writing them waits for the client for ever once 16 MB are
+        unread (requests sent one after another, none read: 16 such connections held every thread)."""
+        request, (reading, since) = self.request, self.reading or (None, now)
+        if request is not None and request is reading and not request.completed and (
+                now - since > (REQUEST_DEADLINE_S if request.headers_finished else HEADERS_DEADLINE_S)):
+            return True
+        return bool(self.requests) and self.total_outbufs_len > 0 and now - self.last_activity > CHANNEL_TIMEOUT_S
+
+
+def _maintenance(server, now: float) -> None:
+    """waitress's own (an idle connection closed), and a connection overdue closed too."""
+    type(server).maintenance(server, now)
+    for channel in list(server.active_channels.values()):
+        if isinstance(channel, _Channel) and channel.overdue(now):
+            # at once (will_close waits for the socket to take more bytes, which a client not reading
+            # never lets it); a thread waiting to write is woken, and stops
+            channel.handle_close()
 
 
 def make_server(app, port: int, parser_class=None, **adjustments):
@@ -124,5 +160,6 @@ def make_server(app, port: int, parser_class=None, **adjustments):
     for dispatcher in sockmap.values():   # one server per address listened on
         if isinstance(dispatcher, BaseWSGIServer):
             dispatcher.channel_class = channel
+            dispatcher.maintenance = functools.partial(_maintenance, dispatcher)
     return server, [f"[{s.getsockname()[0]}]" if s.family == socket.AF_INET6 else s.getsockname()[0]
                     for s in sockets]
