@@ -5,6 +5,7 @@ objects (the second request runs inside the first one's window), not left to tim
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import socket
@@ -544,12 +545,40 @@ def test_a_body_far_over_the_limit_is_refused_before_it_is_sent(tmp_path):
                          f"Authorization: Bearer {backend.token}\r\nContent-Type: application/octet-stream\r\n"
                          f"Content-Length: {1 << 29}\r\n\r\n".encode() + b"\0" * 1000)
             try:
-                head = sock.recv(200)
+                head = sock.recv(2000)
             except socket.timeout:
                 head = b"(no answer: the server waits for the whole body)"
         assert head.startswith(b"HTTP/1.1 413"), head
+        # in the API's shape, as every other refusal (waitress's own were plain text), and so are a
+        # length that is no number and a chunked body over the limit
+        assert json.loads(head.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "too_large", head
+        for length, code, status in ((b"Content-Length: abc\r\n", "bad_request", 400),
+                                     (b"Transfer-Encoding: chunked\r\n", "too_large", 413)):
+            with socket.create_connection(("127.0.0.1", backend.port), timeout=10) as sock:
+                sock.sendall(f"POST {CHECKS} HTTP/1.1\r\nHost: 127.0.0.1:{backend.port}\r\n"
+                             f"Authorization: Bearer {backend.token}\r\nContent-Type: application/octet-stream\r\n"
+                             .encode() + length + b"\r\n")
+                if b"chunked" in length:
+                    for _ in range(4):   # 4 MB in 1 MB chunks: past the 1 MB limit and the 2 MB beyond it
+                        sock.sendall(b"100000\r\n" + b"\0" * (1 << 20) + b"\r\n")
+                answer = read_answer(sock)
+            assert answer.startswith(f"HTTP/1.1 {status}".encode()), answer[:200]
+            head, body = answer.split(b"\r\n\r\n", 1)
+            assert b"application/json" in head and json.loads(body)["error"]["code"] == code, answer[:300]
     finally:
         backend.stop()
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """What the server sent until it closed the connection or went quiet for 3 s."""
+    sock.settimeout(3)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return data
 
 
 # --- 8. file names ---------------------------------------------------------------------------------

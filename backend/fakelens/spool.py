@@ -52,14 +52,23 @@ def _parser_class(home):
     from waitress.parser import HTTPRequestParser
     from waitress.utilities import Error
 
-    class DataFolderFull(Error):
+    class ApiError(Error):
         """The API's own error, as JSON, from waitress itself (the app never sees the request)."""
-        code, reason = 503, "Service Unavailable"
+
+        def __init__(self, body, code: int, reason: str):
+            super().__init__(body)
+            self.code, self.reason = code, reason
 
         def to_response(self, ident=None):
             body = json.dumps({"error": self.body}, separators=(",", ":")).encode()   # as Flask writes it
             return (f"{self.code} {self.reason}",
                     [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
+
+    def as_json(error: Error) -> ApiError:
+        """waitress's own refusal (a chunked body over the limit, a bad Content-Length, a header too
+        large, an unknown Transfer-Encoding) in the API's shape: it was plain text."""
+        code = "too_large" if error.code in (413, 431) else "bad_request"
+        return ApiError({"code": code, "message": f"{error.reason}: {error.body}"}, error.code, error.reason)
 
     class Parser(HTTPRequestParser):
         def __init__(self, adj):
@@ -71,12 +80,15 @@ def _parser_class(home):
 
         def received(self, data):
             try:
-                return super().received(data)
+                consumed = super().received(data)
             except OSError as exc:   # the body's temporary file cannot be written: a full or read-only disk
-                self.error = DataFolderFull(storage_unavailable(home, exc).to_dict())
+                self.error = ApiError(storage_unavailable(home, exc).to_dict(), 503, "Service Unavailable")
                 self.completed = True
                 self.close()   # what it holds on the disk freed now
                 return len(data)
+            if self.error is not None and not isinstance(self.error, ApiError):
+                self.error = as_json(self.error)
+            return consumed
 
         def close(self):
             try:
