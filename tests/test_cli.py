@@ -7,8 +7,11 @@ import shutil
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def fakelens(home, *args, timeout=120):
@@ -231,7 +234,23 @@ def test_models_lists_manifest(tmp_path):
     r = fakelens(tmp_path / "home", "models")
     assert r.returncode == 0 and "retinaface_mnet025" in r.stdout and "face_detect" in r.stdout
     manifest = json.loads(fakelens(tmp_path / "home", "models", "--json").stdout)
-    assert manifest["models"]
+    assert manifest["models"] and not any("problem" in m for m in manifest["models"])
+
+
+def test_models_json_names_the_model_whose_file_changed(tmp_path):
+    """Exit 1 and a line on stderr, but the JSON was the manifest of a healthy install: a script reading
+    it could not tell which model failed, nor why."""
+    models = tmp_path / "models"
+    shutil.copytree(REPO / "models", models)
+    broken = next(m for m in json.loads((models / "manifest.json").read_text())["models"] if m["task"] == "face_swap")
+    (models / broken["file"]).write_bytes((models / broken["file"]).read_bytes()[:1000])
+    env = {**os.environ, "FAKELENS_MODELS_DIR": str(models), "FAKELENS_HOME": str(tmp_path / "home")}
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "models", "--json"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+    entries = {m["name"]: m for m in json.loads(r.stdout)["models"]}
+    assert "changed or corrupt" in entries[broken["name"]]["problem"]
+    assert [name for name, m in entries.items() if "problem" in m] == [broken["name"]]
 
 
 def test_serve_refuses_public_bind(tmp_path):

@@ -14,7 +14,7 @@ import pytest
 
 from fakelens.config import Settings
 from fakelens.errors import FakeLensError
-from fakelens.evaluate import auc, recall_at_fpr, roc_curve, run_eval
+from fakelens.evaluate import auc, recall_at_fpr, roc_curve, run_eval, summary_text
 from fakelens.metrics import auc_interval
 
 from conftest import REPO, need_shared
@@ -227,7 +227,9 @@ def test_fakelens_eval_fails_when_one_class_has_nothing_scored(folders, tmp_path
                            "--real", str(folders / "real"), "--fake", str(empty), "--out", str(out)],
                           capture_output=True, text=True, timeout=300, cwd=REPO)
     assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "AUC n/a: it needs both real and fake files scored" in proc.stderr
+    # the summary is the command's output, on stdout (`> results.txt` was left empty); the progress, stderr
+    assert "AUC n/a: it needs both real and fake files scored" in proc.stdout and "AUC" not in proc.stderr
+    assert "[1/" in proc.stderr and "[1/" not in proc.stdout
     assert (out / "scores.csv").is_file() and not (out / "roc.png").exists()   # not beside these scores
 
 
@@ -289,7 +291,7 @@ def test_ctrl_c_in_eval_writes_what_was_scored_and_exits_130(folders, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "eval",
                              "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake"), "--out", str(out)],
-                            stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as a terminal's
     lines = [proc.stderr.readline()]
     while not lines[-1].startswith("[2/"):   # two files scored
@@ -301,7 +303,7 @@ def test_ctrl_c_in_eval_writes_what_was_scored_and_exits_130(folders, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     rows = list(csv.DictReader(open(out / "scores.csv")))
     assert summary["interrupted"] is True and 2 <= len(rows) < 60 and summary["not_scored"] == 60 - len(rows)
-    assert f"interrupted: {60 - len(rows)} file(s) not scored" in err, err[-2000:]
+    assert f"interrupted: {60 - len(rows)} file(s) not scored" in proc.stdout.read()
 
 
 @pytest.mark.parametrize("name", ["scores.csv", "roc.png", "summary.json"])
@@ -364,14 +366,22 @@ def test_empty_folder_arguments_are_refused_not_taken_as_the_current_folder(fold
         r = fakelens("eval", *args)
         assert r.returncode == 2 and f'argument {flag}: must not be empty ("")' in r.stderr, r.stderr[-2000:]
         assert "[1/" not in r.stderr
+        # under --json in JSON too, as any folder that cannot be used (it was argparse's line alone)
+        r = fakelens("eval", *args, "--json")
+        assert r.returncode == 2 and json.loads(r.stdout)["error"] == {
+            "code": "bad_request", "message": f'argument {flag}: must not be empty ("")'}, (r.stdout, r.stderr)
+    a_file = tmp_path / "results"
+    a_file.write_text("")
+    r = fakelens("eval", "--real", str(folders / "real"), "--fake", str(folders / "fake"), "--out", str(a_file))
+    assert r.returncode == 2 and f"{a_file}: it is a file, not a folder" in r.stderr, r.stderr   # "File exists"
     r = fakelens("check", "")   # ":  error:  is a folder" before
     assert r.returncode == 2 and 'argument PATH_OR_URL: must not be empty ("")' in r.stderr, r.stderr
     assert "writes scores.csv, roc.png and summary.json here" in fakelens("eval", "--help").stdout
 
 
 def test_eval_without_out_says_how_to_keep_the_csv_and_the_curve(folders, tmp_path, capsys):
-    run_eval(folders / "real", folders / "fake", None, Settings(home=tmp_path / "home"))
-    assert capsys.readouterr().err.endswith("\n  --out DIR keeps the per-file CSV and the ROC curve\n")
+    summary = run_eval(folders / "real", folders / "fake", None, Settings(home=tmp_path / "home"))
+    assert summary_text(summary, None).endswith("\n  --out DIR keeps the per-file CSV and the ROC curve")
 
 
 def test_a_wrong_argument_exits_2_not_1_as_a_failed_run(folders, tmp_path):
@@ -440,8 +450,8 @@ def test_ctrl_c_while_summing_up_still_writes_every_score(folders, tmp_path, mon
     assert summary["interrupted"] is True and summary["not_scored"] == 0 and summary["auc_95"] is None
     assert summary["auc"] is not None and json.loads((out / "summary.json").read_text())["interrupted"] is True
     assert len(list(csv.DictReader(open(out / "scores.csv")))) == 5
-    err = capsys.readouterr().err
-    assert "interrupted after every file was scored: the AUC's interval was left out" in err, err[-1500:]
+    text = summary_text(summary, out)
+    assert "interrupted after every file was scored: the AUC's interval was left out" in text, text
 
 
 def test_a_newline_in_a_listed_name_cannot_start_a_line_of_its_own():

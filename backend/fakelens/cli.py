@@ -256,11 +256,15 @@ def cmd_models(args) -> int:
 
     store = ModelStore(load_settings(home=args.home).models_dir)
     if args.json:
-        _out(json.dumps(store.manifest, indent=2))
-        problems = [p for p in map(store.problem, store.specs) if p]
-        for problem in problems:
+        # the manifest, a model whose file is missing or changed with its "problem" (a script reading the
+        # JSON learns why the command failed; its entries and the specs are in the same order)
+        problems = [store.problem(spec) for spec in store.specs]
+        entries = [{**entry, "problem": problem} if problem else entry
+                   for entry, problem in zip(store.manifest["models"], problems)]
+        _out(json.dumps({**store.manifest, "models": entries}, indent=2))
+        for problem in filter(None, problems):
             print(f"BROKEN: {problem}", file=sys.stderr)
-        return 1 if problems or not store.specs else 0
+        return 1 if any(problems) or not store.specs else 0
     if not store.specs:
         print(f"error: no models listed in {store.dir / 'manifest.json'}", file=sys.stderr)
         return 1
@@ -279,12 +283,20 @@ def cmd_models(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import run_eval
+    from .evaluate import run_eval, summary_text
 
+    for flag, value in (("--real", args.real), ("--fake", args.fake), ("--out", args.out)):
+        if value == "":   # would be the current folder (`--real ""` scored it) or no results at all; here,
+            # not in argparse, so that --json says it in JSON as for any folder that cannot be used
+            raise WrongArgument(f'argument {flag}: must not be empty ("")')
     settings = load_settings(home=args.home)
-    summary = run_eval(Path(args.real), Path(args.fake), Path(args.out) if args.out else None, settings)
-    if args.json:
+    out = Path(args.out) if args.out else None
+    summary = run_eval(Path(args.real), Path(args.fake), out, settings)   # its progress on stderr
+    if args.json:   # the readable summary beside the JSON, on stderr
+        print(summary_text(summary, out), file=sys.stderr, flush=True)
         _out(json.dumps(summary, indent=2))
+    else:   # the command's output: `> results.txt` keeps it
+        _out(summary_text(summary, out))
     if summary["interrupted"]:   # Ctrl+C: what was scored is written and summed up, then ends as main does
         print("interrupted", file=sys.stderr)
         return 130
@@ -348,15 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="exit 1 when either class has no file scored, or when a result or the output could "
                               "not be written; exit 2 when a folder given cannot be used; "
                               "Ctrl+C: what was scored is written, exit 130")
-    p.add_argument("--real", required=True, type=_not_empty)
-    p.add_argument("--fake", required=True, type=_not_empty)
-    p.add_argument("--out", type=_not_empty, help="writes scores.csv, roc.png and summary.json here")
+    p.add_argument("--real", required=True)
+    p.add_argument("--fake", required=True)
+    p.add_argument("--out", help="writes scores.csv, roc.png and summary.json here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("train", help="train a model (needs the [train] extra)")
-    p.add_argument("what", choices=["face-swap"])
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser("train", help="train a model (needs the [train] extra)",
+                       epilog="`fakelens train face-swap --help` lists the trainer's own options")
+    p.add_argument("what", choices=["face-swap"], metavar="face-swap", help="the model to train")
+    p.add_argument("rest", nargs=argparse.REMAINDER, metavar="TRAINER_OPTIONS", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_train)
     return parser
 

@@ -208,6 +208,8 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
                        if Path(os.path.realpath(out_dir)).is_relative_to(os.path.realpath(d))), None)
         if inside is not None:   # its PNG would be scored as a picture of that class the next time
             raise WrongArgument(f"the results folder {out_dir} is inside {inside}: put it elsewhere")
+        if out_dir.exists() and not out_dir.is_dir():
+            raise WrongArgument(f"cannot write the results to {out_dir}: it is a file, not a folder")
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             if not os.access(out_dir, os.W_OK):
@@ -246,10 +248,13 @@ def run_eval(real_dir: Path, fake_dir: Path, out_dir: Path | None, settings, ech
         summary = _summarise(rows, len(items), unreadable_folders, skipped, spec, started, interrupted, out_dir)
     except KeyboardInterrupt:   # Ctrl+C while summing up (the bootstrap takes seconds): written all the same
         summary = _summarise(rows, len(items), unreadable_folders, skipped, spec, started, True, out_dir, interval=False)
-    if echo:
-        text = format_summary(summary) + ("\n  --out DIR keeps the per-file CSV and the ROC curve" if out_dir is None else "")
-        print("\n".join(shown(line) for line in text.split("\n")), file=sys.stderr, flush=True)
     return summary
+
+
+def summary_text(summary: dict, out_dir: Path | None) -> str:
+    """The summary as the console shows it (file names in it escaped)."""
+    text = format_summary(summary) + ("\n  --out DIR keeps the per-file CSV and the ROC curve" if out_dir is None else "")
+    return "\n".join(shown(line) for line in text.split("\n"))
 
 
 def _summarise(rows: list[dict], item_count: int, unreadable_folders: int, skipped: list[Path], spec, started: float,
