@@ -66,7 +66,8 @@
       });
     }
   };
-  const inView = new IntersectionObserver((entries) => {
+  let inView = null;   // made with the first thumbnail
+  const seen = (entries) => {
     for (const { target, isIntersecting } of entries) {
       if (!isIntersecting || !jobs.has(target)) continue;
       inView.unobserve(target);
@@ -74,9 +75,10 @@
       jobs.delete(target);
     }
     next();
-  }, { rootMargin: "200px" });
+  };
   const later = (glyph, job) => {
     jobs.set(glyph, () => (glyph.isConnected ? job() : Promise.resolve()));   // a row gone meanwhile: nothing
+    inView ??= new IntersectionObserver(seen, { rootMargin: "200px" });
     inView.observe(glyph);
   };
 
