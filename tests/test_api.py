@@ -223,6 +223,11 @@ def report_result(**changes) -> dict:
 
 def page_width(html: str, viewport: int = 1000) -> int | None:
     """How wide Chromium lays the page out in a window `viewport` px wide; None without Chromium."""
+    return laid_out(html, viewport, "document.documentElement.scrollWidth")
+
+
+def laid_out(html: str, viewport: int, expression: str):
+    """`expression` in the page as Chromium lays it out in a window `viewport` px wide; None without Chromium."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -234,7 +239,7 @@ def page_width(html: str, viewport: int = 1000) -> int | None:
         try:
             page = browser.new_page(viewport={"width": viewport, "height": 800})
             page.set_content(html)
-            return page.evaluate("document.documentElement.scrollWidth")
+            return page.evaluate(expression)
         finally:
             browser.close()
 
@@ -291,6 +296,22 @@ def test_a_report_fits_a_narrow_window_without_scrolling_sideways(app, client, a
                                                           frames=[{"t": i / 4, "score": 0.9} for i in range(16)]))
     assert page_width(html, 320) in (None, 320)   # measured where Chromium is installed
     assert 'data-side="end"' in html
+
+
+def test_a_signals_detail_reads_as_written_and_keeps_a_readable_width_in_a_narrow_window(app, client, auth):
+    """Jinja's tojson wrote a detail's apostrophe, quotes and signs as \\u0027, \\u201c, \\u00d7, shown
+    as typed ("the deciding face\\u0027s score"); and at 320 px the detail, wrapping anywhere, was a few
+    characters a line, its row 1,945 px tall."""
+    signals = [{"detector": "face_swap", "version": "1", "score": 0.9, "threshold": 0.69, "decisive": True,
+                "detail": {"aggregation": "the deciding face's score", "watermark": "too small (200×200 < 256×256 pixels)",
+                           "faces": [{"box": [1, 2, 3, 4], "score": 0.9}] * 6}},
+               {"detector": "provenance", "version": "1", "score": None, "threshold": 0.5, "decisive": False,
+                "detail": {"reason": "signed by “Truepic Lens” (not on FakeLens's trust list)"}}]
+    html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, signals=signals))
+    assert "\\u" not in html, re.findall(r".{20}\\\\u.{20}", html)[:3]
+    assert "the deciding face&#39;s score" in html and "200×200 &lt; 256×256" in html and "“Truepic Lens”" in html
+    width = laid_out(html, 320, "document.querySelector('.wide td:last-child code').getBoundingClientRect().width")
+    assert width is None or width >= 250, width
 
 
 def test_a_crowds_unscored_faces_do_not_cover_the_deciding_face_nor_fill_the_table(app, client, auth):
@@ -424,6 +445,8 @@ def test_truncated_jpeg_is_4xx(client, auth, plain_jpeg):
     assert report.status_code == 200 and b"truncated" in report.data
     assert b"Progress:" not in report.data   # a failed check's last progress is no news
     assert b"Check failed: the image file is truncated" in report.data   # in the extension's words
+    # and what to do about it (it said only why)
+    assert b"The file is damaged or incomplete: download it again, or check the original." in report.data
 
 
 def test_a_failed_checks_report_names_its_media_and_when_it_was_asked_for(client, auth, plain_jpeg):

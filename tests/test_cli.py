@@ -52,7 +52,9 @@ def test_a_broken_video_gives_fakelens_s_one_line_not_ffmpeg_s(tmp_path, face_jp
                         str(truncated)], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     assert r.stderr == (f"{truncated}: error: the video could not be opened (a broken or unknown container, "
-                        "or sound only: no video stream) (undecodable)\n"), r.stderr   # no "moov atom not found"
+                        "or sound only: no video stream) (undecodable)\n"
+                        "  The file is damaged or incomplete: download it again, or check the original.\n"), r.stderr
+    # (no "moov atom not found"; and what to do, after why)
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "BMP", "TIFF"])
@@ -66,7 +68,8 @@ def test_a_cut_picture_gives_fakelens_s_one_line_not_opencv_s(tmp_path, fmt):
     cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
     r = fakelens(tmp_path / "home", "check", str(cut))
     assert r.returncode == 1
-    assert r.stderr == f"{cut}: error: the image file is truncated (it ends before its last pixels) (undecodable)\n", r.stderr
+    assert r.stderr == (f"{cut}: error: the image file is truncated (it ends before its last pixels) (undecodable)\n"
+                        "  The file is damaged or incomplete: download it again, or check the original.\n"), r.stderr
 
 
 def test_a_jpeg_with_broken_exif_is_checked_without_pillow_s_warning(tmp_path, plain_jpeg):
@@ -209,10 +212,15 @@ def test_check_writes_control_characters_as_escapes_not_to_the_terminal(tmp_path
     assert "x\\x1b[2K\\r\\u202eph.jpg: error: no such file" in r.stderr, repr(r.stderr)
 
 
-def test_check_readable_output_exit_zero(tmp_path, plain_jpeg):
+def test_check_readable_output_exit_zero(tmp_path, plain_jpeg, face_jpeg):
     r = fakelens(tmp_path / "home", "check", str(plain_jpeg))
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"{plain_jpeg}: Not checked")
+    # the signal that decided says so in words (a bare "*" said it to no one)
+    r = fakelens(tmp_path / "home", "check", str(face_jpeg))
+    signals = r.stdout.splitlines()[2:]
+    assert [line.split()[0] for line in signals if line.endswith("  decided the verdict")] == ["face_swap"], r.stdout
+    assert "*" not in r.stdout
 
 
 def test_token_is_private_and_stable(tmp_path):

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from .config import Settings, SettingsError, load_settings
-from .errors import BadSettings, FakeLensError, WrongArgument
+from .errors import NEXT_STEP, BadSettings, FakeLensError, WrongArgument
 from .terminal import shown
 
 
@@ -229,17 +229,19 @@ def _print_check(args, item: str, result, error):
         if args.json:
             print(json.dumps({"input": item, "error": error.to_dict()}), flush=True)
         else:
-            print(shown(f"{item}: error: {error.message} ({error.code})"), file=sys.stderr, flush=True)
+            step = NEXT_STEP.get(error.code)   # what to do about it, after why
+            print(shown(f"{item}: error: {error.message} ({error.code})") + (f"\n  {step}" if step else ""),
+                  file=sys.stderr, flush=True)
     elif args.json:
         print(json.dumps({"input": item, **result}), flush=True)
     else:
         print(shown(f"{item}: {label_words(result)}") + "\n  " + shown(result["summary"]))
         for s in result["signals"]:
-            mark = "*" if s["decisive"] else " "
             # never "1.000" for a score short of 1 (as the report's tables: 0.9999 is 0.999), nor
-            # rounded across its threshold
+            # rounded across its threshold; the signals that decided say so in words (a bare "*" did)
             val = "n/a" if s["score"] is None else shown_score(s["score"], s["threshold"])
-            print(f"  {mark} {s['detector']:12} {val:>6}  (threshold {s['threshold']})")
+            print(f"  {s['detector']:12} {val:>6}  (threshold {s['threshold']})"
+                  + ("  decided the verdict" if s["decisive"] else ""))
         sys.stdout.flush()
 
 

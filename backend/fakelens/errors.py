@@ -30,6 +30,32 @@ STATUS_BY_CODE = {
 }
 
 
+# What a user can do about a check that failed, said after why (the report, `fakelens check`): a
+# failure that only said "the image file is truncated" left them to guess.
+NEXT_STEP = {
+    "bad_url": "Check the address: only http and https addresses can be checked.",
+    "blocked_address": "FakeLens does not fetch from this computer or the local network: save the file and "
+                       "check the file instead.",
+    "too_large": "Check a smaller copy (the limits are max_image_bytes, max_video_bytes and max_pixels in "
+                 "config.toml).",
+    "unsupported_media": "Convert it to a format FakeLens reads (JPEG, PNG, WebP; H.264 MP4 for video), or check "
+                         "another copy.",
+    "undecodable": "The file is damaged or incomplete: download it again, or check the original.",
+    "fetch_failed": "Check that the address opens in a browser; a file behind a login cannot be fetched: save it "
+                    "and check the file instead.",
+    "fetch_timeout": "The server was too slow: try again later, or save the file and check the file instead.",
+    "too_long": "Check a shorter excerpt (the limit is max_duration_s in config.toml).",
+    "cancelled": "Check it again if you still want its verdict.",
+    "interrupted": "Check it again.",
+    "upload_missing": "Send the file again.",
+    "queue_full": "Too many checks are waiting: try again once they are done.",
+    "model_broken": "FakeLens's install needs repair: `fakelens models` says what is wrong; reinstall it or "
+                    "restore models/.",
+    "storage_unavailable": "Free some space in the data folder, or make it writable, then try again.",
+    "internal": "This is a fault in FakeLens itself: the server's log has the details.",
+}
+
+
 class FakeLensError(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)

@@ -1,6 +1,7 @@
 """GET /checks/<id>/report: one self-contained HTML page (no outside resources) for a check."""
 
 import base64
+import json
 import math
 import time
 from urllib.parse import unquote, urlsplit
@@ -8,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 from flask import Blueprint, current_app, render_template
 
 from ..analyze import thumbnail_frame, thumbnail_name
-from ..errors import FakeLensError
+from ..errors import NEXT_STEP, FakeLensError
 from ..detectors.base import shown_score
 from ..provenance.text import plain
 from ..verdict import UNCERTAIN_MARGIN, label_words, score_text
@@ -104,6 +105,20 @@ def status_words(check: dict) -> str:
     return f"Check failed: {error.get('message') or 'unknown error'}"
 
 
+def next_step(check: dict) -> str:
+    """What to do about a check that failed, or ""."""
+    return NEXT_STEP.get((check.get("error") or {}).get("code"), "") if check["status"] == "failed" else ""
+
+
+def as_json_text(value) -> str:
+    """A signal's detail as JSON text, its characters as they are (Jinja's tojson wrote "face\u0027s" and
+    "\u201cTruepic\u201d", shown as typed): escaped for HTML by the template, as any text."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+bp.add_app_template_filter(as_json_text, "json_text")
+
+
 def media_names(check: dict) -> tuple[str, str, bool]:
     """What a check was about, in full (the address asked for or an upload came from, or the uploaded
     file's name) and short, for the page's title: a file name, else the address without its scheme
@@ -155,7 +170,7 @@ def report(check_id: str):
                            asked_at=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(check["created"])),
                            # the title names the verdict as well (a screen reader reads it first), a failed
                            # check's without its message: "Check failed"
-                           label_text=label_text, title_label=label_text if result else label_text.split(": ", 1)[0],
+                           label_text=label_text, next_step=next_step(check), title_label=label_text if result else label_text.split(": ", 1)[0],
                            boxes=_drawing_order(shown_faces), box_tone=_box_tone(result), box_words=_box_words(result),
                            face_rows=face_rows, faces_left_out=faces_left_out,
                            face_threshold=_face_threshold(result),
