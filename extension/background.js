@@ -367,7 +367,7 @@ async function scan(items, pageUrl) {
 const pageScans = installPageScans({ ext, scan, getCheck });
 
 const handlers = {
-  ...pageScans,   // scan, scan-state
+  ...pageScans.handlers,   // scan, scan-state
   async connection({ fresh }) {
     if (fresh || connection.state === "unknown" || Date.now() - (connection.at || 0) > 5000) await checkConnection();
     return connection;
@@ -459,6 +459,6 @@ if (ext.commands) ext.commands.onCommand.addListener((command, tab) => { runComm
 
 // For the end-to-end tests and for debugging from the service worker console.
 FL.background = { checkConnection, startCheck, untilDone, scan, handleMenuClick: menus.handleClick, runCommand,
-                  connection: () => connection };
+                  connection: () => connection, scanFollowed: pageScans.following };
 
 checkConnection();

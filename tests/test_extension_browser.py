@@ -1515,14 +1515,27 @@ def test_a_page_scan_goes_on_with_the_popup_closed_and_a_popup_opened_again_show
         assert again.get_attribute("#scan", "aria-disabled") == "false"
         assert history() == made   # shown, not checked again
         again.close()
-        # a scan of another page in the tab is not shown for this one
+        # a scan of another page in the tab is not shown for this one, and ends with its next verdict
+        popup = browser.context.new_page()
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?wait=6&t=' + Date.now()")
+        popup.click("#scan")
+        popup.wait_for_selector("#results li[data-kind='video'][data-state='running'], "
+                                "#results li[data-kind='video'][data-state='queued']", timeout=15_000)
+        popup.close()
+        tab = browser.tab_id(page)
+        assert browser.sw("tab => FakeLens.background.scanFollowed(tab)", tab)
         page.goto(f"{sites.local}/plain-page.html")
         other = browser.context.new_page()
-        other.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        other.goto(browser.url(f"popup/popup.html?tab={tab}"))
         other.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         time.sleep(1)
         assert other.evaluate("document.querySelectorAll('#results li').length") == 0
         other.close()
+        deadline = time.monotonic() + 30
+        while browser.sw("tab => FakeLens.background.scanFollowed(tab)", tab):   # not followed for ever
+            assert time.monotonic() < deadline, "the scan of the page left is still followed"
+            time.sleep(0.5)
     finally:
         browser.configure(autoCheck=True)
         page.close()

@@ -40,7 +40,7 @@ def test_only_the_names_the_backend_answers_to_are_accepted():
             "http://127.0.0.1:0", "LOCALHOST:8731", "127.1:8731", "http://[0:0:0:0:0:0:0:1]:8731", "http://127.0.0.1:80"]
     got = run(f"FL => {json.dumps(urls)}.map(FL.localBackendUrl)")
     assert got == [None, None, None, None, None,
-                   "http://localhost:8731", "http://127.0.0.1:8731", "http://[::1]:8731", "http://127.0.0.1"]
+                   "http://localhost:8731", "http://127.0.0.1:8731", "http://[::1]:8731", "http://127.0.0.1:80"]
 
 
 def test_an_address_typed_without_a_port_is_on_fakelens_s_port():
@@ -51,7 +51,9 @@ def test_an_address_typed_without_a_port_is_on_fakelens_s_port():
              "localhost:9000"]
     got = run(f"FL => {json.dumps(typed)}.map(FL.localBackendUrl)")
     assert got == ["http://localhost:8731", "http://127.0.0.1:8731", "http://[::1]:8731", None, "http://localhost:8731",
-                   "http://localhost", "http://localhost:9000"]
+                   "http://localhost:80", "http://localhost:9000"]
+    # and what is saved reads back as itself (port 80 was saved as no port, then read as 8731)
+    assert run(f"FL => {json.dumps(got)}.map((u) => u && FL.backendUrlInUse(u))") == got
 
 
 def test_another_name_for_this_computer_is_refused_with_the_address_to_use():

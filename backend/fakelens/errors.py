@@ -41,10 +41,10 @@ NEXT_STEP = {
     "unsupported_media": "Convert it to a format FakeLens reads (JPEG, PNG, WebP; H.264 MP4 for video), or check "
                          "another copy.",
     "undecodable": "The file is damaged or incomplete: download it again, or check the original.",
-    "fetch_failed": "Check that the address opens in a browser; a file behind a login cannot be fetched: save it "
-                    "and check the file instead.",
+    "fetch_failed": "If the address opens in a browser (a file behind a login cannot be fetched), save the media "
+                    "there and check the file instead.",
     "fetch_timeout": "The server was too slow: try again later, or save the file and check the file instead.",
-    "too_long": "Check a shorter excerpt (the limit is max_duration_s in config.toml).",
+    "too_long": "Check a shorter excerpt (the limits are max_duration_s and decode_wall_s in config.toml).",
     "cancelled": "Check it again if you still want its verdict.",
     "interrupted": "Check it again.",
     "upload_missing": "Send the file again.",

@@ -10,14 +10,17 @@ export function installPageScans({ ext, scan, getCheck }) {
   // A new document or a new scan of the tab ends the old one's following.
   const current = (state) => scans.get(state.tabId) === state;
 
-  function tell(state, index) {
+  function tell(state, index, { page = true } = {}) {
     const check = state.checks[index];
     // to the popup, when one is open (none is: the promise fails, and nothing is lost)
     ext.runtime.sendMessage({ type: "scan-update", tabId: state.tabId, scanId: state.scanId, index, check })
       .catch(() => {});
-    if (FL.isFinal(check)) {   // the page's content script draws it where that scan found the media
+    if (page && FL.isFinal(check)) {   // the page's content script draws it where that scan found the media
       ext.tabs.sendMessage(state.tabId, { type: "scan-results", scanId: state.scanId, results: [{ index, check }] },
-                           { frameId: 0 }).catch(() => {});
+                           { frameId: 0 }).then((answer) => {
+        // another page in the tab now (or one the scan's document no longer knows): the scan ends there
+        if (answer === "other-scan" && current(state)) scans.delete(state.tabId);
+      }, () => {});
     }
   }
 
@@ -39,7 +42,7 @@ export function installPageScans({ ext, scan, getCheck }) {
 
   ext.tabs.onRemoved.addListener((tabId) => scans.delete(tabId));
 
-  return {
+  const handlers = {
     // `rows`: what the popup shows of each item (kind, addresses, thumbnail), for a popup opened again.
     // Answers once every item is uploaded or sent; the checks are followed here after that.
     async scan({ tabId, scanId, items, rows, pageUrl }) {
@@ -50,7 +53,13 @@ export function installPageScans({ ext, scan, getCheck }) {
       try {
         checks = await scan(items, pageUrl);
       } catch (err) {
-        if (current(state)) scans.delete(tabId);
+        if (current(state)) {
+          scans.delete(tabId);
+          // a popup opened again meanwhile waits on these rows: each says why (the first popup gets the
+          // error); nothing is drawn on the page, as the first popup draws nothing of a failed scan
+          state.checks = items.map(() => ({ status: "failed", error: { code: err.code || "internal", message: err.message } }));
+          state.checks.forEach((_, i) => tell(state, i, { page: false }));
+        }
         throw err;
       }
       if (current(state)) {
@@ -66,4 +75,6 @@ export function installPageScans({ ext, scan, getCheck }) {
       return { pageUrl: state.pageUrl, rows: state.rows, checks: state.checks };
     },
   };
+  // handlers: the messages "scan" and "scan-state"; following: whether a tab's scan is still kept
+  return { handlers, following: (tabId) => scans.has(tabId) };
 }

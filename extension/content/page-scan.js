@@ -42,7 +42,8 @@
   FL.contentHandlers["scan-id"] = () => scanId;
 
   FL.contentHandlers["scan-results"] = ({ scanId: of, results }) => {
-    if (!FL.uiAllowed() || !of || of !== scanId) return false;
+    if (!of || of !== scanId) return "other-scan";   // background.js then stops following that scan
+    if (!FL.uiAllowed()) return false;
     for (const { index, check } of results || []) {
       const { el, url } = lastScan[index] || {};
       // a connection failure is no verdict on the media: the popup says it, the page is left alone

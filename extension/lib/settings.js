@@ -117,8 +117,13 @@
     return null;
   };
 
-  // "127.0.0.1:8731/" -> "http://127.0.0.1:8731"; anything FakeLens does not answer to -> null.
-  root.localBackendUrl = (text) => (root.backendUrlProblem(text) ? null : `http://${parseBackendUrl(text).host}`);
+  // "127.0.0.1:8731/" -> "http://127.0.0.1:8731"; anything FakeLens does not answer to -> null. The port is
+  // always written (URL leaves out 80, which read back alone would mean FakeLens's own).
+  root.localBackendUrl = (text) => {
+    if (root.backendUrlProblem(text)) return null;
+    const u = parseBackendUrl(text);
+    return `http://${u.hostname}:${u.port || "80"}`;
+  };
 
   // What to use for a URL naming this computer otherwise: "http://localhost.:9000" -> "http://127.0.0.1:9000",
   // the same port; null for any other.
