@@ -17,6 +17,7 @@
     if (answer && answer.error) {
       const err = new Error(answer.error.message);
       err.code = answer.error.code;
+      err.answer = answer;   // a check that failed comes this way too: it is in here, whole
       throw err;
     }
     return answer;

@@ -31,12 +31,15 @@
   try {
     // a check still running (a right-clicked link's page, opened at once so that the click is seen to
     // do something: a video page can take a minute): its progress first, then its report
-    // (a check that failed comes back as an error: its report says why, and so does the report of one
-    // no longer kept, or the connection's trouble)
-    const check = await FL.ask("check-status", { id }).catch(() => null);
+    // A check that failed comes back as an error, with the check in it: final, not an outage to wait out
+    // (a check failed for a full disk, storage_unavailable, was polled for two minutes). The report says
+    // why it failed, and so does the report of one no longer kept, or the connection's trouble.
+    const status = (checkId) => FL.ask("check-status", { id: checkId })
+      .catch((err) => { if (err.answer && err.answer.status) return err.answer; throw err; });
+    const check = await status(id).catch(() => null);
     if (check && !FL.isFinal(check)) {
       showProgress(check);
-      await FL.followCheck(check, (checkId) => FL.ask("check-status", { id: checkId }), showProgress).catch(() => {});
+      await FL.followCheck(check, status, showProgress).catch(() => {});
     }
     progress.remove();
     const { html } = await FL.ask("report", { id });
