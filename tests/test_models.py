@@ -163,3 +163,20 @@ def test_any_change_to_the_code_that_makes_a_verdict_starts_the_cache_afresh(tmp
         assert analyze.Analyzer(Settings(home=tmp_path / "home")).fingerprint != before
     finally:
         analyze.CODE_FINGERPRINT = kept
+
+
+def test_no_model_session_sends_or_keeps_anything_for_onnxruntimes_telemetry(tmp_path):
+    """onnxruntime's wheel carries Microsoft's telemetry client: a model's first session looked up
+    mobile.events.data.microsoft.com, kept a device id in ~/.cache/Microsoft and a session file in
+    TMPDIR. FakeLens turns it off before onnxruntime is imported, for itself and its child processes."""
+    home, temp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
+    code = ("from pathlib import Path; from fakelens.models import ModelStore; import os; "
+            f"m = ModelStore(Path({str(REPO_MODELS)!r})); m.session(m.first('face_detect')); "
+            "print(os.environ['ORT_DISABLE_TELEMETRY'])")
+    r = subprocess.run([sys.executable, "-c", code], env={**env, "HOME": str(home), "TMPDIR": str(temp)},
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "1", r.stderr   # children inherit it
+    assert list(home.rglob("*")) == [] and list(temp.iterdir()) == []
