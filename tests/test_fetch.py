@@ -197,6 +197,17 @@ def test_page_with_video_tag(server, media, net, workdir):
     assert got.path.read_bytes() == (media / "clip.mp4").read_bytes()
 
 
+def test_a_pages_address_goes_to_another_sites_video_server_as_its_origin_only(server, media, net, workdir):
+    """yt-dlp sent the page's whole address, its query too (a session, a token), as the Referer to the
+    server of a video embedded from another site; a browser sends that site the page's origin alone."""
+    page = server.url("/page/other-origin.html?session=TOKEN123")
+    before = len(server.heard)
+    got = ok(page, "auto", net, workdir)
+    assert got.path.read_bytes() == (media / "clip.mp4").read_bytes()
+    sent = [headers.get("Referer") for path, headers in server.heard[before:] if path == "/files/clip.mp4"]
+    assert sent and all(r in (None, server.url("/")) for r in sent), sent
+
+
 def test_a_page_video_served_by_a_script_is_fetched(server, media, net, workdir):
     """<video src="getvideo.php?id=3">: yt-dlp refused the file name's extension ("unusual and will be
     skipped for safety reasons... report this issue"); the bytes decide what the file is."""

@@ -24,6 +24,7 @@ Routes:
   /page/odd-address-gone.html only a gone one (404) by such an address
   /page/silent-video.html     a <video> whose server never answers (/silent)
   /page/empty-video.html      a <video> of 0 bytes (empty.mp4: put it in the folder)
+  /page/other-origin.html     a <video> (clip.mp4) from another origin: this server named localhost
   /stall                      headers of a JPEG, a few bytes, then silence
   /silent                     accepts the request and never answers
   /trickle                    a JPEG a few bytes at a time, slower than any wall limit
@@ -38,7 +39,7 @@ Routes:
   /spin-page                  100 kB of "<video " with no ">": yt-dlp's embed patterns take minutes on it
   /parts.mpd                  a DASH manifest of 600 bytes whose timeline names 20 million segments
   /loop                       a 302 to itself, for ever
-Every path asked for is kept in srv.seen.
+Every path asked for is kept in srv.seen, with its request headers in srv.heard.
 """
 
 import functools
@@ -103,6 +104,8 @@ PAGES = {
                          '<video controls src="/silent"></video></body></html>',
     "empty-video.html": '<!DOCTYPE html><html><head><title>An empty clip</title></head><body>'
                         '<video controls src="/files/empty.mp4"></video></body></html>',
+    "other-origin.html": '<!DOCTYPE html><html><head><title>A clip from elsewhere</title></head><body>'
+                         '<video controls src="{other}/files/clip.mp4"></video></body></html>',
     "audio-first.html": '<!DOCTYPE html><html><head><title>A song, then a clip</title></head><body>'
                         '<audio controls src="/files/song.mp3"></audio>'
                         '<video controls src="/files/clip.mp4"></video></body></html>',
@@ -127,6 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         owner = self.server.owner
         owner.seen.append(self.path)
+        owner.heard.append((self.path, dict(self.headers)))
         parts = urlsplit(self.path)
         path = parts.path
         if path.startswith("/files/"):
@@ -143,7 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/page/"):
             name = path[len("/page/"):]
             if name in PAGES:
-                return self._send(PAGES[name].replace("{base}", owner.base).encode(), "text/html; charset=utf-8")
+                page = PAGES[name].replace("{base}", owner.base).replace("{other}", f"http://localhost:{owner.port}")
+                return self._send(page.encode(), "text/html; charset=utf-8")
         if path in ("/stall", "/huge", "/huge-video"):
             length = 3_000_000_000 if path.startswith("/huge") else 100_000
             ctype = "video/mp4" if path == "/huge-video" else "image/jpeg"
@@ -260,6 +265,7 @@ class MediaServer:
         self.folder = Path(folder)
         self.types: dict[str, str] = {}   # file name -> Content-Type to send (to lie about it)
         self.seen: list[str] = []
+        self.heard: list[tuple[str, dict]] = []   # (path, request headers)
         self.stopping = threading.Event()
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.owner = self

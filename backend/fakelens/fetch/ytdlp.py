@@ -14,6 +14,7 @@ decompressed (a small gzip body can unpack to gigabytes).
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..errors import FULL_DISK, FakeLensError, storage_unavailable
 from ..provenance.text import plain
@@ -258,6 +259,7 @@ class Download:
         for fmt in [entry, *(entry.get("formats") or []), *(entry.get("requested_formats") or [])]:
             if allowed and str(fmt.get("ext") or "").lower() not in allowed:
                 fmt["ext"] = "unknown_video"
+            _referer_as_a_browser_sends_it(fmt)
         return entry
 
     def _output(self, result: dict) -> Path:
@@ -342,3 +344,25 @@ def _plain(msg: str) -> str:
     msg = re.sub(r"\s*\(caused by .*\)$", "", msg, flags=re.S)
     return msg[:300] or "unknown error"
 
+
+def _origin(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}" if parts.scheme and parts.netloc else None
+
+
+def _referer_as_a_browser_sends_it(fmt: dict) -> None:
+    """A page's address goes to another site's server as its origin alone ("strict-origin-when-cross-
+    origin", browsers' default): yt-dlp sent the whole address, its query too (a session, a token), as the
+    Referer of a video embedded from another site."""
+    headers = fmt.get("http_headers")
+    if not isinstance(headers, dict) or not fmt.get("url"):
+        return
+    for key in [k for k in headers if k.lower() == "referer"]:
+        origin = _origin(str(headers[key]))
+        if origin is None:
+            del headers[key]
+        elif origin != _origin(fmt["url"]):
+            headers[key] = origin + "/"
