@@ -405,7 +405,13 @@ const handlers = {
     return {};
   },
   async "clear-history"() {
-    return backend("/api/v1/checks", { method: "DELETE" });
+    const answer = await backend("/api/v1/checks", { method: "DELETE" });
+    // what this browser remembers of them goes too: the scans followed here (a popup opened again showed
+    // them), and each page's verdicts and badges
+    pageScans.clearAll();
+    const tabs = await ext.tabs.query({});
+    await Promise.all(tabs.map((tab) => ext.tabs.sendMessage(tab.id, { type: "history-cleared" }).catch(() => {})));
+    return answer;
   },
   async "open-report"({ id }) {
     await ext.tabs.create({ url: ext.runtime.getURL(`report/report.html?id=${encodeURIComponent(id)}`) });

@@ -31,7 +31,7 @@ globalThis.chrome = {
   alarms: { create: noop, onAlarm: { addListener: noop } },
   contextMenus: { removeAll: async () => {}, create: (item) => menuItems.push(item), onClicked: { addListener: noop } },
   action: { setBadgeText: async () => {}, setBadgeBackgroundColor: async () => {}, setTitle: async () => {} },
-  tabs: { create: async () => {}, sendMessage: async () => {}, onRemoved: { addListener: noop } },
+  tabs: { create: async () => {}, sendMessage: async () => {}, query: async () => [], onRemoved: { addListener: noop } },
 };
 // IndexedDB as far as settings.js uses it (the token's store): requests answer on the next turn.
 const secrets = new Map();

@@ -2335,7 +2335,11 @@ def test_a_save_in_options_keeps_the_popups_site_switch(browser, live_backend, s
         page.close()
 
 
-def test_options_page_clears_the_history(browser, live_backend, media_dir):
+def test_options_page_clears_the_history(browser, live_backend, media_dir, sites):
+    # a page with verdicts drawn (automatic checks): they go with the history, and are not asked again
+    shown = browser.context.new_page()
+    shown.goto(f"{sites.local}/picture-page.html")
+    final_badges(shown, 2)
     with open(media_dir / "real-1.jpg", "rb") as fh:
         r = requests.post(f"{live_backend.url}/api/v1/checks?wait=30", headers=live_backend.headers,
                           files={"media": ("real-1.jpg", fh)}, timeout=60)
@@ -2361,6 +2365,10 @@ def test_options_page_clears_the_history(browser, live_backend, media_dir):
     page.locator("#cleared", has_text="History cleared:").wait_for(timeout=10_000)
     assert page.evaluate("document.activeElement.id") == "clearHistory"
     assert [c for c in history() if c["status"] not in ("queued", "running")] == []
+    shown.wait_for_function("() => !document.querySelector('div[data-fakelens=badge]')", timeout=10_000)
+    time.sleep(2)
+    assert history() == [] and shown.evaluate(BADGES_JS) == []   # none drawn or checked again
+    shown.close()
     # another program reading the database keeps the cleared rows in its log: the page says so
     import sqlite3
     with open(media_dir / "real-1.jpg", "rb") as fh:   # something to clear, in the log

@@ -75,6 +75,7 @@ export function installPageScans({ ext, scan, getCheck }) {
       return { pageUrl: state.pageUrl, rows: state.rows, checks: state.checks };
     },
   };
-  // handlers: the messages "scan" and "scan-state"; following: whether a tab's scan is still kept
-  return { handlers, following: (tabId) => scans.has(tabId) };
+  // handlers: the messages "scan" and "scan-state"; following: whether a tab's scan is still kept;
+  // clearAll: every scan forgotten (the history was cleared)
+  return { handlers, following: (tabId) => scans.has(tabId), clearAll: () => scans.clear() };
 }

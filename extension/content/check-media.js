@@ -14,6 +14,14 @@
   // one whose elements all left the page (a feed scrolled on, a view closed) is dropped at its turn.
   const queue = [];
 
+  // "Clear FakeLens history" (Options): the verdicts this page remembers, and those drawn on it, go with
+  // the checks (the media are not checked again for it)
+  FL.contentHandlers["history-cleared"] = () => {
+    byUrl.clear();
+    FL.badges.removeAll();
+    return true;
+  };
+
   // Whether a check may still run: not once its site is switched off, and an automatic one not once
   // automatic checks are off (a page of 60 photos had every one still waiting uploaded after the switch).
   const allowed = (turn) => FL.uiAllowed() && (turn.userAsked || (FL.settings || FL.DEFAULT_SETTINGS).autoCheck);
