@@ -81,8 +81,8 @@ def detect_faces(image: np.ndarray, models: ModelStore, frame: int = 0, t: float
             sides.append(fine)
     # the search at full size keeps the faces up to FINE_FACE_PX there (larger ones the 640 px search
     # finds, whole: at full size one close-up was read as two faces, or a dozen inside it)
-    found = [_search(image, models.session(spec), spec, side, FINE_FACE_PX if n else None)
-             for n, side in enumerate(sides)]
+    session = models.session(spec)
+    found = [_search(image, session, spec, side, FINE_FACE_PX if n else None) for n, side in enumerate(sides)]
     boxes, scores, points = (np.concatenate(parts) for parts in zip(*found))
     if not len(scores):
         return []
@@ -198,16 +198,19 @@ def detect_upright_faces(image: np.ndarray, models: ModelStore, frame: int = 0, 
     return out
 
 
-def _inside(a: tuple, b: tuple) -> float:
-    """How much of (x, y, w, h) box `a` lies inside box `b`: a share of a's area."""
+def _intersection(a: tuple, b: tuple) -> float:
+    """The area two (x, y, w, h) boxes share."""
     x0, y0 = max(a[0], b[0]), max(a[1], b[1])
     x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    return max(0, x1 - x0) * max(0, y1 - y0) / float(a[2] * a[3] or 1)
+    return max(0, x1 - x0) * max(0, y1 - y0)
+
+
+def _inside(a: tuple, b: tuple) -> float:
+    """How much of box `a` lies inside box `b`: a share of a's area."""
+    return _intersection(a, b) / float(a[2] * a[3] or 1)
 
 
 def _iou(a: tuple, b: tuple) -> float:
     """Overlap of two (x, y, w, h) boxes: their intersection over their union."""
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    inter = _intersection(a, b)
     return inter / float(a[2] * a[3] + b[2] * b[3] - inter or 1)
