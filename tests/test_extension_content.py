@@ -229,6 +229,7 @@ globalThis.FakeLens = {
   badges: { show: (target, check) => { shown.push(check.status); return {}; },
             announce: (target, check) => said.push(check.status) },
   ask: async (type, { id }) => ({ id, status: "done" }),   // the backend, asked by the page itself
+  randomId: () => Math.random().toString(16).slice(2),     // (lib/namespace.js's)
 };
 """
     got = run_scripts(prelude, ["lib/follow-check.js", "content/context-target.js"], """

@@ -8,7 +8,7 @@
   const targets = new Map(); // token -> {el, url}: the element a right-click check was started on, and its media
   // a random token, not a count: a count starts again at 1 in every document, and a check begun before
   // the tab moved to another site drew its verdict on that site's right-clicked media
-  const newToken = () => Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(16)).join("-");
+  const newToken = FL.randomId;
 
   addEventListener(
     "contextmenu",

@@ -14,7 +14,7 @@
   FL.contentHandlers["scan-page"] = async () => {
     const seen = new Set();
     lastScan = [];
-    scanId = Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(16)).join("-");   // (randomUUID: https only)
+    scanId = FL.randomId();
     const items = [];
     for (const el of FL.findAllMedia((FL.settings || FL.DEFAULT_SETTINGS).minSize)) {
       const media = FL.describeMedia(el);

@@ -10,6 +10,8 @@
   root.ext = Object.hasOwn(globalThis, "browser") || /^(chrome|moz)-extension:$/.test(globalThis.location?.protocol || "")
     ? globalThis.browser ?? globalThis.chrome : globalThis.chrome;
   root.contentHandlers = root.contentHandlers || {}; // message type -> handler, in content scripts
+  // A name no page can guess (a right-click's target, a page scan); crypto.randomUUID is for https pages only
+  root.randomId = () => Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(16)).join("-");
 
   // Send a message to background.js; resolves with its answer, rejects on {error}.
   root.ask = async (type, payload = {}) => {
