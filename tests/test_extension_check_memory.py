@@ -15,6 +15,7 @@ HARNESS = """
 let asked = 0;
 globalThis.location = { href: "https://feed.example/" };
 globalThis.FakeLens = {
+  contentHandlers: {},   // (lib/namespace.js's)
   ask: async (type) => { asked += 1; return { status: "done", id: String(asked) }; },
   describeMedia: (el) => ({ kind: "image", url: el.url }),
   // a page where the checks may run (checks are dropped where FakeLens may not draw, and automatic
