@@ -67,8 +67,11 @@ def _parser_class(home):
     def as_json(error: Error) -> ApiError:
         """waitress's own refusal (a chunked body over the limit, a bad Content-Length, a header too
         large, an unknown Transfer-Encoding) in the API's shape: it was plain text."""
-        code = "too_large" if error.code in (413, 431) else "bad_request"
-        return ApiError({"code": code, "message": f"{error.reason}: {error.body}"}, error.code, error.reason)
+        if error.code in (413, 431):
+            return ApiError({"code": "too_large", "message": f"{error.reason}: {error.body}"}, error.code, error.reason)
+        # a 4xx for the caller's own mistake, as every other refusal: waitress answers an unknown
+        # Transfer-Encoding with 501, a server's failing, under a code that said bad_request
+        return ApiError({"code": "bad_request", "message": f"{error.reason}: {error.body}"}, 400, "Bad Request")
 
     class Parser(HTTPRequestParser):
         def __init__(self, adj):
