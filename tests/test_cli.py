@@ -565,9 +565,11 @@ def test_check_stops_at_the_first_output_it_cannot_write(tmp_path, plain_jpeg, m
     assert r.returncode == 1 and r.stderr == "error: cannot write the results: No space left on device\n", r.stderr
 
 
-@pytest.mark.parametrize("command", [["token"], ["token", "--rotate"], ["models"], ["models", "--json"]])
+@pytest.mark.parametrize("command", [["token"], ["token", "--rotate"], ["models"], ["models", "--json"],
+                                     ["--help"], ["check", "--help"]])
 def test_output_that_cannot_be_written_exits_1_as_check(tmp_path, command):
-    """`> /dev/full` exited 2, as a data folder that cannot be used, where check exits 1 (README)."""
+    """`> /dev/full` exited 2, as a data folder that cannot be used, where check exits 1 (README);
+    `--help > /dev/full` exited 0, nothing said."""
     env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home")}
     for unbuffered in ("1", ""):   # printed at once, or at exit's flush
         with open("/dev/full", "w") as full:

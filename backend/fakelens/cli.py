@@ -327,8 +327,16 @@ def _not_empty(text: str) -> str:
     return text
 
 
+class _Parser(argparse.ArgumentParser):
+    def print_help(self, file=None):
+        # argparse's own print_help drops a failed write: `--help > /dev/full` exited 0, nothing said
+        file = file or sys.stdout
+        file.write(self.format_help())
+        file.flush()   # failed here, not at exit after "exited 0"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fakelens", description="Local checks for manipulated and AI-made media")
+    parser = _Parser(prog="fakelens", description="Local checks for manipulated and AI-made media")
     # as README says it (argparse needs %% for %)
     parser.add_argument("--home", help="data folder (default $FAKELENS_HOME, else on Linux $XDG_DATA_HOME/fakelens, "
                         "that is ~/.local/share/fakelens unless set; macOS ~/Library/Application Support/FakeLens; "
@@ -403,7 +411,15 @@ def _failed(args, code: str, message: str, status: int, line: str | None = None)
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except BrokenPipeError:   # `fakelens --help | head -1`
+        _stdout_to_devnull()
+        return 1
+    except OSError as exc:   # `--help > /dev/full`
+        _stdout_to_devnull()
+        print(f"error: cannot write the results: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     try:
         return args.func(args)
     except KeyboardInterrupt:   # Ctrl+C: one line, not a traceback; each check's folder is already removed
