@@ -286,7 +286,9 @@ function untilDone(check, onProgress) {
 
 // Page scan from the popup: one message with every item. Images whose bytes the browser
 // can read are uploaded; videos and the rest go to the backend as one batch of URLs.
-async function scan(items, pageUrl) {
+// `active`: false once the tab is closed or scanned again: what is not sent by then is not sent (a new
+// scan of the tab waited behind the old one's uploads, each read and sent for nobody).
+async function scan(items, pageUrl, active = () => true) {
   const checks = new Array(items.length);
   const batch = [];
   // A connection failure (no backend, one not answering, a wrong token) is the scan's, not each
@@ -295,6 +297,7 @@ async function scan(items, pageUrl) {
   let stopped = null;
   const goOn = () => {
     if (stopped) throw stopped;
+    if (!active()) throw new BackendError("cancelled", "This tab was scanned again or closed");
   };
   // The backend's queue has no room for this page's checks (it keeps room for what the user asks for
   // and for other sites'): the items not sent yet are not sent either (each would be refused the same

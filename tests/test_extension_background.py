@@ -18,6 +18,7 @@ HARNESS = """
 const calls = [];
 const web = {};
 let listener = null;
+let tabRemoved = null; // background.js's tabs.onRemoved listener
 const store = { backendUrl: "http://127.0.0.1:8731", token: "good-token" };
 const noop = () => {};
 const menuItems = []; // the context-menu items background.js registers
@@ -31,7 +32,7 @@ globalThis.chrome = {
   alarms: { create: noop, onAlarm: { addListener: noop } },
   contextMenus: { removeAll: async () => {}, create: (item) => menuItems.push(item), onClicked: { addListener: noop } },
   action: { setBadgeText: async () => {}, setBadgeBackgroundColor: async () => {}, setTitle: async () => {} },
-  tabs: { create: async () => {}, sendMessage: async () => {}, query: async () => [], onRemoved: { addListener: noop } },
+  tabs: { create: async () => {}, sendMessage: async () => {}, query: async () => [], onRemoved: { addListener: (fn) => { tabRemoved = fn; } } },
 };
 // IndexedDB as far as settings.js uses it (the token's store): requests answer on the next turn.
 const secrets = new Map();
@@ -352,6 +353,42 @@ def test_a_page_scan_holds_at_most_four_images_at_a_time(tmp_path):
       return { most, uploaded: items.filter((it) => (sentFor(it.url) || {}).bytes).length, checks: checks.length };
     """)
     assert got == {"most": 4, "uploaded": 12, "checks": 12}
+
+
+def test_a_tab_scanned_again_or_closed_sends_no_more_of_its_old_scan(tmp_path):
+    """A new scan of a tab (its page changed) waited behind the old scan's uploads, and a closed tab's
+    scan went on reading and uploading every picture, for nobody."""
+    got = run_background(tmp_path, """
+      const popup = { id: "fakelensid", url: "chrome-extension://fakelensid/popup/popup.html" };
+      const ask = (message) => new Promise((resolve) => listener(message, popup, resolve));
+      const realFetch = globalThis.fetch;
+      globalThis.fetch = async (input, init = {}) => {   // each picture takes a while to come
+        const url = typeof input === "string" ? input : input.url;
+        if (url.includes(".example/")) await new Promise((r) => setTimeout(r, 20));
+        return realFetch(input, init);
+      };
+      const gallery = (site, n) => Array.from({ length: n }, (_, k) => {
+        const url = `https://${site}.example/${k}.jpg`;
+        web[url] = jpeg();
+        return { kind: "image", url };
+      });
+      const uploaded = (site) => calls.filter((c) => c.sent && String(c.sent.source_url).startsWith(`https://${site}.example/`)).length;
+      const old = ask({ type: "scan", tabId: 5, scanId: "s1", pageUrl: "https://old.example/", items: gallery("old", 40) });
+      await new Promise((r) => setTimeout(r, 60));
+      const again = await ask({ type: "scan", tabId: 5, scanId: "s2", pageUrl: "https://new.example/", items: gallery("new", 3) });
+      const oldAnswer = await old;
+      const closing = ask({ type: "scan", tabId: 6, scanId: "s3", pageUrl: "https://gone.example/", items: gallery("gone", 40) });
+      await new Promise((r) => setTimeout(r, 60));
+      tabRemoved(6);
+      const closed = await closing;
+      const said = (answer) => answer.error ? answer.error.code
+        : [...new Set(answer.checks.filter((c) => !c.id).map((c) => c.error.code))];
+      return { old: uploaded("old"), newMade: again.checks.filter((c) => c.id).length, gone: uploaded("gone"),
+               oldAnswer: said(oldAnswer), closedAnswer: said(closed) };
+    """)
+    assert got["newMade"] == 3, got
+    assert got["old"] <= 12 and got["gone"] <= 12, got   # those under way when it was replaced or closed
+    assert got["oldAnswer"] == ["cancelled"] and got["closedAnswer"] == ["cancelled"], got
 
 
 def test_a_page_scan_hands_back_its_checks_without_waiting_for_results(tmp_path):

@@ -51,7 +51,8 @@ export function installPageScans({ ext, scan, getCheck }) {
       if (Number.isInteger(tabId)) scans.set(tabId, state);
       let checks;
       try {
-        checks = await scan(items, pageUrl);
+        // (a scan of no tab is kept nowhere: nothing replaces it)
+        checks = await scan(items, pageUrl, () => !Number.isInteger(tabId) || current(state));
       } catch (err) {
         if (current(state)) {
           scans.delete(tabId);
