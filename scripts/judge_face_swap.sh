@@ -6,7 +6,9 @@
 # Exports RUN_DIR/best.onnx from CHECKPOINT (default RUN_DIR/best.pt), measures it with the full report
 # against the shipped model (its own threshold by the report's rule; paired AUC differences) into
 # RUN_DIR/report.json, then its false flags on every everyday transformation at that threshold into
-# RUN_DIR/robustness.json. Logs go to RUN_DIR/*.log. Takes about 15 minutes on this machine's CPUs.
+# RUN_DIR/robustness.json, both on the run's own held-out faces (RUN_DIR/split.json; the paired
+# differences hold where that is face_swap-1's split, as --split gives a run). Logs go to
+# RUN_DIR/*.log. Takes about 15 minutes on this machine's CPUs.
 # PYTHON (default .venv/bin/python) and AGAINST (default models/face_swap-1.onnx) can be set.
 set -eu
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -28,11 +30,11 @@ scale=$("$python" -c "import sys, torch; s = torch.load(sys.argv[1], map_locatio
 lo, hi = s.get('crop_scales', [0.92, 1.08]); print(round((lo + hi) / 2, 4))" "$checkpoint")
 step=report
 "$python" -m fakelens.train.report_face_swap --onnx "$run/best.onnx" --version candidate --out "$run/report.json" \
-  --crop-scale "$scale" --against "${AGAINST:-models/face_swap-1.onnx}" > "$run/report.log" 2>&1
+  --split "$run/split.json" --crop-scale "$scale" --against "${AGAINST:-models/face_swap-1.onnx}" > "$run/report.log" 2>&1
 threshold=$("$python" -c "import json, sys; print(json.load(open(sys.argv[1]))['threshold'])" "$run/report.json")
 step=robustness
 OMP_NUM_THREADS=1 "$python" -m fakelens.train.robustness --onnx "$run/best.onnx" --threshold "$threshold" \
-  --crop-scale "$scale" --out "$run/robustness.json" > "$run/robustness.log" 2>&1
+  --split "$run/split.json" --crop-scale "$scale" --out "$run/robustness.json" > "$run/robustness.log" 2>&1
 echo "threshold $threshold"
 "$python" - "$run/report.json" <<'PY'
 import json, sys

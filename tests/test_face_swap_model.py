@@ -128,7 +128,7 @@ def blend_pairs(tmp_path_factory):
     from fakelens.train.sbi import self_blend
 
     folder = need_shared("faces-real", "utkface")
-    # held out from training by the split in runs/face_swap/split.json
+    # held out from training by face_swap-1's split (models/face_swap-1.split.json)
     names = ["10_0_0_20170104013211746.jpg.chip.jpg", "30_1_0_20170104165043953.jpg.chip.jpg",
              "68_1_0_20170110141522160.jpg.chip.jpg"]
     files = [folder / n for n in names if (folder / n).is_file()]

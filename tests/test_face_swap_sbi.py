@@ -167,6 +167,16 @@ def test_near_duplicates_share_a_group(faces):
         assert (dup in train) == (0 in train)
 
 
+def test_a_mirror_copy_is_joined_whichever_of_the_two_comes_first():
+    """Only the first face's mirror was compared with the second: where the second's mirror was the
+    near one (4 bits for a UTKFace photo whose other way round was 8), the copy went to the other side."""
+    # face 0's hash 0, its mirror's all ones; face 1's hash 32 bits from both, its mirror's 4 from face 0
+    zero, ones, half, near_zero = 0, (1 << 64) - 1, (1 << 32) - 1, 0b1111
+    assert groups([zero, half], [ones, near_zero]).tolist() == [0, 0]
+    assert groups([half, zero], [near_zero, ones]).tolist() == [0, 0]
+    assert groups([zero, half], [ones, half]).tolist() == [0, 1]   # nothing near: two groups
+
+
 def test_crop_geometry_maps_landmarks_onto_the_template():
     rng = np.random.default_rng(0)
     # a face somewhere in a frame, rotated by 20 degrees and scaled by 1.7

@@ -16,8 +16,7 @@ from conftest import REPO, need_shared
 
 def test_every_transformation_keeps_the_picture_and_is_scored_by_the_product(tmp_path):
     data = need_shared("faces-real", "utkface")
-    faces = R.held_out_faces(2, data, REPO / "runs" / "face_swap" / "split.json") \
-        if (REPO / "runs" / "face_swap" / "split.json").is_file() else sorted(data.iterdir())[:2]
+    faces = R.held_out_faces(2, data, R.FACE_SWAP_1_SPLIT)
     canvas = R.on_canvas(cv2.imread(str(faces[0])))
     for name, (transform, ext) in R.TRANSFORMS.items():
         out = transform(canvas, np.random.default_rng(0))

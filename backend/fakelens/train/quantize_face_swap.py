@@ -42,7 +42,7 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--data", type=Path, default=SHARED / "faces-real" / "utkface")
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
-    ap.add_argument("--split", type=Path, default=Path("runs/face_swap/split.json"))
+    ap.add_argument("--split", type=Path, default=D.FACE_SWAP_1_SPLIT)
     ap.add_argument("--faces", type=int, default=128)
     ap.add_argument("--crop-scale", type=float, default=D.middle_scale())
     args = ap.parse_args(argv)

@@ -1,7 +1,7 @@
 """Measure the exported face-swap ONNX for its model card and write the numbers into the manifest.
 
     python -m fakelens.train.report_face_swap --onnx models/face_swap-1.onnx --version 1 \
-        --split runs/face_swap/split.json --out runs/face_swap/report.json --write-manifest
+        --out runs/face_swap/report.json --write-manifest   # (--split: default face_swap-1's held-out faces)
 
 Everything goes through the shipped code path (detectors.face_swap: align, mirror average) with
 onnxruntime on one thread:
@@ -178,7 +178,7 @@ def main(argv=None):
     ap.add_argument("--version", default="1")
     ap.add_argument("--data", type=Path, default=SHARED / "faces-real" / "utkface")
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
-    ap.add_argument("--split", type=Path, default=Path("runs/face_swap/split.json"))
+    ap.add_argument("--split", type=Path, default=D.FACE_SWAP_1_SPLIT)
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap/report.json"))
     ap.add_argument("--val-faces", type=int, default=0, help="0: every held-out face")
     ap.add_argument("--crop-scale", type=float, default=D.middle_scale(),

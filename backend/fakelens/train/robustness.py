@@ -2,7 +2,7 @@
 
     python -m fakelens.train.robustness [--onnx CANDIDATE.onnx] [--faces 150] [--only "baseline,beauty smoothing"]
 
-Each held-out UTKFace face (the "val" side of runs/face_swap/split.json, every 6th) is put on a
+Each held-out UTKFace face (the "val" side of models/face_swap-1.split.json, every 6th) is put on a
 600×600 grey canvas at twice its size, transformed, written to a file and checked through the
 product itself (Analyzer: decode, find faces, the face-swap rules, the verdict). Prints, per
 transformation, how many were flagged, held at "Uncertain" or not checked, and the median score.
@@ -21,7 +21,7 @@ import numpy as np
 from ..analyze import Analyzer
 from ..config import REPO_MODELS, Settings
 from ..models import file_sha256
-from .data import SPLIT_MADE_BY, need
+from .data import FACE_SWAP_1_SPLIT, SPLIT_MADE_BY, need
 from .report_face_swap import input_size, mirrored
 
 REPO = Path(__file__).resolve().parents[3]
@@ -154,7 +154,7 @@ def main(argv=None):
     ap.add_argument("--faces", type=int, default=150)
     ap.add_argument("--only", default="", help="comma-separated transformation names")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "faces-real" / "utkface")
-    ap.add_argument("--split", type=Path, default=REPO / "runs" / "face_swap" / "split.json")
+    ap.add_argument("--split", type=Path, default=FACE_SWAP_1_SPLIT)
     ap.add_argument("--out", type=Path, help="write the rows as JSON here too")
     args = ap.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(TRANSFORMS)
