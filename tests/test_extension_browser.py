@@ -3241,6 +3241,16 @@ def test_a_youtube_miniplayer_over_a_thumbnail_is_not_taken_for_that_thumbnails_
             "https://www.youtube.com/watch?v=dQw4w9WgXcQ"   # the page's own, not aBcDeF12345 under it
         assert run("FakeLens.describeMedia(document.querySelector('#yt-preview')).permalink") == \
             "https://www.youtube.com/watch?v=PreView0001"
+        # moved on without a reload: the canonical link still names the page first loaded's video, which
+        # was checked and drawn on the miniplayer's; the watch page's element keeps the id it plays
+        page.evaluate("() => history.pushState({}, '', '/feed/subscriptions')")
+        assert run("FakeLens.describeMedia(document.querySelector('#mini')).permalink") == \
+            "https://www.youtube.com/feed/subscriptions"   # not dQw4w9WgXcQ: no video named rather than another
+        page.evaluate("""() => { const watch = document.createElement('ytd-watch-flexy');
+                                 watch.setAttribute('video-id', 'MiniB000001'); watch.hidden = true;
+                                 document.body.append(watch); }""")
+        assert run("FakeLens.describeMedia(document.querySelector('#mini')).permalink") == \
+            "https://www.youtube.com/watch?v=MiniB000001"
     finally:
         browser.configure(autoCheck=True)
         page.close()

@@ -5,17 +5,27 @@
   const FL = globalThis.FakeLens;
   const VIDEO_PAGE = /^\/(watch|shorts\/)/;
 
+  const LOADED_AT = location.href;
+  const watchAddress = (id) => `${location.origin}/watch?v=${encodeURIComponent(id)}`;
+
   // The video this page plays. YouTube moves between videos without reloading and leaves the
   // canonical link naming the first one, so the address bar wins on a watch page or a Short
-  // (keeping only the video's id); the canonical link only elsewhere (an embed, a channel's trailer).
-  function watchPage() {
+  // (keeping only the video's id). The miniplayer (a video playing on while the user browses) plays
+  // the watch page's video, whose element keeps its id. The canonical link only on a page not moved
+  // from since it loaded (an embed, a channel's trailer): after a move it named another video, whose
+  // verdict was drawn on this one.
+  function watchPage(video) {
     if (VIDEO_PAGE.test(location.pathname)) {
       const id = new URLSearchParams(location.search).get("v");
-      return location.pathname === "/watch" && id ? `${location.origin}/watch?v=${encodeURIComponent(id)}`
-        : location.origin + location.pathname;
+      return location.pathname === "/watch" && id ? watchAddress(id) : location.origin + location.pathname;
+    }
+    const watch = document.querySelector("ytd-watch-flexy[video-id], ytd-watch-grid[video-id]");
+    if (watch && watch.getAttribute("video-id") && FL.closestComposed(video, "ytd-miniplayer")) {
+      return watchAddress(watch.getAttribute("video-id"));
     }
     const canonical = document.querySelector('link[rel="canonical"]');
-    return canonical && VIDEO_PAGE.test(new URL(canonical.href).pathname) ? canonical.href : location.href;
+    return canonical && location.href === LOADED_AT && VIDEO_PAGE.test(new URL(canonical.href).pathname)
+      ? canonical.href : location.href;
   }
 
   const VIDEO_LINK = 'a[href*="/watch"], a[href*="/shorts/"]';
@@ -53,7 +63,7 @@
       const link = FL.closestComposed(el, VIDEO_LINK);
       if (link) return link.href;
       if (el.tagName !== "VIDEO") return null;
-      return (!VIDEO_PAGE.test(location.pathname) && thumbnailUnder(el)) || watchPage();
+      return (!VIDEO_PAGE.test(location.pathname) && thumbnailUnder(el)) || watchPage(el);
     },
   });
 })();
