@@ -29,6 +29,25 @@ def tiny_run(tmp_path, out):
             "--val-fraction", "0.5", "--workers", "0", "--threads", "1"], tmp_path / "imagenet.pth"
 
 
+@pytest.mark.parametrize("given, says", [
+    (["--init", "/missing.pt"], "--init /missing.pt: no such file; give an earlier run's best.pt"),
+    (["--device", "gpu"], "--device gpu: not a device the trainer runs on; give cpu, cuda or auto"),
+    pytest.param(["--device", "cuda"], "--device cuda: this machine has no such CUDA device; give cpu",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
+    (["--split", "/missing.json"], "--split /missing.json: no such file; give another run's split.json"),
+    (["--batch", "1"], "--batch 1: an even number of images, 2 or more"),
+    (["--threads", "0"], "--threads 0: give 1 or more"),
+    (["--log-every", "0"], "--log-every 0: give 1 or more"),
+])
+def test_a_bad_argument_is_one_line_before_the_faces_load(tmp_path, given, says):
+    cmd, imagenet = tiny_run(tmp_path, tmp_path / "run")
+    # seconds, not the minutes of loading faces (or landmarks) first
+    done = subprocess.run(cmd + ["--imagenet", str(imagenet)] + given, capture_output=True, text=True, timeout=60,
+                          cwd=REPO)
+    assert done.returncode != 0 and says in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "lm.npz").exists() and not (tmp_path / "run").exists()
+
+
 @pytest.mark.slow
 def test_same_seed_same_first_step_and_a_resumed_epoch_does_not_repeat_itself(tmp_path):
     run = lambda cmd: subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)  # noqa: E731

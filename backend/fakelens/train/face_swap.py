@@ -88,9 +88,19 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def pick_device(name: str) -> torch.device:
+    """cpu, cuda (cuda:N) or auto; one this machine lacks is one line, not torch's error after the faces load."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:   # not a device name at all ("gpu")
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise SystemExit(f"--device {name}: not a device the trainer runs on; give cpu, cuda or auto")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():   # 0 for a torch without CUDA
+        raise SystemExit(f"--device {name}: this machine has no such CUDA device; give cpu, or auto "
+                         "(CUDA where there is one)")
+    return device
 
 
 def given_split(names: list, path: Path):
@@ -122,7 +132,7 @@ def train(args):
         raise SystemExit(f"--init {args.init}: {out} already holds a run, which resumes from its own weights; "
                          f"start a new run (another --out) to begin from other weights")
     ck = load_checkpoint(out / "last.pt") if resume else None
-    init = torch.load(args.init, map_location="cpu", weights_only=False) if args.init else None
+    init = load_checkpoint(args.init) if args.init else None
     # A resumed run keeps what it started with (face_swap-1's checkpoints predate these options), and
     # a run from --init takes its source's backbone; asking for something else is refused, not ignored.
     def kept(key, default):
@@ -378,6 +388,23 @@ def export(checkpoint: Path, onnx_path: Path):
     print(f"exported {onnx_path}; max |torch - onnx| {np.abs(ref - got).max():.2e}")
 
 
+def check_arguments(args):
+    """What train() would otherwise fail on with a traceback, some of it after minutes of loading faces."""
+    pick_device(args.device)
+    if args.batch is not None and (args.batch < 2 or args.batch % 2):
+        raise SystemExit(f"--batch {args.batch}: an even number of images, 2 or more (half real, half blended), "
+                         "e.g. 32")
+    for option, value, least in (("threads", args.threads, 1), ("workers", args.workers, 0),
+                                 ("log-every", args.log_every, 1)):
+        if value < least:
+            raise SystemExit(f"--{option} {value}: give {least} or more")
+    for option, path, instead in (("init", args.init, "an earlier run's best.pt or last.pt"),
+                                  ("imagenet", args.imagenet, "the backbone's ImageNet weights file"),
+                                  ("split", args.split, "another run's split.json, or no --split to compute one")):
+        if path and not path.is_file():
+            raise SystemExit(f"--{option} {path}: no such file; give {instead}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Train the self-blended-images face-swap detector.")
     ap.add_argument("--data", type=Path, help=f"the real faces (default {DEFAULT_DATA}; kept in the checkpoint)")
@@ -432,6 +459,7 @@ def main(argv=None):
         return
     if not (args.out / "last.pt").is_file() and not (args.imagenet or args.init):
         ap.error("--imagenet or --init is needed for a fresh run (see fakelens/train/mobilenet.py and efficientnet_lite.py)")
+    check_arguments(args)
     train(args)
 
 
