@@ -3256,6 +3256,40 @@ def test_a_youtube_miniplayer_over_a_thumbnail_is_not_taken_for_that_thumbnails_
         page.close()
 
 
+def test_site_adapters_read_posts_and_photos_as_the_sites_link_them_now(browser, live_backend, sites):
+    """Instagram's post links now carry their author (/natgeo/reel/<code>/: the tab's address was sent
+    instead) and a reel's "Original audio" link (/reels/audio/<id>/) was taken for its post; a Facebook
+    group post's /groups/<id>/permalink/<id>/ was not a post; X's larger photo sizes (name=orig) were
+    asked for at name=large, smaller."""
+    browser.configure(autoCheck=False)
+    try:
+        cases = {
+            "https://www.instagram.com/": ("""<article><a href="/reels/audio/1234567/">Original audio</a>
+                 <div><a href="/natgeo/reel/CWqAgUZgCku/"><video id="probe" muted></video></a></div></article>""",
+                 "permalink", "https://www.instagram.com/natgeo/reel/CWqAgUZgCku/"),
+            "https://www.facebook.com/": ("""<div role="article"><a href="/groups/12345/permalink/67890/">2 h</a>
+                 <img id="probe" alt=""></div>""", "permalink", "https://www.facebook.com/groups/12345/permalink/67890/"),
+        }
+        for url, (html, what, expected) in cases.items():
+            page = browser.context.new_page()
+            page.goto(url)
+            run = content_script(page)
+            page.evaluate("html => { const box = document.createElement('div'); box.innerHTML = html; document.body.append(box); }",
+                          html)
+            assert run(f"FakeLens.sites.current().{what}(document.querySelector('#probe'))") == expected, url
+            page.close()
+        page = browser.context.new_page()
+        page.goto("https://x.com/")
+        run = content_script(page)
+        sized = {name: run(f"FakeLens.sites.current().mediaUrl(null, 'https://pbs.twimg.com/media/A.jpg?format=jpg&name={name}')")
+                 for name in ("small", "medium", "large", "orig", "4096x4096")}
+        assert {k: v.rsplit("=", 1)[1] for k, v in sized.items()} == {
+            "small": "large", "medium": "large", "large": "large", "orig": "orig", "4096x4096": "4096x4096"}, sized
+        page.close()
+    finally:
+        browser.configure(autoCheck=True)
+
+
 def test_elements_named_as_fakelens_globals_do_not_switch_it_off(browser, live_backend, media_dir, sites):
     """<form id="FakeLens"><input name="ext"> made globalThis.FakeLens that form in every content script
     (a window's named properties show through): writing its "ext" threw, and hover, automatic checks,

@@ -1,5 +1,6 @@
 // x.com / twitter.com: posts are article[data-testid="tweet"]; the permalink is the link around
-// the post's <time>; photos come from pbs.twimg.com, where name=large asks for the full size.
+// the post's <time>; photos come from pbs.twimg.com, where name=large asks for up to 2048 px (a
+// smaller name is raised to it; orig and 4096x4096, larger still, are kept).
 (() => {
   "use strict";
   const FL = globalThis.FakeLens;
@@ -15,7 +16,10 @@
     mediaUrl(el, url) {
       try {
         const u = new URL(url);
-        if (u.hostname === "pbs.twimg.com" && u.searchParams.has("name")) u.searchParams.set("name", "large");
+        const name = u.searchParams.get("name");
+        if (u.hostname === "pbs.twimg.com" && name && !["orig", "4096x4096"].includes(name)) {
+          u.searchParams.set("name", "large");
+        }
         return u.href;
       } catch {
         return url;
