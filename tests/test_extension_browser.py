@@ -3222,6 +3222,34 @@ def test_a_videos_badge_about_the_pages_first_video_shows_none_of_that_videos_li
         page.close()
 
 
+def test_a_blob_videos_verdict_stays_while_its_player_makes_a_new_stream_of_the_same_post(browser, live_backend, sites):
+    """A blob: video is checked by its post (or page); its badge was kept only while the element
+    played the same blob: address, so a new stream of the same video (the player rebuilt, an ad
+    before it ended) took the verdict away, and one still running was never drawn."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        run = content_script(page)
+        stream = """async () => { const blob = await (await fetch('/media/clip.mp4')).blob();
+                                  document.querySelector('#clip').src = URL.createObjectURL(blob); }"""
+        page.evaluate(stream)
+        key = run("FakeLens.describeMedia(document.querySelector('#clip')).key")
+        assert key == page.url, key   # the page it is fetched by, not its blob: address
+        check = {"id": "c1", "status": "done", "result": {"label": "no_evidence", "score": 0.1, "summary": "x",
+                                                          "provenance": {"status": "none"}, "faces": [], "frames": [], "signals": [],
+                                                          "media": {"kind": "video"}}}
+        assert run(f"FakeLens.badges.show(document.querySelector('#clip'), {json.dumps(check)}, '', {json.dumps(key)}) !== null")
+        page.evaluate(stream)   # a new stream of the same page's video
+        page.wait_for_timeout(2500)   # the badges' media are looked at again once a second
+        assert run("FakeLens.badges.has(document.querySelector('#clip'))")
+        page.evaluate(f"() => {{ document.querySelector('#clip').src = '{sites.local}/media/clip.mp4?other'; }}")
+        page.wait_for_function("() => !document.querySelector('div[data-fakelens=badge]')", timeout=5_000)   # other media
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_a_youtube_miniplayer_over_a_thumbnail_is_not_taken_for_that_thumbnails_video(browser, live_backend, sites):
     """A hover preview takes the link of the thumbnail it covers; the miniplayer, which plays the video
     last watched wherever it lies, must not take the address of the thumbnail under it."""

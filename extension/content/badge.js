@@ -271,7 +271,7 @@
       // The element shows other media now (a <picture> source, a responsive candidate, a new video
       // in the same player): the verdict was about the old one. Its new media is checked as new.
       const media = recheck ? FL.describeMedia(el) : null;
-      if (recheck && ((media && media.url) || "") !== entry.media) {
+      if (recheck && ((media && media.key) || "") !== entry.media) {
         FL.badges.remove(el);
         if (FL.autoCheck) FL.autoCheck.observe(el);
         continue;
@@ -306,11 +306,11 @@
   }, 1000);
 
   FL.badges = {
-    // Draw `check` on `el`; with `url` (the media checked) only while `el` still shows that media:
-    // pages swap an element's src (carousels, players), and a verdict belongs to its media.
+    // Draw `check` on `el`; with `url` (the media checked: describeMedia's key) only while `el` still
+    // shows that media: pages swap an element's src (carousels, players), and a verdict belongs to its media.
     show(el, check, note, url) {
       const media = FL.describeMedia(el);
-      const now = (media && media.url) || "";
+      const now = (media && media.key) || "";
       if (url && url !== now) return null;
       const entry = badges.get(el) || create(el);
       // what the verdict is about, kept here: the host's data-media is for people reading the DOM (and

@@ -120,13 +120,13 @@
     if (!media || !media.url) return null;
     // checked already, unless its badge went (the element left the page and came back: a cached
     // view, a recycled list row), when the same check (remembered or asked again) is drawn again
-    if (started.get(el) === media.url && FL.badges.has(el) && !userAsked) return null;
-    started.set(el, media.url);
+    if (started.get(el) === media.key && FL.badges.has(el) && !userAsked) return null;
+    started.set(el, media.key);
     // Pages swap an element's src (carousels, lazy loaders, players): draw only on the media checked.
     // Whether it was drawn: a verdict not drawn (the element shows other media now) is not said either,
     // or the old slide's verdict would be read out under the new slide's name.
-    const draw = (check, note) => FL.uiAllowed() && FL.badges.show(el, check, note, media.url) !== null;
-    const key = `${media.kind} ${media.url}`;
+    const draw = (check, note) => FL.uiAllowed() && FL.badges.show(el, check, note, media.key) !== null;
+    const key = `${media.kind} ${media.key}`;
     let pending = byUrl.get(key);
     const turn = pending && !finished.has(pending) && pending.turn;
     if (!(turn && FL.badges.has(el))) draw(null);   // (a waiting badge clicked keeps saying where it waits)

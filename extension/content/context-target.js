@@ -79,7 +79,7 @@
     const media = el && FL.describeMedia(el);
     if (!media) return { url: null };
     const token = newToken();
-    targets.set(token, { el, url: media.url });
+    targets.set(token, { el, url: media.key });
     if (targets.size > 20) targets.delete(targets.keys().next().value); // the oldest is long finished
     // a blob: image means nothing outside this page: its bytes go instead, as a data: URL
     const url = media.kind === "image" ? await FL.readableUrl(media.url) : media.url;

@@ -327,6 +327,10 @@
     return {
       kind,
       url,
+      // what a verdict on it is about: its address; for a video playing from a blob: or MediaSource,
+      // the post or page it is fetched by (background.js's videoUrl), as its address changes with
+      // each stream the player makes (an ad before it, a rebuilt player) while the video checked does not
+      key: !url ? "" : kind === "video" && !/^https?:/i.test(url) ? permalink || location.href : url,
       thumb,
       permalink,
       width: Math.round(r.width),

@@ -19,11 +19,10 @@
     for (const el of FL.findAllMedia((FL.settings || FL.DEFAULT_SETTINGS).minSize)) {
       const media = FL.describeMedia(el);
       if (!media || !media.url) continue;
-      // blob: and MediaSource videos are identified by their post instead.
-      const key = `${media.kind} ${media.kind === "video" && !/^https?:/.test(media.url) ? media.permalink || location.href : media.url}`;
+      const key = `${media.kind} ${media.key}`;   // (blob: and MediaSource videos by their post)
       if (seen.has(key)) continue;
       seen.add(key);
-      lastScan.push({ el, url: media.url });
+      lastScan.push({ el, url: media.key });
       items.push({ index: items.length, ...media });
     }
     let budget = MAX_BYTES_CHARS;

@@ -56,7 +56,7 @@
 
   // a new src or background: the old verdict no longer applies
   function dropStale(el) {
-    if (FL.badges.has(el) && FL.badges.mediaUrl(el) !== (FL.describeMedia(el) || {}).url) FL.badges.remove(el);
+    if (FL.badges.has(el) && FL.badges.mediaUrl(el) !== (FL.describeMedia(el) || {}).key) FL.badges.remove(el);
   }
 
   function watch(root) {
