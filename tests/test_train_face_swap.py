@@ -62,6 +62,7 @@ def test_same_seed_same_first_step_and_a_resumed_epoch_does_not_repeat_itself(tm
     assert first_losses[0].split(" lr ")[0] == first_losses[1].split(" lr ")[0], first_losses
     whole = torch.load(tmp_path / "a" / "last.pt", weights_only=False)["state"]
     assert whole["epoch"] == 1 and whole["step"] == 2   # 4 training faces, 2 a step
+    second_step = next(line for line in done.stdout.splitlines() if line.startswith("step 2 "))
     # stopped by its budget after one step of the first epoch, then resumed for the rest of it
     cmd, imagenet = tiny_run(tmp_path, tmp_path / "c")
     first = run(cmd + ["--imagenet", str(imagenet), "--minutes", "0.00001"])
@@ -72,6 +73,16 @@ def test_same_seed_same_first_step_and_a_resumed_epoch_does_not_repeat_itself(tm
     assert rest.returncode == 0 and "budget now 10.0 min" in rest.stdout, rest.stderr[-3000:]
     resumed = torch.load(tmp_path / "c" / "last.pt", weights_only=False)["state"]
     assert (resumed["step"], resumed["epoch"]) == (2, 1)   # the epoch's second batch only, not both again
+    # and its dropout goes on from where it stopped (the first step's learning rate is the same in
+    # both runs, so the second step's loss differs only if its dropout does)
+    resumed_step = next(line for line in rest.stdout.splitlines() if line.startswith("step 2 "))
+    assert resumed_step.split(" lr ")[0] == second_step.split(" lr ")[0], (resumed_step, second_step)
+    assert "rng_state" in torch.load(tmp_path / "c" / "last.pt", weights_only=False)
+    # the landmarks are kept like the faces: others are refused
+    assert resumed["landmarks"] == str((tmp_path / "lm.npz").resolve())
+    shutil.copy(tmp_path / "lm.npz", tmp_path / "lm2.npz")
+    moved = run([a if a != str(tmp_path / "lm.npz") else str(tmp_path / "lm2.npz") for a in cmd])
+    assert moved.returncode != 0 and "--landmarks" in moved.stderr and "differs" in moved.stderr, moved.stderr[-2000:]
     clash = run(cmd + ["--lr", "1e-3"])
     assert clash.returncode != 0 and "--lr 0.001 differs" in clash.stderr
 

@@ -35,6 +35,7 @@ from .split import split
 
 SIZE = 160   # default input size; a run's own size is kept in its checkpoint state
 DEFAULT_DATA = Path("../shared/data/faces-real/utkface")
+DEFAULT_LANDMARKS = Path("runs/utk_landmarks.npz")
 
 
 @torch.no_grad()
@@ -149,6 +150,8 @@ def train(args):
     # faces it had held out
     data = run_option("data", str(Path(args.data).resolve()) if args.data else None, kept("data", None),
                       str(DEFAULT_DATA.resolve()))
+    landmarks = run_option("landmarks", str(Path(args.landmarks).resolve()) if args.landmarks else None,
+                           kept("landmarks", None), str(DEFAULT_LANDMARKS.resolve()))
     if not 0 <= ema_decay < 1:
         raise SystemExit(f"--ema {ema_decay}: a decay in [0, 1), 0 for none")
     if sam_rho < 0:
@@ -159,16 +162,16 @@ def train(args):
     seed = int(run_option("seed", args.seed, kept("seed", None), 0))
     weight_decay = float(run_option("weight-decay", args.weight_decay, kept("weight_decay", None), 1e-4))
     minutes = args.minutes if args.minutes is not None else (kept("minutes", None) or 60.0)
-    torch.manual_seed(seed)   # the heads' initial weights and dropout
+    torch.manual_seed(seed)   # the heads' initial weights and dropout (a resumed run's dropout goes on below)
     source = ck or init
     backbone = run_option("backbone", args.backbone, backbone_of(source) if source else None, DEFAULT_BACKBONE)
     if mask_loss and backbone not in MASK_FEATURES:
         raise SystemExit(f"--mask-loss is written for {', '.join(MASK_FEATURES)} only, not {backbone}")
 
-    if not Path(args.landmarks).is_file():
+    if not Path(landmarks).is_file():
         from .landmarks import main as landmarks_main
-        landmarks_main(["--data", data, "--out", str(args.landmarks)])
-    names, images, five, mesh = D.load_faces(Path(data), args.landmarks)
+        landmarks_main(["--data", data, "--out", landmarks])
+    names, images, five, mesh = D.load_faces(Path(data), Path(landmarks))
     own_split = out / "split.json"
     if resume and own_split.is_file():
         if args.split and json.loads(Path(args.split).read_text()) != json.loads(own_split.read_text()):
@@ -229,7 +232,7 @@ def train(args):
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     state = {"step": 0, "epoch": 0, "epoch_step": 0, "seconds": 0.0, "history": [], "crop_scales": list(scales),
              "size": size, "backbone": backbone, "synthesis": synthesis, "mask_loss": mask_loss,
-             "degradations": degradations, "ema": ema_decay, "sam": sam_rho, "data": data,
+             "degradations": degradations, "ema": ema_decay, "sam": sam_rho, "data": data, "landmarks": landmarks,
              "lr": lr, "batch": batch_size, "seed": seed, "weight_decay": weight_decay, "val_pick": "random",
              "minutes": minutes}
     if resume:
@@ -246,7 +249,13 @@ def train(args):
             print(f"budget now {minutes} min (was {state['minutes']}): the learning rate moves to where "
                   f"{state['seconds'] / 60:.1f} of {minutes} min falls on the new schedule", flush=True)
         state.update({"lr": lr, "batch": batch_size, "seed": seed, "weight_decay": weight_decay,
-                      "minutes": minutes, "data": data})
+                      "minutes": minutes, "data": data, "landmarks": landmarks})
+        # dropout draws on from where the run stopped, not from the seed again (a checkpoint from
+        # before the generator was kept draws from the seed, as it did)
+        if "rng_state" in ck:
+            torch.set_rng_state(ck["rng_state"])
+        if "cuda_rng_state" in ck and device.type == "cuda":
+            torch.cuda.set_rng_state(ck["cuda_rng_state"], device)
 
     dataset = D.PairDataset(images, five, mesh, train_idx, size, seed=seed, scales=scales, synthesis=synthesis,
                             degradations=degradations,
@@ -256,6 +265,8 @@ def train(args):
 
     def checkpoint():
         return {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": state,
+                "rng_state": torch.get_rng_state(),
+                **({"cuda_rng_state": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
                 **({"mask_head": head.state_dict()} if head is not None else {}),
                 **({"ema": ema.state_dict()} if ema is not None else {})}
 
@@ -408,7 +419,8 @@ def check_arguments(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Train the self-blended-images face-swap detector.")
     ap.add_argument("--data", type=Path, help=f"the real faces (default {DEFAULT_DATA}; kept in the checkpoint)")
-    ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
+    ap.add_argument("--landmarks", type=Path, help=f"the faces' landmarks, made if missing (default "
+                    f"{DEFAULT_LANDMARKS}; kept in the checkpoint)")
     ap.add_argument("--backbone", choices=BACKBONES, help="default mobilenet_v2; kept in the checkpoint")
     ap.add_argument("--imagenet", type=Path, help="the backbone's ImageNet weights: torchvision's "
                     "mobilenet_v2-b0353104.pth or efficientnet-lite0-57934424.pth (ImageNet start)")
