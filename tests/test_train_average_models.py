@@ -39,6 +39,10 @@ def run(path: Path, x: np.ndarray) -> np.ndarray:
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
 
 
+def metadata(path: Path) -> dict:
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+
+
 def test_the_merged_model_is_the_mean_of_its_members_and_is_scored_without_the_mirror(tmp_path):
     a = tiny_model(tmp_path / "a.onnx", 1.0)   # no metadata, as face_swap-1
     b = tiny_model(tmp_path / "b" / "best.onnx", -3.0, props={"backbone": "mobilenet_v2", "synthesis": "swap"})
@@ -64,6 +68,19 @@ def test_models_of_different_input_sizes_are_refused(tmp_path):
     with pytest.raises(SystemExit, match="different inputs"):
         average_main([str(a), str(b), "--out", str(tmp_path / "ab.onnx")])
     assert not (tmp_path / "ab.onnx").exists()
+
+
+def test_models_trained_at_different_crop_scales_are_refused_and_the_one_scale_is_recorded(tmp_path):
+    a = tiny_model(tmp_path / "a.onnx", 1.0, props={"crop_scale": "1.1"})
+    b = tiny_model(tmp_path / "b.onnx", -1.0)   # none recorded, as face_swap-1: 1.0
+    with pytest.raises(SystemExit, match=r"different crop scales \[1.0, 1.1\]"):
+        average_main([str(a), str(b), "--out", str(tmp_path / "ab.onnx")])
+    assert not (tmp_path / "ab.onnx").exists()
+    c = tiny_model(tmp_path / "c.onnx", -1.0, props={"crop_scale": "1.1"})
+    average_main([str(a), str(c), "--out", str(tmp_path / "ac.onnx")])
+    assert metadata(tmp_path / "ac.onnx")["crop_scale"] == "1.1"
+    average_main([str(b), str(tiny_model(tmp_path / "d.onnx", 2.0)), "--out", str(tmp_path / "bd.onnx")])
+    assert metadata(tmp_path / "bd.onnx")["crop_scale"] == "1.0"
 
 
 def test_one_model_alone_is_refused(tmp_path, capsys):

@@ -218,6 +218,18 @@ def test_a_resumed_run_keeps_its_faces_and_split_and_a_finished_one_stays_finish
     assert broken.returncode != 0 and "cannot be read" in broken.stderr and "Traceback" not in broken.stderr
 
 
+def test_the_export_records_the_crop_scale_the_run_was_validated_at(tmp_path):
+    from fakelens.train.backbones import face_swap_net
+    from fakelens.train.face_swap import export
+    from fakelens.train.report_face_swap import session_of
+
+    torch.save({"model": face_swap_net().state_dict(), "state": {"crop_scales": [1.0, 1.2], "size": 64}},
+               tmp_path / "best.pt")
+    export(tmp_path / "best.pt", tmp_path / "m.onnx")
+    # the middle, as its validation measured
+    assert session_of(tmp_path / "m.onnx").get_modelmeta().custom_metadata_map["crop_scale"] == "1.1"
+
+
 @pytest.mark.parametrize("backbone", ["mobilenet_v2", "efficientnet_lite0"])
 def test_the_mask_head_reads_stride_16_features_and_leaves_the_network_alone(backbone):
     from fakelens.train.backbones import MASK_STRIDE, attach_mask_head, face_swap_net

@@ -27,6 +27,7 @@ from torch import nn
 
 from ..metrics import auc
 from . import data as D
+from .average_models import CROP_SCALE_KEY
 from .backbones import BACKBONES, DEFAULT_BACKBONE, MASK_FEATURES, MASK_STRIDE, attach_mask_head, backbone_of, face_swap_net
 from .degrade import DEGRADATIONS
 from .sam import climb, descend, still_batchnorm
@@ -388,8 +389,11 @@ def export(checkpoint: Path, onnx_path: Path):
     import onnx
     graph = onnx.load(str(onnx_path))
     state = ck.get("state", {})
+    # and the crop scale it is measured at, the middle of its training crops (report_face_swap, robustness)
+    scale = round(D.middle_scale(tuple(state.get("crop_scales", D.CROP_SCALES))), 4)
     onnx.helper.set_model_props(graph, {"backbone": backbone_of(ck), "synthesis": state.get("synthesis", "mild"),
-                                        "data": Path(state.get("data") or DEFAULT_DATA).name})
+                                        "data": Path(state.get("data") or DEFAULT_DATA).name,
+                                        CROP_SCALE_KEY: str(scale)})
     onnx.save(graph, str(onnx_path))
     import onnxruntime as ort
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])

@@ -84,6 +84,14 @@ def training_lines(onnx: Path) -> tuple[str, str]:
     return licence, f"{faces} and {FAKES[t['synthesis']]}"
 
 
+def recorded_crop_scale(onnx: Path, default: float | None = None) -> float | None:
+    """The crop scale the model's export recorded (the middle of its training crops), else `default`
+    (face_swap-1 predates the record: measured at 1.0)."""
+    from .average_models import CROP_SCALE_KEY
+    scale = session_of(onnx).get_modelmeta().custom_metadata_map.get(CROP_SCALE_KEY)
+    return default if scale is None else float(scale)
+
+
 def mirrored(onnx: Path) -> bool:
     """Whether the model is scored with its mirror image too (a merged average of models is not:
     fakelens.train.average_models)."""
@@ -181,15 +189,21 @@ def main(argv=None):
     ap.add_argument("--split", type=Path, default=D.FACE_SWAP_1_SPLIT)
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap/report.json"))
     ap.add_argument("--val-faces", type=int, default=0, help="0: every held-out face")
-    ap.add_argument("--crop-scale", type=float, default=D.middle_scale(),
-                    help="crop looseness the model was validated at (the middle of its training range)")
+    ap.add_argument("--crop-scale", type=float,
+                    help="crop looseness the model was validated at (the middle of its training range; default: "
+                         f"the one its export recorded, else {D.middle_scale()})")
     ap.add_argument("--synthesis", choices=SELF_SYNTHESES, default="mild",
                     help="how the held-out blends are made (mild: the blends every shipped model was measured on)")
     ap.add_argument("--write-manifest", action="store_true")
     ap.add_argument("--against", type=Path, help="another face-swap ONNX to compare with, on the same faces and clips")
-    ap.add_argument("--against-crop-scale", type=float, default=D.middle_scale(),
-                    help="the crop looseness --against was validated at (default: the shipped models')")
+    ap.add_argument("--against-crop-scale", type=float,
+                    help="the crop looseness --against was validated at (default: the one its export recorded, "
+                         f"else the shipped models' {D.middle_scale()})")
     args = ap.parse_args(argv)
+    if args.crop_scale is None:
+        args.crop_scale = recorded_crop_scale(args.onnx, D.middle_scale())
+    if args.against and args.against_crop_scale is None:
+        args.against_crop_scale = recorded_crop_scale(args.against, D.middle_scale())
     if args.write_manifest and args.onnx.resolve().parent != REPO_MODELS.resolve():
         # the manifest names the file in models/: one elsewhere would leave the backend without a model
         ap.error(f"--write-manifest ships {args.onnx}: copy it into {REPO_MODELS} (as face_swap-<version>.onnx) "
@@ -208,7 +222,7 @@ def main(argv=None):
     val = [i for i, n in enumerate(names) if n in val_names]
     if args.val_faces:
         val = val[: args.val_faces]
-    report = {"val_faces": len(val), "synthesis": args.synthesis}
+    report = {"val_faces": len(val), "synthesis": args.synthesis, "crop_scale": args.crop_scale}
     conditions = ("clean", "degraded", "jpeg50", "half_size")
     scores = {c: pair_scores(store, spec, images, five, mesh, val, c, args.synthesis) for c in conditions}
     # The threshold is chosen on every other held-out face (the calibration half) and the rates at it

@@ -6,8 +6,9 @@ Each held-out UTKFace face (the "val" side of models/face_swap-1.split.json, eve
 600×600 grey canvas at twice its size, transformed, written to a file and checked through the
 product itself (Analyzer: decode, find faces, the face-swap rules, the verdict). Prints, per
 transformation, how many were flagged, held at "Uncertain" or not checked, and the median score.
-`--onnx` measures a candidate model with the shipped manifest entry's crop and threshold (or
-`--threshold`). Nothing here trains: it tells whoever trains next what real photos trip the model.
+`--onnx` measures a candidate model at the crop scale its export recorded (else the shipped manifest
+entry's) and the shipped entry's threshold (or `--crop-scale`, `--threshold`). Nothing here trains: it
+tells whoever trains next what real photos trip the model.
 """
 
 import argparse
@@ -22,7 +23,7 @@ from ..analyze import Analyzer
 from ..config import REPO_MODELS, Settings
 from ..models import file_sha256
 from .data import FACE_SWAP_1_SPLIT, SPLIT_MADE_BY, need
-from .report_face_swap import input_size, mirrored
+from .report_face_swap import input_size, mirrored, recorded_crop_scale
 
 REPO = Path(__file__).resolve().parents[3]
 GREY = (150, 150, 150)
@@ -149,8 +150,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--onnx", type=Path, help="a candidate face-swap ONNX (default: the shipped model)")
     ap.add_argument("--threshold", type=float, help="the face-swap threshold (default: the shipped one's)")
-    ap.add_argument("--crop-scale", type=float, help="the face-swap crop's looseness (default: the shipped one's; "
-                    "a candidate trained on other --crop-scales: their middle)")
+    ap.add_argument("--crop-scale", type=float, help="the face-swap crop's looseness (default: the one the "
+                    "candidate's export recorded, the middle of its --crop-scales; else the shipped one's)")
     ap.add_argument("--faces", type=int, default=150)
     ap.add_argument("--only", default="", help="comma-separated transformation names")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "faces-real" / "utkface")
@@ -162,6 +163,8 @@ def main(argv=None):
     if unknown:
         ap.error(f"unknown transformation(s) {unknown}; known: {', '.join(TRANSFORMS)}")
     need(args.split, SPLIT_MADE_BY)
+    if args.onnx and args.crop_scale is None:
+        args.crop_scale = recorded_crop_scale(args.onnx)   # None: the shipped entry's
     with tempfile.TemporaryDirectory() as tmp:
         faces = held_out_faces(args.faces, args.data, args.split)
         if not faces:
