@@ -33,6 +33,30 @@ def test_the_report_measures_at_the_crop_scale_the_export_recorded(tmp_path, mon
     assert "crop_scale" not in metadata(REPO / "models" / "face_swap-1.onnx")   # so measured at 1.0, as before
 
 
+def test_fewer_report_faces_are_a_seeded_sample_of_all_the_held_out_ones(tmp_path, monkeypatch):
+    names = [f"{age}_0_0_{age}.jpg" for age in range(10, 90)]   # file-name order is age order
+    seen = []
+
+    def pair_scores(store, spec, images, five, mesh, indices, condition, synthesis="mild"):
+        seen.append(list(indices))
+        raise Measured
+
+    monkeypatch.setattr(report_face_swap, "pair_scores", pair_scores)
+    monkeypatch.setattr(report_face_swap.D, "load_faces", lambda data, landmarks: (names, None, None, None))
+    (tmp_path / "lm.npz").write_bytes(b"")
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"train": names[::2], "val": names[1::2]}))
+    model = tiny_model(tmp_path / "m.onnx", 1.0)
+    for _ in range(2):
+        with pytest.raises(Measured):
+            report_face_swap.main(["--onnx", str(model), "--out", str(tmp_path / "report.json"), "--val-faces", "10",
+                                   "--landmarks", str(tmp_path / "lm.npz"), "--split", str(split)])
+    held_out = list(range(1, 80, 2))
+    assert seen[0] == seen[1] and len(seen[0]) == 10 and set(seen[0]) <= set(held_out)
+    assert seen[0] != held_out[:10] and max(seen[0]) > held_out[20]   # not only the youngest
+    assert seen[0] == sorted(seen[0])
+
+
 def test_robustness_measures_a_candidate_at_the_crop_scale_its_export_recorded(tmp_path, monkeypatch):
     seen = []
 

@@ -188,7 +188,8 @@ def main(argv=None):
     ap.add_argument("--landmarks", type=Path, default=Path("runs/utk_landmarks.npz"))
     ap.add_argument("--split", type=Path, default=D.FACE_SWAP_1_SPLIT)
     ap.add_argument("--out", type=Path, default=Path("runs/face_swap/report.json"))
-    ap.add_argument("--val-faces", type=int, default=0, help="0: every held-out face")
+    ap.add_argument("--val-faces", type=int, default=0, help="a seeded random sample of this many held-out faces "
+                    "(0: every one)")
     ap.add_argument("--crop-scale", type=float,
                     help="crop looseness the model was validated at (the middle of its training range; default: "
                          f"the one its export recorded, else {D.middle_scale()})")
@@ -220,8 +221,8 @@ def main(argv=None):
     names, images, five, mesh = D.load_faces(args.data, D.need(args.landmarks, D.LANDMARKS_MADE_BY))
     val_names = set(json.loads(D.need(args.split, D.SPLIT_MADE_BY).read_text())["val"])
     val = [i for i, n in enumerate(names) if n in val_names]
-    if args.val_faces:
-        val = val[: args.val_faces]
+    if args.val_faces:   # a random sample, as the trainer's: the first in name order are mostly under 40
+        val = sorted(np.random.default_rng(0).permutation(val)[: args.val_faces].tolist())
     report = {"val_faces": len(val), "synthesis": args.synthesis, "crop_scale": args.crop_scale}
     conditions = ("clean", "degraded", "jpeg50", "half_size")
     scores = {c: pair_scores(store, spec, images, five, mesh, val, c, args.synthesis) for c in conditions}
