@@ -952,8 +952,12 @@ def test_a_video_with_a_poster_and_no_source_yet_is_checked_by_its_page(browser,
             const c = document.createElement('canvas'); c.getContext('2d').fillRect(0, 0, 10, 10);
             v.srcObject = c.captureStream(); v.id = 'call'; v.style.cssText = 'width:320px;height:240px';
             document.querySelector('#feed').append(v);
-            return [FakeLens.describeMedia(v).url, FakeLens.describeMedia(document.querySelector('#later')).url]; })()""")
-        assert urls == ["", page.url], urls
+            // a player that draws its poster as a picture of its own, beside a <video> with none
+            const bare = document.createElement('video');
+            document.querySelector('#feed').append(bare);
+            return [FakeLens.describeMedia(v).url, FakeLens.describeMedia(document.querySelector('#later')).url,
+                    FakeLens.describeMedia(bare).url]; })()""")
+        assert urls == ["", page.url, page.url], urls   # the last was "": its pill's click did nothing
     finally:
         browser.configure(autoCheck=True)
         page.close()
@@ -3245,6 +3249,47 @@ def test_a_blob_videos_verdict_stays_while_its_player_makes_a_new_stream_of_the_
         assert run("FakeLens.badges.has(document.querySelector('#clip'))")
         page.evaluate(f"() => {{ document.querySelector('#clip').src = '{sites.local}/media/clip.mp4?other'; }}")
         page.wait_for_function("() => !document.querySelector('div[data-fakelens=badge]')", timeout=5_000)   # other media
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
+def test_badges_far_off_screen_are_not_described_every_second_and_are_on_their_way_back(browser, live_backend, sites):
+    """Every badge's media was described again each second (on Facebook, its post's link searched up
+    the page), however far the feed had scrolled past it. A photo swapped while far away still loses
+    its verdict as it comes back into view."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        run = content_script(page)
+        run(f"""(async () => {{
+            const check = {{ id: "c1", status: "done", result: {{ label: "no_evidence", score: 0.1, summary: "x",
+              provenance: {{ status: "none" }}, faces: [], frames: [], signals: [], media: {{ kind: "image" }} }} }};
+            for (let i = 0; i < 40; i += 1) {{
+              const img = Object.assign(document.createElement('img'), {{ id: `p${{i}}`, src: `/media/real-1.jpg?n=${{i}}` }});
+              img.style.cssText = 'display:block;width:300px;height:300px;margin-bottom:200px';
+              document.body.append(img);
+              await img.decode();
+              FakeLens.badges.show(img, check, '', FakeLens.describeMedia(img).key);
+            }}
+            const describe = FakeLens.describeMedia;
+            window.described = 0;
+            FakeLens.describeMedia = (el) => {{ window.described += 1; return describe(el); }};
+        }})()""")
+        page.wait_for_timeout(3000)
+        described = run("window.described")
+        assert 0 < described <= 3 * 12, described   # those within a screen of the window, each second (40 each before)
+        page.evaluate("() => { document.querySelector('#p39').src = '/media/real-2.jpg'; }")   # far below
+        page.wait_for_timeout(1500)
+        assert run("FakeLens.badges.has(document.querySelector('#p39'))")   # not looked at yet
+        page.evaluate("() => document.querySelector('#p39').scrollIntoView()")
+        page.wait_for_function("() => ![...document.querySelectorAll('div[data-fakelens=badge]')].some(b => b.dataset.media.includes('n=39'))",
+                               timeout=5_000)
+        # a check ended for a photo the page has dropped meanwhile: nothing drawn, so its verdict is not
+        # read out to the user as if it were on the page
+        assert run("""(() => { const gone = document.querySelector('#p0'); gone.remove();
+                              return FakeLens.badges.show(gone, null) === null; })()""")
     finally:
         browser.configure(autoCheck=True)
         page.close()

@@ -213,8 +213,15 @@
 
   // Where `el`'s badge goes (reads layout only), then writing it (styles only): placing every badge
   // reads all first and writes after, or each write would force a new layout for the next read.
+  // Whether a box lies within `margin` of the window (0: in it).
+  const near = (r, margin) => r.bottom > -margin && r.right > -margin && r.top < innerHeight + margin &&
+    r.left < innerWidth + margin;
+
   function measure(el) {
     const whole = el.getBoundingClientRect();
+    // off the window it is hidden without the walk up its ancestors (a feed scrolled for an hour holds
+    // hundreds of badges, each measured on every frame of a scroll)
+    if (!near(whole, 0)) return { visible: false, r: whole, hangRight: false, above: false };
     const r = el.isConnected ? shownPart(el, whole) : whole;
     // not on media that does not show (a crossfade's slide faded out, a view hidden): the badge
     // would float over the slide or page shown in its place
@@ -270,8 +277,10 @@
       }
       // The element shows other media now (a <picture> source, a responsive candidate, a new video
       // in the same player): the verdict was about the old one. Its new media is checked as new.
-      const media = recheck ? FL.describeMedia(el) : null;
-      if (recheck && ((media && media.key) || "") !== entry.media) {
+      // Only within a screen of the window: describing media (its post's link, searched up the page)
+      // for every badge of a long feed each second is dear, and one far away is looked at on its way back.
+      const media = recheck && near(el.getBoundingClientRect(), innerHeight) ? FL.describeMedia(el) : undefined;
+      if (media !== undefined && ((media && media.key) || "") !== entry.media) {
         FL.badges.remove(el);
         if (FL.autoCheck) FL.autoCheck.observe(el);
         continue;
@@ -309,6 +318,7 @@
     // Draw `check` on `el`; with `url` (the media checked: describeMedia's key) only while `el` still
     // shows that media: pages swap an element's src (carousels, players), and a verdict belongs to its media.
     show(el, check, note, url) {
+      if (!el.isConnected) return null;   // gone from the page meanwhile: nothing drawn, nothing said
       const media = FL.describeMedia(el);
       const now = (media && media.key) || "";
       if (url && url !== now) return null;

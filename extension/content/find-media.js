@@ -320,9 +320,10 @@
     }
     const permalink = site.permalink(el) || null;
     if (url) url = site.mediaUrl(el, url, kind, permalink);
-    // a player that attaches its video only on play shows a poster and no source yet: its video is
-    // the post's (or the page's), as for a blob: video, which yt-dlp resolves
-    if (kind === "video" && !url && el.poster && !el.srcObject) url = permalink || location.href;
+    // a player that attaches its video only on play has no source yet (its poster on the element or
+    // drawn beside it): its video is the post's (or the page's), as for a blob: video, which yt-dlp
+    // resolves (the hover pill offered it, and its click did nothing)
+    if (kind === "video" && !url && !el.srcObject) url = permalink || location.href;
     const r = el.getBoundingClientRect();
     return {
       kind,
