@@ -171,9 +171,9 @@ const isHttp = (url) => /^https?:/i.test(url || "");
 // an embedded post) the browser may withhold that site's cookies as third-party ones.
 const sameSite = (url, pageUrl) => FL.siteListed([FL.siteKey(pageUrl)], FL.siteKey(url));
 
-// The image bytes as the browser sees them (its cache, and its cookies where the image lies on the
-// page's site), or null when it cannot or must not: then the URL goes to the backend, which checks
-// the address and every redirect itself.
+// The image bytes as the browser gets them (its cookies where the image lies on the page's site), or
+// null when it cannot or must not: then the URL goes to the backend, which checks the address and
+// every redirect itself.
 async function fetchImageBytes(url, cookies) {
   if (!isHttp(url) && !/^data:image\//i.test(url || "")) return null;
   if (isHttp(url) && FL.privateHost(url)) return null;
@@ -182,11 +182,12 @@ async function fetchImageBytes(url, cookies) {
   const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS); // a server that stalls holds a slot no longer
   try {
     // a redirect is not followed here (it could lead to a private address): it comes back as an
-    // "opaqueredirect" response, not ok. With cookies, not kept in (or taken from) the cache: the
-    // extension's one cache does not tell requests with cookies from those without, and another site's
-    // page naming the same address could be checked from the signed-in copy
-    const cache = cookies ? "no-store" : "force-cache";
-    const res = await fetch(url, { credentials, cache, redirect: "manual", signal: abort.signal });
+    // "opaqueredirect" response, not ok. Never kept in (or taken from) the browser's cache: the
+    // extension's cache is its own, not the page's (the browser keeps each site's apart), so it saved
+    // nothing but kept a copy of every picture checked that "Clear FakeLens history" left behind; and
+    // it does not tell requests with cookies from those without (another site's page naming the same
+    // address could have been checked from the signed-in copy)
+    const res = await fetch(url, { credentials, cache: "no-store", redirect: "manual", signal: abort.signal });
     if (!res.ok) return null;
     const type = res.headers.get("content-type") || "";
     if (type && !/^(image\/|application\/octet-stream)/i.test(type)) return null;

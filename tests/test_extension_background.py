@@ -65,7 +65,7 @@ globalThis.fetch = async (input, init = {}) => {
   const url = typeof input === "string" ? input : input.url;
   const headers = new Headers(init.headers); // as a browser does: a header value HTTP cannot carry throws
   const call = { url, method: init.method || "GET", redirect: init.redirect || "follow", credentials: init.credentials,
-                 auth: headers.get("authorization") };
+                 cache: init.cache, auth: headers.get("authorization") };
   calls.push(call);
   if (url.startsWith("http://127.0.0.1:8731/api/")) return backendAnswer(url, init, call);
   if (!web[url]) throw new TypeError("Failed to fetch");
@@ -193,11 +193,14 @@ def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):
       await FL.background.scan([{ kind: "image", url: "https://news.example/scan.jpg" },
                                 { kind: "image", url: "https://other.example/scan.jpg" }], "https://news.example/");
       out.scan = [fetched("https://news.example/scan.jpg")[0].credentials, fetched("https://other.example/scan.jpg")[0].credentials];
+      // and none is kept in the browser's cache, with cookies or without: a copy of every picture
+      // checked without them stayed there after "Clear FakeLens history"
+      out.caches = [...new Set(calls.filter((c) => !c.url.includes("127.0.0.1:8731")).map((c) => c.cache))];
       return out;
     """)
     assert got == {"own": ["include"], "cdn": ["include"], "parent": ["omit"], "other": ["omit"],
                    "lookalike": ["omit"], "claimed": ["omit"], "adFrame": ["omit"], "ownFrame": ["include"],
-                   "adFrameBankImage": ["omit"], "scan": ["include", "omit"]}
+                   "adFrameBankImage": ["omit"], "scan": ["include", "omit"], "caches": ["no-store"]}
 
 
 def test_an_image_past_the_cap_is_not_read_in_full(tmp_path):

@@ -2755,7 +2755,11 @@ def test_options_page_takes_the_token_from_the_whole_line_serve_printed(browser,
         page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         for pasted in (f"pairing token (paste it into the extension's options): {live_backend.token}",
                        f"pairing token (paste it into the extension's options): {live_backend.token}"
-                       f"  (stored in /home/me/.local/share/fakelens/token; `fakelens token` prints it again)"):
+                       f"  (stored in /home/me/.local/share/fakelens/token; `fakelens token` prints it again)",
+                       # a user's name of 20 letters or more in that folder was taken for the token
+                       f"pairing token (paste it into the extension's options): {live_backend.token}\n"
+                       f"  (stored in /home/alexandra-montgomery/.local/share/fakelens/token; `fakelens token` "
+                       f"prints it again)"):
             page.fill("#token", pasted)
             page.evaluate("document.querySelector('#connection').dataset.state = 'saving'")
             page.click("#save")

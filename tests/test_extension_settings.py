@@ -80,6 +80,14 @@ def test_a_site_switched_off_covers_its_subdomains():
     assert got == [True, True, True, False, False, False]
 
 
+def test_a_site_switched_off_is_off_under_its_name_with_a_trailing_dot():
+    """https://www.facebook.com./ is facebook.com, and showed badges with facebook.com switched off;
+    Options refused "example.com." as no site name."""
+    got = run("FL => ['https://www.facebook.com./', 'https://m.facebook.com../x'].map((u) => FL.siteListed(['facebook.com'], FL.siteKey(u)))")
+    assert got == [True, True]
+    assert run("FL => FL.siteEntry('example.com.')") == "example.com"
+
+
 def test_a_site_entered_with_a_wildcard_or_leading_dot_switches_it_off():
     """Options saved "*.example.com" and ".example.com" as typed, and they switched nothing off:
     Options now keeps "example.com" and leaves out what is no host name; entries an older version

@@ -156,11 +156,12 @@
     return site && (hostName.test(site) || /^\[[0-9a-f:.]+\]$/.test(site)) ? site : null;
   };
 
-  // "https://www.x.com/a" -> "x.com": the per-site switch ignores a leading "www."
+  // "https://www.x.com/a" -> "x.com": the per-site switch ignores a leading "www." and a trailing dot
+  // (www.facebook.com./ is facebook.com: switched off, it showed badges there)
   root.siteKey = (url) => {
     try {
       const u = new URL(url);
-      return /^https?:$/.test(u.protocol) ? u.hostname.replace(/^www\./, "") : "";
+      return /^https?:$/.test(u.protocol) ? u.hostname.replace(/^www\./, "").replace(/\.+$/, "") : "";
     } catch {
       return "";
     }

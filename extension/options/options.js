@@ -19,11 +19,12 @@
   // Tokens are URL-safe base64 (Python's token_urlsafe, 43 characters). What is pasted may hold more:
   // the whole line `fakelens serve` prints ("pairing token (paste it into the extension's options): …",
   // whose words were glued onto it), an invisible character from a chat (U+200B), a line break. The
-  // token is its last run of token characters of a token's length; anything shorter is kept as typed,
-  // without the characters no token has.
+  // token is its last run of token characters of a token's length (not merely a long one: the line
+  // after it names the token's folder, and a user's name of 20 letters in it was taken for the token);
+  // anything else is kept as typed, without the characters no token has.
   function pastedToken(text) {
-    const runs = text.match(/[A-Za-z0-9_-]{20,}/g);
-    return runs ? runs[runs.length - 1] : text.replace(/[^A-Za-z0-9_-]/g, "");
+    const runs = (text.match(/[A-Za-z0-9_-]+/g) || []).filter((run) => run.length === 43);
+    return runs.length ? runs[runs.length - 1] : text.replace(/[^A-Za-z0-9_-]/g, "");
   }
 
   async function load() {

@@ -196,7 +196,11 @@
       return;
     }
     // sent at once to background.js, which stores it even when the popup closes with the click
-    box.addEventListener("change", () => FL.ask("switch-site", { site, on: box.checked }).catch(() => {}));
+    // (not stored: the box goes back and says why, or the next popup showed the old state unexplained)
+    box.addEventListener("change", () => FL.ask("switch-site", { site, on: box.checked }).catch((err) => {
+      box.checked = !box.checked;
+      say(`Not saved: ${err.message}`);
+    }));
   }
 
   (async () => {
