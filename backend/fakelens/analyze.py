@@ -16,6 +16,7 @@ import cv2
 
 from . import __version__
 from .detectors import load_detectors
+from .detectors.face_swap import MIN_FACE_FRAMES
 from .config import make_data_folder
 from .errors import FakeLensError
 from . import fetch as fetching
@@ -205,15 +206,19 @@ SECOND_LOOK_MAX_S = 180   # a faceless video up to this long is sampled again, d
 
 def load_with_faces(path: Path, kind: str, mime: str, settings, models: ModelStore, source_url: str | None = None,
                     sha: str | None = None, step=lambda stage, f=0.0: None, cancelled=lambda: False) -> Media:
-    """load_media, then find_faces; a video of at most SECOND_LOOK_MAX_S without a face in its samples
-    is sampled again with max_frames before it is said to have none (a face on screen for three seconds
-    of a minute falls between 16 samples), and an interlaced one is checked on one field of each frame
-    (media.interlaced). `step(stage, fraction)` is told the progress."""
+    """load_media, then find_faces; a video of at most SECOND_LOOK_MAX_S with a face in fewer than
+    MIN_FACE_FRAMES of its samples is sampled again with max_frames before it is said to have none or
+    too few (a face on screen for three seconds of a minute falls between 16 samples, or in one), and an
+    interlaced one is checked on one field of each frame (media.interlaced). `step(stage, fraction)` is
+    told the progress."""
     media = load_media(path, kind, mime, settings, source_url, sha, lambda f: step("decode", f), cancelled)
     find_faces(media, models, lambda f: step("faces", f))
     # the second look: only where there are frames between the samples, and a video short enough that
-    # reading four times the frames stays quick (a walk through 10 minutes of 1080p is a minute here)
-    if (media.kind == "video" and not media.faces and len(media.frames) == settings.video_frames
+    # reading four times the frames stays quick (a walk through 10 minutes of 1080p is a minute here).
+    # Also where a face was in one or two samples: held at "Uncertain" for it, while the same face on
+    # screen a little less, in none of them, was judged on the denser look's frames
+    if (media.kind == "video" and len({f.frame for f in media.faces}) < MIN_FACE_FRAMES
+            and len(media.frames) == settings.video_frames
             and settings.max_frames > settings.video_frames and (media.duration or 0) <= SECOND_LOOK_MAX_S):
         try:
             denser = load_media(path, kind, mime, settings, source_url, media.sha256,
@@ -221,9 +226,10 @@ def load_with_faces(path: Path, kind: str, mime: str, settings, models: ModelSto
         except FakeLensError as exc:
             if exc.code == "cancelled":
                 raise
-            return media   # what the first look saw stands (no face in its samples)
+            return media   # what the first look saw stands
         find_faces(denser, models, lambda f: step("faces", 0.5 + 0.5 * f))
-        media = denser
+        if len({f.frame for f in denser.faces}) >= len({f.frame for f in media.faces}):
+            media = denser
     if media.kind == "video" and media.faces and interlaced(media):
         # combing on the faces reads as blending: one field of each frame, faces found again
         media.frames = [dataclasses.replace(f, image=one_field(f.image)) for f in media.frames]
