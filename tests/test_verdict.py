@@ -222,6 +222,18 @@ def test_a_flagged_video_says_how_many_frames_scored_high_and_when():
     assert "sampled frames" not in fuse([face_swap(0.8, threshold=0.69)], media(), 1)["summary"]   # an image
 
 
+def test_an_uncertain_video_says_how_many_frames_scored_high_too():
+    """Half a video's frames at 1.0 and the rest low read only "scored close to its threshold": what
+    the frames showed was said beside a flag alone."""
+    video = media()
+    video.kind = "video"
+    signal = face_swap(0.62, threshold=0.69)
+    signal.frames = [{"t": float(t), "score": 0.99 if t % 2 else 0.25} for t in range(8)]
+    assert fuse([signal], video, 1)["summary"].startswith(
+        "Uncertain (score 0.62): the face-swap detector (the mean over 8 sampled frames with faces; 4 of them at or "
+        "above its threshold, 1.0–7.0 s) scored close to its threshold.")
+
+
 def test_a_page_of_ten_videos_may_have_more():
     """Only a page's first 10 media are listed (fetch.ytdlp.PAGE_ITEMS): ten means ten or more."""
     from fakelens.verdict import page_videos_note

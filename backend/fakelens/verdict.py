@@ -268,7 +268,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         held = [s.detail["at_most_uncertain"] for s in near
                 if s.detail.get("at_most_uncertain") and s.score >= s.threshold]
         segment = [s.detail["at_least_uncertain"] for s in near if s.detail.get("at_least_uncertain")]
-        summary = (f"Uncertain ({_score(score)}): " + ", ".join(_name(s) for s in near)
+        # what a video's frames showed, as beside a flag: half its frames high reads otherwise as "close"
+        summary = (f"Uncertain ({_score(score)}): " + ", ".join(_name(s) + _frames_said(s, media) for s in near)
                    + (f" scored high, but {held[0]}." if held else
                       f" scored low over the whole video, but {segment[0]}: part of it may be manipulated."
                       if segment else " scored close to its threshold.")) + _provenance_aside(prov, prov_signal)
