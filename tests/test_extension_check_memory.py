@@ -17,12 +17,12 @@ globalThis.location = { href: "https://feed.example/" };
 globalThis.FakeLens = {
   contentHandlers: {},   // (lib/namespace.js's)
   ask: async (type) => { asked += 1; return { status: "done", id: String(asked) }; },
-  describeMedia: (el) => ({ kind: "image", url: el.url }),
+  describeMedia: (el) => ({ kind: "image", url: el.url, key: el.url }),
   // a page where the checks may run (checks are dropped where FakeLens may not draw, and automatic
   // ones while automatic checks are off); the badges drawn are not looked at
   uiAllowed: () => true,
   settings: { autoCheck: true },
-  badges: { show() {}, remove() {} },
+  badges: { show() {}, remove() {}, has: () => false },
 };
 """
 
