@@ -234,7 +234,9 @@ def test_a_video_is_held_for_its_small_faces_only_when_its_large_faces_alone_wou
     small_only[160:230, 400:470] = both[160:230, 400:470]
 
     def run(images):
-        frames = [Frame(i, i / 10, image) for i, image in enumerate(images)]
+        # each frame a little brighter than the one before: moments of a video, not one still picture
+        frames = [Frame(i, i / 10, np.clip(image.astype(np.int16) + 4 * i, 0, 255).astype(np.uint8))
+                  for i, image in enumerate(images)]
         media = Media("video", "v.mp4", "4" * 64, 600, 400, duration=len(frames) / 10, frames=frames)
         for frame in frames:
             media.faces += detect_faces(frame.image, store, frame.index, frame.t)
@@ -432,6 +434,25 @@ def test_a_face_in_only_two_samples_is_looked_at_again_before_the_video_is_held(
     detail = next(s for s in result["signals"] if s["detector"] == "face_swap")["detail"]
     assert detail["frames_sampled"] == 64 and detail["frames_with_faces"] >= 6, detail
     assert "seen in only" not in result["summary"], result["summary"]
+
+
+def test_a_still_picture_shown_as_a_video_is_one_pictures_evidence(tmp_path):
+    """One swapped frame repeated for 16 s was "Likely manipulated" as the mean over 16 sampled frames,
+    16 of them high: one picture's evidence worded as a video's (a 2-frame video is held)."""
+    from fakelens.analyze import Analyzer
+
+    still = _first_frames(need_shared("deepfake-clips", "ff_fake.mp4"), 1)[0]
+    _write_avi(tmp_path / "still.avi", [still] * 16, 1)
+    analyzer = Analyzer(Settings(home=tmp_path / "home", cache=False))
+    result = analyzer.analyze({"path": str(tmp_path / "still.avi")}, tmp_path)
+    detail = next(s for s in result["signals"] if s["detector"] == "face_swap")["detail"]
+    assert detail["different_pictures"] == 1 and detail["frames_with_faces"] == 16, detail
+    assert result["label"] == "uncertain" and "show one still picture" in result["summary"], result["summary"]
+    # the clip itself, its face moving, is still flagged: 16 different pictures
+    _write_avi(tmp_path / "moving.avi", _first_frames(need_shared("deepfake-clips", "ff_fake.mp4"), 160)[::10], 1)
+    result = analyzer.analyze({"path": str(tmp_path / "moving.avi")}, tmp_path)
+    detail = next(s for s in result["signals"] if s["detector"] == "face_swap")["detail"]
+    assert result["label"] == "manipulated" and detail["different_pictures"] >= 3, (detail, result["summary"])
 
 
 def test_an_interlaced_video_is_checked_on_one_field(tmp_path):
