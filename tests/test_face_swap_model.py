@@ -612,7 +612,7 @@ def test_a_swapped_segment_in_a_real_video_is_not_averaged_away(tmp_path):
     swap = next(s for s in result["signals"] if s["detector"] == "face_swap")
     assert swap["score"] < swap["threshold"] - 0.1, swap   # the mean alone would say "no signs"
     assert result["label"] == "uncertain" and swap["decisive"], result["summary"]
-    assert "scored low over the whole video, but " in result["summary"], result["summary"]
+    assert "stayed under its threshold on average over the whole video, but " in result["summary"], result["summary"]
     assert re.search(r"\b\d consecutive sampled frames \(0\.0-1\.\d s\) scored high \((0\.[7-9]\d|> 0\.99) on average\)",
                      result["summary"]), result["summary"]   # not only the whole video's low score
 

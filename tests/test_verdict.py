@@ -218,7 +218,7 @@ def test_a_flagged_video_says_how_many_frames_scored_high_and_when():
     signal.frames = [{"t": t, "score": s} for t, s in ((0.0, 0.5), (1.25, 0.9), (2.5, 0.95), (3.75, 0.85))]
     assert fuse([signal], video, 1)["summary"].startswith(
         "Likely manipulated (score 0.80): flagged by the face-swap detector (the mean over 4 sampled frames with "
-        "faces; 3 of them at or above its threshold, 1.2–3.8 s). ")
+        "faces; 3 of them at or above its threshold, between 1.2 and 3.8 s). ")
     assert "sampled frames" not in fuse([face_swap(0.8, threshold=0.69)], media(), 1)["summary"]   # an image
 
 
@@ -231,7 +231,21 @@ def test_an_uncertain_video_says_how_many_frames_scored_high_too():
     signal.frames = [{"t": float(t), "score": 0.99 if t % 2 else 0.25} for t in range(8)]
     assert fuse([signal], video, 1)["summary"].startswith(
         "Uncertain (score 0.62): the face-swap detector (the mean over 8 sampled frames with faces; 4 of them at or "
-        "above its threshold, 1.0–7.0 s) scored close to its threshold.")
+        "above its threshold, between 1.0 and 7.0 s) scored close to its threshold.")
+
+
+def test_a_quiet_video_says_how_many_of_its_frames_scored_high():
+    """A real clip with 7 of 16 frames over the threshold read only "No signs of manipulation found":
+    the detector's disagreement with itself over half the video was not said."""
+    video = media()
+    video.kind = "video"
+    signal = face_swap(0.55, threshold=0.69)
+    signal.frames = [{"t": float(t), "score": 0.8 if t in (1, 4, 5, 7, 8, 10, 13) else 0.3} for t in range(16)]
+    summary = fuse([signal], video, 1)["summary"]
+    assert summary.startswith("No signs of manipulation found by the face-swap detector (7 of its 16 sampled frames "
+                              "with faces scored at or above its threshold, their mean under it). "), summary
+    signal.frames = [{"t": float(t), "score": 0.3} for t in range(16)]
+    assert "sampled frames" not in fuse([signal], video, 1)["summary"]   # none high: nothing to say
 
 
 def test_a_page_of_ten_videos_may_have_more():

@@ -191,9 +191,17 @@ def _frames_said(signal: Signal, media: Media) -> str:
     if media.kind != "video" or not signal.frames:
         return ""
     high = [f["t"] for f in signal.frames if f["score"] >= signal.threshold]
-    when = f", {high[0]:.1f}–{high[-1]:.1f} s" if len(high) > 1 else f", at {high[0]:.1f} s" if high else ""
+    # (between the first and the last high frame: "0.0–22.2 s" was read as the frames all that while)
+    when = f", between {high[0]:.1f} and {high[-1]:.1f} s" if len(high) > 1 else f", at {high[0]:.1f} s" if high else ""
     return (f" (the mean over {len(signal.frames)} sampled frames with faces; {len(high)} of them at or above "
             f"its threshold{when})")
+
+
+def _high_frames_note(signal: Signal) -> str:
+    """Beside "No signs…" for a video, how many of its sampled frames scored at or above the threshold."""
+    high = sum(f["score"] >= signal.threshold for f in signal.frames or [])
+    return (f"{high} of its {len(signal.frames)} sampled frames with faces scored at or above its threshold, "
+            "their mean under it") if high else ""
 
 
 def _partly(prov: dict) -> bool:
@@ -271,7 +279,8 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         # what a video's frames showed, as beside a flag: half its frames high reads otherwise as "close"
         summary = (f"Uncertain ({_score(score)}): " + ", ".join(_name(s) + _frames_said(s, media) for s in near)
                    + (f" scored high, but {held[0]}." if held else
-                      f" scored low over the whole video, but {segment[0]}: part of it may be manipulated."
+                      f" stayed under its threshold on average over the whole video, but {segment[0]}: part of "
+                      "it may be manipulated."
                       if segment else " scored close to its threshold.")) + _provenance_aside(prov, prov_signal)
     elif detectors and prov.get("data_changed") and prov_signal is not None and prov_signal.score is not None:
         # the file changed after its credentials were signed: a detector's silence must not read as
@@ -294,7 +303,9 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
                     if any(s.detail.get(key) for s in detectors)]
         # and a quiet score from little to go on says so (a small face, a face in one or two frames)
         notes = ([f"faces {' or '.join(unjudged)} were not judged"] if unjudged else []) + sorted(
-            {s.detail["quiet_caveat"] for s in detectors if s.detail.get("quiet_caveat")})
+            {s.detail["quiet_caveat"] for s in detectors if s.detail.get("quiet_caveat")}) + [
+            # a video's frames that scored high, whose mean did not: the clean line hid that half of them flagged
+            _high_frames_note(s) for s in detectors if media.kind == "video" and _high_frames_note(s)]
         summary = ("No signs of manipulation found by " + ", ".join(_name(s) for s in detectors)
                    + (f" ({'; '.join(notes)})" if notes else "")
                    + ". " + "".join(BLIND_SPOTS[s.detector] + " " for s in detectors if s.detector in BLIND_SPOTS)

@@ -282,7 +282,7 @@ class FaceSwapDetector(Detector):
             if len(run) >= HIGH_RUN_FRAMES:
                 # their own mean said: the video's (the verdict's score) reads low beside "Uncertain"
                 detail["at_least_uncertain"] = (f"{len(run)} consecutive sampled frames "
-                                                f"({run[0][1]:.1f}-{run[-1][1]:.1f} s) scored high "
+                                                f"({run[0][1]:.1f}–{run[-1][1]:.1f} s) scored high "
                                                 f"({score_text(float(np.mean([r[2] for r in run])))} on average)")
         detail.update(unscored)
         return Signal(
