@@ -280,3 +280,5 @@ def test_a_score_is_never_rounded_across_its_threshold():
     assert [shown_score(x, 0.6931) for x in (0.6933, 0.69307, 0.5, 0.99996, 0.71)] == [
         "0.6933", "0.693", "0.500", "0.999", "0.710"]
     assert shown_score(0.6933, None) == "0.693"
+    # a score too small for three decimals is said so: 0.0001 (the API's) read "0.001" in the report
+    assert [shown_score(x, 0.6931) for x in (0.0001, 0.0004, 0.0005, 0.0)] == ["< 0.001", "< 0.001", "0.001", "0.000"]

@@ -44,6 +44,8 @@ def shown_score(score: float, threshold: float | None, places: int = 3) -> str:
     other side of the threshold (a flag's 0.6933 read "0.693 (threshold 0.6931)")."""
     if threshold is not None and (stored_score(score, places) >= threshold) != (score >= threshold):
         places = 4
+    if 0 < score < 0.5 * 10 ** -places:   # (stored_score's least non-zero value: 0.0001 read "0.001", ten times it)
+        return f"< {10 ** -places:.{places}f}"
     return f"{stored_score(score, places, threshold):.{places}f}"
 
 
