@@ -72,6 +72,14 @@ def test_a_cut_picture_gives_fakelens_s_one_line_not_opencv_s(tmp_path, fmt):
                         "  The file is damaged or incomplete: download it again, or check the original.\n"), r.stderr
 
 
+def test_a_missing_file_says_what_to_do_too(tmp_path):
+    """Every failed input is followed by what to do (README); a missing file had none."""
+    r = fakelens(tmp_path / "home", "check", str(tmp_path / "nothing.jpg"))
+    assert r.returncode == 1
+    assert r.stderr == (f"{tmp_path / 'nothing.jpg'}: error: no such file: {tmp_path / 'nothing.jpg'} (not_found)\n"
+                        "  Check the file's name and folder (or the address): nothing is there.\n"), r.stderr
+
+
 def test_a_jpeg_with_broken_exif_is_checked_without_pillow_s_warning(tmp_path, plain_jpeg):
     """An EXIF block whose first IFD lies past its end (the picture is fine): Pillow's "UserWarning:
     Corrupt EXIF data" was printed beside the verdict."""
