@@ -8,12 +8,13 @@ import struct
 import time
 import zlib
 from html import unescape as html_unescape
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import BASE_URL, REPO
+from conftest import BASE_URL, REPO, need_shared
 from fakelens.api.auth import ensure_token
 
 CHECKS = "/api/v1/checks"
@@ -206,7 +207,9 @@ def stored_report(app, client, auth, result: dict, request: dict | None = None) 
     thumbs = app.config["SETTINGS"].thumbs_dir
     thumbs.mkdir(parents=True, exist_ok=True)
     ok, jpg = cv2.imencode(".jpg", np.full((media["height"], media["width"], 3), 128, np.uint8))
-    (thumbs / thumbnail_name(media["sha256"], min((f["t"] for f in result["faces"]), default=0.0))).write_bytes(jpg)
+    # where the result names its picture's frame, that one; an older check's, its first face's
+    t = result["picture"]["t"] if "picture" in result else min((f["t"] for f in result["faces"]), default=0.0)
+    (thumbs / thumbnail_name(media["sha256"], t)).write_bytes(jpg)
     check_id = app.extensions["fakelens"]["store"].create(request or {"filename": "x.jpg"}, "done", result)
     return client.get(f"{CHECKS}/{check_id}/report", base_url=BASE_URL, headers=auth).data.decode()
 
@@ -386,6 +389,95 @@ def test_a_reports_picture_says_what_it_is(app, client, auth, t, said):
                                                                  "duration": None}),
                          {"url": "https://cdn.example/p/holiday.jpg"})
     assert re.search(r'<img src="data:image/jpeg;base64,[^"]+" alt="The checked image, holiday.jpg">', html)
+
+
+def video_report(client, auth, clip: Path) -> tuple[dict, str]:
+    """A real clip checked through the API: its result, and its report's HTML."""
+    r = post_file(client, auth, clip.read_bytes(), name=clip.name, wait=120)
+    assert r.status_code == 200 and r.get_json()["status"] == "done", r.get_json()
+    body = r.get_json()
+    return body["result"], client.get(body["report_url"], base_url=BASE_URL, headers=auth).data.decode()
+
+
+def box_labels(html: str) -> list[str]:
+    return re.findall(r'<div class="box[^"]*"[^>]*><span>(.*?)</span></div>', html)
+
+
+@pytest.mark.parametrize("clip", ["ff_fake.mp4", "ff_real.mp4"])
+def test_a_videos_report_pictures_its_highest_scoring_sampled_frame(client, auth, clip):
+    """A video's report showed its first frame with a face ("The frame at 0 s", a box "score 0.863")
+    beside a verdict about other frames ("Likely manipulated (score 0.97)"): it shows the sampled frame
+    that scored highest, under a flag or "No signs…" alike (the worst case looked at), says so, and
+    draws that frame's boxes."""
+    from fakelens.detectors.base import shown_score
+
+    result, html = video_report(client, auth, need_shared("deepfake-clips", clip))
+    frames = result["frames"]
+    best = max(frames, key=lambda f: f["score"])
+    assert best is not frames[0], "the clip's first frame scores highest: it tells nothing"
+    said = f"The sampled frame at {best['t']:g} s"
+    assert f'alt="{said} of the checked video, {clip}: the highest-scoring of {len(frames)}"' in html, \
+        re.findall(r'alt="[^"]*"', html)
+    assert f"<p><small>{said}, the highest-scoring of {len(frames)}.</small></p>" in html
+    shown = [f for f in result["faces"] if f["t"] == best["t"]]
+    threshold = next(s["threshold"] for s in result["signals"] if s["detector"] == "face_swap")
+    assert sorted(label.split(",")[0] for label in box_labels(html)) == sorted(
+        f"score {shown_score(f['score'], threshold)}" for f in shown if f["score"] is not None)
+    assert result["picture"] == {"frame": shown[0]["frame"], "t": best["t"], "highest_of": len(frames)}
+
+
+def test_an_uncertain_videos_report_pictures_the_segment_its_verdict_names(client, auth):
+    """FF++ dev real 147: "6 consecutive sampled frames (11.8-19.2 s) scored high", and its report
+    showed the frame at 0 s: it shows the highest of those frames and names the segment as the verdict does."""
+    result, html = video_report(client, auth, need_shared("ffpp-dev", "real", "147.mp4"))
+    named = next(s["detail"]["at_least_uncertain"] for s in result["signals"] if s["detector"] == "face_swap")
+    count, span = re.match(r"(\d+) consecutive sampled frames \((.*?) s\)", named).groups()
+    start, end = map(float, span.split("–"))
+    run = [f for f in result["frames"] if start <= round(f["t"], 1) <= end]
+    assert len(run) == int(count), (named, result["frames"])
+    best = max(run, key=lambda f: f["score"])
+    caption = (f"The sampled frame at {best['t']:g} s, the highest-scoring of the {count} consecutive "
+               f"sampled frames that scored high ({span} s)")
+    assert f"<p><small>{caption}.</small></p>" in html, re.findall(r'alt="[^"]*"', html)
+    assert result["picture"]["t"] == best["t"] != result["frames"][0]["t"]
+
+
+def test_the_report_frame_of_an_uncertain_segment_is_its_highest_not_the_videos():
+    """The frame pictured beside a named segment is that segment's highest, though a lone frame
+    elsewhere scored higher; a sampled frame without a face breaks a run, as the detector counts it."""
+    from fakelens.analyze import report_frame
+    from fakelens.media.types import Frame, Media
+
+    scores = [0.2, 0.99, 0.1, 0.8, 0.9, 0.85, 0.3, None, 0.95, 0.96]   # frame 7: no face
+    media = Media("video", "v.mp4", "ab" * 32, 64, 48, 10.0,
+                  frames=[Frame(i, float(i), np.zeros((48, 64, 3), np.uint8)) for i in range(len(scores))])
+    faces = [{"frame": i, "t": float(i), "box": [1, 1, 20, 20], "score": s} for i, s in enumerate(scores) if s]
+    signal = {"detector": "face_swap", "threshold": 0.69, "detail": {"at_least_uncertain": "3 consecutive…"}}
+    assert report_frame({"faces": faces, "signals": [signal]}, media) == {
+        "frame": 4, "t": 4.0, "highest_of": 3, "run": [3.0, 5.0]}
+    signal["detail"] = {}   # no segment named: the video's highest
+    assert report_frame({"faces": faces, "signals": [signal]}, media) == {"frame": 1, "t": 1.0, "highest_of": 9}
+    unscored = [{**f, "score": None} for f in faces[2:]]   # nothing scored: the first frame with a face
+    assert report_frame({"faces": unscored, "signals": [signal]}, media) == {"frame": 2, "t": 2.0}
+
+
+def test_a_report_draws_the_frame_its_result_names_and_an_older_checks_first_face(app, client, auth):
+    """The boxes drawn are the pictured frame's, with its caption, and the chart's dashed line is the
+    threshold, labelled; a check stored before results named their picture still shows its first face's frame."""
+    faces = [{"frame": 0, "t": 0.0, "box": [10, 10, 50, 50], "score": 0.863},
+             {"frame": 5, "t": 12.4, "box": [100, 20, 60, 60], "score": 0.999}]
+    frames = [{"t": 0.0, "score": 0.863}, {"t": 12.4, "score": 0.999}]
+    result = report_result(label="manipulated", score=0.93, faces=faces, frames=frames)
+    html = stored_report(app, client, auth, {**result, "picture": {"frame": 5, "t": 12.4, "highest_of": 2}},
+                         {"filename": "clip.mp4"})
+    assert 'alt="The sampled frame at 12.4 s of the checked video, clip.mp4: the highest-scoring of 2"' in html
+    assert "<p><small>The sampled frame at 12.4 s, the highest-scoring of 2.</small></p>" in html
+    assert box_labels(html) == ["score 0.999, at or above the threshold"]
+    assert re.search(r'<line x1="0" y1="24.8" x2="600" y2="24.8"[^>]*stroke-dasharray', html), html[-2000:]
+    assert ">threshold 0.69</text>" in html and 'aria-label="score per sampled frame; the dashed line is the threshold, 0.69"' in html
+    html = stored_report(app, client, auth, result, {"filename": "clip.mp4"})   # no "picture": an older check
+    assert 'alt="The frame at 0 s of the checked video, clip.mp4"' in html and "<p><small>The" not in html
+    assert box_labels(html) == ["score 0.863, at or above the threshold"]
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

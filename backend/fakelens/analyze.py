@@ -16,7 +16,7 @@ import cv2
 
 from . import __version__
 from .detectors import load_detectors
-from .detectors.face_swap import MIN_FACE_FRAMES
+from .detectors.face_swap import MIN_FACE_FRAMES, longest_high_run
 from .config import make_data_folder
 from .errors import FakeLensError
 from . import fetch as fetching
@@ -130,30 +130,36 @@ class Analyzer:
         if not request.get("path") and fetched.final_url and fetched.final_url != request["url"]:
             media.media_url = fetched.final_url   # which of a page's videos was checked, or where a redirect led
             media.page_videos = fetched.page_videos
-        picture = self.save_thumbnail(media)
-        if picture:
-            pictured(picture)
         signals = []
         applicable = [d for d in self.detectors if d.applies_to(media)]
         for n, detector in enumerate(applicable):
             step("detect", n / len(applicable))
             signals.append(detector.run(media))   # a face detector says "no face found" itself
-        return fuse(signals, media, (time.monotonic() - started) * 1000)
+        result = fuse(signals, media, (time.monotonic() - started) * 1000)
+        # after the detectors: the picture is the frame their scores point to
+        picture = self.save_thumbnail(media, result)
+        if picture:
+            pictured(picture)
+        return result
 
-    def save_thumbnail(self, media: Media) -> Path | None:
-        """The report's picture: the first sampled frame with a face (report.py draws that frame's boxes)."""
+    def save_thumbnail(self, media: Media, result: dict) -> Path | None:
+        """The report's picture: the frame report_frame picks, named in the result's "picture" (report.py
+        captions it and draws that frame's boxes)."""
         if self.thumbs_dir is None:
             return None
-        shown = thumbnail_frame([f.frame for f in media.faces])
-        frame = next((f for f in media.frames if f.index == shown), media.frames[0])
+        shown = report_frame(result, media)
+        frame = next(f for f in media.frames if f.index == shown["frame"])
         small = shrink_to(frame.image, THUMB_SIDE)
         make_data_folder(self.thumbs_dir)   # pictures of what the user checked: theirs only
-        path = self.thumbs_dir / thumbnail_name(media.sha256, frame.t)
+        path = self.thumbs_dir / thumbnail_name(media.sha256, shown["t"])
         written = cv2.imwrite(str(path), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
         if written and os.name == "posix":
             with contextlib.suppress(OSError):   # gone already (a clear): said below
                 path.chmod(0o600)   # OpenCV writes with the umask's mode
-        return path if written and path.is_file() else None   # a report without its picture, not a failed check
+        if not (written and path.is_file()):
+            return None   # a report without its picture, not a failed check
+        result["picture"] = shown
+        return path
 
 
 def thumbnail_name(sha256: str, t: float) -> str:
@@ -163,8 +169,36 @@ def thumbnail_name(sha256: str, t: float) -> str:
 
 
 def thumbnail_frame(face_frames) -> int:
-    """Which sampled frame the report shows: the first with a face, else the first."""
+    """Which sampled frame a report showed before the result named it: the first with a face, else the first."""
     return min(face_frames, default=0)
+
+
+def report_frame(result: dict, media: Media) -> dict:
+    """Which sampled frame the report shows, as the result's "picture": {frame, t} and, when faces were
+    scored, how many frames it is the highest-scoring of. The highest-scoring frame under any verdict
+    (a flag's evidence; under "No signs…" the worst case, not a calm first frame beside a summary about
+    other frames); within the run of consecutive high frames an "Uncertain" names, when there is one.
+    Without scores, the first frame with a face, else the first."""
+    t_of = {f.index: round(float(f.t), 3) for f in media.frames}
+    scores: dict[int, float] = {}   # a frame's score: its highest face's, as a video's per-frame line
+    for face in result["faces"]:
+        if face["score"] is not None:
+            scores[face["frame"]] = max(face["score"], scores.get(face["frame"], 0.0))
+    if not scores:
+        shown = min((f["frame"] for f in result["faces"]), default=media.frames[0].index)
+        return {"frame": shown, "t": t_of[shown]}
+    among = sorted(scores)
+    picture = {}
+    named = next((s for s in result["signals"] if (s.get("detail") or {}).get("at_least_uncertain")), None)
+    if named is not None:   # the segment the verdict names, found as the detector found it
+        position = {f.index: n for n, f in enumerate(media.frames)}
+        at = {position[i]: i for i in among}
+        run = longest_high_run([(position[i], t_of[i], scores[i]) for i in among], named["threshold"])
+        if run:
+            among = [at[p] for p, _, _ in run]
+            picture["run"] = [run[0][1], run[-1][1]]
+    best = max(among, key=lambda i: scores[i])   # the earliest of equal scores
+    return {"frame": best, "t": t_of[best], "highest_of": len(among), **picture}
 
 
 def _libraries() -> tuple[str, ...]:

@@ -32,6 +32,26 @@ def _timeline(frames: list[dict], duration: float | None, width: int = 600, heig
              "t": f["t"], "score": f["score"]} for f in frames]
 
 
+def _threshold_y(threshold: float | None, height: int = 80) -> float | None:
+    """The threshold's line across the per-frame chart, in SVG pixels."""
+    return None if threshold is None else round((1 - threshold) * height, 1)
+
+
+def _older_picture(faces: list[dict]) -> dict:
+    """The frame pictured by a check stored before its result named it ("picture"): the first with a face,
+    else the first."""
+    shown = thumbnail_frame(f["frame"] for f in faces)
+    return {"frame": shown, "t": next((f["t"] for f in faces if f["frame"] == shown), 0.0)}
+
+
+def _picture_why(picture: dict) -> str:
+    """Why the report shows this frame, in words: "the highest-scoring of 16"; "" when no face was scored."""
+    if "run" in picture:   # the segment an "Uncertain" names, in its words
+        return (f"the highest-scoring of the {picture['highest_of']} consecutive sampled frames that scored high "
+                f"({picture['run'][0]:.1f}–{picture['run'][1]:.1f} s)")
+    return f"the highest-scoring of {picture['highest_of']}" if "highest_of" in picture else ""
+
+
 def _face_threshold(result: dict | None) -> float | None:
     """The face-swap detector's threshold, which every face's score is read against."""
     return next((s.get("threshold") for s in (result or {}).get("signals", []) if s.get("detector") == "face_swap"),
@@ -146,25 +166,30 @@ def report(check_id: str):
     result = check["result"]
     media = (result or {}).get("media") or {}
     faces = (result or {}).get("faces", [])
-    shown = thumbnail_frame(f["frame"] for f in faces)   # the frame the thumbnail was taken from
-    shown_faces = [f for f in faces if f["frame"] == shown]
-    thumb, thumb_alt = None, ""
+    picture = (result or {}).get("picture") or _older_picture(faces)   # the frame the thumbnail was taken from
+    shown_faces = [f for f in faces if f["frame"] == picture["frame"]]
+    thumb, thumb_alt, caption = None, "", ""
+    name, short_name, address = media_names(check)
     if result:
-        thumbs, sha = current_app.config["SETTINGS"].thumbs_dir, media["sha256"]
-        t = shown_faces[0]["t"] if shown_faces else 0.0   # a picture without faces shows its first frame
+        thumbs, sha, t = current_app.config["SETTINGS"].thumbs_dir, media["sha256"], picture["t"]
         # a check made before pictures were named by their frame's time has only "<sha256>.jpg"
         path = next((p for p in (thumbs / thumbnail_name(sha, t), thumbs / f"{sha}.jpg") if p.is_file()), None)
+        if path is not None and media.get("kind") != "video":
+            thumb_alt = f"The checked image, {short_name}"
+        elif path is not None and path.name != thumbnail_name(sha, t):   # an older check's picture does not say
+            thumb_alt = f"A frame of the checked video, {short_name}"
+        elif path is not None:
+            # what the picture is, for a screen reader and under it: which frame, and why that one
+            why = _picture_why(picture)
+            frame = f"The sampled frame at {t:g} s" if why else f"The frame at {t:g} s"
+            thumb_alt = f"{frame} of the checked video, {short_name}" + (f": {why}" if why else "")
+            caption = f"{frame}, {why}." if why else ""
         if path is not None:
             thumb = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
-            # what the picture is, for a screen reader: which media, and of a video which frame (an
-            # older check's picture does not say)
-            frame = f"The frame at {t:g} s" if path.name == thumbnail_name(sha, t) else "A frame"
-            thumb_alt = f"{frame} of the checked video" if media.get("kind") == "video" else "The checked image"
-    name, short_name, address = media_names(check)
-    thumb_alt += f", {short_name}" if thumb_alt else ""
     face_rows, faces_left_out = _face_rows(faces)
     label_text = label_words(result) if result else status_words(check)
     html = render_template("report.html", check=check, result=result, thumb=thumb, thumb_alt=thumb_alt, media=media,
+                           caption=caption,
                            policy=REPORT_POLICY,
                            name=name, short_name=short_name, address=address,
                            asked_at=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(check["created"])),
@@ -173,7 +198,7 @@ def report(check_id: str):
                            label_text=label_text, next_step=next_step(check), title_label=label_text if result else label_text.split(": ", 1)[0],
                            boxes=_drawing_order(shown_faces), box_tone=_box_tone(result), box_words=_box_words(result),
                            face_rows=face_rows, faces_left_out=faces_left_out,
-                           face_threshold=_face_threshold(result),
+                           face_threshold=_face_threshold(result), threshold_y=_threshold_y(_face_threshold(result)),
                            timeline=_timeline((result or {}).get("frames", []), media.get("duration")))
     # the page carries no script and loads nothing: a strict policy keeps it so
     return html, 200, {"Content-Type": "text/html; charset=utf-8",
