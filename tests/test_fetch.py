@@ -516,8 +516,10 @@ def test_private_addresses_refused(net, workdir, connects, url, kind):
                                            ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a private")])
 @pytest.mark.parametrize("kind", ["image", "video", "auto"])
 def test_redirect_to_private_refused(server, net, workdir, connects, target, words, kind):
-    refused(server.url(f"/redirect-to?url={target}"), kind, net, workdir, "blocked_address", words)
+    err = refused(server.url(f"/redirect-to?url={target}"), kind, net, workdir, "blocked_address", words)
     assert set(connects) == {"127.0.0.1"}  # the allowed host only
+    # said as a redirect: the private address named is not the one the user gave
+    assert f"redirected to {target}" in err.message, err.message
 
 
 def test_hls_fragment_on_private_address_refused(server, net, workdir, connects):

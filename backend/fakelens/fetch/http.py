@@ -88,9 +88,16 @@ class HttpSource:
         return FakeLensError("fetch_failed", f"could not download {url}: {type(e).__name__}")
 
     def _open(self, url: str, cap: int, what: str):
-        for _ in range(MAX_REDIRECTS + 1):
+        asked = url
+        for hop in range(MAX_REDIRECTS + 1):
             url = ascii_url(url)   # the host fetched as check_url checks it (☃.net: requests refused it)
-            check_url(url, self.settings)
+            try:
+                check_url(url, self.settings)
+            except FakeLensError as exc:
+                if not hop:
+                    raise
+                # named as a redirect: "10.1.2.3 is a private address" of an address the user never typed
+                raise FakeLensError(exc.code, f"{asked} redirected to {url}, refused: {exc.message}") from None
             response = self._get(url)
             if response.is_redirect:
                 location = response.headers.get("Location", "")
