@@ -86,6 +86,10 @@ def test_allow_loopback_allows_loopback_only(loose):
     ("http:///a.jpg", "no host"),
     ("http://[::1/a.jpg", "not a valid URL"),
     ("http://example.com:99999/", "not a valid URL"),
+    # looked up and said "could not find the server", as if the site were down
+    ("https://exa mple.com/a.jpg", "exa mple.com is not a valid host name"),
+    ("http://%31%32%37.0.0.1/", "is not a valid host name"),
+    ("http://ex<ample.com/", "is not a valid host name"),
 ])
 def test_bad_urls(url, words, strict):
     with pytest.raises(FakeLensError) as e:

@@ -17,6 +17,7 @@ stays blocked.
 import contextlib
 import ipaddress
 import os
+import re
 import socket
 import threading
 import time
@@ -157,6 +158,9 @@ def ascii_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{ascii_host(host)}" + (f":{port}" if port is not None else "")))
 
 
+HOST_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
+
+
 def split_url(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of an http(s) URL, or FakeLensError("bad_url")."""
     if not isinstance(url, str) or not url.strip():
@@ -173,7 +177,12 @@ def split_url(url: str) -> tuple[str, str, int]:
     host = parts.hostname
     if not host:
         raise FakeLensError("bad_url", "the URL has no host name")
-    return scheme, ascii_host(host), port or (443 if scheme == "https" else 80)
+    host = ascii_host(host)
+    # a name of DNS's letters, or an address: "exa mple.com" or "%31%32%37.0.0.1" was looked up, and
+    # failed as "could not find the server" (with the resolver's errno), as if the site were down
+    if not HOST_CHARS.fullmatch(host) and _ip_literal(host) is None:
+        raise FakeLensError("bad_url", f"{plain(host)} is not a valid host name")
+    return scheme, host, port or (443 if scheme == "https" else 80)
 
 
 def check_url(url: str, settings, seen: dict | None = None, lookups_until: float | None = None,
