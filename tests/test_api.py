@@ -416,9 +416,9 @@ def test_a_videos_report_pictures_its_highest_scoring_sampled_frame(client, auth
     best = max(frames, key=lambda f: f["score"])
     assert best is not frames[0], "the clip's first frame scores highest: it tells nothing"
     said = f"The sampled frame at {best['t']:g} s"
-    assert f'alt="{said} of the checked video, {clip}: the highest-scoring of {len(frames)}"' in html, \
-        re.findall(r'alt="[^"]*"', html)
-    assert f"<p><small>{said}, the highest-scoring of {len(frames)}.</small></p>" in html
+    why = f"the highest-scoring of the {len(frames)} sampled frames with faces"
+    assert f'alt="{said} of the checked video, {clip}: {why}"' in html, re.findall(r'alt="[^"]*"', html)
+    assert f"<p><small>{said}, {why}.</small></p>" in html
     shown = [f for f in result["faces"] if f["t"] == best["t"]]
     threshold = next(s["threshold"] for s in result["signals"] if s["detector"] == "face_swap")
     assert sorted(label.split(",")[0] for label in box_labels(html)) == sorted(
@@ -427,7 +427,7 @@ def test_a_videos_report_pictures_its_highest_scoring_sampled_frame(client, auth
 
 
 def test_an_uncertain_videos_report_pictures_the_segment_its_verdict_names(client, auth):
-    """FF++ dev real 147: "6 consecutive sampled frames (11.8-19.2 s) scored high", and its report
+    """FF++ dev real 147: "6 consecutive sampled frames (11.8–19.2 s) scored high", and its report
     showed the frame at 0 s: it shows the highest of those frames and names the segment as the verdict does."""
     result, html = video_report(client, auth, need_shared("ffpp-dev", "real", "147.mp4"))
     named = next(s["detail"]["at_least_uncertain"] for s in result["signals"] if s["detector"] == "face_swap")
@@ -448,13 +448,13 @@ def test_the_report_frame_of_an_uncertain_segment_is_its_highest_not_the_videos(
     from fakelens.analyze import report_frame
     from fakelens.media.types import Frame, Media
 
-    scores = [0.2, 0.99, 0.1, 0.8, 0.9, 0.85, 0.3, None, 0.95, 0.96]   # frame 7: no face
+    scores = [0.2, 0.99, 0.1, 0.8, 0.9, 0.85, 0.8, None, 0.95, 0.96]   # frame 7: no face, the run's only break
     media = Media("video", "v.mp4", "ab" * 32, 64, 48, 10.0,
                   frames=[Frame(i, float(i), np.zeros((48, 64, 3), np.uint8)) for i in range(len(scores))])
     faces = [{"frame": i, "t": float(i), "box": [1, 1, 20, 20], "score": s} for i, s in enumerate(scores) if s]
     signal = {"detector": "face_swap", "threshold": 0.69, "detail": {"at_least_uncertain": "3 consecutive…"}}
     assert report_frame({"faces": faces, "signals": [signal]}, media) == {
-        "frame": 4, "t": 4.0, "highest_of": 3, "run": [3.0, 5.0]}
+        "frame": 4, "t": 4.0, "highest_of": 4, "run": [3.0, 6.0]}
     signal["detail"] = {}   # no segment named: the video's highest
     assert report_frame({"faces": faces, "signals": [signal]}, media) == {"frame": 1, "t": 1.0, "highest_of": 9}
     unscored = [{**f, "score": None} for f in faces[2:]]   # nothing scored: the first frame with a face
@@ -470,8 +470,9 @@ def test_a_report_draws_the_frame_its_result_names_and_an_older_checks_first_fac
     result = report_result(label="manipulated", score=0.93, faces=faces, frames=frames)
     html = stored_report(app, client, auth, {**result, "picture": {"frame": 5, "t": 12.4, "highest_of": 2}},
                          {"filename": "clip.mp4"})
-    assert 'alt="The sampled frame at 12.4 s of the checked video, clip.mp4: the highest-scoring of 2"' in html
-    assert "<p><small>The sampled frame at 12.4 s, the highest-scoring of 2.</small></p>" in html
+    assert ('alt="The sampled frame at 12.4 s of the checked video, clip.mp4: the highest-scoring of the 2 sampled '
+            'frames with faces"') in html
+    assert "<p><small>The sampled frame at 12.4 s, the highest-scoring of the 2 sampled frames with faces.</small></p>" in html
     assert box_labels(html) == ["score 0.999, at or above the threshold"]
     assert re.search(r'<line x1="0" y1="24.8" x2="600" y2="24.8"[^>]*stroke-dasharray', html), html[-2000:]
     assert ">threshold 0.69</text>" in html and 'aria-label="score per sampled frame; the dashed line is the threshold, 0.69"' in html

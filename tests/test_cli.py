@@ -77,7 +77,7 @@ def test_a_missing_file_says_what_to_do_too(tmp_path):
     r = fakelens(tmp_path / "home", "check", str(tmp_path / "nothing.jpg"))
     assert r.returncode == 1
     assert r.stderr == (f"{tmp_path / 'nothing.jpg'}: error: no such file: {tmp_path / 'nothing.jpg'} (not_found)\n"
-                        "  Check the file's name and folder (or the address): nothing is there.\n"), r.stderr
+                        "  Check the file's name and folder: nothing is there.\n"), r.stderr
 
 
 def test_a_jpeg_with_broken_exif_is_checked_without_pillow_s_warning(tmp_path, plain_jpeg):

@@ -331,6 +331,8 @@ class _Parser(argparse.ArgumentParser):
     def print_help(self, file=None):
         # argparse's own print_help drops a failed write: `--help > /dev/full` exited 0, nothing said
         file = file or sys.stdout
+        if file is None:   # stdout closed (`>&-`): nowhere to say it, as argparse's own
+            return
         file.write(self.format_help())
         file.flush()   # failed here, not at exit after "exited 0"
 

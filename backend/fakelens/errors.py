@@ -33,7 +33,7 @@ STATUS_BY_CODE = {
 # What a user can do about a check that failed, said after why (the report, `fakelens check`): a
 # failure that only said "the image file is truncated" left them to guess.
 NEXT_STEP = {
-    "not_found": "Check the file's name and folder (or the address): nothing is there.",
+    "not_found": "Check the file's name and folder: nothing is there.",
     "bad_url": "Check the address: only http and https addresses can be checked.",
     "blocked_address": "FakeLens does not fetch from this computer or the local network: save the file and "
                        "check the file instead.",

@@ -71,7 +71,7 @@ def _parser_class(home):
             return ApiError({"code": "too_large", "message": f"{error.reason}: {error.body}"}, error.code, error.reason)
         # a 4xx for the caller's own mistake, as every other refusal: waitress answers an unknown
         # Transfer-Encoding with 501, a server's failing, under a code that said bad_request
-        return ApiError({"code": "bad_request", "message": f"{error.reason}: {error.body}"}, 400, "Bad Request")
+        return ApiError({"code": "bad_request", "message": error.body}, 400, "Bad Request")
 
     class Parser(HTTPRequestParser):
         def __init__(self, adj):

@@ -197,10 +197,13 @@
     }
     // sent at once to background.js, which stores it even when the popup closes with the click
     // (not stored: the box goes back and says why, or the next popup showed the old state unexplained)
-    box.addEventListener("change", () => FL.ask("switch-site", { site, on: box.checked }).catch((err) => {
-      box.checked = !box.checked;
-      say(`Not saved: ${err.message}`);
-    }));
+    box.addEventListener("change", () => {
+      const on = box.checked;
+      FL.ask("switch-site", { site, on }).catch((err) => {
+        if (box.checked === on) box.checked = !on;   // (unless clicked again meanwhile)
+        say(`Not saved: ${err.message}`);
+      });
+    });
   }
 
   (async () => {

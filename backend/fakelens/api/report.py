@@ -45,11 +45,14 @@ def _older_picture(faces: list[dict]) -> dict:
 
 
 def _picture_why(picture: dict) -> str:
-    """Why the report shows this frame, in words: "the highest-scoring of 16"; "" when no face was scored."""
+    """Why the report shows this frame, in words: "the highest-scoring of the 16 sampled frames with faces";
+    "" when no face was scored, or one frame was."""
     if "run" in picture:   # the segment an "Uncertain" names, in its words
         return (f"the highest-scoring of the {picture['highest_of']} consecutive sampled frames that scored high "
                 f"({picture['run'][0]:.1f}–{picture['run'][1]:.1f} s)")
-    return f"the highest-scoring of {picture['highest_of']}" if "highest_of" in picture else ""
+    # (of the frames with faces scored, not of every sampled frame; one such frame is no choice)
+    return (f"the highest-scoring of the {picture['highest_of']} sampled frames with faces"
+            if picture.get("highest_of", 0) > 1 else "")
 
 
 def _face_threshold(result: dict | None) -> float | None:

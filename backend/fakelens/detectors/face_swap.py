@@ -28,8 +28,8 @@ segment; on the FF++ dev and sanity clips this changed no verdict (the real clip
 frames, except in one flagged and one "uncertain" already). Frames count as different moments only
 where their deciding face differs (STILL_DIFF, grey levels between aligned crops): a still picture
 shown as a video (a podcast's photo, a photo post) is one picture's evidence, held at most "uncertain"
-as a one-frame video is, not a mean over 16 samples (the FF++ dev real clips' consecutive samples
-differ by 2.9 to 11.5 at the least; a still re-encoded, by 0.03).
+as a one-frame video is, not a mean over 16 samples (the FF++ dev and sanity clips' consecutive
+samples differ by 2.2 or more, the real ones' by 2.9 or more; a still re-encoded, by 0.03).
 
 Blurred faces (out of focus, moving, heavily smoothed) score high on unedited faces: 71 % of 150
 held-out UTKFace faces blurred with σ 4 (at twice their size) were flagged. A face whose crop holds
@@ -213,7 +213,7 @@ class FaceSwapDetector(Detector):
             by_frame.setdefault(face.frame, []).append(face)
         threshold = self.spec.threshold
         faces_out, frames_out, per_frame, deciding_sides, large_only, details = [], [], [], [], [], []
-        moments, last_look = 0, None   # sampled frames whose deciding face differs from the one before
+        moments, last_looks = 0, []   # sampled frames whose deciding face differs from every face of the one before
         for index in sorted(by_frame):
             frame = frames_by_index[index]
             crops = face_crops(frame.image, by_frame[index], self.spec)
@@ -231,10 +231,12 @@ class FaceSwapDetector(Detector):
                 large_only.append(float(max(large)))
             deciding_sides.append(side(by_frame[index][pick]))
             details.append(face_detail(frame.image, by_frame[index][pick], crops[pick], self.spec))
-            look = cv2.resize(cv2.cvtColor(crops[pick], cv2.COLOR_BGR2GRAY), (64, 64),
-                              interpolation=cv2.INTER_AREA).astype(np.float32)
-            moments += last_look is None or float(np.abs(look - last_look).mean()) >= STILL_DIFF
-            last_look = look
+            # every face of the frame: in a still of two alike faces, which decides can change with the
+            # encoder's noise, and one face compared with the other read as a new moment
+            looks = [cv2.resize(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), (64, 64),
+                                interpolation=cv2.INTER_AREA).astype(np.float32) for c in crops]
+            moments += all(float(np.abs(looks[pick] - last).mean()) >= STILL_DIFF for last in last_looks)
+            last_looks = looks
             frames_out.append({"t": round(float(frame.t), 3), "score": stored_score(scores[pick], threshold=threshold)})
         score = aggregate(media.kind, per_frame)
         aggregation = ("the deciding face's score" if media.kind == "image"
@@ -254,8 +256,9 @@ class FaceSwapDetector(Detector):
             detail["quiet_caveat"] = detail["at_most_uncertain"]   # said beside "No signs…" too
         elif media.kind == "video" and moments < MIN_FACE_FRAMES:
             detail["at_most_uncertain"] = (f"its {len(per_frame)} sampled frames with faces show "
-                                           + ("one still picture" if moments == 1 else f"only {moments} different pictures")
-                                           + ": one picture's evidence, not a video's")
+                                           + ("one still picture: one picture's evidence" if moments == 1 else
+                                              f"only {moments} different pictures: a few pictures' evidence")
+                                           + ", not a video's")
             detail["quiet_caveat"] = detail["at_most_uncertain"]
         elif media.palette:
             detail["at_most_uncertain"] = ("the picture has at most 256 colours (a GIF or palette image, or saved "
