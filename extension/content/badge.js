@@ -289,7 +289,8 @@
     }
     const zoom = FL.rootZoom();
     for (const [entry, where] of placing) apply(entry, where, zoom);
-    if (performance.now() < followUntil) schedule();
+    const now = performance.now();
+    if (now < followUntil || (sliding > 0 && now < slidingSince + MAX_SLIDE_MS)) schedule();
   }
   const schedule = () => {
     if (!frame && badges.size) frame = requestAnimationFrame(placeAll);
@@ -297,15 +298,29 @@
   // A carousel slides its photos with a CSS transition or animation, which no scroll, resize or size
   // change tells (a verdict sat on the next slide for up to a second): while one runs, badges are
   // placed every frame, and once more when it ends.
+  // A transition is followed until it ends, however long (a 2 s slide left the badge behind after
+  // the first second), up to MAX_SLIDE_MS; an animation, which may never end (a spinner), for a second.
   let followUntil = 0;
+  let sliding = 0;   // transitions running
+  let slidingSince = 0;
+  const MAX_SLIDE_MS = 10_000;
   const follow = () => {
     followUntil = performance.now() + 1000;
     schedule();
   };
-  for (const type of ["transitionrun", "animationstart"]) addEventListener(type, follow, { capture: true, passive: true });
-  for (const type of ["transitionend", "transitioncancel", "animationend"]) {
-    addEventListener(type, schedule, { capture: true, passive: true });
+  addEventListener("transitionrun", () => {
+    slidingSince = performance.now();   // (the latest start: a count left up by a lost end runs out)
+    sliding += 1;
+    follow();
+  }, { capture: true, passive: true });
+  addEventListener("animationstart", follow, { capture: true, passive: true });
+  for (const type of ["transitionend", "transitioncancel"]) {
+    addEventListener(type, () => {
+      sliding = Math.max(0, sliding - 1);
+      schedule();
+    }, { capture: true, passive: true });
   }
+  addEventListener("animationend", schedule, { capture: true, passive: true });
   const resizeObserver = new ResizeObserver(schedule);
   addEventListener("scroll", schedule, { capture: true, passive: true });
   addEventListener("resize", schedule, { passive: true });
