@@ -2728,6 +2728,9 @@ def test_options_page_cleans_a_pasted_token_and_site_entries(browser, live_backe
                                 "...(await chrome.storage.local.get(['disabledSites']))})")
     try:
         page.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        # masked, and no password field, which a browser's password manager offers to keep (and sync)
+        assert page.evaluate("""() => { const t = document.querySelector('#token');
+            return [t.type, getComputedStyle(t).webkitTextSecurity]; }""") == ["text", "disc"]
         page.evaluate("document.querySelector('#connection').dataset.state = 'saving'")
         page.fill("#token", f"\u200b{live_backend.token}\u200b ")
         page.fill("#disabledSites", "*.example.com\n.example.net\nfoo!bar")
