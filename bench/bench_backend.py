@@ -114,7 +114,10 @@ def bench_video(work: Path, seconds: float, home: Path):
     started = time.monotonic()
     result = analyzer.analyze({"path": str(clip)}, work)
     took = time.monotonic() - started
-    print(f"720p video, {duration:.0f} s, {len(result['frames']) or analyzer.settings.video_frames} frames sampled: "
+    # (the result's frames are those with faces: the face-swap signal says how many were sampled)
+    sampled = next((s["detail"].get("frames_sampled") for s in result["signals"] if s["detector"] == "face_swap"),
+                   None) or analyzer.settings.video_frames
+    print(f"720p video, {duration:.0f} s, {sampled} frames sampled: "
           f"{took:.2f} s of processing for the {duration:.0f} s clip (a fixed number of frames is sampled "
           "whatever the length: a longer clip adds only decoding time, so this does not scale per minute)")
 
