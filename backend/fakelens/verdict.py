@@ -190,16 +190,21 @@ def _frames_said(signal: Signal, media: Media) -> str:
     them scored at or above the threshold, and when (one frame's score and many frames' read alike)."""
     if media.kind != "video" or not signal.frames:
         return ""
-    high = [f["t"] for f in signal.frames if f["score"] >= signal.threshold]
+    high = _high_times(signal)
     # (between the first and the last high frame: "0.0–22.2 s" was read as the frames all that while)
     when = f", between {high[0]:.1f} and {high[-1]:.1f} s" if len(high) > 1 else f", at {high[0]:.1f} s" if high else ""
     return (f" (the mean over {len(signal.frames)} sampled frames with faces; {len(high)} of them at or above "
             f"its threshold{when})")
 
 
-def _high_frames_note(signal: Signal) -> str:
+def _high_times(signal: Signal) -> list[float]:
+    """The times of a video's sampled frames that scored at or above the signal's threshold."""
+    return [f["t"] for f in signal.frames or [] if f["score"] >= signal.threshold]
+
+
+def _high_frames_note(signal: Signal, media: Media) -> str:
     """Beside "No signs…" for a video, how many of its sampled frames scored at or above the threshold."""
-    high = sum(f["score"] >= signal.threshold for f in signal.frames or [])
+    high = len(_high_times(signal)) if media.kind == "video" else 0
     return (f"{high} of its {len(signal.frames)} sampled frames with faces scored at or above its threshold, "
             "their mean under it") if high else ""
 
@@ -305,7 +310,7 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
         notes = ([f"faces {' or '.join(unjudged)} were not judged"] if unjudged else []) + sorted(
             {s.detail["quiet_caveat"] for s in detectors if s.detail.get("quiet_caveat")}) + [
             # a video's frames that scored high, whose mean did not: the clean line hid that half of them flagged
-            _high_frames_note(s) for s in detectors if media.kind == "video" and _high_frames_note(s)]
+            note for s in detectors if (note := _high_frames_note(s, media))]
         summary = ("No signs of manipulation found by " + ", ".join(_name(s) for s in detectors)
                    + (f" ({'; '.join(notes)})" if notes else "")
                    + ". " + "".join(BLIND_SPOTS[s.detector] + " " for s in detectors if s.detector in BLIND_SPOTS)
