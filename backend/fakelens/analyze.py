@@ -251,7 +251,7 @@ def load_with_faces(path: Path, kind: str, mime: str, settings, models: ModelSto
     # reading four times the frames stays quick (a walk through 10 minutes of 1080p is a minute here).
     # Also where a face was in one or two samples: held at "Uncertain" for it, while the same face on
     # screen a little less, in none of them, was judged on the denser look's frames
-    if (media.kind == "video" and len({f.frame for f in media.faces}) < MIN_FACE_FRAMES
+    if (media.kind == "video" and _frames_with_faces(media) < MIN_FACE_FRAMES
             and len(media.frames) == settings.video_frames
             and settings.max_frames > settings.video_frames and (media.duration or 0) <= SECOND_LOOK_MAX_S):
         try:
@@ -262,7 +262,7 @@ def load_with_faces(path: Path, kind: str, mime: str, settings, models: ModelSto
                 raise
             return media   # what the first look saw stands
         find_faces(denser, models, lambda f: step("faces", 0.5 + 0.5 * f))
-        if len({f.frame for f in denser.faces}) >= len({f.frame for f in media.faces}):
+        if _frames_with_faces(denser) >= _frames_with_faces(media):
             media = denser
     if media.kind == "video" and media.faces and interlaced(media):
         # combing on the faces reads as blending: one field of each frame, faces found again
@@ -270,6 +270,10 @@ def load_with_faces(path: Path, kind: str, mime: str, settings, models: ModelSto
         media.faces, media.interlaced = [], True
         find_faces(media, models, lambda f: step("faces", 1.0))   # (progress does not go back)
     return media
+
+
+def _frames_with_faces(media: Media) -> int:
+    return len({f.frame for f in media.faces})
 
 
 def find_faces(media: Media, models: ModelStore, progress=lambda f: None):
