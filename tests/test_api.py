@@ -267,6 +267,30 @@ def test_long_unbroken_text_and_a_long_timeline_stay_in_the_reports_column(app, 
     assert page_width(html) in (None, 1000)   # measured where Chromium is installed
 
 
+def test_a_reports_signal_detail_and_provenance_read_as_words_not_json(app, client, auth):
+    """Each signal's detail and each provenance entry was one line of raw JSON: braces, quotes,
+    "null", "[]", "true" and snake_case keys. They are listed as "key: value" lines in words, the
+    empty ones left out, a nested mapping under its key and true/false as yes/no."""
+    detail = {"faces_scored": 16, "mirror_averaged": True, "contradiction": None, "evidence": [],
+              "reason": "No Content Credentials found", "reasons": ["No Content Credentials found"],
+              "metadata": {"EXIF Make": "Canon", "XMP CreatorTool": "Lightroom <5>"},
+              "bit_accuracy": [0.522, 0.406], "c2pa": {}}
+    html = stored_report(app, client, auth, report_result(
+        signals=[{"detector": "provenance", "version": "1.13", "score": None, "threshold": 0.5, "decisive": False,
+                  "detail": detail}],
+        provenance={"status": "none", "signer": None, "trusted": False, "actions": [], "reasons": ["Nothing found"]}))
+    cell = re.search(r"<td>provenance</td>(?:<td>.*?</td>){4}<td>(.*?)</td></tr>", html, re.S).group(1)
+    lines = [re.sub(r"<[^>]+>", "", li).strip() for li in re.findall(r"<li>(.*?)(?=<li>|</ul>|$)", cell, re.S)]
+    assert lines == ["faces scored: 16", "mirror averaged: yes", "reasons: No Content Credentials found",
+                     "metadata:", "EXIF Make: Canon", "XMP CreatorTool: Lightroom &lt;5&gt;",
+                     "bit accuracy: 0.522, 0.406"], cell
+    assert not re.search(r"null|\{|\[\]|&#34;|true", cell), cell
+    provenance = re.search(r"<h2>Provenance</h2>\s*<table>(.*?)</table>", html, re.S).group(1)
+    rows = [(k, re.sub(r"<[^>]+>", "", v)) for k, v in
+            re.findall(r'<tr><th scope="row">(.*?)</th><td>(.*?)</td></tr>', provenance, re.S)]
+    assert rows == [("status", "none"), ("trusted", "no"), ("reasons", "Nothing found")], provenance
+
+
 @pytest.mark.parametrize("source_url", ["http://[bad/x.png", "http://ex\uff03ample.com/x.png"])
 def test_the_report_of_an_upload_whose_source_address_does_not_parse_is_drawn(app, client, auth, source_url):
     """An upload's source_url is kept as sent; one urlsplit cannot read made its report a 500, for good."""
@@ -313,7 +337,7 @@ def test_a_signals_detail_reads_as_written_and_keeps_a_readable_width_in_a_narro
     html = stored_report(app, client, auth, report_result(label="manipulated", score=0.9, signals=signals))
     assert "\\u" not in html, re.findall(r".{20}\\\\u.{20}", html)[:3]
     assert "the deciding face&#39;s score" in html and "200×200 &lt; 256×256" in html and "“Truepic Lens”" in html
-    width = laid_out(html, 320, "document.querySelector('.wide td:last-child code').getBoundingClientRect().width")
+    width = laid_out(html, 320, "document.querySelector('.wide td:last-child .kv').getBoundingClientRect().width")
     assert width is None or width >= 250, width
 
 

@@ -1,7 +1,6 @@
 """GET /checks/<id>/report: one self-contained HTML page (no outside resources) for a check."""
 
 import base64
-import json
 import math
 import time
 from urllib.parse import unquote, urlsplit
@@ -133,13 +132,23 @@ def next_step(check: dict) -> str:
     return NEXT_STEP.get((check.get("error") or {}).get("code"), "") if check["status"] == "failed" else ""
 
 
-def as_json_text(value) -> str:
-    """A signal's detail as JSON text, its characters as they are (Jinja's tojson wrote "face\u0027s" and
-    "\u201cTruepic\u201d", shown as typed): escaped for HTML by the template, as any text."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+def shown_items(detail: dict) -> list[tuple[str, object]]:
+    """A signal's detail (or the provenance summary) as the report lists it: each key in words
+    ("faces_scored": "faces scored"), in its order, without the empty ones (null, [], {}; the
+    provenance summary is mostly these) and without a "reason" its "reasons" repeats. It was one
+    line of raw JSON per signal, nulls and braces included."""
+    reasons = detail.get("reasons") if isinstance(detail.get("reasons"), list) else []
+    return [(str(k).replace("_", " "), v) for k, v in detail.items()
+            if v is not None and v != [] and v != {} and not (k == "reason" and v in reasons)]
 
 
-bp.add_app_template_filter(as_json_text, "json_text")
+def one_line(values: list) -> bool:
+    """Whether a list reads as one line: a few short words or numbers, not sentences or records."""
+    return all(not isinstance(v, (dict, list)) for v in values) and sum(len(str(v)) for v in values) <= 80
+
+
+bp.add_app_template_filter(shown_items, "shown_items")
+bp.add_app_template_test(one_line, "one_line")
 
 
 def media_names(check: dict) -> tuple[str, str, bool]:
