@@ -536,6 +536,26 @@ def test_trust_anchors_that_name_no_pem_file_stop_the_start_with_one_line(tmp_pa
                         "file, or a folder of them); fix the setting or remove it\n")
 
 
+@pytest.mark.parametrize("bad, why", [
+    ("-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHHIG\n-----END CERTIFICATE-----\n", "a certificate in it cannot be read"),
+    ("my notes\n", "no certificate in it (no -----BEGIN CERTIFICATE----- block)")])
+def test_an_unreadable_file_among_the_trust_anchors_stops_the_start_naming_it(tmp_path, bad, why):
+    """One stale or garbled .crt beside the user's good anchors made the SDK refuse them all: the
+    server started and every signer the user trusts read "not on FakeLens's trust list"."""
+    from test_provenance_support import make_test_ca
+
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "mine.pem").write_text(make_test_ca()[0])
+    (anchors / "old.crt").write_text(bad)
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "serve", "--port", "1"],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "FAKELENS_TRUST_ANCHORS": str(anchors)})
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"error: trust_anchors {anchors / 'old.crt'}: {why}"), r.stderr
+    assert r.stderr.endswith("; fix or remove it\n") and "mine.pem" not in r.stderr, r.stderr
+
+
 def test_train_without_the_train_extra_says_how_to_get_it(tmp_path):
     """torch comes with the [train] extra only: a missing one is a one-line hint, not a traceback."""
     hide_torch = ("import sys; sys.modules['torch'] = None; from fakelens.cli import main; "

@@ -647,6 +647,23 @@ def test_bundled_trust_list_loads(settings):
     assert trust.reader_context(settings) is trust.reader_context(settings)   # built once, then shared
 
 
+def test_a_broken_file_beside_the_users_anchors_leaves_the_good_ones_trusted(tmp_path, ca):
+    """The SDK refuses the whole anchor list for one unreadable certificate: every anchor of the
+    user's was dropped (their signers "not on FakeLens's trust list") for one stale file beside them.
+    Each file is tried alone and only the unreadable one is left out."""
+    from fakelens.provenance import trust
+
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "mine.pem").write_text(ca["pem_path"].read_text())
+    (anchors / "old.crt").write_text("-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHHIG\n-----END CERTIFICATE-----\n")
+    settings = Settings(home=tmp_path, trust_anchors=anchors)
+    signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"])
+    r = _check(tmp_path, signed, settings)
+    assert r["provenance"]["status"] == "intact" and r["provenance"]["trusted"] is True, r["detail"]["reason"]
+    assert anchors / "old.crt" not in trust.anchor_files(settings) and anchors / "mine.pem" in trust.anchor_files(settings)
+
+
 def test_trusted_signer_with_edited_pixels_is_tampered_but_trusted(tmp_path, ca):
     signed, _ = c2pa_sign(_jpeg(), "image/jpeg", ca["chain"], ca["key"])
     data = bytearray(signed)

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _contexts: dict = {}
+_checked: dict = {}   # (path, mtime) of a user's anchor file: why it cannot be read, or None
 
 
 def _pem_files(path: Path) -> list[Path]:
@@ -25,57 +26,104 @@ def _pem_files(path: Path) -> list[Path]:
 
 
 def anchors_problem(settings) -> str | None:
-    """What is wrong with settings.trust_anchors, for `fakelens serve` to say at start."""
+    """What is wrong with settings.trust_anchors, for `fakelens serve` to say at start: no PEM file
+    there, or a file the SDK cannot read (one such file made it drop every anchor of the user's)."""
     extra = getattr(settings, "trust_anchors", None)
-    if extra and not _pem_files(Path(extra)):
+    if not extra:
+        return None
+    if not _pem_files(Path(extra)):
         return (f"trust_anchors {extra}: no PEM file there (a .pem or .crt file, or a folder of them); "
                 f"fix the setting or remove it")
+    bad = _unreadable_files(settings)
+    if bad:
+        return "; ".join(f"trust_anchors {path}: {why}" for path, why in bad) + "; fix or remove it"
     return None
 
 
 def anchor_files(settings) -> list[Path]:
+    """The PEM files whose certificates are loaded: the bundled ones, then the user's that the SDK can
+    read (an unreadable one is left out, named in the log when the reading context is built: the
+    others still count)."""
     files = _pem_files(BUNDLED)
     extra = getattr(settings, "trust_anchors", None)
     if extra:
         found = _pem_files(Path(extra))
         if not found:
             log.warning("trust_anchors %s: no PEM file there; using the bundled anchors only", extra)
-        files += found
+        bad = {path for path, _ in _unreadable_files(settings)}
+        files += [p for p in found if p not in bad]
     return files
 
 
 def anchors_pem(settings) -> str:
     """All anchors as one PEM text (only the certificate blocks, comments dropped)."""
-    blocks = []
-    for path in anchor_files(settings):
-        text = path.read_text("ascii", "ignore")
-        start = 0
-        while (begin := text.find("-----BEGIN CERTIFICATE-----", start)) >= 0:
-            end = text.find("-----END CERTIFICATE-----", begin)
-            if end < 0:
-                break
-            end += len("-----END CERTIFICATE-----")
-            blocks.append(text[begin:end])
-            start = end
+    return _pem_text(anchor_files(settings))
+
+
+def _pem_text(files: list[Path]) -> str:
+    blocks = [b for path in files for b in _certificate_blocks(path)]
     return "\n".join(blocks) + ("\n" if blocks else "")
+
+
+def _certificate_blocks(path: Path) -> list[str]:
+    text = path.read_text("ascii", "ignore")
+    blocks, start = [], 0
+    while (begin := text.find("-----BEGIN CERTIFICATE-----", start)) >= 0:
+        end = text.find("-----END CERTIFICATE-----", begin)
+        if end < 0:
+            break
+        end += len("-----END CERTIFICATE-----")
+        blocks.append(text[begin:end])
+        start = end
+    return blocks
+
+
+def _unreadable_files(settings) -> list[tuple[Path, str]]:
+    """The user's anchor files that hold no certificate, or one the SDK refuses, with why: each is
+    tried alone, as the SDK refuses the whole list for one bad block (every anchor of the user's was
+    dropped for one stale file). Tried once per version of the file."""
+    extra = getattr(settings, "trust_anchors", None)
+    bad = []
+    for path in _pem_files(Path(extra)) if extra else []:
+        key = (str(path), path.stat().st_mtime_ns)
+        with _lock:
+            known = key in _checked
+            why = _checked.get(key)
+        if not known:
+            why = _why_unreadable(path)
+            with _lock:
+                _checked[key] = why
+        if why:
+            bad.append((path, why))
+    return bad
+
+
+def _why_unreadable(path: Path) -> str | None:
+    pem = _pem_text([path])
+    if not pem:
+        return "no certificate in it (no -----BEGIN CERTIFICATE----- block)"
+    try:
+        c2pa.Context(c2pa.Settings.from_dict({"trust": {"trust_anchors": pem}}))
+    except c2pa.C2paError as e:
+        return f"a certificate in it cannot be read ({str(e)[:200]})"
+    return None
 
 
 def reader_context(settings) -> c2pa.Context:
     """A shared c2pa Context: trust list loaded, and no network at all (no OCSP, no remote
     manifests: remote manifests are fetched by us, through the netguard, when enabled)."""
-    key = tuple((str(p), p.stat().st_mtime_ns) for p in anchor_files(settings))
+    files = anchor_files(settings)
+    key = tuple((str(p), p.stat().st_mtime_ns) for p in files)
+    bad = _unreadable_files(settings)   # each user file was tried alone: the unreadable ones left out
     with _lock:
         ctx = _contexts.get(key)
         if ctx is None:
             config = {"verify": {"verify_trust": True, "ocsp_fetch": False, "remote_manifest_fetch": False},
                       "core": {"allowed_network_hosts": []}}
-            pem = anchors_pem(settings)
-            try:
-                ctx = c2pa.Context(c2pa.Settings.from_dict({**config, "trust": {"trust_anchors": pem}} if pem else config))
-            except c2pa.C2paError:     # e.g. a broken user PEM: fall back to the bundled list
-                log.warning("could not load the trust anchors (%s); using the bundled ones only", settings.trust_anchors)
-                bundled = "\n".join(p.read_text("ascii", "ignore") for p in _pem_files(BUNDLED))
-                ctx = c2pa.Context(c2pa.Settings.from_dict({**config, "trust": {"trust_anchors": bundled}}))
+            pem = _pem_text(files)
+            for path, why in bad:
+                log.warning("trust_anchors %s: %s; left out", path, why)
+            ctx = c2pa.Context(c2pa.Settings.from_dict({**config, "trust": {"trust_anchors": pem}} if pem else config))
             _contexts.clear()
             _contexts[key] = ctx
         return ctx
