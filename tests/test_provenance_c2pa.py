@@ -2,6 +2,7 @@
 
 import csv
 import http.server
+import struct
 import threading
 import time
 from pathlib import Path
@@ -662,6 +663,38 @@ def test_a_broken_file_beside_the_users_anchors_leaves_the_good_ones_trusted(tmp
     r = _check(tmp_path, signed, settings)
     assert r["provenance"]["status"] == "intact" and r["provenance"]["trusted"] is True, r["detail"]["reason"]
     assert anchors / "old.crt" not in trust.anchor_files(settings) and anchors / "mine.pem" in trust.anchor_files(settings)
+
+
+def _app11_segments(data: bytes) -> list[tuple[int, int]]:
+    """(offset, length with marker) of each APP11 segment before a JPEG's scan data."""
+    found, i = [], 2
+    while i + 4 <= len(data) and data[i] == 0xFF and data[i + 1] != 0xDA:
+        length = 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+        if data[i + 1] == 0xEB:
+            found.append((i, length))
+        i += length
+    return found
+
+
+@pytest.mark.parametrize("name", ["adobe-20220124-CA.jpg", "truepic-20230212-camera.jpg"])
+def test_credentials_missing_their_first_segment_are_unreadable_not_none(tmp_path, settings, name):
+    """A JPEG whose first APP11 segment was lost (the SDK finds no manifest store) still carries the
+    rest of its Content Credentials: it read "No Content Credentials found. Most sites strip them",
+    where a cut last segment read "found but could not be read"."""
+    src = TESTFILES / name
+    if not src.is_file():
+        pytest.skip("C2PA test files absent")
+    data = src.read_bytes()
+    segments = _app11_segments(data)
+    assert len(segments) > 1, segments
+    at, length = segments[0]
+    damaged = tmp_path / name
+    damaged.write_bytes(data[:at] + data[at + length:])
+    r = read_c2pa(str(damaged), "image/jpeg", settings)
+    assert r["status"] == "none" and r.get("unreadable") is True, r["reasons"]
+    assert r["reasons"] == ["Content Credentials were found but could not be read (parts of them are in the "
+                            "file, but their start is missing)"]
+    assert read_c2pa(str(TESTFILES / "adobe-20220124-A.jpg"), "image/jpeg", settings).get("unreadable") is None
 
 
 def test_trusted_signer_with_edited_pixels_is_tampered_but_trusted(tmp_path, ca):

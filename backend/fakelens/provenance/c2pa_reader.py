@@ -115,7 +115,26 @@ def _remote_url(text: str) -> str | None:
     return url or None
 
 
-def _unreadable(out: dict, exc: Exception) -> dict:
+# a JUMBF description box of a C2PA box ("jumd", its 16-byte type, toggles, then a label such as
+# "c2pa", "c2pa.claim", "c2pa.signature"): what any surviving piece of a manifest store carries
+C2PA_BOX = re.compile(rb"jumd[\s\S]{17}c2pa")
+BOX_SCAN_BYTES = 16 << 20   # a store sits before the image data (JPEG, PNG) or near a video's start
+
+
+def _c2pa_boxes_left(fh) -> bool:
+    """Whether pieces of a C2PA manifest store are in a file the SDK found none in."""
+    fh.seek(0)
+    found, tail = False, b""
+    for _ in range(BOX_SCAN_BYTES >> 20):   # a megabyte at a time, each with the last one's end
+        chunk = fh.read(1 << 20)
+        if not chunk or (found := C2PA_BOX.search(tail + chunk) is not None):
+            break
+        tail = chunk[-24:]
+    fh.seek(0)
+    return found
+
+
+def _unreadable(out: dict, exc: Exception | str) -> dict:
     """Garbled JUMBF, truncated file, ...: said in plain words, never raised."""
     out["reasons"].append(f"Content Credentials were found but could not be read ({exc})"[:300])
     out["unreadable"] = True
@@ -280,6 +299,8 @@ def _open_reader(fh, fmt, settings, out):
     try:
         return c2pa.Reader(fmt, fh, context=ctx)
     except c2pa.C2paError.ManifestNotFound:
+        if _c2pa_boxes_left(fh):   # e.g. a JPEG's first APP11 segment lost: "none" would say there are none
+            _unreadable(out, "parts of them are in the file, but their start is missing")
         return None
     except c2pa.C2paError.NotSupported:
         return None                         # a format C2PA does not cover: no credentials possible
