@@ -513,7 +513,7 @@ def test_an_ingredient_whose_actions_were_changed_after_signing_is_a_hint(tmp_pa
                                      "generative AI tool (“Camera 1.0”) — a hint only"), r["detail"]["reason"]
 
 
-def test_signed_mp4(tmp_path, settings, ca):
+def _mp4(tmp_path) -> Path:
     path = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
     if not writer.isOpened():
@@ -521,6 +521,28 @@ def test_signed_mp4(tmp_path, settings, ca):
     for i in range(10):
         writer.write(photo_like(240, 320, seed=i))
     writer.release()
+    return path
+
+
+@pytest.mark.parametrize("ai", [True, False])
+def test_a_videos_changed_credentials_speak_of_the_video_not_a_picture(tmp_path, settings, ca, ai):
+    """A signed MP4 with a byte of its video data changed read "Content Credentials made for another or
+    earlier version of this picture" (with an AI claim), or "That alone does not show the picture was
+    manipulated" (without one)."""
+    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
+                "softwareAgent": {"name": "Sora"}}] if ai else [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}]
+    signed, _ = c2pa_sign(_mp4(tmp_path).read_bytes(), "video/mp4", ca["chain"], ca["key"], tool="Sora",
+                          actions=actions)
+    data = bytearray(signed)
+    data[data.find(b"mdat") + 200] ^= 0x55
+    r = _check(tmp_path, bytes(data), settings, name="changed.mp4", mime="video/mp4", kind="video")
+    assert r["provenance"]["status"] == "tampered", r["detail"]
+    said = " ".join([r["detail"]["reason"], *r["detail"]["reasons"]])
+    assert "picture" not in said and ("this video" if ai else "the video was manipulated") in said, said
+
+
+def test_signed_mp4(tmp_path, settings, ca):
+    path = _mp4(tmp_path)
     actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
                 "softwareAgent": {"name": "Sora"}}]
     signed, _ = c2pa_sign(path.read_bytes(), "video/mp4", ca["chain"], ca["key"], tool="Sora", actions=actions)

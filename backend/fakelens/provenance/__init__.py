@@ -123,8 +123,9 @@ def _safely(step, fallback):
         return fallback
 
 
-def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
+def _ai_evidence(cred: dict, meta: dict, mark: dict, kind: str = "image") -> list[dict]:
     evidence = []
+    this = "this video" if kind == "video" else "this picture"
     for m in cred.get("ai", []):
         # an ingredient's marker says what it means for this file by how the ingredient went in:
         # an earlier version (parentOf), an element placed into it (componentOf), or only something
@@ -180,8 +181,8 @@ def _ai_evidence(cred: dict, meta: dict, mark: dict) -> list[dict]:
             # the file is not what they were signed for (edited, or the credentials copied onto another
             # picture): what they say is about another or earlier version, a hint at most
             key = "changed"
-            lead = f"Content Credentials made for another or earlier version of this picture ({by}, {trust})"
-            plainly = f"Content Credentials made for another or earlier version of this picture ({by})"
+            lead = f"Content Credentials made for another or earlier version of {this} ({by}, {trust})"
+            plainly = f"Content Credentials made for another or earlier version of {this} ({by})"
         elif added_changed:
             # as for this file's own credentials when its data changed: what they say is a hint at most
             key = "changed"
@@ -255,7 +256,7 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
                        {"checked": False, "found": None, "unread": True, "reason": "watermark could not be read"})
     t2 = time.perf_counter()
 
-    evidence = _ai_evidence(cred, meta, mark)
+    evidence = _ai_evidence(cred, meta, mark, kind)
     firm = [e for e in evidence if e["score"] >= 0.5]
     reasons = list(cred.get("reasons", []))
     if meta.get("error"):
@@ -272,7 +273,8 @@ def check(path: str, mime: str | None, kind: str, settings, frame=None) -> dict:
         # what the codes say in plain words (an expired certificate is not an edit), then the caveat
         plain = next((r for r in cred.get("reasons", []) if r.startswith("the Content Credentials do not validate")),
                      "the Content Credentials do not validate (" + ", ".join(cred["codes"]) + ")")
-        reason = plain[0].upper() + plain[1:] + ". That alone does not show the picture was manipulated."
+        reason = plain[0].upper() + plain[1:] + ". That alone does not show the " + \
+            ("video" if kind == "video" else "picture") + " was manipulated."
         reasons = [r for r in reasons if r != plain]
     elif evidence:                               # only weak hints
         score, reason, lead = evidence[0]["score"], evidence[0]["reason"] + " — a hint only", evidence[0]
