@@ -1222,3 +1222,27 @@ def test_an_unknown_priority_is_refused_before_anything_is_queued(idle_app, plai
     assert status == 400 and error["code"] == "bad_request" and "'priority' must be one of high, low" in error["message"]
     assert idle_app.extensions["fakelens"]["store"].queued_pages() == []
     assert list((idle_app.config["SETTINGS"].home / "uploads").glob("*.upload")) == []
+
+
+# --- 11. a check's end and the answers that tell it ------------------------------------------------
+
+def test_a_check_cancelled_while_its_post_waits_answers_409_cancelled_not_202(tmp_path, plain_jpeg):
+    """`POST /checks?wait=20` whose check the user cancelled meanwhile was answered 202 Accepted, as if it
+    were still on its way: an end answers as done and failed do, here 409 with the code cancelled."""
+    with held_worker(tmp_path, plain_jpeg, lambda request: request.get("filename")) as (
+            client, headers, store, _, release, first):
+        answers = []
+        poster = threading.Thread(target=lambda: answers.append(
+            post_file(client, headers, _jpeg_bytes(plain_jpeg, 1), name="second.jpg", wait=20)))
+        poster.start()
+        deadline = time.monotonic() + 20
+        while not store.with_status("queued") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = store.with_status("queued")[0]["id"]
+        assert client.delete(f"{CHECKS}/{second}", base_url=BASE_URL, headers=headers).status_code == 200
+        poster.join(30)
+        r = answers[0]
+        assert r.status_code == 409, (r.status_code, r.get_json())
+        body = r.get_json()
+        assert body["status"] == "cancelled" and body["id"] == second and body["error"]["code"] == "cancelled", body
+        all_done(client, headers, release, [first])

@@ -140,7 +140,7 @@ def _answer(check: dict, wait: float):
     body = public(check)
     if check["status"] == "done":
         return jsonify(body), 200
-    if check["status"] == "failed":
+    if check["status"] in ("failed", "cancelled"):   # cancelled as it waited: an end, 409 cancelled (not 202)
         error = check["error"]
         status = FakeLensError(error["code"], error["message"]).status
         return error_response(error["code"], error["message"], status,
