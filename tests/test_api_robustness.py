@@ -1246,3 +1246,25 @@ def test_a_check_cancelled_while_its_post_waits_answers_409_cancelled_not_202(tm
         body = r.get_json()
         assert body["status"] == "cancelled" and body["id"] == second and body["error"]["code"] == "cancelled", body
         all_done(client, headers, release, [first])
+
+
+def test_a_cancel_answered_503_cancels_nothing(tmp_path, plain_jpeg):
+    """Another program held the database as the user cancelled a running and a waiting check: each cancel
+    was answered 503 storage_unavailable, yet both checks then ended cancelled (the worker had been told
+    before the write failed). The answer and the outcome now agree: both run to their verdict."""
+    with held_worker(tmp_path, plain_jpeg, lambda request: request.get("filename")) as (
+            client, headers, store, analysed, release, first):
+        second = post_file(client, headers, _jpeg_bytes(plain_jpeg, 1), name="second.jpg", wait=0).get_json()["id"]
+        store._db.execute("PRAGMA busy_timeout = 100")   # the lock is met in 0.1 s rather than 5
+        other = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            answers = [client.delete(f"{CHECKS}/{check_id}", base_url=BASE_URL, headers=headers)
+                       for check_id in (first, second)]
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert [(r.status_code, r.get_json()["error"]["code"]) for r in answers] == [
+            (503, "storage_unavailable")] * 2, [r.get_json() for r in answers]
+        all_done(client, headers, release, [first, second])
+    assert analysed == ["first.jpg", "second.jpg"]

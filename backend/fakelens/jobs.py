@@ -300,11 +300,11 @@ class JobPool:
     def cancel(self, check_id: str) -> dict:
         check = self.store.get(check_id)
         if check is not None and check["status"] in ("queued", "running"):
-            event = self._cancel.get(check_id)
-            if event:
-                event.set()
+            # the worker is told (the event) only once the cancel is stored: a write the database refuses
+            # answers 503 and the check goes on as if never cancelled, not cancelled after all
             if check["status"] == "queued" and self.store.cancel_queued(
                     check_id, {"code": "cancelled", "message": "cancelled before it started"}):
+                self._stop_worker(check_id)
                 self.discard_upload(check["request"])   # no worker has it
             else:
                 # running (or started just now): ended in the database at once, so a server stopped before
@@ -312,6 +312,7 @@ class JobPool:
                 # stores nothing more and removes its files. One no worker is on (its end could not be
                 # stored) has its upload removed here (the worker adds itself to _running before it starts)
                 self.store.fail(check_id, "cancelled", {"code": "cancelled", "message": "the check was cancelled"})
+                self._stop_worker(check_id)
                 if check_id not in self._running:
                     self.discard_upload(check["request"])
             self._notify()
@@ -319,6 +320,11 @@ class JobPool:
         if check is None:   # never there, or the history was cleared meanwhile
             raise FakeLensError("not_found", f"no check with id '{check_id}'")
         return check
+
+    def _stop_worker(self, check_id: str):
+        event = self._cancel.get(check_id)
+        if event:
+            event.set()
 
     def cancel_all(self) -> set[str]:
         """Cancel every waiting and running check ("clear history": nothing checked so far stays): each
@@ -509,9 +515,10 @@ class JobPool:
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set(),
                                            lambda path: pictures.append((path, path.stat().st_mtime_ns)))
-            self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
-            # a result the user cancelled (or cleared) is not cached either, nor any with the cache off
-            if not event.is_set() and self.settings.cache:
+            finished = self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
+            # a result the user cancelled (or cleared) is not cached either, nor any with the cache off (a
+            # cancel is stored before its event is set: finish() then says the check was no longer running)
+            if finished and not event.is_set() and self.settings.cache:
                 # a video cut off is kept by its bytes only: the address may give all of it next time
                 url = None if result["media"].get("declared_duration") else request.get("url")
                 self.store.remember(result, self.cache_scope(request), url)

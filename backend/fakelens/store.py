@@ -212,11 +212,14 @@ class Store:
         self._run("UPDATE checks SET stage=?, fraction=?, updated=? WHERE id=? AND status='running'",
                   (stage, fraction, time.time(), check_id))
 
-    def finish(self, check_id: str, result: dict, cached: bool = False):
-        """running → done; a check cancelled meanwhile (by a stop, or with no worker left) stays cancelled."""
-        self._run("UPDATE checks SET status='done', stage='done', fraction=1, result=?, media=?, cached=?, "
-                  "updated=? WHERE id=? AND status='running'",
-                  (json.dumps(result), json.dumps(result["media"]), int(cached), time.time(), check_id))
+    def finish(self, check_id: str, result: dict, cached: bool = False) -> bool:
+        """running → done; a check cancelled meanwhile (by a stop, or with no worker left) stays cancelled
+        (False)."""
+        with self._locked():
+            return self._db.execute(
+                "UPDATE checks SET status='done', stage='done', fraction=1, result=?, media=?, cached=?, "
+                "updated=? WHERE id=? AND status='running'",
+                (json.dumps(result), json.dumps(result["media"]), int(cached), time.time(), check_id)).rowcount == 1
 
     def fail(self, check_id: str, status: str, error: dict):
         """status is 'failed' or 'cancelled'; only an active check changes."""
