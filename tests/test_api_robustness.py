@@ -1268,3 +1268,51 @@ def test_a_cancel_answered_503_cancels_nothing(tmp_path, plain_jpeg):
             (503, "storage_unavailable")] * 2, [r.get_json() for r in answers]
         all_done(client, headers, release, [first, second])
     assert analysed == ["first.jpg", "second.jpg"]
+
+
+def test_a_database_another_program_holds_refuses_each_post_at_once_and_leaves_the_server_answering(tmp_path,
+                                                                                                   plain_jpeg):
+    """Another program held fakelens.db (sqlite3's BEGIN EXCLUSIVE) while a page sent 20 uploads at once:
+    the POSTs were refused one after another, 5 s each, holding every server thread, so health and status
+    polls went unanswered for a minute or more. Each POST now answers 503 storage_unavailable after about
+    a second, side by side, and health and GETs are answered meanwhile (the bounds are generous: before,
+    the last POST took 100 s)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend = start_backend(tmp_path / "home")
+    other = sqlite3.connect(tmp_path / "home" / "fakelens.db", isolation_level=None, check_same_thread=False)
+    try:
+        done = requests.post(f"{backend.url}{CHECKS}", params={"wait": 20}, headers=backend.headers, timeout=60,
+                             files={"media": ("x.jpg", plain_jpeg.read_bytes())}).json()
+        assert done["status"] == "done", done
+        other.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+
+        def post(n):
+            try:
+                r = requests.post(f"{backend.url}{CHECKS}", params={"wait": 0}, headers=backend.headers, timeout=40,
+                                  files={"media": ("x.jpg", _jpeg_bytes(plain_jpeg, n))})
+                return r.status_code, r.json()["error"]["code"], time.monotonic() - started
+            except requests.RequestException as exc:
+                return exc, None, time.monotonic() - started
+
+        with ThreadPoolExecutor(20) as pool:
+            posts = [pool.submit(post, n) for n in range(20)]
+            polls = []
+            while not all(p.done() for p in posts) and time.monotonic() - started < 60:
+                for path in ("/api/v1/health", f"{CHECKS}/{done['id']}"):
+                    asked = time.monotonic()
+                    r = requests.get(f"{backend.url}{path}", headers=backend.headers, timeout=40)
+                    polls.append((path, r.status_code, time.monotonic() - asked))
+            answers = [p.result() for p in posts]
+        other.execute("ROLLBACK")
+        assert [(status, code) for status, code, _ in answers] == [(503, "storage_unavailable")] * 20, answers
+        assert max(took for _, _, took in answers) < 30, answers
+        assert polls and all(status == 200 and took < 15 for _, status, took in polls), polls
+        # free again, the same upload is taken
+        r = requests.post(f"{backend.url}{CHECKS}", params={"wait": 20}, headers=backend.headers, timeout=60,
+                          files={"media": ("x.jpg", _jpeg_bytes(plain_jpeg, 0))})
+        assert r.status_code == 200 and r.json()["status"] == "done", r.json()
+    finally:
+        other.close()
+        backend.stop()

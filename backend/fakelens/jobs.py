@@ -26,7 +26,7 @@ from . import retention, spool
 from .config import make_data_folder
 from .errors import FULL_DISK, FakeLensError, storage_unavailable
 from .fetch.http import mb
-from .store import Store, StoreUnavailable
+from .store import REQUEST_WAIT_S, Store, StoreUnavailable
 from .verdict import page_videos_note
 
 log = logging.getLogger("fakelens.jobs")
@@ -217,12 +217,20 @@ class JobPool:
         return storage_unavailable(self.settings.home, exc)
 
     def submit(self, request: dict) -> str:
-        with self._submitting:   # counted and added as one step: concurrent requests overshot the limit
+        # counted and added as one step (concurrent requests overshot the limit), waiting REQUEST_WAIT_S at
+        # most for both: with another program holding the database, every POST answers 503 after about a
+        # second, not each after all those before it (5 s each, the server's threads all taken, health too)
+        deadline = time.monotonic() + REQUEST_WAIT_S
+        if not self._submitting.acquire(timeout=REQUEST_WAIT_S):
+            raise self.store.busy()
+        try:
             full = self._no_room(request)
             if full:
                 self.discard_upload(request)
                 raise FakeLensError("queue_full", full)
-            check_id = self.store.create(request)
+            check_id = self.store.create(request, wait_s=max(0.0, deadline - time.monotonic()))
+        finally:
+            self._submitting.release()
         self._enqueue(check_id, request.get("priority"), page_host(request.get("page_url")))
         return check_id
 
@@ -287,7 +295,7 @@ class JobPool:
         """A waiting check moved to another priority (the user now waits on what an automatic check
         sent): its place is taken again in that rank, behind the checks already there. False when it is
         no longer waiting (a worker has it, or it has ended)."""
-        if not self.store.set_priority(check_id, priority):
+        if not self.store.set_priority(check_id, priority, wait_s=REQUEST_WAIT_S):
             return False
         with self._ticket_lock:
             if check_id not in self._rank or self._rank[check_id] == PRIORITIES.index(priority):
@@ -303,7 +311,7 @@ class JobPool:
             # the worker is told (the event) only once the cancel is stored: a write the database refuses
             # answers 503 and the check goes on as if never cancelled, not cancelled after all
             if check["status"] == "queued" and self.store.cancel_queued(
-                    check_id, {"code": "cancelled", "message": "cancelled before it started"}):
+                    check_id, {"code": "cancelled", "message": "cancelled before it started"}, wait_s=REQUEST_WAIT_S):
                 self._stop_worker(check_id)
                 self.discard_upload(check["request"])   # no worker has it
             else:
@@ -311,7 +319,8 @@ class JobPool:
                 # its worker notices does not run it again at the next start; the worker, seeing the event,
                 # stores nothing more and removes its files. One no worker is on (its end could not be
                 # stored) has its upload removed here (the worker adds itself to _running before it starts)
-                self.store.fail(check_id, "cancelled", {"code": "cancelled", "message": "the check was cancelled"})
+                self.store.fail(check_id, "cancelled", {"code": "cancelled", "message": "the check was cancelled"},
+                                wait_s=REQUEST_WAIT_S)
                 self._stop_worker(check_id)
                 if check_id not in self._running:
                     self.discard_upload(check["request"])

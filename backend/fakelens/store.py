@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS cache_url (
 """
 
 ACTIVE = ("queued", "running")
+# How long a write made for a request (a new check, a cancel, a priority change) may wait for the database,
+# its turn on the connection included: with another program holding the file, each such request answers
+# 503 after about this long, not 5 s (SQLite's busy timeout, which the workers' writes keep, and retry)
+# after every request before it (the server's threads all taken, health too)
+REQUEST_WAIT_S = 1.0
 # The schema's version, kept in the file (PRAGMA user_version; files from before it say 0, with this
 # schema): a newer FakeLens's file is refused, not misread, by an older one.
 SCHEMA_VERSION = 1
@@ -120,18 +125,31 @@ class Store:
         raise StoreUnavailable(f"cannot open the history database {self.path} (its tables are "
                                f"{', '.join(sorted(tables))}): it is not a FakeLens history; {_MOVE_ASIDE}")
 
+    def busy(self) -> StoreUnavailable:
+        """A write a request could not make within its wait: the database was held all that time (said as
+        SQLite says a lock it waited out)."""
+        return StoreUnavailable(f"cannot use the history database {self.path} (database is locked): "
+                                + dict(_REMEDIES)["locked"])
+
     @contextmanager
-    def _locked(self, doing: str = "use", lock=None):
+    def _locked(self, doing: str = "use", lock=None, wait_s: float | None = None):
         """One thread at a time on a connection (the writer's unless `lock` names the reader's); a
         database the disk or another program will not let us use becomes StoreUnavailable (a 503
-        naming the file and the reason, not an opaque 500)."""
-        with lock or self._lock:
+        naming the file and the reason, not an opaque 500). With wait_s (a request's write), the turn on
+        the writer and SQLite's wait for the file take at most that long together."""
+        deadline = None if wait_s is None else time.monotonic() + wait_s
+        with self._turn(lock or self._lock, wait_s):
             # an open connection goes on writing into a file deleted or moved aside, and what it writes
             # is lost at the next start: every write is refused instead (a stat each)
             if lock is None and self._file and self._identity() != self._file:
                 raise StoreUnavailable(f"the history database {self.path} was removed or replaced while FakeLens "
                                        f"ran: restart FakeLens (it makes a new one)")
+            busy_ms = None
             try:
+                if deadline is not None:   # SQLite waits out a lock for what is left (at most its own timeout)
+                    busy_ms = self._db.execute("PRAGMA busy_timeout").fetchone()[0]
+                    left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+                    self._db.execute(f"PRAGMA busy_timeout = {min(busy_ms, left_ms)}")
                 yield
             except sqlite3.DatabaseError as exc:
                 reason = str(exc)
@@ -142,6 +160,18 @@ class Store:
                     raise   # a bug in FakeLens's SQL, not the disk
                 raise StoreUnavailable(f"cannot {doing} the history database {self.path} ({reason}): "
                                        f"{remedy}") from exc
+            finally:
+                if busy_ms is not None:
+                    self._db.execute(f"PRAGMA busy_timeout = {busy_ms}")
+
+    @contextmanager
+    def _turn(self, lock, wait_s: float | None):
+        if not lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            raise self.busy()
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _identity(self):
         try:
@@ -150,8 +180,8 @@ class Store:
             return None
         return st.st_dev, st.st_ino
 
-    def _run(self, sql: str, args=()):
-        with self._locked():
+    def _run(self, sql: str, args=(), wait_s: float | None = None):
+        with self._locked(wait_s=wait_s):
             return self._db.execute(sql, args).fetchall()
 
     def _read(self, sql: str, args=()):
@@ -159,7 +189,8 @@ class Store:
             return self._reader.execute(sql, args).fetchall()
 
     # --- checks -------------------------------------------------------------
-    def create(self, request: dict, status="queued", result=None, media=None, cached=False) -> str:
+    def create(self, request: dict, status="queued", result=None, media=None, cached=False,
+               wait_s: float | None = None) -> str:
         check_id = uuid.uuid4().hex[:16]
         now = time.time()
         self._run("INSERT INTO checks (id, status, created, updated, request, result, media, cached, "
@@ -167,7 +198,7 @@ class Store:
                   (check_id, status, now, now, json.dumps(request),
                    None if result is None else json.dumps(result),
                    None if media is None else json.dumps(media), int(cached),
-                   "done" if status == "done" else "queued", 1.0 if status == "done" else 0.0))
+                   "done" if status == "done" else "queued", 1.0 if status == "done" else 0.0), wait_s)
         return check_id
 
     def get(self, check_id: str) -> dict | None:
@@ -221,15 +252,15 @@ class Store:
                 "updated=? WHERE id=? AND status='running'",
                 (json.dumps(result), json.dumps(result["media"]), int(cached), time.time(), check_id)).rowcount == 1
 
-    def fail(self, check_id: str, status: str, error: dict):
+    def fail(self, check_id: str, status: str, error: dict, wait_s: float | None = None):
         """status is 'failed' or 'cancelled'; only an active check changes."""
         self._run("UPDATE checks SET status=?, error=?, updated=? WHERE id=? AND status IN (?, ?)",
-                  (status, json.dumps(error), time.time(), check_id, *ACTIVE))
+                  (status, json.dumps(error), time.time(), check_id, *ACTIVE), wait_s)
 
-    def set_priority(self, check_id: str, priority: str) -> bool:
+    def set_priority(self, check_id: str, priority: str, wait_s: float | None = None) -> bool:
         """A queued check's priority, kept in its request (a restart queues it so); False once it has
         started (or ended)."""
-        with self._locked():
+        with self._locked(wait_s=wait_s):
             row = self._db.execute("SELECT request FROM checks WHERE id=? AND status='queued'", (check_id,)).fetchone()
             if row is None:
                 return False
@@ -237,9 +268,9 @@ class Store:
             return self._db.execute("UPDATE checks SET request=?, updated=? WHERE id=? AND status='queued'",
                                     (json.dumps(req), time.time(), check_id)).rowcount == 1
 
-    def cancel_queued(self, check_id: str, error: dict) -> bool:
+    def cancel_queued(self, check_id: str, error: dict, wait_s: float | None = None) -> bool:
         """queued → cancelled; False if a worker has started it meanwhile (or it has ended)."""
-        with self._locked():
+        with self._locked(wait_s=wait_s):
             return self._db.execute("UPDATE checks SET status='cancelled', error=?, updated=? WHERE id=? AND "
                                     "status='queued'", (json.dumps(error), time.time(), check_id)).rowcount == 1
 

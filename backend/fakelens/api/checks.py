@@ -12,7 +12,7 @@ from ..fetch.netguard import check_url
 from ..jobs import PRIORITIES
 from ..models import file_sha256
 from ..retention import forget
-from ..store import StoreUnavailable
+from ..store import REQUEST_WAIT_S, StoreUnavailable
 from .errors import JSON_TOO_LARGE, MAX_JSON_BYTES, error_response
 
 bp = Blueprint("checks", __name__)
@@ -115,7 +115,7 @@ def _create(req: dict) -> str:
     if req.get("path"):
         ctx["pool"].discard_upload(req)
     return ctx["store"].create({k: v for k, v in req.items() if k not in ("path", "sha256")}, status="done",
-                               result=result, media=result["media"], cached=True)
+                               result=result, media=result["media"], cached=True, wait_s=REQUEST_WAIT_S)
 
 
 def _wait_seconds() -> float:
