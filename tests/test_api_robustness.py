@@ -1316,3 +1316,74 @@ def test_a_database_another_program_holds_refuses_each_post_at_once_and_leaves_t
     finally:
         other.close()
         backend.stop()
+
+
+@pytest.mark.parametrize("then", ["room made while serving", "restart"])
+def test_a_verdict_a_full_disk_would_not_take_is_stored_once_there_is_room(tiny_disk, plain_jpeg, then):
+    """The disk filled as a check's verdict was to be stored: the check said "running" for ever, also once
+    room was made, its verdict was thrown away and its upload removed, so the next start failed it as
+    "upload_missing", blaming the user's file. The verdict is now kept and stored once the disk has room,
+    and a server stopped before that keeps the upload and checks it again at the next start."""
+    home = tiny_disk / "home"
+    app = create_app(Settings(home=home, workers=1, sync_wait_s=0))
+    pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
+    real_analyze, filled = pool.analyzer.analyze, threading.Event()
+
+    def analyze_then_fill(*args):   # another program fills the disk as the analysis ends
+        result = real_analyze(*args)
+        if not filled.is_set():
+            fill(tiny_disk)
+            filled.set()
+        return result
+
+    pool.analyzer.analyze = analyze_then_fill
+    client, headers = app.test_client(), token_headers(app)
+    try:
+        check_id = post_file(client, headers, plain_jpeg.read_bytes(), wait=0).get_json()["id"]
+        assert filled.wait(60)
+        deadline = time.monotonic() + 60
+        while check_id in pool._running and time.monotonic() < deadline:   # its worker gives up its tries
+            time.sleep(0.1)
+        assert check_id not in pool._running
+        assert store.get(check_id)["status"] == "running"   # not stored: it could not be
+        assert len(list((home / "uploads").glob("*.upload"))) == 1   # kept to run it again
+        if then == "restart":
+            pool.stop()
+            store.close()
+            (tiny_disk / "filler").unlink()
+            app = create_app(Settings(home=home, workers=1, sync_wait_s=0))
+            pool, store = app.extensions["fakelens"]["pool"], app.extensions["fakelens"]["store"]
+            client, headers = app.test_client(), token_headers(app)
+        else:
+            (tiny_disk / "filler").unlink()
+        body = wait_status(client, headers, check_id, ("done", "failed", "cancelled"), timeout=30)
+        assert body["status"] == "done" and body["result"]["media"]["sha256"], body
+        deadline = time.monotonic() + 10
+        while list((home / "uploads").glob("*.upload")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not list((home / "uploads").glob("*.upload"))   # once stored, its upload goes
+    finally:
+        pool.stop()
+        store.close()
+
+
+def test_a_check_left_running_without_its_upload_does_not_blame_the_users_file(tmp_path):
+    """An earlier FakeLens that could not store a check's end removed its upload all the same; the next
+    start ran it again and failed it as "upload_missing": "it was removed before it could be checked".
+    It now fails as interrupted, saying that its result could not be stored: send it again."""
+    home = tmp_path / "home"
+    store = Store(home / "fakelens.db")
+    check_id = store.create({"path": str(home / "uploads" / "tmpgone.upload"), "kind": "image",
+                             "filename": "holiday.jpg", "sha256": "0" * 64})
+    assert store.start(check_id)   # "running", as its worker left it
+    store.close()
+    app = create_app(Settings(home=home, workers=1, sync_wait_s=0))
+    try:
+        client, headers = app.test_client(), token_headers(app)
+        body = wait_status(client, headers, check_id, ("done", "failed", "cancelled"), timeout=30)
+        assert body["status"] == "failed" and body["error"]["code"] == "interrupted", body
+        assert "result could be stored" in body["error"]["message"] and "send it again" in body["error"]["message"]
+        assert "removed before it could be checked" not in body["error"]["message"]
+    finally:
+        app.extensions["fakelens"]["pool"].stop()
+        app.extensions["fakelens"]["store"].close()

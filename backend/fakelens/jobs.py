@@ -5,7 +5,9 @@ again. A check running when the server is stopped in good order (Ctrl+C, SIGTERM
 the queue as it was; one running when the server died is re-queued once (a second interruption
 marks it failed with the reason, so a file that crashes the server cannot loop forever). Uploaded
 files no waiting check names, and working folders a dead server left, are removed at start; a
-waiting upload whose file was removed meanwhile fails as "upload_missing" when its turn comes.
+waiting upload whose file was removed meanwhile fails as "upload_missing" when its turn comes. A check's
+end the database will not take (a full disk, a locked file) is kept and stored as soon as it can be (see
+_end), its upload kept until then, so a restart meanwhile runs the check again.
 History older than settings.keep_days is pruned at start and then at most hourly (retention.py).
 One data folder has one job pool: a second server on it is refused rather than let it re-queue
 and cancel the first one's checks.
@@ -41,8 +43,14 @@ LOW_SHARE = 0.75
 PAGE_SHARE = 0.5
 PROGRESS_EVERY_S = 0.2   # progress rows are written at most this often
 RECORD_RETRIES_S = (0.1, 0.5, 2.0, 5.0)   # pauses between tries to store a check's end (a locked or full database)
+UNSTORED_RETRY_S = 2.0   # then an idle worker tries an end still not stored again this often, until it lands
 UPLOAD_MISSING = ("the uploaded file is no longer in the data folder (it was removed before it could be "
                   "checked): check it again")
+# a check found running at start (its end never stored) whose upload is gone: an older FakeLens removed it
+# when the data folder would not take the check's end, not the user's file's fault
+INTERRUPTED_UPLOAD_GONE = ("FakeLens stopped before this check's result could be stored (the data folder was "
+                           "full or its database locked, or the server stopped), and the uploaded file is no "
+                           "longer in the data folder: send it again")
 
 
 def page_host(page_url: str | None) -> str:
@@ -89,6 +97,8 @@ class JobPool:
         self._cancel: dict[str, threading.Event] = {}
         self._running: set[str] = set()   # checks a worker is on now
         self._forget_when_done: set[str] = set()   # running checks a "clear history" cancelled
+        self._unstored: dict[str, tuple] = {}   # check id -> (write, args, kwargs, request): ends not stored yet
+        self._unstored_lock = threading.Lock()
         self._submitting = threading.Lock()
         self._analysing: set[str] = set()   # _same_media() keys a worker is analysing now
         self._parked: dict[str, list[str]] = {}   # key -> checks for the same media, back in line after it
@@ -113,6 +123,9 @@ class JobPool:
             self._queue.put((-1, 0, next(self._order), None))   # ahead of every check
         for thread in self._threads:
             thread.join(timeout)
+        # a last try; an end still not stored leaves its check "running", with its upload: the next start
+        # runs it again
+        self._store_unstored()
         # A worker still blocked (a silent server, a long decode) dies with the process: its check goes
         # back as it was too, not counted as a crash at the next start.
         for check_id in list(self._running):
@@ -136,7 +149,9 @@ class JobPool:
 
     def _recover(self):
         for check in self.store.with_status("running"):
-            if check["attempts"] >= MAX_ATTEMPTS:
+            if _upload_gone(check["request"]):   # its end was never stored, and its file went all the same
+                self.store.fail(check["id"], "failed", {"code": "interrupted", "message": INTERRUPTED_UPLOAD_GONE})
+            elif check["attempts"] >= MAX_ATTEMPTS:
                 self.store.fail(check["id"], "failed", {
                     "code": "interrupted",
                     "message": f"the server stopped {check['attempts']} times while checking this; given up"})
@@ -447,8 +462,10 @@ class JobPool:
     # --- work ------------------------------------------------------------------
     def _work(self):
         while not self._stopping.is_set():
+            self._store_unstored()
             try:   # an idle server forgets old history too, not only one that keeps checking
-                rank, turn, order, check_id = self._queue.get(timeout=retention.PRUNE_EVERY_S)
+                rank, turn, order, check_id = self._queue.get(
+                    timeout=UNSTORED_RETRY_S if self._unstored else retention.PRUNE_EVERY_S)
             except queue.Empty:
                 self._prune()
                 continue
@@ -514,7 +531,7 @@ class JobPool:
             request = self.store.get(check_id)["request"]
             cached = self.from_cache(request)   # another worker may have just checked the same media
             if cached is not None:
-                self._record(self.store.finish, check_id, cached, cached=True)
+                self._end(self.store.finish, check_id, cached, request, cached=True)
                 return False
             if _upload_gone(request):   # removed while it waited (a cleaner, an older fakelens.db put back)
                 raise FakeLensError("upload_missing", UPLOAD_MISSING)
@@ -524,7 +541,7 @@ class JobPool:
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set(),
                                            lambda path: pictures.append((path, path.stat().st_mtime_ns)))
-            finished = self._record(self.store.finish, check_id, result)   # a locked database must not lose the result
+            finished = self._end(self.store.finish, check_id, result, request)   # a locked database must not lose the result
             # a result the user cancelled (or cleared) is not cached either, nor any with the cache off (a
             # cancel is stored before its event is set: finish() then says the check was no longer running)
             if finished and not event.is_set() and self.settings.cache:
@@ -536,10 +553,10 @@ class JobPool:
                 put_back = True   # the server is stopping, nobody cancelled it: run it at the next start
                 self._record(self.store.requeue, check_id, count_attempt=False)
             elif event.is_set():   # cancelled, whatever ended it (a silent server's timeout, say)
-                self._record(self.store.fail, check_id, "cancelled",
-                             {"code": "cancelled", "message": "the check was cancelled"})
+                self._end(self.store.fail, check_id, "cancelled",
+                          {"code": "cancelled", "message": "the check was cancelled"}, request)
             else:
-                self._record(self.store.fail, check_id, "failed", exc.to_dict())
+                self._end(self.store.fail, check_id, "failed", exc.to_dict(), request)
         except Exception as exc:
             if event.is_set():   # cancelled as it started (its upload removed under it): not a bug
                 error = {"code": "cancelled", "message": "the check was cancelled"}
@@ -550,7 +567,7 @@ class JobPool:
             else:
                 log.exception("check %s failed unexpectedly", check_id)
                 error = {"code": "internal", "message": f"FakeLens hit an internal error: {exc.__class__.__name__}"}
-            self._record(self.store.fail, check_id, "cancelled" if event.is_set() else "failed", error)
+            self._end(self.store.fail, check_id, "cancelled" if event.is_set() else "failed", error, request)
         finally:
             if check_id in self._forget_when_done:   # cleared from the history while it ran
                 self._forget_when_done.discard(check_id)
@@ -567,15 +584,16 @@ class JobPool:
             if workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
             # a worker stop() gave up waiting for has had its check put back in the queue: its upload
-            # must stay for the next start (which removes those no waiting check names)
-            if not put_back and not self._stopping.is_set():
+            # must stay for the next start (which removes those no waiting check names); so must the
+            # upload of a check whose end is not stored yet (_end)
+            if not put_back and not self._stopping.is_set() and check_id not in self._unstored:
                 self.discard_upload(request)
         return False
 
     def _record(self, write, *args, **kwargs):
         """Store a check's start or end, trying again a few times when the database is locked or the disk
-        full; None when given up (an end given up leaves the check "running" with no worker: cancel()
-        ends it, the next start re-queues it)."""
+        full; None when given up (a start given up leaves the check queued; an end given up, _end keeps
+        and tries again until it lands)."""
         for pause in (*RECORD_RETRIES_S, None):
             try:
                 return write(*args, **kwargs)
@@ -585,6 +603,41 @@ class JobPool:
                     return
                 log.warning("could not store check %s (%s); trying again in %g s", args[0], write.__name__, pause)
                 time.sleep(pause)
+
+    def _end(self, write, check_id: str, *args, **kwargs) -> bool:
+        """Store a check's end (finish or fail: args, then the check's request); whether it ended the check.
+        An end the database will not take even after _record's tries (a disk full for minutes) is not
+        thrown away: it is kept in _unstored and the workers try it again every UNSTORED_RETRY_S
+        (_store_unstored) until it lands, the check's upload kept until then. Meanwhile the check's row says
+        "running" (its end is not stored: the one design that needs nothing written), a cancel that can be
+        stored ends it, and a server stopped before the end lands re-queues the check at the next start,
+        which runs it again from its upload."""
+        *args, request = args
+        stored = self._record(write, check_id, *args, **kwargs)
+        if stored is None:
+            log.warning("keeping the end of check %s to store it once the data folder takes it", check_id)
+            self._unstored[check_id] = (write, args, kwargs, request)
+            return False
+        return stored
+
+    def _store_unstored(self):
+        """Try once more to store each end _end kept (one worker at a time); each that lands lets its upload go."""
+        if not self._unstored or not self._unstored_lock.acquire(blocking=False):
+            return
+        try:
+            for check_id, (write, args, kwargs, request) in list(self._unstored.items()):
+                try:
+                    write(check_id, *args, **kwargs)
+                    log.info("stored the end of check %s", check_id)
+                except StoreUnavailable:
+                    return   # still full or locked: the next round
+                except Exception:   # a bug: logged, not tried for ever
+                    log.exception("could not store the end of check %s", check_id)
+                del self._unstored[check_id]
+                self.discard_upload(request)
+                self._notify()
+        finally:
+            self._unstored_lock.release()
 
     def discard_upload(self, request: dict):
         """Remove a check's uploaded file (only ever one inside the uploads folder, however the folder

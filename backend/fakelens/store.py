@@ -252,10 +252,11 @@ class Store:
                 "updated=? WHERE id=? AND status='running'",
                 (json.dumps(result), json.dumps(result["media"]), int(cached), time.time(), check_id)).rowcount == 1
 
-    def fail(self, check_id: str, status: str, error: dict, wait_s: float | None = None):
-        """status is 'failed' or 'cancelled'; only an active check changes."""
-        self._run("UPDATE checks SET status=?, error=?, updated=? WHERE id=? AND status IN (?, ?)",
-                  (status, json.dumps(error), time.time(), check_id, *ACTIVE), wait_s)
+    def fail(self, check_id: str, status: str, error: dict, wait_s: float | None = None) -> bool:
+        """status is 'failed' or 'cancelled'; only an active check changes (False: it had ended)."""
+        with self._locked(wait_s=wait_s):
+            return self._db.execute("UPDATE checks SET status=?, error=?, updated=? WHERE id=? AND status IN (?, ?)",
+                                    (status, json.dumps(error), time.time(), check_id, *ACTIVE)).rowcount == 1
 
     def set_priority(self, check_id: str, priority: str, wait_s: float | None = None) -> bool:
         """A queued check's priority, kept in its request (a restart queues it so); False once it has
