@@ -115,3 +115,27 @@ def test_a_blob_video_or_an_oversized_blob_image_is_never_read():
     assert got["out"]["big"] == "blob:https://feed.example/big"
     assert got["out"]["photo"] == "data:image/png;base64,AAAA"
     assert got["read"] == ["blob:https://feed.example/photo"]
+
+
+RUN_CANCELLED = """
+(async () => {
+  const FL = globalThis.FakeLens;
+  const shown = [];
+  FL.connectionTrouble = () => false;   // (lib/wording.js's: the backend answered)
+  FL.badges.announce = () => {};
+  FL.badges.show = (el, check) => { shown.push(check && check.status); return {}; };
+  FL.ask = async () => {   // as namespace.js's ask throws the backend's 409 cancelled (cancelled as its POST waited)
+    const err = new Error("the check was cancelled");
+    err.code = "cancelled";
+    throw err;
+  };
+  const check = await FL.checkElement({ url: "https://cdn.example/photo.jpg" });
+  console.log(JSON.stringify({ status: check.status, shown }));
+})();
+"""
+
+
+def test_a_check_the_backend_answers_cancelled_is_drawn_cancelled_not_failed():
+    """A check cancelled while its POST waited is answered 409 cancelled: the badge read "Check failed:
+    the check was cancelled" where a check cancelled a moment later reads "Check cancelled"."""
+    assert run_with_check_media(RUN_CANCELLED) == {"status": "cancelled", "shown": [None, "cancelled"]}

@@ -80,7 +80,7 @@ export function installContextMenus({ ext, startCheck, untilDone }) {
         check = await untilDone(check, tell);
       } catch (err) {
         check = err.code === "not_found" && check ? globalThis.FakeLens.removedCheck()   // made, then cleared from the history
-          : { status: "failed", id: err.checkId || undefined, error: { code: err.code || "internal", message: err.message } };
+          : globalThis.FakeLens.failedCheck(err);
       }
     }
     const shown = await tell(check);

@@ -169,7 +169,7 @@
         }
         return null;
       }
-      const check = { status: "failed", error: { code: err.code || "internal", message: err.message } };
+      const check = FL.failedCheck(err);
       const fix = FL.connectionTrouble(err) ? FL.describeConnection({ state: err.code }).fix : "";
       if (draw(check, fix) && userAsked) FL.badges.announce(el, check);
       return check;

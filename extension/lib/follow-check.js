@@ -17,6 +17,11 @@
   // What a check that left the backend while followed (not_found) is: removed by "clear history", not failed.
   root.removedCheck = () => ({ status: "cancelled", error: { code: "not_found", message: "removed: the history was cleared" } });
 
+  // A check that could not be started or followed, as the badge and the report tab show it: one the
+  // backend answered as cancelled (cancelled while its POST waited: 409 cancelled) is cancelled, not failed.
+  root.failedCheck = (err) => ({ status: err.code === "cancelled" ? "cancelled" : "failed", id: err.checkId || undefined,
+    error: { code: err.code || "internal", message: err.message } });
+
   // `status(id)` fetches the check as it stands; `onUpdate` sees each new state.
   root.followCheck = async (check, status, onUpdate = () => {}, { delay = 400, longest = 2000 } = {}) => {
     let troubleSince = null;
