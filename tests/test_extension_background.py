@@ -394,6 +394,39 @@ def test_a_tab_scanned_again_or_closed_sends_no_more_of_its_old_scan(tmp_path):
     assert got["oldAnswer"] == ["cancelled"] and got["closedAnswer"] == ["cancelled"], got
 
 
+def test_a_scan_whose_page_changed_tells_the_popup_it_ended(tmp_path):
+    """The page reloaded mid-scan: its next verdict, sent to the new page, was answered "other-scan" and
+    the scan stopped being followed, but the popup was never told: its rows said "Waiting to be
+    checked…" and its Scan button stayed busy for ever. The popup is told the scan ended, and why."""
+    got = run_background(tmp_path, """
+      const popup = { id: "fakelensid", url: "chrome-extension://fakelensid/popup/popup.html" };
+      const ask = (message) => new Promise((resolve) => listener(message, popup, resolve));
+      const told = [];
+      chrome.runtime.sendMessage = async (message) => { told.push(message); };
+      chrome.tabs.sendMessage = async () => "other-scan";   // the page reloaded: its document knows no such scan
+      const realFetch = globalThis.fetch;
+      let polls = 0;
+      globalThis.fetch = async (input, init = {}) => {   // the first video is done, the others still running
+        const url = typeof input === "string" ? input : input.url;
+        const asked = url.match(/[/]api[/]v1[/]checks[/](b[0-9]+)$/);
+        if (!asked) return realFetch(input, init);
+        polls += 1;
+        return new Response(JSON.stringify({ id: asked[1], status: asked[1] === "b0" ? "done" : "running" }),
+                            { headers: { "content-type": "application/json" } });
+      };
+      const items = [0, 1, 2].map((n) => ({ kind: "video", url: `https://site.example/watch/${n}` }));
+      await ask({ type: "scan", tabId: 7, scanId: "s1", pageUrl: "https://site.example/", items });
+      await new Promise((r) => setTimeout(r, 3000));
+      const pollsThen = polls;
+      await new Promise((r) => setTimeout(r, 2500));
+      return { ended: told.filter((m) => m.type === "scan-ended"), followed: FL.background.scanFollowed(7),
+               pollsAfter: polls - pollsThen,
+               done: told.filter((m) => m.type === "scan-update" && m.check && m.check.status === "done").map((m) => m.index) };
+    """)
+    assert got["ended"] == [{"type": "scan-ended", "tabId": 7, "scanId": "s1", "why": "page_changed"}], got
+    assert got["done"] == [0] and not got["followed"] and got["pollsAfter"] == 0, got
+
+
 def test_a_page_scan_hands_back_its_checks_without_waiting_for_results(tmp_path):
     """The popup follows every check of a scan itself: the scan's uploads ask for no wait (a wait held
     one of the two upload slots for each running check, so a gallery showed nothing until its last

@@ -1545,6 +1545,47 @@ def test_a_page_scan_goes_on_with_the_popup_closed_and_a_popup_opened_again_show
         page.close()
 
 
+def test_a_page_reloaded_mid_scan_ends_the_popups_scan_saying_why(browser, live_backend, media_dir, sites):
+    """The page reloaded while two videos were still being checked: background.js stopped following the
+    scan at its next verdict (the new page knows no such scan), but the popup was never told. Its rows
+    said "Waiting to be checked…" for ever, the Scan button stayed busy and "Scan finished" never came,
+    though the backend had finished every check. It says the page changed, once, and can scan again."""
+    stamp = time.time_ns()
+    (media_dir / f"reloaded-{stamp}.html").write_text(
+        "<!doctype html><title>reloaded</title>"
+        + "".join(f'<img src="/media/real-{k}.jpg?t={stamp}" style="width:200px;height:200px">' for k in (1, 2))
+        + "".join(f'<video src="/slow-media/clip.mp4?wait={w}&t={stamp}-{w}" muted preload="none" '
+                  'style="width:320px;height:180px;background:#000"></video>' for w in (4, 14)))
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    popup = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/media/reloaded-{stamp}.html")
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.evaluate("""() => { window.spoken = []; new MutationObserver(() => window.spoken.push(
+            document.querySelector('#announce').textContent)).observe(document.querySelector('#announce'),
+            {childList: true, characterData: true, subtree: true}); }""")
+        popup.click("#scan")
+        popup.wait_for_selector("#results li[data-kind='video']", timeout=20_000)
+        page.reload()   # both videos still on their way (4 s and 14 s from the server)
+        popup.wait_for_selector("#scan[aria-disabled='false']", timeout=WAIT_MS)
+        rows = popup.evaluate("""() => [...document.querySelectorAll('#results li')].map(r => [r.dataset.kind,
+            r.dataset.state, r.querySelector('.chip').textContent.trim()])""")
+        summary = popup.text_content("#summary")
+        assert summary.startswith("The page changed (reloaded or left): scan again. 4 media found:"), summary
+        assert ["video", "cancelled", "– Not followed: the page changed"] in rows, rows   # the 14 s one
+        assert all(state in ("done", "failed", "cancelled") for _, state, _ in rows), rows
+        assert "not followed" in summary, summary
+        popup.wait_for_timeout(500)
+        assert popup.evaluate("window.spoken") == ["Looking for images and videos…", "4 media found; checking them…",
+                                                   summary]   # the end, said once
+    finally:
+        browser.configure(autoCheck=True)
+        popup.close()
+        page.close()
+
+
 def test_a_right_clicked_link_opens_its_report_tab_at_once_with_the_checks_progress(browser, live_backend, sites):
     """"Check this link" showed nothing at all until its check had ended (a video page can take a minute):
     no tab, no badge, and the user clicked again. The report tab opens as soon as the check is made, says

@@ -127,6 +127,11 @@
       const more = caveat(check.result);
       return { group: look.text, ...look, text: more ? `${look.text} (${more})` : look.text, label: check.result.label };
     }
+    if (check.status === "cancelled" && check.error && check.error.code === "page_changed") {
+      // a page scan's check the popup follows no more: the page was reloaded or left (the backend goes on)
+      return { tone: "skipped", icon: "–", text: "Not followed: the page changed", short: "Not followed",
+               label: "cancelled", group: "not followed" };
+    }
     if (check.status === "cancelled") {   // by the user, or gone with a cleared history (FL.removedCheck)
       const why = check.error && check.error.code === "not_found" ? " (the history was cleared)" : "";
       return { tone: "error", icon: "×", text: `Check cancelled${why}`, short: "Cancelled", label: "cancelled" };

@@ -49,7 +49,7 @@
     checks.forEach((check) => {
       const look = FL.describe(check);
       // refused by a full queue: not checked, and another scan once these are done checks them
-      const key = !FL.isFinal(check) ? "running" : check.status === "done" ? look.group
+      const key = !FL.isFinal(check) ? "running" : check.status === "done" || look.group ? look.group
         : check.error && check.error.code === "queue_full" ? "not checked: too many checks waiting (scan again later)"
           : check.status;
       counts[key] = (counts[key] || 0) + 1;
@@ -124,13 +124,17 @@
     answer.checks.forEach((check, i) => shown.update(i, check));
     // the backend went away during the scan: the line above says so, not "Connected"
     if (answer.checks.some((check) => check && FL.connectionTrouble(check.error))) FL.showConnection();
-    await shown.done;
-    announce(`Scan finished: ${$("summary").textContent}`);
+    if (await shown.done) say(`${PAGE_CHANGED} ${$("summary").textContent}`);
+    else announce(`Scan finished: ${$("summary").textContent}`);
     FL.setBusy(button, false);
   }
 
+  // A scan background.js follows no more, its page reloaded or left (the new page cannot show its verdicts).
+  const PAGE_CHANGED = "The page changed (reloaded or left): scan again.";
+
   // The rows of a scan of `tab`, kept up to date from background.js's messages about it; `done`
-  // resolves once every check is final.
+  // resolves once every check is final, or with "page_changed" when background.js ended the scan
+  // before that (the rows it no longer follows say so, instead of waiting for ever).
   function show(tab, scanId, items, pageUrl, known = []) {
     const rows = items.map((item) => FL.resultRow(item, pageUrl));
     $("results").replaceChildren(...rows);
@@ -145,10 +149,20 @@
       summarize(items, checks);
       if (checks.every(FL.isFinal)) finish();
     };
+    const ended = (why) => {
+      const left = { status: "cancelled", error: { code: why, message: "not followed: the page changed" } };
+      checks.forEach((check, i) => {
+        if (FL.isFinal(check)) return;
+        checks[i] = left;
+        FL.updateRow(rows[i], items[i], left);
+      });
+      summarize(items, checks);
+      finish(why);
+    };
     const listener = (message) => {
-      if (message && message.type === "scan-update" && message.tabId === tab.id && message.scanId === scanId) {
-        update(message.index, message.check);
-      }
+      if (!message || message.tabId !== tab.id || message.scanId !== scanId) return false;
+      if (message.type === "scan-update") update(message.index, message.check);
+      if (message.type === "scan-ended") ended(message.why);
       return false;   // no answer: background.js expects none
     };
     ext.runtime.onMessage.addListener(listener);
@@ -174,7 +188,7 @@
     const button = $("scan");
     FL.setBusy(button, true);
     const shown = show(tab, scanId, state.rows, state.pageUrl, state.checks);
-    await shown.done;
+    if (await shown.done) say(`${PAGE_CHANGED} ${$("summary").textContent}`);
     FL.setBusy(button, false);
   }
 
