@@ -1586,6 +1586,34 @@ def test_a_page_reloaded_mid_scan_ends_the_popups_scan_saying_why(browser, live_
         page.close()
 
 
+def test_a_scans_checks_failing_for_the_connection_turn_the_popups_connected_line(browser, live_backend, sites):
+    """The backend stopped mid-scan: every row ended "FakeLens backend not reachable" (after the two
+    minutes an outage is waited out) under "● Connected to FakeLens" for as long as the popup stayed
+    open; the line was checked again only for errors in the scan's first answer. A row failing for the
+    connection checks it again, with its fix (here the token, refused mid-scan, fails them at once)."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    popup = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/slow-video-page.html")
+        page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?wait=8&t=' + Date.now()")
+        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        popup.click("#scan")
+        popup.wait_for_selector("#results li[data-kind='video'][data-state='queued'], "
+                                "#results li[data-kind='video'][data-state='running']", timeout=20_000)
+        browser.configure(token="not-the-token")   # the backend refuses the next poll
+        popup.wait_for_selector("#results li[data-kind='video'][data-state='failed']", timeout=20_000)
+        popup.wait_for_selector("#connection[data-state='unauthorized']", timeout=10_000)
+        assert popup.text_content("#connection .text") == "Token rejected"
+        assert "fakelens token" in popup.text_content("#fix") and popup.is_visible("#fix")
+        popup.wait_for_selector("#scan[aria-disabled='false']", timeout=10_000)
+    finally:
+        browser.configure(autoCheck=True, token=live_backend.token)
+        popup.close()
+        page.close()
+
+
 def test_a_right_clicked_link_opens_its_report_tab_at_once_with_the_checks_progress(browser, live_backend, sites):
     """"Check this link" showed nothing at all until its check had ended (a video page can take a minute):
     no tab, no badge, and the user clicked again. The report tab opens as soon as the check is made, says

@@ -122,8 +122,6 @@
       return;
     }
     answer.checks.forEach((check, i) => shown.update(i, check));
-    // the backend went away during the scan: the line above says so, not "Connected"
-    if (answer.checks.some((check) => check && FL.connectionTrouble(check.error))) FL.showConnection();
     if (await shown.done) say(`${PAGE_CHANGED} ${$("summary").textContent}`);
     else announce(`Scan finished: ${$("summary").textContent}`);
     FL.setBusy(button, false);
@@ -141,10 +139,17 @@
     const checks = items.map((_, i) => known[i] || null);
     let finish;
     const done = new Promise((resolve) => { finish = resolve; });
+    let troubleShown = false;
     const update = (i, check) => {
       // an answer overtaken by the message that it ended (both come from background.js) is old news
       if (!rows[i] || !check || (FL.isFinal(checks[i]) && !FL.isFinal(check))) return;
       checks[i] = check;
+      // the backend went away (or refused the token) during the scan: the line above says so, with its
+      // fix, not "Connected" for as long as the popup is open (once: every row fails alike)
+      if (!troubleShown && FL.connectionTrouble(check.error)) {
+        troubleShown = true;
+        FL.showConnection();
+      }
       FL.updateRow(rows[i], items[i], check);
       summarize(items, checks);
       if (checks.every(FL.isFinal)) finish();
