@@ -424,7 +424,7 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
     videos = [r for r in rows if r["kind"] == "video"]
     assert len(images) == 4 and len(videos) == 1, rows
     assert videos[0]["meta"] == "video · https://x.com/cleo/status/1003"  # the permalink, not blob:
-    assert sum(r["meta"].startswith("image · blob:") for r in images) == 1, rows  # shown as it is, sent as bytes
+    assert sum(r["meta"] == "image held by the page" for r in images) == 1, rows  # a blob:, sent as bytes
     for row in images:
         assert row["state"] == "done" and row["report"], row
         assert WORDING[row["label"]].match(row["chip"][1:].strip()), row["chip"]
@@ -542,11 +542,13 @@ img {{ display: block; width: 300px; height: 300px }}</style>
                                                         && r.querySelector('img.thumb')); }""",
                                 arg=len(cells), timeout=WAIT_MS)
         rows = popup.evaluate("""() => [...document.querySelectorAll('#results li')].map(r => ({
-            label: r.dataset.label, sent: r.querySelector('.meta').title,
+            label: r.dataset.label, sent: r.querySelector('.meta').title, meta: r.querySelector('.meta').textContent,
             thumb: r.querySelector('img.thumb').naturalWidth}))""")
         assert [r["label"] for r in rows] == ["ai_generated"] * len(cells), rows
         assert [r["thumb"] for r in rows] == [320 + 10 * i for i in range(len(cells))], rows
-        assert [r["sent"] for r in rows if not r["sent"].startswith("data:")] == [shown[c] for c in cells if c != "data"]
+        # (the data: one is named, "inline PNG image", with no title: its address is 1,000s of characters)
+        assert [r["sent"] for r in rows if r["sent"]] == [shown[c] for c in cells if c != "data"]
+        assert [r["meta"] for r in rows if not r["sent"]] == ["inline PNG image"], rows
     finally:
         popup.close()
         page.close()
@@ -2584,6 +2586,38 @@ def test_a_popup_rows_progress_bar_names_its_media_and_uncertain_says_its_score_
         assert got["waiting"] == got["running"] == "Checking image https://cdn.example/photos/beach.jpg", got
         assert got["queued"] == "Waiting to check image https://cdn.example/photos/beach.jpg", got
         assert got["done"].count("0.62") == 1 and "Uncertain (score 0.62)" in got["done"], got
+    finally:
+        popup.close()
+
+
+def test_a_popup_row_names_an_inline_picture_instead_of_reading_out_its_data_address(browser, live_backend):
+    """A photo written into the page as a data: URL put its whole address (6,400+ characters of base64)
+    into its row's text and title, its progress bar's name and its Report link's name: a screen reader
+    read it all out. The row names it by its type, and by its kind one held by the page (blob:)."""
+    popup = browser.context.new_page()
+    try:
+        popup.goto(browser.url("popup/popup.html"))
+        popup.wait_for_selector("#connection[data-state]", timeout=10_000)
+        got = popup.evaluate("""() => { const FL = globalThis.FakeLens;
+            const inline = 'data:image/jpeg;base64,' + '/9j/4AAQSkZJRgABAQ'.repeat(400);
+            const said = (item, check) => { const row = FL.resultRow(item, 'https://site.example/');
+                FL.updateRow(row, item, check);
+                const meta = row.querySelector('.meta'), bar = row.querySelector('progress'), link = row.querySelector('a.report');
+                return {meta: meta.textContent, title: meta.title, bar: bar && bar.getAttribute('aria-label'),
+                        report: link && link.getAttribute('aria-label'), all: row.outerHTML}; };
+            const photo = {index: 0, kind: 'image', url: inline, thumb: null};
+            return {queued: said(photo, {id: 'c1', status: 'queued', sent_url: inline}),
+                    done: said(photo, {id: 'c1', status: 'done', sent_url: inline, result: {label: 'no_evidence', score: 0.1}}),
+                    blob: said({index: 1, kind: 'image', url: 'blob:https://site.example/0f7c2b1e-1111-2222-3333-444455556666',
+                                thumb: null}, {id: 'c2', status: 'running'}),
+                    video: said({index: 2, kind: 'video', url: 'https://site.example/v.mp4', thumb: null}, null)}; }""")
+        assert (got["queued"]["meta"], got["queued"]["bar"]) == ("inline JPEG image", "Waiting to check inline JPEG image"), got["queued"]
+        assert (got["done"]["meta"], got["done"]["report"]) == ("inline JPEG image", "Report on inline JPEG image"), got["done"]
+        assert "base64" not in got["queued"]["all"] and "base64" not in got["done"]["all"]
+        assert (got["blob"]["meta"], got["blob"]["bar"]) == ("image held by the page", "Checking image held by the page"), got["blob"]
+        # an address as before: after its kind, whole in the title
+        assert (got["video"]["meta"], got["video"]["title"], got["video"]["bar"]) == (
+            "video · https://site.example/v.mp4", "https://site.example/v.mp4", "Checking video https://site.example/v.mp4")
     finally:
         popup.close()
 

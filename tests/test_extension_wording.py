@@ -150,23 +150,29 @@ def test_a_score_beside_its_threshold_says_which_side_it_lies_on():
 
 
 def test_the_popup_cuts_a_long_address_in_the_middle_keeping_the_file_name():
-    """24 rows of one CDN read alike when the address is cut at its end: the file name stays."""
+    """24 rows of one CDN read alike when the address is cut at its end: the file name stays. Media with
+    no address of its own is named: an inline photo's row read its whole data: URL (6,400 characters of
+    base64 for a small JPEG), and a blob: address is the page's memory, nothing a reader can use."""
     if not shutil.which("node"):
         pytest.skip("node is not installed")
     row_js = WORDING_JS.parent.parent / "popup" / "result-row.js"
     urls = ["https://cdn.example.com/a.jpg",
             "https://images.cdn.example.com/users/12345/uploads/2026/11/holiday-photo-from-the-beach.jpg?w=1200&q=80",
             "https://images.cdn.example.com/users/12345/uploads/2026/11/" + "x" * 60 + "-end.jpg",
-            "blob:https://x.com/0f7c2b1e-1111-2222-3333-444455556666"]
+            "blob:https://x.com/0f7c2b1e-1111-2222-3333-444455556666",
+            "data:image/jpeg;base64," + "/9j/4AAQSkZJRgABAQ" * 400, "data:image/svg+xml,%3Csvg%3E%3C/svg%3E",
+            "DATA:image/x-icon;base64,AAAB", "data:,plain", "data:video/mp4;base64,AAAAIGZ0eXA"]
+    kinds = ["image", "image", "image", "video", "image", "image", "image", "image", "video"]
     script = ("globalThis.FakeLens = {};\n" + row_js.read_text()
-              + f"\nconsole.log(JSON.stringify({json.dumps(urls)}.map((u) => FakeLens.shortUrl(u))));")
+              + f"\nconsole.log(JSON.stringify({json.dumps(urls)}.map((u, i) => FakeLens.shortUrl(u, {json.dumps(kinds)}[i]))));")
     run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == [
         "https://cdn.example.com/a.jpg",
         "images.cdn.example.com/…/holiday-photo-from-the-beach.jpg?…",
         "images.cdn.example.com/…/xxxxxxxxxxxxxx…xxxxxxxx-end.jpg",   # 14 + … + the last 16
-        "blob:https://x.com/0f7c2b1e-1111-2222-3333-444455556666"]
+        "video held by the page",
+        "inline JPEG image", "inline SVG image", "inline ICON image", "inline image", "inline MP4 video"]
 
 
 def test_a_score_short_of_one_never_reads_as_one_and_both_sides_write_it_alike():

@@ -11,8 +11,17 @@
   };
 
   // A long address cut in the middle, so the file name that tells rows apart stays:
-  // "cdn.example.com/…/holiday-photo-from-the-beach.jpg" (the whole address is the title).
-  FL.shortUrl = (url, max = 52) => {
+  // "cdn.example.com/…/holiday-photo-from-the-beach.jpg" (the whole address is the title). Media
+  // with no address of its own gets a name: a data: URL ("inline JPEG image": its whole base64, 6,400
+  // characters for a small photo, was the row's text, title and every label a screen reader reads),
+  // a blob: URL ("video held by the page"). `kind`: image or video.
+  FL.shortUrl = (url, kind = "media", max = 52) => {
+    if (/^data:/i.test(url || "")) {
+      const type = /^data:[a-z]+\/([a-z0-9.+-]+)/i.exec(url);
+      const format = type ? type[1].replace(/^x-/i, "").replace(/\+xml$/i, "").toUpperCase() : "";
+      return `inline ${format ? `${format} ` : ""}${kind}`;
+    }
+    if (/^blob:/i.test(url || "")) return `${kind} held by the page`;
     if (!url || url.length <= max || !/^https?:/.test(url)) return url;
     try {
       const u = new URL(url);
@@ -124,14 +133,17 @@
     const parts = [chip];   // (its text says the score, where a verdict has one)
     const result = check && check.result;
     const sent = (check && check.sent_url) || (item.kind === "video" && !/^https?:/.test(item.url) ? item.permalink : item.url);
-    const lines = [el("div", {}, parts), el("div", { className: "meta", title: sent || "",
-                                                     textContent: `${item.kind} · ${FL.shortUrl(sent) || "no address"}` })];
+    // an address is shown after its kind, cut short; a name in its place ("inline JPEG image") says the kind
+    const named = /^(data|blob):/i.test(sent || "");
+    const name = FL.shortUrl(sent, item.kind);
+    const lines = [el("div", {}, parts), el("div", { className: "meta", title: named ? "" : sent || "",
+                                                     textContent: named ? name : `${item.kind} · ${name || "no address"}` })];
     if (!FL.isFinal(check)) {
       const fraction = check && check.progress && typeof check.progress.fraction === "number" ? check.progress.fraction : undefined;
       const bar = el("progress", { max: 1 });
       // which one: "Checking" alone, row after row, told a screen reader nothing
-      bar.setAttribute("aria-label", `${check && check.status === "queued" ? "Waiting to check" : "Checking"} ${item.kind} `
-        + (FL.shortUrl(sent) || "with no address"));
+      bar.setAttribute("aria-label", `${check && check.status === "queued" ? "Waiting to check" : "Checking"} `
+        + (named ? name : `${item.kind} ${name || "with no address"}`));
       if (fraction !== undefined) bar.value = fraction;
       if (check && check.progress && check.progress.stage) bar.title = check.progress.stage;
       lines.push(bar);
@@ -141,7 +153,7 @@
     }
     if (check && check.id && check.status === "done") {
       const link = el("a", { href: "#", className: "report", textContent: "Report" });
-      link.setAttribute("aria-label", `Report on ${FL.shortUrl(sent) || item.kind}`);   // "Report" alone, row after row
+      link.setAttribute("aria-label", `Report on ${name || item.kind}`);   // "Report" alone, row after row
       link.addEventListener("click", (event) => {
         event.preventDefault();
         FL.ask("open-report", { id: check.id });
