@@ -48,8 +48,10 @@
     const counts = {};
     checks.forEach((check) => {
       const look = FL.describe(check);
-      // refused by a full queue: not checked, and another scan once these are done checks them
-      const key = !FL.isFinal(check) ? "running" : check.status === "done" || look.group ? look.group
+      // in the words of the rows ("Checking…", "Waiting to be checked…"); refused by a full queue: not
+      // checked, and another scan once these are done checks them
+      const key = !FL.isFinal(check) ? (check && check.status === "queued" ? "waiting" : "checking")
+        : check.status === "done" || look.group ? look.group
         : check.error && check.error.code === "queue_full" ? "not checked: too many checks waiting (scan again later)"
           : check.status;
       counts[key] = (counts[key] || 0) + 1;
