@@ -2,6 +2,7 @@
 
 import csv
 import http.server
+import os
 import struct
 import threading
 import time
@@ -539,6 +540,27 @@ def test_a_videos_changed_credentials_speak_of_the_video_not_a_picture(tmp_path,
     assert r["provenance"]["status"] == "tampered", r["detail"]
     said = " ".join([r["detail"]["reason"], *r["detail"]["reasons"]])
     assert "picture" not in said and ("this video" if ai else "the video was manipulated") in said, said
+
+
+@pytest.mark.parametrize("mime", ["video/mp4", "image/jpeg", "image/png"])
+def test_a_manifest_store_too_large_to_read_is_said_not_read(tmp_path, settings, ca, mime):
+    """The SDK reads an embedded store whole, several times over in memory: a 150 MB thumbnail in a
+    signed MP4 took 1.1 GB and 1.5 s, and a video may be 300 MB. A store over 16 MB (a remote one's
+    limit) is said to be too large, found by walking the file (APP11, C2PA uuid box, caBX), not read."""
+    if mime == "video/mp4":
+        data = _mp4(tmp_path).read_bytes()
+    else:
+        data = cv2.imencode(".png" if mime == "image/png" else ".jpg", photo_like(240, 320, 3))[1].tobytes()
+    name = {"video/mp4": "big.mp4", "image/jpeg": "big.jpg", "image/png": "big.png"}[mime]
+    small, _ = c2pa_sign(data, mime, ca["chain"], ca["key"], thumbnail=b"\xff\xd8" + bytes(1000))
+    big, _ = c2pa_sign(data, mime, ca["chain"], ca["key"], thumbnail=b"\xff\xd8" + os.urandom(17 << 20))
+    assert _check(tmp_path, small, settings, name=name, mime=mime, kind="image")["provenance"]["status"] == "intact"
+    path = tmp_path / name
+    path.write_bytes(big)
+    r = read_c2pa(str(path), mime, settings)
+    assert r["status"] == "none" and r.get("unreadable") is True, r["reasons"]
+    assert r["reasons"] == ["Content Credentials were found but could not be read (they take 17 MB, more than "
+                            "the 16 MB FakeLens reads)"], r["reasons"]
 
 
 def test_signed_mp4(tmp_path, settings, ca):

@@ -95,16 +95,22 @@ IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
 
 def c2pa_sign(data: bytes, mime: str, chain_pem: str, key_pem: str, tool: str = "FakeLens Test Tool",
-              actions=None, remote_url: str | None = None, ingredients=()) -> tuple[bytes, bytes]:
+              actions=None, remote_url: str | None = None, ingredients=(),
+              thumbnail: bytes | None = None) -> tuple[bytes, bytes]:
     """Sign `data` with c2pa-python; returns (signed asset, manifest store bytes). `ingredients`:
-    (ingredient JSON such as {"title", "relationship", "instance_id"}, signed JPEG bytes) pairs."""
+    (ingredient JSON such as {"title", "relationship", "instance_id"}, signed JPEG bytes) pairs;
+    `thumbnail`: a JPEG the store carries as the claim's thumbnail."""
     import c2pa
     manifest = {"claim_generator_info": [{"name": tool, "version": "1.0"}], "title": "test",
                 "assertions": [{"label": "c2pa.actions", "data": {"actions": actions or [
                     {"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}]}}]}
     signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain_pem.encode(),
                                                        key_pem.encode(), None))
+    if thumbnail is not None:
+        manifest["thumbnail"] = {"format": "image/jpeg", "identifier": "thumbnail.jpg"}
     builder = c2pa.Builder(manifest)
+    if thumbnail is not None:
+        builder.add_resource("thumbnail.jpg", io.BytesIO(thumbnail))
     for ingredient, ingredient_data in ingredients:
         builder.add_ingredient(ingredient, "image/jpeg", io.BytesIO(ingredient_data))
     if remote_url:

@@ -16,6 +16,7 @@ import time
 
 import c2pa
 
+from .embedded import c2pa_bytes, pieces_left
 from .generators import match_generator
 from .metadata import AI_SOURCE_TYPES, source_type_name
 from .text import plain, signer_words
@@ -100,6 +101,7 @@ def _validity_words(failure: dict, active_label, manifests: dict, validity: dict
 
 
 MAX_REMOTE_BYTES = 16 * 1024 * 1024
+MAX_STORE_BYTES = MAX_REMOTE_BYTES   # an embedded store, as a remote one (a few kB, a thumbnail's MB at most)
 _REMOTE_URL = re.compile(r"https?://[\x21-\x7e]{1,2000}")   # printable ASCII: no escape sequences or blanks
 
 
@@ -113,25 +115,6 @@ def _remote_url(text: str) -> str | None:
     while url and (url[-1] in ".,;:" or (url[-1] == ")" and url.count(")") > url.count("("))):
         url = url[:-1]
     return url or None
-
-
-# a JUMBF description box of a C2PA box ("jumd", its 16-byte type, toggles, then a label such as
-# "c2pa", "c2pa.claim", "c2pa.signature"): what any surviving piece of a manifest store carries
-C2PA_BOX = re.compile(rb"jumd[\s\S]{17}c2pa")
-BOX_SCAN_BYTES = 16 << 20   # a store sits before the image data (JPEG, PNG) or near a video's start
-
-
-def _c2pa_boxes_left(fh) -> bool:
-    """Whether pieces of a C2PA manifest store are in a file the SDK found none in."""
-    fh.seek(0)
-    found, tail = False, b""
-    for _ in range(BOX_SCAN_BYTES >> 20):   # a megabyte at a time, each with the last one's end
-        chunk = fh.read(1 << 20)
-        if not chunk or (found := C2PA_BOX.search(tail + chunk) is not None):
-            break
-        tail = chunk[-24:]
-    fh.seek(0)
-    return found
 
 
 def _unreadable(out: dict, exc: Exception | str) -> dict:
@@ -286,6 +269,10 @@ def read_c2pa(path: str, mime: str | None, settings) -> dict:
         out["reasons"].append(f"could not read the file for Content Credentials ({exc.__class__.__name__})")
         return out
     with fh:                                # a stream: a large video is never read into memory whole
+        size = c2pa_bytes(fh)
+        if size > MAX_STORE_BYTES:          # the SDK reads a store whole, several times over in memory
+            return _unreadable(out, f"they take {size / 2**20:.0f} MB, more than the "
+                                    f"{MAX_STORE_BYTES >> 20} MB FakeLens reads")
         reader = _open_reader(fh, mime or None, settings, out)
         if reader is None:
             return out
@@ -299,7 +286,7 @@ def _open_reader(fh, fmt, settings, out):
     try:
         return c2pa.Reader(fmt, fh, context=ctx)
     except c2pa.C2paError.ManifestNotFound:
-        if _c2pa_boxes_left(fh):   # e.g. a JPEG's first APP11 segment lost: "none" would say there are none
+        if pieces_left(fh):   # e.g. a JPEG's first APP11 segment lost: "none" would say there are none
             _unreadable(out, "parts of them are in the file, but their start is missing")
         return None
     except c2pa.C2paError.NotSupported:
