@@ -28,7 +28,7 @@ from . import retention, spool
 from .config import make_data_folder
 from .errors import FULL_DISK, FakeLensError, storage_unavailable
 from .fetch.http import mb
-from .store import REQUEST_WAIT_S, Store, StoreUnavailable
+from .store import REQUEST_TURN_S, REQUEST_WAIT_S, Store, StoreUnavailable
 from .verdict import page_videos_note
 
 log = logging.getLogger("fakelens.jobs")
@@ -232,18 +232,18 @@ class JobPool:
         return storage_unavailable(self.settings.home, exc)
 
     def submit(self, request: dict) -> str:
-        # counted and added as one step (concurrent requests overshot the limit), waiting REQUEST_WAIT_S at
-        # most for both: with another program holding the database, every POST answers 503 after about a
-        # second, not each after all those before it (5 s each, the server's threads all taken, health too)
-        deadline = time.monotonic() + REQUEST_WAIT_S
-        if not self._submitting.acquire(timeout=REQUEST_WAIT_S):
+        # counted and added as one step (concurrent requests overshot the limit), waiting REQUEST_TURN_S at
+        # most for the turn and REQUEST_WAIT_S for the file: with another program holding the database, the
+        # POSTs are answered 503 within a few seconds, not each 5 s after all those before it (the server's
+        # threads all taken, health too)
+        if not self._submitting.acquire(timeout=REQUEST_TURN_S):
             raise self.store.busy()
         try:
             full = self._no_room(request)
             if full:
                 self.discard_upload(request)
                 raise FakeLensError("queue_full", full)
-            check_id = self.store.create(request, wait_s=max(0.0, deadline - time.monotonic()))
+            check_id = self.store.create(request, wait_s=REQUEST_WAIT_S)
         finally:
             self._submitting.release()
         self._enqueue(check_id, request.get("priority"), page_host(request.get("page_url")))

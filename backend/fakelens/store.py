@@ -38,11 +38,14 @@ CREATE TABLE IF NOT EXISTS cache_url (
 """
 
 ACTIVE = ("queued", "running")
-# How long a write made for a request (a new check, a cancel, a priority change) may wait for the database,
-# its turn on the connection included: with another program holding the file, each such request answers
-# 503 after about this long, not 5 s (SQLite's busy timeout, which the workers' writes keep, and retry)
-# after every request before it (the server's threads all taken, health too)
+# How long a write made for a request (a new check, a cancel, a priority change) may wait for SQLite to
+# get the file: with another program holding it, such a request answers 503 after about this long, not 5 s
+# (SQLite's busy timeout, which the workers' writes keep, and retry) after every request before it (the
+# server's threads all taken, health too)
 REQUEST_WAIT_S = 1.0
+# and for its turn on FakeLens's own connection, which FakeLens's own work holds a while (the hourly
+# clean-up, "clear history", a worker waiting out a lock): longer, so that work is not answered 503
+REQUEST_TURN_S = 5.0
 # The schema's version, kept in the file (PRAGMA user_version; files from before it say 0, with this
 # schema): a newer FakeLens's file is refused, not misread, by an older one.
 SCHEMA_VERSION = 1
@@ -126,19 +129,18 @@ class Store:
                                f"{', '.join(sorted(tables))}): it is not a FakeLens history; {_MOVE_ASIDE}")
 
     def busy(self) -> StoreUnavailable:
-        """A write a request could not make within its wait: the database was held all that time (said as
-        SQLite says a lock it waited out)."""
-        return StoreUnavailable(f"cannot use the history database {self.path} (database is locked): "
-                                + dict(_REMEDIES)["locked"])
+        """A write a request could not make in its turn: FakeLens's own work held the database all that time
+        (a clean-up, or a write waiting for another program that holds the file)."""
+        return StoreUnavailable(f"FakeLens is busy with its history database {self.path} (a clean-up, or a write "
+                                f"waiting for another program that holds it): try again in a moment")
 
     @contextmanager
     def _locked(self, doing: str = "use", lock=None, wait_s: float | None = None):
         """One thread at a time on a connection (the writer's unless `lock` names the reader's); a
         database the disk or another program will not let us use becomes StoreUnavailable (a 503
-        naming the file and the reason, not an opaque 500). With wait_s (a request's write), the turn on
-        the writer and SQLite's wait for the file take at most that long together."""
-        deadline = None if wait_s is None else time.monotonic() + wait_s
-        with self._turn(lock or self._lock, wait_s):
+        naming the file and the reason, not an opaque 500). With wait_s (a request's write), SQLite waits
+        for the file at most that long, and the turn on the connection at most REQUEST_TURN_S."""
+        with self._turn(lock or self._lock, None if wait_s is None else REQUEST_TURN_S):
             # an open connection goes on writing into a file deleted or moved aside, and what it writes
             # is lost at the next start: every write is refused instead (a stat each)
             if lock is None and self._file and self._identity() != self._file:
@@ -146,10 +148,9 @@ class Store:
                                        f"ran: restart FakeLens (it makes a new one)")
             busy_ms = None
             try:
-                if deadline is not None:   # SQLite waits out a lock for what is left (at most its own timeout)
+                if wait_s is not None and lock is None:   # SQLite waits out a lock that long (at most its own timeout)
                     busy_ms = self._db.execute("PRAGMA busy_timeout").fetchone()[0]
-                    left_ms = max(1, int((deadline - time.monotonic()) * 1000))
-                    self._db.execute(f"PRAGMA busy_timeout = {min(busy_ms, left_ms)}")
+                    self._db.execute(f"PRAGMA busy_timeout = {min(busy_ms, max(1, int(wait_s * 1000)))}")
                 yield
             except sqlite3.DatabaseError as exc:
                 reason = str(exc)

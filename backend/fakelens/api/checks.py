@@ -217,13 +217,18 @@ def create_batch():
     priority = _priority(body.get("priority"), "low")   # a page scan: after checks asked for one by one
     checks, seen_hosts = [], {}   # each host looked up once per batch, for BATCH_LOOKUPS_S at most
     lookups_until = time.monotonic() + BATCH_LOOKUPS_S
+    unavailable = None   # the history database refused one item: the rest are not tried (a second each)
     for item in items:
         try:
+            if unavailable:
+                raise unavailable
             if not isinstance(item, dict):
                 raise FakeLensError("bad_request", "each item must be an object with a 'url'")
             checks.append(public(_start(_url_request(item, body.get("page_url"), seen_hosts, lookups_until,
                                                      priority))))
         except FakeLensError as exc:   # one bad item does not sink the page scan
+            if isinstance(exc, StoreUnavailable):
+                unavailable = exc
             checks.append({"id": None, "status": "failed", "input": {"url": item.get("url") if isinstance(item, dict) else None},
                            "error": exc.to_dict()})
     return jsonify({"checks": checks}), 202
