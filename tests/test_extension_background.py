@@ -394,16 +394,21 @@ def test_a_tab_scanned_again_or_closed_sends_no_more_of_its_old_scan(tmp_path):
     assert got["oldAnswer"] == ["cancelled"] and got["closedAnswer"] == ["cancelled"], got
 
 
-def test_a_scan_whose_page_changed_tells_the_popup_it_ended(tmp_path):
+@pytest.mark.parametrize("page_answers", [
+    'async () => "other-scan"',   # the page reloaded: its document knows no such scan
+    'async () => { throw new Error("Could not establish connection. Receiving end does not exist."); }',
+])   # ^ the tab went to a page without FakeLens's content script (a browser page, a PDF, the Web Store)
+def test_a_scan_whose_page_changed_tells_the_popup_it_ended(tmp_path, page_answers):
     """The page reloaded mid-scan: its next verdict, sent to the new page, was answered "other-scan" and
     the scan stopped being followed, but the popup was never told: its rows said "Waiting to be
-    checked…" and its Scan button stayed busy for ever. The popup is told the scan ended, and why."""
+    checked…" and its Scan button stayed busy for ever. The popup is told the scan ended, and why; also
+    when the tab went to a page that cannot answer at all (the scan was followed on, for no page)."""
     got = run_background(tmp_path, """
       const popup = { id: "fakelensid", url: "chrome-extension://fakelensid/popup/popup.html" };
       const ask = (message) => new Promise((resolve) => listener(message, popup, resolve));
       const told = [];
       chrome.runtime.sendMessage = async (message) => { told.push(message); };
-      chrome.tabs.sendMessage = async () => "other-scan";   // the page reloaded: its document knows no such scan
+      chrome.tabs.sendMessage = PAGE_ANSWERS;
       const realFetch = globalThis.fetch;
       let polls = 0;
       globalThis.fetch = async (input, init = {}) => {   // the first video is done, the others still running
@@ -422,7 +427,7 @@ def test_a_scan_whose_page_changed_tells_the_popup_it_ended(tmp_path):
       return { ended: told.filter((m) => m.type === "scan-ended"), followed: FL.background.scanFollowed(7),
                pollsAfter: polls - pollsThen,
                done: told.filter((m) => m.type === "scan-update" && m.check && m.check.status === "done").map((m) => m.index) };
-    """)
+    """.replace("PAGE_ANSWERS", page_answers))
     assert got["ended"] == [{"type": "scan-ended", "tabId": 7, "scanId": "s1", "why": "page_changed"}], got
     assert got["done"] == [0] and not got["followed"] and got["pollsAfter"] == 0, got
 

@@ -18,15 +18,18 @@ export function installPageScans({ ext, scan, getCheck }) {
     if (page && FL.isFinal(check)) {   // the page's content script draws it where that scan found the media
       ext.tabs.sendMessage(state.tabId, { type: "scan-results", scanId: state.scanId, results: [{ index, check }] },
                            { frameId: 0 }).then((answer) => {
-        // another page in the tab now (or one the scan's document no longer knows): the scan ends there,
-        // and a popup following it is told why (its rows waited on checks no longer followed, for ever)
-        if (answer === "other-scan" && current(state)) {
-          scans.delete(state.tabId);
-          ext.runtime.sendMessage({ type: "scan-ended", tabId: state.tabId, scanId: state.scanId, why: "page_changed" })
-            .catch(() => {});
-        }
-      }, () => {});
+        // another page in the tab now (or one the scan's document no longer knows): the scan ends there
+        if (answer === "other-scan") pageChanged(state);
+      }, () => pageChanged(state));   // no page answers: the tab went where FakeLens does not run (a PDF, a browser page)
     }
+  }
+
+  // The scan ends, and a popup following it is told why (its rows waited on checks no longer followed, for ever).
+  function pageChanged(state) {
+    if (!current(state)) return;
+    scans.delete(state.tabId);
+    ext.runtime.sendMessage({ type: "scan-ended", tabId: state.tabId, scanId: state.scanId, why: "page_changed" })
+      .catch(() => {});
   }
 
   async function follow(state) {
