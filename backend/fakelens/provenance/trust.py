@@ -85,7 +85,11 @@ def _unreadable_files(settings) -> list[tuple[Path, str]]:
     extra = getattr(settings, "trust_anchors", None)
     bad = []
     for path in _pem_files(Path(extra)) if extra else []:
-        key = (str(path), path.stat().st_mtime_ns)
+        try:
+            key = (str(path), path.stat().st_mtime_ns)
+        except OSError as exc:   # removed since it was listed
+            bad.append((path, f"cannot be read ({exc.strerror})"))
+            continue
         with _lock:
             known = key in _checked
             why = _checked.get(key)
@@ -99,7 +103,10 @@ def _unreadable_files(settings) -> list[tuple[Path, str]]:
 
 
 def _why_unreadable(path: Path) -> str | None:
-    pem = _pem_text([path])
+    try:
+        pem = _pem_text([path])
+    except OSError as exc:   # not the server's to read (its permissions)
+        return f"cannot be read ({exc.strerror})"
     if not pem:
         return "no certificate in it (no -----BEGIN CERTIFICATE----- block)"
     try:
@@ -123,7 +130,13 @@ def reader_context(settings) -> c2pa.Context:
             pem = _pem_text(files)
             for path, why in bad:
                 log.warning("trust_anchors %s: %s; left out", path, why)
-            ctx = c2pa.Context(c2pa.Settings.from_dict({**config, "trust": {"trust_anchors": pem}} if pem else config))
+            try:
+                ctx = c2pa.Context(c2pa.Settings.from_dict({**config, "trust": {"trust_anchors": pem}} if pem else config))
+            except c2pa.C2paError:   # each file read alone, not all together: the bundled list, said
+                log.warning("could not load the trust anchors %s together; using the bundled ones only",
+                            settings.trust_anchors)
+                ctx = c2pa.Context(c2pa.Settings.from_dict({**config, "trust": {
+                    "trust_anchors": _pem_text(_pem_files(BUNDLED))}}))
             _contexts.clear()
             _contexts[key] = ctx
         return ctx
