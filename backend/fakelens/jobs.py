@@ -154,7 +154,8 @@ class JobPool:
             elif check["attempts"] >= MAX_ATTEMPTS:
                 self.store.fail(check["id"], "failed", {
                     "code": "interrupted",
-                    "message": f"the server stopped {check['attempts']} times while checking this; given up"})
+                    "message": f"the server stopped {check['attempts']} times while checking this (or before the data "
+                               f"folder took its result); given up"})
             else:
                 self.store.requeue(check["id"])
         waiting = self.store.with_status("queued")
