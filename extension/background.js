@@ -325,7 +325,7 @@ async function scan(items, pageUrl, active = () => true) {
         } catch (err) {
           if (FL.connectionTrouble(err)) stopped = stopped || err;
           isFull(err);
-          checks[i] = { status: "failed", error: { code: err.code || "internal", message: err.message } };
+          checks[i] = FL.failedCheck(err);
           return;
         }
       }
@@ -360,7 +360,7 @@ async function scan(items, pageUrl, active = () => true) {
       isFull(err);
       // nothing made yet: the popup says why the scan failed; else the images uploaded are followed
       if (!start && !checks.some((check) => check && check.id)) throw err;
-      for (const { i } of part) checks[i] = { status: "failed", error: { code: err.code || "internal", message: err.message } };
+      for (const { i } of part) checks[i] = FL.failedCheck(err);
     }
   }
   return checks;

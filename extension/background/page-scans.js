@@ -43,7 +43,7 @@ export function installPageScans({ ext, scan, getCheck }) {
     }, (i, err) => {
       // gone from the backend while followed: the history was cleared (Options), not a failure
       state.checks[i] = err.code === "not_found" ? FL.removedCheck()
-        : { status: "failed", error: { code: err.code || "internal", message: err.message } };
+        : FL.failedCheck(err);
       tell(state, i);
     }, { active: () => current(state) });
   }
@@ -66,7 +66,7 @@ export function installPageScans({ ext, scan, getCheck }) {
           scans.delete(tabId);
           // a popup opened again meanwhile waits on these rows: each says why (the first popup gets the
           // error); nothing is drawn on the page, as the first popup draws nothing of a failed scan
-          state.checks = items.map(() => ({ status: "failed", error: { code: err.code || "internal", message: err.message } }));
+          state.checks = items.map(() => FL.failedCheck(err));
           state.checks.forEach((_, i) => tell(state, i, { page: false }));
         }
         throw err;
