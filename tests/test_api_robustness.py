@@ -1407,6 +1407,8 @@ def test_a_verdict_a_full_disk_would_not_take_is_stored_once_there_is_room(tiny_
             (tiny_disk / "filler").unlink()
         body = wait_status(client, headers, check_id, ("done", "failed", "cancelled"), timeout=30)
         assert body["status"] == "done" and body["result"]["media"]["sha256"], body
+        # and cached as any verdict (one stored late was not)
+        assert store.cached_by_hash(body["result"]["media"]["sha256"], pool.analyzer.fingerprint), then
         deadline = time.monotonic() + 10
         while list((home / "uploads").glob("*.upload")) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -542,13 +542,17 @@ class JobPool:
             result = self.analyzer.analyze(request, workdir, progress,
                                            lambda: event.is_set() or self._stopping.is_set(),
                                            lambda path: pictures.append((path, path.stat().st_mtime_ns)))
-            finished = self._end(self.store.finish, check_id, result, request)   # a locked database must not lose the result
-            # a result the user cancelled (or cleared) is not cached either, nor any with the cache off (a
-            # cancel is stored before its event is set: finish() then says the check was no longer running)
-            if finished and not event.is_set() and self.settings.cache:
-                # a video cut off is kept by its bytes only: the address may give all of it next time
-                url = None if result["media"].get("declared_duration") else request.get("url")
-                self.store.remember(result, self.cache_scope(request), url)
+            def cache_it():
+                # a result the user cancelled (or cleared) is not cached, nor any with the cache off (a cancel
+                # is stored before its event is set: finish() then says the check was no longer running)
+                if not event.is_set() and self.settings.cache:
+                    # a video cut off is kept by its bytes only: the address may give all of it next time
+                    url = None if result["media"].get("declared_duration") else request.get("url")
+                    self.store.remember(result, self.cache_scope(request), url)
+
+            # a locked database must not lose the result; one stored later is cached then
+            if self._end(self.store.finish, check_id, result, request, then=cache_it):
+                cache_it()
         except FakeLensError as exc:
             if exc.code == "cancelled" and not event.is_set():
                 put_back = True   # the server is stopping, nobody cancelled it: run it at the next start
@@ -614,10 +618,11 @@ class JobPool:
         stored ends it, and a server stopped before the end lands re-queues the check at the next start,
         which runs it again from its upload."""
         *args, request = args
+        then = kwargs.pop("then", None)   # what follows an end stored later (caching its result)
         stored = self._record(write, check_id, *args, **kwargs)
         if stored is None:
             log.warning("keeping the end of check %s to store it once the data folder takes it", check_id)
-            self._unstored[check_id] = (write, args, kwargs, request)
+            self._unstored[check_id] = (write, args, kwargs, request, then)
             return False
         return stored
 
@@ -626,9 +631,10 @@ class JobPool:
         if not self._unstored or not self._unstored_lock.acquire(blocking=False):
             return
         try:
-            for check_id, (write, args, kwargs, request) in list(self._unstored.items()):
+            for check_id, (write, args, kwargs, request, then) in list(self._unstored.items()):
                 try:
-                    write(check_id, *args, **kwargs)
+                    if write(check_id, *args, **kwargs) and then:
+                        then()
                     log.info("stored the end of check %s", check_id)
                 except StoreUnavailable:
                     return   # still full or locked: the next round
