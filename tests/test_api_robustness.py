@@ -568,6 +568,36 @@ def test_a_body_far_over_the_limit_is_refused_before_it_is_sent(tmp_path):
         backend.stop()
 
 
+@pytest.mark.parametrize("headers, code, status", [
+    ("Authorization: Bearer wrong", "unauthorized", 401),
+    ("", "unauthorized", 401),
+    ("Origin: https://evil.example\r\nAuthorization: Bearer TOKEN", "forbidden_origin", 403),
+    ("Authorization: Bearer TOKEN", "forbidden_host", 403),   # with a Host of another name (below)
+])
+def test_a_request_refused_for_its_host_origin_or_token_is_answered_before_its_body(tmp_path, headers, code,
+                                                                                     status):
+    """Host, Origin and the token were checked by the app, after waitress had buffered the whole body to
+    the data folder: three 300 MB POSTs with a wrong Origin were each read in full (and held on disk)
+    before their 403. A request with a body is now refused from its headers, the body never read."""
+    backend = start_backend(tmp_path / "home")
+    try:
+        host = "evil.example" if code == "forbidden_host" else f"127.0.0.1:{backend.port}"
+        with socket.create_connection(("127.0.0.1", backend.port), timeout=10) as sock:
+            sock.sendall(f"POST {CHECKS} HTTP/1.1\r\nHost: {host}\r\n{headers.replace('TOKEN', backend.token)}"
+                         f"{chr(13) + chr(10) if headers else ''}Content-Type: application/octet-stream\r\n"
+                         f"Content-Length: {200 << 20}\r\n\r\n".encode() + b"\0" * (1 << 20))
+            answer = read_answer(sock) or b"(no answer: the server waits for the whole body)"
+        assert answer.startswith(f"HTTP/1.1 {status}".encode()), answer[:300]
+        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]["code"] == code, answer[:300]
+        # the right token still uploads, and health needs none
+        assert requests.get(f"{backend.url}/api/v1/health", timeout=10).ok
+        r = requests.post(f"{backend.url}{CHECKS}", headers=backend.headers, timeout=30,
+                          files={"media": ("x.bin", b"\0" * 1000)})
+        assert r.status_code == 415, r.text
+    finally:
+        backend.stop()
+
+
 def read_answer(sock: socket.socket) -> bytes:
     """What the server sent until it closed the connection or went quiet for 3 s."""
     sock.settimeout(3)

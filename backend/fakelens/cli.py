@@ -40,7 +40,7 @@ def cmd_serve(args) -> int:
     import logging
 
     from .api import create_app
-    from .api.auth import token_path
+    from .api.auth import refusal, token_path
     from .jobs import DataFolderInUse
     from .provenance.trust import anchors_problem
     from .serving import CannotListen, make_server
@@ -70,7 +70,9 @@ def cmd_serve(args) -> int:
     # 127.0.0.1 and [::1] both (serving.py): browsers try localhost's ::1 first, and another program
     # holding [::1]:PORT would receive the extension's token and media, so that stops the start too.
     # request bodies waitress buffers and form files Werkzeug spools: in the data folder, not TMPDIR
-    parser = spool_in_data_folder(settings.home)
+    token = app.config["TOKEN"]
+    parser = spool_in_data_folder(settings.home, lambda headers, method, path: refusal(
+        settings, token, headers.get("HOST", ""), headers.get("ORIGIN"), method, path, headers.get("AUTHORIZATION", "")))
     try:
         server, addresses = make_server(app, settings.port, parser_class=parser, threads=16, ident="fakelens",
                                         max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + (1 << 20))

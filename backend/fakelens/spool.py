@@ -10,6 +10,7 @@ answers as one too full for the upload does: 503 storage_unavailable, naming the
 
 import json
 import tempfile
+from http import HTTPStatus
 from pathlib import Path
 
 from .config import make_data_folder
@@ -39,16 +40,18 @@ def remove_leftovers(home):
             left.unlink(missing_ok=True)
 
 
-def spool_in_data_folder(home):
+def spool_in_data_folder(home, screen=None):
     """This process's temporary files go to the data folder's work/spool (waitress and Werkzeug make
     theirs with tempfile and no folder of their own). Returns the waitress request parser for
     serving.make_server: it answers a body it cannot buffer there with 503 storage_unavailable instead
-    of closing the connection unanswered."""
+    of closing the connection unanswered; and, given `screen` (headers, method, path → a FakeLensError
+    or None: the API's Host, Origin and token checks), refuses a request with a body as soon as its
+    headers are in, before it buffers the body (300 MB each, from anyone who can reach the port)."""
     tempfile.tempdir = str(make_spool_folder(home))
-    return _parser_class(home)
+    return _parser_class(home, screen)
 
 
-def _parser_class(home):
+def _parser_class(home, screen):
     from waitress.parser import HTTPRequestParser
     from waitress.utilities import Error
 
@@ -81,9 +84,17 @@ def _parser_class(home):
             except OSError:
                 pass   # said when a body cannot be buffered there
 
+        screened = False
+
         def received(self, data):
             try:
                 consumed = super().received(data)
+                if screen and self.headers_finished and not self.completed and not self.screened:
+                    self.screened = True   # a body is to come: refused now, it is never read
+                    refused = screen(self.headers, self.command, self.path)
+                    if refused is not None:
+                        self.error = ApiError(refused.to_dict(), refused.status, HTTPStatus(refused.status).phrase)
+                        self.completed = True
             except OSError as exc:   # the body's temporary file cannot be written: a full or read-only disk
                 self.error = ApiError(storage_unavailable(home, exc).to_dict(), 503, "Service Unavailable")
                 self.completed = True

@@ -95,33 +95,42 @@ def allowed_origin(origin: str | None) -> bool:
     return origin is None or origin.startswith(EXTENSION_SCHEMES)
 
 
-def _refused(code: str, message: str) -> FakeLensError:
-    request.environ[CLOSE_CONNECTION] = True
-    return FakeLensError(code, message)
+HEALTH_PATH = "/api/v1/health"
 
 
-def check_request():
-    """Runs before every request: Host (DNS rebinding), Origin (only our extension), then the token.
-    A request refused here closes its connection (a page can make many such, from many host names)."""
-    settings = current_app.config["SETTINGS"]
+def refusal(settings, token: "PairingToken", host: str, origin: str | None, method: str, path: str,
+            authorization: str) -> FakeLensError | None:
+    """Why a request is refused, or None: Host (DNS rebinding), Origin (only our extension), then the
+    token. Asked by check_request for every request, and by `fakelens serve`'s request parser
+    (spool.py) for one with a body as soon as its headers are in, before the body is buffered."""
     hosts = {f"127.0.0.1:{settings.port}", f"localhost:{settings.port}", f"[::1]:{settings.port}"}
     if settings.port == 80:   # the default port: browsers and Werkzeug leave it out of the Host
         hosts |= {"127.0.0.1", "localhost", "[::1]"}
-    if request.host not in hosts:
-        raise _refused("forbidden_host", f"Host '{request.host}' is not allowed; "
-                       f"use http://127.0.0.1:{settings.port}")
-    if not allowed_origin(request.headers.get("Origin")):
-        raise _refused("forbidden_origin", "only the FakeLens extension may call this server from a browser")
-    if request.method == "OPTIONS" or request.endpoint == "health.health":
-        return
-    sent = request.headers.get("Authorization", "")
-    scheme, _, given = sent.partition(" ")
-    expected = current_app.config["TOKEN"].current()
+    if host not in hosts:
+        return FakeLensError("forbidden_host", f"Host '{host}' is not allowed; use http://127.0.0.1:{settings.port}")
+    if not allowed_origin(origin):
+        return FakeLensError("forbidden_origin", "only the FakeLens extension may call this server from a browser")
+    if method == "OPTIONS" or path == HEALTH_PATH:
+        return None
+    scheme, _, given = authorization.partition(" ")
+    expected = token.current()
     if (scheme.lower() != "bearer" or not expected
             or not hmac.compare_digest(given.strip().encode(), expected.encode())):
-        what = "no token was sent" if not sent else "the token is wrong"
-        raise _refused("unauthorized", f"{what}: send 'Authorization: Bearer <token>' "
-                       "with the token that `fakelens token` prints")
+        what = "no token was sent" if not authorization else "the token is wrong"
+        return FakeLensError("unauthorized", f"{what}: send 'Authorization: Bearer <token>' "
+                             "with the token that `fakelens token` prints")
+    return None
+
+
+def check_request():
+    """Runs before every request (see refusal). A request refused here closes its connection (a page
+    can make many such, from many host names)."""
+    refused = refusal(current_app.config["SETTINGS"], current_app.config["TOKEN"], request.host,
+                      request.headers.get("Origin"), request.method, request.path,
+                      request.headers.get("Authorization", ""))
+    if refused is not None:
+        request.environ[CLOSE_CONNECTION] = True
+        raise refused
 
 
 def add_cors(response):
