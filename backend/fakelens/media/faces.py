@@ -14,6 +14,8 @@ A photo shown sideways (a site or a messenger stripped its EXIF orientation): Re
 the face, but its landmarks are wrong and the crop cut from them scored as manipulated (up to 0.99 for
 real faces turned a quarter). So a photo's face whose landmarks do not make an upright face is read
 again from the photo turned by each quarter, and the most confident upright reading of it is kept.
+Landmarks that pass as upright but lie bunched inside a sideways face (the eyes closer than
+MIN_EYE_SPAN of the box) count as not upright, as a reading of a turned picture does.
 Faces whose landmarks look upright are left as found: a face upside down mostly gets landmarks that
 look upright (253 of 314 held-out faces), and the detector's confidence, tried as the judge, also
 preferred other turns for some upright faces (faces tilted 30°, a few of 150), which then scored high;
@@ -136,16 +138,26 @@ def _search(image: np.ndarray, session, spec, side: int, largest: int | None = N
     return boxes, scores, points
 
 
-def upright(landmarks: np.ndarray) -> bool:
+# the eyes at least this far apart, in the face box's shorter side: upright faces read 0.385 or more (311
+# held-out faces; 254 faces of FF++ dev and sanity frames: 0.391), a face turned a quarter and read as
+# upright 0.18-0.34 (13 of 13 such readings of the held-out faces, 7 of 9 of the video frames': landmarks
+# bunched inside the face, whose crop, a zoomed patch, scored "manipulated": 7 of 10 frames of dfo_real)
+MIN_EYE_SPAN = 0.36
+
+
+def upright(landmarks: np.ndarray, box=None) -> bool:
     """Landmarks that make an upright face: the eye line within 45° of level (the image-left eye on the
     left), and, measured along it in eye distances, the nose between and below the eyes and the mouth
     below the nose, as wide as on the upright held-out faces (all of 314 inside these bounds, with a
-    margin; a face turned a quarter is often read inside the first test and outside these)."""
+    margin; a face turned a quarter is often read inside the first test and outside these); and, given
+    the face's box (x, y, w, h), the eyes MIN_EYE_SPAN of its shorter side apart or more."""
     left_eye, right_eye, nose, mouth_left, mouth_right = landmarks.astype(np.float64)
     eye = right_eye - left_eye
     if eye[0] <= abs(eye[1]):
         return False
     distance = float(np.hypot(*eye))
+    if box is not None and distance < MIN_EYE_SPAN * min(box[2], box[3]):
+        return False
     along, down = eye / distance, np.array([-eye[1], eye[0]]) / distance   # down: a quarter clockwise
     middle = (left_eye + right_eye) / 2
     nose_across, nose_down = (nose - middle) @ along / distance, (nose - middle) @ down / distance
@@ -177,14 +189,14 @@ def detect_upright_faces(image: np.ndarray, models: ModelStore, frame: int = 0, 
     """detect_faces, a face whose landmarks are not upright read again from the picture turned by each
     quarter (the module's docstring)."""
     faces = detect_faces(image, models, frame, t, photo=photo)
-    standing = [upright(f.landmarks) for f in faces]
+    standing = [upright(f.landmarks, f.box) for f in faces]
     if all(standing):
         return faces
     turned = []
     for n in (1, 2, 3):
         rotated = np.ascontiguousarray(np.rot90(image, n))
         turned += [_unturn(f, n, rotated.shape) for f in detect_faces(rotated, models, frame, t, photo=photo)
-                   if upright(f.landmarks)]
+                   if upright(f.landmarks, f.box)]
     # the turns only read again the faces already found (they also find "faces" inside a face, which
     # scored high): for each, the most confident upright reading covering much the same box, each
     # reading given to one face only (two faces read as one would be scored twice)
