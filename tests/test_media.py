@@ -366,6 +366,21 @@ def test_image_pixel_limit_before_decoding(tmp_path):
     assert err.value.code == "too_large" and "100×100" in err.value.message
 
 
+def test_an_image_just_over_the_pixel_limit_is_not_said_to_be_at_it(tmp_path):
+    """A 10000×6001 photo was refused with "the image is 10000×6001 pixels (60 MP); the limit is 60 MP":
+    over a limit it seemed to meet. Where both round alike, the exact counts are said."""
+    path = tmp_path / "over.png"
+    cv2.imwrite(str(path), np.zeros((6001, 10000, 3), np.uint8))
+    with pytest.raises(FakeLensError) as err:
+        read_image(path, "image/png", max_pixels=60_000_000)
+    assert err.value.code == "too_large"
+    assert err.value.message == ("the image is 10000×6001 pixels (60,010,000 pixels); the limit is "
+                                 "60,000,000 pixels")
+    with pytest.raises(FakeLensError) as err:   # apart once rounded: megapixels, as before
+        read_image(path, "image/png", max_pixels=50_000_000)
+    assert err.value.message == "the image is 10000×6001 pixels (60 MP); the limit is 50 MP"
+
+
 def test_an_image_longer_than_65535_pixels_on_a_side_is_refused_before_decoding(tmp_path):
     """A 1×50,000,000 PNG (194 KB, within the pixel limit) took 10 s and 2.5 GB to decode: decoders
     spend memory per row. 65,535 px, JPEG's and WebP's own limit, is the longest side accepted."""

@@ -87,11 +87,20 @@ def megapixels(pixels: int) -> str:
     return f"{mp:.0f} MP" if mp >= 10 else f"{mp:.2g} MP"
 
 
+def over_limit(pixels: int, limit: int) -> tuple[str, str]:
+    """A count of pixels over `limit` and the limit, worded so they differ: in megapixels, or exactly
+    where both round alike (10000×6001 read "(60 MP); the limit is 60 MP")."""
+    said, limit_said = megapixels(pixels), megapixels(limit)
+    if said == limit_said:
+        return f"{pixels:,} pixels", f"{limit:,} pixels"
+    return said, limit_said
+
+
 def _check_size(width: int, height: int, max_pixels: int) -> None:
     """Refuses, from the header, a picture over the pixel limit or longer than MAX_SIDE on a side."""
     if width * height > max_pixels:
-        raise FakeLensError("too_large", f"the image is {width}×{height} pixels "
-                            f"({megapixels(width * height)}); the limit is {megapixels(max_pixels)}")
+        said, limit = over_limit(width * height, max_pixels)
+        raise FakeLensError("too_large", f"the image is {width}×{height} pixels ({said}); the limit is {limit}")
     if max(width, height) > MAX_SIDE:
         raise FakeLensError("too_large", f"the image is {width}×{height} pixels; a side may be at most "
                             f"{MAX_SIDE:,} pixels long")

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..errors import FakeLensError
-from .image import megapixels, shrink_to
+from .image import megapixels, over_limit, shrink_to
 from .structure import BoxWalk, check_video_index, is_iso_media, jpeg_layout, mapped
 from .types import Frame
 
@@ -191,9 +191,9 @@ def _check_jpeg_frames(path: Path, width: int, height: int, settings, deadline: 
             except FakeLensError as exc:
                 raise FakeLensError(exc.code, f"frame {number} of the video: {exc.message}") from None
             if size and size[0] * size[1] > settings.max_pixels:
+                said, limit = over_limit(size[0] * size[1], settings.max_pixels)
                 raise FakeLensError("too_large", f"frame {number} of the video is {size[0]}×{size[1]} "
-                                    f"({megapixels(size[0] * size[1])}); the limit is "
-                                    f"{megapixels(settings.max_pixels)} per frame")
+                                    f"({said}); the limit is {limit} per frame")
             if size and size[0] * size[1] > width * height:
                 raise FakeLensError("too_large", f"frame {number} of the video is {size[0]}×{size[1]}, larger "
                                     f"than the {width}×{height} its header states")
@@ -266,8 +266,9 @@ def _read(path: Path, total: int, fps: float, count: int, settings, deadline: fl
                 # the limit was judged on the header's size; OpenCV (5.0) scales each frame to that size,
                 # but a backend that hands over what it decoded shows here that the header was not the truth
                 h, w = image.shape[:2]
-                raise FakeLensError("too_large", f"a frame of the video is {w}×{h} ({megapixels(w * h)}); "
-                                    f"the limit is {megapixels(settings.max_pixels)} per frame")
+                said, limit = over_limit(w * h, settings.max_pixels)
+                raise FakeLensError("too_large", f"a frame of the video is {w}×{h} ({said}); "
+                                    f"the limit is {limit} per frame")
             if ok and image is not None:
                 # the frame's own time stamp: phone videos have a variable frame rate, index / fps drifts
                 stamp = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
