@@ -51,8 +51,8 @@ def test_a_broken_video_gives_fakelens_s_one_line_not_ffmpeg_s(tmp_path, face_jp
     r = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "check",
                         str(truncated)], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
-    assert r.stderr == (f"{truncated}: error: the video could not be opened (a broken or unknown container, "
-                        "or sound only: no video stream) (undecodable)\n"
+    assert r.stderr == (f"{truncated}: error: the MP4 is incomplete (its index is missing: the download or "
+                        "recording was cut off) (undecodable)\n"
                         "  The file is damaged or incomplete: download it again, or check the original.\n"), r.stderr
     # (no "moov atom not found"; and what to do, after why)
 

@@ -330,6 +330,47 @@ def test_broken_video(tmp_path):
     assert err.value.code == "undecodable"
 
 
+def test_a_cut_off_mp4_and_a_sound_only_one_say_which_they_are(tmp_path, face_jpeg):
+    """Both read "the video could not be opened (a broken or unknown container, or sound only: no video
+    stream)": the user could not tell an interrupted download (its index, moov, written last, never came)
+    from a file of sound only. The MP4's own boxes tell them apart."""
+    import av
+
+    face = cv2.resize(cv2.imread(str(face_jpeg)), (320, 180))
+    whole = tmp_path / "whole.mp4"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 180))
+    for _ in range(20):
+        writer.write(face)
+    writer.release()
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:len(data) // 2])   # moov at the end: gone with the second half
+    first = _faststart(whole)
+    cut_in_index = tmp_path / "cut_in_index.mp4"
+    cut_in_index.write_bytes(first[:first.find(b"moov") + 200])   # moov first, the file ends inside it
+    for path in (cut, cut_in_index):
+        with pytest.raises(FakeLensError) as err:
+            sample_frames(path, 4, Settings(home=tmp_path))
+        assert (err.value.code, err.value.message) == (
+            "undecodable", "the MP4 is incomplete (its index is missing: the download or recording was cut off)"), path
+
+    sound = tmp_path / "sound.mp4"
+    with av.open(str(sound), "w") as out:
+        stream = out.add_stream("aac", rate=44100)
+        for n in range(20):
+            frame = av.AudioFrame.from_ndarray(
+                (np.sin(np.arange(1024) / 10 + n) * 0.2).astype(np.float32)[None], format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 44100, n * 1024
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with pytest.raises(FakeLensError) as err:
+        sample_frames(sound, 4, Settings(home=tmp_path))
+    assert (err.value.code, err.value.message) == ("unsupported_media", "this file holds sound only, no video")
+    assert err.value.status == 415
+
+
 def _mkv_duration_element(data: bytes) -> int:
     """Offset of the float in the Segment Info's Duration element (ID 0x4489, 8-byte float)."""
     at = data.find(b"\x44\x89\x88")

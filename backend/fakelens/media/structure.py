@@ -326,6 +326,42 @@ class BoxWalk:
         return struct.unpack_from(">I", self.data, at)[0] if at + 4 <= end else 0
 
 
+def movie_missing(data) -> str | None:
+    """What an MP4/MOV that FFmpeg could not open lacks, from its top-level boxes and its tracks' handlers:
+    "index" when it has no whole movie header (moov: an MP4 written with its index last, then cut off, as an
+    interrupted download or recording is), "video" when its tracks hold sound but none holds pictures;
+    None when neither (or it is no MP4/MOV)."""
+    if not is_iso_media(data):
+        return None
+    walk, at, handlers = BoxWalk(data), 0, set()
+    for kind, body, end in walk.boxes():
+        declared = struct.unpack_from(">I", data, at)[0]
+        if declared == 1:
+            declared = struct.unpack_from(">Q", data, at + 8)[0] if at + 16 <= len(data) else 0
+        if kind == b"moov":
+            if declared > len(data) - at:   # cut off inside it
+                return "index"
+            for child, child_body, child_end in walk.boxes(body, end):
+                if child == b"trak":
+                    handlers |= _track_handlers(walk, child_body, child_end)
+            if b"soun" in handlers and b"vide" not in handlers:
+                return "video"
+            return None
+        at = end
+    return "index"
+
+
+def _track_handlers(walk: BoxWalk, start: int, end: int, depth: int = 3) -> set:
+    """The handler types the hdlr boxes of one track (trak box) name: b"vide", b"soun"…"""
+    handlers = set()
+    for kind, body, box_end in walk.boxes(start, end):
+        if kind in _TRACK_CONTAINERS and depth < MP4_MAX_DEPTH:
+            handlers |= _track_handlers(walk, body, box_end, depth + 1)
+        elif kind == b"hdlr":
+            handlers.add(bytes(walk.data[body + 8:min(body + 12, box_end)]))
+    return handlers
+
+
 def check_movie_index(data, settings) -> None:
     """Refuses an MP4/MOV whose sample tables declare more index entries than a video within FakeLens's
     length limit can need, or more tracks than real files carry, before FFmpeg allocates them. Counted as

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import FakeLensError
 from .image import megapixels, over_limit, shrink_to
-from .structure import BoxWalk, check_video_index, is_iso_media, jpeg_layout, mapped
+from .structure import BoxWalk, check_video_index, is_iso_media, jpeg_layout, mapped, movie_missing
 from .types import Frame
 
 MAX_SIDE = 1920   # frames larger than this are shrunk: detectors never need more, memory stays bounded
@@ -33,8 +33,26 @@ def _open(path: Path) -> cv2.VideoCapture:
     # absolute: FFmpeg reads a relative "x:y.mp4" (or "2024-01-01T10:30.mp4") as a protocol name
     cap = cv2.VideoCapture(str(Path(path).resolve()))
     if not cap.isOpened():
-        raise FakeLensError("undecodable", "the video could not be opened (a broken or unknown container, or sound only: no video stream)")
+        raise _unopened(path)
     return cap
+
+
+def _unopened(path: Path) -> FakeLensError:
+    """Why FFmpeg could not open the video, where an MP4/MOV's own boxes tell: one cut off before its index
+    (moov, written last: an interrupted download) and one of sound only read alike before."""
+    try:
+        with mapped(path) as data:
+            missing = movie_missing(data)
+            name = "MOV" if bytes(data[4:12]) == b"ftypqt  " else "MP4"
+    except (OSError, ValueError, struct.error, IndexError, FakeLensError):
+        missing = None
+    if missing == "index":
+        return FakeLensError("undecodable", f"the {name} is incomplete (its index is missing: the download or "
+                             "recording was cut off)")
+    if missing == "video":
+        return FakeLensError("unsupported_media", "this file holds sound only, no video")
+    return FakeLensError("undecodable", "the video could not be opened (a broken or unknown container, or sound "
+                         "only: no video stream)")
 
 
 def _movie_length(path: Path) -> float | None:
