@@ -529,6 +529,25 @@ def test_bad_uploads_are_clear_4xx(client, auth, data, name, status, code):
     assert r.get_json()["error"]["message"]
 
 
+def test_a_heic_or_avif_photo_is_refused_by_its_name(client, auth, tmp_path, face_jpeg):
+    """An iPhone's HEIC photo, or an AVIF, read "this is not an image or video FakeLens can read (supported:
+    JPEG, PNG, ...)", as if it were no photo at all: the refusal names the format and what to do."""
+    from PIL import Image
+
+    avif = tmp_path / "face.avif"
+    with Image.open(face_jpeg) as im:
+        im.save(avif, quality=80)   # Pillow's own AVIF encoder, from a real face
+    data = avif.read_bytes()
+    assert data[4:12] == b"ftypavif"
+    # a HEIC's header (Pillow writes no HEIC): the same file under HEIC's brands, as an iPhone writes them
+    heic = data[:8] + b"heic" + data[12:16] + b"mif1heic" + data[24:]
+    for data, name, said in ((data, "face.avif", "an AVIF"), (heic, "IMG_0001.HEIC", "a HEIC")):
+        r = post_file(client, auth, data, name=name)
+        assert r.status_code == 415, r.get_json()
+        assert r.get_json()["error"] == {"code": "unsupported_media", "message": f"this is {said} photo, which "
+                                         "FakeLens does not read: export it as JPEG and check that copy"}
+
+
 def thin_video(path, width: int, height: int) -> bytes:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (width, height))
     for i in range(5):

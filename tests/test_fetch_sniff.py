@@ -2,7 +2,7 @@
 
 import pytest
 
-from fakelens.fetch.sniff import sniff
+from fakelens.fetch.sniff import sniff, unread_photo
 from fixtures.media.generate import generate
 
 
@@ -97,6 +97,21 @@ def test_formats(data, expected):
 ])
 def test_not_media(data):
     assert sniff(data) is None
+
+
+@pytest.mark.parametrize("data, name", [
+    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "HEIC"),       # an iPhone's
+    (b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1heicmiaf", "HEIC"),   # the generic brand first
+    (b"\x00\x00\x00\x20ftypavif\x00\x00\x00\x00avifmif1miafMA1B", "AVIF"),
+    (b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1avif", "AVIF"),
+    (b"\x00\x00\x00\x14ftypmif1\x00\x00\x00\x00mif1", "HEIF"),
+    (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomavc1", None),       # a video
+    (b"\xff\xd8\xff\xe0", None),
+])
+def test_a_photo_sniff_refuses_is_named(data, name):
+    """HEIC, HEIF and AVIF read "not an image or video FakeLens can read": their refusal names them."""
+    assert sniff(data) is None or name is None
+    assert unread_photo(data) == name
 
 
 def test_only_the_first_bytes_matter():

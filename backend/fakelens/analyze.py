@@ -20,7 +20,7 @@ from .detectors.face_swap import MIN_FACE_FRAMES, longest_high_run
 from .config import make_data_folder
 from .errors import FakeLensError
 from . import fetch as fetching
-from .fetch.sniff import SNIFF_BYTES, sniff
+from .fetch.sniff import SNIFF_BYTES, sniff, unread_photo
 from .media.faces import detect_upright_faces
 from .media.image import read_image, shrink_to, traits
 from .media.interlace import interlaced, one_field
@@ -44,6 +44,10 @@ def sniff_file(path: Path) -> tuple[str, str]:
     if not head:
         raise FakeLensError("undecodable", "the file is empty (0 bytes)")
     found = sniff(head)
+    if found is None and unread_photo(head):
+        name = unread_photo(head)
+        raise FakeLensError("unsupported_media", f"this is {'an' if name == 'AVIF' else 'a'} {name} photo, which "
+                            "FakeLens does not read: export it as JPEG and check that copy")
     if found is None:
         raise FakeLensError("unsupported_media", "this is not an image or video FakeLens can read "
                             "(supported: JPEG, PNG, GIF, WebP, BMP, TIFF, MP4, MOV, WebM, MKV, AVI)")

@@ -20,7 +20,7 @@ from typing import Callable
 from ..errors import FakeLensError
 from .http import HttpSource, mb
 from .netguard import ascii_url, check_url, guarded
-from .sniff import SNIFF_BYTES, sniff
+from .sniff import SNIFF_BYTES, sniff, unread_photo
 
 __all__ = ["Fetched", "fetch", "sniff", "check_url"]
 
@@ -74,6 +74,8 @@ def fetch(url: str, kind: str, settings, workdir: Path,
                     path = outdir / ("media" + _EXT.get(found[1], ""))
                     size = src.save(path, limit, found[0], progress)
                     return Fetched(path, found[0], found[1], url, src.final_url, size)
+                if unread_photo(src.head):
+                    raise _unread_photo(src.final_url, src.head)
                 what = _describe(src.head, src.content_type, found)
                 if kind == "image":
                     raise FakeLensError("unsupported_media", f"{src.final_url} is {what}, not an image")
@@ -95,6 +97,8 @@ def _video(url, settings, guard, outdir, progress, cancelled) -> Fetched:
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     found = sniff(head)
+    if not found and unread_photo(head):
+        raise _unread_photo(url, head)
     if not found:
         raise FakeLensError("unsupported_media", f"{url} is {_describe(head, '', None)}, not an image or a video")
     size = path.stat().st_size
@@ -119,6 +123,13 @@ def _is_manifest(head: bytes) -> bool:
     """An HLS playlist or a DASH manifest: yt-dlp's to fetch."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     return text.startswith(b"#EXTM3U") or (text.startswith(b"<?xml") and b"<MPD" in head) or text.startswith(b"<MPD")
+
+
+def _unread_photo(url: str, head: bytes) -> FakeLensError:
+    """A HEIC, HEIF or AVIF photo, named (it read "binary data of a format FakeLens does not read")."""
+    name = unread_photo(head)
+    return FakeLensError("unsupported_media", f"{url} is {'an' if name == 'AVIF' else 'a'} {name} photo, which "
+                         "FakeLens does not read: save it, export it as JPEG and check that copy")
 
 
 def _describe(head: bytes, content_type: str, found) -> str:

@@ -21,6 +21,20 @@ _PREFIXES = [
 _IMAGE_BRANDS = {b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis", b"heim", b"heis"}
 
 
+def unread_photo(head: bytes) -> str | None:
+    """"HEIC", "AVIF" or "HEIF" for a photo of those (ISO base media with an image brand, which sniff()
+    refuses), so a refusal can name it; None for anything else."""
+    head = bytes(head[:SNIFF_BYTES])
+    if len(head) < 12 or head[4:8] != b"ftyp" or head[8:12] not in _IMAGE_BRANDS:
+        return None
+    size = int.from_bytes(head[:4], "big")
+    brands = [head[at:at + 4] for at in range(16, min(size, len(head)) - 3, 4)]   # the compatible ones
+    for name, named in (("AVIF", {b"avif", b"avis"}), ("HEIC", {b"heic", b"heix", b"heim", b"heis"})):
+        if head[8:12] in named or named & set(brands):
+            return name
+    return "HEIF"
+
+
 def _ebml_mime(head: bytes) -> str:
     return "video/webm" if b"webm" in head else "video/x-matroska"
 
