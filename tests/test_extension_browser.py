@@ -3260,6 +3260,51 @@ def test_the_popup_says_why_it_cannot_scan_a_store_a_local_file_or_a_pdf(browser
             page.close()
 
 
+CHIPS_JS = """() => [...document.querySelectorAll('div[data-fakelens=badge]')].filter(b => b.style.display !== 'none')
+    .map(b => { const img = [...document.querySelectorAll('img')].find(i => i.currentSrc === b.dataset.media);
+        const c = b.shadowRoot.querySelector('.chip');
+        return {media: b.dataset.media, img: img.getBoundingClientRect().toJSON(), chip: c.getBoundingClientRect().toJSON(),
+                text: getComputedStyle(c.querySelector('.text')).display, label: c.getAttribute('aria-label')}; })"""
+
+
+def test_badges_on_a_thumbnail_grid_stay_on_their_own_thumbnails(browser, live_backend, sites):
+    """On a grid of 150 px thumbnails each chip ("Not checked: no face", 170 px) was wider than its
+    picture: it reached past the window's left edge and over its neighbours' chips. Each chip stays in
+    its own picture now (its words cut short); on one under 70 px only its icon shows, its accessible
+    name still whole; the tooltip stays in a narrow window."""
+    page = browser.context.new_page()
+    frames = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    inside = lambda b: (b["chip"]["left"] >= b["img"]["left"] - 0.5 and b["chip"]["right"] <= b["img"]["right"] + 0.5
+                        and b["chip"]["top"] >= b["img"]["top"] - 0.5 and b["chip"]["bottom"] <= b["img"]["bottom"] + 0.5)
+    try:
+        page.goto(f"{sites.local}/thumbnail-grid.html")
+        final_badges(page, 12)
+        page.evaluate(frames)
+        chips = page.evaluate(CHIPS_JS)
+        assert len(chips) == 12
+        assert [b for b in chips if not inside(b)] == [], chips
+        overlapping = [(a["media"], b["media"]) for a in chips for b in chips if a is not b
+                       and a["chip"]["left"] < b["chip"]["right"] and b["chip"]["left"] < a["chip"]["right"]
+                       and a["chip"]["top"] < b["chip"]["bottom"] and b["chip"]["top"] < a["chip"]["bottom"]]
+        assert overlapping == []
+        # a thumbnail shrunk to 60 px: its chip shows only the icon, and is still named in full
+        page.evaluate("document.querySelector('#i1').style.width = '60px'")
+        page.evaluate(frames)
+        page.evaluate(frames)
+        small = next(b for b in page.evaluate(CHIPS_JS) if b["media"].endswith("thumb=1"))
+        assert inside(small) and small["text"] == "none", small
+        assert "Not checked: no face" in small["label"], small
+        # a window narrower than the tooltip: the tooltip stays in it
+        page.set_viewport_size({"width": 240, "height": 800})
+        page.evaluate(frames)
+        page.locator("div[data-fakelens=badge][data-media$='thumb=0'] .chip").focus()
+        tip = page.evaluate("""() => document.querySelector("div[data-fakelens=badge][data-media$='thumb=0']")
+            .shadowRoot.querySelector('.tip').getBoundingClientRect().toJSON()""")
+        assert tip["width"] > 100 and tip["left"] >= 0 and tip["right"] <= page.evaluate("innerWidth"), tip
+    finally:
+        page.close()
+
+
 def test_a_tall_photo_scrolled_half_out_of_view_gets_its_pill_in_view(browser, live_backend, sites):
     """The pill sat at the photo's top-left corner, above the window once that was scrolled away."""
     browser.configure(autoCheck=False)

@@ -9,19 +9,22 @@
   const waitingAutomatic = (check) => check.status === "queued" && (check.input || {}).priority === "low";
   const CORNER_PX = 14; // the chip's middle, from the media's top right corner
   const TIP_PX = 280; // the tooltip's width
+  // the chip stays inside its media (6 px from each side); on media narrower than this it shows only its icon
+  const NARROW_PX = 70;
 
   const CSS = `
     :host { all: initial; direction: ltr; unicode-bidi: isolate; }
     :host::before, :host::after { content: none !important; }   /* a page's div::after, on this <div> too */
     .chip { position: absolute; top: 6px; right: 6px; display: inline-flex; align-items: center; gap: 4px;
-      max-width: 260px; padding: 3px 8px; border-radius: 12px; font: 600 12px/16px system-ui, sans-serif;
+      max-width: min(260px, calc(100% - 12px)); box-sizing: border-box; padding: 3px 8px; border-radius: 12px; font: 600 12px/16px system-ui, sans-serif;
       color: #fff; background: #37474f; box-shadow: 0 1px 3px rgba(0,0,0,.45); cursor: pointer;
       pointer-events: auto; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; border: 1px solid rgba(255,255,255,.6); }
-    .icon { font-size: 13px; }
+    .icon { font-size: 13px; } .text { overflow: hidden; text-overflow: ellipsis; }
+    .chip.narrow { padding: 3px 5px; } .chip.narrow .text { display: none; }   /* a thumbnail: the icon; aria-label has all */
     .manipulated { background: #b00020; } .ai { background: #6a1b9a; } .clear { background: #2e5e4e; }
     .uncertain { background: #8a5a00; } .skipped { background: #546e7a; } .error { background: #4e342e; }
     .pending { background: #37474f; }
-    .tip { display: none; position: absolute; top: 30px; right: 6px; width: ${TIP_PX}px; padding: 8px 10px; border-radius: 6px;
+    .tip { display: none; position: absolute; top: 30px; right: 6px; width: ${TIP_PX}px; max-width: calc(100vw - 32px); padding: 8px 10px; border-radius: 6px;
       background: #fff; color: #111; font: 12px/16px system-ui, sans-serif; box-shadow: 0 2px 10px rgba(0,0,0,.35);
       pointer-events: auto; white-space: normal; max-height: 70vh; overflow: auto; }
     .tip.from-left { right: auto; left: 6px; }
@@ -241,6 +244,7 @@
     entry.host.style.setProperty("left", `${Math.round(r.left)}px`, "important");
     entry.host.style.setProperty("top", `${Math.round(r.top)}px`, "important");
     entry.host.style.setProperty("width", `${Math.round(r.width)}px`, "important");
+    entry.chip.classList.toggle("narrow", r.width < NARROW_PX);
     entry.tip.classList.toggle("from-left", hangRight);
     entry.tip.style.left = hangRight ? `${Math.max(6, 6 - Math.round(r.left))}px` : "";
     entry.tip.classList.toggle("above", above);
