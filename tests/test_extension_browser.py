@@ -3305,6 +3305,24 @@ def test_badges_on_a_thumbnail_grid_stay_on_their_own_thumbnails(browser, live_b
         page.close()
 
 
+def test_a_badge_on_a_banner_as_wide_as_the_window_is_not_under_the_scrollbar(browser, live_backend, sites):
+    """With classic scrollbars (not overlay ones) a banner 100vw wide reaches under the page's scrollbar,
+    and its badge sat partly under it too: it was placed by the window's width, scrollbar included."""
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/wide-banner.html")
+        final_badges(page, 1)
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        got = page.evaluate("""() => { const c = document.querySelector('div[data-fakelens=badge]').shadowRoot
+            .querySelector('.chip').getBoundingClientRect();
+            return {chip: c.toJSON(), innerWidth, clientWidth: document.documentElement.clientWidth}; }""")
+        if got["innerWidth"] == got["clientWidth"]:
+            pytest.skip("this browser draws overlay scrollbars")
+        assert got["chip"]["left"] >= 0 and got["chip"]["right"] <= got["clientWidth"], got
+    finally:
+        page.close()
+
+
 def test_a_tall_photo_scrolled_half_out_of_view_gets_its_pill_in_view(browser, live_backend, sites):
     """The pill sat at the photo's top-left corner, above the window once that was scrolled away."""
     browser.configure(autoCheck=False)

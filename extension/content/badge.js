@@ -159,6 +159,15 @@
 
   const within = FL.within;   // find-media.js: through shadow roots and slots
 
+  // The window's size less its scrollbars: innerWidth counts a classic (non-overlay) scrollbar, and a
+  // badge on media as wide as the window sat partly under it. The root element answers for the window
+  // (the body in quirks mode), in window pixels even when the page zooms <html>.
+  function view() {
+    const root = document.compatMode === "BackCompat" ? document.body : document.documentElement;
+    return { width: Math.min(innerWidth, (root && root.clientWidth) || innerWidth),
+      height: Math.min(innerHeight, (root && root.clientHeight) || innerHeight) };
+  }
+
   // Is `node`, or one it sits in that `el` does not, fixed to the window (a header, a viewer over the
   // page)? A layer inside the same fixed dialog as the photo is not over it from outside.
   function pinned(node, el) {
@@ -180,8 +189,8 @@
   // overlay on every photo, a player's controls), nor does an element the media sits in.
   // `r`: the part of the media shown (its corner is where the chip goes), `whole`: all of it.
   function covered(el, r, whole) {
-    const x = r.right - CORNER_PX, y = r.top + CORNER_PX;
-    if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return false;
+    const x = r.right - CORNER_PX, y = r.top + CORNER_PX, { width, height } = view();
+    if (x < 0 || y < 0 || x >= width || y >= height) return false;
     const top = document.elementsFromPoint(x, y).find((n) => !FL.isOwnHost(n));
     if (!top || top === el || within(el, top)) return false;
     return (FL.mediaKind(top) !== null && !inside(top.getBoundingClientRect(), whole)) || pinned(top, el);
@@ -195,8 +204,9 @@
   // is placed in; a fixed one all of them.
   function shownPart(el, r = el.getBoundingClientRect()) {
     // the window first: media wider or taller than it keeps its badge on the part in view
-    let [left, top, right, bottom] = [Math.max(r.left, 0), Math.max(r.top, 0), Math.min(r.right, innerWidth),
-      Math.min(r.bottom, innerHeight)];
+    const { width, height } = view();
+    let [left, top, right, bottom] = [Math.max(r.left, 0), Math.max(r.top, 0), Math.min(r.right, width),
+      Math.min(r.bottom, height)];
     let position = getComputedStyle(el).position;
     let escaping = position === "absolute";
     for (let n = up(el); n && position !== "fixed" && n !== document.body && n !== document.documentElement; n = up(n)) {
@@ -217,8 +227,8 @@
   // Where `el`'s badge goes (reads layout only), then writing it (styles only): placing every badge
   // reads all first and writes after, or each write would force a new layout for the next read.
   // Whether a box lies within `margin` of the window (0: in it).
-  const near = (r, margin) => r.bottom > -margin && r.right > -margin && r.top < innerHeight + margin &&
-    r.left < innerWidth + margin;
+  const near = (r, margin, { width, height } = view()) => r.bottom > -margin && r.right > -margin &&
+    r.top < height + margin && r.left < width + margin;
 
   function measure(el) {
     const whole = el.getBoundingClientRect();
@@ -226,15 +236,16 @@
     // hundreds of badges, each measured on every frame of a scroll)
     if (!near(whole, 0)) return { visible: false, r: whole, hangRight: false, above: false };
     const r = el.isConnected ? shownPart(el, whole) : whole;
+    const { width, height } = view();
     // not on media that does not show (a crossfade's slide faded out, a view hidden): the badge
     // would float over the slide or page shown in its place
     const visible = el.isConnected && r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 &&
-      r.top < innerHeight && r.left < innerWidth && FL.isShown(el) && !covered(el, r, whole);
+      r.top < height && r.left < width && FL.isShown(el) && !covered(el, r, whole);
     // the tooltip hangs left from the chip (its width, padding and the chip's inset: TIP_PX + 26); a
     // media near the window's left edge gets it hanging right, from inside the window; near the
     // window's bottom it opens upwards, where there is more room
-    const room = innerHeight - (r.top + 30);
-    return { visible, r, hangRight: r.right < TIP_PX + 26, above: room < Math.min(260, innerHeight / 2) && r.top > room };
+    const room = height - (r.top + 30);
+    return { visible, r, hangRight: r.right < TIP_PX + 26, above: room < Math.min(260, height / 2) && r.top > room };
   }
 
   function apply(entry, { visible, r, hangRight, above }, zoom) {
