@@ -3323,6 +3323,40 @@ def test_a_badge_on_a_banner_as_wide_as_the_window_is_not_under_the_scrollbar(br
         page.close()
 
 
+def test_the_pill_checks_the_photo_a_page_rendered_again_under_it(browser, live_backend, sites):
+    """A React-style page drew its photo again (a new <img> in the old one's place) while the pointer
+    rested on the Check pill: a click on it checked the old element, out of the page, and nothing
+    visible happened. It checks the photo under the pointer now; a photo taken out of the page takes
+    its pill with it."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    pill = page.locator("div[data-fakelens=pill] button")
+    try:
+        page.goto(f"{sites.local}/rerender-page.html")
+        page.wait_for_function("() => document.getElementById('p').complete")
+        page.mouse.move(190, 140)
+        page.mouse.move(200, 150)
+        pill.wait_for(state="visible", timeout=5_000)
+        box = pill.bounding_box()
+        for i in range(1, 11):   # to the pill, over the photo
+            page.mouse.move(200 + (box["x"] + 10 - 200) * i / 10, 150 + (box["y"] + 8 - 150) * i / 10)
+        page.evaluate("rerender()")
+        page.mouse.click(box["x"] + 10, box["y"] + 8)
+        badge = final_badges(page, 1)[0]
+        assert badge["media"].endswith("/media/plain.jpg?rerender") and badge["visible"], badge
+        assert page.evaluate("document.querySelector('div[data-fakelens=badge]').dataset.checkId") == badge["id"]
+        # the photo taken out of the page with the pointer on its pill (no move): the pill goes too
+        page.evaluate("document.getElementById('root').innerHTML = '<img id=\"q\" src=\"/media/plain.jpg?other\"" 
+                      " style=\"width:400px;height:300px;display:block\">'")
+        page.mouse.move(300, 200)
+        pill.wait_for(state="visible", timeout=5_000)
+        page.evaluate("document.getElementById('root').replaceChildren()")
+        pill.wait_for(state="hidden", timeout=3_000)
+    finally:
+        page.close()
+        browser.configure(autoCheck=True)
+
+
 def test_a_tall_photo_scrolled_half_out_of_view_gets_its_pill_in_view(browser, live_backend, sites):
     """The pill sat at the photo's top-left corner, above the window once that was scrolled away."""
     browser.configure(autoCheck=False)

@@ -29,7 +29,10 @@
       event.preventDefault();
       event.stopPropagation();
       if (!event.isTrusted) return; // not the page's scripts
-      const el = target;
+      // a page that renders again (React) may have put a new element in the old one's place meanwhile:
+      // the media under the pointer now, not the one taken out of the page
+      const el = target && !target.isConnected
+        ? lastPoint && FL.mediaAtPoint(lastPoint.x, lastPoint.y, FL.settings.minSize) : target;
       hide();
       if (el) FL.checkElement(el, { userAsked: true });
     });
@@ -60,9 +63,10 @@
     if (!lastPoint || !FL.uiAllowed()) return hide();
     const { x, y } = lastPoint;
     const el = FL.mediaAtPoint(x, y, FL.settings.minSize);
+    if (target && !target.isConnected) target = null;   // taken out of the page: the pill goes, or moves to what took its place
     if (el && el !== target && !FL.badges.has(el) && FL.isBigEnough(el, FL.settings.minSize)) return showFor(el);
     if (el && el === target) return;
-    if (!el && pill && pill.style.display !== "none") {
+    if (!el && target && pill && pill.style.display !== "none") {
       // Keep the pill while the pointer is on it.
       const r = pill.getBoundingClientRect();
       if (x >= r.left && x <= r.right && y >= r.top && y <= r.bottom) return;
@@ -109,5 +113,9 @@
       { capture: true, passive: true },
     );
     addEventListener("scroll", hide, { capture: true, passive: true });
+    // the pill's media taken out of the page with no pointer move (a re-render, a viewer closed)
+    setInterval(() => {
+      if (target && !target.isConnected && !frame) frame = requestAnimationFrame(update);
+    }, 500);
   };
 })();
