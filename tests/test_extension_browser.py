@@ -3357,6 +3357,32 @@ def test_the_pill_checks_the_photo_a_page_rendered_again_under_it(browser, live_
         browser.configure(autoCheck=True)
 
 
+def test_frames_of_srcdoc_or_about_blank_content_get_the_pill(browser, live_backend, sites):
+    """A frame whose content the page wrote itself (srcdoc, or an about:blank frame it wrote into: ads'
+    and widgets' usual way) got no content script: hovering its photo showed no Check pill."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/srcdoc-frames.html")
+        for frame_id in ("#srcdoc", "#blank"):
+            frame = page.frame_locator(frame_id)
+            frame.locator("#in").wait_for(state="visible", timeout=5_000)
+            box = page.locator(frame_id).bounding_box()
+            page.mouse.move(1, 1)
+            page.mouse.move(box["x"] + 150, box["y"] + 150)
+            page.mouse.move(box["x"] + 160, box["y"] + 160)
+            pill = frame.locator("div[data-fakelens=pill] button")
+            pill.wait_for(state="visible", timeout=5_000)
+            pill.click()
+            inner = next(f for f in page.frames if f != page.main_frame
+                         and f.evaluate("document.querySelector('#in').alt") == f"in {frame_id.strip('#').replace('blank', 'about:blank')}")
+            badge = final_badges(inner, 1)[0]
+            assert badge["media"].endswith(f"/media/plain.jpg?{frame_id.strip('#')}") and badge["visible"], badge
+    finally:
+        page.close()
+        browser.configure(autoCheck=True)
+
+
 def test_a_tall_photo_scrolled_half_out_of_view_gets_its_pill_in_view(browser, live_backend, sites):
     """The pill sat at the photo's top-left corner, above the window once that was scrolled away."""
     browser.configure(autoCheck=False)

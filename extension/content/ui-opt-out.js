@@ -30,6 +30,7 @@
   FL.uiAllowed = () => {
     const settings = FL.settings || FL.DEFAULT_SETTINGS;
     if (FL.pageRefusesUi() || tabSiteOff) return false;
-    return !FL.siteListed(settings.disabledSites, FL.siteKey(location.href));
+    // a frame of srcdoc or about:blank content (or a blob: one) is the site of the page that made it
+    return !FL.siteListed(settings.disabledSites, FL.siteKey(/^https?:/i.test(location.href) ? location.href : location.origin));
   };
 })();
