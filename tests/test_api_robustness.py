@@ -1372,26 +1372,27 @@ def test_a_request_waits_out_fakelenss_own_long_write_rather_than_blame_another_
     open" after a second, though no other program was there. It waits its turn (up to 5 s); past that it
     says FakeLens is busy."""
     store = idle_app.extensions["fakelens"]["store"]
-    held = threading.Event()
-
-    def long_write(seconds):
-        with store._locked():
-            held.set()
-            time.sleep(seconds)
-
     client, headers = idle_app.test_client(), token_headers(idle_app)
-    writer = threading.Thread(target=long_write, args=(2.5,))
-    writer.start()
-    held.wait(10)
-    r = client.post(CHECKS, base_url=BASE_URL, headers=headers, json={"url": "http://127.0.0.1:9/a.jpg"})
-    writer.join()
+
+    def post_while_held(seconds: float, url: str):
+        """A new check asked for while FakeLens's own write holds the connection for `seconds`."""
+        held = threading.Event()
+
+        def long_write():
+            with store._locked():
+                held.set()
+                time.sleep(seconds)
+
+        writer = threading.Thread(target=long_write)
+        writer.start()
+        held.wait(10)
+        r = client.post(CHECKS, base_url=BASE_URL, headers=headers, json={"url": url})
+        writer.join()
+        return r
+
+    r = post_while_held(2.5, "http://127.0.0.1:9/a.jpg")
     assert r.status_code == 202, r.get_json()
-    held.clear()
-    writer = threading.Thread(target=long_write, args=(8,))
-    writer.start()
-    held.wait(10)
-    r = client.post(CHECKS, base_url=BASE_URL, headers=headers, json={"url": "http://127.0.0.1:9/b.jpg"})
-    writer.join()
+    r = post_while_held(8, "http://127.0.0.1:9/b.jpg")
     assert r.status_code == 503, r.get_json()
     assert "FakeLens is busy with its history database" in r.get_json()["error"]["message"], r.get_json()
     assert "another program holds it open" not in r.get_json()["error"]["message"], r.get_json()
