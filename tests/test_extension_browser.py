@@ -3406,6 +3406,55 @@ def test_a_tall_photo_scrolled_half_out_of_view_gets_its_pill_in_view(browser, l
         page.close()
 
 
+def test_no_pill_over_a_fixed_header_or_a_window_wide_overlay(browser, live_backend, sites):
+    """The pill looked through every layer: over a fixed header, with a photo scrolled under it, it
+    showed on the header, over its "Home" link, and took the link's click (a check started on a photo
+    the user could not see), and hovering the photo below the header put it there too; over a
+    full-window "Sign in" overlay it showed on its Close button. Media that such a layer hides at the
+    pointer gets no pill; the photo in view below the header still does, below the header."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    pill = page.locator("div[data-fakelens=pill] button")
+    try:
+        page.goto(f"{sites.local}/fixed-header.html")
+        page.wait_for_function("() => document.getElementById('a').complete")
+        page.evaluate("scrollTo(0, 100)")   # photo a's top under the 80 px header
+        page.evaluate("window.clicked = 0; document.getElementById('home').addEventListener('click', "
+                      "(e) => { e.preventDefault(); window.clicked++; })")
+        home = page.locator("#home").bounding_box()
+        page.mouse.move(300, 30)
+        page.mouse.move(home["x"] + 10, home["y"] + 10)   # over the header only, the photo under it
+        page.wait_for_timeout(500)
+        assert not pill.is_visible(), pill.bounding_box()
+        page.mouse.click(home["x"] + 10, home["y"] + 10)
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.clicked") == 1
+        assert page.evaluate(BADGES_JS) == []   # no check started
+        page.mouse.move(300, 250)   # the photo in view below the header: its pill, below the header
+        pill.wait_for(state="visible", timeout=5_000)
+        assert pill.bounding_box()["y"] >= 80, pill.bounding_box()
+        page.mouse.move(home["x"] + 10, home["y"] + 10)
+        page.mouse.click(home["x"] + 10, home["y"] + 10)
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.clicked") == 2 and page.evaluate(BADGES_JS) == []
+        page.mouse.move(300, 250)
+        pill.wait_for(state="visible", timeout=5_000)
+        # a full-window overlay with a Close button over the page
+        page.evaluate("""() => { const wall = document.createElement('div');
+            wall.style.cssText = 'position:fixed;inset:0;background:rgba(0,0,0,.85);z-index:100;color:#fff;padding:40px';
+            wall.innerHTML = '<button style="position:absolute;left:30px;top:125px;padding:10px 30px">Close</button>'
+                + ' Sign in to continue';
+            document.body.append(wall); }""")
+        page.mouse.move(310, 260)
+        pill.wait_for(state="hidden", timeout=3_000)
+        page.mouse.move(60, 140)   # on the Close button
+        page.wait_for_timeout(500)
+        assert not pill.is_visible(), pill.bounding_box()
+    finally:
+        page.close()
+        browser.configure(autoCheck=True)
+
+
 def test_a_badge_whose_check_is_cleared_from_the_history_says_so(browser, live_backend, sites, tmp_path):
     """Clearing the history while a badge followed its check showed "Check failed: no check with id …"."""
     from support.httpd import MediaServer

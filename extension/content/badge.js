@@ -178,6 +178,18 @@
     return false;
   }
 
+  // The page's topmost element at a window point, FakeLens's own passed over (a shadow root's host
+  // for what lies in it: a layer in the media's own component is not over it from outside)
+  const topAt = (x, y) => document.elementsFromPoint(x, y).find((n) => !FL.isOwnHost(n)) || null;
+
+  // What the page fixed to the window lies on `el` at (x, y) (a header it scrolls under, a viewer or
+  // a "Sign in" wall over the page), else null; a transparent layer in the page's flow is not (a card's
+  // stretched link, Instagram's overlay on every photo), nor one inside the same fixed dialog as `el`.
+  FL.pinnedOver = (el, x, y) => {
+    const top = topAt(x, y);
+    return top && top !== el && !within(el, top) && pinned(top, el) ? top : null;
+  };
+
   // `box` inside `r`, give or take 2 px (an overlay or a poster layer of the media's own)
   const inside = (box, r) => box.left >= r.left - 2 && box.top >= r.top - 2 && box.right <= r.right + 2 &&
     box.bottom <= r.bottom + 2;
@@ -191,7 +203,7 @@
   function covered(el, r, whole) {
     const x = r.right - CORNER_PX, y = r.top + CORNER_PX, { width, height } = view();
     if (x < 0 || y < 0 || x >= width || y >= height) return false;
-    const top = document.elementsFromPoint(x, y).find((n) => !FL.isOwnHost(n));
+    const top = topAt(x, y);
     if (!top || top === el || within(el, top)) return false;
     return (FL.mediaKind(top) !== null && !inside(top.getBoundingClientRect(), whole)) || pinned(top, el);
   }

@@ -52,9 +52,15 @@
     // on the part of the media in view, as its badge: a tall photo scrolled half out of the window had
     // its pill above the window, out of reach
     const r = FL.shownPart(el);
+    // below a header fixed to the window that the media's top is scrolled under: on it, the pill
+    // covered the header's links, and a click meant for them checked the photo
+    let top = r.top;
+    for (let i = 0, over; i < 4 && (over = FL.pinnedOver(el, r.left + 20, top + 18)); i++) {
+      top = Math.min(Math.max(top, over.getBoundingClientRect().bottom), r.bottom - 30);
+    }
     FL.unzoom(pill);
     pill.style.setProperty("left", `${Math.round(r.left + 6)}px`, "important");
-    pill.style.setProperty("top", `${Math.round(r.top + 6)}px`, "important");
+    pill.style.setProperty("top", `${Math.round(top + 6)}px`, "important");
     pill.style.setProperty("display", "block", "important");
   }
 
@@ -62,7 +68,10 @@
     frame = 0;
     if (!lastPoint || !FL.uiAllowed()) return hide();
     const { x, y } = lastPoint;
-    const el = FL.mediaAtPoint(x, y, FL.settings.minSize);
+    // not media that a layer fixed to the window hides here (a header, a "Sign in" wall): the pill
+    // went on top of that layer's controls and took their clicks
+    const found = FL.mediaAtPoint(x, y, FL.settings.minSize);
+    const el = found && !FL.pinnedOver(found, x, y) ? found : null;
     if (target && !target.isConnected) target = null;   // taken out of the page: the pill goes, or moves to what took its place
     if (el && el !== target && !FL.badges.has(el) && FL.isBigEnough(el, FL.settings.minSize)) return showFor(el);
     if (el && el === target) return;
