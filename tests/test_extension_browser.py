@@ -3455,6 +3455,46 @@ def test_no_pill_over_a_fixed_header_or_a_window_wide_overlay(browser, live_back
         browser.configure(autoCheck=True)
 
 
+def test_the_pill_badge_and_words_for_a_photo_in_a_modal_dialog_or_popover_show_in_it(browser, live_backend, sites):
+    """FakeLens drew on <html>, below the browser's top layer: a photo opened in a modal <dialog> or a
+    popover got its pill under the dialog (a click there hit the photo), the keyboard command's badge
+    could not be seen nor take the focus, and its verdict was never read (the rest of the page is inert).
+    Pill, badge and status words go inside the dialog or popover."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    pill = page.locator("div[data-fakelens=pill] button")
+    top_is_own = """([x, y]) => { const t = document.elementFromPoint(x, y); return !!t && !!t.closest('[data-fakelens]'); }"""
+    try:
+        page.goto(f"{sites.local}/photo-dialog.html")
+        page.evaluate("() => { document.getElementById('dlg').showModal(); document.getElementById('lnk').focus(); }")
+        page.wait_for_function("() => document.getElementById('big').complete")
+        page.bring_to_front()
+        browser.sw("async (tab) => FakeLens.background.runCommand('check-focused', await chrome.tabs.get(tab))",
+                   browser.tab_id(page))
+        page.wait_for_function("""() => { const a = document.activeElement;
+            return a && a.matches('div[data-fakelens=badge]') && a.dataset.state === 'done'; }""", timeout=WAIT_MS)
+        chip = page.evaluate("""() => document.querySelector('div[data-fakelens=badge]').shadowRoot
+            .querySelector('.chip').getBoundingClientRect().toJSON()""")
+        assert page.evaluate(top_is_own, [chip["x"] + chip["width"] / 2, chip["y"] + chip["height"] / 2]), chip
+        page.wait_for_function("""() => [...document.querySelectorAll('#dlg div[data-fakelens=announce]')]
+            .some(h => h.shadowRoot.textContent.startsWith('FakeLens on "in dialog": '))""", timeout=5_000)
+        # the popover's photo: its pill shows above the popover, and checks it
+        page.evaluate("() => { document.getElementById('dlg').close(); document.getElementById('pop').showPopover(); }")
+        page.wait_for_function("() => document.getElementById('popimg').complete")
+        box = page.locator("#popimg").bounding_box()
+        page.mouse.move(box["x"] + 190, box["y"] + 140)
+        page.mouse.move(box["x"] + 200, box["y"] + 150)
+        pill.wait_for(state="visible", timeout=5_000)
+        spot = pill.bounding_box()
+        assert page.evaluate(top_is_own, [spot["x"] + 10, spot["y"] + 8]), spot
+        page.mouse.move(spot["x"] + 10, spot["y"] + 8)
+        page.mouse.click(spot["x"] + 10, spot["y"] + 8)
+        page.wait_for_function("() => !!document.querySelector('#pop div[data-fakelens=badge]')", timeout=5_000)
+    finally:
+        page.close()
+        browser.configure(autoCheck=True)
+
+
 def test_a_badge_whose_check_is_cleared_from_the_history_says_so(browser, live_backend, sites, tmp_path):
     """Clearing the history while a badge followed its check showed "Check failed: no check with id …"."""
     from support.httpd import MediaServer

@@ -68,7 +68,7 @@
     // Escape hid the tooltip (below) until the pointer or focus leaves the badge
     for (const type of ["mouseleave", "blur"]) chip.addEventListener(type, () => tip.classList.remove("dismissed"));
     tip.addEventListener("mouseleave", () => tip.classList.remove("dismissed"));
-    document.documentElement.append(host);
+    FL.toLayer(host, el);   // in a modal dialog, popover or fullscreen element the media is in
     const entry = { host, chip, tip, check: null, el };
     badges.set(el, entry);
     resizeObserver.observe(el);
@@ -88,8 +88,8 @@
   // region just made, or the same words again (a retry), are read too. Switching the site off
   // (removeAll) takes the region away, with its last words, and a verdict not yet written is not.
   let region = null;
-  const announce = (el, check) => say(`${aboutMedia(el)}: ${FL.describe(check, el).text}`);
-  function say(text) {
+  const announce = (el, check) => say(`${aboutMedia(el)}: ${FL.describe(check, el).text}`, el);
+  function say(text, el = null) {
     if (!FL.uiAllowed()) return;
     if (!region || !region.isConnected) {
       const host = FL.makeOwnHost("announce", "position: fixed !important; top: 0 !important; left: 0 !important;" +
@@ -99,8 +99,8 @@
       region.setAttribute("role", "status");
       region.setAttribute("aria-live", "polite");
       host.attachShadow({ mode: "open" }).append(region);
-      document.documentElement.append(host);
     }
+    FL.toLayer(region.getRootNode().host, el);   // outside a modal dialog it is inert: not read
     const said = region;
     said.textContent = "";
     setTimeout(() => {
@@ -260,9 +260,10 @@
     return { visible, r, hangRight: r.right < TIP_PX + 26, above: room < Math.min(260, height / 2) && r.top > room };
   }
 
-  function apply(entry, { visible, r, hangRight, above }, zoom) {
+  function apply(entry, { visible, r, hangRight, above }, zoom, open) {
     entry.host.style.setProperty("display", visible ? "block" : "none", "important");
     if (!visible) return;
+    FL.toLayer(entry.host, entry.el, open);   // a dialog or popover opened or closed around the media
     unzoom(entry.host, zoom);
     entry.host.style.setProperty("left", `${Math.round(r.left)}px`, "important");
     entry.host.style.setProperty("top", `${Math.round(r.top)}px`, "important");
@@ -314,8 +315,8 @@
       }
       placing.push([entry, measure(el)]);
     }
-    const zoom = FL.rootZoom();
-    for (const [entry, where] of placing) apply(entry, where, zoom);
+    const zoom = FL.rootZoom(), open = placing.length ? FL.openLayers() : [];
+    for (const [entry, where] of placing) apply(entry, where, zoom, open);
     const now = performance.now();
     if (now < followUntil || (sliding > 0 && now < slidingSince + MAX_SLIDE_MS)) schedule();
   }

@@ -381,6 +381,33 @@
     return search(document, 0) || small;
   };
 
+  // Where FakeLens's layers for `el` go: the top-layer element it shows in (a modal <dialog>, an open
+  // popover, the fullscreen element), whose content alone shows above the page (and, for a modal
+  // dialog, is not inert: a badge on <html> could not be seen, clicked or focused, nor its words read);
+  // else <html>. With no `el`, the modal dialog open, if any (where FakeLens's words can be read).
+  const NO_CHILDREN = /^(IMG|VIDEO|CANVAS|IFRAME|PICTURE|svg|image)$/;
+  FL.openLayers = () => {
+    try {
+      return [document.fullscreenElement, ...document.querySelectorAll(":modal, :popover-open")];
+    } catch {
+      return [document.fullscreenElement];   // a browser without these selectors
+    }
+  };
+  // `open`: FL.openLayers(), once for many
+  FL.layerFor = (el, open = FL.openLayers()) => {
+    let layer = document.documentElement;
+    for (const l of open) {
+      if (l && l !== el && !NO_CHILDREN.test(l.tagName) && (el ? FL.within(el, l) : l.matches(":modal")) &&
+        FL.within(l, layer)) layer = l;
+    }
+    return layer;
+  };
+  // `host` put in `el`'s layer (moved back to <html> once that closes)
+  FL.toLayer = (host, el, open) => {
+    const layer = FL.layerFor(el, open);
+    if (host.parentNode !== layer) layer.append(host);
+  };
+
   // Is `outer` one of the elements `el` sits in, `el` itself included, through shadow roots and slots
   // (Node.contains stops at a shadow root: a card's link around a gallery component holding its photos)?
   FL.within = (el, outer) => {

@@ -49,6 +49,7 @@
   function showFor(el) {
     pill = pill && pill.isConnected ? pill : makePill();
     target = el;
+    FL.toLayer(pill, el);   // in a modal dialog or popover the media is in, above the page
     // on the part of the media in view, as its badge: a tall photo scrolled half out of the window had
     // its pill above the window, out of reach
     const r = FL.shownPart(el);
