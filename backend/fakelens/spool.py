@@ -14,7 +14,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 from .config import make_data_folder
-from .errors import storage_unavailable
+from .errors import FakeLensError, storage_unavailable
 
 SPOOL = Path("work") / "spool"
 
@@ -91,10 +91,14 @@ def _parser_class(home, screen):
                 consumed = super().received(data)
                 if screen and self.headers_finished and not self.completed and not self.screened:
                     self.screened = True   # a body is to come: refused now, it is never read
-                    refused = screen(self.headers, self.command, self.path)
+                    try:
+                        refused = screen(self.headers, self.command, self.path)
+                    except FakeLensError as exc:   # the token file could not be made again (a read-only folder)
+                        refused = exc
                     if refused is not None:
                         self.error = ApiError(refused.to_dict(), refused.status, HTTPStatus(refused.status).phrase)
                         self.completed = True
+                        self.expect_continue = False   # no "100 Continue": the body is not asked for
             except OSError as exc:   # the body's temporary file cannot be written: a full or read-only disk
                 self.error = ApiError(storage_unavailable(home, exc).to_dict(), 503, "Service Unavailable")
                 self.completed = True
