@@ -41,14 +41,23 @@
     return host;
   }
 
+  // While the pill shows: its media taken out of the page with no pointer move (a re-render, a viewer
+  // closed) moves or hides it. Only then: every frame of every page (an ad's blank frames too) runs this.
+  let watch = 0;
+
   function hide() {
     if (pill) pill.style.setProperty("display", "none", "important");
     target = null;
+    clearInterval(watch);
+    watch = 0;
   }
 
   function showFor(el) {
     pill = pill && pill.isConnected ? pill : makePill();
     target = el;
+    watch = watch || setInterval(() => {
+      if (target && !target.isConnected && !frame) frame = requestAnimationFrame(update);
+    }, 500);
     FL.toLayer(pill, el);   // in a modal dialog or popover the media is in, above the page
     // on the part of the media in view, as its badge: a tall photo scrolled half out of the window had
     // its pill above the window, out of reach
@@ -123,9 +132,5 @@
       { capture: true, passive: true },
     );
     addEventListener("scroll", hide, { capture: true, passive: true });
-    // the pill's media taken out of the page with no pointer move (a re-render, a viewer closed)
-    setInterval(() => {
-      if (target && !target.isConnected && !frame) frame = requestAnimationFrame(update);
-    }, 500);
   };
 })();
