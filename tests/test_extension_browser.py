@@ -3301,6 +3301,15 @@ def test_badges_on_a_thumbnail_grid_stay_on_their_own_thumbnails(browser, live_b
         tip = page.evaluate("""() => document.querySelector("div[data-fakelens=badge][data-media$='thumb=0']")
             .shadowRoot.querySelector('.tip').getBoundingClientRect().toJSON()""")
         assert tip["width"] > 100 and tip["left"] >= 0 and tip["right"] <= page.evaluate("innerWidth"), tip
+        # and one hanging right from a thumbnail away from the window's left edge (at 154 px in a 400 px
+        # window it ran to 460 px)
+        page.set_viewport_size({"width": 400, "height": 800})
+        page.evaluate(frames)
+        page.locator("div[data-fakelens=badge][data-media$='thumb=1'] .chip").focus()
+        tip = page.evaluate("""() => document.querySelector("div[data-fakelens=badge][data-media$='thumb=1']")
+            .shadowRoot.querySelector('.tip').getBoundingClientRect().toJSON()""")
+        assert tip["width"] > 100 and tip["left"] >= 0 and tip["right"] <= page.evaluate(
+            "document.documentElement.clientWidth"), tip
     finally:
         page.close()
 

@@ -257,10 +257,16 @@
     // media near the window's left edge gets it hanging right, from inside the window; near the
     // window's bottom it opens upwards, where there is more room
     const room = height - (r.top + 30);
-    return { visible, r, hangRight: r.right < TIP_PX + 26, above: room < Math.min(260, height / 2) && r.top > room };
+    const hangRight = r.right < TIP_PX + 26;
+    // hanging right, it starts 6 px into the media (or the window), and ends 6 px inside the window where
+    // it can: in a window narrower than the media's left plus the tooltip (a 400 px window, a thumbnail at
+    // 154 px) it ran past the right edge. Its width as the CSS makes it: min(TIP_PX, 100vw - 32) + padding.
+    const tipWidth = Math.min(TIP_PX, innerWidth - 32) + 20;   // (100vw: the scrollbar included)
+    const tipLeft = Math.max(6 - r.left, Math.min(6, width - 6 - tipWidth - r.left));
+    return { visible, r, hangRight, tipLeft, above: room < Math.min(260, height / 2) && r.top > room };
   }
 
-  function apply(entry, { visible, r, hangRight, above }, zoom, open) {
+  function apply(entry, { visible, r, hangRight, tipLeft, above }, zoom, open) {
     entry.host.style.setProperty("display", visible ? "block" : "none", "important");
     if (!visible) return;
     FL.toLayer(entry.host, entry.el, open);   // a dialog or popover opened or closed around the media
@@ -270,7 +276,7 @@
     entry.host.style.setProperty("width", `${Math.round(r.width)}px`, "important");
     entry.chip.classList.toggle("narrow", r.width < NARROW_PX);
     entry.tip.classList.toggle("from-left", hangRight);
-    entry.tip.style.left = hangRight ? `${Math.max(6, 6 - Math.round(r.left))}px` : "";
+    entry.tip.style.left = hangRight ? `${Math.round(tipLeft)}px` : "";
     entry.tip.classList.toggle("above", above);
   }
 
