@@ -390,11 +390,14 @@
   // fullscreen changes, or the user clicks or types (what opens most of them: Chrome 121-131 fire no
   // "toggle" for a dialog): the search of the whole page took 2 ms on a feed's 27,000 elements, each
   // frame badges moved.
-  let openNow = null;
-  for (const type of ["toggle", "close", "fullscreenchange", "click", "keydown"]) {
-    addEventListener(type, () => { openNow = null; }, { capture: true, passive: true });
-  }
+  let openNow = null, watching = false;
   FL.openLayers = () => {
+    if (!watching) {   // from the first use on (a page with no badge or pill listens for nothing)
+      watching = true;
+      for (const type of ["toggle", "close", "fullscreenchange", "click", "keydown"]) {
+        addEventListener(type, () => { openNow = null; }, { capture: true, passive: true });
+      }
+    }
     if (openNow) return openNow;
     try {
       openNow = [document.fullscreenElement, ...document.querySelectorAll(":modal, :popover-open")];
