@@ -44,15 +44,20 @@ def anchor_files(settings) -> list[Path]:
     """The PEM files whose certificates are loaded: the bundled ones, then the user's that the SDK can
     read (an unreadable one is left out, named in the log when the reading context is built: the
     others still count)."""
-    files = _pem_files(BUNDLED)
+    return _files_and_left_out(settings)[0]
+
+
+def _files_and_left_out(settings) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """anchor_files, and the user's files left out with why (each listed and tried once per call)."""
+    files, bad = _pem_files(BUNDLED), []
     extra = getattr(settings, "trust_anchors", None)
     if extra:
         found = _pem_files(Path(extra))
         if not found:
             log.warning("trust_anchors %s: no PEM file there; using the bundled anchors only", extra)
-        bad = {path for path, _ in _unreadable_files(settings)}
-        files += [p for p in found if p not in bad]
-    return files
+        bad = _unreadable_files(settings)
+        files += [p for p in found if p not in {path for path, _ in bad}]
+    return files, bad
 
 
 def anchors_pem(settings) -> str:
@@ -119,9 +124,8 @@ def _why_unreadable(path: Path) -> str | None:
 def reader_context(settings) -> c2pa.Context:
     """A shared c2pa Context: trust list loaded, and no network at all (no OCSP, no remote
     manifests: remote manifests are fetched by us, through the netguard, when enabled)."""
-    files = anchor_files(settings)
+    files, bad = _files_and_left_out(settings)   # each user file was tried alone: the unreadable ones left out
     key = tuple((str(p), p.stat().st_mtime_ns) for p in files)
-    bad = _unreadable_files(settings)   # each user file was tried alone: the unreadable ones left out
     with _lock:
         ctx = _contexts.get(key)
         if ctx is None:
