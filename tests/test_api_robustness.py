@@ -571,6 +571,8 @@ def test_a_body_far_over_the_limit_is_refused_before_it_is_sent(tmp_path):
 @pytest.mark.parametrize("headers, code, status", [
     ("Authorization: Bearer wrong", "unauthorized", 401),
     ("Authorization: Bearer wrong\r\nExpect: 100-continue", "unauthorized", 401),   # as curl sends a large body
+    # from our extension: readable by it (CORS) where the browser has not granted it the host (Firefox asks)
+    ("Origin: moz-extension://0b5c\r\nAuthorization: Bearer wrong", "unauthorized", 401),
     ("", "unauthorized", 401),
     ("Origin: https://evil.example\r\nAuthorization: Bearer TOKEN", "forbidden_origin", 403),
     ("Authorization: Bearer TOKEN", "forbidden_host", 403),   # with a Host of another name (below)
@@ -589,7 +591,9 @@ def test_a_request_refused_for_its_host_origin_or_token_is_answered_before_its_b
                          f"Content-Length: {200 << 20}\r\n\r\n".encode() + b"\0" * (1 << 20))
             answer = read_answer(sock) or b"(no answer: the server waits for the whole body)"
         assert answer.startswith(f"HTTP/1.1 {status}".encode()), answer[:300]   # not "100 Continue" first
-        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]["code"] == code, answer[:300]
+        head, body = answer.split(b"\r\n\r\n", 1)
+        assert json.loads(body)["error"]["code"] == code, answer[:300]
+        assert (b"Access-Control-Allow-Origin: moz-extension://0b5c" in head) == ("moz-extension" in headers), head
         # the right token still uploads, and health needs none
         assert requests.get(f"{backend.url}/api/v1/health", timeout=10).ok
         r = requests.post(f"{backend.url}{CHECKS}", headers=backend.headers, timeout=30,

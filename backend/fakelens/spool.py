@@ -55,17 +55,19 @@ def _parser_class(home, screen):
     from waitress.parser import HTTPRequestParser
     from waitress.utilities import Error
 
+    from .api.auth import cors_headers   # here: the api package imports jobs, which imports this module
+
     class ApiError(Error):
         """The API's own error, as JSON, from waitress itself (the app never sees the request)."""
 
-        def __init__(self, body, code: int, reason: str):
+        def __init__(self, body, code: int, reason: str, headers: dict | None = None):
             super().__init__(body)
-            self.code, self.reason = code, reason
+            self.code, self.reason, self.headers = code, reason, headers or {}
 
         def to_response(self, ident=None):
             body = json.dumps({"error": self.body}, separators=(",", ":")).encode()   # as Flask writes it
             return (f"{self.code} {self.reason}",
-                    [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
+                    [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *self.headers.items()], body)
 
     def as_json(error: Error) -> ApiError:
         """waitress's own refusal (a chunked body over the limit, a bad Content-Length, a header too
@@ -96,7 +98,9 @@ def _parser_class(home, screen):
                     except FakeLensError as exc:   # the token file could not be made again (a read-only folder)
                         refused = exc
                     if refused is not None:
-                        self.error = ApiError(refused.to_dict(), refused.status, HTTPStatus(refused.status).phrase)
+                        # with CORS as the app's answers, or our extension reads a network error, not the 401
+                        self.error = ApiError(refused.to_dict(), refused.status, HTTPStatus(refused.status).phrase,
+                                              cors_headers(self.headers.get("ORIGIN")))
                         self.completed = True
                         self.expect_continue = False   # no "100 Continue": the body is not asked for
             except OSError as exc:   # the body's temporary file cannot be written: a full or read-only disk

@@ -133,12 +133,18 @@ def check_request():
         raise refused
 
 
-def add_cors(response):
-    origin = request.headers.get("Origin")
+def cors_headers(origin: str | None) -> dict:
+    """What lets our extension read an answer (needed where the browser has not granted it the host:
+    Firefox asks the user for MV3 host permissions); Vary on every answer."""
+    headers = {"Vary": "Origin"}
     if origin and origin.startswith(EXTENSION_SCHEMES):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-        response.headers["Access-Control-Max-Age"] = "600"
-    response.headers["Vary"] = "Origin"
+        headers.update({"Access-Control-Allow-Origin": origin,
+                        "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE, OPTIONS",
+                        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                        "Access-Control-Max-Age": "600"})
+    return headers
+
+
+def add_cors(response):
+    response.headers.update(cors_headers(request.headers.get("Origin")))
     return response
