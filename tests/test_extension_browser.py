@@ -306,6 +306,18 @@ def final_badges(page, count: int) -> list[dict]:
     return page.evaluate(BADGES_JS)
 
 
+def open_popup(browser, popup, page):
+    """The toolbar popup for `page`'s tab, in the page `popup`, once it says it is connected."""
+    popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
+    popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+
+
+def scan_from_popup(browser, popup, page):
+    """The popup's Scan button pressed for `page`'s tab."""
+    open_popup(browser, popup, page)
+    popup.click("#scan")
+
+
 def backend_check(live_backend, check_id: str) -> dict:
     res = requests.get(f"{live_backend.url}/api/v1/checks/{check_id}", headers=live_backend.headers, timeout=10)
     assert res.status_code == 200, res.text
@@ -404,8 +416,7 @@ def test_popup_lists_the_pages_media(browser, live_backend, media_dir):
     }""")
     popup = browser.context.new_page()
     popup.set_viewport_size({"width": 400, "height": 900})
-    popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-    popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+    open_popup(browser, popup, page)
     popup.evaluate("""() => { window.spoken = []; new MutationObserver(() => window.spoken.push(
         document.querySelector('#announce').textContent)).observe(document.querySelector('#announce'),
         {childList: true, characterData: true, subtree: true}); }""")
@@ -457,9 +468,7 @@ def test_a_page_scan_lists_lazy_photos_by_the_address_they_will_load(browser, li
     try:
         page.goto(f"{sites.local}/lazy-gallery.html")
         page.wait_for_function("[...document.images].every(i => i.complete)")
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-        popup.click("#scan")
+        scan_from_popup(browser, popup, page)
         popup.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
             return rows.length && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)); }""",
                                 timeout=WAIT_MS)
@@ -534,9 +543,7 @@ img {{ display: block; width: 300px; height: 300px }}</style>
                                                      media_dir)
             assert result["label"] == "ai_generated", (cell, result["summary"])
 
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-        popup.click("#scan")
+        scan_from_popup(browser, popup, page)
         popup.wait_for_function("""n => { const rows = [...document.querySelectorAll('#results li')];
             return rows.length === n && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)
                                                         && r.querySelector('img.thumb')); }""",
@@ -573,9 +580,7 @@ def test_the_popups_thumbnails_send_no_cookies_off_the_page_s_site_and_none_to_p
     seen = []
     popup.on("request", lambda r: seen.append((r.url, r.all_headers().get("cookie"))))
     popup.set_viewport_size({"width": 400, "height": 900})
-    popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-    popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-    popup.click("#scan")
+    scan_from_popup(browser, popup, page)
     popup.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
         return rows.length >= 6 && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)); }""",
                             timeout=WAIT_MS)
@@ -609,9 +614,7 @@ def test_the_popups_thumbnails_load_as_their_rows_come_into_view(browser, live_b
         asked = []
         popup.on("request", lambda r: asked.append(r.url) if "/media/" in r.url else None)
         popup.set_viewport_size({"width": 400, "height": 500})
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-        popup.click("#scan")
+        scan_from_popup(browser, popup, page)
         popup.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
             return rows.length >= 40 && rows.every(r => ['done', 'failed', 'cancelled'].includes(r.dataset.state)); }""",
                                 timeout=WAIT_MS)
@@ -1304,9 +1307,7 @@ def test_media_in_an_embedded_post_from_another_site_is_checked_in_its_frame(bro
         ad.locator("div[data-fakelens=pill] button").click()
         ad.wait_for_function(done, timeout=WAIT_MS)
         popup = browser.context.new_page()
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-        popup.click("#scan")   # the article answers, not its frames (whose photos would be listed)
+        scan_from_popup(browser, popup, page)   # the article answers, not its frames (whose photos would be listed)
         popup.wait_for_function("() => document.querySelector('#summary').textContent.startsWith('No images')",
                                 timeout=10_000)
         popup.close()
@@ -1477,9 +1478,7 @@ def test_the_popup_draws_each_verdict_on_the_page_as_soon_as_it_is_final(browser
         page.evaluate("""() => { const img = document.querySelector('#photo');
             img.src = 'https://x.com/media/real-2.jpg'; return img.decode(); }""")
         popup = browser.context.new_page()
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-        popup.click("#scan")
+        scan_from_popup(browser, popup, page)
         page.wait_for_function("[...document.querySelectorAll('div[data-fakelens=badge]')].some(b => b.dataset.state === 'done')",
                                timeout=WAIT_MS)
         rows = popup.evaluate("[...document.querySelectorAll('#results li')].map(r => [r.dataset.kind, r.dataset.state])")
@@ -1504,9 +1503,7 @@ def test_a_page_scan_goes_on_with_the_popup_closed_and_a_popup_opened_again_show
         page.goto(f"{sites.local}/slow-video-page.html")
         page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?wait=6&t=' + Date.now()")
         popup = browser.context.new_page()
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-        popup.click("#scan")
+        scan_from_popup(browser, popup, page)
         popup.wait_for_selector("#results li[data-kind='video']", timeout=10_000)
         popup.close()   # as a click on the page closes it, the video not checked yet
         badges = final_badges(page, 2)
@@ -1563,8 +1560,7 @@ def test_a_page_reloaded_mid_scan_ends_the_popups_scan_saying_why(browser, live_
     popup = browser.context.new_page()
     try:
         page.goto(f"{sites.local}/media/reloaded-{stamp}.html")
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        open_popup(browser, popup, page)
         popup.evaluate("""() => { window.spoken = []; new MutationObserver(() => window.spoken.push(
             document.querySelector('#announce').textContent)).observe(document.querySelector('#announce'),
             {childList: true, characterData: true, subtree: true}); }""")
@@ -1599,9 +1595,7 @@ def test_a_scans_checks_failing_for_the_connection_turn_the_popups_connected_lin
     try:
         page.goto(f"{sites.local}/slow-video-page.html")
         page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?wait=8&t=' + Date.now()")
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-        popup.click("#scan")
+        scan_from_popup(browser, popup, page)
         popup.wait_for_selector("#results li[data-kind='video'][data-state='queued'], "
                                 "#results li[data-kind='video'][data-state='running']", timeout=20_000)
         browser.configure(token="not-the-token")   # the backend refuses the next poll
@@ -1701,9 +1695,7 @@ def test_a_page_scan_follows_its_checks_a_few_at_a_time(browser, live_backend, s
             Object.assign(document.createElement('img'), { width: 130, height: 130, src: `${src}/${n}.jpg` })))""",
                       f"http://127.0.0.1:{silent.getsockname()[1]}")
         popup = browser.context.new_page()
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-        popup.click("#scan")
+        scan_from_popup(browser, popup, page)
         popup.wait_for_selector("#results li[data-state='running']", timeout=30_000)   # followed since
         browser.sw("() => { self.checkPolls = 0; }")
         time.sleep(10)
@@ -2390,8 +2382,7 @@ def test_a_save_in_options_keeps_the_popups_site_switch(browser, live_backend, s
         options.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
         page.goto(f"{sites.local}/plain-page.html")
         popup = browser.context.new_page()
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        open_popup(browser, popup, page)
         popup.uncheck("#site-on")
         deadline = time.monotonic() + 10   # saved (the popup saves once it has read the settings), then closed
         while browser.sw("async () => (await chrome.storage.local.get('disabledSites')).disabledSites") != ["127.0.0.1"]:
@@ -2701,8 +2692,7 @@ def test_a_page_scan_with_the_backend_gone_says_so_once_and_draws_nothing_on_the
     try:
         page.goto("https://www.instagram.com/")   # photos the browser reads and uploads
         popup = browser.context.new_page()
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        open_popup(browser, popup, page)
         url, _ = _dead_port_url(live_backend)
         browser.configure(backendUrl=url)   # the backend gone; the popup's line still says "Connected"
         popup.click("#scan")
@@ -3076,8 +3066,7 @@ def test_the_popup_scrolls_as_one_page_and_keeps_its_scan_button_on_one_line(bro
         page.goto(url)
         popup = browser.context.new_page()
         popup.set_viewport_size({"width": 380, "height": 600})
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        open_popup(browser, popup, page)
         one_line = popup.evaluate("document.querySelector('#scan').getBoundingClientRect().height")
         popup.evaluate("document.querySelector('#site-name').textContent = "
                        "'a-very-long-host-name-of-a-news-site.example.co.uk (off for all of example.co.uk: change it in Options)'")
@@ -3136,9 +3125,7 @@ def test_the_popup_says_to_reload_a_web_page_it_does_not_run_in_yet(browser, liv
     popup = browser.context.new_page()
     try:
         page.goto(f"{sites.local}/slow-page.html", wait_until="commit")
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-        popup.click("#scan")
+        scan_from_popup(browser, popup, page)
         popup.locator("#summary", has_text="reload the page").wait_for(timeout=10_000)
         assert popup.text_content("#summary") == "FakeLens is not running on this page yet: reload the page, then scan again."
         assert not popup.is_disabled("#scan")
@@ -3248,9 +3235,7 @@ def test_the_popup_says_why_it_cannot_scan_a_store_a_local_file_or_a_pdf(browser
             page.goto(url)
             page.wait_for_timeout(1_000)   # a PDF's viewer, and the content script in it, come after the load
             popup = browser.context.new_page()
-            popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-            popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
-            popup.click("#scan")
+            scan_from_popup(browser, popup, page)
             popup.wait_for_selector("#scan[aria-disabled='false']", timeout=10_000)
             assert popup.text_content("#summary").startswith(said), (url, popup.text_content("#summary"))
             if "store" in said:
@@ -3796,8 +3781,7 @@ def test_a_scan_after_the_tab_went_to_another_site_goes_by_the_page_it_scans(bro
         page.goto("https://x.com/home")
         seen = []
         popup.on("request", lambda r: seen.append((r.url, r.all_headers().get("cookie"))))
-        popup.goto(browser.url(f"popup/popup.html?tab={browser.tab_id(page)}"))
-        popup.wait_for_selector("#connection[data-state='ok']", timeout=10_000)
+        open_popup(browser, popup, page)
         page.goto("https://www.reddit.com/home")
         page.wait_for_function("document.readyState === 'complete'")
         page.wait_for_timeout(500)   # its content scripts at document_idle
