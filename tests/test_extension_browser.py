@@ -3489,6 +3489,39 @@ def test_the_pill_badge_and_words_for_a_photo_in_a_modal_dialog_or_popover_show_
         browser.configure(autoCheck=True)
 
 
+def test_the_pill_and_badge_sit_on_a_photo_in_a_dialog_the_page_centres_with_a_transform(browser, live_backend,
+                                                                                         sites):
+    """A modal dialog centred the common way (top and left 50 %, `translate(-50%, -50%)`) holds fixed
+    children itself: FakeLens's pill and badge, placed by window pixels, sat that far down and right of
+    the photo (off it, or out of the window). They sit on the photo's top corners."""
+    browser.configure(autoCheck=False)
+    page = browser.context.new_page()
+    pill = page.locator("div[data-fakelens=pill] button")
+    try:
+        page.set_viewport_size({"width": 1000, "height": 700})
+        page.goto(f"{sites.local}/photo-dialog.html")
+        page.evaluate("""() => { const d = document.getElementById('dlg');
+            Object.assign(d.style, {top: '50%', left: '50%', margin: '0', transform: 'translate(-50%, -50%)'});
+            d.showModal(); }""")
+        page.wait_for_function("() => document.getElementById('big').complete")
+        photo = page.locator("#big").bounding_box()
+        page.mouse.move(photo["x"] + 190, photo["y"] + 140)
+        page.mouse.move(photo["x"] + 200, photo["y"] + 150)
+        pill.wait_for(state="visible", timeout=5_000)
+        spot = pill.bounding_box()
+        assert abs(spot["x"] - photo["x"] - 6) <= 2 and abs(spot["y"] - photo["y"] - 6) <= 2, (spot, photo)
+        page.mouse.move(spot["x"] + 10, spot["y"] + 8)
+        page.mouse.click(spot["x"] + 10, spot["y"] + 8)
+        page.wait_for_selector("#dlg div[data-fakelens=badge][data-state=done]", state="attached", timeout=WAIT_MS)
+        chip = page.evaluate("""() => document.querySelector('div[data-fakelens=badge]').shadowRoot
+            .querySelector('.chip').getBoundingClientRect().toJSON()""")
+        right, top = photo["x"] + photo["width"], photo["y"]
+        assert right - 60 <= chip["right"] <= right and top <= chip["top"] <= top + 20, (chip, photo)
+    finally:
+        page.close()
+        browser.configure(autoCheck=True)
+
+
 def test_a_badge_whose_check_is_cleared_from_the_history_says_so(browser, live_backend, sites, tmp_path):
     """Clearing the history while a badge followed its check showed "Check failed: no check with id …"."""
     from support.httpd import MediaServer

@@ -242,7 +242,7 @@
   const near = (r, margin, { width, height } = view()) => r.bottom > -margin && r.right > -margin &&
     r.top < height + margin && r.left < width + margin;
 
-  function measure(el) {
+  function measure(el, open) {
     const whole = el.getBoundingClientRect();
     // off the window it is hidden without the walk up its ancestors (a feed scrolled for an hour holds
     // hundreds of badges, each measured on every frame of a scroll)
@@ -263,16 +263,17 @@
     // 154 px) it ran past the right edge. Its width as the CSS makes it: min(TIP_PX, 100vw - 32) + padding.
     const tipWidth = Math.min(TIP_PX, innerWidth - 32) + 20;   // (100vw: the scrollbar included)
     const tipLeft = Math.max(6 - r.left, Math.min(6, width - 6 - tipWidth - r.left));
-    return { visible, r, hangRight, tipLeft, above: room < Math.min(260, height / 2) && r.top > room };
+    return { visible, r, hangRight, tipLeft, above: room < Math.min(260, height / 2) && r.top > room,
+      origin: visible ? FL.layerOrigin(FL.layerFor(el, open)) : null };
   }
 
-  function apply(entry, { visible, r, hangRight, tipLeft, above }, zoom, open) {
+  function apply(entry, { visible, r, hangRight, tipLeft, above, origin }, zoom, open) {
     entry.host.style.setProperty("display", visible ? "block" : "none", "important");
     if (!visible) return;
     FL.toLayer(entry.host, entry.el, open);   // a dialog or popover opened or closed around the media
     unzoom(entry.host, zoom);
-    entry.host.style.setProperty("left", `${Math.round(r.left)}px`, "important");
-    entry.host.style.setProperty("top", `${Math.round(r.top)}px`, "important");
+    entry.host.style.setProperty("left", `${Math.round(r.left - origin.x)}px`, "important");
+    entry.host.style.setProperty("top", `${Math.round(r.top - origin.y)}px`, "important");
     entry.host.style.setProperty("width", `${Math.round(r.width)}px`, "important");
     entry.chip.classList.toggle("narrow", r.width < NARROW_PX);
     entry.tip.classList.toggle("from-left", hangRight);
@@ -280,7 +281,10 @@
     entry.tip.classList.toggle("above", above);
   }
 
-  const place = (el, entry) => apply(entry, measure(el), FL.rootZoom());
+  const place = (el, entry) => {
+    const open = FL.openLayers();
+    apply(entry, measure(el, open), FL.rootZoom(), open);
+  };
 
   // A page that zooms <html> zooms what hangs on it too, our layers included: the positions written
   // come from getBoundingClientRect (already zoomed), so such a layer is zoomed back to 1.
@@ -303,7 +307,7 @@
     frame = 0;
     const recheck = checkMedia;
     checkMedia = false;
-    const placing = [];
+    const placing = [], open = badges.size ? FL.openLayers() : [];
     for (const [el, entry] of badges) {
       if (!el.isConnected) {
         FL.badges.remove(el);
@@ -319,9 +323,9 @@
         if (FL.autoCheck) FL.autoCheck.observe(el);
         continue;
       }
-      placing.push([entry, measure(el)]);
+      placing.push([entry, measure(el, open)]);
     }
-    const zoom = FL.rootZoom(), open = placing.length ? FL.openLayers() : [];
+    const zoom = FL.rootZoom();
     for (const [entry, where] of placing) apply(entry, where, zoom, open);
     const now = performance.now();
     if (now < followUntil || (sliding > 0 && now < slidingSince + MAX_SLIDE_MS)) schedule();

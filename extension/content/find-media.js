@@ -415,6 +415,22 @@
     }
     return layer;
   };
+  // Where a layer of FakeLens's at left and top 0 lands in `layer` (FL.layerFor's), in window pixels:
+  // the window's corner, unless the page made that dialog or popover hold fixed children itself (a
+  // `translate(-50%, -50%)` centring, a filter, containment): then they count from its padding box,
+  // as it is scrolled, and a badge placed by window pixels sat that far off its photo (its scale, as in
+  // an opening animation, is not undone).
+  FL.layerOrigin = (layer) => {
+    if (layer === document.documentElement) return { x: 0, y: 0 };
+    const s = getComputedStyle(layer);
+    const set = (value) => Boolean(value) && value !== "none";
+    const holds = ["transform", "translate", "rotate", "scale", "perspective", "filter", "backdropFilter"].some((p) => set(s[p])) ||
+      /paint|layout|strict|content/.test(s.contain || "") || /transform|perspective|filter/.test(s.willChange || "") ||
+      (Boolean(s.containerType) && s.containerType !== "normal") || s.contentVisibility === "auto";
+    if (!holds) return { x: 0, y: 0 };
+    const r = layer.getBoundingClientRect();
+    return { x: r.left + layer.clientLeft - layer.scrollLeft, y: r.top + layer.clientTop - layer.scrollTop };
+  };
   // `host` put in `el`'s layer (moved back to <html> once that closes)
   FL.toLayer = (host, el, open) => {
     const layer = FL.layerFor(el, open);

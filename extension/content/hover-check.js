@@ -68,9 +68,10 @@
     for (let i = 0, over; i < 4 && (over = FL.pinnedOver(el, r.left + 20, top + 18)); i++) {
       top = Math.min(Math.max(top, over.getBoundingClientRect().bottom), r.bottom - 30);
     }
+    const origin = FL.layerOrigin(pill.parentNode);   // a transformed dialog's corner, else the window's
     FL.unzoom(pill);
-    pill.style.setProperty("left", `${Math.round(r.left + 6)}px`, "important");
-    pill.style.setProperty("top", `${Math.round(top + 6)}px`, "important");
+    pill.style.setProperty("left", `${Math.round(r.left + 6 - origin.x)}px`, "important");
+    pill.style.setProperty("top", `${Math.round(top + 6 - origin.y)}px`, "important");
     pill.style.setProperty("display", "block", "important");
   }
 
