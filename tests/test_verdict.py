@@ -57,6 +57,33 @@ def test_a_flag_says_what_provenance_found_when_it_found_anything():
     assert "Content Credentials" not in fuse([face_swap(0.87), nothing], media(), 1)["summary"]
 
 
+def test_a_flag_beside_a_declared_camera_capture_says_the_two_disagree():
+    """Intact credentials declaring a camera capture (c2pa.created, digitalCapture) beside a face-swap flag
+    read "… Content Credentials intact, signed by “Leica” (trusted).": what they declare, the other side of
+    the conflict, went unsaid. The label stays the detector's; a capture only the metadata declares is
+    said as the weaker claim it is."""
+    capture = [{"action": "c2pa.created", "digital_source_type": "digitalCapture"}]
+    signed = Signal("provenance", "1", None, provenance={"status": "intact", "ai_generated": False, "signer": "Leica",
+                                                         "trusted": True, "actions": capture,
+                                                         "digital_source_type": "digitalCapture"})
+    r = fuse([face_swap(0.96), signed], media(), 1)
+    assert r["label"] == "manipulated" and r["score"] == 0.96
+    assert r["summary"].endswith(" Its Content Credentials, intact and signed by “Leica” (trusted), declare a camera "
+                                 "capture (digitalCapture): weigh the two."), r["summary"]
+    near = fuse([face_swap(0.45), signed], media(), 1)
+    assert near["label"] == "uncertain" and near["summary"].endswith("declare a camera capture (digitalCapture): weigh the two.")
+    # a quiet detector is no conflict: the note is as it was
+    assert "weigh" not in fuse([face_swap(0.1), signed], media(), 1)["summary"]
+    xmp = Signal("provenance", "1", None, provenance={"status": "none", "ai_generated": False, "actions": [],
+                                                      "digital_source_type": "digitalCapture",
+                                                      "reasons": ["No Content Credentials found"]})
+    r = fuse([face_swap(0.96), xmp], media(), 1)
+    assert r["label"] == "manipulated"
+    assert r["summary"].endswith(" Its metadata declares a camera capture (digitalCapture), a weaker claim than signed "
+                                 "credentials: metadata can be copied or forged."), r["summary"]
+    assert "metadata" not in fuse([face_swap(0.1), xmp], media(), 1)["summary"]
+
+
 def test_low_scores_are_no_evidence_never_real():
     r = fuse([face_swap(0.1), provenance()], media(), 12)
     assert r["label"] == "no_evidence"

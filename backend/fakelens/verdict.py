@@ -17,6 +17,7 @@ import re
 from .detectors.base import Signal, score_text, stored_score
 from .fetch.ytdlp import PAGE_ITEMS
 from .media.types import Media
+from .provenance import CAPTURE_SOURCE_TYPES
 from .provenance.text import plain, signer_words
 
 UNCERTAIN_MARGIN = 0.1
@@ -153,7 +154,27 @@ def _untrusted_summary(prov: dict, prov_signal: Signal) -> str:
     return f"{partly}AI-generated: {reason}. Anyone can sign such a claim with a certificate of their own."
 
 
-def _provenance_note(prov: dict, prov_signal: Signal | None = None) -> str:
+def _capture(prov: dict, prov_signal: Signal | None) -> str | None:
+    """The capture from real life (digitalCapture, …) the file's intact Content Credentials declare, else
+    None; None too where the provenance step already said it against an AI-generated earlier version."""
+    if prov["status"] != "intact" or (prov_signal is not None and prov_signal.detail.get("contradiction")):
+        return None
+    return next((a["digital_source_type"] for a in prov.get("actions") or []
+                 if a.get("digital_source_type") in CAPTURE_SOURCE_TYPES), None)
+
+
+def _metadata_capture(prov: dict) -> str:
+    """" Its metadata declares a camera capture (digitalCapture), …" where only the file's metadata (IPTC
+    DigitalSourceType in XMP) declares one, said as the weaker claim it is; else "". The block's type is the
+    credentials' where their actions declare any (provenance.check), and then theirs is what is said."""
+    declared = prov.get("digital_source_type")
+    if declared not in CAPTURE_SOURCE_TYPES or any(a.get("digital_source_type") for a in prov.get("actions") or []):
+        return ""
+    return (f" Its metadata declares {CAPTURE_SOURCE_TYPES[declared]} ({declared}), a weaker claim than signed "
+            "credentials: metadata can be copied or forged.")
+
+
+def _provenance_note(prov: dict, prov_signal: Signal | None = None, flagged: bool = False) -> str:
     if prov["status"] == "none":
         # as the provenance step wrote it: credentials there but unreadable or remote, a metadata hint,
         # or what was looked for and found nothing (and what was not: a picture too small for the watermark)
@@ -167,22 +188,29 @@ def _provenance_note(prov: dict, prov_signal: Signal | None = None) -> str:
     who = signer_words(prov.get("signer"))
     trust = "trusted" if prov.get("trusted") else "not on FakeLens's trust list"
     intact = f"Content Credentials intact, signed by {who} ({trust})"
+    capture = _capture(prov, prov_signal) if flagged else None
+    if capture:
+        # beside a detector's flag, a signed capture from real life is the other side of a conflict: said
+        # as such ("intact" alone left it unsaid), the label still the detectors'
+        intact = (f"Its Content Credentials, intact and signed by {who} ({trust}), declare "
+                  f"{CAPTURE_SOURCE_TYPES[capture]} ({capture}): weigh the two")
     hint = _hint(prov_signal)   # what they say that did not decide (an AI-generated input) is said too
     e = _said(prov_signal) if hint else None
     if e and e.get("of_file") and e.get("claim") and e.get("signer") == prov.get("signer"):
         # these same credentials' words: theirs, their signer not named again ("— a hint only" as the reason's)
         only = prov_signal.detail["reason"][len(e["reason"].rstrip(". ")):].rstrip(". ")
-        return f"{intact}; they say {e['claim']}{only}."
+        return f"{intact}. They also say {e['claim']}{only}." if capture else f"{intact}; they say {e['claim']}{only}."
     return f"{intact}." + (f" {hint}" if hint else "")
 
 
 def _provenance_aside(prov: dict, prov_signal: Signal | None) -> str:
     """Beside a detector's flag, what provenance found, when it found anything: intact or broken
-    credentials (a signed camera capture that a detector flags is worth knowing), credentials not
-    read, a hint. Nothing when it found nothing (the usual case, and no evidence either way)."""
+    credentials (a signed camera capture that a detector flags is worth knowing, and said as a capture),
+    credentials not read, a hint, a capture the metadata declares. Nothing when it found nothing (the
+    usual case, and no evidence either way)."""
     found = prov["status"] != "none" or prov.get("unreadable") or prov.get("remote_manifest") \
         or prov.get("failed") or (prov_signal is not None and prov_signal.score is not None)
-    return " " + _provenance_note(prov, prov_signal) if found else ""
+    return (" " + _provenance_note(prov, prov_signal, flagged=True) if found else "") + _metadata_capture(prov)
 
 
 def _frames_said(signal: Signal, media: Media) -> str:
