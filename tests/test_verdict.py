@@ -220,6 +220,25 @@ def test_an_ai_marker_in_metadata_beside_credentials_that_validate_without_one_s
         "longer matches the signed hash (edited after signing).")
 
 
+def test_credentials_changed_after_signing_make_uncertain_with_the_detectors_measured_score():
+    """A quiet face beside credentials whose signed data changed read "Uncertain (score 0.30)": the broken
+    credentials' fixed 0.3, no model's measurement, as the headline's score; and the face-swap signal the
+    summary leans on ("No signs … were found by the face-swap detector") was marked as not deciding."""
+    from fakelens.verdict import label_words
+    changed = Signal("provenance", "1", 0.3, flags="ai_generated",
+                     provenance={"status": "tampered", "ai_generated": False, "data_changed": True,
+                                 "failure_words": ["the image data no longer matches the signed hash (edited after signing)"]},
+                     detail={"reason": "The Content Credentials do not validate: the image data no longer matches the "
+                                       "signed hash (edited after signing). That alone does not show the picture was "
+                                       "manipulated"})
+    r = fuse([face_swap(0.12, threshold=0.69), changed], media(), 1)
+    assert r["label"] == "uncertain"   # as README documents: the credentials no longer describe the file
+    assert r["score"] == 0.12 and label_words(r) == "Uncertain (score 0.12)", label_words(r)
+    assert r["summary"].startswith("Uncertain: the file was changed after its Content Credentials were signed")
+    assert "No signs of manipulation were found by the face-swap detector (score 0.12)." in r["summary"]
+    assert [s["decisive"] for s in r["signals"]] == [True, True]
+
+
 def test_a_composite_with_an_ai_made_part_is_partly_ai_generated():
     signal = provenance(ai=True, status="intact", score=0.97)
     signal.provenance["partly_ai"] = True

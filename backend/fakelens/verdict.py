@@ -24,7 +24,7 @@ UNCERTAIN_MARGIN = 0.1
 # bump with any change to how signals become a verdict, to which faces a detector scores or which
 # decides, or to how a picture is decoded (cached verdicts also go with any change to the code:
 # analyze.CODE_FINGERPRINT; this number names the rules a verdict was made by)
-RULES_VERSION = "15"
+RULES_VERSION = "16"
 
 # each label in words, for the CLI and the HTML report (never "real")
 LABELS = {"manipulated": "Likely manipulated", "ai_generated": "AI-generated", "uncertain": "Uncertain",
@@ -318,7 +318,11 @@ def fuse(signals: list[Signal], media: Media, elapsed_ms: int) -> dict:
     elif detectors and prov.get("data_changed") and prov_signal is not None and prov_signal.score is not None:
         # the file changed after its credentials were signed: a detector's silence must not read as
         # "No signs of manipulation found" beside credentials that say it was edited
-        label, decisive, score = "uncertain", [prov_signal], prov_signal.score   # the broken credentials' 0.3
+        # the label is the credentials', the score the detectors' (a measured one: the broken credentials'
+        # fixed 0.3 read "Uncertain (score 0.30)" as if a model had scored it); their silence, which the
+        # summary says, decides with the credentials
+        label, decisive = "uncertain", [*detectors, prov_signal]
+        score = max(s.score for s in detectors)
         hint = _hint(prov_signal)
         summary = ("Uncertain: the file was changed after its Content Credentials were signed, so they no longer "
                    f"describe it ({'; '.join(prov.get('failure_words') or ['its data no longer matches the signed hash'])})"
