@@ -291,6 +291,26 @@ def test_a_reports_signal_detail_and_provenance_read_as_words_not_json(app, clie
     assert rows == [("status", "none"), ("trusted", "no"), ("reasons", "Nothing found")], provenance
 
 
+def test_a_reports_iptc_source_types_are_said_in_words(app, client, auth):
+    """The report printed IPTC tokens bare ("digital source type: digitalCapture"), which few readers know:
+    they are in words, the token kept after them; a token outside the vocabulary is as it was."""
+    html = stored_report(app, client, auth, report_result(
+        signals=[{"detector": "provenance", "version": "1.13", "score": 0.9, "threshold": 0.5, "decisive": True,
+                  "detail": {"metadata": {"XMP DigitalSourceType": "trainedAlgorithmicMedia"}}}],
+        provenance={"status": "intact", "signer": "Leica", "trusted": True, "digital_source_type": "digitalCapture",
+                    "actions": [{"action": "c2pa.created", "digital_source_type": "digitalCapture"},
+                                {"action": "c2pa.edited", "digital_source_type": "compositeWithTrainedAlgorithmicMedia"},
+                                {"action": "c2pa.edited", "digital_source_type": "somethingNew"}]}))
+    text = re.sub(r"<[^>]+>", "\n", html)
+    assert "XMP DigitalSourceType: AI-generated (trainedAlgorithmicMedia)" in text, text
+    provenance = text[text.index("Provenance\n"):]
+    assert "digital source type: camera capture (digitalCapture)" in provenance, provenance
+    assert "digital source type: composite with AI-generated elements (compositeWithTrainedAlgorithmicMedia)" \
+        in provenance, provenance
+    assert "digital source type: somethingNew" in provenance
+    assert re.search(r"digital source type\n+camera capture \(digitalCapture\)", provenance), provenance   # the block's own row
+
+
 @pytest.mark.parametrize("source_url", ["http://[bad/x.png", "http://ex\uff03ample.com/x.png"])
 def test_the_report_of_an_upload_whose_source_address_does_not_parse_is_drawn(app, client, auth, source_url):
     """An upload's source_url is kept as sent; one urlsplit cannot read made its report a 500, for good."""

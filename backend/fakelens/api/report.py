@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template
 from ..analyze import thumbnail_frame, thumbnail_name
 from ..errors import NEXT_STEP, FakeLensError
 from ..detectors.base import shown_score
-from ..provenance.text import plain
+from ..provenance.text import plain, source_type_words
 from ..verdict import UNCERTAIN_MARGIN, label_words, score_text
 
 bp = Blueprint("report", __name__, template_folder="templates")
@@ -132,14 +132,20 @@ def next_step(check: dict) -> str:
     return NEXT_STEP.get((check.get("error") or {}).get("code"), "") if check["status"] == "failed" else ""
 
 
+# where an IPTC source type token is listed (the block's, an action's, the metadata's field): said in words
+SOURCE_TYPE_KEYS = ("digital_source_type", "XMP DigitalSourceType")
+
+
 def shown_items(detail: dict) -> list[tuple[str, object]]:
     """A signal's detail (or the provenance summary) as the report lists it: each key in words
     ("faces_scored": "faces scored"), in its order, without the empty ones (null, [], {}; the
     provenance summary is mostly these) and without a "reason" its "reasons" repeats. It was one
-    line of raw JSON per signal, nulls and braces included."""
+    line of raw JSON per signal, nulls and braces included. An IPTC source type is in words, its token
+    after them ("camera capture (digitalCapture)"), not the token alone."""
     reasons = detail.get("reasons") if isinstance(detail.get("reasons"), list) else []
-    return [(str(k).replace("_", " "), v) for k, v in detail.items()
+    return [(str(k).replace("_", " "), source_type_words(v) if k in SOURCE_TYPE_KEYS else v) for k, v in detail.items()
             if v is not None and v != [] and v != {} and not (k == "reason" and v in reasons)]
+
 
 
 def one_line(values: list) -> bool:

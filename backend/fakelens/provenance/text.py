@@ -36,3 +36,25 @@ def signer_words(name: str | None) -> str:
     """A signer's name as a claim, in quotes (a certificate's name is whatever its maker typed), or
     "an unknown signer"."""
     return quoted(name) if name else "an unknown signer"
+
+
+# the IPTC DigitalSourceType vocabulary's terms (cv.iptc.org/newscodes/digitalsourcetype), in common words:
+# the report printed the bare token ("digitalCapture"), which few readers know
+SOURCE_TYPE_WORDS = {
+    "digitalCapture": "camera capture", "computationalCapture": "computational camera capture (a phone's, say)",
+    "compositeCapture": "composite of camera captures", "screenCapture": "screen capture",
+    "negativeFilm": "scan of a film negative", "positiveFilm": "scan of a film positive (a slide)",
+    "print": "scan of a print", "humanEdits": "edited by a person", "minorHumanEdits": "minor edits by a person",
+    "algorithmicallyEnhanced": "enhanced by an algorithm", "digitalCreation": "made on a computer by a person",
+    "digitalArt": "digital art, made by a person", "dataDrivenMedia": "made from data (a visualisation, say)",
+    "virtualRecording": "virtual recording (of a game or simulation, say)",
+    "compositeSynthetic": "composite of synthetic elements", "trainedAlgorithmicMedia": "AI-generated",
+    "compositeWithTrainedAlgorithmicMedia": "composite with AI-generated elements",
+    "algorithmicMedia": "made by an algorithm, not a trained AI model",
+}
+
+
+def source_type_words(token: str | None) -> str | None:
+    """An IPTC DigitalSourceType token in words, the token kept after them: "camera capture
+    (digitalCapture)"; one not in the vocabulary as it is."""
+    return f"{SOURCE_TYPE_WORDS[token]} ({token})" if isinstance(token, str) and token in SOURCE_TYPE_WORDS else token
