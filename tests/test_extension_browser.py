@@ -2160,7 +2160,8 @@ def test_options_page_pairs_and_shows_a_wrong_token(browser, live_backend):
         page.fill("#token", "not-the-token")
         page.click("#save")
         page.wait_for_selector("#connection[data-state='unauthorized']", timeout=10_000)
-        assert "fakelens token" in page.text_content("#fix")
+        # the field is above the line, on this page: not "paste the token in Options"
+        assert page.text_content("#fix").endswith("and paste the token above."), page.text_content("#fix")
         assert browser.badge_text() == "key"
         page.screenshot(path=str(ARTIFACTS / "extension-options-wrong-token.png"))
 
@@ -2699,6 +2700,9 @@ def test_a_page_scan_with_the_backend_gone_says_so_once_and_draws_nothing_on_the
         popup.wait_for_selector("#connection[data-state='unreachable']", timeout=20_000)
         assert popup.text_content("#summary") == f"Scan failed: FakeLens backend not reachable at {url}"
         assert "fakelens serve" in popup.text_content("#fix")
+        # said once: each row says it was not sent (it repeated "Check failed: … not reachable …")
+        rows = popup.evaluate("[...document.querySelectorAll('#results li .chip')].map(c => c.textContent)")
+        assert rows and all(r.endswith("Not sent: the scan failed") for r in rows), rows
         popup.wait_for_selector("#scan[aria-disabled='false']", timeout=10_000)
         page.wait_for_timeout(1_000)
         assert page.evaluate(BADGES_JS) == []

@@ -26,8 +26,11 @@
       ["unreachable", "not_answering", "wrong_host"].includes(state.state) && state.url ? `${look.text} at ${state.url}` : look.text + models;
     const fix = document.getElementById("fix");
     fix.hidden = !look.fix;
-    withCode(fix, look.fix);
+    withCode(fix, onOptions ? look.fix.replace(/ in Options\b/g, " above") : look.fix);
   }
+  // on the Options page itself, "paste the token in Options" sent the user where they were: the fields
+  // are above this line there
+  const onOptions = location.pathname.endsWith("/options/options.html");
 
   FL.showConnection = async (fresh = true) => {
     // a fresh check can take seconds (a backend that does not answer: 5): the old line, "Connected"

@@ -132,6 +132,11 @@
       return { tone: "skipped", icon: "–", text: "Not followed: the page changed", short: "Not followed",
                label: "cancelled", group: "not followed" };
     }
+    if (check.status === "cancelled" && check.error && check.error.code === "not_sent") {
+      // a page scan that failed before it made any check: the popup says why once, above its rows
+      return { tone: "skipped", icon: "–", text: "Not sent: the scan failed", short: "Not sent",
+               label: "cancelled", group: "not sent" };
+    }
     if (check.status === "cancelled") {   // by the user, or gone with a cleared history (FL.removedCheck)
       const why = check.error && check.error.code === "not_found" ? " (the history was cleared)" : "";
       return { tone: "error", icon: "×", text: `Check cancelled${why}`, short: "Cancelled", label: "cancelled" };

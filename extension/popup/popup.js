@@ -115,9 +115,9 @@
         rows: items.map(({ index, kind, url, permalink, thumb }) => ({ index, kind, url, permalink, thumb })),
       });
     } catch (err) {
-      // no check was made: every row says so too, instead of "Checking…" for ever
+      // no check was made: every row says so too, instead of "Checking…" for ever (why: once, above them)
       shown.stop();
-      shown.rows.forEach((row, i) => FL.updateRow(row, items[i], { status: "failed", error: { code: err.code, message: err.message } }));
+      shown.rows.forEach((row, i) => FL.updateRow(row, items[i], { status: "cancelled", error: { code: "not_sent", message: err.message } }));
       say(`Scan failed: ${err.message}`);
       await FL.showConnection();
       FL.setBusy(button, false);
