@@ -607,6 +607,58 @@ def test_output_that_cannot_be_written_exits_1_as_check(tmp_path, command):
         assert r.stderr == "error: cannot write the results: No space left on device\n", r.stderr
 
 
+@pytest.mark.parametrize("command", [["check"], ["check", "--json"], ["token"], ["models"], ["models", "--json"],
+                                     ["eval"], ["eval", "--json"], ["--help"]])
+def test_a_closed_stdout_exits_1_quietly_as_a_closed_pipe(tmp_path, face_jpeg, command):
+    """`fakelens check x >&-` ended in a traceback ('NoneType' object has no attribute 'flush'), and
+    `check --json`, `models`, `token` and `eval` exited 0, their output lost: Python makes sys.stdout
+    None when fd 1 is closed, and print() then drops what it is given."""
+    import cv2
+
+    if command[0] == "check":
+        command = [*command, str(face_jpeg)]
+    elif command[0] == "eval":   # a face in each class: scored, an AUC, exit 0 where the output is written
+        (tmp_path / "real").mkdir()
+        (tmp_path / "fake").mkdir()
+        shutil.copy(face_jpeg, tmp_path / "real")
+        cv2.imwrite(str(tmp_path / "fake" / "flipped.jpg"), cv2.flip(cv2.imread(str(face_jpeg)), 1))
+        command = [*command, "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake")]
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home")}
+    r = subprocess.run(["bash", "-c", 'exec "$@" >&-', "bash", sys.executable, "-m", "fakelens.cli", *command],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr and "error" not in r.stderr, r.stderr[-2000:]
+
+
+def test_serve_with_its_stdout_closed_still_serves(tmp_path):
+    """A server started from a script that closed its stdout serves, its lines dropped (fd 1 is then
+    /dev/null: no file it opens takes it)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from support.live_backend import free_port
+
+    port = free_port()
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(["bash", "-c", 'exec "$@" >&-', "bash", sys.executable, "-m", "fakelens.cli", "serve",
+                             "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, answered = time.monotonic() + 60, None
+        while answered is None and proc.poll() is None and time.monotonic() < deadline:
+            try:
+                answered = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5).status
+            except urllib.error.HTTPError as exc:
+                answered = exc.code
+            except OSError:
+                time.sleep(0.3)
+        assert answered is not None, proc.poll()
+    finally:
+        proc.terminate()
+        err = proc.communicate(timeout=60)[1]
+    assert "Traceback" not in err, err
+
+
 def read_terminal(proc, master, timeout=60) -> str:
     """What `proc` wrote to the pseudo-terminal `master` until it ended."""
     import select

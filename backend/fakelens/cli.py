@@ -2,6 +2,7 @@
 
 import argparse
 import errno
+import io
 import json
 import os
 import shutil
@@ -388,6 +389,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ClosedStdout(io.TextIOBase):
+    """stdout when fd 1 was closed (`>&-`). Python makes sys.stdout None there, and print() then drops
+    what it is given without a word: `check --json x >&-` exited 0, its verdicts lost, and `check x >&-`
+    ended in a traceback. Each write here fails as a closed pipe's does, so every command ends as
+    after `| head`: quietly, exit 1 (README)."""
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        raise BrokenPipeError(errno.EPIPE, "stdout is closed")
+
+    def fileno(self):
+        return 1   # /dev/null there now (_closed_stdout): _stdout_to_devnull finds it
+
+
+def _closed_stdout() -> bool:
+    """Whether fd 1 was closed when the command started; if so it is pointed at /dev/null, so no file
+    opened later takes it (fakelens.db, a download) to be written by a print or by ffmpeg's stdout."""
+    if sys.stdout is not None:
+        return False
+    try:
+        os.fstat(1)   # taken meanwhile by a file the start-up opened: left alone
+    except OSError:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        if fd != 1:
+            os.dup2(fd, 1)
+            os.close(fd)
+    return True
+
+
 def _stdout_to_devnull():
     """stdout pointed at nothing, so Python's flush of what is left at exit fails quietly (a closed
     pipe, a full disk)."""
@@ -415,6 +447,9 @@ def _failed(args, code: str, message: str, status: int, line: str | None = None)
 
 
 def main(argv=None) -> int:
+    closed = _closed_stdout()
+    if closed:   # `--help >&-` too
+        sys.stdout = _ClosedStdout()
     try:
         args = build_parser().parse_args(argv)
     except BrokenPipeError:   # `fakelens --help | head -1`
@@ -424,6 +459,8 @@ def main(argv=None) -> int:
         _stdout_to_devnull()
         print(f"error: cannot write the results: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    if closed and args.command == "serve":   # a server started from a script that closed it: still
+        sys.stdout = None                     # serves, its lines dropped (`fakelens token` prints the token)
     try:
         return args.func(args)
     except KeyboardInterrupt:   # Ctrl+C: one line, not a traceback; each check's folder is already removed
