@@ -308,6 +308,16 @@ def test_serve_prints_the_pairing_token_on_a_line_of_its_own(tmp_path):
     assert lines[lines.index(backend.token) - 1] == "pairing token (paste it into the extension's options):"
 
 
+def test_a_bad_setting_in_the_config_file_stops_serve_whatever_the_flags(tmp_path):
+    """`port = "abc"` in config.toml with `serve --port 8814`: the server started."""
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "config.toml").write_text('port = "abc"\n')
+    r = subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(tmp_path / "home"), "serve", "--port", "1"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr == ("error in the settings: port must be a whole number, got 'abc', "
+                                              f"in {tmp_path / 'home' / 'config.toml'}\n"), r.stderr
+
+
 def serve_once(home):
     return subprocess.run([sys.executable, "-m", "fakelens.cli", "--home", str(home), "serve", "--port", "1"],
                           capture_output=True, text=True, timeout=60)

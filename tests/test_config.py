@@ -36,7 +36,7 @@ def test_unknown_setting_is_an_error(tmp_path, monkeypatch):
     ({"FAKELENS_DECODE_WALL_S": "0"}, "decode_wall_s must be more than 0"),
     ({"FAKELENS_CONNECT_TIMEOUT_S": "1e10"}, "connect_timeout_s must be at most 86400 seconds, a day (got 1e+10)"),   # overflowed a socket
     ({"FAKELENS_FETCH_WALL_S": "86401"}, "fetch_wall_s must be at most 86400 seconds"),
-    ({"FAKELENS_PORT": "abc"}, "port must be a whole number, got 'abc' (config.toml, FAKELENS_PORT or a flag)"),
+    ({"FAKELENS_PORT": "abc"}, "port must be a whole number, got 'abc', in FAKELENS_PORT"),
     ({"FAKELENS_WORKERS": "1.5"}, "workers must be a whole number, got '1.5'"),
     ({"FAKELENS_CACHE": "maybe"}, "cache must be true or false, got 'maybe'"),
     # past a cap: it was cut back without a word
@@ -121,3 +121,26 @@ def test_an_error_in_the_config_file_names_the_file(tmp_path, monkeypatch, toml,
     with pytest.raises(ValueError) as err:
         load_settings()
     assert str(tmp_path / "config.toml") in str(err.value) and words in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("toml, env, flags, words", [
+    ('port = "abc"', {}, {"port": 8814}, "port must be a whole number, got 'abc', in {file}"),
+    ("port = 0", {"FAKELENS_PORT": "8814"}, {}, "port must be 1-65535 (got 0), in {file}"),
+    ("workers = 0", {"FAKELENS_WORKERS": "2"}, {}, "workers must be at least 1 (got 0), in {file}"),
+    ('cache = "maybe"', {"FAKELENS_CACHE": "1"}, {}, "cache must be true or false, got 'maybe', in {file}"),
+    ("read_timeout_s = -1", {"FAKELENS_READ_TIMEOUT_S": "5"}, {}, "read_timeout_s must be more than 0 (got -1.0)"),
+    ("max_frames = 5000", {"FAKELENS_MAX_FRAMES": "64"}, {}, "max_frames must be at most 128 (got 5000)"),
+    ('trust_anchors = ""', {"FAKELENS_TRUST_ANCHORS": "/x.pem"}, {}, "trust_anchors must be a folder or file path"),
+    ("", {"FAKELENS_PORT": "abc"}, {"port": 8814}, "port must be a whole number, got 'abc', in FAKELENS_PORT"),
+    ("", {"FAKELENS_WORKERS": "1000"}, {"workers": 2}, "workers must be at most 64 (got 1000), in FAKELENS_WORKERS"),
+])
+def test_a_bad_value_is_said_even_where_a_later_layer_replaces_it(tmp_path, monkeypatch, toml, env, flags, words):
+    """`port = "abc"` in config.toml stopped `serve` only without --port: the flag replaced the value
+    before it was checked, and the file's mistake waited for the day the flag was left off."""
+    (tmp_path / "config.toml").write_text(toml + "\n")
+    monkeypatch.setenv("FAKELENS_HOME", str(tmp_path))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValueError) as err:
+        load_settings(**flags)
+    assert words.format(file=tmp_path / "config.toml") in str(err.value), str(err.value)

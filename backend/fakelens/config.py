@@ -64,34 +64,12 @@ class Settings:
             object.__setattr__(self, "home", default_home())
         object.__setattr__(self, "home", Path(self.home))
         object.__setattr__(self, "models_dir", Path(self.models_dir))
-        # a value out of range would start a server that never checks anything (workers = 0)
-        # or refuses every request (port 99999 wraps around): say so at start instead
-        if not 1 <= self.port <= 65535:
-            raise ValueError(f"port must be 1-65535 (got {self.port})")
-        for name in _AT_LEAST_ONE:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
-        for name in _NOT_NEGATIVE:
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative (got {getattr(self, name)})")
-        for name in _ABOVE_ZERO:   # a time limit of 0 would fail every check, later and less clearly
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be more than 0 (got {getattr(self, name)})")
-        for name in _TIME_LIMITS:   # past about 9e9 s a socket's timeout overflows: every check failed
-            if getattr(self, name) > MAX_TIME_LIMIT_S:
-                raise ValueError(f"{name} must be at most {MAX_TIME_LIMIT_S} seconds, a day "
-                                 f"(got {getattr(self, name):g})")
-        if self.workers > MAX_WORKERS:   # each is a thread running checks: thousands would exhaust the machine
-            raise ValueError(f"workers must be at most {MAX_WORKERS} (got {self.workers})")
-        # a value past its cap was cut back without a word: say it instead
-        if self.max_frames > MAX_FRAMES:
-            raise ValueError(f"max_frames must be at most {MAX_FRAMES} (got {self.max_frames})")
+        for f in fields(self):
+            _check_value(f.name, getattr(self, f.name))
+        # the one check that needs two settings: made on the values in force, whichever layer gave them
         if self.video_frames > self.max_frames:
             raise ValueError(f"video_frames must be at most max_frames ({self.max_frames}; got {self.video_frames}): "
                              "raise max_frames too")
-        if self.sync_wait_s > MAX_SYNC_WAIT_S:   # the API's own cap on ?wait=
-            raise ValueError(f"sync_wait_s must be at most {MAX_SYNC_WAIT_S:g} (got {self.sync_wait_s:g})")
-
 
 MAX_WORKERS = 64
 MAX_FRAMES = 128   # 1080p frames of 6 MB each, all held while the faces are scored
@@ -107,14 +85,36 @@ _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number"}
 
 
+def _check_value(name: str, value):
+    """One setting's own range, wherever it was given (config.toml, FAKELENS_*, a flag)."""
+    # a value out of range would start a server that never checks anything (workers = 0)
+    # or refuses every request (port 99999 wraps around): say so at start instead
+    if name == "port" and not 1 <= value <= 65535:
+        raise ValueError(f"port must be 1-65535 (got {value})")
+    if name in _AT_LEAST_ONE and value < 1:
+        raise ValueError(f"{name} must be at least 1 (got {value})")
+    if name in _NOT_NEGATIVE and value < 0:
+        raise ValueError(f"{name} must not be negative (got {value})")
+    if name in _ABOVE_ZERO and value <= 0:   # a time limit of 0 would fail every check, later and less clearly
+        raise ValueError(f"{name} must be more than 0 (got {value})")
+    if name in _TIME_LIMITS and value > MAX_TIME_LIMIT_S:   # past about 9e9 s a socket's timeout overflows
+        raise ValueError(f"{name} must be at most {MAX_TIME_LIMIT_S} seconds, a day (got {value:g})")
+    if name == "workers" and value > MAX_WORKERS:   # each is a thread running checks: thousands would exhaust the machine
+        raise ValueError(f"workers must be at most {MAX_WORKERS} (got {value})")
+    # a value past its cap was cut back without a word: say it instead
+    if name == "max_frames" and value > MAX_FRAMES:
+        raise ValueError(f"max_frames must be at most {MAX_FRAMES} (got {value})")
+    if name == "sync_wait_s" and value > MAX_SYNC_WAIT_S:   # the API's own cap on ?wait=
+        raise ValueError(f"sync_wait_s must be at most {MAX_SYNC_WAIT_S:g} (got {value:g})")
+
+
 def _coerce(f, value):
     """A value from TOML, the environment or a flag, as the field's type; a wrong one names the setting."""
     kind = Path if f.name in _PATHS else type(f.default)
     if kind is Path:
         # an empty value would be "." (the current folder): a data folder there would be swept at start
         if not str(value).strip():
-            raise ValueError(f"{f.name} must be a folder or file path, not empty "
-                             f"(config.toml, FAKELENS_{f.name.upper()} or a flag)")
+            raise ValueError(f"{f.name} must be a folder or file path, not empty")
         return Path(os.path.expanduser(str(value)))
     if kind is bool:
         if isinstance(value, bool):
@@ -135,8 +135,7 @@ def _coerce(f, value):
             pass
     else:
         return value
-    raise ValueError(f"{f.name} must be {_KIND_WORDS[kind]}, got {value!r} "
-                     f"(config.toml, FAKELENS_{f.name.upper()} or a flag)")
+    raise ValueError(f"{f.name} must be {_KIND_WORDS[kind]}, got {value!r}")
 
 
 def make_data_folder(path: Path):
@@ -208,25 +207,31 @@ def load_settings(**overrides) -> Settings:
 
 
 def _load_settings(overrides: dict) -> Settings:
-    values = {}
+    values = []   # (name, value, where it was given), file < environment < flags
     env = os.environ
     home = overrides.get("home") or env.get("FAKELENS_HOME") or default_home()
     config_file = Path(os.path.expanduser(str(home))) / "config.toml"   # "~/x" from a quoted flag too
     if config_file.is_file():
         with open(config_file, "rb") as fh:
             try:
-                values.update(tomllib.load(fh))
+                values += [(k, v, str(config_file)) for k, v in tomllib.load(fh).items()]
             except ValueError as exc:   # TOML syntax, or not UTF-8: the file is named, with the line
                 raise ValueError(f"{config_file} is not valid TOML: {exc}") from None
-    for f in fields(Settings):
-        key = "FAKELENS_" + f.name.upper()
-        if key in env:
-            values[f.name] = env[key]
-    values.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name: f for f in fields(Settings)}
-    unknown = set(values) - set(known)
+    unknown = {name for name, _, _ in values} - set(known)
     if unknown:   # only the file can name one (FAKELENS_* and flags are looked up by known names)
         raise ValueError(f"unknown setting(s) in {config_file}: {', '.join(sorted(unknown))}")
-    coerced = {k: _coerce(known[k], v) for k, v in values.items()}
+    values += [(f.name, env["FAKELENS_" + f.name.upper()], "FAKELENS_" + f.name.upper())
+               for f in fields(Settings) if "FAKELENS_" + f.name.upper() in env]
+    values += [(k, v, f"--{k.replace('_', '-')}") for k, v in overrides.items() if v is not None]
+    coerced = {}
+    for name, value, where in values:
+        # each layer's value checked before a later one replaces it: port = "abc" in config.toml is
+        # said with `serve --port 8814` too, not only the day the flag is left off
+        try:
+            coerced[name] = _coerce(known[name], value)
+            _check_value(name, coerced[name])
+        except ValueError as exc:
+            raise ValueError(f"{exc}, in {where}") from None
     coerced.setdefault("home", Path(home))
     return Settings(**coerced)
