@@ -37,6 +37,20 @@ def test_check_json_lines_many_inputs(tmp_path, plain_jpeg, face_jpeg):
     assert lines[3]["error"]["code"] == "not_found"
 
 
+def test_check_json_says_an_empty_input_in_its_json_line(tmp_path, plain_jpeg):
+    """`check --json ""` printed argparse's usage on stderr and no JSON: a script reading the lines
+    got nothing, where eval --json says its empty argument in JSON."""
+    r = fakelens(tmp_path / "home", "check", "--json", str(plain_jpeg), "")
+    assert r.returncode == 1, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [line["input"] for line in lines] == [str(plain_jpeg), ""] and "label" in lines[0]
+    assert lines[1]["error"] == {"code": "bad_request",
+                                 "message": 'the input is empty (""): name a file or an http(s) address'}
+    r = fakelens(tmp_path / "home", "check", str(plain_jpeg), "")   # without --json: a wrong argument, as before
+    assert r.returncode == 2 and r.stderr == 'error: argument PATH_OR_URL: must not be empty ("")\n', r.stderr
+    assert r.stdout == ""
+
+
 def test_a_broken_video_gives_fakelens_s_one_line_not_ffmpeg_s(tmp_path, face_jpeg):
     import cv2
 

@@ -142,6 +142,9 @@ def _looks_like_url(text: str) -> bool:
 def cmd_check(args) -> int:
     from .analyze import Analyzer
 
+    if "" in args.inputs and not args.json:   # "" would be the current folder; refused as a wrong argument.
+        # Not in argparse: under --json it is an input that failed, with its JSON line (_check_one)
+        raise WrongArgument('argument PATH_OR_URL: must not be empty ("")')
     try:
         analyzer = Analyzer(load_settings(home=args.home))
     except (SettingsError, FakeLensError) as exc:   # a bad config.toml, a broken model manifest
@@ -192,6 +195,8 @@ def _check_one(args, analyzer, item: str):
     try:
         if _looks_like_url(item):
             request, is_video = {"url": item, "kind": "auto"}, True
+        elif not item:   # Path("") is the current folder
+            raise FakeLensError("bad_request", 'the input is empty (""): name a file or an http(s) address')
         else:
             path = Path(item)
             try:   # stat itself, not exists(): that says "no such file" for a symlink loop too
@@ -323,13 +328,6 @@ def cmd_train(args) -> int:
     return module.main(args.rest) or 0
 
 
-def _not_empty(text: str) -> str:
-    """A path or URL argument: "" would be the current folder (`--real ""` scored it) or none at all."""
-    if not text:
-        raise argparse.ArgumentTypeError('must not be empty ("")')
-    return text
-
-
 class _Parser(argparse.ArgumentParser):
     def print_help(self, file=None):
         # argparse's own print_help drops a failed write: `--help > /dev/full` exited 0, nothing said
@@ -359,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog='exit 1 when any input failed (its line has "error") or the output cannot be '
                               'written; Ctrl+C: exit 130')
     p.add_argument("--json", action="store_true", help="one JSON verdict per input (JSON Lines)")
-    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", type=_not_empty)
+    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")   # "": cmd_check
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("token", help="print the pairing token")
