@@ -140,7 +140,7 @@ def test_eval_and_models_json_say_their_error_in_json_too(tmp_path):
         "code": "bad_request", "message": f"no images or videos in {tmp_path / 'real'} or {tmp_path / 'fake'}"}}, r
     assert r.stderr.strip() == f"error: no images or videos in {tmp_path / 'real'} or {tmp_path / 'fake'}"
     r = fakelens(tmp_path / "home", "eval", "--real", str(tmp_path / "none"), "--fake", str(tmp_path / "fake"), "--json")
-    assert r.returncode == 2 and json.loads(r.stdout)["error"]["message"] == f"{tmp_path / 'none'} is not a folder"
+    assert r.returncode == 2 and json.loads(r.stdout)["error"]["message"] == f"{tmp_path / 'none'} does not exist"
     env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_MODELS_DIR": str(tmp_path / "none")}
     r = subprocess.run([sys.executable, "-m", "fakelens.cli", "models", "--json"], env=env, capture_output=True,
                        text=True, timeout=120)
@@ -172,12 +172,22 @@ def test_a_data_folder_that_cannot_be_used_is_one_line_not_a_traceback(tmp_path)
 
 
 def test_a_data_folder_from_fakelens_home_is_named_as_one_from_home(tmp_path):
-    """FAKELENS_HOME a file said only "error: File exists: …", where --home named the data folder."""
+    """FAKELENS_HOME a file said only "error: File exists: …", where --home named the data folder;
+    then "cannot use the data folder X (File exists: X)", which did not say what was wrong with it."""
     afile = tmp_path / "afile"
     afile.write_text("not a folder")
+    said = (f"error: cannot use the data folder {afile}: it is a file, not a folder "
+            "(name another with --home or FAKELENS_HOME)\n")
     r = fakelens(afile, "token")
-    assert r.returncode == 2 and r.stderr == f"error: cannot use the data folder {afile} (File exists: {afile})\n", \
-        r.stderr
+    assert r.returncode == 2 and r.stderr == said, r.stderr
+    r = fakelens(afile, "serve", "--port", "1")
+    assert r.returncode == 2 and r.stderr == said, r.stderr
+    r = fakelens(afile / "sub", "token")   # "Not a directory"
+    assert r.returncode == 2 and r.stderr == (f"error: cannot use the data folder {afile / 'sub'}: {afile} is a file, "
+                                              "not a folder (name another with --home or FAKELENS_HOME)\n"), r.stderr
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    r = fakelens(tmp_path / "link", "token")
+    assert r.returncode == 2 and f"it is a link to {tmp_path / 'nowhere'}, which is not there" in r.stderr, r.stderr
 
 
 def test_a_token_rotated_in_a_read_only_data_folder_names_the_folder_not_a_temporary_file(tmp_path):

@@ -392,10 +392,10 @@ def test_a_wrong_argument_exits_2_not_1_as_a_failed_run(folders, tmp_path):
     real, fake = str(folders / "real"), str(folders / "fake")
     a_file = tmp_path / "a-file"
     a_file.write_text("not a folder")
-    for args, said in ((["--real", str(tmp_path / "nope"), "--fake", fake], "is not a folder"),
-                       (["--real", str(folders / "real" / "real0.png"), "--fake", fake], "is not a folder"),
+    for args, said in ((["--real", str(tmp_path / "nope"), "--fake", fake], "nope does not exist"),   # "is not a folder"
+                       (["--real", str(folders / "real" / "real0.png"), "--fake", fake], "is a file, not a folder"),
                        (["--real", real, "--fake", real], "the same folder or one is inside the other"),
-                       (["--real", "nope\x1b[2J", "--fake", fake], "nope\\x1b[2J is not a folder"),   # escaped
+                       (["--real", "nope\x1b[2J", "--fake", fake], "nope\\x1b[2J does not exist"),   # escaped
                        (["--real", real, "--fake", fake, "--out", str(folders / "fake" / "o")], "is inside"),
                        (["--real", real, "--fake", fake, "--out", str(a_file)], "cannot write the results to")):
         r = fakelens(*args)

@@ -141,7 +141,18 @@ def _coerce(f, value):
 def make_data_folder(path: Path):
     """The data folder (or the folder of one of its files): a new one is the user's only (0700: it
     holds their browsing history and the token); an existing one keeps the mode the user gave it."""
-    Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = Path(path)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):   # said "File exists" / "Not a directory"
+        blocking = next((p for p in (path, *path.parents) if p.is_file() or p.is_symlink() and not p.exists()), None)
+        if blocking is None:   # a device, a pipe: the OSError says it
+            raise
+        where = "it" if blocking == path else str(blocking)
+        what = (f"is a link to {os.readlink(blocking)}, which is not there" if blocking.is_symlink()
+                and not blocking.exists() else "is a file, not a folder")
+        raise FakeLensError("storage_unavailable", f"cannot use the data folder {path}: {where} {what} "
+                            "(name another with --home or FAKELENS_HOME)") from None
 
 
 DATA_SUBFOLDERS = ("thumbs", "uploads", "work", "work/spool")   # spool: request bodies being received (spool.py)

@@ -111,8 +111,9 @@ def list_media(folder: Path) -> tuple[list[Path], list[Path], list[tuple[Path, s
     image nor video, or not a regular file (a pipe would block), is skipped, and listed; so is a second
     name of a file already listed (a link to it: it counted twice); a folder that cannot be opened is
     listed too (its files would otherwise vanish from the counts)."""
-    if not folder.is_dir():
-        raise WrongArgument(f"{folder} is not a folder")
+    if not folder.is_dir():   # "/x is not a folder" left a missing one to guess
+        raise WrongArgument(f"{folder} does not exist" if not folder.exists() else
+                            f"{folder} is a file, not a folder" if folder.is_file() else f"{folder} is not a folder")
     media, skipped, unreadable, seen, files_seen = [], [], [], set(), set()
 
     def cannot_open(exc: OSError):
