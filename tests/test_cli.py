@@ -190,6 +190,37 @@ def test_a_data_folder_from_fakelens_home_is_named_as_one_from_home(tmp_path):
     assert r.returncode == 2 and f"it is a link to {tmp_path / 'nowhere'}, which is not there" in r.stderr, r.stderr
 
 
+def test_a_download_that_is_empty_or_not_there_says_so_and_what_fits(tmp_path):
+    """An empty download said "is empty (0 bytes), not an image or a video" and "Convert it to a format
+    FakeLens reads"; an HTTP 404 "If the address opens in a browser (a file behind a login…)"."""
+    from support.httpd import MediaServer
+
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "empty.jpg").write_bytes(b"")
+    env = {**os.environ, "FAKELENS_HOME": str(tmp_path / "home"), "FAKELENS_ALLOW_LOOPBACK": "1"}
+    with MediaServer(tmp_path / "files") as server:
+        empty, missing = server.url("/files/empty.jpg"), server.url("/files/missing.jpg")
+        r = subprocess.run([sys.executable, "-m", "fakelens.cli", "check", empty, missing], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        f"{empty}: error: the download of {empty} was empty (0 bytes): the server sent no data (undecodable)",
+        "  The file is damaged or incomplete: download it again, or check the original.",
+        f"{missing}: error: the server answered HTTP 404 for {missing} (fetch_failed)",
+        "  Nothing is at that address: check it for a typing mistake, or open the page that showed the media and "
+        "check it from there (it may have moved or been deleted).",
+    ], r.stderr
+
+
+def test_a_gone_address_gets_its_own_next_step_and_other_refusals_keep_theirs():
+    from fakelens.errors import GONE_STEP, NEXT_STEP, next_step_for
+
+    assert next_step_for({"code": "fetch_failed", "message": "the server answered HTTP 410 for http://a/x"}) == GONE_STEP
+    assert next_step_for({"code": "fetch_failed", "message": "the server answered HTTP 403 for http://a/x"}) \
+        == NEXT_STEP["fetch_failed"]
+    assert next_step_for({"code": "bad_request", "message": "x"}) == ""
+
+
 def test_a_token_rotated_in_a_read_only_data_folder_names_the_folder_not_a_temporary_file(tmp_path):
     home = tmp_path / "home"
     assert fakelens(home, "token").returncode == 0

@@ -301,9 +301,10 @@ def test_duration_cap(server, tmp_path, workdir):
 # --- bad input ---
 
 @pytest.mark.parametrize("path, kind, code, words", [
-    ("/files/empty.jpg", "image", "unsupported_media", "is empty (0 bytes)"),
-    ("/files/empty.jpg", "auto", "unsupported_media", "is empty (0 bytes)"),
-    ("/files/empty.jpg", "video", "unsupported_media", "is empty (0 bytes)"),
+    # an empty download said as one (as an empty file is), not "convert it to a format FakeLens reads"
+    ("/files/empty.jpg", "image", "undecodable", "/files/empty.jpg was empty (0 bytes): the server sent no data"),
+    ("/files/empty.jpg", "auto", "undecodable", "/files/empty.jpg was empty (0 bytes): the server sent no data"),
+    ("/files/empty.jpg", "video", "undecodable", "/files/empty.jpg was empty (0 bytes): the server sent no data"),
     ("/files/page.jpg", "image", "unsupported_media", "is an HTML page, not an image"),
     ("/files/page.jpg", "auto", "fetch_failed", "no video found on the page (a web page's images are checked "
                                                 "from the page itself: open it and use the toolbar button; a video "
@@ -379,7 +380,8 @@ def test_a_video_address_that_stalls_a_plain_request_is_asked_again_by_yt_dlp(se
 
 @pytest.mark.parametrize("page, code, words", [
     ("silent-video.html", "fetch_timeout", "/silent (found on {page}) did not answer in time"),
-    ("empty-video.html", "unsupported_media", "the video at {base}/files/empty.mp4 (found on {page}) is empty (0 bytes)"),
+    ("empty-video.html", "undecodable", "the download of the video at {base}/files/empty.mp4 (found on {page}) was "
+                                        "empty (0 bytes)"),
 ])
 def test_a_pages_video_that_fails_is_named_not_the_page(server, net, workdir, page, code, words):
     """The page answered; its video did not, or was empty: both were said of the page."""

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from .config import Settings, SettingsError, load_settings
-from .errors import NEXT_STEP, BadSettings, FakeLensError, WrongArgument
+from .errors import BadSettings, FakeLensError, WrongArgument, next_step_for
 from .terminal import shown
 
 
@@ -237,7 +237,7 @@ def _print_check(args, item: str, result, error):
         if args.json:
             print(json.dumps({"input": item, "error": error.to_dict()}), flush=True)
         else:
-            step = NEXT_STEP.get(error.code)   # what to do about it, after why
+            step = next_step_for(error.to_dict())   # what to do about it, after why
             print(shown(f"{item}: error: {error.message} ({error.code})") + (f"\n  {step}" if step else ""),
                   file=sys.stderr, flush=True)
     elif args.json:

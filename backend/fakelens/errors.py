@@ -5,6 +5,7 @@ Bad input is always a 4xx; only a bug in FakeLens itself may become a 500.
 """
 
 import errno
+import re
 
 STATUS_BY_CODE = {
     "bad_request": 400,
@@ -55,6 +56,20 @@ NEXT_STEP = {
     "storage_unavailable": "Free some space in the data folder, or make it writable, then try again.",
     "internal": "This is a fault in FakeLens itself: the server's log has the details.",
 }
+
+
+# a download the server said is not there: "If the address opens in a browser (a file behind a login…)"
+# fitted a refusal, not a file that is missing (fetch.http and fetch.ytdlp both word it so)
+_GONE = re.compile(r"the server answered HTTP (404|410) ")
+GONE_STEP = ("Nothing is at that address: check it for a typing mistake, or open the page that showed the media "
+             "and check it from there (it may have moved or been deleted).")
+
+
+def next_step_for(error: dict) -> str:
+    """What to do about a failed check's error ({code, message}), or ""."""
+    if error.get("code") == "fetch_failed" and _GONE.match(error.get("message") or ""):
+        return GONE_STEP
+    return NEXT_STEP.get(error.get("code"), "")
 
 
 class FakeLensError(Exception):

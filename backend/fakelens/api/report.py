@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 from flask import Blueprint, current_app, render_template
 
 from ..analyze import thumbnail_frame, thumbnail_name
-from ..errors import NEXT_STEP, FakeLensError
+from ..errors import FakeLensError, next_step_for
 from ..detectors.base import shown_score
 from ..provenance.text import plain, source_type_words
 from ..verdict import UNCERTAIN_MARGIN, label_words, score_text
@@ -129,7 +129,7 @@ def status_words(check: dict) -> str:
 
 def next_step(check: dict) -> str:
     """What to do about a check that failed, or ""."""
-    return NEXT_STEP.get((check.get("error") or {}).get("code"), "") if check["status"] == "failed" else ""
+    return next_step_for(check.get("error") or {}) if check["status"] == "failed" else ""
 
 
 # where an IPTC source type token is listed (the block's, an action's, the metadata's field): said in words

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import FakeLensError
-from .http import HttpSource, mb
+from .http import HttpSource, empty_download, mb
 from .netguard import ascii_url, check_url, guarded
 from .sniff import SNIFF_BYTES, sniff, unread_photo
 
@@ -66,6 +66,8 @@ def fetch(url: str, kind: str, settings, workdir: Path,
                 # extractor for its site knows how to ask: its own message then says what failed
                 return _video(url, settings, guard, outdir, progress, cancelled)
             with src:
+                if not src.head:   # said "is empty (0 bytes), not an image or a video" and "convert it"
+                    raise empty_download(src.final_url)
                 found = sniff(src.head)
                 if found and (found[0] == "image" or kind != "image"):
                     # a file: kept from this one request (yt-dlp would ask twice more, and a signed
@@ -96,6 +98,8 @@ def _video(url, settings, guard, outdir, progress, cancelled) -> Fetched:
     path = Path(path)
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
+    if not head:
+        raise empty_download(url)
     found = sniff(head)
     if not found and unread_photo(head):
         raise _unread_photo(url, head)

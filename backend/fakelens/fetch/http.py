@@ -195,3 +195,8 @@ def mb(n: float) -> str:
         return f"{n / 2**10:.0f} KB"
     return f"{n / 2**20:.1f} MB".replace(".0 MB", " MB") if n < 2**30 else f"{n / 2**30:.1f} GB"
 
+
+def empty_download(where: str) -> FakeLensError:
+    """A download that brought nothing: said as such (as an empty file is, "undecodable"), not as a
+    format to convert."""
+    return FakeLensError("undecodable", f"the download of {where} was empty (0 bytes): the server sent no data")

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ..errors import FULL_DISK, FakeLensError, storage_unavailable
 from ..provenance.text import plain
-from .http import mb
+from .http import empty_download, mb
 from .netguard import Guard, check_url
 
 # protocols yt-dlp can only fetch through ffmpeg or other external programs
@@ -297,7 +297,7 @@ class Download:
         if "No connection adapters were found" in text or "Unsupported url scheme" in text:
             return FakeLensError("bad_url", "the server redirected to a URL that is not http or https")
         if "Did not get any data blocks" in text:
-            return FakeLensError("unsupported_media", f"{where} is empty (0 bytes)")
+            return empty_download(where)
         if "Unsupported URL" in text:
             return FakeLensError("fetch_failed", NO_VIDEO)
         if "Requested format is not available" in text or "No video formats found" in text:
