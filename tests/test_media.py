@@ -610,6 +610,20 @@ def test_a_jpeg_damaged_inside_is_refused_not_judged(tmp_path, face_jpeg, capfd)
     assert "Corrupt JPEG" not in capfd.readouterr().err
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_jpeg_garbled_all_through_is_damaged_not_truncated(tmp_path, seed):
+    """Random bytes over the middle third of a JPEG, its end marker still in place: it was said "truncated
+    (its end marker is missing)" (random FF bytes read as markers whose lengths jump past the end)."""
+    jpeg = next(need_shared("faces-real", "utkface").glob("*.jpg")).read_bytes()
+    third = len(jpeg) // 3
+    garbled = jpeg[:third] + np.random.default_rng(seed).bytes(third) + jpeg[2 * third:]
+    assert garbled.endswith(b"\xff\xd9")
+    (tmp_path / "garbled.jpg").write_bytes(garbled)
+    with pytest.raises(FakeLensError, match="the JPEG is damaged") as err:
+        read_image(tmp_path / "garbled.jpg", "image/jpeg", 10**8)
+    assert err.value.code == "undecodable" and "truncated" not in err.value.message
+
+
 def test_library_messages_are_read_and_other_output_is_written_again(capfd):
     from fakelens.media.image import library_messages
     with library_messages() as said:

@@ -42,10 +42,17 @@ def _truncated(data: bytes, mime: str) -> bool:
     """JPEG and PNG say where they end; a file cut short never reaches that end. Found by walking
     the file's own structure, so what follows the end (a motion photo's video, padding) is fine."""
     if mime == "image/jpeg":
-        return not jpeg_layout(data).ended
+        return not jpeg_layout(data).ended and not _ends_with_eoi(data)
     if mime == "image/png":
         return not png_ends(data)
     return False
+
+
+def _ends_with_eoi(data: bytes) -> bool:
+    """A JPEG whose last bytes (zero padding aside) are its end marker: one whose segments do not lead
+    there is garbled inside, not cut short (random bytes in the middle read as markers whose lengths
+    jump past the end; it was said "truncated (its end marker is missing)")."""
+    return data.rstrip(b"\0").endswith(b"\xff\xd9")
 
 
 # What libjpeg says (on stderr, as a warning: OpenCV returns the picture all the same) when the
@@ -151,6 +158,9 @@ def read_image(path: Path, mime: str, max_pixels: int) -> np.ndarray:
         raise
     except Exception as exc:  # PIL raises many types for garbage headers
         raise _unreadable(exc, path, mime) from None
+    if not ends and mime == "image/jpeg" and _ends_with_eoi(data):
+        raise FakeLensError("undecodable", "the JPEG is damaged: its data is garbled before its end marker, so the "
+                            "picture cannot be read whole")
     if not ends:
         raise FakeLensError("undecodable", "the image file is truncated (its end marker is missing)")
     # the orientation is applied here, the same way for every format (OpenCV applies it to some formats
