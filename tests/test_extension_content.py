@@ -331,3 +331,25 @@ def test_the_background_layer_drawn_is_the_one_read():
     """)
     assert got == ["under.jpg", "under.jpg", "under.jpg", "under.jpg", "under.jpg", "top.jpg", "top.jpg", "under.jpg",
                    "top.jpg", "top.jpg", "top.jpg", None]
+
+
+def test_the_hover_pill_starts_even_when_the_feed_watchers_first_look_is_stopped():
+    """Firefox stopped the feed watcher's first look at a large page as a slow script (twice, under
+    load): start.js never went on to start the hover pill, so that tab had none. The pill starts first."""
+    got = run_scripts("""
+      globalThis.chrome = {
+        runtime: { onMessage: { addListener() {} }, sendMessage: async () => ({}) },
+        storage: { local: { get: async () => ({}) }, onChanged: { addListener() {} } },
+      };
+      globalThis.window = globalThis; globalThis.top = globalThis;
+      const started = [];
+      globalThis.FakeLens = { startWatchingFeed() { throw new Error("Script terminated by timeout"); },
+                              startHoverCheck() { started.push("hover"); }, refreshTabSite: async () => {},
+                              sites: { known: () => false } };
+      globalThis.started = started;
+      process.on("unhandledRejection", () => {});   // the stopped watcher's error, as the page would drop it
+    """, ["lib/namespace.js", "lib/settings.js", "content/start.js"], """
+      await new Promise((r) => setTimeout(r, 20));
+      return globalThis.started;
+    """)
+    assert got == ["hover"]

@@ -35,7 +35,9 @@
   (async () => {
     FL.settings = await FL.getPageSettings(); // no token here
     await FL.refreshTabSite();
-    if (FL.watchHere) FL.startWatchingFeed();
+    // the pill first: the feed watcher's first look at a large page is long (Firefox stopped it twice
+    // as a slow script under load), and the rest of this start never ran, the pill with it
     FL.startHoverCheck();
+    if (FL.watchHere) FL.startWatchingFeed();
   })();
 })();
