@@ -443,6 +443,27 @@ def test_a_face_on_screen_briefly_is_looked_for_before_saying_there_is_none(tmp_
     assert result["label"] == "not_applicable" and "no face" in result["summary"], result["summary"]
 
 
+def test_the_progress_of_a_video_looked_at_again_never_goes_back(tmp_path):
+    """A video without a face in its 16 samples is sampled again, denser: that second look's "faces"
+    progress restarted at the middle of the stage, and the bar went back (0.675, then 0.502)."""
+    from fakelens.analyze import Analyzer
+
+    plain = tmp_path / "plain.avi"
+    writer = cv2.VideoWriter(str(plain), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
+    for i in range(50):
+        writer.write(np.full((240, 320, 3), (60 + i, 110, 150), np.uint8))
+    writer.release()
+    said = []
+    result = Analyzer(Settings(home=tmp_path / "home", cache=False)).analyze(
+        {"path": str(plain)}, tmp_path, progress=lambda stage, fraction: said.append((stage, fraction)))
+    assert result["label"] == "not_applicable", result["summary"]
+    faces = [f for stage, f in said if stage == "faces"]
+    assert len(faces) > 16 + 40, "no second look was taken"   # one step a frame: 16, then the video's 50
+    fractions = [f for _, f in said]
+    assert all(a <= b for a, b in zip(fractions, fractions[1:])), said
+    assert faces[0] == 0.5 and max(faces) < 0.7, faces
+
+
 def test_a_face_in_only_two_samples_is_looked_at_again_before_the_video_is_held(tmp_path):
     """A face in 1 or 2 of the 16 samples held the video at "Uncertain" for too few frames, while the
     same face on screen a little less, in none of them, was judged on the denser second look's frames."""

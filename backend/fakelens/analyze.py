@@ -250,22 +250,27 @@ def load_with_faces(path: Path, kind: str, mime: str, settings, models: ModelSto
     interlaced one is checked on one field of each frame (media.interlaced). `step(stage, fraction)` is
     told the progress."""
     media = load_media(path, kind, mime, settings, source_url, sha, lambda f: step("decode", f), cancelled)
-    find_faces(media, models, lambda f: step("faces", f))
     # the second look: only where there are frames between the samples, and a video short enough that
     # reading four times the frames stays quick (a walk through 10 minutes of 1080p is a minute here).
     # Also where a face was in one or two samples: held at "Uncertain" for it, while the same face on
     # screen a little less, in none of them, was judged on the denser look's frames
-    if (media.kind == "video" and _frames_with_faces(media) < MIN_FACE_FRAMES
-            and len(media.frames) == settings.video_frames
-            and settings.max_frames > settings.video_frames and (media.duration or 0) <= SECOND_LOOK_MAX_S):
+    may_look_again = (media.kind == "video" and len(media.frames) == settings.video_frames
+                      and settings.max_frames > settings.video_frames and (media.duration or 0) <= SECOND_LOOK_MAX_S)
+    # the "faces" stage's share of each look, by the frames it reads: where a second look may follow,
+    # the first counts for the start of the stage and the second for the rest (it restarted at the
+    # middle of the stage: the bar went back, 0.675 to 0.502)
+    first = settings.video_frames / (settings.video_frames + settings.max_frames) if may_look_again else 1.0
+    find_faces(media, models, lambda f: step("faces", first * f))
+    if may_look_again and _frames_with_faces(media) < MIN_FACE_FRAMES:
+        rest = 1.0 - first   # half of it reading the denser samples, half finding their faces
         try:
             denser = load_media(path, kind, mime, settings, source_url, media.sha256,
-                                lambda f: step("faces", 0.5 * f), cancelled, frames=settings.max_frames)
+                                lambda f: step("faces", first + rest * 0.5 * f), cancelled, frames=settings.max_frames)
         except FakeLensError as exc:
             if exc.code == "cancelled":
                 raise
             return media   # what the first look saw stands
-        find_faces(denser, models, lambda f: step("faces", 0.5 + 0.5 * f))
+        find_faces(denser, models, lambda f: step("faces", first + rest * (0.5 + 0.5 * f)))
         if _frames_with_faces(denser) >= _frames_with_faces(media):
             media = denser
     if media.kind == "video" and media.faces and interlaced(media):
