@@ -331,6 +331,32 @@ def test_bad_input(server, net, workdir, path, kind, code, words):
 
 
 @pytest.mark.parametrize("kind", ["image", "video", "auto"])
+def test_one_redirect_limit_holds_for_every_kind_and_for_a_pages_video(server, net, workdir, tmp_path, kind):
+    """Five redirects at most: kind=video handed a longer chain the direct download gave up on to yt-dlp,
+    which followed 30 (/redirect/25 was fetched), and a page's video went through as many."""
+    kept = tmp_path / "kept"
+    assert ok(server.url("/redirect/5/photo.jpg" if kind == "image" else "/redirect/5/clip.mp4"), kind, net, kept).size
+    base = server.url("/redirect/6/photo.jpg" if kind == "image" else "/redirect/6/clip.mp4")
+    refused(base, kind, net, workdir, "fetch_failed", f"more than 5 redirects from {base}")
+    if kind == "image":
+        return
+    before = len(server.seen)
+    far = server.url("/redirect/25/clip.mp4")
+    refused(far, kind, net, workdir, "fetch_failed", f"more than 5 redirects from {far}")
+    assert len(server.seen) - before == 6, server.seen[before:]   # the direct request's hops, no one's after
+    refused(server.url("/loop"), kind, net, workdir, "fetch_failed", f"the server redirects {server.url('/loop')} in a loop")
+    # a page's video: yt-dlp holds to the same limit
+    assert ok(server.url("/page/redirected-5.html"), kind, net, kept).kind == "video"
+    for n in (6, 25):
+        page = server.url(f"/page/redirected-{n}.html")
+        refused(page, kind, net, workdir, "fetch_failed", f"more than 5 redirects from the video at "
+                f"{server.url(f'/redirect/{n}/clip.mp4')} (found on {page})", limit_s=10.0)
+    page = server.url("/page/looped-video.html")
+    refused(page, kind, net, workdir, "fetch_failed",
+            f"the server redirects the video at {server.url('/loop')} (found on {page}) in a loop", limit_s=10.0)
+
+
+@pytest.mark.parametrize("kind", ["image", "video", "auto"])
 def test_a_secure_connection_that_fails_says_so_plainly(server, net, workdir, kind):
     """https:// to a server speaking plain HTTP: said in words, not as ssl's "WRONG_VERSION_NUMBER" and
     yt-dlp's request to report a bug to it."""

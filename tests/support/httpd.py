@@ -25,6 +25,8 @@ Routes:
   /page/silent-video.html     a <video> whose server never answers (/silent)
   /page/empty-video.html      a <video> of 0 bytes (empty.mp4: put it in the folder)
   /page/other-origin.html     a <video> (clip.mp4) from another origin: this server named localhost
+  /page/redirected-N.html     a <video> whose address redirects N times (N of 5, 6, 25) to clip.mp4
+  /page/looped-video.html     a <video> whose address redirects to itself (/loop)
   /stall                      headers of a JPEG, a few bytes, then silence
   /silent                     accepts the request and never answers
   /trickle                    a JPEG a few bytes at a time, slower than any wall limit
@@ -106,6 +108,10 @@ PAGES = {
                         '<video controls src="/files/empty.mp4"></video></body></html>',
     "other-origin.html": '<!DOCTYPE html><html><head><title>A clip from elsewhere</title></head><body>'
                          '<video controls src="{other}/files/clip.mp4"></video></body></html>',
+    **{f"redirected-{n}.html": '<!DOCTYPE html><html><head><title>A clip, redirected</title></head><body>'
+                               f'<video controls src="/redirect/{n}/clip.mp4"></video></body></html>' for n in (5, 6, 25)},
+    "looped-video.html": '<!DOCTYPE html><html><head><title>A clip in a loop</title></head><body>'
+                         '<video controls src="/loop"></video></body></html>',
     "audio-first.html": '<!DOCTYPE html><html><head><title>A song, then a clip</title></head><body>'
                         '<audio controls src="/files/song.mp3"></audio>'
                         '<video controls src="/files/clip.mp4"></video></body></html>',

@@ -5,7 +5,8 @@
 kind "image": one direct HTTP download; the bytes must be an image.
 kind "video" and "auto": a direct HTTP request first; an image or a video file is kept from it, a page
               or a stream manifest goes to yt-dlp (for "video" also what the direct request could not
-              get: a site's extractor may know how to ask).
+              get: a site's extractor may know how to ask; not more than MAX_REDIRECTS redirects, nor a
+              loop, which yt-dlp is held to as well).
 What the file is comes from its magic bytes (sniff.py), never from its name or Content-Type.
 Every connection runs under the netguard; on any error the files made here are removed.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import FakeLensError
-from .http import HttpSource, empty_download, mb
+from .http import HttpSource, RedirectRefused, empty_download, mb
 from .netguard import ascii_url, check_url, guarded
 from .sniff import SNIFF_BYTES, sniff, unread_photo
 
@@ -60,10 +61,12 @@ def fetch(url: str, kind: str, settings, workdir: Path,
                 src = HttpSource(url, settings, guard, cancelled, cap, what)
             except FakeLensError as e:
                 left = guard.remaining()
-                if kind != "video" or e.code not in ("fetch_failed", "fetch_timeout") or (left is not None and left <= 0):
+                if (kind != "video" or e.code not in ("fetch_failed", "fetch_timeout") or isinstance(e, RedirectRefused)
+                        or (left is not None and left <= 0)):
                     raise
                 # a page may refuse or stall a plain request (an HTTP error, no answer) where yt-dlp's
-                # extractor for its site knows how to ask: its own message then says what failed
+                # extractor for its site knows how to ask: its own message then says what failed. Not
+                # redirects past the limit or in a loop: yt-dlp would follow them as far again, or further
                 return _video(url, settings, guard, outdir, progress, cancelled)
             with src:
                 if not src.head:   # said "is empty (0 bytes), not an image or a video" and "convert it"

@@ -89,6 +89,7 @@ class HttpSource:
 
     def _open(self, url: str, cap: int, what: str):
         asked = url
+        visited = []
         for hop in range(MAX_REDIRECTS + 1):
             url = ascii_url(url)   # the host fetched as check_url checks it (☃.net: requests refused it)
             try:
@@ -102,6 +103,7 @@ class HttpSource:
             if response.is_redirect:
                 location = response.headers.get("Location", "")
                 response.close()
+                visited.append(url)
                 try:
                     url = urljoin(url, location)
                 except ValueError:
@@ -113,7 +115,9 @@ class HttpSource:
             self.check_size(cap, what)  # a too-large Content-Length is refused before reading the body
             self.head = self._read_head()
             return
-        raise FakeLensError("fetch_failed", f"more than {MAX_REDIRECTS} redirects")
+        # (a server may set a cookie and send a browser back to the same address: only past the limit a loop)
+        looped = len(set(visited + [ascii_url(url)])) <= len(visited)
+        raise RedirectRefused(redirect_loop(asked) if looped else too_many_redirects(asked))
 
     @property
     def content_type(self) -> str:
@@ -183,6 +187,22 @@ class HttpSource:
         file anyway (gzip, though asked for none), not the unpacked ones (a PNG packs to more than itself)."""
         encoding = self.response.headers.get("Content-Encoding", "").strip().lower()
         return self.response.raw.tell() if encoding not in ("", "identity") else unpacked
+
+
+class RedirectRefused(FakeLensError):
+    """More redirects than MAX_REDIRECTS, or a loop: "fetch_failed", told apart from a server that refused
+    the request, which yt-dlp may ask again in its own way (its own redirects are capped the same)."""
+
+    def __init__(self, message: str):
+        super().__init__("fetch_failed", message)
+
+
+def too_many_redirects(url: str) -> str:
+    return f"more than {MAX_REDIRECTS} redirects from {url}"
+
+
+def redirect_loop(url: str) -> str:
+    return f"the server redirects {url} in a loop"
 
 
 def bad_redirect(url: str) -> FakeLensError:

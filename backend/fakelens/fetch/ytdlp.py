@@ -13,12 +13,13 @@ decompressed (a small gzip body can unpack to gigabytes).
 
 import os
 import re
+import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from ..errors import FULL_DISK, FakeLensError, storage_unavailable
 from ..provenance.text import plain
-from .http import empty_download, mb
+from .http import MAX_REDIRECTS, empty_download, mb, redirect_loop, too_many_redirects
 from .netguard import Guard, check_url
 
 # protocols yt-dlp can only fetch through ffmpeg or other external programs
@@ -189,6 +190,7 @@ class Download:
         try:
             with yt_dlp.YoutubeDL(opts) as ydl:
                 ydl.urlopen = self._capped(ydl.urlopen)
+                _cap_redirects(ydl)
                 info = ydl.extract_info(self.url, download=False)
                 entries = self._entries(info)
                 for n, entry in enumerate(entries):
@@ -311,8 +313,10 @@ class Download:
         # in the words the direct download (fetch.http) uses, not requests' and ssl's own; what ended
         # the download (the error) first, then what yt-dlp logged on the way (a warning it got past)
         for said in (str(e), text):
-            if "redirect loop" in said:
-                return FakeLensError("fetch_failed", f"the server redirects {where} in a loop")
+            if "redirect loop" in said:   # yt-dlp's words for more redirects than _cap_redirects lets it follow
+                chain = _redirects(e)
+                looped = chain is None or len(set(chain)) < len(chain)
+                return FakeLensError("fetch_failed", redirect_loop(where) if looped else too_many_redirects(where))
             status = re.search(r"HTTP Error (\d{3})", said)
             if status:
                 return FakeLensError("fetch_failed", f"the server answered HTTP {status.group(1)} for {where}")
@@ -322,6 +326,51 @@ class Download:
                          r"Failed to establish a new connection", said):
                 return FakeLensError("fetch_failed", f"could not download {where}: the connection failed")
         return FakeLensError("fetch_failed", f"could not download the video: {_plain(str(e))}")
+
+
+def _cap_redirects(ydl) -> None:
+    """yt-dlp's HTTP clients follow as many redirects as the direct download (fetch.http), MAX_REDIRECTS:
+    a page's video, or an address the direct download gave up on, went through requests' 30 (urllib's 10).
+    Their sessions are made on a first request, so each is capped as it is made."""
+    for handler in ydl._request_director.handlers.values():
+        make = getattr(handler, "_create_instance", None)
+        if make is None:
+            continue
+
+        def capped(*args, _make=make, **kwargs):
+            instance = _make(*args, **kwargs)
+            if hasattr(instance, "max_redirects"):   # a requests Session
+                instance.max_redirects = MAX_REDIRECTS
+            for step in getattr(instance, "handlers", ()):   # a urllib OpenerDirector
+                if isinstance(step, urllib.request.HTTPRedirectHandler):
+                    step.max_redirections = MAX_REDIRECTS
+            return instance
+
+        handler._create_instance = capped
+
+
+def _causes(e: BaseException | None):
+    """`e` and what it wraps: yt-dlp keeps the error underneath as `cause` or in `exc_info`."""
+    for _ in range(10):
+        if e is None:
+            return
+        yield e
+        info = getattr(e, "exc_info", None)
+        e = (getattr(e, "cause", None) if isinstance(getattr(e, "cause", None), BaseException) else None) or \
+            e.__cause__ or e.__context__ or (info[1] if isinstance(info, tuple) and len(info) > 1 else None)
+
+
+def _redirects(e: BaseException) -> list[str] | None:
+    """The addresses a refused chain of redirects went through (requests keeps them), or None."""
+    for cause in _causes(e):
+        response = getattr(getattr(cause, "response", None), "_requests_response", None)
+        if getattr(cause, "redirect_loop", False) and response is not None:
+            try:
+                onward = urljoin(response.url, response.headers.get("Location") or "")
+            except ValueError:
+                onward = ""
+            return [r.url for r in response.history] + [response.url, onward]
+    return None
 
 
 def _out_of_memory(e: BaseException | None) -> bool:
