@@ -415,6 +415,31 @@ def test_a_pages_video_that_fails_is_named_not_the_page(server, net, workdir, pa
     refused(url, "video", net, workdir, code, words.format(page=url, base=server.url("")), limit_s=2 * READ_TIMEOUT + 3.0)
 
 
+@pytest.mark.parametrize("kind", ["video", "auto"])
+def test_a_pages_video_whose_server_sends_less_than_it_promised_says_it_ended_early(server, net, workdir, kind):
+    """The file linked directly said "the download of … ended early"; the same file as a page's video said
+    yt-dlp's "could not download the video: Got error: 398170 bytes read, 398170 more expected"."""
+    direct = server.url("/short/clip.mp4")
+    refused(direct, kind, net, workdir, "fetch_failed", f"the download of {direct} ended early")
+    page = server.url("/page/short-video.html")
+    error = refused(page, kind, net, workdir, "fetch_failed",
+                    f"the download of the video at {direct} (found on {page}) ended early", limit_s=10.0)
+    assert "expected" not in error.message, error.message
+
+
+@pytest.mark.parametrize("said", ["ERROR: [download] Got error: 398170 bytes read, 398170 more expected",
+                                  "ERROR: [download] Got error: Downloaded 398170 bytes, expected 796340 bytes",
+                                  "ERROR: content too short (expected 796340 bytes and served 398170)"])
+def test_yt_dlps_words_for_a_download_cut_short_are_said_as_the_direct_downloads(net, tmp_path, said):
+    from fakelens.fetch.netguard import guarded
+    from fakelens.fetch.ytdlp import Download
+
+    with guarded(net) as guard:
+        download = Download("https://example.com/v.mp4", net, guard, tmp_path, lambda f: None, lambda: False)
+        error = download._error(Exception(said))
+    assert error.message == "the download of https://example.com/v.mp4 ended early", error.message
+
+
 def test_trickling_server_hits_the_wall_time_cap(server, tmp_path, workdir):
     # a byte every 50 ms never trips the read timeout; the wall-time cap must end it
     walled = make_settings(tmp_path, fetch_wall_s=2.0)

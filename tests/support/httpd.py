@@ -7,6 +7,8 @@ Routes:
   /files/NAME                 a file from `folder` (Content-Type from srv.types, else by extension)
   /nolength/NAME              the same file without Content-Length (the body ends when the connection closes)
   /redirect/N/NAME            a chain of N redirects ending at /files/NAME
+  /short/NAME                 the file under a Content-Length twice its size: the body ends early
+  /claims-400mb/NAME          the file's first 4 KB under a Content-Length of 400 MB, then silence
   /redirect-to?url=U          one 302 to any URL (private addresses, ftp:, file:, data:, broken bytes)
   /page/video.html            an HTML page with <video src=/files/clip.mp4>
   /page/og.html               an HTML page with only an og:video meta tag (clip.webm)
@@ -27,6 +29,9 @@ Routes:
   /page/other-origin.html     a <video> (clip.mp4) from another origin: this server named localhost
   /page/redirected-N.html     a <video> whose address redirects N times (N of 5, 6, 25) to clip.mp4
   /page/looped-video.html     a <video> whose address redirects to itself (/loop)
+  /page/short-video.html      a <video> whose server sends half the bytes it promised (/short/clip.mp4)
+  /page/large-video.html      a <video> whose Content-Length says 400 MB (/claims-400mb/clip.mp4)
+  /page/private-video.html    a <video> whose address redirects to 10.0.0.1
   /stall                      headers of a JPEG, a few bytes, then silence
   /silent                     accepts the request and never answers
   /trickle                    a JPEG a few bytes at a time, slower than any wall limit
@@ -110,6 +115,12 @@ PAGES = {
                          '<video controls src="{other}/files/clip.mp4"></video></body></html>',
     **{f"redirected-{n}.html": '<!DOCTYPE html><html><head><title>A clip, redirected</title></head><body>'
                                f'<video controls src="/redirect/{n}/clip.mp4"></video></body></html>' for n in (5, 6, 25)},
+    "short-video.html": '<!DOCTYPE html><html><head><title>A clip cut short</title></head><body>'
+                        '<video controls src="/short/clip.mp4"></video></body></html>',
+    "large-video.html": '<!DOCTYPE html><html><head><title>A large clip</title></head><body>'
+                        '<video controls src="/claims-400mb/clip.mp4"></video></body></html>',
+    "private-video.html": '<!DOCTYPE html><html><head><title>A clip inside</title></head><body>'
+                          '<video controls src="/redirect-to?url=http://10.0.0.1/clip.mp4"></video></body></html>',
     "looped-video.html": '<!DOCTYPE html><html><head><title>A clip in a loop</title></head><body>'
                          '<video controls src="/loop"></video></body></html>',
     "audio-first.html": '<!DOCTYPE html><html><head><title>A song, then a clip</title></head><body>'
@@ -147,6 +158,16 @@ class _Handler(BaseHTTPRequestHandler):
             _, _, n, name = path.split("/", 3)
             n = int(n)
             return self._redirect(f"/redirect/{n - 1}/{name}" if n > 1 else f"/files/{name}")
+        if path.startswith(("/short/", "/claims-400mb/")):
+            body = (self.server.owner.folder / path.split("/", 2)[2]).read_bytes()
+            short = path.startswith("/short/")
+            self._headers(200, "video/mp4", 2 * len(body) if short else 400 << 20)
+            self.wfile.write(body if short else body[:4096])
+            self.wfile.flush()
+            if short:
+                self.close_connection = True
+                return None
+            return self._hold()
         if path == "/redirect-to":
             # latin-1: a header carries bytes, so %FF sends the byte 0xFF (a Location no URL parser reads)
             return self._redirect(parse_qs(parts.query, encoding="latin-1")["url"][0])

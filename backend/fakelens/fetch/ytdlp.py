@@ -320,6 +320,11 @@ class Download:
             status = re.search(r"HTTP Error (\d{3})", said)
             if status:
                 return FakeLensError("fetch_failed", f"the server answered HTTP {status.group(1)} for {where}")
+            # the server promised more bytes (Content-Length) than it sent: yt-dlp's IncompleteRead ("N bytes
+            # read, M more expected") or ContentTooShortError ("Downloaded N bytes, expected M bytes")
+            if re.search(r"\d+ bytes read, \d+ more expected|Downloaded \d+ bytes, expected \d+ bytes|"
+                         r"content too short", said):
+                return FakeLensError("fetch_failed", f"the download of {where} ended early")
             if "SSLError" in said or "[SSL:" in said or "CERTIFICATE_VERIFY_FAILED" in said:
                 return FakeLensError("fetch_failed", f"could not download {where}: the secure connection (TLS) failed")
             if re.search(r"Connection (aborted|reset|refused)|RemoteDisconnected|TransportError|"
