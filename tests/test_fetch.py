@@ -389,6 +389,15 @@ def test_lying_3gb_content_length_refused_at_once(server, tmp_path, workdir, pat
     refused(server.url(path), kind, slow, workdir, "too_large", "limit", limit_s=3.0)
 
 
+@pytest.mark.parametrize("kind", ["video", "auto"])
+def test_a_pages_video_too_large_by_its_content_length_says_its_size(server, net, workdir, kind):
+    """Linked directly it said "the file is 400 MB, more than the 300 MB limit"; as a page's video only
+    "the video is more than the 300 MB limit"."""
+    refused(server.url("/claims-400mb/clip.mp4"), kind, net, workdir, "too_large", "is 400 MB, more than the 300 MB limit")
+    refused(server.url("/page/large-video.html"), kind, net, workdir, "too_large",
+            "the video is 400 MB, more than the 300 MB limit", limit_s=10.0)
+
+
 @pytest.mark.parametrize("path, kind", [("/stall", "image"), ("/silent", "auto"), ("/stall", "video")])
 def test_stalling_server_times_out(server, net, workdir, path, kind):
     refused(server.url(path), kind, net, workdir, "fetch_timeout", "did not answer in time",
@@ -573,6 +582,18 @@ def test_redirect_to_private_refused(server, net, workdir, connects, target, wor
     assert set(connects) == {"127.0.0.1"}  # the allowed host only
     # said as a redirect: the private address named is not the one the user gave
     assert f"redirected to {target}" in err.message, err.message
+
+
+@pytest.mark.parametrize("kind", ["video", "auto"])
+def test_a_pages_video_redirected_to_a_private_address_says_it_was_redirected(server, net, workdir, connects, kind):
+    """The direct download says "X redirected to 10.0.0.1, refused: …"; yt-dlp's said only "10.0.0.1 is a
+    private address", of an address the page never wrote."""
+    page = server.url("/page/private-video.html")
+    video = server.url("/redirect-to?url=http://10.0.0.1/clip.mp4")
+    err = refused(page, kind, net, workdir, "blocked_address", "10.0.0.1 is a private address", limit_s=10.0)
+    assert err.message.startswith(f"the video at {video} (found on {page}) redirected to http://10.0.0.1/clip.mp4, "
+                                  "refused: 10.0.0.1 is a private address"), err.message
+    assert set(connects) == {"127.0.0.1"}
 
 
 def test_hls_fragment_on_private_address_refused(server, net, workdir, connects):

@@ -8,7 +8,9 @@ cookies, no proxies, no retries that would multiply timeouts, fragments on this 
 the netguard (thread-local) sees every connection. Byte, wall-time and cancel limits are
 enforced in a progress hook, because yt-dlp's max_filesize ignores responses without a
 Content-Length. A page or manifest yt-dlp reads whole is capped at MAX_PAGE_BYTES as it is
-decompressed (a small gzip body can unpack to gigabytes).
+decompressed (a small gzip body can unpack to gigabytes). Redirects, for which yt-dlp has no option,
+are held to the direct download's MAX_REDIRECTS by _cap_redirects, each target checked before it is
+followed.
 """
 
 import os
@@ -126,6 +128,7 @@ class Download:
         self.skipped_sound = False   # a sound-only item was passed over
         self.page_videos = 1   # how many videos the page offered (the first that downloads is checked)
         self.media_url: str | None = None   # the video being downloaded, when not self.url
+        self._chains: dict[str, str] = {}   # a redirect's target -> the address its chain began at
         self.logger = _Logger()
 
     def _stop(self, error: FakeLensError):
@@ -141,7 +144,9 @@ class Download:
         cap = self.settings.max_video_bytes
         done = d.get("downloaded_bytes") or 0
         total = d.get("total_bytes") or d.get("total_bytes_estimate")
-        if done > cap or (d.get("total_bytes") or 0) > cap:
+        if (d.get("total_bytes") or 0) > cap:   # the size a Content-Length said, as the direct download says it
+            self._stop(FakeLensError("too_large", f"the video is {mb(d['total_bytes'])}, more than the {mb(cap)} limit"))
+        if done > cap:
             self._stop(FakeLensError("too_large", f"the video is more than the {mb(cap)} limit"))
         if d.get("status") == "downloading":
             if d.get("fragment_count"):
@@ -180,6 +185,36 @@ class Download:
             return response
         return open_capped
 
+    def _redirected(self, response, *args, **kwargs):
+        """A requests session's response hook: a redirect's target is checked before it is followed, as
+        the direct download checks each hop, so a refusal names the redirect ("X redirected to 10.0.0.1,
+        refused: …"), where the connection's guard could name only the address."""
+        if not response.is_redirect:
+            return response
+        try:
+            target = urljoin(response.url, response.headers.get("Location") or "")
+        except ValueError:
+            return response   # requests says what is wrong with it
+        start = self._chains.pop(response.url, response.url)   # the address this chain of redirects began at
+        self._chains[target] = start
+        if urlsplit(target).scheme.lower() not in ("http", "https"):
+            return response   # requests refuses it ("the server redirected to a URL that is not http or https")
+        try:
+            check_url(target, self.settings)
+        except FakeLensError as exc:
+            if exc.code != "blocked_address":
+                return response   # a name not found, a slow lookup: the connection says so, as before
+            response.close()
+            named = self._where() if start in (self.url, self.media_url) else plain(start)
+            self._stop(FakeLensError(exc.code, f"{named} redirected to {plain(target)}, refused: {exc.message}"))
+        return response
+
+    def _where(self) -> str:
+        """The address a message names: a page's video that fails is named, not the page."""
+        if self.media_url and self.media_url != self.url:
+            return f"the video at {plain(self.media_url)} (found on {plain(self.url)})"
+        return plain(self.url)
+
     def run(self) -> tuple[Path, str]:
         """Download; returns (file, final media URL). On a page of several videos the first that
         downloads is checked (page_videos says how many there were)."""
@@ -190,7 +225,7 @@ class Download:
         try:
             with yt_dlp.YoutubeDL(opts) as ydl:
                 ydl.urlopen = self._capped(ydl.urlopen)
-                _cap_redirects(ydl)
+                _cap_redirects(ydl, self._redirected)
                 info = ydl.extract_info(self.url, download=False)
                 entries = self._entries(info)
                 for n, entry in enumerate(entries):
@@ -272,7 +307,7 @@ class Download:
         files = [p for p in self.outdir.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl"))]
         if not files:
             if any("max-filesize" in m for m in self.logger.messages):
-                raise FakeLensError("too_large", f"the video is more than the {mb(self.settings.max_video_bytes)} limit")
+                raise _over_max_filesize(" ".join(self.logger.messages), self.settings.max_video_bytes)
             raise FakeLensError("fetch_failed", "the video could not be downloaded")
         return files[0]
 
@@ -289,9 +324,9 @@ class Download:
         # a page's video address is whatever the page wrote (a right-to-left override, 3,000 characters):
         # one plain line, cut, in words shown to the user; a page's video that fails is named, not the page
         found = self.media_url and self.media_url != self.url
-        where = f"the video at {plain(self.media_url)} (found on {plain(self.url)})" if found else plain(self.url)
+        where = self._where()
         if "max-filesize" in text:  # yt-dlp refused a file or fragment by its Content-Length
-            return FakeLensError("too_large", f"the video is more than the {mb(self.settings.max_video_bytes)} limit")
+            return _over_max_filesize(text, self.settings.max_video_bytes)
         if self.guard.timed_out:
             return FakeLensError("fetch_timeout", f"the download took longer than {self.settings.fetch_wall_s:g} s")
         if re.search(r"timed? ?out", text, re.I):
@@ -333,10 +368,20 @@ class Download:
         return FakeLensError("fetch_failed", f"could not download the video: {_plain(str(e))}")
 
 
-def _cap_redirects(ydl) -> None:
+def _over_max_filesize(text: str, cap: int) -> FakeLensError:
+    """yt-dlp's refusal of a file by its Content-Length ("File is larger than max-filesize (419430400 bytes
+    > 314572800 bytes)"), with the size it said, as the direct download says it."""
+    size = re.search(r"larger than max-filesize \((\d+) bytes", text)
+    if size:
+        return FakeLensError("too_large", f"the video is {mb(int(size.group(1)))}, more than the {mb(cap)} limit")
+    return FakeLensError("too_large", f"the video is more than the {mb(cap)} limit")
+
+
+def _cap_redirects(ydl, on_response) -> None:
     """yt-dlp's HTTP clients follow as many redirects as the direct download (fetch.http), MAX_REDIRECTS:
     a page's video, or an address the direct download gave up on, went through requests' 30 (urllib's 10).
-    Their sessions are made on a first request, so each is capped as it is made."""
+    Their sessions are made on a first request, so each is capped as it is made; a requests session also
+    shows `on_response` each response, redirects included, before it follows one."""
     for handler in ydl._request_director.handlers.values():
         make = getattr(handler, "_create_instance", None)
         if make is None:
@@ -346,6 +391,7 @@ def _cap_redirects(ydl) -> None:
             instance = _make(*args, **kwargs)
             if hasattr(instance, "max_redirects"):   # a requests Session
                 instance.max_redirects = MAX_REDIRECTS
+                instance.hooks["response"].append(on_response)
             for step in getattr(instance, "handlers", ()):   # a urllib OpenerDirector
                 if isinstance(step, urllib.request.HTTPRedirectHandler):
                     step.max_redirections = MAX_REDIRECTS
