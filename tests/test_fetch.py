@@ -647,3 +647,16 @@ def test_what_ended_a_video_download_is_said_before_a_warning_yt_dlp_got_past(ne
         download.logger.warning("[generic] Connection reset by peer; retrying (1/3)...")
         error = download._error(Exception("ERROR: [generic] v: Unable to download webpage: HTTP Error 403: Forbidden"))
     assert error.message == "the server answered HTTP 403 for https://example.com/v", error.message
+
+
+def test_a_yt_dlp_without_the_private_parts_the_redirect_cap_uses_still_downloads(caplog):
+    """The cap on yt-dlp's redirects reaches into its private request handlers, and yt-dlp is pinned to
+    no version: a release that renamed them must leave downloads working (each connection is still
+    guarded by netguard), not fail every video for an AttributeError."""
+    from fakelens.fetch.ytdlp import _cap_redirects
+
+    class RenamedInternals:
+        pass
+
+    _cap_redirects(RenamedInternals(), on_response=None)
+    assert "not capped" in caplog.text

@@ -13,6 +13,7 @@ are held to the direct download's MAX_REDIRECTS by _cap_redirects, each target c
 followed.
 """
 
+import logging
 import os
 import re
 import urllib.request
@@ -381,8 +382,14 @@ def _cap_redirects(ydl, on_response) -> None:
     """yt-dlp's HTTP clients follow as many redirects as the direct download (fetch.http), MAX_REDIRECTS:
     a page's video, or an address the direct download gave up on, went through requests' 30 (urllib's 10).
     Their sessions are made on a first request, so each is capped as it is made; a requests session also
-    shows `on_response` each response, redirects included, before it follows one."""
-    for handler in ydl._request_director.handlers.values():
+    shows `on_response` each response, redirects included, before it follows one. These are yt-dlp's
+    private parts (pinned by no version): where a release has renamed them, nothing is capped and the
+    download goes on, each connection still guarded by netguard, not refused for a name."""
+    handlers = getattr(getattr(ydl, "_request_director", None), "handlers", None)
+    if not isinstance(handlers, dict):
+        logging.getLogger(__name__).warning("yt-dlp's request handlers were not found: its redirects are not capped")
+        return
+    for handler in handlers.values():
         make = getattr(handler, "_create_instance", None)
         if make is None:
             continue
