@@ -3453,6 +3453,21 @@ def test_no_pill_over_a_fixed_header_or_a_window_wide_overlay(browser, live_back
         browser.configure(autoCheck=True)
 
 
+def click_the_pill(page, selector: str, placed_right) -> tuple[dict, dict]:
+    """Hover the media at `selector` until its Check pill shows, assert `placed_right(the pill's box, the
+    media's box)`, and click the pill; returns the media's box and the pill's."""
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + 190, box["y"] + 140)
+    page.mouse.move(box["x"] + 200, box["y"] + 150)
+    pill = page.locator("div[data-fakelens=pill] button")
+    pill.wait_for(state="visible", timeout=5_000)
+    spot = pill.bounding_box()
+    assert placed_right(spot, box), (spot, box)
+    page.mouse.move(spot["x"] + 10, spot["y"] + 8)
+    page.mouse.click(spot["x"] + 10, spot["y"] + 8)
+    return box, spot
+
+
 def test_the_pill_badge_and_words_for_a_photo_in_a_modal_dialog_or_popover_show_in_it(browser, live_backend, sites):
     """FakeLens drew on <html>, below the browser's top layer: a photo opened in a modal <dialog> or a
     popover got its pill under the dialog (a click there hit the photo), the keyboard command's badge
@@ -3460,7 +3475,6 @@ def test_the_pill_badge_and_words_for_a_photo_in_a_modal_dialog_or_popover_show_
     Pill, badge and status words go inside the dialog or popover."""
     browser.configure(autoCheck=False)
     page = browser.context.new_page()
-    pill = page.locator("div[data-fakelens=pill] button")
     top_is_own = """([x, y]) => { const t = document.elementFromPoint(x, y); return !!t && !!t.closest('[data-fakelens]'); }"""
     try:
         page.goto(f"{sites.local}/photo-dialog.html")
@@ -3479,14 +3493,7 @@ def test_the_pill_badge_and_words_for_a_photo_in_a_modal_dialog_or_popover_show_
         # the popover's photo: its pill shows above the popover, and checks it
         page.evaluate("() => { document.getElementById('dlg').close(); document.getElementById('pop').showPopover(); }")
         page.wait_for_function("() => document.getElementById('popimg').complete")
-        box = page.locator("#popimg").bounding_box()
-        page.mouse.move(box["x"] + 190, box["y"] + 140)
-        page.mouse.move(box["x"] + 200, box["y"] + 150)
-        pill.wait_for(state="visible", timeout=5_000)
-        spot = pill.bounding_box()
-        assert page.evaluate(top_is_own, [spot["x"] + 10, spot["y"] + 8]), spot
-        page.mouse.move(spot["x"] + 10, spot["y"] + 8)
-        page.mouse.click(spot["x"] + 10, spot["y"] + 8)
+        click_the_pill(page, "#popimg", lambda spot, _: page.evaluate(top_is_own, [spot["x"] + 10, spot["y"] + 8]))
         page.wait_for_function("() => !!document.querySelector('#pop div[data-fakelens=badge]')", timeout=5_000)
     finally:
         page.close()
@@ -3500,7 +3507,6 @@ def test_the_pill_and_badge_sit_on_a_photo_in_a_dialog_the_page_centres_with_a_t
     the photo (off it, or out of the window). They sit on the photo's top corners."""
     browser.configure(autoCheck=False)
     page = browser.context.new_page()
-    pill = page.locator("div[data-fakelens=pill] button")
     try:
         page.set_viewport_size({"width": 1000, "height": 700})
         page.goto(f"{sites.local}/photo-dialog.html")
@@ -3508,14 +3514,8 @@ def test_the_pill_and_badge_sit_on_a_photo_in_a_dialog_the_page_centres_with_a_t
             Object.assign(d.style, {top: '50%', left: '50%', margin: '0', transform: 'translate(-50%, -50%)'});
             d.showModal(); }""")
         page.wait_for_function("() => document.getElementById('big').complete")
-        photo = page.locator("#big").bounding_box()
-        page.mouse.move(photo["x"] + 190, photo["y"] + 140)
-        page.mouse.move(photo["x"] + 200, photo["y"] + 150)
-        pill.wait_for(state="visible", timeout=5_000)
-        spot = pill.bounding_box()
-        assert abs(spot["x"] - photo["x"] - 6) <= 2 and abs(spot["y"] - photo["y"] - 6) <= 2, (spot, photo)
-        page.mouse.move(spot["x"] + 10, spot["y"] + 8)
-        page.mouse.click(spot["x"] + 10, spot["y"] + 8)
+        photo, _ = click_the_pill(page, "#big", lambda spot, box: (abs(spot["x"] - box["x"] - 6) <= 2
+                                                                   and abs(spot["y"] - box["y"] - 6) <= 2))
         page.wait_for_selector("#dlg div[data-fakelens=badge][data-state=done]", state="attached", timeout=WAIT_MS)
         chip = page.evaluate("""() => document.querySelector('div[data-fakelens=badge]').shadowRoot
             .querySelector('.chip').getBoundingClientRect().toJSON()""")
