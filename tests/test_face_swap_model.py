@@ -577,6 +577,26 @@ def test_grain_on_a_face_is_not_taken_for_combing():
     assert combed <= 1, f"{combed} of {len(faces)} grainy faces read as combed"
 
 
+def test_one_combed_face_in_a_video_with_few_face_frames_does_not_make_it_interlaced():
+    """With faces in only 5 or 6 frames, one face that looked combed (fine horizontal stripes: a
+    collar, blinds behind the head) was more than SHARE of them, and the whole video was read on one
+    field. Two combed faces at least, whatever the share."""
+    from types import SimpleNamespace
+
+    from fakelens.media.interlace import interlaced
+
+    smooth = np.dstack([np.linspace(0, 255, 120)[:, None] * np.ones((1, 120))] * 3).astype(np.uint8)
+    striped = smooth.astype(int)
+    striped[::2] += 40
+    striped = np.clip(striped, 0, 255).astype(np.uint8)
+    for n in (3, 5, 6, 8):
+        for combed in (1, 2):
+            media = SimpleNamespace(
+                frames=[SimpleNamespace(index=i, image=striped if i < combed else smooth) for i in range(n)],
+                faces=[SimpleNamespace(frame=i, box=(0, 0, 120, 120)) for i in range(n)])
+            assert interlaced(media) is (combed == 2), (n, combed)
+
+
 def test_a_real_face_in_a_gif_is_at_most_uncertain(tmp_path):
     """Saved with 256 colours (a GIF), a real face's dithering looks like blending: 10 of 30 real faces
     scored over 0.5 that way, this one 0.99. A palette picture is held at "Uncertain", and says why."""

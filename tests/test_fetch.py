@@ -7,6 +7,7 @@ time limit, leave nothing behind in the work folder, and never connect to a priv
 import os
 import signal
 import time
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -660,3 +661,25 @@ def test_a_yt_dlp_without_the_private_parts_the_redirect_cap_uses_still_download
 
     _cap_redirects(RenamedInternals(), on_response=None)
     assert "not capped" in caplog.text
+    caplog.clear()
+
+    class RenamedMaker:   # the handlers found, the method that makes their sessions renamed: said too
+        _request_director = SimpleNamespace(handlers={"Requests": SimpleNamespace(_make_session=None)})
+
+    _cap_redirects(RenamedMaker(), on_response=None)
+    assert "not capped" in caplog.text
+
+
+def test_a_straight_chain_of_redirects_is_not_called_a_loop_whatever_requests_keeps_in_its_history():
+    """requests up to 2.32 (pyproject allows 2.31) lists the last response in its history as well:
+    its address came twice, and six straight redirects of a page's video read "in a loop"."""
+    from fakelens.fetch.ytdlp import _redirects
+
+    def refused(itself: bool):
+        last = SimpleNamespace(url="http://a.example/5", headers={"Location": "/6"})
+        last.history = [SimpleNamespace(url=f"http://a.example/{n}") for n in range(5)] + ([last] if itself else [])
+        return SimpleNamespace(redirect_loop=True, response=SimpleNamespace(_requests_response=last))
+
+    chain = [f"http://a.example/{n}" for n in range(7)]
+    assert _redirects(refused(itself=False)) == chain   # requests 2.33 and later
+    assert _redirects(refused(itself=True)) == chain    # requests 2.31-2.32

@@ -101,8 +101,8 @@ def _video(url, settings, guard, outdir, progress, cancelled) -> Fetched:
     path = Path(path)
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
-    if not head:
-        raise empty_download(url)
+    if not head:   # the page's video, named as yt-dlp's other failures name it
+        raise empty_download(f"the video at {media_url} (found on {url})" if media_url and media_url != url else url)
     found = sniff(head)
     if not found and unread_photo(head):
         raise _unread_photo(url, head)

@@ -386,13 +386,13 @@ def _cap_redirects(ydl, on_response) -> None:
     private parts (pinned by no version): where a release has renamed them, nothing is capped and the
     download goes on, each connection still guarded by netguard, not refused for a name."""
     handlers = getattr(getattr(ydl, "_request_director", None), "handlers", None)
-    if not isinstance(handlers, dict):
-        logging.getLogger(__name__).warning("yt-dlp's request handlers were not found: its redirects are not capped")
-        return
+    handlers = handlers if isinstance(handlers, dict) else {}
+    patched = 0
     for handler in handlers.values():
         make = getattr(handler, "_create_instance", None)
         if make is None:
             continue
+        patched += 1
 
         def capped(*args, _make=make, **kwargs):
             instance = _make(*args, **kwargs)
@@ -405,6 +405,8 @@ def _cap_redirects(ydl, on_response) -> None:
             return instance
 
         handler._create_instance = capped
+    if not patched:
+        logging.getLogger(__name__).warning("yt-dlp's request handlers were not found: its redirects are not capped")
 
 
 def _causes(e: BaseException | None):
@@ -427,7 +429,9 @@ def _redirects(e: BaseException) -> list[str] | None:
                 onward = urljoin(response.url, response.headers.get("Location") or "")
             except ValueError:
                 onward = ""
-            return [r.url for r in response.history] + [response.url, onward]
+            # requests up to 2.32 lists the last response in its history too: it counts once, or a
+            # straight chain of six read as a loop
+            return [r.url for r in response.history if r is not response] + [response.url, onward]
     return None
 
 
