@@ -69,7 +69,9 @@ def fetch(url: str, kind: str, settings, workdir: Path,
                 # redirects past the limit or in a loop: yt-dlp would follow them as far again, or further
                 return _video(url, settings, guard, outdir, progress, cancelled)
             with src:
-                if not src.head:   # said "is empty (0 bytes), not an image or a video" and "convert it"
+                # said "is empty (0 bytes), not an image or a video" and "convert it"; a video page that sends
+                # a plain request nothing still goes to yt-dlp, whose extractor may know how to ask
+                if not src.head and kind != "video":
                     raise empty_download(src.final_url)
                 found = sniff(src.head)
                 if found and (found[0] == "image" or kind != "image"):
