@@ -61,6 +61,22 @@ def test_uncertain_says_its_score_in_words_as_the_other_model_verdicts_do():
     assert (got["text"], got["short"], got["group"]) == ("Uncertain (score 0.62)", "Uncertain 0.62", "Uncertain")
 
 
+def test_an_uncertain_the_credentials_made_says_why_not_a_quiet_models_score():
+    """Credentials whose file changed after signing make "Uncertain" beside a quiet face: the chip read
+    "Uncertain <0.01", a model's doubt no model had. It says why, as the backend's headline does."""
+    from fakelens.verdict import CREDENTIALS_CHANGED, label_words
+
+    signals = [{"detector": "face_swap", "score": 0.004, "threshold": 0.69, "decisive": True},
+               {"detector": "provenance", "score": 0.3, "threshold": 0.5, "decisive": True}]
+    result = {"label": "uncertain", "score": 0.004, "signals": signals, "provenance": {"data_changed": True}}
+    got = describe([result])[0]
+    assert (got["text"], got["short"], got["group"]) == (CREDENTIALS_CHANGED, "Uncertain (CR changed)", "Uncertain")
+    assert label_words(result) == CREDENTIALS_CHANGED
+    # a model's own doubt keeps its score, the credentials' signal not deciding
+    near = {**result, "score": 0.62, "signals": [{**signals[0], "score": 0.62}, {**signals[1], "decisive": False}]}
+    assert describe([near])[0]["text"] == label_words(near) == "Uncertain (score 0.62)"
+
+
 def test_not_checked_says_why():
     reasons = {"no face found": "no face", "faces too small to judge (under 32 px)": "faces too small",
                "faces cut off by the picture's edge, too little of them to judge": "face cut off",

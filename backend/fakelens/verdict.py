@@ -65,10 +65,23 @@ def _headline(result: dict) -> str:
         return f"{partly}AI-generated ({PROVENANCE_SOURCES.get(prov.get('source'), 'provenance')})"
     if label == "not_applicable":
         return f"Not checked: {not_checked_reason(result)}"
+    if label == "uncertain" and _credentials_uncertain(result):
+        return CREDENTIALS_CHANGED
     words = "Likely AI-generated" if label == "ai_generated" else LABELS[label]
     if label in ("manipulated", "ai_generated", "uncertain") and result.get("score") is not None:
         words += f" ({_score(result['score'])})"
     return words
+
+
+# An "Uncertain" the credentials made, not a model (the file changed after they were signed, its
+# detectors quiet): its headline says why, not the detectors' low score ("Uncertain (score < 0.01)"
+# read as a model's doubt). wording.js says the same.
+CREDENTIALS_CHANGED = "Uncertain (Content Credentials changed after signing)"
+
+
+def _credentials_uncertain(result: dict) -> bool:
+    """Whether the provenance signal decided an "Uncertain" (only the credentials-changed rule makes it so)."""
+    return any(s.get("detector") == "provenance" and s.get("decisive") for s in result.get("signals") or [])
 
 
 def not_checked_reason(result: dict) -> str:

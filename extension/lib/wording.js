@@ -80,6 +80,12 @@
       case "no_evidence":
         return { tone: "clear", icon: "○", text: "No signs of manipulation found", short: "No signs found" };
       case "uncertain":
+        // made by the credentials (their file changed after signing), not a model: no score, the reason
+        // (verdict.CREDENTIALS_CHANGED); the popup counts it as "Uncertain" still
+        if ((result.signals || []).some((s) => s.detector === "provenance" && s.decisive)) {
+          return { tone: "uncertain", icon: "?", text: "Uncertain (Content Credentials changed after signing)",
+                   short: "Uncertain (CR changed)", group: "Uncertain" };
+        }
         return { tone: "uncertain", icon: "?", text: `Uncertain (score ${score})`, short: `Uncertain ${score}`,
                  group: "Uncertain" };
       case "not_applicable": {
