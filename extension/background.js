@@ -410,9 +410,9 @@ const handlers = {
   },
   async "clear-history"() {
     const answer = await backend("/api/v1/checks", { method: "DELETE" });
-    // what this browser remembers of them goes too: the scans followed here (a popup opened again showed
-    // them), and each page's verdicts and badges
-    pageScans.clearAll();
+    // what this browser remembers of them goes too: the scans followed here and kept in session storage
+    // (a popup opened again showed them), and each page's verdicts and badges
+    await pageScans.clearAll();
     const tabs = await ext.tabs.query({});
     await Promise.all(tabs.map((tab) => ext.tabs.sendMessage(tab.id, { type: "history-cleared" }).catch(() => {})));
     return answer;

@@ -1544,6 +1544,67 @@ def test_a_page_scan_goes_on_with_the_popup_closed_and_a_popup_opened_again_show
         page.close()
 
 
+def stop_service_worker(browser, page):
+    """Stop the extension's service worker, as Chrome stops an idle one after 30 s: its memory is gone."""
+    browser.sw("() => { globalThis.stoppedYet = false; }")
+    cdp = browser.context.new_cdp_session(page)
+    try:
+        cdp.send("ServiceWorker.enable")
+        cdp.send("ServiceWorker.stopAllWorkers")
+    finally:
+        cdp.detach()
+    assert browser.sw("() => globalThis.stoppedYet") is None, "the service worker was not stopped"
+
+
+def test_a_popup_opened_again_after_the_background_stopped_shows_the_scan(browser, live_backend, sites):
+    """Chrome stops an idle service worker after 30 s (Firefox unloads an idle event page): the page scans
+    it kept in memory went with it, and the popup opened again on a scanned page was blank, no summary
+    and no rows, while the page still showed its badges. The scan is kept in session storage now (what
+    the rows show of each check, not whole results): the popup shows it again, and a check still running
+    when the worker stopped is followed again, its verdict drawn on the page; a new page in the tab
+    drops what was kept."""
+    kept = lambda tab: browser.sw("tab => chrome.storage.session.get(`pageScan:${tab}`)", tab).get(f"pageScan:{tab}")
+    page = browser.context.new_page()
+    browser.configure(autoCheck=False)
+    try:
+        page.goto(f"{sites.local}/slow-video-page.html")
+        page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?wait=15&t=' + Date.now()")
+        tab = browser.tab_id(page)
+        popup = browser.context.new_page()
+        scan_from_popup(browser, popup, page)
+        popup.wait_for_selector("#results li[data-kind='video'][data-state='running'], "
+                                "#results li[data-kind='video'][data-state='queued']", timeout=15_000)
+        popup.wait_for_function("""() => [...document.querySelectorAll('#results li')]
+            .every(r => r.dataset.state !== 'pending')""", timeout=10_000)   # both sent
+        popup.close()
+        stop_service_worker(browser, page)   # the video not checked yet
+        again = browser.context.new_page()
+        again.goto(browser.url(f"popup/popup.html?tab={tab}"))
+        again.wait_for_function("() => document.querySelectorAll('#results li').length === 2", timeout=10_000)
+        assert again.text_content("#summary").startswith("2 media found:")
+        again.wait_for_function("""() => [...document.querySelectorAll('#results li')]
+            .every(r => r.dataset.state === 'done')""", timeout=WAIT_MS)
+        summary = again.text_content("#summary")
+        assert summary.startswith("2 media found:") and "checking" not in summary, summary
+        again.wait_for_selector("#scan[aria-disabled='false']", timeout=5_000)
+        badges = final_badges(page, 2)   # the video's verdict came after the worker stopped
+        assert sorted(b["state"] for b in badges) == ["done", "done"], badges
+        again.close()
+        after = kept(tab)["checks"]
+        assert all(c["status"] == "done" for c in after), after
+        for check in after:   # what the rows show, not whole results
+            assert set(check) <= {"id", "status", "sent_url", "cached", "created", "error", "progress", "result"}, check
+            assert all(set(face) <= {"frame"} for face in check["result"].get("faces", [])), check
+        page.goto(f"{sites.local}/plain-page.html")   # a new page: the scan kept is dropped
+        deadline = time.monotonic() + 10
+        while kept(tab):
+            assert time.monotonic() < deadline, "the scan of the page left is still kept"
+            time.sleep(0.3)
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_a_page_reloaded_mid_scan_ends_the_popups_scan_saying_why(browser, live_backend, media_dir, sites):
     """The page reloaded while two videos were still being checked: background.js stopped following the
     scan at its next verdict (the new page knows no such scan), but the popup was never told. Its rows

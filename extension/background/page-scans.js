@@ -3,15 +3,86 @@
 // which only the popup drew on the page, were lost with it, and a popup opened again showed nothing.
 // Here each check is followed to its end, drawn on the page the moment it is final, and told to any
 // popup open; a popup opened again on the same page shows the scan as it stands.
+// What that popup needs is kept in storage.session too (per tab: the scan, its page, its rows and what
+// each row shows of its check): Chrome stops an idle service worker after 30 s and Firefox unloads an
+// idle event page, and a popup opened again after that was blank while the page kept its badges. A
+// scan restored so follows again the checks it had not seen end (they live in the backend); a check it
+// had not sent yet when the background stopped says so. Session storage is the browser session's only,
+// and out of content scripts' reach (its default access level, kept).
 export function installPageScans({ ext, scan, getCheck }) {
   const FL = globalThis.FakeLens;
   const scans = new Map();   // tab id → { tabId, scanId, pageUrl, rows, checks }
+  const session = ext.storage && ext.storage.session;   // (absent: kept in memory only)
+  const KEY = "pageScan:";
+  const key = (tabId) => `${KEY}${tabId}`;
 
   // A new document or a new scan of the tab ends the old one's following.
   const current = (state) => scans.get(state.tabId) === state;
 
+  // What a row shows of a check, and no more (a check's result holds every face box and signal):
+  // lib/wording.js's describe and detailLines, and result-row.js.
+  const pick = (from, names) => {
+    if (!from || typeof from !== "object") return undefined;
+    const out = {};
+    for (const name of names) if (from[name] !== undefined) out[name] = from[name];
+    return out;
+  };
+  function slim(check) {
+    if (!check) return null;
+    const kept = pick(check, ["id", "status", "sent_url", "cached", "created"]);
+    if (check.error) kept.error = pick(check.error, ["code", "message"]);
+    if (check.progress) kept.progress = pick(check.progress, ["fraction", "stage"]);
+    const r = check.result;
+    if (r && typeof r === "object") {
+      kept.result = pick(r, ["label", "score", "summary", "reason"]);
+      if (r.provenance) {
+        kept.result.provenance = pick(r.provenance, ["ai_generated", "source", "partly_ai", "digital_source_type",
+          "ai_signer_trusted", "ai_signer", "status", "signer", "trusted", "generator", "failure_words", "unreadable",
+          "remote_manifest", "failed"]);
+      }
+      if (r.media) kept.result.media = pick(r.media, ["kind", "page_videos", "declared_duration", "duration", "animated"]);
+      if (Array.isArray(r.signals)) {
+        kept.result.signals = r.signals.map((sig) => pick(sig, ["detector", "score", "threshold", "weight", "decisive"]));
+      }
+      if (Array.isArray(r.faces)) kept.result.faces = r.faces.map((face) => pick(face, ["frame"]));
+    }
+    return kept;
+  }
+  // A row's own addresses: a data: picture's whole base64 (megabytes) is not kept, its kind is (the row
+  // names it "inline JPEG image"), nor a data: thumbnail over 64 KB (the row's glyph stands in)
+  const slimRow = (row) => ({
+    ...row,
+    url: /^data:/i.test(row.url || "") ? `${row.url.split(",")[0]},` : row.url,
+    thumb: /^data:/i.test(row.thumb || "") && row.thumb.length > 65536 ? undefined : row.thumb,
+  });
+
+  // Written after each change, one write at a time (the last state wins; a scan dropped meanwhile is not
+  // written again).
+  function keep(state) {
+    if (!session || !Number.isInteger(state.tabId)) return;
+    state.dirty = true;
+    if (state.writing) return;
+    state.writing = (async () => {
+      while (state.dirty && current(state)) {
+        state.dirty = false;
+        state.kept ??= state.rows.map(slimRow);
+        await session.set({ [key(state.tabId)]: { scanId: state.scanId, pageUrl: state.pageUrl, rows: state.kept,
+                                                  checks: state.checks.map(slim) } }).catch(() => {});
+      }
+      state.writing = null;
+    })();
+  }
+  const unkeep = (tabId) => (session ? session.remove(key(tabId)).catch(() => {}) : Promise.resolve());
+
+  // The tab's scan ends here (its page changed, the tab closed, another scan, the history cleared).
+  function drop(tabId) {
+    scans.delete(tabId);
+    return unkeep(tabId);
+  }
+
   function tell(state, index, { page = true } = {}) {
     const check = state.checks[index];
+    keep(state);
     // to the popup, when one is open (none is: the promise fails, and nothing is lost)
     ext.runtime.sendMessage({ type: "scan-update", tabId: state.tabId, scanId: state.scanId, index, check })
       .catch(() => {});
@@ -27,13 +98,14 @@ export function installPageScans({ ext, scan, getCheck }) {
   // The scan ends, and a popup following it is told why (its rows waited on checks no longer followed, for ever).
   function pageChanged(state) {
     if (!current(state)) return;
-    scans.delete(state.tabId);
+    drop(state.tabId);
     ext.runtime.sendMessage({ type: "scan-ended", tabId: state.tabId, scanId: state.scanId, why: "page_changed" })
       .catch(() => {});
   }
 
-  async function follow(state) {
-    state.checks.forEach((check, i) => tell(state, i));
+  // `told`: the checks already told to the page and any popup (a scan restored: only what changes is)
+  async function follow(state, { told = false } = {}) {
+    if (!told) state.checks.forEach((check, i) => tell(state, i));
     await FL.followChecks(state.checks, async (id) => {
       await ext.runtime.getPlatformInfo();   // an extension API call keeps Chrome's service worker alive
       return getCheck(id);
@@ -48,7 +120,53 @@ export function installPageScans({ ext, scan, getCheck }) {
     }, { active: () => current(state) });
   }
 
-  ext.tabs.onRemoved.addListener((tabId) => scans.delete(tabId));
+  // The tab's scan as kept in session storage, once the background was stopped since (its memory gone):
+  // followed again from here. A check still unsent then (its upload under way) was lost with it, and
+  // its row says so rather than "Checking…" for ever.
+  const restoring = new Map();   // tab id → the restore under way (two popups at once follow it once)
+  function restore(tabId) {
+    if (!session || !Number.isInteger(tabId)) return Promise.resolve(null);
+    if (!restoring.has(tabId)) {
+      restoring.set(tabId, (async () => {
+        const kept = await read(tabId);
+        if (!kept || scans.has(tabId) || !Array.isArray(kept.rows) || !Array.isArray(kept.checks)) return scans.get(tabId) || null;
+        const state = { tabId, scanId: kept.scanId, pageUrl: kept.pageUrl, rows: kept.rows, kept: kept.rows,
+                        checks: kept.checks.map((check) => check || FL.interruptedCheck()) };
+        scans.set(tabId, state);
+        if (kept.checks.some((check) => !check)) keep(state);
+        if (!state.checks.every(FL.isFinal)) follow(state, { told: true }).catch(() => {});
+        return state;
+      })().finally(() => restoring.delete(tabId)));
+    }
+    return restoring.get(tabId);
+  }
+
+  ext.tabs.onRemoved.addListener((tabId) => { drop(tabId); });
+  const read = async (tabId) => (session && (await session.get(key(tabId)).catch(() => ({})))[key(tabId)]) || null;
+
+  // The scan `scanId` of the tab ends, if it is still the tab's (one started meanwhile stays).
+  async function dropIf(tabId, scanId) {
+    const state = scans.get(tabId);
+    if (state) {
+      if (state.scanId === scanId) pageChanged(state);
+      return;
+    }
+    if ((await read(tabId) || {}).scanId === scanId && !scans.has(tabId)) await unkeep(tabId);
+  }
+
+  // A new document in the tab knows no scan: once the tab has loaded, its scan is kept only if its page
+  // still names it (a same-document navigation, as a feed's pushState, keeps its scan and badges).
+  if (ext.tabs.onUpdated) {
+    ext.tabs.onUpdated.addListener((tabId, change) => {
+      if (change.status !== "complete") return;
+      (async () => {
+        const scanId = (scans.get(tabId) || await read(tabId) || {}).scanId;
+        if (!scanId) return;
+        const named = await ext.tabs.sendMessage(tabId, { type: "scan-id" }, { frameId: 0 }).catch(() => null);
+        if (named !== scanId) await dropIf(tabId, scanId);
+      })();
+    });
+  }
 
   const handlers = {
     // `rows`: what the popup shows of each item (kind, addresses, thumbnail), for a popup opened again.
@@ -56,14 +174,17 @@ export function installPageScans({ ext, scan, getCheck }) {
     async scan({ tabId, scanId, items, rows, pageUrl }) {
       items = items || [];
       const state = { tabId, scanId, pageUrl, rows: rows || [], checks: new Array(items.length).fill(null) };
-      if (Number.isInteger(tabId)) scans.set(tabId, state);
+      if (Number.isInteger(tabId)) {
+        scans.set(tabId, state);
+        keep(state);
+      }
       let checks;
       try {
         // (a scan of no tab is kept nowhere: nothing replaces it)
         checks = await scan(items, pageUrl, () => !Number.isInteger(tabId) || current(state));
       } catch (err) {
         if (current(state)) {
-          scans.delete(tabId);
+          drop(tabId);
           // a popup opened again meanwhile waits on these rows: each says why (the first popup gets the
           // error); nothing is drawn on the page, as the first popup draws nothing of a failed scan
           state.checks = items.map(() => FL.failedCheck(err));
@@ -79,12 +200,24 @@ export function installPageScans({ ext, scan, getCheck }) {
     },
     // The tab's scan, if it is the scan its page's content script made last (its document's).
     async "scan-state"({ tabId, scanId }) {
-      const state = scans.get(tabId);
-      if (!state || !scanId || state.scanId !== scanId) return {};
+      const state = scans.get(tabId) || await restore(tabId);
+      if (!state || !scanId) return {};
+      if (state.scanId !== scanId) {
+        // the page names another scan, or none: the one kept is of a page gone (or being replaced)
+        dropIf(tabId, state.scanId);
+        return {};
+      }
       return { pageUrl: state.pageUrl, rows: state.rows, checks: state.checks };
     },
   };
   // handlers: the messages "scan" and "scan-state"; following: whether a tab's scan is still kept;
-  // clearAll: every scan forgotten (the history was cleared)
-  return { handlers, following: (tabId) => scans.has(tabId), clearAll: () => scans.clear() };
+  // clearAll: every scan forgotten (the history was cleared), here and in session storage
+  async function clearAll() {
+    scans.clear();
+    if (!session) return;
+    const all = await session.get(null).catch(() => ({}));
+    const keys = Object.keys(all || {}).filter((k) => k.startsWith(KEY));
+    if (keys.length) await session.remove(keys).catch(() => {});
+  }
+  return { handlers, following: (tabId) => scans.has(tabId), clearAll };
 }

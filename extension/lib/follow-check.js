@@ -17,6 +17,10 @@
   // What a check that left the backend while followed (not_found) is: removed by "clear history", not failed.
   root.removedCheck = () => ({ status: "cancelled", error: { code: "not_found", message: "removed: the history was cleared" } });
 
+  // A page scan's check not sent yet when the background script stopped (Chrome stops an idle service
+  // worker, Firefox unloads an idle event page): its upload went with it, and the scan, restored, says so.
+  root.interruptedCheck = () => ({ status: "cancelled", error: { code: "interrupted", message: "not sent: the scan was interrupted" } });
+
   // A check that could not be started or followed, as the badge and the report tab show it: one the
   // backend answered as cancelled (cancelled while its POST waited: 409 cancelled) is cancelled, not failed.
   root.failedCheck = (err) => ({ status: err.code === "cancelled" ? "cancelled" : "failed", id: err.checkId || undefined,

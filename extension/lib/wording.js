@@ -143,6 +143,11 @@
       return { tone: "skipped", icon: "–", text: "Not sent: the scan failed", short: "Not sent",
                label: "cancelled", group: "not sent" };
     }
+    if (check.status === "cancelled" && check.error && check.error.code === "interrupted") {
+      // a page scan's check not sent when the background script stopped (FakeLens.interruptedCheck)
+      return { tone: "skipped", icon: "–", text: "Not sent: the scan was interrupted (scan again)", short: "Not sent",
+               label: "cancelled", group: "not sent (scan again)" };
+    }
     if (check.status === "cancelled") {   // by the user, or gone with a cleared history (FL.removedCheck)
       const why = check.error && check.error.code === "not_found" ? " (the history was cleared)" : "";
       return { tone: "error", icon: "×", text: `Check cancelled${why}`, short: "Cancelled", label: "cancelled" };
