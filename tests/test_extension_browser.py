@@ -2271,6 +2271,89 @@ def test_options_page_offers_site_access_only_when_it_is_withheld(browser, tmp_p
         context.close()
 
 
+def launch_copy(browser, tmp_path, name, edit):
+    """Another Chromium with a copy of the extension whose manifest `edit` changed: (context, extension id)."""
+    copy = tmp_path / name
+    shutil.copytree(EXTENSION, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    edit(manifest)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    context = browser.playwright.chromium.launch_persistent_context(
+        str(tmp_path / f"{name}-profile"), executable_path=str(CHROMIUM), headless=False,
+        args=["--headless=new", f"--disable-extensions-except={copy}", f"--load-extension={copy}",
+              "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync"])
+    worker = context.service_workers[0] if context.service_workers else \
+        context.wait_for_event("serviceworker", timeout=20_000)
+    return context, worker
+
+
+def test_the_popup_says_on_opening_when_fakelens_is_not_allowed_on_the_site(browser, live_backend, sites, tmp_path):
+    """Host access withheld (Firefox lets the user take it away; Chrome's "on click" site access): the popup
+    showed "Badges on this site" greyed out with no reason, and only a click on Scan said FakeLens could
+    not run there. It says so on opening now, with the grant Options offers. Granted, it says nothing."""
+    page = browser.context.new_page()
+    popup = browser.context.new_page()
+    try:
+        page.goto(f"{sites.local}/plain-page.html")
+        open_popup(browser, popup, page)
+        popup.wait_for_timeout(300)
+        assert popup.is_hidden("#access")
+    finally:
+        popup.close()
+        page.close()
+
+    def optional(manifest):
+        manifest["optional_host_permissions"] = manifest.pop("host_permissions")
+        manifest["content_scripts"][0]["matches"] = ["https://optional.invalid/*"]   # Chromium grants these
+    context, worker = launch_copy(browser, tmp_path, "optional", optional)
+    try:
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(f"{sites.local}/plain-page.html")
+        # (its address is hidden from an extension not allowed there: the one tab without one)
+        tabs = worker.evaluate("async () => (await chrome.tabs.query({})).filter(t => !t.url).map(t => t.id)")
+        assert len(tabs) == 1, tabs
+        popup = context.new_page()
+        popup.goto(f"chrome-extension://{worker.url.split('/')[2]}/popup/popup.html?tab={tabs[0]}")
+        popup.wait_for_selector("#access:not([hidden])", timeout=10_000)
+        assert "FakeLens is not allowed on this site" in popup.text_content("#access")
+        assert popup.is_visible("#grantAccess")
+        assert popup.text_content("#grantAccess") == "Allow FakeLens on all sites"
+        assert popup.is_disabled("#site-on")
+    finally:
+        context.close()
+
+
+def test_options_say_nothing_of_site_access_when_every_web_page_is_allowed(browser, sites, tmp_path):
+    """Firefox grants the content scripts' match patterns (http://*/* and https://*/*) with the extension:
+    with the user's <all_urls> taken away and those still granted, FakeLens runs on every page, but
+    Options, which looked only at <all_urls>, said it was not allowed to read every site. Nor does the
+    popup say it is not allowed on a web page."""
+    def web_pages(manifest):
+        manifest["host_permissions"] = ["http://*/*", "https://*/*"]
+    context, worker = launch_copy(browser, tmp_path, "web-pages", web_pages)
+    extension_id = worker.url.split("/")[2]
+    try:
+        assert not worker.evaluate("() => chrome.permissions.contains({origins: ['<all_urls>']})")
+        options = context.new_page()
+        options.goto(f"chrome-extension://{extension_id}/options/options.html")
+        options.wait_for_selector("#connection[data-state]", timeout=10_000)
+        options.wait_for_timeout(500)
+        assert options.is_hidden("#access")
+        page = context.new_page()
+        page.goto(f"{sites.local}/plain-page.html")
+        tab = worker.evaluate("async url => (await chrome.tabs.query({url})).map(t => t.id)", page.url)
+        assert len(tab) == 1, tab
+        popup = context.new_page()
+        popup.goto(f"chrome-extension://{extension_id}/popup/popup.html?tab={tab[0]}")
+        popup.wait_for_selector("#connection[data-state]", timeout=10_000)
+        popup.wait_for_timeout(500)
+        assert popup.is_hidden("#access")
+        assert popup.text_content("#site-name") == "127.0.0.1"
+    finally:
+        context.close()
+
+
 def watch_lines(page, *ids):
     """From now on, what happens to the lines `ids` in order: "shown" (un-hidden) and "written" (words in).
     A screen reader does not read words written into a live region while it is hidden, and shown later."""

@@ -118,10 +118,15 @@
   });
 
   // Site access: host permissions may be withheld (Firefox leaves them to the user; Chrome's "on
-  // click" site access). Without them no page is read, so say so where it can be granted.
+  // click" site access). Without them no page is read, so say so where it can be granted. What the
+  // content scripts need is every http and https page (their match patterns), granted as those two or
+  // as <all_urls>: Firefox grants the two with the extension, and with them still granted after the
+  // user took <all_urls> away, FakeLens works on every page (this box said it did not).
   const ALL_SITES = { origins: ["<all_urls>"] };
+  const WEB_PAGES = { origins: ["http://*/*", "https://*/*"] };
   async function showAccess() {
-    $("access").hidden = await FL.ext.permissions.contains(ALL_SITES);
+    const contains = (what) => FL.ext.permissions.contains(what).catch(() => false);
+    $("access").hidden = (await contains(WEB_PAGES)) || (await contains(ALL_SITES));
   }
   $("grantAccess").addEventListener("click", async () => {
     // asked for first: the browser grants a request only inside the click's own turn

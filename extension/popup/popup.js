@@ -227,6 +227,43 @@
     });
   }
 
+  // Site access withheld (Firefox lets the user take it away in about:addons; Chrome's "on click" site
+  // access): no badge here and no scan, which only Scan used to say. Said on opening, with the grant
+  // Options offers. The browser hides the address of a tab on a site FakeLens may not read: with none,
+  // it is such a site or a browser page (closed to every extension), told apart only when FakeLens may
+  // read every site (then it is a browser page, said by whyNotRunning on Scan).
+  const ALL_SITES = { origins: ["<all_urls>"] };
+  const WEB_PAGES = { origins: ["http://*/*", "https://*/*"] };   // what the content scripts match
+  async function allowedOn(tab) {
+    const url = (tab && tab.url) || "";
+    const contains = (what) => ext.permissions.contains(what).catch(() => true);   // (unknown: nothing said)
+    if (/^https?:/i.test(url)) return (await contains({ origins: [`${new URL(url).origin}/*`] })) ? "yes" : "no";
+    if (url) return "yes";   // a page no grant opens (a browser page, a file, FakeLens's own)
+    return (await contains(WEB_PAGES)) || (await contains(ALL_SITES)) ? "yes" : "unsure";
+  }
+  async function showAccess(tab) {
+    const allowed = await allowedOn(tab);
+    // (a status line is shown before its words are written: words written while hidden are not read)
+    $("access").hidden = allowed === "yes";
+    $("accessWhy").textContent = allowed === "yes" ? ""
+      : "FakeLens is not allowed on this site" + (allowed === "unsure" ? " (or this is a browser page, closed to every extension)" : "")
+        + ": it shows no badges here and cannot scan the page.";
+    if (allowed === "yes") return true;
+    const box = $("site-on");
+    box.disabled = true;
+    box.title = "FakeLens is not allowed on this site";
+    return false;
+  }
+  $("grantAccess").addEventListener("click", async () => {
+    // asked for first: the browser grants a request only inside the click's own turn
+    const granted = await ext.permissions.request(ALL_SITES).catch(() => false);
+    $("accessNote").textContent = granted ? "Allowed: reload the page, then scan it."
+      : "Not allowed. FakeLens stays off on pages until you allow it here, in Options or in the browser's Extensions menu.";
+    if (!granted) return;
+    $("accessWhy").textContent = "";
+    $("grantAccess").hidden = true;
+  });
+
   (async () => {
     $("options").addEventListener("click", (event) => {
       event.preventDefault();
@@ -234,6 +271,6 @@
     });
     const tab = await targetTab();
     $("scan").addEventListener("click", () => scan(tab));
-    await Promise.all([FL.showConnection(), siteSwitch(tab), tab && resume(tab)]);
+    await Promise.all([FL.showConnection(), siteSwitch(tab).then(() => showAccess(tab)), tab && resume(tab)]);
   })();
 })();
