@@ -1,5 +1,6 @@
 """API v1 through Flask's test client: auth, Host, CORS, uploads, bad input, history, cache, report."""
 
+import dataclasses
 import io
 import json
 import os
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import BASE_URL, REPO, need_shared
+from fakelens.api import create_app
 from fakelens.api.auth import ensure_token
 
 CHECKS = "/api/v1/checks"
@@ -32,6 +34,19 @@ def test_health_needs_no_token_and_lists_models(client):
     assert body["status"] == "ok" and "retinaface_mnet025" in [m["name"] for m in body["models"]]
     # the models a check runs: not face_mesh, which only training uses
     assert sorted(m["name"] for m in body["models"]) == ["face_swap", "retinaface_mnet025"]
+    # downloads may reach 127.0.0.1 here (the tests' setting): said, so that the extension reads such images too
+    assert body["fetch"] == {"loopback": True}
+
+
+def test_health_says_nothing_of_loopback_where_downloads_may_not_reach_it(settings):
+    """The extension reads an image served from a loopback address itself only where the backend would
+    fetch it too (allow_loopback, for tests); a backend as shipped says nothing of it."""
+    app = create_app(dataclasses.replace(settings, allow_loopback=False), start_jobs=False)
+    try:
+        body = app.test_client().get("/api/v1/health", base_url=BASE_URL).get_json()
+    finally:
+        app.extensions["fakelens"]["store"].close()
+    assert body["status"] == "ok" and "fetch" not in body
 
 
 @pytest.mark.parametrize("headers, code", [
