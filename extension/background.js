@@ -16,6 +16,9 @@ const FL = globalThis.FakeLens;
 const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 const MAX_UPLOADS = 2; // concurrent uploads; the backend has its own bounded worker pool
 const FETCH_TIMEOUT_MS = 30_000; // reading one image's bytes; past it the URL goes to the backend instead
+// How long, once an image's bytes are read, to wait for the browser to say which address it connected to
+// (its webRequest event comes by another way than the response, usually at once)
+const ADDRESS_WAIT_MS = 1_000;
 // A backend stopped but holding its port (Ctrl+Z on `fakelens serve`) accepts connections and never
 // answers: without a limit every call, and what waits on it (the popup, a badge), waited for ever.
 const HEALTH_TIMEOUT_MS = 5_000;
@@ -33,6 +36,10 @@ class BackendError extends Error {
 // ---- connection state (shown on the toolbar icon, in the popup and in Options) ----
 
 let connection = { state: "unknown" };
+// Whether the backend at `url` downloads from this computer (its health says `fetch: {loopback: true}`
+// only with allow_loopback, a setting for tests): the extension then reads images from a loopback
+// address too; never otherwise, as netguard refuses them.
+let backendLoopback = { url: null, allowed: false };
 
 async function setConnection(next) {
   // an answer from a backend no longer configured (a call under way as the address changed in Options)
@@ -119,7 +126,9 @@ async function checkConnection() {
       return setConnection({ state: "wrong_host", url: base, version: null });
     }
     if (!res.ok || !health || !health.status) throw new Error("not FakeLens");
+    backendLoopback = { url: base, allowed: Boolean(health.fetch && health.fetch.loopback === true) };
   } catch {
+    backendLoopback = { url: base, allowed: false };
     return setConnection({ state: abort.signal.aborted ? "not_answering" : "unreachable", url: base, version: null });
   } finally {
     clearTimeout(timer);
@@ -171,12 +180,84 @@ const isHttp = (url) => /^https?:/i.test(url || "");
 // an embedded post) the browser may withhold that site's cookies as third-party ones.
 const sameSite = (url, pageUrl) => FL.siteListed([FL.siteKey(pageUrl)], FL.siteKey(url));
 
+// ---- where the extension's own image fetches connected ----
+
+// A public name can resolve to the user's router or this computer (a page's own request there is
+// stopped by the browser's Local Network Access; the extension's is not), and the page reads the
+// verdict on its badge: so the address each image fetch connected to, as the browser reports it
+// (webRequest, no blocking: Chrome and Firefox both report their extension's own requests), decides
+// whether its bytes are used. Only this background's requests (no tab; Chrome: the service worker,
+// no frame; Firefox: the background page), and one fetch of an address at a time, so that an
+// answer is never taken for another's.
+const OWN_ORIGIN = ext.runtime.getURL("").replace(/\/$/, "");
+const watched = new Map(); // request URL -> { seen(ip) } for the fetch of it under way
+const fetchTurns = new Map(); // request URL -> the fetch of it under way (the next waits its turn)
+const ownRequest = (d) => d.tabId === -1 &&
+  (d.documentUrl ? d.documentUrl === globalThis.location?.href : d.frameId === -1 && d.initiator === OWN_ORIGIN);
+if (ext.webRequest) {
+  ext.webRequest.onResponseStarted.addListener((d) => {
+    if (ownRequest(d)) watched.get(requestUrl(d.url))?.seen(d.ip || null);
+  }, { urls: ["http://*/*", "https://*/*"], tabId: -1, types: ["xmlhttprequest"] });
+}
+// an address as the URL parser writes it, without its fragment (never sent; Chrome reports it, and
+// maybe not every browser)
+const requestUrl = (url) => {
+  const u = new URL(url);
+  u.hash = "";
+  return u.href;
+};
+
+// Whether bytes from `ip` may be used: a public address, or a loopback one where the backend would
+// fetch it too (its health says so: tests); never a private, link-local or reserved one, nor none known.
+async function addressAllowed(ip) {
+  const kind = FL.addressKind(ip);
+  if (kind === null) return true;
+  if (kind !== "loopback") return false;
+  if (backendLoopback.url !== baseUrl(await FL.getSettings())) await checkConnection();
+  return backendLoopback.allowed;
+}
+
 // The image bytes as the browser gets them (its cookies where the image lies on the page's site), or
 // null when it cannot or must not: then the URL goes to the backend, which checks the address and
-// every redirect itself.
+// every redirect itself. The request itself goes out even to a public name that leads to the local
+// network; what it read from there is not used.
 async function fetchImageBytes(url, cookies) {
-  if (!isHttp(url) && !/^data:image\//i.test(url || "")) return null;
-  if (isHttp(url) && FL.privateHost(url)) return null;
+  if (!isHttp(url)) return /^data:image\//i.test(url || "") ? readImage(url, cookies) : null;
+  if (FL.privateHost(url)) return null;
+  let key;
+  try {
+    key = requestUrl(url);
+  } catch {
+    return null;
+  }
+  while (fetchTurns.has(key)) await fetchTurns.get(key).catch(() => {});
+  const turn = (async () => {
+    const ips = [];
+    let told;
+    const answered = new Promise((resolve) => { told = resolve; });
+    watched.set(key, { seen: (address) => { ips.push(address); told(); } });
+    try {
+      const blob = await readImage(url, cookies);
+      if (!blob) return null;
+      let timer;
+      await Promise.race([answered, new Promise((resolve) => { timer = setTimeout(resolve, ADDRESS_WAIT_MS); })]);
+      clearTimeout(timer);
+      if (!ips.length) return null; // no address known: not used
+      for (const ip of ips) if (!(await addressAllowed(ip))) return null;
+      return blob;
+    } finally {
+      watched.delete(key);
+    }
+  })();
+  fetchTurns.set(key, turn);
+  try {
+    return await turn;
+  } finally {
+    if (fetchTurns.get(key) === turn) fetchTurns.delete(key);
+  }
+}
+
+async function readImage(url, cookies) {
   const credentials = cookies ? "include" : "omit";
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS); // a server that stalls holds a slot no longer

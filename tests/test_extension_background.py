@@ -19,6 +19,11 @@ const calls = [];
 const web = {};
 let listener = null;
 let tabRemoved = null; // background.js's tabs.onRemoved listener
+let responseStarted = null; // background.js's webRequest.onResponseStarted listener, and its filter
+let responseFilter = null;
+const ips = {}; // url -> the address its server is at (by default a public one)
+const lateBy = {}; // url -> ms after the response that the browser reports that address
+let healthExtra = {}; // more of the backend's health answer
 const store = { backendUrl: "http://127.0.0.1:8731", token: "good-token" };
 const noop = () => {};
 const menuItems = []; // the context-menu items background.js registers
@@ -33,6 +38,8 @@ globalThis.chrome = {
   contextMenus: { removeAll: async () => {}, create: (item) => menuItems.push(item), onClicked: { addListener: noop } },
   action: { setBadgeText: async () => {}, setBadgeBackgroundColor: async () => {}, setTitle: async () => {} },
   tabs: { create: async () => {}, sendMessage: async () => {}, query: async () => [], onRemoved: { addListener: (fn) => { tabRemoved = fn; } } },
+  // the address each of the service worker's requests connected to, as Chrome reports it
+  webRequest: { onResponseStarted: { addListener: (fn, filter) => { responseStarted = fn; responseFilter = filter; } } },
 };
 // IndexedDB as far as settings.js uses it (the token's store): requests answer on the next turn.
 const secrets = new Map();
@@ -52,7 +59,7 @@ globalThis.indexedDB = { open: () => {
 const json = (data, status = 200) => new Response(JSON.stringify(data), { status, headers: { "content-type": "application/json" } });
 function backendAnswer(url, init, call) {
   const path = url.slice("http://127.0.0.1:8731".length);
-  if (path === "/api/v1/health") return json({ status: "ok", version: "test", models: [] });
+  if (path === "/api/v1/health") return json({ status: "ok", version: "test", models: [], ...healthExtra });
   if (call.auth !== "Bearer good-token") return json({ error: { code: "unauthorized", message: "no" } }, 401);
   if (init.body instanceof FormData) call.sent = { bytes: init.body.get("media").size, source_url: init.body.get("source_url"),
                                                    priority: init.body.get("priority") };
@@ -69,7 +76,14 @@ globalThis.fetch = async (input, init = {}) => {
   calls.push(call);
   if (url.startsWith("http://127.0.0.1:8731/api/")) return backendAnswer(url, init, call);
   if (!web[url]) throw new TypeError("Failed to fetch");
-  return web[url](init);
+  const res = await web[url](init);
+  if (res.ok && responseStarted) {
+    const report = () => responseStarted({ url: new URL(url).href, ip: url in ips ? ips[url] : "93.184.216.34", tabId: -1,
+                                           frameId: -1, initiator: "chrome-extension://fakelensid", type: "xmlhttprequest" });
+    if (url in lateBy) setTimeout(report, lateBy[url]);
+    else report();
+  }
+  return res;
 };
 const jpeg = (size = 1000) => () => new Response(new Uint8Array(size), { headers: { "content-type": "image/jpeg" } });
 // What the backend was sent for `url`: {bytes} when uploaded, {url} when sent as a URL.
@@ -153,6 +167,98 @@ def test_addresses_on_this_computer_or_network_are_never_fetched_by_the_extensio
     assert got["moved"] == {"url": "https://cdn.example.com/moved.jpg"}
     assert got["scan"] == {"fetchedPrivate": 0, "sent": {"url": "http://192.168.1.1/scan.jpg"},
                            "publicSent": {"bytes": 1000}}
+
+
+def test_bytes_from_a_public_name_that_leads_to_the_local_network_are_not_used(tmp_path):
+    """A page names an image on a public name its DNS points at the user's router (or this computer):
+    the page's own request there is stopped by the browser (Local Network Access), the extension's is
+    not, and the page reads the verdict on the badge. The address the browser says it connected to
+    decides: bytes from a private, link-local, reserved or loopback one are not uploaded (the request
+    itself went out), and the URL goes to the backend, which resolves it and refuses it; nor are bytes
+    whose address the browser never reported. A loopback address is read only where the backend's
+    health says it fetches from there too (allow_loopback, for tests); a public one always."""
+    got = run_background(tmp_path, """
+      const out = {};
+      const cases = {
+        "https://router.example/cam.jpg": "192.168.1.1", "https://ten.example/a.jpg": "10.0.0.5",
+        "https://meta.example/a.jpg": "169.254.169.254", "https://test.example/a.jpg": "192.0.2.2",
+        "https://v6.example/a.jpg": "fe80::1", "https://ula.example/a.jpg": "fd00::2",
+        "https://mapped.example/a.jpg": "::ffff:192.168.0.1", "https://nat64.example/a.jpg": "64:ff9b::a00:1",
+        "https://loop.example/a.jpg": "127.0.0.1", "https://loop6.example/a.jpg": "::1",
+        "https://unknown.example/a.jpg": null, "https://public.example/a.jpg": "93.184.216.34",
+        "https://public6.example/a.jpg": "2606:4700::6810:84e5", "https://nat64public.example/a.jpg": "64:ff9b::5db8:d822",
+      };
+      for (const [url, ip] of Object.entries(cases)) {
+        web[url] = jpeg();
+        ips[url] = ip;
+        await FL.background.startCheck({ kind: "image", url, pageUrl: "https://evil.example/" });
+        out[url] = { fetched: fetched(url).length, sent: sentFor(url) };
+      }
+      // the browser's report may come after the bytes are read: waited for
+      web["https://late.example/a.jpg"] = jpeg();
+      lateBy["https://late.example/a.jpg"] = 300;
+      await FL.background.startCheck({ kind: "image", url: "https://late.example/a.jpg" });
+      out.late = sentFor("https://late.example/a.jpg");
+      web["https://lateprivate.example/a.jpg"] = jpeg();
+      ips["https://lateprivate.example/a.jpg"] = "192.168.1.1";
+      lateBy["https://lateprivate.example/a.jpg"] = 300;
+      await FL.background.startCheck({ kind: "image", url: "https://lateprivate.example/a.jpg" });
+      out.latePrivate = sentFor("https://lateprivate.example/a.jpg");
+      // a page scan alike
+      web["https://scan.example/lan.jpg"] = jpeg();
+      ips["https://scan.example/lan.jpg"] = "192.168.1.20";
+      web["https://scan.example/pub.jpg"] = jpeg();
+      await FL.background.scan([{ kind: "image", url: "https://scan.example/lan.jpg" },
+                                { kind: "image", url: "https://scan.example/pub.jpg" }], "https://evil.example/");
+      out.scan = [sentFor("https://scan.example/lan.jpg"), sentFor("https://scan.example/pub.jpg")];
+      // a backend that downloads from this computer (its tests) says so: loopback bytes are used then,
+      // the local network's still never
+      healthExtra = { fetch: { loopback: true } };
+      await FL.background.checkConnection();
+      calls.length = 0;
+      for (const url of ["https://loop.example/a.jpg", "https://loop6.example/a.jpg", "https://router.example/cam.jpg"]) {
+        await FL.background.startCheck({ kind: "image", url, pageUrl: "https://evil.example/" });
+        out["allowed " + url] = sentFor(url);
+      }
+      // the listener hears only requests of no tab
+      out.filter = responseFilter;
+      return out;
+    """)
+    for url, answer in got.items():
+        if url.startswith("https://") and "public" not in url:
+            assert answer == {"fetched": 1, "sent": {"url": url}}, url
+    for url in ("https://public.example/a.jpg", "https://public6.example/a.jpg", "https://nat64public.example/a.jpg"):
+        assert got[url] == {"fetched": 1, "sent": {"bytes": 1000}}, url
+    assert got["late"] == {"bytes": 1000}
+    assert got["latePrivate"] == {"url": "https://lateprivate.example/a.jpg"}
+    assert got["scan"] == [{"url": "https://scan.example/lan.jpg"}, {"bytes": 1000}]
+    assert got["allowed https://loop.example/a.jpg"] == {"bytes": 1000}
+    assert got["allowed https://loop6.example/a.jpg"] == {"bytes": 1000}
+    assert got["allowed https://router.example/cam.jpg"] == {"url": "https://router.example/cam.jpg"}
+    assert got["filter"]["tabId"] == -1
+
+
+def test_only_the_background_s_own_request_tells_where_an_image_came_from(tmp_path):
+    """The browser reports every extension page's requests (the popup's thumbnails too) and, in
+    Chrome, a request's frame: only the service worker's own (no tab, no frame) counts; the report of
+    another request for the same address says nothing of where this one went."""
+    got = run_background(tmp_path, """
+      const url = "https://router.example/cam.jpg";
+      web[url] = async () => {
+        // the popup's thumbnail of the same address, from a public server, reported as it is read
+        responseStarted?.({ url, ip: "93.184.216.34", tabId: -1, frameId: 0, documentId: "popup",
+                          initiator: "chrome-extension://fakelensid", type: "xmlhttprequest" });
+        // and a tab's request for it
+        responseStarted?.({ url, ip: "93.184.216.34", tabId: 4, frameId: 0, initiator: "https://evil.example",
+                          type: "xmlhttprequest" });
+        return jpeg()();
+      };
+      ips[url] = "192.168.1.1";
+      lateBy[url] = 200;
+      await FL.background.startCheck({ kind: "image", url, pageUrl: "https://evil.example/" });
+      return sentFor(url);
+    """)
+    assert got == {"url": "https://router.example/cam.jpg"}
 
 
 def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import http.server
+import ipaddress
 import re
 import shutil
 import socket
@@ -256,6 +257,22 @@ class Browser:
         return self.sw("() => chrome.action.getBadgeText({})")
 
 
+def _lan_address() -> str | None:
+    """This machine's own address on its network when netguard refuses it (a private, link-local or
+    reserved one, not loopback: the backend's allow_loopback does not cover it), else None."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.123", 9))   # nothing is sent: the address the route would send from
+            address = s.getsockname()[0]
+    except OSError:
+        return None
+    ip = ipaddress.ip_address(address)
+    return None if ip.is_loopback or ip.is_global or ip.is_unspecified else address
+
+
+LAN_ADDRESS = _lan_address()
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory, sites, live_backend):
     if not CHROMIUM.exists():
@@ -263,6 +280,11 @@ def browser(tmp_path_factory, sites, live_backend):
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
     ARTIFACTS.mkdir(exist_ok=True)
     rules = ", ".join(f"MAP {h} 127.0.0.1:{sites.https_port}" for h in FAKE_HOSTS)
+    # a public-looking site on plain http, and a public-looking name for this machine's address on its
+    # local network (test_an_image_on_a_public_name_that_leads_to_the_local_network_is_not_uploaded)
+    rules += f", MAP news.example 127.0.0.1:{sites.http.server_address[1]}"
+    if LAN_ADDRESS:
+        rules += f", MAP lan-camera.example {LAN_ADDRESS}"
     pw = sync_api.sync_playwright().start()
     context = pw.chromium.launch_persistent_context(
         str(tmp_path_factory.mktemp("chromium-profile")),
@@ -1206,6 +1228,62 @@ def test_hover_pill_checks_and_page_opt_out(browser, live_backend, media_dir, si
         assert_nothing_drawn(browser, f"{sites.local}/plain-page.html", wait_ms=1000)
     finally:
         browser.configure(autoCheck=True, disabledSites=[])
+
+
+def test_an_image_on_a_public_name_that_leads_to_the_local_network_is_not_uploaded(browser, live_backend, media_dir,
+                                                                                   sites):
+    """A page names a picture on a public-looking name whose DNS answers an address of the visitor's local
+    network (a camera, a router's admin page): the page's own request there may be stopped by the browser
+    (Local Network Access), the extension's is not, and the page can read the verdict on the badge. The
+    extension's request still goes out, but what it read is not uploaded: the backend is sent the URL
+    (which it resolves and refuses), and the badge says the check failed. (Here the backend cannot look
+    the test's name up at all; with real DNS it answers "blocked address".)"""
+    if not LAN_ADDRESS:
+        pytest.skip("this machine has no private address of its own besides loopback")
+    requests_seen = []   # (Referer, path) of each request to the local network's server
+
+    class Camera(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests_seen.append((self.headers.get("Referer"), self.path))
+            body = (media_dir / "real-5.jpg").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    camera = http.server.ThreadingHTTPServer((LAN_ADDRESS, 0), Camera)
+    threading.Thread(target=camera.serve_forever, daemon=True).start()
+    browser.configure(autoCheck=False)
+    try:
+        image = f"http://lan-camera.example:{camera.server_address[1]}/snapshot.jpg"
+        page = browser.context.new_page()
+        page.goto(f"http://news.example/lan-image.html?src={image}")
+        page.wait_for_function("document.getElementById('cam').naturalWidth > 0", timeout=10_000)
+        box = page.locator("#cam").bounding_box()
+        page.mouse.move(box["x"] + 100, box["y"] + 100)
+        pill = page.locator("div[data-fakelens=pill] button")
+        pill.wait_for(state="visible", timeout=5_000)
+        pill.click()
+        badge = final_badges(page, 1)[0]
+        page.close()
+        assert badge["media"] == image
+        # the extension's own request went out (without the page's Referer)
+        assert (None, "/snapshot.jpg") in requests_seen, requests_seen
+        # the backend was sent the address, which it looked up itself (refused before any check is made),
+        # and no picture: no check holds the camera's
+        assert badge["state"] == "failed" and badge["text"].startswith("Check failed: could not find the server "
+                                                                        "lan-camera.example"), badge
+        history = requests.get(f"{live_backend.url}/api/v1/checks?limit=500", headers=live_backend.headers,
+                               timeout=10).json()["checks"]
+        assert not [c for c in history if (c.get("input") or {}).get("source_url") == image]
+    finally:
+        browser.configure(autoCheck=True)
+        camera.shutdown()
+        camera.server_close()
 
 
 def right_click_a_fresh_clip(browser, sites):

@@ -21,7 +21,7 @@ EXTENSION = Path(os.environ.get("FAKELENS_EXTENSION_DIR", Path(__file__).resolve
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
 EXTENSION_ID = "fakelens@fakelens.invalid"   # browser_specific_settings.gecko.id
 BADGES = """[...document.querySelectorAll('div[data-fakelens=badge]')].map((b) => ({state: b.dataset.state,
-    label: b.dataset.label, id: b.dataset.checkId || null, media: b.dataset.media}))"""
+    label: b.dataset.label, id: b.dataset.checkId || null, media: b.dataset.media, text: b.dataset.text}))"""
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,33 @@ def test_firefox_pairs_and_checks_a_photo_it_reads_over_http(firefox, live_backe
     media = check["result"]["media"]
     assert media["sha256"] == hashlib.sha256((folder / "face.jpg").read_bytes()).hexdigest()
     assert media["source_url"] == badges[0]["media"] and check["result"]["label"] == badges[0]["label"]
+
+
+def test_firefox_does_not_upload_a_photo_read_from_an_address_the_backend_would_refuse(firefox, site, tmp_path):
+    """A public-looking name that resolves to this computer (or the local network): Firefox tells the
+    extension which address its own request connected to (webRequest), and with a backend that does not
+    download from this computer (allow_loopback off, as shipped) the bytes read there are not uploaded;
+    the backend is sent the address, and looks it up itself (here it finds no such name)."""
+    from support.live_backend import start_backend
+
+    folder, port = site
+    backend = start_backend(tmp_path / "home", FAKELENS_ALLOW_LOOPBACK="0")
+    try:
+        assert "fetch" not in requests.get(f"{backend.url}/api/v1/health", timeout=10).json()
+        tab = firefox.tab
+        firefox.cmd("browsingContext.navigate", context=tab, url=f"{firefox.base}/options/options.html", wait="complete")
+        firefox.evaluate(tab, f"FakeLens.saveSettings({{backendUrl: '{backend.url}', token: '{backend.token}', "
+                              "autoCheck: true, minSize: 128, disabledSites: []}).then(() => true)")
+        connection = wait_for(lambda: firefox.evaluate(tab, "FakeLens.showConnection(true).then((s) => s.state)"),
+                              lambda state: state == "ok", timeout=20)
+        assert connection == "ok"
+        page = f"http://camera.example:{port}/page.html"
+        firefox.cmd("browsingContext.navigate", context=tab, url=page, wait="complete")
+        badges = wait_for(lambda: firefox.evaluate(tab, BADGES),
+                          lambda got: any(b["state"] in ("done", "failed") for b in got))
+        assert len(badges) == 1 and badges[0]["state"] == "failed", badges
+        assert badges[0]["text"].startswith("Check failed: could not find the server camera.example"), badges
+        history = requests.get(f"{backend.url}/api/v1/checks?limit=50", headers=backend.headers, timeout=10).json()
+        assert history["checks"] == [], history   # no upload: the address was refused before any check was made
+    finally:
+        backend.stop()
