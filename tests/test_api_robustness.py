@@ -150,7 +150,9 @@ def test_a_check_whose_work_folder_cannot_be_made_fails_instead_of_running_forev
         check_id = client.post(f"{CHECKS}?wait=0", base_url=BASE_URL, headers=headers,
                                json={"url": "http://127.0.0.1:9/a.jpg"}).get_json()["id"]
         body = wait_status(client, headers, check_id, {"failed", "done", "cancelled"}, timeout=10)
-        assert body["status"] == "failed" and body["error"]["code"] == "internal", body
+        # said as the data folder's trouble, by name (it was an "internal" error)
+        assert body["status"] == "failed" and body["error"]["code"] == "storage_unavailable", body
+        assert "it is a file, not a folder" in body["error"]["message"], body
     finally:
         app.extensions["fakelens"]["pool"].stop()
         app.extensions["fakelens"]["store"].close()

@@ -94,7 +94,7 @@ def test_batch_then_poll(backend, media_server):
 
 
 @pytest.mark.parametrize("path, kind, status, code", [
-    ("/files/empty.jpg", "auto", 415, "unsupported_media"),
+    ("/files/empty.jpg", "auto", 422, "undecodable"),   # an empty download, as an empty file
     ("/files/truncated.jpg", "image", 422, "undecodable"),
     ("/files/page.jpg", "image", 415, "unsupported_media"),
     ("/files/text.mp4", "auto", 415, "unsupported_media"),
