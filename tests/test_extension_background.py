@@ -187,6 +187,10 @@ def test_bytes_from_a_public_name_that_leads_to_the_local_network_are_not_used(t
         "https://loop.example/a.jpg": "127.0.0.1", "https://loop6.example/a.jpg": "::1",
         "https://unknown.example/a.jpg": null, "https://public.example/a.jpg": "93.184.216.34",
         "https://public6.example/a.jpg": "2606:4700::6810:84e5", "https://nat64public.example/a.jpg": "64:ff9b::5db8:d822",
+        // 6to4 judged by the IPv4 address inside, and 192.0.0.0/24 but its two anycast addresses: as netguard
+        "https://sixtofour.example/a.jpg": "2002:c0a8:101::1", "https://sixtofourpublic.example/a.jpg": "2002:808:808::1",
+        "https://ietf.example/a.jpg": "192.0.0.8", "https://pcppublic.example/a.jpg": "192.0.0.9",
+        "https://turnpublic.example/a.jpg": "192.0.0.10",
       };
       for (const [url, ip] of Object.entries(cases)) {
         web[url] = jpeg();
@@ -227,7 +231,8 @@ def test_bytes_from_a_public_name_that_leads_to_the_local_network_are_not_used(t
     for url, answer in got.items():
         if url.startswith("https://") and "public" not in url:
             assert answer == {"fetched": 1, "sent": {"url": url}}, url
-    for url in ("https://public.example/a.jpg", "https://public6.example/a.jpg", "https://nat64public.example/a.jpg"):
+    for url in ("https://public.example/a.jpg", "https://public6.example/a.jpg", "https://nat64public.example/a.jpg",
+                "https://sixtofourpublic.example/a.jpg", "https://pcppublic.example/a.jpg", "https://turnpublic.example/a.jpg"):
         assert got[url] == {"fetched": 1, "sent": {"bytes": 1000}}, url
     assert got["late"] == {"bytes": 1000}
     assert got["latePrivate"] == {"url": "https://lateprivate.example/a.jpg"}

@@ -15,10 +15,13 @@
     ["192.0.0.0", 24], ["192.0.2.0", 24], ["192.88.99.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15],
     ["198.51.100.0", 24], ["203.0.113.0", 24], ["224.0.0.0", 4], ["240.0.0.0", 4],
   ].map(([base, bits]) => [ipv4Number(base), bits]);
+  // inside 192.0.0.0/24, public for netguard (Python's ipaddress): the PCP and TURN anycast addresses
+  const PUBLIC_V4 = ["192.0.0.9", "192.0.0.10"].map(ipv4Number);
 
   // an IPv4 address as a number: null when public, "loopback" (127.0.0.0/8), else "private"
   const v4Kind = (n) => {
     if (Math.floor(n / 2 ** 24) === 127) return "loopback";
+    if (PUBLIC_V4.includes(n)) return null;
     const listed = PRIVATE_V4.some(([base, bits]) => Math.floor(n / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)));
     return listed ? "private" : null;
   };
@@ -53,8 +56,8 @@
   // or not) is: null when public, "loopback" (this computer: 127.0.0.0/8, ::1 and 127.x as IPv4-mapped),
   // or "private": the local network, link-local, CGNAT, reserved, documentation, multicast, and
   // anything that is no IP address. The ranges are netguard's (backend/fakelens/fetch/netguard.py),
-  // IPv4-mapped and NAT64 (64:ff9b::/96, where a DNS64 network puts every IPv4-only site) judged by the
-  // IPv4 address inside.
+  // IPv4-mapped, NAT64 (64:ff9b::/96, where a DNS64 network puts every IPv4-only site) and 6to4 (2002::/16)
+  // judged by the IPv4 address inside.
   root.addressKind = (address) => {
     const text = String(address || "").toLowerCase().replace(/^\[(.*)\]$/, "$1").split("%")[0]; // no zone id
     if (v4Valid(text)) return v4Kind(ipv4Number(text));
@@ -65,11 +68,11 @@
     if ((zeros(0, 5) && g[5] === 0xffff) || (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6))) {
       return v4Kind(g[6] * 65536 + g[7]);
     }
-    // only global unicast (2000::/3) less IETF/Teredo (2001::/23), documentation (2001:db8::/32,
-    // 3fff::/20) and 6to4 (an IPv4 address inside); ::, fc00::/7, fe80::/10, fec0::/10 and multicast
-    // all lie outside 2000::/3
+    if (g[0] === 0x2002) return v4Kind(g[1] * 65536 + g[2]); // 6to4 (2002::/16): the IPv4 address inside
+    // only global unicast (2000::/3) less IETF/Teredo (2001::/23) and documentation (2001:db8::/32,
+    // 3fff::/20); ::, fc00::/7, fe80::/10, fec0::/10 and multicast all lie outside 2000::/3
     const [a, b] = g;
-    const publicV6 = (a & 0xe000) === 0x2000 && !(a === 0x2001 && (b < 0x200 || b === 0xdb8)) && a !== 0x2002 &&
+    const publicV6 = (a & 0xe000) === 0x2000 && !(a === 0x2001 && (b < 0x200 || b === 0xdb8)) &&
       !(a === 0x3fff && b < 0x1000);
     return publicV6 ? null : "private";
   };
