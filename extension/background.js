@@ -187,17 +187,43 @@ const sameSite = (url, pageUrl) => FL.siteListed([FL.siteKey(pageUrl)], FL.siteK
 // verdict on its badge: so the address each image fetch connected to, as the browser reports it
 // (webRequest, no blocking: Chrome and Firefox both report their extension's own requests), decides
 // whether its bytes are used. Only this background's requests (no tab; Chrome: the service worker,
-// no frame; Firefox: the background page), and one fetch of an address at a time, so that an
-// answer is never taken for another's.
+// no frame; Firefox: the background page), one fetch of an address at a time, and of its requests
+// only those that started once its turn began: each request's reports carry its requestId, and the
+// browser stamps its start (onBeforeRequest's timeStamp, the clock Date.now() reads), so a report that
+// comes late (after a fetch that failed at once, a 404, or after the 1 s wait) is never taken for the
+// next fetch of the same address, whose own report may come after its bytes are read.
 const OWN_ORIGIN = ext.runtime.getURL("").replace(/\/$/, "");
-const watched = new Map(); // request URL -> { seen(ip) } for the fetch of it under way
+const watched = new Map(); // request URL -> the fetch of it under way: { since, ids, seen(ip) }
 const fetchTurns = new Map(); // request URL -> the fetch of it under way (the next waits its turn)
+let lastTurnEnd = 0; // Date.now() when the last fetch's turn ended, whatever its address
 const ownRequest = (d) => d.tabId === -1 &&
   (d.documentUrl ? d.documentUrl === globalThis.location?.href : d.frameId === -1 && d.initiator === OWN_ORIGIN);
+const turnOf = (d) => (ownRequest(d) ? watched.get(requestUrl(d.url)) : undefined);
 if (ext.webRequest) {
+  const filter = { urls: ["http://*/*", "https://*/*"], tabId: -1, types: ["xmlhttprequest"] };
+  ext.webRequest.onBeforeRequest.addListener((d) => {
+    const turn = turnOf(d);
+    if (turn && d.timeStamp >= turn.since) turn.ids.add(d.requestId);
+  }, filter);
   ext.webRequest.onResponseStarted.addListener((d) => {
-    if (ownRequest(d)) watched.get(requestUrl(d.url))?.seen(d.ip || null);
-  }, { urls: ["http://*/*", "https://*/*"], tabId: -1, types: ["xmlhttprequest"] });
+    const turn = turnOf(d);
+    if (turn && turn.ids.has(d.requestId)) turn.seen(d.ip || null);
+  }, filter);
+}
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+// When a fetch's turn begins, by the clock the browser stamps its requests with: 2 ms after the last
+// turn ended, as Date.now() reads here (to the ms, or coarser: Firefox may round it either way by up to
+// 1 ms, hence 1 ms earlier than read, and 3 ms after the last end), so that no request of an earlier
+// turn is stamped at or after it, while this turn's request is. A clock set back meanwhile puts it
+// ahead of the requests' stamps (none is taken: the images go to the backend as URLs) until the clock
+// is past it again.
+async function turnBegins() {
+  let now = Date.now();
+  while (now >= lastTurnEnd - 1 && now < lastTurnEnd + 3) {
+    await sleep(1);
+    now = Date.now();
+  }
+  return Math.max(now, lastTurnEnd + 3) - 1;
 }
 // an address as the URL parser writes it, without its fragment (never sent; Chrome reports it, and
 // maybe not every browser)
@@ -235,8 +261,8 @@ async function fetchImageBytes(url, cookies) {
     const ips = [];
     let told;
     const answered = new Promise((resolve) => { told = resolve; });
-    watched.set(key, { seen: (address) => { ips.push(address); told(); } });
     try {
+      watched.set(key, { since: await turnBegins(), ids: new Set(), seen: (address) => { ips.push(address); told(); } });
       const blob = await readImage(url, cookies);
       if (!blob) return null;
       let timer;
@@ -247,6 +273,7 @@ async function fetchImageBytes(url, cookies) {
       return blob;
     } finally {
       watched.delete(key);
+      lastTurnEnd = Math.max(lastTurnEnd, Date.now());
     }
   })();
   fetchTurns.set(key, turn);

@@ -21,6 +21,10 @@ let listener = null;
 let tabRemoved = null; // background.js's tabs.onRemoved listener
 let responseStarted = null; // background.js's webRequest.onResponseStarted listener, and its filter
 let responseFilter = null;
+let beforeRequest = null; // its webRequest.onBeforeRequest listener (each request's start, stamped)
+let requestSeq = 0;
+const beforeLateBy = {}; // url -> ms after the request started that the browser reports its start
+const manualReports = new Set(); // urls whose address reports the scenario sends itself (report())
 const ips = {}; // url -> the address its server is at (by default a public one)
 const lateBy = {}; // url -> ms after the response that the browser reports that address
 let healthExtra = {}; // more of the backend's health answer
@@ -39,7 +43,8 @@ globalThis.chrome = {
   action: { setBadgeText: async () => {}, setBadgeBackgroundColor: async () => {}, setTitle: async () => {} },
   tabs: { create: async () => {}, sendMessage: async () => {}, query: async () => [], onRemoved: { addListener: (fn) => { tabRemoved = fn; } } },
   // the address each of the service worker's requests connected to, as Chrome reports it
-  webRequest: { onResponseStarted: { addListener: (fn, filter) => { responseStarted = fn; responseFilter = filter; } } },
+  webRequest: { onResponseStarted: { addListener: (fn, filter) => { responseStarted = fn; responseFilter = filter; } },
+                onBeforeRequest: { addListener: (fn) => { beforeRequest = fn; } } },
 };
 // IndexedDB as far as settings.js uses it (the token's store): requests answer on the next turn.
 const secrets = new Map();
@@ -75,14 +80,22 @@ globalThis.fetch = async (input, init = {}) => {
                  cache: init.cache, auth: headers.get("authorization") };
   calls.push(call);
   if (url.startsWith("http://127.0.0.1:8731/api/")) return backendAnswer(url, init, call);
-  if (!web[url]) throw new TypeError("Failed to fetch");
-  const res = await web[url](init);
-  if (res.ok && responseStarted) {
-    const report = () => responseStarted({ url: new URL(url).href, ip: url in ips ? ips[url] : "93.184.216.34", tabId: -1,
-                                           frameId: -1, initiator: "chrome-extension://fakelensid", type: "xmlhttprequest" });
-    if (url in lateBy) setTimeout(report, lateBy[url]);
-    else report();
+  // the browser's webRequest events of this request: its start, stamped now, and (report()) the address
+  // it connected to, both with its requestId
+  const request = { url: new URL(url).href, requestId: String(++requestSeq), timeStamp: Date.now() };
+  const reported = true;
+  const own = { tabId: -1, frameId: -1, initiator: "chrome-extension://fakelensid", type: "xmlhttprequest" };
+  request.report = (ip, ms = 0) => {
+    if (reported) setTimeout(() => responseStarted?.({ ...own, url: request.url, requestId: request.requestId, ip }), ms);
+  };
+  if (reported) {
+    const started = () => beforeRequest?.({ ...own, url: request.url, requestId: request.requestId, timeStamp: request.timeStamp });
+    if (url in beforeLateBy) setTimeout(started, beforeLateBy[url]);
+    else started();
   }
+  if (!web[url]) throw new TypeError("Failed to fetch");
+  const res = await web[url](init, request);
+  if (res.ok && !manualReports.has(url)) request.report(url in ips ? ips[url] : "93.184.216.34", lateBy[url] || 0);
   return res;
 };
 const jpeg = (size = 1000) => () => new Response(new Uint8Array(size), { headers: { "content-type": "image/jpeg" } });
@@ -250,12 +263,15 @@ def test_only_the_background_s_own_request_tells_where_an_image_came_from(tmp_pa
     got = run_background(tmp_path, """
       const url = "https://router.example/cam.jpg";
       web[url] = async () => {
-        // the popup's thumbnail of the same address, from a public server, reported as it is read
-        responseStarted?.({ url, ip: "93.184.216.34", tabId: -1, frameId: 0, documentId: "popup",
-                          initiator: "chrome-extension://fakelensid", type: "xmlhttprequest" });
+        // the popup's thumbnail of the same address, from a public server, started and reported as it is read
+        const popup = { url, tabId: -1, frameId: 0, documentId: "popup", initiator: "chrome-extension://fakelensid",
+                        type: "xmlhttprequest", requestId: "popup-1" };
+        beforeRequest?.({ ...popup, timeStamp: Date.now() });
+        responseStarted?.({ ...popup, ip: "93.184.216.34" });
         // and a tab's request for it
-        responseStarted?.({ url, ip: "93.184.216.34", tabId: 4, frameId: 0, initiator: "https://evil.example",
-                          type: "xmlhttprequest" });
+        const tab = { url, tabId: 4, frameId: 0, initiator: "https://evil.example", type: "xmlhttprequest", requestId: "tab-1" };
+        beforeRequest?.({ ...tab, timeStamp: Date.now() });
+        responseStarted?.({ ...tab, ip: "93.184.216.34" });
         return jpeg()();
       };
       ips[url] = "192.168.1.1";
@@ -264,6 +280,71 @@ def test_only_the_background_s_own_request_tells_where_an_image_came_from(tmp_pa
       return sentFor(url);
     """)
     assert got == {"url": "https://router.example/cam.jpg"}
+
+
+def test_a_late_report_of_an_earlier_fetch_of_the_same_image_is_not_taken_for_the_next(tmp_path):
+    """The extension fetches one address at a time and waits for the browser's report of where each
+    fetch connected. A fetch that ends at once (a 404, not an image) or after the 1 s wait leaves its
+    request's report to come later: it was taken for the next fetch of that address, whose own report
+    (192.168.1.1: a name that answers both a public address and the user's router) came after its bytes
+    were read, and the router's bytes were uploaded. Each report is now its own request's (requestId),
+    and a request that started before the fetch's turn is never its."""
+    got = run_background(tmp_path, """
+      const out = {};
+      // (a) the same picture asked for twice at once (two frames of different hosts, or hover + scan):
+      // the first fetch gets a 404 from the public server, reported 5 ms later; the second connects to
+      // the router, reported 30 ms after its bytes
+      const race = async (url, startedLate) => {
+        manualReports.add(url);
+        // even its start reported once the next fetch's turn began (its report after that)
+        if (startedLate) beforeLateBy[url] = 10;
+        let n = 0;
+        web[url] = async (init, request) => {
+          n += 1;
+          if (n === 1) {
+            request.report("93.184.216.34", startedLate ? 20 : 5);
+            return new Response("nope", { status: 404, headers: { "content-type": "text/html" } });
+          }
+          request.report("192.168.1.1", 30);
+          return jpeg()();
+        };
+        calls.length = 0;
+        await Promise.all(["https://a.evil.example/", "https://b.evil.example/"].map((pageUrl) =>
+          FL.background.startCheck({ kind: "image", url, pageUrl }).catch(() => {})));
+        return { fetches: n, uploads: calls.filter((c) => c.sent && c.sent.bytes !== undefined).length,
+                 asUrl: calls.filter((c) => c.sent && c.sent.url === url).length };
+      };
+      out.after404 = await race("https://rebind.example/cam.jpg", false);
+      out.after404StartedLate = await race("https://rebind2.example/cam.jpg", true);
+      // (b) the first fetch's report comes 1.1 s late (past the 1 s wait: its bytes go as a URL), in the
+      // second fetch's turn; the second's own (the router) comes 1.5 s late
+      const url = "https://slow.example/cam.jpg";
+      manualReports.add(url);
+      let n = 0;
+      web[url] = async (init, request) => {
+        n += 1;
+        request.report(n === 1 ? "93.184.216.34" : "192.168.1.1", n === 1 ? 1100 : 1500);
+        return jpeg()();
+      };
+      calls.length = 0;
+      await FL.background.startCheck({ kind: "image", url, pageUrl: "https://evil.example/" }).catch(() => {});
+      out.firstSent = sentFor(url);
+      calls.length = 0;
+      await FL.background.startCheck({ kind: "image", url, pageUrl: "https://evil2.example/" }).catch(() => {});
+      out.secondSent = sentFor(url);
+      // (c) and a fetch's own report, come at once or late, still counts
+      web["https://fine.example/a.jpg"] = jpeg();
+      lateBy["https://fine.example/a.jpg"] = 200;
+      await FL.background.startCheck({ kind: "image", url: "https://fine.example/a.jpg" });
+      await FL.background.startCheck({ kind: "image", url: "https://fine.example/a.jpg", pageUrl: "https://other.example/" });
+      out.fine = calls.filter((c) => c.sent && c.sent.source_url === "https://fine.example/a.jpg").map((c) => c.sent.bytes);
+      return out;
+    """)
+    for case in ("after404", "after404StartedLate"):
+        assert got[case] == {"fetches": 2, "uploads": 0, "asUrl": 2}, case
+    assert got["firstSent"] == {"url": "https://slow.example/cam.jpg"}
+    assert got["secondSent"] == {"url": "https://slow.example/cam.jpg"}
+    assert got["fine"] == [1000, 1000]
 
 
 def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):
