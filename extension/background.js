@@ -225,6 +225,15 @@ async function turnBegins() {
   }
   return Math.max(now, lastTurnEnd + 3) - 1;
 }
+// Whether the extension may read `url`'s host (Chrome's site access "on click" or "on specific sites",
+// an origin revoked in Firefox): where not, the browser reports none of its requests, so bytes read
+// from there (a CDN that allows every origin) could not be used. Unknown (no such API): it may.
+async function hostAllowed(url) {
+  if (!ext.permissions || !ext.permissions.contains) return true;
+  const u = new URL(url);
+  // a match pattern has no port (Firefox refuses one)
+  return ext.permissions.contains({ origins: [`${u.protocol}//${u.hostname}/*`] }).catch(() => true);
+}
 // an address as the URL parser writes it, without its fragment (never sent; Chrome reports it, and
 // maybe not every browser)
 const requestUrl = (url) => {
@@ -256,6 +265,7 @@ async function fetchImageBytes(url, cookies) {
   } catch {
     return null;
   }
+  if (!(await hostAllowed(url))) return null;
   while (fetchTurns.has(key)) await fetchTurns.get(key).catch(() => {});
   const turn = (async () => {
     const ips = [];

@@ -25,6 +25,8 @@ let beforeRequest = null; // its webRequest.onBeforeRequest listener (each reque
 let requestSeq = 0;
 const beforeLateBy = {}; // url -> ms after the request started that the browser reports its start
 const manualReports = new Set(); // urls whose address reports the scenario sends itself (report())
+const withheld = new Set(); // origins ("https://host/*") the user withheld host access to: no webRequest
+const permissionAsks = []; // what background.js asked permissions.contains
 const ips = {}; // url -> the address its server is at (by default a public one)
 const lateBy = {}; // url -> ms after the response that the browser reports that address
 let healthExtra = {}; // more of the backend's health answer
@@ -45,6 +47,8 @@ globalThis.chrome = {
   // the address each of the service worker's requests connected to, as Chrome reports it
   webRequest: { onResponseStarted: { addListener: (fn, filter) => { responseStarted = fn; responseFilter = filter; } },
                 onBeforeRequest: { addListener: (fn) => { beforeRequest = fn; } } },
+  permissions: { contains: async (what) => { permissionAsks.push(what);
+                                             return !(what.origins || []).some((o) => withheld.has(o)); } },
 };
 // IndexedDB as far as settings.js uses it (the token's store): requests answer on the next turn.
 const secrets = new Map();
@@ -81,9 +85,9 @@ globalThis.fetch = async (input, init = {}) => {
   calls.push(call);
   if (url.startsWith("http://127.0.0.1:8731/api/")) return backendAnswer(url, init, call);
   // the browser's webRequest events of this request: its start, stamped now, and (report()) the address
-  // it connected to, both with its requestId
+  // it connected to, both with its requestId; none for a host the user withheld access to
   const request = { url: new URL(url).href, requestId: String(++requestSeq), timeStamp: Date.now() };
-  const reported = true;
+  const reported = !withheld.has(`${new URL(url).protocol}//${new URL(url).hostname}/*`);
   const own = { tabId: -1, frameId: -1, initiator: "chrome-extension://fakelensid", type: "xmlhttprequest" };
   request.report = (ip, ms = 0) => {
     if (reported) setTimeout(() => responseStarted?.({ ...own, url: request.url, requestId: request.requestId, ip }), ms);
@@ -345,6 +349,35 @@ def test_a_late_report_of_an_earlier_fetch_of_the_same_image_is_not_taken_for_th
     assert got["firstSent"] == {"url": "https://slow.example/cam.jpg"}
     assert got["secondSent"] == {"url": "https://slow.example/cam.jpg"}
     assert got["fine"] == [1000, 1000]
+
+
+def test_an_image_on_a_host_the_extension_may_not_read_goes_as_a_url_at_once(tmp_path):
+    """With host access withheld (Chrome's site access "on click" or "on specific sites", an origin
+    revoked in Firefox) the browser reports none of the extension's requests there, while a CDN that
+    allows every origin still answers its fetch: every image waited 1 s for a report and went as a URL
+    (16 images: 4 s instead of 34 ms). Such an image is no longer fetched: its URL goes to the backend
+    at once. A host allowed is read as before; the question asked has no port (Firefox refuses one)."""
+    got = run_background(tmp_path, """
+      withheld.add("https://cdn.example/*");
+      const items = [];
+      for (let i = 0; i < 16; i++) { const u = `https://cdn.example/${i}.jpg`; web[u] = jpeg(); items.push({ kind: "image", url: u }); }
+      web["https://allowed.example:8443/a.jpg"] = jpeg();
+      items.push({ kind: "image", url: "https://allowed.example:8443/a.jpg" });
+      const t0 = Date.now();
+      await FL.background.scan(items, "https://cdn.example/page");
+      const ms = Date.now() - t0;
+      const scanSent = sentFor("https://cdn.example/5.jpg"), allowed = sentFor("https://allowed.example:8443/a.jpg");
+      calls.length = 0;
+      await FL.background.startCheck({ kind: "image", url: "https://cdn.example/0.jpg", pageUrl: "https://news.example/" });
+      return { ms, fetched: fetched("https://cdn.example/0.jpg").length, sent: sentFor("https://cdn.example/0.jpg"),
+               scanSent, allowed, asked: permissionAsks.map((p) => p.origins).flat() };
+    """)
+    assert got["fetched"] == 0
+    assert got["sent"] == {"url": "https://cdn.example/0.jpg"}
+    assert got["scanSent"] == {"url": "https://cdn.example/5.jpg"}
+    assert got["allowed"] == {"bytes": 1000}
+    assert got["ms"] < 800, got["ms"]
+    assert "https://allowed.example/*" in got["asked"]
 
 
 def test_cookies_go_only_with_images_of_the_pages_own_site(tmp_path):
