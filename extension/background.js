@@ -407,8 +407,19 @@ function untilDone(check, onProgress) {
 // can read are uploaded; videos and the rest go to the backend as one batch of URLs.
 // `active`: false once the tab is closed or scanned again: what is not sent by then is not sent (a new
 // scan of the tab waited behind the old one's uploads, each read and sent for nobody).
-async function scan(items, pageUrl, active = () => true) {
+// `made(i, check)`: each item's check as soon as it exists (uploaded, sent in a batch, or failed), long
+// before the whole scan answers (a page of hundreds of pictures uploads a few at a time): page-scans.js
+// keeps it, so a background stopped mid-scan follows again the checks the backend already has.
+async function scan(items, pageUrl, active = () => true, made = () => {}) {
   const checks = new Array(items.length);
+  const put = (i, check) => {
+    checks[i] = check;
+    try {
+      made(i, check);
+    } catch {
+      /* the scan goes on whatever its listener does */
+    }
+  };
   const batch = [];
   // A connection failure (no backend, one not answering, a wrong token) is the scan's, not each
   // image's: the images after it are not sent (each would fail the same way, one not answering after
@@ -436,24 +447,24 @@ async function scan(items, pageUrl, active = () => true) {
             goOn();
             roomLeft();
             const blob = await fetchImageBytes(item.url, sameSite(item.url, pageUrl));
-            if (blob) checks[i] = await uploadImage({ ...item, pageUrl }, blob, 0, "low", () => { goOn(); roomLeft(); });
+            if (blob) put(i, await uploadImage({ ...item, pageUrl }, blob, 0, "low", () => { goOn(); roomLeft(); }));
             return Boolean(blob);
           });
           if (sent) return;
         } catch (err) {
           if (FL.connectionTrouble(err)) stopped = stopped || err;
           isFull(err);
-          checks[i] = FL.failedCheck(err);
+          put(i, FL.failedCheck(err));
           return;
         }
       }
       const url = item.kind === "video" ? videoUrl({ ...item, pageUrl }) : item.url;
       if (!isHttp(url)) {
-        checks[i] = { status: "failed", error: { code: "bad_url", message: "Not an http or https address" } };
+        put(i, { status: "failed", error: { code: "bad_url", message: "Not an http or https address" } });
         return;
       }
       if (url.length > MAX_URL_CHARS) {   // the backend's limit: refused here, not with the whole batch (1 MB)
-        checks[i] = { status: "failed", error: { code: "bad_request", message: `The address is longer than ${MAX_URL_CHARS} characters` } };
+        put(i, { status: "failed", error: { code: "bad_request", message: `The address is longer than ${MAX_URL_CHARS} characters` } });
         return;
       }
       batch.push({ i, url, kind: item.kind === "video" ? "video" : item.kind === "image" ? "image" : "auto" });
@@ -471,14 +482,14 @@ async function scan(items, pageUrl, active = () => true) {
         json: { items: part.map(({ url, kind }) => ({ url, kind })), page_url: isHttp(pageUrl) ? pageUrl : undefined, priority: "low" },
       });
       (answer.checks || []).forEach((check, k) => {
-        checks[part[k].i] = { ...check, sent_url: part[k].url };
+        put(part[k].i, { ...check, sent_url: part[k].url });
         isFull(check.error);
       });
     } catch (err) {
       isFull(err);
       // nothing made yet: the popup says why the scan failed; else the images uploaded are followed
       if (!start && !checks.some((check) => check && check.id)) throw err;
-      for (const { i } of part) checks[i] = FL.failedCheck(err);
+      for (const { i } of part) put(i, FL.failedCheck(err));
     }
   }
   return checks;

@@ -33,12 +33,26 @@ let healthExtra = {}; // more of the backend's health answer
 const store = { backendUrl: "http://127.0.0.1:8731", token: "good-token" };
 const noop = () => {};
 const menuItems = []; // the context-menu items background.js registers
+// storage.session, kept as JSON as the browser keeps it; a write that would take it over `sessionQuota`
+// characters fails, as Chrome's over its 10 MB
+const sessionStore = {};
+let sessionQuota = Infinity;
+const session = {
+  set: async (items) => {
+    const next = { ...sessionStore, ...JSON.parse(JSON.stringify(items)) };
+    if (JSON.stringify(next).length > sessionQuota) throw new Error("Session storage quota bytes exceeded. Values were not stored.");
+    Object.assign(sessionStore, next);
+  },
+  get: async (k) => (k === null ? { ...sessionStore } : Object.fromEntries([k].flat().filter((x) => x in sessionStore).map((x) => [x, sessionStore[x]]))),
+  remove: async (k) => { for (const x of [k].flat()) delete sessionStore[x]; },
+};
 globalThis.chrome = {
   runtime: { id: "fakelensid", getURL: (p) => `chrome-extension://fakelensid/${p}`, lastError: null,
              onMessage: { addListener: (fn) => { listener = fn; } }, getPlatformInfo: async () => ({}),
              openOptionsPage: async () => {} },
   storage: { local: { get: async (keys) => Object.fromEntries([keys].flat().filter((k) => k in store).map((k) => [k, store[k]])),
                       remove: async (key) => { delete store[key]; } },
+             session,
              onChanged: { addListener: noop } },
   alarms: { create: noop, onAlarm: { addListener: noop } },
   contextMenus: { removeAll: async () => {}, create: (item) => menuItems.push(item), onClicked: { addListener: noop } },
@@ -937,3 +951,128 @@ def test_a_scan_the_backends_queue_has_no_room_for_sends_no_more(tmp_path):
     assert got["read"] <= 8 and got["posts"] <= 6, got   # those under way when the first was refused
     assert got["refused"] == ["queue_full: 100 automatic and page-scan checks from pages on gallery.example are "
                               "already waiting"], got
+
+
+# A second background instance (the first stopped, its memory gone) over the same session storage
+SECOND_BACKGROUND = """
+      const { installPageScans } = await import("./extension/background/page-scans.js");
+      const polled = [];
+      const drawn = [];
+      const second = installPageScans({
+        ext: { ...chrome, runtime: { ...chrome.runtime, sendMessage: async () => {} },
+               tabs: { onRemoved: { addListener() {} },
+                       sendMessage: async (tab, message) => { if (message.type === "scan-results") drawn.push(...message.results.map((r) => r.index)); return "ok"; } } },
+        scan: async () => [],
+        getCheck: async (id) => { polled.push(id); return { id, status: "done", result: { label: "real", score: 0.1 } }; },
+      });
+"""
+
+
+def test_a_background_stopped_mid_upload_follows_again_the_checks_it_had_sent(tmp_path):
+    """A page of hundreds of pictures uploads a few at a time: while it did, session storage held no
+    check of the scan at all (each was kept only once the last picture was sent), so a background
+    stopped then came back with every row "Not sent: the scan was interrupted", also the pictures the
+    backend was already checking: never followed, their badges never drawn. Each check is kept as soon
+    as it is made (writes at most every half second); only what was not sent yet says interrupted."""
+    got = run_background(tmp_path, """
+      const popup = { id: "fakelensid", url: "chrome-extension://fakelensid/popup/popup.html" };
+      const ask = (message) => new Promise((resolve) => listener(message, popup, resolve));
+      chrome.runtime.sendMessage = async () => {};
+      const realFetch = globalThis.fetch;
+      let uploads = 0;
+      globalThis.fetch = async (input, init = {}) => {   // an upload is made, queued behind the backend's work
+        const url = typeof input === "string" ? input : input.url;
+        if (init.body instanceof FormData) {
+          await realFetch(input, init);
+          uploads += 1;
+          return new Response(JSON.stringify({ id: `c${init.body.get("source_url").match(/([0-9]+)[.]jpg/)[1]}`, status: "queued" }),
+                              { status: 202, headers: { "content-type": "application/json" } });
+        }
+        return realFetch(input, init);
+      };
+      const urls = Array.from({ length: 6 }, (_, k) => `https://news.example/${k}.jpg`);
+      urls.forEach((url, k) => {   // the last two never come (the background stops before)
+        web[url] = k < 4 ? jpeg() : () => new Promise(() => {});
+      });
+      const items = urls.map((url) => ({ kind: "image", url }));
+      const rows = urls.map((url, index) => ({ index, kind: "image", url, thumb: url }));
+      let writes = 0;
+      const set = session.set;
+      session.set = async (o) => { writes += 1; return set(o); };
+      ask({ type: "scan", tabId: 7, scanId: "s1", pageUrl: "https://news.example/", items, rows });
+      await new Promise((r) => setTimeout(r, 1200));   // four uploaded, two still coming: the worker stops
+      const kept = JSON.parse(JSON.stringify(sessionStore["pageScan:7"]));
+      """ + SECOND_BACKGROUND + """
+      const state = await second.handlers["scan-state"]({ tabId: 7, scanId: "s1" });
+      const restored = state.checks.map((c) => c.error ? c.error.code : c.status);
+      await new Promise((r) => setTimeout(r, 1500));   // followed again
+      setTimeout(() => process.exit(0), 50);   // (the two pictures never come)
+      return { uploads, writes, kept: kept.checks.map((c) => c && c.id), restored, rows: state.rows.map((r) => r.thumb),
+               polled: [...new Set(polled)].sort(), drawn: drawn.sort() };
+    """)
+    assert got["uploads"] == 4, got
+    assert got["kept"] == ["c0", "c1", "c2", "c3", None, None], got   # was all None
+    assert got["restored"] == ["queued"] * 4 + ["interrupted"] * 2, got
+    assert got["rows"] == [f"https://news.example/{k}.jpg" for k in range(6)], got
+    assert got["polled"] == ["c0", "c1", "c2", "c3"] and got["drawn"] == [0, 1, 2, 3], got
+    assert got["writes"] <= 4, got   # the scan made, then at most every half second; not one per check
+
+
+def test_a_page_scan_kept_in_session_storage_stays_small_and_a_failed_write_drops_it(tmp_path):
+    """Every tab's scan shares the browser's 10 MB of session storage: a row kept a data: thumbnail of
+    up to 64 KB (500 rows: 32 MB), and a write over the quota failed silently, leaving an older state
+    of the scan (or none) for a popup opened after the background stopped. Rows keep no data: thumbnail
+    over 2 KB (the glyph stands in) nor an address twice; a write that fails drops the tab's kept scan
+    and says why in the console."""
+    got = run_background(tmp_path, """
+      const popup = { id: "fakelensid", url: "chrome-extension://fakelensid/popup/popup.html" };
+      const ask = (message) => new Promise((resolve) => listener(message, popup, resolve));
+      chrome.runtime.sendMessage = async () => {};
+      const warned = [];
+      console.warn = (...words) => warned.push(words.join(" "));
+      const big = `data:image/jpeg;base64,${"A".repeat(60_000)}`;
+      const small = `data:image/gif;base64,${"R".repeat(100)}`;
+      const scanOf = (n, thumb, site) => {
+        const urls = Array.from({ length: n }, (_, k) => `https://cdn.${site}.example/photos/2026/11/${k}/a-photo-of-the-day-${k}.jpg?w=1080&sig=0123456789abcdef`);
+        return { items: urls.map((url) => ({ kind: "video", url })),   // sent as one batch of URLs
+                 rows: urls.map((url, index) => ({ index, kind: "image", url, permalink: null, thumb: thumb(url, index) })) };
+      };
+      const sizes = {};
+      const { items, rows } = scanOf(500, (url, k) => (k % 2 ? url : big), "news");
+      await ask({ type: "scan", tabId: 7, scanId: "s1", pageUrl: "https://news.example/", items, rows });
+      await new Promise((r) => setTimeout(r, 100));
+      const kept = sessionStore["pageScan:7"];
+      sizes.data = JSON.stringify(kept).length;
+      const plain = scanOf(500, (url) => url, "plain");
+      await ask({ type: "scan", tabId: 8, scanId: "s2", pageUrl: "https://plain.example/", ...plain });
+      await new Promise((r) => setTimeout(r, 100));
+      sizes.plain = JSON.stringify(sessionStore["pageScan:8"]).length;
+      const withSmall = scanOf(2, () => small, "small");
+      await ask({ type: "scan", tabId: 9, scanId: "s3", pageUrl: "https://small.example/", ...withSmall });
+      await new Promise((r) => setTimeout(r, 100));
+      const smallKept = sessionStore["pageScan:9"].rows.map((r) => r.thumb === small);
+      const answered = await ask({ type: "scan-state", tabId: 7, scanId: "s1" });
+      // a scan kept as made, then the storage fills up (other tabs): the write of its checks fails
+      const realFetch = globalThis.fetch;
+      globalThis.fetch = async (input, init = {}) => {
+        if (String(input).endsWith("/checks/batch")) await new Promise((r) => setTimeout(r, 300));
+        return realFetch(input, init);
+      };
+      const full = scanOf(3, (url) => url, "full");
+      const scanning = ask({ type: "scan", tabId: 10, scanId: "s4", pageUrl: "https://full.example/", ...full });
+      await new Promise((r) => setTimeout(r, 100));
+      const before = "pageScan:10" in sessionStore;
+      sessionQuota = JSON.stringify(sessionStore).length;
+      await scanning;
+      await new Promise((r) => setTimeout(r, 300));
+      return { sizes, dataThumbs: kept.rows.filter((r) => /^data:/.test(r.thumb || "")).length,
+               same: kept.rows.filter((r) => r.thumbIsUrl).length, smallKept,
+               shown: answered.rows.filter((r) => r.thumb === r.url).length, before, after: "pageScan:10" in sessionStore,
+               warned };
+    """)
+    print(got["sizes"])
+    assert got["dataThumbs"] == 0 and got["same"] == 250 and got["smallKept"] == [True, True], got
+    assert got["shown"] == 250, got   # a popup opened again shows each picture's own thumbnail
+    assert got["sizes"]["data"] < 200_000 and got["sizes"]["plain"] < 200_000, got["sizes"]   # was 30 MB
+    assert got["before"] and not got["after"], got
+    assert len(got["warned"]) >= 1 and "not kept in session storage" in got["warned"][0] and "quota" in got["warned"][0], got

@@ -48,26 +48,65 @@ export function installPageScans({ ext, scan, getCheck }) {
     }
     return kept;
   }
-  // A row's own addresses: a data: picture's whole base64 (megabytes) is not kept, its kind is (the row
-  // names it "inline JPEG image"), nor a data: thumbnail over 64 KB (the row's glyph stands in)
-  const slimRow = (row) => ({
-    ...row,
-    url: /^data:/i.test(row.url || "") ? `${row.url.split(",")[0]},` : row.url,
-    thumb: /^data:/i.test(row.thumb || "") && row.thumb.length > 65536 ? undefined : row.thumb,
-  });
+  // A row's own addresses, small: all tabs' scans share the browser's 10 MB of session storage, and a
+  // tab's is written whole at each change. A data: picture's whole base64 (megabytes) is not kept, its
+  // kind is (the row names it "inline JPEG image"), nor a data: thumbnail over 2 KB, nor an address
+  // over the backend's 4,096 characters (the row's glyph stands in; such an address is not checked
+  // anyway); a thumbnail that is the row's own address (most pictures') is not kept twice.
+  const MAX_THUMB_CHARS = 2048;
+  const MAX_URL_CHARS = 4096;
+  const shortEnough = (url) => (typeof url === "string" && url.length > MAX_URL_CHARS ? undefined : url);
+  const slimRow = (row) => {
+    const url = /^data:/i.test(row.url || "") ? `${row.url.split(",")[0]},` : row.url;
+    const thumb = /^data:/i.test(row.thumb || "") && row.thumb.length > MAX_THUMB_CHARS ? undefined : row.thumb;
+    const kept = { ...row, url: shortEnough(url), thumb: shortEnough(thumb), permalink: shortEnough(row.permalink) };
+    if (kept.thumb && kept.thumb === kept.url) {
+      delete kept.thumb;
+      kept.thumbIsUrl = true;
+    }
+    return kept;
+  };
+  const fullRow = ({ thumbIsUrl, ...row }) => (thumbIsUrl ? { ...row, thumb: row.url } : row);
+  // One tab's scan is kept up to this size (its rows and checks as stored), leaving the rest to other tabs
+  const MAX_KEPT_CHARS = 2 * 1024 * 1024;
 
-  // Written after each change, one write at a time (the last state wins; a scan dropped meanwhile is not
-  // written again).
-  function keep(state) {
-    if (!session || !Number.isInteger(state.tabId)) return;
+  // Written after a change, one write at a time (the last state wins; a scan dropped meanwhile is not
+  // written again), at most every half second: a scan's checks come one by one as its pictures upload,
+  // and its checks' progress with each round it follows them; at once (`now`) when the scan is made,
+  // has sent everything, or has ended. A write that fails (the storage full) or a scan too big to keep
+  // drops what was kept of the tab's scan, saying why in the console: a popup opened after the
+  // background stopped shows no rows then, never an old state of this scan.
+  const WRITE_EVERY_MS = 500;
+  function keep(state, { now = false } = {}) {
+    if (!session || !Number.isInteger(state.tabId) || state.unkept) return;
     state.dirty = true;
-    if (state.writing) return;
+    if (now) {
+      clearTimeout(state.timer);
+      state.timer = null;
+      write(state);
+    } else {
+      state.timer ??= setTimeout(() => {
+        state.timer = null;
+        write(state);
+      }, WRITE_EVERY_MS);
+    }
+  }
+  function write(state) {
+    if (state.writing) return;   // the write under way writes again once done
     state.writing = (async () => {
-      while (state.dirty && current(state)) {
+      while (state.dirty && current(state) && !state.unkept) {
         state.dirty = false;
         state.kept ??= state.rows.map(slimRow);
-        await session.set({ [key(state.tabId)]: { scanId: state.scanId, pageUrl: state.pageUrl, rows: state.kept,
-                                                  checks: state.checks.map(slim) } }).catch(() => {});
+        const record = { scanId: state.scanId, pageUrl: state.pageUrl, rows: state.kept, checks: state.checks.map(slim) };
+        const size = JSON.stringify(record).length;
+        const why = size > MAX_KEPT_CHARS ? `it is too big (${size} characters, over ${MAX_KEPT_CHARS})`
+          : await session.set({ [key(state.tabId)]: record }).then(() => null, (err) => String((err && err.message) || err));
+        if (why && current(state)) {
+          state.unkept = true;
+          await unkeep(state.tabId);
+          console.warn(`FakeLens: the page scan of tab ${state.tabId} is not kept in session storage (${why}): ` +
+                       "a popup opened after the browser stops the idle background script will not show it");
+        }
       }
       state.writing = null;
     })();
@@ -82,7 +121,7 @@ export function installPageScans({ ext, scan, getCheck }) {
 
   function tell(state, index, { page = true } = {}) {
     const check = state.checks[index];
-    keep(state);
+    keep(state, { now: state.checks.every(FL.isFinal) });
     // to the popup, when one is open (none is: the promise fails, and nothing is lost)
     ext.runtime.sendMessage({ type: "scan-update", tabId: state.tabId, scanId: state.scanId, index, check })
       .catch(() => {});
@@ -130,10 +169,10 @@ export function installPageScans({ ext, scan, getCheck }) {
       restoring.set(tabId, (async () => {
         const kept = await read(tabId);
         if (!kept || scans.has(tabId) || !Array.isArray(kept.rows) || !Array.isArray(kept.checks)) return scans.get(tabId) || null;
-        const state = { tabId, scanId: kept.scanId, pageUrl: kept.pageUrl, rows: kept.rows, kept: kept.rows,
+        const state = { tabId, scanId: kept.scanId, pageUrl: kept.pageUrl, rows: kept.rows.map(fullRow), kept: kept.rows,
                         checks: kept.checks.map((check) => check || FL.interruptedCheck()) };
         scans.set(tabId, state);
-        if (kept.checks.some((check) => !check)) keep(state);
+        if (kept.checks.some((check) => !check)) keep(state, { now: true });
         if (!state.checks.every(FL.isFinal)) follow(state, { told: true }).catch(() => {});
         return state;
       })().finally(() => restoring.delete(tabId)));
@@ -170,18 +209,25 @@ export function installPageScans({ ext, scan, getCheck }) {
 
   const handlers = {
     // `rows`: what the popup shows of each item (kind, addresses, thumbnail), for a popup opened again.
-    // Answers once every item is uploaded or sent; the checks are followed here after that.
+    // Answers once every item is uploaded or sent; the checks are followed here after that. Each check
+    // is kept as soon as it is made, while the rest still upload: a background stopped meanwhile
+    // follows it again (only those not made yet say the scan was interrupted).
     async scan({ tabId, scanId, items, rows, pageUrl }) {
       items = items || [];
       const state = { tabId, scanId, pageUrl, rows: rows || [], checks: new Array(items.length).fill(null) };
       if (Number.isInteger(tabId)) {
         scans.set(tabId, state);
-        keep(state);
+        keep(state, { now: true });
       }
+      const made = (i, check) => {
+        if (!Number.isInteger(tabId) || !current(state) || i < 0 || i >= state.checks.length) return;
+        state.checks[i] = check;
+        keep(state);
+      };
       let checks;
       try {
         // (a scan of no tab is kept nowhere: nothing replaces it)
-        checks = await scan(items, pageUrl, () => !Number.isInteger(tabId) || current(state));
+        checks = await scan(items, pageUrl, () => !Number.isInteger(tabId) || current(state), made);
       } catch (err) {
         if (current(state)) {
           drop(tabId);
@@ -195,6 +241,7 @@ export function installPageScans({ ext, scan, getCheck }) {
       if (current(state)) {
         state.checks = checks.slice();
         follow(state).catch(() => {});
+        keep(state, { now: true });   // every check made: kept at once
       }
       return { checks };
     },
