@@ -117,6 +117,7 @@ async function checkConnection() {
   let health;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), HEALTH_TIMEOUT_MS);
+  backendLoopback = { url: base, allowed: false };   // until this backend's health says otherwise
   try {
     const res = await fetch(`${base}/api/v1/health`, { credentials: "omit", cache: "no-store", signal: abort.signal });
     health = await res.json();
@@ -128,7 +129,6 @@ async function checkConnection() {
     if (!res.ok || !health || !health.status) throw new Error("not FakeLens");
     backendLoopback = { url: base, allowed: Boolean(health.fetch && health.fetch.loopback === true) };
   } catch {
-    backendLoopback = { url: base, allowed: false };
     return setConnection({ state: abort.signal.aborted ? "not_answering" : "unreachable", url: base, version: null });
   } finally {
     clearTimeout(timer);
@@ -248,8 +248,9 @@ async function addressAllowed(ip) {
   const kind = FL.addressKind(ip);
   if (kind === null) return true;
   if (kind !== "loopback") return false;
-  if (backendLoopback.url !== baseUrl(await FL.getSettings())) await checkConnection();
-  return backendLoopback.allowed;
+  const base = baseUrl(await FL.getSettings());
+  if (backendLoopback.url !== base) await checkConnection();
+  return backendLoopback.url === base && backendLoopback.allowed;   // not another backend's answer
 }
 
 // The image bytes as the browser gets them (its cookies where the image lies on the page's site), or
@@ -271,8 +272,13 @@ async function fetchImageBytes(url, cookies) {
     const ips = [];
     let told;
     const answered = new Promise((resolve) => { told = resolve; });
+    // the turn's end by a clock that never steps back (a clock set back during a fetch left `lastTurnEnd`
+    // before that fetch's request's stamp, and the next turn of its address took its late report)
+    let wall = Date.now(), mono = performance.now();
     try {
-      watched.set(key, { since: await turnBegins(), ids: new Set(), seen: (address) => { ips.push(address); told(); } });
+      const since = await turnBegins();
+      [wall, mono] = [Date.now(), performance.now()];
+      watched.set(key, { since, ids: new Set(), seen: (address) => { ips.push(address); told(); } });
       const blob = await readImage(url, cookies);
       if (!blob) return null;
       let timer;
@@ -283,7 +289,7 @@ async function fetchImageBytes(url, cookies) {
       return blob;
     } finally {
       watched.delete(key);
-      lastTurnEnd = Math.max(lastTurnEnd, Date.now());
+      lastTurnEnd = Math.max(lastTurnEnd, Date.now(), wall + (performance.now() - mono));
     }
   })();
   fetchTurns.set(key, turn);

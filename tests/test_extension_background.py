@@ -365,6 +365,60 @@ def test_a_late_report_of_an_earlier_fetch_of_the_same_image_is_not_taken_for_th
     assert got["fine"] == [1000, 1000]
 
 
+def test_a_clock_set_back_during_a_fetch_or_another_backend_lets_no_private_bytes_through(tmp_path):
+    """(A review of the fix above.) The wall clock stepped back 50 ms while a fetch was under way (an NTP
+    step, a laptop waking): that turn's end was written before its own request's stamp, the next fetch of
+    the address took its late report (a public address) and the router's bytes were uploaded. And after
+    switching from a backend that allows loopback (tests) to one that answers its health "wrong host", the
+    first backend's "loopback allowed" stood for the second: loopback bytes were uploaded to it."""
+    got = run_background(tmp_path, """
+      const out = {};
+      const realNow = Date.now;
+      let offset = 0;
+      Date.now = () => realNow() + offset;
+      const url = "http://rebind.example/cam.jpg";
+      manualReports.add(url);
+      beforeLateBy[url] = 10;
+      let n = 0;
+      web[url] = async (init, request) => {
+        n += 1;
+        if (n === 1) {
+          offset = -50;   // set back once the first request was stamped
+          request.report("93.184.216.34", 30);
+          return new Response("nope", { status: 404, headers: { "content-type": "text/html" } });
+        }
+        delete beforeLateBy[url];
+        request.report("192.168.1.1", 200);
+        return jpeg()();
+      };
+      calls.length = 0;
+      await Promise.all(["https://a.evil.example/", "https://b.evil.example/"].map((pageUrl) =>
+        FL.background.startCheck({ kind: "image", url, pageUrl }).catch(() => {})));
+      out.clock = { fetches: n, uploads: calls.filter((c) => c.sent && c.sent.bytes !== undefined).length };
+      Date.now = realNow;
+      // backend A allows loopback; B, now in the options, refuses the host name it is reached by
+      healthExtra = { fetch: { loopback: true } };
+      await FL.background.checkConnection();
+      const B = "http://127.0.0.1:9999";
+      store.backendUrl = B;
+      const posted = [];
+      web[B + "/api/v1/health"] = async () => json({ error: { code: "forbidden_host", message: "x" } }, 403);
+      web[B + "/api/v1/checks?wait=2"] = async (init) => {
+        posted.push(init.body instanceof FormData ? "bytes" : "url");
+        return json({ id: "c9", status: "done" });
+      };
+      web[B + "/api/v1/checks?wait=20"] = web[B + "/api/v1/checks?wait=2"];
+      const loop = "https://loop.example/a.jpg";
+      web[loop] = jpeg();
+      ips[loop] = "127.0.0.1";
+      await FL.background.startCheck({ kind: "image", url: loop, pageUrl: "https://evil.example/" }).catch(() => {});
+      out.otherBackend = posted;
+      return out;
+    """)
+    assert got["clock"] == {"fetches": 2, "uploads": 0}, got
+    assert got["otherBackend"] == ["url"], got
+
+
 def test_an_image_on_a_host_the_extension_may_not_read_goes_as_a_url_at_once(tmp_path):
     """With host access withheld (Chrome's site access "on click" or "on specific sites", an origin
     revoked in Firefox) the browser reports none of the extension's requests there, while a CDN that
