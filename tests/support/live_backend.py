@@ -2,6 +2,7 @@
 
 import errno
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,8 +36,11 @@ class LiveBackend:
 
     def start(self, timeout: float = 60.0):
         log = open(self.home / "serve.log", "ab")
+        # Ctrl+C as from a terminal: a suite started in the background (`make test &`, nohup) ignores
+        # SIGINT, and the server would inherit that and never stop on it (test_restart)
         self.proc = subprocess.Popen([sys.executable, "-m", "fakelens.cli", "serve", "--port", str(self.port)],
-                                     env=self.env, stdout=log, stderr=subprocess.STDOUT)
+                                     env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
