@@ -725,6 +725,24 @@ def test_a_scan_whose_page_changed_tells_the_popup_it_ended(tmp_path, page_answe
     assert got["done"] == [0] and not got["followed"] and got["pollsAfter"] == 0, got
 
 
+def test_a_popup_asking_for_an_older_scan_leaves_the_running_one(tmp_path):
+    """(A review of the kept scans.) A popup's "scan-state" naming an older scan id (read from the page
+    just before the user pressed Scan) ended the scan now running: its rows "not followed", no badges."""
+    got = run_background(tmp_path, """
+      const popup = { id: "fakelensid", url: "chrome-extension://fakelensid/popup/popup.html" };
+      const ask = (message) => new Promise((resolve) => listener(message, popup, resolve));
+      const told = [];
+      chrome.runtime.sendMessage = async (message) => { told.push(message); };
+      chrome.tabs.sendMessage = async () => "s2";   // the page names the new scan
+      const items = [0, 1].map((n) => ({ kind: "video", url: `https://site.example/watch/${n}` }));
+      await ask({ type: "scan", tabId: 8, scanId: "s2", pageUrl: "https://site.example/", items });
+      const stale = await ask({ type: "scan-state", tabId: 8, scanId: "s1" });
+      await new Promise((r) => setTimeout(r, 100));
+      return { stale, followed: FL.background.scanFollowed(8), ended: told.filter((m) => m.type === "scan-ended").length };
+    """)
+    assert got == {"stale": {}, "followed": True, "ended": 0}, got
+
+
 def test_a_page_scan_hands_back_its_checks_without_waiting_for_results(tmp_path):
     """The popup follows every check of a scan itself: the scan's uploads ask for no wait (a wait held
     one of the two upload slots for each running check, so a gallery showed nothing until its last

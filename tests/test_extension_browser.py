@@ -1683,6 +1683,32 @@ def test_a_popup_opened_again_after_the_background_stopped_shows_the_scan(browse
         page.close()
 
 
+def test_a_popup_left_open_while_the_background_stops_gets_the_scans_verdicts(browser, live_backend, sites):
+    """Only a popup opened afresh restored a kept scan: one left open while the service worker stopped
+    said "Waiting to be checked…" for ever, and the page got no verdicts, though the backend had them.
+    The background, started again (here by the next call into it; else the 30 s alarm, a page), follows
+    the kept scans at once."""
+    page = browser.context.new_page()
+    browser.configure(autoCheck=False)
+    try:
+        page.goto(f"{sites.local}/slow-video-page.html")
+        page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?wait=8&t=' + Date.now()")
+        popup = browser.context.new_page()
+        scan_from_popup(browser, popup, page)
+        popup.wait_for_function("""() => [...document.querySelectorAll('#results li')]
+            .every(r => r.dataset.state !== 'pending')""", timeout=15_000)   # both sent
+        stop_service_worker(browser, page)   # the popup stays open; the video not checked yet
+        popup.wait_for_function("""() => [...document.querySelectorAll('#results li')]
+            .every(r => r.dataset.state === 'done')""", timeout=WAIT_MS)
+        badges = final_badges(page, 2)
+        assert sorted(b["state"] for b in badges) == ["done", "done"], badges
+        popup.wait_for_selector("#scan[aria-disabled='false']", timeout=5_000)
+        popup.close()
+    finally:
+        browser.configure(autoCheck=True)
+        page.close()
+
+
 def test_a_page_reloaded_mid_scan_ends_the_popups_scan_saying_why(browser, live_backend, media_dir, sites):
     """The page reloaded while two videos were still being checked: background.js stopped following the
     scan at its next verdict (the new page knows no such scan), but the popup was never told. Its rows

@@ -233,7 +233,7 @@ export function installPageScans({ ext, scan, getCheck }) {
           drop(tabId);
           // a popup opened again meanwhile waits on these rows: each says why (the first popup gets the
           // error); nothing is drawn on the page, as the first popup draws nothing of a failed scan
-          state.checks = items.map(() => FL.failedCheck(err));
+          state.checks = items.map(() => FL.notSentCheck(err));   // as the scanning popup's rows say
           state.checks.forEach((_, i) => tell(state, i, { page: false }));
         }
         throw err;
@@ -249,11 +249,9 @@ export function installPageScans({ ext, scan, getCheck }) {
     async "scan-state"({ tabId, scanId }) {
       const state = scans.get(tabId) || await restore(tabId);
       if (!state || !scanId) return {};
-      if (state.scanId !== scanId) {
-        // the page names another scan, or none: the one kept is of a page gone (or being replaced)
-        dropIf(tabId, state.scanId);
-        return {};
-      }
+      // the page names another scan: an older one (the kept one is of a page gone: dropped once the tab
+      // loads, onUpdated below) or, a popup asking as a new scan starts, a newer one (not to be ended)
+      if (state.scanId !== scanId) return {};
       return { pageUrl: state.pageUrl, rows: state.rows, checks: state.checks };
     },
   };
@@ -266,5 +264,18 @@ export function installPageScans({ ext, scan, getCheck }) {
     const keys = Object.keys(all || {}).filter((k) => k.startsWith(KEY));
     if (keys.length) await session.remove(keys).catch(() => {});
   }
+  // A background started again (by the 30 s alarm, a message, a page) follows at once the scans kept
+  // before it stopped: their verdicts go on being drawn on the page and told to a popup left open (only
+  // a popup opened afresh, which asks for them, restored them: an open one waited for ever, the page got
+  // no badges). A kept scan whose tab closed meanwhile goes.
+  (async () => {
+    if (!session || !ext.tabs.get) return;
+    const all = await session.get(null).catch(() => ({}));
+    for (const k of Object.keys(all || {}).filter((name) => name.startsWith(KEY))) {
+      const tabId = Number(k.slice(KEY.length));
+      if (await ext.tabs.get(tabId).then(() => true, () => false)) restore(tabId).catch(() => {});
+      else unkeep(tabId);
+    }
+  })().catch(() => {});
   return { handlers, following: (tabId) => scans.has(tabId), clearAll };
 }

@@ -21,6 +21,10 @@
   // worker, Firefox unloads an idle event page): its upload went with it, and the scan, restored, says so.
   root.interruptedCheck = () => ({ status: "cancelled", error: { code: "interrupted", message: "not sent: the scan was interrupted" } });
 
+  // A page scan's check never sent because the scan failed before it made any (the backend unreachable):
+  // why is said once, above the rows, by the popup that scanned; every popup's rows say this
+  root.notSentCheck = (err) => ({ status: "cancelled", error: { code: "not_sent", message: err.message } });
+
   // A check that could not be started or followed, as the badge and the report tab show it: one the
   // backend answered as cancelled (cancelled while its POST waited: 409 cancelled) is cancelled, not failed.
   root.failedCheck = (err) => ({ status: err.code === "cancelled" ? "cancelled" : "failed", id: err.checkId || undefined,

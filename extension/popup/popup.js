@@ -107,7 +107,7 @@
     // background.js uploads, follows and draws them on the page, the popup closed or not (a click on the
     // page closes it); the popup shows what it is told
     const shown = show(tab, page.scanId, items, pageUrl);
-    let answer;
+    let answer, failure;
     try {
       answer = await FL.ask("scan", {
         tabId: tab.id, scanId: page.scanId, pageUrl,
@@ -115,9 +115,18 @@
         rows: items.map(({ index, kind, url, permalink, thumb }) => ({ index, kind, url, permalink, thumb })),
       });
     } catch (err) {
+      // no answer at all (an error with no code): the background was stopped mid-scan (Chrome stops an
+      // idle worker: "the message channel closed"), its scan kept: followed on as restored there, not
+      // "Scan failed" with the browser's words over checks the backend has
+      const kept = !err.code && await FL.ask("scan-state", { tabId: tab.id, scanId: page.scanId }).catch(() => null);
+      if (kept && Array.isArray(kept.checks) && kept.checks.length === items.length) answer = kept;
+      else failure = err;
+    }
+    if (failure) {
+      const err = failure;
       // no check was made: every row says so too, instead of "Checking…" for ever (why: once, above them)
       shown.stop();
-      shown.rows.forEach((row, i) => FL.updateRow(row, items[i], { status: "cancelled", error: { code: "not_sent", message: err.message } }));
+      shown.rows.forEach((row, i) => FL.updateRow(row, items[i], FL.notSentCheck(err)));
       say(`Scan failed: ${err.message}`);
       await FL.showConnection();
       FL.setBusy(button, false);
@@ -237,7 +246,10 @@
   async function allowedOn(tab) {
     const url = (tab && tab.url) || "";
     const contains = (what) => ext.permissions.contains(what).catch(() => true);   // (unknown: nothing said)
-    if (/^https?:/i.test(url)) return (await contains({ origins: [`${new URL(url).origin}/*`] })) ? "yes" : "no";
+    if (/^https?:/i.test(url)) {
+      const u = new URL(url);   // a match pattern has no port (Firefox refuses one, and the notice hid)
+      return (await contains({ origins: [`${u.protocol}//${u.hostname}/*`] })) ? "yes" : "no";
+    }
     if (url) return "yes";   // a page no grant opens (a browser page, a file, FakeLens's own)
     return (await contains(WEB_PAGES)) || (await contains(ALL_SITES)) ? "yes" : "unsure";
   }
