@@ -340,6 +340,16 @@ def scan_from_popup(browser, popup, page):
     popup.click("#scan")
 
 
+def check_from_the_pill(page, selector: str, x: int, y: int) -> dict:
+    """Point at (x, y) in the media at `selector`, click its Check pill, and return its finished badge."""
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    pill = page.locator("div[data-fakelens=pill] button")
+    pill.wait_for(state="visible", timeout=5_000)
+    pill.click()
+    return final_badges(page, 1)[0]
+
+
 def backend_check(live_backend, check_id: str) -> dict:
     res = requests.get(f"{live_backend.url}/api/v1/checks/{check_id}", headers=live_backend.headers, timeout=10)
     assert res.status_code == 200, res.text
@@ -714,12 +724,7 @@ def test_a_tiktok_feed_video_is_checked_by_its_post_from_the_hover_pill(browser,
     try:
         page = browser.context.new_page()
         page.goto("https://www.tiktok.com/")
-        box = page.locator("#tt-cdn").bounding_box()
-        page.mouse.move(box["x"] + 100, box["y"] + 150)
-        pill = page.locator("div[data-fakelens=pill] button")
-        pill.wait_for(state="visible", timeout=5_000)
-        pill.click()
-        badge = final_badges(page, 1)[0]
+        badge = check_from_the_pill(page, "#tt-cdn", 100, 150)
         assert badge["media"] == "https://www.tiktok.com/@news.daily/video/7309999999999999999", badge
         assert badge["state"] == "failed" and "could not find the server www.tiktok.com" in badge["text"], badge
         page.close()
@@ -1263,12 +1268,7 @@ def test_an_image_on_a_public_name_that_leads_to_the_local_network_is_not_upload
         page = browser.context.new_page()
         page.goto(f"http://news.example/lan-image.html?src={image}")
         page.wait_for_function("document.getElementById('cam').naturalWidth > 0", timeout=10_000)
-        box = page.locator("#cam").bounding_box()
-        page.mouse.move(box["x"] + 100, box["y"] + 100)
-        pill = page.locator("div[data-fakelens=pill] button")
-        pill.wait_for(state="visible", timeout=5_000)
-        pill.click()
-        badge = final_badges(page, 1)[0]
+        badge = check_from_the_pill(page, "#cam", 100, 100)
         page.close()
         assert badge["media"] == image
         # the extension's own request went out (without the page's Referer)
@@ -1578,10 +1578,7 @@ def test_a_page_scan_goes_on_with_the_popup_closed_and_a_popup_opened_again_show
     page = browser.context.new_page()
     browser.configure(autoCheck=False)
     try:
-        page.goto(f"{sites.local}/slow-video-page.html")
-        page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?wait=6&t=' + Date.now()")
-        popup = browser.context.new_page()
-        scan_from_popup(browser, popup, page)
+        popup = scan_a_slow_video(browser, page, sites, wait_s=6)
         popup.wait_for_selector("#results li[data-kind='video']", timeout=10_000)
         popup.close()   # as a click on the page closes it, the video not checked yet
         badges = final_badges(page, 2)
@@ -1622,6 +1619,16 @@ def test_a_page_scan_goes_on_with_the_popup_closed_and_a_popup_opened_again_show
         page.close()
 
 
+def scan_a_slow_video(browser, page, sites, wait_s: int):
+    """`page` on the slow-video page, its video answered after `wait_s` seconds (never cached), scanned from
+    a popup of its own, which is returned."""
+    page.goto(f"{sites.local}/slow-video-page.html")
+    page.evaluate(f"document.querySelector('#slow').src = '/slow-media/clip.mp4?wait={wait_s}&t=' + Date.now()")
+    popup = browser.context.new_page()
+    scan_from_popup(browser, popup, page)
+    return popup
+
+
 def stop_service_worker(browser, page):
     """Stop the extension's service worker, as Chrome stops an idle one after 30 s: its memory is gone."""
     browser.sw("() => { globalThis.stoppedYet = false; }")
@@ -1645,11 +1652,8 @@ def test_a_popup_opened_again_after_the_background_stopped_shows_the_scan(browse
     page = browser.context.new_page()
     browser.configure(autoCheck=False)
     try:
-        page.goto(f"{sites.local}/slow-video-page.html")
-        page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?wait=15&t=' + Date.now()")
+        popup = scan_a_slow_video(browser, page, sites, wait_s=15)
         tab = browser.tab_id(page)
-        popup = browser.context.new_page()
-        scan_from_popup(browser, popup, page)
         popup.wait_for_selector("#results li[data-kind='video'][data-state='running'], "
                                 "#results li[data-kind='video'][data-state='queued']", timeout=15_000)
         popup.wait_for_function("""() => [...document.querySelectorAll('#results li')]
@@ -1691,10 +1695,7 @@ def test_a_popup_left_open_while_the_background_stops_gets_the_scans_verdicts(br
     page = browser.context.new_page()
     browser.configure(autoCheck=False)
     try:
-        page.goto(f"{sites.local}/slow-video-page.html")
-        page.evaluate("document.querySelector('#slow').src = '/slow-media/clip.mp4?wait=8&t=' + Date.now()")
-        popup = browser.context.new_page()
-        scan_from_popup(browser, popup, page)
+        popup = scan_a_slow_video(browser, page, sites, wait_s=8)
         popup.wait_for_function("""() => [...document.querySelectorAll('#results li')]
             .every(r => r.dataset.state !== 'pending')""", timeout=15_000)   # both sent
         stop_service_worker(browser, page)   # the popup stays open; the video not checked yet

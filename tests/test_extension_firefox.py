@@ -82,22 +82,26 @@ def wait_for(read, done, timeout: float = 60):
         time.sleep(0.25)
 
 
-def test_firefox_pairs_and_checks_a_photo_it_reads_over_http(firefox, live_backend, site):
-    folder, port = site
+def paired_page_badges(firefox, backend, page: str) -> list[dict]:
+    """Pair the extension with `backend` from its options page (automatic checks on), open `page`, and
+    return its badges once one has finished."""
     tab = firefox.tab
     firefox.cmd("browsingContext.navigate", context=tab, url=f"{firefox.base}/options/options.html", wait="complete")
-    firefox.evaluate(tab, f"FakeLens.saveSettings({{backendUrl: '{live_backend.url}', token: '{live_backend.token}', "
+    firefox.evaluate(tab, f"FakeLens.saveSettings({{backendUrl: '{backend.url}', token: '{backend.token}', "
                           "autoCheck: true, minSize: 128, disabledSites: []}).then(() => true)")
     connection = wait_for(lambda: firefox.evaluate(tab, "FakeLens.showConnection(true).then((s) => s.state)"),
                           lambda state: state == "ok", timeout=20)
     assert connection == "ok"
+    firefox.cmd("browsingContext.navigate", context=tab, url=page, wait="complete")
+    return wait_for(lambda: firefox.evaluate(tab, BADGES), lambda got: any(b["state"] in ("done", "failed") for b in got))
+
+
+def test_firefox_pairs_and_checks_a_photo_it_reads_over_http(firefox, live_backend, site):
+    folder, port = site
     # a public-looking name (every name resolves to 127.0.0.1 in this profile): the extension fetches
     # the photo itself; the backend could not (no such name for it), so a verdict means the bytes came
     # from the browser
-    page = f"http://photos.example:{port}/page.html"
-    firefox.cmd("browsingContext.navigate", context=tab, url=page, wait="complete")
-    badges = wait_for(lambda: firefox.evaluate(tab, BADGES),
-                      lambda got: any(b["state"] in ("done", "failed") for b in got))
+    badges = paired_page_badges(firefox, live_backend, f"http://photos.example:{port}/page.html")
     assert len(badges) == 1 and badges[0]["state"] == "done", badges
     assert badges[0]["media"] == f"http://photos.example:{port}/face.jpg"
     check = requests.get(f"{live_backend.url}/api/v1/checks/{badges[0]['id']}", headers=live_backend.headers,
@@ -114,21 +118,11 @@ def test_firefox_does_not_upload_a_photo_read_from_an_address_the_backend_would_
     the backend is sent the address, and looks it up itself (here it finds no such name)."""
     from support.live_backend import start_backend
 
-    folder, port = site
+    _, port = site
     backend = start_backend(tmp_path / "home", FAKELENS_ALLOW_LOOPBACK="0")
     try:
         assert "fetch" not in requests.get(f"{backend.url}/api/v1/health", timeout=10).json()
-        tab = firefox.tab
-        firefox.cmd("browsingContext.navigate", context=tab, url=f"{firefox.base}/options/options.html", wait="complete")
-        firefox.evaluate(tab, f"FakeLens.saveSettings({{backendUrl: '{backend.url}', token: '{backend.token}', "
-                              "autoCheck: true, minSize: 128, disabledSites: []}).then(() => true)")
-        connection = wait_for(lambda: firefox.evaluate(tab, "FakeLens.showConnection(true).then((s) => s.state)"),
-                              lambda state: state == "ok", timeout=20)
-        assert connection == "ok"
-        page = f"http://camera.example:{port}/page.html"
-        firefox.cmd("browsingContext.navigate", context=tab, url=page, wait="complete")
-        badges = wait_for(lambda: firefox.evaluate(tab, BADGES),
-                          lambda got: any(b["state"] in ("done", "failed") for b in got))
+        badges = paired_page_badges(firefox, backend, f"http://camera.example:{port}/page.html")
         assert len(badges) == 1 and badges[0]["state"] == "failed", badges
         assert badges[0]["text"].startswith("Check failed: could not find the server camera.example"), badges
         history = requests.get(f"{backend.url}/api/v1/checks?limit=50", headers=backend.headers, timeout=10).json()
