@@ -1696,8 +1696,8 @@ def test_a_popup_left_open_while_the_background_stops_gets_the_scans_verdicts(br
     browser.configure(autoCheck=False)
     try:
         popup = scan_a_slow_video(browser, page, sites, wait_s=8)
-        popup.wait_for_function("""() => [...document.querySelectorAll('#results li')]
-            .every(r => r.dataset.state !== 'pending')""", timeout=15_000)   # both sent
+        popup.wait_for_function("""() => { const rows = [...document.querySelectorAll('#results li')];
+            return rows.length === 2 && rows.every(r => r.dataset.state !== 'pending'); }""", timeout=15_000)   # both sent
         stop_service_worker(browser, page)   # the popup stays open; the video not checked yet
         popup.wait_for_function("""() => [...document.querySelectorAll('#results li')]
             .every(r => r.dataset.state === 'done')""", timeout=WAIT_MS)
